@@ -1,0 +1,232 @@
+//! The step benchmarks of BENCHMARKS.md. Each measurement runs its baseline
+//! in the same invocation and prints the ratio.
+//!
+//!     ./scripts/build-plugins.sh && cargo bench -p sluice --bench steps
+//!
+//! 1. instantiate + call of a no-op step (identity's `fit` on an empty
+//!    table) with a warm compile cache, per call;
+//! 2. a 1,000,000 x 10 f64 table into the identity transform's `apply` and
+//!    back, against a plain memcpy of the same bytes (in and out);
+//! 3. logistic regression training in Wasm against the same Rust code
+//!    built natively, same data.
+
+use sluice::runtime::{Runtime, StepContext, StepLimits};
+use sluice::wit;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn plugin(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    if !p.is_file() {
+        eprintln!("{} is missing: run ./scripts/build-plugins.sh first", p.display());
+        std::process::exit(1);
+    }
+    p
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p) as usize]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// SplitMix64, for benchmark data.
+struct Rng(u64);
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn main() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let rt = Runtime::new(Some(cache.path().to_path_buf())).expect("runtime");
+    println!("pooling allocator: {}", rt.pooling());
+    let limits = StepLimits {
+        memory_mib: 2048,
+        timeout_ms: 600_000,
+        ..StepLimits::default()
+    };
+    let ctx = StepContext::new("bench", limits, 1);
+
+    // Compile once, then load from the on-disk cache in a fresh runtime.
+    let t = Instant::now();
+    rt.load(&plugin("identity")).expect("load identity");
+    let compile = t.elapsed();
+    let rt2 = Runtime::new(Some(cache.path().to_path_buf())).expect("runtime");
+    let t = Instant::now();
+    let identity = rt2.load(&plugin("identity")).expect("load identity");
+    let cached = t.elapsed();
+    println!(
+        "\n[0] load identity.wasm: compile {:.1} ms, from the compile cache {:.2} ms ({:.0}x faster)",
+        ms(compile),
+        ms(cached),
+        compile.as_secs_f64() / cached.as_secs_f64()
+    );
+
+    // 1. No-op step.
+    let empty = wit::Table { columns: vec![] };
+    for _ in 0..2_000 {
+        rt2.fit(&identity, &ctx, &empty, &[]).expect("noop");
+    }
+    let samples: Vec<Duration> = (0..20_000)
+        .map(|_| {
+            let t = Instant::now();
+            rt2.fit(&identity, &ctx, &empty, &[]).expect("noop");
+            t.elapsed()
+        })
+        .collect();
+    let native: Vec<Duration> = (0..20_000)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(Vec::<u8>::new());
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "[1] no-op step (fresh store + instance + WASI ctx + call): median {:.1} us, p99 {:.1} us (target <= 20 us; timer overhead {:.2} us)",
+        us(median(samples.clone())),
+        us(percentile(samples, 0.99)),
+        us(median(native))
+    );
+
+    // 2. 1,000,000 x 10 f64 through identity.apply and back, vs memcpy.
+    let rows = 1_000_000;
+    let mut rng = Rng(7);
+    let columns: Vec<Vec<f64>> = (0..10)
+        .map(|_| (0..rows).map(|_| rng.next_f64()).collect())
+        .collect();
+    let table = wit::Table {
+        columns: columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| wit::Column {
+                name: format!("c{i}"),
+                values: wit::Values::F64s(c.clone()),
+                valid: None,
+            })
+            .collect(),
+    };
+    let bytes = (rows * 10 * 8) as f64;
+    let mut wasm_runs = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let out = rt2.apply(&identity, &ctx, &[], &table).expect("identity apply");
+        wasm_runs.push(t.elapsed());
+        assert_eq!(out.value.columns.len(), 10);
+    }
+    let mut copy_runs = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        // In and out: two copies of every column, as the step does.
+        let copied: Vec<Vec<f64>> = columns.iter().map(|c| c.to_vec()).collect();
+        let back: Vec<Vec<f64>> = copied.iter().map(|c| c.to_vec()).collect();
+        std::hint::black_box(&back);
+        copy_runs.push(t.elapsed());
+    }
+    let wasm_t = median(wasm_runs);
+    let copy_t = median(copy_runs);
+    let gbps = |d: Duration| 2.0 * bytes / d.as_secs_f64() / 1e9;
+    println!(
+        "[2] 1,000,000 x 10 f64 in and out of identity: {:.1} ms ({:.2} GB/s); memcpy of the same bytes: {:.1} ms ({:.2} GB/s); ratio {:.2} of memcpy bandwidth (target >= 0.5)",
+        ms(wasm_t),
+        gbps(wasm_t),
+        ms(copy_t),
+        gbps(copy_t),
+        copy_t.as_secs_f64() / wasm_t.as_secs_f64()
+    );
+
+    // 3. Logistic regression: Wasm vs native, same data.
+    logreg_bench(&rt2, &ctx);
+}
+
+fn logreg_bench(rt: &Runtime, ctx: &StepContext) {
+    let rows = 20_000;
+    let features = 20;
+    let mut rng = Rng(11);
+    let weights: Vec<f64> = (0..features).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
+    let cols: Vec<Vec<f64>> = (0..features)
+        .map(|_| (0..rows).map(|_| rng.next_f64() * 4.0 - 2.0).collect())
+        .collect();
+    let y: Vec<i64> = (0..rows)
+        .map(|r| {
+            let z: f64 = (0..features).map(|j| cols[j][r] * weights[j]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            i64::from(rng.next_f64() < p)
+        })
+        .collect();
+    let plugin = rt.load(&plugin("logreg")).expect("load logreg");
+    let table = wit::Table {
+        columns: cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| wit::Column {
+                name: format!("x{i}"),
+                values: wit::Values::F64s(c.clone()),
+                valid: None,
+            })
+            .collect(),
+    };
+    let target = wit::Column {
+        name: "y".into(),
+        values: wit::Values::I64s(y.clone()),
+        valid: None,
+    };
+    let mut wasm_runs = Vec::new();
+    let mut wasm_model = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let out = rt.train(&plugin, ctx, &table, &target, &[]).expect("train");
+        wasm_runs.push(t.elapsed());
+        wasm_model = out.value.model;
+    }
+    let sdk_table = cols
+        .iter()
+        .enumerate()
+        .fold(sluice_sdk::Table::new(), |t, (i, c)| {
+            t.with(sluice_sdk::Column::f64(format!("x{i}"), c.clone()))
+        });
+    let sdk_target = sluice_sdk::Column::i64("y", y);
+    let mut native_runs = Vec::new();
+    let mut native_model = Vec::new();
+    for _ in 0..5 {
+        let (t_in, y_in) = (sdk_table.clone(), sdk_target.clone());
+        let params = sluice_sdk::Params::resolve(
+            &<logreg::LogReg as sluice_sdk::Trainer>::describe().params,
+            Vec::new(),
+        )
+        .expect("params");
+        let t = Instant::now();
+        let out = <logreg::LogReg as sluice_sdk::Trainer>::train(t_in, y_in, params).expect("native train");
+        native_runs.push(t.elapsed());
+        native_model = out.model;
+    }
+    let w = median(wasm_runs);
+    let n = median(native_runs);
+    println!(
+        "[3] logistic regression, {rows} x {features}: Wasm {:.1} ms, native {:.1} ms, ratio {:.2}x (target <= 1.3x); same model bytes: {}",
+        ms(w),
+        ms(n),
+        w.as_secs_f64() / n.as_secs_f64(),
+        wasm_model == native_model
+    );
+}

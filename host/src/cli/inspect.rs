@@ -1,0 +1,101 @@
+//! `sluice plugin inspect FILE.wasm`
+
+use super::Home;
+use super::output::{print_json, table};
+use clap::Subcommand;
+use crate::runtime::error_kind_name;
+use crate::wit;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a plugin's world, what its describe() says, and its imports.
+    Inspect {
+        /// A component file (.wasm).
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn value_text(v: &wit::ParamValue) -> String {
+    match v {
+        wit::ParamValue::Number(f) => f.to_string(),
+        wit::ParamValue::Integer(i) => i.to_string(),
+        wit::ParamValue::Flag(b) => b.to_string(),
+        wit::ParamValue::Text(s) => format!("{s:?}"),
+        wit::ParamValue::Numbers(v) => format!("{v:?}"),
+    }
+}
+
+pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode> {
+    let _ = error_kind_name;
+    match cmd {
+        PluginCommand::Inspect { file, json } => {
+            let runtime = home.runtime()?;
+            let started = std::time::Instant::now();
+            let plugin = {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || runtime.load(&file)).await??
+            };
+            let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let params: Vec<serde_json::Value> = plugin
+                .info
+                .params
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.name,
+                        "kind": p.kind,
+                        "default": p.default.as_ref().map(crate::pipeline::plan::param_json),
+                        "required": p.default.is_none(),
+                        "doc": p.doc,
+                    })
+                })
+                .collect();
+            if json {
+                print_json(&serde_json::json!({
+                    "file": file.display().to_string(),
+                    "sha256": plugin.sha256,
+                    "world": plugin.world,
+                    "name": plugin.info.name,
+                    "version": plugin.info.version,
+                    "doc": plugin.info.doc,
+                    "params": params,
+                    "imports": plugin.imports,
+                    "compiled": format!("{:?}", plugin.compile_source).to_lowercase(),
+                    "load_ms": load_ms,
+                }))?;
+            } else {
+                println!("file      {}", file.display());
+                println!("sha256    {}", plugin.sha256);
+                println!("world     {}", plugin.world);
+                println!("plugin    {}@{}", plugin.info.name, plugin.info.version);
+                println!(
+                    "loaded    {:.1} ms ({})",
+                    load_ms,
+                    format!("{:?}", plugin.compile_source).to_lowercase()
+                );
+                if !plugin.info.doc.is_empty() {
+                    println!("\n{}\n", plugin.info.doc);
+                }
+                let mut t = table(&["param", "kind", "default", "doc"]);
+                for p in &plugin.info.params {
+                    t.add_row(vec![
+                        p.name.clone(),
+                        p.kind.clone(),
+                        p.default.as_ref().map(value_text).unwrap_or_else(|| "(required)".into()),
+                        p.doc.clone(),
+                    ]);
+                }
+                println!("{t}");
+                println!("imports:");
+                for i in &plugin.imports {
+                    println!("  {i}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

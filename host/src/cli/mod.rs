@@ -1,0 +1,108 @@
+//! The `sluice` command line: clap definitions, one file per subcommand.
+//! Printing lives here only.
+
+mod artifacts;
+mod inspect;
+mod output;
+mod run;
+mod runs;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// sluice runs machine-learning pipeline steps as sandboxed WebAssembly
+/// components: microsecond steps, nothing granted by default, reproducible
+/// to the byte, every artifact content-addressed and every run recorded.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, long_about = None)]
+pub struct Cli {
+    /// Where artifacts, the metadata database and the compile cache live.
+    #[arg(long, global = true, env = "SLUICE_HOME", default_value = ".sluice")]
+    pub home: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline file end to end and record the run.
+    Run(run::RunArgs),
+    /// List and inspect recorded runs.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
+    /// Read artifacts from the content-addressed store.
+    #[command(subcommand)]
+    Artifacts(artifacts::ArtifactsCommand),
+    /// Inspect plugin components.
+    #[command(subcommand)]
+    Plugin(inspect::PluginCommand),
+}
+
+/// Paths under the home directory.
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: PathBuf) -> Self {
+        Home { root }
+    }
+    pub fn db(&self) -> PathBuf {
+        self.root.join("sluice.db")
+    }
+    pub fn compile_cache(&self) -> PathBuf {
+        self.root.join("cache").join("compiled")
+    }
+    pub fn ensure(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| anyhow::anyhow!("cannot create sluice home {}: {e}", self.root.display()))
+    }
+    pub async fn meta(&self) -> anyhow::Result<crate::meta::MetaStore> {
+        self.ensure()?;
+        Ok(crate::meta::MetaStore::open_path(&self.db()).await?)
+    }
+    pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
+        self.ensure()?;
+        Ok(crate::artifacts::ArtifactStore::local(&self.root)?)
+    }
+    pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
+        Ok(crate::runtime::Runtime::new(Some(self.compile_cache()))?)
+    }
+}
+
+/// Exit codes: 0 success, 1 the run or check failed, 2 bad usage or input.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let home = Home::new(cli.home.clone());
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(&home, args).await,
+            Command::Runs(cmd) => runs::runs(&home, cmd).await,
+            Command::Artifacts(cmd) => artifacts::artifacts(&home, cmd).await,
+            Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `sluice runs list` and `sluice runs show RUN`
+
+use super::Home;
+use super::output::{fmt_metric, print_json, short, table};
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List recorded runs, newest first.
+    List {
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one run: its steps, their inputs, outputs, metrics, logs, errors.
+    Show {
+        /// A run id, or a unique prefix of one.
+        run: String,
+        #[arg(long)]
+        json: bool,
+        /// Print each step's full log.
+        #[arg(long)]
+        logs: bool,
+    },
+}
+
+pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
+    let meta = home.meta().await?;
+    match cmd {
+        RunsCommand::List { limit, json } => {
+            let runs = meta.list_runs(limit).await?;
+            if json {
+                print_json(&runs)?;
+            } else if runs.is_empty() {
+                println!("no runs recorded in {}", home.root.display());
+            } else {
+                let mut t = table(&["run", "pipeline", "version", "status", "started", "error"]);
+                for r in &runs {
+                    t.add_row(vec![
+                        r.id.clone(),
+                        r.pipeline_name.clone(),
+                        r.pipeline_version.clone(),
+                        r.status.to_string(),
+                        r.started_at.clone(),
+                        r.error.clone().unwrap_or_default(),
+                    ]);
+                }
+                println!("{t}");
+            }
+        }
+        RunsCommand::Show { run, json, logs } => {
+            let r = meta.get_run(&run).await?;
+            if json {
+                print_json(&r)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("run       {}", r.id);
+            println!(
+                "pipeline  {} v{} (sha256 {})",
+                r.pipeline_name,
+                r.pipeline_version,
+                short(&r.pipeline_sha256)
+            );
+            println!("status    {}", r.status);
+            println!(
+                "started   {}   finished {}",
+                r.started_at,
+                r.finished_at.clone().unwrap_or_else(|| "-".into())
+            );
+            if let Some(e) = &r.error {
+                println!("error     {e}");
+            }
+            let mut t = table(&["step", "kind", "plugin", "status", "ms", "inputs", "outputs", "metrics"]);
+            for s in &r.steps {
+                t.add_row(vec![
+                    s.step_id.clone(),
+                    s.kind.clone(),
+                    format!("{}@{} {}", s.plugin_name, s.plugin_version, short(&s.plugin_sha256)),
+                    s.status.to_string(),
+                    s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                    s.inputs
+                        .iter()
+                        .map(|(k, d)| format!("{k}:{}", short(&d.to_string())))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    s.outputs
+                        .iter()
+                        .map(|(k, d)| format!("{k}:{}", d))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    s.metrics
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", fmt_metric(*v)))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ]);
+            }
+            println!("{t}");
+            for s in &r.steps {
+                if let Some(e) = &s.error {
+                    println!("\nstep {} failed: {e}", s.step_id);
+                }
+                if (logs || s.error.is_some()) && !s.log.trim().is_empty() {
+                    println!("--- log of {} ---\n{}", s.step_id, s.log.trim_end());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,331 @@
+//! Reading and writing tables: CSV, Parquet and Arrow IPC files.
+
+use std::fs::File;
+use std::io::{BufReader, Seek};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use super::DataError;
+
+/// The formats [`read_table`] and [`write_table`] know, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+    ArrowIpc,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Self, DataError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" => Ok(Self::Csv),
+            "parquet" => Ok(Self::Parquet),
+            "arrow" | "ipc" | "feather" => Ok(Self::ArrowIpc),
+            _ => Err(DataError::UnsupportedFormat {
+                path: path.to_owned(),
+                extension,
+            }),
+        }
+    }
+}
+
+/// Reads a whole table from a file, choosing the format by extension:
+/// `.csv`, `.parquet`, or `.arrow`/`.ipc`/`.feather` (Arrow IPC file).
+///
+/// CSV files need a header row. Column types are inferred from every row:
+/// all integers give Int64, all numbers Float64, all `true`/`false`
+/// Boolean, anything else Utf8. An empty field is a null.
+pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
+    let format = Format::of(path)?;
+    let open = || {
+        File::open(path).map_err(|source| DataError::Io {
+            action: "open",
+            path: path.to_owned(),
+            source,
+        })
+    };
+    match format {
+        Format::Csv => read_csv(path, open()?),
+        Format::Parquet => {
+            let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+                action: "read",
+                path: path.to_owned(),
+                source,
+            })?;
+            parquet_to_batch(Bytes::from(bytes), &path.display().to_string())
+        }
+        Format::ArrowIpc => read_ipc(path, open()?),
+    }
+}
+
+fn read_csv(path: &Path, mut file: File) -> Result<RecordBatch, DataError> {
+    let parse = |source| DataError::Parse {
+        path: path.to_owned(),
+        format: "CSV",
+        source,
+    };
+    let format = arrow::csv::reader::Format::default().with_header(true);
+    let (inferred, rows) = format
+        .infer_schema(BufReader::new(&mut file), None)
+        .map_err(parse)?;
+    // Arrow also infers dates and timestamps, and `Null` for a column that
+    // is empty throughout; plugins see only the four WIT types, so those
+    // stay text.
+    let fields: Vec<Field> = inferred
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Int64 | DataType::Float64 | DataType::Boolean => field.as_ref().clone(),
+            _ => Field::new(field.name(), DataType::Utf8, true),
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    file.rewind().map_err(|source| DataError::Io {
+        action: "rewind",
+        path: path.to_owned(),
+        source,
+    })?;
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .with_batch_size(rows.max(1))
+        .build(BufReader::new(file))
+        .map_err(parse)?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
+    concat(schema, batches)
+}
+
+fn read_ipc(path: &Path, file: File) -> Result<RecordBatch, DataError> {
+    let parse = |source| DataError::Parse {
+        path: path.to_owned(),
+        format: "an Arrow IPC file",
+        source,
+    };
+    let reader =
+        arrow::ipc::reader::FileReader::try_new(BufReader::new(file), None).map_err(parse)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
+    concat(schema, batches)
+}
+
+fn concat(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBatch, DataError> {
+    if batches.len() == 1 {
+        return Ok(batches.remove(0));
+    }
+    arrow::compute::concat_batches(&schema, &batches).map_err(|source| DataError::Arrow {
+        action: "joining record batches",
+        source,
+    })
+}
+
+/// Serialises a batch as Parquet with snappy compression.
+///
+/// The bytes depend only on the batch (and the parquet crate's version):
+/// no timestamps or random ids go into the file, so the same batch always
+/// gives the same artifact digest.
+pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    let parquet = |source| DataError::Parquet {
+        action: "writing",
+        what: "a batch".to_owned(),
+        source,
+    };
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut out = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut out, batch.schema(), Some(properties)).map_err(parquet)?;
+    writer.write(batch).map_err(parquet)?;
+    writer.close().map_err(parquet)?;
+    Ok(out)
+}
+
+/// Reads Parquet bytes (for example an artifact) into one batch.
+pub fn read_parquet(bytes: &[u8]) -> Result<RecordBatch, DataError> {
+    parquet_to_batch(Bytes::copy_from_slice(bytes), "in-memory bytes")
+}
+
+fn parquet_to_batch(bytes: Bytes, what: &str) -> Result<RecordBatch, DataError> {
+    let parquet = |source| DataError::Parquet {
+        action: "reading",
+        what: what.to_owned(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(parquet)?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| DataError::Arrow {
+            action: "decoding Parquet",
+            source,
+        })?;
+    concat(schema, batches)
+}
+
+/// Serialises a batch as CSV with a header row; nulls become empty fields,
+/// so [`read_table`] reads the file back as it was.
+pub fn write_csv(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::new();
+    let mut writer = arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(&mut out);
+    writer.write(batch).map_err(|source| DataError::Arrow {
+        action: "writing CSV",
+        source,
+    })?;
+    drop(writer);
+    Ok(out)
+}
+
+/// Writes a batch to a file in the format its extension names (see
+/// [`read_table`]).
+pub fn write_table(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
+    let bytes = match Format::of(path)? {
+        Format::Csv => write_csv(batch)?,
+        Format::Parquet => write_parquet(batch)?,
+        Format::ArrowIpc => {
+            let mut out = Vec::new();
+            let ipc = |source| DataError::Arrow {
+                action: "writing an Arrow IPC file",
+                source,
+            };
+            let mut writer =
+                arrow::ipc::writer::FileWriter::try_new(&mut out, &batch.schema()).map_err(ipc)?;
+            writer.write(batch).map_err(ipc)?;
+            writer.finish().map_err(ipc)?;
+            drop(writer);
+            out
+        }
+    };
+    std::fs::write(path, bytes).map_err(|source| DataError::Io {
+        action: "write",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Float64Type, Int64Type};
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn csv_types_are_inferred() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "t.csv",
+            "id,x,flag,name,day,empty\n1,1.5,true,a,2024-01-01,\n2,,false,,2024-01-02,\n3,3,TRUE,c,2024-01-03,\n",
+        );
+        let batch = read_table(&path).unwrap();
+        let types: Vec<_> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Boolean,
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Utf8
+            ]
+        );
+        assert_eq!(batch.num_rows(), 3);
+        assert!(batch.column(1).is_null(1));
+        assert!(batch.column(3).is_null(1));
+        assert_eq!(batch.column(5).null_count(), 3);
+        assert_eq!(batch.column(1).as_primitive::<Float64Type>().value(2), 3.0);
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(2), 3);
+        assert!(batch.column(2).as_boolean().value(2));
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.csv");
+        let err = read_table(&missing).unwrap_err();
+        assert!(err.to_string().contains("nope.csv"), "{err}");
+
+        let bad = write(dir.path(), "bad.csv", "a,b\n1,2\n3\n");
+        let err = read_table(&bad).unwrap_err();
+        assert!(matches!(err, DataError::Parse { .. }));
+        assert!(err.to_string().contains("bad.csv"), "{err}");
+
+        let txt = write(dir.path(), "t.xlsx", "");
+        assert!(matches!(
+            read_table(&txt),
+            Err(DataError::UnsupportedFormat { .. })
+        ));
+
+        let not_parquet = write(dir.path(), "x.parquet", "not parquet");
+        let err = read_table(&not_parquet).unwrap_err();
+        assert!(err.to_string().contains("x.parquet"), "{err}");
+    }
+
+    fn sample(dir: &Path) -> RecordBatch {
+        let path = write(
+            dir,
+            "s.csv",
+            "id,x,flag,name\n1,1.5,true,a\n2,,false,\n3,-0.25,,c\n",
+        );
+        read_table(&path).unwrap()
+    }
+
+    #[test]
+    fn parquet_bytes_are_deterministic_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = sample(dir.path());
+        let first = write_parquet(&batch).unwrap();
+        let second = write_parquet(&batch).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(read_parquet(&first).unwrap(), batch);
+    }
+
+    #[test]
+    fn files_round_trip_in_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = sample(dir.path());
+        for name in ["out.csv", "out.parquet", "out.arrow", "out.feather"] {
+            let path = dir.path().join(name);
+            write_table(&path, &batch).unwrap();
+            assert_eq!(read_table(&path).unwrap(), batch, "{name}");
+        }
+    }
+
+    #[test]
+    fn csv_output_has_header_and_empty_nulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = String::from_utf8(write_csv(&sample(dir.path())).unwrap()).unwrap();
+        assert_eq!(text.lines().next(), Some("id,x,flag,name"));
+        assert_eq!(text.lines().nth(2), Some("2,,false,"));
+    }
+}

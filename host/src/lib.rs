@@ -1,0 +1,20 @@
+//! sluice: run machine-learning pipeline steps as sandboxed WebAssembly
+//! components.
+//!
+//! The way of a run: [`cli`] -> [`pipeline`] (parse, validate, plan) ->
+//! the executor asks [`artifacts`] for inputs, [`runtime`] runs the step,
+//! [`artifacts`] stores outputs, [`meta`] records it. Nothing below `cli`
+//! prints; everything returns typed errors.
+
+pub mod artifacts;
+pub mod cli;
+pub mod data;
+pub mod meta;
+pub mod pipeline;
+pub mod runtime;
+
+/// The WIT contract's data types as the host sees them.
+pub use runtime::bindings::types as wit;
+
+/// The contract version every cache key and run record carries.
+pub const CONTRACT_VERSION: &str = "sluice:plugin@0.1.0";

@@ -1,0 +1,5 @@
+//! The `sluice` command line.
+
+fn main() -> std::process::ExitCode {
+    sluice::cli::main()
+}

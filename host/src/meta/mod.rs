@@ -1,0 +1,97 @@
+//! The metadata store: what ran, with what, and what came out.
+//!
+//! A [`MetaStore`] records pipeline versions, runs, the steps of each run
+//! (plugin, params, status, log, timing), the artifacts every step read and
+//! wrote (lineage) and the metrics it reported. It is SQLite through `sqlx`
+//! for now; the schema lives in `host/migrations/` and is applied on open.
+//!
+//! Every write that touches several rows for one step happens in one
+//! transaction, so a crash leaves a step either fully recorded or not at
+//! all.
+
+mod records;
+mod store;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use records::{NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
+pub use store::MetaStore;
+
+/// What went wrong in the metadata store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetaError {
+    /// The URL names a database sluice cannot use.
+    #[error(
+        "unsupported metadata store URL `{url}`: only SQLite is supported \
+         (`sqlite:///path/sluice.db` or a plain file path)"
+    )]
+    UnsupportedUrl { url: String },
+
+    /// The directory for the database file could not be created.
+    #[error("cannot create the directory `{}` for the metadata store: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The database could not be opened.
+    #[error("cannot open the metadata store `{url}`: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The schema migrations failed.
+    #[error(
+        "cannot bring the metadata store `{url}` up to date: {source}; \
+         was it written by a newer sluice?"
+    )]
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A query failed.
+    #[error("metadata store failed to {action}: {source}")]
+    Database {
+        action: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// No run has this id or id prefix.
+    #[error("no run with id `{id}`; `sluice runs list` shows recent runs")]
+    RunNotFound { id: String },
+
+    /// An id prefix matches more than one run.
+    #[error(
+        "run id prefix `{prefix}` matches several runs ({}); give more characters",
+        candidates.join(", ")
+    )]
+    AmbiguousRun {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+
+    /// A run with this id is already recorded.
+    #[error("a run with id `{id}` already exists")]
+    RunExists { id: String },
+
+    /// The step was never started in this run.
+    #[error("step `{step_id}` of run `{run_id}` was never started")]
+    StepNotFound { run_id: String, step_id: String },
+
+    /// The step is already recorded in this run.
+    #[error("step `{step_id}` of run `{run_id}` is already recorded")]
+    StepExists { run_id: String, step_id: String },
+
+    /// A stored value is not what this version of sluice writes.
+    #[error("the metadata store holds an invalid {what} `{value}`")]
+    InvalidRecord { what: &'static str, value: String },
+}

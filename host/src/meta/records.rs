@@ -1,0 +1,135 @@
+//! The records the metadata store keeps, as the rest of the host sees them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::artifacts::ArtifactDigest;
+
+/// The state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Self> {
+        [Self::Running, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of one step of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    Failed,
+    /// Never ran, because the run stopped before reaching it.
+    Skipped,
+}
+
+impl StepStatus {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Self> {
+        [Self::Running, Self::Succeeded, Self::Failed, Self::Skipped]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run about to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub id: String,
+    pub pipeline_name: String,
+    pub pipeline_version: String,
+    /// sha256 of the pipeline definition's text.
+    pub pipeline_sha256: String,
+    /// Stored as SQLite's signed 64-bit integer; a `u64` seed cast with
+    /// `as i64` keeps its bits.
+    pub seed: i64,
+}
+
+/// A recorded run. From [`MetaStore::list_runs`] `steps` is empty; from
+/// [`MetaStore::get_run`] it holds every step in position order.
+///
+/// [`MetaStore::list_runs`]: super::MetaStore::list_runs
+/// [`MetaStore::get_run`]: super::MetaStore::get_run
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub pipeline_name: String,
+    pub pipeline_version: String,
+    pub pipeline_sha256: String,
+    pub status: RunStatus,
+    pub seed: i64,
+    /// RFC3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub steps: Vec<StepRunRecord>,
+}
+
+/// A recorded step of a run, with its lineage and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRunRecord {
+    pub step_id: String,
+    pub position: i64,
+    pub kind: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    pub plugin_sha256: String,
+    pub params_json: String,
+    pub status: StepStatus,
+    /// RFC3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub log: String,
+    pub error: Option<String>,
+    /// The outputs were reused from an earlier run with the same inputs,
+    /// plugin and params (see [`MetaStore::mark_step_cached`]).
+    ///
+    /// [`MetaStore::mark_step_cached`]: super::MetaStore::mark_step_cached
+    pub cached: bool,
+    pub inputs: Vec<(String, ArtifactDigest)>,
+    pub outputs: Vec<(String, ArtifactDigest)>,
+    /// NaN metrics are kept as NaN (and serialise as `null` in JSON).
+    pub metrics: Vec<(String, f64)>,
+}

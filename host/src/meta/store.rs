@@ -1,0 +1,640 @@
+//! [`MetaStore`]: the SQLite implementation.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{MetaError, NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
+use crate::artifacts::ArtifactDigest;
+
+type Result<T, E = MetaError> = std::result::Result<T, E>;
+
+/// The metadata store. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct MetaStore {
+    pool: SqlitePool,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A closure turning a `sqlx::Error` into [`MetaError::Database`].
+fn db(action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MetaError {
+    let action = action.into();
+    move |source| MetaError::Database { action, source }
+}
+
+fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.kind() == kind)
+}
+
+const RUN_COLUMNS: &str = "id, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
+                           started_at, finished_at, error";
+
+impl MetaStore {
+    /// Opens (creating if missing) the store at `url`: `sqlite:///path/db`,
+    /// `sqlite:relative/db`, `sqlite::memory:` or a plain file path, and
+    /// applies any pending migrations. The database runs in WAL mode with
+    /// foreign keys enforced.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(|source| MetaError::Open {
+                url: url.to_owned(),
+                source,
+            })?
+        } else if url.contains("://") {
+            return Err(MetaError::UnsupportedUrl {
+                url: url.to_owned(),
+            });
+        } else {
+            SqliteConnectOptions::new().filename(url)
+        };
+        let filename = options.get_filename();
+        if url != "sqlite::memory:"
+            && let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| MetaError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| MetaError::Open {
+                url: url.to_owned(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| MetaError::Migrate {
+                url: url.to_owned(),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Opens the SQLite file at `path`; see [`open`](Self::open).
+    pub async fn open_path(path: &Path) -> Result<Self> {
+        let url = path.to_str().ok_or_else(|| MetaError::UnsupportedUrl {
+            url: path.display().to_string(),
+        })?;
+        Self::open(url).await
+    }
+
+    /// Closes every connection, waiting for queries in flight.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Records a pipeline definition; recording the same one again does
+    /// nothing.
+    pub async fn record_pipeline_version(
+        &self,
+        name: &str,
+        version: &str,
+        sha256: &str,
+        definition: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO pipeline_versions \
+             (name, version, definition_sha256, definition, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(sha256)
+        .bind(definition)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db(format!("record pipeline `{name}` version {version}")))?;
+        Ok(())
+    }
+
+    /// Records a run as started now, with status `running`.
+    pub async fn create_run(&self, run: &NewRun) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO runs (id, pipeline_name, pipeline_version, pipeline_sha256, status, \
+             seed, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.pipeline_name)
+        .bind(&run.pipeline_version)
+        .bind(&run.pipeline_sha256)
+        .bind(RunStatus::Running.as_str())
+        .bind(run.seed)
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_violation(&e, sqlx::error::ErrorKind::UniqueViolation) => {
+                Err(MetaError::RunExists { id: run.id.clone() })
+            }
+            Err(e) => Err(db(format!("create run `{}`", run.id))(e)),
+        }
+    }
+
+    /// Marks a run finished now.
+    pub async fn finish_run(&self, id: &str, status: RunStatus, error: Option<&str>) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?")
+                .bind(status.as_str())
+                .bind(now())
+                .bind(error)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db(format!("finish run `{id}`")))?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::RunNotFound { id: id.to_owned() });
+        }
+        Ok(())
+    }
+
+    /// Records a step as started now (status `running`) with the artifacts
+    /// it reads, by input name.
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+    pub async fn start_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        position: i64,
+        kind: &str,
+        plugin_name: &str,
+        plugin_version: &str,
+        plugin_sha256: &str,
+        params_json: &str,
+        inputs: &[(String, ArtifactDigest)],
+    ) -> Result<()> {
+        let step = StepRow {
+            run_id,
+            step_id,
+            position,
+            kind,
+            plugin_name,
+            plugin_version,
+            plugin_sha256,
+            params_json,
+        };
+        self.insert_step(&step, StepStatus::Running, inputs).await
+    }
+
+    /// Records a step the run never reached (status `skipped`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn skip_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        position: i64,
+        kind: &str,
+        plugin_name: &str,
+        plugin_version: &str,
+        plugin_sha256: &str,
+        params_json: &str,
+    ) -> Result<()> {
+        let step = StepRow {
+            run_id,
+            step_id,
+            position,
+            kind,
+            plugin_name,
+            plugin_version,
+            plugin_sha256,
+            params_json,
+        };
+        self.insert_step(&step, StepStatus::Skipped, &[]).await
+    }
+
+    /// Marks a started step as served from the cache: its outputs come from
+    /// an earlier run with the same inputs, plugin and params.
+    pub async fn mark_step_cached(&self, run_id: &str, step_id: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE step_runs SET cached = 1 WHERE run_id = ? AND step_id = ?")
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!(
+                "mark step `{step_id}` of run `{run_id}` cached"
+            )))?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::StepNotFound {
+                run_id: run_id.to_owned(),
+                step_id: step_id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn insert_step(
+        &self,
+        step: &StepRow<'_>,
+        status: StepStatus,
+        inputs: &[(String, ArtifactDigest)],
+    ) -> Result<()> {
+        let action = || format!("record step `{}` of run `{}`", step.step_id, step.run_id);
+        let mut tx = self.pool.begin().await.map_err(db(action()))?;
+        let started_at = now();
+        let finished_at = (status == StepStatus::Skipped).then(|| started_at.clone());
+        let inserted = sqlx::query(
+            "INSERT INTO step_runs (run_id, step_id, position, kind, plugin_name, \
+             plugin_version, plugin_sha256, params_json, status, started_at, finished_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(step.run_id)
+        .bind(step.step_id)
+        .bind(step.position)
+        .bind(step.kind)
+        .bind(step.plugin_name)
+        .bind(step.plugin_version)
+        .bind(step.plugin_sha256)
+        .bind(step.params_json)
+        .bind(status.as_str())
+        .bind(&started_at)
+        .bind(finished_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_violation(&e, sqlx::error::ErrorKind::UniqueViolation) => {
+                return Err(MetaError::StepExists {
+                    run_id: step.run_id.to_owned(),
+                    step_id: step.step_id.to_owned(),
+                });
+            }
+            Err(e) if is_violation(&e, sqlx::error::ErrorKind::ForeignKeyViolation) => {
+                return Err(MetaError::RunNotFound {
+                    id: step.run_id.to_owned(),
+                });
+            }
+            Err(e) => return Err(db(action())(e)),
+        }
+        insert_io(&mut tx, step.run_id, step.step_id, "in", inputs).await?;
+        tx.commit().await.map_err(db(action()))
+    }
+
+    /// Records how a started step ended: status, the artifacts it wrote (by
+    /// output name), its metrics (a later duplicate name replaces an earlier
+    /// one), log and error, with `finished_at` now and the duration since it
+    /// started. All of it in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        status: StepStatus,
+        outputs: &[(String, ArtifactDigest)],
+        metrics: &[(String, f64)],
+        log: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let action = || format!("finish step `{step_id}` of run `{run_id}`");
+        let mut tx = self.pool.begin().await.map_err(db(action()))?;
+        let started_at: Option<String> =
+            sqlx::query_scalar("SELECT started_at FROM step_runs WHERE run_id = ? AND step_id = ?")
+                .bind(run_id)
+                .bind(step_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db(action()))?;
+        let Some(started_at) = started_at else {
+            return Err(MetaError::StepNotFound {
+                run_id: run_id.to_owned(),
+                step_id: step_id.to_owned(),
+            });
+        };
+        let finished = Utc::now();
+        let duration_ms = DateTime::parse_from_rfc3339(&started_at)
+            .map(|started| {
+                (finished - started.with_timezone(&Utc))
+                    .num_milliseconds()
+                    .max(0)
+            })
+            .map_err(|_| MetaError::InvalidRecord {
+                what: "step start time",
+                value: started_at.clone(),
+            })?;
+        sqlx::query(
+            "UPDATE step_runs SET status = ?, finished_at = ?, duration_ms = ?, log = ?, \
+             error = ? WHERE run_id = ? AND step_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(finished.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .bind(duration_ms)
+        .bind(log)
+        .bind(error)
+        .bind(run_id)
+        .bind(step_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(action()))?;
+        insert_io(&mut tx, run_id, step_id, "out", outputs).await?;
+        for (name, value) in metrics {
+            sqlx::query(
+                "INSERT OR REPLACE INTO metrics (run_id, step_id, name, value) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(step_id)
+            .bind(name)
+            // SQLite turns NaN into NULL anyway; say so explicitly.
+            .bind((!value.is_nan()).then_some(*value))
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("{} (metric `{name}`)", action())))?;
+        }
+        tx.commit().await.map_err(db(action()))
+    }
+
+    /// Records an artifact's size and media type; recording it again does
+    /// nothing.
+    pub async fn record_artifact(
+        &self,
+        digest: &ArtifactDigest,
+        size: i64,
+        media_type: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO artifacts (digest, size, media_type, created_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(digest.to_hex())
+        .bind(size)
+        .bind(media_type)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db(format!("record artifact {digest}")))?;
+        Ok(())
+    }
+
+    /// The most recent runs, newest first, without their steps. A negative
+    /// `limit` lists all.
+    pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list runs"))?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// The run with this id, or the one run whose id starts with it, with
+    /// its steps in position order, their inputs, outputs and metrics.
+    pub async fn get_run(&self, id_or_prefix: &str) -> Result<RunRecord> {
+        let not_found = || MetaError::RunNotFound {
+            id: id_or_prefix.to_owned(),
+        };
+        if id_or_prefix.is_empty() {
+            return Err(not_found());
+        }
+        let action = || format!("look up run `{id_or_prefix}`");
+        let exact = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
+            .bind(id_or_prefix)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db(action()))?;
+        let row = match exact {
+            Some(row) => row,
+            None => {
+                // substr, not LIKE, so `_` and `%` in a prefix match literally.
+                let mut rows = sqlx::query(&format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?1)) = ?1 \
+                     ORDER BY started_at DESC LIMIT 10"
+                ))
+                .bind(id_or_prefix)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(action()))?;
+                match rows.len() {
+                    0 => return Err(not_found()),
+                    1 => rows.remove(0),
+                    _ => {
+                        return Err(MetaError::AmbiguousRun {
+                            prefix: id_or_prefix.to_owned(),
+                            candidates: rows
+                                .iter()
+                                .map(|r| r.try_get("id"))
+                                .collect::<Result<_, _>>()
+                                .map_err(db(action()))?,
+                        });
+                    }
+                }
+            }
+        };
+        let mut run = run_from_row(&row)?;
+        run.steps = self.steps_of(&run.id).await?;
+        Ok(run)
+    }
+
+    async fn steps_of(&self, run_id: &str) -> Result<Vec<StepRunRecord>> {
+        let action = || format!("read the steps of run `{run_id}`");
+        let rows = sqlx::query(
+            "SELECT step_id, position, kind, plugin_name, plugin_version, plugin_sha256, \
+             params_json, status, started_at, finished_at, duration_ms, log, error, cached \
+             FROM step_runs WHERE run_id = ? ORDER BY position, step_id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        let mut steps = rows.iter().map(step_from_row).collect::<Result<Vec<_>>>()?;
+
+        let io = sqlx::query(
+            "SELECT step_id, direction, name, digest FROM step_io WHERE run_id = ? ORDER BY rowid",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        for row in &io {
+            let step_id: String = row.try_get("step_id").map_err(db(action()))?;
+            let direction: String = row.try_get("direction").map_err(db(action()))?;
+            let name: String = row.try_get("name").map_err(db(action()))?;
+            let digest = parse_digest(row.try_get("digest").map_err(db(action()))?)?;
+            if let Some(step) = steps.iter_mut().find(|s| s.step_id == step_id) {
+                match direction.as_str() {
+                    "in" => step.inputs.push((name, digest)),
+                    _ => step.outputs.push((name, digest)),
+                }
+            }
+        }
+
+        let metrics =
+            sqlx::query("SELECT step_id, name, value FROM metrics WHERE run_id = ? ORDER BY rowid")
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(action()))?;
+        for row in &metrics {
+            let step_id: String = row.try_get("step_id").map_err(db(action()))?;
+            let name: String = row.try_get("name").map_err(db(action()))?;
+            let value: Option<f64> = row.try_get("value").map_err(db(action()))?;
+            if let Some(step) = steps.iter_mut().find(|s| s.step_id == step_id) {
+                step.metrics.push((name, value.unwrap_or(f64::NAN)));
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Every metric of a run as `(step_id, name, value)`, in step order.
+    pub async fn run_metrics(&self, run_id: &str) -> Result<Vec<(String, String, f64)>> {
+        let rows = sqlx::query(
+            "SELECT m.step_id, m.name, m.value FROM metrics m \
+             JOIN step_runs s ON s.run_id = m.run_id AND s.step_id = m.step_id \
+             WHERE m.run_id = ? ORDER BY s.position, m.step_id, m.rowid",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(format!("read the metrics of run `{run_id}`")))?;
+        rows.iter()
+            .map(|row| {
+                let value: Option<f64> = row.try_get(2)?;
+                Ok((row.try_get(0)?, row.try_get(1)?, value.unwrap_or(f64::NAN)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db(format!("read the metrics of run `{run_id}`")))
+    }
+
+    /// Which steps wrote this artifact, as `(run_id, step_id, output name)`,
+    /// oldest run first.
+    pub async fn artifact_producers(
+        &self,
+        digest: &ArtifactDigest,
+    ) -> Result<Vec<(String, String, String)>> {
+        let action = || format!("look up the producers of artifact {digest}");
+        let rows = sqlx::query(
+            "SELECT io.run_id, io.step_id, io.name FROM step_io io \
+             JOIN runs r ON r.id = io.run_id \
+             JOIN step_runs s ON s.run_id = io.run_id AND s.step_id = io.step_id \
+             WHERE io.digest = ? AND io.direction = 'out' \
+             ORDER BY r.started_at, io.run_id, s.position, io.name",
+        )
+        .bind(digest.to_hex())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db(action()))
+    }
+}
+
+/// The columns of a step known when it starts.
+struct StepRow<'a> {
+    run_id: &'a str,
+    step_id: &'a str,
+    position: i64,
+    kind: &'a str,
+    plugin_name: &'a str,
+    plugin_version: &'a str,
+    plugin_sha256: &'a str,
+    params_json: &'a str,
+}
+
+async fn insert_io(
+    tx: &mut Transaction<'_, Sqlite>,
+    run_id: &str,
+    step_id: &str,
+    direction: &str,
+    artifacts: &[(String, ArtifactDigest)],
+) -> Result<()> {
+    for (name, digest) in artifacts {
+        sqlx::query(
+            "INSERT INTO step_io (run_id, step_id, direction, name, digest) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .bind(direction)
+        .bind(name)
+        .bind(digest.to_hex())
+        .execute(&mut **tx)
+        .await
+        .map_err(db(format!(
+            "record {direction}put `{name}` ({digest}) of step `{step_id}` in run `{run_id}`"
+        )))?;
+    }
+    Ok(())
+}
+
+fn parse_digest(text: String) -> Result<ArtifactDigest> {
+    ArtifactDigest::parse(&text).map_err(|_| MetaError::InvalidRecord {
+        what: "artifact digest",
+        value: text,
+    })
+}
+
+fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
+    let read = || -> Result<_, sqlx::Error> {
+        Ok(RunRecord {
+            id: row.try_get("id")?,
+            pipeline_name: row.try_get("pipeline_name")?,
+            pipeline_version: row.try_get("pipeline_version")?,
+            pipeline_sha256: row.try_get("pipeline_sha256")?,
+            status: RunStatus::Running,
+            seed: row.try_get("seed")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            error: row.try_get("error")?,
+            steps: Vec::new(),
+        })
+    };
+    let mut run = read().map_err(db("read a run"))?;
+    let status: String = row.try_get("status").map_err(db("read a run"))?;
+    run.status = RunStatus::parse(&status).ok_or(MetaError::InvalidRecord {
+        what: "run status",
+        value: status,
+    })?;
+    Ok(run)
+}
+
+fn step_from_row(row: &SqliteRow) -> Result<StepRunRecord> {
+    let read = || -> Result<_, sqlx::Error> {
+        Ok(StepRunRecord {
+            step_id: row.try_get("step_id")?,
+            position: row.try_get("position")?,
+            kind: row.try_get("kind")?,
+            plugin_name: row.try_get("plugin_name")?,
+            plugin_version: row.try_get("plugin_version")?,
+            plugin_sha256: row.try_get("plugin_sha256")?,
+            params_json: row.try_get("params_json")?,
+            status: StepStatus::Running,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            duration_ms: row.try_get("duration_ms")?,
+            log: row.try_get("log")?,
+            error: row.try_get("error")?,
+            cached: row.try_get("cached")?,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            metrics: Vec::new(),
+        })
+    };
+    let mut step = read().map_err(db("read a step"))?;
+    let status: String = row.try_get("status").map_err(db("read a step"))?;
+    step.status = StepStatus::parse(&status).ok_or(MetaError::InvalidRecord {
+        what: "step status",
+        value: status,
+    })?;
+    Ok(step)
+}

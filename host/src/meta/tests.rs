@@ -1,0 +1,284 @@
+//! Tests of the metadata store on a temporary SQLite file.
+
+use super::*;
+use crate::artifacts::ArtifactDigest;
+
+async fn store() -> (tempfile::TempDir, MetaStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MetaStore::open_path(&dir.path().join("meta/sluice.db"))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn new_run(id: &str) -> NewRun {
+    NewRun {
+        id: id.to_owned(),
+        pipeline_name: "churn".to_owned(),
+        pipeline_version: "1.0.0".to_owned(),
+        pipeline_sha256: "ab".repeat(32),
+        seed: u64::MAX as i64,
+    }
+}
+
+async fn start(
+    store: &MetaStore,
+    run_id: &str,
+    step_id: &str,
+    position: i64,
+    inputs: &[(String, ArtifactDigest)],
+) -> Result<(), MetaError> {
+    store
+        .start_step(
+            run_id,
+            step_id,
+            position,
+            "trainer",
+            "logreg",
+            "0.1.0",
+            "cd",
+            r#"{"c":1.0}"#,
+            inputs,
+        )
+        .await
+}
+
+async fn finish(
+    store: &MetaStore,
+    run_id: &str,
+    step_id: &str,
+    status: StepStatus,
+    outputs: &[(String, ArtifactDigest)],
+    metrics: &[(String, f64)],
+) -> Result<(), MetaError> {
+    store
+        .finish_step(
+            run_id,
+            step_id,
+            status,
+            outputs,
+            metrics,
+            "info: done\n",
+            None,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn open_creates_file_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/sluice.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = MetaStore::open(&url).await.unwrap();
+    store.create_run(&new_run("r1")).await.unwrap();
+    assert!(path.with_extension("db-wal").is_file(), "WAL mode is on");
+    store.close().await;
+    assert!(path.is_file());
+    let again = MetaStore::open_path(&path).await.unwrap();
+    assert_eq!(again.list_runs(10).await.unwrap().len(), 1);
+    assert!(matches!(
+        MetaStore::open("postgres://db/sluice").await,
+        Err(MetaError::UnsupportedUrl { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_whole_run_is_recorded_and_read_back() {
+    let (_dir, store) = store().await;
+    for _ in 0..2 {
+        store
+            .record_pipeline_version("churn", "1.0.0", "ab", "[pipeline]")
+            .await
+            .unwrap();
+    }
+    let data = ArtifactDigest::of(b"data");
+    let model = ArtifactDigest::of(b"model");
+    for _ in 0..2 {
+        store
+            .record_artifact(&data, 4, "application/vnd.apache.parquet")
+            .await
+            .unwrap();
+    }
+
+    let run_id = "0123abcd-run";
+    store.create_run(&new_run(run_id)).await.unwrap();
+    let inputs = [("data".to_owned(), data.clone())];
+    start(&store, run_id, "train", 1, &inputs).await.unwrap();
+    let outputs = [("model".to_owned(), model.clone())];
+    let metrics = [("auc".to_owned(), 0.91), ("loss".to_owned(), f64::NAN)];
+    finish(
+        &store,
+        run_id,
+        "train",
+        StepStatus::Succeeded,
+        &outputs,
+        &metrics,
+    )
+    .await
+    .unwrap();
+    store
+        .skip_step(
+            run_id,
+            "explain",
+            2,
+            "explainer",
+            "shap",
+            "0.1.0",
+            "ef",
+            "{}",
+        )
+        .await
+        .unwrap();
+    start(&store, run_id, "load", 0, &[]).await.unwrap();
+    store.mark_step_cached(run_id, "load").await.unwrap();
+    finish(&store, run_id, "load", StepStatus::Succeeded, &inputs, &[])
+        .await
+        .unwrap();
+    store
+        .finish_run(run_id, RunStatus::Failed, Some("boom"))
+        .await
+        .unwrap();
+
+    let run = store.get_run("0123").await.unwrap();
+    assert_eq!(run.id, run_id);
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.seed as u64, u64::MAX);
+    assert_eq!(run.error.as_deref(), Some("boom"));
+    assert!(run.finished_at.is_some());
+    let ids: Vec<_> = run.steps.iter().map(|s| s.step_id.as_str()).collect();
+    assert_eq!(ids, ["load", "train", "explain"]);
+
+    let load = &run.steps[0];
+    assert!(load.cached);
+    assert_eq!(load.outputs, inputs);
+
+    let train = &run.steps[1];
+    assert_eq!(train.status, StepStatus::Succeeded);
+    assert_eq!(train.inputs, inputs);
+    assert_eq!(train.outputs, outputs);
+    assert_eq!(train.metrics[0], ("auc".to_owned(), 0.91));
+    assert!(train.metrics[1].1.is_nan());
+    assert_eq!(train.log, "info: done\n");
+    assert_eq!(train.params_json, r#"{"c":1.0}"#);
+    assert!(train.duration_ms.is_some() && train.finished_at.is_some());
+    assert!(!train.cached);
+
+    let explain = &run.steps[2];
+    assert_eq!(explain.status, StepStatus::Skipped);
+    assert_eq!(explain.kind, "explainer");
+    assert!(explain.inputs.is_empty() && explain.duration_ms.is_none());
+
+    let json = serde_json::to_value(&run).unwrap();
+    assert_eq!(json["status"], "failed");
+    assert_eq!(json["steps"][1]["status"], "succeeded");
+    assert_eq!(json["steps"][1]["outputs"][0][1], model.to_hex());
+
+    let run_metrics = store.run_metrics(run_id).await.unwrap();
+    assert_eq!(run_metrics.len(), 2);
+    assert_eq!(
+        (run_metrics[0].0.as_str(), run_metrics[0].1.as_str()),
+        ("train", "auc")
+    );
+
+    let producers = store.artifact_producers(&model).await.unwrap();
+    assert_eq!(
+        producers,
+        [(run_id.to_owned(), "train".to_owned(), "model".to_owned())]
+    );
+    let unknown = ArtifactDigest::of(b"other");
+    assert!(store.artifact_producers(&unknown).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn runs_are_listed_newest_first() {
+    let (_dir, store) = store().await;
+    for id in ["a", "b", "c"] {
+        store.create_run(&new_run(id)).await.unwrap();
+    }
+    let ids: Vec<_> = store
+        .list_runs(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["c", "b"]);
+}
+
+#[tokio::test]
+async fn lookups_fail_with_named_errors() {
+    let (_dir, store) = store().await;
+    store.create_run(&new_run("abc1")).await.unwrap();
+    store.create_run(&new_run("abc2")).await.unwrap();
+
+    match store.get_run("ab").await {
+        Err(MetaError::AmbiguousRun { prefix, candidates }) => {
+            assert_eq!(prefix, "ab");
+            assert_eq!(candidates.len(), 2);
+        }
+        other => panic!("expected AmbiguousRun, got {other:?}"),
+    }
+    assert_eq!(store.get_run("abc2").await.unwrap().id, "abc2");
+    let err = store.get_run("zz").await.unwrap_err();
+    assert!(err.to_string().contains("`zz`"), "{err}");
+    assert!(matches!(
+        store.get_run("%").await,
+        Err(MetaError::RunNotFound { .. })
+    ));
+    assert!(matches!(
+        store.get_run("").await,
+        Err(MetaError::RunNotFound { .. })
+    ));
+
+    assert!(matches!(
+        store.create_run(&new_run("abc1")).await,
+        Err(MetaError::RunExists { .. })
+    ));
+    assert!(matches!(
+        store.finish_run("nope", RunStatus::Succeeded, None).await,
+        Err(MetaError::RunNotFound { .. })
+    ));
+    assert!(matches!(
+        start(&store, "nope", "s", 0, &[]).await,
+        Err(MetaError::RunNotFound { .. })
+    ));
+    start(&store, "abc1", "s", 0, &[]).await.unwrap();
+    assert!(matches!(
+        start(&store, "abc1", "s", 0, &[]).await,
+        Err(MetaError::StepExists { .. })
+    ));
+    assert!(matches!(
+        finish(&store, "abc1", "t", StepStatus::Failed, &[], &[]).await,
+        Err(MetaError::StepNotFound { .. })
+    ));
+    assert!(matches!(
+        store.mark_step_cached("abc1", "t").await,
+        Err(MetaError::StepNotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_failed_finish_leaves_nothing_half_written() {
+    let (_dir, store) = store().await;
+    store.create_run(&new_run("r")).await.unwrap();
+    start(&store, "r", "s", 0, &[]).await.unwrap();
+    let digest = ArtifactDigest::of(b"x");
+    // The same output name twice violates the lineage table's key halfway
+    // through the transaction.
+    let outputs = [
+        ("out".to_owned(), digest.clone()),
+        ("out".to_owned(), digest.clone()),
+    ];
+    let metrics = [("m".to_owned(), 1.0)];
+    let err = finish(&store, "r", "s", StepStatus::Succeeded, &outputs, &metrics)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MetaError::Database { .. }), "{err}");
+
+    let run = store.get_run("r").await.unwrap();
+    let step = &run.steps[0];
+    assert_eq!(step.status, StepStatus::Running);
+    assert!(step.outputs.is_empty() && step.metrics.is_empty());
+    assert!(step.finished_at.is_none());
+    assert!(store.artifact_producers(&digest).await.unwrap().is_empty());
+}

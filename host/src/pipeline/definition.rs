@@ -1,0 +1,109 @@
+//! The pipeline file as written: TOML parsed into plain structs that only
+//! check syntax. Resolving names, plugins and params happens in [`super::plan`].
+
+use crate::runtime::StepLimits;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    pub pipeline: PipelineHeader,
+    #[serde(default)]
+    pub datasets: BTreeMap<String, DatasetDef>,
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineHeader {
+    pub name: String,
+    /// The version of this definition. Runs record it with the sha256 of
+    /// the file.
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seeds every step's randomness (with the step id), so reruns repeat.
+    #[serde(default)]
+    pub seed: u64,
+    /// Directories searched for plugins named without a path, relative to
+    /// the pipeline file. `SLUICE_PLUGIN_PATH` and `--plugin-dir` add more.
+    #[serde(default)]
+    pub plugin_dirs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetDef {
+    /// CSV, Parquet or Arrow IPC file, relative to the pipeline file.
+    pub path: String,
+    /// The label column, kept out of transforms and given to trainers.
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub split: Option<SplitDef>,
+}
+
+/// A seeded train/holdout split of a dataset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitDef {
+    /// Fraction of rows held out, in (0, 1).
+    pub holdout: f64,
+    #[serde(default)]
+    pub seed: u64,
+    /// Split each class of the target in proportion.
+    #[serde(default)]
+    pub stratify: bool,
+}
+
+/// Which part of a split table a step reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Train,
+    Holdout,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Holdout => "holdout",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    pub id: String,
+    /// A plugin name (looked up as NAME.wasm, '-' read as '_', in the
+    /// plugin directories) or a path to a `.wasm` file.
+    pub plugin: String,
+    /// A dataset name or the id of an earlier step.
+    pub input: String,
+    /// For validators: a second table to compare with (drift checks).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// For validators and explainers: the id of the trainer step whose
+    /// model the `model` import calls.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// For validators and explainers: which part of the input to read
+    /// (default: holdout when a model is bound and a split exists, else train).
+    #[serde(default)]
+    pub on: Option<Part>,
+    #[serde(default)]
+    pub params: toml::Table,
+    #[serde(default)]
+    pub limits: Option<StepLimits>,
+}
+
+impl PipelineFile {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}

@@ -1,0 +1,9 @@
+//! Pipelines: the file ([`definition`]) -> a validated [`plan::Plan`] ->
+//! the [`executor`] that runs it.
+
+pub mod definition;
+pub mod executor;
+pub mod plan;
+
+pub use definition::{Part, PipelineFile};
+pub use plan::{Plan, PlanOptions, PipelineError, load_plan};

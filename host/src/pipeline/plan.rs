@@ -1,0 +1,555 @@
+//! Resolve a parsed pipeline into a plan: every name resolved, every plugin
+//! loaded and described, every param checked against the plugin's own
+//! schema, the steps in an order that respects their inputs. All problems
+//! are collected and reported together, each naming the file and the step.
+
+use super::definition::{DatasetDef, Part, PipelineFile, SplitDef, StepDef};
+use crate::runtime::{Plugin, Runtime, StepLimits, World, limits::MAX_MEMORY_MIB};
+use crate::wit;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot read pipeline {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {} problem(s), nothing was run:\n{}", issues.len(), issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: PathBuf, issues: Vec<String> },
+}
+
+/// Where a step reads its table from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Dataset(String),
+    Step(String),
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Dataset(n) | Source::Step(n) => n,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PlannedDataset {
+    pub name: String,
+    pub path: PathBuf,
+    pub target: Option<String>,
+    pub split: Option<SplitDef>,
+}
+
+#[derive(Clone)]
+pub struct PlannedStep {
+    pub id: String,
+    pub plugin: Arc<Plugin>,
+    pub input: Source,
+    pub reference: Option<Source>,
+    pub model: Option<String>,
+    pub on: Part,
+    /// Params as the plugin will see them, in the file's order.
+    pub params: Vec<wit::Param>,
+    /// The same params as JSON, for records and cache keys.
+    pub params_json: serde_json::Value,
+    pub limits: StepLimits,
+    pub seed: u64,
+    /// The label column of the step's input, if its dataset has one.
+    pub target: Option<String>,
+}
+
+impl PlannedStep {
+    pub fn world(&self) -> World {
+        self.plugin.world
+    }
+}
+
+/// A pipeline ready to run.
+#[derive(Clone)]
+pub struct Plan {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub seed: u64,
+    /// sha256 of the file's bytes.
+    pub definition_sha256: String,
+    pub definition: String,
+    pub datasets: Vec<PlannedDataset>,
+    /// Steps in an order where every input comes first.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// Options of planning that come from outside the file.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// More plugin directories (`--plugin-dir`, `SLUICE_PLUGIN_PATH`).
+    pub plugin_dirs: Vec<PathBuf>,
+}
+
+/// The seed of one step: the pipeline's seed mixed with the step id.
+pub fn step_seed(pipeline_seed: u64, step_id: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update(pipeline_seed.to_le_bytes());
+    h.update(step_id.as_bytes());
+    let d = h.finalize();
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+pub fn load_plan(path: &Path, runtime: &Runtime, options: &PlanOptions) -> Result<Plan, PipelineError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = PipelineFile::parse(&text).map_err(|e| PipelineError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    plan(path, &text, file, runtime, options)
+}
+
+fn plan(
+    path: &Path,
+    text: &str,
+    file: PipelineFile,
+    runtime: &Runtime,
+    options: &PlanOptions,
+) -> Result<Plan, PipelineError> {
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut issues: Vec<String> = Vec::new();
+
+    if file.pipeline.name.trim().is_empty() {
+        issues.push("[pipeline] name is empty".into());
+    }
+    if file.pipeline.version.trim().is_empty() {
+        issues.push("[pipeline] version is empty".into());
+    }
+
+    let mut datasets = Vec::new();
+    for (name, def) in &file.datasets {
+        datasets.push(plan_dataset(name, def, &base, &mut issues));
+    }
+    if file.steps.is_empty() {
+        issues.push("the pipeline has no [[steps]]".into());
+    }
+
+    let mut dirs: Vec<PathBuf> = file.pipeline.plugin_dirs.iter().map(|d| base.join(d)).collect();
+    dirs.extend(options.plugin_dirs.iter().cloned());
+
+    // Ids first, so references can be checked whatever the order.
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for (i, step) in file.steps.iter().enumerate() {
+        if step.id.trim().is_empty() {
+            issues.push(format!("step #{}: id is empty", i + 1));
+        } else if file.datasets.contains_key(&step.id) {
+            issues.push(format!("step '{}': id is also the name of a dataset", step.id));
+        } else if ids.insert(step.id.as_str(), i).is_some() {
+            issues.push(format!("step '{}': the id is used twice", step.id));
+        }
+    }
+
+    // Load every plugin (reporting each failure) before checking kinds.
+    let plugins: Vec<Option<Arc<Plugin>>> = file
+        .steps
+        .iter()
+        .map(|step| match resolve_plugin(&step.plugin, &base, &dirs) {
+            Ok(p) => match runtime.load(&p) {
+                Ok(plugin) => Some(plugin),
+                Err(e) => {
+                    issues.push(format!("step '{}': plugin '{}': {e}", step.id, step.plugin));
+                    None
+                }
+            },
+            Err(msg) => {
+                issues.push(format!("step '{}': {msg}", step.id));
+                None
+            }
+        })
+        .collect();
+
+    let source_of = |name: &str| -> Option<Source> {
+        if file.datasets.contains_key(name) {
+            Some(Source::Dataset(name.to_string()))
+        } else if ids.contains_key(name) {
+            Some(Source::Step(name.to_string()))
+        } else {
+            None
+        }
+    };
+    let known = || {
+        let mut names: Vec<&str> = file.datasets.keys().map(String::as_str).collect();
+        names.extend(file.steps.iter().map(|s| s.id.as_str()));
+        names.join(", ")
+    };
+
+    let mut steps: Vec<Option<PlannedStep>> = Vec::new();
+    for (i, step) in file.steps.iter().enumerate() {
+        let plugin = plugins[i].clone();
+        let input = source_of(&step.input);
+        if input.is_none() {
+            issues.push(format!(
+                "step '{}': input '{}' is neither a dataset nor a step (known: {})",
+                step.id,
+                step.input,
+                known()
+            ));
+        }
+        let reference = step.reference.as_ref().and_then(|r| {
+            let s = source_of(r);
+            if s.is_none() {
+                issues.push(format!("step '{}': reference '{r}' is neither a dataset nor a step", step.id));
+            }
+            s
+        });
+        if let Some(plugin) = &plugin {
+            check_step_shape(step, plugin, &file, &plugins, &ids, &mut issues);
+        }
+        let (params, params_json) = match &plugin {
+            Some(p) => convert_params(step, p, &mut issues),
+            None => (Vec::new(), serde_json::Value::Null),
+        };
+        let limits = step.limits.unwrap_or_default();
+        check_limits(step, &limits, &mut issues);
+        let on = step.on.unwrap_or(if step.model.is_some() {
+            Part::Holdout
+        } else {
+            Part::Train
+        });
+        match (plugin, input) {
+            (Some(plugin), Some(input)) => steps.push(Some(PlannedStep {
+                id: step.id.clone(),
+                plugin,
+                input,
+                reference,
+                model: step.model.clone(),
+                on,
+                params,
+                params_json,
+                limits,
+                seed: step_seed(file.pipeline.seed, &step.id),
+                target: None,
+            })),
+            _ => steps.push(None),
+        }
+    }
+
+    let order = topological_order(&file.steps, &ids, &mut issues);
+
+    if !issues.is_empty() {
+        return Err(PipelineError::Invalid {
+            path: path.to_path_buf(),
+            issues,
+        });
+    }
+
+    let mut ordered: Vec<PlannedStep> = order
+        .into_iter()
+        .map(|i| steps[i].take().expect("every step planned when no issue was found"))
+        .collect();
+    // The label column travels with the data from its dataset.
+    let mut targets: HashMap<String, Option<String>> = datasets
+        .iter()
+        .map(|d: &PlannedDataset| (d.name.clone(), d.target.clone()))
+        .collect();
+    for step in &mut ordered {
+        step.target = targets.get(step.input.name()).cloned().flatten();
+        targets.insert(step.id.clone(), step.target.clone());
+    }
+    // A split that some step needs must exist.
+    let split_of: HashMap<String, bool> = datasets
+        .iter()
+        .map(|d| (d.name.clone(), d.split.is_some()))
+        .collect();
+    let mut has_holdout: HashMap<String, bool> = split_of.clone();
+    let mut late_issues = Vec::new();
+    for step in &ordered {
+        let h = *has_holdout.get(step.input.name()).unwrap_or(&false);
+        if step.on == Part::Holdout && matches!(step.world(), World::Validator | World::Explainer) && !h {
+            late_issues.push(format!(
+                "step '{}': reads the holdout of '{}', but that data has no split (add [datasets.NAME.split])",
+                step.id,
+                step.input.name()
+            ));
+        }
+        if matches!(step.world(), World::Trainer | World::Explainer) && step.target.is_none() {
+            late_issues.push(format!(
+                "step '{}': a {} needs a target column: set `target` on the dataset it reads",
+                step.id,
+                step.world()
+            ));
+        }
+        has_holdout.insert(step.id.clone(), h);
+    }
+    if !late_issues.is_empty() {
+        return Err(PipelineError::Invalid {
+            path: path.to_path_buf(),
+            issues: late_issues,
+        });
+    }
+
+    Ok(Plan {
+        path: path.to_path_buf(),
+        name: file.pipeline.name.clone(),
+        version: file.pipeline.version.clone(),
+        seed: file.pipeline.seed,
+        definition_sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        definition: text.to_string(),
+        datasets,
+        steps: ordered,
+    })
+}
+
+fn plan_dataset(name: &str, def: &DatasetDef, base: &Path, issues: &mut Vec<String>) -> PlannedDataset {
+    let path = base.join(&def.path);
+    if !path.is_file() {
+        issues.push(format!("dataset '{name}': file {} does not exist", path.display()));
+    }
+    if let Some(split) = &def.split {
+        if !(split.holdout > 0.0 && split.holdout < 1.0) {
+            issues.push(format!(
+                "dataset '{name}': split.holdout must be between 0 and 1 (exclusive), got {}",
+                split.holdout
+            ));
+        }
+        if split.stratify && def.target.is_none() {
+            issues.push(format!("dataset '{name}': split.stratify needs `target`"));
+        }
+    }
+    PlannedDataset {
+        name: name.to_string(),
+        path,
+        target: def.target.clone(),
+        split: def.split.clone(),
+    }
+}
+
+/// Find a plugin: a path (has a '/' or ends in .wasm) relative to the
+/// pipeline file, else `NAME.wasm` (with '-' read as '_') in the plugin
+/// directories.
+pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathBuf, String> {
+    if spec.contains('/') || spec.ends_with(".wasm") {
+        let p = base.join(spec);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("plugin file {} does not exist", p.display()))
+        };
+    }
+    let file = format!("{}.wasm", spec.replace('-', "_"));
+    for dir in dirs {
+        let p = dir.join(&file);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(format!(
+        "plugin '{spec}' not found: looked for {file} in {}. Build the plugins (see README) or add a plugin directory with --plugin-dir or SLUICE_PLUGIN_PATH",
+        if dirs.is_empty() {
+            "no directory".to_string()
+        } else {
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        }
+    ))
+}
+
+fn check_step_shape(
+    step: &StepDef,
+    plugin: &Plugin,
+    file: &PipelineFile,
+    plugins: &[Option<Arc<Plugin>>],
+    ids: &HashMap<&str, usize>,
+    issues: &mut Vec<String>,
+) {
+    let world = plugin.world;
+    let id = &step.id;
+    // The input must carry a table: datasets, transforms and validators do;
+    // trainers and explainers do not.
+    if let Some(&i) = ids.get(step.input.as_str())
+        && let Some(p) = &plugins[i]
+        && matches!(p.world, World::Trainer | World::Explainer)
+    {
+        issues.push(format!(
+            "step '{id}': input '{}' is a {} step, which outputs no table; use a dataset, transform or validator",
+            step.input, p.world
+        ));
+    }
+    match (&step.model, world) {
+        (Some(m), World::Validator | World::Explainer) => match ids.get(m.as_str()) {
+            Some(&i) => {
+                if let Some(p) = &plugins[i]
+                    && p.world != World::Trainer
+                {
+                    issues.push(format!("step '{id}': model '{m}' is a {} step, not a trainer", p.world));
+                }
+            }
+            None => issues.push(format!("step '{id}': model '{m}' is not a step of this pipeline")),
+        },
+        (Some(_), w) => issues.push(format!(
+            "step '{id}': `model` is only for validators and explainers; plugin '{}' is a {w}",
+            step.plugin
+        )),
+        (None, World::Explainer) => issues.push(format!(
+            "step '{id}': an explainer needs `model = \"TRAINER_STEP\"`"
+        )),
+        _ => {}
+    }
+    if step.reference.is_some() && world != World::Validator {
+        issues.push(format!("step '{id}': `reference` is only for validators"));
+    }
+    if step.on.is_some() && !matches!(world, World::Validator | World::Explainer) {
+        issues.push(format!(
+            "step '{id}': `on` is only for validators and explainers (a {world} fits on train and applies to both parts)"
+        ));
+    }
+    let _ = file;
+}
+
+fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
+    if limits.memory_mib == 0 || limits.memory_mib > MAX_MEMORY_MIB {
+        issues.push(format!(
+            "step '{}': limits.memory_mib must be between 1 and {MAX_MEMORY_MIB}, got {}",
+            step.id, limits.memory_mib
+        ));
+    }
+    if limits.timeout_ms == 0 {
+        issues.push(format!("step '{}': limits.timeout_ms must be positive", step.id));
+    }
+}
+
+fn value_kind(v: &wit::ParamValue) -> &'static str {
+    match v {
+        wit::ParamValue::Number(_) => "number",
+        wit::ParamValue::Integer(_) => "integer",
+        wit::ParamValue::Flag(_) => "flag",
+        wit::ParamValue::Text(_) => "text",
+        wit::ParamValue::Numbers(_) => "numbers",
+    }
+}
+
+/// TOML values to the contract's params, checked against `describe()`.
+fn convert_params(
+    step: &StepDef,
+    plugin: &Plugin,
+    issues: &mut Vec<String>,
+) -> (Vec<wit::Param>, serde_json::Value) {
+    let id = &step.id;
+    let mut params = Vec::new();
+    let mut json = serde_json::Map::new();
+    for (name, value) in &step.params {
+        let Some(spec) = plugin.param_spec(name) else {
+            let known: Vec<&str> = plugin.info.params.iter().map(|p| p.name.as_str()).collect();
+            issues.push(format!(
+                "step '{id}': unknown param '{name}' for plugin {} (known: {})",
+                plugin.label(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+            continue;
+        };
+        let converted = match (spec.kind.as_str(), value) {
+            ("number", toml::Value::Float(f)) => Some(wit::ParamValue::Number(*f)),
+            ("number", toml::Value::Integer(i)) => Some(wit::ParamValue::Number(*i as f64)),
+            ("integer", toml::Value::Integer(i)) => Some(wit::ParamValue::Integer(*i)),
+            ("flag", toml::Value::Boolean(b)) => Some(wit::ParamValue::Flag(*b)),
+            ("text", toml::Value::String(s)) => Some(wit::ParamValue::Text(s.clone())),
+            ("numbers", toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    toml::Value::Float(f) => Some(*f),
+                    toml::Value::Integer(i) => Some(*i as f64),
+                    _ => None,
+                })
+                .collect::<Option<Vec<f64>>>()
+                .map(wit::ParamValue::Numbers),
+            _ => None,
+        };
+        match converted {
+            Some(v) => {
+                json.insert(name.clone(), param_json(&v));
+                params.push(wit::Param {
+                    name: name.clone(),
+                    value: v,
+                });
+            }
+            None => issues.push(format!(
+                "step '{id}': param '{name}' must be a {} (plugin {}), got {} `{value}`",
+                spec.kind,
+                plugin.label(),
+                value.type_str()
+            )),
+        }
+    }
+    for spec in &plugin.info.params {
+        if spec.default.is_none() && !step.params.contains_key(&spec.name) {
+            issues.push(format!(
+                "step '{id}': param '{}' ({}) is required by plugin {}: {}",
+                spec.name,
+                spec.kind,
+                plugin.label(),
+                spec.doc
+            ));
+        }
+        if let Some(d) = &spec.default
+            && value_kind(d) != spec.kind
+            && !(spec.kind == "number" && value_kind(d) == "integer")
+        {
+            tracing::warn!(plugin = %plugin.label(), param = %spec.name, "default does not match the declared kind");
+        }
+    }
+    (params, serde_json::Value::Object(json))
+}
+
+pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
+    match v {
+        wit::ParamValue::Number(f) => serde_json::json!(f),
+        wit::ParamValue::Integer(i) => serde_json::json!(i),
+        wit::ParamValue::Flag(b) => serde_json::json!(b),
+        wit::ParamValue::Text(s) => serde_json::json!(s),
+        wit::ParamValue::Numbers(v) => serde_json::json!(v),
+    }
+}
+
+/// Kahn's algorithm over input, reference and model edges, keeping the
+/// file's order among steps that are ready together. Reports cycles.
+fn topological_order(steps: &[StepDef], ids: &HashMap<&str, usize>, issues: &mut Vec<String>) -> Vec<usize> {
+    let n = steps.len();
+    let mut deps: Vec<HashSet<usize>> = vec![HashSet::new(); n];
+    for (i, s) in steps.iter().enumerate() {
+        let refs = std::iter::once(Some(&s.input))
+            .chain([s.reference.as_ref(), s.model.as_ref()])
+            .flatten();
+        for r in refs {
+            if let Some(&j) = ids.get(r.as_str()) {
+                deps[i].insert(j);
+            }
+        }
+    }
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let ready = (0..n).find(|&i| !done[i] && deps[i].iter().all(|&j| done[j]));
+        match ready {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => {
+                let stuck: BTreeMap<usize, &str> = (0..n)
+                    .filter(|&i| !done[i])
+                    .map(|i| (i, steps[i].id.as_str()))
+                    .collect();
+                issues.push(format!(
+                    "steps form a cycle: {} (each waits for another through input, reference or model)",
+                    stuck.values().cloned().collect::<Vec<_>>().join(" -> ")
+                ));
+                break;
+            }
+        }
+    }
+    order
+}

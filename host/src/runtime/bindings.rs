@@ -1,0 +1,56 @@
+//! Host bindings of the WIT contract in `wit/`, one module per world.
+//!
+//! The worlds share the `types`, `host` and `model` interfaces; every world
+//! after the first reuses the validator world's generated modules through
+//! `with`, so a `Table` is one Rust type whichever world it crosses.
+#![allow(clippy::all, missing_docs)]
+
+pub mod validator {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "validator",
+        imports: { default: trappable },
+    });
+}
+
+pub mod transform {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "transform",
+        imports: { default: trappable },
+        with: {
+            "sluice:plugin/types": super::validator::sluice::plugin::types,
+            "sluice:plugin/host": super::validator::sluice::plugin::host,
+        },
+    });
+}
+
+pub mod trainer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "trainer",
+        imports: { default: trappable },
+        with: {
+            "sluice:plugin/types": super::validator::sluice::plugin::types,
+            "sluice:plugin/host": super::validator::sluice::plugin::host,
+        },
+    });
+}
+
+pub mod explainer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "explainer",
+        imports: { default: trappable },
+        with: {
+            "sluice:plugin/types": super::validator::sluice::plugin::types,
+            "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/model": super::validator::sluice::plugin::model,
+        },
+    });
+}
+
+pub use validator::sluice::plugin::host as host_iface;
+pub use validator::sluice::plugin::model as model_iface;
+/// The contract's data types (`Table`, `Column`, `Values`, ...).
+pub use validator::sluice::plugin::types;

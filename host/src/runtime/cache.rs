@@ -1,0 +1,94 @@
+//! The on-disk cache of compiled components.
+//!
+//! Compiling a component with Cranelift takes from milliseconds (a small
+//! Rust plugin) to seconds (a Python or JavaScript one). The compiled form
+//! is cached under `<home>/cache/compiled/`, keyed by the component's sha256
+//! and a hash of the engine's configuration, so a second process loads it
+//! in milliseconds. Entries are written to a temporary file and renamed, so
+//! a crash never leaves a half-written entry; an entry that fails to load is
+//! recompiled and replaced.
+
+use super::error::RuntimeError;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+pub struct CompileCache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+/// Where a component came from this time: compiled now, or from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompileSource {
+    Compiled,
+    Cached,
+}
+
+impl CompileCache {
+    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        CompileCache {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    fn entry(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+    }
+
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        bytes: &[u8],
+        source_path: &Path,
+    ) -> Result<(Component, CompileSource), RuntimeError> {
+        if let Some(entry) = self.entry(sha256)
+            && entry.exists()
+        {
+            // SAFETY: the entry was written by `Component::serialize` of an
+            // engine with the same compatibility hash (it is in the file
+            // name), into a directory only sluice writes.
+            match unsafe { Component::deserialize_file(engine, &entry) } {
+                Ok(component) => return Ok((component, CompileSource::Cached)),
+                Err(e) => {
+                    tracing::warn!(entry = %entry.display(), error = %e, "compile cache entry unusable; recompiling")
+                }
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(|e| RuntimeError::NotAComponent {
+            path: source_path.to_path_buf(),
+            reason: format!("{e:#}"),
+        })?;
+        if let Some(entry) = self.entry(sha256) {
+            self.store(&entry, &component)?;
+        }
+        Ok((component, CompileSource::Compiled))
+    }
+
+    fn store(&self, entry: &Path, component: &Component) -> Result<(), RuntimeError> {
+        let dir = entry.parent().expect("cache entries live in a directory");
+        let io = |source| RuntimeError::Cache {
+            path: entry.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let serialized = component
+            .serialize()
+            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            entry.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, &serialized).map_err(io)?;
+        std::fs::rename(&tmp, entry).map_err(io)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Errors of the runtime: loading a plugin, and a step call that failed.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error("cannot read plugin {path}: {source}")]
+    ReadPlugin {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a WebAssembly component: {reason}")]
+    NotAComponent { path: PathBuf, reason: String },
+    #[error(
+        "plugin {path} is refused: it imports what sluice does not grant: {}. A plugin may import only the sluice:plugin host/model interfaces of its world and the WASI subset (io, cli stdio/environment/exit, clocks, random, filesystem types without preopens)",
+        imports.join(", ")
+    )]
+    ForbiddenImports { path: PathBuf, imports: Vec<String> },
+    #[error(
+        "plugin {path} implements no sluice world: it exports {}; expected one of validator (describe, validate), transform (describe, fit, apply), trainer (describe, train, predict), explainer (describe, explain)",
+        if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+    )]
+    UnknownWorld { path: PathBuf, exports: Vec<String> },
+    #[error("plugin {path} cannot be linked as a {world}: {message}")]
+    Link {
+        path: PathBuf,
+        world: &'static str,
+        message: String,
+    },
+    #[error("compile cache at {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the wasmtime engine: {0}")]
+    Engine(String),
+    #[error(transparent)]
+    Step(#[from] StepFailure),
+}
+
+/// Why a step call failed. Every variant carries enough to name the step
+/// and the plugin in a message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepFailureKind {
+    #[error("exceeded its time limit of {timeout_ms} ms")]
+    Timeout { timeout_ms: u64 },
+    #[error("exceeded its memory limit: asked for {desired} bytes, limit {limit} bytes")]
+    MemoryLimit { desired: usize, limit: usize },
+    #[error("trapped: {message}")]
+    Trap { message: String },
+    #[error("returned an error ({kind}): {message}")]
+    Guest { kind: String, message: String },
+    #[error("returned invalid output: {message}")]
+    InvalidOutput { message: String },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("step '{step}': plugin {plugin} (sha256 {sha256_short}) {kind}", sha256_short = &sha256[..12.min(sha256.len())])]
+pub struct StepFailure {
+    pub step: String,
+    pub plugin: String,
+    pub sha256: String,
+    pub kind: StepFailureKind,
+    /// The step's log up to the failure.
+    pub log: String,
+}

@@ -1,0 +1,241 @@
+//! A loaded plugin: its compiled component, the world it implements, what
+//! its `describe()` says, and an `InstancePre` ready for fresh instances.
+
+use super::bindings::{explainer, trainer, transform, types, validator};
+use super::cache::CompileSource;
+use super::error::RuntimeError;
+use super::sandbox::StepState;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The four worlds of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum World {
+    Validator,
+    Transform,
+    Trainer,
+    Explainer,
+}
+
+impl World {
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Validator => "validator",
+            World::Transform => "transform",
+            World::Trainer => "trainer",
+            World::Explainer => "explainer",
+        }
+    }
+
+    pub fn of_kind(kind: types::StepKind) -> World {
+        match kind {
+            types::StepKind::Validator => World::Validator,
+            types::StepKind::Transform => World::Transform,
+            types::StepKind::Trainer => World::Trainer,
+            types::StepKind::Explainer => World::Explainer,
+        }
+    }
+
+    /// Which world a component implements, from the names it exports.
+    fn detect(exports: &[String]) -> Option<World> {
+        let has = |n: &str| exports.iter().any(|e| e == n);
+        if !has("describe") {
+            return None;
+        }
+        if has("validate") {
+            Some(World::Validator)
+        } else if has("fit") && has("apply") {
+            Some(World::Transform)
+        } else if has("train") && has("predict") {
+            Some(World::Trainer)
+        } else if has("explain") {
+            Some(World::Explainer)
+        } else {
+            None
+        }
+    }
+
+    fn imports_model(self) -> bool {
+        matches!(self, World::Validator | World::Explainer)
+    }
+}
+
+impl std::fmt::Display for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An instance-ready form of the component, per world.
+pub(crate) enum WorldPre {
+    Validator(validator::ValidatorPre<StepState>),
+    Transform(transform::TransformPre<StepState>),
+    Trainer(trainer::TrainerPre<StepState>),
+    Explainer(explainer::ExplainerPre<StepState>),
+}
+
+/// A plugin ready to run.
+pub struct Plugin {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub world: World,
+    pub info: types::PluginInfo,
+    pub imports: Vec<String>,
+    pub compile_source: CompileSource,
+    pub(crate) pre: WorldPre,
+}
+
+impl Plugin {
+    /// `name@version`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.info.name, self.info.version)
+    }
+
+    pub fn param_spec(&self, name: &str) -> Option<&types::ParamSpec> {
+        self.info.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// The WASI interfaces a plugin may import. Sockets, HTTP and anything not
+/// listed are refused at load. Filesystem types are linked because language
+/// runtimes import them, but no directory is ever preopened.
+const ALLOWED_WASI: &[&str] = &[
+    "wasi:io/error",
+    "wasi:io/streams",
+    "wasi:io/poll",
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+];
+
+fn unversioned(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
+}
+
+/// Imports of a component that its world does not allow.
+pub(crate) fn forbidden_imports(imports: &[String], world: Option<World>) -> Vec<String> {
+    imports
+        .iter()
+        .filter(|name| {
+            let base = unversioned(name);
+            let allowed = ALLOWED_WASI.contains(&base)
+                || base == "sluice:plugin/types"
+                || base == "sluice:plugin/host"
+                || (base == "sluice:plugin/model" && world.is_none_or(World::imports_model));
+            !allowed
+        })
+        .cloned()
+        .collect()
+}
+
+pub(crate) struct Inspected {
+    pub imports: Vec<String>,
+    pub world: World,
+}
+
+/// Check the header, the world and the imports of a compiled component.
+pub(crate) fn inspect(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+) -> Result<Inspected, RuntimeError> {
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let world = World::detect(&exports);
+    let forbidden = forbidden_imports(&imports, world);
+    if !forbidden.is_empty() {
+        return Err(RuntimeError::ForbiddenImports {
+            path: path.to_path_buf(),
+            imports: forbidden,
+        });
+    }
+    let world = world.ok_or_else(|| RuntimeError::UnknownWorld {
+        path: path.to_path_buf(),
+        exports,
+    })?;
+    Ok(Inspected { imports, world })
+}
+
+/// Tell a core module, a component and garbage apart before compiling.
+pub(crate) fn check_header(bytes: &[u8], path: &Path) -> Result<(), RuntimeError> {
+    let not = |reason: &str| RuntimeError::NotAComponent {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(not(
+            "the file does not start with the WebAssembly magic bytes (truncated or not Wasm)",
+        ));
+    }
+    match bytes[4..8] {
+        [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        [0x01, 0x00, 0x00, 0x00] => Err(not(
+            "it is a core Wasm module; build it as a component (wasm32-wasip2, or `wasm-tools component new`)",
+        )),
+        _ => Err(not("unknown WebAssembly version or layer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_are_forbidden_and_model_only_for_its_worlds() {
+        let imports = vec![
+            "wasi:io/streams@0.2.3".to_string(),
+            "wasi:sockets/tcp@0.2.3".to_string(),
+            "sluice:plugin/model@0.1.0".to_string(),
+        ];
+        assert_eq!(
+            forbidden_imports(&imports, Some(World::Validator)),
+            vec!["wasi:sockets/tcp@0.2.3"]
+        );
+        assert_eq!(
+            forbidden_imports(&imports, Some(World::Transform)),
+            vec!["wasi:sockets/tcp@0.2.3", "sluice:plugin/model@0.1.0"]
+        );
+    }
+
+    #[test]
+    fn headers_tell_modules_from_components() {
+        let p = Path::new("x.wasm");
+        assert!(check_header(b"\0asm\x0d\x00\x01\x00", p).is_ok());
+        let e = check_header(b"\0asm\x01\x00\x00\x00", p).unwrap_err();
+        assert!(e.to_string().contains("core Wasm module"), "{e}");
+        let e = check_header(b"\0as", p).unwrap_err();
+        assert!(e.to_string().contains("magic"), "{e}");
+    }
+
+    #[test]
+    fn worlds_detected_from_exports() {
+        let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            World::detect(&e(&["describe", "fit", "apply"])),
+            Some(World::Transform)
+        );
+        assert_eq!(World::detect(&e(&["fit", "apply"])), None);
+        assert_eq!(
+            World::detect(&e(&["describe", "train", "predict"])),
+            Some(World::Trainer)
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! Reference values come from scikit-learn 1.9.1:
+//! `LogisticRegression(C=..., fit_intercept=..., solver="newton-cholesky",
+//! tol=1e-12, max_iter=1000)` on the data of [`synthetic`].
+
+use super::*;
+use sluice_sdk::{ErrorKind, ParamValue};
+
+/// 40 rows, 3 features (two f64, one i64), 14 positives, not separable.
+fn synthetic() -> (Table, Column) {
+    let n = 40;
+    let x1: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+    let x2: Vec<f64> = (0..n).map(|i| 3.0 * (1.7 * i as f64).cos()).collect();
+    let x3: Vec<i64> = (0..n).map(|i| i % 5).collect();
+    let y: Vec<i64> = (0..n)
+        .map(|i| {
+            let s = x1[i as usize] + 0.5 * x2[i as usize] - 0.3 * x3[i as usize] as f64
+                + 0.8 * (3.1 * i as f64).sin();
+            i64::from(s > 0.0)
+        })
+        .collect();
+    let features = Table::new()
+        .with(Column::f64("x1", x1))
+        .with(Column::f64("x2", x2))
+        .with(Column::i64("x3", x3));
+    (features, Column::i64("y", y))
+}
+
+fn params(pairs: &[(&str, ParamValue)]) -> Params {
+    Params::resolve(
+        &LogReg::describe().params,
+        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+    )
+    .unwrap()
+}
+
+fn assert_close(a: f64, b: f64, tol: f64) {
+    assert!((a - b).abs() <= tol, "{a} vs {b}");
+}
+
+#[test]
+fn matches_scikit_learn() {
+    let (x, y) = synthetic();
+    let cases = [
+        (
+            1.0,
+            true,
+            [
+                1.710_340_201_041_024_5,
+                1.032_888_616_493_501_4,
+                -0.757_315_160_542_376,
+            ],
+            0.328_067_406_175_654_44,
+            0.248_113_077_192_595_6,
+        ),
+        (
+            0.1,
+            false,
+            [
+                0.404_204_757_480_262_24,
+                0.540_955_560_178_443_8,
+                -0.350_333_416_437_395_3,
+            ],
+            0.0,
+            0.385_443_117_894_296_25,
+        ),
+        (
+            100.0,
+            true,
+            [
+                5.739_935_355_808_114_5,
+                2.622_274_904_573_114,
+                -1.865_359_307_888_785_1,
+            ],
+            0.855_664_463_906_940_2,
+            0.177_054_558_637_252_78,
+        ),
+    ];
+    for (c, fit_intercept, coef, intercept, log_loss) in cases {
+        let opts = FitOptions {
+            c,
+            fit_intercept,
+            ..FitOptions::default()
+        };
+        let report = train(&x, &y, &opts).unwrap();
+        assert!(report.fit.converged, "C={c}: {:?}", report.fit);
+        for (a, b) in report.model.coef.iter().zip(coef) {
+            assert_close(*a, b, 1e-10);
+        }
+        assert_close(report.model.intercept, intercept, 1e-10);
+        assert_close(report.train_log_loss, log_loss, 1e-12);
+        assert!(report.fit.iterations < 20, "{}", report.fit.iterations);
+    }
+}
+
+#[test]
+fn gradient_vanishes_at_optimum() {
+    let (x, y) = synthetic();
+    let (_, labels) = Classes::from_target(&y).unwrap();
+    let cols: Vec<Vec<f64>> = x
+        .columns()
+        .iter()
+        .map(|c| c.to_f64_lossy().unwrap())
+        .collect();
+    let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let opts = FitOptions::default();
+    let fit = newton::fit(&refs, &labels, &opts);
+    let g = newton::gradient(&refs, &labels, &opts, &fit.coef, fit.intercept);
+    assert!(g.iter().all(|g| g.abs() < 1e-8 * 40.0), "{g:?}");
+    // And not at a perturbed point.
+    let mut off = fit.coef.clone();
+    off[0] += 0.01;
+    let g = newton::gradient(&refs, &labels, &opts, &off, fit.intercept);
+    assert!(g[0].abs() > 1e-3);
+}
+
+#[test]
+fn tiny_known_case() {
+    // sklearn, C=1e6, X=[[0],[1],[2],[3]], y=[0,1,0,1]:
+    // coef 0.9081831930459415, intercept -1.36227479
+    let x = Table::new().with(Column::f64("x", vec![0.0, 1.0, 2.0, 3.0]));
+    let y = Column::i64("y", vec![0, 1, 0, 1]);
+    let opts = FitOptions {
+        c: 1e6,
+        ..FitOptions::default()
+    };
+    let report = train(&x, &y, &opts).unwrap();
+    assert_close(report.model.coef[0], 0.908_183_193_045_941_5, 1e-6);
+    assert_close(report.model.intercept, -1.362_274_79, 1e-6);
+}
+
+#[test]
+fn separable_data_stays_finite() {
+    let x = Table::new().with(Column::f64("x", (0..20).map(f64::from).collect()));
+    let y = Column::bool("y", (0..20).map(|i| i >= 10).collect());
+    let report = train(&x, &y, &FitOptions::default()).unwrap();
+    assert!(report.fit.converged);
+    assert_eq!(report.train_accuracy, 1.0);
+    assert!(report.model.coef[0].is_finite() && report.model.coef[0] > 0.0);
+}
+
+#[test]
+fn trainer_round_trip_and_predict_by_name() {
+    let (x, y) = synthetic();
+    let trained = LogReg::train(x.clone(), y.clone(), params(&[])).unwrap();
+    assert_eq!(trained.metric_value("train_accuracy"), Some(0.9));
+    assert_eq!(trained.metric_value("converged"), Some(1.0));
+    assert!(trained.metric_value("iterations").unwrap() >= 1.0);
+
+    let model = LogisticModel::from_bytes(&trained.model).unwrap();
+    assert_eq!(model.to_bytes(), trained.model);
+    assert_eq!(model.features, vec!["x1", "x2", "x3"]);
+    assert_eq!(model.classes, Classes::I64([0, 1]));
+
+    // Reordered columns plus an extra one give the same predictions.
+    let mut shuffled = Table::new().with(Column::strings("note", vec!["n"; 40]));
+    for name in ["x3", "x1", "x2"] {
+        shuffled.push(x.column(name).unwrap().clone());
+    }
+    let a = LogReg::predict(trained.model.clone(), x).unwrap();
+    let b = LogReg::predict(trained.model.clone(), shuffled).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.names(), vec!["p_0", "p_1", "prediction"]);
+    let p0 = a.column("p_0").unwrap().as_f64().unwrap();
+    let p1 = a.column("p_1").unwrap().as_f64().unwrap();
+    assert!(p0.iter().zip(p1).all(|(a, b)| (a + b - 1.0).abs() < 1e-15));
+    let pred = a.column("prediction").unwrap().as_i64().unwrap();
+    let truth = y.as_i64().unwrap();
+    let correct = pred.iter().zip(truth).filter(|(a, b)| a == b).count();
+    assert_eq!(correct, 36);
+
+    let err = LogReg::predict(
+        trained.model,
+        Table::new().with(Column::f64("x1", vec![1.0])),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(err.message.contains("'x2'"), "{}", err.message);
+}
+
+#[test]
+fn label_types_keep_their_type() {
+    let x = Table::new().with(Column::f64("x", vec![0.0, 1.0, 2.0, 3.0]));
+    let strings = Column::strings("y", ["no", "yes", "no", "yes"]);
+    let t = LogReg::train(x.clone(), strings, params(&[])).unwrap();
+    let out = LogReg::predict(t.model, x.clone()).unwrap();
+    assert_eq!(out.names(), vec!["p_no", "p_yes", "prediction"]);
+    assert!(out.column("prediction").unwrap().str_values().is_some());
+
+    let floats = Column::f64("y", vec![2.0, 0.5, 2.0, 0.5]);
+    let t = LogReg::train(x.clone(), floats, params(&[])).unwrap();
+    let out = LogReg::predict(t.model, x.clone()).unwrap();
+    assert_eq!(out.names(), vec!["p_0.5", "p_2", "prediction"]);
+    assert!(out.column("prediction").unwrap().f64_values().is_some());
+
+    let bools = Column::bool("y", vec![false, true, false, true]);
+    let t = LogReg::train(x.clone(), bools, params(&[])).unwrap();
+    let out = LogReg::predict(t.model, x).unwrap();
+    assert_eq!(out.names(), vec!["p_false", "p_true", "prediction"]);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let x = Table::new().with(Column::f64("x", vec![0.0, 1.0, 2.0]));
+    let err = LogReg::train(x.clone(), Column::i64("y", vec![0, 1, 2]), params(&[])).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(err.message.contains("found 3"), "{}", err.message);
+    let err = LogReg::train(x.clone(), Column::i64("y", vec![1, 1, 1]), params(&[])).unwrap_err();
+    assert!(err.message.contains("found 1"), "{}", err.message);
+
+    let nulls = Table::new().with(Column::f64("a", vec![0.0, 1.0, 2.0]).with_nulls(&[1]));
+    let err = LogReg::train(nulls, Column::i64("y", vec![0, 1, 0]), params(&[])).unwrap_err();
+    assert!(err.message.contains("'a'"), "{}", err.message);
+
+    let text = Table::new().with(Column::strings("s", ["a", "b", "c"]));
+    let err = LogReg::train(text, Column::i64("y", vec![0, 1, 0]), params(&[])).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(err.message.contains("'s'"), "{}", err.message);
+
+    let err = LogReg::train(
+        x.clone(),
+        Column::i64("y", vec![0, 1, 0]).with_nulls(&[0]),
+        params(&[]),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("nulls"), "{}", err.message);
+
+    let err = LogReg::train(
+        x,
+        Column::i64("y", vec![0, 1, 0]),
+        params(&[("c", ParamValue::Number(0.0))]),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParams);
+}
+
+#[test]
+fn model_bytes_round_trip_exactly() {
+    let m = LogisticModel {
+        features: vec!["a".into(), "b".into()],
+        classes: Classes::Str(["x".into(), "y".into()]),
+        coef: vec![0.1 + 0.2, -1e-310],
+        intercept: std::f64::consts::PI,
+    };
+    let back = LogisticModel::from_bytes(&m.to_bytes()).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(back.coef[1].to_bits(), m.coef[1].to_bits());
+    assert!(LogisticModel::from_bytes(b"LOGR\x01").is_err());
+}

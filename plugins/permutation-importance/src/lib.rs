@@ -1,0 +1,361 @@
+//! `permutation-importance`: how much the model under test relies on each
+//! feature, measured by shuffling it.
+//!
+//! Params: `n_repeats` (integer, 5), `seed` (integer, 0), `scoring` (text,
+//! `accuracy` or `log_loss`, default `accuracy`), `positive` (text, `"1"`:
+//! the positive class, whose `p_<positive>` column `log_loss` scores).
+//!
+//! Needs the target. The model (through the host's `model.predict`) is
+//! scored on the features as given, then once per feature and repeat with
+//! that feature's rows shuffled (values and null mask together, by a seeded
+//! Fisher-Yates shuffle). A feature's importance is the mean drop of
+//! accuracy, or the mean rise of log loss: larger means more important.
+//! `global` is sorted by importance, highest first, ties by name. Metrics:
+//! `baseline_score`, `features`. Same inputs and seed, same bytes out.
+
+use sluice_sdk::metrics::ScoredRows;
+use sluice_sdk::{
+    Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, Values, model,
+    progress,
+};
+
+/// SplitMix64: a tiny, well-mixed, seedable generator.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0), by rejection, so without modulo bias.
+    pub fn below(&mut self, n: u64) -> u64 {
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let x = self.next_u64();
+            if x < zone {
+                return x % n;
+            }
+        }
+    }
+
+    /// A uniformly random permutation of `0..n` (Fisher-Yates).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            p.swap(i, j);
+        }
+        p
+    }
+}
+
+/// What to score the model by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scoring {
+    Accuracy,
+    LogLoss,
+}
+
+impl Scoring {
+    pub fn parse(text: &str) -> Result<Scoring, StepError> {
+        match text {
+            "accuracy" => Ok(Scoring::Accuracy),
+            "log_loss" => Ok(Scoring::LogLoss),
+            other => Err(StepError::invalid_params(format!(
+                "param 'scoring' must be 'accuracy' or 'log_loss', got '{other}'"
+            ))),
+        }
+    }
+
+    fn score(self, rows: &ScoredRows) -> f64 {
+        match self {
+            Scoring::Accuracy => rows.accuracy(),
+            Scoring::LogLoss => rows.log_loss(),
+        }
+    }
+
+    /// How much worse `permuted` is than `baseline` (positive = worse).
+    fn loss_of(self, baseline: f64, permuted: f64) -> f64 {
+        match self {
+            Scoring::Accuracy => baseline - permuted,
+            Scoring::LogLoss => permuted - baseline,
+        }
+    }
+}
+
+/// The settings of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub n_repeats: usize,
+    pub seed: u64,
+    pub scoring: Scoring,
+    pub positive: String,
+}
+
+/// The column with its rows (values and mask) put in `order`.
+pub fn reorder(column: &Column, order: &[usize]) -> Column {
+    fn pick<T: Clone>(v: &[T], order: &[usize]) -> Vec<T> {
+        order.iter().map(|&i| v[i].clone()).collect()
+    }
+    let values = match &column.values {
+        Values::F64(v) => Values::F64(pick(v, order)),
+        Values::I64(v) => Values::I64(pick(v, order)),
+        Values::Bool(v) => Values::Bool(pick(v, order)),
+        Values::Str(v) => Values::Str(pick(v, order)),
+    };
+    Column {
+        name: column.name.clone(),
+        values,
+        valid: column.valid.as_ref().map(|m| pick(m, order)),
+    }
+}
+
+/// Permutation importance of every feature, scored by `predict`.
+pub fn permutation_importance(
+    mut features: Table,
+    target: &Column,
+    settings: &Settings,
+    predict: impl Fn(&Table) -> Result<Table, StepError>,
+) -> Result<Explanation, StepError> {
+    let score = |table: &Table| -> Result<f64, StepError> {
+        let rows = ScoredRows::new(&predict(table)?, target, &settings.positive)?;
+        if rows.is_empty() {
+            return Err(StepError::invalid_input(format!(
+                "no rows to score: the target '{}' is null in every row",
+                target.name
+            )));
+        }
+        Ok(settings.scoring.score(&rows))
+    };
+    let baseline = score(&features)?;
+    let rows = features.num_rows();
+    let total = (features.num_columns() * settings.n_repeats) as u64;
+    let mut rng = SplitMix64::new(settings.seed);
+    let mut done = 0;
+    let mut importances = Vec::with_capacity(features.num_columns());
+    for j in 0..features.num_columns() {
+        let mut sum = 0.0;
+        for _ in 0..settings.n_repeats {
+            let order = rng.permutation(rows);
+            let shuffled = reorder(&features.columns[j], &order);
+            let original = std::mem::replace(&mut features.columns[j], shuffled);
+            let permuted = score(&features);
+            features.columns[j] = original;
+            sum += settings.scoring.loss_of(baseline, permuted?);
+            done += 1;
+            progress(done, total);
+        }
+        let mean = if settings.n_repeats == 0 {
+            0.0
+        } else {
+            sum / settings.n_repeats as f64
+        };
+        importances.push((features.columns[j].name.clone(), mean));
+    }
+    importances.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+
+    let mut explanation = Explanation::new();
+    for (feature, score) in importances {
+        explanation.attribution(feature, score);
+    }
+    explanation.metric("baseline_score", baseline);
+    explanation.metric("features", features.num_columns() as f64);
+    Ok(explanation)
+}
+
+pub struct PermutationImportance;
+
+impl Explainer for PermutationImportance {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "permutation-importance",
+            env!("CARGO_PKG_VERSION"),
+            "Permutation feature importance of the model under test: the mean loss of \
+             score when a feature's rows are shuffled.",
+        )
+        .param(ParamSpec::integer("n_repeats", 5, "shuffles per feature"))
+        .param(ParamSpec::integer("seed", 0, "seed of the shuffles"))
+        .param(ParamSpec::text(
+            "scoring",
+            "accuracy",
+            "accuracy (drop is importance) or log_loss (rise is importance)",
+        ))
+        .param(ParamSpec::text(
+            "positive",
+            "1",
+            "the positive class, as text (log_loss scores the model's p_<positive>)",
+        ))
+    }
+
+    fn explain(
+        features: Table,
+        target: Option<Column>,
+        params: Params,
+    ) -> Result<Explanation, StepError> {
+        let n_repeats = params.integer("n_repeats")?;
+        if n_repeats < 1 {
+            return Err(StepError::invalid_params(format!(
+                "param 'n_repeats' must be at least 1, got {n_repeats}"
+            )));
+        }
+        let settings = Settings {
+            n_repeats: n_repeats as usize,
+            // Negative seeds are fine: they name other streams.
+            seed: params.integer("seed")? as u64,
+            scoring: Scoring::parse(params.text("scoring")?)?,
+            positive: params.text("positive")?.to_string(),
+        };
+        let target = target.ok_or_else(|| {
+            StepError::invalid_input("permutation-importance needs the target column")
+        })?;
+        permutation_importance(features, &target, &settings, model::predict)
+    }
+}
+
+sluice_sdk::export_explainer!(PermutationImportance);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    /// A model that predicts 1 when `a > 0` and ignores everything else;
+    /// p_1 leans on `b` a little, so log loss sees `b` too.
+    fn toy_model(t: &Table) -> Result<Table, StepError> {
+        let a = t.column("a")?.to_f64_lossy()?;
+        let b = t.column("b")?.to_f64_lossy()?;
+        let p: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .map(|(a, b)| if *a > 0.0 { 0.8 } else { 0.2 } + 0.1 * b)
+            .collect();
+        Ok(Table::new()
+            .with(Column::f64("p_0", p.iter().map(|p| 1.0 - p).collect()))
+            .with(Column::f64("p_1", p.clone()))
+            .with(Column::i64(
+                "prediction",
+                a.iter().map(|&a| i64::from(a > 0.0)).collect(),
+            )))
+    }
+
+    fn data() -> (Table, Column) {
+        let n = 50;
+        let a: Vec<f64> = (0..n)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let c: Vec<i64> = (0..n).map(|i| i % 7).collect();
+        let y: Vec<i64> = (0..n).map(|i| i64::from(i % 2 == 0)).collect();
+        (
+            Table::new()
+                .with(Column::f64("a", a))
+                .with(Column::f64("b", b))
+                .with(Column::i64("c", c)),
+            Column::i64("y", y),
+        )
+    }
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Params {
+        Params::resolve(
+            &PermutationImportance::describe().params,
+            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn splitmix_reference_values() {
+        // The published SplitMix64 sequence for seed 1234567.
+        let mut r = SplitMix64::new(1_234_567);
+        assert_eq!(r.next_u64(), 6_457_827_717_110_365_317);
+        assert_eq!(r.next_u64(), 3_203_168_211_198_807_973);
+        let mut p = SplitMix64::new(0).permutation(10);
+        p.sort_unstable();
+        assert_eq!(p, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn only_used_features_matter() {
+        model::set_native_predictor(Box::new(toy_model));
+        let (x, y) = data();
+        let e = PermutationImportance::explain(x, Some(y), params(&[])).unwrap();
+        assert_eq!(e.metric_value("baseline_score"), Some(1.0));
+        assert_eq!(e.metric_value("features"), Some(3.0));
+        assert_eq!(e.global[0].feature, "a");
+        assert!(e.global[0].score > 0.3, "{:?}", e.global);
+        // b and c do not change the predicted label: ties sorted by name.
+        assert_eq!(e.global[1].feature, "b");
+        assert_eq!(e.global[1].score, 0.0);
+        assert_eq!(e.global[2].feature, "c");
+        assert_eq!(e.global[2].score, 0.0);
+    }
+
+    #[test]
+    fn log_loss_sees_probability_features() {
+        model::set_native_predictor(Box::new(toy_model));
+        let (x, y) = data();
+        let e = PermutationImportance::explain(
+            x,
+            Some(y),
+            params(&[("scoring", ParamValue::Text("log_loss".into()))]),
+        )
+        .unwrap();
+        let score = |f: &str| e.global.iter().find(|a| a.feature == f).unwrap().score;
+        assert!(
+            score("a") > score("b") && score("b") > 0.0,
+            "{:?}",
+            e.global
+        );
+        assert_eq!(score("c"), 0.0);
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        model::set_native_predictor(Box::new(toy_model));
+        let (x, y) = data();
+        let run = |seed: i64| {
+            PermutationImportance::explain(
+                x.clone(),
+                Some(y.clone()),
+                params(&[("seed", ParamValue::Integer(seed))]),
+            )
+            .unwrap()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7).global[0].score, run(8).global[0].score);
+    }
+
+    #[test]
+    fn reorder_moves_mask_with_values() {
+        let c = Column::strings("s", ["a", "b", "c"]).with_nulls(&[0]);
+        let r = reorder(&c, &[2, 0, 1]);
+        assert_eq!(r.str_values().unwrap(), &["c", "a", "b"]);
+        assert!(r.is_null(1) && !r.is_null(0));
+    }
+
+    #[test]
+    fn needs_target_and_valid_params() {
+        model::set_native_predictor(Box::new(toy_model));
+        let (x, _) = data();
+        let err = PermutationImportance::explain(x.clone(), None, params(&[])).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        let err = PermutationImportance::explain(
+            x,
+            None,
+            params(&[("scoring", ParamValue::Text("f1".into()))]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+    }
+}

@@ -1,0 +1,462 @@
+//! `schema-check`: a validator for a table's shape.
+//!
+//! Params:
+//! - `columns` (text, default `""`): comma-separated `name:type`, type one
+//!   of `f64`, `i64`, `bool`, `string`. Each listed column must exist with
+//!   that type. One check `column:<name>` each.
+//! - `ranges` (text, default `""`): `col=lo..hi;col2=lo..hi`. The non-null
+//!   values of each column must lie in `[lo, hi]` (either end may be left
+//!   out: `x=0..`). One check `range:<name>` each; NaN counts as outside.
+//! - `max_null_fraction` (number, default 0.0): the largest share of nulls
+//!   any column may have. One check `nulls:<name>` per column of the table.
+//! - `min_rows` (integer, default 1): one check `rows`.
+//!
+//! Metrics: `rows`, `columns`, `null_cells`. Malformed param text is an
+//! invalid-params error naming the fragment.
+
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator,
+    ValueKind, Values,
+};
+
+/// A column the schema requires, with its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnRule {
+    pub name: String,
+    pub kind: ValueKind,
+}
+
+/// A closed interval the non-null values of a column must lie in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRule {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// Everything `schema-check` checks, parsed from its params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub columns: Vec<ColumnRule>,
+    pub ranges: Vec<RangeRule>,
+    pub max_null_fraction: f64,
+    pub min_rows: i64,
+}
+
+impl Schema {
+    pub fn from_params(params: &Params) -> Result<Schema, StepError> {
+        let max_null_fraction = params.number("max_null_fraction")?;
+        if !(0.0..=1.0).contains(&max_null_fraction) {
+            return Err(StepError::invalid_params(format!(
+                "param 'max_null_fraction' must lie in [0, 1], got {max_null_fraction}"
+            )));
+        }
+        let min_rows = params.integer("min_rows")?;
+        if min_rows < 0 {
+            return Err(StepError::invalid_params(format!(
+                "param 'min_rows' must not be negative, got {min_rows}"
+            )));
+        }
+        Ok(Schema {
+            columns: parse_columns(params.text("columns")?)?,
+            ranges: parse_ranges(params.text("ranges")?)?,
+            max_null_fraction,
+            min_rows,
+        })
+    }
+}
+
+/// Parses `name:type, name2:type2`.
+pub fn parse_columns(text: &str) -> Result<Vec<ColumnRule>, StepError> {
+    let mut rules = Vec::new();
+    for fragment in text.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let Some((name, kind)) = fragment.rsplit_once(':') else {
+            return Err(StepError::invalid_params(format!(
+                "param 'columns': '{fragment}' is not name:type"
+            )));
+        };
+        let (name, kind) = (name.trim(), kind.trim());
+        if name.is_empty() {
+            return Err(StepError::invalid_params(format!(
+                "param 'columns': '{fragment}' has no column name"
+            )));
+        }
+        let Some(kind) = ValueKind::parse(kind) else {
+            return Err(StepError::invalid_params(format!(
+                "param 'columns': '{fragment}' has unknown type '{kind}'; \
+                 use f64, i64, bool or string"
+            )));
+        };
+        rules.push(ColumnRule {
+            name: name.to_string(),
+            kind,
+        });
+    }
+    Ok(rules)
+}
+
+/// Parses `col=lo..hi; col2=lo..` (an end left out is unbounded).
+pub fn parse_ranges(text: &str) -> Result<Vec<RangeRule>, StepError> {
+    let mut rules = Vec::new();
+    for fragment in text.split(';').map(str::trim).filter(|f| !f.is_empty()) {
+        let bad =
+            |why: &str| StepError::invalid_params(format!("param 'ranges': '{fragment}' {why}"));
+        let (name, range) = fragment
+            .rsplit_once('=')
+            .ok_or_else(|| bad("is not col=lo..hi"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad("has no column name"));
+        }
+        let (lo, hi) = range
+            .split_once("..")
+            .ok_or_else(|| bad("is not col=lo..hi"))?;
+        let bound = |s: &str, open: f64| -> Result<f64, StepError> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(open);
+            }
+            match s.parse::<f64>() {
+                Ok(v) if !v.is_nan() => Ok(v),
+                _ => Err(bad(&format!("has '{s}', which is not a number"))),
+            }
+        };
+        let lo = bound(lo, f64::NEG_INFINITY)?;
+        let hi = bound(hi, f64::INFINITY)?;
+        if lo > hi {
+            return Err(bad("has its low end above its high end"));
+        }
+        rules.push(RangeRule {
+            name: name.to_string(),
+            lo,
+            hi,
+        });
+    }
+    Ok(rules)
+}
+
+/// Runs every rule of `schema` against `data`.
+pub fn check(data: &Table, schema: &Schema) -> ValidationReport {
+    let mut report = ValidationReport::new();
+    let rows = data.num_rows();
+
+    report.check(
+        "rows",
+        rows as i64 >= schema.min_rows,
+        format!("{rows} rows, minimum {}", schema.min_rows),
+    );
+
+    for rule in &schema.columns {
+        let name = format!("column:{}", rule.name);
+        match data.get(&rule.name) {
+            None => report.check(
+                name,
+                false,
+                format!("missing; columns: {}", data.names().join(", ")),
+            ),
+            Some(c) if c.kind() == rule.kind => report.check(name, true, format!("{}", rule.kind)),
+            Some(c) => report.check(
+                name,
+                false,
+                format!("is {}, expected {}", c.kind(), rule.kind),
+            ),
+        }
+    }
+
+    for rule in &schema.ranges {
+        let name = format!("range:{}", rule.name);
+        match data.get(&rule.name) {
+            None => report.check(
+                name,
+                false,
+                format!("missing; columns: {}", data.names().join(", ")),
+            ),
+            Some(c) => {
+                let (passed, detail) = range_check(c, rule);
+                report.check(name, passed, detail);
+            }
+        }
+    }
+
+    let mut null_cells = 0;
+    for c in data.columns() {
+        let nulls = c.null_count();
+        null_cells += nulls;
+        let fraction = if rows == 0 {
+            0.0
+        } else {
+            nulls as f64 / rows as f64
+        };
+        report.check(
+            format!("nulls:{}", c.name()),
+            fraction <= schema.max_null_fraction,
+            format!(
+                "{nulls} nulls in {rows} rows (fraction {}), maximum {}",
+                round6(fraction),
+                schema.max_null_fraction
+            ),
+        );
+    }
+
+    report.metric("rows", rows as f64);
+    report.metric("columns", data.num_columns() as f64);
+    report.metric("null_cells", null_cells as f64);
+    report
+}
+
+fn range_check(column: &Column, rule: &RangeRule) -> (bool, String) {
+    let values: Vec<f64> = match &column.values {
+        Values::F64(v) => v.clone(),
+        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Values::Bool(_) | Values::Str(_) => {
+            return (
+                false,
+                format!("is {}, a range needs f64 or i64", column.kind()),
+            );
+        }
+    };
+    let (mut checked, mut outside) = (0usize, 0usize);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (i, &x) in values.iter().enumerate() {
+        if column.is_null(i) {
+            continue;
+        }
+        checked += 1;
+        // NaN fails both comparisons, so it counts as outside.
+        if !(x >= rule.lo && x <= rule.hi) {
+            outside += 1;
+        }
+        min = min.min(x);
+        max = max.max(x);
+    }
+    let bounds = format!("[{}, {}]", rule.lo, rule.hi);
+    let observed = if checked == 0 {
+        "no non-null values".to_string()
+    } else {
+        format!("observed min {min}, max {max}")
+    };
+    if outside == 0 {
+        (
+            true,
+            format!("all {checked} non-null values in {bounds}; {observed}"),
+        )
+    } else {
+        (
+            false,
+            format!("{outside} of {checked} non-null values outside {bounds}; {observed}"),
+        )
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub struct SchemaCheck;
+
+impl Validator for SchemaCheck {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "schema-check",
+            env!("CARGO_PKG_VERSION"),
+            "Checks a table's columns and types, value ranges, null fractions and row count.",
+        )
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated name:type (f64, i64, bool, string) that must exist",
+        ))
+        .param(ParamSpec::text(
+            "ranges",
+            "",
+            "col=lo..hi;col2=lo..hi: non-null values must lie within (an end may be left out)",
+        ))
+        .param(ParamSpec::number(
+            "max_null_fraction",
+            0.0,
+            "largest share of nulls allowed in any column",
+        ))
+        .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed"))
+    }
+
+    fn validate(
+        data: Table,
+        _reference: Option<Table>,
+        params: Params,
+    ) -> Result<ValidationReport, StepError> {
+        let schema = Schema::from_params(&params)?;
+        Ok(check(&data, &schema))
+    }
+}
+
+sluice_sdk::export_validator!(SchemaCheck);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
+        Params::resolve(
+            &SchemaCheck::describe().params,
+            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+        )
+    }
+
+    fn text(s: &str) -> ParamValue {
+        ParamValue::Text(s.to_string())
+    }
+
+    fn table() -> Table {
+        Table::new()
+            .with(Column::f64("mean_radius", vec![6.98, 14.1, 28.11, 12.0]).with_nulls(&[3]))
+            .with(Column::i64("benign", vec![0, 1, 1, 0]))
+            .with(Column::strings("site", ["a", "b", "c", "d"]))
+    }
+
+    #[test]
+    fn parses_rules() {
+        assert_eq!(
+            parse_columns(" a:f64 , b : string,").unwrap(),
+            vec![
+                ColumnRule {
+                    name: "a".into(),
+                    kind: ValueKind::F64
+                },
+                ColumnRule {
+                    name: "b".into(),
+                    kind: ValueKind::Str
+                }
+            ]
+        );
+        assert_eq!(
+            parse_ranges("x=-1.5..2e3; y=0..").unwrap(),
+            vec![
+                RangeRule {
+                    name: "x".into(),
+                    lo: -1.5,
+                    hi: 2000.0
+                },
+                RangeRule {
+                    name: "y".into(),
+                    lo: 0.0,
+                    hi: f64::INFINITY
+                }
+            ]
+        );
+        assert!(parse_columns("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn malformed_params_name_the_fragment() {
+        let err = parse_columns("a:f64,b:float").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+        assert!(err.message.contains("'b:float'"), "{}", err.message);
+        let err = parse_columns("a").unwrap_err();
+        assert!(
+            err.message.contains("'a' is not name:type"),
+            "{}",
+            err.message
+        );
+        let err = parse_ranges("x=1..z").unwrap_err();
+        assert!(err.message.contains("'x=1..z'"), "{}", err.message);
+        let err = parse_ranges("x=5..1").unwrap_err();
+        assert!(err.message.contains("low end above"), "{}", err.message);
+        let err = parse_ranges("x:1..2").unwrap_err();
+        assert!(err.message.contains("'x:1..2'"), "{}", err.message);
+        let p = params(&[("max_null_fraction", ParamValue::Number(2.0))]).unwrap();
+        assert_eq!(
+            SchemaCheck::validate(table(), None, p).unwrap_err().kind,
+            ErrorKind::InvalidParams
+        );
+    }
+
+    #[test]
+    fn passing_table() {
+        let p = params(&[
+            ("columns", text("mean_radius:f64,benign:i64,site:string")),
+            ("ranges", text("mean_radius=0..30;benign=0..1")),
+            ("max_null_fraction", ParamValue::Number(0.25)),
+            ("min_rows", ParamValue::Integer(4)),
+        ])
+        .unwrap();
+        let report = SchemaCheck::validate(table(), None, p).unwrap();
+        assert!(report.passed(), "{report:#?}");
+        let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "rows",
+                "column:mean_radius",
+                "column:benign",
+                "column:site",
+                "range:mean_radius",
+                "range:benign",
+                "nulls:mean_radius",
+                "nulls:benign",
+                "nulls:site"
+            ]
+        );
+        assert_eq!(
+            report.find_check("range:mean_radius").unwrap().detail,
+            "all 3 non-null values in [0, 30]; observed min 6.98, max 28.11"
+        );
+        assert_eq!(
+            report.find_check("nulls:mean_radius").unwrap().detail,
+            "1 nulls in 4 rows (fraction 0.25), maximum 0.25"
+        );
+        assert_eq!(report.metric_value("rows"), Some(4.0));
+        assert_eq!(report.metric_value("columns"), Some(3.0));
+        assert_eq!(report.metric_value("null_cells"), Some(1.0));
+    }
+
+    #[test]
+    fn failing_rules_say_why() {
+        let p = params(&[
+            ("columns", text("mean_radius:i64,missing:f64")),
+            ("ranges", text("mean_radius=10..20;site=0..1")),
+            ("min_rows", ParamValue::Integer(10)),
+        ])
+        .unwrap();
+        let report = SchemaCheck::validate(table(), None, p).unwrap();
+        assert!(!report.passed());
+        let detail = |n: &str| {
+            let c = report.find_check(n).unwrap();
+            assert!(!c.passed, "{n} should fail");
+            c.detail.clone()
+        };
+        assert_eq!(detail("rows"), "4 rows, minimum 10");
+        assert_eq!(detail("column:mean_radius"), "is f64, expected i64");
+        assert_eq!(
+            detail("column:missing"),
+            "missing; columns: mean_radius, benign, site"
+        );
+        assert_eq!(
+            detail("range:mean_radius"),
+            "2 of 3 non-null values outside [10, 20]; observed min 6.98, max 28.11"
+        );
+        assert_eq!(detail("range:site"), "is string, a range needs f64 or i64");
+        assert_eq!(
+            detail("nulls:mean_radius"),
+            "1 nulls in 4 rows (fraction 0.25), maximum 0"
+        );
+        assert!(report.find_check("nulls:benign").unwrap().passed);
+    }
+
+    #[test]
+    fn nan_is_outside_any_range_and_empty_table_counts_zero_rows() {
+        let t = Table::new().with(Column::f64("x", vec![0.5, f64::NAN]));
+        let schema = Schema {
+            columns: vec![],
+            ranges: parse_ranges("x=0..1").unwrap(),
+            max_null_fraction: 0.0,
+            min_rows: 1,
+        };
+        let report = check(&t, &schema);
+        assert!(!report.find_check("range:x").unwrap().passed);
+
+        let report = check(&Table::new(), &schema);
+        assert!(!report.find_check("rows").unwrap().passed);
+        assert_eq!(report.metric_value("rows"), Some(0.0));
+    }
+}

@@ -1,0 +1,149 @@
+//! Services the host gives a plugin: logging, progress and the model under
+//! test.
+//!
+//! Inside a component these call the host's imports. Built natively (plugin
+//! unit tests, benchmarks) they never panic: log lines go to stderr,
+//! progress is dropped, and [`model::predict`] calls a predictor installed
+//! with [`model::set_native_predictor`].
+
+/// The step's log. Messages land in the run record, bounded by the host.
+pub mod log {
+    /// Log levels as the WIT contract numbers them.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Level {
+        Error = 0,
+        Warn = 1,
+        Info = 2,
+        Debug = 3,
+        Trace = 4,
+    }
+
+    pub fn log(level: Level, message: impl AsRef<str>) {
+        emit(level, message.as_ref());
+    }
+
+    pub fn error(message: impl AsRef<str>) {
+        emit(Level::Error, message.as_ref());
+    }
+
+    pub fn warn(message: impl AsRef<str>) {
+        emit(Level::Warn, message.as_ref());
+    }
+
+    pub fn info(message: impl AsRef<str>) {
+        emit(Level::Info, message.as_ref());
+    }
+
+    pub fn debug(message: impl AsRef<str>) {
+        emit(Level::Debug, message.as_ref());
+    }
+
+    pub fn trace(message: impl AsRef<str>) {
+        emit(Level::Trace, message.as_ref());
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn emit(level: Level, message: &str) {
+        crate::wit::host::log(level as u8, message);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn emit(level: Level, message: &str) {
+        eprintln!("[sluice {level:?}] {message}");
+    }
+}
+
+/// Reports progress of long work; `total` may be 0 when unknown.
+pub fn progress(done: u64, total: u64) {
+    #[cfg(target_arch = "wasm32")]
+    crate::wit::host::progress(done, total);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (done, total);
+}
+
+/// The model under test, for validators and explainers.
+///
+/// The host routes each call to the trainer component that produced the
+/// model, in a sandbox of its own. Only the validator and explainer worlds
+/// import it: a transform or trainer that calls [`model::predict`](crate::model::predict)
+/// fails to componentize.
+pub mod model {
+    use crate::{StepError, Table};
+
+    /// A stand-in for the host's model when the plugin runs natively.
+    pub type NativePredictor = Box<dyn Fn(&Table) -> Result<Table, StepError> + Send + Sync>;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    thread_local! {
+        static PREDICTOR: std::cell::RefCell<Option<NativePredictor>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Predictions for `features`, one row per input row. Classifiers
+    /// return one f64 column `p_<class>` per class and a `prediction`
+    /// column. Inside a component the table is copied once into the call
+    /// (the import borrows its argument); the answer is moved out.
+    pub fn predict(features: &Table) -> Result<Table, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let wire = crate::convert::table_to_wire_cloned(features);
+            let out = crate::wit::model::predict(&wire).map_err(StepError::from)?;
+            crate::convert::table_in(out)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            PREDICTOR.with(|p| match p.borrow().as_ref() {
+                Some(predict) => predict(features),
+                None => Err(StepError::internal(
+                    "no model to call: natively, install one with \
+                     sluice_sdk::model::set_native_predictor",
+                )),
+            })
+        }
+    }
+
+    /// Installs the predictor [`predict`] calls on this thread when the
+    /// plugin is built natively (for unit tests and benchmarks). Inside a
+    /// component it has no effect: the host's model answers.
+    pub fn set_native_predictor(predictor: NativePredictor) {
+        #[cfg(not(target_arch = "wasm32"))]
+        PREDICTOR.with(|p| *p.borrow_mut() = Some(predictor));
+        #[cfg(target_arch = "wasm32")]
+        drop(predictor);
+    }
+
+    /// Removes this thread's native predictor.
+    pub fn clear_native_predictor() {
+        #[cfg(not(target_arch = "wasm32"))]
+        PREDICTOR.with(|p| *p.borrow_mut() = None);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::{Column, ErrorKind, Table};
+
+    #[test]
+    fn native_services_do_not_panic() {
+        log::info("hello");
+        log::error("oops");
+        progress(1, 2);
+        model::clear_native_predictor();
+        let err = model::predict(&Table::new()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Internal);
+    }
+
+    #[test]
+    fn native_predictor_answers() {
+        model::set_native_predictor(Box::new(|t: &Table| {
+            Ok(Table::new().with(Column::f64("p_1", vec![0.5; t.num_rows()])))
+        }));
+        let out = model::predict(&Table::new().with(Column::f64("x", vec![1.0, 2.0]))).unwrap();
+        assert_eq!(
+            out.column("p_1").unwrap().f64_values(),
+            Some(&[0.5, 0.5][..])
+        );
+        model::clear_native_predictor();
+    }
+}

@@ -1,0 +1,191 @@
+//! Classifier scores shared by evaluators and explainers, with
+//! scikit-learn's conventions: labels compare as text, log loss clips
+//! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
+//! scores given their average rank.
+
+use crate::{Column, StepError, Table};
+
+/// The clip scikit-learn's `log_loss` applies to probabilities.
+pub const LOG_LOSS_EPS: f64 = 1e-15;
+
+/// A classifier's predictions lined up with the true labels: only rows whose
+/// label is not null take part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredRows {
+    /// Whether the predicted label equals the true one (compared as text).
+    pub correct: Vec<bool>,
+    /// Whether the true label is the positive class.
+    pub positive: Vec<bool>,
+    /// The predicted probability of the positive class.
+    pub p_positive: Vec<f64>,
+}
+
+impl ScoredRows {
+    /// Lines up a model's output (`prediction` and `p_<positive>` columns)
+    /// with `truth`. Rows with a null label are left out. A model output of
+    /// the wrong shape is an invalid-input error that says what is missing.
+    pub fn new(output: &Table, truth: &Column, positive: &str) -> Result<ScoredRows, StepError> {
+        let prediction = output.column("prediction").map_err(|_| {
+            StepError::invalid_input(format!(
+                "the model's output has no 'prediction' column; columns: {}",
+                output.names().join(", ")
+            ))
+        })?;
+        let p_name = format!("p_{positive}");
+        let p = output.column(&p_name).map_err(|_| {
+            StepError::invalid_input(format!(
+                "the model's output has no column '{p_name}' for positive class '{positive}'; \
+                 columns: {} (set the param 'positive' to one of the classes)",
+                output.names().join(", ")
+            ))
+        })?;
+        let p = p.to_f64_lossy()?;
+        let rows = truth.len();
+        if prediction.len() != rows || p.len() != rows {
+            return Err(StepError::invalid_input(format!(
+                "the model returned {} rows for {rows} input rows",
+                prediction.len()
+            )));
+        }
+        let mut scored = ScoredRows {
+            correct: Vec::with_capacity(rows),
+            positive: Vec::with_capacity(rows),
+            p_positive: Vec::with_capacity(rows),
+        };
+        for (i, &p_i) in p.iter().enumerate() {
+            let Some(label) = truth.value_text(i) else {
+                continue;
+            };
+            scored
+                .correct
+                .push(prediction.value_text(i).as_deref() == Some(label.as_str()));
+            scored.positive.push(label == positive);
+            scored.p_positive.push(p_i);
+        }
+        Ok(scored)
+    }
+
+    pub fn len(&self) -> usize {
+        self.correct.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.correct.is_empty()
+    }
+
+    /// The share of correct predictions (NaN without rows).
+    pub fn accuracy(&self) -> f64 {
+        accuracy(&self.correct)
+    }
+
+    pub fn log_loss(&self) -> f64 {
+        log_loss(&self.positive, &self.p_positive)
+    }
+
+    pub fn roc_auc(&self) -> Option<f64> {
+        roc_auc(&self.positive, &self.p_positive)
+    }
+}
+
+/// The share of `true` entries (NaN when empty).
+pub fn accuracy(correct: &[bool]) -> f64 {
+    correct.iter().filter(|c| **c).count() as f64 / correct.len() as f64
+}
+
+/// Mean binary log loss of probabilities `p` for labels `positive`, with `p`
+/// clipped to `[1e-15, 1 - 1e-15]` (NaN when empty).
+pub fn log_loss(positive: &[bool], p: &[f64]) -> f64 {
+    let total: f64 = positive
+        .iter()
+        .zip(p)
+        .map(|(&y, &p)| {
+            let p = p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    total / positive.len() as f64
+}
+
+/// Area under the ROC curve, by the rank-sum (Mann-Whitney U) formula with
+/// tied scores given their average rank. `None` when only one class is
+/// present.
+pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|p| **p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let ranks = average_ranks(score);
+    let rank_sum: f64 = ranks
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| **p)
+        .map(|(r, _)| r)
+        .sum();
+    let (n_pos, n_neg) = (n_pos as f64, n_neg as f64);
+    Some((rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
+}
+
+/// 1-based ranks, ties sharing their average rank.
+fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        // Positions start..end (0-based) share ranks start+1..=end.
+        let rank = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roc_auc_matches_reference() {
+        // sklearn.metrics.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+        let y = [false, false, true, true];
+        assert_eq!(roc_auc(&y, &[0.1, 0.4, 0.35, 0.8]), Some(0.75));
+        // Ties count half: roc_auc_score([0, 1], [0.5, 0.5]) == 0.5
+        assert_eq!(roc_auc(&[false, true], &[0.5, 0.5]), Some(0.5));
+        assert_eq!(roc_auc(&[true, true], &[0.5, 0.7]), None);
+    }
+
+    #[test]
+    fn log_loss_matches_reference() {
+        // sklearn.metrics.log_loss([0, 1, 1], [0.2, 0.7, 1.0]) == 0.19327283175098078
+        let ll = log_loss(&[false, true, true], &[0.2, 0.7, 1.0]);
+        let expected = (-(0.8f64).ln() - (0.7f64).ln() - (1.0 - 1e-15f64).ln()) / 3.0;
+        assert!((ll - expected).abs() < 1e-15);
+        assert!((ll - 0.193_272_831_750_981_06).abs() < 1e-12);
+        // Clipping keeps a confident mistake finite.
+        assert!((log_loss(&[true], &[0.0]) - 34.538_776_394_910_684).abs() < 1e-9);
+    }
+
+    #[test]
+    fn scored_rows_compare_labels_as_text_and_skip_null_labels() {
+        let output = Table::new()
+            .with(Column::f64("p_0", vec![0.9, 0.2, 0.4]))
+            .with(Column::f64("p_1", vec![0.1, 0.8, 0.6]))
+            .with(Column::i64("prediction", vec![0, 1, 1]));
+        let truth = Column::f64("y", vec![0.0, 0.0, 1.0]).with_nulls(&[2]);
+        let s = ScoredRows::new(&output, &truth, "1").unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.correct, vec![true, false]);
+        assert_eq!(s.positive, vec![false, false]);
+        assert_eq!(s.accuracy(), 0.5);
+
+        let err = ScoredRows::new(&output, &truth, "yes").unwrap_err();
+        assert!(err.message.contains("'p_yes'"), "{}", err.message);
+    }
+}

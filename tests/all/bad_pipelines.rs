@@ -1,0 +1,98 @@
+//! Bad pipeline files give clear errors, all at once, and run nothing.
+
+use crate::support::*;
+
+fn run_bad(body: &str) -> (String, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write_pipeline(dir.path(), "bad", body);
+    let home = dir.path().join("home");
+    let out = sluice(&home).arg("run").arg(&pipeline).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    // Nothing ran: no run recorded.
+    let list = sluice(&home).args(["runs", "list", "--json"]).output().unwrap();
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(json(&list), serde_json::json!([]));
+    (stderr(&out), pipeline, dir)
+}
+
+#[test]
+fn every_problem_is_reported_together_with_file_and_step() {
+    let (err, pipeline, _dir) = run_bad(
+        r#"
+[[steps]]
+id = "scale"
+plugin = "standardize"
+input = "nowhere"
+params = { colour = "blue" }
+
+[[steps]]
+id = "train"
+plugin = "logreg"
+input = "scale"
+params = { c = "large" }
+
+[[steps]]
+id = "evaluate"
+plugin = "holdout-eval"
+input = "scale"
+model = "scale"
+
+[[steps]]
+id = "ghost"
+plugin = "no-such-plugin"
+input = "cancer"
+"#,
+    );
+    assert!(err.contains(&pipeline.display().to_string()), "{err}");
+    for needle in [
+        "step 'scale': input 'nowhere' is neither a dataset nor a step",
+        "step 'scale': unknown param 'colour'",
+        "step 'train': param 'c' must be a number",
+        "step 'evaluate': model 'scale' is a transform step, not a trainer",
+        "step 'evaluate': param 'target' (text) is required",
+        "step 'ghost': plugin 'no-such-plugin' not found",
+    ] {
+        assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
+    }
+}
+
+#[test]
+fn cycles_are_refused() {
+    let (err, _, _dir) = run_bad(
+        r#"
+[[steps]]
+id = "a"
+plugin = "impute"
+input = "b"
+
+[[steps]]
+id = "b"
+plugin = "standardize"
+input = "a"
+"#,
+    );
+    assert!(err.contains("steps form a cycle: a -> b"), "{err}");
+}
+
+#[test]
+fn syntax_errors_and_unknown_keys_name_the_file() {
+    let (err, pipeline, _dir) = run_bad("[[steps]]\nid = \"a\"\nplugin = \"impute\"\ninput = \"cancer\"\nretries = 3\n");
+    assert!(err.contains(&pipeline.display().to_string()), "{err}");
+    assert!(err.contains("unknown field `retries`"), "{err}");
+    let (err, _, _dir) = run_bad("[[steps]\nid = ");
+    assert!(err.contains("bad.toml"), "{err}");
+}
+
+#[test]
+fn limits_above_the_maximum_are_refused() {
+    let (err, _, _dir) = run_bad(
+        r#"
+[[steps]]
+id = "scale"
+plugin = "standardize"
+input = "cancer"
+limits = { memory_mib = 999999 }
+"#,
+    );
+    assert!(err.contains("step 'scale': limits.memory_mib must be between 1 and 4096"), "{err}");
+}

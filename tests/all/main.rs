@@ -1,0 +1,8 @@
+//! sluice's integration tests: one binary, a module per area. Plugins are
+//! built from source (scripts/build-plugins.sh) the first time a test asks
+//! for one.
+
+mod bad_pipelines;
+mod example;
+mod sandbox;
+mod support;

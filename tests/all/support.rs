@@ -1,0 +1,77 @@
+//! Shared helpers: the workspace root, plugins built from source, the
+//! `sluice` binary with a private home.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf()
+}
+
+/// Build every plugin component once per test process.
+pub fn plugin_dir() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(root().join("scripts/build-plugins.sh"))
+            .status()
+            .expect("run scripts/build-plugins.sh");
+        assert!(status.success(), "building the plugins failed");
+        root().join("target/wasm32-wasip2/release")
+    })
+}
+
+/// The path of a built plugin component.
+pub fn plugin(name: &str) -> PathBuf {
+    let p = plugin_dir().join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(p.is_file(), "{} was not built", p.display());
+    p
+}
+
+pub fn sluice(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.env("SLUICE_HOME", home)
+        .env_remove("SLUICE_PLUGIN_PATH")
+        .env("RUST_LOG", "warn")
+        .current_dir(root());
+    c
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+/// Write a pipeline file into `dir`, pointing at the repo's data and the
+/// built plugins.
+pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let _ = plugin_dir();
+    let header = format!(
+        "[pipeline]\nname = \"{name}\"\nversion = \"1\"\nseed = 1\nplugin_dirs = [{:?}]\n\n[datasets.cancer]\npath = {:?}\ntarget = \"benign\"\n[datasets.cancer.split]\nholdout = 0.25\nseed = 7\nstratify = true\n\n",
+        plugin_dir().display().to_string(),
+        root().join("pipelines/data/breast_cancer.csv").display().to_string(),
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, header + body).expect("write pipeline");
+    path
+}
+
+pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
+    sluice::runtime::Runtime::new(Some(home.join("cache/compiled"))).expect("runtime")
+}
