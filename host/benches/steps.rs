@@ -20,7 +20,10 @@ fn plugin(name: &str) -> PathBuf {
         .join("../target/wasm32-wasip2/release")
         .join(format!("{name}.wasm"));
     if !p.is_file() {
-        eprintln!("{} is missing: run ./scripts/build-plugins.sh first", p.display());
+        eprintln!(
+            "{} is missing: run ./scripts/build-plugins.sh first",
+            p.display()
+        );
         std::process::exit(1);
     }
     p
@@ -130,7 +133,9 @@ fn main() {
     let mut wasm_runs = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        let out = rt2.apply(&identity, &ctx, &[], &table).expect("identity apply");
+        let out = rt2
+            .apply(&identity, &ctx, &[], &table)
+            .expect("identity apply");
         wasm_runs.push(t.elapsed());
         assert_eq!(out.value.columns.len(), 10);
     }
@@ -216,7 +221,8 @@ fn logreg_bench(rt: &Runtime, ctx: &StepContext) {
         )
         .expect("params");
         let t = Instant::now();
-        let out = <logreg::LogReg as sluice_sdk::Trainer>::train(t_in, y_in, params).expect("native train");
+        let out = <logreg::LogReg as sluice_sdk::Trainer>::train(t_in, y_in, params)
+            .expect("native train");
         native_runs.push(t.elapsed());
         native_model = out.model;
     }

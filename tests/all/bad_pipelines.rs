@@ -7,9 +7,18 @@ fn run_bad(body: &str) -> (String, std::path::PathBuf, tempfile::TempDir) {
     let pipeline = write_pipeline(dir.path(), "bad", body);
     let home = dir.path().join("home");
     let out = sluice(&home).arg("run").arg(&pipeline).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
     // Nothing ran: no run recorded.
-    let list = sluice(&home).args(["runs", "list", "--json"]).output().unwrap();
+    let list = sluice(&home)
+        .args(["runs", "list", "--json"])
+        .output()
+        .unwrap();
     assert!(list.status.success(), "{}", stderr(&list));
     assert_eq!(json(&list), serde_json::json!([]));
     (stderr(&out), pipeline, dir)
@@ -76,7 +85,8 @@ input = "a"
 
 #[test]
 fn syntax_errors_and_unknown_keys_name_the_file() {
-    let (err, pipeline, _dir) = run_bad("[[steps]]\nid = \"a\"\nplugin = \"impute\"\ninput = \"cancer\"\nretries = 3\n");
+    let (err, pipeline, _dir) =
+        run_bad("[[steps]]\nid = \"a\"\nplugin = \"impute\"\ninput = \"cancer\"\nretries = 3\n");
     assert!(err.contains(&pipeline.display().to_string()), "{err}");
     assert!(err.contains("unknown field `retries`"), "{err}");
     let (err, _, _dir) = run_bad("[[steps]\nid = ");
@@ -94,5 +104,8 @@ input = "cancer"
 limits = { memory_mib = 999999 }
 "#,
     );
-    assert!(err.contains("step 'scale': limits.memory_mib must be between 1 and 4096"), "{err}");
+    assert!(
+        err.contains("step 'scale': limits.memory_mib must be between 1 and 4096"),
+        "{err}"
+    );
 }

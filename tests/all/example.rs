@@ -11,7 +11,12 @@ fn run_example(home: &std::path::Path) -> serde_json::Value {
         .args(["run", "pipelines/breast-cancer.toml", "--json"])
         .output()
         .expect("run sluice");
-    assert!(out.status.success(), "run failed:\n{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "run failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     json(&out)
 }
 
@@ -30,21 +35,34 @@ async fn example_pipeline_runs_and_is_recorded() {
     let report = run_example(home.path());
     assert_eq!(report["status"], "succeeded");
     let run_id = report["run_id"].as_str().unwrap().to_string();
-    for id in ["validate", "impute", "scale", "train", "evaluate", "explain"] {
+    for id in [
+        "validate", "impute", "scale", "train", "evaluate", "explain",
+    ] {
         assert_eq!(step(&report, id)["status"], "succeeded", "{id}: {report}");
     }
-    let accuracy = step(&report, "evaluate")["metrics"]["accuracy"].as_f64().unwrap();
+    let accuracy = step(&report, "evaluate")["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
     assert!(accuracy >= 0.95, "holdout accuracy {accuracy}");
-    let auc = step(&report, "evaluate")["metrics"]["roc_auc"].as_f64().unwrap();
+    let auc = step(&report, "evaluate")["metrics"]["roc_auc"]
+        .as_f64()
+        .unwrap();
     assert!(auc > 0.97 && auc <= 1.0, "roc auc {auc}");
 
     // The database holds the same run, its steps and metrics.
-    let meta = MetaStore::open_path(&home.path().join("sluice.db")).await.unwrap();
+    let meta = MetaStore::open_path(&home.path().join("sluice.db"))
+        .await
+        .unwrap();
     let run = meta.get_run(&run_id).await.unwrap();
     assert_eq!(run.status.to_string(), "succeeded");
     assert_eq!(run.pipeline_name, "breast-cancer");
     let eval = run.steps.iter().find(|s| s.step_id == "evaluate").unwrap();
-    let db_acc = eval.metrics.iter().find(|(n, _)| n == "accuracy").unwrap().1;
+    let db_acc = eval
+        .metrics
+        .iter()
+        .find(|(n, _)| n == "accuracy")
+        .unwrap()
+        .1;
     assert_eq!(db_acc, accuracy);
     assert_eq!(eval.plugin_name, "holdout-eval");
     assert_eq!(eval.plugin_sha256.len(), 64);
@@ -63,19 +81,33 @@ async fn example_pipeline_runs_and_is_recorded() {
     assert!(count >= 10, "only {count} artifacts");
 
     // The explainer ranks features; the report is JSON in the store.
-    let expl = step(&report, "explain")["outputs"]["explanation"].as_str().unwrap();
-    let bytes = store.get(&ArtifactDigest::parse(expl).unwrap()).await.unwrap();
+    let expl = step(&report, "explain")["outputs"]["explanation"]
+        .as_str()
+        .unwrap();
+    let bytes = store
+        .get(&ArtifactDigest::parse(expl).unwrap())
+        .await
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(v["global"].as_array().unwrap().len(), 30);
 
     // runs list / show agree.
-    let out = sluice(home.path()).args(["runs", "list", "--json"]).output().unwrap();
+    let out = sluice(home.path())
+        .args(["runs", "list", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(json(&out)[0]["id"], run_id.as_str());
-    let out = sluice(home.path()).args(["runs", "show", &run_id[..12], "--json"]).output().unwrap();
+    let out = sluice(home.path())
+        .args(["runs", "show", &run_id[..12], "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(json(&out)["id"], run_id.as_str());
-    let out = sluice(home.path()).args(["runs", "show", &run_id]).output().unwrap();
+    let out = sluice(home.path())
+        .args(["runs", "show", &run_id])
+        .output()
+        .unwrap();
     assert!(stdout(&out).contains("evaluate"));
 
     // artifacts get writes the model bytes.
@@ -87,7 +119,10 @@ async fn example_pipeline_runs_and_is_recorded() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(ArtifactDigest::of(&std::fs::read(&dest).unwrap()).to_string(), model);
+    assert_eq!(
+        ArtifactDigest::of(&std::fs::read(&dest).unwrap()).to_string(),
+        model
+    );
 }
 
 #[test]
@@ -127,7 +162,9 @@ fn second_process_loads_from_the_compile_cache() {
     assert_eq!(first["name"], "logreg");
     let second = inspect();
     assert_eq!(second["compiled"], "cached", "{second}");
-    let entries = std::fs::read_dir(home.path().join("cache/compiled")).unwrap().count();
+    let entries = std::fs::read_dir(home.path().join("cache/compiled"))
+        .unwrap()
+        .count();
     assert_eq!(entries, 1);
 }
 
@@ -163,7 +200,12 @@ input = "scale"
 model = "train"
 "#,
     );
-    let out = sluice(&home).arg("run").arg(&pipeline).arg("--json").output().unwrap();
+    let out = sluice(&home)
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["status"], "failed");
@@ -171,7 +213,12 @@ model = "train"
     let get = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap();
     assert_eq!(get("train")["status"], "succeeded");
     assert_eq!(get("evaluate")["status"], "failed");
-    assert!(get("evaluate")["error"].as_str().unwrap().contains("accuracy"));
+    assert!(
+        get("evaluate")["error"]
+            .as_str()
+            .unwrap()
+            .contains("accuracy")
+    );
     assert_eq!(get("explain")["status"], "skipped");
     // The model of the step before the failure is still there.
     let model = get("train")["outputs"]["model"].as_str().unwrap();
@@ -181,6 +228,9 @@ model = "train"
         .unwrap();
     assert!(out.status.success());
     assert!(!out.stdout.is_empty());
-    let out = sluice(&home).args(["runs", "list", "--json"]).output().unwrap();
+    let out = sluice(&home)
+        .args(["runs", "list", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(json(&out)[0]["status"], "failed");
 }

@@ -65,7 +65,10 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     let header = format!(
         "[pipeline]\nname = \"{name}\"\nversion = \"1\"\nseed = 1\nplugin_dirs = [{:?}]\n\n[datasets.cancer]\npath = {:?}\ntarget = \"benign\"\n[datasets.cancer.split]\nholdout = 0.25\nseed = 7\nstratify = true\n\n",
         plugin_dir().display().to_string(),
-        root().join("pipelines/data/breast_cancer.csv").display().to_string(),
+        root()
+            .join("pipelines/data/breast_cancer.csv")
+            .display()
+            .to_string(),
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, header + body).expect("write pipeline");

@@ -1,8 +1,8 @@
 //! `sluice artifacts get DIGEST -o FILE`
 
 use super::Home;
-use clap::Subcommand;
 use crate::artifacts::ArtifactDigest;
+use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

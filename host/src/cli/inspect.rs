@@ -2,9 +2,9 @@
 
 use super::Home;
 use super::output::{print_json, table};
-use clap::Subcommand;
 use crate::runtime::error_kind_name;
 use crate::wit;
+use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,7 +85,10 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     t.add_row(vec![
                         p.name.clone(),
                         p.kind.clone(),
-                        p.default.as_ref().map(value_text).unwrap_or_else(|| "(required)".into()),
+                        p.default
+                            .as_ref()
+                            .map(value_text)
+                            .unwrap_or_else(|| "(required)".into()),
                         p.doc.clone(),
                     ]);
                 }

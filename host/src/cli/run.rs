@@ -2,10 +2,10 @@
 
 use super::Home;
 use super::output::{fmt_metric, fmt_ms, print_json, short, table};
-use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use crate::pipeline::executor::{Executor, RunObserver, StepReport};
 use crate::pipeline::{PlanOptions, load_plan};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +44,11 @@ impl RunObserver for Progress {
     fn step_finished(&self, step: &StepReport) {
         if let Some(bar) = &self.bar {
             let mark = if step.error.is_some() { "✗" } else { "✓" };
-            bar.println(format!("  {mark} {:<24} {:>10}", step.id, fmt_ms(step.duration_ms)));
+            bar.println(format!(
+                "  {mark} {:<24} {:>10}",
+                step.id,
+                fmt_ms(step.duration_ms)
+            ));
             bar.inc(1);
         }
     }

@@ -73,12 +73,19 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             if let Some(e) = &r.error {
                 println!("error     {e}");
             }
-            let mut t = table(&["step", "kind", "plugin", "status", "ms", "inputs", "outputs", "metrics"]);
+            let mut t = table(&[
+                "step", "kind", "plugin", "status", "ms", "inputs", "outputs", "metrics",
+            ]);
             for s in &r.steps {
                 t.add_row(vec![
                     s.step_id.clone(),
                     s.kind.clone(),
-                    format!("{}@{} {}", s.plugin_name, s.plugin_version, short(&s.plugin_sha256)),
+                    format!(
+                        "{}@{} {}",
+                        s.plugin_name,
+                        s.plugin_version,
+                        short(&s.plugin_sha256)
+                    ),
                     s.status.to_string(),
                     s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
                     s.inputs

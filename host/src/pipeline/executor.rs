@@ -93,13 +93,22 @@ impl Executor {
         }
     }
 
-    pub async fn run(&self, plan: &Plan, observer: &dyn RunObserver) -> Result<RunReport, ExecError> {
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, ExecError> {
         let run_id = new_run_id();
         let started = Instant::now();
         let span = tracing::info_span!("run", run_id = %run_id, pipeline = %plan.name);
         let _enter = span.enter();
         self.meta
-            .record_pipeline_version(&plan.name, &plan.version, &plan.definition_sha256, &plan.definition)
+            .record_pipeline_version(
+                &plan.name,
+                &plan.version,
+                &plan.definition_sha256,
+                &plan.definition,
+            )
             .await?;
         self.meta
             .create_run(&NewRun {
@@ -122,7 +131,9 @@ impl Executor {
         let mut position = 0i64;
 
         for ds in &plan.datasets {
-            let report = self.load_dataset(&run_id, position, ds, &mut state, observer).await?;
+            let report = self
+                .load_dataset(&run_id, position, ds, &mut state, observer)
+                .await?;
             position += 1;
             observer.step_finished(&report);
             if let Some(e) = &report.error {
@@ -137,7 +148,16 @@ impl Executor {
         for step in &plan.steps {
             if failure.is_some() {
                 self.meta
-                    .skip_step(&run_id, &step.id, position, step.world().name(), &step.plugin.info.name, &step.plugin.info.version, &step.plugin.sha256, &step.params_json.to_string())
+                    .skip_step(
+                        &run_id,
+                        &step.id,
+                        position,
+                        step.world().name(),
+                        &step.plugin.info.name,
+                        &step.plugin.info.version,
+                        &step.plugin.sha256,
+                        &step.params_json.to_string(),
+                    )
                     .await?;
                 reports.push(StepReport {
                     id: step.id.clone(),
@@ -154,7 +174,9 @@ impl Executor {
                 continue;
             }
             observer.step_started(&step.id, step.world().name(), &step.plugin.label());
-            let report = self.run_step(&run_id, position, plan, step, &mut state).await?;
+            let report = self
+                .run_step(&run_id, position, plan, step, &mut state)
+                .await?;
             position += 1;
             observer.step_finished(&report);
             if let Some(e) = &report.error {
@@ -163,8 +185,14 @@ impl Executor {
             reports.push(report);
         }
 
-        let status = if failure.is_some() { RunStatus::Failed } else { RunStatus::Succeeded };
-        self.meta.finish_run(&run_id, status, failure.as_deref()).await?;
+        let status = if failure.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        };
+        self.meta
+            .finish_run(&run_id, status, failure.as_deref())
+            .await?;
         Ok(RunReport {
             run_id,
             pipeline: plan.name.clone(),
@@ -176,7 +204,10 @@ impl Executor {
         })
     }
 
-    async fn put_batch(&self, batch: &RecordBatch) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    async fn put_batch(
+        &self,
+        batch: &RecordBatch,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
         let bytes = match data::write_parquet(batch) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e.to_string())),
@@ -189,15 +220,30 @@ impl Executor {
         Ok(Ok(digest))
     }
 
-    async fn put_blob(&self, bytes: Vec<u8>, media_type: &str) -> Result<ArtifactDigest, ExecError> {
+    async fn put_blob(
+        &self,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<ArtifactDigest, ExecError> {
         let size = bytes.len();
         let digest = self.artifacts.put(Bytes::from(bytes)).await?;
-        self.meta.record_artifact(&digest, size as i64, media_type).await?;
+        self.meta
+            .record_artifact(&digest, size as i64, media_type)
+            .await?;
         Ok(digest)
     }
 
-    async fn batch(&self, state: &RunState, digest: &ArtifactDigest) -> Result<Result<Arc<RecordBatch>, String>, ExecError> {
-        if let Some(b) = state.batches.lock().unwrap_or_else(|e| e.into_inner()).get(digest) {
+    async fn batch(
+        &self,
+        state: &RunState,
+        digest: &ArtifactDigest,
+    ) -> Result<Result<Arc<RecordBatch>, String>, ExecError> {
+        if let Some(b) = state
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(digest)
+        {
             return Ok(Ok(b.clone()));
         }
         let bytes = self.artifacts.get(digest).await?;
@@ -255,29 +301,61 @@ impl Executor {
         } else {
             None
         };
-        let inputs: Vec<(String, ArtifactDigest)> = source.iter().map(|d| ("source".to_string(), d.clone())).collect();
+        let inputs: Vec<(String, ArtifactDigest)> = source
+            .iter()
+            .map(|d| ("source".to_string(), d.clone()))
+            .collect();
         self.meta
-            .start_step(run_id, &id, position, "dataset", "sluice:read+split", env!("CARGO_PKG_VERSION"), "", &params.to_string(), &inputs)
+            .start_step(
+                run_id,
+                &id,
+                position,
+                "dataset",
+                "sluice:read+split",
+                env!("CARGO_PKG_VERSION"),
+                "",
+                &params.to_string(),
+                &inputs,
+            )
             .await?;
         let mut outputs = Vec::new();
         if report.error.is_none() {
-            let parts = data::read_table(&ds.path).map_err(|e| e.to_string()).and_then(|batch| {
-                if let Some(t) = &ds.target
-                    && batch.schema().index_of(t).is_err()
-                {
-                    return Err(format!("target column '{t}' is not in {}", ds.path.display()));
-                }
-                match &ds.split {
-                    Some(s) => data::split_holdout(&batch, s.holdout, s.seed, if s.stratify { ds.target.as_deref() } else { None })
+            let parts = data::read_table(&ds.path)
+                .map_err(|e| e.to_string())
+                .and_then(|batch| {
+                    if let Some(t) = &ds.target
+                        && batch.schema().index_of(t).is_err()
+                    {
+                        return Err(format!(
+                            "target column '{t}' is not in {}",
+                            ds.path.display()
+                        ));
+                    }
+                    match &ds.split {
+                        Some(s) => data::split_holdout(
+                            &batch,
+                            s.holdout,
+                            s.seed,
+                            if s.stratify {
+                                ds.target.as_deref()
+                            } else {
+                                None
+                            },
+                        )
                         .map(|(a, b)| (a, Some(b)))
                         .map_err(|e| e.to_string()),
-                    None => Ok((batch, None)),
-                }
-            });
+                        None => Ok((batch, None)),
+                    }
+                });
             match parts {
                 Ok((train, holdout)) => {
-                    report.metrics.insert("rows".into(), (train.num_rows() + holdout.as_ref().map_or(0, |h| h.num_rows())) as f64);
-                    report.metrics.insert("columns".into(), train.num_columns() as f64);
+                    report.metrics.insert(
+                        "rows".into(),
+                        (train.num_rows() + holdout.as_ref().map_or(0, |h| h.num_rows())) as f64,
+                    );
+                    report
+                        .metrics
+                        .insert("columns".into(), train.num_columns() as f64);
                     match self.store_parts(train, holdout, &mut outputs).await? {
                         Ok(p) => {
                             state.tables.insert(ds.name.clone(), p);
@@ -292,10 +370,25 @@ impl Executor {
             report.status = "failed".into();
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
-        report.outputs = outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-        let metrics: Vec<(String, f64)> = report.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        report.outputs = outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        let metrics: Vec<(String, f64)> = report
+            .metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         self.meta
-            .finish_step(run_id, &id, status_of(&report), &outputs, &metrics, "", report.error.as_deref())
+            .finish_step(
+                run_id,
+                &id,
+                status_of(&report),
+                &outputs,
+                &metrics,
+                "",
+                report.error.as_deref(),
+            )
             .await?;
         Ok(report)
     }
@@ -348,11 +441,17 @@ impl Executor {
         if let Some(h) = &input.holdout {
             inputs.push(("holdout".into(), h.clone()));
         }
-        let reference = step.reference.as_ref().map(|r| state.tables.get(r.name()).cloned().expect("planned"));
+        let reference = step
+            .reference
+            .as_ref()
+            .map(|r| state.tables.get(r.name()).cloned().expect("planned"));
         if let Some(r) = &reference {
             inputs.push(("reference".into(), r.train.clone()));
         }
-        let model_digest = step.model.as_ref().map(|m| state.models.get(m).cloned().expect("planned"));
+        let model_digest = step
+            .model
+            .as_ref()
+            .map(|m| state.models.get(m).cloned().expect("planned"));
         if let Some(m) = &model_digest {
             inputs.push(("model".into(), m.clone()));
         }
@@ -374,7 +473,17 @@ impl Executor {
         let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
         let mut log = String::new();
         let outcome = self
-            .execute(plan, step, state, &input, reference.as_ref(), model_digest.as_ref(), &mut outputs, &mut metrics, &mut log)
+            .execute(
+                plan,
+                step,
+                state,
+                &input,
+                reference.as_ref(),
+                model_digest.as_ref(),
+                &mut outputs,
+                &mut metrics,
+                &mut log,
+            )
             .await?;
         let error = outcome.err();
         let report = StepReport {
@@ -382,15 +491,31 @@ impl Executor {
             kind: step.world().name().into(),
             plugin: step.plugin.label(),
             plugin_sha256: step.plugin.sha256.clone(),
-            status: if error.is_some() { "failed" } else { "succeeded" }.into(),
+            status: if error.is_some() {
+                "failed"
+            } else {
+                "succeeded"
+            }
+            .into(),
             duration_ms: started.elapsed().as_millis() as u64,
-            outputs: outputs.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
             metrics: metrics.clone(),
             error: error.clone(),
         };
         let metric_rows: Vec<(String, f64)> = metrics.into_iter().collect();
         self.meta
-            .finish_step(run_id, &step.id, status_of(&report), &outputs, &metric_rows, &log, error.as_deref())
+            .finish_step(
+                run_id,
+                &step.id,
+                status_of(&report),
+                &outputs,
+                &metric_rows,
+                &log,
+                error.as_deref(),
+            )
             .await?;
         if let Some(e) = &error {
             tracing::warn!(error = %e, "step failed");
@@ -432,14 +557,28 @@ impl Executor {
                 let train = step_try!(self.batch(state, &input.train).await?);
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
-                let fitted = step_try!(self.call(step, &ctx, log, {
-                    let (rt, p, ctx, params, features) = (self.runtime.clone(), step.plugin.clone(), ctx.clone(), step.params.clone(), features.clone());
-                    move || rt.fit(&p, &ctx, &features, &params)
-                }).await);
+                let fitted = step_try!(
+                    self.call(step, &ctx, log, {
+                        let (rt, p, ctx, params, features) = (
+                            self.runtime.clone(),
+                            step.plugin.clone(),
+                            ctx.clone(),
+                            step.params.clone(),
+                            features.clone(),
+                        );
+                        move || rt.fit(&p, &ctx, &features, &params)
+                    })
+                    .await
+                );
                 let fitted_state = Arc::new(fitted);
-                let state_digest = self.put_blob(fitted_state.to_vec(), "application/octet-stream").await?;
+                let state_digest = self
+                    .put_blob(fitted_state.to_vec(), "application/octet-stream")
+                    .await?;
                 outputs.push(("state".into(), state_digest));
-                let applied = step_try!(self.apply_part(step, &ctx, log, fitted_state.clone(), features, label).await?);
+                let applied = step_try!(
+                    self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
+                        .await?
+                );
                 let train_out = step_try!(self.put_batch(&applied).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
@@ -447,27 +586,46 @@ impl Executor {
                     let hb = step_try!(self.batch(state, h).await?);
                     let ht = step_try!(data::batch_to_table(&hb));
                     let (hf, hl) = split_target(ht, target.as_deref());
-                    let applied = step_try!(self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl).await?);
+                    let applied = step_try!(
+                        self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
+                            .await?
+                    );
                     let d = step_try!(self.put_batch(&applied).await?);
                     outputs.push(("holdout".into(), d.clone()));
                     holdout_out = Some(d);
                 }
-                state.tables.insert(step.id.clone(), Parts { train: train_out, holdout: holdout_out });
+                state.tables.insert(
+                    step.id.clone(),
+                    Parts {
+                        train: train_out,
+                        holdout: holdout_out,
+                    },
+                );
             }
             World::Trainer => {
                 let train = step_try!(self.batch(state, &input.train).await?);
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
                 let label = step_try!(label.ok_or("the input has no target column"));
-                let trained = step_try!(self.call(step, &ctx, log, {
-                    let (rt, p, ctx, params) = (self.runtime.clone(), step.plugin.clone(), ctx.clone(), step.params.clone());
-                    move || rt.train(&p, &ctx, &features, &label, &params)
-                }).await);
+                let trained = step_try!(
+                    self.call(step, &ctx, log, {
+                        let (rt, p, ctx, params) = (
+                            self.runtime.clone(),
+                            step.plugin.clone(),
+                            ctx.clone(),
+                            step.params.clone(),
+                        );
+                        move || rt.train(&p, &ctx, &features, &label, &params)
+                    })
+                    .await
+                );
                 for m in &trained.metrics {
                     metrics.insert(m.name.clone(), m.value);
                 }
                 let model_bytes = Arc::new(trained.model);
-                let d = self.put_blob(model_bytes.to_vec(), "application/vnd.sluice.model").await?;
+                let d = self
+                    .put_blob(model_bytes.to_vec(), "application/vnd.sluice.model")
+                    .await?;
                 outputs.push(("model".into(), d.clone()));
                 state.models.insert(step.id.clone(), d);
                 if let Some(h) = &input.holdout {
@@ -476,11 +634,22 @@ impl Executor {
                     let hb = step_try!(self.batch(state, h).await?);
                     let ht = step_try!(data::batch_to_table(&hb));
                     let (hf, _) = split_target(ht, target.as_deref());
-                    let predicted = step_try!(self.call(step, &ctx, log, {
-                        let (rt, p, ctx, m) = (self.runtime.clone(), step.plugin.clone(), ctx.clone(), model_bytes.clone());
-                        move || rt.predict(&p, &ctx, &m, &hf)
-                    }).await);
-                    let batch = step_try!(data::table_to_batch(predicted).map_err(|e| format!("predict returned an invalid table: {e}")));
+                    let predicted = step_try!(
+                        self.call(step, &ctx, log, {
+                            let (rt, p, ctx, m) = (
+                                self.runtime.clone(),
+                                step.plugin.clone(),
+                                ctx.clone(),
+                                model_bytes.clone(),
+                            );
+                            move || rt.predict(&p, &ctx, &m, &hf)
+                        })
+                        .await
+                    );
+                    let batch = step_try!(
+                        data::table_to_batch(predicted)
+                            .map_err(|e| format!("predict returned an invalid table: {e}"))
+                    );
                     let d = step_try!(self.put_batch(&batch).await?);
                     outputs.push(("predictions".into(), d));
                 }
@@ -488,7 +657,9 @@ impl Executor {
             World::Validator | World::Explainer => {
                 let part = match step.on {
                     Part::Train => input.train.clone(),
-                    Part::Holdout => step_try!(input.holdout.clone().ok_or("the input has no holdout part")),
+                    Part::Holdout => {
+                        step_try!(input.holdout.clone().ok_or("the input has no holdout part"))
+                    }
                 };
                 let table = step_try!(self.batch(state, &part).await?);
                 let table = step_try!(data::batch_to_table(&table));
@@ -516,10 +687,18 @@ impl Executor {
                         }
                         None => None,
                     };
-                    let report = step_try!(self.call(step, &ctx, log, {
-                        let (rt, p, ctx, params) = (self.runtime.clone(), step.plugin.clone(), ctx.clone(), step.params.clone());
-                        move || rt.validate(&p, &ctx, &table, reference.as_ref(), &params)
-                    }).await);
+                    let report = step_try!(
+                        self.call(step, &ctx, log, {
+                            let (rt, p, ctx, params) = (
+                                self.runtime.clone(),
+                                step.plugin.clone(),
+                                ctx.clone(),
+                                step.params.clone(),
+                            );
+                            move || rt.validate(&p, &ctx, &table, reference.as_ref(), &params)
+                        })
+                        .await
+                    );
                     for m in &report.metrics {
                         metrics.insert(m.name.clone(), m.value);
                     }
@@ -527,7 +706,12 @@ impl Executor {
                         "checks": report.checks.iter().map(|c| serde_json::json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
                         "metrics": report.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self.put_blob(serde_json::to_vec_pretty(&json).expect("json"), "application/json").await?;
+                    let d = self
+                        .put_blob(
+                            serde_json::to_vec_pretty(&json).expect("json"),
+                            "application/json",
+                        )
+                        .await?;
                     outputs.push(("report".into(), d));
                     // A validator passes its input on unchanged.
                     state.tables.insert(step.id.clone(), input.clone());
@@ -547,10 +731,18 @@ impl Executor {
                     }
                 } else {
                     let (features, label) = split_target(table, target.as_deref());
-                    let explanation = step_try!(self.call(step, &ctx, log, {
-                        let (rt, p, ctx, params) = (self.runtime.clone(), step.plugin.clone(), ctx.clone(), step.params.clone());
-                        move || rt.explain(&p, &ctx, &features, label.as_ref(), &params)
-                    }).await);
+                    let explanation = step_try!(
+                        self.call(step, &ctx, log, {
+                            let (rt, p, ctx, params) = (
+                                self.runtime.clone(),
+                                step.plugin.clone(),
+                                ctx.clone(),
+                                step.params.clone(),
+                            );
+                            move || rt.explain(&p, &ctx, &features, label.as_ref(), &params)
+                        })
+                        .await
+                    );
                     for m in &explanation.metrics {
                         metrics.insert(m.name.clone(), m.value);
                     }
@@ -558,7 +750,12 @@ impl Executor {
                         "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
                         "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self.put_blob(serde_json::to_vec_pretty(&json).expect("json"), "application/json").await?;
+                    let d = self
+                        .put_blob(
+                            serde_json::to_vec_pretty(&json).expect("json"),
+                            "application/json",
+                        )
+                        .await?;
                     outputs.push(("explanation".into(), d));
                 }
             }
@@ -594,7 +791,8 @@ impl Executor {
             }
             table.columns.push(label);
         }
-        Ok(data::table_to_batch(table).map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id)))
+        Ok(data::table_to_batch(table)
+            .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id)))
     }
 
     /// Run a sandboxed call on a blocking thread; a failure (or even a
@@ -615,7 +813,10 @@ impl Executor {
                 log.push_str(&failure.log);
                 Err(failure.to_string())
             }
-            Err(join) => Err(format!("step '{}': the host failed while running it: {join}", _step.id)),
+            Err(join) => Err(format!(
+                "step '{}': the host failed while running it: {join}",
+                _step.id
+            )),
         }
     }
 }

@@ -6,4 +6,4 @@ pub mod executor;
 pub mod plan;
 
 pub use definition::{Part, PipelineFile};
-pub use plan::{Plan, PlanOptions, PipelineError, load_plan};
+pub use plan::{PipelineError, Plan, PlanOptions, load_plan};

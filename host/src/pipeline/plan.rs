@@ -102,7 +102,11 @@ pub fn step_seed(pipeline_seed: u64, step_id: &str) -> u64 {
     u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
-pub fn load_plan(path: &Path, runtime: &Runtime, options: &PlanOptions) -> Result<Plan, PipelineError> {
+pub fn load_plan(
+    path: &Path,
+    runtime: &Runtime,
+    options: &PlanOptions,
+) -> Result<Plan, PipelineError> {
     let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Read {
         path: path.to_path_buf(),
         source,
@@ -139,7 +143,12 @@ fn plan(
         issues.push("the pipeline has no [[steps]]".into());
     }
 
-    let mut dirs: Vec<PathBuf> = file.pipeline.plugin_dirs.iter().map(|d| base.join(d)).collect();
+    let mut dirs: Vec<PathBuf> = file
+        .pipeline
+        .plugin_dirs
+        .iter()
+        .map(|d| base.join(d))
+        .collect();
     dirs.extend(options.plugin_dirs.iter().cloned());
 
     // Ids first, so references can be checked whatever the order.
@@ -148,7 +157,10 @@ fn plan(
         if step.id.trim().is_empty() {
             issues.push(format!("step #{}: id is empty", i + 1));
         } else if file.datasets.contains_key(&step.id) {
-            issues.push(format!("step '{}': id is also the name of a dataset", step.id));
+            issues.push(format!(
+                "step '{}': id is also the name of a dataset",
+                step.id
+            ));
         } else if ids.insert(step.id.as_str(), i).is_some() {
             issues.push(format!("step '{}': the id is used twice", step.id));
         }
@@ -203,7 +215,10 @@ fn plan(
         let reference = step.reference.as_ref().and_then(|r| {
             let s = source_of(r);
             if s.is_none() {
-                issues.push(format!("step '{}': reference '{r}' is neither a dataset nor a step", step.id));
+                issues.push(format!(
+                    "step '{}': reference '{r}' is neither a dataset nor a step",
+                    step.id
+                ));
             }
             s
         });
@@ -250,7 +265,11 @@ fn plan(
 
     let mut ordered: Vec<PlannedStep> = order
         .into_iter()
-        .map(|i| steps[i].take().expect("every step planned when no issue was found"))
+        .map(|i| {
+            steps[i]
+                .take()
+                .expect("every step planned when no issue was found")
+        })
         .collect();
     // The label column travels with the data from its dataset.
     let mut targets: HashMap<String, Option<String>> = datasets
@@ -270,7 +289,10 @@ fn plan(
     let mut late_issues = Vec::new();
     for step in &ordered {
         let h = *has_holdout.get(step.input.name()).unwrap_or(&false);
-        if step.on == Part::Holdout && matches!(step.world(), World::Validator | World::Explainer) && !h {
+        if step.on == Part::Holdout
+            && matches!(step.world(), World::Validator | World::Explainer)
+            && !h
+        {
             late_issues.push(format!(
                 "step '{}': reads the holdout of '{}', but that data has no split (add [datasets.NAME.split])",
                 step.id,
@@ -305,10 +327,18 @@ fn plan(
     })
 }
 
-fn plan_dataset(name: &str, def: &DatasetDef, base: &Path, issues: &mut Vec<String>) -> PlannedDataset {
+fn plan_dataset(
+    name: &str,
+    def: &DatasetDef,
+    base: &Path,
+    issues: &mut Vec<String>,
+) -> PlannedDataset {
     let path = base.join(&def.path);
     if !path.is_file() {
-        issues.push(format!("dataset '{name}': file {} does not exist", path.display()));
+        issues.push(format!(
+            "dataset '{name}': file {} does not exist",
+            path.display()
+        ));
     }
     if let Some(split) = &def.split {
         if !(split.holdout > 0.0 && split.holdout < 1.0) {
@@ -353,7 +383,10 @@ pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathB
         if dirs.is_empty() {
             "no directory".to_string()
         } else {
-            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     ))
 }
@@ -385,10 +418,15 @@ fn check_step_shape(
                 if let Some(p) = &plugins[i]
                     && p.world != World::Trainer
                 {
-                    issues.push(format!("step '{id}': model '{m}' is a {} step, not a trainer", p.world));
+                    issues.push(format!(
+                        "step '{id}': model '{m}' is a {} step, not a trainer",
+                        p.world
+                    ));
                 }
             }
-            None => issues.push(format!("step '{id}': model '{m}' is not a step of this pipeline")),
+            None => issues.push(format!(
+                "step '{id}': model '{m}' is not a step of this pipeline"
+            )),
         },
         (Some(_), w) => issues.push(format!(
             "step '{id}': `model` is only for validators and explainers; plugin '{}' is a {w}",
@@ -418,7 +456,10 @@ fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
         ));
     }
     if limits.timeout_ms == 0 {
-        issues.push(format!("step '{}': limits.timeout_ms must be positive", step.id));
+        issues.push(format!(
+            "step '{}': limits.timeout_ms must be positive",
+            step.id
+        ));
     }
 }
 
@@ -447,7 +488,11 @@ fn convert_params(
             issues.push(format!(
                 "step '{id}': unknown param '{name}' for plugin {} (known: {})",
                 plugin.label(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ));
             continue;
         };
@@ -516,7 +561,11 @@ pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
 
 /// Kahn's algorithm over input, reference and model edges, keeping the
 /// file's order among steps that are ready together. Reports cycles.
-fn topological_order(steps: &[StepDef], ids: &HashMap<&str, usize>, issues: &mut Vec<String>) -> Vec<usize> {
+fn topological_order(
+    steps: &[StepDef],
+    ids: &HashMap<&str, usize>,
+    issues: &mut Vec<String>,
+) -> Vec<usize> {
     let n = steps.len();
     let mut deps: Vec<HashSet<usize>> = vec![HashSet::new(); n];
     for (i, s) in steps.iter().enumerate() {

@@ -57,11 +57,23 @@ pub enum StepFailureKind {
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("step '{step}': plugin {plugin} (sha256 {sha256_short}) {kind}", sha256_short = &sha256[..12.min(sha256.len())])]
-pub struct StepFailure {
+pub struct StepFailureDetail {
     pub step: String,
     pub plugin: String,
     pub sha256: String,
     pub kind: StepFailureKind,
     /// The step's log up to the failure.
     pub log: String,
+}
+
+/// A failed step call (boxed: it travels through many `Result`s).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct StepFailure(pub Box<StepFailureDetail>);
+
+impl std::ops::Deref for StepFailure {
+    type Target = StepFailureDetail;
+    fn deref(&self) -> &StepFailureDetail {
+        &self.0
+    }
 }

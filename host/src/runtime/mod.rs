@@ -303,12 +303,14 @@ impl Runtime {
         let elapsed = start.elapsed();
         let state = store.data();
         let log = state.log.contents();
-        let fail = |kind| StepFailure {
-            step: ctx.step.clone(),
-            plugin: plugin.label(),
-            sha256: plugin.sha256.clone(),
-            kind,
-            log: log.clone(),
+        let fail = |kind| {
+            StepFailure(Box::new(error::StepFailureDetail {
+                step: ctx.step.clone(),
+                plugin: plugin.label(),
+                sha256: plugin.sha256.clone(),
+                kind,
+                log: log.clone(),
+            }))
         };
         match result {
             Ok(Ok(value)) => Ok(StepOutput {

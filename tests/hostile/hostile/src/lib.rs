@@ -63,14 +63,17 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
         // Make the host reserve a huge list through the canonical ABI's
         // realloc: return 1 GiB of state.
         "huge-state" => Ok(vec![7u8; 1 << 30]),
-        other => Err(StepError::invalid_params(format!("unknown attack '{other}'"))),
+        other => Err(StepError::invalid_params(format!(
+            "unknown attack '{other}'"
+        ))),
     }
 }
 
 impl Transform for Hostile {
     fn describe() -> PluginInfo {
-        PluginInfo::new("hostile", "0.1.0", "Attacks its sandbox (tests only).")
-            .param(ParamSpec::text("attack", "none", "which attack to run in fit"))
+        PluginInfo::new("hostile", "0.1.0", "Attacks its sandbox (tests only).").param(
+            ParamSpec::text("attack", "none", "which attack to run in fit"),
+        )
     }
 
     fn fit(_data: Table, params: Params) -> Result<Vec<u8>, StepError> {
