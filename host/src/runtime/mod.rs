@@ -86,12 +86,35 @@ struct RuntimeInner {
     pooling: bool,
 }
 
-fn base_config() -> Config {
+/// How the engine is built. The defaults are what sluice runs with; the
+/// switches exist to measure what each costs (see BENCHMARKS.md).
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are cached (None: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Canonicalize NaNs after every float operation, so results are the
+    /// same bits on every CPU. Default on.
+    pub nan_canonicalization: bool,
+    /// Use the pooling allocator when it can be reserved. Default on.
+    pub pooling: bool,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: None,
+            nan_canonicalization: true,
+            pooling: true,
+        }
+    }
+}
+
+fn base_config(options: &RuntimeOptions) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .cranelift_nan_canonicalization(true)
+        .cranelift_nan_canonicalization(options.nan_canonicalization)
         .parallel_compilation(true);
     config
 }
@@ -109,7 +132,7 @@ fn pooling_config() -> PoolingAllocationConfig {
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(4 << 20)
         .max_memory_size(usize::try_from(limits::MAX_MEMORY_MIB << 20).unwrap_or(usize::MAX))
-        .table_elements(100_000);
+        .table_elements(20_000);
     pool
 }
 
@@ -146,16 +169,31 @@ fn start_ticker(engine: &Engine) {
 impl Runtime {
     /// A runtime whose compile cache lives in `cache_dir` (None: no cache).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, RuntimeError> {
-        let mut config = base_config();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
-        let (engine, pooling) = match Engine::new(&config) {
-            Ok(engine) => (engine, true),
-            Err(e) => {
-                tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation");
-                let engine = Engine::new(&base_config())
-                    .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-                (engine, false)
-            }
+        Self::with_options(RuntimeOptions {
+            cache_dir,
+            ..RuntimeOptions::default()
+        })
+    }
+
+    pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let pooled = if options.pooling {
+            let mut config = base_config(&options);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
+            Engine::new(&config)
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation")
+                })
+                .ok()
+        } else {
+            None
+        };
+        let (engine, pooling) = match pooled {
+            Some(engine) => (engine, true),
+            None => (
+                Engine::new(&base_config(&options))
+                    .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?,
+                false,
+            ),
         };
         start_ticker(&engine);
         let mut linker = Linker::<StepState>::new(&engine);
@@ -165,7 +203,7 @@ impl Runtime {
             .map_err(link)?;
         bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
             .map_err(link)?;
-        let cache = cache::CompileCache::new(&engine, cache_dir);
+        let cache = cache::CompileCache::new(&engine, options.cache_dir);
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
