@@ -15,7 +15,13 @@ use std::process::ExitCode;
 /// components: microsecond steps, nothing granted by default, reproducible
 /// to the byte, every artifact content-addressed and every run recorded.
 #[derive(Debug, Parser)]
-#[command(name = "sluice", version, about, long_about = None)]
+#[command(
+    name = "sluice",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  sluice run pipelines/breast-cancer.toml        run and record a pipeline\n  sluice runs list                               recorded runs, newest first\n  sluice runs show RUN --logs                    one run's steps, metrics and logs\n  sluice artifacts get DIGEST -o model.bin       an artifact's bytes\n  sluice plugin inspect target/wasm32-wasip2/release/logreg.wasm\n\nExit codes: 0 success, 1 the run failed, 2 bad input or usage."
+)]
 pub struct Cli {
     /// Where artifacts, the metadata database and the compile cache live.
     #[arg(long, global = true, env = "SLUICE_HOME", default_value = ".sluice")]

@@ -8,7 +8,7 @@ use super::plan::{Plan, PlannedStep, Source};
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
 use crate::meta::{MetaStore, NewRun, RunStatus, StepStatus};
-use crate::runtime::{ModelBinding, Runtime, StepContext, StepFailure, World};
+use crate::runtime::{ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepOutput, World};
 use crate::wit;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -231,6 +231,11 @@ impl Executor {
             .record_artifact(&digest, size as i64, media_type)
             .await?;
         Ok(digest)
+    }
+
+    async fn put_json(&self, value: &serde_json::Value) -> Result<ArtifactDigest, ExecError> {
+        let bytes = serde_json::to_vec_pretty(value).expect("a JSON value serializes");
+        self.put_blob(bytes, "application/json").await
     }
 
     async fn batch(
@@ -558,16 +563,12 @@ impl Executor {
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
                 let fitted = step_try!(
-                    self.call(step, &ctx, log, {
-                        let (rt, p, ctx, params, features) = (
-                            self.runtime.clone(),
-                            step.plugin.clone(),
-                            ctx.clone(),
-                            step.params.clone(),
-                            features.clone(),
-                        );
-                        move || rt.fit(&p, &ctx, &features, &params)
-                    })
+                    {
+                        let features = features.clone();
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| {
+                            rt.fit(p, ctx, &features, params)
+                        })
+                    }
                     .await
                 );
                 let fitted_state = Arc::new(fitted);
@@ -608,16 +609,9 @@ impl Executor {
                 let (features, label) = split_target(train, target.as_deref());
                 let label = step_try!(label.ok_or("the input has no target column"));
                 let trained = step_try!(
-                    self.call(step, &ctx, log, {
-                        let (rt, p, ctx, params) = (
-                            self.runtime.clone(),
-                            step.plugin.clone(),
-                            ctx.clone(),
-                            step.params.clone(),
-                        );
-                        move || rt.train(&p, &ctx, &features, &label, &params)
-                    })
-                    .await
+                    self.call(step, &ctx, log, move |rt, p, ctx, params| rt
+                        .train(p, ctx, &features, &label, params))
+                        .await
                 );
                 for m in &trained.metrics {
                     metrics.insert(m.name.clone(), m.value);
@@ -635,15 +629,12 @@ impl Executor {
                     let ht = step_try!(data::batch_to_table(&hb));
                     let (hf, _) = split_target(ht, target.as_deref());
                     let predicted = step_try!(
-                        self.call(step, &ctx, log, {
-                            let (rt, p, ctx, m) = (
-                                self.runtime.clone(),
-                                step.plugin.clone(),
-                                ctx.clone(),
-                                model_bytes.clone(),
-                            );
-                            move || rt.predict(&p, &ctx, &m, &hf)
-                        })
+                        {
+                            let m = model_bytes.clone();
+                            self.call(step, &ctx, log, move |rt, p, ctx, _| {
+                                rt.predict(p, ctx, &m, &hf)
+                            })
+                        }
                         .await
                     );
                     let batch = step_try!(
@@ -688,15 +679,13 @@ impl Executor {
                         None => None,
                     };
                     let report = step_try!(
-                        self.call(step, &ctx, log, {
-                            let (rt, p, ctx, params) = (
-                                self.runtime.clone(),
-                                step.plugin.clone(),
-                                ctx.clone(),
-                                step.params.clone(),
-                            );
-                            move || rt.validate(&p, &ctx, &table, reference.as_ref(), &params)
-                        })
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| rt.validate(
+                            p,
+                            ctx,
+                            &table,
+                            reference.as_ref(),
+                            params
+                        ))
                         .await
                     );
                     for m in &report.metrics {
@@ -706,12 +695,7 @@ impl Executor {
                         "checks": report.checks.iter().map(|c| serde_json::json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
                         "metrics": report.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self
-                        .put_blob(
-                            serde_json::to_vec_pretty(&json).expect("json"),
-                            "application/json",
-                        )
-                        .await?;
+                    let d = self.put_json(&json).await?;
                     outputs.push(("report".into(), d));
                     // A validator passes its input on unchanged.
                     state.tables.insert(step.id.clone(), input.clone());
@@ -732,15 +716,13 @@ impl Executor {
                 } else {
                     let (features, label) = split_target(table, target.as_deref());
                     let explanation = step_try!(
-                        self.call(step, &ctx, log, {
-                            let (rt, p, ctx, params) = (
-                                self.runtime.clone(),
-                                step.plugin.clone(),
-                                ctx.clone(),
-                                step.params.clone(),
-                            );
-                            move || rt.explain(&p, &ctx, &features, label.as_ref(), &params)
-                        })
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| rt.explain(
+                            p,
+                            ctx,
+                            &features,
+                            label.as_ref(),
+                            params
+                        ))
                         .await
                     );
                     for m in &explanation.metrics {
@@ -750,12 +732,7 @@ impl Executor {
                         "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
                         "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self
-                        .put_blob(
-                            serde_json::to_vec_pretty(&json).expect("json"),
-                            "application/json",
-                        )
-                        .await?;
+                    let d = self.put_json(&json).await?;
                     outputs.push(("explanation".into(), d));
                 }
             }
@@ -773,9 +750,8 @@ impl Executor {
         label: Option<wit::Column>,
     ) -> Result<Result<RecordBatch, String>, ExecError> {
         let applied = self
-            .call(step, ctx, log, {
-                let (rt, p, ctx) = (self.runtime.clone(), step.plugin.clone(), ctx.clone());
-                move || rt.apply(&p, &ctx, &fitted, &features)
+            .call(step, ctx, log, move |rt, p, ctx, _| {
+                rt.apply(p, ctx, &fitted, &features)
             })
             .await;
         let mut table = match applied {
@@ -799,12 +775,25 @@ impl Executor {
     /// panic of the host code around it) becomes the step's error message.
     async fn call<T: Send + 'static>(
         &self,
-        _step: &PlannedStep,
-        _ctx: &StepContext,
+        step: &PlannedStep,
+        ctx: &StepContext,
         log: &mut String,
-        f: impl FnOnce() -> Result<crate::runtime::StepOutput<T>, StepFailure> + Send + 'static,
+        f: impl FnOnce(
+            &Runtime,
+            &Plugin,
+            &StepContext,
+            &[wit::Param],
+        ) -> Result<StepOutput<T>, StepFailure>
+        + Send
+        + 'static,
     ) -> Result<T, String> {
-        match tokio::task::spawn_blocking(f).await {
+        let (rt, plugin, ctx, params) = (
+            self.runtime.clone(),
+            step.plugin.clone(),
+            ctx.clone(),
+            step.params.clone(),
+        );
+        match tokio::task::spawn_blocking(move || f(&rt, &plugin, &ctx, &params)).await {
             Ok(Ok(out)) => {
                 log.push_str(&out.log);
                 Ok(out.value)
@@ -815,7 +804,7 @@ impl Executor {
             }
             Err(join) => Err(format!(
                 "step '{}': the host failed while running it: {join}",
-                _step.id
+                step.id
             )),
         }
     }

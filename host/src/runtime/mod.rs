@@ -25,7 +25,7 @@ use sandbox::{MemoryLimitExceeded, ModelPredictor, StepState};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -137,17 +137,22 @@ fn pooling_config() -> PoolingAllocationConfig {
 }
 
 /// The epoch ticker: one thread per process that advances every engine
-/// registered with it.
+/// registered with it. The list exists before the thread starts, so the
+/// thread can never observe it missing.
 fn start_ticker(engine: &Engine) {
-    static ENGINES: OnceLock<Mutex<Vec<wasmtime::EngineWeak>>> = OnceLock::new();
-    let engines = ENGINES.get_or_init(|| {
+    static ENGINES: Mutex<Vec<wasmtime::EngineWeak>> = Mutex::new(Vec::new());
+    static TICKER: std::sync::Once = std::sync::Once::new();
+    ENGINES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(engine.weak());
+    TICKER.call_once(|| {
         std::thread::Builder::new()
             .name("sluice-epoch".into())
             .spawn(|| {
                 loop {
                     std::thread::sleep(EPOCH_TICK);
-                    let list = ENGINES.get().expect("initialised before the thread runs");
-                    let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut list = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
                     list.retain(|weak| match weak.upgrade() {
                         Some(engine) => {
                             engine.increment_epoch();
@@ -158,12 +163,7 @@ fn start_ticker(engine: &Engine) {
                 }
             })
             .expect("spawn the epoch thread");
-        Mutex::new(Vec::new())
     });
-    engines
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(engine.weak());
 }
 
 impl Runtime {
