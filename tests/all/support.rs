@@ -31,13 +31,73 @@ pub fn plugin(name: &str) -> PathBuf {
     p
 }
 
-pub fn sluice(home: &Path) -> Command {
+/// The `sluice` binary with a private home. Run it with [`Run::output`]:
+/// a hung process is killed after two minutes instead of stalling CI.
+pub fn sluice(home: &Path) -> Run {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
     c.env("SLUICE_HOME", home)
         .env_remove("SLUICE_PLUGIN_PATH")
         .env("RUST_LOG", "warn")
         .current_dir(root());
-    c
+    Run(c)
+}
+
+pub struct Run(pub Command);
+
+impl Run {
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.0.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.0.args(args);
+        self
+    }
+
+    pub fn output(mut self) -> std::io::Result<Output> {
+        use std::process::Stdio;
+        use std::time::{Duration, Instant};
+        let mut child = self
+            .0
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // Drain the pipes on threads so a chatty child never blocks.
+        let mut out = child.stdout.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        let out_t = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut out, &mut b).map(|_| b)
+        });
+        let err_t = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut err, &mut b).map(|_| b)
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "sluice {:?} did not finish within 120 s",
+                    self.0.get_args().collect::<Vec<_>>()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Ok(Output {
+            status,
+            stdout: out_t.join().expect("stdout thread")?,
+            stderr: err_t.join().expect("stderr thread")?,
+        })
+    }
 }
 
 pub fn stdout(o: &Output) -> String {
