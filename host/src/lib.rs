@@ -11,6 +11,7 @@ pub mod cli;
 pub mod data;
 pub mod meta;
 pub mod pipeline;
+pub mod registry;
 pub mod runtime;
 
 /// The WIT contract's data types as the host sees them.

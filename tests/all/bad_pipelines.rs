@@ -109,3 +109,27 @@ limits = { memory_mib = 999999 }
         "{err}"
     );
 }
+
+#[test]
+fn registering_from_a_non_trainer_and_bad_gates_are_refused() {
+    let (err, _, _dir) = run_bad(
+        r#"
+[models.m]
+gates = ["evaluate.auc > 0.9"]
+
+[[steps]]
+id = "scale"
+plugin = "standardize"
+input = "cancer"
+register = "m"
+"#,
+    );
+    assert!(
+        err.contains("step 'scale': `register` is only for trainers"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[models.m]: gate `evaluate.auc > 0.9`"),
+        "{err}"
+    );
+}

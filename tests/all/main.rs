@@ -4,5 +4,6 @@
 
 mod bad_pipelines;
 mod example;
+mod registry;
 mod sandbox;
 mod support;

@@ -3,7 +3,9 @@
 
 mod artifacts;
 mod inspect;
+mod models;
 mod output;
+mod predict;
 mod run;
 mod runs;
 
@@ -44,6 +46,13 @@ pub enum Command {
     /// Inspect plugin components.
     #[command(subcommand)]
     Plugin(inspect::PluginCommand),
+    /// The model registry: versions, aliases, gated promotion, rollback,
+    /// audit history, model cards.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Predict with a registered model, in the sandbox, through its chain
+    /// of fitted transforms.
+    Predict(predict::PredictArgs),
 }
 
 /// Paths under the home directory.
@@ -105,6 +114,8 @@ pub fn main() -> ExitCode {
             Command::Runs(cmd) => runs::runs(&home, cmd).await,
             Command::Artifacts(cmd) => artifacts::artifacts(&home, cmd).await,
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
+            Command::Models(cmd) => models::models(&home, cmd).await,
+            Command::Predict(args) => predict::predict(&home, args).await,
         }
     });
     match result {

@@ -18,7 +18,7 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// The metadata store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct MetaStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 fn now() -> String {

@@ -14,6 +14,19 @@ pub struct PipelineFile {
     pub datasets: BTreeMap<String, DatasetDef>,
     #[serde(default)]
     pub steps: Vec<StepDef>,
+    /// Models this pipeline registers, with their promotion gates.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelDef>,
+}
+
+/// A model declared by the pipeline: `[models.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDef {
+    /// Promotion gates, e.g. `"evaluate.roc_auc >= 0.9"` or
+    /// `"evaluate.roc_auc >= production - 0.005"`.
+    #[serde(default)]
+    pub gates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +113,10 @@ pub struct StepDef {
     pub params: toml::Table,
     #[serde(default)]
     pub limits: Option<StepLimits>,
+    /// For trainers: register each successful run's model as a new version
+    /// of this model name.
+    #[serde(default)]
+    pub register: Option<String>,
 }
 
 impl PipelineFile {

@@ -25,6 +25,10 @@ pub enum ExecError {
     Artifacts(#[from] crate::artifacts::ArtifactError),
     #[error("metadata store: {0}")]
     Meta(#[from] crate::meta::MetaError),
+    #[error("model registry: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error("cannot keep plugin {path} in the artifact store: {message}")]
+    Plugin { path: String, message: String },
 }
 
 /// What happened to one step, as `sluice run` reports it.
@@ -50,8 +54,18 @@ pub struct RunReport {
     pub status: String,
     pub duration_ms: u64,
     pub steps: Vec<StepReport>,
+    /// Model versions this run registered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registered: Vec<Registered>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub name: String,
+    pub version: i64,
+    pub step: String,
 }
 
 /// Told about each step as the run goes (the CLI draws progress from it).
@@ -120,6 +134,7 @@ impl Executor {
             })
             .await?;
         observer.run_started(&run_id, plan.datasets.len() + plan.steps.len());
+        self.keep_plugins(plan).await?;
 
         let mut state = RunState {
             tables: HashMap::new(),
@@ -193,6 +208,24 @@ impl Executor {
         self.meta
             .finish_run(&run_id, status, failure.as_deref())
             .await?;
+        let mut registered = Vec::new();
+        if failure.is_none() {
+            let registry =
+                crate::registry::Registry::new(self.meta.clone(), self.artifacts.clone());
+            let actor = crate::registry::default_actor();
+            for step in plan.steps.iter().filter(|s| s.register.is_some()) {
+                let name = step.register.as_deref().expect("filtered");
+                let gates = plan.model_gates.get(name).map(Vec::as_slice);
+                let v = registry
+                    .register(&run_id, &step.id, name, gates, &actor)
+                    .await?;
+                registered.push(Registered {
+                    name: name.to_string(),
+                    version: v.version,
+                    step: step.id.clone(),
+                });
+            }
+        }
         Ok(RunReport {
             run_id,
             pipeline: plan.name.clone(),
@@ -200,8 +233,42 @@ impl Executor {
             status: status.as_str().into(),
             duration_ms: started.elapsed().as_millis() as u64,
             steps: reports,
+            registered,
             error: failure,
         })
+    }
+
+    /// Keep every plugin the plan runs in the artifact store, under its
+    /// sha256, so a recorded step (and a registered model) can always be
+    /// run again, even when the `.wasm` file has moved or changed.
+    async fn keep_plugins(&self, plan: &Plan) -> Result<(), ExecError> {
+        let mut seen = std::collections::HashSet::new();
+        for step in &plan.steps {
+            let p = &step.plugin;
+            if !seen.insert(p.sha256.clone()) {
+                continue;
+            }
+            let digest = ArtifactDigest::parse(&p.sha256)?;
+            if self.artifacts.exists(&digest).await? {
+                continue;
+            }
+            let bytes = std::fs::read(&p.path).map_err(|e| ExecError::Plugin {
+                path: p.path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let size = bytes.len();
+            let stored = self.artifacts.put(Bytes::from(bytes)).await?;
+            if stored != digest {
+                return Err(ExecError::Plugin {
+                    path: p.path.display().to_string(),
+                    message: format!("the file changed since it was loaded (now sha256 {stored})"),
+                });
+            }
+            self.meta
+                .record_artifact(&digest, size as i64, "application/wasm")
+                .await?;
+        }
+        Ok(())
     }
 
     async fn put_batch(

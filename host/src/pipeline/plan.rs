@@ -63,6 +63,8 @@ pub struct PlannedStep {
     pub seed: u64,
     /// The label column of the step's input, if its dataset has one.
     pub target: Option<String>,
+    /// The model name a trainer registers its model under.
+    pub register: Option<String>,
 }
 
 impl PlannedStep {
@@ -84,6 +86,8 @@ pub struct Plan {
     pub datasets: Vec<PlannedDataset>,
     /// Steps in an order where every input comes first.
     pub steps: Vec<PlannedStep>,
+    /// Promotion gates of the models the pipeline declares.
+    pub model_gates: BTreeMap<String, Vec<String>>,
 }
 
 /// Options of planning that come from outside the file.
@@ -249,8 +253,17 @@ fn plan(
                 limits,
                 seed: step_seed(file.pipeline.seed, &step.id),
                 target: None,
+                register: step.register.clone(),
             })),
             _ => steps.push(None),
+        }
+    }
+
+    for (name, model) in &file.models {
+        for gate in &model.gates {
+            if let Err(e) = crate::registry::gates::parse(gate) {
+                issues.push(format!("[models.{name}]: {e}"));
+            }
         }
     }
 
@@ -324,6 +337,11 @@ fn plan(
         definition: text.to_string(),
         datasets,
         steps: ordered,
+        model_gates: file
+            .models
+            .iter()
+            .map(|(n, m)| (n.clone(), m.gates.clone()))
+            .collect(),
     })
 }
 
@@ -436,6 +454,19 @@ fn check_step_shape(
             "step '{id}': an explainer needs `model = \"TRAINER_STEP\"`"
         )),
         _ => {}
+    }
+    if let Some(name) = &step.register {
+        if world != World::Trainer {
+            issues.push(format!(
+                "step '{id}': `register` is only for trainers; plugin '{}' is a {world}",
+                step.plugin
+            ));
+        }
+        if name.is_empty() || name.contains(['@', ':', '/']) || name.contains(char::is_whitespace) {
+            issues.push(format!(
+                "step '{id}': `{name}` is not a model name (letters, digits, '-', '_', '.')"
+            ));
+        }
     }
     if step.reference.is_some() && world != World::Validator {
         issues.push(format!("step '{id}': `reference` is only for validators"));

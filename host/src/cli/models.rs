@@ -1,0 +1,591 @@
+//! `sluice models ...`: the model registry.
+
+use super::Home;
+use super::output::{fmt_metric, print_json, short, table};
+use crate::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
+use clap::Subcommand;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List registered models with their versions and aliases.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a model (NAME: its versions) or one version (NAME:VERSION,
+    /// NAME@ALIAS): chain, trainer, metrics, data, lineage.
+    Show {
+        spec: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two versions: metrics, params, plugins and data side by side.
+    Compare {
+        name: String,
+        v1: i64,
+        v2: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a trainer step of a recorded run as a new model version.
+    Register {
+        run: String,
+        step: String,
+        #[arg(long)]
+        name: String,
+        /// Promotion gates (replace the model's gates), e.g.
+        /// "evaluate.roc_auc >= 0.9". Repeatable.
+        #[arg(long = "gate")]
+        gates: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point an alias at a version, after checking the model's gates.
+    Promote {
+        name: String,
+        version: i64,
+        /// The alias, e.g. staging or production.
+        #[arg(long = "to")]
+        alias: String,
+        /// Why (recorded in the audit history; required with --force).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Promote even when a gate fails (recorded as forced).
+        #[arg(long)]
+        force: bool,
+        /// Who is acting (default: SLUICE_ACTOR or the login name).
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move an alias back to the version that held it before.
+    Rollback {
+        name: String,
+        #[arg(long)]
+        alias: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit history: registrations, promotions, forced promotions,
+    /// rollbacks. With --at, which version each alias held at that time.
+    History {
+        name: String,
+        /// A time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A model card (Markdown, or --json) for one version.
+    Card {
+        name: String,
+        version: i64,
+        #[arg(long)]
+        json: bool,
+        /// Write to a file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub async fn registry(home: &Home) -> anyhow::Result<Registry> {
+    Ok(Registry::new(home.meta().await?, home.artifacts()?))
+}
+
+pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
+    let reg = registry(home).await?;
+    match cmd {
+        ModelsCommand::List { json } => {
+            let list = reg.list().await?;
+            if json {
+                print_json(&list)?;
+            } else if list.is_empty() {
+                println!("no models registered in {}", home.root.display());
+            } else {
+                let mut t = table(&["model", "versions", "latest", "aliases", "gates"]);
+                for m in &list {
+                    t.add_row(vec![
+                        m.name.clone(),
+                        m.versions.to_string(),
+                        m.latest.to_string(),
+                        m.aliases
+                            .iter()
+                            .map(|(a, v)| format!("{a}=v{v}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        m.gates.join("\n"),
+                    ]);
+                }
+                println!("{t}");
+            }
+        }
+        ModelsCommand::Show { spec, json } => {
+            let spec = ModelSpec::parse(&spec)?;
+            if let ModelSpec::Latest(name) = &spec {
+                let versions = reg.versions(name).await?;
+                let aliases = reg.aliases(name).await?;
+                let mut all = Vec::new();
+                for v in &versions {
+                    all.push(reg.version(name, *v).await?);
+                }
+                if json {
+                    print_json(&serde_json::json!({
+                        "name": name,
+                        "gates": reg.gates(name).await?,
+                        "aliases": aliases,
+                        "versions": all,
+                    }))?;
+                } else {
+                    println!("model {name}");
+                    println!("gates {}", reg.gates(name).await?.join("; "));
+                    let mut t = table(&[
+                        "version", "aliases", "run", "pipeline", "created", "metrics",
+                    ]);
+                    for v in &all {
+                        t.add_row(vec![
+                            v.version.to_string(),
+                            aliases
+                                .iter()
+                                .filter(|(_, x)| **x == v.version)
+                                .map(|(a, _)| a.clone())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            v.run_id.clone(),
+                            format!("{} v{}", v.pipeline_name, v.pipeline_version),
+                            v.created_at.clone(),
+                            v.metrics
+                                .iter()
+                                .map(|(k, m)| format!("{k}={}", fmt_metric(*m)))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            } else {
+                let v = reg.resolve(&spec).await?;
+                if json {
+                    print_json(&v)?;
+                } else {
+                    print_version(&v);
+                }
+            }
+        }
+        ModelsCommand::Compare { name, v1, v2, json } => {
+            let a = reg.version(&name, v1).await?;
+            let b = reg.version(&name, v2).await?;
+            let rows = compare_rows(&a, &b);
+            if json {
+                print_json(&serde_json::json!({
+                    "name": name,
+                    "versions": [v1, v2],
+                    "rows": rows.iter().map(|(k, x, y)| serde_json::json!({"field": k, "a": x, "b": y, "same": x == y})).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                let mut t = table(&["field", &format!("v{v1}"), &format!("v{v2}"), ""]);
+                for (k, x, y) in rows {
+                    let mark = if x == y { "" } else { "≠" };
+                    t.add_row(vec![k, x, y, mark.to_string()]);
+                }
+                println!("{t}");
+            }
+        }
+        ModelsCommand::Register {
+            run,
+            step,
+            name,
+            gates,
+            json,
+        } => {
+            let gates = (!gates.is_empty()).then_some(gates);
+            let v = reg
+                .register(&run, &step, &name, gates.as_deref(), &default_actor())
+                .await?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "registered {} v{} from run {} step {}",
+                    v.name, v.version, v.run_id, v.step_id
+                );
+            }
+        }
+        ModelsCommand::Promote {
+            name,
+            version,
+            alias,
+            reason,
+            force,
+            actor,
+            json,
+        } => {
+            let actor = actor.unwrap_or_else(default_actor);
+            let p = reg
+                .promote(&name, version, &alias, &reason, force, &actor)
+                .await?;
+            if json {
+                print_json(&p)?;
+            } else {
+                for g in &p.gates {
+                    println!(
+                        "  {} {}: {}",
+                        if g.passed { "✓" } else { "✗" },
+                        g.gate,
+                        g.detail
+                    );
+                }
+                println!(
+                    "{name}@{alias}: {} -> v{}{}",
+                    p.from_version
+                        .map(|v| format!("v{v}"))
+                        .unwrap_or_else(|| "none".into()),
+                    p.to_version,
+                    if p.forced {
+                        " (forced past failing gates)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        ModelsCommand::Rollback {
+            name,
+            alias,
+            reason,
+            actor,
+            json,
+        } => {
+            let actor = actor.unwrap_or_else(default_actor);
+            let p = reg.rollback(&name, &alias, &reason, &actor).await?;
+            if json {
+                print_json(&p)?;
+            } else {
+                println!(
+                    "{name}@{alias}: rolled back v{} -> v{}",
+                    p.from_version.unwrap_or_default(),
+                    p.to_version
+                );
+            }
+        }
+        ModelsCommand::History { name, at, json } => {
+            let events = reg.history(&name).await?;
+            if let Some(at) = at {
+                let t = parse_time(&at)?;
+                let held = aliases_at(&events, t);
+                if json {
+                    print_json(
+                        &serde_json::json!({"name": name, "at": t.to_rfc3339(), "aliases": held}),
+                    )?;
+                } else if held.is_empty() {
+                    println!(
+                        "at {} no alias of {name} pointed at any version",
+                        t.to_rfc3339()
+                    );
+                } else {
+                    for (alias, v) in held {
+                        println!("at {} {name}@{alias} was v{v}", t.to_rfc3339());
+                    }
+                }
+            } else if json {
+                print_json(&events)?;
+            } else {
+                let mut t = table(&[
+                    "#", "time", "actor", "action", "alias", "from", "to", "forced", "reason",
+                ]);
+                for e in &events {
+                    t.add_row(vec![
+                        e.id.to_string(),
+                        e.at.clone(),
+                        e.actor.clone(),
+                        e.action.clone(),
+                        e.alias.clone().unwrap_or_default(),
+                        e.from_version.map(|v| format!("v{v}")).unwrap_or_default(),
+                        e.to_version.map(|v| format!("v{v}")).unwrap_or_default(),
+                        if e.forced {
+                            "yes".into()
+                        } else {
+                            String::new()
+                        },
+                        e.reason.clone(),
+                    ]);
+                }
+                println!("{t}");
+            }
+        }
+        ModelsCommand::Card {
+            name,
+            version,
+            json,
+            output,
+        } => {
+            let v = reg.version(&name, version).await?;
+            let events = reg.history(&name).await?;
+            let top = top_features(&reg, &v).await?;
+            let text = if json {
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "model": v,
+                    "top_features": top.iter().map(|(f, s)| serde_json::json!({"feature": f, "score": s})).collect::<Vec<_>>(),
+                    "alias_history": events.iter().filter(|e| e.alias.is_some()).collect::<Vec<_>>(),
+                    "gates": reg.gates(&name).await?,
+                }))?
+            } else {
+                model_card(&v, &top, &events, &reg.gates(&name).await?)
+            };
+            match output {
+                Some(path) => {
+                    let tmp = path.with_extension("sluice-partial");
+                    std::fs::write(&tmp, &text)?;
+                    std::fs::rename(&tmp, &path)?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => println!("{text}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_version(v: &ModelVersion) {
+    println!("model     {} v{}", v.name, v.version);
+    println!(
+        "run       {} step {} ({} v{}, sha256 {})",
+        v.run_id,
+        v.step_id,
+        v.pipeline_name,
+        v.pipeline_version,
+        short(&v.pipeline_sha256)
+    );
+    println!("created   {}", v.created_at);
+    println!(
+        "target    {}",
+        v.target.clone().unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "features  {}",
+        v.input_schema
+            .iter()
+            .map(|(n, t)| format!("{n}:{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("chain:");
+    for c in &v.chain {
+        println!(
+            "  {} {}@{} {} state {} params {}",
+            c.plugin.step_id,
+            c.plugin.name,
+            c.plugin.version,
+            short(&c.plugin.sha256),
+            short(&c.state.to_string()),
+            c.plugin.params
+        );
+    }
+    println!(
+        "  {} {}@{} {} model {} params {}",
+        v.trainer.step_id,
+        v.trainer.name,
+        v.trainer.version,
+        short(&v.trainer.sha256),
+        short(&v.model.to_string()),
+        v.trainer.params
+    );
+    println!("metrics:");
+    for (k, m) in &v.metrics {
+        println!("  {k} = {}", fmt_metric(*m));
+    }
+}
+
+fn compare_rows(a: &ModelVersion, b: &ModelVersion) -> Vec<(String, String, String)> {
+    let mut rows = vec![
+        ("run".to_string(), a.run_id.clone(), b.run_id.clone()),
+        (
+            "pipeline".into(),
+            format!("{} v{}", a.pipeline_name, a.pipeline_version),
+            format!("{} v{}", b.pipeline_name, b.pipeline_version),
+        ),
+        (
+            "trainer".into(),
+            format!(
+                "{}@{} {}",
+                a.trainer.name,
+                a.trainer.version,
+                short(&a.trainer.sha256)
+            ),
+            format!(
+                "{}@{} {}",
+                b.trainer.name,
+                b.trainer.version,
+                short(&b.trainer.sha256)
+            ),
+        ),
+        (
+            "trainer params".into(),
+            a.trainer.params.to_string(),
+            b.trainer.params.to_string(),
+        ),
+        ("chain".into(), chain_text(a), chain_text(b)),
+        ("data train".into(), opt(&a.data.train), opt(&b.data.train)),
+        (
+            "data holdout".into(),
+            opt(&a.data.holdout),
+            opt(&b.data.holdout),
+        ),
+        (
+            "data source".into(),
+            opt(&a.data.source),
+            opt(&b.data.source),
+        ),
+        ("model".into(), a.model.to_string(), b.model.to_string()),
+    ];
+    let names: BTreeSet<&String> = a.metrics.keys().chain(b.metrics.keys()).collect();
+    for n in names {
+        let f = |v: &ModelVersion| {
+            v.metrics
+                .get(n)
+                .map(|m| fmt_metric(*m))
+                .unwrap_or_else(|| "-".into())
+        };
+        rows.push((format!("metric {n}"), f(a), f(b)));
+    }
+    rows
+}
+
+fn opt(d: &Option<crate::artifacts::ArtifactDigest>) -> String {
+    d.as_ref()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn chain_text(v: &ModelVersion) -> String {
+    v.chain
+        .iter()
+        .map(|c| format!("{}@{} {}", c.plugin.name, c.plugin.version, c.plugin.params))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+async fn top_features(reg: &Registry, v: &ModelVersion) -> anyhow::Result<Vec<(String, f64)>> {
+    let Some(d) = &v.explanation else {
+        return Ok(Vec::new());
+    };
+    let bytes = reg.artifacts.get(d).await?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes)?;
+    Ok(json["global"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .take(10)
+                .filter_map(|x| Some((x["feature"].as_str()?.to_string(), x["score"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn model_card(
+    v: &ModelVersion,
+    top: &[(String, f64)],
+    events: &[crate::registry::AuditEvent],
+    gates: &[String],
+) -> String {
+    let mut s = String::new();
+    let mut line = |l: String| {
+        s.push_str(&l);
+        s.push('\n');
+    };
+    line(format!("# Model card: {} v{}\n", v.name, v.version));
+    line(format!(
+        "Registered {} from run `{}`, step `{}` of pipeline `{}` v{} (definition sha256 `{}`).\n",
+        v.created_at, v.run_id, v.step_id, v.pipeline_name, v.pipeline_version, v.pipeline_sha256
+    ));
+    line("## Lineage\n".into());
+    line("| step | plugin | sha256 | params | artifact |".into());
+    line("|---|---|---|---|---|".into());
+    for c in &v.chain {
+        line(format!(
+            "| {} | {}@{} | `{}` | `{}` | state `{}` |",
+            c.plugin.step_id,
+            c.plugin.name,
+            c.plugin.version,
+            short(&c.plugin.sha256),
+            c.plugin.params,
+            short(&c.state.to_string())
+        ));
+    }
+    line(format!(
+        "| {} | {}@{} | `{}` | `{}` | model `{}` |\n",
+        v.trainer.step_id,
+        v.trainer.name,
+        v.trainer.version,
+        short(&v.trainer.sha256),
+        v.trainer.params,
+        short(&v.model.to_string())
+    ));
+    line("## Data\n".into());
+    line(format!("- dataset step: `{}`", v.data.dataset_step));
+    line(format!("- source file sha256: `{}`", opt(&v.data.source)));
+    line(format!("- train part: `{}`", opt(&v.data.train)));
+    line(format!("- holdout part: `{}`", opt(&v.data.holdout)));
+    line(format!(
+        "- target: `{}`\n",
+        v.target.clone().unwrap_or_else(|| "-".into())
+    ));
+    line("## Input schema\n".into());
+    line("| column | type |".into());
+    line("|---|---|".into());
+    for (n, t) in &v.input_schema {
+        line(format!("| {n} | {t} |"));
+    }
+    line("\n## Metrics\n".into());
+    line("| metric | value |".into());
+    line("|---|---|".into());
+    for (k, m) in &v.metrics {
+        line(format!("| {k} | {} |", fmt_metric(*m)));
+    }
+    line("\n## Top features\n".into());
+    if top.is_empty() {
+        line("The run had no explainer for this model.".into());
+    } else {
+        line("| feature | importance |".into());
+        line("|---|---|".into());
+        for (f, sc) in top {
+            line(format!("| {f} | {sc:.4} |"));
+        }
+    }
+    line("\n## Promotion gates\n".into());
+    if gates.is_empty() {
+        line("None declared.".into());
+    }
+    for g in gates {
+        line(format!("- `{g}`"));
+    }
+    line("\n## Alias history\n".into());
+    let moves: Vec<_> = events.iter().filter(|e| e.alias.is_some()).collect();
+    if moves.is_empty() {
+        line("No alias has pointed at any version yet.".into());
+    } else {
+        line("| time | actor | action | alias | from | to | forced | reason |".into());
+        line("|---|---|---|---|---|---|---|---|".into());
+        for e in moves {
+            line(format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                e.at,
+                e.actor,
+                e.action,
+                e.alias.clone().unwrap_or_default(),
+                e.from_version.map(|v| format!("v{v}")).unwrap_or_default(),
+                e.to_version.map(|v| format!("v{v}")).unwrap_or_default(),
+                if e.forced { "yes" } else { "" },
+                e.reason
+            ));
+        }
+    }
+    s
+}

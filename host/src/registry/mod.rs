@@ -1,0 +1,867 @@
+//! The model registry: every registered model version holds everything
+//! needed to predict from raw features (the chain of fitted transforms and
+//! the trainer, all by sha256), its metrics, data digests and lineage.
+//! Aliases (`staging`, `production`, any name) point at versions; moving
+//! them is gated and every move lands in an append-only audit history.
+
+pub mod gates;
+pub mod serve;
+
+use crate::artifacts::{ArtifactDigest, ArtifactStore};
+use crate::meta::{MetaStore, RunRecord, StepRunRecord};
+use crate::pipeline::PipelineFile;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    #[error("no model named `{0}`; `sluice models list` shows the registered models")]
+    NoModel(String),
+    #[error(
+        "model `{name}` has no version {version}; `sluice models show {name}` lists its versions"
+    )]
+    NoVersion { name: String, version: i64 },
+    #[error("model `{name}` has no alias `{alias}`")]
+    NoAlias { name: String, alias: String },
+    #[error("`{0}` is not a model reference: use NAME, NAME@ALIAS or NAME:VERSION")]
+    BadSpec(String),
+    #[error("cannot register step `{step}` of run {run}: {reason}")]
+    NotRegistrable {
+        run: String,
+        step: String,
+        reason: String,
+    },
+    #[error(
+        "promotion of {name} v{version} to `{alias}` refused by its gates:\n{}\nuse --force with a --reason to promote anyway",
+        failed.iter().map(|g| format!("  - {}: {}", g.gate, g.detail)).collect::<Vec<_>>().join("\n")
+    )]
+    GateFailed {
+        name: String,
+        version: i64,
+        alias: String,
+        failed: Vec<gates::GateResult>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("alias `{alias}` of model `{name}` has no earlier version to roll back to")]
+    NothingToRollBack { name: String, alias: String },
+    #[error(
+        "`{0}` is not a time: use RFC 3339 (2026-11-26T22:00:00Z) or `YYYY-MM-DD HH:MM:SS` (UTC)"
+    )]
+    BadTime(String),
+    #[error("metadata store: {0}")]
+    Meta(#[from] crate::meta::MetaError),
+    #[error("metadata store: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("artifact store: {0}")]
+    Artifacts(#[from] crate::artifacts::ArtifactError),
+    #[error("data: {0}")]
+    Data(#[from] crate::data::DataError),
+}
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// A plugin by identity and the params it ran with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PluginRef {
+    pub step_id: String,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub params: serde_json::Value,
+}
+
+/// One fitted transform of the chain, applied in order before the trainer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChainStep {
+    pub plugin: PluginRef,
+    /// The fitted state's artifact.
+    pub state: ArtifactDigest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataRef {
+    pub dataset_step: String,
+    pub source: Option<ArtifactDigest>,
+    pub train: Option<ArtifactDigest>,
+    pub holdout: Option<ArtifactDigest>,
+}
+
+/// Everything a model version holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelVersion {
+    pub name: String,
+    pub version: i64,
+    pub run_id: String,
+    pub step_id: String,
+    pub pipeline_name: String,
+    pub pipeline_version: String,
+    pub pipeline_sha256: String,
+    /// The run's seed: each step's seed derives from it and its id.
+    pub seed: u64,
+    pub created_at: String,
+    pub chain: Vec<ChainStep>,
+    pub trainer: PluginRef,
+    pub model: ArtifactDigest,
+    pub target: Option<String>,
+    /// Feature columns (name, type) the chain expects, in order.
+    pub input_schema: Vec<(String, String)>,
+    /// `step.metric` of the trainer and of every step that evaluated or
+    /// explained the model in its run.
+    pub metrics: BTreeMap<String, f64>,
+    pub data: DataRef,
+    /// The trainer's predictions for the holdout, made in the run.
+    pub holdout_predictions: Option<ArtifactDigest>,
+    /// An explainer's output for this model in its run, if any.
+    pub explanation: Option<ArtifactDigest>,
+}
+
+/// One line of the audit history.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub alias: Option<String>,
+    pub from_version: Option<i64>,
+    pub to_version: Option<i64>,
+    pub forced: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub versions: i64,
+    pub latest: i64,
+    pub aliases: BTreeMap<String, i64>,
+    pub gates: Vec<String>,
+}
+
+/// What a promotion did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub name: String,
+    pub alias: String,
+    pub from_version: Option<i64>,
+    pub to_version: i64,
+    pub forced: bool,
+    pub gates: Vec<gates::GateResult>,
+}
+
+/// A model reference: `NAME`, `NAME@ALIAS` or `NAME:VERSION`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSpec {
+    Latest(String),
+    Alias(String, String),
+    Version(String, i64),
+}
+
+impl ModelSpec {
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || RegistryError::BadSpec(text.to_string());
+        if let Some((n, a)) = text.split_once('@') {
+            if n.is_empty() || a.is_empty() {
+                return Err(bad());
+            }
+            Ok(ModelSpec::Alias(n.into(), a.into()))
+        } else if let Some((n, v)) = text.rsplit_once(':') {
+            let v = v.trim_start_matches('v').parse().map_err(|_| bad())?;
+            Ok(ModelSpec::Version(n.into(), v))
+        } else if text.is_empty() {
+            Err(bad())
+        } else {
+            Ok(ModelSpec::Latest(text.into()))
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            ModelSpec::Latest(n) | ModelSpec::Alias(n, _) | ModelSpec::Version(n, _) => n,
+        }
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parse a time as given on the command line.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    }
+    Err(RegistryError::BadTime(text.to_string()))
+}
+
+/// Which version each alias held at time `at`, replaying the history.
+pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, i64> {
+    let mut held = BTreeMap::new();
+    for e in events {
+        let Ok(t) = DateTime::parse_from_rfc3339(&e.at) else {
+            continue;
+        };
+        if t.with_timezone(&Utc) > at {
+            break;
+        }
+        if let (Some(alias), Some(v)) = (&e.alias, e.to_version)
+            && (e.action == "promote" || e.action == "rollback")
+        {
+            held.insert(alias.clone(), v);
+        }
+    }
+    held
+}
+
+/// The registry over the metadata and artifact stores.
+#[derive(Clone)]
+pub struct Registry {
+    pub meta: MetaStore,
+    pub artifacts: ArtifactStore,
+}
+
+fn output<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
+    s.outputs.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+}
+
+fn input<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
+    s.inputs.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+}
+
+fn plugin_ref(s: &StepRunRecord) -> PluginRef {
+    PluginRef {
+        step_id: s.step_id.clone(),
+        name: s.plugin_name.clone(),
+        version: s.plugin_version.clone(),
+        sha256: s.plugin_sha256.clone(),
+        params: serde_json::from_str(&s.params_json).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+impl Registry {
+    pub fn new(meta: MetaStore, artifacts: ArtifactStore) -> Self {
+        Registry { meta, artifacts }
+    }
+
+    async fn definition(&self, sha256: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT definition FROM pipeline_versions WHERE definition_sha256 = ? LIMIT 1",
+        )
+        .bind(sha256)
+        .fetch_optional(&self.meta.pool)
+        .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    /// Build a model version from a trainer step of a recorded run: walk the
+    /// pipeline from the trainer's input back to its dataset, collecting
+    /// each transform's fitted state.
+    async fn version_from_run(
+        &self,
+        run: &RunRecord,
+        step_id: &str,
+        name: &str,
+    ) -> Result<ModelVersion> {
+        let not = |reason: String| RegistryError::NotRegistrable {
+            run: run.id.clone(),
+            step: step_id.to_string(),
+            reason,
+        };
+        let step = |id: &str| run.steps.iter().find(|s| s.step_id == id);
+        let trainer = step(step_id).ok_or_else(|| not("the run has no such step".into()))?;
+        if trainer.kind != "trainer" {
+            return Err(not(format!("it is a {} step, not a trainer", trainer.kind)));
+        }
+        if trainer.status.to_string() != "succeeded" {
+            return Err(not(format!("the step {}", trainer.status)));
+        }
+        let model = output(trainer, "model")
+            .cloned()
+            .ok_or_else(|| not("the step recorded no model".into()))?;
+        let definition = self
+            .definition(&run.pipeline_sha256)
+            .await?
+            .ok_or_else(|| not("the run's pipeline definition is not recorded".into()))?;
+        let file = PipelineFile::parse(&definition)
+            .map_err(|e| not(format!("its pipeline no longer parses: {e}")))?;
+        let inputs: BTreeMap<&str, &str> = file
+            .steps
+            .iter()
+            .map(|s| (s.id.as_str(), s.input.as_str()))
+            .collect();
+
+        let mut chain = Vec::new();
+        let mut current = *inputs
+            .get(step_id)
+            .ok_or_else(|| not("the step is not in the run's pipeline".into()))?;
+        let dataset = loop {
+            if file.datasets.contains_key(current) {
+                break current.to_string();
+            }
+            let s = step(current)
+                .ok_or_else(|| not(format!("upstream step `{current}` is not in the run")))?;
+            if s.kind == "transform" {
+                let state = output(s, "state").cloned().ok_or_else(|| {
+                    not(format!("transform `{current}` recorded no fitted state"))
+                })?;
+                chain.push(ChainStep {
+                    plugin: plugin_ref(s),
+                    state,
+                });
+            }
+            current = inputs
+                .get(current)
+                .ok_or_else(|| not(format!("step `{current}` has no input")))?;
+        };
+        chain.reverse();
+        let dataset_step = format!("dataset:{dataset}");
+        let ds = step(&dataset_step);
+        let target = file.datasets.get(&dataset).and_then(|d| d.target.clone());
+        let data = DataRef {
+            dataset_step: dataset_step.clone(),
+            source: ds.and_then(|s| input(s, "source")).cloned(),
+            train: ds.and_then(|s| output(s, "train")).cloned(),
+            holdout: ds.and_then(|s| output(s, "holdout")).cloned(),
+        };
+        let input_schema = match &data.train {
+            Some(d) => {
+                let bytes = self.artifacts.get(d).await?;
+                let batch = crate::data::read_parquet(&bytes)?;
+                crate::data::schema_summary(&batch)
+                    .into_iter()
+                    .filter(|(n, _)| Some(n) != target.as_ref())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut metrics = BTreeMap::new();
+        let mut explanation = None;
+        for s in &run.steps {
+            let evaluates = input(s, "model") == Some(&model);
+            if s.step_id == step_id || evaluates {
+                for (m, v) in &s.metrics {
+                    metrics.insert(format!("{}.{m}", s.step_id), *v);
+                }
+            }
+            if evaluates && let Some(e) = output(s, "explanation") {
+                explanation = Some(e.clone());
+            }
+        }
+        Ok(ModelVersion {
+            name: name.to_string(),
+            version: 0,
+            run_id: run.id.clone(),
+            step_id: step_id.to_string(),
+            pipeline_name: run.pipeline_name.clone(),
+            pipeline_version: run.pipeline_version.clone(),
+            pipeline_sha256: run.pipeline_sha256.clone(),
+            seed: run.seed as u64,
+            created_at: now(),
+            chain,
+            trainer: plugin_ref(trainer),
+            model,
+            target,
+            input_schema,
+            metrics,
+            data,
+            holdout_predictions: output(trainer, "predictions").cloned(),
+            explanation,
+        })
+    }
+
+    /// Register a trainer step of a run as the next version of `name`.
+    /// `gates`, when given, replace the model's declared gates. Registering
+    /// the same run and step twice returns the existing version.
+    pub async fn register(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        name: &str,
+        gates: Option<&[String]>,
+        actor: &str,
+    ) -> Result<ModelVersion> {
+        if name.is_empty() || name.contains(['@', ':', '/']) || name.contains(char::is_whitespace) {
+            return Err(RegistryError::Invalid(format!(
+                "`{name}` is not a model name: use letters, digits, '-', '_' or '.'"
+            )));
+        }
+        if let Some(gates) = gates {
+            for g in gates {
+                gates::parse(g).map_err(RegistryError::Invalid)?;
+            }
+        }
+        let run = self.meta.get_run(run_id).await?;
+        let mut version = self.version_from_run(&run, step_id, name).await?;
+        let mut tx = self.meta.pool.begin().await?;
+        let existing = sqlx::query(
+            "SELECT body_json FROM model_versions WHERE name = ? AND run_id = ? AND step_id = ?",
+        )
+        .bind(name)
+        .bind(&run.id)
+        .bind(step_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            return serde_json::from_str(&row.get::<String, _>(0)).map_err(|e| {
+                RegistryError::Invalid(format!("stored model version is invalid: {e}"))
+            });
+        }
+        let gates_json = serde_json::to_string(&gates.unwrap_or(&[])).expect("strings serialize");
+        sqlx::query("INSERT INTO models (name, gates_json, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&gates_json)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        if gates.is_some() {
+            sqlx::query("UPDATE models SET gates_json = ? WHERE name = ?")
+                .bind(&gates_json)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let next: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        version.version = next;
+        sqlx::query(
+            "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, pipeline_version, pipeline_sha256, body_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(next)
+        .bind(&version.run_id)
+        .bind(&version.step_id)
+        .bind(&version.pipeline_name)
+        .bind(&version.pipeline_version)
+        .bind(&version.pipeline_sha256)
+        .bind(serde_json::to_string(&version).expect("a model version serializes"))
+        .bind(&version.created_at)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            name,
+            actor,
+            "register",
+            None,
+            None,
+            Some(next),
+            false,
+            &format!("run {} step {}", run.id, step_id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    pub async fn gates(&self, name: &str) -> Result<Vec<String>> {
+        let row = sqlx::query("SELECT gates_json FROM models WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.meta.pool)
+            .await?
+            .ok_or_else(|| RegistryError::NoModel(name.to_string()))?;
+        Ok(serde_json::from_str(&row.get::<String, _>(0)).unwrap_or_default())
+    }
+
+    pub async fn version(&self, name: &str, version: i64) -> Result<ModelVersion> {
+        self.gates(name).await?;
+        let row =
+            sqlx::query("SELECT body_json FROM model_versions WHERE name = ? AND version = ?")
+                .bind(name)
+                .bind(version)
+                .fetch_optional(&self.meta.pool)
+                .await?
+                .ok_or_else(|| RegistryError::NoVersion {
+                    name: name.to_string(),
+                    version,
+                })?;
+        serde_json::from_str(&row.get::<String, _>(0)).map_err(|e| {
+            RegistryError::Invalid(format!(
+                "stored model version {name}:{version} is invalid: {e}"
+            ))
+        })
+    }
+
+    pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
+        let rows =
+            sqlx::query("SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias")
+                .bind(name)
+                .fetch_all(&self.meta.pool)
+                .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn resolve(&self, spec: &ModelSpec) -> Result<ModelVersion> {
+        match spec {
+            ModelSpec::Version(n, v) => self.version(n, *v).await,
+            ModelSpec::Alias(n, a) => {
+                self.gates(n).await?;
+                let v = *self
+                    .aliases(n)
+                    .await?
+                    .get(a)
+                    .ok_or_else(|| RegistryError::NoAlias {
+                        name: n.clone(),
+                        alias: a.clone(),
+                    })?;
+                self.version(n, v).await
+            }
+            ModelSpec::Latest(n) => {
+                let v = self
+                    .versions(n)
+                    .await?
+                    .last()
+                    .copied()
+                    .ok_or_else(|| RegistryError::NoModel(n.clone()))?;
+                self.version(n, v).await
+            }
+        }
+    }
+
+    pub async fn versions(&self, name: &str) -> Result<Vec<i64>> {
+        let rows =
+            sqlx::query("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
+                .bind(name)
+                .fetch_all(&self.meta.pool)
+                .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn list(&self) -> Result<Vec<ModelSummary>> {
+        let rows = sqlx::query(
+            "SELECT m.name, m.gates_json, COUNT(v.version), COALESCE(MAX(v.version), 0) FROM models m LEFT JOIN model_versions v ON v.name = m.name GROUP BY m.name ORDER BY m.name",
+        )
+        .fetch_all(&self.meta.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let name: String = r.get(0);
+            out.push(ModelSummary {
+                aliases: self.aliases(&name).await?,
+                gates: serde_json::from_str(&r.get::<String, _>(1)).unwrap_or_default(),
+                versions: r.get(2),
+                latest: r.get(3),
+                name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Move `alias` to `version`, after checking the model's gates (unless
+    /// forced, which needs a reason and is recorded as forced).
+    pub async fn promote(
+        &self,
+        name: &str,
+        version: i64,
+        alias: &str,
+        reason: &str,
+        force: bool,
+        actor: &str,
+    ) -> Result<Promotion> {
+        if alias.is_empty()
+            || !alias
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(RegistryError::Invalid(format!(
+                "`{alias}` is not an alias name: use letters, digits, '-' or '_'"
+            )));
+        }
+        if force && reason.trim().is_empty() {
+            return Err(RegistryError::Invalid(
+                "a forced promotion needs --reason".into(),
+            ));
+        }
+        let candidate = self.version(name, version).await?;
+        let gate_texts = self.gates(name).await?;
+        let parsed: Vec<gates::Gate> = gate_texts
+            .iter()
+            .map(|g| gates::parse(g).map_err(RegistryError::Invalid))
+            .collect::<Result<_>>()?;
+        let aliases = self.aliases(name).await?;
+        let mut holders = BTreeMap::new();
+        for (a, v) in &aliases {
+            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
+        }
+        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        let failed: Vec<gates::GateResult> =
+            results.iter().filter(|r| !r.passed).cloned().collect();
+        if !failed.is_empty() && !force {
+            return Err(RegistryError::GateFailed {
+                name: name.to_string(),
+                version,
+                alias: alias.to_string(),
+                failed,
+            });
+        }
+        let from = aliases.get(alias).copied();
+        let forced = force && !failed.is_empty();
+        let mut tx = self.meta.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(alias)
+        .bind(version)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            name,
+            actor,
+            "promote",
+            Some(alias),
+            from,
+            Some(version),
+            forced,
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Promotion {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            from_version: from,
+            to_version: version,
+            forced,
+            gates: results,
+        })
+    }
+
+    /// Move `alias` back to the version that held it before its current
+    /// holder was promoted to it. Repeated rollbacks walk further back.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        alias: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Promotion> {
+        let events = self.history(name).await?;
+        // Promotions push a holder, rollbacks pop one.
+        let mut stack: Vec<i64> = Vec::new();
+        for e in events.iter().filter(|e| e.alias.as_deref() == Some(alias)) {
+            match e.action.as_str() {
+                "promote" => stack.extend(e.to_version),
+                "rollback" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        let (Some(&current), Some(&previous)) = (
+            stack.last(),
+            stack.len().checked_sub(2).and_then(|i| stack.get(i)),
+        ) else {
+            return Err(RegistryError::NothingToRollBack {
+                name: name.to_string(),
+                alias: alias.to_string(),
+            });
+        };
+        let mut tx = self.meta.pool.begin().await?;
+        sqlx::query(
+            "UPDATE model_aliases SET version = ?, updated_at = ? WHERE name = ? AND alias = ?",
+        )
+        .bind(previous)
+        .bind(now())
+        .bind(name)
+        .bind(alias)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            name,
+            actor,
+            "rollback",
+            Some(alias),
+            Some(current),
+            Some(previous),
+            false,
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Promotion {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            from_version: Some(current),
+            to_version: previous,
+            forced: false,
+            gates: Vec::new(),
+        })
+    }
+
+    pub async fn history(&self, name: &str) -> Result<Vec<AuditEvent>> {
+        self.gates(name).await?;
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason FROM model_audit WHERE name = ? ORDER BY id",
+        )
+        .bind(name)
+        .fetch_all(&self.meta.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEvent {
+                id: r.get(0),
+                at: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                alias: r.get(4),
+                from_version: r.get(5),
+                to_version: r.get(6),
+                forced: r.get::<i64, _>(7) != 0,
+                reason: r.get(8),
+            })
+            .collect())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    name: &str,
+    actor: &str,
+    action: &str,
+    alias: Option<&str>,
+    from: Option<i64>,
+    to: Option<i64>,
+    forced: bool,
+    reason: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO model_audit (name, at, actor, action, alias, from_version, to_version, forced, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(now())
+    .bind(actor)
+    .bind(action)
+    .bind(alias)
+    .bind(from)
+    .bind(to)
+    .bind(i64::from(forced))
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Who is acting: `SLUICE_ACTOR`, else the login name.
+pub fn default_actor() -> String {
+    std::env::var("SLUICE_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_audit_history_is_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = MetaStore::open_path(&dir.path().join("m.db"))
+            .await
+            .unwrap();
+        let mut tx = meta.pool.begin().await.unwrap();
+        audit(
+            &mut tx,
+            "m",
+            "me",
+            "promote",
+            Some("production"),
+            None,
+            Some(1),
+            false,
+            "why",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let update = sqlx::query("UPDATE model_audit SET to_version = 2")
+            .execute(&meta.pool)
+            .await;
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+        let delete = sqlx::query("DELETE FROM model_audit")
+            .execute(&meta.pool)
+            .await;
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM model_audit")
+            .fetch_one(&meta.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!(
+            ModelSpec::parse("m").unwrap(),
+            ModelSpec::Latest("m".into())
+        );
+        assert_eq!(
+            ModelSpec::parse("m@prod").unwrap(),
+            ModelSpec::Alias("m".into(), "prod".into())
+        );
+        assert_eq!(
+            ModelSpec::parse("m:3").unwrap(),
+            ModelSpec::Version("m".into(), 3)
+        );
+        assert_eq!(
+            ModelSpec::parse("m:v3").unwrap(),
+            ModelSpec::Version("m".into(), 3)
+        );
+        assert!(ModelSpec::parse("m:x").is_err());
+        assert!(ModelSpec::parse("@a").is_err());
+    }
+
+    #[test]
+    fn aliases_replay_up_to_a_time() {
+        let ev = |id, at: &str, action: &str, to| AuditEvent {
+            id,
+            at: at.into(),
+            actor: "t".into(),
+            action: action.into(),
+            alias: Some("production".into()),
+            from_version: None,
+            to_version: Some(to),
+            forced: false,
+            reason: String::new(),
+        };
+        let events = vec![
+            ev(1, "2026-01-01T00:00:00Z", "promote", 1),
+            ev(2, "2026-02-01T00:00:00Z", "promote", 2),
+            ev(3, "2026-03-01T00:00:00Z", "rollback", 1),
+        ];
+        let at = |t| {
+            aliases_at(&events, parse_time(t).unwrap())
+                .get("production")
+                .copied()
+        };
+        assert_eq!(at("2025-12-31"), None);
+        assert_eq!(at("2026-01-15"), Some(1));
+        assert_eq!(at("2026-02-15 12:00:00"), Some(2));
+        assert_eq!(at("2026-03-02T00:00:00Z"), Some(1));
+        assert!(parse_time("yesterday").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! Test support: the repo's datasets, split and standardized exactly as
+//! `plugins/parity/make_reference.py` does, and the reference numbers it
+//! wrote to `plugins/parity/sklearn_reference.json`.
+//!
+//! - Data row `i` (0-based, header excluded) is holdout when `i % 4 == 3`.
+//! - Standardization: train mean and train std (ddof 0, a std of 0 -> 1),
+//!   applied to both parts.
+//!
+//! (The same file is in each trainer crate that checks parity, so the
+//! crates stay independent: keep the copies identical.)
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use sluice_sdk::{Column, Table};
+
+fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// One dataset, split into train and holdout.
+pub struct Split {
+    pub train: Table,
+    pub train_target: Column,
+    pub holdout: Table,
+    pub holdout_target: Column,
+}
+
+/// Reads `pipelines/data/<name>.csv` (a header, then numbers only) and
+/// splits it. The target is an i64 column when `classification`, else f64.
+pub fn load(name: &str, target: &str, classification: bool) -> Split {
+    let path = repo_path(&format!("../../pipelines/data/{name}.csv"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
+    for (row, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{name}.csv row {row}");
+        for (column, cell) in columns.iter_mut().zip(cells) {
+            let value: f64 = cell
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{name}.csv row {row}: '{cell}': {e}"));
+            column.push(value);
+        }
+    }
+    let holdout = |i: usize| i % 4 == 3;
+    let part = |values: &[f64], want_holdout: bool| -> Vec<f64> {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| holdout(*i) == want_holdout)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    let mut split = Split {
+        train: Table::new(),
+        train_target: Column::f64(target, Vec::new()),
+        holdout: Table::new(),
+        holdout_target: Column::f64(target, Vec::new()),
+    };
+    for (name, values) in header.iter().zip(&columns) {
+        let (tr, ho) = (part(values, false), part(values, true));
+        if *name == target {
+            let column = |v: Vec<f64>| {
+                if classification {
+                    Column::i64(target, v.iter().map(|&x| x as i64).collect())
+                } else {
+                    Column::f64(target, v)
+                }
+            };
+            split.train_target = column(tr);
+            split.holdout_target = column(ho);
+        } else {
+            split.train.push(Column::f64(*name, tr));
+            split.holdout.push(Column::f64(*name, ho));
+        }
+    }
+    assert!(!split.train_target.is_empty(), "no column '{target}'");
+    split
+}
+
+/// Standardizes every feature with the train mean and std (ddof 0).
+pub fn standardize(split: Split) -> Split {
+    let mut train = Table::new();
+    let mut holdout = Table::new();
+    for (tr, ho) in split.train.columns().iter().zip(split.holdout.columns()) {
+        let tr_v = tr.f64_values().unwrap();
+        let n = tr_v.len() as f64;
+        let mean = tr_v.iter().sum::<f64>() / n;
+        let var = tr_v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let std = if var == 0.0 { 1.0 } else { var.sqrt() };
+        let scale = |v: &[f64]| v.iter().map(|x| (x - mean) / std).collect();
+        train.push(Column::f64(tr.name.clone(), scale(tr_v)));
+        holdout.push(Column::f64(
+            ho.name.clone(),
+            scale(ho.f64_values().unwrap()),
+        ));
+    }
+    Split {
+        train,
+        holdout,
+        ..split
+    }
+}
+
+/// The number stored under `results[key]` in `sklearn_reference.json`
+/// (keys look like `"diabetes/linear/r2"`; one `"key": number` per line).
+pub fn reference(key: &str) -> f64 {
+    let path = repo_path("../parity/sklearn_reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let needle = format!("\"{key}\":");
+    let start = text
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no '{key}' in {path:?}"))
+        + needle.len();
+    let rest = &text[start..];
+    let end = rest.find([',', '\n', '}']).unwrap_or(rest.len());
+    rest[..end]
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("'{key}' in {path:?}: {e}"))
+}
+
+/// Fraction of equal entries.
+pub fn accuracy(truth: &Column, pred: &Column) -> f64 {
+    let n = truth.len();
+    assert_eq!(n, pred.len());
+    let same = (0..n)
+        .filter(|&i| truth.value_text(i) == pred.value_text(i))
+        .count();
+    same as f64 / n as f64
+}
+
+/// R2 and RMSE of `pred` against `truth`.
+pub fn r2_rmse(truth: &[f64], pred: &[f64]) -> (f64, f64) {
+    let n = truth.len() as f64;
+    let mean = truth.iter().sum::<f64>() / n;
+    let ss_res: f64 = truth.iter().zip(pred).map(|(t, p)| (t - p) * (t - p)).sum();
+    let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
+    (1.0 - ss_res / ss_tot, (ss_res / n).sqrt())
+}

@@ -1,0 +1,952 @@
+//! `drift`: a validator for data drift between a reference table (the
+//! validator's `reference` argument) and the current table (`data`), per
+//! column and for the dataset, with Evidently's tests and defaults.
+//!
+//! # Tests
+//!
+//! With `method = "auto"` (the default) each column gets the test
+//! Evidently's `get_default_stattest` picks. Here `n_ref` is the number of
+//! usable reference values of the column and `distinct` the number of
+//! distinct values in both samples together:
+//!
+//! | column | `n_ref <= 1000` | `n_ref > 1000` |
+//! |---|---|---|
+//! | numeric (f64, i64), `distinct > 5` | `ks` | `wasserstein` |
+//! | numeric, `3..=5` distinct | `chisquare` | `jensenshannon` |
+//! | numeric, `<= 2` distinct | `z` | `jensenshannon` |
+//! | categorical (string, bool), `distinct > 2` | `chisquare` | `jensenshannon` |
+//! | categorical, `<= 2` distinct | `z` | `jensenshannon` |
+//!
+//! So an i64 column with few distinct values (a class label, a 0/1 flag) is
+//! tested like a categorical one, as in Evidently.
+//!
+//! - `ks`: two-sample two-sided Kolmogorov-Smirnov, `scipy.stats.ks_2samp`
+//!   with `method='auto'`: the exact p-value (scipy's algorithms) when both
+//!   samples have at most 10 000 values; above that the limiting Kolmogorov
+//!   distribution at `sqrt(n m / (n + m)) D` (scipy uses the finite-n
+//!   `kstwo` there, so p-values can differ slightly in that regime).
+//! - `wasserstein`: Wasserstein-1 distance between the samples
+//!   (`scipy.stats.wasserstein_distance`) divided by the reference's
+//!   standard deviation (ddof 0), the divisor floored at 0.001.
+//! - `chisquare`: `scipy.stats.chisquare` of the current counts against the
+//!   reference proportions scaled to the current total, k - 1 degrees of
+//!   freedom.
+//! - `z`: two-proportion Z-test of the share of the last category in sorted
+//!   order (`true` for bool, the larger value for numbers); the statistic
+//!   is z, the p-value two-sided.
+//! - `jensenshannon`: `scipy.spatial.distance.jensenshannon` (natural
+//!   logarithm) of the two samples' shares.
+//! - `psi`: population stability index `Σ (r - c) ln(r / c)` of the shares.
+//!
+//! For `jensenshannon` and `psi` the shares are per category, except for a
+//! numeric column with more than 20 distinct reference values, which is cut
+//! into `psi_bins` quantile bins of the reference (edges at the reference's
+//! i/`psi_bins` quantiles, numpy's linear method, duplicate edges merged,
+//! outer bins open-ended). Empty bins get a share of 0.0001 (or a millionth
+//! of the smallest non-empty share if that is smaller), as Evidently does.
+//!
+//! A column drifts when its p-value is `<= p_value` (ks, chisquare, z) or
+//! its statistic is `>= threshold` (wasserstein, jensenshannon, psi). The
+//! dataset drifts when the share of drifted columns is `>= drift_share`.
+//!
+//! # Params
+//!
+//! - `method` (text, default `"auto"`): `auto`, `ks`, `chisquare`, `z`,
+//!   `wasserstein`, `jensenshannon` or `psi`; anything but `auto` is used
+//!   for every column (`ks` and `wasserstein` need numeric columns, `z` at
+//!   most two distinct values: otherwise an invalid-params error).
+//! - `p_value` (number, default 0.05): significance level of p-value tests.
+//! - `threshold` (number, default 0.1): distance threshold of wasserstein,
+//!   jensenshannon and psi.
+//! - `drift_share` (number, default 0.5): share of drifted columns at which
+//!   the dataset drifts.
+//! - `columns` (text, default `""`): comma-separated columns to test; empty
+//!   means every column present in both tables, in the current table's
+//!   order.
+//! - `psi_bins` (integer, default 10): quantile bins for numeric psi and
+//!   jensenshannon.
+//!
+//! # Report
+//!
+//! One check `drift:<col>` per column, passed when the column does not
+//! drift, its detail naming the test, statistic, p-value, threshold and
+//! verdict (`ks: statistic 0.1357, p-value 0.0340 <= 0.05: drift (221
+//! reference, 221 current values)`), then one check `dataset`, failed when
+//! the dataset drifts. Metrics: `drift_share`, `drifted_columns`,
+//! `columns`, and per column `<col>.statistic` and, for p-value tests,
+//! `<col>.p_value`.
+//!
+//! # Edge cases
+//!
+//! - Nulls, NaN and ±inf are dropped per column (Evidently drops them too).
+//! - A column with no usable value in the reference or in the current table
+//!   cannot be tested: its check fails, it counts as drifted and it has no
+//!   statistic metric.
+//! - Constant columns give finite results: a constant numeric column has
+//!   one or two distinct values, so `auto` uses `z`, which reports z = 0 and
+//!   p-value 1 when both samples hold the same single value; `chisquare`
+//!   with a single category reports 0 and p-value 1 (scipy would give NaN);
+//!   `wasserstein` divides by at least 0.001.
+//! - A category present in the current table but not in the reference makes
+//!   the chi-squared statistic +inf with p-value 0 (drift), as in scipy.
+//! - A missing reference, a requested column missing from either table,
+//!   no column in common, or a column that is numeric in one table and
+//!   categorical in the other is an invalid-input error.
+
+pub mod special;
+pub mod stats;
+
+#[cfg(test)]
+mod reference_tests;
+
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, Values,
+};
+use stats::{Counts, Outcome};
+use std::collections::BTreeMap;
+
+/// A drift test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Auto,
+    Ks,
+    ChiSquare,
+    Z,
+    Wasserstein,
+    JensenShannon,
+    Psi,
+}
+
+impl Method {
+    pub fn parse(text: &str) -> Option<Method> {
+        Some(match text.trim() {
+            "auto" => Method::Auto,
+            "ks" => Method::Ks,
+            "chisquare" => Method::ChiSquare,
+            "z" => Method::Z,
+            "wasserstein" => Method::Wasserstein,
+            "jensenshannon" => Method::JensenShannon,
+            "psi" => Method::Psi,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Auto => "auto",
+            Method::Ks => "ks",
+            Method::ChiSquare => "chisquare",
+            Method::Z => "z",
+            Method::Wasserstein => "wasserstein",
+            Method::JensenShannon => "jensenshannon",
+            Method::Psi => "psi",
+        }
+    }
+
+    /// Whether the test gives a p-value (else a distance).
+    pub fn has_p_value(self) -> bool {
+        matches!(self, Method::Ks | Method::ChiSquare | Method::Z)
+    }
+}
+
+/// Everything `drift` needs from its params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub method: Method,
+    pub p_value: f64,
+    pub threshold: f64,
+    pub drift_share: f64,
+    pub columns: Vec<String>,
+    pub psi_bins: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            method: Method::Auto,
+            p_value: 0.05,
+            threshold: 0.1,
+            drift_share: 0.5,
+            columns: Vec::new(),
+            psi_bins: 10,
+        }
+    }
+}
+
+impl Options {
+    pub fn from_params(params: &Params) -> Result<Options, StepError> {
+        let method_text = params.text("method")?;
+        let method = Method::parse(method_text).ok_or_else(|| {
+            StepError::invalid_params(format!(
+                "param 'method': unknown test '{method_text}'; use auto, ks, chisquare, z, \
+                 wasserstein, jensenshannon or psi"
+            ))
+        })?;
+        let p_value = params.number("p_value")?;
+        if !(p_value > 0.0 && p_value < 1.0) {
+            return Err(StepError::invalid_params(format!(
+                "param 'p_value' must lie in (0, 1), got {p_value}"
+            )));
+        }
+        let threshold = params.number("threshold")?;
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return Err(StepError::invalid_params(format!(
+                "param 'threshold' must be a finite number >= 0, got {threshold}"
+            )));
+        }
+        let drift_share = params.number("drift_share")?;
+        if !(0.0..=1.0).contains(&drift_share) {
+            return Err(StepError::invalid_params(format!(
+                "param 'drift_share' must lie in [0, 1], got {drift_share}"
+            )));
+        }
+        let psi_bins = params.integer("psi_bins")?;
+        if !(2..=10_000).contains(&psi_bins) {
+            return Err(StepError::invalid_params(format!(
+                "param 'psi_bins' must lie in [2, 10000], got {psi_bins}"
+            )));
+        }
+        let columns = params
+            .text("columns")?
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Options {
+            method,
+            p_value,
+            threshold,
+            drift_share,
+            columns,
+            psi_bins: psi_bins as usize,
+        })
+    }
+}
+
+/// The usable values of one column: nulls, NaN and ±inf dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    Numeric(Vec<f64>),
+    Categorical(Vec<String>),
+}
+
+impl Sample {
+    pub fn from_column(column: &Column) -> Sample {
+        let keep = |i: usize| !column.is_null(i);
+        match column.values() {
+            Values::F64(v) => Sample::Numeric(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, x)| keep(i) && x.is_finite())
+                    // -0.0 and 0.0 are one value.
+                    .map(|(_, &x)| x + 0.0)
+                    .collect(),
+            ),
+            Values::I64(v) => Sample::Numeric(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, &x)| x as f64)
+                    .collect(),
+            ),
+            Values::Bool(v) => Sample::Categorical(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, &b)| b.to_string())
+                    .collect(),
+            ),
+            Values::Str(v) => Sample::Categorical(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, s)| s.clone())
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Sample::Numeric(v) => v.len(),
+            Sample::Categorical(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts per distinct numeric value of both samples, in ascending order.
+pub fn numeric_counts(reference: &[f64], current: &[f64]) -> Counts {
+    let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
+    keys.sort_by(f64::total_cmp);
+    keys.dedup();
+    let count = |xs: &[f64]| {
+        let mut c = vec![0.0; keys.len()];
+        for x in xs {
+            if let Ok(i) = keys.binary_search_by(|k| k.total_cmp(x)) {
+                c[i] += 1.0;
+            }
+        }
+        c
+    };
+    Counts {
+        reference: count(reference),
+        current: count(current),
+    }
+}
+
+/// Counts per distinct text value of both samples, in sorted order.
+pub fn text_counts(reference: &[String], current: &[String]) -> Counts {
+    let mut map: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for r in reference {
+        map.entry(r).or_default().0 += 1.0;
+    }
+    for c in current {
+        map.entry(c).or_default().1 += 1.0;
+    }
+    Counts {
+        reference: map.values().map(|v| v.0).collect(),
+        current: map.values().map(|v| v.1).collect(),
+    }
+}
+
+fn distinct_numeric(xs: &[f64]) -> usize {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v.len()
+}
+
+/// Evidently's default test for a column (see the crate docs).
+pub fn auto_method(reference: &Sample, current: &Sample) -> Method {
+    let n_ref = reference.len();
+    match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => {
+            let distinct = numeric_counts(r, c).reference.len();
+            match (n_ref <= 1000, distinct) {
+                (true, d) if d > 5 => Method::Ks,
+                (true, d) if d > 2 => Method::ChiSquare,
+                (true, _) => Method::Z,
+                (false, d) if d > 5 => Method::Wasserstein,
+                (false, _) => Method::JensenShannon,
+            }
+        }
+        (Sample::Categorical(r), Sample::Categorical(c)) => {
+            let distinct = text_counts(r, c).reference.len();
+            match (n_ref <= 1000, distinct) {
+                (true, d) if d > 2 => Method::ChiSquare,
+                (true, _) => Method::Z,
+                (false, _) => Method::JensenShannon,
+            }
+        }
+        _ => Method::Ks, // unreachable: kinds are checked before
+    }
+}
+
+/// Runs `method` (not `Auto`) on one column's samples.
+pub fn run_test(
+    name: &str,
+    method: Method,
+    reference: &Sample,
+    current: &Sample,
+    psi_bins: usize,
+) -> Result<Outcome, StepError> {
+    let counts = || match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => numeric_counts(r, c),
+        (Sample::Categorical(r), Sample::Categorical(c)) => text_counts(r, c),
+        _ => unreachable!("column kinds are checked before"),
+    };
+    let binned = || match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => {
+            stats::quantile_bin_counts(r, c, psi_bins)
+        }
+        _ => counts(),
+    };
+    let numeric = |test: &str| match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => Ok((r, c)),
+        _ => Err(StepError::invalid_params(format!(
+            "method '{test}' needs a numeric column; '{name}' is categorical"
+        ))),
+    };
+    Ok(match method {
+        Method::Ks => {
+            let (r, c) = numeric("ks")?;
+            stats::ks_2samp(r, c)
+        }
+        Method::Wasserstein => {
+            let (r, c) = numeric("wasserstein")?;
+            stats::wasserstein_normed(r, c)
+        }
+        Method::ChiSquare => stats::chisquare(&counts()),
+        Method::Z => {
+            let counts = counts();
+            if counts.reference.len() > 2 {
+                return Err(StepError::invalid_params(format!(
+                    "method 'z' needs a column with at most 2 distinct values; '{name}' has {}",
+                    counts.reference.len()
+                )));
+            }
+            stats::z_test(&counts)
+        }
+        Method::JensenShannon => stats::jensenshannon(&binned()),
+        Method::Psi => stats::psi(&binned()),
+        Method::Auto => {
+            return run_test(
+                name,
+                auto_method(reference, current),
+                reference,
+                current,
+                psi_bins,
+            );
+        }
+    })
+}
+
+/// The drift verdict on one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDrift {
+    pub name: String,
+    /// The test that ran (never `Auto`); `None` when the column was empty.
+    pub method: Option<Method>,
+    pub outcome: Option<Outcome>,
+    pub drift: bool,
+    pub detail: String,
+}
+
+fn num(x: f64) -> String {
+    if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if x != 0.0 && x.abs() < 1e-4 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// Tests one column of the reference against the same column of the
+/// current table.
+pub fn column_drift(
+    reference: &Column,
+    current: &Column,
+    options: &Options,
+) -> Result<ColumnDrift, StepError> {
+    let name = current.name().to_string();
+    let r = Sample::from_column(reference);
+    let c = Sample::from_column(current);
+    if matches!(
+        (&r, &c),
+        (Sample::Numeric(_), Sample::Categorical(_)) | (Sample::Categorical(_), Sample::Numeric(_))
+    ) {
+        return Err(StepError::invalid_input(format!(
+            "column '{name}' is {} in the reference but {} in the current table",
+            reference.kind(),
+            current.kind()
+        )));
+    }
+    let sizes = format!("({} reference, {} current values)", r.len(), c.len());
+    if r.is_empty() || c.is_empty() {
+        let which = if r.is_empty() {
+            "reference"
+        } else {
+            "current table"
+        };
+        return Ok(ColumnDrift {
+            name,
+            method: None,
+            outcome: None,
+            drift: true,
+            detail: format!(
+                "not tested: no non-null finite values in the {which} {sizes}; counted as drifted"
+            ),
+        });
+    }
+    let method = match options.method {
+        Method::Auto => auto_method(&r, &c),
+        m => m,
+    };
+    let outcome = run_test(&name, method, &r, &c, options.psi_bins)?;
+    let (drift, verdict) = match outcome.p_value {
+        Some(p) => {
+            let drift = p <= options.p_value;
+            let cmp = if drift { "<=" } else { ">" };
+            (
+                drift,
+                format!(
+                    "statistic {}, p-value {} {cmp} {}",
+                    num(outcome.statistic),
+                    num(p),
+                    options.p_value
+                ),
+            )
+        }
+        None => {
+            let drift = outcome.statistic >= options.threshold;
+            let cmp = if drift { ">=" } else { "<" };
+            (
+                drift,
+                format!(
+                    "statistic {} {cmp} {}",
+                    num(outcome.statistic),
+                    options.threshold
+                ),
+            )
+        }
+    };
+    let word = if drift { "drift" } else { "no drift" };
+    Ok(ColumnDrift {
+        name,
+        method: Some(method),
+        outcome: Some(outcome),
+        drift,
+        detail: format!("{}: {verdict}: {word} {sizes}", method.name()),
+    })
+}
+
+/// Tests every selected column and builds the report.
+pub fn detect(
+    data: &Table,
+    reference: &Table,
+    options: &Options,
+) -> Result<ValidationReport, StepError> {
+    let names: Vec<String> = if options.columns.is_empty() {
+        data.names()
+            .into_iter()
+            .filter(|n| reference.contains(n))
+            .map(str::to_string)
+            .collect()
+    } else {
+        for n in &options.columns {
+            for (table, what) in [(data, "current table"), (reference, "reference")] {
+                if !table.contains(n) {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{n}' is not in the {what}; its columns: {}",
+                        table.names().join(", ")
+                    )));
+                }
+            }
+        }
+        options.columns.clone()
+    };
+    if names.is_empty() {
+        return Err(StepError::invalid_input(format!(
+            "the current table and the reference have no column in common \
+             (current: {}; reference: {})",
+            data.names().join(", "),
+            reference.names().join(", ")
+        )));
+    }
+
+    let mut report = ValidationReport::new();
+    let mut results = Vec::with_capacity(names.len());
+    for (i, n) in names.iter().enumerate() {
+        let result = column_drift(reference.column(n)?, data.column(n)?, options)?;
+        report.check(format!("drift:{n}"), !result.drift, result.detail.clone());
+        results.push(result);
+        sluice_sdk::progress(i as u64 + 1, names.len() as u64);
+    }
+    let drifted = results.iter().filter(|r| r.drift).count();
+    let share = drifted as f64 / names.len() as f64;
+    let dataset_drift = share >= options.drift_share;
+    report.check(
+        "dataset",
+        !dataset_drift,
+        format!(
+            "{drifted} of {} columns drifted (share {}) {} {}: {}",
+            names.len(),
+            num(share),
+            if dataset_drift { ">=" } else { "<" },
+            options.drift_share,
+            if dataset_drift {
+                "dataset drift"
+            } else {
+                "no dataset drift"
+            }
+        ),
+    );
+    report.metric("drift_share", share);
+    report.metric("drifted_columns", drifted as f64);
+    report.metric("columns", names.len() as f64);
+    for r in &results {
+        if let Some(o) = r.outcome {
+            report.metric(format!("{}.statistic", r.name), o.statistic);
+            if let Some(p) = o.p_value {
+                report.metric(format!("{}.p_value", r.name), p);
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub struct Drift;
+
+impl Validator for Drift {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "drift",
+            env!("CARGO_PKG_VERSION"),
+            "Data drift of the current table against the reference, per column and for the \
+             dataset, with Evidently's tests (KS, chi-squared, Z, normed Wasserstein, \
+             Jensen-Shannon, PSI) and defaults.",
+        )
+        .param(ParamSpec::text(
+            "method",
+            "auto",
+            "auto (Evidently's choice per column), ks, chisquare, z, wasserstein, \
+             jensenshannon or psi",
+        ))
+        .param(ParamSpec::number(
+            "p_value",
+            0.05,
+            "significance level: a p-value at or below it is drift (ks, chisquare, z)",
+        ))
+        .param(ParamSpec::number(
+            "threshold",
+            0.1,
+            "distance at or above which a column drifts (wasserstein, jensenshannon, psi)",
+        ))
+        .param(ParamSpec::number(
+            "drift_share",
+            0.5,
+            "share of drifted columns at or above which the dataset drifts",
+        ))
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to test; empty: every column present in both tables",
+        ))
+        .param(ParamSpec::integer(
+            "psi_bins",
+            10,
+            "quantile bins of the reference for numeric psi and jensenshannon",
+        ))
+    }
+
+    fn validate(
+        data: Table,
+        reference: Option<Table>,
+        params: Params,
+    ) -> Result<ValidationReport, StepError> {
+        let options = Options::from_params(&params)?;
+        let reference = reference.ok_or_else(|| {
+            StepError::invalid_input("drift needs a reference table to compare the data with")
+        })?;
+        detect(&data, &reference, &options)
+    }
+}
+
+sluice_sdk::export_validator!(Drift);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
+        Params::resolve(
+            &Drift::describe().params,
+            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+        )
+    }
+
+    fn text(s: &str) -> ParamValue {
+        ParamValue::Text(s.to_string())
+    }
+
+    fn run(data: Table, reference: Table, pairs: &[(&str, ParamValue)]) -> ValidationReport {
+        Drift::validate(data, Some(reference), params(pairs).unwrap()).unwrap()
+    }
+
+    fn seq(n: usize, f: impl Fn(usize) -> f64) -> Vec<f64> {
+        (0..n).map(f).collect()
+    }
+
+    #[test]
+    fn defaults_match_describe() {
+        let options = Options::from_params(&params(&[]).unwrap()).unwrap();
+        assert_eq!(options, Options::default());
+    }
+
+    #[test]
+    fn missing_reference_is_invalid_input() {
+        let t = Table::new().with(Column::f64("x", vec![1.0]));
+        let err = Drift::validate(t, None, params(&[]).unwrap()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn bad_params_are_invalid_params() {
+        let t = || Table::new().with(Column::f64("x", vec![1.0, 2.0]));
+        for pairs in [
+            vec![("method", text("anderson"))],
+            vec![("p_value", ParamValue::Number(0.0))],
+            vec![("threshold", ParamValue::Number(-1.0))],
+            vec![("drift_share", ParamValue::Number(1.5))],
+            vec![("psi_bins", ParamValue::Integer(1))],
+        ] {
+            let err = Drift::validate(t(), Some(t()), params(&pairs).unwrap()).unwrap_err();
+            assert_eq!(
+                err.kind,
+                ErrorKind::InvalidParams,
+                "{pairs:?}: {}",
+                err.message
+            );
+        }
+        let s = Table::new().with(Column::strings("s", ["a", "b"]));
+        let err = Drift::validate(
+            s.clone(),
+            Some(s),
+            params(&[("method", text("ks"))]).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+        assert!(
+            err.message.contains("'s' is categorical"),
+            "{}",
+            err.message
+        );
+        let z = Table::new().with(Column::i64("k", vec![1, 2, 3]));
+        let err = Drift::validate(
+            z.clone(),
+            Some(z),
+            params(&[("method", text("z"))]).unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("'k' has 3"), "{}", err.message);
+    }
+
+    #[test]
+    fn column_selection_and_mismatches() {
+        let cur = Table::new()
+            .with(Column::f64("a", vec![1.0, 2.0]))
+            .with(Column::f64("b", vec![1.0, 2.0]));
+        let reference = Table::new().with(Column::f64("b", vec![1.0, 2.0]));
+        let report = run(cur.clone(), reference.clone(), &[]);
+        assert_eq!(report.metric_value("columns"), Some(1.0));
+        assert!(report.find_check("drift:b").is_some());
+        let err = Drift::validate(
+            cur.clone(),
+            Some(reference.clone()),
+            params(&[("columns", text("a, b"))]).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.contains("'a' is not in the reference"),
+            "{}",
+            err.message
+        );
+        let other = Table::new().with(Column::f64("z", vec![1.0]));
+        let err = Drift::validate(cur.clone(), Some(other), params(&[]).unwrap()).unwrap_err();
+        assert!(
+            err.message.contains("no column in common"),
+            "{}",
+            err.message
+        );
+        let typed = Table::new().with(Column::strings("b", ["x", "y"]));
+        let err = Drift::validate(cur, Some(typed), params(&[]).unwrap()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.contains("string in the reference"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn auto_picks_evidentlys_tests() {
+        let small = |v: Vec<f64>| Sample::Numeric(v);
+        let many = small(seq(50, |i| i as f64));
+        assert_eq!(auto_method(&many, &many), Method::Ks);
+        let four = small(seq(50, |i| (i % 4) as f64));
+        assert_eq!(auto_method(&four, &four), Method::ChiSquare);
+        let two = small(seq(50, |i| (i % 2) as f64));
+        assert_eq!(auto_method(&two, &two), Method::Z);
+        let big = small(seq(1001, |i| i as f64));
+        assert_eq!(auto_method(&big, &big), Method::Wasserstein);
+        let big_few = small(seq(1001, |i| (i % 3) as f64));
+        assert_eq!(auto_method(&big_few, &big_few), Method::JensenShannon);
+        let cat =
+            |n: usize, k: usize| Sample::Categorical((0..n).map(|i| (i % k).to_string()).collect());
+        assert_eq!(auto_method(&cat(10, 3), &cat(10, 3)), Method::ChiSquare);
+        assert_eq!(auto_method(&cat(10, 2), &cat(10, 2)), Method::Z);
+        assert_eq!(
+            auto_method(&cat(1001, 2), &cat(10, 2)),
+            Method::JensenShannon
+        );
+    }
+
+    #[test]
+    fn report_shape_and_details() {
+        // x: identical -> no drift (ks p = 1); y: shifted -> drift;
+        // s: categories with a new one in current -> chisquare inf, drift.
+        let reference = Table::new()
+            .with(Column::f64("x", seq(40, |i| i as f64)))
+            .with(Column::f64("y", seq(40, |i| i as f64)))
+            .with(Column::strings(
+                "s",
+                (0..40).map(|i| ["a", "b", "c"][i % 3]),
+            ));
+        let data = Table::new()
+            .with(Column::f64("x", seq(40, |i| i as f64)))
+            .with(Column::f64("y", seq(40, |i| i as f64 + 30.0)))
+            .with(Column::strings(
+                "s",
+                (0..40).map(|i| ["a", "b", "d"][i % 3]),
+            ));
+        let report = run(data, reference, &[]);
+        let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["drift:x", "drift:y", "drift:s", "dataset"]);
+        let x = report.find_check("drift:x").unwrap();
+        assert!(x.passed);
+        assert_eq!(
+            x.detail,
+            "ks: statistic 0.0000, p-value 1.0000 > 0.05: no drift (40 reference, 40 current values)"
+        );
+        let y = report.find_check("drift:y").unwrap();
+        assert!(!y.passed);
+        assert!(
+            y.detail.starts_with("ks: statistic 0.7500, p-value "),
+            "{}",
+            y.detail
+        );
+        assert!(y.detail.contains(" <= 0.05: drift"), "{}", y.detail);
+        let s = report.find_check("drift:s").unwrap();
+        assert!(!s.passed);
+        assert!(
+            s.detail
+                .starts_with("chisquare: statistic inf, p-value 0.0000 <= 0.05: drift"),
+            "{}",
+            s.detail
+        );
+        let d = report.find_check("dataset").unwrap();
+        assert!(!d.passed);
+        assert_eq!(
+            d.detail,
+            "2 of 3 columns drifted (share 0.6667) >= 0.5: dataset drift"
+        );
+        assert_eq!(report.metric_value("drifted_columns"), Some(2.0));
+        assert_eq!(report.metric_value("columns"), Some(3.0));
+        assert!((report.metric_value("drift_share").unwrap() - 2.0 / 3.0).abs() < 1e-15);
+        assert_eq!(report.metric_value("x.statistic"), Some(0.0));
+        assert_eq!(report.metric_value("x.p_value"), Some(1.0));
+        assert_eq!(report.metric_value("y.statistic"), Some(0.75));
+        assert!(report.metric_value("y.p_value").unwrap() < 1e-6);
+
+        // A higher drift_share keeps the dataset check passing.
+        let reference = Table::new().with(Column::f64("y", seq(40, |i| i as f64)));
+        let data = Table::new().with(Column::f64("y", seq(40, |i| i as f64 + 30.0)));
+        let report = run(data, reference, &[("method", text("wasserstein"))]);
+        let y = report.find_check("drift:y").unwrap();
+        assert!(
+            y.detail.starts_with("wasserstein: statistic "),
+            "{}",
+            y.detail
+        );
+        assert!(y.detail.contains(" >= 0.1: drift"), "{}", y.detail);
+        assert!(report.metric_value("y.p_value").is_none());
+    }
+
+    #[test]
+    fn nulls_nan_and_empty_columns() {
+        let reference = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, f64::NAN]).with_nulls(&[0]))
+            .with(Column::f64("e", vec![1.0; 7]).with_nulls(&[0, 1, 2, 3, 4, 5, 6]));
+        let data = Table::new()
+            .with(
+                Column::f64("x", vec![2.0, 3.0, 4.0, 5.0, 6.0, f64::INFINITY, 100.0])
+                    .with_nulls(&[6]),
+            )
+            .with(Column::f64("e", vec![1.0; 7]));
+        let report = run(data, reference, &[]);
+        let x = report.find_check("drift:x").unwrap();
+        assert!(
+            x.detail.contains("(5 reference, 5 current values)"),
+            "{}",
+            x.detail
+        );
+        // Both samples are {2..6}: identical.
+        assert_eq!(report.metric_value("x.statistic"), Some(0.0));
+        let e = report.find_check("drift:e").unwrap();
+        assert!(!e.passed);
+        assert!(
+            e.detail
+                .starts_with("not tested: no non-null finite values in the reference"),
+            "{}",
+            e.detail
+        );
+        assert!(report.metric_value("e.statistic").is_none());
+        assert_eq!(report.metric_value("drifted_columns"), Some(1.0));
+    }
+
+    #[test]
+    fn constant_columns_are_finite() {
+        let c = |v: f64| Table::new().with(Column::f64("k", vec![v; 30]));
+        let report = run(c(1.0), c(1.0), &[]);
+        assert!(report.passed(), "{report:#?}");
+        assert!(
+            report
+                .find_check("drift:k")
+                .unwrap()
+                .detail
+                .starts_with("z: statistic 0.0000, p-value 1.0000")
+        );
+        for m in ["ks", "chisquare", "wasserstein", "jensenshannon", "psi"] {
+            let report = run(c(1.0), c(1.0), &[("method", text(m))]);
+            assert!(report.passed(), "{m}: {report:#?}");
+            let s = report.metric_value("k.statistic").unwrap();
+            assert!(s.is_finite(), "{m}");
+        }
+        // Different constants: all tests see drift, finitely.
+        let report = run(c(2.0), c(1.0), &[]);
+        assert!(!report.passed());
+        let report = run(c(2.0), c(1.0), &[("method", text("wasserstein"))]);
+        assert_eq!(report.metric_value("k.statistic"), Some(1.0 / 0.001));
+    }
+
+    #[test]
+    fn bools_and_small_integer_columns_are_categorical() {
+        let reference = Table::new()
+            .with(Column::bool("b", (0..100).map(|i| i % 2 == 0).collect()))
+            .with(Column::i64("k", (0..100).map(|i| i % 3).collect()));
+        let data = Table::new()
+            .with(Column::bool("b", (0..100).map(|i| i % 5 == 0).collect()))
+            .with(Column::i64("k", (0..100).map(|i| i % 3).collect()));
+        let report = run(data, reference, &[]);
+        let b = report.find_check("drift:b").unwrap();
+        assert!(b.detail.starts_with("z: "), "{}", b.detail);
+        assert!(!b.passed);
+        // share of `true`: 0.5 vs 0.2 -> z > 0
+        assert!(report.metric_value("b.statistic").unwrap() > 0.0);
+        let k = report.find_check("drift:k").unwrap();
+        assert!(
+            k.detail
+                .starts_with("chisquare: statistic 0.0000, p-value 1.0000"),
+            "{}",
+            k.detail
+        );
+    }
+
+    #[test]
+    fn psi_bins_param_changes_binning() {
+        let reference = Table::new().with(Column::f64("x", seq(200, |i| i as f64)));
+        let data = Table::new().with(Column::f64("x", seq(200, |i| (i as f64) * 1.3)));
+        let a = run(data.clone(), reference.clone(), &[("method", text("psi"))]);
+        let b = run(
+            data,
+            reference,
+            &[
+                ("method", text("psi")),
+                ("psi_bins", ParamValue::Integer(4)),
+            ],
+        );
+        let (a, b) = (
+            a.metric_value("x.statistic").unwrap(),
+            b.metric_value("x.statistic").unwrap(),
+        );
+        assert!(a > 0.0 && b > 0.0 && a != b, "{a} {b}");
+    }
+}

@@ -1,0 +1,184 @@
+//! The classes of a classification target, kept in the target's own type.
+//!
+//! Classes are sorted as `logreg` sorts them (numbers numerically, `false`
+//! before `true`, strings by bytes) and render as text the way
+//! [`Column::value_text`] does, for `p_<class>` column names: `p_0`,
+//! `p_2.5`, `p_true`, `p_yes`.
+//!
+//! (The same file is in the `knn` and `decision-tree` crates, which stay
+//! independent of each other: keep the copies identical.)
+
+use std::collections::BTreeSet;
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{Column, StepError, Values};
+
+/// The distinct classes, sorted, in the target's own type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classes {
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    Bool(Vec<bool>),
+    Str(Vec<String>),
+}
+
+impl Classes {
+    /// The sorted classes of `target` and each row's class index.
+    pub fn from_target(target: &Column) -> Result<(Classes, Vec<usize>), StepError> {
+        if target.has_nulls() {
+            return Err(StepError::invalid_input(format!(
+                "target '{}' has {} nulls; drop or impute them first",
+                target.name,
+                target.null_count()
+            )));
+        }
+        fn index<T: PartialOrd>(classes: &[T], v: &T) -> usize {
+            classes.partition_point(|c| c < v)
+        }
+        Ok(match &target.values {
+            Values::F64(v) => {
+                if v.iter().any(|x| x.is_nan()) {
+                    return Err(StepError::invalid_input(format!(
+                        "target '{}' has NaN labels",
+                        target.name
+                    )));
+                }
+                let mut distinct = v.clone();
+                distinct.sort_by(f64::total_cmp);
+                // -0.0 and 0.0 are one class, as they compare equal.
+                distinct.dedup_by(|a, b| a == b);
+                let y = v.iter().map(|x| index(&distinct, x)).collect();
+                (Classes::F64(distinct), y)
+            }
+            Values::I64(v) => {
+                let distinct: Vec<i64> = v
+                    .iter()
+                    .copied()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let y = v.iter().map(|x| index(&distinct, x)).collect();
+                (Classes::I64(distinct), y)
+            }
+            Values::Bool(v) => {
+                let distinct: Vec<bool> = v
+                    .iter()
+                    .copied()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let y = v.iter().map(|x| index(&distinct, x)).collect();
+                (Classes::Bool(distinct), y)
+            }
+            Values::Str(v) => {
+                let distinct: Vec<String> = v
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                let y = v.iter().map(|x| index(&distinct, x)).collect();
+                (Classes::Str(distinct), y)
+            }
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Classes::F64(c) => c.len(),
+            Classes::I64(c) => c.len(),
+            Classes::Bool(c) => c.len(),
+            Classes::Str(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The classes rendered as text, as in `p_<class>` column names.
+    pub fn texts(&self) -> Vec<String> {
+        match self {
+            Classes::F64(c) => c.iter().map(|x| x.to_string()).collect(),
+            Classes::I64(c) => c.iter().map(|x| x.to_string()).collect(),
+            Classes::Bool(c) => c.iter().map(|x| x.to_string()).collect(),
+            Classes::Str(c) => c.clone(),
+        }
+    }
+
+    /// A `prediction` column: class `index[i]` at row `i`.
+    pub fn column(&self, index: &[usize]) -> Column {
+        fn pick<T: Clone>(c: &[T], index: &[usize]) -> Vec<T> {
+            index.iter().map(|&i| c[i].clone()).collect()
+        }
+        let values = match self {
+            Classes::F64(c) => Values::F64(pick(c, index)),
+            Classes::I64(c) => Values::I64(pick(c, index)),
+            Classes::Bool(c) => Values::Bool(pick(c, index)),
+            Classes::Str(c) => Values::Str(pick(c, index)),
+        };
+        Column::new("prediction", values)
+    }
+
+    pub fn write(&self, w: &mut ByteWriter) {
+        match self {
+            Classes::F64(c) => {
+                w.u8(0);
+                w.f64s(c);
+            }
+            Classes::I64(c) => {
+                w.u8(1);
+                w.i64s(c);
+            }
+            Classes::Bool(c) => {
+                w.u8(2);
+                w.bools(c);
+            }
+            Classes::Str(c) => {
+                w.u8(3);
+                w.strs(c);
+            }
+        }
+    }
+
+    pub fn read(r: &mut ByteReader<'_>) -> Result<Classes, StepError> {
+        Ok(match r.u8()? {
+            0 => Classes::F64(r.f64s()?),
+            1 => Classes::I64(r.i64s()?),
+            2 => Classes::Bool(r.bools()?),
+            3 => Classes::Str(r.strs()?),
+            k => {
+                return Err(StepError::invalid_input(format!(
+                    "corrupt model: unknown label type {k}"
+                )));
+            }
+        })
+    }
+}
+
+/// `p_<class>` columns (one per class, `proba[row][class]`) and the
+/// `prediction` column: the most probable class, ties to the first (lowest)
+/// class as scikit-learn's `argmax`.
+pub fn class_outputs(classes: &Classes, proba: &[Vec<f64>]) -> Vec<Column> {
+    let texts = classes.texts();
+    let mut columns: Vec<Column> = texts
+        .iter()
+        .enumerate()
+        .map(|(k, text)| Column::f64(format!("p_{text}"), proba.iter().map(|p| p[k]).collect()))
+        .collect();
+    let best: Vec<usize> = proba.iter().map(|p| argmax(p)).collect();
+    columns.push(classes.column(&best));
+    columns
+}
+
+/// The index of the largest entry, the first one on ties.
+pub fn argmax(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}

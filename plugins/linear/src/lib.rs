@@ -1,0 +1,358 @@
+//! `linear`: linear regression and ridge regression, with scikit-learn's
+//! semantics (`LinearRegression` for `alpha = 0`, `Ridge(alpha)` otherwise).
+//!
+//! Minimises
+//!
+//! ```text
+//! ||y - X w - b||^2 + alpha * ||w||^2
+//! ```
+//!
+//! with the intercept `b` not penalised. With `fit_intercept` the features
+//! and the target are centred first, so the problem becomes the centred
+//! normal equations `(Xc' Xc + alpha I) w = Xc' yc`, solved by Cholesky, and
+//! `b = mean(y) - mean(X) . w`.
+//!
+//! Params: `alpha` (number, 0.0: ordinary least squares), `fit_intercept`
+//! (flag, true).
+//!
+//! - Features: every column must be numeric (f64, i64 or bool), without
+//!   nulls or non-finite values.
+//! - Target: numeric (f64, i64 or bool), no nulls, finite.
+//! - With `alpha = 0` and collinear (or constant) features the normal
+//!   equations are singular. scikit-learn's `LinearRegression` then returns
+//!   the minimum-norm least-squares solution; this plugin refuses with an
+//!   invalid-input error that names the problem and suggests `alpha > 0`.
+//! - `train` metrics: `train_rmse`, `train_r2`.
+//! - `predict` selects the model's features by name (order does not
+//!   matter, extra columns are ignored) and returns one f64 column,
+//!   `prediction`.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
+
+const TAG: [u8; 4] = *b"LINR";
+const VERSION: u8 = 1;
+
+/// Fit settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// L2 penalty on the coefficients (>= 0; 0 is ordinary least squares).
+    pub alpha: f64,
+    pub fit_intercept: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            alpha: 0.0,
+            fit_intercept: true,
+        }
+    }
+}
+
+/// A trained model: what `train` stores and `predict` reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearModel {
+    pub features: Vec<String>,
+    pub coef: Vec<f64>,
+    pub intercept: f64,
+}
+
+impl LinearModel {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.strs(&self.features);
+        w.f64s(&self.coef);
+        w.f64(self.intercept);
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<LinearModel, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let model = LinearModel {
+            features: r.strs()?,
+            coef: r.f64s()?,
+            intercept: r.f64()?,
+        };
+        r.finish()?;
+        if model.coef.len() != model.features.len() {
+            return Err(StepError::invalid_input(
+                "corrupt linear model: coefficients and features differ in number",
+            ));
+        }
+        Ok(model)
+    }
+
+    /// `X w + b` for each row, the features selected by name.
+    pub fn predict_values(&self, features: &Table) -> Result<Vec<f64>, StepError> {
+        let columns = self
+            .features
+            .iter()
+            .map(|name| {
+                let column = features.get(name).ok_or_else(|| {
+                    StepError::invalid_input(format!(
+                        "the model needs feature '{name}', which is not in the data; columns: {}",
+                        features.names().join(", ")
+                    ))
+                })?;
+                numeric_feature(column)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        Ok(linear_predict(
+            &refs,
+            &self.coef,
+            self.intercept,
+            features.num_rows(),
+        ))
+    }
+
+    /// The `prediction` column.
+    pub fn predict(&self, features: &Table) -> Result<Table, StepError> {
+        Ok(Table::new().with(Column::f64("prediction", self.predict_values(features)?)))
+    }
+}
+
+/// `X w + b` for features stored by column.
+pub fn linear_predict(columns: &[&[f64]], coef: &[f64], intercept: f64, rows: usize) -> Vec<f64> {
+    let mut z = vec![intercept; rows];
+    for (x, &w) in columns.iter().zip(coef) {
+        for (zi, &xi) in z.iter_mut().zip(x.iter()) {
+            *zi += w * xi;
+        }
+    }
+    z
+}
+
+/// A feature (or target) column as f64: numeric, no nulls, finite.
+fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
+    if column.has_nulls() {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has {} nulls; impute them first",
+            column.name,
+            column.null_count()
+        )));
+    }
+    let values = column.to_f64_lossy().map_err(|_| {
+        StepError::invalid_input(format!(
+            "column '{}' is {}; linear needs f64, i64 or bool columns",
+            column.name,
+            column.kind()
+        ))
+    })?;
+    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has a non-finite value ({}) at row {i}",
+            column.name, values[i]
+        )));
+    }
+    Ok(values)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
+/// Solves `A x = b` for symmetric positive definite `A` (row-major `m x m`).
+/// Returns `None` when a pivot is not positive or is below `1e-12` times
+/// its diagonal entry: `A` is (numerically) singular.
+pub fn cholesky_solve(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
+    let m = b.len();
+    let mut l = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s = a[i * m + j] - (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum::<f64>();
+            if i == j {
+                if !s.is_finite() || s <= 1e-12 * a[i * m + i].abs() {
+                    return None;
+                }
+                l[i * m + i] = s.sqrt();
+            } else {
+                l[i * m + j] = s / l[j * m + j];
+            }
+        }
+    }
+    let mut y = vec![0.0; m];
+    for i in 0..m {
+        y[i] = (b[i] - (0..i).map(|k| l[i * m + k] * y[k]).sum::<f64>()) / l[i * m + i];
+    }
+    let mut x = vec![0.0; m];
+    for i in (0..m).rev() {
+        x[i] = (y[i] - (i + 1..m).map(|k| l[k * m + i] * x[k]).sum::<f64>()) / l[i * m + i];
+    }
+    Some(x)
+}
+
+/// The fitted coefficients and intercept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearFit {
+    pub coef: Vec<f64>,
+    pub intercept: f64,
+}
+
+/// Fits the model. `columns` are the features by column (equal lengths).
+pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> Result<LinearFit, StepError> {
+    let n = y.len();
+    let d = columns.len();
+    if n == 0 {
+        return Err(StepError::invalid_input("linear needs at least one row"));
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+    let (x_mean, y_mean) = if opts.fit_intercept {
+        (columns.iter().map(|c| mean(c)).collect(), mean(y))
+    } else {
+        (vec![0.0; d], 0.0)
+    };
+    let centred: Vec<Vec<f64>> = columns
+        .iter()
+        .zip(&x_mean)
+        .map(|(c, m)| c.iter().map(|x| x - m).collect())
+        .collect();
+    let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
+
+    let mut gram = vec![0.0; d * d];
+    let mut rhs = vec![0.0; d];
+    for j in 0..d {
+        for k in 0..=j {
+            let v = dot(&centred[j], &centred[k]);
+            gram[j * d + k] = v;
+            gram[k * d + j] = v;
+        }
+        gram[j * d + j] += opts.alpha;
+        rhs[j] = dot(&centred[j], &yc);
+    }
+    let coef = if d == 0 {
+        Vec::new()
+    } else {
+        cholesky_solve(&gram, &rhs).ok_or_else(|| {
+            StepError::invalid_input(format!(
+                "the normal equations are singular (alpha = {}): some features are constant \
+                 or linear combinations of others, or there are fewer rows ({n}) than \
+                 features ({d}); drop them or set alpha > 0 (ridge)",
+                opts.alpha
+            ))
+        })?
+    };
+    let intercept = if opts.fit_intercept {
+        y_mean - dot(&x_mean, &coef)
+    } else {
+        0.0
+    };
+    Ok(LinearFit { coef, intercept })
+}
+
+/// Root mean squared error.
+pub fn rmse(truth: &[f64], pred: &[f64]) -> f64 {
+    let n = truth.len().max(1) as f64;
+    (truth
+        .iter()
+        .zip(pred)
+        .map(|(t, p)| (t - p) * (t - p))
+        .sum::<f64>()
+        / n)
+        .sqrt()
+}
+
+/// The coefficient of determination, as scikit-learn's `r2_score`: a
+/// constant truth scores 1.0 if predicted exactly, else 0.0.
+pub fn r2(truth: &[f64], pred: &[f64]) -> f64 {
+    let n = truth.len().max(1) as f64;
+    let mean = truth.iter().sum::<f64>() / n;
+    let ss_res: f64 = truth.iter().zip(pred).map(|(t, p)| (t - p) * (t - p)).sum();
+    let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
+    if ss_tot == 0.0 {
+        if ss_res == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        1.0 - ss_res / ss_tot
+    }
+}
+
+/// What training reports besides the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    pub model: LinearModel,
+    pub train_rmse: f64,
+    pub train_r2: f64,
+}
+
+/// Trains on `features` (every column is a feature) and `target`.
+pub fn train(
+    features: &Table,
+    target: &Column,
+    opts: &FitOptions,
+) -> Result<TrainReport, StepError> {
+    let y = numeric_feature(target)?;
+    let columns = features
+        .columns()
+        .iter()
+        .map(numeric_feature)
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let fit = fit(&refs, &y, opts)?;
+    let pred = linear_predict(&refs, &fit.coef, fit.intercept, y.len());
+    Ok(TrainReport {
+        model: LinearModel {
+            features: features.names().iter().map(|s| s.to_string()).collect(),
+            coef: fit.coef,
+            intercept: fit.intercept,
+        },
+        train_rmse: rmse(&y, &pred),
+        train_r2: r2(&y, &pred),
+    })
+}
+
+/// Reads and checks the params.
+pub fn fit_options(params: &Params) -> Result<FitOptions, StepError> {
+    let alpha = params.number("alpha")?;
+    if !(alpha >= 0.0 && alpha.is_finite()) {
+        return Err(StepError::invalid_params(format!(
+            "param 'alpha' must be a finite number >= 0, got {alpha}"
+        )));
+    }
+    Ok(FitOptions {
+        alpha,
+        fit_intercept: params.flag("fit_intercept")?,
+    })
+}
+
+pub struct Linear;
+
+impl Trainer for Linear {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "linear",
+            env!("CARGO_PKG_VERSION"),
+            "Linear regression (alpha = 0) and ridge regression (scikit-learn semantics), \
+             solved by Cholesky on the centred normal equations.",
+        )
+        .param(ParamSpec::number(
+            "alpha",
+            0.0,
+            "L2 penalty: minimise ||y - Xw - b||^2 + alpha ||w||^2; 0 is ordinary least squares",
+        ))
+        .param(ParamSpec::flag(
+            "fit_intercept",
+            true,
+            "fit an (unpenalised) intercept",
+        ))
+    }
+
+    fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {
+        let opts = fit_options(&params)?;
+        let report = train(&features, &target, &opts)?;
+        Ok(Trained::new(report.model.to_bytes())
+            .with_metric("train_rmse", report.train_rmse)
+            .with_metric("train_r2", report.train_r2))
+    }
+
+    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
+        LinearModel::from_bytes(&model)?.predict(&features)
+    }
+}
+
+sluice_sdk::export_trainer!(Linear);
+
+#[cfg(test)]
+mod parity;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+//! The model registry end to end: registration by the pipeline and by
+//! hand, gated promotion (refused, forced), rollback, the audit history and
+//! "which version was production at time T", model cards, and sandboxed
+//! prediction that equals the training run's bit for bit.
+
+use crate::support::*;
+use std::path::Path;
+
+const MODEL: &str = "breast-cancer-logreg";
+
+fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = sluice(home).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "sluice {args:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    json(&out)
+}
+
+fn output_of(report: &serde_json::Value, step: &str, name: &str) -> String {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == step)
+        .unwrap()["outputs"][name]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The example data with a fifth of the labels flipped: a worse model.
+fn noisy_pipeline(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for (i, line) in lines.iter_mut().enumerate().skip(1) {
+        if i % 5 == 0 {
+            let (rest, label) = line.rsplit_once(',').unwrap();
+            *line = format!("{rest},{}", if label == "1" { "0" } else { "1" });
+        }
+    }
+    std::fs::write(dir.join("noisy.csv"), lines.join("\n") + "\n").unwrap();
+    let example = std::fs::read_to_string(root().join("pipelines/breast-cancer.toml")).unwrap();
+    let noisy = example
+        .replace(
+            "path = \"data/breast_cancer.csv\"",
+            &format!("path = {:?}", dir.join("noisy.csv").display().to_string()),
+        )
+        .replace(
+            "plugin_dirs = [\"../target/wasm32-wasip2/release\"]",
+            &format!("plugin_dirs = [{:?}]", plugin_dir().display().to_string()),
+        )
+        .replace(
+            "min_accuracy = 0.95, min_roc_auc = 0.97",
+            "min_accuracy = 0.5",
+        )
+        .replace("worst_concavity=0..2", "worst_concavity=0..5");
+    let path = dir.join("noisy.toml");
+    std::fs::write(&path, noisy).unwrap();
+    path
+}
+
+#[test]
+fn register_promote_refuse_force_rollback_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let _ = plugin_dir();
+
+    // v1: the example pipeline registers its model.
+    let run1 = ok_json(&home, &["run", "pipelines/breast-cancer.toml", "--json"]);
+    assert_eq!(run1["registered"][0]["name"], MODEL);
+    assert_eq!(run1["registered"][0]["version"], 1);
+    let p1 = ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            MODEL,
+            "1",
+            "--to",
+            "production",
+            "--reason",
+            "first model",
+            "--json",
+        ],
+    );
+    assert_eq!(p1["to_version"], 1);
+    assert!(p1["from_version"].is_null());
+
+    // v2: a worse model. Its gates refuse it, with the numbers.
+    let noisy = noisy_pipeline(dir.path());
+    let run2 = ok_json(&home, &["run", noisy.to_str().unwrap(), "--json"]);
+    assert_eq!(run2["registered"][0]["version"], 2);
+    let out = sluice(&home)
+        .args([
+            "models",
+            "promote",
+            MODEL,
+            "2",
+            "--to",
+            "production",
+            "--reason",
+            "try",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("refused by its gates"), "{err}");
+    assert!(
+        err.contains("evaluate.roc_auc >= production - 0.005"),
+        "{err}"
+    );
+    assert!(err.contains("production (v1) 0.99"), "{err}");
+    let shown = ok_json(
+        &home,
+        &["models", "show", &format!("{MODEL}@production"), "--json"],
+    );
+    assert_eq!(shown["version"], 1, "a refused promotion moves nothing");
+
+    // --force needs a reason, and is recorded as forced.
+    let out = sluice(&home)
+        .args([
+            "models",
+            "promote",
+            MODEL,
+            "2",
+            "--to",
+            "production",
+            "--force",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("needs --reason"), "{}", stderr(&out));
+    let p2 = ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            MODEL,
+            "2",
+            "--to",
+            "production",
+            "--force",
+            "--reason",
+            "incident drill",
+            "--actor",
+            "alice",
+            "--json",
+        ],
+    );
+    assert_eq!(p2["forced"], true);
+    assert_eq!(p2["from_version"], 1);
+    assert_eq!(
+        ok_json(
+            &home,
+            &["models", "show", &format!("{MODEL}@production"), "--json"]
+        )["version"],
+        2
+    );
+
+    // Rollback moves production back to v1; there is nothing before v1.
+    let rb = ok_json(
+        &home,
+        &[
+            "models",
+            "rollback",
+            MODEL,
+            "--alias",
+            "production",
+            "--reason",
+            "bad model",
+            "--json",
+        ],
+    );
+    assert_eq!(rb["from_version"], 2);
+    assert_eq!(rb["to_version"], 1);
+    assert_eq!(
+        ok_json(
+            &home,
+            &["models", "show", &format!("{MODEL}@production"), "--json"]
+        )["version"],
+        1
+    );
+    let out = sluice(&home)
+        .args(["models", "rollback", MODEL, "--alias", "production"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no earlier version"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The history has every event, in order, with actor and reason.
+    let history = ok_json(&home, &["models", "history", MODEL, "--json"]);
+    let events = history.as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["register", "promote", "register", "promote", "rollback"]
+    );
+    assert_eq!(events[3]["forced"], true);
+    assert_eq!(events[3]["actor"], "alice");
+    assert_eq!(events[3]["reason"], "incident drill");
+    assert_eq!(events[4]["reason"], "bad model");
+
+    // Which version was production at time T.
+    let at = |t: &str| {
+        ok_json(&home, &["models", "history", MODEL, "--at", t, "--json"])["aliases"]["production"]
+            .clone()
+    };
+    assert!(at("2000-01-01").is_null());
+    assert_eq!(at(events[1]["at"].as_str().unwrap()), 1);
+    assert_eq!(at(events[3]["at"].as_str().unwrap()), 2);
+    assert_eq!(at(events[4]["at"].as_str().unwrap()), 1);
+    let out = sluice(&home)
+        .args(["models", "history", MODEL, "--at", "last tuesday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // Compare shows what differs; the card has lineage, features, history.
+    let cmp = ok_json(&home, &["models", "compare", MODEL, "1", "2", "--json"]);
+    let row = |f: &str| {
+        cmp["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == f)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("data source")["same"], false);
+    assert_eq!(row("trainer")["same"], true);
+    assert_eq!(row("metric evaluate.roc_auc")["same"], false);
+    let card = sluice(&home)
+        .args(["models", "card", MODEL, "2"])
+        .output()
+        .unwrap();
+    let card = stdout(&card);
+    for needle in [
+        "# Model card: breast-cancer-logreg v2",
+        "## Lineage",
+        "standardize@0.1.0",
+        "## Top features",
+        "| worst_",
+        "incident drill",
+        "| yes |",
+        "evaluate.roc_auc",
+    ] {
+        assert!(card.contains(needle), "card lacks `{needle}`:\n{card}");
+    }
+    let card_json = ok_json(&home, &["models", "card", MODEL, "1", "--json"]);
+    assert_eq!(card_json["model"]["version"], 1);
+    assert_eq!(card_json["top_features"].as_array().unwrap().len(), 10);
+
+    // Registering by hand: a trainer step under a new name; not a validator.
+    let run_id = run1["run_id"].as_str().unwrap();
+    let manual = ok_json(
+        &home,
+        &[
+            "models",
+            "register",
+            run_id,
+            "train",
+            "--name",
+            "manual",
+            "--gate",
+            "evaluate.accuracy >= 0.9",
+            "--json",
+        ],
+    );
+    assert_eq!(manual["version"], 1);
+    assert_eq!(manual["chain"].as_array().unwrap().len(), 2);
+    let out = sluice(&home)
+        .args(["models", "register", run_id, "evaluate", "--name", "manual"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a trainer"), "{}", stderr(&out));
+    let list = ok_json(&home, &["models", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn serving_predictions_equal_training_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let run = ok_json(&home, &["run", "pipelines/breast-cancer.toml", "--json"]);
+    ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            MODEL,
+            "1",
+            "--to",
+            "production",
+            "--reason",
+            "serve",
+            "--json",
+        ],
+    );
+
+    // The raw holdout rows (with their target column, which predict ignores).
+    let holdout = output_of(&run, "dataset:cancer", "holdout");
+    let raw = dir.path().join("holdout.parquet");
+    let out = sluice(&home)
+        .args(["artifacts", "get", &holdout, "-o"])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let served = dir.path().join("served.parquet");
+    let out = sluice(&home)
+        .args(["predict", &format!("{MODEL}@production"), "--input"])
+        .arg(&raw)
+        .arg("-o")
+        .arg(&served)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trained = output_of(&run, "train", "predictions");
+    let expected = dir.path().join("trained.parquet");
+    sluice(&home)
+        .args(["artifacts", "get", &trained, "-o"])
+        .arg(&expected)
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&served).unwrap(),
+        std::fs::read(&expected).unwrap(),
+        "served predictions differ from the training run's"
+    );
+
+    // A CSV without a feature column: a clear error, no output file.
+    let csv = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
+    let cut: String = csv
+        .lines()
+        .map(|l| l.split_once(',').unwrap().1.to_string() + "\n")
+        .collect();
+    let input = dir.path().join("cut.csv");
+    std::fs::write(&input, cut).unwrap();
+    let bad = dir.path().join("bad.parquet");
+    let out = sluice(&home)
+        .args(["predict", MODEL, "--input"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("mean_radius"), "{}", stderr(&out));
+    assert!(!bad.exists());
+    let out = sluice(&home)
+        .args(["predict", "nope@production", "--input"])
+        .arg(&input)
+        .args(["-o", "x.parquet"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("no model named `nope`"),
+        "{}",
+        stderr(&out)
+    );
+}
