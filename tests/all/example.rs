@@ -234,3 +234,38 @@ model = "train"
         .unwrap();
     assert_eq!(json(&out)[0]["status"], "failed");
 }
+
+/// The other example pipelines: multiclass with drift, kNN and Kernel
+/// SHAP; regression with ridge, its evaluation and partial dependence.
+#[test]
+fn wine_and_diabetes_pipelines_run() {
+    let home = tempfile::tempdir().unwrap();
+    let _ = plugin_dir();
+    let out = sluice(home.path())
+        .args(["run", "pipelines/wine.toml", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let wine = json(&out);
+    assert_eq!(step(&wine, "drift")["metrics"]["drifted_columns"], 0.0);
+    assert!(
+        step(&wine, "evaluate")["metrics"]["accuracy"]
+            .as_f64()
+            .unwrap()
+            >= 0.9
+    );
+    assert_eq!(step(&wine, "shap")["metrics"]["nsamples"], 2 * 13 + 2048);
+    assert_eq!(wine["registered"][0]["name"], "wine-knn");
+
+    let out = sluice(home.path())
+        .args(["run", "pipelines/diabetes.toml", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let diabetes = json(&out);
+    let r2 = step(&diabetes, "evaluate")["metrics"]["r2"]
+        .as_f64()
+        .unwrap();
+    assert!(r2 > 0.3 && r2 < 0.8, "r2 {r2}");
+    assert_eq!(step(&diabetes, "pdp")["metrics"]["grid_points"], 10.0);
+}

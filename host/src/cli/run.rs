@@ -105,11 +105,7 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
                 s.kind.clone(),
                 s.status.clone(),
                 fmt_ms(s.duration_ms),
-                s.metrics
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", fmt_metric(*v)))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                metrics_summary(&s.metrics),
                 s.outputs
                     .iter()
                     .map(|(k, v)| format!("{k}:{}", short(v)))
@@ -128,4 +124,18 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// At most eight metrics in the summary; `sluice runs show` has them all.
+fn metrics_summary(metrics: &std::collections::BTreeMap<String, f64>) -> String {
+    const SHOWN: usize = 8;
+    let mut parts: Vec<String> = metrics
+        .iter()
+        .take(SHOWN)
+        .map(|(k, v)| format!("{k}={}", fmt_metric(*v)))
+        .collect();
+    if metrics.len() > SHOWN {
+        parts.push(format!("(+{} more)", metrics.len() - SHOWN));
+    }
+    parts.join(" ")
 }

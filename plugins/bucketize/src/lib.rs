@@ -1,0 +1,362 @@
+//! `bucketize`: a transform that replaces numeric values with their
+//! quantile bin, like scikit-learn's
+//! `KBinsDiscretizer(strategy='quantile', encode='ordinal')` with numpy's
+//! default (`linear`) percentile method.
+//!
+//! Params:
+//! - `n_bins` (integer, default 5): bins per column before duplicate edges
+//!   are removed; at least 2.
+//! - `columns` (text, default `""`): comma-separated columns to bin; `""`
+//!   bins every numeric (f64 or i64) column.
+//!
+//! - `fit` computes, per column over its present values (not null, not
+//!   NaN), the edges `percentile(x, linspace(0, 100, n_bins + 1))` with
+//!   numpy's linear interpolation, then drops every edge that is not more
+//!   than 1e-8 above the edge before it (scikit-learn's rule), so a column
+//!   may get fewer bins. A constant column, or one without present values,
+//!   gets the single bin `(-inf, inf)`. A listed column that is missing or
+//!   not numeric is an invalid-input error.
+//! - `apply` writes, as f64, the bin index `0..k-1`: the number of inner
+//!   edges `<= x` (numpy `searchsorted(edges[1:-1], x, side='right')`, as
+//!   scikit-learn's `transform`). Values below the first edge fall in bin 0
+//!   and values above the last in bin `k-1`. Null masks are kept; NaN stays
+//!   NaN. Columns the state does not know pass unchanged; a state column
+//!   missing from the data is an invalid-input error.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
+
+const TAG: [u8; 4] = *b"BCKT";
+const VERSION: u8 = 1;
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// numpy's `percentile(sorted, qs)` with the default `linear` method;
+/// `sorted` must be sorted and non-empty, `qs` in [0, 100].
+pub fn percentiles(sorted: &[f64], qs: &[f64]) -> Vec<f64> {
+    let n = sorted.len();
+    qs.iter()
+        .map(|&q| {
+            let index = (n - 1) as f64 * (q / 100.0);
+            let lo = (index.floor() as usize).min(n - 1);
+            let hi = (lo + 1).min(n - 1);
+            let t = index - lo as f64;
+            let (a, b) = (sorted[lo], sorted[hi]);
+            // numpy's _lerp: a + (b - a) t, from the upper end when t >= 0.5.
+            let diff = b - a;
+            if t >= 0.5 {
+                b - diff * (1.0 - t)
+            } else {
+                a + diff * t
+            }
+        })
+        .collect()
+}
+
+/// numpy's `linspace(0, 100, num)`.
+pub fn linspace_0_100(num: usize) -> Vec<f64> {
+    let step = 100.0 / (num - 1) as f64;
+    let mut out: Vec<f64> = (0..num).map(|i| i as f64 * step).collect();
+    out[num - 1] = 100.0;
+    out
+}
+
+/// The bin edges of one column's present values, as scikit-learn fits them.
+pub fn quantile_edges(values: &[f64], n_bins: usize) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match (sorted.first(), sorted.last()) {
+        (Some(lo), Some(hi)) if lo != hi => {}
+        _ => return vec![f64::NEG_INFINITY, f64::INFINITY],
+    }
+    let edges = percentiles(&sorted, &linspace_0_100(n_bins + 1));
+    let mut kept = vec![edges[0]];
+    for w in edges.windows(2) {
+        if w[1] - w[0] > 1e-8 {
+            kept.push(w[1]);
+        }
+    }
+    kept
+}
+
+/// The bin of `x` among `edges` (NaN stays NaN).
+pub fn bin_of(edges: &[f64], x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let inner = &edges[1..edges.len() - 1];
+    inner.partition_point(|&e| e <= x) as f64
+}
+
+/// The fitted state: each binned column's edges (at least two).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bins {
+    pub columns: Vec<(String, Vec<f64>)>,
+}
+
+impl Bins {
+    pub fn fit(data: &Table, names: &[String], n_bins: usize) -> Result<Bins, StepError> {
+        let selected: Vec<&Column> = if names.is_empty() {
+            data.columns()
+                .iter()
+                .filter(|c| c.kind().is_numeric())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for name in names {
+                let c = data.column(name)?;
+                if !c.kind().is_numeric() {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' is {}, bucketize needs f64 or i64",
+                        c.kind()
+                    )));
+                }
+                out.push(c);
+            }
+            out
+        };
+        let columns = selected
+            .into_iter()
+            .map(|c| (c.name.clone(), quantile_edges(&present_values(c), n_bins)))
+            .collect();
+        Ok(Bins { columns })
+    }
+
+    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
+        for (name, edges) in &self.columns {
+            let i = data.position(name).ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "column '{name}' was fitted but is not in the data; columns: {}",
+                    data.names().join(", ")
+                ))
+            })?;
+            let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
+            let (name, values, valid) = column.into_parts();
+            let binned = match values {
+                Values::F64(mut v) => {
+                    v.iter_mut().for_each(|x| *x = bin_of(edges, *x));
+                    v
+                }
+                Values::I64(v) => v.iter().map(|&x| bin_of(edges, x as f64)).collect(),
+                other => {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' was numeric when fitted but is {} now",
+                        other.kind()
+                    )));
+                }
+            };
+            data.columns[i] = Column {
+                name,
+                values: Values::F64(binned),
+                valid,
+            };
+        }
+        Ok(data)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.len(self.columns.len());
+        for (name, edges) in &self.columns {
+            w.str(name);
+            w.f64s(edges);
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bins, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let n = r.u64()?;
+        let mut columns = Vec::new();
+        for _ in 0..n {
+            let name = r.str()?;
+            let edges = r.f64s()?;
+            if edges.len() < 2 {
+                return Err(StepError::invalid_input(format!(
+                    "corrupt blob: column '{name}' has {} bin edges",
+                    edges.len()
+                )));
+            }
+            columns.push((name, edges));
+        }
+        r.finish()?;
+        Ok(Bins { columns })
+    }
+}
+
+fn present_values(c: &Column) -> Vec<f64> {
+    let all = match &c.values {
+        Values::F64(v) => v.clone(),
+        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Values::Bool(_) | Values::Str(_) => return Vec::new(),
+    };
+    all.into_iter()
+        .enumerate()
+        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
+        .map(|(_, x)| x)
+        .collect()
+}
+
+pub struct Bucketize;
+
+impl Transform for Bucketize {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "bucketize",
+            env!("CARGO_PKG_VERSION"),
+            "Replaces numeric values with their quantile bin index 0..k-1 \
+             (like scikit-learn's KBinsDiscretizer with strategy='quantile', encode='ordinal').",
+        )
+        .param(ParamSpec::integer(
+            "n_bins",
+            5,
+            "quantile bins per column (at least 2); duplicate edges are merged",
+        ))
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to bin; empty bins every numeric column",
+        ))
+    }
+
+    fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
+        let n_bins = params.integer("n_bins")?;
+        if !(2..=1_000_000).contains(&n_bins) {
+            return Err(StepError::invalid_params(format!(
+                "param 'n_bins' must be between 2 and 1000000, got {n_bins}"
+            )));
+        }
+        let names = parse_names(params.text("columns")?, "columns")?;
+        Ok(Bins::fit(&data, &names, n_bins as usize)?.to_bytes())
+    }
+
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
+        Bins::from_bytes(&state)?.apply(data)
+    }
+}
+
+sluice_sdk::export_transform!(Bucketize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn fit(data: &Table, n_bins: i64, columns: &str) -> Result<Vec<u8>, StepError> {
+        let params = Params::resolve(
+            &Bucketize::describe().params,
+            [
+                ("n_bins".to_string(), ParamValue::Integer(n_bins)),
+                ("columns".to_string(), ParamValue::Text(columns.into())),
+            ],
+        )?;
+        Bucketize::fit(data.clone(), params)
+    }
+
+    fn col<'a>(t: &'a Table, name: &str) -> &'a [f64] {
+        t.column(name).unwrap().f64_values().unwrap()
+    }
+
+    #[test]
+    fn numpy_percentiles() {
+        // np.percentile([1, 2, 3, 4], [0, 25, 50, 75, 100]) -> [1, 1.75, 2.5, 3.25, 4]
+        assert_eq!(
+            percentiles(&[1.0, 2.0, 3.0, 4.0], &[0.0, 25.0, 50.0, 75.0, 100.0]),
+            [1.0, 1.75, 2.5, 3.25, 4.0]
+        );
+        assert_eq!(linspace_0_100(6), [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+    }
+
+    #[test]
+    fn matches_kbins_quantile() {
+        // KBinsDiscretizer(n_bins=4, encode='ordinal', strategy='quantile')
+        //   .fit_transform([[1], [2], [3], [4], [5]]) -> [0, 1, 2, 3, 3];
+        // bin_edges_ [1, 2, 3, 4, 5].
+        let t = Table::new()
+            .with(Column::i64("k", vec![1, 2, 3, 4, 5]))
+            .with(Column::strings("s", ["a", "b", "c", "d", "e"]));
+        let state = fit(&t, 4, "").unwrap();
+        let bins = Bins::from_bytes(&state).unwrap();
+        assert_eq!(
+            bins.columns,
+            vec![("k".into(), vec![1.0, 2.0, 3.0, 4.0, 5.0])]
+        );
+        let out = Bucketize::apply(state, t.clone()).unwrap();
+        assert_eq!(col(&out, "k"), &[0.0, 1.0, 2.0, 3.0, 3.0]);
+        assert_eq!(out.column("s").unwrap(), t.column("s").unwrap());
+    }
+
+    #[test]
+    fn interpolated_edges_and_clipping() {
+        // n_bins=5 on [0, 10, 20, 40]: percentiles at 0, 20, ..., 100 ->
+        // virtual indices 0, 0.6, 1.2, 1.8, 2.4, 3 -> edges [0, 6, 12, 18, 28, 40].
+        let t = Table::new().with(Column::f64("x", vec![40.0, 0.0, 20.0, 10.0]));
+        let state = fit(&t, 5, "").unwrap();
+        let edges = &Bins::from_bytes(&state).unwrap().columns[0].1;
+        for (a, b) in edges.iter().zip([0.0, 6.0, 12.0, 18.0, 28.0, 40.0]) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        let new = Table::new().with(Column::f64(
+            "x",
+            vec![-5.0, 0.0, 7.0, 11.0, 12.5, 30.0, 1e9],
+        ));
+        let out = Bucketize::apply(state, new).unwrap();
+        assert_eq!(col(&out, "x"), &[0.0, 0.0, 1.0, 1.0, 2.0, 4.0, 4.0]);
+    }
+
+    #[test]
+    fn duplicate_edges_constant_nulls_and_nan() {
+        // Edges [1, 1, 1, 1, 2, 3] -> [1, 2, 3]: two bins.
+        let t = Table::new()
+            .with(Column::f64("d", vec![1.0, 1.0, 1.0, 1.0, 2.0, 3.0]))
+            .with(Column::f64("c", vec![7.0; 6]))
+            .with(Column::f64("x", vec![f64::NAN, 1.0, 2.0, -99.0, 3.0, 4.0]).with_nulls(&[3]));
+        let state = fit(&t, 5, "").unwrap();
+        let bins = Bins::from_bytes(&state).unwrap();
+        assert_eq!(bins.columns[0].1, [1.0, 2.0, 3.0]);
+        assert_eq!(bins.columns[1].1, [f64::NEG_INFINITY, f64::INFINITY]);
+        let out = Bucketize::apply(state, t).unwrap();
+        assert_eq!(col(&out, "d"), &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(col(&out, "c"), &[0.0; 6]);
+        let x = out.column("x").unwrap();
+        assert!(x.f64_values().unwrap()[0].is_nan());
+        assert!(x.is_null(3) && !x.is_null(1));
+    }
+
+    #[test]
+    fn param_and_input_errors() {
+        let t = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0]))
+            .with(Column::strings("s", ["a", "b"]));
+        assert_eq!(fit(&t, 1, "").unwrap_err().kind, ErrorKind::InvalidParams);
+        let err = fit(&t, 5, "s").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'s'"), "{}", err.message);
+        assert_eq!(fit(&t, 5, "zz").unwrap_err().kind, ErrorKind::InvalidInput);
+        let state = fit(&t, 5, "x").unwrap();
+        let err = Bucketize::apply(state, Table::new().with(Column::f64("y", vec![]))).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'x'"), "{}", err.message);
+    }
+
+    #[test]
+    fn state_round_trips_exactly() {
+        let b = Bins {
+            columns: vec![("x".into(), vec![0.1 + 0.2, 1.0 / 3.0, f64::INFINITY])],
+        };
+        assert_eq!(Bins::from_bytes(&b.to_bytes()).unwrap(), b);
+        assert!(Bins::from_bytes(b"nonsense").is_err());
+    }
+}

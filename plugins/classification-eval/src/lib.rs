@@ -1,0 +1,688 @@
+//! `classification-eval`: scores a classifier under test on held-out data.
+//!
+//! Params: `target` (text, required: the label column of `data`),
+//! `positive` (text, default `"1"`: the positive class as text), `average`
+//! (text, `binary` or `macro`, default `binary`), `min_accuracy`,
+//! `min_precision`, `min_recall`, `min_f1`, `min_roc_auc` (number, 0.0),
+//! `max_log_loss` (number, 1e300).
+//!
+//! The target column is taken out of `data`, the rest goes to the model
+//! (through the host's `model.predict`), and its output is scored with
+//! scikit-learn's semantics. Labels compare as text; rows whose target is
+//! null are left out.
+//!
+//! - `accuracy`: the share of rows whose `prediction` equals the target.
+//! - `precision`, `recall`, `f1`: with `average = "binary"`, for the
+//!   positive class only (the labels may hold at most two classes); with
+//!   `average = "macro"`, the unweighted mean over every class seen in the
+//!   target or the predictions. A zero denominator scores 0
+//!   (`zero_division=0`).
+//! - `roc_auc`: binary, of `p_<positive>` (rank-based, ties averaged); macro,
+//!   the mean one-vs-rest AUC of `p_<class>` over the classes of the target.
+//!   Left out when the target holds only one class.
+//! - `log_loss`: the mean of `-ln p_<true class>`, the probability clipped
+//!   to `[1e-15, 1 - 1e-15]`.
+//!
+//! Checks `accuracy`, `precision`, `recall`, `f1`, `roc_auc`, `log_loss`,
+//! one per threshold, with the numbers in the detail. Metrics: the six
+//! scores (`roc_auc` only when defined) and `rows`.
+
+use sluice_sdk::metrics::{LOG_LOSS_EPS, roc_auc};
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
+    model,
+};
+
+/// How precision, recall and F1 are averaged over classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Average {
+    /// The positive class only.
+    Binary,
+    /// The unweighted mean over all classes.
+    Macro,
+}
+
+impl Average {
+    pub fn parse(text: &str) -> Result<Average, StepError> {
+        match text {
+            "binary" => Ok(Average::Binary),
+            "macro" => Ok(Average::Macro),
+            other => Err(StepError::invalid_params(format!(
+                "param 'average' must be 'binary' or 'macro', got '{other}'"
+            ))),
+        }
+    }
+}
+
+/// A classifier's output lined up with the truth (rows with a label only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    /// The true labels, as text.
+    pub truth: Vec<String>,
+    /// The predicted labels, as text (`None` for a null prediction).
+    pub predicted: Vec<Option<String>>,
+    /// The probability columns of the output: class name and values.
+    pub proba: Vec<(String, Vec<f64>)>,
+}
+
+impl Labelled {
+    /// Lines up the model's `prediction` and `p_<class>` columns with
+    /// `truth`; rows with a null label are left out.
+    pub fn new(output: &Table, truth: &Column) -> Result<Labelled, StepError> {
+        let prediction = output.column("prediction").map_err(|_| {
+            StepError::invalid_input(format!(
+                "the model's output has no 'prediction' column; columns: {}",
+                output.names().join(", ")
+            ))
+        })?;
+        let rows = truth.len();
+        if output.num_rows() != rows {
+            return Err(StepError::invalid_input(format!(
+                "the model returned {} rows for {rows} input rows",
+                output.num_rows()
+            )));
+        }
+        let keep: Vec<usize> = (0..rows).filter(|&i| !truth.is_null(i)).collect();
+        let mut proba = Vec::new();
+        for column in output.columns() {
+            if let Some(class) = column.name.strip_prefix("p_") {
+                let p = column.to_f64_lossy()?;
+                proba.push((class.to_string(), keep.iter().map(|&i| p[i]).collect()));
+            }
+        }
+        Ok(Labelled {
+            truth: keep.iter().filter_map(|&i| truth.value_text(i)).collect(),
+            predicted: keep.iter().map(|&i| prediction.value_text(i)).collect(),
+            proba,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+
+    /// The probabilities of `class`, or an invalid-input error naming the
+    /// missing column.
+    pub fn proba_of(&self, class: &str) -> Result<&[f64], StepError> {
+        self.proba
+            .iter()
+            .find(|(c, _)| c == class)
+            .map(|(_, p)| p.as_slice())
+            .ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "the model's output has no column 'p_{class}' for class '{class}'; \
+                     probability columns: {}",
+                    self.proba
+                        .iter()
+                        .map(|(c, _)| format!("p_{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+
+    /// The distinct true labels, sorted.
+    pub fn true_classes(&self) -> Vec<String> {
+        let mut classes = self.truth.clone();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
+    /// The distinct labels of the truth and the predictions, sorted
+    /// (scikit-learn's `unique_labels`).
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = self
+            .truth
+            .iter()
+            .chain(self.predicted.iter().flatten())
+            .cloned()
+            .collect();
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+}
+
+/// Precision, recall and F1 of one class, 0 where a denominator is 0.
+pub fn precision_recall_f1(
+    truth: &[String],
+    predicted: &[Option<String>],
+    class: &str,
+) -> (f64, f64, f64) {
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    for (t, p) in truth.iter().zip(predicted) {
+        let is_true = t == class;
+        let is_pred = p.as_deref() == Some(class);
+        match (is_true, is_pred) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    let ratio = |num: usize, den: usize| {
+        if den == 0 {
+            0.0
+        } else {
+            num as f64 / den as f64
+        }
+    };
+    (
+        ratio(tp, tp + fp),
+        ratio(tp, tp + fn_),
+        ratio(2 * tp, 2 * tp + fp + fn_),
+    )
+}
+
+/// The scores of one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// `None` when the target holds only one class.
+    pub roc_auc: Option<f64>,
+    pub log_loss: f64,
+    pub rows: usize,
+}
+
+/// Scores lined-up rows (at least one) with scikit-learn's semantics.
+pub fn score(rows: &Labelled, positive: &str, average: Average) -> Result<Scores, StepError> {
+    let n = rows.len();
+    let correct = rows
+        .truth
+        .iter()
+        .zip(&rows.predicted)
+        .filter(|(t, p)| p.as_deref() == Some(t.as_str()))
+        .count();
+    let accuracy = correct as f64 / n as f64;
+
+    let (precision, recall, f1, roc) = match average {
+        Average::Binary => {
+            let labels = rows.labels();
+            if labels.len() > 2 {
+                return Err(StepError::invalid_input(format!(
+                    "average 'binary' needs at most two classes, the labels hold {}: {} \
+                     (set the param 'average' to 'macro')",
+                    labels.len(),
+                    labels.join(", ")
+                )));
+            }
+            let (p, r, f) = precision_recall_f1(&rows.truth, &rows.predicted, positive);
+            let positives: Vec<bool> = rows.truth.iter().map(|t| t == positive).collect();
+            let roc = roc_auc(&positives, rows.proba_of(positive)?);
+            (p, r, f, roc)
+        }
+        Average::Macro => {
+            let labels = rows.labels();
+            let (mut p, mut r, mut f) = (0.0, 0.0, 0.0);
+            for class in &labels {
+                let (pc, rc, fc) = precision_recall_f1(&rows.truth, &rows.predicted, class);
+                p += pc;
+                r += rc;
+                f += fc;
+            }
+            let k = labels.len() as f64;
+            let classes = rows.true_classes();
+            let roc = if classes.len() < 2 {
+                None
+            } else {
+                let mut sum = 0.0;
+                for class in &classes {
+                    let positives: Vec<bool> = rows.truth.iter().map(|t| t == class).collect();
+                    sum += roc_auc(&positives, rows.proba_of(class)?).unwrap_or(0.0);
+                }
+                Some(sum / classes.len() as f64)
+            };
+            (p / k, r / k, f / k, roc)
+        }
+    };
+
+    let mut loss = 0.0;
+    for class in rows.true_classes() {
+        let p = rows.proba_of(&class)?;
+        loss += rows
+            .truth
+            .iter()
+            .zip(p)
+            .filter(|(t, _)| **t == class)
+            .map(|(_, &p)| -p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln())
+            .sum::<f64>();
+    }
+
+    Ok(Scores {
+        accuracy,
+        precision,
+        recall,
+        f1,
+        roc_auc: roc,
+        log_loss: loss / n as f64,
+        rows: n,
+    })
+}
+
+/// The thresholds a model must meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    pub min_accuracy: f64,
+    pub min_precision: f64,
+    pub min_recall: f64,
+    pub min_f1: f64,
+    pub min_roc_auc: f64,
+    pub max_log_loss: f64,
+}
+
+/// Checks the scores against the thresholds, one check per threshold.
+pub fn evaluate(scores: &Scores, average: Average, limits: &Thresholds) -> ValidationReport {
+    let mut report = ValidationReport::new();
+    let how = match average {
+        Average::Binary => "binary",
+        Average::Macro => "macro",
+    };
+    report.check(
+        "accuracy",
+        scores.accuracy >= limits.min_accuracy,
+        format!(
+            "accuracy {} (minimum {}) on {} rows",
+            round6(scores.accuracy),
+            limits.min_accuracy,
+            scores.rows
+        ),
+    );
+    for (name, value, min) in [
+        ("precision", scores.precision, limits.min_precision),
+        ("recall", scores.recall, limits.min_recall),
+        ("f1", scores.f1, limits.min_f1),
+    ] {
+        report.check(
+            name,
+            value >= min,
+            format!("{how} {name} {} (minimum {min})", round6(value)),
+        );
+    }
+    match scores.roc_auc {
+        Some(auc) => report.check(
+            "roc_auc",
+            auc >= limits.min_roc_auc,
+            format!(
+                "{how} ROC AUC {} (minimum {})",
+                round6(auc),
+                limits.min_roc_auc
+            ),
+        ),
+        None => report.check(
+            "roc_auc",
+            limits.min_roc_auc <= 0.0,
+            format!(
+                "ROC AUC undefined: only one class in the target (minimum {})",
+                limits.min_roc_auc
+            ),
+        ),
+    }
+    report.check(
+        "log_loss",
+        scores.log_loss <= limits.max_log_loss,
+        format!(
+            "log loss {} (maximum {})",
+            round6(scores.log_loss),
+            limits.max_log_loss
+        ),
+    );
+
+    report.metric("accuracy", scores.accuracy);
+    report.metric("precision", scores.precision);
+    report.metric("recall", scores.recall);
+    report.metric("f1", scores.f1);
+    if let Some(auc) = scores.roc_auc {
+        report.metric("roc_auc", auc);
+    }
+    report.metric("log_loss", scores.log_loss);
+    report.metric("rows", scores.rows as f64);
+    report
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub struct ClassificationEval;
+
+impl Validator for ClassificationEval {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "classification-eval",
+            env!("CARGO_PKG_VERSION"),
+            "Scores the classifier under test on held-out data (accuracy, precision, recall, \
+             F1, ROC AUC, log loss; binary or macro-averaged) and checks thresholds.",
+        )
+        .param(ParamSpec::text_required(
+            "target",
+            "the label column in the data",
+        ))
+        .param(ParamSpec::text(
+            "positive",
+            "1",
+            "the positive class, as text (binary average scores it and its p_<positive>)",
+        ))
+        .param(ParamSpec::text(
+            "average",
+            "binary",
+            "binary (the positive class) or macro (unweighted mean over classes)",
+        ))
+        .param(ParamSpec::number(
+            "min_accuracy",
+            0.0,
+            "lowest accuracy that passes",
+        ))
+        .param(ParamSpec::number(
+            "min_precision",
+            0.0,
+            "lowest precision that passes",
+        ))
+        .param(ParamSpec::number(
+            "min_recall",
+            0.0,
+            "lowest recall that passes",
+        ))
+        .param(ParamSpec::number("min_f1", 0.0, "lowest F1 that passes"))
+        .param(ParamSpec::number(
+            "min_roc_auc",
+            0.0,
+            "lowest ROC AUC that passes",
+        ))
+        .param(ParamSpec::number(
+            "max_log_loss",
+            1e300,
+            "highest log loss that passes",
+        ))
+    }
+
+    fn validate(
+        mut data: Table,
+        _reference: Option<Table>,
+        params: Params,
+    ) -> Result<ValidationReport, StepError> {
+        let target_name = params.text("target")?;
+        let positive = params.text("positive")?;
+        let average = Average::parse(params.text("average")?)?;
+        let limits = Thresholds {
+            min_accuracy: params.number("min_accuracy")?,
+            min_precision: params.number("min_precision")?,
+            min_recall: params.number("min_recall")?,
+            min_f1: params.number("min_f1")?,
+            min_roc_auc: params.number("min_roc_auc")?,
+            max_log_loss: params.number("max_log_loss")?,
+        };
+        let target = data.take(target_name).map_err(|_| {
+            StepError::invalid_input(format!(
+                "the target column '{target_name}' is not in the data; columns: {}",
+                data.names().join(", ")
+            ))
+        })?;
+        let output = model::predict(&data)?;
+        let rows = Labelled::new(&output, &target)?;
+        if rows.is_empty() {
+            return Err(StepError::invalid_input(format!(
+                "no rows to evaluate: the data has {} rows, none with a target",
+                target.len()
+            )));
+        }
+        let scores = score(&rows, positive, average)?;
+        log::info(format!(
+            "classification-eval: {} rows, accuracy {:.4}, f1 {:.4}",
+            scores.rows, scores.accuracy, scores.f1
+        ));
+        Ok(evaluate(&scores, average, &limits))
+    }
+}
+
+sluice_sdk::export_validator!(ClassificationEval);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Params {
+        Params::resolve(
+            &ClassificationEval::describe().params,
+            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+        )
+        .unwrap()
+    }
+
+    fn text(s: &str) -> ParamValue {
+        ParamValue::Text(s.into())
+    }
+
+    fn close(a: Option<f64>, b: f64) {
+        let a = a.unwrap();
+        assert!((a - b).abs() < 1e-12, "{a} != {b}");
+    }
+
+    /// A stand-in binary model: p_1 is the `score` column, the prediction
+    /// is `score > 0.5`, as an i64 label.
+    fn install_binary() {
+        model::set_native_predictor(Box::new(|t: &Table| {
+            if t.contains("y") {
+                return Err(StepError::internal("the target leaked into the model"));
+            }
+            let p = t.column("score")?.as_f64()?.to_vec();
+            Ok(Table::new()
+                .with(Column::f64("p_0", p.iter().map(|p| 1.0 - p).collect()))
+                .with(Column::i64(
+                    "prediction",
+                    p.iter().map(|&p| i64::from(p > 0.5)).collect(),
+                ))
+                .with(Column::f64("p_1", p)))
+        }));
+    }
+
+    fn binary_data() -> Table {
+        // y_true = [0,0,1,1,1], y_pred = [0,0,0,1,1]: TP 2, FP 0, FN 1.
+        // sklearn: accuracy 0.8, precision 1.0, recall 2/3, f1 0.8,
+        // roc_auc_score(y, p) == 1.0, log_loss(y, p) == 0.3486395805227249
+        Table::new()
+            .with(Column::f64("score", vec![0.1, 0.4, 0.45, 0.8, 0.9]))
+            .with(Column::i64("y", vec![0, 0, 1, 1, 1]))
+    }
+
+    /// A three-class model whose `p_a`, `p_b`, `p_c` are given as columns;
+    /// the prediction is the arg max.
+    fn install_multiclass() {
+        model::set_native_predictor(Box::new(|t: &Table| {
+            let cols = ["pa", "pb", "pc"].map(|c| t.column(c).unwrap().as_f64().unwrap().to_vec());
+            let pred = (0..t.num_rows()).map(|i| {
+                let best = (0..3)
+                    .max_by(|&a, &b| cols[a][i].total_cmp(&cols[b][i]))
+                    .unwrap();
+                ["a", "b", "c"][best]
+            });
+            Ok(Table::new()
+                .with(Column::f64("p_a", cols[0].clone()))
+                .with(Column::f64("p_b", cols[1].clone()))
+                .with(Column::f64("p_c", cols[2].clone()))
+                .with(Column::strings("prediction", pred)))
+        }));
+    }
+
+    fn multiclass_data() -> Table {
+        // truth a a b b c c, predicted a b b c c b.
+        Table::new()
+            .with(Column::f64("pa", vec![0.7, 0.3, 0.2, 0.1, 0.1, 0.2]))
+            .with(Column::f64("pb", vec![0.2, 0.4, 0.6, 0.3, 0.1, 0.5]))
+            .with(Column::f64("pc", vec![0.1, 0.3, 0.2, 0.6, 0.8, 0.3]))
+            .with(Column::strings("label", ["a", "a", "b", "b", "c", "c"]))
+    }
+
+    #[test]
+    fn binary_scores_match_scikit_learn() {
+        install_binary();
+        let report =
+            ClassificationEval::validate(binary_data(), None, params(&[("target", text("y"))]))
+                .unwrap();
+        assert!(report.passed());
+        assert_eq!(report.metric_value("accuracy"), Some(0.8));
+        assert_eq!(report.metric_value("precision"), Some(1.0));
+        close(report.metric_value("recall"), 2.0 / 3.0);
+        close(report.metric_value("f1"), 0.8);
+        assert_eq!(report.metric_value("roc_auc"), Some(1.0));
+        let ll = report.metric_value("log_loss").unwrap();
+        assert!((ll - 0.348_639_580_522_724_9).abs() < 1e-15, "{ll}");
+        assert_eq!(report.metric_value("rows"), Some(5.0));
+        assert_eq!(report.checks.len(), 6);
+    }
+
+    #[test]
+    fn macro_scores_match_scikit_learn() {
+        // Per class (P, R, F1): a (1, 1/2, 2/3), b (1/3, 1/2, 2/5),
+        // c (1/2, 1/2, 1/2). sklearn precision/recall/f1_score(average=
+        // 'macro') == 0.6111111, 0.5, 0.5222222 (the mean of per-class F1,
+        // not the F1 of the means). One-vs-rest AUCs: a 1, b 6/8, c 6.5/8
+        // (a tie at 0.3 counts half): roc_auc_score(multi_class='ovr') ==
+        // 0.8541666666666666. log_loss == -(ln .7 + 3 ln .3 + ln .6 + ln .8) / 6.
+        install_multiclass();
+        let report = ClassificationEval::validate(
+            multiclass_data(),
+            None,
+            params(&[("target", text("label")), ("average", text("macro"))]),
+        )
+        .unwrap();
+        close(report.metric_value("accuracy"), 0.5);
+        close(
+            report.metric_value("precision"),
+            (1.0 + 1.0 / 3.0 + 0.5) / 3.0,
+        );
+        close(report.metric_value("recall"), 0.5);
+        close(report.metric_value("f1"), (2.0 / 3.0 + 0.4 + 0.5) / 3.0);
+        close(report.metric_value("roc_auc"), (1.0 + 0.75 + 0.8125) / 3.0);
+        let ll = -(0.7f64.ln() + 3.0 * 0.3f64.ln() + 0.6f64.ln() + 0.8f64.ln()) / 6.0;
+        close(report.metric_value("log_loss"), ll);
+        close(report.metric_value("log_loss"), 0.783_760_421_999_456_8);
+        assert_eq!(report.metric_value("rows"), Some(6.0));
+    }
+
+    #[test]
+    fn binary_average_rejects_three_classes() {
+        install_multiclass();
+        let err = ClassificationEval::validate(
+            multiclass_data(),
+            None,
+            params(&[("target", text("label")), ("positive", text("a"))]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'macro'"), "{}", err.message);
+        let err = ClassificationEval::validate(
+            multiclass_data(),
+            None,
+            params(&[("target", text("label")), ("average", text("micro"))]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+    }
+
+    #[test]
+    fn thresholds_fail_with_numbers() {
+        install_binary();
+        let report = ClassificationEval::validate(
+            binary_data(),
+            None,
+            params(&[
+                ("target", text("y")),
+                ("min_accuracy", ParamValue::Number(0.9)),
+                ("min_precision", ParamValue::Number(0.9)),
+                ("min_recall", ParamValue::Number(0.9)),
+                ("min_f1", ParamValue::Number(0.8)),
+                ("min_roc_auc", ParamValue::Number(0.5)),
+                ("max_log_loss", ParamValue::Number(0.1)),
+            ]),
+        )
+        .unwrap();
+        assert!(!report.passed());
+        let acc = report.find_check("accuracy").unwrap();
+        assert!(!acc.passed);
+        assert_eq!(acc.detail, "accuracy 0.8 (minimum 0.9) on 5 rows");
+        assert!(report.find_check("precision").unwrap().passed);
+        let recall = report.find_check("recall").unwrap();
+        assert!(!recall.passed);
+        assert_eq!(recall.detail, "binary recall 0.666667 (minimum 0.9)");
+        assert!(report.find_check("f1").unwrap().passed);
+        assert!(report.find_check("roc_auc").unwrap().passed);
+        assert!(!report.find_check("log_loss").unwrap().passed);
+    }
+
+    #[test]
+    fn zero_division_and_string_positive() {
+        // The model never predicts "yes": precision 0/0 -> 0, recall 0, f1 0.
+        model::set_native_predictor(Box::new(|t: &Table| {
+            let n = t.num_rows();
+            Ok(Table::new()
+                .with(Column::strings("prediction", vec!["no"; n]))
+                .with(Column::f64("p_no", vec![0.6; n]))
+                .with(Column::f64("p_yes", vec![0.4; n])))
+        }));
+        let d = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0, 3.0, 4.0]))
+            .with(Column::strings("label", ["no", "yes", "no", "yes"]).with_nulls(&[3]));
+        let report = ClassificationEval::validate(
+            d,
+            None,
+            params(&[("target", text("label")), ("positive", text("yes"))]),
+        )
+        .unwrap();
+        assert_eq!(report.metric_value("rows"), Some(3.0));
+        close(report.metric_value("accuracy"), 2.0 / 3.0);
+        assert_eq!(report.metric_value("precision"), Some(0.0));
+        assert_eq!(report.metric_value("recall"), Some(0.0));
+        assert_eq!(report.metric_value("f1"), Some(0.0));
+        // All scores tie: AUC 0.5.
+        assert_eq!(report.metric_value("roc_auc"), Some(0.5));
+        close(
+            report.metric_value("log_loss"),
+            -(2.0 * 0.6f64.ln() + 0.4f64.ln()) / 3.0,
+        );
+    }
+
+    #[test]
+    fn missing_target_columns_and_single_class() {
+        install_binary();
+        let err =
+            ClassificationEval::validate(binary_data(), None, params(&[("target", text("nope"))]))
+                .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'nope'"), "{}", err.message);
+
+        let err = ClassificationEval::validate(
+            binary_data(),
+            None,
+            params(&[("target", text("y")), ("positive", text("2"))]),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("'p_2'"), "{}", err.message);
+
+        let one_class = Table::new()
+            .with(Column::f64("score", vec![0.9, 0.8]))
+            .with(Column::i64("y", vec![1, 1]));
+        let report =
+            ClassificationEval::validate(one_class, None, params(&[("target", text("y"))]))
+                .unwrap();
+        assert!(report.passed());
+        assert_eq!(report.metric_value("roc_auc"), None);
+    }
+
+    #[test]
+    fn model_errors_pass_through() {
+        model::clear_native_predictor();
+        let err =
+            ClassificationEval::validate(binary_data(), None, params(&[("target", text("y"))]))
+                .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Internal);
+    }
+}

@@ -1,0 +1,322 @@
+//! `min-max-scale`: a transform that scales numeric columns to [0, 1], like
+//! scikit-learn's `MinMaxScaler` (default `feature_range=(0, 1)`,
+//! `clip=False`).
+//!
+//! Param `columns` (text, default `""`): comma-separated names of the
+//! columns to scale; `""` scales every numeric (f64 or i64) column.
+//!
+//! - `fit` learns each column's minimum and maximum over its present values
+//!   (not null, not NaN). A listed column that is missing or not numeric is
+//!   an invalid-input error. A constant column gets range 1 (as
+//!   scikit-learn's `handle_zeros_in_scale`), so it scales to 0; a column
+//!   without present values gets min 0 and range 1.
+//! - `apply` writes `(x - min) / (max - min)` as f64 and keeps null masks
+//!   (NaN stays NaN). Values outside the fitted range are not clipped: they
+//!   scale below 0 or above 1, as in scikit-learn. Columns the state does
+//!   not know pass unchanged; a state column missing from the data is an
+//!   invalid-input error.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
+
+const TAG: [u8; 4] = *b"MMSC";
+const VERSION: u8 = 1;
+
+/// The minimum and range of one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnRange {
+    pub name: String,
+    pub min: f64,
+    /// `max - min`, or 1 when that is 0 (constant or empty column).
+    pub range: f64,
+}
+
+/// The fitted state: one [`ColumnRange`] per scaled column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinMax {
+    pub columns: Vec<ColumnRange>,
+}
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+impl MinMax {
+    /// Fits the listed columns, or every numeric column when `names` is empty.
+    pub fn fit(data: &Table, names: &[String]) -> Result<MinMax, StepError> {
+        let selected: Vec<&Column> = if names.is_empty() {
+            data.columns()
+                .iter()
+                .filter(|c| c.kind().is_numeric())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for name in names {
+                let c = data.column(name)?;
+                if !c.kind().is_numeric() {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' is {}, min-max-scale needs f64 or i64",
+                        c.kind()
+                    )));
+                }
+                out.push(c);
+            }
+            out
+        };
+        let columns = selected
+            .into_iter()
+            .map(|c| {
+                let (min, max) = min_max(&present_values(c));
+                let range = if max - min == 0.0 { 1.0 } else { max - min };
+                ColumnRange {
+                    name: c.name.clone(),
+                    min,
+                    range,
+                }
+            })
+            .collect();
+        Ok(MinMax { columns })
+    }
+
+    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
+        for s in &self.columns {
+            let i = data.position(&s.name).ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "column '{}' was fitted but is not in the data; columns: {}",
+                    s.name,
+                    data.names().join(", ")
+                ))
+            })?;
+            let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
+            let (name, values, valid) = column.into_parts();
+            let scaled = match values {
+                Values::F64(mut v) => {
+                    v.iter_mut().for_each(|x| *x = (*x - s.min) / s.range);
+                    v
+                }
+                Values::I64(v) => v.iter().map(|&x| (x as f64 - s.min) / s.range).collect(),
+                other => {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' was numeric when fitted but is {} now",
+                        other.kind()
+                    )));
+                }
+            };
+            data.columns[i] = Column {
+                name,
+                values: Values::F64(scaled),
+                valid,
+            };
+        }
+        Ok(data)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.len(self.columns.len());
+        for c in &self.columns {
+            w.str(&c.name);
+            w.f64(c.min);
+            w.f64(c.range);
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<MinMax, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let n = r.u64()?;
+        let mut columns = Vec::new();
+        for _ in 0..n {
+            columns.push(ColumnRange {
+                name: r.str()?,
+                min: r.f64()?,
+                range: r.f64()?,
+            });
+        }
+        r.finish()?;
+        Ok(MinMax { columns })
+    }
+}
+
+/// Minimum and maximum (0, 0 when empty).
+pub fn min_max(values: &[f64]) -> (f64, f64) {
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+fn present_values(c: &Column) -> Vec<f64> {
+    let all = match &c.values {
+        Values::F64(v) => v.clone(),
+        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Values::Bool(_) | Values::Str(_) => return Vec::new(),
+    };
+    all.into_iter()
+        .enumerate()
+        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
+        .map(|(_, x)| x)
+        .collect()
+}
+
+pub struct MinMaxScale;
+
+impl Transform for MinMaxScale {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "min-max-scale",
+            env!("CARGO_PKG_VERSION"),
+            "Scales numeric columns to [0, 1] by their fitted minimum and maximum \
+             (like scikit-learn's MinMaxScaler).",
+        )
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to scale; empty scales every numeric column",
+        ))
+    }
+
+    fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
+        let names = parse_names(params.text("columns")?, "columns")?;
+        Ok(MinMax::fit(&data, &names)?.to_bytes())
+    }
+
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
+        MinMax::from_bytes(&state)?.apply(data)
+    }
+}
+
+sluice_sdk::export_transform!(MinMaxScale);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn fit(data: &Table, columns: &str) -> Result<Vec<u8>, StepError> {
+        let params = Params::resolve(
+            &MinMaxScale::describe().params,
+            [("columns".to_string(), ParamValue::Text(columns.into()))],
+        )?;
+        MinMaxScale::fit(data.clone(), params)
+    }
+
+    #[test]
+    fn matches_min_max_scaler() {
+        // sklearn docs: MinMaxScaler().fit([[-1, 2], [-0.5, 6], [0, 10], [1, 18]])
+        // data_min_ [-1, 2], data_max_ [1, 18];
+        // transform -> [[0, 0], [0.25, 0.25], [0.5, 0.5], [1, 1]];
+        // transform([[2, 2]]) -> [[1.5, 0]].
+        let t = Table::new()
+            .with(Column::f64("a", vec![-1.0, -0.5, 0.0, 1.0]))
+            .with(Column::i64("b", vec![2, 6, 10, 18]))
+            .with(Column::strings("s", ["w", "x", "y", "z"]));
+        let state = fit(&t, "").unwrap();
+        let mm = MinMax::from_bytes(&state).unwrap();
+        assert_eq!(mm.columns.len(), 2);
+        assert_eq!((mm.columns[0].min, mm.columns[0].range), (-1.0, 2.0));
+        assert_eq!((mm.columns[1].min, mm.columns[1].range), (2.0, 16.0));
+
+        let out = MinMaxScale::apply(state.clone(), t.clone()).unwrap();
+        assert_eq!(
+            out.column("a").unwrap().f64_values().unwrap(),
+            &[0.0, 0.25, 0.5, 1.0]
+        );
+        assert_eq!(
+            out.column("b").unwrap().f64_values().unwrap(),
+            &[0.0, 0.25, 0.5, 1.0]
+        );
+        assert_eq!(out.column("s").unwrap(), t.column("s").unwrap());
+        assert_eq!(out.names(), t.names());
+
+        // Out of range: not clipped.
+        let new = Table::new()
+            .with(Column::f64("a", vec![2.0]))
+            .with(Column::i64("b", vec![2]));
+        let out = MinMaxScale::apply(state, new).unwrap();
+        assert_eq!(out.column("a").unwrap().f64_values().unwrap(), &[1.5]);
+        assert_eq!(out.column("b").unwrap().f64_values().unwrap(), &[0.0]);
+    }
+
+    #[test]
+    fn constant_empty_nulls_and_nan() {
+        let t = Table::new()
+            .with(Column::f64("c", vec![7.0, 7.0, 7.0]))
+            .with(Column::f64("x", vec![1.0, -50.0, 3.0]).with_nulls(&[1]))
+            .with(Column::f64("n", vec![f64::NAN, 4.0, 2.0]))
+            .with(Column::f64("e", vec![5.0, 6.0, 7.0]).with_nulls(&[0, 1, 2]));
+        let state = fit(&t, "").unwrap();
+        let out = MinMaxScale::apply(state, t).unwrap();
+        assert_eq!(out.column("c").unwrap().f64_values().unwrap(), &[0.0; 3]);
+        let x = out.column("x").unwrap();
+        assert_eq!(x.f64_values().unwrap()[0], 0.0);
+        assert_eq!(x.f64_values().unwrap()[2], 1.0);
+        assert!(x.is_null(1) && !x.is_null(0));
+        let n = out.column("n").unwrap().f64_values().unwrap();
+        assert!(n[0].is_nan());
+        assert_eq!(&n[1..], &[1.0, 0.0]);
+        // No present values: min 0, range 1 (identity), mask kept.
+        let e = out.column("e").unwrap();
+        assert_eq!(e.f64_values().unwrap(), &[5.0, 6.0, 7.0]);
+        assert_eq!(e.null_count(), 3);
+    }
+
+    #[test]
+    fn columns_param_selects_and_checks() {
+        let t = Table::new()
+            .with(Column::f64("a", vec![0.0, 4.0]))
+            .with(Column::f64("b", vec![0.0, 4.0]))
+            .with(Column::strings("s", ["p", "q"]));
+        let state = fit(&t, " b ,").unwrap();
+        let out = MinMaxScale::apply(state, t.clone()).unwrap();
+        assert_eq!(out.column("a").unwrap().f64_values().unwrap(), &[0.0, 4.0]);
+        assert_eq!(out.column("b").unwrap().f64_values().unwrap(), &[0.0, 1.0]);
+
+        let err = fit(&t, "a,zz").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'zz'"), "{}", err.message);
+        let err = fit(&t, "s").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'s'"), "{}", err.message);
+        assert_eq!(fit(&t, "a,a").unwrap_err().kind, ErrorKind::InvalidParams);
+    }
+
+    #[test]
+    fn missing_or_retyped_column_is_invalid_input() {
+        let state = fit(&Table::new().with(Column::f64("x", vec![1.0, 2.0])), "").unwrap();
+        let err = MinMaxScale::apply(state.clone(), Table::new().with(Column::f64("y", vec![])))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'x'"), "{}", err.message);
+        let err =
+            MinMaxScale::apply(state, Table::new().with(Column::strings("x", ["a"]))).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn state_round_trips_exactly() {
+        let s = MinMax {
+            columns: vec![ColumnRange {
+                name: "x".into(),
+                min: 0.1 + 0.2,
+                range: 1.0 / 3.0,
+            }],
+        };
+        assert_eq!(MinMax::from_bytes(&s.to_bytes()).unwrap(), s);
+        assert!(MinMax::from_bytes(b"nonsense").is_err());
+    }
+}

@@ -1,0 +1,397 @@
+//! `ordinal-encode`: a transform that maps categories to f64 codes
+//! `0..n-1`, like scikit-learn's `OrdinalEncoder(handle_unknown=
+//! 'use_encoded_value', unknown_value=-1)`.
+//!
+//! Params:
+//! - `columns` (text, default `""`): comma-separated columns to encode
+//!   (string, bool or i64); `""` encodes every string and bool column.
+//! - `unknown_value` (number, default `-1.0`): the code `apply` writes for a
+//!   category not seen by `fit`.
+//!
+//! - `fit` learns the sorted distinct present (non-null) values of each
+//!   column: strings by byte order (= Unicode code point order, as Python
+//!   sorts), i64 numerically, bools `false` before `true`. A listed column
+//!   that is missing, or f64, is an invalid-input error.
+//! - `apply` replaces each fitted column, in place and under the same name,
+//!   with an f64 column of the category's position in that sorted list, or
+//!   `unknown_value` for an unseen category. Null rows stay null (the mask
+//!   is kept; the value under it is NaN, like scikit-learn's
+//!   `encoded_missing_value=np.nan`). Other columns pass unchanged. A fitted
+//!   column missing from the data, or of another type than at fit time, is
+//!   an invalid-input error.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, ValueKind, Values,
+};
+
+const TAG: [u8; 4] = *b"ORDE";
+const VERSION: u8 = 1;
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// The sorted distinct categories of one column, typed like the column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Categories {
+    Str(Vec<String>),
+    I64(Vec<i64>),
+    Bool(Vec<bool>),
+}
+
+impl Categories {
+    /// The sorted distinct present values of a string, i64 or bool column.
+    pub fn fit(c: &Column) -> Result<Categories, StepError> {
+        fn sorted<T: Ord + Clone>(v: &[T], c: &Column) -> Vec<T> {
+            let mut out: Vec<T> = v
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !c.is_null(i))
+                .map(|(_, x)| x.clone())
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        }
+        match &c.values {
+            Values::Str(v) => Ok(Categories::Str(sorted(v, c))),
+            Values::I64(v) => Ok(Categories::I64(sorted(v, c))),
+            Values::Bool(v) => Ok(Categories::Bool(sorted(v, c))),
+            Values::F64(_) => Err(StepError::invalid_input(format!(
+                "column '{}' is f64; categories must be string, bool or i64",
+                c.name
+            ))),
+        }
+    }
+
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            Categories::Str(_) => ValueKind::Str,
+            Categories::I64(_) => ValueKind::I64,
+            Categories::Bool(_) => ValueKind::Bool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Categories::Str(v) => v.len(),
+            Categories::I64(v) => v.len(),
+            Categories::Bool(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The categories as text, in order.
+    pub fn labels(&self) -> Vec<String> {
+        match self {
+            Categories::Str(v) => v.clone(),
+            Categories::I64(v) => v.iter().map(i64::to_string).collect(),
+            Categories::Bool(v) => v.iter().map(bool::to_string).collect(),
+        }
+    }
+
+    /// The code of each row: `None` for a null row, `Some(None)` for an
+    /// unknown category. The column must have this kind.
+    pub fn codes(&self, c: &Column) -> Vec<Option<Option<usize>>> {
+        fn find<T: Ord>(cats: &[T], v: &[T], c: &Column) -> Vec<Option<Option<usize>>> {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (!c.is_null(i)).then(|| cats.binary_search(x).ok()))
+                .collect()
+        }
+        match (self, &c.values) {
+            (Categories::Str(cats), Values::Str(v)) => find(cats, v, c),
+            (Categories::I64(cats), Values::I64(v)) => find(cats, v, c),
+            (Categories::Bool(cats), Values::Bool(v)) => find(cats, v, c),
+            _ => vec![None; c.len()],
+        }
+    }
+
+    fn write(&self, w: &mut ByteWriter) {
+        match self {
+            Categories::Str(v) => {
+                w.u8(0);
+                w.strs(v);
+            }
+            Categories::I64(v) => {
+                w.u8(1);
+                w.i64s(v);
+            }
+            Categories::Bool(v) => {
+                w.u8(2);
+                w.bools(v);
+            }
+        }
+    }
+
+    fn read(r: &mut ByteReader) -> Result<Categories, StepError> {
+        match r.u8()? {
+            0 => Ok(Categories::Str(r.strs()?)),
+            1 => Ok(Categories::I64(r.i64s()?)),
+            2 => Ok(Categories::Bool(r.bools()?)),
+            b => Err(StepError::invalid_input(format!(
+                "corrupt blob: unknown category kind {b}"
+            ))),
+        }
+    }
+}
+
+/// Which columns to encode: the listed ones, or every string and bool
+/// column when `names` is empty.
+pub fn select<'a>(data: &'a Table, names: &[String]) -> Result<Vec<&'a Column>, StepError> {
+    if names.is_empty() {
+        return Ok(data
+            .columns()
+            .iter()
+            .filter(|c| matches!(c.kind(), ValueKind::Str | ValueKind::Bool))
+            .collect());
+    }
+    names.iter().map(|n| data.column(n)).collect()
+}
+
+/// The fitted state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoder {
+    pub unknown_value: f64,
+    pub columns: Vec<(String, Categories)>,
+}
+
+impl Encoder {
+    pub fn fit(data: &Table, names: &[String], unknown_value: f64) -> Result<Encoder, StepError> {
+        let columns = select(data, names)?
+            .into_iter()
+            .map(|c| Ok((c.name.clone(), Categories::fit(c)?)))
+            .collect::<Result<_, StepError>>()?;
+        Ok(Encoder {
+            unknown_value,
+            columns,
+        })
+    }
+
+    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
+        for (name, cats) in &self.columns {
+            let i = data.position(name).ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "column '{name}' was fitted but is not in the data; columns: {}",
+                    data.names().join(", ")
+                ))
+            })?;
+            let column = &data.columns[i];
+            if column.kind() != cats.kind() {
+                return Err(StepError::invalid_input(format!(
+                    "column '{name}' was {} when fitted but is {} now",
+                    cats.kind(),
+                    column.kind()
+                )));
+            }
+            let codes = cats
+                .codes(column)
+                .into_iter()
+                .map(|code| match code {
+                    None => f64::NAN,
+                    Some(None) => self.unknown_value,
+                    Some(Some(k)) => k as f64,
+                })
+                .collect();
+            let valid = column.valid.clone();
+            data.columns[i] = Column {
+                name: name.clone(),
+                values: Values::F64(codes),
+                valid,
+            };
+        }
+        Ok(data)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.f64(self.unknown_value);
+        w.len(self.columns.len());
+        for (name, cats) in &self.columns {
+            w.str(name);
+            cats.write(&mut w);
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Encoder, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let unknown_value = r.f64()?;
+        let n = r.u64()?;
+        let mut columns = Vec::new();
+        for _ in 0..n {
+            let name = r.str()?;
+            columns.push((name, Categories::read(&mut r)?));
+        }
+        r.finish()?;
+        Ok(Encoder {
+            unknown_value,
+            columns,
+        })
+    }
+}
+
+pub struct OrdinalEncode;
+
+impl Transform for OrdinalEncode {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "ordinal-encode",
+            env!("CARGO_PKG_VERSION"),
+            "Maps each categorical column to f64 codes 0..n-1 of its sorted fitted \
+             categories (like scikit-learn's OrdinalEncoder).",
+        )
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to encode (string, bool or i64); \
+             empty encodes every string and bool column",
+        ))
+        .param(ParamSpec::number(
+            "unknown_value",
+            -1.0,
+            "code written for a category not seen at fit",
+        ))
+    }
+
+    fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
+        let unknown_value = params.number("unknown_value")?;
+        let names = parse_names(params.text("columns")?, "columns")?;
+        Ok(Encoder::fit(&data, &names, unknown_value)?.to_bytes())
+    }
+
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
+        Encoder::from_bytes(&state)?.apply(data)
+    }
+}
+
+sluice_sdk::export_transform!(OrdinalEncode);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn fit(data: &Table, columns: &str, unknown: f64) -> Result<Vec<u8>, StepError> {
+        let params = Params::resolve(
+            &OrdinalEncode::describe().params,
+            [
+                ("columns".to_string(), ParamValue::Text(columns.into())),
+                ("unknown_value".to_string(), ParamValue::Number(unknown)),
+            ],
+        )?;
+        OrdinalEncode::fit(data.clone(), params)
+    }
+
+    fn col<'a>(t: &'a Table, name: &str) -> &'a [f64] {
+        t.column(name).unwrap().f64_values().unwrap()
+    }
+
+    #[test]
+    fn matches_ordinal_encoder() {
+        // sklearn docs: OrdinalEncoder().fit([['Male', 1], ['Female', 3], ['Female', 2]])
+        // categories_ [['Female', 'Male'], [1, 2, 3]];
+        // transform([['Female', 3], ['Male', 1]]) -> [[0, 2], [1, 0]].
+        let t = Table::new()
+            .with(Column::strings("sex", ["Male", "Female", "Female"]))
+            .with(Column::i64("n", vec![1, 3, 2]))
+            .with(Column::f64("x", vec![0.5, 1.5, 2.5]));
+        let state = fit(&t, "sex,n", -1.0).unwrap();
+        let new = Table::new()
+            .with(Column::strings("sex", ["Female", "Male"]))
+            .with(Column::i64("n", vec![3, 1]))
+            .with(Column::f64("x", vec![0.0, 1.0]));
+        let out = OrdinalEncode::apply(state, new.clone()).unwrap();
+        assert_eq!(out.names(), ["sex", "n", "x"]);
+        assert_eq!(col(&out, "sex"), &[0.0, 1.0]);
+        assert_eq!(col(&out, "n"), &[2.0, 0.0]);
+        assert_eq!(out.column("x").unwrap(), new.column("x").unwrap());
+    }
+
+    #[test]
+    fn unknown_value_default_and_custom() {
+        // OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1)
+        let t = Table::new().with(Column::strings("c", ["b", "a", "c"]));
+        let new = Table::new().with(Column::strings("c", ["c", "zz", "a"]));
+        let params = Params::resolve(&OrdinalEncode::describe().params, Vec::new()).unwrap();
+        let state = OrdinalEncode::fit(t.clone(), params).unwrap();
+        let out = OrdinalEncode::apply(state, new.clone()).unwrap();
+        assert_eq!(col(&out, "c"), &[2.0, -1.0, 0.0]);
+        let out = OrdinalEncode::apply(fit(&t, "", 99.0).unwrap(), new).unwrap();
+        assert_eq!(col(&out, "c"), &[2.0, 99.0, 0.0]);
+    }
+
+    #[test]
+    fn default_columns_bools_and_nulls() {
+        let t = Table::new()
+            .with(Column::strings("c", ["b", "a", "a", "zz"]).with_nulls(&[3]))
+            .with(Column::bool("f", vec![true, false, true, true]))
+            .with(Column::i64("k", vec![1, 2, 3, 4]));
+        let state = fit(&t, "", -1.0).unwrap();
+        let out = OrdinalEncode::apply(state, t).unwrap();
+        let c = out.column("c").unwrap();
+        assert_eq!(&c.f64_values().unwrap()[..3], &[1.0, 0.0, 0.0]);
+        assert!(c.f64_values().unwrap()[3].is_nan());
+        assert!(c.is_null(3) && !c.is_null(0));
+        assert_eq!(col(&out, "f"), &[1.0, 0.0, 1.0, 1.0]);
+        assert_eq!(
+            out.column("k").unwrap().i64_values().unwrap(),
+            &[1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn input_errors() {
+        let t = Table::new()
+            .with(Column::strings("c", ["x", "y"]))
+            .with(Column::f64("v", vec![1.0, 2.0]));
+        let err = fit(&t, "v", -1.0).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'v'"), "{}", err.message);
+        assert_eq!(
+            fit(&t, "zz", -1.0).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            fit(&t, "c,c", -1.0).unwrap_err().kind,
+            ErrorKind::InvalidParams
+        );
+        let state = fit(&t, "", -1.0).unwrap();
+        let err = OrdinalEncode::apply(state.clone(), Table::new().with(Column::f64("v", vec![])))
+            .unwrap_err();
+        assert!(err.message.contains("'c'"), "{}", err.message);
+        let err =
+            OrdinalEncode::apply(state, Table::new().with(Column::i64("c", vec![1]))).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let e = Encoder {
+            unknown_value: f64::NAN,
+            columns: vec![
+                ("s".into(), Categories::Str(vec!["a".into(), "βγ".into()])),
+                ("i".into(), Categories::I64(vec![-5, 7])),
+                ("b".into(), Categories::Bool(vec![false, true])),
+            ],
+        };
+        let back = Encoder::from_bytes(&e.to_bytes()).unwrap();
+        assert!(back.unknown_value.is_nan());
+        assert_eq!(back.columns, e.columns);
+        assert!(Encoder::from_bytes(b"nonsense").is_err());
+    }
+}

@@ -1,0 +1,573 @@
+//! `power-transform`: a transform that makes numeric columns more
+//! Gaussian-like, with `log1p` or with Yeo-Johnson like scikit-learn's
+//! `PowerTransformer(method='yeo-johnson', standardize=False)`.
+//!
+//! Params:
+//! - `method` (text, default `log1p`): `log1p` writes `ln(1 + x)`;
+//!   `yeo-johnson` fits one lambda per column.
+//! - `columns` (text, default `""`): comma-separated columns to transform;
+//!   `""` transforms every numeric (f64 or i64) column.
+//!
+//! - `fit` (yeo-johnson) finds, per column over its present values (not
+//!   null, not NaN), the lambda maximising the Yeo-Johnson log-likelihood,
+//!   as scikit-learn does: scipy's `optimize.brent` started from the
+//!   bracket (-2, 2) (scipy's bracket search, then Brent's method with
+//!   relative tolerance 1.48e-8 and at most 500 iterations), so lambda may
+//!   end outside [-2, 2]. A column with fewer than two distinct present
+//!   values gets lambda 1 (the identity). For `log1p` fit only records the
+//!   columns. A listed column that is missing or not numeric is an
+//!   invalid-input error.
+//! - `apply` writes the transformed values as f64 and keeps null masks
+//!   (NaN stays NaN; null rows are not checked). With `log1p` a present
+//!   value `x <= -1` is an invalid-input error naming the column and row.
+//!   Columns the state does not know pass unchanged; a state column missing
+//!   from the data is an invalid-input error.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
+
+const TAG: [u8; 4] = *b"POWR";
+const VERSION: u8 = 1;
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// The Yeo-Johnson transform of one value (scikit-learn's formulas).
+pub fn yeo_johnson(x: f64, lambda: f64) -> f64 {
+    let eps = f64::EPSILON;
+    if x >= 0.0 {
+        if lambda.abs() < eps {
+            x.ln_1p()
+        } else {
+            ((x + 1.0).powf(lambda) - 1.0) / lambda
+        }
+    } else if (lambda - 2.0).abs() > eps {
+        -((-x + 1.0).powf(2.0 - lambda) - 1.0) / (2.0 - lambda)
+    } else {
+        -(-x).ln_1p()
+    }
+}
+
+/// The negative Yeo-Johnson log-likelihood of `x` at `lambda`.
+pub fn neg_log_likelihood(x: &[f64], lambda: f64) -> f64 {
+    let n = x.len() as f64;
+    let t: Vec<f64> = x.iter().map(|&v| yeo_johnson(v, lambda)).collect();
+    let mean = t.iter().sum::<f64>() / n;
+    let var = t.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    if var < f64::MIN_POSITIVE || !var.is_finite() {
+        return f64::INFINITY;
+    }
+    let signed_log: f64 = x.iter().map(|&v| v.signum() * v.abs().ln_1p()).sum();
+    -(-n / 2.0 * var.ln() + (lambda - 1.0) * signed_log)
+}
+
+/// scipy's `optimize.bracket(f, xa, xb)`: a triple (a, b, c) with f(b)
+/// below f(a) and f(c).
+fn bracket(f: &dyn Fn(f64) -> f64, mut xa: f64, mut xb: f64) -> (f64, f64, f64, f64) {
+    const GOLD: f64 = 1.618034;
+    const VERY_SMALL: f64 = 1e-21;
+    const GROW_LIMIT: f64 = 110.0;
+    let (mut fa, mut fb) = (f(xa), f(xb));
+    if fa < fb {
+        std::mem::swap(&mut xa, &mut xb);
+        std::mem::swap(&mut fa, &mut fb);
+    }
+    let mut xc = xb + GOLD * (xb - xa);
+    let mut fc = f(xc);
+    let mut iter = 0;
+    while fc < fb && iter < 1000 {
+        iter += 1;
+        let tmp1 = (xb - xa) * (fb - fc);
+        let tmp2 = (xb - xc) * (fb - fa);
+        let val = tmp2 - tmp1;
+        let denom = if val.abs() < VERY_SMALL {
+            2.0 * VERY_SMALL
+        } else {
+            2.0 * val
+        };
+        let mut w = xb - ((xb - xc) * tmp2 - (xb - xa) * tmp1) / denom;
+        let wlim = xb + GROW_LIMIT * (xc - xb);
+        let mut fw;
+        if (w - xc) * (xb - w) > 0.0 {
+            fw = f(w);
+            if fw < fc {
+                xa = xb;
+                xb = w;
+                fb = fw;
+                break;
+            } else if fw > fb {
+                xc = w;
+                break;
+            }
+            w = xc + GOLD * (xc - xb);
+            fw = f(w);
+        } else if (w - wlim) * (wlim - xc) >= 0.0 {
+            w = wlim;
+            fw = f(w);
+        } else if (w - wlim) * (xc - w) > 0.0 {
+            fw = f(w);
+            if fw < fc {
+                xb = xc;
+                xc = w;
+                w = xc + GOLD * (xc - xb);
+                fb = fc;
+                fc = fw;
+                fw = f(w);
+            }
+        } else {
+            w = xc + GOLD * (xc - xb);
+            fw = f(w);
+        }
+        xa = xb;
+        xb = xc;
+        xc = w;
+        fa = fb;
+        fb = fc;
+        fc = fw;
+    }
+    (xa, xb, xc, fb)
+}
+
+/// scipy's `optimize.brent(f, brack=(lo, hi))` (tol 1.48e-8, maxiter 500).
+pub fn brent(f: &dyn Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+    const CG: f64 = 0.381_966_0;
+    const MINTOL: f64 = 1.0e-11;
+    const TOL: f64 = 1.48e-8;
+    let (xa, xb, xc, fb) = bracket(f, lo, hi);
+    let (mut x, mut w, mut v) = (xb, xb, xb);
+    let (mut fx, mut fw, mut fv) = (fb, fb, fb);
+    let (mut a, mut b) = if xa < xc { (xa, xc) } else { (xc, xa) };
+    let mut deltax: f64 = 0.0;
+    let mut rat: f64 = 0.0;
+    for _ in 0..500 {
+        let tol1 = TOL * x.abs() + MINTOL;
+        let tol2 = 2.0 * tol1;
+        let xmid = 0.5 * (a + b);
+        if (x - xmid).abs() < tol2 - 0.5 * (b - a) {
+            break;
+        }
+        if deltax.abs() <= tol1 {
+            deltax = if x >= xmid { a - x } else { b - x };
+            rat = CG * deltax;
+        } else {
+            let tmp1 = (x - w) * (fx - fv);
+            let mut tmp2 = (x - v) * (fx - fw);
+            let mut p = (x - v) * tmp2 - (x - w) * tmp1;
+            tmp2 = 2.0 * (tmp2 - tmp1);
+            if tmp2 > 0.0 {
+                p = -p;
+            }
+            tmp2 = tmp2.abs();
+            let dx_temp = deltax;
+            deltax = rat;
+            if p > tmp2 * (a - x) && p < tmp2 * (b - x) && p.abs() < (0.5 * tmp2 * dx_temp).abs() {
+                rat = p / tmp2;
+                let u = x + rat;
+                if (u - a) < tol2 || (b - u) < tol2 {
+                    rat = if xmid - x >= 0.0 { tol1 } else { -tol1 };
+                }
+            } else {
+                deltax = if x >= xmid { a - x } else { b - x };
+                rat = CG * deltax;
+            }
+        }
+        let u = if rat.abs() < tol1 {
+            if rat >= 0.0 { x + tol1 } else { x - tol1 }
+        } else {
+            x + rat
+        };
+        let fu = f(u);
+        if fu > fx {
+            if u < x {
+                a = u;
+            } else {
+                b = u;
+            }
+            if fu <= fw || w == x {
+                v = w;
+                w = u;
+                fv = fw;
+                fw = fu;
+            } else if fu <= fv || v == x || v == w {
+                v = u;
+                fv = fu;
+            }
+        } else {
+            if u >= x {
+                a = x;
+            } else {
+                b = x;
+            }
+            v = w;
+            w = x;
+            x = u;
+            fv = fw;
+            fw = fx;
+            fx = fu;
+        }
+    }
+    x
+}
+
+/// The Yeo-Johnson lambda scikit-learn fits for `x` (present values).
+pub fn fit_lambda(x: &[f64]) -> f64 {
+    let distinct = x.iter().any(|&v| v != x[0]);
+    if x.len() < 2 || !distinct {
+        return 1.0;
+    }
+    let f = |l: f64| neg_log_likelihood(x, l);
+    let lambda = brent(&f, -2.0, 2.0);
+    if lambda.is_finite() { lambda } else { 1.0 }
+}
+
+/// How the columns are transformed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    Log1p,
+    /// One lambda per column.
+    YeoJohnson(Vec<f64>),
+}
+
+/// The fitted state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Power {
+    pub columns: Vec<String>,
+    pub method: Method,
+}
+
+impl Power {
+    pub fn fit(data: &Table, names: &[String], yeo_johnson: bool) -> Result<Power, StepError> {
+        let selected: Vec<&Column> = if names.is_empty() {
+            data.columns()
+                .iter()
+                .filter(|c| c.kind().is_numeric())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for name in names {
+                let c = data.column(name)?;
+                if !c.kind().is_numeric() {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' is {}, power-transform needs f64 or i64",
+                        c.kind()
+                    )));
+                }
+                out.push(c);
+            }
+            out
+        };
+        let columns = selected.iter().map(|c| c.name.clone()).collect();
+        let method = if yeo_johnson {
+            Method::YeoJohnson(
+                selected
+                    .iter()
+                    .map(|c| fit_lambda(&present_values(c)))
+                    .collect(),
+            )
+        } else {
+            Method::Log1p
+        };
+        Ok(Power { columns, method })
+    }
+
+    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
+        for (k, name) in self.columns.iter().enumerate() {
+            let i = data.position(name).ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "column '{name}' was fitted but is not in the data; columns: {}",
+                    data.names().join(", ")
+                ))
+            })?;
+            let column = &data.columns[i];
+            let values = match &column.values {
+                Values::F64(v) => v.clone(),
+                Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+                other => {
+                    return Err(StepError::invalid_input(format!(
+                        "column '{name}' was numeric when fitted but is {} now",
+                        other.kind()
+                    )));
+                }
+            };
+            let mut out = Vec::with_capacity(values.len());
+            for (row, x) in values.into_iter().enumerate() {
+                out.push(match &self.method {
+                    Method::Log1p => {
+                        if x <= -1.0 && !column.is_null(row) {
+                            return Err(StepError::invalid_input(format!(
+                                "column '{name}' has {x} at row {row}; log1p needs values > -1"
+                            )));
+                        }
+                        x.ln_1p()
+                    }
+                    Method::YeoJohnson(lambdas) => yeo_johnson(x, lambdas[k]),
+                });
+            }
+            let valid = column.valid.clone();
+            data.columns[i] = Column {
+                name: name.clone(),
+                values: Values::F64(out),
+                valid,
+            };
+        }
+        Ok(data)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.strs(&self.columns);
+        match &self.method {
+            Method::Log1p => w.u8(0),
+            Method::YeoJohnson(lambdas) => {
+                w.u8(1);
+                w.f64s(lambdas);
+            }
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Power, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let columns = r.strs()?;
+        let method = match r.u8()? {
+            0 => Method::Log1p,
+            1 => {
+                let lambdas = r.f64s()?;
+                if lambdas.len() != columns.len() {
+                    return Err(StepError::invalid_input(
+                        "corrupt blob: lambda count differs from column count",
+                    ));
+                }
+                Method::YeoJohnson(lambdas)
+            }
+            b => {
+                return Err(StepError::invalid_input(format!(
+                    "corrupt blob: unknown method {b}"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(Power { columns, method })
+    }
+}
+
+fn present_values(c: &Column) -> Vec<f64> {
+    let all = match &c.values {
+        Values::F64(v) => v.clone(),
+        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Values::Bool(_) | Values::Str(_) => return Vec::new(),
+    };
+    all.into_iter()
+        .enumerate()
+        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
+        .map(|(_, x)| x)
+        .collect()
+}
+
+pub struct PowerTransform;
+
+impl Transform for PowerTransform {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "power-transform",
+            env!("CARGO_PKG_VERSION"),
+            "Applies log1p, or a per-column Yeo-Johnson transform with fitted lambda \
+             (like scikit-learn's PowerTransformer(standardize=False)), to numeric columns.",
+        )
+        .param(ParamSpec::text(
+            "method",
+            "log1p",
+            "log1p (ln(1 + x), needs x > -1) or yeo-johnson",
+        ))
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to transform; empty transforms every numeric column",
+        ))
+    }
+
+    fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
+        let yeo_johnson = match params.text("method")? {
+            "log1p" => false,
+            "yeo-johnson" => true,
+            other => {
+                return Err(StepError::invalid_params(format!(
+                    "param 'method' must be 'log1p' or 'yeo-johnson', got '{other}'"
+                )));
+            }
+        };
+        let names = parse_names(params.text("columns")?, "columns")?;
+        Ok(Power::fit(&data, &names, yeo_johnson)?.to_bytes())
+    }
+
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
+        Power::from_bytes(&state)?.apply(data)
+    }
+}
+
+sluice_sdk::export_transform!(PowerTransform);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn fit(data: &Table, method: &str, columns: &str) -> Result<Vec<u8>, StepError> {
+        let params = Params::resolve(
+            &PowerTransform::describe().params,
+            [
+                ("method".to_string(), ParamValue::Text(method.into())),
+                ("columns".to_string(), ParamValue::Text(columns.into())),
+            ],
+        )?;
+        PowerTransform::fit(data.clone(), params)
+    }
+
+    fn standardized(v: &[f64]) -> Vec<f64> {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let std = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+        v.iter().map(|x| (x - mean) / std).collect()
+    }
+
+    #[test]
+    fn matches_power_transformer_doc_example() {
+        // sklearn docs: PowerTransformer().fit([[1, 2], [3, 2], [4, 5]]):
+        // lambdas_ [ 1.386..., -3.100...]; with standardize=True,
+        // transform -> [[-1.316, -0.707], [0.209, -0.707], [1.106, 1.414]].
+        let t = Table::new()
+            .with(Column::f64("a", vec![1.0, 3.0, 4.0]))
+            .with(Column::i64("b", vec![2, 2, 5]));
+        let state = fit(&t, "yeo-johnson", "").unwrap();
+        let p = Power::from_bytes(&state).unwrap();
+        let Method::YeoJohnson(l) = &p.method else {
+            panic!("{:?}", p.method)
+        };
+        assert!((l[0] - 1.386).abs() < 1e-3, "{l:?}");
+        assert!((l[1] - -3.100).abs() < 1e-3, "{l:?}");
+        let out = PowerTransform::apply(state, t).unwrap();
+        let a = standardized(out.column("a").unwrap().f64_values().unwrap());
+        let b = standardized(out.column("b").unwrap().f64_values().unwrap());
+        for (x, y) in a
+            .iter()
+            .chain(&b)
+            .zip([-1.316, 0.209, 1.106, -0.707, -0.707, 1.414])
+        {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn yeo_johnson_formulas() {
+        // lambda 1 is the identity; lambda 0 is log1p for x >= 0; lambda 2 is
+        // -log1p(-x) for x < 0.
+        assert!((yeo_johnson(3.5, 1.0) - 3.5).abs() < 1e-15);
+        assert!((yeo_johnson(-3.5, 1.0) - -3.5).abs() < 1e-15);
+        assert_eq!(yeo_johnson(2.0, 0.0), 2f64.ln_1p());
+        assert_eq!(yeo_johnson(-2.0, 2.0), -(2f64.ln_1p()));
+        // lambda 0.5, x = 3: ((4)^0.5 - 1) / 0.5 = 2; x = -3: -((4)^1.5 - 1) / 1.5 = -14/3.
+        assert!((yeo_johnson(3.0, 0.5) - 2.0).abs() < 1e-15);
+        assert!((yeo_johnson(-3.0, 0.5) - -14.0 / 3.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn brent_finds_a_parabola_minimum() {
+        let f = |x: f64| (x - 0.7) * (x - 0.7) + 1.0;
+        assert!((brent(&f, -2.0, 2.0) - 0.7).abs() < 1e-7);
+        // Outside the starting bracket, as scipy's brent allows.
+        let g = |x: f64| (x + 5.5) * (x + 5.5);
+        assert!((brent(&g, -2.0, 2.0) + 5.5).abs() < 1e-7);
+    }
+
+    #[test]
+    fn log1p_default_nulls_and_errors() {
+        let t = Table::new()
+            .with(Column::f64("x", vec![0.0, -5.0, 1.0, f64::NAN]).with_nulls(&[1]))
+            .with(Column::i64("k", vec![0, 1, 2, 3]))
+            .with(Column::strings("s", ["a", "b", "c", "d"]));
+        let params = Params::resolve(&PowerTransform::describe().params, Vec::new()).unwrap();
+        let state = PowerTransform::fit(t.clone(), params).unwrap();
+        let out = PowerTransform::apply(state.clone(), t.clone()).unwrap();
+        let x = out.column("x").unwrap();
+        assert_eq!(x.f64_values().unwrap()[0], 0.0);
+        assert!((x.f64_values().unwrap()[2] - 2f64.ln()).abs() < 1e-15);
+        assert!(x.f64_values().unwrap()[3].is_nan());
+        assert!(x.is_null(1));
+        let k = out.column("k").unwrap().f64_values().unwrap();
+        for (a, b) in k.iter().zip([0.0, 2f64.ln(), 3f64.ln(), 4f64.ln()]) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        }
+        assert_eq!(out.column("s").unwrap(), t.column("s").unwrap());
+
+        let bad = Table::new()
+            .with(Column::f64("x", vec![0.0, 0.5, -1.0, 0.0]))
+            .with(Column::i64("k", vec![0, 0, 0, 0]));
+        let err = PowerTransform::apply(state, bad).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.contains("'x'") && err.message.contains("row 2"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn yeo_johnson_constant_and_nulls() {
+        let t = Table::new()
+            .with(Column::f64("c", vec![4.0, 4.0, 4.0, 4.0]))
+            .with(Column::f64("x", vec![1.0, 100.0, 3.0, 4.0]).with_nulls(&[1]));
+        let state = fit(&t, "yeo-johnson", "").unwrap();
+        let p = Power::from_bytes(&state).unwrap();
+        let Method::YeoJohnson(l) = &p.method else {
+            panic!()
+        };
+        assert_eq!(l[0], 1.0);
+        // The null placeholder 100 is not used in the fit: same lambda as [1, 3, 4].
+        let expected = fit_lambda(&[1.0, 3.0, 4.0]);
+        assert_eq!(l[1], expected);
+        let out = PowerTransform::apply(state, t).unwrap();
+        assert_eq!(out.column("c").unwrap().f64_values().unwrap(), &[4.0; 4]);
+        assert!(out.column("x").unwrap().is_null(1));
+    }
+
+    #[test]
+    fn param_and_input_errors() {
+        let t = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0]))
+            .with(Column::strings("s", ["a", "b"]));
+        assert_eq!(
+            fit(&t, "box-cox", "").unwrap_err().kind,
+            ErrorKind::InvalidParams
+        );
+        let err = fit(&t, "log1p", "s").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'s'"), "{}", err.message);
+        let state = fit(&t, "log1p", "x").unwrap();
+        let err =
+            PowerTransform::apply(state, Table::new().with(Column::f64("y", vec![]))).unwrap_err();
+        assert!(err.message.contains("'x'"), "{}", err.message);
+    }
+
+    #[test]
+    fn state_round_trips_exactly() {
+        for method in [Method::Log1p, Method::YeoJohnson(vec![0.1 + 0.2, -3.1])] {
+            let p = Power {
+                columns: vec!["a".into(), "b".into()],
+                method,
+            };
+            assert_eq!(Power::from_bytes(&p.to_bytes()).unwrap(), p);
+        }
+        assert!(Power::from_bytes(b"nonsense").is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! `regression-eval`: scores a regressor under test on held-out data.
+//!
+//! Params: `target` (text, required: the numeric label column of `data`),
+//! `max_rmse` (number, 1e300), `max_mae` (number, 1e300), `min_r2` (number,
+//! -1e300).
+//!
+//! The target column is taken out of `data`, the rest goes to the model
+//! (through the host's `model.predict`), and its `prediction` column is
+//! scored against the target. Rows whose target is null are left out; a
+//! null prediction for a row with a target is an invalid-input error.
+//!
+//! - `rmse`: the root of the mean squared error.
+//! - `mae`: the mean absolute error.
+//! - `r2`: scikit-learn's `r2_score`, `1 - SS_res / SS_tot`; with a constant
+//!   target (`SS_tot = 0`) it is 1.0 for a perfect fit and 0.0 otherwise.
+//!
+//! Checks `rmse`, `mae`, `r2`, one per threshold, with the numbers in the
+//! detail. Metrics `rmse`, `mae`, `r2`, `rows`.
+
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
+    model,
+};
+
+/// The scores of one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub rmse: f64,
+    pub mae: f64,
+    pub r2: f64,
+    pub rows: usize,
+}
+
+/// RMSE, MAE and R² of `predicted` against `truth` (equal lengths, at
+/// least one row), with scikit-learn's conventions.
+pub fn score(truth: &[f64], predicted: &[f64]) -> Scores {
+    let n = truth.len() as f64;
+    let mean = truth.iter().sum::<f64>() / n;
+    let (mut ss_res, mut abs, mut ss_tot) = (0.0, 0.0, 0.0);
+    for (&y, &p) in truth.iter().zip(predicted) {
+        ss_res += (y - p) * (y - p);
+        abs += (y - p).abs();
+        ss_tot += (y - mean) * (y - mean);
+    }
+    let r2 = if ss_tot == 0.0 {
+        if ss_res == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        1.0 - ss_res / ss_tot
+    };
+    Scores {
+        rmse: (ss_res / n).sqrt(),
+        mae: abs / n,
+        r2,
+        rows: truth.len(),
+    }
+}
+
+/// Lines up the model's `prediction` with the target: the rows with a
+/// target, as `(truth, predicted)`.
+pub fn line_up(output: &Table, target: &Column) -> Result<(Vec<f64>, Vec<f64>), StepError> {
+    let prediction = output.column("prediction").map_err(|_| {
+        StepError::invalid_input(format!(
+            "the model's output has no 'prediction' column; columns: {}",
+            output.names().join(", ")
+        ))
+    })?;
+    if prediction.len() != target.len() {
+        return Err(StepError::invalid_input(format!(
+            "the model returned {} rows for {} input rows",
+            prediction.len(),
+            target.len()
+        )));
+    }
+    let y = target.to_f64_lossy()?;
+    let p = prediction.to_f64_lossy()?;
+    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
+    for i in 0..y.len() {
+        if target.is_null(i) {
+            continue;
+        }
+        if prediction.is_null(i) {
+            return Err(StepError::invalid_input(format!(
+                "the model's prediction is null at row {i}"
+            )));
+        }
+        truth.push(y[i]);
+        predicted.push(p[i]);
+    }
+    Ok((truth, predicted))
+}
+
+/// The thresholds a model must meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    pub max_rmse: f64,
+    pub max_mae: f64,
+    pub min_r2: f64,
+}
+
+/// Checks the scores against the thresholds, one check per threshold.
+pub fn evaluate(scores: &Scores, limits: &Thresholds) -> ValidationReport {
+    let mut report = ValidationReport::new();
+    report.check(
+        "rmse",
+        scores.rmse <= limits.max_rmse,
+        format!(
+            "RMSE {} (maximum {}) on {} rows",
+            round6(scores.rmse),
+            limits.max_rmse,
+            scores.rows
+        ),
+    );
+    report.check(
+        "mae",
+        scores.mae <= limits.max_mae,
+        format!("MAE {} (maximum {})", round6(scores.mae), limits.max_mae),
+    );
+    report.check(
+        "r2",
+        scores.r2 >= limits.min_r2,
+        format!("R2 {} (minimum {})", round6(scores.r2), limits.min_r2),
+    );
+    report.metric("rmse", scores.rmse);
+    report.metric("mae", scores.mae);
+    report.metric("r2", scores.r2);
+    report.metric("rows", scores.rows as f64);
+    report
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub struct RegressionEval;
+
+impl Validator for RegressionEval {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "regression-eval",
+            env!("CARGO_PKG_VERSION"),
+            "Scores the regressor under test on held-out data (RMSE, MAE, R2) and checks \
+             thresholds.",
+        )
+        .param(ParamSpec::text_required(
+            "target",
+            "the numeric label column in the data",
+        ))
+        .param(ParamSpec::number(
+            "max_rmse",
+            1e300,
+            "highest RMSE that passes",
+        ))
+        .param(ParamSpec::number(
+            "max_mae",
+            1e300,
+            "highest MAE that passes",
+        ))
+        .param(ParamSpec::number("min_r2", -1e300, "lowest R2 that passes"))
+    }
+
+    fn validate(
+        mut data: Table,
+        _reference: Option<Table>,
+        params: Params,
+    ) -> Result<ValidationReport, StepError> {
+        let target_name = params.text("target")?;
+        let limits = Thresholds {
+            max_rmse: params.number("max_rmse")?,
+            max_mae: params.number("max_mae")?,
+            min_r2: params.number("min_r2")?,
+        };
+        let target = data.take(target_name).map_err(|_| {
+            StepError::invalid_input(format!(
+                "the target column '{target_name}' is not in the data; columns: {}",
+                data.names().join(", ")
+            ))
+        })?;
+        let output = model::predict(&data)?;
+        let (truth, predicted) = line_up(&output, &target)?;
+        if truth.is_empty() {
+            return Err(StepError::invalid_input(format!(
+                "no rows to evaluate: the data has {} rows, none with a target",
+                target.len()
+            )));
+        }
+        let scores = score(&truth, &predicted);
+        log::info(format!(
+            "regression-eval: {} rows, rmse {:.6}, r2 {:.4}",
+            scores.rows, scores.rmse, scores.r2
+        ));
+        Ok(evaluate(&scores, &limits))
+    }
+}
+
+sluice_sdk::export_validator!(RegressionEval);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{ErrorKind, ParamValue};
+
+    fn params(pairs: &[(&str, ParamValue)]) -> Params {
+        Params::resolve(
+            &RegressionEval::describe().params,
+            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+        )
+        .unwrap()
+    }
+
+    fn text(s: &str) -> ParamValue {
+        ParamValue::Text(s.into())
+    }
+
+    /// A stand-in model: the prediction is the `guess` column.
+    fn install_model() {
+        model::set_native_predictor(Box::new(|t: &Table| {
+            if t.contains("y") {
+                return Err(StepError::internal("the target leaked into the model"));
+            }
+            let p = t.column("guess")?.to_f64_lossy()?;
+            Ok(Table::new().with(Column::f64("prediction", p)))
+        }));
+    }
+
+    fn data() -> Table {
+        // scikit-learn's r2_score docs example: y_true = [3, -0.5, 2, 7],
+        // y_pred = [2.5, 0.0, 2, 8]: r2_score == 0.9486081370449679,
+        // mean_squared_error == 0.375 (RMSE 0.6123724356957945),
+        // mean_absolute_error == 0.5.
+        Table::new()
+            .with(Column::f64("guess", vec![2.5, 0.0, 2.0, 8.0]))
+            .with(Column::f64("y", vec![3.0, -0.5, 2.0, 7.0]))
+    }
+
+    #[test]
+    fn scores_match_scikit_learn() {
+        install_model();
+        let report =
+            RegressionEval::validate(data(), None, params(&[("target", text("y"))])).unwrap();
+        assert!(report.passed());
+        let rmse = report.metric_value("rmse").unwrap();
+        assert!((rmse - 0.612_372_435_695_794_5).abs() < 1e-15, "{rmse}");
+        assert_eq!(report.metric_value("mae"), Some(0.5));
+        let r2 = report.metric_value("r2").unwrap();
+        assert!((r2 - 0.948_608_137_044_967_9).abs() < 1e-15, "{r2}");
+        assert_eq!(report.metric_value("rows"), Some(4.0));
+        assert_eq!(report.checks.len(), 3);
+    }
+
+    #[test]
+    fn thresholds_fail_with_numbers() {
+        install_model();
+        let report = RegressionEval::validate(
+            data(),
+            None,
+            params(&[
+                ("target", text("y")),
+                ("max_rmse", ParamValue::Number(0.5)),
+                ("max_mae", ParamValue::Number(0.5)),
+                ("min_r2", ParamValue::Number(0.95)),
+            ]),
+        )
+        .unwrap();
+        assert!(!report.passed());
+        let rmse = report.find_check("rmse").unwrap();
+        assert!(!rmse.passed);
+        assert_eq!(rmse.detail, "RMSE 0.612372 (maximum 0.5) on 4 rows");
+        assert!(report.find_check("mae").unwrap().passed);
+        let r2 = report.find_check("r2").unwrap();
+        assert!(!r2.passed);
+        assert_eq!(r2.detail, "R2 0.948608 (minimum 0.95)");
+    }
+
+    #[test]
+    fn constant_target_and_null_targets() {
+        // sklearn: r2_score([2, 2], [2, 2]) == 1.0, r2_score([2, 2], [2, 3]) == 0.0
+        assert_eq!(score(&[2.0, 2.0], &[2.0, 2.0]).r2, 1.0);
+        assert_eq!(score(&[2.0, 2.0], &[2.0, 3.0]).r2, 0.0);
+        // A mean predictor scores r2 0; a worse one goes negative.
+        assert_eq!(score(&[1.0, 3.0], &[2.0, 2.0]).r2, 0.0);
+        assert_eq!(score(&[1.0, 3.0], &[3.0, 1.0]).r2, -3.0);
+
+        install_model();
+        let d = Table::new()
+            .with(Column::i64("guess", vec![1, 2, 100]))
+            .with(Column::i64("y", vec![1, 4, 0]).with_nulls(&[2]));
+        let report = RegressionEval::validate(d, None, params(&[("target", text("y"))])).unwrap();
+        assert_eq!(report.metric_value("rows"), Some(2.0));
+        assert_eq!(report.metric_value("mae"), Some(1.0));
+        assert_eq!(report.metric_value("rmse"), Some(2.0f64.sqrt()));
+        // mean 2.5: SS_tot 4.5, SS_res 4.
+        assert_eq!(report.metric_value("r2"), Some(1.0 - 4.0 / 4.5));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        install_model();
+        let err = RegressionEval::validate(data(), None, params(&[("target", text("nope"))]))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'nope'"), "{}", err.message);
+
+        let strings = Table::new()
+            .with(Column::f64("guess", vec![1.0]))
+            .with(Column::strings("y", ["a"]));
+        let err =
+            RegressionEval::validate(strings, None, params(&[("target", text("y"))])).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+
+        model::set_native_predictor(Box::new(|t: &Table| {
+            Ok(Table::new().with(Column::f64("p_1", vec![0.5; t.num_rows()])))
+        }));
+        let err =
+            RegressionEval::validate(data(), None, params(&[("target", text("y"))])).unwrap_err();
+        assert!(err.message.contains("'prediction'"), "{}", err.message);
+
+        model::clear_native_predictor();
+        let err =
+            RegressionEval::validate(data(), None, params(&[("target", text("y"))])).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Internal);
+    }
+}

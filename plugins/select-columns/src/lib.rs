@@ -1,0 +1,227 @@
+//! `select-columns`: a transform that keeps, drops and reorders columns.
+//!
+//! Params:
+//! - `keep` (text, default `""`): comma-separated columns to keep, in the
+//!   output order; `""` keeps every column in table order.
+//! - `drop` (text, default `""`): comma-separated columns to remove from
+//!   that list.
+//!
+//! - `fit` checks that every name in `keep` and `drop` is a column of the
+//!   data (an invalid-input error names all the missing ones), and stores
+//!   the resulting list. A name given twice in one param, or a selection
+//!   that leaves no column, is an invalid-params error.
+//! - `apply` outputs exactly the stored columns in the stored order,
+//!   unchanged (values, types and null masks included); every other column
+//!   is dropped. A stored column missing from the data is an invalid-input
+//!   error.
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+
+const TAG: [u8; 4] = *b"SELC";
+const VERSION: u8 = 1;
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// The fitted state: the output columns, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub columns: Vec<String>,
+}
+
+impl Selection {
+    pub fn fit(data: &Table, keep: &[String], drop: &[String]) -> Result<Selection, StepError> {
+        let missing: Vec<&str> = keep
+            .iter()
+            .chain(drop)
+            .filter(|n| !data.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(StepError::invalid_input(format!(
+                "no column(s) {}; columns: {}",
+                missing
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                data.names().join(", ")
+            )));
+        }
+        let base: Vec<String> = if keep.is_empty() {
+            data.names().into_iter().map(String::from).collect()
+        } else {
+            keep.to_vec()
+        };
+        let columns: Vec<String> = base.into_iter().filter(|n| !drop.contains(n)).collect();
+        if columns.is_empty() {
+            return Err(StepError::invalid_params(
+                "params 'keep' and 'drop' leave no column",
+            ));
+        }
+        Ok(Selection { columns })
+    }
+
+    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
+        let mut out = Table::new();
+        for name in &self.columns {
+            let column = data.take(name).map_err(|_| {
+                StepError::invalid_input(format!(
+                    "column '{name}' was selected when fitted but is not in the data; columns: {}",
+                    data.names().join(", ")
+                ))
+            })?;
+            out.push(column);
+        }
+        Ok(out)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.strs(&self.columns);
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Selection, StepError> {
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let columns = r.strs()?;
+        r.finish()?;
+        Ok(Selection { columns })
+    }
+}
+
+pub struct SelectColumns;
+
+impl Transform for SelectColumns {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "select-columns",
+            env!("CARGO_PKG_VERSION"),
+            "Keeps, drops and reorders columns; the selection is fixed at fit time.",
+        )
+        .param(ParamSpec::text(
+            "keep",
+            "",
+            "comma-separated columns to keep, in output order; empty keeps all columns",
+        ))
+        .param(ParamSpec::text(
+            "drop",
+            "",
+            "comma-separated columns to drop",
+        ))
+    }
+
+    fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
+        let keep = parse_names(params.text("keep")?, "keep")?;
+        let drop = parse_names(params.text("drop")?, "drop")?;
+        Ok(Selection::fit(&data, &keep, &drop)?.to_bytes())
+    }
+
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
+        Selection::from_bytes(&state)?.apply(data)
+    }
+}
+
+sluice_sdk::export_transform!(SelectColumns);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::{Column, ErrorKind, ParamValue};
+
+    fn fit(data: &Table, keep: &str, drop: &str) -> Result<Vec<u8>, StepError> {
+        let params = Params::resolve(
+            &SelectColumns::describe().params,
+            [
+                ("keep".to_string(), ParamValue::Text(keep.into())),
+                ("drop".to_string(), ParamValue::Text(drop.into())),
+            ],
+        )?;
+        SelectColumns::fit(data.clone(), params)
+    }
+
+    fn data() -> Table {
+        Table::new()
+            .with(Column::f64("a", vec![1.0, 2.0]).with_nulls(&[1]))
+            .with(Column::i64("b", vec![3, 4]))
+            .with(Column::strings("c", ["x", "y"]))
+            .with(Column::bool("d", vec![true, false]))
+    }
+
+    #[test]
+    fn keep_reorders_and_drop_removes() {
+        let state = fit(&data(), "d, a ,c", "c").unwrap();
+        assert_eq!(Selection::from_bytes(&state).unwrap().columns, ["d", "a"]);
+        let out = SelectColumns::apply(state, data()).unwrap();
+        assert_eq!(out.names(), ["d", "a"]);
+        assert_eq!(out.column("a").unwrap(), data().column("a").unwrap());
+        assert_eq!(out.column("d").unwrap(), data().column("d").unwrap());
+    }
+
+    #[test]
+    fn empty_keep_means_all_in_table_order() {
+        let state = fit(&data(), "", "b").unwrap();
+        let out = SelectColumns::apply(state, data()).unwrap();
+        assert_eq!(out.names(), ["a", "c", "d"]);
+        let state = fit(&data(), "", "").unwrap();
+        assert_eq!(SelectColumns::apply(state, data()).unwrap(), data());
+    }
+
+    #[test]
+    fn apply_uses_the_fitted_list() {
+        // A column added after fitting is dropped; order comes from the state.
+        let state = fit(&data(), "", "").unwrap();
+        let mut later = Table::new()
+            .with(Column::f64("new", vec![0.0, 0.0]))
+            .with(data().column("d").unwrap().clone())
+            .with(data().column("c").unwrap().clone())
+            .with(data().column("b").unwrap().clone())
+            .with(data().column("a").unwrap().clone());
+        let out = SelectColumns::apply(state.clone(), later.clone()).unwrap();
+        assert_eq!(out, data());
+        later.take("b").unwrap();
+        let err = SelectColumns::apply(state, later).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(err.message.contains("'b'"), "{}", err.message);
+    }
+
+    #[test]
+    fn missing_names_and_bad_params() {
+        let err = fit(&data(), "a,zz", "yy").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.contains("'zz'") && err.message.contains("'yy'"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            fit(&data(), "a,a", "").unwrap_err().kind,
+            ErrorKind::InvalidParams
+        );
+        assert_eq!(
+            fit(&data(), "a", "a").unwrap_err().kind,
+            ErrorKind::InvalidParams
+        );
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let s = Selection {
+            columns: vec!["x".into(), "βγ".into()],
+        };
+        assert_eq!(Selection::from_bytes(&s.to_bytes()).unwrap(), s);
+        assert!(Selection::from_bytes(b"nonsense").is_err());
+    }
+}
