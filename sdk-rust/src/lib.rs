@@ -222,7 +222,10 @@
 //! classifier scores (accuracy, log loss, ROC AUC) with scikit-learn's
 //! conventions.
 
+pub mod categories;
+pub mod classes;
 pub mod codec;
+pub mod columns;
 mod convert;
 mod error;
 mod host;
@@ -230,6 +233,8 @@ mod info;
 pub mod metrics;
 mod params;
 mod table;
+#[doc(hidden)]
+pub mod testing;
 mod worlds;
 
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 //! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
 //! scores given their average rank.
 
-use crate::{Column, StepError, Table};
+use crate::{Column, StepError, Table, ValidationReport};
 
 /// The clip scikit-learn's `log_loss` applies to probabilities.
 pub const LOG_LOSS_EPS: f64 = 1e-15;
@@ -147,6 +147,60 @@ fn average_ranks(values: &[f64]) -> Vec<f64> {
     ranks
 }
 
+/// `x` rounded to 6 decimal places, as evaluators show scores in check
+/// details.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Adds check `name`, passed when `value >= min`, detailed as
+/// `"<label> <value rounded to 6 places> (minimum <min>)<suffix>"`.
+pub fn check_min(
+    report: &mut ValidationReport,
+    name: &str,
+    label: &str,
+    value: f64,
+    min: f64,
+    suffix: &str,
+) {
+    report.check(
+        name,
+        value >= min,
+        format!("{label} {} (minimum {min}){suffix}", round6(value)),
+    );
+}
+
+/// Adds check `name`, passed when `value <= max`, detailed as
+/// `"<label> <value rounded to 6 places> (maximum <max>)<suffix>"`.
+pub fn check_max(
+    report: &mut ValidationReport,
+    name: &str,
+    label: &str,
+    value: f64,
+    max: f64,
+    suffix: &str,
+) {
+    report.check(
+        name,
+        value <= max,
+        format!("{label} {} (maximum {max}){suffix}", round6(value)),
+    );
+}
+
+/// Adds the `roc_auc` check: `roc_auc >= min` (detail `"<label> <auc>
+/// (minimum <min>)"`), or, when ROC AUC is undefined because the target has
+/// one class, passed only if `min <= 0`.
+pub fn check_roc_auc(report: &mut ValidationReport, label: &str, roc_auc: Option<f64>, min: f64) {
+    match roc_auc {
+        Some(auc) => check_min(report, "roc_auc", label, auc, min, ""),
+        None => report.check(
+            "roc_auc",
+            min <= 0.0,
+            format!("ROC AUC undefined: only one class in the target (minimum {min})"),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +241,40 @@ mod tests {
 
         let err = ScoredRows::new(&output, &truth, "yes").unwrap_err();
         assert!(err.message.contains("'p_yes'"), "{}", err.message);
+    }
+
+    #[test]
+    fn threshold_checks_round_and_describe() {
+        assert_eq!(round6(0.123_456_789), 0.123457);
+        let mut report = ValidationReport::new();
+        check_min(&mut report, "accuracy", "accuracy", 0.8, 0.9, " on 5 rows");
+        check_max(
+            &mut report,
+            "log_loss",
+            "log loss",
+            0.3486395805227249,
+            0.5,
+            "",
+        );
+        check_roc_auc(&mut report, "macro ROC AUC", Some(1.0), 0.9);
+        check_roc_auc(&mut report, "ROC AUC", None, 0.5);
+        let got: Vec<(&str, bool, &str)> = report
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.passed, c.detail.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("accuracy", false, "accuracy 0.8 (minimum 0.9) on 5 rows"),
+                ("log_loss", true, "log loss 0.34864 (maximum 0.5)"),
+                ("roc_auc", true, "macro ROC AUC 1 (minimum 0.9)"),
+                (
+                    "roc_auc",
+                    false,
+                    "ROC AUC undefined: only one class in the target (minimum 0.5)"
+                ),
+            ]
+        );
     }
 }

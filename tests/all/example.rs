@@ -254,7 +254,10 @@ fn wine_and_diabetes_pipelines_run() {
             .unwrap()
             >= 0.9
     );
-    assert_eq!(step(&wine, "shap")["metrics"]["nsamples"], f64::from(2 * 13 + 2048));
+    assert_eq!(
+        step(&wine, "shap")["metrics"]["nsamples"],
+        f64::from(2 * 13 + 2048)
+    );
     assert_eq!(wine["registered"][0]["name"], "wine-knn");
 
     let out = sluice(home.path())

@@ -24,24 +24,13 @@
 //!   missing from the data is an invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
+use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+
+pub use sluice_sdk::columns::parse_names;
+use sluice_sdk::columns::{map_fitted_numeric, numeric_columns, present_values};
 
 const TAG: [u8; 4] = *b"BCKT";
 const VERSION: u8 = 1;
-
-/// Parses a comma-separated list of column names (blank entries skipped).
-pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if names.iter().any(|n| n == name) {
-            return Err(StepError::invalid_params(format!(
-                "param '{param}' names column '{name}' twice"
-            )));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
 
 /// numpy's `percentile(sorted, qs)` with the default `linear` method;
 /// `sorted` must be sorted and non-empty, `qs` in [0, 100].
@@ -108,25 +97,7 @@ pub struct Bins {
 
 impl Bins {
     pub fn fit(data: &Table, names: &[String], n_bins: usize) -> Result<Bins, StepError> {
-        let selected: Vec<&Column> = if names.is_empty() {
-            data.columns()
-                .iter()
-                .filter(|c| c.kind().is_numeric())
-                .collect()
-        } else {
-            let mut out = Vec::new();
-            for name in names {
-                let c = data.column(name)?;
-                if !c.kind().is_numeric() {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' is {}, bucketize needs f64 or i64",
-                        c.kind()
-                    )));
-                }
-                out.push(c);
-            }
-            out
-        };
+        let selected = numeric_columns(data, names, "bucketize")?;
         let columns = selected
             .into_iter()
             .map(|c| (c.name.clone(), quantile_edges(&present_values(c), n_bins)))
@@ -136,32 +107,7 @@ impl Bins {
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
         for (name, edges) in &self.columns {
-            let i = data.position(name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{name}' was fitted but is not in the data; columns: {}",
-                    data.names().join(", ")
-                ))
-            })?;
-            let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
-            let (name, values, valid) = column.into_parts();
-            let binned = match values {
-                Values::F64(mut v) => {
-                    v.iter_mut().for_each(|x| *x = bin_of(edges, *x));
-                    v
-                }
-                Values::I64(v) => v.iter().map(|&x| bin_of(edges, x as f64)).collect(),
-                other => {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' was numeric when fitted but is {} now",
-                        other.kind()
-                    )));
-                }
-            };
-            data.columns[i] = Column {
-                name,
-                values: Values::F64(binned),
-                valid,
-            };
+            map_fitted_numeric(&mut data, name, |x| bin_of(edges, x))?;
         }
         Ok(data)
     }
@@ -194,19 +140,6 @@ impl Bins {
         r.finish()?;
         Ok(Bins { columns })
     }
-}
-
-fn present_values(c: &Column) -> Vec<f64> {
-    let all = match &c.values {
-        Values::F64(v) => v.clone(),
-        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        Values::Bool(_) | Values::Str(_) => return Vec::new(),
-    };
-    all.into_iter()
-        .enumerate()
-        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
-        .map(|(_, x)| x)
-        .collect()
 }
 
 pub struct Bucketize;
@@ -252,7 +185,7 @@ sluice_sdk::export_transform!(Bucketize);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{ErrorKind, ParamValue};
+    use sluice_sdk::{Column, ErrorKind, ParamValue};
 
     fn fit(data: &Table, n_bins: i64, columns: &str) -> Result<Vec<u8>, StepError> {
         let params = Params::resolve(

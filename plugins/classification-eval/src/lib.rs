@@ -27,7 +27,7 @@
 //! one per threshold, with the numbers in the detail. Metrics: the six
 //! scores (`roc_auc` only when defined) and `rows`.
 
-use sluice_sdk::metrics::{LOG_LOSS_EPS, roc_auc};
+use sluice_sdk::metrics::{LOG_LOSS_EPS, check_max, check_min, check_roc_auc, roc_auc};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
     model,
@@ -285,54 +285,34 @@ pub fn evaluate(scores: &Scores, average: Average, limits: &Thresholds) -> Valid
         Average::Binary => "binary",
         Average::Macro => "macro",
     };
-    report.check(
+    check_min(
+        &mut report,
         "accuracy",
-        scores.accuracy >= limits.min_accuracy,
-        format!(
-            "accuracy {} (minimum {}) on {} rows",
-            round6(scores.accuracy),
-            limits.min_accuracy,
-            scores.rows
-        ),
+        "accuracy",
+        scores.accuracy,
+        limits.min_accuracy,
+        &format!(" on {} rows", scores.rows),
     );
     for (name, value, min) in [
         ("precision", scores.precision, limits.min_precision),
         ("recall", scores.recall, limits.min_recall),
         ("f1", scores.f1, limits.min_f1),
     ] {
-        report.check(
-            name,
-            value >= min,
-            format!("{how} {name} {} (minimum {min})", round6(value)),
-        );
+        check_min(&mut report, name, &format!("{how} {name}"), value, min, "");
     }
-    match scores.roc_auc {
-        Some(auc) => report.check(
-            "roc_auc",
-            auc >= limits.min_roc_auc,
-            format!(
-                "{how} ROC AUC {} (minimum {})",
-                round6(auc),
-                limits.min_roc_auc
-            ),
-        ),
-        None => report.check(
-            "roc_auc",
-            limits.min_roc_auc <= 0.0,
-            format!(
-                "ROC AUC undefined: only one class in the target (minimum {})",
-                limits.min_roc_auc
-            ),
-        ),
-    }
-    report.check(
+    check_roc_auc(
+        &mut report,
+        &format!("{how} ROC AUC"),
+        scores.roc_auc,
+        limits.min_roc_auc,
+    );
+    check_max(
+        &mut report,
         "log_loss",
-        scores.log_loss <= limits.max_log_loss,
-        format!(
-            "log loss {} (maximum {})",
-            round6(scores.log_loss),
-            limits.max_log_loss
-        ),
+        "log loss",
+        scores.log_loss,
+        limits.max_log_loss,
+        "",
     );
 
     report.metric("accuracy", scores.accuracy);
@@ -345,10 +325,6 @@ pub fn evaluate(scores: &Scores, average: Average, limits: &Thresholds) -> Valid
     report.metric("log_loss", scores.log_loss);
     report.metric("rows", scores.rows as f64);
     report
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 pub struct ClassificationEval;

@@ -22,7 +22,7 @@
 //!   mean target of the row's leaf.
 
 pub mod cart;
-pub mod classes;
+pub use sluice_sdk::classes;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{
@@ -371,6 +371,6 @@ impl Trainer for DecisionTree {
 sluice_sdk::export_trainer!(DecisionTree);
 
 #[cfg(test)]
-mod parity;
+use sluice_sdk::testing as parity;
 #[cfg(test)]
 mod tests;

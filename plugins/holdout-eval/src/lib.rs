@@ -15,7 +15,7 @@
 //! numbers in the detail. Metrics `accuracy`, `roc_auc` (left out when only
 //! one class is present), `log_loss`, `rows`.
 
-use sluice_sdk::metrics::ScoredRows;
+use sluice_sdk::metrics::{ScoredRows, check_max, check_min, check_roc_auc};
 use sluice_sdk::{
     ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log, model,
 };
@@ -35,39 +35,23 @@ pub fn evaluate(scored: &ScoredRows, limits: &Thresholds) -> ValidationReport {
     let log_loss = scored.log_loss();
     let roc_auc = scored.roc_auc();
 
-    report.check(
+    let rows = format!(" on {} rows", scored.len());
+    check_min(
+        &mut report,
         "accuracy",
-        accuracy >= limits.min_accuracy,
-        format!(
-            "accuracy {} (minimum {}) on {} rows",
-            round6(accuracy),
-            limits.min_accuracy,
-            scored.len()
-        ),
+        "accuracy",
+        accuracy,
+        limits.min_accuracy,
+        &rows,
     );
-    match roc_auc {
-        Some(auc) => report.check(
-            "roc_auc",
-            auc >= limits.min_roc_auc,
-            format!("ROC AUC {} (minimum {})", round6(auc), limits.min_roc_auc),
-        ),
-        None => report.check(
-            "roc_auc",
-            limits.min_roc_auc <= 0.0,
-            format!(
-                "ROC AUC undefined: only one class in the target (minimum {})",
-                limits.min_roc_auc
-            ),
-        ),
-    }
-    report.check(
+    check_roc_auc(&mut report, "ROC AUC", roc_auc, limits.min_roc_auc);
+    check_max(
+        &mut report,
         "log_loss",
-        log_loss <= limits.max_log_loss,
-        format!(
-            "log loss {} (maximum {})",
-            round6(log_loss),
-            limits.max_log_loss
-        ),
+        "log loss",
+        log_loss,
+        limits.max_log_loss,
+        "",
     );
 
     report.metric("accuracy", accuracy);
@@ -77,10 +61,6 @@ pub fn evaluate(scored: &ScoredRows, limits: &Thresholds) -> ValidationReport {
     report.metric("log_loss", log_loss);
     report.metric("rows", scored.len() as f64);
     report
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 pub struct HoldoutEval;

@@ -13,6 +13,7 @@
 //!   from the data is an invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::columns::fitted_position;
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
 
 const TAG: [u8; 4] = *b"IMPT";
@@ -75,12 +76,7 @@ impl FillValues {
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
         for (name, fill) in &self.columns {
-            let i = data.position(name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{name}' was fitted but is not in the data; columns: {}",
-                    data.names().join(", ")
-                ))
-            })?;
+            let i = fitted_position(&data, name)?;
             let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
             data.columns[i] = fill_column(column, *fill)?;
         }

@@ -32,7 +32,7 @@
 //!   (ties to the first class, as `argmax`). A regressor returns
 //!   `prediction` (f64), the (weighted) mean of the neighbours' targets.
 
-pub mod classes;
+pub use sluice_sdk::classes;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
@@ -449,6 +449,6 @@ impl Trainer for Knn {
 sluice_sdk::export_trainer!(Knn);
 
 #[cfg(test)]
-mod parity;
+use sluice_sdk::testing as parity;
 #[cfg(test)]
 mod tests;

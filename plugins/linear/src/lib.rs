@@ -353,6 +353,6 @@ impl Trainer for Linear {
 sluice_sdk::export_trainer!(Linear);
 
 #[cfg(test)]
-mod parity;
+use sluice_sdk::testing as parity;
 #[cfg(test)]
 mod tests;

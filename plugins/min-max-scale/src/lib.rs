@@ -17,7 +17,10 @@
 //!   invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
+use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+
+pub use sluice_sdk::columns::parse_names;
+use sluice_sdk::columns::{map_fitted_numeric, numeric_columns, present_values};
 
 const TAG: [u8; 4] = *b"MMSC";
 const VERSION: u8 = 1;
@@ -37,42 +40,10 @@ pub struct MinMax {
     pub columns: Vec<ColumnRange>,
 }
 
-/// Parses a comma-separated list of column names (blank entries skipped).
-pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if names.iter().any(|n| n == name) {
-            return Err(StepError::invalid_params(format!(
-                "param '{param}' names column '{name}' twice"
-            )));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
-
 impl MinMax {
     /// Fits the listed columns, or every numeric column when `names` is empty.
     pub fn fit(data: &Table, names: &[String]) -> Result<MinMax, StepError> {
-        let selected: Vec<&Column> = if names.is_empty() {
-            data.columns()
-                .iter()
-                .filter(|c| c.kind().is_numeric())
-                .collect()
-        } else {
-            let mut out = Vec::new();
-            for name in names {
-                let c = data.column(name)?;
-                if !c.kind().is_numeric() {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' is {}, min-max-scale needs f64 or i64",
-                        c.kind()
-                    )));
-                }
-                out.push(c);
-            }
-            out
-        };
+        let selected = numeric_columns(data, names, "min-max-scale")?;
         let columns = selected
             .into_iter()
             .map(|c| {
@@ -90,33 +61,7 @@ impl MinMax {
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
         for s in &self.columns {
-            let i = data.position(&s.name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{}' was fitted but is not in the data; columns: {}",
-                    s.name,
-                    data.names().join(", ")
-                ))
-            })?;
-            let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
-            let (name, values, valid) = column.into_parts();
-            let scaled = match values {
-                Values::F64(mut v) => {
-                    v.iter_mut().for_each(|x| *x = (*x - s.min) / s.range);
-                    v
-                }
-                Values::I64(v) => v.iter().map(|&x| (x as f64 - s.min) / s.range).collect(),
-                other => {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' was numeric when fitted but is {} now",
-                        other.kind()
-                    )));
-                }
-            };
-            data.columns[i] = Column {
-                name,
-                values: Values::F64(scaled),
-                valid,
-            };
+            map_fitted_numeric(&mut data, &s.name, |x| (x - s.min) / s.range)?;
         }
         Ok(data)
     }
@@ -160,19 +105,6 @@ pub fn min_max(values: &[f64]) -> (f64, f64) {
         })
 }
 
-fn present_values(c: &Column) -> Vec<f64> {
-    let all = match &c.values {
-        Values::F64(v) => v.clone(),
-        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        Values::Bool(_) | Values::Str(_) => return Vec::new(),
-    };
-    all.into_iter()
-        .enumerate()
-        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
-        .map(|(_, x)| x)
-        .collect()
-}
-
 pub struct MinMaxScale;
 
 impl Transform for MinMaxScale {
@@ -205,7 +137,7 @@ sluice_sdk::export_transform!(MinMaxScale);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{ErrorKind, ParamValue};
+    use sluice_sdk::{Column, ErrorKind, ParamValue};
 
     fn fit(data: &Table, columns: &str) -> Result<Vec<u8>, StepError> {
         let params = Params::resolve(

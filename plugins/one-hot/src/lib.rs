@@ -25,147 +25,14 @@
 //!   invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{
-    Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, ValueKind, Values,
-};
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+
+pub use sluice_sdk::categories::{Categories, select};
+use sluice_sdk::columns::fitted_position;
+pub use sluice_sdk::columns::parse_names;
 
 const TAG: [u8; 4] = *b"OHOT";
 const VERSION: u8 = 1;
-
-/// Parses a comma-separated list of column names (blank entries skipped).
-pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if names.iter().any(|n| n == name) {
-            return Err(StepError::invalid_params(format!(
-                "param '{param}' names column '{name}' twice"
-            )));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
-
-/// The sorted distinct categories of one column, typed like the column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Categories {
-    Str(Vec<String>),
-    I64(Vec<i64>),
-    Bool(Vec<bool>),
-}
-
-impl Categories {
-    /// The sorted distinct present values of a string, i64 or bool column.
-    pub fn fit(c: &Column) -> Result<Categories, StepError> {
-        fn sorted<T: Ord + Clone>(v: &[T], c: &Column) -> Vec<T> {
-            let mut out: Vec<T> = v
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| !c.is_null(i))
-                .map(|(_, x)| x.clone())
-                .collect();
-            out.sort();
-            out.dedup();
-            out
-        }
-        match &c.values {
-            Values::Str(v) => Ok(Categories::Str(sorted(v, c))),
-            Values::I64(v) => Ok(Categories::I64(sorted(v, c))),
-            Values::Bool(v) => Ok(Categories::Bool(sorted(v, c))),
-            Values::F64(_) => Err(StepError::invalid_input(format!(
-                "column '{}' is f64; categories must be string, bool or i64",
-                c.name
-            ))),
-        }
-    }
-
-    pub fn kind(&self) -> ValueKind {
-        match self {
-            Categories::Str(_) => ValueKind::Str,
-            Categories::I64(_) => ValueKind::I64,
-            Categories::Bool(_) => ValueKind::Bool,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Categories::Str(v) => v.len(),
-            Categories::I64(v) => v.len(),
-            Categories::Bool(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The categories as text, in order.
-    pub fn labels(&self) -> Vec<String> {
-        match self {
-            Categories::Str(v) => v.clone(),
-            Categories::I64(v) => v.iter().map(i64::to_string).collect(),
-            Categories::Bool(v) => v.iter().map(bool::to_string).collect(),
-        }
-    }
-
-    /// The code of each row: `None` for a null row, `Some(None)` for an
-    /// unknown category. The column must have this kind.
-    pub fn codes(&self, c: &Column) -> Vec<Option<Option<usize>>> {
-        fn find<T: Ord>(cats: &[T], v: &[T], c: &Column) -> Vec<Option<Option<usize>>> {
-            v.iter()
-                .enumerate()
-                .map(|(i, x)| (!c.is_null(i)).then(|| cats.binary_search(x).ok()))
-                .collect()
-        }
-        match (self, &c.values) {
-            (Categories::Str(cats), Values::Str(v)) => find(cats, v, c),
-            (Categories::I64(cats), Values::I64(v)) => find(cats, v, c),
-            (Categories::Bool(cats), Values::Bool(v)) => find(cats, v, c),
-            _ => vec![None; c.len()],
-        }
-    }
-
-    fn write(&self, w: &mut ByteWriter) {
-        match self {
-            Categories::Str(v) => {
-                w.u8(0);
-                w.strs(v);
-            }
-            Categories::I64(v) => {
-                w.u8(1);
-                w.i64s(v);
-            }
-            Categories::Bool(v) => {
-                w.u8(2);
-                w.bools(v);
-            }
-        }
-    }
-
-    fn read(r: &mut ByteReader) -> Result<Categories, StepError> {
-        match r.u8()? {
-            0 => Ok(Categories::Str(r.strs()?)),
-            1 => Ok(Categories::I64(r.i64s()?)),
-            2 => Ok(Categories::Bool(r.bools()?)),
-            b => Err(StepError::invalid_input(format!(
-                "corrupt blob: unknown category kind {b}"
-            ))),
-        }
-    }
-}
-
-/// Which columns to encode: the listed ones, or every string and bool
-/// column when `names` is empty.
-pub fn select<'a>(data: &'a Table, names: &[String]) -> Result<Vec<&'a Column>, StepError> {
-    if names.is_empty() {
-        return Ok(data
-            .columns()
-            .iter()
-            .filter(|c| matches!(c.kind(), ValueKind::Str | ValueKind::Bool))
-            .collect());
-    }
-    names.iter().map(|n| data.column(n)).collect()
-}
 
 /// The fitted state.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,12 +60,7 @@ impl Encoder {
 
     pub fn apply(&self, data: Table) -> Result<Table, StepError> {
         for (name, cats) in &self.columns {
-            let c = data.get(name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{name}' was fitted but is not in the data; columns: {}",
-                    data.names().join(", ")
-                ))
-            })?;
+            let c = &data.columns[fitted_position(&data, name)?];
             if c.kind() != cats.kind() {
                 return Err(StepError::invalid_input(format!(
                     "column '{name}' was {} when fitted but is {} now",

@@ -26,22 +26,11 @@
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, Values};
 
+pub use sluice_sdk::columns::parse_names;
+use sluice_sdk::columns::{fitted_position, numeric_columns, present_values};
+
 const TAG: [u8; 4] = *b"POWR";
 const VERSION: u8 = 1;
-
-/// Parses a comma-separated list of column names (blank entries skipped).
-pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if names.iter().any(|n| n == name) {
-            return Err(StepError::invalid_params(format!(
-                "param '{param}' names column '{name}' twice"
-            )));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
 
 /// The Yeo-Johnson transform of one value (scikit-learn's formulas).
 pub fn yeo_johnson(x: f64, lambda: f64) -> f64 {
@@ -248,25 +237,7 @@ pub struct Power {
 
 impl Power {
     pub fn fit(data: &Table, names: &[String], yeo_johnson: bool) -> Result<Power, StepError> {
-        let selected: Vec<&Column> = if names.is_empty() {
-            data.columns()
-                .iter()
-                .filter(|c| c.kind().is_numeric())
-                .collect()
-        } else {
-            let mut out = Vec::new();
-            for name in names {
-                let c = data.column(name)?;
-                if !c.kind().is_numeric() {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' is {}, power-transform needs f64 or i64",
-                        c.kind()
-                    )));
-                }
-                out.push(c);
-            }
-            out
-        };
+        let selected = numeric_columns(data, names, "power-transform")?;
         let columns = selected.iter().map(|c| c.name.clone()).collect();
         let method = if yeo_johnson {
             Method::YeoJohnson(
@@ -283,12 +254,7 @@ impl Power {
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
         for (k, name) in self.columns.iter().enumerate() {
-            let i = data.position(name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{name}' was fitted but is not in the data; columns: {}",
-                    data.names().join(", ")
-                ))
-            })?;
+            let i = fitted_position(&data, name)?;
             let column = &data.columns[i];
             let values = match &column.values {
                 Values::F64(v) => v.clone(),
@@ -360,19 +326,6 @@ impl Power {
         r.finish()?;
         Ok(Power { columns, method })
     }
-}
-
-fn present_values(c: &Column) -> Vec<f64> {
-    let all = match &c.values {
-        Values::F64(v) => v.clone(),
-        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        Values::Bool(_) | Values::Str(_) => return Vec::new(),
-    };
-    all.into_iter()
-        .enumerate()
-        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
-        .map(|(_, x)| x)
-        .collect()
 }
 
 pub struct PowerTransform;

@@ -17,6 +17,7 @@
 //! Checks `rmse`, `mae`, `r2`, one per threshold, with the numbers in the
 //! detail. Metrics `rmse`, `mae`, `r2`, `rows`.
 
+use sluice_sdk::metrics::{check_max, check_min};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
     model,
@@ -100,35 +101,21 @@ pub struct Thresholds {
 /// Checks the scores against the thresholds, one check per threshold.
 pub fn evaluate(scores: &Scores, limits: &Thresholds) -> ValidationReport {
     let mut report = ValidationReport::new();
-    report.check(
+    check_max(
+        &mut report,
         "rmse",
-        scores.rmse <= limits.max_rmse,
-        format!(
-            "RMSE {} (maximum {}) on {} rows",
-            round6(scores.rmse),
-            limits.max_rmse,
-            scores.rows
-        ),
+        "RMSE",
+        scores.rmse,
+        limits.max_rmse,
+        &format!(" on {} rows", scores.rows),
     );
-    report.check(
-        "mae",
-        scores.mae <= limits.max_mae,
-        format!("MAE {} (maximum {})", round6(scores.mae), limits.max_mae),
-    );
-    report.check(
-        "r2",
-        scores.r2 >= limits.min_r2,
-        format!("R2 {} (minimum {})", round6(scores.r2), limits.min_r2),
-    );
+    check_max(&mut report, "mae", "MAE", scores.mae, limits.max_mae, "");
+    check_min(&mut report, "r2", "R2", scores.r2, limits.min_r2, "");
     report.metric("rmse", scores.rmse);
     report.metric("mae", scores.mae);
     report.metric("r2", scores.r2);
     report.metric("rows", scores.rows as f64);
     report
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 pub struct RegressionEval;

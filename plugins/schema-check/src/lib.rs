@@ -14,6 +14,7 @@
 //! Metrics: `rows`, `columns`, `null_cells`. Malformed param text is an
 //! invalid-params error naming the fragment.
 
+use sluice_sdk::metrics::round6;
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator,
     ValueKind, Values,
@@ -246,10 +247,6 @@ fn range_check(column: &Column, rule: &RangeRule) -> (bool, String) {
             format!("{outside} of {checked} non-null values outside {bounds}; {observed}"),
         )
     }
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 pub struct SchemaCheck;

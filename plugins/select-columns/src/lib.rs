@@ -18,22 +18,10 @@
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
 
+pub use sluice_sdk::columns::parse_names;
+
 const TAG: [u8; 4] = *b"SELC";
 const VERSION: u8 = 1;
-
-/// Parses a comma-separated list of column names (blank entries skipped).
-pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
-    let mut names: Vec<String> = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if names.iter().any(|n| n == name) {
-            return Err(StepError::invalid_params(format!(
-                "param '{param}' names column '{name}' twice"
-            )));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
 
 /// The fitted state: the output columns, in order.
 #[derive(Debug, Clone, PartialEq)]

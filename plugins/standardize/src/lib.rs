@@ -12,7 +12,9 @@
 //!   column missing from the data is an invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, Params, PluginInfo, StepError, Table, Transform, Values};
+use sluice_sdk::{Params, PluginInfo, StepError, Table, Transform};
+
+use sluice_sdk::columns::{map_fitted_numeric, present_values};
 
 const TAG: [u8; 4] = *b"STDZ";
 const VERSION: u8 = 1;
@@ -51,34 +53,7 @@ impl Scaler {
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
         for s in &self.columns {
-            let i = data.position(&s.name).ok_or_else(|| {
-                StepError::invalid_input(format!(
-                    "column '{}' was fitted but is not in the data; columns: {}",
-                    s.name,
-                    data.names().join(", ")
-                ))
-            })?;
-            let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
-            let (name, values, valid) = column.into_parts();
-            let scaled = match values {
-                // Reuse the buffer: no allocation for f64 columns.
-                Values::F64(mut v) => {
-                    v.iter_mut().for_each(|x| *x = (*x - s.mean) / s.scale);
-                    v
-                }
-                Values::I64(v) => v.iter().map(|&x| (x as f64 - s.mean) / s.scale).collect(),
-                other => {
-                    return Err(StepError::invalid_input(format!(
-                        "column '{name}' was numeric when fitted but is {} now",
-                        other.kind()
-                    )));
-                }
-            };
-            data.columns[i] = Column {
-                name,
-                values: Values::F64(scaled),
-                valid,
-            };
+            map_fitted_numeric(&mut data, &s.name, |x| (x - s.mean) / s.scale)?;
         }
         Ok(data)
     }
@@ -121,19 +96,6 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn present_values(c: &Column) -> Vec<f64> {
-    let all = match &c.values {
-        Values::F64(v) => v.clone(),
-        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        Values::Bool(_) | Values::Str(_) => return Vec::new(),
-    };
-    all.into_iter()
-        .enumerate()
-        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
-        .map(|(_, x)| x)
-        .collect()
-}
-
 pub struct Standardize;
 
 impl Transform for Standardize {
@@ -160,7 +122,7 @@ sluice_sdk::export_transform!(Standardize);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::ErrorKind;
+    use sluice_sdk::{Column, ErrorKind};
 
     fn fit(data: &Table) -> Vec<u8> {
         let params = Params::resolve(&Standardize::describe().params, Vec::new()).unwrap();

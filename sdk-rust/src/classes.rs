@@ -5,13 +5,13 @@
 //! [`Column::value_text`] does, for `p_<class>` column names: `p_0`,
 //! `p_2.5`, `p_true`, `p_yes`.
 //!
-//! (The same file is in the `knn` and `decision-tree` crates, which stay
-//! independent of each other: keep the copies identical.)
+//! Used by the `knn` and `decision-tree` trainers, whose serialized models
+//! embed [`Classes::write`]'s bytes.
 
 use std::collections::BTreeSet;
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, StepError, Values};
+use crate::codec::{ByteReader, ByteWriter};
+use crate::{Column, StepError, Values};
 
 /// The distinct classes, sorted, in the target's own type.
 #[derive(Debug, Clone, PartialEq)]

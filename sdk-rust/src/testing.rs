@@ -6,17 +6,18 @@
 //! - Standardization: train mean and train std (ddof 0, a std of 0 -> 1),
 //!   applied to both parts.
 //!
-//! (The same file is in each trainer crate that checks parity, so the
-//! crates stay independent: keep the copies identical.)
-
-#![allow(dead_code)]
+//! Shared by the tests of the trainer crates that check parity (`knn`,
+//! `linear`, `decision-tree`). Not part of the SDK's API.
 
 use std::path::PathBuf;
 
-use sluice_sdk::{Column, Table};
+use crate::{Column, Table};
 
+/// `relative` to the repository root.
 fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
 }
 
 /// One dataset, split into train and holdout.
@@ -30,7 +31,7 @@ pub struct Split {
 /// Reads `pipelines/data/<name>.csv` (a header, then numbers only) and
 /// splits it. The target is an i64 column when `classification`, else f64.
 pub fn load(name: &str, target: &str, classification: bool) -> Split {
-    let path = repo_path(&format!("../../pipelines/data/{name}.csv"));
+    let path = repo_path(&format!("pipelines/data/{name}.csv"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
@@ -109,7 +110,7 @@ pub fn standardize(split: Split) -> Split {
 /// The number stored under `results[key]` in `sklearn_reference.json`
 /// (keys look like `"diabetes/linear/r2"`; one `"key": number` per line).
 pub fn reference(key: &str) -> f64 {
-    let path = repo_path("../parity/sklearn_reference.json");
+    let path = repo_path("plugins/parity/sklearn_reference.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let needle = format!("\"{key}\":");
     let start = text

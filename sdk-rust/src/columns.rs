@@ -1,0 +1,163 @@
+//! Column selection shared by transforms: the comma-separated `columns`
+//! param, choosing numeric columns, and a column's present values.
+
+use crate::{Column, StepError, Table, Values};
+
+/// Parses a comma-separated list of column names (blank entries skipped).
+pub fn parse_names(text: &str, param: &str) -> Result<Vec<String>, StepError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if names.iter().any(|n| n == name) {
+            return Err(StepError::invalid_params(format!(
+                "param '{param}' names column '{name}' twice"
+            )));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// The columns a numeric transform works on: the listed ones, or every
+/// numeric (f64 or i64) column when `names` is empty. A listed column that
+/// is missing, or not numeric, is an invalid-input error naming `plugin`.
+pub fn numeric_columns<'a>(
+    data: &'a Table,
+    names: &[String],
+    plugin: &str,
+) -> Result<Vec<&'a Column>, StepError> {
+    if names.is_empty() {
+        return Ok(data
+            .columns()
+            .iter()
+            .filter(|c| c.kind().is_numeric())
+            .collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let c = data.column(name)?;
+        if !c.kind().is_numeric() {
+            return Err(StepError::invalid_input(format!(
+                "column '{name}' is {}, {plugin} needs f64 or i64",
+                c.kind()
+            )));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// The present (non-null, non-NaN) values of an f64 or i64 column, as f64;
+/// empty for a bool or string column.
+pub fn present_values(c: &Column) -> Vec<f64> {
+    let all = match &c.values {
+        Values::F64(v) => v.clone(),
+        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Values::Bool(_) | Values::Str(_) => return Vec::new(),
+    };
+    all.into_iter()
+        .enumerate()
+        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
+        .map(|(_, x)| x)
+        .collect()
+}
+
+/// The position of column `name`, which the transform fitted, in `data`: an
+/// invalid-input error listing the data's columns when it is missing.
+pub fn fitted_position(data: &Table, name: &str) -> Result<usize, StepError> {
+    data.position(name).ok_or_else(|| {
+        StepError::invalid_input(format!(
+            "column '{name}' was fitted but is not in the data; columns: {}",
+            data.names().join(", ")
+        ))
+    })
+}
+
+/// Replaces fitted numeric column `name` with an f64 column of `f(x)` for
+/// each value `x` (i64 values converted to f64 first), keeping its name and
+/// null mask; f64 buffers are reused. The column missing, or no longer f64
+/// or i64, is an invalid-input error.
+pub fn map_fitted_numeric(
+    data: &mut Table,
+    name: &str,
+    mut f: impl FnMut(f64) -> f64,
+) -> Result<(), StepError> {
+    let i = fitted_position(data, name)?;
+    let kind = data.columns[i].kind();
+    if !kind.is_numeric() {
+        return Err(StepError::invalid_input(format!(
+            "column '{name}' was numeric when fitted but is {kind} now"
+        )));
+    }
+    let column = std::mem::replace(&mut data.columns[i], Column::f64("", Vec::new()));
+    let (name, values, valid) = column.into_parts();
+    let mapped = match values {
+        Values::F64(mut v) => {
+            v.iter_mut().for_each(|x| *x = f(*x));
+            v
+        }
+        Values::I64(v) => v.iter().map(|&x| f(x as f64)).collect(),
+        Values::Bool(_) | Values::Str(_) => unreachable!("checked numeric above"),
+    };
+    data.columns[i] = Column {
+        name,
+        values: Values::F64(mapped),
+        valid,
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_names_trims_skips_blanks_and_rejects_repeats() {
+        assert_eq!(parse_names(" a, ,b ,", "columns").unwrap(), ["a", "b"]);
+        assert!(parse_names("", "columns").unwrap().is_empty());
+        let err = parse_names("a,b,a", "keep").unwrap_err();
+        assert!(err.message.contains("param 'keep' names column 'a' twice"));
+    }
+
+    #[test]
+    fn numeric_columns_and_present_values() {
+        let data = Table::new()
+            .with(Column::f64("x", vec![1.0, f64::NAN, 3.0]).with_nulls(&[2]))
+            .with(Column::strings("s", ["a", "b", "c"]))
+            .with(Column::i64("n", vec![1, 2, 3]));
+        let all = numeric_columns(&data, &[], "t").unwrap();
+        assert_eq!(
+            all.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["x", "n"]
+        );
+        let err = numeric_columns(&data, &["s".into()], "t").unwrap_err();
+        assert!(err.message.contains("column 's' is"));
+        assert!(err.message.contains("t needs f64 or i64"));
+        assert!(numeric_columns(&data, &["nope".into()], "t").is_err());
+        assert_eq!(present_values(all[0]), [1.0]);
+        assert_eq!(present_values(all[1]), [1.0, 2.0, 3.0]);
+        assert!(present_values(data.column("s").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn map_fitted_numeric_keeps_nulls_and_checks_kind() {
+        let mut data = Table::new()
+            .with(Column::i64("n", vec![1, 2, 3]).with_nulls(&[1]))
+            .with(Column::strings("s", ["a", "b", "c"]));
+        map_fitted_numeric(&mut data, "n", |x| x * 10.0).unwrap();
+        let n = data.column("n").unwrap();
+        assert_eq!(n.f64_values().unwrap()[0], 10.0);
+        assert_eq!(n.f64_values().unwrap()[2], 30.0);
+        assert!(n.is_null(1));
+        let err = map_fitted_numeric(&mut data, "s", |x| x).unwrap_err();
+        assert!(
+            err.message
+                .contains("column 's' was numeric when fitted but is")
+        );
+        let err = map_fitted_numeric(&mut data, "nope", |x| x).unwrap_err();
+        assert!(
+            err.message
+                .contains("column 'nope' was fitted but is not in the data; columns: n, s")
+        );
+        assert_eq!(fitted_position(&data, "s").unwrap(), 1);
+    }
+}
