@@ -2,7 +2,6 @@
 
 use super::Home;
 use super::output::{print_json, table};
-use crate::runtime::error_kind_name;
 use crate::wit;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -30,7 +29,6 @@ fn value_text(v: &wit::ParamValue) -> String {
 }
 
 pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode> {
-    let _ = error_kind_name;
     match cmd {
         PluginCommand::Inspect { file, json } => {
             let runtime = home.runtime()?;

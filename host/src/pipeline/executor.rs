@@ -4,7 +4,7 @@
 //! earlier steps and a record that says what happened.
 
 use super::definition::Part;
-use super::plan::{Plan, PlannedStep, Source};
+use super::plan::{Plan, PlannedStep};
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
 use crate::meta::{MetaStore, NewRun, RunStatus, StepStatus};
@@ -599,7 +599,7 @@ impl Executor {
     #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
-        _plan: &Plan,
+        plan: &Plan,
         step: &PlannedStep,
         state: &mut RunState,
         input: &Parts,
@@ -724,7 +724,7 @@ impl Executor {
                 let mut ctx = ctx.clone();
                 if let (Some(m), Some(trainer_step)) = (model, &step.model) {
                     let bytes = self.artifacts.get(m).await?;
-                    let trainer = _plan
+                    let trainer = plan
                         .steps
                         .iter()
                         .find(|s| &s.id == trainer_step)
@@ -904,9 +904,4 @@ fn new_run_id() -> String {
     let now = chrono::Utc::now();
     let rand = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}", now.format("%Y%m%d-%H%M%S"), &rand[..6])
-}
-
-#[allow(dead_code)]
-fn source_name(s: &Source) -> &str {
-    s.name()
 }

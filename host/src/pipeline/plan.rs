@@ -227,7 +227,7 @@ fn plan(
             s
         });
         if let Some(plugin) = &plugin {
-            check_step_shape(step, plugin, &file, &plugins, &ids, &mut issues);
+            check_step_shape(step, plugin, &plugins, &ids, &mut issues);
         }
         let (params, params_json) = match &plugin {
             Some(p) => convert_params(step, p, &mut issues),
@@ -412,7 +412,6 @@ pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathB
 fn check_step_shape(
     step: &StepDef,
     plugin: &Plugin,
-    file: &PipelineFile,
     plugins: &[Option<Arc<Plugin>>],
     ids: &HashMap<&str, usize>,
     issues: &mut Vec<String>,
@@ -476,7 +475,6 @@ fn check_step_shape(
             "step '{id}': `on` is only for validators and explainers (a {world} fits on train and applies to both parts)"
         ));
     }
-    let _ = file;
 }
 
 fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
