@@ -1,0 +1,339 @@
+//! Histogram gradient boosting as scikit-learn's
+//! `HistGradientBoosting{Classifier,Regressor}` does it, without missing
+//! values, early stopping or monotonic constraints.
+//!
+//! - Binning: per feature, at most `max_bins` bins. With at most `max_bins`
+//!   distinct training values the thresholds are the midpoints between
+//!   consecutive distinct values; otherwise they are the
+//!   `linspace(0, 100, max_bins + 1)[1:-1]` percentiles of the column
+//!   (numpy's `averaged_inverted_cdf` method, as scikit-learn 1.9 uses). A value goes to the first bin whose
+//!   threshold is `>=` it.
+//! - Each iteration fits one tree to the loss's gradients and hessians,
+//!   best-first: the leaf with the highest gain is split next, until
+//!   `max_leaf_nodes` leaves. A split's gain is
+//!   `G_L^2/(H_L+l2) + G_R^2/(H_R+l2) - G^2/(H+l2)`; it must be `> 0`,
+//!   leave `min_samples_leaf` rows and a hessian of `1e-3` on each side.
+//!   Ties go to the first feature, then the lowest bin; equal-gain leaves
+//!   split in creation order.
+//! - A leaf's value is `-learning_rate * G / (H + l2)`; a row goes left when
+//!   its value is `<=` the split bin's threshold.
+
+/// scikit-learn's `min_hessian_to_split`.
+const MIN_HESSIAN: f64 = 1e-3;
+
+/// The loss being minimized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Binary log loss on the raw (log-odds) score; targets are 0 / 1.
+    LogLoss,
+    /// Half squared error; the hessian is constant 1.
+    SquaredError,
+}
+
+/// The boosting params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoostOptions {
+    pub max_iter: usize,
+    pub learning_rate: f64,
+    pub max_leaf_nodes: usize,
+    /// `None`: unlimited; the root is depth 0.
+    pub max_depth: Option<usize>,
+    pub min_samples_leaf: usize,
+    pub l2_regularization: f64,
+    pub max_bins: usize,
+}
+
+impl Default for BoostOptions {
+    fn default() -> Self {
+        BoostOptions {
+            max_iter: 100,
+            learning_rate: 0.1,
+            max_leaf_nodes: 31,
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+        }
+    }
+}
+
+/// The bin thresholds of one column: at most `max_bins - 1` increasing
+/// values.
+pub fn bin_thresholds(values: &[f64], max_bins: usize) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut distinct = sorted.clone();
+    distinct.dedup();
+    let mut thresholds: Vec<f64> = if distinct.len() <= max_bins {
+        distinct.windows(2).map(|w| (w[0] + w[1]) * 0.5).collect()
+    } else {
+        // numpy's `averaged_inverted_cdf` percentile at k / max_bins: with
+        // g = n * k / max_bins, the mean of the g-th and (g+1)-th smallest
+        // values when g is a whole number, else the ceil(g)-th smallest.
+        let n = sorted.len();
+        (1..max_bins)
+            .map(|k| {
+                let whole = n * k / max_bins;
+                if (n * k).is_multiple_of(max_bins) {
+                    (sorted[whole - 1] + sorted[whole]) * 0.5
+                } else {
+                    sorted[whole]
+                }
+            })
+            .collect()
+    };
+    // Percentiles repeat where values do; keep each threshold once.
+    thresholds.dedup();
+    thresholds
+}
+
+/// The bin of `x`: the first threshold `>= x`, or the last bin.
+pub fn bin_of(thresholds: &[f64], x: f64) -> usize {
+    thresholds.partition_point(|&t| t < x)
+}
+
+/// One tree, nodes in creation order (children after their parent).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tree {
+    /// `None` for a leaf.
+    pub feature: Vec<Option<usize>>,
+    /// Go left when `x <= threshold`.
+    pub threshold: Vec<f64>,
+    pub left: Vec<usize>,
+    pub right: Vec<usize>,
+    /// A leaf's contribution to the raw score (shrinkage included).
+    pub value: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf value for a row whose feature `j` is `x(j)`.
+    pub fn predict(&self, x: impl Fn(usize) -> f64) -> f64 {
+        let mut node = 0;
+        while let Some(f) = self.feature[node] {
+            node = if x(f) <= self.threshold[node] {
+                self.left[node]
+            } else {
+                self.right[node]
+            };
+        }
+        self.value[node]
+    }
+
+    pub fn leaves(&self) -> usize {
+        self.feature.iter().filter(|f| f.is_none()).count()
+    }
+
+    fn push_leaf(&mut self) -> usize {
+        self.feature.push(None);
+        self.threshold.push(0.0);
+        self.left.push(0);
+        self.right.push(0);
+        self.value.push(0.0);
+        self.feature.len() - 1
+    }
+}
+
+/// The best split of a node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    pub gain: f64,
+    pub feature: usize,
+    pub bin: usize,
+}
+
+/// `G^2 / (H + l2)`: minus twice the node's loss at its optimal value.
+fn score(g: f64, h: f64, l2: f64) -> f64 {
+    g * g / (h + l2)
+}
+
+/// The best split of the rows `rows` over binned features `bins[feature][row]`.
+pub fn best_split(
+    bins: &[Vec<u16>],
+    n_bins: &[usize],
+    grad: &[f64],
+    hess: &[f64],
+    rows: &[usize],
+    opts: &BoostOptions,
+) -> Option<Split> {
+    let l2 = opts.l2_regularization;
+    let (g_all, h_all) = rows
+        .iter()
+        .fold((0.0, 0.0), |(g, h), &i| (g + grad[i], h + hess[i]));
+    let parent = score(g_all, h_all, l2);
+    let n_all = rows.len();
+    let mut best: Option<Split> = None;
+    let mut hist_g = Vec::new();
+    let mut hist_h = Vec::new();
+    let mut hist_n = Vec::new();
+    for (feature, column) in bins.iter().enumerate() {
+        let nb = n_bins[feature];
+        hist_g.clear();
+        hist_g.resize(nb, 0.0);
+        hist_h.clear();
+        hist_h.resize(nb, 0.0);
+        hist_n.clear();
+        hist_n.resize(nb, 0usize);
+        for &i in rows {
+            let b = column[i] as usize;
+            hist_g[b] += grad[i];
+            hist_h[b] += hess[i];
+            hist_n[b] += 1;
+        }
+        let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
+        for bin in 0..nb.saturating_sub(1) {
+            gl += hist_g[bin];
+            hl += hist_h[bin];
+            nl += hist_n[bin];
+            let nr = n_all - nl;
+            let hr = h_all - hl;
+            if nl < opts.min_samples_leaf || hl < MIN_HESSIAN {
+                continue;
+            }
+            if nr < opts.min_samples_leaf || hr < MIN_HESSIAN {
+                break;
+            }
+            let gain = score(gl, hl, l2) + score(g_all - gl, hr, l2) - parent;
+            if gain > 0.0 && best.is_none_or(|b| gain > b.gain) {
+                best = Some(Split { gain, feature, bin });
+            }
+        }
+    }
+    best
+}
+
+/// Fits one tree to `grad` / `hess` on binned features.
+pub fn grow_tree(
+    bins: &[Vec<u16>],
+    thresholds: &[Vec<f64>],
+    grad: &[f64],
+    hess: &[f64],
+    opts: &BoostOptions,
+) -> Tree {
+    let n_bins: Vec<usize> = thresholds.iter().map(|t| t.len() + 1).collect();
+    let mut tree = Tree::default();
+    let l2 = opts.l2_regularization;
+    let leaf_value = |rows: &[usize]| {
+        let (g, h) = rows
+            .iter()
+            .fold((0.0, 0.0), |(g, h), &i| (g + grad[i], h + hess[i]));
+        -opts.learning_rate * g / (h + l2)
+    };
+    // Candidate leaves: (node, depth, rows, split).
+    let mut open: Vec<(usize, Vec<usize>, Split)> = Vec::new();
+    let consider = |tree: &mut Tree,
+                    open: &mut Vec<(usize, Vec<usize>, Split)>,
+                    node: usize,
+                    depth: usize,
+                    rows: Vec<usize>| {
+        tree.value[node] = leaf_value(&rows);
+        let too_deep = opts.max_depth.is_some_and(|d| depth >= d);
+        if too_deep || rows.len() < 2 * opts.min_samples_leaf {
+            return;
+        }
+        if let Some(split) = best_split(bins, &n_bins, grad, hess, &rows, opts) {
+            open.push((node, rows, split));
+        }
+    };
+    let mut depth_of = vec![0usize];
+    let root = tree.push_leaf();
+    consider(
+        &mut tree,
+        &mut open,
+        root,
+        0,
+        (0..grad.len()).collect::<Vec<_>>(),
+    );
+    let mut leaves = 1;
+    while leaves < opts.max_leaf_nodes && !open.is_empty() {
+        // The highest gain; the earliest node on ties.
+        let mut pick = 0;
+        for (k, candidate) in open.iter().enumerate() {
+            let best = &open[pick];
+            if candidate.2.gain > best.2.gain
+                || (candidate.2.gain == best.2.gain && candidate.0 < best.0)
+            {
+                pick = k;
+            }
+        }
+        let (node, rows, split) = open.swap_remove(pick);
+        let column = &bins[split.feature];
+        let (left_rows, right_rows): (Vec<usize>, Vec<usize>) = rows
+            .iter()
+            .partition(|&&i| (column[i] as usize) <= split.bin);
+        let left = tree.push_leaf();
+        let right = tree.push_leaf();
+        tree.feature[node] = Some(split.feature);
+        tree.threshold[node] = thresholds[split.feature][split.bin];
+        tree.left[node] = left;
+        tree.right[node] = right;
+        let depth = depth_of[node] + 1;
+        depth_of.extend([depth, depth]);
+        leaves += 1;
+        consider(&mut tree, &mut open, left, depth, left_rows);
+        consider(&mut tree, &mut open, right, depth, right_rows);
+    }
+    tree
+}
+
+/// The boosted ensemble: `raw = baseline + sum of tree values`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensemble {
+    pub baseline: f64,
+    pub trees: Vec<Tree>,
+}
+
+impl Ensemble {
+    /// The raw score (log-odds or value) of a row.
+    pub fn raw(&self, x: impl Fn(usize) -> f64 + Copy) -> f64 {
+        self.baseline + self.trees.iter().map(|t| t.predict(x)).sum::<f64>()
+    }
+}
+
+pub fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
+/// for [`Loss::LogLoss`]).
+pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> Ensemble {
+    let n = y.len();
+    let thresholds: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|c| bin_thresholds(c, opts.max_bins))
+        .collect();
+    let bins: Vec<Vec<u16>> = columns
+        .iter()
+        .zip(&thresholds)
+        .map(|(c, t)| c.iter().map(|&x| bin_of(t, x) as u16).collect())
+        .collect();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let baseline = match loss {
+        Loss::LogLoss => {
+            let p = mean.clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+            (p / (1.0 - p)).ln()
+        }
+        Loss::SquaredError => mean,
+    };
+    let mut raw = vec![baseline; n];
+    let mut grad = vec![0.0; n];
+    let mut hess = vec![1.0; n];
+    let mut trees = Vec::with_capacity(opts.max_iter);
+    for _ in 0..opts.max_iter {
+        for i in 0..n {
+            match loss {
+                Loss::LogLoss => {
+                    let p = sigmoid(raw[i]);
+                    grad[i] = p - y[i];
+                    hess[i] = p * (1.0 - p);
+                }
+                Loss::SquaredError => grad[i] = raw[i] - y[i],
+            }
+        }
+        let tree = grow_tree(&bins, &thresholds, &grad, &hess, opts);
+        for (i, r) in raw.iter_mut().enumerate() {
+            *r += tree.predict(|j| columns[j][i]);
+        }
+        trees.push(tree);
+    }
+    Ensemble { baseline, trees }
+}

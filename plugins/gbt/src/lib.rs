@@ -1,0 +1,427 @@
+//! `gbt`: histogram-based gradient-boosted trees with scikit-learn's
+//! semantics (`HistGradientBoostingClassifier`, binary log loss, and
+//! `HistGradientBoostingRegressor`, squared error), without early stopping;
+//! the algorithm, binning and tie-breaking are in [`boost`].
+//!
+//! Params: `mode` (text, `classification` | `regression`), `max_iter`
+//! (integer, 100), `learning_rate` (number, 0.1), `max_leaf_nodes`
+//! (integer, 31), `max_depth` (integer, 0 = unlimited), `min_samples_leaf`
+//! (integer, 20), `l2_regularization` (number, 0.0), `max_bins` (integer,
+//! 255).
+//!
+//! - Features: every column must be numeric (f64, i64 or bool), without
+//!   nulls or non-finite values. No scaling is needed.
+//! - Target: classification takes i64, bool, string or f64 labels with
+//!   exactly two classes (sorted as `logreg` sorts them; the second is the
+//!   positive one); more classes are an invalid-input error (multiclass is
+//!   not supported yet). Regression takes a numeric target. No nulls.
+//! - `train` metrics: `iterations`, `leaves` (total over trees), and
+//!   `train_accuracy` (classification) or `train_rmse` (regression).
+//! - `predict` selects the model's features by name (order does not
+//!   matter, extra columns are ignored). A classifier returns `p_<class>`
+//!   for both classes (the sigmoid of the raw score for the second), then
+//!   `prediction` (ties to the first class). A regressor returns
+//!   `prediction` (f64).
+//!
+//! Training is deterministic: no sampling, no randomness.
+
+pub mod boost;
+pub use sluice_sdk::classes;
+
+use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::{
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, metrics,
+};
+
+pub use boost::{BoostOptions, Ensemble, Loss, Tree};
+pub use classes::Classes;
+
+const TAG: [u8; 4] = *b"HGBT";
+const VERSION: u8 = 1;
+
+/// Classification or regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Classification,
+    Regression,
+}
+
+/// The checked params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbtOptions {
+    pub mode: Mode,
+    pub boost: BoostOptions,
+}
+
+/// A trained model: what `train` stores and `predict` reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbtModel {
+    pub features: Vec<String>,
+    /// The two classes of a classifier, `None` for a regressor.
+    pub classes: Option<Classes>,
+    pub ensemble: Ensemble,
+}
+
+impl GbtModel {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::new(TAG, VERSION);
+        w.strs(&self.features);
+        match &self.classes {
+            Some(classes) => {
+                w.u8(0);
+                classes.write(&mut w);
+            }
+            None => w.u8(1),
+        }
+        w.f64(self.ensemble.baseline);
+        w.u64(self.ensemble.trees.len() as u64);
+        let index = |v: &[usize]| v.iter().map(|&i| i as i64).collect::<Vec<i64>>();
+        for t in &self.ensemble.trees {
+            let feature: Vec<i64> = t
+                .feature
+                .iter()
+                .map(|f| f.map_or(-1, |f| f as i64))
+                .collect();
+            w.i64s(&feature);
+            w.f64s(&t.threshold);
+            w.i64s(&index(&t.left));
+            w.i64s(&index(&t.right));
+            w.f64s(&t.value);
+        }
+        w.finish()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<GbtModel, StepError> {
+        let corrupt = |what: &str| StepError::invalid_input(format!("corrupt gbt model: {what}"));
+        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let features = r.strs()?;
+        let classes = match r.u8()? {
+            0 => Some(Classes::read(&mut r)?),
+            1 => None,
+            _ => return Err(corrupt("unknown mode")),
+        };
+        if classes.as_ref().is_some_and(|c| c.len() != 2) {
+            return Err(corrupt("a classifier needs two classes"));
+        }
+        let baseline = r.f64()?;
+        let n_trees = r.u64()?;
+        let mut trees = Vec::new();
+        for _ in 0..n_trees {
+            let feature = r.i64s()?;
+            let threshold = r.f64s()?;
+            let left = r.i64s()?;
+            let right = r.i64s()?;
+            let value = r.f64s()?;
+            let nodes = feature.len();
+            if nodes == 0 || [threshold.len(), left.len(), right.len(), value.len()] != [nodes; 4] {
+                return Err(corrupt("node arrays differ in length"));
+            }
+            // Children come after their parent, so every walk ends.
+            let child = |i: usize, c: i64| {
+                usize::try_from(c)
+                    .ok()
+                    .filter(|&c| c > i && c < nodes)
+                    .ok_or_else(|| corrupt("child index out of range"))
+            };
+            let mut tree = Tree {
+                feature: Vec::with_capacity(nodes),
+                threshold,
+                left: vec![0; nodes],
+                right: vec![0; nodes],
+                value,
+            };
+            for (i, &f) in feature.iter().enumerate() {
+                if f < 0 {
+                    tree.feature.push(None);
+                    continue;
+                }
+                let f = usize::try_from(f)
+                    .ok()
+                    .filter(|&f| f < features.len())
+                    .ok_or_else(|| corrupt("feature index out of range"))?;
+                tree.feature.push(Some(f));
+                tree.left[i] = child(i, left[i])?;
+                tree.right[i] = child(i, right[i])?;
+            }
+            trees.push(tree);
+        }
+        r.finish()?;
+        Ok(GbtModel {
+            features,
+            classes,
+            ensemble: Ensemble { baseline, trees },
+        })
+    }
+
+    /// The raw score (log-odds or value) of each row, the features selected
+    /// by name.
+    pub fn raw_scores(&self, features: &Table) -> Result<Vec<f64>, StepError> {
+        let columns = self
+            .features
+            .iter()
+            .map(|name| {
+                let column = features.get(name).ok_or_else(|| {
+                    StepError::invalid_input(format!(
+                        "the model needs feature '{name}', which is not in the data; columns: {}",
+                        features.names().join(", ")
+                    ))
+                })?;
+                numeric_feature(column)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((0..features.num_rows())
+            .map(|i| self.ensemble.raw(|j| columns[j][i]))
+            .collect())
+    }
+
+    /// `p_<class>` and `prediction` for a classifier, `prediction` for a
+    /// regressor.
+    pub fn predict(&self, features: &Table) -> Result<Table, StepError> {
+        let raw = self.raw_scores(features)?;
+        match &self.classes {
+            Some(classes) => {
+                let proba: Vec<Vec<f64>> = raw
+                    .iter()
+                    .map(|&z| {
+                        let p = boost::sigmoid(z);
+                        vec![1.0 - p, p]
+                    })
+                    .collect();
+                Ok(classes::class_outputs(classes, &proba)
+                    .into_iter()
+                    .collect())
+            }
+            None => Ok(Table::new().with(Column::f64("prediction", raw))),
+        }
+    }
+}
+
+/// A feature (or numeric target) column as f64: numeric, no nulls, finite.
+fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
+    if column.has_nulls() {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has {} nulls; impute them first",
+            column.name,
+            column.null_count()
+        )));
+    }
+    let values = column.to_f64_lossy().map_err(|_| {
+        StepError::invalid_input(format!(
+            "column '{}' is {}; gbt needs f64, i64 or bool values here",
+            column.name,
+            column.kind()
+        ))
+    })?;
+    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has a non-finite value ({}) at row {i}",
+            column.name, values[i]
+        )));
+    }
+    Ok(values)
+}
+
+/// What training reports besides the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    pub model: GbtModel,
+    /// Accuracy (classification) or RMSE (regression) on the training rows.
+    pub train_score: f64,
+}
+
+/// Boosts trees on `features` (every column is a feature) and `target`.
+pub fn train(
+    features: &Table,
+    target: &Column,
+    opts: &GbtOptions,
+) -> Result<TrainReport, StepError> {
+    let columns = features
+        .columns()
+        .iter()
+        .map(numeric_feature)
+        .collect::<Result<Vec<_>, _>>()?;
+    if columns.is_empty() {
+        return Err(StepError::invalid_input(
+            "gbt needs at least one feature column",
+        ));
+    }
+    if target.is_empty() {
+        return Err(StepError::invalid_input("gbt needs at least one row"));
+    }
+    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let names = features.names().iter().map(|s| s.to_string()).collect();
+    match opts.mode {
+        Mode::Classification => {
+            let (classes, index) = Classes::from_target(target)?;
+            if classes.len() > 2 {
+                return Err(StepError::invalid_input(format!(
+                    "target '{}' has {} classes; gbt is binary only, multiclass is not supported yet",
+                    target.name,
+                    classes.len()
+                )));
+            }
+            if classes.len() < 2 {
+                return Err(StepError::invalid_input(format!(
+                    "target '{}' has a single class; classification needs two",
+                    target.name
+                )));
+            }
+            let y: Vec<f64> = index.iter().map(|&k| k as f64).collect();
+            let ensemble = boost::fit(&refs, &y, Loss::LogLoss, &opts.boost);
+            let correct: Vec<bool> = (0..y.len())
+                .map(|i| (ensemble.raw(|j| refs[j][i]) > 0.0) == (index[i] == 1))
+                .collect();
+            Ok(TrainReport {
+                model: GbtModel {
+                    features: names,
+                    classes: Some(classes),
+                    ensemble,
+                },
+                train_score: metrics::accuracy(&correct),
+            })
+        }
+        Mode::Regression => {
+            let y = numeric_feature(target)?;
+            let ensemble = boost::fit(&refs, &y, Loss::SquaredError, &opts.boost);
+            let sq: f64 = (0..y.len())
+                .map(|i| (ensemble.raw(|j| refs[j][i]) - y[i]).powi(2))
+                .sum();
+            Ok(TrainReport {
+                model: GbtModel {
+                    features: names,
+                    classes: None,
+                    ensemble,
+                },
+                train_score: (sq / y.len() as f64).sqrt(),
+            })
+        }
+    }
+}
+
+/// Reads and checks the params.
+pub fn gbt_options(params: &Params) -> Result<GbtOptions, StepError> {
+    let mode = match params.text("mode")? {
+        "classification" => Mode::Classification,
+        "regression" => Mode::Regression,
+        other => {
+            return Err(StepError::invalid_params(format!(
+                "param 'mode' must be 'classification' or 'regression', got '{other}'"
+            )));
+        }
+    };
+    let int_in = |name: &str, min: i64, max: i64| -> Result<usize, StepError> {
+        let v = params.integer(name)?;
+        if v < min || v > max {
+            return Err(StepError::invalid_params(format!(
+                "param '{name}' must be between {min} and {max}, got {v}"
+            )));
+        }
+        Ok(v as usize)
+    };
+    let learning_rate = params.number("learning_rate")?;
+    if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+        return Err(StepError::invalid_params(format!(
+            "param 'learning_rate' must be a positive number, got {learning_rate}"
+        )));
+    }
+    let l2_regularization = params.number("l2_regularization")?;
+    if !(l2_regularization >= 0.0 && l2_regularization.is_finite()) {
+        return Err(StepError::invalid_params(format!(
+            "param 'l2_regularization' must be a finite number >= 0, got {l2_regularization}"
+        )));
+    }
+    let max_depth = int_in("max_depth", 0, i64::MAX)?;
+    Ok(GbtOptions {
+        mode,
+        boost: BoostOptions {
+            max_iter: int_in("max_iter", 1, 100_000)?,
+            learning_rate,
+            max_leaf_nodes: int_in("max_leaf_nodes", 2, 1 << 20)?,
+            max_depth: (max_depth > 0).then_some(max_depth),
+            min_samples_leaf: int_in("min_samples_leaf", 1, i64::MAX)?,
+            l2_regularization,
+            max_bins: int_in("max_bins", 2, 255)?,
+        },
+    })
+}
+
+pub struct Gbt;
+
+impl Trainer for Gbt {
+    fn describe() -> PluginInfo {
+        PluginInfo::new(
+            "gbt",
+            env!("CARGO_PKG_VERSION"),
+            "Histogram gradient-boosted trees (scikit-learn's HistGradientBoosting \
+             semantics, no early stopping): binary log-loss classification or \
+             squared-error regression, quantile bins, best-first trees.",
+        )
+        .param(ParamSpec::text(
+            "mode",
+            "classification",
+            "'classification' (binary log loss; p_<class> and prediction) or 'regression' \
+             (squared error; prediction)",
+        ))
+        .param(ParamSpec::integer(
+            "max_iter",
+            100,
+            "number of boosting iterations (trees), 1 ..100000",
+        ))
+        .param(ParamSpec::number(
+            "learning_rate",
+            0.1,
+            "shrinkage applied to every leaf value, > 0",
+        ))
+        .param(ParamSpec::integer(
+            "max_leaf_nodes",
+            31,
+            "most leaves per tree, >= 2",
+        ))
+        .param(ParamSpec::integer(
+            "max_depth",
+            0,
+            "deepest a leaf may be (the root is depth 0); 0 is unlimited",
+        ))
+        .param(ParamSpec::integer(
+            "min_samples_leaf",
+            20,
+            "fewest rows each leaf must keep",
+        ))
+        .param(ParamSpec::number(
+            "l2_regularization",
+            0.0,
+            "L2 penalty on leaf values, >= 0",
+        ))
+        .param(ParamSpec::integer(
+            "max_bins",
+            255,
+            "most bins per feature, 2 ..255",
+        ))
+    }
+
+    fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {
+        let opts = gbt_options(&params)?;
+        let report = train(&features, &target, &opts)?;
+        let score_name = match opts.mode {
+            Mode::Classification => "train_accuracy",
+            Mode::Regression => "train_rmse",
+        };
+        let ensemble = &report.model.ensemble;
+        let leaves: usize = ensemble.trees.iter().map(Tree::leaves).sum();
+        Ok(Trained::new(report.model.to_bytes())
+            .with_metric("iterations", ensemble.trees.len() as f64)
+            .with_metric("leaves", leaves as f64)
+            .with_metric(score_name, report.train_score))
+    }
+
+    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
+        GbtModel::from_bytes(&model)?.predict(&features)
+    }
+}
+
+sluice_sdk::export_trainer!(Gbt);
+
+#[cfg(test)]
+use sluice_sdk::testing as parity;
+#[cfg(test)]
+mod tests;
