@@ -972,7 +972,7 @@ mod tests {
         let err = Impute::apply(w.finish(), t.clone()).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput);
         assert!(Impute::apply(b"IMPT".to_vec(), t.clone()).is_err());
-        assert!(Impute::apply(b"XXXX\x02".to_vec(), t).is_err());
+        assert!(Impute::apply(b"JUNK\x02".to_vec(), t).is_err());
     }
 
     #[test]
