@@ -106,6 +106,32 @@ pub fn map_fitted_numeric(
     Ok(())
 }
 
+/// A trainer's feature column as f64: no nulls, numeric (f64, i64 or bool),
+/// finite. Errors name the column and `plugin`.
+pub fn numeric_feature(column: &Column, plugin: &str) -> Result<Vec<f64>, StepError> {
+    if column.has_nulls() {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has {} nulls; impute them first",
+            column.name,
+            column.null_count()
+        )));
+    }
+    let values = column.to_f64_lossy().map_err(|_| {
+        StepError::invalid_input(format!(
+            "column '{}' is {}; {plugin} needs f64, i64 or bool values here",
+            column.name,
+            column.kind()
+        ))
+    })?;
+    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+        return Err(StepError::invalid_input(format!(
+            "column '{}' has a non-finite value ({}) at row {i}",
+            column.name, values[i]
+        )));
+    }
+    Ok(values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

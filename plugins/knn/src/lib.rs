@@ -316,27 +316,7 @@ pub fn weigh(neighbours: &[(usize, f64)], weights: Weights) -> Vec<(usize, f64)>
 
 /// A feature (or numeric target) column as f64: numeric, no nulls, finite.
 fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
-    if column.has_nulls() {
-        return Err(StepError::invalid_input(format!(
-            "column '{}' has {} nulls; impute them first",
-            column.name,
-            column.null_count()
-        )));
-    }
-    let values = column.to_f64_lossy().map_err(|_| {
-        StepError::invalid_input(format!(
-            "column '{}' is {}; knn needs f64, i64 or bool values here",
-            column.name,
-            column.kind()
-        ))
-    })?;
-    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(StepError::invalid_input(format!(
-            "column '{}' has a non-finite value ({}) at row {i}",
-            column.name, values[i]
-        )));
-    }
-    Ok(values)
+    sluice_sdk::columns::numeric_feature(column, "knn")
 }
 
 /// Checks the data and keeps it as the model.
