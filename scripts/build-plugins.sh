@@ -14,4 +14,8 @@ for dir in plugins/*/ tests/hostile/*/; do
   pkgs+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -1)")
 done
 echo "==> building ${#pkgs[@]} plugin components (wasm32-wasip2, release)"
-cargo build --release --target wasm32-wasip2 "${pkgs[@]}"
+# Components carry no debug info: 3.4 MB -> 110 KB for a typical plugin,
+# which is less to compile, to load and to keep in every tenant's store.
+# (Function names stay, so traps still show a backtrace.)
+CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+  cargo build --release --target wasm32-wasip2 "${pkgs[@]}"

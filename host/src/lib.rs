@@ -13,6 +13,7 @@ pub mod meta;
 pub mod pipeline;
 pub mod registry;
 pub mod runtime;
+pub mod tenants;
 
 /// The WIT contract's data types as the host sees them.
 pub use runtime::bindings::types as wit;

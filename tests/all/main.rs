@@ -7,3 +7,4 @@ mod example;
 mod registry;
 mod sandbox;
 mod support;
+mod tenants;

@@ -47,6 +47,19 @@ impl ArtifactStore {
         Ok(Self::new(Arc::new(store), "artifacts"))
     }
 
+    /// The same store with objects under `sub` (slash-separated) below
+    /// this store's prefix: tenants use `tenants/NAME`.
+    pub fn scoped(&self, sub: &str) -> Self {
+        let prefix = sub
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |acc, part| acc.child(part));
+        Self {
+            store: self.store.clone(),
+            prefix,
+        }
+    }
+
     fn sha256_dir(&self) -> ObjectPath {
         self.prefix.child("sha256")
     }

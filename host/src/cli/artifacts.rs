@@ -22,6 +22,7 @@ pub async fn artifacts(home: &Home, cmd: ArtifactsCommand) -> anyhow::Result<Exi
     match cmd {
         ArtifactsCommand::Get { digest, output } => {
             let digest = ArtifactDigest::parse(&digest)?;
+            home.tenant_meta().await?;
             let bytes = home.artifacts()?.get(&digest).await?;
             if output.as_os_str() == "-" {
                 use std::io::Write;

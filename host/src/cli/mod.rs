@@ -8,6 +8,7 @@ mod output;
 mod predict;
 mod run;
 mod runs;
+mod tenants;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,11 @@ pub struct Cli {
     /// Where artifacts, the metadata database and the compile cache live.
     #[arg(long, global = true, env = "SLUICE_HOME", default_value = ".sluice")]
     pub home: PathBuf,
+
+    /// The tenant to act as: runs, artifacts and models of other tenants
+    /// are invisible, and the tenant's caps bound every step.
+    #[arg(long, global = true, env = "SLUICE_TENANT", default_value = "default")]
+    pub tenant: String,
 
     #[command(subcommand)]
     pub command: Command,
@@ -53,16 +59,25 @@ pub enum Command {
     /// Predict with a registered model, in the sandbox, through its chain
     /// of fitted transforms.
     Predict(predict::PredictArgs),
+    /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
+    /// storage, granted directories).
+    #[command(subcommand)]
+    Tenants(tenants::TenantsCommand),
 }
 
 /// Paths under the home directory.
 pub struct Home {
     pub root: PathBuf,
+    /// The tenant the command acts as.
+    pub tenant: String,
 }
 
 impl Home {
     pub fn new(root: PathBuf) -> Self {
-        Home { root }
+        Home {
+            root,
+            tenant: crate::tenants::DEFAULT_TENANT.to_string(),
+        }
     }
     pub fn db(&self) -> PathBuf {
         self.root.join("sluice.db")
@@ -78,9 +93,26 @@ impl Home {
         self.ensure()?;
         Ok(crate::meta::MetaStore::open_path(&self.db()).await?)
     }
-    pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
+    /// The root of the artifact store (every tenant's objects are below).
+    pub fn store_root(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
         self.ensure()?;
         Ok(crate::artifacts::ArtifactStore::local(&self.root)?)
+    }
+    /// The artifact store of the tenant the command acts as.
+    pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
+        let root = self.store_root()?;
+        Ok(match crate::tenants::store_prefix(&self.tenant) {
+            Some(prefix) => root.scoped(&prefix),
+            None => root,
+        })
+    }
+    /// The metadata store, after checking that the tenant exists.
+    pub async fn tenant_meta(
+        &self,
+    ) -> anyhow::Result<(crate::meta::MetaStore, crate::tenants::Tenant)> {
+        let meta = self.meta().await?;
+        let tenant = meta.tenant(&self.tenant).await?;
+        Ok((meta, tenant))
     }
     pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
         Ok(crate::runtime::Runtime::new(Some(self.compile_cache()))?)
@@ -107,7 +139,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let home = Home::new(cli.home.clone());
+    if let Err(e) = crate::tenants::check_name(&cli.tenant) {
+        eprintln!("error: --tenant: {e}");
+        return ExitCode::from(2);
+    }
+    let home = Home {
+        root: cli.home.clone(),
+        tenant: cli.tenant.clone(),
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => run::run(&home, args).await,
@@ -116,6 +155,7 @@ pub fn main() -> ExitCode {
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
+            Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
         }
     });
     match result {

@@ -97,7 +97,8 @@ pub enum ModelsCommand {
 }
 
 pub async fn registry(home: &Home) -> anyhow::Result<Registry> {
-    Ok(Registry::new(home.meta().await?, home.artifacts()?))
+    let (meta, tenant) = home.tenant_meta().await?;
+    Ok(Registry::for_tenant(meta, home.artifacts()?, &tenant.name))
 }
 
 pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
@@ -130,6 +131,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
         ModelsCommand::Show { spec, json } => {
             let spec = ModelSpec::parse(&spec)?;
             if let ModelSpec::Latest(name) = &spec {
+                let gates = reg.gates(name).await?;
                 let versions = reg.versions(name).await?;
                 let aliases = reg.aliases(name).await?;
                 let mut all = Vec::new();
@@ -139,13 +141,13 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                 if json {
                     print_json(&serde_json::json!({
                         "name": name,
-                        "gates": reg.gates(name).await?,
+                        "gates": gates,
                         "aliases": aliases,
                         "versions": all,
                     }))?;
                 } else {
                     println!("model {name}");
-                    println!("gates {}", reg.gates(name).await?.join("; "));
+                    println!("gates {}", gates.join("; "));
                     let mut t = table(&[
                         "version", "aliases", "run", "pipeline", "created", "metrics",
                     ]);

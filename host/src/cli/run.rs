@@ -69,7 +69,8 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
         let path = args.pipeline.clone();
         tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??
     };
-    let executor = Executor::new(runtime, home.artifacts()?, home.meta().await?);
+    let (meta, tenant) = home.tenant_meta().await?;
+    let executor = Executor::new(runtime, home.store_root()?, meta);
     let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
         bar.set_style(
@@ -83,7 +84,7 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
         bar,
         current: Mutex::new(None),
     };
-    let report = executor.run(&plan, &progress).await?;
+    let report = executor.run_as(&tenant, &plan, &progress).await?;
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }

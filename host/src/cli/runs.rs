@@ -28,10 +28,11 @@ pub enum RunsCommand {
 }
 
 pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
-    let meta = home.meta().await?;
+    let (meta, tenant) = home.tenant_meta().await?;
+    let tenant = Some(tenant.name.as_str());
     match cmd {
         RunsCommand::List { limit, json } => {
-            let runs = meta.list_runs(limit).await?;
+            let runs = meta.list_runs_in(tenant, limit).await?;
             if json {
                 print_json(&runs)?;
             } else if runs.is_empty() {
@@ -52,7 +53,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             }
         }
         RunsCommand::Show { run, json, logs } => {
-            let r = meta.get_run(&run).await?;
+            let r = meta.get_run_in(tenant, &run).await?;
             if json {
                 print_json(&r)?;
                 return Ok(ExitCode::SUCCESS);

@@ -11,6 +11,7 @@
 
 mod records;
 mod store;
+mod tenants;
 #[cfg(test)]
 mod tests;
 
@@ -90,6 +91,18 @@ pub enum MetaError {
     /// The step is already recorded in this run.
     #[error("step `{step_id}` of run `{run_id}` is already recorded")]
     StepExists { run_id: String, step_id: String },
+
+    /// No tenant has this name.
+    #[error("no tenant named `{name}`; `sluice tenants create {name}` makes one")]
+    TenantNotFound { name: String },
+
+    /// A tenant with this name is already recorded.
+    #[error("a tenant named `{name}` already exists")]
+    TenantExists { name: String },
+
+    /// A tenant name sluice cannot use.
+    #[error("{message}")]
+    InvalidTenant { message: String },
 
     /// A stored value is not what this version of sluice writes.
     #[error("the metadata store holds an invalid {what} `{value}`")]

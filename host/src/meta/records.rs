@@ -77,6 +77,8 @@ impl fmt::Display for StepStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
     pub id: String,
+    /// The tenant the run belongs to.
+    pub tenant: String,
     pub pipeline_name: String,
     pub pipeline_version: String,
     /// sha256 of the pipeline definition's text.
@@ -94,6 +96,7 @@ pub struct NewRun {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
     pub id: String,
+    pub tenant: String,
     pub pipeline_name: String,
     pub pipeline_version: String,
     pub pipeline_sha256: String,

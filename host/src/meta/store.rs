@@ -21,21 +21,21 @@ pub struct MetaStore {
     pub(crate) pool: SqlitePool,
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A closure turning a `sqlx::Error` into [`MetaError::Database`].
-fn db(action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MetaError {
+pub(super) fn db(action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MetaError {
     let action = action.into();
     move |source| MetaError::Database { action, source }
 }
 
-fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) -> bool {
+pub(super) fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.kind() == kind)
 }
 
-const RUN_COLUMNS: &str = "id, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
+const RUN_COLUMNS: &str = "id, tenant, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
                            started_at, finished_at, error";
 
 impl MetaStore {
@@ -129,10 +129,11 @@ impl MetaStore {
     /// Records a run as started now, with status `running`.
     pub async fn create_run(&self, run: &NewRun) -> Result<()> {
         let result = sqlx::query(
-            "INSERT INTO runs (id, pipeline_name, pipeline_version, pipeline_sha256, status, \
-             seed, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (id, tenant, pipeline_name, pipeline_version, pipeline_sha256, \
+             status, seed, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&run.id)
+        .bind(&run.tenant)
         .bind(&run.pipeline_name)
         .bind(&run.pipeline_version)
         .bind(&run.pipeline_sha256)
@@ -166,6 +167,10 @@ impl MetaStore {
         }
         Ok(())
     }
+
+    // Every write transaction begins IMMEDIATE: it takes the write lock
+    // up front, so concurrent steps queue on the busy timeout instead of
+    // failing with "database is locked" when a read turns into a write.
 
     /// Records a step as started now (status `running`) with the artifacts
     /// it reads, by input name.
@@ -248,7 +253,11 @@ impl MetaStore {
         inputs: &[(String, ArtifactDigest)],
     ) -> Result<()> {
         let action = || format!("record step `{}` of run `{}`", step.step_id, step.run_id);
-        let mut tx = self.pool.begin().await.map_err(db(action()))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db(action()))?;
         let started_at = now();
         let finished_at = (status == StepStatus::Skipped).then(|| started_at.clone());
         let inserted = sqlx::query(
@@ -304,7 +313,11 @@ impl MetaStore {
         error: Option<&str>,
     ) -> Result<()> {
         let action = || format!("finish step `{step_id}` of run `{run_id}`");
-        let mut tx = self.pool.begin().await.map_err(db(action()))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db(action()))?;
         let started_at: Option<String> =
             sqlx::query_scalar("SELECT started_at FROM step_runs WHERE run_id = ? AND step_id = ?")
                 .bind(run_id)
@@ -383,12 +396,20 @@ impl MetaStore {
         Ok(())
     }
 
-    /// The most recent runs, newest first, without their steps. A negative
-    /// `limit` lists all.
+    /// The most recent runs of every tenant, newest first, without their
+    /// steps. A negative `limit` lists all.
     pub async fn list_runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
+        self.list_runs_in(None, limit).await
+    }
+
+    /// The most recent runs of one tenant (or of all with `None`), newest
+    /// first, without their steps. A negative `limit` lists all.
+    pub async fn list_runs_in(&self, tenant: Option<&str>, limit: i64) -> Result<Vec<RunRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR tenant = ?1 \
+             ORDER BY started_at DESC, rowid DESC LIMIT ?2"
         ))
+        .bind(tenant)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
@@ -397,8 +418,15 @@ impl MetaStore {
     }
 
     /// The run with this id, or the one run whose id starts with it, with
-    /// its steps in position order, their inputs, outputs and metrics.
+    /// its steps in position order, their inputs, outputs and metrics,
+    /// whichever tenant it belongs to.
     pub async fn get_run(&self, id_or_prefix: &str) -> Result<RunRecord> {
+        self.get_run_in(None, id_or_prefix).await
+    }
+
+    /// As [`get_run`](Self::get_run), seeing only the runs of `tenant` (a
+    /// run of another tenant is reported as not found).
+    pub async fn get_run_in(&self, tenant: Option<&str>, id_or_prefix: &str) -> Result<RunRecord> {
         let not_found = || MetaError::RunNotFound {
             id: id_or_prefix.to_owned(),
         };
@@ -406,20 +434,24 @@ impl MetaStore {
             return Err(not_found());
         }
         let action = || format!("look up run `{id_or_prefix}`");
-        let exact = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"))
-            .bind(id_or_prefix)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db(action()))?;
+        let exact = sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND (?2 IS NULL OR tenant = ?2)"
+        ))
+        .bind(id_or_prefix)
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(action()))?;
         let row = match exact {
             Some(row) => row,
             None => {
                 // substr, not LIKE, so `_` and `%` in a prefix match literally.
                 let mut rows = sqlx::query(&format!(
                     "SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?1)) = ?1 \
-                     ORDER BY started_at DESC LIMIT 10"
+                     AND (?2 IS NULL OR tenant = ?2) ORDER BY started_at DESC LIMIT 10"
                 ))
                 .bind(id_or_prefix)
+                .bind(tenant)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db(action()))?;
@@ -588,6 +620,7 @@ fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
     let read = || -> Result<_, sqlx::Error> {
         Ok(RunRecord {
             id: row.try_get("id")?,
+            tenant: row.try_get("tenant")?,
             pipeline_name: row.try_get("pipeline_name")?,
             pipeline_version: row.try_get("pipeline_version")?,
             pipeline_sha256: row.try_get("pipeline_sha256")?,

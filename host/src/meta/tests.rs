@@ -14,6 +14,7 @@ async fn store() -> (tempfile::TempDir, MetaStore) {
 fn new_run(id: &str) -> NewRun {
     NewRun {
         id: id.to_owned(),
+        tenant: "default".to_owned(),
         pipeline_name: "churn".to_owned(),
         pipeline_version: "1.0.0".to_owned(),
         pipeline_sha256: "ab".repeat(32),

@@ -1,7 +1,6 @@
 //! The pipeline file as written: TOML parsed into plain structs that only
 //! check syntax. Resolving names, plugins and params happens in [`super::plan`].
 
-use crate::runtime::StepLimits;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -111,8 +110,10 @@ pub struct StepDef {
     pub on: Option<Part>,
     #[serde(default)]
     pub params: toml::Table,
+    /// The step's limits (see [`crate::runtime::StepLimits`]); kept as a table so the
+    /// planner knows which ones the pipeline set itself.
     #[serde(default)]
-    pub limits: Option<StepLimits>,
+    pub limits: Option<toml::Table>,
     /// For trainers: register each successful run's model as a new version
     /// of this model name.
     #[serde(default)]

@@ -8,14 +8,21 @@ use super::plan::{Plan, PlannedStep};
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
 use crate::meta::{MetaStore, NewRun, RunStatus, StepStatus};
-use crate::runtime::{ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepOutput, World};
+use crate::runtime::{
+    ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput, World,
+};
+use crate::tenants::{DEFAULT_TENANT, Tenant};
 use crate::wit;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Failures of the machinery around the steps (store, database). A step's
 /// own failure is not an error here: it is recorded and reported.
@@ -27,6 +34,14 @@ pub enum ExecError {
     Meta(#[from] crate::meta::MetaError),
     #[error("model registry: {0}")]
     Registry(#[from] crate::registry::RegistryError),
+    #[error(
+        "the pipeline asks for more than tenant '{tenant}' allows:\n  - {}",
+        problems.join("\n  - ")
+    )]
+    Refused {
+        tenant: String,
+        problems: Vec<String>,
+    },
     #[error("cannot keep plugin {path} in the artifact store: {message}")]
     Plugin { path: String, message: String },
 }
@@ -49,6 +64,7 @@ pub struct StepReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run_id: String,
+    pub tenant: String,
     pub pipeline: String,
     pub version: String,
     pub status: String,
@@ -88,14 +104,119 @@ struct Parts {
 
 pub struct Executor {
     pub runtime: Runtime,
+    /// The store's root; each run writes below its tenant's prefix.
     pub artifacts: ArtifactStore,
     pub meta: MetaStore,
+    pub scheduler: Scheduler,
 }
 
+/// Bounds how many steps run at once: per tenant (its `concurrency` cap,
+/// over all its runs in this process) and process-wide. Clones share the
+/// same permits.
+#[derive(Clone)]
+pub struct Scheduler {
+    global: Arc<Semaphore>,
+    global_size: usize,
+    tenants: Arc<Mutex<TenantSlots>>,
+    storage: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// Each tenant's step slots, with the concurrency they were made for.
+type TenantSlots = HashMap<String, (u32, Arc<Semaphore>)>;
+
+/// Permission to run one step; dropping it frees the slot.
+pub struct StepPermit {
+    _tenant: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+}
+
+impl Scheduler {
+    /// At most `max_steps` steps at once in this process (at least one).
+    pub fn new(max_steps: usize) -> Self {
+        let global_size = max_steps.max(1);
+        Scheduler {
+            global: Arc::new(Semaphore::new(global_size)),
+            global_size,
+            tenants: Arc::default(),
+            storage: Arc::default(),
+        }
+    }
+
+    /// The process-wide budget: one step per core, unless
+    /// `SLUICE_MAX_STEPS` says otherwise.
+    pub fn from_env() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let max = std::env::var("SLUICE_MAX_STEPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cores);
+        Self::new(max)
+    }
+
+    pub fn max_steps(&self) -> usize {
+        self.global_size
+    }
+
+    /// Wait for a slot of the tenant and one of the process.
+    pub async fn acquire(&self, tenant: &str, concurrency: u32) -> StepPermit {
+        let sem = {
+            let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = map
+                .entry(tenant.to_string())
+                .or_insert_with(|| (concurrency, Arc::new(Semaphore::new(concurrency as usize))));
+            if entry.0 != concurrency {
+                // The cap changed: later steps use the new bound.
+                *entry = (concurrency, Arc::new(Semaphore::new(concurrency as usize)));
+            }
+            entry.1.clone()
+        };
+        let t = sem.acquire_owned().await.expect("never closed");
+        let g = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        StepPermit {
+            _tenant: t,
+            _global: g,
+        }
+    }
+
+    fn storage_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.storage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+#[derive(Default)]
 struct RunState {
-    tables: HashMap<String, Parts>,
-    models: HashMap<String, ArtifactDigest>,
+    tables: Mutex<HashMap<String, Parts>>,
+    models: Mutex<HashMap<String, ArtifactDigest>>,
     batches: Mutex<HashMap<ArtifactDigest, Arc<RecordBatch>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One run in progress: its tenant, its scoped store and what its steps
+/// have made so far.
+struct RunCtx<'a> {
+    runtime: &'a Runtime,
+    artifacts: ArtifactStore,
+    meta: &'a MetaStore,
+    scheduler: &'a Scheduler,
+    tenant: &'a Tenant,
+    run_id: String,
+    plan: &'a Plan,
+    /// Each step's limits, fitted under the tenant's caps.
+    limits: Vec<StepLimits>,
+    state: RunState,
 }
 
 impl Executor {
@@ -104,18 +225,91 @@ impl Executor {
             runtime,
             artifacts,
             meta,
+            scheduler: Scheduler::from_env(),
         }
     }
 
+    /// The artifact store of one tenant.
+    pub fn tenant_store(&self, tenant: &str) -> ArtifactStore {
+        match crate::tenants::store_prefix(tenant) {
+            Some(p) => self.artifacts.scoped(&p),
+            None => self.artifacts.clone(),
+        }
+    }
+
+    /// Run a plan as the default tenant.
     pub async fn run(
         &self,
         plan: &Plan,
         observer: &dyn RunObserver,
     ) -> Result<RunReport, ExecError> {
-        let run_id = new_run_id();
-        let started = Instant::now();
-        let span = tracing::info_span!("run", run_id = %run_id, pipeline = %plan.name);
+        let tenant = self.meta.tenant(DEFAULT_TENANT).await?;
+        self.run_as(&tenant, plan, observer).await
+    }
+
+    /// Run a plan as `tenant`: its caps bound every step's limits (a step
+    /// asking for more is refused before anything runs), its artifacts go
+    /// under its prefix, and independent branches of the plan run at once,
+    /// as many as the tenant's and the process's budgets allow.
+    pub async fn run_as(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, ExecError> {
+        let mut problems = Vec::new();
+        let limits = plan
+            .steps
+            .iter()
+            .map(|s| {
+                tenant.caps.bound(
+                    &tenant.name,
+                    &s.id,
+                    &s.limits,
+                    &s.explicit_limits,
+                    &mut problems,
+                )
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(ExecError::Refused {
+                tenant: tenant.name.clone(),
+                problems,
+            });
+        }
+        let run = RunCtx {
+            runtime: &self.runtime,
+            artifacts: self.tenant_store(&tenant.name),
+            meta: &self.meta,
+            scheduler: &self.scheduler,
+            tenant,
+            run_id: new_run_id(),
+            plan,
+            limits,
+            state: RunState::default(),
+        };
+        let span = tracing::info_span!("run", run_id = %run.run_id, pipeline = %plan.name, tenant = %tenant.name);
         let _enter = span.enter();
+        match run.run(observer).await {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                // Leave a record that says what happened (best effort: the
+                // metadata store itself may be what failed).
+                let _ = self
+                    .meta
+                    .finish_run(&run.run_id, RunStatus::Failed, Some(&e.to_string()))
+                    .await;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl RunCtx<'_> {
+    async fn run(&self, observer: &dyn RunObserver) -> Result<RunReport, ExecError> {
+        let plan = self.plan;
+        let run_id = self.run_id.clone();
+        let started = Instant::now();
         self.meta
             .record_pipeline_version(
                 &plan.name,
@@ -127,6 +321,7 @@ impl Executor {
         self.meta
             .create_run(&NewRun {
                 id: run_id.clone(),
+                tenant: self.tenant.name.clone(),
                 pipeline_name: plan.name.clone(),
                 pipeline_version: plan.version.clone(),
                 pipeline_sha256: plan.definition_sha256.clone(),
@@ -134,71 +329,82 @@ impl Executor {
             })
             .await?;
         observer.run_started(&run_id, plan.datasets.len() + plan.steps.len());
-        self.keep_plugins(plan).await?;
-
-        let mut state = RunState {
-            tables: HashMap::new(),
-            models: HashMap::new(),
-            batches: Mutex::new(HashMap::new()),
-        };
         let mut reports = Vec::new();
         let mut failure: Option<String> = None;
-        let mut position = 0i64;
+        // Nodes (datasets and steps) whose outputs exist, and nodes that
+        // failed or were skipped: their dependents are skipped.
+        let mut done: HashSet<String> = HashSet::new();
+        let mut blocked: HashSet<String> = HashSet::new();
 
-        for ds in &plan.datasets {
-            let report = self
-                .load_dataset(&run_id, position, ds, &mut state, observer)
-                .await?;
-            position += 1;
-            observer.step_finished(&report);
-            if let Some(e) = &report.error {
-                failure = Some(format!("dataset '{}': {e}", ds.name));
-            }
-            reports.push(report);
-            if failure.is_some() {
-                break;
-            }
+        if let Err(e) = self.keep_plugins().await? {
+            failure = Some(e);
+            blocked.extend(plan.datasets.iter().map(|d| d.name.clone()));
         }
-
-        for step in &plan.steps {
-            if failure.is_some() {
-                self.meta
-                    .skip_step(
-                        &run_id,
-                        &step.id,
-                        position,
-                        step.world().name(),
-                        &step.plugin.info.name,
-                        &step.plugin.info.version,
-                        &step.plugin.sha256,
-                        &step.params_json.to_string(),
-                    )
-                    .await?;
-                reports.push(StepReport {
-                    id: step.id.clone(),
-                    kind: step.world().name().into(),
-                    plugin: step.plugin.label(),
-                    plugin_sha256: step.plugin.sha256.clone(),
-                    status: "skipped".into(),
-                    duration_ms: 0,
-                    outputs: BTreeMap::new(),
-                    metrics: BTreeMap::new(),
-                    error: None,
-                });
-                position += 1;
+        for (position, ds) in plan.datasets.iter().enumerate() {
+            if failure.is_some() && blocked.contains(&ds.name) {
                 continue;
             }
-            observer.step_started(&step.id, step.world().name(), &step.plugin.label());
-            let report = self
-                .run_step(&run_id, position, plan, step, &mut state)
-                .await?;
-            position += 1;
+            let report = self.load_dataset(position as i64, ds, observer).await?;
             observer.step_finished(&report);
-            if let Some(e) = &report.error {
-                failure = Some(e.clone());
+            match &report.error {
+                Some(e) => {
+                    failure.get_or_insert_with(|| format!("dataset '{}': {e}", ds.name));
+                    blocked.insert(ds.name.clone());
+                }
+                None => {
+                    done.insert(ds.name.clone());
+                }
             }
             reports.push(report);
         }
+
+        let first = plan.datasets.len() as i64;
+        let mut step_reports: Vec<Option<StepReport>> = vec![None; plan.steps.len()];
+        let mut pending: Vec<usize> = (0..plan.steps.len()).collect();
+        let mut running = FuturesUnordered::new();
+        loop {
+            // Skip what depends on a failure; start what is ready.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                let mut still = Vec::new();
+                for i in pending.drain(..) {
+                    let step = &plan.steps[i];
+                    let deps = dependencies(step);
+                    if deps.iter().any(|d| blocked.contains(*d)) {
+                        blocked.insert(step.id.clone());
+                        self.skip(first + i as i64, step).await?;
+                        step_reports[i] = Some(skipped_report(step));
+                        changed = true;
+                    } else if deps.iter().all(|d| done.contains(*d)) {
+                        running.push(async move {
+                            (i, self.run_step(first + i as i64, step, observer).await)
+                        });
+                    } else {
+                        still.push(i);
+                    }
+                }
+                pending = still;
+            }
+            let Some((i, report)) = running.next().await else {
+                break;
+            };
+            let report = report?;
+            observer.step_finished(&report);
+            let step = &plan.steps[i];
+            match &report.error {
+                Some(e) => {
+                    failure.get_or_insert_with(|| e.clone());
+                    blocked.insert(step.id.clone());
+                }
+                None => {
+                    done.insert(step.id.clone());
+                }
+            }
+            step_reports[i] = Some(report);
+        }
+        debug_assert!(pending.is_empty(), "every step ran or was skipped");
+        reports.extend(step_reports.into_iter().flatten());
 
         let status = if failure.is_some() {
             RunStatus::Failed
@@ -210,8 +416,11 @@ impl Executor {
             .await?;
         let mut registered = Vec::new();
         if failure.is_none() {
-            let registry =
-                crate::registry::Registry::new(self.meta.clone(), self.artifacts.clone());
+            let registry = crate::registry::Registry::for_tenant(
+                self.meta.clone(),
+                self.artifacts.clone(),
+                &self.tenant.name,
+            );
             let actor = crate::registry::default_actor();
             for step in plan.steps.iter().filter(|s| s.register.is_some()) {
                 let name = step.register.as_deref().expect("filtered");
@@ -228,6 +437,7 @@ impl Executor {
         }
         Ok(RunReport {
             run_id,
+            tenant: self.tenant.name.clone(),
             pipeline: plan.name.clone(),
             version: plan.version.clone(),
             status: status.as_str().into(),
@@ -238,95 +448,121 @@ impl Executor {
         })
     }
 
+    async fn skip(&self, position: i64, step: &PlannedStep) -> Result<(), ExecError> {
+        self.meta
+            .skip_step(
+                &self.run_id,
+                &step.id,
+                position,
+                step.world().name(),
+                &step.plugin.info.name,
+                &step.plugin.info.version,
+                &step.plugin.sha256,
+                &step.params_json.to_string(),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Keep every plugin the plan runs in the artifact store, under its
     /// sha256, so a recorded step (and a registered model) can always be
     /// run again, even when the `.wasm` file has moved or changed.
-    async fn keep_plugins(&self, plan: &Plan) -> Result<(), ExecError> {
+    async fn keep_plugins(&self) -> Result<Result<(), String>, ExecError> {
         let mut seen = std::collections::HashSet::new();
-        for step in &plan.steps {
+        for step in &self.plan.steps {
             let p = &step.plugin;
             if !seen.insert(p.sha256.clone()) {
-                continue;
-            }
-            let digest = ArtifactDigest::parse(&p.sha256)?;
-            if self.artifacts.exists(&digest).await? {
                 continue;
             }
             let bytes = std::fs::read(&p.path).map_err(|e| ExecError::Plugin {
                 path: p.path.display().to_string(),
                 message: e.to_string(),
             })?;
-            let size = bytes.len();
-            let stored = self.artifacts.put(Bytes::from(bytes)).await?;
-            if stored != digest {
+            let stored = match self
+                .put_blob(&format!("plugin {}", p.label()), bytes, "application/wasm")
+                .await?
+            {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e)),
+            };
+            if stored.to_hex() != p.sha256 {
                 return Err(ExecError::Plugin {
                     path: p.path.display().to_string(),
                     message: format!("the file changed since it was loaded (now sha256 {stored})"),
                 });
             }
-            self.meta
-                .record_artifact(&digest, size as i64, "application/wasm")
-                .await?;
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     async fn put_batch(
         &self,
+        step: &str,
         batch: &RecordBatch,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
         let bytes = match data::write_parquet(batch) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e.to_string())),
         };
-        let size = bytes.len();
+        self.put_blob(step, bytes, "application/vnd.apache.parquet")
+            .await
+    }
+
+    /// Store an output of `step` under the tenant's prefix, within its
+    /// storage cap: an output that would take the tenant over the cap fails
+    /// the step and is not written.
+    async fn put_blob(
+        &self,
+        step: &str,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let size = bytes.len() as i64;
+        let tenant = &self.tenant.name;
+        let lock = self.scheduler.storage_lock(tenant);
+        let _guard = lock.lock().await;
+        let cap = self.tenant.caps.storage_bytes();
+        let (_, used) = self.meta.tenant_usage(tenant).await?;
+        if (used.max(0) as u64).saturating_add(size as u64) > cap {
+            let digest = ArtifactDigest::of(&bytes);
+            if !self.meta.tenant_has_artifact(tenant, &digest).await? {
+                return Ok(Err(format!(
+                    "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
+                     (it stores {used} bytes; this output is {size} bytes); nothing was written. \
+                     Raise it with `sluice tenants set {tenant} storage_mib=N`",
+                    self.tenant.caps.storage_mib
+                )));
+            }
+        }
         let digest = self.artifacts.put(Bytes::from(bytes)).await?;
+        self.meta.record_artifact(&digest, size, media_type).await?;
         self.meta
-            .record_artifact(&digest, size as i64, "application/vnd.apache.parquet")
+            .record_tenant_artifact(tenant, &digest, size)
             .await?;
         Ok(Ok(digest))
     }
 
-    async fn put_blob(
+    async fn put_json(
         &self,
-        bytes: Vec<u8>,
-        media_type: &str,
-    ) -> Result<ArtifactDigest, ExecError> {
-        let size = bytes.len();
-        let digest = self.artifacts.put(Bytes::from(bytes)).await?;
-        self.meta
-            .record_artifact(&digest, size as i64, media_type)
-            .await?;
-        Ok(digest)
-    }
-
-    async fn put_json(&self, value: &serde_json::Value) -> Result<ArtifactDigest, ExecError> {
+        step: &str,
+        value: &serde_json::Value,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
         let bytes = serde_json::to_vec_pretty(value).expect("a JSON value serializes");
-        self.put_blob(bytes, "application/json").await
+        self.put_blob(step, bytes, "application/json").await
     }
 
     async fn batch(
         &self,
-        state: &RunState,
         digest: &ArtifactDigest,
     ) -> Result<Result<Arc<RecordBatch>, String>, ExecError> {
-        if let Some(b) = state
-            .batches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(digest)
-        {
+        if let Some(b) = lock(&self.state.batches).get(digest) {
             return Ok(Ok(b.clone()));
         }
         let bytes = self.artifacts.get(digest).await?;
         match data::read_parquet(&bytes) {
             Ok(b) => {
                 let b = Arc::new(b);
-                state
-                    .batches
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(digest.clone(), b.clone());
+                lock(&self.state.batches).insert(digest.clone(), b.clone());
                 Ok(Ok(b))
             }
             Err(e) => Ok(Err(format!("artifact {digest}: {e}"))),
@@ -335,12 +571,11 @@ impl Executor {
 
     async fn load_dataset(
         &self,
-        run_id: &str,
         position: i64,
         ds: &super::plan::PlannedDataset,
-        state: &mut RunState,
         observer: &dyn RunObserver,
     ) -> Result<StepReport, ExecError> {
+        let run_id = self.run_id.as_str();
         let started = Instant::now();
         let id = format!("dataset:{}", ds.name);
         observer.step_started(&id, "dataset", "sluice:read+split");
@@ -369,7 +604,13 @@ impl Executor {
             }
         };
         let source = if report.error.is_none() {
-            Some(self.put_blob(raw, "application/octet-stream").await?)
+            match self.put_blob(&id, raw, "application/octet-stream").await? {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    report.error = Some(e);
+                    None
+                }
+            }
         } else {
             None
         };
@@ -428,9 +669,9 @@ impl Executor {
                     report
                         .metrics
                         .insert("columns".into(), train.num_columns() as f64);
-                    match self.store_parts(train, holdout, &mut outputs).await? {
+                    match self.store_parts(&id, train, holdout, &mut outputs).await? {
                         Ok(p) => {
-                            state.tables.insert(ds.name.clone(), p);
+                            lock(&self.state.tables).insert(ds.name.clone(), p);
                         }
                         Err(e) => report.error = Some(e),
                     }
@@ -468,17 +709,18 @@ impl Executor {
     /// Store a train part and an optional holdout part as Parquet.
     async fn store_parts(
         &self,
+        step: &str,
         train: RecordBatch,
         holdout: Option<RecordBatch>,
         outputs: &mut Vec<(String, ArtifactDigest)>,
     ) -> Result<Result<Parts, String>, ExecError> {
-        let train_d = match self.put_batch(&train).await? {
+        let train_d = match self.put_batch(step, &train).await? {
             Ok(d) => d,
             Err(e) => return Ok(Err(e)),
         };
         outputs.push(("train".into(), train_d.clone()));
         let holdout_d = match holdout {
-            Some(h) => match self.put_batch(&h).await? {
+            Some(h) => match self.put_batch(step, &h).await? {
                 Ok(d) => {
                     outputs.push(("holdout".into(), d.clone()));
                     Some(d)
@@ -495,17 +737,23 @@ impl Executor {
 
     async fn run_step(
         &self,
-        run_id: &str,
         position: i64,
-        plan: &Plan,
         step: &PlannedStep,
-        state: &mut RunState,
+        observer: &dyn RunObserver,
     ) -> Result<StepReport, ExecError> {
+        let run_id = self.run_id.as_str();
+        let index =
+            usize::try_from(position).expect("positions are small") - self.plan.datasets.len();
+        let limits = self.limits[index];
+        let _permit = self
+            .scheduler
+            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
+            .await;
+        observer.step_started(&step.id, step.world().name(), &step.plugin.label());
         let started = Instant::now();
         let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
         let _enter = span.enter();
-        let input = state
-            .tables
+        let input = lock(&self.state.tables)
             .get(step.input.name())
             .cloned()
             .expect("the plan orders inputs first");
@@ -513,17 +761,19 @@ impl Executor {
         if let Some(h) = &input.holdout {
             inputs.push(("holdout".into(), h.clone()));
         }
-        let reference = step
-            .reference
-            .as_ref()
-            .map(|r| state.tables.get(r.name()).cloned().expect("planned"));
+        let reference = step.reference.as_ref().map(|r| {
+            lock(&self.state.tables)
+                .get(r.name())
+                .cloned()
+                .expect("planned")
+        });
         if let Some(r) = &reference {
             inputs.push(("reference".into(), r.train.clone()));
         }
         let model_digest = step
             .model
             .as_ref()
-            .map(|m| state.models.get(m).cloned().expect("planned"));
+            .map(|m| lock(&self.state.models).get(m).cloned().expect("planned"));
         if let Some(m) = &model_digest {
             inputs.push(("model".into(), m.clone()));
         }
@@ -546,9 +796,8 @@ impl Executor {
         let mut log = String::new();
         let outcome = self
             .execute(
-                plan,
                 step,
-                state,
+                limits,
                 &input,
                 reference.as_ref(),
                 model_digest.as_ref(),
@@ -599,9 +848,8 @@ impl Executor {
     #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
-        plan: &Plan,
         step: &PlannedStep,
-        state: &mut RunState,
+        limits: StepLimits,
         input: &Parts,
         reference: Option<&Parts>,
         model: Option<&ArtifactDigest>,
@@ -619,14 +867,14 @@ impl Executor {
         }
         let ctx = StepContext {
             step: step.id.clone(),
-            limits: step.limits,
+            limits,
             seed: step.seed,
             model: None,
         };
         let target = step.target.clone();
         match step.world() {
             World::Transform => {
-                let train = step_try!(self.batch(state, &input.train).await?);
+                let train = step_try!(self.batch(&input.train).await?);
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
                 let fitted = step_try!(
@@ -639,30 +887,31 @@ impl Executor {
                     .await
                 );
                 let fitted_state = Arc::new(fitted);
-                let state_digest = self
-                    .put_blob(fitted_state.to_vec(), "application/octet-stream")
-                    .await?;
+                let state_digest = step_try!(
+                    self.put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
+                        .await?
+                );
                 outputs.push(("state".into(), state_digest));
                 let applied = step_try!(
                     self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
                         .await?
                 );
-                let train_out = step_try!(self.put_batch(&applied).await?);
+                let train_out = step_try!(self.put_batch(&step.id, &applied).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
                 if let Some(h) = &input.holdout {
-                    let hb = step_try!(self.batch(state, h).await?);
+                    let hb = step_try!(self.batch(h).await?);
                     let ht = step_try!(data::batch_to_table(&hb));
                     let (hf, hl) = split_target(ht, target.as_deref());
                     let applied = step_try!(
                         self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
                             .await?
                     );
-                    let d = step_try!(self.put_batch(&applied).await?);
+                    let d = step_try!(self.put_batch(&step.id, &applied).await?);
                     outputs.push(("holdout".into(), d.clone()));
                     holdout_out = Some(d);
                 }
-                state.tables.insert(
+                lock(&self.state.tables).insert(
                     step.id.clone(),
                     Parts {
                         train: train_out,
@@ -671,7 +920,7 @@ impl Executor {
                 );
             }
             World::Trainer => {
-                let train = step_try!(self.batch(state, &input.train).await?);
+                let train = step_try!(self.batch(&input.train).await?);
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
                 let label = step_try!(label.ok_or("the input has no target column"));
@@ -684,15 +933,20 @@ impl Executor {
                     metrics.insert(m.name.clone(), m.value);
                 }
                 let model_bytes = Arc::new(trained.model);
-                let d = self
-                    .put_blob(model_bytes.to_vec(), "application/vnd.sluice.model")
-                    .await?;
+                let d = step_try!(
+                    self.put_blob(
+                        &step.id,
+                        model_bytes.to_vec(),
+                        "application/vnd.sluice.model"
+                    )
+                    .await?
+                );
                 outputs.push(("model".into(), d.clone()));
-                state.models.insert(step.id.clone(), d);
+                lock(&self.state.models).insert(step.id.clone(), d);
                 if let Some(h) = &input.holdout {
                     // Predictions for the holdout, kept so serving can be
                     // checked against training bit for bit.
-                    let hb = step_try!(self.batch(state, h).await?);
+                    let hb = step_try!(self.batch(h).await?);
                     let ht = step_try!(data::batch_to_table(&hb));
                     let (hf, _) = split_target(ht, target.as_deref());
                     let predicted = step_try!(
@@ -708,7 +962,7 @@ impl Executor {
                         data::table_to_batch(predicted)
                             .map_err(|e| format!("predict returned an invalid table: {e}"))
                     );
-                    let d = step_try!(self.put_batch(&batch).await?);
+                    let d = step_try!(self.put_batch(&step.id, &batch).await?);
                     outputs.push(("predictions".into(), d));
                 }
             }
@@ -719,12 +973,13 @@ impl Executor {
                         step_try!(input.holdout.clone().ok_or("the input has no holdout part"))
                     }
                 };
-                let table = step_try!(self.batch(state, &part).await?);
+                let table = step_try!(self.batch(&part).await?);
                 let table = step_try!(data::batch_to_table(&table));
                 let mut ctx = ctx.clone();
                 if let (Some(m), Some(trainer_step)) = (model, &step.model) {
                     let bytes = self.artifacts.get(m).await?;
-                    let trainer = plan
+                    let trainer = self
+                        .plan
                         .steps
                         .iter()
                         .find(|s| &s.id == trainer_step)
@@ -734,13 +989,13 @@ impl Executor {
                     ctx.model = Some(ModelBinding {
                         trainer,
                         model: Arc::new(bytes.to_vec()),
-                        limits: step.limits,
+                        limits,
                     });
                 }
                 if step.world() == World::Validator {
                     let reference = match reference {
                         Some(r) => {
-                            let b = step_try!(self.batch(state, &r.train).await?);
+                            let b = step_try!(self.batch(&r.train).await?);
                             Some(step_try!(data::batch_to_table(&b)))
                         }
                         None => None,
@@ -762,10 +1017,10 @@ impl Executor {
                         "checks": report.checks.iter().map(|c| serde_json::json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
                         "metrics": report.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self.put_json(&json).await?;
+                    let d = step_try!(self.put_json(&step.id, &json).await?);
                     outputs.push(("report".into(), d));
                     // A validator passes its input on unchanged.
-                    state.tables.insert(step.id.clone(), input.clone());
+                    lock(&self.state.tables).insert(step.id.clone(), input.clone());
                     let failed: Vec<String> = report
                         .checks
                         .iter()
@@ -799,7 +1054,7 @@ impl Executor {
                         "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
                         "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = self.put_json(&json).await?;
+                    let d = step_try!(self.put_json(&step.id, &json).await?);
                     outputs.push(("explanation".into(), d));
                 }
             }
@@ -855,7 +1110,7 @@ impl Executor {
         + 'static,
     ) -> Result<T, String> {
         let (rt, plugin, ctx, params) = (
-            self.runtime.clone(),
+            (*self.runtime).clone(),
             step.plugin.clone(),
             ctx.clone(),
             step.params.clone(),
@@ -874,6 +1129,32 @@ impl Executor {
                 step.id
             )),
         }
+    }
+}
+
+/// The nodes a step reads: its input, its reference and its model's trainer.
+fn dependencies(step: &PlannedStep) -> Vec<&str> {
+    let mut deps = vec![step.input.name()];
+    if let Some(r) = &step.reference {
+        deps.push(r.name());
+    }
+    if let Some(m) = &step.model {
+        deps.push(m.as_str());
+    }
+    deps
+}
+
+fn skipped_report(step: &PlannedStep) -> StepReport {
+    StepReport {
+        id: step.id.clone(),
+        kind: step.world().name().into(),
+        plugin: step.plugin.label(),
+        plugin_sha256: step.plugin.sha256.clone(),
+        status: "skipped".into(),
+        duration_ms: 0,
+        outputs: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        error: None,
     }
 }
 

@@ -7,7 +7,7 @@ use super::definition::{DatasetDef, Part, PipelineFile, SplitDef, StepDef};
 use crate::runtime::{Plugin, Runtime, StepLimits, World, limits::MAX_MEMORY_MIB};
 use crate::wit;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -60,6 +60,9 @@ pub struct PlannedStep {
     /// The same params as JSON, for records and cache keys.
     pub params_json: serde_json::Value,
     pub limits: StepLimits,
+    /// The limits the pipeline set itself (the others are defaults, which a
+    /// tenant's caps may lower).
+    pub explicit_limits: BTreeSet<String>,
     pub seed: u64,
     /// The label column of the step's input, if its dataset has one.
     pub target: Option<String>,
@@ -233,7 +236,20 @@ fn plan(
             Some(p) => convert_params(step, p, &mut issues),
             None => (Vec::new(), serde_json::Value::Null),
         };
-        let limits = step.limits.unwrap_or_default();
+        let (limits, explicit_limits) = match &step.limits {
+            None => (StepLimits::default(), BTreeSet::new()),
+            Some(table) => match toml::Value::Table(table.clone()).try_into::<StepLimits>() {
+                Ok(l) => (l, table.keys().cloned().collect()),
+                Err(e) => {
+                    issues.push(format!(
+                        "step '{}': limits: {}",
+                        step.id,
+                        e.message().trim()
+                    ));
+                    (StepLimits::default(), BTreeSet::new())
+                }
+            },
+        };
         check_limits(step, &limits, &mut issues);
         let on = step.on.unwrap_or(if step.model.is_some() {
             Part::Holdout
@@ -251,6 +267,7 @@ fn plan(
                 params,
                 params_json,
                 limits,
+                explicit_limits,
                 seed: step_seed(file.pipeline.seed, &step.id),
                 target: None,
                 register: step.register.clone(),

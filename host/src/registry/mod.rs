@@ -233,7 +233,10 @@ pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, 
 #[derive(Clone)]
 pub struct Registry {
     pub meta: MetaStore,
+    /// The tenant's artifact store.
     pub artifacts: ArtifactStore,
+    /// Whose models these are: a tenant sees and changes only its own.
+    pub tenant: String,
 }
 
 fn output<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
@@ -255,8 +258,37 @@ fn plugin_ref(s: &StepRunRecord) -> PluginRef {
 }
 
 impl Registry {
+    /// The default tenant's registry.
     pub fn new(meta: MetaStore, artifacts: ArtifactStore) -> Self {
-        Registry { meta, artifacts }
+        Self::for_tenant(meta, artifacts, crate::tenants::DEFAULT_TENANT)
+    }
+
+    /// A tenant's registry over its artifact store.
+    pub fn for_tenant(meta: MetaStore, artifacts: ArtifactStore, tenant: &str) -> Self {
+        Registry {
+            meta,
+            artifacts,
+            tenant: tenant.to_string(),
+        }
+    }
+
+    /// The key a model name is stored under. Model names cannot contain
+    /// `/`, so `TENANT/NAME` never collides with a name of the default
+    /// tenant, and keying a key again changes nothing.
+    fn key(&self, name: &str) -> String {
+        if self.tenant == crate::tenants::DEFAULT_TENANT || name.contains('/') {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.tenant)
+        }
+    }
+
+    /// The name a stored key shows as, if the key is this tenant's.
+    fn shown(&self, key: &str) -> Option<String> {
+        match key.split_once('/') {
+            None => (self.tenant == crate::tenants::DEFAULT_TENANT).then(|| key.to_string()),
+            Some((t, n)) => (t == self.tenant).then(|| n.to_string()),
+        }
     }
 
     async fn definition(&self, sha256: &str) -> Result<Option<String>> {
@@ -406,13 +438,13 @@ impl Registry {
                 gates::parse(g).map_err(RegistryError::Invalid)?;
             }
         }
-        let run = self.meta.get_run(run_id).await?;
+        let run = self.meta.get_run_in(Some(&self.tenant), run_id).await?;
         let mut version = self.version_from_run(&run, step_id, name).await?;
-        let mut tx = self.meta.pool.begin().await?;
+        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
         let existing = sqlx::query(
             "SELECT body_json FROM model_versions WHERE name = ? AND run_id = ? AND step_id = ?",
         )
-        .bind(name)
+        .bind(self.key(name))
         .bind(&run.id)
         .bind(step_id)
         .fetch_optional(&mut *tx)
@@ -424,7 +456,7 @@ impl Registry {
         }
         let gates_json = serde_json::to_string(&gates.unwrap_or(&[])).expect("strings serialize");
         sqlx::query("INSERT INTO models (name, gates_json, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
+            .bind(self.key(name))
             .bind(&gates_json)
             .bind(now())
             .execute(&mut *tx)
@@ -432,13 +464,13 @@ impl Registry {
         if gates.is_some() {
             sqlx::query("UPDATE models SET gates_json = ? WHERE name = ?")
                 .bind(&gates_json)
-                .bind(name)
+                .bind(self.key(name))
                 .execute(&mut *tx)
                 .await?;
         }
         let next: i64 =
             sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?")
-                .bind(name)
+                .bind(self.key(name))
                 .fetch_one(&mut *tx)
                 .await?
                 .get(0);
@@ -446,7 +478,7 @@ impl Registry {
         sqlx::query(
             "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, pipeline_version, pipeline_sha256, body_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(name)
+        .bind(self.key(name))
         .bind(next)
         .bind(&version.run_id)
         .bind(&version.step_id)
@@ -459,7 +491,7 @@ impl Registry {
         .await?;
         audit(
             &mut tx,
-            name,
+            &self.key(name),
             actor,
             "register",
             None,
@@ -475,7 +507,7 @@ impl Registry {
 
     pub async fn gates(&self, name: &str) -> Result<Vec<String>> {
         let row = sqlx::query("SELECT gates_json FROM models WHERE name = ?")
-            .bind(name)
+            .bind(self.key(name))
             .fetch_optional(&self.meta.pool)
             .await?
             .ok_or_else(|| RegistryError::NoModel(name.to_string()))?;
@@ -486,7 +518,7 @@ impl Registry {
         self.gates(name).await?;
         let row =
             sqlx::query("SELECT body_json FROM model_versions WHERE name = ? AND version = ?")
-                .bind(name)
+                .bind(self.key(name))
                 .bind(version)
                 .fetch_optional(&self.meta.pool)
                 .await?
@@ -504,7 +536,7 @@ impl Registry {
     pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
         let rows =
             sqlx::query("SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias")
-                .bind(name)
+                .bind(self.key(name))
                 .fetch_all(&self.meta.pool)
                 .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -540,7 +572,7 @@ impl Registry {
     pub async fn versions(&self, name: &str) -> Result<Vec<i64>> {
         let rows =
             sqlx::query("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
-                .bind(name)
+                .bind(self.key(name))
                 .fetch_all(&self.meta.pool)
                 .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -554,7 +586,9 @@ impl Registry {
         .await?;
         let mut out = Vec::new();
         for r in rows {
-            let name: String = r.get(0);
+            let Some(name) = self.shown(&r.get::<String, _>(0)) else {
+                continue;
+            };
             out.push(ModelSummary {
                 aliases: self.aliases(&name).await?,
                 gates: serde_json::from_str(&r.get::<String, _>(1)).unwrap_or_default(),
@@ -615,11 +649,11 @@ impl Registry {
         }
         let from = aliases.get(alias).copied();
         let forced = force && !failed.is_empty();
-        let mut tx = self.meta.pool.begin().await?;
+        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
         )
-        .bind(name)
+        .bind(self.key(name))
         .bind(alias)
         .bind(version)
         .bind(now())
@@ -627,7 +661,7 @@ impl Registry {
         .await?;
         audit(
             &mut tx,
-            name,
+            &self.key(name),
             actor,
             "promote",
             Some(alias),
@@ -678,19 +712,19 @@ impl Registry {
                 alias: alias.to_string(),
             });
         };
-        let mut tx = self.meta.pool.begin().await?;
+        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE model_aliases SET version = ?, updated_at = ? WHERE name = ? AND alias = ?",
         )
         .bind(previous)
         .bind(now())
-        .bind(name)
+        .bind(self.key(name))
         .bind(alias)
         .execute(&mut *tx)
         .await?;
         audit(
             &mut tx,
-            name,
+            &self.key(name),
             actor,
             "rollback",
             Some(alias),
@@ -716,7 +750,7 @@ impl Registry {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason FROM model_audit WHERE name = ? ORDER BY id",
         )
-        .bind(name)
+        .bind(self.key(name))
         .fetch_all(&self.meta.pool)
         .await?;
         Ok(rows

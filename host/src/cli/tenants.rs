@@ -1,0 +1,170 @@
+//! `sluice tenants create|list|show|set`
+
+use super::Home;
+use super::output::{print_json, table};
+use crate::tenants::{CAP_NAMES, Tenant, TenantCaps};
+use clap::Subcommand;
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a tenant, with the default caps unless some are given.
+    #[command(after_help = CAPS_HELP)]
+    Create {
+        /// 1 to 63 lowercase letters, digits and `-`.
+        name: String,
+        /// Caps to set, as CAP=VALUE (repeatable).
+        #[arg(value_name = "CAP=VALUE")]
+        caps: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants with their caps.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a tenant: its caps, its storage use and its runs.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change caps of a tenant; runs already going keep the caps they
+    /// started with.
+    #[command(after_help = CAPS_HELP)]
+    Set {
+        name: String,
+        /// Caps to set, as CAP=VALUE (at least one).
+        #[arg(value_name = "CAP=VALUE", required = true)]
+        caps: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const CAPS_HELP: &str = "Caps (defaults in brackets):\n  memory_mib=N     linear memory of each step [2048]\n  timeout_ms=N     wall time of each call [600000]\n  log_kib=N        kept log of each step [1024]\n  model_calls=N    calls to the model import per step [1000000]\n  fuel=N|none      fuel of each step; when set every step is metered [none]\n  output_mib=N     size of what one call returns [1024]\n  concurrency=N    steps of this tenant running at once [4]\n  storage_mib=N    artifact bytes the tenant stores in all [10240]\n  allowed_dirs=A,B host directories pipelines may grant read-only [none]\n\nExample:\n  sluice tenants create acme memory_mib=512 concurrency=2 storage_mib=2048";
+
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    tenant: Tenant,
+    artifacts: i64,
+    stored_bytes: i64,
+    runs: usize,
+}
+
+fn apply(caps: &mut TenantCaps, pairs: &[String]) -> anyhow::Result<()> {
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            anyhow::bail!(
+                "`{pair}` is not CAP=VALUE; the caps are {}",
+                CAP_NAMES.join(", ")
+            );
+        };
+        caps.set(name.trim(), value.trim())
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
+}
+
+pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
+    let meta = home.meta().await?;
+    match cmd {
+        TenantsCommand::Create { name, caps, json } => {
+            let mut c = TenantCaps::default();
+            apply(&mut c, &caps)?;
+            let t = meta.create_tenant(&name, &c).await?;
+            print_tenant(&t, json)?;
+        }
+        TenantsCommand::Set { name, caps, json } => {
+            let mut c = meta.tenant(&name).await?.caps;
+            apply(&mut c, &caps)?;
+            let t = meta.set_tenant_caps(&name, &c).await?;
+            print_tenant(&t, json)?;
+        }
+        TenantsCommand::List { json } => {
+            let all = meta.list_tenants().await?;
+            if json {
+                print_json(&all)?;
+            } else {
+                let mut t = table(&[
+                    "tenant",
+                    "memory_mib",
+                    "timeout_ms",
+                    "fuel",
+                    "output_mib",
+                    "concurrency",
+                    "storage_mib",
+                ]);
+                for x in &all {
+                    t.add_row(vec![
+                        x.name.clone(),
+                        x.caps.memory_mib.to_string(),
+                        x.caps.timeout_ms.to_string(),
+                        x.caps.fuel.map_or("none".into(), |f| f.to_string()),
+                        x.caps.output_mib.to_string(),
+                        x.caps.concurrency.to_string(),
+                        x.caps.storage_mib.to_string(),
+                    ]);
+                }
+                println!("{t}");
+            }
+        }
+        TenantsCommand::Show { name, json } => {
+            let tenant = meta.tenant(&name).await?;
+            let (artifacts, stored_bytes) = meta.tenant_usage(&name).await?;
+            let runs = meta.list_runs_in(Some(&name), -1).await?.len();
+            let shown = Shown {
+                tenant,
+                artifacts,
+                stored_bytes,
+                runs,
+            };
+            if json {
+                print_json(&shown)?;
+            } else {
+                print_tenant(&shown.tenant, false)?;
+                println!(
+                    "storage      {} artifacts, {} bytes of {} MiB",
+                    shown.artifacts, shown.stored_bytes, shown.tenant.caps.storage_mib
+                );
+                println!("runs         {}", shown.runs);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(t);
+    }
+    let c = &t.caps;
+    println!("tenant       {}", t.name);
+    println!("memory_mib   {}", c.memory_mib);
+    println!("timeout_ms   {}", c.timeout_ms);
+    println!("log_kib      {}", c.log_kib);
+    println!("model_calls  {}", c.model_calls);
+    println!(
+        "fuel         {}",
+        c.fuel.map_or("none (unmetered)".into(), |f| f.to_string())
+    );
+    println!("output_mib   {}", c.output_mib);
+    println!("concurrency  {}", c.concurrency);
+    println!("storage_mib  {}", c.storage_mib);
+    println!(
+        "allowed_dirs {}",
+        if c.allowed_dirs.is_empty() {
+            "none".to_string()
+        } else {
+            c.allowed_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    Ok(())
+}

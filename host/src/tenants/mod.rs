@@ -1,0 +1,310 @@
+//! Tenants: who a run belongs to, and the caps that bound what its
+//! pipelines may ask for.
+//!
+//! Every run belongs to one tenant (`default` when none is named). A
+//! tenant's artifacts live under its own prefix of the object store
+//! (`tenants/NAME/` below the store's root; `default` keeps the root), its
+//! runs are visible only to it, and its caps bound every step's limits, the
+//! number of its steps that run at once and the bytes it may store. Caps are
+//! kept in the metadata database (`sluice tenants create|list|show|set`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::runtime::StepLimits;
+
+/// The tenant of runs that name none.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What a tenant may use. A step's limits may not go above these; a limit a
+/// pipeline leaves unset is lowered to the cap when the default is higher.
+///
+/// | cap | default | bounds |
+/// |---|---|---|
+/// | `memory_mib` | 2048 | each step's linear memory |
+/// | `timeout_ms` | 600 000 | each call's wall time |
+/// | `log_kib` | 1024 | each step's kept log |
+/// | `model_calls` | 1 000 000 | each step's calls to the `model` import |
+/// | `fuel` | none | each step's fuel; when set, every step is metered |
+/// | `output_mib` | 1024 | each call's returned table, state or model |
+/// | `concurrency` | 4 | this tenant's steps running at once, over all its runs in a process |
+/// | `storage_mib` | 10 240 | bytes of artifacts the tenant stores in all |
+/// | `allowed_dirs` | none | host directories the tenant's pipelines may grant read-only |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantCaps {
+    pub memory_mib: u64,
+    pub timeout_ms: u64,
+    pub log_kib: u64,
+    pub model_calls: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    pub output_mib: u64,
+    pub concurrency: u32,
+    pub storage_mib: u64,
+    pub allowed_dirs: Vec<PathBuf>,
+}
+
+impl Default for TenantCaps {
+    fn default() -> Self {
+        TenantCaps {
+            memory_mib: 2048,
+            timeout_ms: 600_000,
+            log_kib: 1024,
+            model_calls: 1_000_000,
+            fuel: None,
+            output_mib: 1024,
+            concurrency: 4,
+            storage_mib: 10 * 1024,
+            allowed_dirs: Vec::new(),
+        }
+    }
+}
+
+/// The names of the caps, as `sluice tenants set` takes them.
+pub const CAP_NAMES: &[&str] = &[
+    "memory_mib",
+    "timeout_ms",
+    "log_kib",
+    "model_calls",
+    "fuel",
+    "output_mib",
+    "concurrency",
+    "storage_mib",
+    "allowed_dirs",
+];
+
+impl TenantCaps {
+    /// Set one cap from its text form (`fuel=none` clears the fuel cap;
+    /// `allowed_dirs` takes a comma-separated list of directories).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let int = |v: &str| -> Result<u64, String> {
+            v.replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| format!("cap `{name}` must be a whole number, got `{v}`"))
+        };
+        let positive = |v: &str| -> Result<u64, String> {
+            match int(v)? {
+                0 => Err(format!("cap `{name}` must be positive")),
+                n => Ok(n),
+            }
+        };
+        match name {
+            "memory_mib" => {
+                let n = positive(value)?;
+                if n > crate::runtime::limits::MAX_MEMORY_MIB {
+                    return Err(format!(
+                        "cap `memory_mib` may be at most {} (the pooling allocator's slot size)",
+                        crate::runtime::limits::MAX_MEMORY_MIB
+                    ));
+                }
+                self.memory_mib = n;
+            }
+            "timeout_ms" => self.timeout_ms = positive(value)?,
+            "log_kib" => self.log_kib = positive(value)?,
+            "model_calls" => self.model_calls = int(value)?,
+            "fuel" => {
+                self.fuel = match value {
+                    "none" | "" => None,
+                    v => Some(positive(v)?),
+                }
+            }
+            "output_mib" => self.output_mib = positive(value)?,
+            "concurrency" => {
+                self.concurrency = u32::try_from(positive(value)?)
+                    .map_err(|_| format!("cap `concurrency` is too large: {value}"))?
+            }
+            "storage_mib" => self.storage_mib = positive(value)?,
+            "allowed_dirs" => {
+                let mut dirs = Vec::new();
+                for d in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                    let canonical = std::fs::canonicalize(d).map_err(|e| {
+                        format!("cap `allowed_dirs`: cannot use the directory `{d}`: {e}")
+                    })?;
+                    if !canonical.is_dir() {
+                        return Err(format!("cap `allowed_dirs`: `{d}` is not a directory"));
+                    }
+                    dirs.push(canonical);
+                }
+                self.allowed_dirs = dirs;
+            }
+            other => {
+                return Err(format!(
+                    "unknown cap `{other}`; the caps are {}",
+                    CAP_NAMES.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn storage_bytes(&self) -> u64 {
+        self.storage_mib.saturating_mul(1024 * 1024)
+    }
+
+    /// Fit a step's limits under these caps. A limit the pipeline set
+    /// (named in `explicit`) above its cap is a problem, reported in
+    /// `problems`; a default above the cap is lowered to it.
+    pub fn bound(
+        &self,
+        tenant: &str,
+        step: &str,
+        limits: &StepLimits,
+        explicit: &BTreeSet<String>,
+        problems: &mut Vec<String>,
+    ) -> StepLimits {
+        let mut out = *limits;
+        let mut fit = |field: &str, asked: u64, cap: u64, slot: &mut u64| {
+            if asked <= cap {
+                return;
+            }
+            if explicit.contains(field) {
+                problems.push(format!(
+                    "step '{step}': limits.{field} = {asked} is above tenant '{tenant}''s cap \
+                     {field} = {cap} (`sluice tenants show {tenant}`)"
+                ));
+            } else {
+                *slot = cap;
+            }
+        };
+        fit(
+            "memory_mib",
+            limits.memory_mib,
+            self.memory_mib,
+            &mut out.memory_mib,
+        );
+        fit(
+            "timeout_ms",
+            limits.timeout_ms,
+            self.timeout_ms,
+            &mut out.timeout_ms,
+        );
+        fit("log_kib", limits.log_kib, self.log_kib, &mut out.log_kib);
+        fit(
+            "model_calls",
+            limits.model_calls,
+            self.model_calls,
+            &mut out.model_calls,
+        );
+        out
+    }
+}
+
+/// A tenant and its caps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub name: String,
+    pub caps: TenantCaps,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Tenant {
+    /// The object-store prefix of this tenant's artifacts, below the
+    /// store's root (`None` for the default tenant, which keeps the root).
+    pub fn store_prefix(&self) -> Option<String> {
+        store_prefix(&self.name)
+    }
+}
+
+pub fn store_prefix(tenant: &str) -> Option<String> {
+    (tenant != DEFAULT_TENANT).then(|| format!("tenants/{tenant}"))
+}
+
+/// Tenant names: 1 to 63 characters of lowercase letters, digits and `-`,
+/// starting with a letter or digit, so they are safe in object-store paths.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid tenant name `{name}`: use 1 to 63 lowercase letters, digits and `-`, \
+             not starting with `-`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_path_safe() {
+        assert!(check_name("acme-2").is_ok());
+        for bad in ["", "-x", "Acme", "a/b", "a..b", "a b", &"x".repeat(64)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn explicit_limits_above_a_cap_are_refused_and_defaults_lowered() {
+        let caps = TenantCaps {
+            memory_mib: 256,
+            timeout_ms: 1000,
+            ..TenantCaps::default()
+        };
+        let limits = StepLimits {
+            memory_mib: 1024,
+            ..StepLimits::default()
+        };
+        let mut problems = Vec::new();
+        let explicit: BTreeSet<String> = ["memory_mib".to_string()].into();
+        caps.bound("acme", "train", &limits, &explicit, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("limits.memory_mib = 1024"),
+            "{problems:?}"
+        );
+        assert!(problems[0].contains("cap memory_mib = 256"), "{problems:?}");
+        assert!(problems[0].contains("tenant 'acme'"), "{problems:?}");
+
+        let mut problems = Vec::new();
+        let bound = caps.bound("acme", "train", &limits, &BTreeSet::new(), &mut problems);
+        assert!(problems.is_empty());
+        assert_eq!(bound.memory_mib, 256);
+        assert_eq!(bound.timeout_ms, 1000);
+        assert_eq!(bound.log_kib, StepLimits::default().log_kib);
+    }
+
+    #[test]
+    fn caps_parse_from_text_with_clear_errors() {
+        let mut caps = TenantCaps::default();
+        caps.set("concurrency", "2").unwrap();
+        caps.set("storage_mib", "1_000").unwrap();
+        caps.set("fuel", "5000000").unwrap();
+        assert_eq!(
+            (caps.concurrency, caps.storage_mib, caps.fuel),
+            (2, 1000, Some(5_000_000))
+        );
+        caps.set("fuel", "none").unwrap();
+        assert_eq!(caps.fuel, None);
+        assert!(
+            caps.set("concurrency", "0")
+                .unwrap_err()
+                .contains("positive")
+        );
+        assert!(
+            caps.set("memory_mib", "lots")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            caps.set("memory_mib", "99999")
+                .unwrap_err()
+                .contains("at most")
+        );
+        let e = caps.set("cpu", "1").unwrap_err();
+        assert!(
+            e.contains("unknown cap `cpu`") && e.contains("storage_mib"),
+            "{e}"
+        );
+        assert!(caps.set("allowed_dirs", "/no/such/dir").is_err());
+    }
+}

@@ -1,0 +1,441 @@
+//! Tenants: isolation of runs and artifacts, caps that bound a pipeline's
+//! limits and storage, and concurrent steps within and across tenants.
+
+use crate::support::*;
+use sluice::artifacts::ArtifactStore;
+use sluice::meta::MetaStore;
+use sluice::pipeline::executor::{Executor, RunObserver, RunReport, Scheduler, StepReport};
+use sluice::pipeline::{PlanOptions, load_plan};
+use sluice::tenants::TenantCaps;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "sluice failed:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+fn run_as(home: &Path, tenant: &str, pipeline: &str) -> std::process::Output {
+    let _ = plugin_dir();
+    sluice(home)
+        .args(["--tenant", tenant, "run", pipeline, "--json"])
+        .output()
+        .expect("run sluice")
+}
+
+/// Every step's outputs, by step id.
+fn outputs(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+    report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap().to_string(), s["outputs"].clone()))
+        .collect()
+}
+
+#[test]
+fn tenants_are_created_listed_shown_and_capped() {
+    let home = tempfile::tempdir().unwrap();
+    let out = sluice(home.path())
+        .args([
+            "tenants",
+            "create",
+            "acme",
+            "memory_mib=256",
+            "concurrency=2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    ok(&out);
+    let t = json(&out);
+    assert_eq!(t["name"], "acme");
+    assert_eq!(t["caps"]["memory_mib"], 256);
+    assert_eq!(t["caps"]["concurrency"], 2);
+    assert_eq!(t["caps"]["storage_mib"], 10240, "defaults for the rest");
+
+    let again = sluice(home.path())
+        .args(["tenants", "create", "acme"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+
+    let out = sluice(home.path())
+        .args(["tenants", "set", "acme", "storage_mib=64", "fuel=1000000"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let out = sluice(home.path())
+        .args(["tenants", "show", "acme", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let shown = json(&out);
+    assert_eq!(shown["caps"]["storage_mib"], 64);
+    assert_eq!(shown["caps"]["fuel"], 1_000_000);
+    assert_eq!(shown["caps"]["memory_mib"], 256, "set keeps other caps");
+    assert_eq!(shown["runs"], 0);
+
+    let out = sluice(home.path())
+        .args(["tenants", "list", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let names: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["acme", "default"]);
+
+    for (args, needle) in [
+        (vec!["tenants", "set", "acme", "cpu=2"], "unknown cap `cpu`"),
+        (
+            vec!["tenants", "set", "acme", "concurrency"],
+            "is not CAP=VALUE",
+        ),
+        (
+            vec!["tenants", "set", "acme", "memory_mib=lots"],
+            "whole number",
+        ),
+        (
+            vec!["tenants", "show", "nobody"],
+            "no tenant named `nobody`",
+        ),
+        (vec!["tenants", "create", "Bad/Name"], "invalid tenant name"),
+    ] {
+        let out = sluice(home.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_tenant_sees_only_its_own_runs_and_artifacts() {
+    let home = tempfile::tempdir().unwrap();
+    for t in ["alpha", "beta"] {
+        ok(&sluice(home.path())
+            .args(["tenants", "create", t])
+            .output()
+            .unwrap());
+    }
+    let out = run_as(home.path(), "alpha", "pipelines/breast-cancer.toml");
+    ok(&out);
+    let report = json(&out);
+    assert_eq!(report["tenant"], "alpha");
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    let model = outputs(&report)["train"]["model"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // alpha's objects are under its own prefix; the default tenant's root
+    // holds none of them.
+    let hex = model.trim_start_matches("sha256:");
+    let mine = home
+        .path()
+        .join("artifacts/tenants/alpha/sha256")
+        .join(&hex[..2])
+        .join(hex);
+    assert!(mine.is_file(), "{} missing", mine.display());
+    assert!(
+        !home
+            .path()
+            .join("artifacts/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .exists(),
+        "alpha's model leaked into the default tenant's prefix"
+    );
+
+    // alpha sees its run and reads its artifact.
+    let out = sluice(home.path())
+        .args(["--tenant", "alpha", "runs", "list", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    let got = home.path().join("model.bin");
+    ok(&sluice(home.path())
+        .args(["--tenant", "alpha", "artifacts", "get", &model, "-o"])
+        .arg(&got)
+        .output()
+        .unwrap());
+
+    // beta and default see nothing of it.
+    for other in ["beta", "default"] {
+        let as_other = |args: &[&str]| {
+            sluice(home.path())
+                .args(["--tenant", other])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        for listing in [["runs", "list", "--json"], ["models", "list", "--json"]] {
+            let out = as_other(&listing);
+            ok(&out);
+            assert_eq!(json(&out), serde_json::json!([]), "{other}: {listing:?}");
+        }
+        for (args, needle) in [
+            (vec!["runs", "show", &run_id], "no run with id"),
+            (
+                vec!["artifacts", "get", &model, "-o", "-"],
+                "is not in the store",
+            ),
+            (
+                vec!["models", "show", "breast-cancer-logreg"],
+                "breast-cancer-logreg",
+            ),
+        ] {
+            let out = as_other(&args);
+            assert_eq!(out.status.code(), Some(2), "{other}: {args:?}");
+            assert!(out.stdout.is_empty(), "{other}: {args:?}");
+            assert!(stderr(&out).contains(needle), "{other}: {}", stderr(&out));
+        }
+    }
+    // alpha's registry has the version its run registered.
+    let out = sluice(home.path())
+        .args(["--tenant", "alpha", "models", "list", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let models = json(&out);
+    assert_eq!(models[0]["name"], "breast-cancer-logreg", "{models}");
+    assert_eq!(models[0]["latest"], 1, "{models}");
+    // beta registers its own version 1 of the same name.
+    let out = run_as(home.path(), "beta", "pipelines/breast-cancer.toml");
+    ok(&out);
+    assert_eq!(json(&out)["registered"][0]["version"], 1);
+
+    // An unknown tenant is an error, not an empty view.
+    let out = run_as(home.path(), "gamma", "pipelines/breast-cancer.toml");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no tenant named `gamma`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_pipeline_asking_above_a_cap_is_refused_before_it_runs() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&sluice(home.path())
+        .args([
+            "tenants",
+            "create",
+            "small",
+            "memory_mib=128",
+            "timeout_ms=10000",
+        ])
+        .output()
+        .unwrap());
+    // The example's trainer asks for 256 MiB and 30 s explicitly.
+    let out = run_as(home.path(), "small", "pipelines/breast-cancer.toml");
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("tenant 'small'"), "{err}");
+    assert!(
+        err.contains(
+            "step 'train': limits.memory_mib = 256 is above tenant 'small''s cap memory_mib = 128"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("step 'train': limits.timeout_ms = 30000 is above"),
+        "{err}"
+    );
+    let out = sluice(home.path())
+        .args(["--tenant", "small", "runs", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out), serde_json::json!([]), "nothing was recorded");
+    assert!(!home.path().join("artifacts/tenants/small").exists());
+
+    // Defaults above a cap are lowered, not refused: a pipeline that sets
+    // no limits runs under the same tenant.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "defaults",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let out = run_as(home.path(), "small", p.to_str().unwrap());
+    ok(&out);
+}
+
+#[test]
+fn the_storage_cap_fails_the_step_that_would_exceed_it_and_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    ok(&sluice(home.path())
+        .args(["tenants", "create", "tiny", "storage_mib=1"])
+        .output()
+        .unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    // Each standardize step writes about 250 KB (state + train + holdout);
+    // six of them cannot fit in 1 MiB.
+    let mut body = String::new();
+    let mut input = "cancer".to_string();
+    for i in 0..6 {
+        body.push_str(&format!(
+            "[[steps]]\nid = \"s{i}\"\nplugin = \"standardize\"\ninput = \"{input}\"\n\n"
+        ));
+        input = format!("s{i}");
+    }
+    let p = write_pipeline(dir.path(), "big", &body);
+    let out = run_as(home.path(), "tiny", p.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let err = report["error"].as_str().unwrap();
+    assert!(
+        err.contains("tenant 'tiny' would exceed its storage cap of 1 MiB"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    let out = sluice(home.path())
+        .args(["tenants", "show", "tiny", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let used = json(&out)["stored_bytes"].as_i64().unwrap();
+    assert!(used > 0 && used <= 1024 * 1024, "stored {used} bytes");
+    // What is stored on disk is what is counted.
+    let mut on_disk = 0u64;
+    let mut stack = vec![home.path().join("artifacts/tenants/tiny")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                on_disk += e.metadata().unwrap().len();
+            }
+        }
+    }
+    assert_eq!(on_disk, used as u64);
+}
+
+/// Counts steps in flight.
+#[derive(Default)]
+struct Flight {
+    now: Mutex<(usize, usize)>,
+}
+
+impl RunObserver for Flight {
+    fn step_started(&self, _id: &str, _kind: &str, _plugin: &str) {
+        let mut g = self.now.lock().unwrap();
+        g.0 += 1;
+        g.1 = g.1.max(g.0);
+    }
+    fn step_finished(&self, _step: &StepReport) {
+        self.now.lock().unwrap().0 -= 1;
+    }
+}
+
+impl Flight {
+    fn peak(&self) -> usize {
+        self.now.lock().unwrap().1
+    }
+}
+
+/// Four independent trainers on one dataset.
+const BRANCHES: &str = "[[steps]]\nid = \"a\"\nplugin = \"gbt\"\ninput = \"cancer\"\nparams = { max_iter = 30 }\n\n[[steps]]\nid = \"b\"\nplugin = \"gbt\"\ninput = \"cancer\"\nparams = { max_iter = 31 }\n\n[[steps]]\nid = \"c\"\nplugin = \"decision-tree\"\ninput = \"cancer\"\n\n[[steps]]\nid = \"d\"\nplugin = \"knn\"\ninput = \"cancer\"\n";
+
+async fn executor(home: &Path, max_steps: usize) -> Executor {
+    let meta = MetaStore::open_path(&home.join("sluice.db")).await.unwrap();
+    let mut e = Executor::new(runtime_in(home), ArtifactStore::local(home).unwrap(), meta);
+    e.scheduler = Scheduler::new(max_steps);
+    e
+}
+
+fn digests(r: &RunReport) -> BTreeMap<String, BTreeMap<String, String>> {
+    r.steps
+        .iter()
+        .map(|s| (s.id.clone(), s.outputs.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn independent_branches_run_at_once_within_the_tenant_cap() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "branches", BRANCHES);
+    let exec = executor(home.path(), 8).await;
+    let runtime = exec.runtime.clone();
+    let plan =
+        tokio::task::spawn_blocking(move || load_plan(&p, &runtime, &PlanOptions::default()))
+            .await
+            .unwrap()
+            .unwrap();
+    let mut reports = Vec::new();
+    for (name, concurrency) in [("one", 1), ("three", 3)] {
+        let caps = TenantCaps {
+            concurrency,
+            ..TenantCaps::default()
+        };
+        let tenant = exec.meta.create_tenant(name, &caps).await.unwrap();
+        let flight = Flight::default();
+        let report = exec.run_as(&tenant, &plan, &flight).await.unwrap();
+        assert_eq!(report.status, "succeeded", "{:?}", report.error);
+        assert_eq!(
+            flight.peak(),
+            concurrency as usize,
+            "tenant '{name}' with concurrency {concurrency}"
+        );
+        reports.push(report);
+    }
+    // Order of completion does not change a byte or the recorded order.
+    assert_eq!(digests(&reports[0]), digests(&reports[1]));
+    let ids: Vec<&str> = reports[1].steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["dataset:cancer", "a", "b", "c", "d"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let exec = executor(home.path(), 4).await;
+    let runtime = exec.runtime.clone();
+    let example = root().join("pipelines/breast-cancer.toml");
+    let _ = plugin_dir();
+    let plan =
+        tokio::task::spawn_blocking(move || load_plan(&example, &runtime, &PlanOptions::default()))
+            .await
+            .unwrap()
+            .unwrap();
+    let a = exec
+        .meta
+        .create_tenant("a", &TenantCaps::default())
+        .await
+        .unwrap();
+    let b = exec
+        .meta
+        .create_tenant("b", &TenantCaps::default())
+        .await
+        .unwrap();
+    let alone = exec.run_as(&a, &plan, &Flight::default()).await.unwrap();
+    assert_eq!(alone.status, "succeeded", "{:?}", alone.error);
+    let (fa, fb) = (Flight::default(), Flight::default());
+    let (ra, rb) = tokio::join!(exec.run_as(&a, &plan, &fa), exec.run_as(&b, &plan, &fb));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.status, "succeeded", "{:?}", ra.error);
+    assert_eq!(rb.status, "succeeded", "{:?}", rb.error);
+    assert_eq!(digests(&alone), digests(&ra));
+    assert_eq!(digests(&alone), digests(&rb));
+    assert_eq!(rb.tenant, "b");
+    // Each tenant's runs, and only those, are visible to it.
+    let runs_a = exec.meta.list_runs_in(Some("a"), -1).await.unwrap();
+    let runs_b = exec.meta.list_runs_in(Some("b"), -1).await.unwrap();
+    assert_eq!((runs_a.len(), runs_b.len()), (2, 1));
+    assert!(exec.meta.get_run_in(Some("a"), &rb.run_id).await.is_err());
+}
