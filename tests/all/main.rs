@@ -4,6 +4,6 @@
 
 mod bad_pipelines;
 mod example;
+mod hostile_corpus;
 mod registry;
-mod sandbox;
 mod support;

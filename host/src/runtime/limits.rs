@@ -183,13 +183,6 @@ mod tests {
             "limits.memory_mib",
         );
         bad(StepLimits { timeout_ms: 0, ..d }, "limits.timeout_ms");
-        assert_eq!(
-            StepLimits {
-                output_mib: 3,
-                ..d
-            }
-            .output_bytes(),
-            3 << 20
-        );
+        assert_eq!(StepLimits { output_mib: 3, ..d }.output_bytes(), 3 << 20);
     }
 }

@@ -406,9 +406,11 @@ impl Runtime {
         let model = ctx.model.as_ref().map(|m| self.model_predictor(m, ctx));
         let mut store = Store::new(engine, StepState::new(&ctx.limits, ctx.seed, model));
         if let Some(fuel) = ctx.limits.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| refuse(StepFailureKind::Trap { message: format!("{e:#}") }))?;
+            store.set_fuel(fuel).map_err(|e| {
+                refuse(StepFailureKind::Trap {
+                    message: format!("{e:#}"),
+                })
+            })?;
         }
         store.limiter(|s| &mut s.limiter);
         let ticks = ctx

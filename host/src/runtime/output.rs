@@ -155,7 +155,11 @@ mod tests {
         assert_eq!(vec![0u8; 100].wire_bytes(), 108);
         // A huge name counts like huge data.
         let named = types::Table {
-            columns: vec![column(&"n".repeat(1 << 20), types::Values::Bools(vec![]), None)],
+            columns: vec![column(
+                &"n".repeat(1 << 20),
+                types::Values::Bools(vec![]),
+                None,
+            )],
         };
         assert!(named.wire_bytes() > 1 << 20);
     }
