@@ -602,6 +602,16 @@ fn fuel_is_a_deterministic_budget() {
             &params,
         )
     };
+    // A budget out of range is refused before anything runs.
+    let f = fit(Some(0)).unwrap_err();
+    assert!(
+        matches!(f.kind, StepFailureKind::InvalidLimits { .. }),
+        "{f}"
+    );
+    assert!(
+        f.to_string().contains("limits.fuel must be between 1"),
+        "{f}"
+    );
     let unmetered = fit(None).unwrap();
     assert_eq!(unmetered.fuel_used, None);
     let a = fit(Some(1 << 40)).unwrap();
@@ -609,6 +619,13 @@ fn fuel_is_a_deterministic_budget() {
     let used = a.fuel_used.expect("metered");
     assert!(used > 2_000_000, "the burn spends fuel: {used}");
     assert_eq!(b.fuel_used, Some(used), "same input, same fuel");
+    // What metering costs, for the record (not asserted: shared machines).
+    let fastest = |fuel| (0..5).map(|_| fit(fuel).unwrap().elapsed).min().unwrap();
+    eprintln!(
+        "burn, fastest of 5: unmetered {:?}, metered {:?} ({used} fuel)",
+        fastest(None),
+        fastest(Some(1 << 40))
+    );
     assert_eq!(a.value, unmetered.value, "metering does not change results");
     // The fuel it spent is enough; half of it is not, every time.
     assert_eq!(fit(Some(used)).unwrap().value, a.value);

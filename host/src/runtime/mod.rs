@@ -213,12 +213,22 @@ fn start_ticker(engine: &Engine) {
         std::thread::Builder::new()
             .name("sluice-epoch".into())
             .spawn(|| {
+                // Tick by the wall clock, not by the count of sleeps: on a
+                // loaded machine a sleep overshoots, and counting sleeps
+                // would stretch every time limit with the load.
+                let start = Instant::now();
+                let mut ticked: u128 = 0;
                 loop {
                     std::thread::sleep(EPOCH_TICK);
+                    let due = start.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                    let ticks = due.saturating_sub(ticked);
+                    ticked = due;
                     let mut list = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
                     list.retain(|weak| match weak.upgrade() {
                         Some(engine) => {
-                            engine.increment_epoch();
+                            for _ in 0..ticks {
+                                engine.increment_epoch();
+                            }
                             true
                         }
                         None => false,
