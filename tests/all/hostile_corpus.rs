@@ -7,6 +7,7 @@
 
 use crate::support::*;
 use serde::Deserialize;
+use sluice::artifacts::ArtifactStore;
 use sluice::data;
 use sluice::runtime::{
     ModelBinding, Plugin, Runtime, RuntimeError, StepContext, StepFailure, StepFailureKind,
@@ -479,6 +480,20 @@ fn inline(table: &toml::Table) -> String {
     pairs.join(", ")
 }
 
+/// The digests a run record names: step inputs, outputs and plugins.
+fn record_digests(record: &serde_json::Value) -> Vec<String> {
+    let mut digests = Vec::new();
+    for step in record["steps"].as_array().into_iter().flatten() {
+        digests.extend(step["plugin_sha256"].as_str().map(String::from));
+        for key in ["inputs", "outputs"] {
+            for pair in step[key].as_array().into_iter().flatten() {
+                digests.extend(pair[1].as_str().map(String::from));
+            }
+        }
+    }
+    digests
+}
+
 #[test]
 fn pipeline_cases_fail_their_step_and_record_no_success() {
     let cases: Vec<Case> = corpus().into_iter().filter(|c| c.pipeline).collect();
@@ -486,6 +501,7 @@ fn pipeline_cases_fail_their_step_and_record_no_success() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let mut failures = Vec::new();
+    let mut referenced = std::collections::HashSet::new();
     for case in &cases {
         let name = case
             .plugin
@@ -563,6 +579,23 @@ fn pipeline_cases_fail_their_step_and_record_no_success() {
                 "the run record says step {} run {}",
                 recorded["status"], record["status"]
             ));
+        }
+        // Every artifact in the store is one a step record names (an input,
+        // an output, a plugin): the failed call stored nothing unnamed.
+        referenced.extend(record_digests(&record));
+        let stored = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { ArtifactStore::local(&home).unwrap().list().await.unwrap() });
+        let orphans: Vec<String> = stored
+            .iter()
+            .map(|d| d.to_hex())
+            .filter(|d| !referenced.contains(d))
+            .collect();
+        if stored.is_empty() {
+            wrong.push("the store is empty: the good step stored nothing".into());
+        }
+        if !orphans.is_empty() {
+            wrong.push(format!("artifacts no step record names: {orphans:?}"));
         }
         eprintln!(
             "pipeline case {:<22} {}",
