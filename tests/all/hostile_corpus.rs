@@ -165,13 +165,17 @@ fn cancer() -> &'static (wit::Table, wit::Column) {
     })
 }
 
-fn runtime() -> &'static Runtime {
+/// One runtime for the corpus, and its home (the compile cache is under it).
+fn runtime_home() -> &'static (Runtime, tempfile::TempDir) {
     static RT: OnceLock<(Runtime, tempfile::TempDir)> = OnceLock::new();
-    let (rt, _) = RT.get_or_init(|| {
+    RT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         (runtime_in(dir.path()), dir)
-    });
-    rt
+    })
+}
+
+fn runtime() -> &'static Runtime {
+    &runtime_home().0
 }
 
 /// The case's component: a built plugin, a WAT fixture, or spoiled bytes.
@@ -652,6 +656,26 @@ fn fuel_is_a_deterministic_budget() {
     let used = a.fuel_used.expect("metered");
     assert!(used > 2_000_000, "the burn spends fuel: {used}");
     assert_eq!(b.fuel_used, Some(used), "same input, same fuel");
+    // The metered engine compiled the plugin again, into an entry of its own.
+    let cache = runtime_home().1.path().join("cache/compiled");
+    let entries = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| {
+            let name = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            name.starts_with(&hostile.sha256) && name.ends_with(".cwasm")
+        })
+        .count();
+    assert_eq!(
+        entries,
+        2,
+        "one compile-cache entry per engine in {}",
+        cache.display()
+    );
     // What metering costs, for the record (not asserted: shared machines).
     let fastest = |fuel| (0..5).map(|_| fit(fuel).unwrap().elapsed).min().unwrap();
     eprintln!(
