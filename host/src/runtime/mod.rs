@@ -398,15 +398,17 @@ impl Runtime {
             &WorldPre,
         ) -> wasmtime::Result<Result<R, types::StepError>>,
     ) -> Result<StepOutput<R>, StepFailure> {
-        let refuse = |kind| {
+        let failure = |kind, log: String| {
             StepFailure(Box::new(error::StepFailureDetail {
                 step: ctx.step.clone(),
                 plugin: plugin.label(),
                 sha256: plugin.sha256.clone(),
                 kind,
-                log: String::new(),
+                log,
             }))
         };
+        // Before the call: nothing was logged yet.
+        let refuse = |kind| failure(kind, String::new());
         if let Err(message) = ctx.limits.check() {
             return Err(refuse(StepFailureKind::InvalidLimits { message }));
         }
@@ -439,15 +441,7 @@ impl Runtime {
             .map(|fuel| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
         let state = store.data();
         let log = state.log.contents();
-        let fail = |kind| {
-            StepFailure(Box::new(error::StepFailureDetail {
-                step: ctx.step.clone(),
-                plugin: plugin.label(),
-                sha256: plugin.sha256.clone(),
-                kind,
-                log: log.clone(),
-            }))
-        };
+        let fail = |kind| failure(kind, log.clone());
         match result {
             Ok(Ok(value)) => {
                 let bytes = value.wire_bytes();
