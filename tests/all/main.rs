@@ -4,7 +4,7 @@
 
 mod bad_pipelines;
 mod example;
+mod hostile_corpus;
 mod registry;
-mod sandbox;
 mod support;
 mod tenants;

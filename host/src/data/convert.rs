@@ -159,8 +159,9 @@ pub fn table_to_batch(table: Table) -> Result<RecordBatch, DataError> {
     )
 }
 
-/// Checks lengths and names; returns the number of rows.
-fn check_shape(table: &Table) -> Result<usize, DataError> {
+/// Checks lengths and names; returns the number of rows. The runtime
+/// calls it on every table a plugin returns, before anything else.
+pub fn check_shape(table: &Table) -> Result<usize, DataError> {
     let Some(first) = table.columns.first() else {
         return Ok(0);
     };

@@ -21,7 +21,7 @@ use arrow::error::ArrowError;
 pub use arrow::record_batch::RecordBatch;
 use parquet::errors::ParquetError;
 
-pub use convert::{batch_to_table, schema_summary, table_to_batch};
+pub use convert::{batch_to_table, check_shape, schema_summary, table_to_batch};
 pub use io::{read_parquet, read_table, write_csv, write_parquet, write_table};
 pub use split::split_holdout;
 

@@ -43,10 +43,26 @@ pub enum RuntimeError {
 /// and the plugin in a message.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StepFailureKind {
-    #[error("exceeded its time limit of {timeout_ms} ms")]
+    #[error("exceeded its time limit of {timeout_ms} ms (limits.timeout_ms)")]
     Timeout { timeout_ms: u64 },
-    #[error("exceeded its memory limit: asked for {desired} bytes, limit {limit} bytes")]
+    #[error(
+        "exceeded its memory limit: asked for {desired} bytes, limit {limit} bytes (limits.memory_mib)"
+    )]
     MemoryLimit { desired: usize, limit: usize },
+    #[error("exhausted its fuel budget of {fuel} (limits.fuel)")]
+    FuelExhausted { fuel: u64 },
+    #[error(
+        "returned {bytes} bytes of {what}, over its output limit of {limit_mib} MiB (limits.output_mib)"
+    )]
+    OutputTooLarge {
+        limit_mib: u64,
+        bytes: u64,
+        what: &'static str,
+    },
+    #[error("called the model more than its limit of {limit} times (limits.model_calls)")]
+    ModelCallLimit { limit: u64 },
+    #[error("was not run: {message}")]
+    InvalidLimits { message: String },
     #[error("trapped: {message}")]
     Trap { message: String },
     #[error("returned an error ({kind}): {message}")]

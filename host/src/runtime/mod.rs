@@ -6,11 +6,19 @@
 //! ([`cache`]). Every step call gets a fresh `Store` and instance from the
 //! plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
 //! context that grants nothing ([`sandbox`]).
+//!
+//! Steps with a `fuel` limit run on a second engine, built the first time
+//! one asks for it, that meters fuel: metering slows every call, so the
+//! unmetered engine stays the default. The two engines' compiled code
+//! differs, and so do their compile-cache entries (the engine hash is in
+//! the key). What a call returns is measured and checked ([`output`])
+//! before the host converts or stores it.
 
 pub mod bindings;
 pub mod cache;
 pub mod error;
 pub mod limits;
+pub mod output;
 pub mod plugin;
 pub mod sandbox;
 
@@ -19,13 +27,14 @@ pub use error::{RuntimeError, StepFailure, StepFailureKind};
 pub use limits::StepLimits;
 pub use plugin::{Plugin, World};
 
-use bindings::{explainer, trainer, transform, types, validator};
+use bindings::types;
+use output::StepValue;
 use plugin::WorldPre;
-use sandbox::{MemoryLimitExceeded, ModelPredictor, StepState};
+use sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, ModelPredictor, StepState};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -39,6 +48,8 @@ pub struct StepOutput<T> {
     pub value: T,
     pub log: String,
     pub elapsed: Duration,
+    /// Fuel the call spent, when it ran with a `fuel` limit.
+    pub fuel_used: Option<u64>,
 }
 
 /// The model a validator or explainer calls through its `model` import.
@@ -84,6 +95,16 @@ struct RuntimeInner {
     cache: cache::CompileCache,
     loaded: Mutex<HashMap<String, Arc<Plugin>>>,
     pooling: bool,
+    options: RuntimeOptions,
+    /// The fuel-metered engine, built on first use (or why it could not be).
+    metered: OnceLock<Result<MeteredEngine, String>>,
+}
+
+/// The engine, linker and cache of steps that run with a fuel limit.
+struct MeteredEngine {
+    engine: Engine,
+    linker: Linker<StepState>,
+    cache: cache::CompileCache,
 }
 
 /// How the engine is built. The defaults are what sluice runs with; the
@@ -119,6 +140,48 @@ fn base_config(options: &RuntimeOptions) -> Config {
     config
 }
 
+/// An engine for `options`, metering fuel or not, on the pooling allocator
+/// when it can be reserved; registered with the epoch ticker.
+fn build_engine(options: &RuntimeOptions, fuel: bool) -> Result<(Engine, bool), RuntimeError> {
+    let config = || {
+        let mut config = base_config(options);
+        config.consume_fuel(fuel);
+        config
+    };
+    let pooled = if options.pooling {
+        let mut config = config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
+        Engine::new(&config)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, fuel, "pooling allocator unavailable; using on-demand allocation")
+            })
+            .ok()
+    } else {
+        None
+    };
+    let (engine, pooling) = match pooled {
+        Some(engine) => (engine, true),
+        None => (
+            Engine::new(&config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?,
+            false,
+        ),
+    };
+    start_ticker(&engine);
+    Ok((engine, pooling))
+}
+
+/// WASI (granting nothing, see [`sandbox`]) and the contract's imports.
+fn build_linker(engine: &Engine) -> Result<Linker<StepState>, RuntimeError> {
+    let mut linker = Linker::<StepState>::new(engine);
+    let link = |e: wasmtime::Error| RuntimeError::Engine(format!("linker: {e:#}"));
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+    bindings::host_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
+        .map_err(link)?;
+    bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
+        .map_err(link)?;
+    Ok(linker)
+}
+
 fn pooling_config() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     // Each memory slot reserves MAX_MEMORY_MIB of address space (not RAM).
@@ -150,12 +213,22 @@ fn start_ticker(engine: &Engine) {
         std::thread::Builder::new()
             .name("sluice-epoch".into())
             .spawn(|| {
+                // Tick by the wall clock, not by the count of sleeps: on a
+                // loaded machine a sleep overshoots, and counting sleeps
+                // would stretch every time limit with the load.
+                let start = Instant::now();
+                let mut ticked: u128 = 0;
                 loop {
                     std::thread::sleep(EPOCH_TICK);
+                    let due = start.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
+                    let ticks = due.saturating_sub(ticked);
+                    ticked = due;
                     let mut list = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
                     list.retain(|weak| match weak.upgrade() {
                         Some(engine) => {
-                            engine.increment_epoch();
+                            for _ in 0..ticks {
+                                engine.increment_epoch();
+                            }
                             true
                         }
                         None => false,
@@ -176,34 +249,9 @@ impl Runtime {
     }
 
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
-        let pooled = if options.pooling {
-            let mut config = base_config(&options);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
-            Engine::new(&config)
-                .inspect_err(|e| {
-                    tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation")
-                })
-                .ok()
-        } else {
-            None
-        };
-        let (engine, pooling) = match pooled {
-            Some(engine) => (engine, true),
-            None => (
-                Engine::new(&base_config(&options))
-                    .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?,
-                false,
-            ),
-        };
-        start_ticker(&engine);
-        let mut linker = Linker::<StepState>::new(&engine);
-        let link = |e: wasmtime::Error| RuntimeError::Engine(format!("linker: {e:#}"));
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
-        bindings::host_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
-            .map_err(link)?;
-        bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
-            .map_err(link)?;
-        let cache = cache::CompileCache::new(&engine, options.cache_dir);
+        let (engine, pooling) = build_engine(&options, false)?;
+        let linker = build_linker(&engine)?;
+        let cache = cache::CompileCache::new(&engine, options.cache_dir.clone());
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
@@ -211,8 +259,55 @@ impl Runtime {
                 cache,
                 loaded: Mutex::new(HashMap::new()),
                 pooling,
+                options,
+                metered: OnceLock::new(),
             }),
         })
+    }
+
+    /// The fuel-metered engine, built the first time a step asks for fuel.
+    fn metered_engine(&self) -> Result<&MeteredEngine, String> {
+        self.inner
+            .metered
+            .get_or_init(|| {
+                let options = &self.inner.options;
+                let (engine, _) = build_engine(options, true).map_err(|e| e.to_string())?;
+                let linker = build_linker(&engine).map_err(|e| e.to_string())?;
+                let cache = cache::CompileCache::new(&engine, options.cache_dir.clone());
+                Ok(MeteredEngine {
+                    engine,
+                    linker,
+                    cache,
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The engine and instance-ready component a call with `limits` runs on:
+    /// the plugin compiled for the metered engine when there is a fuel limit.
+    fn engine_for<'a>(
+        &'a self,
+        plugin: &'a Plugin,
+        limits: &StepLimits,
+    ) -> Result<(&'a Engine, &'a WorldPre), String> {
+        if limits.fuel.is_none() {
+            return Ok((&self.inner.engine, &plugin.pre));
+        }
+        let metered = self.metered_engine()?;
+        let pre = plugin
+            .metered
+            .get_or_init(|| {
+                let (component, _) = metered
+                    .cache
+                    .load_or_compile(&metered.engine, &plugin.sha256, &plugin.bytes, &plugin.path)
+                    .map_err(|e| e.to_string())?;
+                plugin::world_pre(&metered.linker, &component, plugin.world, &plugin.path)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| format!("cannot prepare the plugin for fuel metering: {e}"))?;
+        Ok((&metered.engine, pre))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -248,30 +343,7 @@ impl Runtime {
             .load_or_compile(engine, &sha256, bytes, path)?;
         let inspected = plugin::inspect(engine, &component, path)?;
         let world = inspected.world;
-        let link = |e: wasmtime::Error| RuntimeError::Link {
-            path: path.to_path_buf(),
-            world: world.name(),
-            message: format!("{e:#}"),
-        };
-        let instance_pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(link)?;
-        let pre = match world {
-            World::Validator => {
-                WorldPre::Validator(validator::ValidatorPre::new(instance_pre).map_err(link)?)
-            }
-            World::Transform => {
-                WorldPre::Transform(transform::TransformPre::new(instance_pre).map_err(link)?)
-            }
-            World::Trainer => {
-                WorldPre::Trainer(trainer::TrainerPre::new(instance_pre).map_err(link)?)
-            }
-            World::Explainer => {
-                WorldPre::Explainer(explainer::ExplainerPre::new(instance_pre).map_err(link)?)
-            }
-        };
+        let pre = plugin::world_pre(&self.inner.linker, &component, world, path)?;
         let file_name = path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -290,6 +362,8 @@ impl Runtime {
             imports: inspected.imports,
             compile_source,
             pre,
+            bytes: bytes.into(),
+            metered: OnceLock::new(),
         };
         let ctx = StepContext::new("describe", StepLimits::for_describe(), 0);
         let info = self.describe_raw(&plugin, &ctx)?.value;
@@ -313,8 +387,9 @@ impl Runtime {
         self.inner.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run one call in a fresh store and instance.
-    fn invoke<R>(
+    /// Run one call in a fresh store and instance, then measure and check
+    /// what it returned.
+    fn invoke<R: StepValue>(
         &self,
         plugin: &Plugin,
         ctx: &StepContext,
@@ -323,11 +398,32 @@ impl Runtime {
             &WorldPre,
         ) -> wasmtime::Result<Result<R, types::StepError>>,
     ) -> Result<StepOutput<R>, StepFailure> {
+        let failure = |kind, log: String| {
+            StepFailure(Box::new(error::StepFailureDetail {
+                step: ctx.step.clone(),
+                plugin: plugin.label(),
+                sha256: plugin.sha256.clone(),
+                kind,
+                log,
+            }))
+        };
+        // Before the call: nothing was logged yet.
+        let refuse = |kind| failure(kind, String::new());
+        if let Err(message) = ctx.limits.check() {
+            return Err(refuse(StepFailureKind::InvalidLimits { message }));
+        }
+        let (engine, pre) = self
+            .engine_for(plugin, &ctx.limits)
+            .map_err(|message| refuse(StepFailureKind::Trap { message }))?;
         let model = ctx.model.as_ref().map(|m| self.model_predictor(m, ctx));
-        let mut store = Store::new(
-            &self.inner.engine,
-            StepState::new(&ctx.limits, ctx.seed, model),
-        );
+        let mut store = Store::new(engine, StepState::new(&ctx.limits, ctx.seed, model));
+        if let Some(fuel) = ctx.limits.fuel {
+            store.set_fuel(fuel).map_err(|e| {
+                refuse(StepFailureKind::Trap {
+                    message: format!("{e:#}"),
+                })
+            })?;
+        }
         store.limiter(|s| &mut s.limiter);
         let ticks = ctx
             .limits
@@ -337,25 +433,35 @@ impl Runtime {
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         let start = Instant::now();
-        let result = call(&mut store, &plugin.pre);
+        let result = call(&mut store, pre);
         let elapsed = start.elapsed();
+        let fuel_used = ctx
+            .limits
+            .fuel
+            .map(|fuel| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
         let state = store.data();
         let log = state.log.contents();
-        let fail = |kind| {
-            StepFailure(Box::new(error::StepFailureDetail {
-                step: ctx.step.clone(),
-                plugin: plugin.label(),
-                sha256: plugin.sha256.clone(),
-                kind,
-                log: log.clone(),
-            }))
-        };
+        let fail = |kind| failure(kind, log.clone());
         match result {
-            Ok(Ok(value)) => Ok(StepOutput {
-                value,
-                log,
-                elapsed,
-            }),
+            Ok(Ok(value)) => {
+                let bytes = value.wire_bytes();
+                if bytes > ctx.limits.output_bytes() {
+                    return Err(fail(StepFailureKind::OutputTooLarge {
+                        limit_mib: ctx.limits.output_mib,
+                        bytes,
+                        what: R::WHAT,
+                    }));
+                }
+                if let Err(message) = value.check_shape() {
+                    return Err(fail(StepFailureKind::InvalidOutput { message }));
+                }
+                Ok(StepOutput {
+                    value,
+                    log,
+                    elapsed,
+                    fuel_used,
+                })
+            }
             Ok(Err(e)) => Err(fail(StepFailureKind::Guest {
                 kind: error_kind_name(e.kind).into(),
                 message: e.message,
@@ -514,13 +620,25 @@ fn classify_trap(e: &wasmtime::Error, state: &StepState, limits: &StepLimits) ->
             limit: state.limiter.max_memory,
         };
     }
-    if matches!(
-        e.downcast_ref::<wasmtime::Trap>(),
-        Some(wasmtime::Trap::Interrupt)
-    ) {
-        return StepFailureKind::Timeout {
-            timeout_ms: limits.timeout_ms,
+    if e.downcast_ref::<ModelCallLimitExceeded>().is_some()
+        || state.model_calls > state.max_model_calls
+    {
+        return StepFailureKind::ModelCallLimit {
+            limit: state.max_model_calls,
         };
+    }
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            return StepFailureKind::Timeout {
+                timeout_ms: limits.timeout_ms,
+            };
+        }
+        Some(wasmtime::Trap::OutOfFuel) => {
+            return StepFailureKind::FuelExhausted {
+                fuel: limits.fuel.unwrap_or(0),
+            };
+        }
+        _ => {}
     }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return StepFailureKind::Trap {

@@ -7,8 +7,9 @@ use super::error::RuntimeError;
 use super::sandbox::StepState;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use wasmtime::Engine;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Linker};
 
 /// The four worlds of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -86,6 +87,11 @@ pub struct Plugin {
     pub imports: Vec<String>,
     pub compile_source: CompileSource,
     pub(crate) pre: WorldPre,
+    /// The component's bytes, for the metered engine.
+    pub(crate) bytes: Arc<[u8]>,
+    /// The same component on the fuel-metered engine, compiled the first
+    /// time a call with a `fuel` limit needs it (the error is kept too).
+    pub(crate) metered: OnceLock<Result<WorldPre, String>>,
 }
 
 impl Plugin {
@@ -97,6 +103,33 @@ impl Plugin {
     pub fn param_spec(&self, name: &str) -> Option<&types::ParamSpec> {
         self.info.params.iter().find(|p| p.name == name)
     }
+}
+
+/// Link a compiled component as the world it implements.
+pub(crate) fn world_pre(
+    linker: &Linker<StepState>,
+    component: &Component,
+    world: World,
+    path: &Path,
+) -> Result<WorldPre, RuntimeError> {
+    let link = |e: wasmtime::Error| RuntimeError::Link {
+        path: path.to_path_buf(),
+        world: world.name(),
+        message: format!("{e:#}"),
+    };
+    let instance_pre = linker.instantiate_pre(component).map_err(link)?;
+    Ok(match world {
+        World::Validator => {
+            WorldPre::Validator(validator::ValidatorPre::new(instance_pre).map_err(link)?)
+        }
+        World::Transform => {
+            WorldPre::Transform(transform::TransformPre::new(instance_pre).map_err(link)?)
+        }
+        World::Trainer => WorldPre::Trainer(trainer::TrainerPre::new(instance_pre).map_err(link)?),
+        World::Explainer => {
+            WorldPre::Explainer(explainer::ExplainerPre::new(instance_pre).map_err(link)?)
+        }
+    })
 }
 
 /// The WASI interfaces a plugin may import. Sockets, HTTP and anything not

@@ -49,8 +49,11 @@ impl StepLog {
         buf.dropped += (bytes.len() - take) as u64;
     }
 
+    /// One line; a huge message is truncated in place, never copied whole.
     pub fn line(&self, level: &str, message: &str) {
-        self.append(format!("[{level}] {message}\n").as_bytes());
+        self.append(format!("[{level}] ").as_bytes());
+        self.append(message.as_bytes());
+        self.append(b"\n");
     }
 
     /// The log as text, with a marker when bytes were dropped.
@@ -215,6 +218,25 @@ impl std::fmt::Display for MemoryLimitExceeded {
 
 impl std::error::Error for MemoryLimitExceeded {}
 
+/// Raised (as a trap) when a validator or explainer calls the `model`
+/// import more often than `limits.model_calls`.
+#[derive(Debug)]
+pub struct ModelCallLimitExceeded {
+    pub limit: u64,
+}
+
+impl std::fmt::Display for ModelCallLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "model call limit exceeded: more than {} calls (limits.model_calls)",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for ModelCallLimitExceeded {}
+
 impl ResourceLimiter for StepLimiter {
     fn memory_growing(
         &mut self,
@@ -338,14 +360,12 @@ impl model_iface::Host for StepState {
             }));
         };
         self.model_calls += 1;
+        // A trap, not an error the guest could ignore and retry forever.
         if self.model_calls > self.max_model_calls {
-            return Ok(Err(types::StepError {
-                kind: types::ErrorKind::Internal,
-                message: format!(
-                    "model call limit reached: {} calls (limits.model_calls)",
-                    self.max_model_calls
-                ),
-            }));
+            return Err(ModelCallLimitExceeded {
+                limit: self.max_model_calls,
+            }
+            .into());
         }
         model(features)
     }

@@ -1,21 +1,40 @@
 //! A transform that attacks its sandbox, one attack per value of the
-//! `attack` param. sluice's sandbox tests run each and check the host
-//! stays up and says what happened.
+//! `attack` param. The hostile corpus (tests/hostile/corpus.toml) runs
+//! each and checks the host stays up and says what happened.
+//!
+//! Attacks on `fit` run in `fit`. Attacks on `apply` (see [`APPLY`]) make
+//! `fit` return the attack's name as the state, so a pipeline with
+//! `params = { attack = "ragged" }` fails in `apply`; an empty state (the
+//! default attack `none`) also returns a ragged table.
 
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform};
 use std::hash::{BuildHasher, Hasher};
 
 pub struct Hostile;
 
+/// Attacks that `apply` runs, chosen by the state `fit` returned.
+const APPLY: &[&str] = &["ragged", "bad-mask", "wide-table", "huge-name"];
+
 fn attack(name: &str) -> Result<Vec<u8>, StepError> {
+    if APPLY.contains(&name) {
+        return Ok(name.as_bytes().to_vec());
+    }
     match name {
         "none" => Ok(Vec::new()),
-        // Spin forever: the epoch deadline must stop it.
+        // Spin forever: the epoch deadline (or the fuel budget) stops it.
         "loop" => {
             let mut x: u64 = 0;
             loop {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
+        }
+        // Finite work, always the same: it spends the same fuel every run.
+        "burn" => {
+            let mut x: u64 = 1;
+            for i in 0..2_000_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+            }
+            Ok(x.to_le_bytes().to_vec())
         }
         // Grow memory without end: the memory limit must stop it.
         "grow" => {
@@ -28,6 +47,12 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
         }
         "panic" => panic!("hostile plugin panicked on purpose"),
         "exit" => std::process::exit(3),
+        "unreachable" => {
+            #[cfg(target_arch = "wasm32")]
+            core::arch::wasm32::unreachable();
+            #[cfg(not(target_arch = "wasm32"))]
+            unreachable!("native builds of the hostile plugin do not attack");
+        }
         // Try to read a host file: nothing is preopened, so this fails.
         "read-file" => match std::fs::read("/etc/passwd") {
             Ok(bytes) => Ok(bytes),
@@ -35,12 +60,13 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
         },
         // Environment variables and arguments: there are none.
         "env" => {
-            let vars = std::env::vars().count() as u64;
-            let args = std::env::args().count() as u64;
-            Ok([vars.to_le_bytes(), args.to_le_bytes()].concat())
+            let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+            let args = std::env::args().count();
+            let home = std::env::var("HOME").unwrap_or_else(|_| "unset".into());
+            Ok(format!("vars={} args={args} home={home} {vars:?}", vars.len()).into_bytes())
         }
         // Try to be nondeterministic: wall clock, monotonic clock, random
-        // hash keys. The deterministic host makes these repeat.
+        // hash keys, random bytes. The deterministic host makes these repeat.
         "clock-random" => {
             let wall = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -60,8 +86,12 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
             }
             Ok(Vec::new())
         }
-        // Make the host reserve a huge list through the canonical ABI's
-        // realloc: return 1 GiB of state.
+        // One 32 MiB log line through the host's `log` import.
+        "huge-log-line" => {
+            sluice_sdk::log::info("x".repeat(32 << 20));
+            Ok(b"logged".to_vec())
+        }
+        // Make the host lift a huge list: return 1 GiB of state.
         "huge-state" => Ok(vec![7u8; 1 << 30]),
         other => Err(StepError::invalid_params(format!(
             "unknown attack '{other}'"
@@ -80,11 +110,21 @@ impl Transform for Hostile {
         attack(params.text("attack")?)
     }
 
-    /// Returns a table whose columns have different lengths.
-    fn apply(_state: Vec<u8>, _data: Table) -> Result<Table, StepError> {
-        Ok(Table::new()
-            .with(Column::f64("a", vec![1.0, 2.0, 3.0]))
-            .with(Column::f64("b", vec![1.0])))
+    fn apply(state: Vec<u8>, _data: Table) -> Result<Table, StepError> {
+        match state.as_slice() {
+            // 8 Mi rows of f64: 64 MiB, over a small output limit.
+            b"wide-table" => Ok(Table::new().with(Column::f64("wide", vec![0.5; 8 << 20]))),
+            // One 16 MiB string, as a column name.
+            b"huge-name" => Ok(Table::new().with(Column::bool("n".repeat(16 << 20), vec![true]))),
+            // A validity mask with fewer entries than rows.
+            b"bad-mask" => Ok(Table::new()
+                .with(Column::f64("a", vec![1.0, 2.0, 3.0]))
+                .with(Column::f64("masked", vec![1.0, 2.0, 3.0]).with_valid(vec![true]))),
+            // Columns of different lengths.
+            _ => Ok(Table::new()
+                .with(Column::f64("a", vec![1.0, 2.0, 3.0]))
+                .with(Column::f64("b", vec![1.0]))),
+        }
     }
 }
 
