@@ -143,3 +143,18 @@ pub fn r2_rmse(truth: &[f64], pred: &[f64]) -> (f64, f64) {
     let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
     (1.0 - ss_res / ss_tot, (ss_res / n).sqrt())
 }
+
+/// Each row's index in `classes` (matched by text); panics on an unknown
+/// label.
+pub fn class_index(classes: &crate::classes::Classes, truth: &Column) -> Vec<usize> {
+    let texts = classes.texts();
+    (0..truth.len())
+        .map(|i| {
+            let label = truth.value_text(i).expect("no nulls in a parity target");
+            texts
+                .iter()
+                .position(|t| *t == label)
+                .unwrap_or_else(|| panic!("label '{label}' is not a class"))
+        })
+        .collect()
+}

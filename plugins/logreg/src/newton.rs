@@ -81,6 +81,16 @@ struct Problem<'a> {
     fit_intercept: bool,
 }
 
+impl Objective for Problem<'_> {
+    fn value(&self, theta: &[f64]) -> f64 {
+        self.objective(theta)
+    }
+
+    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        self.derivatives(theta)
+    }
+}
+
 impl Problem<'_> {
     fn rows(&self) -> usize {
         self.y.len()
@@ -105,7 +115,7 @@ impl Problem<'_> {
     }
 
     /// Gradient and Hessian (row-major, `m x m`).
-    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    fn derivatives(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
         let d = self.columns.len();
         let m = theta.len();
         let (w, b) = self.split(theta);
@@ -147,7 +157,7 @@ impl Problem<'_> {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(a, b)| a * b).sum()
 }
 
@@ -181,7 +191,7 @@ pub fn cholesky_solve(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
 }
 
 /// Solves the Newton system, adding a growing ridge when `h` is singular.
-fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
+pub(crate) fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
     let m = g.len();
     let neg_g: Vec<f64> = g.iter().map(|g| -g).collect();
     let max_diag = (0..m).map(|i| h[i * m + i].abs()).fold(0.0, f64::max);
@@ -203,20 +213,34 @@ fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
     None
 }
 
-/// Fits the model. `columns` are the features by column (equal lengths),
-/// `y` the labels as 0.0 / 1.0.
-pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
-    let problem = Problem {
-        columns,
-        y,
-        alpha: 1.0 / opts.c,
-        fit_intercept: opts.fit_intercept,
-    };
-    let d = columns.len();
-    let m = d + usize::from(opts.fit_intercept);
-    let n = y.len().max(1) as f64;
+/// A smooth convex objective that [`minimize`] can drive.
+pub(crate) trait Objective {
+    fn value(&self, theta: &[f64]) -> f64;
+    /// Gradient and Hessian (row-major, `m x m`). The Hessian may be
+    /// singular only along directions the gradient is orthogonal to.
+    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>);
+}
+
+/// Where [`minimize`] stopped.
+pub(crate) struct Minimum {
+    pub theta: Vec<f64>,
+    pub iterations: usize,
+    /// The largest gradient entry over `rows` before the last step.
+    pub max_gradient: f64,
+}
+
+/// Damped Newton from `theta = 0` (`m` parameters): stops when the largest
+/// gradient entry over `rows` is at most `opts.tol`, after `opts.max_iter`
+/// steps, or when no step decreases the objective.
+pub(crate) fn minimize(
+    problem: &impl Objective,
+    m: usize,
+    rows: usize,
+    opts: &FitOptions,
+) -> Minimum {
+    let n = rows.max(1) as f64;
     let mut theta = vec![0.0; m];
-    let mut f = problem.objective(&theta);
+    let mut f = problem.value(&theta);
     let mut iterations = 0;
     let max_gradient = loop {
         let (g, h) = problem.gradient_hessian(&theta);
@@ -232,7 +256,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
             // full step (kept if it does not raise the objective) takes the
             // result to about f64 precision at the cost of one solve.
             let candidate: Vec<f64> = theta.iter().zip(&direction).map(|(t, d)| t + d).collect();
-            if problem.objective(&candidate) <= f {
+            if problem.value(&candidate) <= f {
                 theta = candidate;
             }
             break max_gradient;
@@ -246,7 +270,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
                 .zip(&direction)
                 .map(|(t, d)| t + step * d)
                 .collect();
-            let f_new = problem.objective(&candidate);
+            let f_new = problem.value(&candidate);
             if f_new <= f + 1e-4 * step * slope {
                 accepted = Some((candidate, f_new));
                 break;
@@ -264,13 +288,31 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
             None => break max_gradient,
         }
     };
-    let (w, b) = problem.split(&theta);
+    Minimum {
+        theta,
+        iterations,
+        max_gradient,
+    }
+}
+
+/// Fits the model. `columns` are the features by column (equal lengths),
+/// `y` the labels as 0.0 / 1.0.
+pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
+    let problem = Problem {
+        columns,
+        y,
+        alpha: 1.0 / opts.c,
+        fit_intercept: opts.fit_intercept,
+    };
+    let m = columns.len() + usize::from(opts.fit_intercept);
+    let min = minimize(&problem, m, y.len(), opts);
+    let (w, b) = problem.split(&min.theta);
     LogisticFit {
         coef: w.to_vec(),
         intercept: b,
-        iterations,
-        converged: max_gradient <= opts.tol,
-        max_gradient,
+        iterations: min.iterations,
+        converged: min.max_gradient <= opts.tol,
+        max_gradient: min.max_gradient,
     }
 }
 
