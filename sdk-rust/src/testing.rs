@@ -110,7 +110,13 @@ pub fn standardize(split: Split) -> Split {
 /// The number stored under `results[key]` in `sklearn_reference.json`
 /// (keys look like `"diabetes/linear/r2"`; one `"key": number` per line).
 pub fn reference(key: &str) -> f64 {
-    let path = repo_path("plugins/parity/sklearn_reference.json");
+    reference_in("sklearn_reference.json", key)
+}
+
+/// The number stored under `key` in `plugins/parity/<file>`, a JSON file
+/// written like `sklearn_reference.json` (one `"key": number` per line).
+pub fn reference_in(file: &str, key: &str) -> f64 {
+    let path = repo_path(&format!("plugins/parity/{file}"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let needle = format!("\"{key}\":");
     let start = text
