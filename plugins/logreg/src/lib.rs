@@ -27,6 +27,8 @@
 pub mod newton;
 pub mod softmax;
 
+use std::borrow::Cow;
+
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, classes, log,
@@ -129,7 +131,7 @@ impl LogisticModel {
                 numeric_feature(column)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
         Ok(probabilities(
             &refs,
             &self.coef,
@@ -168,9 +170,10 @@ fn probabilities(
     }
 }
 
-/// A feature column as f64: numeric, no nulls, finite.
-fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
-    sluice_sdk::columns::numeric_feature(column, "logreg")
+/// A feature column as f64 (borrowed when it is f64): numeric, no nulls,
+/// finite.
+fn numeric_feature(column: &Column) -> Result<Cow<'_, [f64]>, StepError> {
+    sluice_sdk::columns::numeric_feature_ref(column, "logreg")
 }
 
 /// How the optimiser ended.
@@ -211,7 +214,7 @@ pub fn train(
         .iter()
         .map(numeric_feature)
         .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
     let (coef, intercept, fit) = if classes.len() == 2 {
         let labels: Vec<f64> = y.iter().map(|&k| k as f64).collect();
         let fit = newton::fit(&refs, &labels, opts);

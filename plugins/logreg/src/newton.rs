@@ -132,22 +132,42 @@ impl Problem<'_> {
             g[d] = resid.iter().sum();
         }
 
+        // H = X^T diag(weight) X, accumulated over blocks of rows so that
+        // a block of every column stays in cache while all d(d+1)/2 pairs
+        // use it (one pass over the data instead of d).
+        let n = self.rows();
         let mut h = vec![0.0; m * m];
-        let mut weighted = vec![0.0; self.rows()];
-        for j in 0..d {
-            for (o, (&x, &s)) in weighted.iter_mut().zip(self.columns[j].iter().zip(&weight)) {
-                *o = x * s;
+        let mut weighted = vec![0.0; d * HESSIAN_BLOCK];
+        for start in (0..n).step_by(HESSIAN_BLOCK) {
+            let end = (start + HESSIAN_BLOCK).min(n);
+            let len = end - start;
+            let block_weight = &weight[start..end];
+            for j in 0..d {
+                let out = &mut weighted[j * HESSIAN_BLOCK..j * HESSIAN_BLOCK + len];
+                for (o, (&x, &s)) in out
+                    .iter_mut()
+                    .zip(self.columns[j][start..end].iter().zip(block_weight))
+                {
+                    *o = x * s;
+                }
             }
-            for k in 0..=j {
-                let v = dot(&weighted, self.columns[k]);
-                h[j * m + k] = v;
-                h[k * m + j] = v;
+            for j in 0..d {
+                let wj = &weighted[j * HESSIAN_BLOCK..j * HESSIAN_BLOCK + len];
+                for k in 0..=j {
+                    h[j * m + k] += dot(wj, &self.columns[k][start..end]);
+                }
+                if self.fit_intercept {
+                    h[j * m + d] += wj.iter().sum::<f64>();
+                }
+            }
+        }
+        for j in 0..d {
+            for k in 0..j {
+                h[k * m + j] = h[j * m + k];
             }
             h[j * m + j] += self.alpha;
             if self.fit_intercept {
-                let v: f64 = weighted.iter().sum();
-                h[j * m + d] = v;
-                h[d * m + j] = v;
+                h[d * m + j] = h[j * m + d];
             }
         }
         if self.fit_intercept {
@@ -157,8 +177,27 @@ impl Problem<'_> {
     }
 }
 
+/// Rows per block of the Hessian accumulation: 30 features x 1024 rows of
+/// weighted values (240 KiB) stay in L2.
+const HESSIAN_BLOCK: usize = 1024;
+
+/// The dot product of equal-length slices, with four accumulators: Cranelift
+/// does not unroll a single dependent chain of adds.
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0.0; 4];
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Solves `A x = b` for symmetric positive definite `A` (row-major `m x m`),
