@@ -10,12 +10,14 @@ Protocol (same as make_reference.py, keep in sync):
 - Data: ../../pipelines/data/<name>.csv; the target column is removed from
   the features, every other column is a feature, in file order.
 - Split: data row i (0-based, header excluded) is holdout when i % 4 == 3.
-- HistGradientBoostingClassifier (breast_cancer, log loss) and
+- HistGradientBoostingClassifier (breast_cancer: binary log loss; iris and
+  wine: multiclass, one tree per class per iteration, softmax) and
   HistGradientBoostingRegressor (diabetes, squared error) with
   early_stopping=False, random_state=0 and otherwise default params
   (max_iter 100, learning_rate 0.1, max_leaf_nodes 31, max_depth None,
   min_samples_leaf 20, l2_regularization 0, max_bins 255).
-- Metrics on the holdout rows: accuracy; R2 and RMSE.
+- Metrics on the holdout rows: accuracy (and log loss for multiclass); R2
+  and RMSE.
 
 Run:
     /tmp/venv-parity/bin/python plugins/parity/make_gbt_reference.py
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_score
 
 HERE = pathlib.Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "pipelines" / "data"
@@ -52,6 +54,15 @@ def main():
     clf = HistGradientBoostingClassifier(early_stopping=False, random_state=0).fit(x_tr, y_tr)
     results["breast_cancer/hgb_default/accuracy"] = float(accuracy_score(y_ho, clf.predict(x_ho)))
     results["breast_cancer/hgb_default/n_iter"] = int(clf.n_iter_)
+
+    # Multiclass: one tree per class per iteration, softmax.
+    for name, target in [("iris", "species"), ("wine", "cultivar")]:
+        x_tr, y_tr, x_ho, y_ho = load(name, target)
+        rows[name] = {"train": int(len(y_tr)), "holdout": int(len(y_ho))}
+        clf = HistGradientBoostingClassifier(early_stopping=False, random_state=0).fit(x_tr, y_tr)
+        results[f"{name}/hgb_default/accuracy"] = float(accuracy_score(y_ho, clf.predict(x_ho)))
+        results[f"{name}/hgb_default/log_loss"] = float(log_loss(y_ho, clf.predict_proba(x_ho)))
+        results[f"{name}/hgb_default/n_iter"] = int(clf.n_iter_)
 
     x_tr, y_tr, x_ho, y_ho = load("diabetes", "progression")
     y_tr = y_tr.astype(np.float64)

@@ -172,6 +172,19 @@ pub fn class_outputs(classes: &Classes, proba: &[Vec<f64>]) -> Vec<Column> {
     columns
 }
 
+/// Turns raw scores into probabilities in place: `exp(z_k - max) / sum`.
+pub fn softmax(z: &mut [f64]) {
+    let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+}
+
 /// The index of the largest entry, the first one on ties.
 pub fn argmax(values: &[f64]) -> usize {
     let mut best = 0;
@@ -181,4 +194,24 @@ pub fn argmax(values: &[f64]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_is_shift_invariant_and_sums_to_one() {
+        let mut a = [1.0, 2.0, 3.0];
+        let mut b = [1001.0, 1002.0, 1003.0];
+        softmax(&mut a);
+        softmax(&mut b);
+        // exp(1) / (exp(1) + exp(2) + exp(3)) == 0.09003057317038046
+        assert!((a[0] - 0.090_030_573_170_380_46).abs() < 1e-15, "{a:?}");
+        assert!((a.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-15, "{a:?} vs {b:?}");
+        }
+        assert_eq!(argmax(&a), 2);
+    }
 }

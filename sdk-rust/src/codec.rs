@@ -230,6 +230,62 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+/// The links of a binary tree stored as node arrays, checked:
+/// `feature[i] < 0` marks a leaf; a split node's feature is below
+/// `n_features` and its children come after it (so every walk ends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeLinks {
+    /// `None` for a leaf.
+    pub feature: Vec<Option<usize>>,
+    /// 0 for a leaf.
+    pub left: Vec<usize>,
+    pub right: Vec<usize>,
+}
+
+impl TreeLinks {
+    /// Checks the arrays read back from a model (all of one length), or an
+    /// invalid-input error `"corrupt <model> model: ..."`.
+    pub fn check(
+        feature: &[i64],
+        left: &[i64],
+        right: &[i64],
+        n_features: usize,
+        model: &str,
+    ) -> Result<TreeLinks, StepError> {
+        let corrupt =
+            |what: &str| StepError::invalid_input(format!("corrupt {model} model: {what}"));
+        let nodes = feature.len();
+        if [left.len(), right.len()] != [nodes; 2] {
+            return Err(corrupt("node arrays differ in length"));
+        }
+        let child = |i: usize, c: i64| {
+            usize::try_from(c)
+                .ok()
+                .filter(|&c| c > i && c < nodes)
+                .ok_or_else(|| corrupt("child index out of range"))
+        };
+        let mut links = TreeLinks {
+            feature: Vec::with_capacity(nodes),
+            left: vec![0; nodes],
+            right: vec![0; nodes],
+        };
+        for (i, &f) in feature.iter().enumerate() {
+            if f < 0 {
+                links.feature.push(None);
+                continue;
+            }
+            let f = usize::try_from(f)
+                .ok()
+                .filter(|&f| f < n_features)
+                .ok_or_else(|| corrupt("feature index out of range"))?;
+            links.feature.push(Some(f));
+            links.left[i] = child(i, left[i])?;
+            links.right[i] = child(i, right[i])?;
+        }
+        Ok(links)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

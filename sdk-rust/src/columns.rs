@@ -1,6 +1,8 @@
 //! Column selection shared by transforms: the comma-separated `columns`
 //! param, choosing numeric columns, and a column's present values.
 
+use std::borrow::Cow;
+
 use crate::{Column, StepError, Table, Values};
 
 /// Parses a comma-separated list of column names (blank entries skipped).
@@ -109,6 +111,15 @@ pub fn map_fitted_numeric(
 /// A trainer's feature column as f64: no nulls, numeric (f64, i64 or bool),
 /// finite. Errors name the column and `plugin`.
 pub fn numeric_feature(column: &Column, plugin: &str) -> Result<Vec<f64>, StepError> {
+    numeric_feature_ref(column, plugin).map(Cow::into_owned)
+}
+
+/// [`numeric_feature`] without a copy when the column is already f64 (the
+/// common case after `standardize`): large tables are not duplicated.
+pub fn numeric_feature_ref<'a>(
+    column: &'a Column,
+    plugin: &str,
+) -> Result<Cow<'a, [f64]>, StepError> {
     if column.has_nulls() {
         return Err(StepError::invalid_input(format!(
             "column '{}' has {} nulls; impute them first",
@@ -116,13 +127,16 @@ pub fn numeric_feature(column: &Column, plugin: &str) -> Result<Vec<f64>, StepEr
             column.null_count()
         )));
     }
-    let values = column.to_f64_lossy().map_err(|_| {
-        StepError::invalid_input(format!(
-            "column '{}' is {}; {plugin} needs f64, i64 or bool values here",
-            column.name,
-            column.kind()
-        ))
-    })?;
+    let values = match &column.values {
+        Values::F64(v) => Cow::Borrowed(v.as_slice()),
+        _ => Cow::Owned(column.to_f64_lossy().map_err(|_| {
+            StepError::invalid_input(format!(
+                "column '{}' is {}; {plugin} needs f64, i64 or bool values here",
+                column.name,
+                column.kind()
+            ))
+        })?),
+    };
     if let Some(i) = values.iter().position(|x| !x.is_finite()) {
         return Err(StepError::invalid_input(format!(
             "column '{}' has a non-finite value ({}) at row {i}",

@@ -232,6 +232,7 @@ mod host;
 mod info;
 pub mod metrics;
 mod params;
+pub mod random;
 mod table;
 #[doc(hidden)]
 pub mod testing;

@@ -106,6 +106,17 @@ pub fn log_loss(positive: &[bool], p: &[f64]) -> f64 {
     total / positive.len() as f64
 }
 
+/// Mean multiclass log loss: `-ln proba[i][truth[i]]`, each probability
+/// clipped to `[1e-15, 1 - 1e-15]` as in [`log_loss`] (NaN when empty).
+pub fn multiclass_log_loss(truth: &[usize], proba: &[Vec<f64>]) -> f64 {
+    let total: f64 = truth
+        .iter()
+        .zip(proba)
+        .map(|(&k, p)| -p[k].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln())
+        .sum();
+    total / truth.len() as f64
+}
+
 /// Area under the ROC curve, by the rank-sum (Mann-Whitney U) formula with
 /// tied scores given their average rank. `None` when only one class is
 /// present.
@@ -213,6 +224,19 @@ mod tests {
         // Ties count half: roc_auc_score([0, 1], [0.5, 0.5]) == 0.5
         assert_eq!(roc_auc(&[false, true], &[0.5, 0.5]), Some(0.5));
         assert_eq!(roc_auc(&[true, true], &[0.5, 0.7]), None);
+    }
+
+    #[test]
+    fn multiclass_log_loss_matches_reference() {
+        // sklearn.metrics.log_loss([0, 2, 1], [[.7, .2, .1], [.1, .3, .6], [.2, .5, .3]])
+        // == 0.5202159160882228
+        let proba = vec![
+            vec![0.7, 0.2, 0.1],
+            vec![0.1, 0.3, 0.6],
+            vec![0.2, 0.5, 0.3],
+        ];
+        let ll = multiclass_log_loss(&[0, 2, 1], &proba);
+        assert!((ll - 0.520_215_916_088_222_8).abs() < 1e-12, "{ll}");
     }
 
     #[test]

@@ -110,7 +110,13 @@ pub fn standardize(split: Split) -> Split {
 /// The number stored under `results[key]` in `sklearn_reference.json`
 /// (keys look like `"diabetes/linear/r2"`; one `"key": number` per line).
 pub fn reference(key: &str) -> f64 {
-    let path = repo_path("plugins/parity/sklearn_reference.json");
+    reference_in("sklearn_reference.json", key)
+}
+
+/// The number stored under `key` in `plugins/parity/<file>`, a JSON file
+/// written like `sklearn_reference.json` (one `"key": number` per line).
+pub fn reference_in(file: &str, key: &str) -> f64 {
+    let path = repo_path(&format!("plugins/parity/{file}"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let needle = format!("\"{key}\":");
     let start = text
@@ -142,4 +148,19 @@ pub fn r2_rmse(truth: &[f64], pred: &[f64]) -> (f64, f64) {
     let ss_res: f64 = truth.iter().zip(pred).map(|(t, p)| (t - p) * (t - p)).sum();
     let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
     (1.0 - ss_res / ss_tot, (ss_res / n).sqrt())
+}
+
+/// Each row's index in `classes` (matched by text); panics on an unknown
+/// label.
+pub fn class_index(classes: &crate::classes::Classes, truth: &Column) -> Vec<usize> {
+    let texts = classes.texts();
+    (0..truth.len())
+        .map(|i| {
+            let label = truth.value_text(i).expect("no nulls in a parity target");
+            texts
+                .iter()
+                .position(|t| *t == label)
+                .unwrap_or_else(|| panic!("label '{label}' is not a class"))
+        })
+        .collect()
 }

@@ -12,6 +12,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::DataError;
 
@@ -141,9 +142,18 @@ pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
         what: "a batch".to_owned(),
         source,
     };
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    // Dictionary encoding pays off for repeated values (categories, small
+    // integers) but not for continuous floats, where building the
+    // dictionary (hashing every value) costs more than it saves: f64
+    // columns are written plain.
+    let mut builder = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    for field in batch.schema().fields() {
+        if matches!(field.data_type(), DataType::Float64 | DataType::Float32) {
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+        }
+    }
+    let properties = builder.build();
     let mut out = Vec::new();
     let mut writer =
         ArrowWriter::try_new(&mut out, batch.schema(), Some(properties)).map_err(parquet)?;

@@ -24,7 +24,7 @@
 pub mod cart;
 pub use sluice_sdk::classes;
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::codec::{ByteReader, ByteWriter, TreeLinks};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, metrics,
 };
@@ -109,34 +109,15 @@ impl TreeModel {
         {
             return Err(corrupt("node arrays differ in length"));
         }
-        // Children come after their parent, so every walk ends.
-        let child = |i: usize, c: i64| {
-            usize::try_from(c)
-                .ok()
-                .filter(|&c| c > i && c < nodes)
-                .ok_or_else(|| corrupt("child index out of range"))
-        };
-        let mut tree = Tree {
-            feature: Vec::with_capacity(nodes),
+        let links = TreeLinks::check(&feature, &left, &right, features.len(), "tree")?;
+        let tree = Tree {
+            feature: links.feature,
             threshold,
-            left: vec![0; nodes],
-            right: vec![0; nodes],
+            left: links.left,
+            right: links.right,
             value,
             width,
         };
-        for (i, &f) in feature.iter().enumerate() {
-            if f < 0 {
-                tree.feature.push(None);
-                continue;
-            }
-            let f = usize::try_from(f)
-                .ok()
-                .filter(|&f| f < features.len())
-                .ok_or_else(|| corrupt("feature index out of range"))?;
-            tree.feature.push(Some(f));
-            tree.left[i] = child(i, left[i])?;
-            tree.right[i] = child(i, right[i])?;
-        }
         Ok(TreeModel {
             features,
             classes,

@@ -293,19 +293,47 @@ pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
-/// for [`Loss::LogLoss`]).
-pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> Ensemble {
-    let n = y.len();
+/// The training columns binned: per feature, its thresholds and each row's
+/// bin.
+struct Binned {
+    thresholds: Vec<Vec<f64>>,
+    bins: Vec<Vec<u16>>,
+}
+
+fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
     let thresholds: Vec<Vec<f64>> = columns
         .iter()
-        .map(|c| bin_thresholds(c, opts.max_bins))
+        .map(|c| bin_thresholds(c, max_bins))
         .collect();
-    let bins: Vec<Vec<u16>> = columns
+    let bins = columns
         .iter()
         .zip(&thresholds)
         .map(|(c, t)| c.iter().map(|&x| bin_of(t, x) as u16).collect())
         .collect();
+    Binned { thresholds, bins }
+}
+
+/// Grows a tree on `grad` / `hess`, adds its values to `raw` and keeps it.
+fn boost_once(
+    binned: &Binned,
+    columns: &[&[f64]],
+    grad: &[f64],
+    hess: &[f64],
+    raw: &mut [f64],
+    opts: &BoostOptions,
+) -> Tree {
+    let tree = grow_tree(&binned.bins, &binned.thresholds, grad, hess, opts);
+    for (i, r) in raw.iter_mut().enumerate() {
+        *r += tree.predict(|j| columns[j][i]);
+    }
+    tree
+}
+
+/// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
+/// for [`Loss::LogLoss`]).
+pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> Ensemble {
+    let n = y.len();
+    let binned = bin_columns(columns, opts.max_bins);
     let mean = y.iter().sum::<f64>() / n as f64;
     let baseline = match loss {
         Loss::LogLoss => {
@@ -329,11 +357,60 @@ pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> En
                 Loss::SquaredError => grad[i] = raw[i] - y[i],
             }
         }
-        let tree = grow_tree(&bins, &thresholds, &grad, &hess, opts);
-        for (i, r) in raw.iter_mut().enumerate() {
-            *r += tree.predict(|j| columns[j][i]);
-        }
-        trees.push(tree);
+        trees.push(boost_once(&binned, columns, &grad, &hess, &mut raw, opts));
     }
     Ensemble { baseline, trees }
+}
+
+/// Multiclass boosting with the multinomial log loss, as scikit-learn's
+/// `HistGradientBoostingClassifier` does for more than two classes: each
+/// iteration computes the softmax of every row's raw scores once, then
+/// grows one tree per class on that class's gradient `p_k - [y = k]` and
+/// hessian `p_k (1 - p_k)`. The baselines are `ln(prior_k)` centred to sum
+/// to zero (scikit-learn's symmetric multinomial logit; the centring
+/// changes no probability). `y` holds class indices `0..classes`; the
+/// result has one ensemble per class.
+pub fn fit_multiclass(
+    columns: &[&[f64]],
+    y: &[usize],
+    classes: usize,
+    opts: &BoostOptions,
+) -> Vec<Ensemble> {
+    let n = y.len();
+    let binned = bin_columns(columns, opts.max_bins);
+    let mut log_prior: Vec<f64> = (0..classes)
+        .map(|k| {
+            let share = y.iter().filter(|&&c| c == k).count() as f64 / n as f64;
+            share.clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln()
+        })
+        .collect();
+    let mean = log_prior.iter().sum::<f64>() / classes as f64;
+    log_prior.iter_mut().for_each(|b| *b -= mean);
+    // raw[class][row]
+    let mut raw: Vec<Vec<f64>> = log_prior.iter().map(|&b| vec![b; n]).collect();
+    let mut grad = vec![vec![0.0; n]; classes];
+    let mut hess = vec![vec![0.0; n]; classes];
+    let mut trees: Vec<Vec<Tree>> = vec![Vec::with_capacity(opts.max_iter); classes];
+    let mut p = vec![0.0; classes];
+    for _ in 0..opts.max_iter {
+        for i in 0..n {
+            for (p, raw) in p.iter_mut().zip(&raw) {
+                *p = raw[i];
+            }
+            sluice_sdk::classes::softmax(&mut p);
+            for (k, &pk) in p.iter().enumerate() {
+                grad[k][i] = pk - f64::from(u8::from(y[i] == k));
+                hess[k][i] = pk * (1.0 - pk);
+            }
+        }
+        for k in 0..classes {
+            let tree = boost_once(&binned, columns, &grad[k], &hess[k], &mut raw[k], opts);
+            trees[k].push(tree);
+        }
+    }
+    log_prior
+        .into_iter()
+        .zip(trees)
+        .map(|(baseline, trees)| Ensemble { baseline, trees })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! `gbt`: histogram-based gradient-boosted trees with scikit-learn's
-//! semantics (`HistGradientBoostingClassifier`, binary log loss, and
-//! `HistGradientBoostingRegressor`, squared error), without early stopping;
-//! the algorithm, binning and tie-breaking are in [`boost`].
+//! semantics (`HistGradientBoostingClassifier`, binary or multinomial log
+//! loss, and `HistGradientBoostingRegressor`, squared error), without early
+//! stopping; the algorithm, binning and tie-breaking are in [`boost`].
 //!
 //! Params: `mode` (text, `classification` | `regression`), `max_iter`
 //! (integer, 100), `learning_rate` (number, 0.1), `max_leaf_nodes`
@@ -11,24 +11,29 @@
 //!
 //! - Features: every column must be numeric (f64, i64 or bool), without
 //!   nulls or non-finite values. No scaling is needed.
-//! - Target: classification takes i64, bool, string or f64 labels with
-//!   exactly two classes (sorted as `logreg` sorts them; the second is the
-//!   positive one); more classes are an invalid-input error (multiclass is
-//!   not supported yet). Regression takes a numeric target. No nulls.
-//! - `train` metrics: `iterations`, `leaves` (total over trees), and
+//! - Target: classification takes i64, bool, string or f64 labels with at
+//!   least two classes (sorted as `logreg` sorts them). Two classes: one
+//!   tree per iteration on the log-odds of the second. More: one tree per
+//!   class per iteration, probabilities by softmax
+//!   ([`boost::fit_multiclass`]). Regression takes a numeric target. No
+//!   nulls.
+//! - `train` metrics: `iterations`, `leaves` (total over all trees), and
 //!   `train_accuracy` (classification) or `train_rmse` (regression).
 //! - `predict` selects the model's features by name (order does not
 //!   matter, extra columns are ignored). A classifier returns `p_<class>`
-//!   for both classes (the sigmoid of the raw score for the second), then
-//!   `prediction` (ties to the first class). A regressor returns
-//!   `prediction` (f64).
+//!   for every class (binary: the sigmoid of the raw score for the second),
+//!   then `prediction` (the most probable class, ties to the first), as
+//!   `knn` and `decision-tree` do. A regressor returns `prediction` (f64).
+//!
+//! Model format: version 2 (one ensemble per class for multiclass);
+//! version 1 models (binary or regression) still load.
 //!
 //! Training is deterministic: no sampling, no randomness.
 
 pub mod boost;
 pub use sluice_sdk::classes;
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::codec::{ByteReader, ByteWriter, TreeLinks};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, metrics,
 };
@@ -37,7 +42,11 @@ pub use boost::{BoostOptions, Ensemble, Loss, Tree};
 pub use classes::Classes;
 
 const TAG: [u8; 4] = *b"HGBT";
-const VERSION: u8 = 1;
+/// Binary and regression models written before multiclass support: one
+/// ensemble.
+const VERSION_SINGLE: u8 = 1;
+/// Any number of ensembles (one per class for multiclass).
+const VERSION: u8 = 2;
 
 /// Classification or regression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +66,11 @@ pub struct GbtOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GbtModel {
     pub features: Vec<String>,
-    /// The two classes of a classifier, `None` for a regressor.
+    /// The classes of a classifier, `None` for a regressor.
     pub classes: Option<Classes>,
-    pub ensemble: Ensemble,
+    /// Regression and two classes: one ensemble (the raw score is the value
+    /// or the log-odds of the second class). More classes: one per class.
+    pub ensembles: Vec<Ensemble>,
 }
 
 impl GbtModel {
@@ -73,89 +84,56 @@ impl GbtModel {
             }
             None => w.u8(1),
         }
-        w.f64(self.ensemble.baseline);
-        w.u64(self.ensemble.trees.len() as u64);
-        let index = |v: &[usize]| v.iter().map(|&i| i as i64).collect::<Vec<i64>>();
-        for t in &self.ensemble.trees {
-            let feature: Vec<i64> = t
-                .feature
-                .iter()
-                .map(|f| f.map_or(-1, |f| f as i64))
-                .collect();
-            w.i64s(&feature);
-            w.f64s(&t.threshold);
-            w.i64s(&index(&t.left));
-            w.i64s(&index(&t.right));
-            w.f64s(&t.value);
+        w.u64(self.ensembles.len() as u64);
+        for ensemble in &self.ensembles {
+            write_ensemble(&mut w, ensemble);
         }
         w.finish()
     }
 
+    /// Reads a model of version 2, or a single-ensemble one of version 1.
     pub fn from_bytes(bytes: &[u8]) -> Result<GbtModel, StepError> {
-        let corrupt = |what: &str| StepError::invalid_input(format!("corrupt gbt model: {what}"));
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+        let version = if bytes.len() > 4 && bytes[..4] == TAG && bytes[4] == VERSION_SINGLE {
+            VERSION_SINGLE
+        } else {
+            VERSION
+        };
+        let mut r = ByteReader::new(bytes, TAG, version)?;
         let features = r.strs()?;
         let classes = match r.u8()? {
             0 => Some(Classes::read(&mut r)?),
             1 => None,
             _ => return Err(corrupt("unknown mode")),
         };
-        if classes.as_ref().is_some_and(|c| c.len() != 2) {
-            return Err(corrupt("a classifier needs two classes"));
+        let expected = match &classes {
+            Some(c) if c.len() < 2 => return Err(corrupt("a classifier needs two classes")),
+            Some(c) if c.len() > 2 => c.len(),
+            _ => 1,
+        };
+        let count = if version == VERSION_SINGLE {
+            1
+        } else {
+            r.u64()?
+        };
+        if count != expected as u64 {
+            return Err(corrupt(
+                "the number of ensembles does not match the classes",
+            ));
         }
-        let baseline = r.f64()?;
-        let n_trees = r.u64()?;
-        let mut trees = Vec::new();
-        for _ in 0..n_trees {
-            let feature = r.i64s()?;
-            let threshold = r.f64s()?;
-            let left = r.i64s()?;
-            let right = r.i64s()?;
-            let value = r.f64s()?;
-            let nodes = feature.len();
-            if nodes == 0 || [threshold.len(), left.len(), right.len(), value.len()] != [nodes; 4] {
-                return Err(corrupt("node arrays differ in length"));
-            }
-            // Children come after their parent, so every walk ends.
-            let child = |i: usize, c: i64| {
-                usize::try_from(c)
-                    .ok()
-                    .filter(|&c| c > i && c < nodes)
-                    .ok_or_else(|| corrupt("child index out of range"))
-            };
-            let mut tree = Tree {
-                feature: Vec::with_capacity(nodes),
-                threshold,
-                left: vec![0; nodes],
-                right: vec![0; nodes],
-                value,
-            };
-            for (i, &f) in feature.iter().enumerate() {
-                if f < 0 {
-                    tree.feature.push(None);
-                    continue;
-                }
-                let f = usize::try_from(f)
-                    .ok()
-                    .filter(|&f| f < features.len())
-                    .ok_or_else(|| corrupt("feature index out of range"))?;
-                tree.feature.push(Some(f));
-                tree.left[i] = child(i, left[i])?;
-                tree.right[i] = child(i, right[i])?;
-            }
-            trees.push(tree);
-        }
+        let ensembles = (0..count)
+            .map(|_| read_ensemble(&mut r, features.len()))
+            .collect::<Result<Vec<_>, _>>()?;
         r.finish()?;
         Ok(GbtModel {
             features,
             classes,
-            ensemble: Ensemble { baseline, trees },
+            ensembles,
         })
     }
 
-    /// The raw score (log-odds or value) of each row, the features selected
-    /// by name.
-    pub fn raw_scores(&self, features: &Table) -> Result<Vec<f64>, StepError> {
+    /// The raw scores of each row, `raw[ensemble][row]`, the features
+    /// selected by name.
+    pub fn raw_scores(&self, features: &Table) -> Result<Vec<Vec<f64>>, StepError> {
         let columns = self
             .features
             .iter()
@@ -169,31 +147,101 @@ impl GbtModel {
                 numeric_feature(column)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((0..features.num_rows())
-            .map(|i| self.ensemble.raw(|j| columns[j][i]))
+        Ok(self
+            .ensembles
+            .iter()
+            .map(|e| {
+                (0..features.num_rows())
+                    .map(|i| e.raw(|j| columns[j][i]))
+                    .collect()
+            })
             .collect())
     }
 
     /// `p_<class>` and `prediction` for a classifier, `prediction` for a
     /// regressor.
     pub fn predict(&self, features: &Table) -> Result<Table, StepError> {
-        let raw = self.raw_scores(features)?;
+        let mut raw = self.raw_scores(features)?;
         match &self.classes {
             Some(classes) => {
-                let proba: Vec<Vec<f64>> = raw
-                    .iter()
-                    .map(|&z| {
-                        let p = boost::sigmoid(z);
-                        vec![1.0 - p, p]
-                    })
-                    .collect();
+                let proba = probabilities(&raw);
                 Ok(classes::class_outputs(classes, &proba)
                     .into_iter()
                     .collect())
             }
-            None => Ok(Table::new().with(Column::f64("prediction", raw))),
+            None => Ok(Table::new().with(Column::f64("prediction", raw.remove(0)))),
         }
     }
+}
+
+/// Class probabilities, `proba[row][class]`, from raw scores
+/// `raw[ensemble][row]`: the sigmoid of the one binary score, or the
+/// softmax of one score per class.
+fn probabilities(raw: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let rows = raw.first().map_or(0, Vec::len);
+    (0..rows)
+        .map(|i| {
+            if let [binary] = raw {
+                let p = boost::sigmoid(binary[i]);
+                vec![1.0 - p, p]
+            } else {
+                let mut p: Vec<f64> = raw.iter().map(|r| r[i]).collect();
+                classes::softmax(&mut p);
+                p
+            }
+        })
+        .collect()
+}
+
+fn corrupt(what: &str) -> StepError {
+    StepError::invalid_input(format!("corrupt gbt model: {what}"))
+}
+
+fn write_ensemble(w: &mut ByteWriter, ensemble: &Ensemble) {
+    w.f64(ensemble.baseline);
+    w.u64(ensemble.trees.len() as u64);
+    let index = |v: &[usize]| v.iter().map(|&i| i as i64).collect::<Vec<i64>>();
+    for t in &ensemble.trees {
+        let feature: Vec<i64> = t
+            .feature
+            .iter()
+            .map(|f| f.map_or(-1, |f| f as i64))
+            .collect();
+        w.i64s(&feature);
+        w.f64s(&t.threshold);
+        w.i64s(&index(&t.left));
+        w.i64s(&index(&t.right));
+        w.f64s(&t.value);
+    }
+}
+
+/// Reads one ensemble, checking every index against `n_features` and the
+/// node count.
+fn read_ensemble(r: &mut ByteReader<'_>, n_features: usize) -> Result<Ensemble, StepError> {
+    let baseline = r.f64()?;
+    let n_trees = r.u64()?;
+    let mut trees = Vec::new();
+    for _ in 0..n_trees {
+        let feature = r.i64s()?;
+        let threshold = r.f64s()?;
+        let left = r.i64s()?;
+        let right = r.i64s()?;
+        let value = r.f64s()?;
+        let nodes = feature.len();
+        if nodes == 0 || [threshold.len(), left.len(), right.len(), value.len()] != [nodes; 4] {
+            return Err(corrupt("node arrays differ in length"));
+        }
+        let links = TreeLinks::check(&feature, &left, &right, n_features, "gbt")?;
+        let tree = Tree {
+            feature: links.feature,
+            threshold,
+            left: links.left,
+            right: links.right,
+            value,
+        };
+        trees.push(tree);
+    }
+    Ok(Ensemble { baseline, trees })
 }
 
 /// A feature (or numeric target) column as f64: numeric, no nulls, finite.
@@ -233,29 +281,32 @@ pub fn train(
     match opts.mode {
         Mode::Classification => {
             let (classes, index) = Classes::from_target(target)?;
-            if classes.len() > 2 {
-                return Err(StepError::invalid_input(format!(
-                    "target '{}' has {} classes; gbt is binary only, multiclass is not supported yet",
-                    target.name,
-                    classes.len()
-                )));
-            }
             if classes.len() < 2 {
                 return Err(StepError::invalid_input(format!(
-                    "target '{}' has a single class; classification needs two",
+                    "target '{}' has a single class; classification needs at least two",
                     target.name
                 )));
             }
-            let y: Vec<f64> = index.iter().map(|&k| k as f64).collect();
-            let ensemble = boost::fit(&refs, &y, Loss::LogLoss, &opts.boost);
-            let correct: Vec<bool> = (0..y.len())
-                .map(|i| (ensemble.raw(|j| refs[j][i]) > 0.0) == (index[i] == 1))
+            let ensembles = if classes.len() == 2 {
+                let y: Vec<f64> = index.iter().map(|&k| k as f64).collect();
+                vec![boost::fit(&refs, &y, Loss::LogLoss, &opts.boost)]
+            } else {
+                boost::fit_multiclass(&refs, &index, classes.len(), &opts.boost)
+            };
+            let raw: Vec<Vec<f64>> = ensembles
+                .iter()
+                .map(|e| (0..index.len()).map(|i| e.raw(|j| refs[j][i])).collect())
+                .collect();
+            let correct: Vec<bool> = probabilities(&raw)
+                .iter()
+                .zip(&index)
+                .map(|(p, &k)| classes::argmax(p) == k)
                 .collect();
             Ok(TrainReport {
                 model: GbtModel {
                     features: names,
                     classes: Some(classes),
-                    ensemble,
+                    ensembles,
                 },
                 train_score: metrics::accuracy(&correct),
             })
@@ -270,7 +321,7 @@ pub fn train(
                 model: GbtModel {
                     features: names,
                     classes: None,
-                    ensemble,
+                    ensembles: vec![ensemble],
                 },
                 train_score: (sq / y.len() as f64).sqrt(),
             })
@@ -333,14 +384,14 @@ impl Trainer for Gbt {
             "gbt",
             env!("CARGO_PKG_VERSION"),
             "Histogram gradient-boosted trees (scikit-learn's HistGradientBoosting \
-             semantics, no early stopping): binary log-loss classification or \
-             squared-error regression, quantile bins, best-first trees.",
+             semantics, no early stopping): binary or multiclass log-loss classification \
+             or squared-error regression, quantile bins, best-first trees.",
         )
         .param(ParamSpec::text(
             "mode",
             "classification",
-            "'classification' (binary log loss; p_<class> and prediction) or 'regression' \
-             (squared error; prediction)",
+            "'classification' (log loss: binary, or multinomial with one tree per class per \
+             iteration; p_<class> and prediction) or 'regression' (squared error; prediction)",
         ))
         .param(ParamSpec::integer(
             "max_iter",
@@ -386,10 +437,10 @@ impl Trainer for Gbt {
             Mode::Classification => "train_accuracy",
             Mode::Regression => "train_rmse",
         };
-        let ensemble = &report.model.ensemble;
-        let leaves: usize = ensemble.trees.iter().map(Tree::leaves).sum();
+        let trees = report.model.ensembles.iter().flat_map(|e| &e.trees);
+        let leaves: usize = trees.map(Tree::leaves).sum();
         Ok(Trained::new(report.model.to_bytes())
-            .with_metric("iterations", ensemble.trees.len() as f64)
+            .with_metric("iterations", opts.boost.max_iter as f64)
             .with_metric("leaves", leaves as f64)
             .with_metric(score_name, report.train_score))
     }

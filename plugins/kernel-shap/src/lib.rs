@@ -51,50 +51,7 @@ use sluice_sdk::{
 /// The most synthetic rows sent to the model in one call.
 pub const MAX_BATCH_ROWS: usize = 65_536;
 
-/// SplitMix64: a tiny, well-mixed, seedable generator.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)` with 53 random bits.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform in `0..n` (n > 0), by rejection, so without modulo bias.
-    pub fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let x = self.next_u64();
-            if x < zone {
-                return x % n;
-            }
-        }
-    }
-
-    /// `k` distinct values of `0..n`, uniformly (a partial Fisher-Yates).
-    pub fn sample(&mut self, n: usize, k: usize) -> Vec<usize> {
-        let mut p: Vec<usize> = (0..n).collect();
-        for i in 0..k.min(n) {
-            let j = i + self.below((n - i) as u64) as usize;
-            p.swap(i, j);
-        }
-        p.truncate(k.min(n));
-        p
-    }
-}
+pub use sluice_sdk::random::SplitMix64;
 
 /// The binomial coefficient as f64.
 pub fn binom(n: usize, k: usize) -> f64 {
@@ -656,21 +613,6 @@ mod tests {
         assert!((prediction - fx).abs() < 1e-9);
         let sum: f64 = e.global.iter().map(|a| a.score).sum();
         assert!((sum - (prediction - base_value)).abs() < 1e-9);
-    }
-
-    #[test]
-    fn splitmix_reference_values() {
-        // The published SplitMix64 sequence for seed 1234567.
-        let mut r = SplitMix64::new(1_234_567);
-        assert_eq!(r.next_u64(), 6_457_827_717_110_365_317);
-        assert_eq!(r.next_u64(), 3_203_168_211_198_807_973);
-        let mut s = SplitMix64::new(3).sample(10, 4);
-        assert_eq!(s.len(), 4);
-        s.sort_unstable();
-        s.dedup();
-        assert_eq!(s.len(), 4);
-        let u = SplitMix64::new(9).next_f64();
-        assert!((0.0..1.0).contains(&u));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! `logreg`: binary logistic regression with L2 regularisation, with
-//! scikit-learn's semantics (`LogisticRegression(penalty="l2")`).
+//! `logreg`: logistic regression with L2 regularisation, with
+//! scikit-learn's semantics (`LogisticRegression(penalty="l2")`): binary
+//! for two classes, multinomial (softmax, one coefficient vector per class,
+//! as scikit-learn's default `lbfgs` solver fits it) for more.
 //!
 //! Params: `c` (number, 1.0: inverse regularisation strength), `max_iter`
 //! (integer, 100), `tol` (number, 1e-8: largest gradient entry of the mean
@@ -7,186 +9,52 @@
 //!
 //! - Features: every column must be numeric (f64, i64 or bool), without
 //!   nulls or non-finite values.
-//! - Target: i64, bool, string or f64 labels, no nulls, exactly two distinct
-//!   classes. Classes are sorted; the second is the positive class.
+//! - Target: i64, bool, string or f64 labels, no nulls, at least two
+//!   distinct classes. Classes are sorted ([`Classes`]); with two, the
+//!   second is the positive class.
 //! - `train` metrics: `train_accuracy`, `train_log_loss`, `iterations`,
 //!   `converged` (1 or 0).
 //! - `predict` selects the model's features by name (order does not
 //!   matter, extra columns are ignored) and returns `p_<class>` (f64) for
-//!   both classes, then `prediction`, the class label in the target's type.
-//!   A label renders as text the way [`Column::value_text`] does: `p_0`,
+//!   every class, then `prediction`, the most probable class in the
+//!   target's type (ties to the first), as `knn` and `decision-tree` do. A
+//!   label renders as text the way [`Column::value_text`] does: `p_0`,
 //!   `p_1`, `p_true`, `p_yes`.
+//!
+//! Model format: version 2 (any number of classes); version 1 models
+//! (binary, written before multinomial support) still load.
 
 pub mod newton;
+pub mod softmax;
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{
-    Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, Values, log, metrics,
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, classes, log,
+    metrics,
 };
 
+pub use classes::Classes;
 pub use newton::{FitOptions, LogisticFit};
+pub use softmax::MultinomialFit;
 
 const TAG: [u8; 4] = *b"LOGR";
-const VERSION: u8 = 1;
-
-/// The two classes, sorted, in the target's own type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Classes {
-    F64([f64; 2]),
-    I64([i64; 2]),
-    Bool([bool; 2]),
-    Str([String; 2]),
-}
-
-impl Classes {
-    /// The sorted classes of `target` and its labels as 0.0 / 1.0 (1.0 for
-    /// the second class).
-    pub fn from_target(target: &Column) -> Result<(Classes, Vec<f64>), StepError> {
-        if target.has_nulls() {
-            return Err(StepError::invalid_input(format!(
-                "target '{}' has {} nulls; drop or impute them first",
-                target.name,
-                target.null_count()
-            )));
-        }
-        let two = |found: usize, listed: String| {
-            StepError::invalid_input(format!(
-                "target '{}' must have exactly two classes, found {found}: {listed}",
-                target.name
-            ))
-        };
-        fn list<T: ToString>(values: impl Iterator<Item = T>) -> String {
-            let shown: Vec<String> = values.take(10).map(|v| v.to_string()).collect();
-            shown.join(", ")
-        }
-        match &target.values {
-            Values::F64(v) => {
-                if v.iter().any(|x| x.is_nan()) {
-                    return Err(StepError::invalid_input(format!(
-                        "target '{}' has NaN labels",
-                        target.name
-                    )));
-                }
-                let mut distinct = v.clone();
-                distinct.sort_by(f64::total_cmp);
-                distinct.dedup_by(|a, b| a == b);
-                let [a, b] = distinct[..] else {
-                    return Err(two(distinct.len(), list(distinct.iter())));
-                };
-                Ok((
-                    Classes::F64([a, b]),
-                    v.iter().map(|&x| f64::from(u8::from(x == b))).collect(),
-                ))
-            }
-            Values::I64(v) => {
-                let distinct: BTreeSet<i64> = v.iter().copied().collect();
-                let d: Vec<i64> = distinct.iter().copied().collect();
-                let [a, b] = d[..] else {
-                    return Err(two(d.len(), list(d.iter())));
-                };
-                Ok((
-                    Classes::I64([a, b]),
-                    v.iter().map(|&x| f64::from(u8::from(x == b))).collect(),
-                ))
-            }
-            Values::Bool(v) => {
-                let distinct: BTreeSet<bool> = v.iter().copied().collect();
-                if distinct.len() != 2 {
-                    return Err(two(distinct.len(), list(distinct.iter())));
-                }
-                Ok((
-                    Classes::Bool([false, true]),
-                    v.iter().map(|&x| f64::from(u8::from(x))).collect(),
-                ))
-            }
-            Values::Str(v) => {
-                let distinct: BTreeSet<&str> = v.iter().map(String::as_str).collect();
-                let d: Vec<&str> = distinct.iter().copied().collect();
-                let [a, b] = d[..] else {
-                    return Err(two(d.len(), list(d.iter())));
-                };
-                let y = v.iter().map(|x| f64::from(u8::from(x == b))).collect();
-                Ok((Classes::Str([a.to_string(), b.to_string()]), y))
-            }
-        }
-    }
-
-    /// The classes rendered as text, as in `p_<class>` column names.
-    pub fn texts(&self) -> [String; 2] {
-        match self {
-            Classes::F64(c) => c.map(|x| x.to_string()),
-            Classes::I64(c) => c.map(|x| x.to_string()),
-            Classes::Bool(c) => c.map(|x| x.to_string()),
-            Classes::Str(c) => c.clone(),
-        }
-    }
-
-    /// A `prediction` column: the second class where `positive[i]`.
-    fn column(&self, positive: &[bool]) -> Column {
-        fn pick<T: Clone>(c: &[T; 2], positive: &[bool]) -> Vec<T> {
-            positive
-                .iter()
-                .map(|&p| c[usize::from(p)].clone())
-                .collect()
-        }
-        let values = match self {
-            Classes::F64(c) => Values::F64(pick(c, positive)),
-            Classes::I64(c) => Values::I64(pick(c, positive)),
-            Classes::Bool(c) => Values::Bool(pick(c, positive)),
-            Classes::Str(c) => Values::Str(pick(c, positive)),
-        };
-        Column::new("prediction", values)
-    }
-
-    fn write(&self, w: &mut ByteWriter) {
-        match self {
-            Classes::F64(c) => {
-                w.u8(0);
-                w.f64s(c);
-            }
-            Classes::I64(c) => {
-                w.u8(1);
-                w.i64s(c);
-            }
-            Classes::Bool(c) => {
-                w.u8(2);
-                w.bools(c);
-            }
-            Classes::Str(c) => {
-                w.u8(3);
-                w.strs(c);
-            }
-        }
-    }
-
-    fn read(r: &mut ByteReader<'_>) -> Result<Classes, StepError> {
-        fn pair<T>(v: Vec<T>) -> Result<[T; 2], StepError> {
-            v.try_into()
-                .map_err(|_| StepError::invalid_input("corrupt logreg model: not two classes"))
-        }
-        Ok(match r.u8()? {
-            0 => Classes::F64(pair(r.f64s()?)?),
-            1 => Classes::I64(pair(r.i64s()?)?),
-            2 => Classes::Bool(pair(r.bools()?)?),
-            3 => Classes::Str(pair(r.strs()?)?),
-            k => {
-                return Err(StepError::invalid_input(format!(
-                    "corrupt logreg model: unknown label type {k}"
-                )));
-            }
-        })
-    }
-}
+/// Binary models written before multinomial support: one coefficient vector.
+const VERSION_BINARY: u8 = 1;
+/// Any number of classes: a coefficient vector and an intercept per row.
+const VERSION: u8 = 2;
 
 /// A trained model: what `train` stores and `predict` reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogisticModel {
     pub features: Vec<String>,
     pub classes: Classes,
-    pub coef: Vec<f64>,
-    pub intercept: f64,
+    /// Two classes: one row, the decision function of the second class (as
+    /// scikit-learn's `coef_` of shape `(1, d)`). More: one row per class.
+    pub coef: Vec<Vec<f64>>,
+    /// One per row of `coef`.
+    pub intercept: Vec<f64>,
 }
 
 impl LogisticModel {
@@ -194,30 +62,62 @@ impl LogisticModel {
         let mut w = ByteWriter::new(TAG, VERSION);
         w.strs(&self.features);
         self.classes.write(&mut w);
-        w.f64s(&self.coef);
-        w.f64(self.intercept);
+        w.u64(self.coef.len() as u64);
+        for row in &self.coef {
+            w.f64s(row);
+        }
+        w.f64s(&self.intercept);
         w.finish()
     }
 
+    /// Reads a model of version 2, or a binary one of version 1.
     pub fn from_bytes(bytes: &[u8]) -> Result<LogisticModel, StepError> {
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let model = LogisticModel {
-            features: r.strs()?,
-            classes: Classes::read(&mut r)?,
-            coef: r.f64s()?,
-            intercept: r.f64()?,
+        let corrupt =
+            |what: &str| StepError::invalid_input(format!("corrupt logreg model: {what}"));
+        let model = if bytes.len() > 4 && bytes[..4] == TAG && bytes[4] == VERSION_BINARY {
+            let mut r = ByteReader::new(bytes, TAG, VERSION_BINARY)?;
+            let model = LogisticModel {
+                features: r.strs()?,
+                classes: Classes::read(&mut r)?,
+                coef: vec![r.f64s()?],
+                intercept: vec![r.f64()?],
+            };
+            r.finish()?;
+            if model.classes.len() != 2 {
+                return Err(corrupt("a version 1 model has exactly two classes"));
+            }
+            model
+        } else {
+            let mut r = ByteReader::new(bytes, TAG, VERSION)?;
+            let features = r.strs()?;
+            let classes = Classes::read(&mut r)?;
+            let rows = r.u64()?;
+            if rows > classes.len() as u64 {
+                return Err(corrupt("more coefficient rows than classes"));
+            }
+            let coef = (0..rows).map(|_| r.f64s()).collect::<Result<_, _>>()?;
+            let model = LogisticModel {
+                features,
+                classes,
+                coef,
+                intercept: r.f64s()?,
+            };
+            r.finish()?;
+            model
         };
-        r.finish()?;
-        if model.coef.len() != model.features.len() {
-            return Err(StepError::invalid_input(
-                "corrupt logreg model: coefficients and features differ in number",
-            ));
+        let k = model.classes.len();
+        let rows = if k == 2 { 1 } else { k };
+        if k < 2 || model.coef.len() != rows || model.intercept.len() != rows {
+            return Err(corrupt("coefficient rows do not match the classes"));
+        }
+        if model.coef.iter().any(|w| w.len() != model.features.len()) {
+            return Err(corrupt("coefficients and features differ in number"));
         }
         Ok(model)
     }
 
-    /// The probability of the positive (second) class for each row.
-    pub fn predict_proba(&self, features: &Table) -> Result<Vec<f64>, StepError> {
+    /// The probability of each class for each row, `proba[row][class]`.
+    pub fn predict_proba(&self, features: &Table) -> Result<Vec<Vec<f64>>, StepError> {
         let columns = self
             .features
             .iter()
@@ -231,93 +131,123 @@ impl LogisticModel {
                 numeric_feature(column)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        let z = newton::decision(&refs, &self.coef, self.intercept, features.num_rows());
-        Ok(z.into_iter().map(newton::sigmoid).collect())
+        let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
+        Ok(probabilities(
+            &refs,
+            &self.coef,
+            &self.intercept,
+            features.num_rows(),
+        ))
     }
 
-    /// `p_<class>` for both classes and `prediction`.
+    /// `p_<class>` for every class and `prediction`.
     pub fn predict(&self, features: &Table) -> Result<Table, StepError> {
-        let p = self.predict_proba(features)?;
-        // As scikit-learn: the positive class where the decision is > 0,
-        // that is where p > 0.5.
-        let positive: Vec<bool> = p.iter().map(|&p| p > 0.5).collect();
-        let [neg, pos] = self.classes.texts();
-        Ok(Table::new()
-            .with(Column::f64(
-                format!("p_{neg}"),
-                p.iter().map(|p| 1.0 - p).collect(),
-            ))
-            .with(Column::f64(format!("p_{pos}"), p))
-            .with(self.classes.column(&positive)))
+        let proba = self.predict_proba(features)?;
+        Ok(classes::class_outputs(&self.classes, &proba)
+            .into_iter()
+            .collect())
     }
 }
 
-/// A feature column as f64: numeric, no nulls, finite.
-fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
-    if column.has_nulls() {
-        return Err(StepError::invalid_input(format!(
-            "feature '{}' has {} nulls; impute them first",
-            column.name,
-            column.null_count()
-        )));
+/// Class probabilities from one coefficient row (binary: sigmoid of the
+/// second class's decision) or one per class (softmax).
+fn probabilities(
+    columns: &[&[f64]],
+    coef: &[Vec<f64>],
+    intercept: &[f64],
+    rows: usize,
+) -> Vec<Vec<f64>> {
+    if coef.len() == 1 {
+        newton::decision(columns, &coef[0], intercept[0], rows)
+            .into_iter()
+            .map(|z| {
+                let p = newton::sigmoid(z);
+                vec![1.0 - p, p]
+            })
+            .collect()
+    } else {
+        softmax::predict_proba(columns, coef, intercept, rows)
     }
-    let values = column.to_f64_lossy().map_err(|_| {
-        StepError::invalid_input(format!(
-            "feature '{}' is {}; logreg needs f64, i64 or bool features",
-            column.name,
-            column.kind()
-        ))
-    })?;
-    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(StepError::invalid_input(format!(
-            "feature '{}' has a non-finite value ({}) at row {i}",
-            column.name, values[i]
-        )));
-    }
-    Ok(values)
+}
+
+/// A feature column as f64 (borrowed when it is f64): numeric, no nulls,
+/// finite.
+fn numeric_feature(column: &Column) -> Result<Cow<'_, [f64]>, StepError> {
+    sluice_sdk::columns::numeric_feature_ref(column, "logreg")
+}
+
+/// How the optimiser ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSummary {
+    pub iterations: usize,
+    pub converged: bool,
+    pub max_gradient: f64,
 }
 
 /// What training reports besides the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainReport {
     pub model: LogisticModel,
-    pub fit: LogisticFit,
+    pub fit: FitSummary,
     pub train_accuracy: f64,
     pub train_log_loss: f64,
 }
 
-/// Trains on `features` (every column is a feature) and `target`.
+/// Trains on `features` (every column is a feature) and `target`: binary
+/// for two classes, multinomial for more.
 pub fn train(
     features: &Table,
     target: &Column,
     opts: &FitOptions,
 ) -> Result<TrainReport, StepError> {
     let (classes, y) = Classes::from_target(target)?;
+    if classes.len() < 2 {
+        return Err(StepError::invalid_input(format!(
+            "target '{}' must have at least two classes, found {}: {}",
+            target.name,
+            classes.len(),
+            classes.texts().join(", ")
+        )));
+    }
     let columns = features
         .columns()
         .iter()
         .map(numeric_feature)
         .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let fit = newton::fit(&refs, &y, opts);
-    let z = newton::decision(&refs, &fit.coef, fit.intercept, y.len());
-    let p: Vec<f64> = z.iter().map(|&z| newton::sigmoid(z)).collect();
-    let truth: Vec<bool> = y.iter().map(|&y| y == 1.0).collect();
-    let correct: Vec<bool> = p
+    let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
+    let (coef, intercept, fit) = if classes.len() == 2 {
+        let labels: Vec<f64> = y.iter().map(|&k| k as f64).collect();
+        let fit = newton::fit(&refs, &labels, opts);
+        let summary = FitSummary {
+            iterations: fit.iterations,
+            converged: fit.converged,
+            max_gradient: fit.max_gradient,
+        };
+        (vec![fit.coef], vec![fit.intercept], summary)
+    } else {
+        let fit = softmax::fit(&refs, &y, classes.len(), opts);
+        let summary = FitSummary {
+            iterations: fit.iterations,
+            converged: fit.converged,
+            max_gradient: fit.max_gradient,
+        };
+        (fit.coef, fit.intercept, summary)
+    };
+    let proba = probabilities(&refs, &coef, &intercept, y.len());
+    let correct: Vec<bool> = proba
         .iter()
-        .zip(&truth)
-        .map(|(&p, &t)| (p > 0.5) == t)
+        .zip(&y)
+        .map(|(p, &k)| classes::argmax(p) == k)
         .collect();
     Ok(TrainReport {
         model: LogisticModel {
             features: features.names().iter().map(|s| s.to_string()).collect(),
             classes,
-            coef: fit.coef.clone(),
-            intercept: fit.intercept,
+            coef,
+            intercept,
         },
         train_accuracy: metrics::accuracy(&correct),
-        train_log_loss: metrics::log_loss(&truth, &p),
+        train_log_loss: metrics::multiclass_log_loss(&y, &proba),
         fit,
     })
 }
@@ -357,8 +287,8 @@ impl Trainer for LogReg {
         PluginInfo::new(
             "logreg",
             env!("CARGO_PKG_VERSION"),
-            "Binary logistic regression with L2 regularisation (scikit-learn semantics), \
-             fitted by Newton's method.",
+            "Logistic regression with L2 regularisation (scikit-learn semantics): binary, \
+             or multinomial (softmax) for more than two classes; fitted by Newton's method.",
         )
         .param(ParamSpec::number(
             "c",
@@ -405,5 +335,7 @@ impl Trainer for LogReg {
 
 sluice_sdk::export_trainer!(LogReg);
 
+#[cfg(test)]
+use sluice_sdk::testing as parity;
 #[cfg(test)]
 mod tests;

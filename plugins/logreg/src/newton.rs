@@ -81,6 +81,16 @@ struct Problem<'a> {
     fit_intercept: bool,
 }
 
+impl Objective for Problem<'_> {
+    fn value(&self, theta: &[f64]) -> f64 {
+        self.objective(theta)
+    }
+
+    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        self.derivatives(theta)
+    }
+}
+
 impl Problem<'_> {
     fn rows(&self) -> usize {
         self.y.len()
@@ -105,7 +115,7 @@ impl Problem<'_> {
     }
 
     /// Gradient and Hessian (row-major, `m x m`).
-    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    fn derivatives(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
         let d = self.columns.len();
         let m = theta.len();
         let (w, b) = self.split(theta);
@@ -122,22 +132,42 @@ impl Problem<'_> {
             g[d] = resid.iter().sum();
         }
 
+        // H = X^T diag(weight) X, accumulated over blocks of rows so that
+        // a block of every column stays in cache while all d(d+1)/2 pairs
+        // use it (one pass over the data instead of d).
+        let n = self.rows();
         let mut h = vec![0.0; m * m];
-        let mut weighted = vec![0.0; self.rows()];
-        for j in 0..d {
-            for (o, (&x, &s)) in weighted.iter_mut().zip(self.columns[j].iter().zip(&weight)) {
-                *o = x * s;
+        let mut weighted = vec![0.0; d * HESSIAN_BLOCK];
+        for start in (0..n).step_by(HESSIAN_BLOCK) {
+            let end = (start + HESSIAN_BLOCK).min(n);
+            let len = end - start;
+            let block_weight = &weight[start..end];
+            for j in 0..d {
+                let out = &mut weighted[j * HESSIAN_BLOCK..j * HESSIAN_BLOCK + len];
+                for (o, (&x, &s)) in out
+                    .iter_mut()
+                    .zip(self.columns[j][start..end].iter().zip(block_weight))
+                {
+                    *o = x * s;
+                }
             }
-            for k in 0..=j {
-                let v = dot(&weighted, self.columns[k]);
-                h[j * m + k] = v;
-                h[k * m + j] = v;
+            for j in 0..d {
+                let wj = &weighted[j * HESSIAN_BLOCK..j * HESSIAN_BLOCK + len];
+                for k in 0..=j {
+                    h[j * m + k] += dot(wj, &self.columns[k][start..end]);
+                }
+                if self.fit_intercept {
+                    h[j * m + d] += wj.iter().sum::<f64>();
+                }
+            }
+        }
+        for j in 0..d {
+            for k in 0..j {
+                h[k * m + j] = h[j * m + k];
             }
             h[j * m + j] += self.alpha;
             if self.fit_intercept {
-                let v: f64 = weighted.iter().sum();
-                h[j * m + d] = v;
-                h[d * m + j] = v;
+                h[d * m + j] = h[j * m + d];
             }
         }
         if self.fit_intercept {
@@ -147,8 +177,27 @@ impl Problem<'_> {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+/// Rows per block of the Hessian accumulation: 30 features x 1024 rows of
+/// weighted values (240 KiB) stay in L2.
+const HESSIAN_BLOCK: usize = 1024;
+
+/// The dot product of equal-length slices, with four accumulators: Cranelift
+/// does not unroll a single dependent chain of adds.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0.0; 4];
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Solves `A x = b` for symmetric positive definite `A` (row-major `m x m`),
@@ -181,7 +230,7 @@ pub fn cholesky_solve(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
 }
 
 /// Solves the Newton system, adding a growing ridge when `h` is singular.
-fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
+pub(crate) fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
     let m = g.len();
     let neg_g: Vec<f64> = g.iter().map(|g| -g).collect();
     let max_diag = (0..m).map(|i| h[i * m + i].abs()).fold(0.0, f64::max);
@@ -203,20 +252,34 @@ fn newton_direction(h: &[f64], g: &[f64]) -> Option<Vec<f64>> {
     None
 }
 
-/// Fits the model. `columns` are the features by column (equal lengths),
-/// `y` the labels as 0.0 / 1.0.
-pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
-    let problem = Problem {
-        columns,
-        y,
-        alpha: 1.0 / opts.c,
-        fit_intercept: opts.fit_intercept,
-    };
-    let d = columns.len();
-    let m = d + usize::from(opts.fit_intercept);
-    let n = y.len().max(1) as f64;
+/// A smooth convex objective that [`minimize`] can drive.
+pub(crate) trait Objective {
+    fn value(&self, theta: &[f64]) -> f64;
+    /// Gradient and Hessian (row-major, `m x m`). The Hessian may be
+    /// singular only along directions the gradient is orthogonal to.
+    fn gradient_hessian(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>);
+}
+
+/// Where [`minimize`] stopped.
+pub(crate) struct Minimum {
+    pub theta: Vec<f64>,
+    pub iterations: usize,
+    /// The largest gradient entry over `rows` before the last step.
+    pub max_gradient: f64,
+}
+
+/// Damped Newton from `theta = 0` (`m` parameters): stops when the largest
+/// gradient entry over `rows` is at most `opts.tol`, after `opts.max_iter`
+/// steps, or when no step decreases the objective.
+pub(crate) fn minimize(
+    problem: &impl Objective,
+    m: usize,
+    rows: usize,
+    opts: &FitOptions,
+) -> Minimum {
+    let n = rows.max(1) as f64;
     let mut theta = vec![0.0; m];
-    let mut f = problem.objective(&theta);
+    let mut f = problem.value(&theta);
     let mut iterations = 0;
     let max_gradient = loop {
         let (g, h) = problem.gradient_hessian(&theta);
@@ -232,7 +295,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
             // full step (kept if it does not raise the objective) takes the
             // result to about f64 precision at the cost of one solve.
             let candidate: Vec<f64> = theta.iter().zip(&direction).map(|(t, d)| t + d).collect();
-            if problem.objective(&candidate) <= f {
+            if problem.value(&candidate) <= f {
                 theta = candidate;
             }
             break max_gradient;
@@ -246,7 +309,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
                 .zip(&direction)
                 .map(|(t, d)| t + step * d)
                 .collect();
-            let f_new = problem.objective(&candidate);
+            let f_new = problem.value(&candidate);
             if f_new <= f + 1e-4 * step * slope {
                 accepted = Some((candidate, f_new));
                 break;
@@ -264,13 +327,31 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
             None => break max_gradient,
         }
     };
-    let (w, b) = problem.split(&theta);
+    Minimum {
+        theta,
+        iterations,
+        max_gradient,
+    }
+}
+
+/// Fits the model. `columns` are the features by column (equal lengths),
+/// `y` the labels as 0.0 / 1.0.
+pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> LogisticFit {
+    let problem = Problem {
+        columns,
+        y,
+        alpha: 1.0 / opts.c,
+        fit_intercept: opts.fit_intercept,
+    };
+    let m = columns.len() + usize::from(opts.fit_intercept);
+    let min = minimize(&problem, m, y.len(), opts);
+    let (w, b) = problem.split(&min.theta);
     LogisticFit {
         coef: w.to_vec(),
         intercept: b,
-        iterations,
-        converged: max_gradient <= opts.tol,
-        max_gradient,
+        iterations: min.iterations,
+        converged: min.max_gradient <= opts.tol,
+        max_gradient: min.max_gradient,
     }
 }
 

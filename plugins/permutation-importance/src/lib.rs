@@ -19,44 +19,7 @@ use sluice_sdk::{
     progress,
 };
 
-/// SplitMix64: a tiny, well-mixed, seedable generator.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by rejection, so without modulo bias.
-    pub fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let x = self.next_u64();
-            if x < zone {
-                return x % n;
-            }
-        }
-    }
-
-    /// A uniformly random permutation of `0..n` (Fisher-Yates).
-    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut p: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            p.swap(i, j);
-        }
-        p
-    }
-}
+pub use sluice_sdk::random::SplitMix64;
 
 /// What to score the model by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,17 +235,6 @@ mod tests {
             pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
         )
         .unwrap()
-    }
-
-    #[test]
-    fn splitmix_reference_values() {
-        // The published SplitMix64 sequence for seed 1234567.
-        let mut r = SplitMix64::new(1_234_567);
-        assert_eq!(r.next_u64(), 6_457_827_717_110_365_317);
-        assert_eq!(r.next_u64(), 3_203_168_211_198_807_973);
-        let mut p = SplitMix64::new(0).permutation(10);
-        p.sort_unstable();
-        assert_eq!(p, (0..10).collect::<Vec<_>>());
     }
 
     #[test]
