@@ -4,6 +4,7 @@
 
 mod bad_pipelines;
 mod example;
+mod grants;
 mod hostile_corpus;
 mod registry;
 mod support;

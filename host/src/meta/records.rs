@@ -131,6 +131,8 @@ pub struct StepRunRecord {
     ///
     /// [`MetaStore::mark_step_cached`]: super::MetaStore::mark_step_cached
     pub cached: bool,
+    /// Directories the step was granted, as `[{name, path}]`.
+    pub grants: serde_json::Value,
     pub inputs: Vec<(String, ArtifactDigest)>,
     pub outputs: Vec<(String, ArtifactDigest)>,
     /// NaN metrics are kept as NaN (and serialise as `null` in JSON).

@@ -226,6 +226,21 @@ impl MetaStore {
         self.insert_step(&step, StepStatus::Skipped, &[]).await
     }
 
+    /// Records the directories a started step was granted (JSON list of
+    /// `{name, path}`).
+    pub async fn record_step_grants(&self, run_id: &str, step_id: &str, json: &str) -> Result<()> {
+        sqlx::query("UPDATE step_runs SET grants_json = ? WHERE run_id = ? AND step_id = ?")
+            .bind(json)
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!(
+                "record the grants of step `{step_id}` in run `{run_id}`"
+            )))?;
+        Ok(())
+    }
+
     /// Marks a started step as served from the cache: its outputs come from
     /// an earlier run with the same inputs, plugin and params.
     pub async fn mark_step_cached(&self, run_id: &str, step_id: &str) -> Result<()> {
@@ -480,7 +495,8 @@ impl MetaStore {
         let action = || format!("read the steps of run `{run_id}`");
         let rows = sqlx::query(
             "SELECT step_id, position, kind, plugin_name, plugin_version, plugin_sha256, \
-             params_json, status, started_at, finished_at, duration_ms, log, error, cached \
+             params_json, status, started_at, finished_at, duration_ms, log, error, cached, \
+             grants_json \
              FROM step_runs WHERE run_id = ? ORDER BY position, step_id",
         )
         .bind(run_id)
@@ -658,6 +674,8 @@ fn step_from_row(row: &SqliteRow) -> Result<StepRunRecord> {
             log: row.try_get("log")?,
             error: row.try_get("error")?,
             cached: row.try_get("cached")?,
+            grants: serde_json::from_str(&row.try_get::<String, _>("grants_json")?)
+                .unwrap_or(serde_json::Value::Null),
             inputs: Vec::new(),
             outputs: Vec::new(),
             metrics: Vec::new(),

@@ -16,6 +16,11 @@ pub struct PipelineFile {
     /// Models this pipeline registers, with their promotion gates.
     #[serde(default)]
     pub models: BTreeMap<String, ModelDef>,
+    /// Read-only host directories steps may ask for by name
+    /// (`[grants] reference = "data/reference"`, relative to the file). A
+    /// step sees one only if it lists it and the tenant allows it.
+    #[serde(default)]
+    pub grants: BTreeMap<String, String>,
 }
 
 /// A model declared by the pipeline: `[models.NAME]`.
@@ -118,6 +123,9 @@ pub struct StepDef {
     /// of this model name.
     #[serde(default)]
     pub register: Option<String>,
+    /// Names of `[grants]` this step may read, at `/grants/NAME`.
+    #[serde(default)]
+    pub grants: Vec<String>,
 }
 
 impl PipelineFile {

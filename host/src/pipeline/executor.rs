@@ -271,6 +271,26 @@ impl Executor {
                 )
             })
             .collect();
+        for step in &plan.steps {
+            for g in &step.grants {
+                if !tenant
+                    .caps
+                    .allowed_dirs
+                    .iter()
+                    .any(|d| g.path.starts_with(d))
+                {
+                    problems.push(format!(
+                        "step '{}': grant '{}' ({}) is not inside any of tenant '{}''s \
+                         allowed_dirs (`sluice tenants set {} allowed_dirs=DIR`)",
+                        step.id,
+                        g.name,
+                        g.path.display(),
+                        tenant.name,
+                        tenant.name
+                    ));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(ExecError::Refused {
                 tenant: tenant.name.clone(),
@@ -790,6 +810,12 @@ impl RunCtx<'_> {
                 &inputs,
             )
             .await?;
+        if !step.grants.is_empty() {
+            let grants = serde_json::to_string(&step.grants).expect("grants serialize");
+            self.meta
+                .record_step_grants(run_id, &step.id, &grants)
+                .await?;
+        }
 
         let mut outputs: Vec<(String, ArtifactDigest)> = Vec::new();
         let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
@@ -870,6 +896,7 @@ impl RunCtx<'_> {
             limits,
             seed: step.seed,
             model: None,
+            grants: step.grants.clone(),
         };
         let target = step.target.clone();
         match step.world() {
@@ -886,27 +913,34 @@ impl RunCtx<'_> {
                     }
                     .await
                 );
+                // Every call first, then the writes: a step that fails in
+                // apply leaves no output behind, not even its fitted state.
                 let fitted_state = Arc::new(fitted);
+                let applied = step_try!(
+                    self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
+                        .await?
+                );
+                let applied_holdout = match &input.holdout {
+                    Some(h) => {
+                        let hb = step_try!(self.batch(h).await?);
+                        let ht = step_try!(data::batch_to_table(&hb));
+                        let (hf, hl) = split_target(ht, target.as_deref());
+                        Some(step_try!(
+                            self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
+                                .await?
+                        ))
+                    }
+                    None => None,
+                };
                 let state_digest = step_try!(
                     self.put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
                         .await?
                 );
                 outputs.push(("state".into(), state_digest));
-                let applied = step_try!(
-                    self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
-                        .await?
-                );
                 let train_out = step_try!(self.put_batch(&step.id, &applied).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
-                if let Some(h) = &input.holdout {
-                    let hb = step_try!(self.batch(h).await?);
-                    let ht = step_try!(data::batch_to_table(&hb));
-                    let (hf, hl) = split_target(ht, target.as_deref());
-                    let applied = step_try!(
-                        self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
-                            .await?
-                    );
+                if let Some(applied) = applied_holdout {
                     let d = step_try!(self.put_batch(&step.id, &applied).await?);
                     outputs.push(("holdout".into(), d.clone()));
                     holdout_out = Some(d);

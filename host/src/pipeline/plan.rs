@@ -4,7 +4,7 @@
 //! are collected and reported together, each naming the file and the step.
 
 use super::definition::{DatasetDef, Part, PipelineFile, SplitDef, StepDef};
-use crate::runtime::{Plugin, Runtime, StepLimits, World, limits::MAX_MEMORY_MIB};
+use crate::runtime::{Plugin, Runtime, StepLimits, World};
 use crate::wit;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -63,6 +63,8 @@ pub struct PlannedStep {
     /// The limits the pipeline set itself (the others are defaults, which a
     /// tenant's caps may lower).
     pub explicit_limits: BTreeSet<String>,
+    /// Directories the step reads, read-only, at `/grants/NAME`.
+    pub grants: Vec<crate::runtime::Grant>,
     pub seed: u64,
     /// The label column of the step's input, if its dataset has one.
     pub target: Option<String>,
@@ -148,6 +150,31 @@ fn plan(
     }
     if file.steps.is_empty() {
         issues.push("the pipeline has no [[steps]]".into());
+    }
+
+    // Granted directories: they must exist; whether the tenant allows
+    // them is checked when the run starts.
+    let mut grants: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    for (name, dir) in &file.grants {
+        if crate::tenants::check_name(name).is_err() {
+            issues.push(format!(
+                "[grants] '{name}': use lowercase letters, digits and '-' in grant names"
+            ));
+            continue;
+        }
+        match std::fs::canonicalize(base.join(dir)) {
+            Ok(p) if p.is_dir() => {
+                grants.insert(name, p);
+            }
+            Ok(p) => issues.push(format!(
+                "[grants] '{name}': {} is not a directory",
+                p.display()
+            )),
+            Err(e) => issues.push(format!(
+                "[grants] '{name}': cannot use {}: {e}",
+                base.join(dir).display()
+            )),
+        }
     }
 
     let mut dirs: Vec<PathBuf> = file
@@ -268,6 +295,7 @@ fn plan(
                 params_json,
                 limits,
                 explicit_limits,
+                grants: step_grants(step, &file.grants, &grants, &mut issues),
                 seed: step_seed(file.pipeline.seed, &step.id),
                 target: None,
                 register: step.register.clone(),
@@ -494,18 +522,32 @@ fn check_step_shape(
     }
 }
 
-fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
-    if limits.memory_mib == 0 || limits.memory_mib > MAX_MEMORY_MIB {
-        issues.push(format!(
-            "step '{}': limits.memory_mib must be between 1 and {MAX_MEMORY_MIB}, got {}",
-            step.id, limits.memory_mib
-        ));
+fn step_grants(
+    step: &StepDef,
+    declared: &BTreeMap<String, String>,
+    resolved: &BTreeMap<&str, PathBuf>,
+    issues: &mut Vec<String>,
+) -> Vec<crate::runtime::Grant> {
+    let mut out = Vec::new();
+    for name in &step.grants {
+        match resolved.get(name.as_str()) {
+            Some(path) => out.push(crate::runtime::Grant {
+                name: name.clone(),
+                path: path.clone(),
+            }),
+            None if declared.contains_key(name) => {} // reported with [grants]
+            None => issues.push(format!(
+                "step '{}': grant '{name}' is not declared in [grants]",
+                step.id
+            )),
+        }
     }
-    if limits.timeout_ms == 0 {
-        issues.push(format!(
-            "step '{}': limits.timeout_ms must be positive",
-            step.id
-        ));
+    out
+}
+
+fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
+    if let Err(e) = limits.check() {
+        issues.push(format!("step '{}': {e}", step.id));
     }
 }
 

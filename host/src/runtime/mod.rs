@@ -70,6 +70,24 @@ pub struct StepContext {
     /// the step id so a rerun repeats.
     pub seed: u64,
     pub model: Option<ModelBinding>,
+    /// Host directories the step may read, each preopened read-only at
+    /// `/grants/NAME`. Empty unless the pipeline names a grant and the
+    /// tenant allows its directory.
+    pub grants: Vec<Grant>,
+}
+
+/// A read-only directory granted to a step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Grant {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl Grant {
+    /// Where the plugin sees the directory.
+    pub fn guest_path(&self) -> String {
+        format!("/grants/{}", self.name)
+    }
 }
 
 impl StepContext {
@@ -79,6 +97,7 @@ impl StepContext {
             limits,
             seed,
             model: None,
+            grants: Vec::new(),
         }
     }
 }
@@ -416,7 +435,9 @@ impl Runtime {
             .engine_for(plugin, &ctx.limits)
             .map_err(|message| refuse(StepFailureKind::Trap { message }))?;
         let model = ctx.model.as_ref().map(|m| self.model_predictor(m, ctx));
-        let mut store = Store::new(engine, StepState::new(&ctx.limits, ctx.seed, model));
+        let state = StepState::new(&ctx.limits, ctx.seed, model, &ctx.grants)
+            .map_err(|message| refuse(StepFailureKind::InvalidLimits { message }))?;
+        let mut store = Store::new(engine, state);
         if let Some(fuel) = ctx.limits.fuel {
             store.set_fuel(fuel).map_err(|e| {
                 refuse(StepFailureKind::Trap {
@@ -425,6 +446,10 @@ impl Runtime {
             })?;
         }
         store.limiter(|s| &mut s.limiter);
+        // What a plugin hands back in one call is bounded by its memory
+        // limit (and then by `output_mib`), not by wasmtime's 128 MiB
+        // default for host calls: a 1M x 30 table is ~240 MB.
+        store.set_hostcall_fuel(ctx.limits.memory_bytes());
         let ticks = ctx
             .limits
             .timeout_ms

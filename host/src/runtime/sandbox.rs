@@ -285,7 +285,12 @@ pub struct StepState {
 impl StepState {
     /// A fresh state: nothing granted, deterministic clocks and randomness
     /// from `seed`, stdout and stderr into the bounded log.
-    pub fn new(limits: &StepLimits, seed: u64, model: Option<ModelPredictor>) -> Self {
+    pub fn new(
+        limits: &StepLimits,
+        seed: u64,
+        model: Option<ModelPredictor>,
+        grants: &[super::Grant],
+    ) -> Result<Self, String> {
         let log = StepLog::new(limits.log_bytes());
         let mut builder = WasiCtxBuilder::new();
         builder
@@ -303,7 +308,18 @@ impl StepState {
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false);
-        StepState {
+        for g in grants {
+            builder
+                .preopened_dir(&g.path, g.guest_path(), wasmtime_wasi::FsPerms::ReadOnly)
+                .map_err(|e| {
+                    format!(
+                        "cannot open granted directory '{}' ({}): {e}",
+                        g.name,
+                        g.path.display()
+                    )
+                })?;
+        }
+        Ok(StepState {
             wasi: builder.build(),
             table: ResourceTable::new(),
             limiter: StepLimiter {
@@ -315,7 +331,7 @@ impl StepState {
             model,
             model_calls: 0,
             max_model_calls: limits.model_calls,
-        }
+        })
     }
 }
 

@@ -30,7 +30,7 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `output_mib` | 1024 | each call's returned table, state or model |
 /// | `concurrency` | 4 | this tenant's steps running at once, over all its runs in a process |
 /// | `storage_mib` | 10 240 | bytes of artifacts the tenant stores in all |
-/// | `allowed_dirs` | none | host directories the tenant's pipelines may grant read-only |
+/// | `allowed_dirs` | none | host directories the tenant's pipelines may grant to steps, read-only |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantCaps {
@@ -187,6 +187,23 @@ impl TenantCaps {
             self.model_calls,
             &mut out.model_calls,
         );
+        fit(
+            "output_mib",
+            limits.output_mib,
+            self.output_mib,
+            &mut out.output_mib,
+        );
+        if let Some(cap) = self.fuel {
+            match limits.fuel {
+                // A tenant with a fuel cap has every step metered.
+                None => out.fuel = Some(cap),
+                Some(asked) if asked > cap => problems.push(format!(
+                    "step '{step}': limits.fuel = {asked} is above tenant '{tenant}''s cap \
+                     fuel = {cap} (`sluice tenants show {tenant}`)"
+                )),
+                Some(_) => {}
+            }
+        }
         out
     }
 }
@@ -271,6 +288,31 @@ mod tests {
         assert_eq!(bound.memory_mib, 256);
         assert_eq!(bound.timeout_ms, 1000);
         assert_eq!(bound.log_kib, StepLimits::default().log_kib);
+        assert_eq!(bound.fuel, None, "no fuel cap, no metering");
+    }
+
+    #[test]
+    fn a_fuel_cap_meters_every_step() {
+        let caps = TenantCaps {
+            fuel: Some(1_000),
+            ..TenantCaps::default()
+        };
+        let mut problems = Vec::new();
+        let bound = caps.bound(
+            "t",
+            "s",
+            &StepLimits::default(),
+            &BTreeSet::new(),
+            &mut problems,
+        );
+        assert_eq!(bound.fuel, Some(1_000));
+        let asked = StepLimits {
+            fuel: Some(5_000),
+            ..StepLimits::default()
+        };
+        let explicit: BTreeSet<String> = ["fuel".to_string()].into();
+        caps.bound("t", "s", &asked, &explicit, &mut problems);
+        assert!(problems[0].contains("limits.fuel = 5000 is above tenant 't''s cap fuel = 1000"));
     }
 
     #[test]

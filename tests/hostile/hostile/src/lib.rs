@@ -54,6 +54,16 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
             unreachable!("native builds of the hostile plugin do not attack");
         }
         // Try to read a host file: nothing is preopened, so this fails.
+        // Reads what a pipeline grant preopened (and fails without one).
+        "read-grant" => match std::fs::read("/grants/reference/notes.txt") {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(StepError::invalid_input(format!("read failed: {e}"))),
+        },
+        // Tries to write into a read-only grant.
+        "write-grant" => match std::fs::write("/grants/reference/evil.txt", b"x") {
+            Ok(()) => Ok(b"wrote".to_vec()),
+            Err(e) => Err(StepError::invalid_input(format!("write failed: {e}"))),
+        },
         "read-file" => match std::fs::read("/etc/passwd") {
             Ok(bytes) => Ok(bytes),
             Err(e) => Err(StepError::invalid_input(format!("read failed: {e}"))),
@@ -110,7 +120,7 @@ impl Transform for Hostile {
         attack(params.text("attack")?)
     }
 
-    fn apply(state: Vec<u8>, _data: Table) -> Result<Table, StepError> {
+    fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {
         match state.as_slice() {
             // 8 Mi rows of f64: 64 MiB, over a small output limit.
             b"wide-table" => Ok(Table::new().with(Column::f64("wide", vec![0.5; 8 << 20]))),
@@ -120,6 +130,8 @@ impl Transform for Hostile {
             b"bad-mask" => Ok(Table::new()
                 .with(Column::f64("a", vec![1.0, 2.0, 3.0]))
                 .with(Column::f64("masked", vec![1.0, 2.0, 3.0]).with_valid(vec![true]))),
+            // What a granted directory held: pass the input through.
+            s if s.starts_with(b"reference data") => Ok(data),
             // Columns of different lengths.
             _ => Ok(Table::new()
                 .with(Column::f64("a", vec![1.0, 2.0, 3.0]))

@@ -1,0 +1,126 @@
+//! Read-only directory grants: named in the pipeline, allowed by the
+//! tenant, recorded in the run; nothing else of the host is visible.
+
+use crate::support::*;
+use std::path::Path;
+
+const NOTES: &str = "reference data, version 1\n";
+
+/// A pipeline whose one step runs a hostile `attack`, with `grants`.
+fn pipeline(dir: &Path, attack: &str, grants: &str) -> std::path::PathBuf {
+    let reference = dir.join("reference");
+    std::fs::create_dir_all(&reference).unwrap();
+    std::fs::write(reference.join("notes.txt"), NOTES).unwrap();
+    write_pipeline(
+        dir,
+        attack,
+        &format!(
+            "[grants]\nreference = {:?}\n\n[[steps]]\nid = \"read\"\nplugin = \"hostile\"\n\
+             input = \"cancer\"\nparams = {{ attack = \"{attack}\" }}\ngrants = {grants}\n",
+            reference.display().to_string()
+        ),
+    )
+}
+
+fn run(home: &Path, tenant: &str, p: &Path) -> std::process::Output {
+    sluice(home)
+        .args(["--tenant", tenant, "run", "--json"])
+        .arg(p)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_grant_needs_the_tenant_to_allow_its_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(dir.path(), "read-grant", "[\"reference\"]");
+    let out = run(home.path(), "default", &p);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("step 'read': grant 'reference'"), "{err}");
+    assert!(err.contains("allowed_dirs"), "{err}");
+    let runs = sluice(home.path())
+        .args(["runs", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&runs), serde_json::json!([]), "nothing recorded");
+}
+
+#[test]
+fn a_granted_directory_is_readable_read_only_and_recorded() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = format!("allowed_dirs={}", dir.path().display());
+    let out = sluice(home.path())
+        .args(["tenants", "create", "lab", &allowed])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let p = pipeline(dir.path(), "read-grant", "[\"reference\"]");
+    let out = run(home.path(), "lab", &p);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let state = report["steps"][1]["outputs"]["state"].as_str().unwrap();
+    let got = sluice(home.path())
+        .args(["--tenant", "lab", "artifacts", "get", state, "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout), NOTES);
+    // The run records what was granted.
+    let shown = sluice(home.path())
+        .args(["--tenant", "lab", "runs", "show", "--json"])
+        .arg(report["run_id"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let step = &json(&shown)["steps"][1];
+    assert_eq!(step["step_id"], "read");
+    assert_eq!(step["grants"][0]["name"], "reference");
+    assert!(
+        step["grants"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("reference")
+    );
+
+    // Read-only: a write fails and leaves nothing behind.
+    let p = pipeline(dir.path(), "write-grant", "[\"reference\"]");
+    let out = run(home.path(), "lab", &p);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = json(&out)["error"].as_str().unwrap().to_string();
+    assert!(err.contains("write failed"), "{err}");
+    assert!(!dir.path().join("reference/evil.txt").exists());
+
+    // Without the grant, the same directory is not there.
+    let p = pipeline(dir.path(), "read-grant", "[]");
+    let out = run(home.path(), "lab", &p);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = json(&out)["error"].as_str().unwrap().to_string();
+    assert!(err.contains("read failed"), "{err}");
+}
+
+#[test]
+fn an_undeclared_or_missing_grant_is_a_pipeline_error() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(dir.path(), "read-grant", "[\"elsewhere\"]");
+    let out = run(home.path(), "default", &p);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("step 'read': grant 'elsewhere' is not declared in [grants]"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("/reference\"", "/nowhere\"");
+    std::fs::write(&p, text).unwrap();
+    let out = run(home.path(), "default", &p);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[grants] 'reference': cannot use"),
+        "{}",
+        stderr(&out)
+    );
+}
