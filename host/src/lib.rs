@@ -7,6 +7,7 @@
 //! prints; everything returns typed errors.
 
 pub mod artifacts;
+pub mod authoring;
 pub mod cli;
 pub mod data;
 pub mod meta;

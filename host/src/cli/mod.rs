@@ -2,6 +2,7 @@
 //! Printing lives here only.
 
 mod artifacts;
+mod build;
 mod inspect;
 mod models;
 mod output;
@@ -53,6 +54,8 @@ pub enum Command {
     /// Predict with a registered model, in the sandbox, through its chain
     /// of fitted transforms.
     Predict(predict::PredictArgs),
+    /// Build a plugin project (Rust, Python, JavaScript or C) into a component.
+    Build(build::BuildArgs),
 }
 
 /// Paths under the home directory.
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
+            Command::Build(args) => build::run(args).await,
         }
     });
     match result {

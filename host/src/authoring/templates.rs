@@ -1,0 +1,1 @@
+//! `sluice new`: plugin projects from templates.
