@@ -9,6 +9,7 @@
 pub mod artifacts;
 pub mod authoring;
 pub mod cli;
+pub mod conformance;
 pub mod data;
 pub mod meta;
 pub mod pipeline;

@@ -186,9 +186,14 @@ fn build_js(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), Aut
     let combined = work.join("plugin.js");
     let text = std::fs::read_to_string(&source).map_err(io(&source))?;
     std::fs::write(&combined, format!("{JS_SDK}\n{text}")).map_err(io(&combined))?;
+    // componentize-js reads the source under its working directory only:
+    // run it in the (canonical) scratch directory.
+    let work = work.canonicalize().map_err(io(work))?;
+    let out = std::path::absolute(out).map_err(io(out))?;
     let mut cmd = Command::new("node");
-    cmd.arg(&script)
-        .arg(&combined)
+    cmd.current_dir(&work)
+        .arg(&script)
+        .arg("plugin.js")
         .arg(work.join("wit"))
         .arg(world.name())
         .arg(out);

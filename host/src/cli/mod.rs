@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod build;
+mod conformance;
 mod inspect;
 mod models;
 mod output;
