@@ -3,7 +3,9 @@
 //! for one.
 
 mod bad_pipelines;
+mod conformance;
 mod example;
+mod languages;
 mod registry;
 mod sandbox;
 mod support;

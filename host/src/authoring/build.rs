@@ -7,7 +7,7 @@
 //! call this on every run.
 
 use super::{
-    AuthoringError, CONTRACT_WIT, JS_COMPONENTIZE, JS_SDK, Lang, Manifest, PYTHON_SDK, io,
+    AuthoringError, C_SDK, CONTRACT_WIT, JS_COMPONENTIZE, JS_SDK, Lang, Manifest, PYTHON_SDK, io,
 };
 use crate::runtime::World;
 use sha2::{Digest, Sha256};
@@ -72,6 +72,7 @@ fn inputs_digest(dir: &Path, manifest: &Manifest, out: &Path) -> Result<String, 
         PYTHON_SDK,
         JS_COMPONENTIZE,
         JS_SDK,
+        C_SDK,
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -228,6 +229,17 @@ fn build_c(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), Auth
     }
     // The bindings reference the symbol of the type object wit-bindgen would
     // write; the type information is embedded below instead.
+    // sluice_sdk.h, and sluice_world.h that binds it to this world's names.
+    let w = world.name();
+    let world_h = format!(
+        "#include \"{w}.h\"\ntypedef {w}_string_t sluice_string_t;\n#define SLUICE_STRING_DUP {w}_string_dup\n"
+    );
+    for (name, text) in [
+        ("sluice_sdk.h", C_SDK),
+        ("sluice_world.h", world_h.as_str()),
+    ] {
+        std::fs::write(work.join(name), text).map_err(io(work))?;
+    }
     let stub = work.join("component_type_stub.c");
     let stub_text = format!(
         "void __component_type_object_force_link_{}(void) {{}}\n",

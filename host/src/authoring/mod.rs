@@ -23,6 +23,8 @@ pub const CONTRACT_WIT: &str = include_str!("../../../wit/sluice.wit");
 pub const PYTHON_SDK: &str = include_str!("../../../templates/python/sluice_sdk.py");
 /// The JavaScript helpers put in front of every JavaScript plugin's source.
 pub const JS_SDK: &str = include_str!("../../../templates/js/sluice_sdk.js");
+/// The C helper header, next to the bindings of every C build.
+pub const C_SDK: &str = include_str!("../../../templates/c/sluice_sdk.h");
 /// The Node script that calls componentize-js.
 pub const JS_COMPONENTIZE: &str = include_str!("../../../templates/js/componentize.mjs");
 

@@ -6,6 +6,7 @@ mod build;
 mod conformance;
 mod inspect;
 mod models;
+mod new;
 mod output;
 mod predict;
 mod run;
@@ -57,6 +58,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Build a plugin project (Rust, Python, JavaScript or C) into a component.
     Build(build::BuildArgs),
+    /// Create a plugin project: --lang rust|python|js|c --kind validator|transform|trainer|explainer NAME.
+    New(new::NewArgs),
 }
 
 /// Paths under the home directory.
@@ -121,6 +124,7 @@ pub fn main() -> ExitCode {
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
             Command::Build(args) => build::run(args).await,
+            Command::New(args) => new::run(args),
         }
     });
     match result {
