@@ -211,8 +211,10 @@ fn build_c(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), Auth
         message: format!("the contract: {e:#}"),
     })?;
     let mut files = wit_bindgen_core::Files::default();
-    let mut opts = wit_bindgen_c::Opts::default();
-    opts.no_object_file = true;
+    let opts = wit_bindgen_c::Opts {
+        no_object_file: true,
+        ..Default::default()
+    };
     opts.build()
         .generate(&resolve, world_id, &mut files)
         .map_err(|e| AuthoringError::Project {

@@ -118,6 +118,9 @@ impl<T> Outcome<T> {
 /// compare (the Debug form of the WIT values: every f64 prints exactly).
 type Bytes = String;
 
+/// A fitted state or model, and what the second call made of it.
+type FitAndUse = (Option<Vec<u8>>, Option<Outcome<Bytes>>);
+
 struct Suite<'a> {
     runtime: &'a Runtime,
     plugin: &'a Plugin,
@@ -330,12 +333,12 @@ impl Suite<'_> {
             passed &= ok;
             details.push(d);
             // The second call of a transform or trainer on what the first made.
-            if let Outcome::Ok(_) = first {
-                if let Some(second) = self.second_call(name, &table, &params) {
-                    let (ok, d) = second.no_trap(self.plugin.world.second_call());
-                    passed &= ok;
-                    details.push(d);
-                }
+            if let Outcome::Ok(_) = first
+                && let Some(second) = self.second_call(name, &table, &params)
+            {
+                let (ok, d) = second.no_trap(self.plugin.world.second_call());
+                passed &= ok;
+                details.push(d);
             }
             self.record(name, passed, details.join("; "));
         }
@@ -438,7 +441,7 @@ impl Suite<'_> {
     fn fit_then_second(&mut self, first: &str, second: &str) {
         let params = self.params_for_calls();
         let table = tables::numeric();
-        let runs: Vec<(Option<Vec<u8>>, Option<Outcome<Bytes>>)> = (0..2)
+        let runs: Vec<FitAndUse> = (0..2)
             .map(|_| {
                 let state = self.fitted("deterministic", &table, &params);
                 let out = state
