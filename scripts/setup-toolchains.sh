@@ -11,10 +11,19 @@ cd "$(dirname "$0")/.."
 TOOLS="${SLUICE_TOOLS:-$HOME/.cache/sluice-tools}"
 COMPONENTIZE_PY=0.25.1
 mkdir -p "$TOOLS"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+apt_install() {
+  echo "==> apt-get install $*"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+command -v python3 >/dev/null || apt_install python3 python3-venv
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 
 if [ "$("$TOOLS/py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" != "$COMPONENTIZE_PY" ]; then
   echo "==> componentize-py $COMPONENTIZE_PY into $TOOLS/py"
-  python3 -m venv "$TOOLS/py"
+  python3 -m venv "$TOOLS/py" || { apt_install python3-venv && python3 -m venv "$TOOLS/py"; }
   "$TOOLS/py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
 fi
 
@@ -29,9 +38,5 @@ fi
 if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null \
   || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
   || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
-  echo "==> apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null
+  apt_install clang lld wasi-libc libclang-rt-14-dev-wasm32
 fi
