@@ -25,7 +25,9 @@ class WitWorld(wit_world.WitWorld):
                 continue
             xs = [x for x in sdk.numbers(col, NAME) if not math.isnan(x)]
             mean = sum(xs) / len(xs) if xs else 0.0
-            scores.append([col.name, sum((x - mean) ** 2 for x in xs) / len(xs) if xs else 0.0])
+            # x * x, not x ** 2: a float power raises OverflowError past 1e308,
+            # and an uncaught exception traps (see sluice_sdk).
+            scores.append([col.name, sum((x - mean) * (x - mean) for x in xs) / len(xs) if xs else 0.0])
         total = sum(s for _, s in scores)
         if p["normalize"] and total > 0 and math.isfinite(total):
             scores = [[n, s / total] for n, s in scores]

@@ -4,6 +4,10 @@
 plugin can `import sluice_sdk`. It resolves params against the plugin's own
 param specs (unknown names, wrong kinds and missing required params are
 invalid-params errors), raises step errors, and reads and writes columns.
+
+Raise step errors with `fail`: any other exception that leaves a plugin
+function traps (componentize-py prints the traceback through WASI, which
+sluice does not grant), and the conformance suite reports the trap.
 """
 
 import json
