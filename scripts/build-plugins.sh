@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Build every Wasm component of the repository from source: the standard
-# plugins (plugins/*) and the hostile test plugins (tests/hostile/*), into
-# target/wasm32-wasip2/release/NAME.wasm.
+# Build every Wasm component of the repository from source into
+# target/wasm32-wasip2/release/NAME.wasm ('-' -> '_'): the Rust plugins
+# (plugins/*, tests/hostile/*) with cargo, and the plugins in other
+# languages (a plugins/* folder with sluice-plugin.toml: Python, JavaScript,
+# C) with `sluice build`, after scripts/setup-toolchains.sh. A plugin whose
+# inputs did not change is not rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
@@ -19,3 +22,12 @@ echo "==> building ${#pkgs[@]} plugin components (wasm32-wasip2, release)"
 # (Function names stay, so traps still show a backtrace.)
 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
   cargo build --release --target wasm32-wasip2 "${pkgs[@]}"
+
+./scripts/setup-toolchains.sh
+cargo build --release -p sluice --bin sluice
+out=target/wasm32-wasip2/release
+for dir in plugins/*/; do
+  [ -f "$dir/sluice-plugin.toml" ] || continue
+  name="$(basename "$dir")"
+  ./target/release/sluice build "$dir" -o "$out/${name//-/_}.wasm"
+done

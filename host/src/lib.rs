@@ -7,7 +7,9 @@
 //! prints; everything returns typed errors.
 
 pub mod artifacts;
+pub mod authoring;
 pub mod cli;
+pub mod conformance;
 pub mod data;
 pub mod meta;
 pub mod pipeline;

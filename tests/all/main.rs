@@ -3,9 +3,11 @@
 //! for one.
 
 mod bad_pipelines;
+mod conformance;
 mod example;
 mod grants;
 mod hostile_corpus;
+mod languages;
 mod registry;
 mod support;
 mod tenants;

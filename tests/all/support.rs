@@ -138,3 +138,34 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
 pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
     sluice::runtime::Runtime::new(Some(home.join("cache/compiled"))).expect("runtime")
 }
+
+/// A runtime whose compile cache outlives the test run (in target/): the
+/// Python and JavaScript plugins take tens of seconds to compile, and the
+/// cache is keyed by each component's sha256, so a stale entry is never used.
+pub fn shared_runtime() -> &'static sluice::runtime::Runtime {
+    static RT: OnceLock<sluice::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        sluice::runtime::Runtime::new(Some(root().join("target/sluice-test-cache/compiled")))
+            .expect("runtime")
+    })
+}
+
+/// A private sluice home whose compile cache is [`shared_runtime`]'s.
+pub fn home_with_shared_cache() -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tempdir");
+    let shared = root().join("target/sluice-test-cache/compiled");
+    std::fs::create_dir_all(&shared).expect("shared cache dir");
+    std::fs::create_dir_all(home.path().join("cache")).expect("cache dir");
+    std::os::unix::fs::symlink(&shared, home.path().join("cache/compiled")).expect("symlink");
+    home
+}
+
+/// Compile plugins into the shared cache, so a `sluice` process under
+/// [`Run::output`]'s time limit only loads them.
+pub fn warm_cache(names: &[&str]) {
+    for name in names {
+        shared_runtime()
+            .load(&plugin(name))
+            .unwrap_or_else(|e| panic!("load {name}: {e}"));
+    }
+}

@@ -1,4 +1,4 @@
-//! `sluice plugin inspect FILE.wasm`
+//! `sluice plugin inspect FILE.wasm` and `sluice plugin test FILE.wasm`
 
 use super::Home;
 use super::output::{print_json, table};
@@ -16,6 +16,20 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run the conformance suite every plugin must pass. Exit codes: 0 every
+    /// check passed, 1 a check failed, 2 bad input (the file cannot load).
+    Test {
+        /// A component file (.wasm).
+        file: PathBuf,
+        /// A trainer component whose model a validator or explainer calls.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// A value for a required param, NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn value_text(v: &wit::ParamValue) -> String {
@@ -30,6 +44,12 @@ fn value_text(v: &wit::ParamValue) -> String {
 
 pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        PluginCommand::Test {
+            file,
+            model,
+            params,
+            json,
+        } => super::conformance::test(home, file, model, params, json).await,
         PluginCommand::Inspect { file, json } => {
             let runtime = home.runtime()?;
             let started = std::time::Instant::now();

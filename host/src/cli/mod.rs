@@ -2,8 +2,11 @@
 //! Printing lives here only.
 
 mod artifacts;
+mod build;
+mod conformance;
 mod inspect;
 mod models;
+mod new;
 mod output;
 mod predict;
 mod run;
@@ -63,6 +66,10 @@ pub enum Command {
     /// storage, granted directories).
     #[command(subcommand)]
     Tenants(tenants::TenantsCommand),
+    /// Build a plugin project (Rust, Python, JavaScript or C) into a component.
+    Build(build::BuildArgs),
+    /// Create a plugin project: --lang rust|python|js|c --kind validator|transform|trainer|explainer NAME.
+    New(new::NewArgs),
 }
 
 /// Paths under the home directory.
@@ -156,6 +163,8 @@ pub fn main() -> ExitCode {
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
+            Command::Build(args) => build::run(args).await,
+            Command::New(args) => new::run(args),
         }
     });
     match result {

@@ -529,6 +529,15 @@ impl Runtime {
         })
     }
 
+    /// Call `describe()` in a fresh instance (loading already did once).
+    pub fn describe(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+    ) -> Result<StepOutput<types::PluginInfo>, StepFailure> {
+        self.describe_raw(plugin, ctx)
+    }
+
     pub fn validate(
         &self,
         plugin: &Plugin,

@@ -1,0 +1,94 @@
+//! `sluice plugin test FILE.wasm`: the conformance suite and its report.
+
+use super::Home;
+use super::output::{print_json, table};
+use crate::conformance::{SuiteOptions, run_suite};
+use crate::wit;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `NAME=VALUE` as a param of the kind the plugin declares for NAME.
+fn parse_param(spec: &[wit::ParamSpec], text: &str) -> anyhow::Result<wit::Param> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--param {text:?}: expected NAME=VALUE"))?;
+    let kind = spec
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.kind.as_str())
+        .ok_or_else(|| anyhow::anyhow!("--param {name}: the plugin declares no param '{name}'"))?;
+    let bad = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("--param {name}: {value:?} is not a {kind}: {e}")
+    };
+    let value = match kind {
+        "number" => wit::ParamValue::Number(value.parse().map_err(|e| bad(&e))?),
+        "integer" => wit::ParamValue::Integer(value.parse().map_err(|e| bad(&e))?),
+        "flag" => wit::ParamValue::Flag(value.parse().map_err(|e| bad(&e))?),
+        "numbers" => wit::ParamValue::Numbers(
+            value
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(&e))?,
+        ),
+        _ => wit::ParamValue::Text(value.to_string()),
+    };
+    Ok(wit::Param {
+        name: name.to_string(),
+        value,
+    })
+}
+
+pub async fn test(
+    home: &Home,
+    file: PathBuf,
+    model: Option<PathBuf>,
+    params: Vec<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let runtime = home.runtime()?;
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let plugin = runtime.load(&file)?;
+        let model = model.map(|m| runtime.load(&m)).transpose()?;
+        let params = params
+            .iter()
+            .map(|p| parse_param(&plugin.info.params, p))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let options = SuiteOptions { model, params };
+        Ok((file, run_suite(&runtime, &plugin, &options)))
+    })
+    .await??;
+    let (file, report) = report;
+    if json {
+        print_json(&serde_json::json!({
+            "file": file.display().to_string(),
+            "plugin": report.plugin,
+            "world": report.world,
+            "passed": report.passed(),
+            "checks": report.checks,
+        }))?;
+    } else {
+        println!("{} ({}, {})", file.display(), report.plugin, report.world);
+        let mut t = table(&["check", "result", "detail"]);
+        for c in &report.checks {
+            t.add_row(vec![
+                c.name.clone(),
+                if c.passed { "pass" } else { "FAIL" }.to_string(),
+                c.detail.clone(),
+            ]);
+        }
+        println!("{t}");
+        let failed = report.failed().count();
+        println!(
+            "{} of {} checks passed{}",
+            report.checks.len() - failed,
+            report.checks.len(),
+            if failed > 0 { " (FAIL)" } else { "" }
+        );
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

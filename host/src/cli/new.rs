@@ -1,0 +1,55 @@
+//! `sluice new --lang LANG --kind KIND NAME`: a ready-to-build plugin project.
+
+use crate::authoring::{Lang, templates};
+use crate::runtime::World;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Validator,
+    Transform,
+    Trainer,
+    Explainer,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's language.
+    #[arg(long)]
+    pub lang: Lang,
+    /// The world the plugin implements.
+    #[arg(long)]
+    pub kind: Kind,
+    /// The plugin's name (lowercase letters, digits, '-').
+    pub name: String,
+    /// Where to create the project (default ./NAME).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The sdk-rust folder a Rust plugin depends on (default: the one
+    /// sluice was built from).
+    #[arg(long)]
+    pub sdk: Option<PathBuf>,
+}
+
+pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
+    let world = match args.kind {
+        Kind::Validator => World::Validator,
+        Kind::Transform => World::Transform,
+        Kind::Trainer => World::Trainer,
+        Kind::Explainer => World::Explainer,
+    };
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
+    let files = templates::generate(&dir, &args.name, args.lang, world, args.sdk.as_deref())?;
+    println!("created {} ({} {world}):", dir.display(), args.lang.name());
+    for f in files {
+        println!("  {}", f.display());
+    }
+    println!(
+        "next: sluice build {0} && sluice plugin test {0}/build/{1}.wasm",
+        dir.display(),
+        args.name.replace('-', "_")
+    );
+    Ok(ExitCode::SUCCESS)
+}

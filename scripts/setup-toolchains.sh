@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the toolchains `sluice build` uses for plugins in other languages,
+# under ${SLUICE_TOOLS:-$HOME/.cache/sluice-tools}. Idempotent, and quick
+# when everything is there already.
+#   Python:     a venv with componentize-py (PyPI, pinned)
+#   JavaScript: componentize-js from scripts/toolchains/package-lock.json (npm ci)
+#   C:          clang, lld, wasi-libc, the wasm32 compiler-rt (apt, when missing);
+#               `wit-bindgen c` and the component step run inside `sluice build`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="${SLUICE_TOOLS:-$HOME/.cache/sluice-tools}"
+COMPONENTIZE_PY=0.25.1
+mkdir -p "$TOOLS"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+apt_install() {
+  echo "==> apt-get install $*"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+command -v python3 >/dev/null || apt_install python3 python3-venv
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+
+if [ "$("$TOOLS/py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" != "$COMPONENTIZE_PY" ]; then
+  echo "==> componentize-py $COMPONENTIZE_PY into $TOOLS/py"
+  python3 -m venv "$TOOLS/py" || { apt_install python3-venv && python3 -m venv "$TOOLS/py"; }
+  "$TOOLS/py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+fi
+
+if ! cmp -s scripts/toolchains/package-lock.json "$TOOLS/js/package-lock.json" \
+  || [ ! -d "$TOOLS/js/node_modules/@bytecodealliance/componentize-js" ]; then
+  echo "==> componentize-js into $TOOLS/js (npm ci)"
+  mkdir -p "$TOOLS/js"
+  cp scripts/toolchains/package.json scripts/toolchains/package-lock.json "$TOOLS/js/"
+  (cd "$TOOLS/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null \
+  || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
+  || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
+  apt_install clang lld wasi-libc libclang-rt-14-dev-wasm32
+fi

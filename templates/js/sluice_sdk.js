@@ -1,0 +1,58 @@
+// sluice_sdk: helpers `sluice build` puts in front of every JavaScript
+// plugin's source (componentize-js takes one file), so a plugin can call
+// them without an import.
+
+// Throw a step error: kind is 'invalid-params', 'invalid-input' or 'internal'.
+function fail(kind, message) {
+  throw { kind, message };
+}
+
+// A param spec; `defaultValue === undefined` makes the param required.
+function param(name, kind, defaultValue, doc) {
+  const value = kind === 'integer' && defaultValue !== undefined ? BigInt(defaultValue) : defaultValue;
+  return { name, kind, default: value === undefined ? undefined : { tag: kind, val: value }, doc };
+}
+
+// The params by name, defaults filled in; unknown names, wrong kinds and
+// missing required params are invalid-params errors.
+function resolveParams(specs, params) {
+  const out = {};
+  for (const p of params) {
+    const spec = specs.find((s) => s.name === p.name);
+    if (!spec) fail('invalid-params', `unknown param '${p.name}'; known: ${specs.map((s) => s.name).join(', ')}`);
+    if (p.value.tag !== spec.kind) fail('invalid-params', `param '${p.name}' must be a ${spec.kind}`);
+    out[p.name] = p.value.val;
+  }
+  for (const s of specs) {
+    if (s.name in out) continue;
+    if (!s.default) fail('invalid-params', `param '${s.name}' is required`);
+    out[s.name] = s.default.val;
+  }
+  return out;
+}
+
+// The rows of a table (0 for a table without columns).
+function numRows(table) {
+  return table.columns.length ? table.columns[0].values.val.length : 0;
+}
+
+// A numeric column (f64 or i64) as numbers; other types are invalid input.
+function numbers(col, plugin) {
+  if (col.values.tag !== 'f64s' && col.values.tag !== 'i64s') {
+    fail('invalid-input', `${plugin}: column '${col.name}' must be numeric (f64 or i64), is ${col.values.tag}`);
+  }
+  return Array.from(col.values.val, Number);
+}
+
+// A fitted state or model as bytes, and back.
+function dumpState(obj) {
+  return new TextEncoder().encode(JSON.stringify(obj));
+}
+
+function loadState(bytes, plugin) {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    fail('invalid-input', `${plugin}: the state is not one this plugin wrote: ${e}`);
+  }
+}

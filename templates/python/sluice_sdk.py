@@ -1,0 +1,99 @@
+"""Helpers for sluice plugins written in Python.
+
+`sluice build` puts this module on the path of every Python plugin, so a
+plugin can `import sluice_sdk`. It resolves params against the plugin's own
+param specs (unknown names, wrong kinds and missing required params are
+invalid-params errors), raises step errors, and reads and writes columns.
+
+Raise step errors with `fail`: any other exception that leaves a plugin
+function traps (componentize-py prints the traceback through WASI, which
+sluice does not grant), and the conformance suite reports the trap.
+"""
+
+import json
+import math
+
+from componentize_py_types import Err
+from wit_world.imports import host
+from wit_world.imports import types as t
+
+KIND = {
+    "number": t.ParamValue_Number,
+    "integer": t.ParamValue_Integer,
+    "flag": t.ParamValue_Flag,
+    "text": t.ParamValue_Text,
+    "numbers": t.ParamValue_Numbers,
+}
+
+
+def log(message, level=2):
+    """Write to the step's log (0 error, 1 warn, 2 info, 3 debug, 4 trace).
+
+    Python plugins are built without WASI, so `print` traps: log instead."""
+    host.log(level, str(message))
+
+
+def param(name, kind, default, doc):
+    """A param spec; `default=None` makes the param required."""
+    return t.ParamSpec(name, kind, None if default is None else KIND[kind](default), doc)
+
+
+def info(name, version, kind, doc, params=()):
+    return t.PluginInfo(name, version, getattr(t.StepKind, kind.upper()), doc, list(params))
+
+
+def fail(kind, message):
+    """Raise a step error: kind is 'invalid-params', 'invalid-input' or 'internal'."""
+    raise Err(t.StepError(getattr(t.ErrorKind, kind.upper().replace("-", "_")), message))
+
+
+def resolve(specs, params):
+    """The params as a dict name -> value, defaults filled in."""
+    known = {s.name: s for s in specs}
+    values = {}
+    for p in params:
+        spec = known.get(p.name)
+        if spec is None:
+            fail("invalid-params", f"unknown param '{p.name}'; known: {', '.join(known) or 'none'}")
+        if not isinstance(p.value, KIND[spec.kind]):
+            fail("invalid-params", f"param '{p.name}' must be a {spec.kind}")
+        values[p.name] = p.value.value
+    for spec in specs:
+        if spec.name not in values:
+            if spec.default is None:
+                fail("invalid-params", f"param '{spec.name}' is required")
+            values[spec.name] = spec.default.value
+    return values
+
+
+def numbers(column, plugin):
+    """A numeric column as floats, nulls as NaN; strings and bools are invalid input."""
+    v = column.values
+    if not isinstance(v, (t.Values_F64s, t.Values_I64s)):
+        fail("invalid-input", f"{plugin}: column '{column.name}' must be numeric (f64 or i64)")
+    out = [float(x) for x in v.value]
+    if column.valid is not None:
+        out = [x if ok else math.nan for x, ok in zip(out, column.valid)]
+    return out
+
+
+def num_rows(table):
+    return len(table.columns[0].values.value) if table.columns else 0
+
+
+def f64_column(name, values):
+    """An f64 column; NaN values become nulls."""
+    valid = [not math.isnan(x) for x in values]
+    return t.Column(name, t.Values_F64s(list(values)), None if all(valid) else valid)
+
+
+def dump_state(obj):
+    """Serialize a fitted state or model deterministically."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def load_state(data, plugin):
+    try:
+        return json.loads(bytes(data).decode())
+    except (ValueError, UnicodeDecodeError) as e:
+        fail("invalid-input", f"{plugin}: the state is not one this plugin wrote: {e}")

@@ -1,0 +1,153 @@
+//! `sluice plugin test`: the conformance suite passes the plugins of every
+//! language, and fails (naming the check) a plugin that breaks the rules.
+
+use crate::support::*;
+use sluice::conformance::{SuiteOptions, SuiteReport, run_suite};
+use sluice::wit;
+
+fn suite(name: &str, options: &SuiteOptions) -> SuiteReport {
+    let rt = shared_runtime();
+    let p = rt
+        .load(&plugin(name))
+        .unwrap_or_else(|e| panic!("load {name}: {e}"));
+    run_suite(rt, &p, options)
+}
+
+fn assert_passes(name: &str, options: &SuiteOptions) {
+    let report = suite(name, options);
+    let failed: Vec<_> = report.failed().collect();
+    assert!(failed.is_empty(), "{name} fails conformance: {failed:#?}");
+    // Every check of its world ran.
+    for check in [
+        "describe",
+        "params.defaults",
+        "params.unknown",
+        "input.empty-table",
+        "input.zero-rows",
+        "input.nulls",
+        "input.column-types",
+        "deterministic",
+    ] {
+        assert!(
+            report.checks.iter().any(|c| c.name == check),
+            "{name}: no {check} check in {:?}",
+            report.checks
+        );
+    }
+}
+
+#[test]
+fn python_plugins_pass_the_suite() {
+    for name in ["py-null-check", "py-clip", "py-naive-bayes"] {
+        assert_passes(name, &SuiteOptions::default());
+    }
+}
+
+#[test]
+fn javascript_plugins_pass_the_suite() {
+    for name in ["js-range-check", "js-log-transform"] {
+        assert_passes(name, &SuiteOptions::default());
+    }
+}
+
+#[test]
+fn c_and_rust_plugins_pass_the_suite() {
+    for name in ["c-robust-scale", "standardize", "logreg"] {
+        assert_passes(name, &SuiteOptions::default());
+    }
+    // A model validator, against a model trained by the suite.
+    let trainer = shared_runtime().load(&plugin("logreg")).unwrap();
+    let options = SuiteOptions {
+        model: Some(trainer),
+        params: vec![wit::Param {
+            name: "target".into(),
+            value: wit::ParamValue::Text("label".into()),
+        }],
+    };
+    assert_passes("holdout-eval", &options);
+}
+
+#[test]
+fn a_transform_that_ignores_its_state_fails_wrong_types() {
+    // identity hands strings back where it was fitted on numbers.
+    let report = suite("identity", &SuiteOptions::default());
+    let failed: Vec<_> = report.failed().map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, ["input.wrong-types"], "{:#?}", report.checks);
+}
+
+#[test]
+fn a_required_param_not_given_fails_the_param_checks() {
+    let report = suite("holdout-eval", &SuiteOptions::default());
+    let defaults = report
+        .checks
+        .iter()
+        .find(|c| c.name == "params.defaults")
+        .unwrap();
+    assert!(!defaults.passed);
+    assert!(
+        defaults.detail.contains("--param target=VALUE"),
+        "{}",
+        defaults.detail
+    );
+}
+
+#[test]
+fn plugin_test_exit_codes_and_report() {
+    let home = tempfile::tempdir().unwrap();
+    let ok = sluice(home.path())
+        .args(["plugin", "test"])
+        .arg(plugin("c-robust-scale"))
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    let out = stdout(&ok);
+    for check in [
+        "describe",
+        "params.unknown",
+        "input.wrong-types",
+        "round-trip",
+        "deterministic",
+    ] {
+        assert!(out.contains(check), "no {check} in\n{out}");
+    }
+    assert!(out.contains("10 of 10 checks passed"), "{out}");
+
+    // A panicking fit: the input checks fail as traps, exit 1.
+    let trap = sluice(home.path())
+        .args(["plugin", "test", "--json", "--param", "attack=panic"])
+        .arg(plugin("hostile"))
+        .output()
+        .unwrap();
+    assert_eq!(trap.status.code(), Some(1), "{}", stderr(&trap));
+    let report = json(&trap);
+    assert_eq!(report["passed"], false);
+    let input = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "input.column-types")
+        .unwrap();
+    assert_eq!(input["passed"], false);
+    assert!(
+        input["detail"].as_str().unwrap().contains("trapped"),
+        "{input}"
+    );
+
+    // Not a component, and a param the plugin does not declare: exit 2.
+    let junk = home.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    let bad = sluice(home.path())
+        .args(["plugin", "test"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("junk.wasm"), "{}", stderr(&bad));
+    let bad = sluice(home.path())
+        .args(["plugin", "test", "--param", "nope=1"])
+        .arg(plugin("c-robust-scale"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("no param 'nope'"), "{}", stderr(&bad));
+}

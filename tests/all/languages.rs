@@ -1,0 +1,182 @@
+//! Plugins in any Wasm language: the mixed-language example pipeline, and
+//! `sluice new` + `sluice build` + the conformance suite for every language
+//! and world.
+
+use crate::support::*;
+
+const NON_RUST: [&str; 6] = [
+    "py-null-check",
+    "py-clip",
+    "py-naive-bayes",
+    "js-range-check",
+    "js-log-transform",
+    "c-robust-scale",
+];
+
+#[test]
+fn mixed_language_pipeline_runs_through_the_cli() {
+    warm_cache(&NON_RUST);
+    let home = home_with_shared_cache();
+    let out = sluice(home.path())
+        .args(["run", "pipelines/mixed-languages.toml", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["status"], "succeeded", "{report}");
+    let step = |id: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no step {id}: {report}"))
+            .clone()
+    };
+    for id in [
+        "nulls",
+        "range",
+        "log",
+        "scale",
+        "clip",
+        "logreg",
+        "naive_bayes",
+        "explain",
+    ] {
+        assert_eq!(step(id)["status"], "succeeded", "{id}: {report}");
+    }
+    assert_eq!(step("nulls")["metrics"]["rows"], 427.0);
+    assert_eq!(step("range")["metrics"]["out_of_range"], 0.0);
+    // The Python model is a real classifier, scored by a Rust validator.
+    let nb = step("evaluate_naive_bayes")["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(nb > 0.9, "naive Bayes holdout accuracy {nb}");
+    let lr = step("evaluate_logreg")["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(lr > 0.95, "logreg holdout accuracy {lr}");
+    assert_eq!(step("explain")["metrics"]["features"], 30.0);
+}
+
+/// `sluice new` then `sluice build` for every world of `lang`, then the
+/// conformance suite on each component. Projects and outputs live under
+/// target/generated-plugins, so an unchanged template is not rebuilt.
+fn generate_build_and_test(lang: &str) {
+    let base = root().join("target/generated-plugins");
+    let mut failures = Vec::new();
+    for kind in ["validator", "transform", "trainer", "explainer"] {
+        let name = format!("gen-{lang}-{kind}");
+        let dir = base.join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let home = tempfile::tempdir().unwrap();
+        let new = sluice(home.path())
+            .args(["new", "--lang", lang, "--kind", kind, &name, "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            new.status.success(),
+            "sluice new {lang} {kind}: {}",
+            stderr(&new)
+        );
+        for file in ["sluice-plugin.toml", "README.md", "wit/sluice.wit"] {
+            assert!(dir.join(file).is_file(), "{name}: no {file}");
+        }
+        let out = base
+            .join("out")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        // Not Run::output: a Python or JavaScript build may take minutes.
+        let build = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["build"])
+            .arg(&dir)
+            .arg("-o")
+            .arg(&out)
+            .env("CARGO_TARGET_DIR", base.join("cargo-target"))
+            .output()
+            .unwrap();
+        assert!(
+            build.status.success(),
+            "sluice build {name}:\n{}{}",
+            stdout(&build),
+            stderr(&build)
+        );
+        let rt = shared_runtime();
+        let plugin = rt.load(&out).unwrap_or_else(|e| panic!("load {name}: {e}"));
+        assert_eq!(plugin.world.name(), kind);
+        assert_eq!(plugin.info.name, name);
+        let report = sluice::conformance::run_suite(rt, &plugin, &Default::default());
+        failures.extend(
+            report
+                .failed()
+                .map(|c| format!("{name}: {}: {}", c.name, c.detail)),
+        );
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn new_python_plugins_build_and_pass_conformance() {
+    generate_build_and_test("python");
+}
+
+#[test]
+fn new_javascript_plugins_build_and_pass_conformance() {
+    generate_build_and_test("js");
+}
+
+#[test]
+fn new_c_plugins_build_and_pass_conformance() {
+    generate_build_and_test("c");
+}
+
+#[test]
+fn new_rust_plugins_build_and_pass_conformance() {
+    generate_build_and_test("rust");
+}
+
+#[test]
+fn new_refuses_a_bad_name_and_a_full_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = sluice(home.path())
+        .args(["new", "--lang", "python", "--kind", "validator", "Bad_Name"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("Bad_Name"), "{}", stderr(&bad));
+    let full = home.path().join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("keep.txt"), "x").unwrap();
+    let out = sluice(home.path())
+        .args([
+            "new",
+            "--lang",
+            "c",
+            "--kind",
+            "transform",
+            "ok-name",
+            "--dir",
+        ])
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    // A project whose manifest names an unknown world: the build says so.
+    std::fs::write(
+        full.join("sluice-plugin.toml"),
+        "name = \"x\"\nlang = \"c\"\nworld = \"nope\"\n",
+    )
+    .unwrap();
+    let out = sluice(home.path())
+        .arg("build")
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sluice-plugin.toml") && stderr(&out).contains("nope"),
+        "{}",
+        stderr(&out)
+    );
+}
