@@ -391,34 +391,48 @@ impl RunCtx<'_> {
                 for i in pending.drain(..) {
                     let step = &plan.steps[i];
                     let deps = dependencies(step);
-                    if deps.iter().any(|d| blocked.contains(*d)) {
-                        blocked.insert(step.id.clone());
-                        self.skip(first + i as i64, step).await?;
-                        step_reports[i] = Some(skipped_report(step));
-                        changed = true;
-                    } else if deps.iter().all(|d| done.contains(*d)) {
-                        running.push(async move {
-                            (i, self.run_step(first + i as i64, step, observer).await)
-                        });
-                    } else {
+                    let skip = deps.iter().any(|d| blocked.contains(*d));
+                    if !skip && !deps.iter().all(|d| done.contains(*d)) {
                         still.push(i);
+                        continue;
                     }
+                    if skip {
+                        blocked.insert(step.id.clone());
+                        changed = true;
+                    }
+                    // Skips are recorded inside the stream too: awaiting
+                    // the database here, while running steps sit unpolled
+                    // (one of them perhaps inside a write transaction),
+                    // would wait on a lock that cannot be released.
+                    running.push(async move {
+                        let position = first + i as i64;
+                        let report = if skip {
+                            self.skip(position, step)
+                                .await
+                                .map(|()| skipped_report(step))
+                        } else {
+                            self.run_step(position, step, observer).await
+                        };
+                        (i, skip, report)
+                    });
                 }
                 pending = still;
             }
-            let Some((i, report)) = running.next().await else {
+            let Some((i, skipped, report)) = running.next().await else {
                 break;
             };
             let report = report?;
-            observer.step_finished(&report);
-            let step = &plan.steps[i];
-            match &report.error {
-                Some(e) => {
-                    failure.get_or_insert_with(|| e.clone());
-                    blocked.insert(step.id.clone());
-                }
-                None => {
-                    done.insert(step.id.clone());
+            if !skipped {
+                observer.step_finished(&report);
+                let step = &plan.steps[i];
+                match &report.error {
+                    Some(e) => {
+                        failure.get_or_insert_with(|| e.clone());
+                        blocked.insert(step.id.clone());
+                    }
+                    None => {
+                        done.insert(step.id.clone());
+                    }
                 }
             }
             step_reports[i] = Some(report);
