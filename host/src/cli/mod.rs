@@ -107,11 +107,10 @@ impl Home {
     }
     /// The artifact store of the tenant the command acts as.
     pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
-        let root = self.store_root()?;
-        Ok(match crate::tenants::store_prefix(&self.tenant) {
-            Some(prefix) => root.scoped(&prefix),
-            None => root,
-        })
+        Ok(crate::tenants::tenant_store(
+            &self.store_root()?,
+            &self.tenant,
+        ))
     }
     /// The metadata store, after checking that the tenant exists.
     pub async fn tenant_meta(

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
     /// Create a tenant, with the default caps unless some are given.
-    #[command(after_help = CAPS_HELP)]
+    #[command(after_help = caps_help())]
     Create {
         /// 1 to 63 lowercase letters, digits and `-`.
         name: String,
@@ -33,7 +33,7 @@ pub enum TenantsCommand {
     },
     /// Change caps of a tenant; runs already going keep the caps they
     /// started with.
-    #[command(after_help = CAPS_HELP)]
+    #[command(after_help = caps_help())]
     Set {
         name: String,
         /// Caps to set, as CAP=VALUE (at least one).
@@ -44,7 +44,59 @@ pub enum TenantsCommand {
     },
 }
 
-const CAPS_HELP: &str = "Caps (defaults in brackets):\n  memory_mib=N     linear memory of each step [2048]\n  timeout_ms=N     wall time of each call [600000]\n  log_kib=N        kept log of each step [1024]\n  model_calls=N    calls to the model import per step [1000000]\n  fuel=N|none      fuel of each step; when set every step is metered [none]\n  output_mib=N     size of what one call returns [1024]\n  concurrency=N    steps of this tenant running at once [4]\n  storage_mib=N    artifact bytes the tenant stores in all [10240]\n  allowed_dirs=A,B host directories pipelines may grant read-only [none]\n\nExample:\n  sluice tenants create acme memory_mib=512 concurrency=2 storage_mib=2048";
+/// The caps with their defaults, read from [`TenantCaps::default`] so the
+/// help cannot drift from the code.
+fn caps_help() -> String {
+    let d = TenantCaps::default();
+    let rows = [
+        (
+            "memory_mib=N",
+            "linear memory of each step",
+            d.memory_mib.to_string(),
+        ),
+        (
+            "timeout_ms=N",
+            "wall time of each call",
+            d.timeout_ms.to_string(),
+        ),
+        ("log_kib=N", "kept log of each step", d.log_kib.to_string()),
+        (
+            "model_calls=N",
+            "calls to the model import per step",
+            d.model_calls.to_string(),
+        ),
+        (
+            "fuel=N|none",
+            "fuel of each step; when set every step is metered",
+            d.fuel.map_or("none".into(), |f| f.to_string()),
+        ),
+        (
+            "output_mib=N",
+            "size of what one call returns",
+            d.output_mib.to_string(),
+        ),
+        (
+            "concurrency=N",
+            "steps of this tenant running at once",
+            d.concurrency.to_string(),
+        ),
+        (
+            "storage_mib=N",
+            "artifact bytes the tenant stores in all",
+            d.storage_mib.to_string(),
+        ),
+        (
+            "allowed_dirs=A,B",
+            "host directories pipelines may grant read-only",
+            "none".into(),
+        ),
+    ];
+    let mut help = String::from("Caps (defaults in brackets):\n");
+    for (cap, what, default) in rows {
+        help.push_str(&format!("  {cap:<17}{what} [{default}]\n"));
+    }
+    help + "\nExample:\n  sluice tenants create acme memory_mib=512 concurrency=2 storage_mib=2048"
+}
 
 #[derive(Serialize)]
 struct Shown {

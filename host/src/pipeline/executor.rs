@@ -229,14 +229,6 @@ impl Executor {
         }
     }
 
-    /// The artifact store of one tenant.
-    pub fn tenant_store(&self, tenant: &str) -> ArtifactStore {
-        match crate::tenants::store_prefix(tenant) {
-            Some(p) => self.artifacts.scoped(&p),
-            None => self.artifacts.clone(),
-        }
-    }
-
     /// Run a plan as the default tenant.
     pub async fn run(
         &self,
@@ -299,7 +291,7 @@ impl Executor {
         }
         let run = RunCtx {
             runtime: &self.runtime,
-            artifacts: self.tenant_store(&tenant.name),
+            artifacts: crate::tenants::tenant_store(&self.artifacts, &tenant.name),
             meta: &self.meta,
             scheduler: &self.scheduler,
             tenant,
@@ -508,6 +500,16 @@ impl RunCtx<'_> {
             if !seen.insert(p.sha256.clone()) {
                 continue;
             }
+            // Kept by an earlier run of this tenant: nothing to read.
+            let digest = ArtifactDigest::parse(&p.sha256)?;
+            if self
+                .meta
+                .tenant_has_artifact(&self.tenant.name, &digest)
+                .await?
+                && self.artifacts.exists(&digest).await?
+            {
+                continue;
+            }
             let bytes = std::fs::read(&p.path).map_err(|e| ExecError::Plugin {
                 path: p.path.display().to_string(),
                 message: e.to_string(),
@@ -519,7 +521,7 @@ impl RunCtx<'_> {
                 Ok(d) => d,
                 Err(e) => return Ok(Err(e)),
             };
-            if stored.to_hex() != p.sha256 {
+            if stored != digest {
                 return Err(ExecError::Plugin {
                     path: p.path.display().to_string(),
                     message: format!("the file changed since it was loaded (now sha256 {stored})"),

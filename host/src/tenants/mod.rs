@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use crate::artifacts::ArtifactStore;
 use crate::runtime::StepLimits;
 
 /// The tenant of runs that name none.
@@ -217,16 +218,14 @@ pub struct Tenant {
     pub updated_at: String,
 }
 
-impl Tenant {
-    /// The object-store prefix of this tenant's artifacts, below the
-    /// store's root (`None` for the default tenant, which keeps the root).
-    pub fn store_prefix(&self) -> Option<String> {
-        store_prefix(&self.name)
+/// A tenant's artifact store below the store's root: `tenants/NAME/` for
+/// every tenant but the default one, which keeps the root.
+pub fn tenant_store(root: &ArtifactStore, tenant: &str) -> ArtifactStore {
+    if tenant == DEFAULT_TENANT {
+        root.clone()
+    } else {
+        root.scoped(&format!("tenants/{tenant}"))
     }
-}
-
-pub fn store_prefix(tenant: &str) -> Option<String> {
-    (tenant != DEFAULT_TENANT).then(|| format!("tenants/{tenant}"))
 }
 
 /// Tenant names: 1 to 63 characters of lowercase letters, digits and `-`,
