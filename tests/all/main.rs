@@ -1,9 +1,12 @@
 //! sluice's integration tests: one binary, a module per area. Plugins are
 //! built from source (scripts/build-plugins.sh) the first time a test asks
-//! for one.
+//! for one; the S3 tests start Garage (scripts/garage.sh) once.
 
 mod bad_pipelines;
 mod example;
+mod gc;
+mod history;
 mod registry;
+mod s3;
 mod sandbox;
 mod support;

@@ -138,3 +138,14 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
 pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
     sluice::runtime::Runtime::new(Some(home.join("cache/compiled"))).expect("runtime")
 }
+
+/// `out`, after checking that the command succeeded (else its output).
+pub fn succeeded(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}

@@ -2,9 +2,12 @@
 //! Printing lives here only.
 
 mod artifacts;
+mod gc;
 mod inspect;
+mod lineage;
 mod models;
 mod output;
+mod pipelines;
 mod predict;
 mod run;
 mod runs;
@@ -28,6 +31,12 @@ pub struct Cli {
     /// Where artifacts, the metadata database and the compile cache live.
     #[arg(long, global = true, env = "SLUICE_HOME", default_value = ".sluice")]
     pub home: PathBuf,
+
+    /// Where artifacts live: `s3://BUCKET/PREFIX` (settings from AWS_ENDPOINT,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP)
+    /// or a directory; default HOME/artifacts.
+    #[arg(long, global = true, env = "SLUICE_STORE")]
+    pub store: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -53,16 +62,28 @@ pub enum Command {
     /// Predict with a registered model, in the sandbox, through its chain
     /// of fitted transforms.
     Predict(predict::PredictArgs),
+    /// The lineage of an artifact: the step run that made it and that
+    /// step's inputs, recursively (or, with --downstream, what was made
+    /// from it).
+    Lineage(lineage::LineageArgs),
+    /// Recorded pipeline versions and their runs.
+    #[command(subcommand)]
+    Pipelines(pipelines::PipelinesCommand),
+    /// Delete artifacts no run, step or model version refers to (dry run
+    /// unless --yes).
+    Gc(gc::GcArgs),
 }
 
-/// Paths under the home directory.
+/// Paths under the home directory, and the artifact store.
 pub struct Home {
     pub root: PathBuf,
+    /// `--store` / SLUICE_STORE; `None` is HOME/artifacts.
+    pub store: Option<String>,
 }
 
 impl Home {
     pub fn new(root: PathBuf) -> Self {
-        Home { root }
+        Home { root, store: None }
     }
     pub fn db(&self) -> PathBuf {
         self.root.join("sluice.db")
@@ -79,8 +100,14 @@ impl Home {
         Ok(crate::meta::MetaStore::open_path(&self.db()).await?)
     }
     pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
-        self.ensure()?;
-        Ok(crate::artifacts::ArtifactStore::local(&self.root)?)
+        use crate::artifacts::{ArtifactStore, RetryPolicy, StoreLocation};
+        match &self.store {
+            Some(url) => Ok(StoreLocation::parse(url)?.open(&RetryPolicy::from_env()?)?),
+            None => {
+                self.ensure()?;
+                Ok(ArtifactStore::local(&self.root)?)
+            }
+        }
     }
     pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
         Ok(crate::runtime::Runtime::new(Some(self.compile_cache()))?)
@@ -107,7 +134,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let home = Home::new(cli.home.clone());
+    let home = Home {
+        store: cli.store.clone(),
+        ..Home::new(cli.home.clone())
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => run::run(&home, args).await,
@@ -116,6 +146,9 @@ pub fn main() -> ExitCode {
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
+            Command::Lineage(args) => lineage::lineage(&home, args).await,
+            Command::Pipelines(cmd) => pipelines::pipelines(&home, cmd).await,
+            Command::Gc(args) => gc::gc(&home, args).await,
         }
     });
     match result {

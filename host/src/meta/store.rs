@@ -26,7 +26,7 @@ fn now() -> String {
 }
 
 /// A closure turning a `sqlx::Error` into [`MetaError::Database`].
-fn db(action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MetaError {
+pub(super) fn db(action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> MetaError {
     let action = action.into();
     move |source| MetaError::Database { action, source }
 }
@@ -35,7 +35,7 @@ fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.kind() == kind)
 }
 
-const RUN_COLUMNS: &str = "id, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
+pub(super) const RUN_COLUMNS: &str = "id, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
                            started_at, finished_at, error";
 
 impl MetaStore {
@@ -584,7 +584,7 @@ fn parse_digest(text: String) -> Result<ArtifactDigest> {
     })
 }
 
-fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
+pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
     let read = || -> Result<_, sqlx::Error> {
         Ok(RunRecord {
             id: row.try_get("id")?,
