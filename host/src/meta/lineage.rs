@@ -127,18 +127,13 @@ impl MetaStore {
             for (i, t) in touches.iter().enumerate() {
                 let inputs = self.io_of(&t.step.run_id, &t.step.step_id, other).await?;
                 if !inputs.iter().any(|(_, d)| *d == digest) {
-                    maker = Some((i, inputs));
+                    maker = Some(i);
                     break;
                 }
             }
-            if let Some((i, _)) = &maker {
-                let t = touches.remove(*i);
-                node.also_made_by = touches.into_iter().map(|t| t.step).collect();
-                touches = vec![t];
-            } else {
-                node.also_made_by = touches.into_iter().map(|t| t.step).collect();
-                touches = Vec::new();
-            }
+            let made = maker.map(|i| touches.remove(i));
+            node.also_made_by = touches.into_iter().map(|t| t.step).collect();
+            touches = made.into_iter().collect();
         }
         for t in touches {
             let mut step = LineageStep {
