@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # All tests: set-up on a fresh machine (wasm32-wasip2 target, plugins built
-# from source), then every unit and integration test of the workspace.
+# from source, Garage for the S3 tests: built once per machine and cached),
+# then every unit and integration test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-plugins.sh
+echo "==> garage (a real S3-compatible server for the S3 tests)"
+./scripts/garage.sh install
 echo "==> cargo test --release --workspace"
 cargo test --release --workspace

@@ -1,13 +1,16 @@
 //! sluice's integration tests: one binary, a module per area. Plugins are
 //! built from source (scripts/build-plugins.sh) the first time a test asks
-//! for one.
+//! for one; the S3 tests start Garage (scripts/garage.sh) once.
 
 mod bad_pipelines;
 mod conformance;
 mod example;
+mod gc;
 mod grants;
+mod history;
 mod hostile_corpus;
 mod languages;
 mod registry;
+mod s3;
 mod support;
 mod tenants;

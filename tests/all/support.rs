@@ -169,3 +169,14 @@ pub fn warm_cache(names: &[&str]) {
             .unwrap_or_else(|e| panic!("load {name}: {e}"));
     }
 }
+
+/// `out`, after checking that the command succeeded (else its output).
+pub fn succeeded(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}

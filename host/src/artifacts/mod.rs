@@ -6,14 +6,21 @@
 //! [`ArtifactStore::put`] is write-once and [`ArtifactStore::get`] checks
 //! the bytes against their digest before handing them out.
 //!
-//! The store sits on [`object_store`], so local files today and any
-//! S3-compatible service later share one code path.
+//! The store sits on [`object_store`]: a local directory by default, or any
+//! S3-compatible service (`s3://bucket/prefix`, see [`StoreLocation`]), one
+//! code path for both. Requests to S3 are retried with exponential backoff
+//! ([`RetryPolicy`]); when the retries run out the error names the store
+//! and the object.
 
+#[doc(hidden)]
+pub mod conformance;
 mod digest;
+mod location;
 mod store;
 
 pub use digest::ArtifactDigest;
-pub use store::ArtifactStore;
+pub use location::{RetryPolicy, StoreLocation};
+pub use store::{ArtifactStore, StoredArtifact};
 
 /// What went wrong storing or fetching an artifact.
 #[derive(Debug, thiserror::Error)]
@@ -28,20 +35,30 @@ pub enum ArtifactError {
 
     /// No artifact with this digest is stored.
     #[error(
-        "artifact {digest} is not in the store; `sluice runs show <run>` lists \
-         the artifacts a run produced"
+        "artifact {digest} is not in the artifact store {store}; `sluice runs show <run>` \
+         lists the artifacts a run produced (and `--store` / SLUICE_STORE picks the store)"
     )]
-    NotFound { digest: ArtifactDigest },
+    NotFound {
+        digest: ArtifactDigest,
+        store: String,
+    },
 
     /// The stored bytes do not hash to their name.
     #[error(
-        "artifact {digest} is corrupt: its stored bytes hash to {actual}; \
-         delete the object and re-run the step that produced it"
+        "artifact {digest} in the artifact store {store} is corrupt: its stored bytes hash \
+         to {actual}; delete the object `{object}` and re-run the step that produced it"
     )]
     Corrupt {
         digest: ArtifactDigest,
         actual: ArtifactDigest,
+        store: String,
+        object: String,
     },
+
+    /// The store's location (`--store`, SLUICE_STORE) or its settings are
+    /// not usable.
+    #[error("artifact store `{location}`: {reason}")]
+    InvalidLocation { location: String, reason: String },
 
     /// The local store's directory could not be created.
     #[error("cannot create the artifact directory `{}`: {source}", path.display())]
@@ -51,12 +68,16 @@ pub enum ArtifactError {
         source: std::io::Error,
     },
 
-    /// The object store failed.
-    #[error("artifact store could not {action}: {source}")]
+    /// The object store failed (after its retries, for S3).
+    #[error("artifact store {store} could not {action} (object `{object}`): {source}")]
     Store {
+        /// `s3://bucket/prefix` or a directory.
+        store: String,
         /// What was being done, including the digest where there is one.
         action: String,
+        /// The object's key inside the store (`-` when there is none).
+        object: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }

@@ -4,30 +4,56 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, PutPayload};
 
 use super::{ArtifactDigest, ArtifactError};
 
 /// Write-once, content-addressed storage of artifacts.
 ///
 /// Objects live at `<prefix>/sha256/<first two hex chars>/<digest>`; the
-/// fan-out directory keeps any one directory small on local disks.
+/// fan-out directory keeps any one directory small on local disks. A
+/// [`scoped`](Self::scoped) store keeps its objects under
+/// `<prefix>/<sub>/sha256/...`, which no other scope lists or touches.
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
+    /// Where the object store is (`s3://bucket`, a directory), for messages.
+    base: Arc<str>,
+}
+
+/// One stored artifact as [`ArtifactStore::list_stored`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArtifact {
+    pub digest: ArtifactDigest,
+    /// Bytes as stored.
+    pub size: u64,
+    /// When the object was written.
+    pub last_modified: DateTime<Utc>,
 }
 
 impl ArtifactStore {
     /// A store over any object store (local, in-memory, S3, ...), keeping
     /// its objects under `prefix` (may be empty).
     pub fn new(store: Arc<dyn ObjectStore>, prefix: impl Into<ObjectPath>) -> Self {
+        Self::named(store, prefix, "object-store:")
+    }
+
+    /// Like [`new`](Self::new), with `base` naming the object store in
+    /// messages (`s3://bucket`, `/home/me/.sluice`).
+    pub fn named(
+        store: Arc<dyn ObjectStore>,
+        prefix: impl Into<ObjectPath>,
+        base: impl Into<String>,
+    ) -> Self {
         Self {
             store,
             prefix: prefix.into(),
+            base: Arc::from(base.into()),
         }
     }
 
@@ -35,85 +61,133 @@ impl ArtifactStore {
     /// objects under `root/artifacts/sha256/`. Writes go to a temporary file
     /// renamed into place, so a crash never leaves a half-written artifact.
     pub fn local(root: &Path) -> Result<Self, ArtifactError> {
-        std::fs::create_dir_all(root).map_err(|source| ArtifactError::CreateRoot {
-            path: root.to_owned(),
+        Ok(Self::local_dir(root)?.scoped("artifacts"))
+    }
+
+    /// A store whose objects are directly under the local directory `dir`
+    /// (`dir/sha256/...`), created if missing.
+    pub fn local_dir(dir: &Path) -> Result<Self, ArtifactError> {
+        std::fs::create_dir_all(dir).map_err(|source| ArtifactError::CreateRoot {
+            path: dir.to_owned(),
             source,
         })?;
         let store =
-            LocalFileSystem::new_with_prefix(root).map_err(|source| ArtifactError::Store {
-                action: format!("open the directory `{}`", root.display()),
-                source,
+            LocalFileSystem::new_with_prefix(dir).map_err(|source| ArtifactError::Store {
+                store: dir.display().to_string(),
+                action: "open the directory".to_owned(),
+                object: "-".to_owned(),
+                source: Box::new(source),
             })?;
-        Ok(Self::new(Arc::new(store), "artifacts"))
+        Ok(Self::named(
+            Arc::new(store),
+            ObjectPath::default(),
+            dir.display().to_string(),
+        ))
     }
 
-    /// The same store with objects under `sub` (slash-separated) below
-    /// this store's prefix: tenants use `tenants/NAME`.
-    pub fn scoped(&self, sub: &str) -> Self {
-        let prefix = sub
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .fold(self.prefix.clone(), |acc, part| acc.child(part));
+    /// The same object store with objects under `<prefix>/<sub>/` instead:
+    /// tenants get `tenants/<name>`. Scopes never see each other's
+    /// artifacts: listing, lookups and deletes only touch exact locations
+    /// under their own prefix. `sub` is split on `/`; empty, `.` and `..`
+    /// parts are escaped by [`ObjectPath`], never interpreted.
+    pub fn scoped(&self, sub: &str) -> ArtifactStore {
+        let sub = ObjectPath::from(sub);
+        let prefix: ObjectPath = self.prefix.parts().chain(sub.parts()).collect();
         Self {
             store: self.store.clone(),
             prefix,
+            base: self.base.clone(),
         }
+    }
+
+    /// Where this store keeps its objects: `s3://bucket/prefix`, or a
+    /// directory.
+    pub fn describe(&self) -> String {
+        let base = self.base.trim_end_matches('/');
+        if self.prefix.as_ref().is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}/{}", self.prefix)
+        }
+    }
+
+    /// The underlying object store (for tools and tests that need to look
+    /// at raw objects).
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The object key of an artifact inside the object store.
+    pub fn object_path(&self, digest: &ArtifactDigest) -> ObjectPath {
+        let hex = digest.to_hex();
+        self.sha256_dir().child(&hex[..2]).child(hex)
     }
 
     fn sha256_dir(&self) -> ObjectPath {
         self.prefix.child("sha256")
     }
 
-    fn location(&self, digest: &ArtifactDigest) -> ObjectPath {
-        let hex = digest.to_hex();
-        self.sha256_dir().child(&hex[..2]).child(hex)
+    fn store_error(
+        &self,
+        action: impl Into<String>,
+        object: &ObjectPath,
+        source: object_store::Error,
+    ) -> ArtifactError {
+        ArtifactError::Store {
+            store: self.describe(),
+            action: action.into(),
+            object: object.to_string(),
+            source: Box::new(source),
+        }
     }
 
     /// Stores `bytes` and returns their digest. Storing bytes that are
-    /// already there is cheap and leaves the existing object untouched.
+    /// already there is cheap and leaves the existing object untouched; a
+    /// write is one atomic PUT (S3) or a rename into place (local), so a
+    /// failure never leaves a partial object under the digest.
+    ///
+    /// The write itself is a plain overwrite, not a conditional create:
+    /// many S3-compatible servers (Garage among them) ignore or refuse
+    /// `If-None-Match` on PUT, and two writers racing on one digest write
+    /// the same bytes anyway.
     pub async fn put(&self, bytes: Bytes) -> Result<ArtifactDigest, ArtifactError> {
         let digest = ArtifactDigest::of(&bytes);
         if self.exists(&digest).await? {
             return Ok(digest);
         }
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(&self.location(&digest), PutPayload::from(bytes), options)
-            .await
-        {
-            // Another writer stored the same bytes first: same content, done.
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(digest),
-            Err(source) => Err(ArtifactError::Store {
-                action: format!("write artifact {digest}"),
-                source,
-            }),
+        let location = self.object_path(&digest);
+        match self.store.put(&location, PutPayload::from(bytes)).await {
+            Ok(_) => Ok(digest),
+            Err(source) => {
+                Err(self.store_error(format!("write artifact {digest}"), &location, source))
+            }
         }
     }
 
     /// Fetches an artifact, verifying that its bytes hash to `digest`.
     pub async fn get(&self, digest: &ArtifactDigest) -> Result<Bytes, ArtifactError> {
-        let store_error = |source| ArtifactError::Store {
-            action: format!("read artifact {digest}"),
-            source,
-        };
-        let bytes = match self.store.get(&self.location(digest)).await {
-            Ok(result) => result.bytes().await.map_err(store_error)?,
+        let location = self.object_path(digest);
+        let action = || format!("read artifact {digest}");
+        let bytes = match self.store.get(&location).await {
+            Ok(result) => result
+                .bytes()
+                .await
+                .map_err(|source| self.store_error(action(), &location, source))?,
             Err(object_store::Error::NotFound { .. }) => {
                 return Err(ArtifactError::NotFound {
                     digest: digest.clone(),
+                    store: self.describe(),
                 });
             }
-            Err(source) => return Err(store_error(source)),
+            Err(source) => return Err(self.store_error(action(), &location, source)),
         };
         let actual = ArtifactDigest::of(&bytes);
         if actual != *digest {
             return Err(ArtifactError::Corrupt {
                 digest: digest.clone(),
                 actual,
+                store: self.describe(),
+                object: location.to_string(),
             });
         }
         Ok(bytes)
@@ -122,34 +196,62 @@ impl ArtifactStore {
     /// Whether an artifact with this digest is stored (its bytes are not
     /// checked; [`get`](Self::get) does that).
     pub async fn exists(&self, digest: &ArtifactDigest) -> Result<bool, ArtifactError> {
-        match self.store.head(&self.location(digest)).await {
+        let location = self.object_path(digest);
+        match self.store.head(&location).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(ArtifactError::Store {
-                action: format!("look up artifact {digest}"),
-                source,
-            }),
+            Err(source) => {
+                Err(self.store_error(format!("look up artifact {digest}"), &location, source))
+            }
+        }
+    }
+
+    /// Deletes an artifact. Deleting one that is not there is not an error
+    /// (S3 cannot tell the two apart).
+    pub async fn delete(&self, digest: &ArtifactDigest) -> Result<(), ArtifactError> {
+        let location = self.object_path(digest);
+        match self.store.delete(&location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => {
+                Err(self.store_error(format!("delete artifact {digest}"), &location, source))
+            }
         }
     }
 
     /// Every stored artifact, sorted by digest. Objects under the prefix
-    /// whose names are not digests are ignored.
+    /// that are not at an artifact's exact location (temporary files,
+    /// other scopes) are ignored.
     pub async fn list(&self) -> Result<Vec<ArtifactDigest>, ArtifactError> {
+        Ok(self
+            .list_stored()
+            .await?
+            .into_iter()
+            .map(|a| a.digest)
+            .collect())
+    }
+
+    /// Like [`list`](Self::list), with each object's size and write time.
+    pub async fn list_stored(&self) -> Result<Vec<StoredArtifact>, ArtifactError> {
+        let dir = self.sha256_dir();
         let objects: Vec<_> = self
             .store
-            .list(Some(&self.sha256_dir()))
+            .list(Some(&dir))
             .try_collect()
             .await
-            .map_err(|source| ArtifactError::Store {
-                action: "list artifacts".to_owned(),
-                source,
-            })?;
-        let mut digests: Vec<_> = objects
-            .iter()
-            .filter_map(|meta| ArtifactDigest::parse(meta.location.filename()?).ok())
+            .map_err(|source| self.store_error("list artifacts", &dir, source))?;
+        let mut found: Vec<_> = objects
+            .into_iter()
+            .filter_map(|meta| {
+                let digest = ArtifactDigest::parse(meta.location.filename()?).ok()?;
+                (meta.location == self.object_path(&digest)).then_some(StoredArtifact {
+                    digest,
+                    size: meta.size,
+                    last_modified: meta.last_modified,
+                })
+            })
             .collect();
-        digests.sort();
-        Ok(digests)
+        found.sort_by(|a, b| a.digest.cmp(&b.digest));
+        Ok(found)
     }
 }
 
@@ -163,70 +265,61 @@ mod tests {
         root.join("artifacts/sha256").join(&hex[..2]).join(hex)
     }
 
+    /// The shared conformance suite, on the local file system.
     #[tokio::test]
-    async fn put_get_round_trip_on_disk() {
+    async fn conformance_on_local_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::local(dir.path()).unwrap();
+        super::super::conformance::run_all(&store).await;
+    }
+
+    /// The shared conformance suite, in memory.
+    #[tokio::test]
+    async fn conformance_in_memory() {
+        let store = ArtifactStore::new(Arc::new(InMemory::new()), "mem");
+        super::super::conformance::run_all(&store).await;
+    }
+
+    #[tokio::test]
+    async fn local_layout_is_home_artifacts_sha256() {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::local(&dir.path().join("store")).unwrap();
         let digest = store.put(Bytes::from_static(b"model bytes")).await.unwrap();
         assert_eq!(digest, ArtifactDigest::of(b"model bytes"));
         assert!(object_file(&dir.path().join("store"), &digest).is_file());
-        assert_eq!(store.get(&digest).await.unwrap(), &b"model bytes"[..]);
-        assert!(store.exists(&digest).await.unwrap());
+        assert_eq!(
+            store.describe(),
+            format!("{}/artifacts", dir.path().join("store").display())
+        );
     }
 
     #[tokio::test]
-    async fn put_is_idempotent_and_write_once() {
+    async fn an_existing_object_is_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::local(dir.path()).unwrap();
         let first = store.put(Bytes::from_static(b"x")).await.unwrap();
         let file = object_file(dir.path(), &first);
         let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let second = store.put(Bytes::from_static(b"x")).await.unwrap();
-        assert_eq!(first, second);
+        store.put(Bytes::from_static(b"x")).await.unwrap();
         assert_eq!(
             std::fs::metadata(&file).unwrap().modified().unwrap(),
             modified,
             "an existing object is not rewritten"
         );
-        let other = store.put(Bytes::from_static(b"y")).await.unwrap();
-        let mut expected = vec![first.clone(), other];
-        expected.sort();
-        assert_eq!(store.list().await.unwrap(), expected);
     }
 
     #[tokio::test]
-    async fn corruption_is_detected() {
+    async fn stray_files_are_not_artifacts() {
         let dir = tempfile::tempdir().unwrap();
         let store = ArtifactStore::local(dir.path()).unwrap();
-        let digest = store.put(Bytes::from_static(b"original")).await.unwrap();
-        std::fs::write(object_file(dir.path(), &digest), b"tampered").unwrap();
-        match store.get(&digest).await {
-            Err(ArtifactError::Corrupt { digest: d, actual }) => {
-                assert_eq!(d, digest);
-                assert_eq!(actual, ArtifactDigest::of(b"tampered"));
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn missing_artifact_is_not_found() {
-        let store = ArtifactStore::new(Arc::new(InMemory::new()), "");
-        let digest = ArtifactDigest::of(b"never stored");
-        assert!(!store.exists(&digest).await.unwrap());
-        let err = store.get(&digest).await.unwrap_err();
-        assert!(matches!(err, ArtifactError::NotFound { digest: ref d } if *d == digest));
-        let text = err.to_string();
-        assert!(text.contains(&digest.to_hex()) && text.contains("sluice runs show"));
-        assert!(store.list().await.unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn in_memory_store_round_trips() {
-        let store = ArtifactStore::new(Arc::new(InMemory::new()), "tenant-a");
-        let digest = store.put(Bytes::from_static(b"abc")).await.unwrap();
-        assert_eq!(store.get(&digest).await.unwrap(), &b"abc"[..]);
+        let digest = store.put(Bytes::from_static(b"kept")).await.unwrap();
+        let hex = digest.to_hex();
+        // A digest-named file in the wrong fan-out directory, and junk.
+        let wrong = dir.path().join("artifacts/sha256/zz");
+        std::fs::create_dir_all(&wrong).unwrap();
+        std::fs::write(wrong.join(&hex), b"kept").unwrap();
+        std::fs::write(wrong.join("notes.txt"), b"junk").unwrap();
         assert_eq!(store.list().await.unwrap(), [digest]);
     }
 }

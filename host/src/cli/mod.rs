@@ -4,10 +4,13 @@
 mod artifacts;
 mod build;
 mod conformance;
+mod gc;
 mod inspect;
+mod lineage;
 mod models;
 mod new;
 mod output;
+mod pipelines;
 mod predict;
 mod run;
 mod runs;
@@ -37,6 +40,12 @@ pub struct Cli {
     /// are invisible, and the tenant's caps bound every step.
     #[arg(long, global = true, env = "SLUICE_TENANT", default_value = "default")]
     pub tenant: String,
+
+    /// Where artifacts live: `s3://BUCKET/PREFIX` (settings from AWS_ENDPOINT,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP)
+    /// or a directory; default HOME/artifacts.
+    #[arg(long, global = true, env = "SLUICE_STORE")]
+    pub store: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -70,13 +79,25 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Create a plugin project: --lang rust|python|js|c --kind validator|transform|trainer|explainer NAME.
     New(new::NewArgs),
+    /// The lineage of an artifact: the step run that made it and that
+    /// step's inputs, recursively (or, with --downstream, what was made
+    /// from it).
+    Lineage(lineage::LineageArgs),
+    /// Recorded pipeline versions and their runs.
+    #[command(subcommand)]
+    Pipelines(pipelines::PipelinesCommand),
+    /// Delete artifacts no run, step or model version refers to (dry run
+    /// unless --yes).
+    Gc(gc::GcArgs),
 }
 
-/// Paths under the home directory.
+/// Paths under the home directory, and the artifact store.
 pub struct Home {
     pub root: PathBuf,
     /// The tenant the command acts as.
     pub tenant: String,
+    /// `--store` / SLUICE_STORE; `None` is HOME/artifacts.
+    pub store: Option<String>,
 }
 
 impl Home {
@@ -84,6 +105,7 @@ impl Home {
         Home {
             root,
             tenant: crate::tenants::DEFAULT_TENANT.to_string(),
+            store: None,
         }
     }
     pub fn db(&self) -> PathBuf {
@@ -100,10 +122,17 @@ impl Home {
         self.ensure()?;
         Ok(crate::meta::MetaStore::open_path(&self.db()).await?)
     }
-    /// The root of the artifact store (every tenant's objects are below).
+    /// The root of the artifact store (every tenant's objects are below):
+    /// `--store` / SLUICE_STORE, or HOME/artifacts.
     pub fn store_root(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
-        self.ensure()?;
-        Ok(crate::artifacts::ArtifactStore::local(&self.root)?)
+        use crate::artifacts::{ArtifactStore, RetryPolicy, StoreLocation};
+        match &self.store {
+            Some(url) => Ok(StoreLocation::parse(url)?.open(&RetryPolicy::from_env()?)?),
+            None => {
+                self.ensure()?;
+                Ok(ArtifactStore::local(&self.root)?)
+            }
+        }
     }
     /// The artifact store of the tenant the command acts as.
     pub fn artifacts(&self) -> anyhow::Result<crate::artifacts::ArtifactStore> {
@@ -152,6 +181,7 @@ pub fn main() -> ExitCode {
     let home = Home {
         root: cli.home.clone(),
         tenant: cli.tenant.clone(),
+        store: cli.store.clone(),
     };
     let result = runtime.block_on(async move {
         match cli.command {
@@ -164,6 +194,9 @@ pub fn main() -> ExitCode {
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
             Command::Build(args) => build::run(args).await,
             Command::New(args) => new::run(args),
+            Command::Lineage(args) => lineage::lineage(&home, args).await,
+            Command::Pipelines(cmd) => pipelines::pipelines(&home, cmd).await,
+            Command::Gc(args) => gc::gc(&home, args).await,
         }
     });
     match result {

@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// Print one JSON object (run_id, status, steps) instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Run even though this pipeline's `version` was already run with a
+    /// different definition (by default that is refused: bump the version).
+    #[arg(long)]
+    pub allow_changed_version: bool,
 }
 
 struct Progress {
@@ -70,7 +74,8 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??
     };
     let (meta, tenant) = home.tenant_meta().await?;
-    let executor = Executor::new(runtime, home.store_root()?, meta);
+    let mut executor = Executor::new(runtime, home.store_root()?, meta);
+    executor.allow_changed_version = args.allow_changed_version;
     let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
         bar.set_style(

@@ -25,6 +25,16 @@ pub enum RunsCommand {
         #[arg(long)]
         logs: bool,
     },
+    /// What differs between two runs: pipeline, seed, steps, plugins,
+    /// params, inputs, outputs, metrics. Exit 0 either way.
+    Diff {
+        /// A run id, or a unique prefix of one.
+        run_a: String,
+        /// A run id, or a unique prefix of one.
+        run_b: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
@@ -116,6 +126,70 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        RunsCommand::Diff { run_a, run_b, json } => {
+            let a = meta.get_run_in(tenant, &run_a).await?;
+            let b = meta.get_run_in(tenant, &run_b).await?;
+            let diff = crate::meta::RunDiff::between(&a, &b);
+            if json {
+                print_json(&diff)?;
+            } else {
+                print_diff(&diff);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "(absent)".to_owned(), |v| v.to_string())
+}
+
+fn print_diff(d: &crate::meta::RunDiff) {
+    println!("a  {}\nb  {}", d.a, d.b);
+    if d.is_empty() {
+        println!(
+            "\nno differences: same pipeline, seed, steps, plugins, params, inputs, outputs and metrics"
+        );
+        return;
+    }
+    for c in &d.run {
+        println!("{:<18} {} -> {}", c.name, show(&c.a), show(&c.b));
+    }
+    for id in &d.only_in_a {
+        println!("step {id}: only in a");
+    }
+    for id in &d.only_in_b {
+        println!("step {id}: only in b");
+    }
+    for s in &d.steps {
+        println!("\nstep {}", s.step_id);
+        for c in &s.fields {
+            println!("  {:<16} {} -> {}", c.name, show(&c.a), show(&c.b));
+        }
+        for c in &s.params {
+            println!("  param {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
+        }
+        for c in &s.inputs {
+            println!("  input {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
+        }
+        for c in &s.outputs {
+            println!("  output {:<9} {} -> {}", c.name, show(&c.a), show(&c.b));
+        }
+        for c in &s.metrics {
+            let delta = match (c.a, c.b) {
+                (Some(x), Some(y)) => format!("  ({:+})", y - x),
+                _ => String::new(),
+            };
+            println!(
+                "  metric {:<9} {} -> {}{delta}",
+                c.name,
+                c.a.map_or_else(|| "(absent)".into(), fmt_metric),
+                c.b.map_or_else(|| "(absent)".into(), fmt_metric)
+            );
+        }
+    }
+    if !d.same.is_empty() {
+        println!("\nsame in both: {}", d.same.join(", "));
+    }
 }

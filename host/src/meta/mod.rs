@@ -9,6 +9,9 @@
 //! transaction, so a crash leaves a step either fully recorded or not at
 //! all.
 
+mod diff;
+mod lineage;
+mod pipelines;
 mod records;
 mod store;
 mod tenants;
@@ -17,6 +20,9 @@ mod tests;
 
 use std::path::PathBuf;
 
+pub use diff::{Change, RunDiff, StepDiff};
+pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
+pub use pipelines::PipelineVersion;
 pub use records::{NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
 pub use store::MetaStore;
 

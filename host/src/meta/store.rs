@@ -35,7 +35,7 @@ pub(super) fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) ->
     matches!(error, sqlx::Error::Database(e) if e.kind() == kind)
 }
 
-const RUN_COLUMNS: &str = "id, tenant, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
+pub(super) const RUN_COLUMNS: &str = "id, tenant, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
                            started_at, finished_at, error";
 
 impl MetaStore {
@@ -632,7 +632,7 @@ fn parse_digest(text: String) -> Result<ArtifactDigest> {
     })
 }
 
-fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
+pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
     let read = || -> Result<_, sqlx::Error> {
         Ok(RunRecord {
             id: row.try_get("id")?,

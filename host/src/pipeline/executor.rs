@@ -42,6 +42,18 @@ pub enum ExecError {
         tenant: String,
         problems: Vec<String>,
     },
+    #[error(
+        "pipeline '{name}' version {version} was already run by tenant '{tenant}' with a \
+         different definition (sha256 {recorded}; this one is {current}). Give the changed \
+         pipeline a new `version`, or pass --allow-changed-version to record both under {version}"
+    )]
+    VersionChanged {
+        tenant: String,
+        name: String,
+        version: String,
+        recorded: String,
+        current: String,
+    },
     #[error("cannot keep plugin {path} in the artifact store: {message}")]
     Plugin { path: String, message: String },
 }
@@ -108,6 +120,9 @@ pub struct Executor {
     pub artifacts: ArtifactStore,
     pub meta: MetaStore,
     pub scheduler: Scheduler,
+    /// Run a definition whose `version` a run of the tenant already
+    /// recorded with a different sha256 (refused by default).
+    pub allow_changed_version: bool,
 }
 
 /// Bounds how many steps run at once: per tenant (its `concurrency` cap,
@@ -226,6 +241,7 @@ impl Executor {
             artifacts,
             meta,
             scheduler: Scheduler::from_env(),
+            allow_changed_version: false,
         }
     }
 
@@ -282,6 +298,25 @@ impl Executor {
                     ));
                 }
             }
+        }
+        if !self.allow_changed_version
+            && let Some(recorded) = self
+                .meta
+                .other_definition(
+                    &tenant.name,
+                    &plan.name,
+                    &plan.version,
+                    &plan.definition_sha256,
+                )
+                .await?
+        {
+            return Err(ExecError::VersionChanged {
+                tenant: tenant.name.clone(),
+                name: plan.name.clone(),
+                version: plan.version.clone(),
+                recorded,
+                current: plan.definition_sha256.clone(),
+            });
         }
         if !problems.is_empty() {
             return Err(ExecError::Refused {

@@ -1,0 +1,114 @@
+//! `sluice gc`: delete artifacts nothing refers to.
+
+use super::Home;
+use crate::artifacts::StoredArtifact;
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Delete the unreferenced artifacts; without it, only list them.
+    #[arg(long)]
+    pub yes: bool,
+    /// Keep artifacts written less than this long ago (`90s`, `30m`, `2h`,
+    /// `7d`, `0s`), so a run in progress never loses what it just wrote.
+    #[arg(long, default_value = "1h", value_parser = parse_age)]
+    pub min_age: chrono::Duration,
+    /// Print one JSON object: store, count, bytes, deleted, artifacts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` needs a unit: s, m, h or d"))?;
+    let (n, unit) = text.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m"))?;
+    match unit {
+        "s" => Ok(chrono::Duration::seconds(n)),
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        _ => Err(format!("`{text}`: unknown unit `{unit}`; use s, m, h or d")),
+    }
+}
+
+/// References come from the metadata store: every step's inputs and
+/// outputs, every step's plugin component, every digest in a model version.
+pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
+    let (meta, tenant) = home.tenant_meta().await?;
+    let store = home.artifacts()?;
+    let cutoff = chrono::Utc::now() - args.min_age;
+    let in_progress = meta
+        .runs_in_progress_since(&cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .await?;
+    // Listed before the references are read: an artifact written and
+    // recorded in between is then either not listed or referenced.
+    let stored = store.list_stored().await?;
+    let referenced = meta.referenced_artifacts().await?;
+    let (garbage, young): (Vec<StoredArtifact>, Vec<StoredArtifact>) = stored
+        .iter()
+        .filter(|a| !referenced.contains(&a.digest))
+        .cloned()
+        .partition(|a| a.last_modified <= cutoff);
+    let bytes: u64 = garbage.iter().map(|a| a.size).sum();
+
+    if args.yes && !in_progress.is_empty() {
+        anyhow::bail!(
+            "runs in progress ({}) started within --min-age; gc deletes nothing while \
+             they may still record what they wrote. Wait for them, or lower --min-age if \
+             they died",
+            in_progress.join(", ")
+        );
+    }
+    let mut deleted = Vec::new();
+    if args.yes {
+        for a in &garbage {
+            store.delete(&a.digest).await?;
+            deleted.push(a.digest.clone());
+        }
+        meta.forget_artifacts(&tenant.name, &deleted).await?;
+    }
+
+    if args.json {
+        super::output::print_json(&serde_json::json!({
+            "store": store.describe(),
+            "stored": stored.len(),
+            "referenced": stored.len() - garbage.len() - young.len(),
+            "unreferenced": garbage.len(),
+            "bytes": bytes,
+            "kept_young": young.len(),
+            "deleted": args.yes,
+            "artifacts": garbage.iter().map(|a| serde_json::json!({
+                "digest": a.digest,
+                "size": a.size,
+                "last_modified": a.last_modified.to_rfc3339(),
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for a in &garbage {
+        println!(
+            "{}  {:>12} bytes  {}",
+            a.digest,
+            a.size,
+            a.last_modified.to_rfc3339()
+        );
+    }
+    let verb = if args.yes { "deleted" } else { "unreferenced" };
+    println!(
+        "{verb}: {} artifacts, {} bytes, in {} ({} stored, {} newer than --min-age kept)",
+        garbage.len(),
+        bytes,
+        store.describe(),
+        stored.len(),
+        young.len()
+    );
+    if !args.yes && !garbage.is_empty() {
+        println!("dry run: `sluice gc --yes` deletes them");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,348 @@
+//! Lineage from the recorded io edges (`step_io`): which step run made an
+//! artifact from which inputs, recursively ([`MetaStore::upstream`]), and
+//! what was made from it ([`MetaStore::downstream`]). Also the set of
+//! artifacts anything still refers to, for garbage collection.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::store::{MetaStore, db};
+use super::{MetaError, RunStatus};
+use crate::artifacts::ArtifactDigest;
+
+type Result<T, E = MetaError> = std::result::Result<T, E>;
+
+/// An artifact in a lineage tree.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineageNode {
+    pub digest: ArtifactDigest,
+    /// From the artifact records, when this database stored it.
+    pub media_type: Option<String>,
+    pub size: Option<i64>,
+    /// Upstream: the step run that made it (the oldest one that did not
+    /// just pass it through), or none for an outside input. Downstream:
+    /// every step run that read it.
+    pub steps: Vec<LineageStep>,
+    /// Upstream: other step runs that wrote the same bytes (reruns,
+    /// validators passing their input on), not expanded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_made_by: Vec<StepRef>,
+    /// This artifact is expanded earlier in the tree; not repeated here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
+}
+
+/// One step run of a lineage tree, with the edges to the next artifacts
+/// (its inputs upstream, its outputs downstream).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineageStep {
+    #[serde(flatten)]
+    pub step: StepRef,
+    /// The name under which the step wrote (upstream) or read
+    /// (downstream) the artifact above.
+    pub as_name: String,
+    pub edges: Vec<LineageEdge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineageEdge {
+    /// The input (upstream) or output (downstream) name.
+    pub name: String,
+    pub artifact: LineageNode,
+}
+
+/// A step run, by identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepRef {
+    pub run_id: String,
+    pub step_id: String,
+    pub kind: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    pub plugin_sha256: String,
+    pub started_at: String,
+}
+
+/// A step run touching one artifact, and the name it used.
+struct Touch {
+    step: StepRef,
+    name: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl MetaStore {
+    /// The upstream tree of `digest`: the step run that made it, that
+    /// step's inputs and what made them, down to outside inputs. Each
+    /// artifact is expanded once; later occurrences are marked `repeated`.
+    pub async fn upstream(
+        &self,
+        tenant: Option<&str>,
+        digest: &ArtifactDigest,
+    ) -> Result<LineageNode> {
+        self.lineage(tenant, digest, Direction::Up).await
+    }
+
+    /// The downstream tree of `digest`: every step run that read it, their
+    /// outputs and what read those, recursively.
+    pub async fn downstream(
+        &self,
+        tenant: Option<&str>,
+        digest: &ArtifactDigest,
+    ) -> Result<LineageNode> {
+        self.lineage(tenant, digest, Direction::Down).await
+    }
+
+    async fn lineage(
+        &self,
+        tenant: Option<&str>,
+        root: &ArtifactDigest,
+        direction: Direction,
+    ) -> Result<LineageNode> {
+        let mut seen = HashSet::new();
+        Box::pin(self.expand(tenant, root.clone(), direction, &mut seen)).await
+    }
+
+    async fn expand(
+        &self,
+        tenant: Option<&str>,
+        digest: ArtifactDigest,
+        direction: Direction,
+        seen: &mut HashSet<ArtifactDigest>,
+    ) -> Result<LineageNode> {
+        let (media_type, size) = self.artifact_record(tenant, &digest).await?;
+        let mut node = LineageNode {
+            digest: digest.clone(),
+            media_type,
+            size,
+            steps: Vec::new(),
+            also_made_by: Vec::new(),
+            repeated: false,
+        };
+        if !seen.insert(digest.clone()) {
+            node.repeated = true;
+            return Ok(node);
+        }
+        let (own, other) = match direction {
+            Direction::Up => ("out", "in"),
+            Direction::Down => ("in", "out"),
+        };
+        let mut touches = self.touching(tenant, &digest, own).await?;
+        if direction == Direction::Up {
+            // The maker is the oldest step that did not read these same
+            // bytes (a validator passes its input on unchanged).
+            let mut maker = None;
+            for (i, t) in touches.iter().enumerate() {
+                let inputs = self.io_of(&t.step.run_id, &t.step.step_id, other).await?;
+                if !inputs.iter().any(|(_, d)| *d == digest) {
+                    maker = Some(i);
+                    break;
+                }
+            }
+            let made = maker.map(|i| touches.remove(i));
+            node.also_made_by = touches.into_iter().map(|t| t.step).collect();
+            touches = made.into_iter().collect();
+        }
+        for t in touches {
+            let mut step = LineageStep {
+                step: t.step,
+                as_name: t.name,
+                edges: Vec::new(),
+            };
+            for (name, next) in self
+                .io_of(&step.step.run_id, &step.step.step_id, other)
+                .await?
+            {
+                if next == digest {
+                    continue;
+                }
+                let artifact = Box::pin(self.expand(tenant, next, direction, seen)).await?;
+                step.edges.push(LineageEdge { name, artifact });
+            }
+            node.steps.push(step);
+        }
+        Ok(node)
+    }
+
+    /// The media type and size of an artifact, if `tenant` (any, when
+    /// `None`) stored or used it: another tenant's artifacts stay unknown.
+    async fn artifact_record(
+        &self,
+        tenant: Option<&str>,
+        digest: &ArtifactDigest,
+    ) -> Result<(Option<String>, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT a.media_type, a.size FROM artifacts a WHERE a.digest = ?1 AND (?2 IS NULL \
+             OR EXISTS (SELECT 1 FROM tenant_artifacts t WHERE t.tenant = ?2 AND t.digest = ?1) \
+             OR EXISTS (SELECT 1 FROM step_io io JOIN runs r ON r.id = io.run_id \
+                        WHERE io.digest = ?1 AND r.tenant = ?2))",
+        )
+        .bind(digest.to_hex())
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(format!("look up artifact {digest}")))?;
+        Ok(match row {
+            Some(r) => (r.try_get(0).ok(), r.try_get(1).ok()),
+            None => (None, None),
+        })
+    }
+
+    /// Step runs (of `tenant`'s runs, when given) that read (`in`) or
+    /// wrote (`out`) `digest`, oldest first.
+    async fn touching(
+        &self,
+        tenant: Option<&str>,
+        digest: &ArtifactDigest,
+        direction: &str,
+    ) -> Result<Vec<Touch>> {
+        let action = || format!("look up the steps touching artifact {digest}");
+        let rows = sqlx::query(
+            "SELECT s.run_id, s.step_id, s.kind, s.plugin_name, s.plugin_version, \
+             s.plugin_sha256, s.started_at, io.name FROM step_io io \
+             JOIN step_runs s ON s.run_id = io.run_id AND s.step_id = io.step_id \
+             JOIN runs r ON r.id = io.run_id \
+             WHERE io.digest = ?1 AND io.direction = ?2 AND (?3 IS NULL OR r.tenant = ?3) \
+             ORDER BY r.started_at, r.rowid, s.position, io.name",
+        )
+        .bind(digest.to_hex())
+        .bind(direction)
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Touch {
+                    step: StepRef {
+                        run_id: r.try_get(0)?,
+                        step_id: r.try_get(1)?,
+                        kind: r.try_get(2)?,
+                        plugin_name: r.try_get(3)?,
+                        plugin_version: r.try_get(4)?,
+                        plugin_sha256: r.try_get(5)?,
+                        started_at: r.try_get(6)?,
+                    },
+                    name: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db(action()))
+    }
+
+    /// The inputs (`in`) or outputs (`out`) of one step run, by name.
+    async fn io_of(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        direction: &str,
+    ) -> Result<Vec<(String, ArtifactDigest)>> {
+        let action = || format!("read the io of step `{step_id}` in run `{run_id}`");
+        let rows = sqlx::query(
+            "SELECT name, digest FROM step_io WHERE run_id = ? AND step_id = ? AND direction = ? \
+             ORDER BY rowid",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .bind(direction)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        let mut io = Vec::new();
+        for r in &rows {
+            let name: String = r.try_get(0).map_err(db(action()))?;
+            let text: String = r.try_get(1).map_err(db(action()))?;
+            let digest = ArtifactDigest::parse(&text).map_err(|_| MetaError::InvalidRecord {
+                what: "artifact digest",
+                value: text,
+            })?;
+            io.push((name, digest));
+        }
+        Ok(io)
+    }
+
+    /// Every artifact something recorded still refers to: a step's inputs
+    /// and outputs, the plugin component of every step run, and every
+    /// digest inside a model version (chain states, model, plugins, data,
+    /// predictions, explanations). Garbage collection keeps these.
+    pub async fn referenced_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
+        let action = || "collect the referenced artifacts".to_owned();
+        let mut texts: Vec<String> = sqlx::query_scalar(
+            "SELECT digest FROM step_io UNION SELECT plugin_sha256 FROM step_runs",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        let bodies: Vec<String> = sqlx::query_scalar("SELECT body_json FROM model_versions")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(action()))?;
+        for body in bodies {
+            let value: serde_json::Value =
+                serde_json::from_str(&body).map_err(|_| MetaError::InvalidRecord {
+                    what: "model version",
+                    value: body.chars().take(80).collect(),
+                })?;
+            // Any string that is a digest counts: keeping too much is safe,
+            // deleting a model's bytes is not.
+            collect_strings(&value, &mut texts);
+        }
+        Ok(texts
+            .iter()
+            .filter_map(|t| ArtifactDigest::parse(t).ok())
+            .collect())
+    }
+
+    /// Runs still `running` that started at or after `since` (RFC3339).
+    pub async fn runs_in_progress_since(&self, since: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT id FROM runs WHERE status = ? AND started_at >= ? ORDER BY id")
+            .bind(RunStatus::Running.as_str())
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("look up runs in progress"))
+    }
+
+    /// Forgets the records (size, media type) of deleted artifacts.
+    /// Forgets `tenant`'s record of deleted artifacts (its storage count
+    /// drops), and the artifact itself once no tenant keeps it.
+    pub async fn forget_artifacts(&self, tenant: &str, digests: &[ArtifactDigest]) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("forget artifacts"))?;
+        for d in digests {
+            sqlx::query("DELETE FROM tenant_artifacts WHERE tenant = ? AND digest = ?")
+                .bind(tenant)
+                .bind(d.to_hex())
+                .execute(&mut *tx)
+                .await
+                .map_err(db(format!("forget artifact {d}")))?;
+            sqlx::query(
+                "DELETE FROM artifacts WHERE digest = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM tenant_artifacts WHERE digest = ?1)",
+            )
+            .bind(d.to_hex())
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("forget artifact {d}")))?;
+        }
+        tx.commit().await.map_err(db("forget artifacts"))
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
