@@ -93,7 +93,10 @@ fn a_granted_directory_is_readable_read_only_and_recorded() {
     assert!(!dir.path().join("reference/evil.txt").exists());
 
     // Without the grant, the same directory is not there.
+    // (a changed definition: a new version of the pipeline)
     let p = pipeline(dir.path(), "read-grant", "[]");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replace("version = \"1\"", "version = \"2\"")).unwrap();
     let out = run(home.path(), "lab", &p);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = json(&out)["error"].as_str().unwrap().to_string();

@@ -3,6 +3,7 @@
 //! for one; the S3 tests start Garage (scripts/garage.sh) once.
 
 mod bad_pipelines;
+pub mod cache;
 mod conformance;
 mod example;
 mod gc;
@@ -11,6 +12,6 @@ mod history;
 mod hostile_corpus;
 mod languages;
 mod registry;
-mod s3;
+pub mod s3;
 mod support;
 mod tenants;

@@ -56,7 +56,9 @@ fn noisy_pipeline(dir: &Path) -> std::path::PathBuf {
             "min_accuracy = 0.95, min_roc_auc = 0.97",
             "min_accuracy = 0.5",
         )
-        .replace("worst_concavity=0..2", "worst_concavity=0..5");
+        .replace("worst_concavity=0..2", "worst_concavity=0..5")
+        // A changed definition is a new version.
+        .replace("version = \"1\"", "version = \"1-noisy\"");
     let path = dir.join("noisy.toml");
     std::fs::write(&path, noisy).unwrap();
     path

@@ -285,3 +285,162 @@ async fn a_stopped_server_fails_clearly_and_a_restart_is_retried_through() {
     assert_eq!(out.stdout, b"survives an outage");
     g.stop();
 }
+
+/// A run whose store goes away fails after the retries with a message that
+/// names the run and how to continue it; once the server is back, `sluice
+/// resume` completes it with the same outputs as a run that never failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_loses_the_store_stays_resumable() {
+    let _ = garage();
+    let _ = plugin_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let g = Garage::start(&dir.path().join("garage"));
+    let url = g.fresh_url();
+    let home = tempfile::tempdir().unwrap();
+    let sluice_s3 = |args: &[&str]| {
+        let mut run = g.sluice(home.path());
+        run.0
+            .env("SLUICE_STORE", &url)
+            .env("SLUICE_STORE_MAX_RETRIES", "2")
+            .env("SLUICE_STORE_RETRY_TIMEOUT_MS", "1500")
+            .env("SLUICE_STORE_RETRY_BACKOFF_MS", "100")
+            .env("SLUICE_STORE_RETRY_MAX_BACKOFF_MS", "300");
+        run.args(args).output().unwrap()
+    };
+
+    g.stop();
+    let out = sluice_s3(&["run", "pipelines/breast-cancer.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&url) && err.contains("retries"), "{err}");
+    let runs = json(&succeeded(sluice_s3(&["runs", "list", "--json"]), "list"));
+    let run = &runs.as_array().unwrap()[0];
+    let id = run["id"].as_str().unwrap();
+    assert_eq!(run["status"], "failed");
+    assert!(
+        err.contains(&format!("sluice resume {id}")),
+        "the error says how to continue: {err}"
+    );
+
+    Garage::start(&dir.path().join("garage"));
+    let resumed = json(&succeeded(
+        sluice_s3(&["resume", id, "--json"]),
+        "resume after the outage",
+    ));
+    assert_eq!(resumed["run_id"], id);
+    assert_eq!(resumed["status"], "succeeded");
+    let local = tempfile::tempdir().unwrap();
+    let clean = json(&succeeded(
+        sluice(local.path())
+            .args(["run", "pipelines/breast-cancer.toml", "--json"])
+            .output()
+            .unwrap(),
+        "a run on the local store",
+    ));
+    let outs = |r: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["id"].as_str().unwrap().to_owned(), s["outputs"].clone()))
+            .collect()
+    };
+    assert_eq!(outs(&resumed), outs(&clean));
+    // Every output is in the bucket.
+    let store = g.store(&url);
+    for (_, o) in outs(&resumed) {
+        for (_, d) in o.as_object().unwrap() {
+            let d = ArtifactDigest::parse(d.as_str().unwrap()).unwrap();
+            assert!(store.exists(&d).await.unwrap(), "{d} not in {url}");
+        }
+    }
+    g.stop();
+}
+
+// The step cache, verify and resume on S3: the same checks as
+// tests/all/cache.rs, with every artifact in the Garage bucket.
+
+#[test]
+fn cache_rerun_and_one_param_change_on_s3() {
+    crate::cache::rerun_and_change_one_param(&crate::cache::Place::s3(garage()));
+}
+
+#[test]
+fn cache_hit_with_a_deleted_artifact_runs_again_on_s3() {
+    crate::cache::lost_artifact_runs_again(&crate::cache::Place::s3(garage()));
+}
+
+#[test]
+fn verify_on_s3() {
+    crate::cache::verify_and_tamper(&crate::cache::Place::s3(garage()));
+}
+
+#[test]
+fn sigkill_and_resume_on_s3() {
+    crate::cache::kill_and_resume(&crate::cache::Place::s3(garage()));
+}
+
+/// The server stops while a run is writing its artifacts and comes back a
+/// second later: the run retries through the outage and completes with
+/// the outputs of an undisturbed run.
+#[test]
+fn the_server_stops_during_a_run_and_the_run_retries_through() {
+    let _ = garage();
+    let _ = plugin_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let g = Garage::start(&dir.path().join("garage"));
+    let url = g.fresh_url();
+    let store = g.store(&url);
+    let home = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = || rt.block_on(store.list()).map(|l| l.len()).unwrap_or(0);
+    let (out, seen_at_stop) = std::thread::scope(|s| {
+        let pending = s.spawn(|| {
+            let mut run = g.sluice(home.path());
+            run.0
+                .env("SLUICE_STORE", &url)
+                .env("SLUICE_STORE_MAX_RETRIES", "100")
+                .env("SLUICE_STORE_RETRY_TIMEOUT_MS", "60000")
+                .env("SLUICE_STORE_RETRY_BACKOFF_MS", "100")
+                .env("SLUICE_STORE_RETRY_MAX_BACKOFF_MS", "500");
+            run.args(["run", "pipelines/breast-cancer.toml", "--json"])
+                .output()
+                .unwrap()
+        });
+        // Stop the server as soon as the run has written something.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = stored();
+        while seen == 0 && Instant::now() < deadline && !pending.is_finished() {
+            std::thread::sleep(Duration::from_millis(10));
+            seen = stored();
+        }
+        g.stop();
+        std::thread::sleep(Duration::from_millis(1000));
+        Garage::start(&dir.path().join("garage"));
+        (pending.join().unwrap(), seen)
+    });
+    let report = json(&succeeded(out, "a run through an outage"));
+    assert_eq!(report["status"], "succeeded", "{report}");
+    let total = stored();
+    assert!(
+        seen_at_stop > 0 && seen_at_stop < total,
+        "the server stopped mid-run: {seen_at_stop} of {total} objects were written before"
+    );
+    let local = tempfile::tempdir().unwrap();
+    let clean = json(&succeeded(
+        sluice(local.path())
+            .args(["run", "pipelines/breast-cancer.toml", "--json"])
+            .output()
+            .unwrap(),
+        "a run on the local store",
+    ));
+    for (a, b) in report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(clean["steps"].as_array().unwrap())
+    {
+        assert_eq!(a["outputs"], b["outputs"], "step {}", a["id"]);
+    }
+    g.stop();
+}

@@ -191,7 +191,7 @@ fn a_tenant_sees_only_its_own_runs_and_artifacts() {
             (vec!["runs", "show", &run_id], "no run with id"),
             (
                 vec!["artifacts", "get", &model, "-o", "-"],
-                "is not in the store",
+                "is not in the artifact store",
             ),
             (
                 vec!["models", "show", "breast-cancer-logreg"],

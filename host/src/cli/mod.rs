@@ -55,6 +55,13 @@ pub struct Cli {
 pub enum Command {
     /// Run a pipeline file end to end and record the run.
     Run(run::RunArgs),
+    /// Continue a failed or interrupted run from its last completed steps
+    /// (the pipeline file must be unchanged).
+    Resume(run::ResumeArgs),
+    /// Re-execute every step of a run without the cache and compare each
+    /// output byte for byte with the recorded digests; exit 1 on any
+    /// difference.
+    Verify(run::VerifyArgs),
     /// List and inspect recorded runs.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
@@ -186,6 +193,8 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => run::run(&home, args).await,
+            Command::Resume(args) => run::resume(&home, args).await,
+            Command::Verify(args) => run::verify(&home, args).await,
             Command::Runs(cmd) => runs::runs(&home, cmd).await,
             Command::Artifacts(cmd) => artifacts::artifacts(&home, cmd).await,
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,

@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// different definition (by default that is refused: bump the version).
     #[arg(long)]
     pub allow_changed_version: bool,
+    /// Run every step, reusing nothing from earlier runs (cache keys are
+    /// still recorded).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 struct Progress {
@@ -60,41 +64,226 @@ impl RunObserver for Progress {
 
 pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime()?;
-    let mut options = PlanOptions {
-        plugin_dirs: args.plugin_dirs.clone(),
-    };
+    let mut dirs = args.plugin_dirs.clone();
     if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
-        options
-            .plugin_dirs
-            .extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
+        dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
     }
-    let plan = {
-        let runtime = runtime.clone();
-        let path = args.pipeline.clone();
-        tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??
-    };
+    let plan = plan(&runtime, &args.pipeline, dirs).await?;
     let (meta, tenant) = home.tenant_meta().await?;
     let mut executor = Executor::new(runtime, home.store_root()?, meta);
     executor.allow_changed_version = args.allow_changed_version;
-    let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
-                .expect("valid template"),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        bar
-    });
-    let progress = Progress {
-        bar,
-        current: Mutex::new(None),
-    };
+    executor.use_cache = !args.no_cache;
+    let progress = Progress::new(&plan, args.json);
     let report = executor.run_as(&tenant, &plan, &progress).await?;
-    if let Some(bar) = &progress.bar {
-        bar.finish_and_clear();
+    progress.finish();
+    print_report(&report, args.json)
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run to continue (it failed or was interrupted).
+    pub run: String,
+    /// Print one JSON object, as `sluice run --json` does.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sluice resume RUN`: plan the run's pipeline file again (it must be
+/// unchanged) and continue the run under the same id.
+pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = home.runtime()?;
+    let (meta, tenant) = home.tenant_meta().await?;
+    let plan = recorded_plan(&meta, &tenant.name, &args.run, &runtime).await?;
+    let executor = Executor::new(runtime, home.store_root()?, meta);
+    let progress = Progress::new(&plan, args.json);
+    let report = executor
+        .resume_as(&tenant, &args.run, &plan, &progress)
+        .await?;
+    progress.finish();
+    print_report(&report, args.json)
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The run to reproduce.
+    pub run: String,
+    /// Print one JSON object: run, verification_run, reproduced, outputs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sluice verify RUN`: run the run's pipeline again without the cache
+/// (recorded as a new run, registering no model) and compare every
+/// output byte for byte, by digest, with what the run recorded.
+pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let runtime = home.runtime()?;
+    let (meta, tenant) = home.tenant_meta().await?;
+    let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;
+    let plan = recorded_plan(&meta, &tenant.name, &args.run, &runtime).await?;
+    let mut executor = Executor::new(runtime, home.store_root()?, meta);
+    executor.use_cache = false;
+    executor.register_models = false;
+    let progress = Progress::new(&plan, args.json);
+    let again = executor.run_as(&tenant, &plan, &progress).await?;
+    progress.finish();
+
+    let mut rows = Vec::new();
+    let mut differ = 0;
+    for step in &original.steps {
+        let new = again.steps.iter().find(|s| s.id == step.step_id);
+        let mut names: Vec<&String> = step.outputs.iter().map(|(n, _)| n).collect();
+        if let Some(new) = new {
+            names.extend(
+                new.outputs
+                    .keys()
+                    .filter(|n| !names.contains(n))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for name in names {
+            let recorded = step
+                .outputs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, d)| d.to_string());
+            let now = new.and_then(|s| s.outputs.get(name).cloned());
+            let same = recorded.is_some() && recorded == now;
+            if !same {
+                differ += 1;
+            }
+            rows.push(serde_json::json!({
+                "step": step.step_id,
+                "output": name,
+                "recorded": recorded,
+                "reproduced": now,
+                "same": same,
+            }));
+        }
     }
+    let reproduced = differ == 0 && again.status == "succeeded";
     if args.json {
-        print_json(&report)?;
+        print_json(&serde_json::json!({
+            "run": original.id,
+            "verification_run": again.run_id,
+            "reproduced": reproduced,
+            "outputs": rows,
+            "error": again.error,
+        }))?;
+    } else {
+        println!(
+            "verify {}: re-executed every step without the cache as run {}",
+            original.id, again.run_id
+        );
+        let mut t = table(&["step", "output", "recorded", "re-executed", ""]);
+        for r in &rows {
+            let d = |v: &serde_json::Value| {
+                v.as_str()
+                    .map_or("(none)".to_owned(), |x| short(x).to_string())
+            };
+            t.add_row(vec![
+                r["step"].as_str().unwrap_or_default().to_owned(),
+                r["output"].as_str().unwrap_or_default().to_owned(),
+                d(&r["recorded"]),
+                d(&r["reproduced"]),
+                if r["same"] == true {
+                    "same"
+                } else {
+                    "DIFFERENT"
+                }
+                .to_owned(),
+            ]);
+        }
+        println!("{t}");
+        if let Some(e) = &again.error {
+            eprintln!("the re-execution failed: {e}");
+        }
+        if reproduced {
+            println!("reproduced: all {} outputs are byte-identical", rows.len());
+        } else {
+            println!("NOT reproduced: {differ} of {} outputs differ", rows.len());
+        }
+    }
+    Ok(if reproduced {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn plan(
+    runtime: &crate::runtime::Runtime,
+    path: &std::path::Path,
+    plugin_dirs: Vec<PathBuf>,
+) -> anyhow::Result<crate::pipeline::Plan> {
+    let options = PlanOptions { plugin_dirs };
+    let runtime = runtime.clone();
+    let path = path.to_owned();
+    Ok(tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??)
+}
+
+/// The plan of a recorded run, from the pipeline file and plugin
+/// directories it recorded; the file must still hash to the recorded sha256.
+async fn recorded_plan(
+    meta: &crate::meta::MetaStore,
+    tenant: &str,
+    run_id: &str,
+    runtime: &crate::runtime::Runtime,
+) -> anyhow::Result<crate::pipeline::Plan> {
+    let record = meta.get_run_in(Some(tenant), run_id).await?;
+    let (path, dirs) = meta.run_source(run_id).await?;
+    let Some(path) = path else {
+        anyhow::bail!("run {run_id} did not record its pipeline file (it predates resume)");
+    };
+    let dirs: Vec<PathBuf> = match dirs {
+        Some(json) => serde_json::from_str::<Vec<String>>(&json)?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    let plan = plan(runtime, std::path::Path::new(&path), dirs).await?;
+    if plan.definition_sha256 != record.pipeline_sha256 {
+        anyhow::bail!(
+            "the pipeline file {path} of run {run_id} changed since the run (sha256 {} then, \
+             {} now); `sluice pipelines show {} --definition` prints the recorded text",
+            record.pipeline_sha256,
+            plan.definition_sha256,
+            record.pipeline_name
+        );
+    }
+    Ok(plan)
+}
+
+impl Progress {
+    fn new(plan: &crate::pipeline::Plan, json: bool) -> Progress {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        Progress {
+            bar,
+            current: Mutex::new(None),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_report(
+    report: &crate::pipeline::executor::RunReport,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        print_json(report)?;
     } else {
         println!(
             "run {}  pipeline {} v{}  {}  {}",
@@ -106,10 +295,15 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         let mut t = table(&["step", "kind", "status", "time", "metrics", "outputs"]);
         for s in &report.steps {
+            let status = match (&s.cached_from, s.cached) {
+                (Some(from), true) if *from == report.run_id => "done before".to_owned(),
+                (_, true) => "cached".to_owned(),
+                _ => s.status.clone(),
+            };
             t.add_row(vec![
                 s.id.clone(),
                 s.kind.clone(),
-                s.status.clone(),
+                status,
                 fmt_ms(s.duration_ms),
                 metrics_summary(&s.metrics),
                 s.outputs
@@ -120,9 +314,19 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
             ]);
         }
         println!("{t}");
+        let cached = report.steps.iter().filter(|s| s.cached).count();
+        if cached > 0 {
+            println!(
+                "{cached} of {} steps reused earlier outputs (--no-cache runs them all)",
+                report.steps.len()
+            );
+        }
         if let Some(e) = &report.error {
             eprintln!("run failed: {e}");
-            eprintln!("see `sluice runs show {}` for the step logs", report.run_id);
+            eprintln!(
+                "see `sluice runs show {}` for the step logs; `sluice resume {}` continues it",
+                report.run_id, report.run_id
+            );
         }
     }
     Ok(if report.status == "succeeded" {

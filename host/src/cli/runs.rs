@@ -97,7 +97,10 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                         s.plugin_version,
                         short(&s.plugin_sha256)
                     ),
-                    s.status.to_string(),
+                    match &s.cached_from {
+                        Some(from) if s.cached => format!("cached\n(from {from})"),
+                        _ => s.status.to_string(),
+                    },
                     s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
                     s.inputs
                         .iter()

@@ -223,6 +223,7 @@ mod tests {
             log: String::new(),
             error: None,
             cached: false,
+            cached_from: None,
             grants: serde_json::Value::Null,
             inputs: vec![("table".into(), ArtifactDigest::of(input))],
             outputs: vec![],

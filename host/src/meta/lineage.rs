@@ -237,7 +237,7 @@ impl MetaStore {
     }
 
     /// The inputs (`in`) or outputs (`out`) of one step run, by name.
-    async fn io_of(
+    pub(super) async fn io_of(
         &self,
         run_id: &str,
         step_id: &str,

@@ -9,6 +9,7 @@
 //! transaction, so a crash leaves a step either fully recorded or not at
 //! all.
 
+mod cache;
 mod diff;
 mod lineage;
 mod pipelines;
@@ -20,6 +21,7 @@ mod tests;
 
 use std::path::PathBuf;
 
+pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use pipelines::PipelineVersion;

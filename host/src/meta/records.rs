@@ -127,10 +127,12 @@ pub struct StepRunRecord {
     pub log: String,
     pub error: Option<String>,
     /// The outputs were reused from an earlier run with the same inputs,
-    /// plugin and params (see [`MetaStore::mark_step_cached`]).
+    /// plugin and params (see [`MetaStore::mark_step_cached_from`]).
     ///
-    /// [`MetaStore::mark_step_cached`]: super::MetaStore::mark_step_cached
+    /// [`MetaStore::mark_step_cached_from`]: super::MetaStore::mark_step_cached_from
     pub cached: bool,
+    /// The run a cached step's outputs came from.
+    pub cached_from: Option<String>,
     /// Directories the step was granted, as `[{name, path}]`.
     pub grants: serde_json::Value,
     pub inputs: Vec<(String, ArtifactDigest)>,

@@ -241,26 +241,6 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Marks a started step as served from the cache: its outputs come from
-    /// an earlier run with the same inputs, plugin and params.
-    pub async fn mark_step_cached(&self, run_id: &str, step_id: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE step_runs SET cached = 1 WHERE run_id = ? AND step_id = ?")
-            .bind(run_id)
-            .bind(step_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db(format!(
-                "mark step `{step_id}` of run `{run_id}` cached"
-            )))?;
-        if done.rows_affected() == 0 {
-            return Err(MetaError::StepNotFound {
-                run_id: run_id.to_owned(),
-                step_id: step_id.to_owned(),
-            });
-        }
-        Ok(())
-    }
-
     async fn insert_step(
         &self,
         step: &StepRow<'_>,
@@ -496,7 +476,7 @@ impl MetaStore {
         let rows = sqlx::query(
             "SELECT step_id, position, kind, plugin_name, plugin_version, plugin_sha256, \
              params_json, status, started_at, finished_at, duration_ms, log, error, cached, \
-             grants_json \
+             cached_from, grants_json \
              FROM step_runs WHERE run_id = ? ORDER BY position, step_id",
         )
         .bind(run_id)
@@ -674,6 +654,7 @@ fn step_from_row(row: &SqliteRow) -> Result<StepRunRecord> {
             log: row.try_get("log")?,
             error: row.try_get("error")?,
             cached: row.try_get("cached")?,
+            cached_from: row.try_get("cached_from")?,
             grants: serde_json::from_str(&row.try_get::<String, _>("grants_json")?)
                 .unwrap_or(serde_json::Value::Null),
             inputs: Vec::new(),

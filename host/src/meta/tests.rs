@@ -131,7 +131,10 @@ async fn a_whole_run_is_recorded_and_read_back() {
         .await
         .unwrap();
     start(&store, run_id, "load", 0, &[]).await.unwrap();
-    store.mark_step_cached(run_id, "load").await.unwrap();
+    store
+        .mark_step_cached_from(run_id, "load", "earlier-run")
+        .await
+        .unwrap();
     finish(&store, run_id, "load", StepStatus::Succeeded, &inputs, &[])
         .await
         .unwrap();
@@ -151,6 +154,7 @@ async fn a_whole_run_is_recorded_and_read_back() {
 
     let load = &run.steps[0];
     assert!(load.cached);
+    assert_eq!(load.cached_from.as_deref(), Some("earlier-run"));
     assert_eq!(load.outputs, inputs);
 
     let train = &run.steps[1];
@@ -253,7 +257,7 @@ async fn lookups_fail_with_named_errors() {
         Err(MetaError::StepNotFound { .. })
     ));
     assert!(matches!(
-        store.mark_step_cached("abc1", "t").await,
+        store.mark_step_cached_from("abc1", "t", "r0").await,
         Err(MetaError::StepNotFound { .. })
     ));
 }

@@ -3,11 +3,12 @@
 //! store records the run as it goes, so a failure leaves the artifacts of
 //! earlier steps and a record that says what happened.
 
+use super::cache;
 use super::definition::Part;
 use super::plan::{Plan, PlannedStep};
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
-use crate::meta::{MetaStore, NewRun, RunStatus, StepStatus};
+use crate::meta::{MetaStore, NewRun, RunStatus, StepOutputs, StepStatus};
 use crate::runtime::{
     ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput, World,
 };
@@ -54,6 +55,18 @@ pub enum ExecError {
         recorded: String,
         current: String,
     },
+    /// The run was recorded and then stopped by a failure of the store or
+    /// the database (after their retries); it can be resumed.
+    #[error(
+        "run {run_id} stopped: {cause}\nonce the cause is fixed, `sluice resume {run_id}` \
+         continues it from its completed steps"
+    )]
+    Stopped {
+        run_id: String,
+        cause: Box<ExecError>,
+    },
+    #[error("cannot resume run {run_id}: {reason}")]
+    Resume { run_id: String, reason: String },
     #[error("cannot keep plugin {path} in the artifact store: {message}")]
     Plugin { path: String, message: String },
 }
@@ -69,6 +82,12 @@ pub struct StepReport {
     pub duration_ms: u64,
     pub outputs: BTreeMap<String, String>,
     pub metrics: BTreeMap<String, f64>,
+    /// The outputs were reused, not computed: from an earlier run with the
+    /// same cache key, or (resume) from this run before it stopped.
+    pub cached: bool,
+    /// The run the reused outputs come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -123,6 +142,12 @@ pub struct Executor {
     /// Run a definition whose `version` a run of the tenant already
     /// recorded with a different sha256 (refused by default).
     pub allow_changed_version: bool,
+    /// Reuse the outputs of earlier steps with the same cache key (see
+    /// [`cache`]); on by default. Keys are recorded either way.
+    pub use_cache: bool,
+    /// Register the models of steps with `register` when the run succeeds
+    /// (off for `sluice verify`'s re-execution).
+    pub register_models: bool,
 }
 
 /// Bounds how many steps run at once: per tenant (its `concurrency` cap,
@@ -232,6 +257,10 @@ struct RunCtx<'a> {
     /// Each step's limits, fitted under the tenant's caps.
     limits: Vec<StepLimits>,
     state: RunState,
+    use_cache: bool,
+    register_models: bool,
+    /// Resuming: the steps of this run that succeeded before it stopped.
+    resumed: Option<HashMap<String, StepOutputs>>,
 }
 
 impl Executor {
@@ -242,6 +271,8 @@ impl Executor {
             meta,
             scheduler: Scheduler::from_env(),
             allow_changed_version: false,
+            use_cache: true,
+            register_models: true,
         }
     }
 
@@ -263,6 +294,72 @@ impl Executor {
         &self,
         tenant: &Tenant,
         plan: &Plan,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, ExecError> {
+        self.start(tenant, plan, None, observer).await
+    }
+
+    /// Continue run `run_id` of `tenant`, which failed or was interrupted,
+    /// with `plan` made from the same pipeline file: the steps that
+    /// succeeded keep their records and outputs (when every output still
+    /// exists and the step's inputs are unchanged); the others run again
+    /// under the same run id.
+    pub async fn resume_as(
+        &self,
+        tenant: &Tenant,
+        run_id: &str,
+        plan: &Plan,
+        observer: &dyn RunObserver,
+    ) -> Result<RunReport, ExecError> {
+        let refuse = |reason: String| ExecError::Resume {
+            run_id: run_id.to_owned(),
+            reason,
+        };
+        let record = self.meta.get_run_in(Some(&tenant.name), run_id).await?;
+        if record.status == RunStatus::Succeeded {
+            return Err(refuse("it succeeded; there is nothing to resume".into()));
+        }
+        if record.pipeline_sha256 != plan.definition_sha256 {
+            return Err(refuse(format!(
+                "the pipeline file {} changed since the run (sha256 {} then, {} now); \
+                 run it anew",
+                plan.path.display(),
+                record.pipeline_sha256,
+                plan.definition_sha256
+            )));
+        }
+        let mut done = HashMap::new();
+        for s in &record.steps {
+            if s.status != StepStatus::Succeeded {
+                continue;
+            }
+            if let Some(p) = plan.steps.iter().find(|p| p.id == s.step_id)
+                && p.plugin.sha256 != s.plugin_sha256
+            {
+                return Err(refuse(format!(
+                    "step '{}' ran plugin sha256 {} and the plugin found now is {} ({}); \
+                     run the pipeline anew",
+                    s.step_id,
+                    s.plugin_sha256,
+                    p.plugin.sha256,
+                    p.plugin.path.display()
+                )));
+            }
+            done.insert(
+                s.step_id.clone(),
+                self.meta.step_outputs(run_id, &s.step_id).await?,
+            );
+        }
+        self.meta.reopen_run(run_id).await?;
+        self.start(tenant, plan, Some((run_id.to_owned(), done)), observer)
+            .await
+    }
+
+    async fn start(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan,
+        resume: Option<(String, HashMap<String, StepOutputs>)>,
         observer: &dyn RunObserver,
     ) -> Result<RunReport, ExecError> {
         let mut problems = Vec::new();
@@ -300,6 +397,7 @@ impl Executor {
             }
         }
         if !self.allow_changed_version
+            && resume.is_none()
             && let Some(recorded) = self
                 .meta
                 .other_definition(
@@ -330,10 +428,15 @@ impl Executor {
             meta: &self.meta,
             scheduler: &self.scheduler,
             tenant,
-            run_id: new_run_id(),
+            run_id: resume
+                .as_ref()
+                .map_or_else(new_run_id, |(id, _)| id.clone()),
             plan,
             limits,
             state: RunState::default(),
+            use_cache: self.use_cache,
+            register_models: self.register_models,
+            resumed: resume.map(|(_, steps)| steps),
         };
         let span = tracing::info_span!("run", run_id = %run.run_id, pipeline = %plan.name, tenant = %tenant.name);
         let _enter = span.enter();
@@ -346,7 +449,10 @@ impl Executor {
                     .meta
                     .finish_run(&run.run_id, RunStatus::Failed, Some(&e.to_string()))
                     .await;
-                Err(e)
+                Err(ExecError::Stopped {
+                    run_id: run.run_id.clone(),
+                    cause: Box::new(e),
+                })
             }
         }
     }
@@ -357,24 +463,44 @@ impl RunCtx<'_> {
         let plan = self.plan;
         let run_id = self.run_id.clone();
         let started = Instant::now();
-        self.meta
-            .record_pipeline_version(
-                &plan.name,
-                &plan.version,
-                &plan.definition_sha256,
-                &plan.definition,
-            )
-            .await?;
-        self.meta
-            .create_run(&NewRun {
-                id: run_id.clone(),
-                tenant: self.tenant.name.clone(),
-                pipeline_name: plan.name.clone(),
-                pipeline_version: plan.version.clone(),
-                pipeline_sha256: plan.definition_sha256.clone(),
-                seed: plan.seed as i64,
-            })
-            .await?;
+        if self.resumed.is_none() {
+            self.meta
+                .record_pipeline_version(
+                    &plan.name,
+                    &plan.version,
+                    &plan.definition_sha256,
+                    &plan.definition,
+                )
+                .await?;
+            self.meta
+                .create_run(&NewRun {
+                    id: run_id.clone(),
+                    tenant: self.tenant.name.clone(),
+                    pipeline_name: plan.name.clone(),
+                    pipeline_version: plan.version.clone(),
+                    pipeline_sha256: plan.definition_sha256.clone(),
+                    seed: plan.seed as i64,
+                })
+                .await?;
+            let path = std::path::absolute(&plan.path).unwrap_or_else(|_| plan.path.clone());
+            let dirs: Vec<String> = plan
+                .plugin_dirs
+                .iter()
+                .map(|d| {
+                    std::path::absolute(d)
+                        .unwrap_or_else(|_| d.clone())
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            self.meta
+                .set_run_source(
+                    &run_id,
+                    &path.display().to_string(),
+                    &serde_json::to_string(&dirs).expect("strings serialize"),
+                )
+                .await?;
+        }
         observer.run_started(&run_id, plan.datasets.len() + plan.steps.len());
         let mut reports = Vec::new();
         let mut failure: Option<String> = None;
@@ -476,7 +602,7 @@ impl RunCtx<'_> {
             .finish_run(&run_id, status, failure.as_deref())
             .await?;
         let mut registered = Vec::new();
-        if failure.is_none() {
+        if failure.is_none() && self.register_models {
             let registry = crate::registry::Registry::for_tenant(
                 self.meta.clone(),
                 self.artifacts.clone(),
@@ -507,6 +633,166 @@ impl RunCtx<'_> {
             registered,
             error: failure,
         })
+    }
+
+    /// Outputs step `step_id` may take instead of running: its own, when
+    /// resuming and it succeeded before with the same cache key; else the
+    /// tenant's newest cache hit (`use_cache`) whose artifacts all still
+    /// exist. A hit that lost an artifact is passed over, not an error.
+    async fn reusable(
+        &self,
+        step_id: &str,
+        key: Option<&str>,
+    ) -> Result<Option<StepOutputs>, ExecError> {
+        if let Some(prev) = self.resumed.as_ref().and_then(|r| r.get(step_id)) {
+            if prev.cache_key.as_deref() == key && self.all_stored(&prev.outputs).await? {
+                return Ok(Some(prev.clone()));
+            }
+            // Its inputs changed, or an output is gone: it runs again.
+            self.meta.forget_step(&self.run_id, step_id).await?;
+        }
+        let Some(key) = key.filter(|_| self.use_cache) else {
+            return Ok(None);
+        };
+        for hit in self.meta.cache_hits(&self.tenant.name, key).await? {
+            if hit.run_id == self.run_id {
+                continue;
+            }
+            if self.all_stored(&hit.outputs).await? {
+                return Ok(Some(hit));
+            }
+            tracing::info!(
+                step = step_id,
+                from_run = %hit.run_id,
+                "a cache entry lost an artifact; the step runs again"
+            );
+        }
+        Ok(None)
+    }
+
+    async fn all_stored(&self, outputs: &[(String, ArtifactDigest)]) -> Result<bool, ExecError> {
+        for (_, d) in outputs {
+            if !self.artifacts.exists(d).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Make reused outputs available to the steps downstream, as running
+    /// the step would have. False if an output the kind needs is missing.
+    fn adopt(
+        &self,
+        step: &PlannedStep,
+        input: &Parts,
+        outputs: &[(String, ArtifactDigest)],
+    ) -> bool {
+        let out = |n: &str| outputs.iter().find(|(k, _)| k == n).map(|(_, d)| d.clone());
+        match step.world() {
+            World::Transform => {
+                let Some(train) = out("train") else {
+                    return false;
+                };
+                if input.holdout.is_some() && out("holdout").is_none() {
+                    return false;
+                }
+                lock(&self.state.tables).insert(
+                    step.id.clone(),
+                    Parts {
+                        train,
+                        holdout: out("holdout"),
+                    },
+                );
+            }
+            World::Trainer => {
+                let Some(model) = out("model") else {
+                    return false;
+                };
+                lock(&self.state.models).insert(step.id.clone(), model);
+            }
+            World::Validator => {
+                lock(&self.state.tables).insert(step.id.clone(), input.clone());
+            }
+            World::Explainer => {}
+        }
+        true
+    }
+
+    /// Record a step whose outputs are reused (a cache hit gets its own
+    /// record, marked cached; a resumed step already has one) and report it.
+    async fn record_reuse(
+        &self,
+        position: i64,
+        info: &StepInfo<'_>,
+        inputs: &[(String, ArtifactDigest)],
+        key: Option<&str>,
+        from: &StepOutputs,
+    ) -> Result<StepReport, ExecError> {
+        let run_id = self.run_id.as_str();
+        if from.run_id != run_id {
+            self.start(position, info, inputs).await?;
+            self.meta
+                .mark_step_cached_from(run_id, info.id, &from.run_id)
+                .await?;
+            if let Some(k) = key {
+                self.meta.set_step_cache_key(run_id, info.id, k).await?;
+            }
+            let log = format!(
+                "[sluice] outputs reused from step '{}' of run {} (same cache key)\n",
+                from.step_id, from.run_id
+            );
+            self.meta
+                .finish_step(
+                    run_id,
+                    info.id,
+                    StepStatus::Succeeded,
+                    &from.outputs,
+                    &from.metrics,
+                    &log,
+                    None,
+                )
+                .await?;
+        }
+        Ok(StepReport {
+            id: info.id.to_owned(),
+            kind: info.kind.to_owned(),
+            plugin: info.plugin_name.to_owned(),
+            plugin_sha256: info.plugin_sha256.to_owned(),
+            status: "succeeded".into(),
+            duration_ms: 0,
+            outputs: from
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            metrics: from.metrics.iter().cloned().collect(),
+            cached: true,
+            cached_from: Some(from.run_id.clone()),
+            error: None,
+        })
+    }
+
+    /// Record a step as started, with its inputs.
+    async fn start(
+        &self,
+        position: i64,
+        info: &StepInfo<'_>,
+        inputs: &[(String, ArtifactDigest)],
+    ) -> Result<(), ExecError> {
+        self.meta
+            .start_step(
+                &self.run_id,
+                info.id,
+                position,
+                info.kind,
+                info.plugin_name,
+                info.plugin_version,
+                info.plugin_sha256,
+                &info.params_json,
+                inputs,
+            )
+            .await?;
+        Ok(())
     }
 
     async fn skip(&self, position: i64, step: &PlannedStep) -> Result<(), ExecError> {
@@ -664,6 +950,8 @@ impl RunCtx<'_> {
             duration_ms: 0,
             outputs: BTreeMap::new(),
             metrics: BTreeMap::new(),
+            cached: false,
+            cached_from: None,
             error: None,
         };
         let raw = match std::fs::read(&ds.path) {
@@ -689,6 +977,32 @@ impl RunCtx<'_> {
             .iter()
             .map(|d| ("source".to_string(), d.clone()))
             .collect();
+        let key = source.as_ref().map(|s| cache::dataset_key(ds, s));
+        if let Some(prev) = self.reusable(&id, key.as_deref()).await? {
+            let outputs = prev.outputs.clone();
+            let out = |n: &str| outputs.iter().find(|(k, _)| k == n).map(|(_, d)| d.clone());
+            if let Some(train) = out("train") {
+                let info = StepInfo {
+                    id: &id,
+                    kind: "dataset",
+                    plugin_name: "sluice:read+split",
+                    plugin_version: env!("CARGO_PKG_VERSION"),
+                    plugin_sha256: "",
+                    params_json: params.to_string(),
+                };
+                let report = self
+                    .record_reuse(position, &info, &inputs, key.as_deref(), &prev)
+                    .await?;
+                lock(&self.state.tables).insert(
+                    ds.name.clone(),
+                    Parts {
+                        train,
+                        holdout: out("holdout"),
+                    },
+                );
+                return Ok(report);
+            }
+        }
         self.meta
             .start_step(
                 run_id,
@@ -752,6 +1066,8 @@ impl RunCtx<'_> {
         }
         if report.error.is_some() {
             report.status = "failed".into();
+        } else if let Some(k) = &key {
+            self.meta.set_step_cache_key(run_id, &id, k).await?;
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.outputs = outputs
@@ -816,14 +1132,6 @@ impl RunCtx<'_> {
         let index =
             usize::try_from(position).expect("positions are small") - self.plan.datasets.len();
         let limits = self.limits[index];
-        let _permit = self
-            .scheduler
-            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
-            .await;
-        observer.step_started(&step.id, step.world().name(), &step.plugin.label());
-        let started = Instant::now();
-        let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
-        let _enter = span.enter();
         let input = lock(&self.state.tables)
             .get(step.input.name())
             .cloned()
@@ -848,19 +1156,44 @@ impl RunCtx<'_> {
         if let Some(m) = &model_digest {
             inputs.push(("model".into(), m.clone()));
         }
-        self.meta
-            .start_step(
-                run_id,
-                &step.id,
-                position,
-                step.world().name(),
-                &step.plugin.info.name,
-                &step.plugin.info.version,
-                &step.plugin.sha256,
-                &step.params_json.to_string(),
-                &inputs,
-            )
-            .await?;
+        let trainer_sha256 = step.model.as_ref().map(|m| {
+            self.plan
+                .steps
+                .iter()
+                .find(|s| &s.id == m)
+                .expect("planned")
+                .plugin
+                .sha256
+                .clone()
+        });
+        let key = cache::step_key(step, &inputs, trainer_sha256.as_deref());
+        let info = StepInfo {
+            id: &step.id,
+            kind: step.world().name(),
+            plugin_name: &step.plugin.info.name,
+            plugin_version: &step.plugin.info.version,
+            plugin_sha256: &step.plugin.sha256,
+            params_json: step.params_json.to_string(),
+        };
+        if let Some(prev) = self.reusable(&step.id, key.as_deref()).await?
+            && self.adopt(step, &input, &prev.outputs)
+        {
+            observer.step_started(&step.id, step.world().name(), &step.plugin.label());
+            let mut report = self
+                .record_reuse(position, &info, &inputs, key.as_deref(), &prev)
+                .await?;
+            report.plugin = step.plugin.label();
+            return Ok(report);
+        }
+        let _permit = self
+            .scheduler
+            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
+            .await;
+        observer.step_started(&step.id, step.world().name(), &step.plugin.label());
+        let started = Instant::now();
+        let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
+        let _enter = span.enter();
+        self.start(position, &info, &inputs).await?;
         if !step.grants.is_empty() {
             let grants = serde_json::to_string(&step.grants).expect("grants serialize");
             self.meta
@@ -901,9 +1234,16 @@ impl RunCtx<'_> {
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
             metrics: metrics.clone(),
+            cached: false,
+            cached_from: None,
             error: error.clone(),
         };
         let metric_rows: Vec<(String, f64)> = metrics.into_iter().collect();
+        if error.is_none()
+            && let Some(k) = &key
+        {
+            self.meta.set_step_cache_key(run_id, &step.id, k).await?;
+        }
         self.meta
             .finish_step(
                 run_id,
@@ -1217,6 +1557,16 @@ impl RunCtx<'_> {
     }
 }
 
+/// Who a step record is about.
+struct StepInfo<'a> {
+    id: &'a str,
+    kind: &'a str,
+    plugin_name: &'a str,
+    plugin_version: &'a str,
+    plugin_sha256: &'a str,
+    params_json: String,
+}
+
 /// The nodes a step reads: its input, its reference and its model's trainer.
 fn dependencies(step: &PlannedStep) -> Vec<&str> {
     let mut deps = vec![step.input.name()];
@@ -1239,6 +1589,8 @@ fn skipped_report(step: &PlannedStep) -> StepReport {
         duration_ms: 0,
         outputs: BTreeMap::new(),
         metrics: BTreeMap::new(),
+        cached: false,
+        cached_from: None,
         error: None,
     }
 }

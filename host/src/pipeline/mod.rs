@@ -1,6 +1,7 @@
 //! Pipelines: the file ([`definition`]) -> a validated [`plan::Plan`] ->
 //! the [`executor`] that runs it.
 
+pub mod cache;
 pub mod definition;
 pub mod executor;
 pub mod plan;

@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("cannot read pipeline {path}: {source}")]
+    // Not `source`: the message already says it, and `{:#}` would say it twice.
+    #[error("cannot read pipeline {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -93,6 +94,10 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Promotion gates of the models the pipeline declares.
     pub model_gates: BTreeMap<String, Vec<String>>,
+    /// The plugin directories the plan searched beyond the defaults
+    /// (recorded, so `sluice resume` and `sluice verify` find the same
+    /// plugins).
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 /// Options of planning that come from outside the file.
@@ -116,9 +121,9 @@ pub fn load_plan(
     runtime: &Runtime,
     options: &PlanOptions,
 ) -> Result<Plan, PipelineError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| PipelineError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let file = PipelineFile::parse(&text).map_err(|e| PipelineError::Parse {
         path: path.to_path_buf(),
@@ -387,6 +392,7 @@ fn plan(
             .iter()
             .map(|(n, m)| (n.clone(), m.gates.clone()))
             .collect(),
+        plugin_dirs: options.plugin_dirs.clone(),
     })
 }
 
