@@ -497,9 +497,9 @@ fn an_endless_step_does_not_hold_up_another_tenants_run() {
     let (spin, quick) = (plan(&spin), plan(&quick));
     let timeline = Timeline::default();
     let (spun, quick) = tokio.block_on(async {
-        let a = exec.meta.create_tenant("a", &TenantCaps::default());
-        let b = exec.meta.create_tenant("b", &TenantCaps::default());
-        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let caps = TenantCaps::default();
+        let a = exec.meta.create_tenant("a", &caps).await.unwrap();
+        let b = exec.meta.create_tenant("b", &caps).await.unwrap();
         let spin_events = RunEvents {
             tenant: "a",
             timeline: &timeline,

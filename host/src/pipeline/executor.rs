@@ -1013,7 +1013,7 @@ impl RunCtx<'_> {
                     self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
                         rt.train_async(&p, &ctx, &features, &label, &params).await
                     })
-                        .await
+                    .await
                 );
                 for m in &trained.metrics {
                     metrics.insert(m.name.clone(), m.value);

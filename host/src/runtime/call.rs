@@ -152,7 +152,12 @@ impl Runtime {
             Ok(if Instant::now() >= deadline {
                 UpdateDeadline::Interrupt
             } else {
-                UpdateDeadline::Yield(1)
+                // tokio's yield puts the task back only after the scheduler
+                // has looked at its driver and its other queues; a plain
+                // self-wake would run the step again at once, and with one
+                // worker thread the others would wait tens of ticks for
+                // each wake-up. Outside tokio it wakes at once.
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
             })
         });
         Ok(StepCall {
