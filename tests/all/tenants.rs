@@ -439,3 +439,96 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
     assert_eq!((runs_a.len(), runs_b.len()), (2, 1));
     assert!(exec.meta.get_run_in(Some("a"), &rb.run_id).await.is_err());
 }
+
+/// What happened when, over the runs of several tenants.
+#[derive(Default)]
+struct Timeline {
+    events: Mutex<Vec<String>>,
+    spinning: tokio::sync::Notify,
+}
+
+/// One run's view of the timeline: its events are prefixed with its tenant.
+struct RunEvents<'a> {
+    tenant: &'static str,
+    timeline: &'a Timeline,
+}
+
+impl RunObserver for RunEvents<'_> {
+    fn step_started(&self, id: &str, _kind: &str, _plugin: &str) {
+        if id == "spin" {
+            self.timeline.spinning.notify_one();
+        }
+    }
+    fn step_finished(&self, step: &StepReport) {
+        let event = format!("{} {} {}", self.tenant, step.id, step.status);
+        self.timeline.events.lock().unwrap().push(event);
+    }
+}
+
+/// A step spinning in an endless loop holds no thread: with one executor
+/// thread and one blocking thread in the whole process (where a step that
+/// held a thread until its time limit would hold up everything), another
+/// tenant's short run, started while the loop spins, finishes before the
+/// loop is stopped at its limit.
+#[test]
+fn an_endless_step_does_not_hold_up_another_tenants_run() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spin = write_pipeline(
+        dir.path(),
+        "spin",
+        &format!(
+            "[[steps]]\nid = \"spin\"\nplugin = {:?}\ninput = \"cancer\"\nparams = {{ attack = \"loop\" }}\nlimits = {{ timeout_ms = 2000 }}\n",
+            plugin("hostile").display().to_string()
+        ),
+    );
+    let quick = write_pipeline(
+        dir.path(),
+        "quick",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let exec = tokio.block_on(executor(home.path(), 2));
+    let plan = |p: &Path| load_plan(p, &exec.runtime, &PlanOptions::default()).unwrap();
+    let (spin, quick) = (plan(&spin), plan(&quick));
+    let timeline = Timeline::default();
+    let (spun, quick) = tokio.block_on(async {
+        let caps = TenantCaps::default();
+        let a = exec.meta.create_tenant("a", &caps).await.unwrap();
+        let b = exec.meta.create_tenant("b", &caps).await.unwrap();
+        let spin_events = RunEvents {
+            tenant: "a",
+            timeline: &timeline,
+        };
+        let quick_events = RunEvents {
+            tenant: "b",
+            timeline: &timeline,
+        };
+        tokio::join!(exec.run_as(&a, &spin, &spin_events), async {
+            timeline.spinning.notified().await;
+            exec.run_as(&b, &quick, &quick_events).await
+        })
+    });
+    let (spun, quick) = (spun.unwrap(), quick.unwrap());
+    assert_eq!(quick.status, "succeeded", "{:?}", quick.error);
+    assert_eq!(spun.status, "failed");
+    let stopped = spun.steps.iter().find(|s| s.id == "spin").unwrap();
+    let error = stopped.error.as_deref().unwrap_or_default();
+    assert!(error.contains("time limit of 2000 ms"), "{error}");
+    assert!(stopped.duration_ms >= 2000, "{}", stopped.duration_ms);
+    let events = timeline.events.into_inner().unwrap();
+    let at = |event: &str| {
+        events
+            .iter()
+            .position(|e| e == event)
+            .unwrap_or_else(|| panic!("no '{event}' in {events:?}"))
+    };
+    assert!(
+        at("b scale succeeded") < at("a spin failed"),
+        "the quick run waited for the loop: {events:?}"
+    );
+}

@@ -1298,8 +1298,8 @@ impl RunCtx<'_> {
                 let fitted = step_try!(
                     {
                         let features = features.clone();
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| {
-                            rt.fit(p, ctx, &features, params)
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                            rt.fit_async(&p, &ctx, &features, &params).await
                         })
                     }
                     .await
@@ -1350,9 +1350,10 @@ impl RunCtx<'_> {
                 let (features, label) = split_target(train, target.as_deref());
                 let label = step_try!(label.ok_or("the input has no target column"));
                 let trained = step_try!(
-                    self.call(step, &ctx, log, move |rt, p, ctx, params| rt
-                        .train(p, ctx, &features, &label, params))
-                        .await
+                    self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                        rt.train_async(&p, &ctx, &features, &label, &params).await
+                    })
+                    .await
                 );
                 for m in &trained.metrics {
                     metrics.insert(m.name.clone(), m.value);
@@ -1377,8 +1378,8 @@ impl RunCtx<'_> {
                     let predicted = step_try!(
                         {
                             let m = model_bytes.clone();
-                            self.call(step, &ctx, log, move |rt, p, ctx, _| {
-                                rt.predict(p, ctx, &m, &hf)
+                            self.call(step, &ctx, log, move |rt, p, ctx, _| async move {
+                                rt.predict_async(&p, &ctx, &m, &hf).await
                             })
                         }
                         .await
@@ -1426,13 +1427,10 @@ impl RunCtx<'_> {
                         None => None,
                     };
                     let report = step_try!(
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| rt.validate(
-                            p,
-                            ctx,
-                            &table,
-                            reference.as_ref(),
-                            params
-                        ))
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                            rt.validate_async(&p, &ctx, &table, reference.as_ref(), &params)
+                                .await
+                        })
                         .await
                     );
                     for m in &report.metrics {
@@ -1463,13 +1461,10 @@ impl RunCtx<'_> {
                 } else {
                     let (features, label) = split_target(table, target.as_deref());
                     let explanation = step_try!(
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| rt.explain(
-                            p,
-                            ctx,
-                            &features,
-                            label.as_ref(),
-                            params
-                        ))
+                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                            rt.explain_async(&p, &ctx, &features, label.as_ref(), &params)
+                                .await
+                        })
                         .await
                     );
                     for m in &explanation.metrics {
@@ -1497,8 +1492,8 @@ impl RunCtx<'_> {
         label: Option<wit::Column>,
     ) -> Result<Result<RecordBatch, String>, ExecError> {
         let applied = self
-            .call(step, ctx, log, move |rt, p, ctx, _| {
-                rt.apply(p, ctx, &fitted, &features)
+            .call(step, ctx, log, move |rt, p, ctx, _| async move {
+                rt.apply_async(&p, &ctx, &fitted, &features).await
             })
             .await;
         let mut table = match applied {
@@ -1518,29 +1513,28 @@ impl RunCtx<'_> {
             .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id)))
     }
 
-    /// Run a sandboxed call on a blocking thread; a failure (or even a
-    /// panic of the host code around it) becomes the step's error message.
-    async fn call<T: Send + 'static>(
+    /// Run a sandboxed call as a task of its own on the async runtime (the
+    /// call yields at every epoch tick, so it holds no worker thread for
+    /// long); a failure (or even a panic of the host code around it)
+    /// becomes the step's error message.
+    async fn call<T, F>(
         &self,
         step: &PlannedStep,
         ctx: &StepContext,
         log: &mut String,
-        f: impl FnOnce(
-            &Runtime,
-            &Plugin,
-            &StepContext,
-            &[wit::Param],
-        ) -> Result<StepOutput<T>, StepFailure>
-        + Send
-        + 'static,
-    ) -> Result<T, String> {
+        f: impl FnOnce(Runtime, Arc<Plugin>, StepContext, Vec<wit::Param>) -> F,
+    ) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<StepOutput<T>, StepFailure>> + Send + 'static,
+    {
         let (rt, plugin, ctx, params) = (
             (*self.runtime).clone(),
             step.plugin.clone(),
             ctx.clone(),
             step.params.clone(),
         );
-        match tokio::task::spawn_blocking(move || f(&rt, &plugin, &ctx, &params)).await {
+        match tokio::spawn(f(rt, plugin, ctx, params)).await {
             Ok(Ok(out)) => {
                 log.push_str(&out.log);
                 Ok(out.value)

@@ -2,7 +2,8 @@
 //! through each fitted transform's `apply` with its stored state, then the
 //! trainer's `predict`, every call in its own sandbox, with the same seeds
 //! as in the training run. So serving computes features exactly as
-//! training did.
+//! training did. The calls are async: they yield at every epoch tick, so
+//! serving shares the async runtime's threads with everything else.
 
 use super::{ModelVersion, Registry, RegistryError};
 use crate::artifacts::ArtifactDigest;
@@ -15,7 +16,9 @@ use std::sync::Arc;
 
 impl Registry {
     /// Load a plugin by its sha256 from the artifact store (where every
-    /// run keeps the components it ran).
+    /// run keeps the components it ran). Loading compiles (or reads the
+    /// compile cache), so it runs on a blocking thread; the calls of
+    /// [`Registry::predict`] run on the async runtime itself.
     pub async fn plugin(
         &self,
         runtime: &Runtime,
@@ -72,13 +75,11 @@ impl Registry {
                 StepLimits::default(),
                 step_seed(version.seed, &step.plugin.step_id),
             );
-            let rt = runtime.clone();
-            features =
-                tokio::task::spawn_blocking(move || rt.apply(&plugin, &ctx, &state, &features))
-                    .await
-                    .map_err(|e| RegistryError::Invalid(format!("apply: {e}")))?
-                    .map_err(|e| RegistryError::Invalid(e.to_string()))?
-                    .value;
+            features = runtime
+                .apply_async(&plugin, &ctx, &state, &features)
+                .await
+                .map_err(|e| RegistryError::Invalid(e.to_string()))?
+                .value;
         }
         let trainer = self.plugin(runtime, &version.trainer.sha256).await?;
         let model = self.artifacts.get(&version.model).await?.to_vec();
@@ -87,13 +88,11 @@ impl Registry {
             StepLimits::default(),
             step_seed(version.seed, &version.step_id),
         );
-        let rt = runtime.clone();
-        let predicted =
-            tokio::task::spawn_blocking(move || rt.predict(&trainer, &ctx, &model, &features))
-                .await
-                .map_err(|e| RegistryError::Invalid(format!("predict: {e}")))?
-                .map_err(|e| RegistryError::Invalid(e.to_string()))?
-                .value;
+        let predicted = runtime
+            .predict_async(&trainer, &ctx, &model, &features)
+            .await
+            .map_err(|e| RegistryError::Invalid(e.to_string()))?
+            .value;
         Ok(crate::data::table_to_batch(predicted)?)
     }
 }

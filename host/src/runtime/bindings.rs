@@ -3,13 +3,18 @@
 //! The worlds share the `types`, `host` and `model` interfaces; every world
 //! after the first reuses the validator world's generated modules through
 //! `with`, so a `Table` is one Rust type whichever world it crosses.
+//!
+//! Exports and imports are async: a call runs on a wasmtime fiber that
+//! yields to the async executor at every epoch tick, and the `model`
+//! import awaits a nested call into the trainer.
 #![allow(clippy::all, missing_docs)]
 
 pub mod validator {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "validator",
-        imports: { default: trappable },
+        imports: { default: async | trappable },
+        exports: { default: async },
     });
 }
 
@@ -17,7 +22,8 @@ pub mod transform {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "transform",
-        imports: { default: trappable },
+        imports: { default: async | trappable },
+        exports: { default: async },
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
@@ -29,7 +35,8 @@ pub mod trainer {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "trainer",
-        imports: { default: trappable },
+        imports: { default: async | trappable },
+        exports: { default: async },
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
@@ -41,7 +48,8 @@ pub mod explainer {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "explainer",
-        imports: { default: trappable },
+        imports: { default: async | trappable },
+        exports: { default: async },
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,

@@ -7,6 +7,13 @@
 //! plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
 //! context that grants nothing ([`sandbox`]).
 //!
+//! Calls are async ([`Runtime::apply_async`] and the others, in [`call`]):
+//! the guest runs on a wasmtime fiber and yields to the caller's executor
+//! at every epoch tick, so a long step holds no thread while others wait,
+//! and is still stopped at its time limit. The names without `_async`
+//! drive the same futures to completion on the calling thread, for code
+//! that is not async; they must not be called on an async worker thread.
+//!
 //! Steps with a `fuel` limit run on a second engine, built the first time
 //! one asks for it, that meters fuel: metering slows every call, so the
 //! unmetered engine stays the default. The two engines' compiled code
@@ -16,6 +23,7 @@
 
 pub mod bindings;
 pub mod cache;
+mod call;
 pub mod error;
 pub mod limits;
 pub mod output;
@@ -28,19 +36,25 @@ pub use limits::StepLimits;
 pub use plugin::{Plugin, World};
 
 use bindings::types;
-use output::StepValue;
 use plugin::WorldPre;
-use sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, ModelPredictor, StepState};
+use sandbox::StepState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the epoch ticks. Time limits are rounded up to this.
+/// How often the epoch ticks. A running step yields to the executor at
+/// every tick, and its time limit is checked then, so limits are rounded up
+/// to this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// The stack a call runs on (a fiber): wasmtime's default 512 KiB for the
+/// guest (deeper recursion traps as a stack overflow) and the rest for the
+/// host functions it calls. Pooled with the instances when pooling.
+const ASYNC_STACK_BYTES: usize = 2 << 20;
 
 /// What a successful step call returns besides its value.
 #[derive(Debug)]
@@ -155,7 +169,14 @@ fn base_config(options: &RuntimeOptions) -> Config {
         .wasm_component_model(true)
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(options.nan_canonicalization)
-        .parallel_compilation(true);
+        .parallel_compilation(true)
+        // Async support itself is always on in wasmtime 48 (the `async`
+        // feature; `Config::async_support` is a deprecated no-op).
+        .async_stack_size(ASYNC_STACK_BYTES)
+        // A pooled stack goes from one tenant's step to another's: zero
+        // it, so nothing of one call can be read by the next even through
+        // a compiler bug.
+        .async_stack_zeroing(true);
     config
 }
 
@@ -193,7 +214,7 @@ fn build_engine(options: &RuntimeOptions, fuel: bool) -> Result<(Engine, bool), 
 fn build_linker(engine: &Engine) -> Result<Linker<StepState>, RuntimeError> {
     let mut linker = Linker::<StepState>::new(engine);
     let link = |e: wasmtime::Error| RuntimeError::Engine(format!("linker: {e:#}"));
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
     bindings::host_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
         .map_err(link)?;
     bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
@@ -201,10 +222,17 @@ fn build_linker(engine: &Engine) -> Result<Linker<StepState>, RuntimeError> {
     Ok(linker)
 }
 
+/// Instances (and call stacks) the pool holds at once.
+const MAX_POOLED_INSTANCES: u32 = 128;
+
 fn pooling_config() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     // Each memory slot reserves MAX_MEMORY_MIB of address space (not RAM).
-    pool.total_component_instances(128)
+    // A running call holds one stack and at least one component instance
+    // (an explainer's model call: two of each), so stacks run out no sooner
+    // than instances do.
+    pool.total_component_instances(MAX_POOLED_INSTANCES)
+        .total_stacks(MAX_POOLED_INSTANCES)
         .total_core_instances(512)
         .total_memories(128)
         .total_tables(256)
@@ -385,7 +413,9 @@ impl Runtime {
             metered: OnceLock::new(),
         };
         let ctx = StepContext::new("describe", StepLimits::for_describe(), 0);
-        let info = self.describe_raw(&plugin, &ctx)?.value;
+        // Loading compiles, so it is blocking anyway: describe() runs to
+        // completion on this thread.
+        let info = futures::executor::block_on(self.describe_async(&plugin, &ctx))?.value;
         if World::of_kind(info.kind) != world {
             return Err(RuntimeError::Link {
                 path: path.to_path_buf(),
@@ -404,282 +434,5 @@ impl Runtime {
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Plugin>>> {
         self.inner.loaded.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Run one call in a fresh store and instance, then measure and check
-    /// what it returned.
-    fn invoke<R: StepValue>(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        call: impl FnOnce(
-            &mut Store<StepState>,
-            &WorldPre,
-        ) -> wasmtime::Result<Result<R, types::StepError>>,
-    ) -> Result<StepOutput<R>, StepFailure> {
-        let failure = |kind, log: String| {
-            StepFailure(Box::new(error::StepFailureDetail {
-                step: ctx.step.clone(),
-                plugin: plugin.label(),
-                sha256: plugin.sha256.clone(),
-                kind,
-                log,
-            }))
-        };
-        // Before the call: nothing was logged yet.
-        let refuse = |kind| failure(kind, String::new());
-        if let Err(message) = ctx.limits.check() {
-            return Err(refuse(StepFailureKind::InvalidLimits { message }));
-        }
-        let (engine, pre) = self
-            .engine_for(plugin, &ctx.limits)
-            .map_err(|message| refuse(StepFailureKind::Trap { message }))?;
-        let model = ctx.model.as_ref().map(|m| self.model_predictor(m, ctx));
-        let state = StepState::new(&ctx.limits, ctx.seed, model, &ctx.grants)
-            .map_err(|message| refuse(StepFailureKind::InvalidLimits { message }))?;
-        let mut store = Store::new(engine, state);
-        if let Some(fuel) = ctx.limits.fuel {
-            store.set_fuel(fuel).map_err(|e| {
-                refuse(StepFailureKind::Trap {
-                    message: format!("{e:#}"),
-                })
-            })?;
-        }
-        store.limiter(|s| &mut s.limiter);
-        // What a plugin hands back in one call is bounded by its memory
-        // limit (and then by `output_mib`), not by wasmtime's 128 MiB
-        // default for host calls: a 1M x 30 table is ~240 MB.
-        store.set_hostcall_fuel(ctx.limits.memory_bytes());
-        let ticks = ctx
-            .limits
-            .timeout_ms
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        let start = Instant::now();
-        let result = call(&mut store, pre);
-        let elapsed = start.elapsed();
-        let fuel_used = ctx
-            .limits
-            .fuel
-            .map(|fuel| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
-        let state = store.data();
-        let log = state.log.contents();
-        let fail = |kind| failure(kind, log.clone());
-        match result {
-            Ok(Ok(value)) => {
-                let bytes = value.wire_bytes();
-                if bytes > ctx.limits.output_bytes() {
-                    return Err(fail(StepFailureKind::OutputTooLarge {
-                        limit_mib: ctx.limits.output_mib,
-                        bytes,
-                        what: R::WHAT,
-                    }));
-                }
-                if let Err(message) = value.check_shape() {
-                    return Err(fail(StepFailureKind::InvalidOutput { message }));
-                }
-                Ok(StepOutput {
-                    value,
-                    log,
-                    elapsed,
-                    fuel_used,
-                })
-            }
-            Ok(Err(e)) => Err(fail(StepFailureKind::Guest {
-                kind: error_kind_name(e.kind).into(),
-                message: e.message,
-            })),
-            Err(e) => Err(fail(classify_trap(&e, state, &ctx.limits))),
-        }
-    }
-
-    /// The `model` import of a validator or explainer: each call runs the
-    /// trainer's `predict` in a sandbox of its own.
-    fn model_predictor(&self, binding: &ModelBinding, ctx: &StepContext) -> ModelPredictor {
-        let runtime = self.clone();
-        let binding = binding.clone();
-        let step = format!("{} (model)", ctx.step);
-        let seed = ctx.seed;
-        Arc::new(move |features: types::Table| {
-            let inner_ctx = StepContext::new(step.clone(), binding.limits, seed);
-            match runtime.predict(&binding.trainer, &inner_ctx, &binding.model, &features) {
-                Ok(out) => Ok(Ok(out.value)),
-                Err(f) => Ok(Err(types::StepError {
-                    kind: types::ErrorKind::Internal,
-                    message: f.to_string(),
-                })),
-            }
-        })
-    }
-
-    fn describe_raw(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-    ) -> Result<StepOutput<types::PluginInfo>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| {
-            Ok(Ok(match pre {
-                WorldPre::Validator(p) => p.instantiate(&mut *store)?.call_describe(store)?,
-                WorldPre::Transform(p) => p.instantiate(&mut *store)?.call_describe(store)?,
-                WorldPre::Trainer(p) => p.instantiate(&mut *store)?.call_describe(store)?,
-                WorldPre::Explainer(p) => p.instantiate(&mut *store)?.call_describe(store)?,
-            }))
-        })
-    }
-
-    /// Call `describe()` in a fresh instance (loading already did once).
-    pub fn describe(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-    ) -> Result<StepOutput<types::PluginInfo>, StepFailure> {
-        self.describe_raw(plugin, ctx)
-    }
-
-    pub fn validate(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        data: &types::Table,
-        reference: Option<&types::Table>,
-        params: &[types::Param],
-    ) -> Result<StepOutput<types::ValidationReport>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Validator(p) => p
-                .instantiate(&mut *store)?
-                .call_validate(store, data, reference, params),
-            _ => Err(wrong_world(World::Validator)),
-        })
-    }
-
-    pub fn fit(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        data: &types::Table,
-        params: &[types::Param],
-    ) -> Result<StepOutput<Vec<u8>>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Transform(p) => p.instantiate(&mut *store)?.call_fit(store, data, params),
-            _ => Err(wrong_world(World::Transform)),
-        })
-    }
-
-    pub fn apply(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        state: &[u8],
-        data: &types::Table,
-    ) -> Result<StepOutput<types::Table>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Transform(p) => p.instantiate(&mut *store)?.call_apply(store, state, data),
-            _ => Err(wrong_world(World::Transform)),
-        })
-    }
-
-    pub fn train(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        features: &types::Table,
-        target: &types::Column,
-        params: &[types::Param],
-    ) -> Result<StepOutput<types::Trained>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Trainer(p) => p
-                .instantiate(&mut *store)?
-                .call_train(store, features, target, params),
-            _ => Err(wrong_world(World::Trainer)),
-        })
-    }
-
-    pub fn predict(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        model: &[u8],
-        features: &types::Table,
-    ) -> Result<StepOutput<types::Table>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Trainer(p) => p
-                .instantiate(&mut *store)?
-                .call_predict(store, model, features),
-            _ => Err(wrong_world(World::Trainer)),
-        })
-    }
-
-    pub fn explain(
-        &self,
-        plugin: &Plugin,
-        ctx: &StepContext,
-        features: &types::Table,
-        target: Option<&types::Column>,
-        params: &[types::Param],
-    ) -> Result<StepOutput<types::Explanation>, StepFailure> {
-        self.invoke(plugin, ctx, |store, pre| match pre {
-            WorldPre::Explainer(p) => p
-                .instantiate(&mut *store)?
-                .call_explain(store, features, target, params),
-            _ => Err(wrong_world(World::Explainer)),
-        })
-    }
-}
-
-fn wrong_world(expected: World) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("the plugin is not a {expected}"))
-}
-
-pub fn error_kind_name(kind: types::ErrorKind) -> &'static str {
-    match kind {
-        types::ErrorKind::InvalidParams => "invalid-params",
-        types::ErrorKind::InvalidInput => "invalid-input",
-        types::ErrorKind::Internal => "internal",
-    }
-}
-
-/// Name what stopped a call: the time limit, the memory limit or a trap.
-fn classify_trap(e: &wasmtime::Error, state: &StepState, limits: &StepLimits) -> StepFailureKind {
-    if let Some(m) = e.downcast_ref::<MemoryLimitExceeded>() {
-        return StepFailureKind::MemoryLimit {
-            desired: m.desired,
-            limit: m.limit,
-        };
-    }
-    if let Some(desired) = state.limiter.exceeded {
-        return StepFailureKind::MemoryLimit {
-            desired,
-            limit: state.limiter.max_memory,
-        };
-    }
-    if e.downcast_ref::<ModelCallLimitExceeded>().is_some()
-        || state.model_calls > state.max_model_calls
-    {
-        return StepFailureKind::ModelCallLimit {
-            limit: state.max_model_calls,
-        };
-    }
-    match e.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => {
-            return StepFailureKind::Timeout {
-                timeout_ms: limits.timeout_ms,
-            };
-        }
-        Some(wasmtime::Trap::OutOfFuel) => {
-            return StepFailureKind::FuelExhausted {
-                fuel: limits.fuel.unwrap_or(0),
-            };
-        }
-        _ => {}
-    }
-    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return StepFailureKind::Trap {
-            message: format!("the plugin called exit({})", exit.0),
-        };
-    }
-    StepFailureKind::Trap {
-        message: format!("{e:?}"),
     }
 }

@@ -4,6 +4,7 @@
 
 use super::bindings::{host_iface, model_iface, types};
 use super::limits::StepLimits;
+use futures::future::BoxFuture;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -265,9 +266,14 @@ impl ResourceLimiter for StepLimiter {
     }
 }
 
-/// What a validator or explainer's `model` import calls.
+/// What a validator or explainer's `model` import calls: a future that runs
+/// the trainer's `predict` in a store of its own.
 pub type ModelPredictor = Arc<
-    dyn Fn(types::Table) -> wasmtime::Result<Result<types::Table, types::StepError>> + Send + Sync,
+    dyn Fn(
+            types::Table,
+        ) -> BoxFuture<'static, wasmtime::Result<Result<types::Table, types::StepError>>>
+        + Send
+        + Sync,
 >;
 
 /// Everything a step's store owns.
@@ -345,7 +351,7 @@ impl WasiView for StepState {
 }
 
 impl host_iface::Host for StepState {
-    fn log(&mut self, level: u8, message: String) -> wasmtime::Result<()> {
+    async fn log(&mut self, level: u8, message: String) -> wasmtime::Result<()> {
         let level = match level {
             0 => "error",
             1 => "warn",
@@ -357,7 +363,7 @@ impl host_iface::Host for StepState {
         Ok(())
     }
 
-    fn progress(&mut self, done: u64, total: u64) -> wasmtime::Result<()> {
+    async fn progress(&mut self, done: u64, total: u64) -> wasmtime::Result<()> {
         self.progress = (done, total);
         tracing::trace!(done, total, "step progress");
         Ok(())
@@ -365,7 +371,7 @@ impl host_iface::Host for StepState {
 }
 
 impl model_iface::Host for StepState {
-    fn predict(
+    async fn predict(
         &mut self,
         features: types::Table,
     ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
@@ -383,7 +389,7 @@ impl model_iface::Host for StepState {
             }
             .into());
         }
-        model(features)
+        model(features).await
     }
 }
 

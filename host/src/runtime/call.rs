@@ -1,0 +1,518 @@
+//! Step calls: one fresh store and instance per call, run as a future.
+//!
+//! The guest runs on a wasmtime fiber. At every epoch tick the store's
+//! deadline callback either yields to the executor (the call goes on when
+//! it is polled again) or, past the call's time limit, interrupts it, so a
+//! step in an endless loop holds an executor thread for at most one tick at
+//! a time and still ends at its limit. A metered call also yields every
+//! [`FUEL_YIELD_INTERVAL`] units of fuel; yielding changes neither the fuel
+//! it spends nor where it runs out.
+//!
+//! Each `*_async` method has a blocking twin (`apply` for `apply_async`)
+//! that polls the same future to completion on the calling thread, for
+//! tests, the conformance suite and other code that is not async. Never
+//! call a blocking twin on an async executor's worker thread: it would hold
+//! the thread for the whole call.
+
+use super::bindings::types;
+use super::error::{self, StepFailure, StepFailureKind};
+use super::limits::StepLimits;
+use super::output::StepValue;
+use super::plugin::{Plugin, World, WorldPre};
+use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, ModelPredictor, StepState};
+use super::{ModelBinding, Runtime, StepContext, StepOutput};
+use futures::executor::block_on;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::{Store, UpdateDeadline};
+
+/// Fuel a metered call spends between two yields to the executor: about a
+/// few milliseconds of guest code, like an epoch tick.
+const FUEL_YIELD_INTERVAL: u64 = 10_000_000;
+
+/// One call in flight: its fresh store, the component it instantiates and
+/// who is calling.
+struct StepCall<'a> {
+    store: Store<StepState>,
+    pre: &'a WorldPre,
+    plugin: &'a Plugin,
+    ctx: &'a StepContext,
+    started: Instant,
+}
+
+impl StepCall<'_> {
+    fn failure(&self, kind: StepFailureKind, log: String) -> StepFailure {
+        failure(self.plugin, self.ctx, kind, log)
+    }
+
+    /// Measure and check what the call returned.
+    fn finish<R: StepValue>(
+        self,
+        result: wasmtime::Result<Result<R, types::StepError>>,
+    ) -> Result<StepOutput<R>, StepFailure> {
+        let elapsed = self.started.elapsed();
+        let limits = &self.ctx.limits;
+        let fuel_used = limits
+            .fuel
+            .map(|fuel| fuel.saturating_sub(self.store.get_fuel().unwrap_or(0)));
+        let state = self.store.data();
+        let log = state.log.contents();
+        match result {
+            Ok(Ok(value)) => {
+                let bytes = value.wire_bytes();
+                if bytes > limits.output_bytes() {
+                    let kind = StepFailureKind::OutputTooLarge {
+                        limit_mib: limits.output_mib,
+                        bytes,
+                        what: R::WHAT,
+                    };
+                    return Err(self.failure(kind, log));
+                }
+                if let Err(message) = value.check_shape() {
+                    return Err(self.failure(StepFailureKind::InvalidOutput { message }, log));
+                }
+                Ok(StepOutput {
+                    value,
+                    log,
+                    elapsed,
+                    fuel_used,
+                })
+            }
+            Ok(Err(e)) => {
+                let kind = StepFailureKind::Guest {
+                    kind: error_kind_name(e.kind).into(),
+                    message: e.message,
+                };
+                Err(self.failure(kind, log))
+            }
+            Err(e) => {
+                let kind = classify_trap(&e, state, limits);
+                Err(self.failure(kind, log))
+            }
+        }
+    }
+}
+
+fn failure(plugin: &Plugin, ctx: &StepContext, kind: StepFailureKind, log: String) -> StepFailure {
+    StepFailure(Box::new(error::StepFailureDetail {
+        step: ctx.step.clone(),
+        plugin: plugin.label(),
+        sha256: plugin.sha256.clone(),
+        kind,
+        log,
+    }))
+}
+
+impl Runtime {
+    /// A fresh store for one call, with the limits of `ctx`: memory, fuel,
+    /// host-call size, and the time limit checked at each epoch tick.
+    fn begin<'a>(
+        &'a self,
+        plugin: &'a Plugin,
+        ctx: &'a StepContext,
+    ) -> Result<StepCall<'a>, StepFailure> {
+        // Before the call: nothing was logged yet.
+        let refuse = |kind| failure(plugin, ctx, kind, String::new());
+        if let Err(message) = ctx.limits.check() {
+            return Err(refuse(StepFailureKind::InvalidLimits { message }));
+        }
+        let (engine, pre) = self
+            .engine_for(plugin, &ctx.limits)
+            .map_err(|message| refuse(StepFailureKind::Trap { message }))?;
+        let model = ctx.model.as_ref().map(|m| self.model_predictor(m, ctx));
+        let state = StepState::new(&ctx.limits, ctx.seed, model, &ctx.grants)
+            .map_err(|message| refuse(StepFailureKind::InvalidLimits { message }))?;
+        let mut store = Store::new(engine, state);
+        let trap = |e: wasmtime::Error| {
+            refuse(StepFailureKind::Trap {
+                message: format!("{e:#}"),
+            })
+        };
+        if let Some(fuel) = ctx.limits.fuel {
+            store.set_fuel(fuel).map_err(trap)?;
+            store
+                .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
+                .map_err(trap)?;
+        }
+        store.limiter(|s| &mut s.limiter);
+        // What a plugin hands back in one call is bounded by its memory
+        // limit (and then by `output_mib`), not by wasmtime's 128 MiB
+        // default for host calls: a 1M x 30 table is ~240 MB.
+        store.set_hostcall_fuel(ctx.limits.memory_bytes());
+        // Yield at every tick until the time limit has passed by the wall
+        // clock, then stop the call (as `Trap::Interrupt`). Time spent
+        // yielded, waiting to be polled again, counts: the limit is wall
+        // time, as it was when a call held its thread.
+        let started = Instant::now();
+        let deadline = started
+            .checked_add(Duration::from_millis(ctx.limits.timeout_ms))
+            .unwrap_or(started + Duration::from_secs(u32::MAX.into()));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                // tokio's yield puts the task back only after the scheduler
+                // has looked at its driver and its other queues; a plain
+                // self-wake would run the step again at once, and with one
+                // worker thread the others would wait tens of ticks for
+                // each wake-up. Outside tokio it wakes at once.
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
+        Ok(StepCall {
+            store,
+            pre,
+            plugin,
+            ctx,
+            started,
+        })
+    }
+
+    /// The `model` import of a validator or explainer: each call runs the
+    /// trainer's `predict` in a sandbox of its own.
+    fn model_predictor(&self, binding: &ModelBinding, ctx: &StepContext) -> ModelPredictor {
+        let runtime = self.clone();
+        let binding = binding.clone();
+        let step = format!("{} (model)", ctx.step);
+        let seed = ctx.seed;
+        Arc::new(move |features: types::Table| {
+            let (runtime, binding) = (runtime.clone(), binding.clone());
+            let inner_ctx = StepContext::new(step.clone(), binding.limits, seed);
+            Box::pin(async move {
+                let predicted = runtime
+                    .predict_async(&binding.trainer, &inner_ctx, &binding.model, &features)
+                    .await;
+                match predicted {
+                    Ok(out) => Ok(Ok(out.value)),
+                    Err(f) => Ok(Err(types::StepError {
+                        kind: types::ErrorKind::Internal,
+                        message: f.to_string(),
+                    })),
+                }
+            })
+        })
+    }
+
+    /// Call `describe()` in a fresh instance (loading already did once).
+    pub async fn describe_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+    ) -> Result<StepOutput<types::PluginInfo>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let pre = call.pre;
+        let store = &mut call.store;
+        let result = async {
+            Ok(Ok(match pre {
+                WorldPre::Validator(p) => {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_describe(&mut *store)
+                        .await?
+                }
+                WorldPre::Transform(p) => {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_describe(&mut *store)
+                        .await?
+                }
+                WorldPre::Trainer(p) => {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_describe(&mut *store)
+                        .await?
+                }
+                WorldPre::Explainer(p) => {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_describe(&mut *store)
+                        .await?
+                }
+            }))
+        }
+        .await;
+        call.finish(result)
+    }
+
+    pub async fn validate_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &types::Table,
+        reference: Option<&types::Table>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::ValidationReport>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Validator(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_validate(&mut *store, data, reference, params)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Validator)),
+        };
+        call.finish(result)
+    }
+
+    pub async fn fit_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &types::Table,
+        params: &[types::Param],
+    ) -> Result<StepOutput<Vec<u8>>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Transform(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_fit(&mut *store, data, params)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Transform)),
+        };
+        call.finish(result)
+    }
+
+    pub async fn apply_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        state: &[u8],
+        data: &types::Table,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Transform(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_apply(&mut *store, state, data)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Transform)),
+        };
+        call.finish(result)
+    }
+
+    pub async fn train_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        features: &types::Table,
+        target: &types::Column,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Trained>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Trainer(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_train(&mut *store, features, target, params)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Trainer)),
+        };
+        call.finish(result)
+    }
+
+    pub async fn predict_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        model: &[u8],
+        features: &types::Table,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Trainer(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_predict(&mut *store, model, features)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Trainer)),
+        };
+        call.finish(result)
+    }
+
+    pub async fn explain_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        features: &types::Table,
+        target: Option<&types::Column>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Explanation>, StepFailure> {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Explainer(p) => {
+                async {
+                    p.instantiate_async(&mut *store)
+                        .await?
+                        .call_explain(&mut *store, features, target, params)
+                        .await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::Explainer)),
+        };
+        call.finish(result)
+    }
+
+    /// [`Self::describe_async`], blocking this thread until it ends.
+    pub fn describe(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+    ) -> Result<StepOutput<types::PluginInfo>, StepFailure> {
+        block_on(self.describe_async(plugin, ctx))
+    }
+
+    /// [`Self::validate_async`], blocking this thread until it ends.
+    pub fn validate(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &types::Table,
+        reference: Option<&types::Table>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::ValidationReport>, StepFailure> {
+        block_on(self.validate_async(plugin, ctx, data, reference, params))
+    }
+
+    /// [`Self::fit_async`], blocking this thread until it ends.
+    pub fn fit(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &types::Table,
+        params: &[types::Param],
+    ) -> Result<StepOutput<Vec<u8>>, StepFailure> {
+        block_on(self.fit_async(plugin, ctx, data, params))
+    }
+
+    /// [`Self::apply_async`], blocking this thread until it ends.
+    pub fn apply(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        state: &[u8],
+        data: &types::Table,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        block_on(self.apply_async(plugin, ctx, state, data))
+    }
+
+    /// [`Self::train_async`], blocking this thread until it ends.
+    pub fn train(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        features: &types::Table,
+        target: &types::Column,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Trained>, StepFailure> {
+        block_on(self.train_async(plugin, ctx, features, target, params))
+    }
+
+    /// [`Self::predict_async`], blocking this thread until it ends.
+    pub fn predict(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        model: &[u8],
+        features: &types::Table,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        block_on(self.predict_async(plugin, ctx, model, features))
+    }
+
+    /// [`Self::explain_async`], blocking this thread until it ends.
+    pub fn explain(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        features: &types::Table,
+        target: Option<&types::Column>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Explanation>, StepFailure> {
+        block_on(self.explain_async(plugin, ctx, features, target, params))
+    }
+}
+
+fn wrong_world(expected: World) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("the plugin is not a {expected}"))
+}
+
+pub fn error_kind_name(kind: types::ErrorKind) -> &'static str {
+    match kind {
+        types::ErrorKind::InvalidParams => "invalid-params",
+        types::ErrorKind::InvalidInput => "invalid-input",
+        types::ErrorKind::Internal => "internal",
+    }
+}
+
+/// Name what stopped a call: the time limit, the memory limit or a trap.
+fn classify_trap(e: &wasmtime::Error, state: &StepState, limits: &StepLimits) -> StepFailureKind {
+    if let Some(m) = e.downcast_ref::<MemoryLimitExceeded>() {
+        return StepFailureKind::MemoryLimit {
+            desired: m.desired,
+            limit: m.limit,
+        };
+    }
+    if let Some(desired) = state.limiter.exceeded {
+        return StepFailureKind::MemoryLimit {
+            desired,
+            limit: state.limiter.max_memory,
+        };
+    }
+    if e.downcast_ref::<ModelCallLimitExceeded>().is_some()
+        || state.model_calls > state.max_model_calls
+    {
+        return StepFailureKind::ModelCallLimit {
+            limit: state.max_model_calls,
+        };
+    }
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            return StepFailureKind::Timeout {
+                timeout_ms: limits.timeout_ms,
+            };
+        }
+        Some(wasmtime::Trap::OutOfFuel) => {
+            return StepFailureKind::FuelExhausted {
+                fuel: limits.fuel.unwrap_or(0),
+            };
+        }
+        _ => {}
+    }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return StepFailureKind::Trap {
+            message: format!("the plugin called exit({})", exit.0),
+        };
+    }
+    StepFailureKind::Trap {
+        message: format!("{e:?}"),
+    }
+}
