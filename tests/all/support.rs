@@ -12,10 +12,16 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Build every plugin component once per test process.
+/// Build every plugin component once per test process (unless
+/// scripts/test.sh has just built them and says so with
+/// `SLUICE_PLUGINS_BUILT=1`: the script's cargo, run from inside `cargo
+/// test`, would otherwise rebuild the host with another environment).
 pub fn plugin_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
+        if std::env::var_os("SLUICE_PLUGINS_BUILT").is_some_and(|v| v == "1") {
+            return root().join("target/wasm32-wasip2/release");
+        }
         let status = Command::new(root().join("scripts/build-plugins.sh"))
             .status()
             .expect("run scripts/build-plugins.sh");

@@ -66,8 +66,12 @@ impl CompileCache {
             path: source_path.to_path_buf(),
             reason: format!("{e:#}"),
         })?;
-        if let Some(entry) = self.entry(sha256) {
-            self.store(&entry, &component)?;
+        if let Some(entry) = self.entry(sha256)
+            && let Err(e) = self.store(&entry, &component)
+        {
+            // A cache that cannot be written costs the next load a compile,
+            // nothing more: the component is good.
+            tracing::warn!(error = %e, "compile cache not written");
         }
         Ok((component, CompileSource::Compiled))
     }
@@ -82,13 +86,58 @@ impl CompileCache {
         let serialized = component
             .serialize()
             .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        // Unique per process and per write: two threads compiling the same
+        // component must not share (and rename away) one temporary file.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = dir.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}.{}.tmp",
             entry.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
+            std::process::id(),
+            WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        std::fs::write(&tmp, &serialized).map_err(io)?;
-        std::fs::rename(&tmp, entry).map_err(io)?;
-        Ok(())
+        let written = std::fs::write(&tmp, &serialized).and_then(|()| std::fs::rename(&tmp, entry));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads compiling the same component at once each get it, and the
+    /// cache ends with one good entry (they once shared a temporary file,
+    /// and the loser's rename failed).
+    #[test]
+    fn concurrent_compiles_of_one_component_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let cache = CompileCache::new(&engine, Some(dir.path().to_path_buf()));
+        let bytes = wat::parse_str("(component (core module (func (export \"f\"))))").unwrap();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        cache
+                            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"))
+                            .map(|(_, source)| source)
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap().unwrap();
+            }
+        });
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files.len(), 1, "one entry, no temporary files: {files:?}");
+        let (_, source) = cache
+            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"))
+            .unwrap();
+        assert_eq!(source, CompileSource::Cached);
     }
 }
