@@ -93,7 +93,8 @@ pub struct ResumeArgs {
 pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime()?;
     let (meta, tenant) = home.tenant_meta().await?;
-    let plan = recorded_plan(&meta, &tenant.name, &args.run, &runtime).await?;
+    let record = meta.get_run_in(Some(&tenant.name), &args.run).await?;
+    let plan = recorded_plan(&meta, &record, &runtime).await?;
     let executor = Executor::new(runtime, home.store_root()?, meta);
     let progress = Progress::new(&plan, args.json);
     let report = executor
@@ -119,7 +120,7 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime()?;
     let (meta, tenant) = home.tenant_meta().await?;
     let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;
-    let plan = recorded_plan(&meta, &tenant.name, &args.run, &runtime).await?;
+    let plan = recorded_plan(&meta, &original, &runtime).await?;
     let mut executor = Executor::new(runtime, home.store_root()?, meta);
     executor.use_cache = false;
     executor.register_models = false;
@@ -225,11 +226,10 @@ async fn plan(
 /// directories it recorded; the file must still hash to the recorded sha256.
 async fn recorded_plan(
     meta: &crate::meta::MetaStore,
-    tenant: &str,
-    run_id: &str,
+    record: &crate::meta::RunRecord,
     runtime: &crate::runtime::Runtime,
 ) -> anyhow::Result<crate::pipeline::Plan> {
-    let record = meta.get_run_in(Some(tenant), run_id).await?;
+    let run_id = record.id.as_str();
     let (path, dirs) = meta.run_source(run_id).await?;
     let Some(path) = path else {
         anyhow::bail!("run {run_id} did not record its pipeline file (it predates resume)");

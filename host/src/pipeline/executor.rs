@@ -687,7 +687,7 @@ impl RunCtx<'_> {
         input: &Parts,
         outputs: &[(String, ArtifactDigest)],
     ) -> bool {
-        let out = |n: &str| outputs.iter().find(|(k, _)| k == n).map(|(_, d)| d.clone());
+        let out = |name: &str| output(outputs, name);
         match step.world() {
             World::Transform => {
                 let Some(train) = out("train") else {
@@ -730,7 +730,7 @@ impl RunCtx<'_> {
     ) -> Result<StepReport, ExecError> {
         let run_id = self.run_id.as_str();
         if from.run_id != run_id {
-            self.start(position, info, inputs).await?;
+            self.record_start(position, info, inputs).await?;
             self.meta
                 .mark_step_cached_from(run_id, info.id, &from.run_id)
                 .await?;
@@ -773,7 +773,7 @@ impl RunCtx<'_> {
     }
 
     /// Record a step as started, with its inputs.
-    async fn start(
+    async fn record_start(
         &self,
         position: i64,
         info: &StepInfo<'_>,
@@ -978,30 +978,28 @@ impl RunCtx<'_> {
             .map(|d| ("source".to_string(), d.clone()))
             .collect();
         let key = source.as_ref().map(|s| cache::dataset_key(ds, s));
-        if let Some(prev) = self.reusable(&id, key.as_deref()).await? {
-            let outputs = prev.outputs.clone();
-            let out = |n: &str| outputs.iter().find(|(k, _)| k == n).map(|(_, d)| d.clone());
-            if let Some(train) = out("train") {
-                let info = StepInfo {
-                    id: &id,
-                    kind: "dataset",
-                    plugin_name: "sluice:read+split",
-                    plugin_version: env!("CARGO_PKG_VERSION"),
-                    plugin_sha256: "",
-                    params_json: params.to_string(),
-                };
-                let report = self
-                    .record_reuse(position, &info, &inputs, key.as_deref(), &prev)
-                    .await?;
-                lock(&self.state.tables).insert(
-                    ds.name.clone(),
-                    Parts {
-                        train,
-                        holdout: out("holdout"),
-                    },
-                );
-                return Ok(report);
-            }
+        if let Some(prev) = self.reusable(&id, key.as_deref()).await?
+            && let Some(train) = output(&prev.outputs, "train")
+        {
+            let info = StepInfo {
+                id: &id,
+                kind: "dataset",
+                plugin_name: "sluice:read+split",
+                plugin_version: env!("CARGO_PKG_VERSION"),
+                plugin_sha256: "",
+                params_json: params.to_string(),
+            };
+            let report = self
+                .record_reuse(position, &info, &inputs, key.as_deref(), &prev)
+                .await?;
+            lock(&self.state.tables).insert(
+                ds.name.clone(),
+                Parts {
+                    train,
+                    holdout: output(&prev.outputs, "holdout"),
+                },
+            );
+            return Ok(report);
         }
         self.meta
             .start_step(
@@ -1193,7 +1191,7 @@ impl RunCtx<'_> {
         let started = Instant::now();
         let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
         let _enter = span.enter();
-        self.start(position, &info, &inputs).await?;
+        self.record_start(position, &info, &inputs).await?;
         if !step.grants.is_empty() {
             let grants = serde_json::to_string(&step.grants).expect("grants serialize");
             self.meta
@@ -1549,6 +1547,14 @@ impl RunCtx<'_> {
             )),
         }
     }
+}
+
+/// The digest of output `name`, if there is one.
+fn output(outputs: &[(String, ArtifactDigest)], name: &str) -> Option<ArtifactDigest> {
+    outputs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, d)| d.clone())
 }
 
 /// Who a step record is about.

@@ -103,6 +103,27 @@ fn failure(plugin: &Plugin, ctx: &StepContext, kind: StepFailureKind, log: Strin
     }))
 }
 
+/// One call of a world's export in a fresh instance: begin (store, limits,
+/// WASI), instantiate, call, finish (log, limits and errors into the
+/// step's outcome). A plugin of another world is an error naming both.
+macro_rules! guest_call {
+    ($self:ident, $plugin:ident, $ctx:ident, $world:ident, |$inst:ident, $store:ident| $call:expr) => {{
+        let mut call = $self.begin($plugin, $ctx)?;
+        let $store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::$world(p) => {
+                async {
+                    let $inst = p.instantiate_async(&mut *$store).await?;
+                    $call.await
+                }
+                .await
+            }
+            _ => Err(wrong_world(World::$world)),
+        };
+        call.finish(result)
+    }};
+}
+
 impl Runtime {
     /// A fresh store for one call, with the limits of `ctx`: memory, fuel,
     /// host-call size, and the time limit checked at each epoch tick.
@@ -243,21 +264,8 @@ impl Runtime {
         reference: Option<&types::Table>,
         params: &[types::Param],
     ) -> Result<StepOutput<types::ValidationReport>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Validator(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_validate(&mut *store, data, reference, params)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Validator)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Validator, |i, store| i
+            .call_validate(store, data, reference, params))
     }
 
     pub async fn fit_async(
@@ -267,21 +275,8 @@ impl Runtime {
         data: &types::Table,
         params: &[types::Param],
     ) -> Result<StepOutput<Vec<u8>>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Transform(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_fit(&mut *store, data, params)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Transform)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Transform, |i, store| i
+            .call_fit(store, data, params))
     }
 
     pub async fn apply_async(
@@ -291,21 +286,8 @@ impl Runtime {
         state: &[u8],
         data: &types::Table,
     ) -> Result<StepOutput<types::Table>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Transform(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_apply(&mut *store, state, data)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Transform)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Transform, |i, store| i
+            .call_apply(store, state, data))
     }
 
     pub async fn train_async(
@@ -316,21 +298,8 @@ impl Runtime {
         target: &types::Column,
         params: &[types::Param],
     ) -> Result<StepOutput<types::Trained>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Trainer(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_train(&mut *store, features, target, params)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Trainer)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Trainer, |i, store| i
+            .call_train(store, features, target, params))
     }
 
     pub async fn predict_async(
@@ -340,21 +309,8 @@ impl Runtime {
         model: &[u8],
         features: &types::Table,
     ) -> Result<StepOutput<types::Table>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Trainer(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_predict(&mut *store, model, features)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Trainer)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Trainer, |i, store| i
+            .call_predict(store, model, features))
     }
 
     pub async fn explain_async(
@@ -365,21 +321,8 @@ impl Runtime {
         target: Option<&types::Column>,
         params: &[types::Param],
     ) -> Result<StepOutput<types::Explanation>, StepFailure> {
-        let mut call = self.begin(plugin, ctx)?;
-        let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Explainer(p) => {
-                async {
-                    p.instantiate_async(&mut *store)
-                        .await?
-                        .call_explain(&mut *store, features, target, params)
-                        .await
-                }
-                .await
-            }
-            _ => Err(wrong_world(World::Explainer)),
-        };
-        call.finish(result)
+        guest_call!(self, plugin, ctx, Explainer, |i, store| i
+            .call_explain(store, features, target, params))
     }
 
     /// [`Self::describe_async`], blocking this thread until it ends.
