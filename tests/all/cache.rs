@@ -540,7 +540,13 @@ fn every_shipped_pipeline_verifies_clean() {
         "c-robust-scale",
     ]);
     let home = home_with_shared_cache();
-    for pipeline in ["breast-cancer", "diabetes", "wine", "mixed-languages"] {
+    for pipeline in [
+        "breast-cancer",
+        "diabetes",
+        "wine",
+        "mixed-languages",
+        "tuning",
+    ] {
         let file = format!("pipelines/{pipeline}.toml");
         let first = ok_json(home.path(), &["run", &file, "--json"]);
         let id = first["run_id"].as_str().unwrap();

@@ -13,5 +13,6 @@ mod hostile_corpus;
 mod languages;
 mod registry;
 pub mod s3;
+mod search;
 mod support;
 mod tenants;

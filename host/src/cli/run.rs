@@ -60,6 +60,24 @@ impl RunObserver for Progress {
             bar.inc(1);
         }
     }
+    fn trial_finished(
+        &self,
+        step: &str,
+        done: usize,
+        total: usize,
+        trial: &crate::meta::TrialRecord,
+    ) {
+        if let Some(bar) = &self.bar {
+            let score = trial.score.map_or_else(
+                || "failed".to_string(),
+                |s| format!("{}={}", trial.metric, fmt_metric(s)),
+            );
+            bar.set_message(format!(
+                "{step}: search trial {done}/{total} (trial {} {} {score})",
+                trial.trial, trial.params
+            ));
+        }
+    }
 }
 
 pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -120,6 +120,9 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 ]);
             }
             println!("{t}");
+            for s in r.steps.iter().filter(|s| !s.trials.is_empty()) {
+                print_trials(s);
+            }
             for s in &r.steps {
                 if let Some(e) = &s.error {
                     println!("\nstep {} failed: {e}", s.step_id);
@@ -141,6 +144,44 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trials of a step's hyperparameter search, best marked with `*`.
+fn print_trials(s: &crate::meta::StepRunRecord) {
+    let metric = &s.trials[0].metric;
+    println!(
+        "\nsearch of step {}: {} trial(s), metric {metric} (mean over folds)",
+        s.step_id,
+        s.trials.len()
+    );
+    let mut t = table(&["trial", "params", metric, "folds", "ms", "status"]);
+    for trial in &s.trials {
+        let params = match &trial.params {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        };
+        t.add_row(vec![
+            format!("{}{}", trial.trial, if trial.best { " *" } else { "" }),
+            params,
+            trial.score.map(fmt_metric).unwrap_or_else(|| "-".into()),
+            trial
+                .fold_scores
+                .iter()
+                .map(|v| fmt_metric(*v))
+                .collect::<Vec<_>>()
+                .join(" "),
+            trial.duration_ms.to_string(),
+            match &trial.error {
+                Some(e) => format!("failed: {e}"),
+                None => trial.status.clone(),
+            },
+        ]);
+    }
+    println!("{t}");
 }
 
 fn show<T: std::fmt::Display>(v: &Option<T>) -> String {

@@ -23,7 +23,8 @@ use parquet::errors::ParquetError;
 
 pub use convert::{batch_to_table, check_shape, schema_summary, table_to_batch};
 pub use io::{read_parquet, read_table, write_csv, write_parquet, write_table};
-pub use split::split_holdout;
+pub(crate) use split::SplitMix64;
+pub use split::{assign_folds, holdout_mask, split_holdout, take};
 
 /// What went wrong reading, writing, converting or splitting a table.
 #[derive(Debug, thiserror::Error)]

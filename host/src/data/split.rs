@@ -27,62 +27,104 @@ pub fn split_holdout(
     seed: u64,
     stratify: Option<&str>,
 ) -> Result<(RecordBatch, RecordBatch), DataError> {
+    let in_holdout = holdout_mask(batch, holdout_fraction, seed, stratify)?;
+    let (holdout, train): (Vec<u64>, Vec<u64>) =
+        (0..batch.num_rows() as u64).partition(|&row| in_holdout[row as usize]);
+    Ok((take(batch, train)?, take(batch, holdout)?))
+}
+
+/// Which rows [`split_holdout`] puts in the holdout.
+pub fn holdout_mask(
+    batch: &RecordBatch,
+    holdout_fraction: f64,
+    seed: u64,
+    stratify: Option<&str>,
+) -> Result<Vec<bool>, DataError> {
     if !(holdout_fraction > 0.0 && holdout_fraction < 1.0) {
         return Err(DataError::HoldoutFraction {
             fraction: holdout_fraction,
         });
     }
-    let rows = batch.num_rows();
     let mut rng = SplitMix64(seed);
-    let mut in_holdout = vec![false; rows];
-
-    let groups: Vec<Vec<usize>> = match stratify {
-        None => vec![(0..rows).collect()],
-        Some(name) => {
-            let Some(index) = batch.schema().index_of(name).ok() else {
-                let available = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(DataError::MissingColumn {
-                    column: name.to_owned(),
-                    available,
-                });
-            };
-            let column = batch.column(index);
-            let mut classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for row in 0..rows {
-                let key = if column.is_null(row) {
-                    String::new()
-                } else {
-                    array_value_to_string(column, row).map_err(|source| DataError::Arrow {
-                        action: "rendering the stratification column",
-                        source,
-                    })?
-                };
-                classes.entry(key).or_default().push(row);
-            }
-            classes.into_values().collect()
-        }
-    };
-
-    for mut group in groups {
+    let mut in_holdout = vec![false; batch.num_rows()];
+    for mut group in groups(batch, stratify)? {
         let take = (group.len() as f64 * holdout_fraction).round() as usize;
         rng.shuffle(&mut group);
         for &row in &group[..take.min(group.len())] {
             in_holdout[row] = true;
         }
     }
-
-    let (holdout, train): (Vec<u64>, Vec<u64>) =
-        (0..rows as u64).partition(|&row| in_holdout[row as usize]);
-    Ok((take(batch, train)?, take(batch, holdout)?))
+    Ok(in_holdout)
 }
 
-fn take(batch: &RecordBatch, rows: Vec<u64>) -> Result<RecordBatch, DataError> {
+/// The rows of `batch` dealt into `folds` folds for cross-validation: the
+/// fold of each row.
+///
+/// The rows (with `stratify`, each class of that column on its own, classes
+/// in sorted order as in [`split_holdout`]) are shuffled and dealt round
+/// robin, each class starting at the fold where the previous one stopped,
+/// so fold sizes differ by at most one row and every fold keeps the class
+/// proportions, as scikit-learn's `StratifiedKFold` aims to. The same
+/// batch, fold count and seed always give the same folds.
+pub fn assign_folds(
+    batch: &RecordBatch,
+    folds: usize,
+    seed: u64,
+    stratify: Option<&str>,
+) -> Result<Vec<usize>, DataError> {
+    assert!(folds > 0, "at least one fold");
+    let mut rng = SplitMix64(seed);
+    let mut fold_of = vec![0; batch.num_rows()];
+    let mut next = 0;
+    for mut group in groups(batch, stratify)? {
+        rng.shuffle(&mut group);
+        for row in group {
+            fold_of[row] = next;
+            next = (next + 1) % folds;
+        }
+    }
+    Ok(fold_of)
+}
+
+/// The row groups a split works on: every row, or each class of column
+/// `stratify` (its values rendered as text, nulls as the empty string) in
+/// sorted order.
+fn groups(batch: &RecordBatch, stratify: Option<&str>) -> Result<Vec<Vec<usize>>, DataError> {
+    let rows = batch.num_rows();
+    let Some(name) = stratify else {
+        return Ok(vec![(0..rows).collect()]);
+    };
+    let Some(index) = batch.schema().index_of(name).ok() else {
+        let available = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(DataError::MissingColumn {
+            column: name.to_owned(),
+            available,
+        });
+    };
+    let column = batch.column(index);
+    let mut classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for row in 0..rows {
+        let key = if column.is_null(row) {
+            String::new()
+        } else {
+            array_value_to_string(column, row).map_err(|source| DataError::Arrow {
+                action: "rendering the stratification column",
+                source,
+            })?
+        };
+        classes.entry(key).or_default().push(row);
+    }
+    Ok(classes.into_values().collect())
+}
+
+/// The rows `rows` of `batch`, in that order.
+pub fn take(batch: &RecordBatch, rows: Vec<u64>) -> Result<RecordBatch, DataError> {
     arrow::compute::take_record_batch(batch, &UInt64Array::from(rows)).map_err(|source| {
         DataError::Arrow {
             action: "selecting the rows of a split",
@@ -92,10 +134,10 @@ fn take(batch: &RecordBatch, rows: Vec<u64>) -> Result<RecordBatch, DataError> {
 }
 
 /// Sebastiano Vigna's splitmix64: tiny, fast, and fixed forever.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -105,8 +147,13 @@ impl SplitMix64 {
 
     /// A number in `0..bound` (multiply-shift; the bias is below 2^-32 for
     /// any table that fits in memory).
-    fn below(&mut self, bound: usize) -> usize {
+    pub(crate) fn below(&mut self, bound: usize) -> usize {
         ((u128::from(self.next()) * bound as u128) >> 64) as usize
+    }
+
+    /// A number in `[0, 1)` with 53 random bits.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     fn shuffle<T>(&mut self, items: &mut [T]) {
@@ -203,5 +250,33 @@ mod tests {
         }
         let err = split_holdout(&data, 0.5, 1, Some("target")).unwrap_err();
         assert!(err.to_string().contains("`target`") && err.to_string().contains("id, label"));
+    }
+
+    #[test]
+    fn folds_are_balanced_stratified_and_seeded() {
+        let data = batch(103); // 26 rare (rows 0, 4, ...), 77 common
+        let folds = assign_folds(&data, 5, 9, Some("label")).unwrap();
+        assert_eq!(folds.len(), 103);
+        let mut sizes = [0usize; 5];
+        let mut rare = [0usize; 5];
+        for (row, &f) in folds.iter().enumerate() {
+            sizes[f] += 1;
+            if row % 4 == 0 {
+                rare[f] += 1;
+            }
+        }
+        // 103 rows over 5 folds: 21, 21, 21, 20, 20 in some order.
+        assert_eq!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap(), 1);
+        assert_eq!(sizes.iter().sum::<usize>(), 103);
+        // 26 rare rows: 5 or 6 in every fold.
+        assert!(rare.iter().all(|&r| r == 5 || r == 6), "{rare:?}");
+        assert_eq!(folds, assign_folds(&data, 5, 9, Some("label")).unwrap());
+        assert_ne!(folds, assign_folds(&data, 5, 10, Some("label")).unwrap());
+        // Unstratified folds are balanced too, and differ from stratified.
+        let plain = assign_folds(&data, 4, 9, None).unwrap();
+        let mut sizes = [0usize; 4];
+        plain.iter().for_each(|&f| sizes[f] += 1);
+        assert_eq!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap(), 1);
+        assert!(assign_folds(&data, 3, 1, Some("nope")).is_err());
     }
 }

@@ -164,6 +164,8 @@ impl MetaStore {
             .await
             .map_err(db(action()))?;
         for sql in [
+            "DELETE FROM step_trials WHERE run_id = ?1 AND step_id IN \
+             (SELECT step_id FROM step_runs WHERE run_id = ?1 AND status != 'succeeded')",
             "DELETE FROM metrics WHERE run_id = ?1 AND step_id IN \
              (SELECT step_id FROM step_runs WHERE run_id = ?1 AND status != 'succeeded')",
             "DELETE FROM step_io WHERE run_id = ?1 AND step_id IN \
@@ -190,6 +192,7 @@ impl MetaStore {
             .await
             .map_err(db(action()))?;
         for sql in [
+            "DELETE FROM step_trials WHERE run_id = ? AND step_id = ?",
             "DELETE FROM metrics WHERE run_id = ? AND step_id = ?",
             "DELETE FROM step_io WHERE run_id = ? AND step_id = ?",
             "DELETE FROM step_runs WHERE run_id = ? AND step_id = ?",

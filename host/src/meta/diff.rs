@@ -228,6 +228,7 @@ mod tests {
             inputs: vec![("table".into(), ArtifactDigest::of(input))],
             outputs: vec![],
             metrics: vec![("rows".into(), metric), ("nan".into(), f64::NAN)],
+            trials: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ mod store;
 mod tenants;
 #[cfg(test)]
 mod tests;
+mod trials;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,7 @@ pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use pipelines::PipelineVersion;
 pub use records::{NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
 pub use store::MetaStore;
+pub use trials::TrialRecord;
 
 /// What went wrong in the metadata store.
 #[derive(Debug, thiserror::Error)]

@@ -139,4 +139,8 @@ pub struct StepRunRecord {
     pub outputs: Vec<(String, ArtifactDigest)>,
     /// NaN metrics are kept as NaN (and serialise as `null` in JSON).
     pub metrics: Vec<(String, f64)>,
+    /// The trials of a trainer step's hyperparameter search (a step reused
+    /// from another run's cache lists that run's trials).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<super::TrialRecord>,
 }

@@ -519,6 +519,11 @@ impl MetaStore {
                 step.metrics.push((name, value.unwrap_or(f64::NAN)));
             }
         }
+        for step in &mut steps {
+            if step.kind == "trainer" {
+                step.trials = self.trials_of(run_id, &step.step_id).await?;
+            }
+        }
         Ok(steps)
     }
 
@@ -660,6 +665,7 @@ fn step_from_row(row: &SqliteRow) -> Result<StepRunRecord> {
             inputs: Vec::new(),
             outputs: Vec::new(),
             metrics: Vec::new(),
+            trials: Vec::new(),
         })
     };
     let mut step = read().map_err(db("read a step"))?;

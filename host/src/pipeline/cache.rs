@@ -9,7 +9,9 @@
 //! - the params as given (keys sorted), the seed the step gets, the
 //!   target column it is told about and the part (`on`) it reads;
 //! - the digest of every input by name (train, holdout, reference, model)
-//!   and, for a step that calls a model, the trainer plugin's sha256.
+//!   and, for a step that calls a model, the trainer plugin's sha256;
+//! - for a trainer with a hyperparameter search: the trials, the
+//!   validation (folds or holdout), the metric and the positive class.
 //!
 //! Not in the key: limits (only a step that succeeded is cached, and a
 //! success's outputs do not depend on its limits: the clocks, randomness
@@ -38,7 +40,7 @@ pub fn step_key(
     if !step.grants.is_empty() {
         return None;
     }
-    Some(key_of(&json!({
+    let mut key = json!({
         "format": CACHE_FORMAT,
         "contract": crate::CONTRACT_VERSION,
         "host": env!("CARGO_PKG_VERSION"),
@@ -50,7 +52,12 @@ pub fn step_key(
         "on": format!("{:?}", step.on),
         "inputs": named(inputs),
         "model_plugin": trainer_sha256,
-    })))
+    });
+    // Only a step with a search has the field, so other keys stay as they were.
+    if let Some(search) = &step.search {
+        key["search"] = search.describe();
+    }
+    Some(key_of(&key))
 }
 
 /// The cache key of loading and splitting a dataset whose file hashes to

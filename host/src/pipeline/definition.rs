@@ -126,6 +126,10 @@ pub struct StepDef {
     /// Names of `[grants]` this step may read, at `/grants/NAME`.
     #[serde(default)]
     pub grants: Vec<String>,
+    /// For trainers: a hyperparameter search (`[steps.search]`); the model
+    /// is trained with the best trial's params.
+    #[serde(default)]
+    pub search: Option<super::search::SearchDef>,
 }
 
 impl PipelineFile {

@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+mod trials;
+
 /// Failures of the machinery around the steps (store, database). A step's
 /// own failure is not an error here: it is recorded and reported.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +122,16 @@ pub trait RunObserver: Send + Sync {
     fn run_started(&self, _run_id: &str, _steps: usize) {}
     fn step_started(&self, _id: &str, _kind: &str, _plugin: &str) {}
     fn step_finished(&self, _step: &StepReport) {}
+    /// A trial of step `step`'s hyperparameter search finished (`done` of
+    /// `total` so far).
+    fn trial_finished(
+        &self,
+        _step: &str,
+        _done: usize,
+        _total: usize,
+        _trial: &crate::meta::TrialRecord,
+    ) {
+    }
 }
 
 /// An observer that does nothing.
@@ -734,6 +746,11 @@ impl RunCtx<'_> {
             self.meta
                 .mark_step_cached_from(run_id, info.id, &from.run_id)
                 .await?;
+            if info.kind == "trainer" {
+                self.meta
+                    .copy_trials((&from.run_id, &from.step_id), (run_id, info.id))
+                    .await?;
+            }
             if let Some(k) = key {
                 self.meta.set_step_cache_key(run_id, info.id, k).await?;
             }
@@ -1183,10 +1200,15 @@ impl RunCtx<'_> {
             report.plugin = step.plugin.label();
             return Ok(report);
         }
-        let _permit = self
-            .scheduler
-            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
-            .await;
+        // A search takes a slot per trial call instead (see `trials`).
+        let _permit = match step.search {
+            None => Some(
+                self.scheduler
+                    .acquire(&self.tenant.name, self.tenant.caps.concurrency)
+                    .await,
+            ),
+            Some(_) => None,
+        };
         observer.step_started(&step.id, step.world().name(), &step.plugin.label());
         let started = Instant::now();
         let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
@@ -1212,6 +1234,7 @@ impl RunCtx<'_> {
                 &mut outputs,
                 &mut metrics,
                 &mut log,
+                observer,
             )
             .await?;
         let error = outcome.err();
@@ -1271,6 +1294,7 @@ impl RunCtx<'_> {
         outputs: &mut Vec<(String, ArtifactDigest)>,
         metrics: &mut BTreeMap<String, f64>,
         log: &mut String,
+        observer: &dyn RunObserver,
     ) -> Result<Result<(), String>, ExecError> {
         macro_rules! step_try {
             ($e:expr) => {
@@ -1343,14 +1367,47 @@ impl RunCtx<'_> {
                 );
             }
             World::Trainer => {
-                let train = step_try!(self.batch(&input.train).await?);
-                let train = step_try!(data::batch_to_table(&train));
+                let train_batch = step_try!(self.batch(&input.train).await?);
+                let mut params = step.params.clone();
+                let mut _permit = None;
+                if let Some(search) = &step.search {
+                    let found = step_try!(
+                        self.run_search(step, search, &ctx, &train_batch, log, observer)
+                            .await?
+                    );
+                    params = search.trials[found.best].params.clone();
+                    let best = &found.trials[found.best];
+                    metrics.insert(
+                        format!("search_{}", search.metric.name()),
+                        best.score.expect("the best trial has a score"),
+                    );
+                    metrics.insert("search_trials".into(), found.trials.len() as f64);
+                    metrics.insert(
+                        "search_failed".into(),
+                        found.trials.iter().filter(|t| t.score.is_none()).count() as f64,
+                    );
+                    let d = step_try!(self.put_json(&step.id, &found.report(search)).await?);
+                    outputs.push(("search".into(), d));
+                    // The final fit takes a slot like any step.
+                    _permit = Some(
+                        self.scheduler
+                            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
+                            .await,
+                    );
+                }
+                let train = step_try!(data::batch_to_table(&train_batch));
                 let (features, label) = split_target(train, target.as_deref());
                 let label = step_try!(label.ok_or("the input has no target column"));
                 let trained = step_try!(
-                    self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                        rt.train_async(&p, &ctx, &features, &label, &params).await
-                    })
+                    self.call_with(
+                        step,
+                        &ctx,
+                        params,
+                        log,
+                        move |rt, p, ctx, params| async move {
+                            rt.train_async(&p, &ctx, &features, &label, &params).await
+                        }
+                    )
                     .await
                 );
                 for m in &trained.metrics {
@@ -1526,12 +1583,24 @@ impl RunCtx<'_> {
         T: Send + 'static,
         F: Future<Output = Result<StepOutput<T>, StepFailure>> + Send + 'static,
     {
-        let (rt, plugin, ctx, params) = (
-            (*self.runtime).clone(),
-            step.plugin.clone(),
-            ctx.clone(),
-            step.params.clone(),
-        );
+        self.call_with(step, ctx, step.params.clone(), log, f).await
+    }
+
+    /// [`call`](Self::call) with params other than the step's own (a
+    /// search trial's).
+    async fn call_with<T, F>(
+        &self,
+        step: &PlannedStep,
+        ctx: &StepContext,
+        params: Vec<wit::Param>,
+        log: &mut String,
+        f: impl FnOnce(Runtime, Arc<Plugin>, StepContext, Vec<wit::Param>) -> F,
+    ) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<StepOutput<T>, StepFailure>> + Send + 'static,
+    {
+        let (rt, plugin, ctx) = ((*self.runtime).clone(), step.plugin.clone(), ctx.clone());
         match tokio::spawn(f(rt, plugin, ctx, params)).await {
             Ok(Ok(out)) => {
                 log.push_str(&out.log);

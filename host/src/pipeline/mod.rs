@@ -5,6 +5,7 @@ pub mod cache;
 pub mod definition;
 pub mod executor;
 pub mod plan;
+pub mod search;
 
 pub use definition::{Part, PipelineFile};
 pub use plan::{PipelineError, Plan, PlanOptions, load_plan};

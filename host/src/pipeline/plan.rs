@@ -71,6 +71,8 @@ pub struct PlannedStep {
     pub target: Option<String>,
     /// The model name a trainer registers its model under.
     pub register: Option<String>,
+    /// A trainer's hyperparameter search.
+    pub search: Option<super::search::Search>,
 }
 
 impl PlannedStep {
@@ -268,6 +270,17 @@ fn plan(
             Some(p) => convert_params(step, p, &mut issues),
             None => (Vec::new(), serde_json::Value::Null),
         };
+        let search = match (&step.search, &plugin) {
+            (Some(def), Some(p)) => super::search::plan_search(
+                step,
+                def,
+                p,
+                &params,
+                step_seed(file.pipeline.seed, &step.id),
+                &mut issues,
+            ),
+            _ => None,
+        };
         let (limits, explicit_limits) = match &step.limits {
             None => (StepLimits::default(), BTreeSet::new()),
             Some(table) => match toml::Value::Table(table.clone()).try_into::<StepLimits>() {
@@ -304,6 +317,7 @@ fn plan(
                 seed: step_seed(file.pipeline.seed, &step.id),
                 target: None,
                 register: step.register.clone(),
+                search,
             })),
             _ => steps.push(None),
         }
@@ -590,23 +604,7 @@ fn convert_params(
             ));
             continue;
         };
-        let converted = match (spec.kind.as_str(), value) {
-            ("number", toml::Value::Float(f)) => Some(wit::ParamValue::Number(*f)),
-            ("number", toml::Value::Integer(i)) => Some(wit::ParamValue::Number(*i as f64)),
-            ("integer", toml::Value::Integer(i)) => Some(wit::ParamValue::Integer(*i)),
-            ("flag", toml::Value::Boolean(b)) => Some(wit::ParamValue::Flag(*b)),
-            ("text", toml::Value::String(s)) => Some(wit::ParamValue::Text(s.clone())),
-            ("numbers", toml::Value::Array(items)) => items
-                .iter()
-                .map(|v| match v {
-                    toml::Value::Float(f) => Some(*f),
-                    toml::Value::Integer(i) => Some(*i as f64),
-                    _ => None,
-                })
-                .collect::<Option<Vec<f64>>>()
-                .map(wit::ParamValue::Numbers),
-            _ => None,
-        };
+        let converted = convert_value(&spec.kind, value);
         match converted {
             Some(v) => {
                 json.insert(name.clone(), param_json(&v));
@@ -624,7 +622,11 @@ fn convert_params(
         }
     }
     for spec in &plugin.info.params {
-        if spec.default.is_none() && !step.params.contains_key(&spec.name) {
+        let searched = step
+            .search
+            .as_ref()
+            .is_some_and(|s| s.params.contains_key(&spec.name));
+        if spec.default.is_none() && !step.params.contains_key(&spec.name) && !searched {
             issues.push(format!(
                 "step '{id}': param '{}' ({}) is required by plugin {}: {}",
                 spec.name,
@@ -641,6 +643,28 @@ fn convert_params(
         }
     }
     (params, serde_json::Value::Object(json))
+}
+
+/// A TOML value as a param of kind `kind` ("number", "integer", "flag",
+/// "text", "numbers"), or `None` when it is not one.
+pub(super) fn convert_value(kind: &str, value: &toml::Value) -> Option<wit::ParamValue> {
+    match (kind, value) {
+        ("number", toml::Value::Float(f)) => Some(wit::ParamValue::Number(*f)),
+        ("number", toml::Value::Integer(i)) => Some(wit::ParamValue::Number(*i as f64)),
+        ("integer", toml::Value::Integer(i)) => Some(wit::ParamValue::Integer(*i)),
+        ("flag", toml::Value::Boolean(b)) => Some(wit::ParamValue::Flag(*b)),
+        ("text", toml::Value::String(s)) => Some(wit::ParamValue::Text(s.clone())),
+        ("numbers", toml::Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                toml::Value::Float(f) => Some(*f),
+                toml::Value::Integer(i) => Some(*i as f64),
+                _ => None,
+            })
+            .collect::<Option<Vec<f64>>>()
+            .map(wit::ParamValue::Numbers),
+        _ => None,
+    }
 }
 
 pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
