@@ -15,7 +15,8 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one run: its steps, their inputs, outputs, metrics, logs, errors.
+    /// Show one run: its steps, their inputs, outputs, metrics, logs, errors,
+    /// and every trial of a hyperparameter search (the best marked `*`).
     Show {
         /// A run id, or a unique prefix of one.
         run: String,
