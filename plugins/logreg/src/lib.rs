@@ -37,8 +37,8 @@ use std::borrow::Cow;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{
-    Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, classes, log,
-    metrics,
+    Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer, Values, classes,
+    log, metrics,
 };
 
 pub use classes::Classes;
@@ -138,6 +138,26 @@ impl LogisticModel {
             .collect()
     }
 
+    /// [`Self::feature_columns`] without the check for non-finite values,
+    /// which the caller must make some other way.
+    fn feature_columns_unscanned<'t>(
+        &self,
+        features: &'t Table,
+    ) -> Result<Vec<Cow<'t, [f64]>>, StepError> {
+        self.features
+            .iter()
+            .map(|name| {
+                let column = features
+                    .get(name)
+                    .ok_or_else(|| StepError::invalid_input(String::new()))?;
+                match column.values() {
+                    Values::F64(v) if !column.has_nulls() => Ok(Cow::Borrowed(v.as_slice())),
+                    _ => numeric_feature(column),
+                }
+            })
+            .collect()
+    }
+
     /// The probability of each class for each row, `proba[row][class]`.
     pub fn predict_proba(&self, features: &Table) -> Result<Vec<Vec<f64>>, StepError> {
         let columns = self.feature_columns(features)?;
@@ -155,9 +175,34 @@ impl LogisticModel {
         if self.coef.len() == 1 {
             // Binary: the same values as `class_outputs` of
             // `predict_proba`, by column, without a vector per row.
-            let columns = self.feature_columns(features)?;
-            let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
-            let z = newton::decision(&refs, &self.coef[0], self.intercept[0], features.num_rows());
+            // The features are checked for non-finite values through the
+            // scores: a NaN or infinite value makes its row's score
+            // non-finite, and only then (or on any other problem) are the
+            // columns checked one by one, for the same error the checked
+            // path gives. One pass over the scores instead of one over
+            // every value.
+            let z = match self.feature_columns_unscanned(features) {
+                Ok(columns) => {
+                    let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
+                    let rows = features.num_rows();
+                    Some(newton::decision(
+                        &refs,
+                        &self.coef[0],
+                        self.intercept[0],
+                        rows,
+                    ))
+                }
+                Err(_) => None,
+            };
+            let z = match z {
+                Some(z) if z.iter().all(|z| z.is_finite()) => z,
+                _ => {
+                    let columns = self.feature_columns(features)?;
+                    let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
+                    let rows = features.num_rows();
+                    newton::decision(&refs, &self.coef[0], self.intercept[0], rows)
+                }
+            };
             let p1: Vec<f64> = z.into_iter().map(newton::sigmoid).collect();
             let p0: Vec<f64> = p1.iter().map(|p| 1.0 - p).collect();
             let best: Vec<usize> = p0

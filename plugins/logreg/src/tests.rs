@@ -489,3 +489,51 @@ fn binary_predict_is_class_outputs_of_proba() {
     assert_eq!(fast, slow);
     assert_eq!(fast.names(), vec!["p_0", "p_1", "prediction"]);
 }
+
+/// A non-finite feature value is found through the scores and named as
+/// the column-by-column check names it; a model's missing feature before a
+/// NaN is still reported first, as before.
+#[test]
+fn predict_names_non_finite_values_and_missing_features() {
+    let (x, y) = synthetic();
+    let report = train(&x, &y, &FitOptions::default()).unwrap();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut x1 = x.column("x1").unwrap().f64_values().unwrap().to_vec();
+        x1[7] = bad;
+        let t = Table::new()
+            .with(Column::f64("x1", x1))
+            .with(x.column("x2").unwrap().clone())
+            .with(x.column("x3").unwrap().clone());
+        let err = report.model.predict(&t).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput);
+        assert!(
+            err.message.contains("column 'x1' has a non-finite value")
+                && err.message.contains("row 7"),
+            "{}",
+            err.message
+        );
+    }
+    // x2 has a NaN, x3 is missing: the first feature in the model's order
+    // with a problem is named, x2.
+    let mut x2 = x.column("x2").unwrap().f64_values().unwrap().to_vec();
+    x2[3] = f64::NAN;
+    let t = Table::new()
+        .with(x.column("x1").unwrap().clone())
+        .with(Column::f64("x2", x2));
+    let err = report.model.predict(&t).unwrap_err();
+    assert!(
+        err.message.contains("column 'x2' has a non-finite value"),
+        "{}",
+        err.message
+    );
+    // Without the NaN, the missing x3 is named.
+    let t = Table::new()
+        .with(x.column("x1").unwrap().clone())
+        .with(x.column("x2").unwrap().clone());
+    let err = report.model.predict(&t).unwrap_err();
+    assert!(
+        err.message.contains("needs feature 'x3'"),
+        "{}",
+        err.message
+    );
+}
