@@ -52,6 +52,9 @@ cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
 for plugin in schema_check impute standardize logreg holdout_eval permutation_importance; do
   "$sluice" plugin inspect --home "$work/home" "$root/target/wasm32-wasip2/release/$plugin.wasm" >/dev/null
 done
+# The pipeline's steps ask for 4 GiB of linear memory (a 1M-row transform
+# holds its input and output); the default tenant's cap is 2 GiB.
+"$sluice" tenants set --home "$work/home" default memory_mib=4096 >/dev/null
 echo "==> sluice ($rows rows)"
 /usr/bin/time -v -o "$work/sluice.time" \
   "$sluice" run --json --home "$work/home" "$here/pipeline.toml" >"$work/sluice.json"

@@ -102,6 +102,24 @@ pub mod model {
         }
     }
 
+    /// [`predict`] without copying the table into the call: its columns
+    /// move into the call's argument and back, so `features` is unchanged
+    /// when this returns. For callers that hold the table mutably and call
+    /// the model many times (an explainer).
+    pub fn predict_mut(features: &mut Table) -> Result<Table, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let wire = crate::wit::types::Table::from(std::mem::take(features));
+            let out = crate::wit::model::predict(&wire);
+            *features = Table::from(wire);
+            crate::convert::table_in(out.map_err(StepError::from)?)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            predict(features)
+        }
+    }
+
     /// Installs the predictor [`predict`] calls on this thread when the
     /// plugin is built natively (for unit tests and benchmarks). Inside a
     /// component it has no effect: the host's model answers.

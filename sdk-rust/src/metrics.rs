@@ -3,7 +3,7 @@
 //! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
 //! scores given their average rank.
 
-use crate::{Column, StepError, Table, ValidationReport};
+use crate::{Column, StepError, Table, ValidationReport, Values};
 
 /// The clip scikit-learn's `log_loss` applies to probabilities.
 pub const LOG_LOSS_EPS: f64 = 1e-15;
@@ -47,6 +47,61 @@ impl ScoredRows {
                 prediction.len()
             )));
         }
+        // Labels of the same type compare by value, which for integers,
+        // booleans and strings is comparing their text, without a string
+        // per row (an explainer scores the model over and over).
+        match (&truth.values, &prediction.values) {
+            (Values::I64(t), Values::I64(pr)) => {
+                let positive = parse_exact::<i64>(positive);
+                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                    Some(*v) == positive
+                }));
+            }
+            (Values::Bool(t), Values::Bool(pr)) => {
+                let positive = parse_exact::<bool>(positive);
+                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                    Some(*v) == positive
+                }));
+            }
+            (Values::Str(t), Values::Str(pr)) => {
+                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                    v == positive
+                }));
+            }
+            _ => {}
+        }
+        Ok(Self::by_text(truth, prediction, &p, positive))
+    }
+
+    /// Rows scored by comparing labels of the same type by value.
+    fn by_value<T: PartialEq>(
+        truth: &Column,
+        t: &[T],
+        prediction: &Column,
+        pr: &[T],
+        p: &[f64],
+        is_positive: impl Fn(&T) -> bool,
+    ) -> ScoredRows {
+        let rows = t.len();
+        let mut scored = ScoredRows {
+            correct: Vec::with_capacity(rows),
+            positive: Vec::with_capacity(rows),
+            p_positive: Vec::with_capacity(rows),
+        };
+        for (i, &p_i) in p.iter().enumerate() {
+            if truth.is_null(i) {
+                continue;
+            }
+            scored.correct.push(!prediction.is_null(i) && pr[i] == t[i]);
+            scored.positive.push(is_positive(&t[i]));
+            scored.p_positive.push(p_i);
+        }
+        scored
+    }
+
+    /// Rows scored by comparing labels as text (any types).
+    fn by_text(truth: &Column, prediction: &Column, p: &[f64], positive: &str) -> ScoredRows {
+        let rows = truth.len();
         let mut scored = ScoredRows {
             correct: Vec::with_capacity(rows),
             positive: Vec::with_capacity(rows),
@@ -62,7 +117,7 @@ impl ScoredRows {
             scored.positive.push(label == positive);
             scored.p_positive.push(p_i);
         }
-        Ok(scored)
+        scored
     }
 
     pub fn len(&self) -> usize {
@@ -85,6 +140,11 @@ impl ScoredRows {
     pub fn roc_auc(&self) -> Option<f64> {
         roc_auc(&self.positive, &self.p_positive)
     }
+}
+
+/// The value whose text is exactly `text` ("01" is no integer's text).
+fn parse_exact<T: std::str::FromStr + ToString>(text: &str) -> Option<T> {
+    text.parse::<T>().ok().filter(|v| v.to_string() == text)
 }
 
 /// The share of `true` entries (NaN when empty).
@@ -215,6 +275,58 @@ pub fn check_roc_auc(report: &mut ValidationReport, label: &str, roc_auc: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Same-typed labels scored by value give what scoring by text gives,
+    /// nulls included on either side.
+    #[test]
+    fn scoring_by_value_is_scoring_by_text() {
+        let p = vec![0.1, 0.9, 0.4, 0.6, 0.5];
+        let cases: Vec<(Column, Column, &str)> = vec![
+            (
+                Column::i64("y", vec![1, 0, 1, 1, 0]).with_nulls(&[2]),
+                Column::i64("prediction", vec![1, 1, 0, 1, 0]).with_nulls(&[3]),
+                "1",
+            ),
+            (
+                Column::i64("y", vec![1, 0, 1, 1, 0]),
+                Column::i64("prediction", vec![1, 1, 0, 1, 0]),
+                "01",
+            ),
+            (
+                Column::bool("y", vec![true, false, true, true, false]),
+                Column::bool("prediction", vec![true, true, false, true, false]),
+                "true",
+            ),
+            (
+                Column::strings("y", ["a", "b", "a", "c", "b"]).with_nulls(&[0]),
+                Column::strings("prediction", ["a", "a", "a", "c", "c"]),
+                "b",
+            ),
+            // Mixed types go by text.
+            (
+                Column::i64("y", vec![1, 0, 1, 1, 0]),
+                Column::strings("prediction", ["1", "1", "0", "1", "0"]),
+                "1",
+            ),
+        ];
+        for (truth, prediction, positive) in cases {
+            let output = Table::new()
+                .with(Column::f64(format!("p_{positive}"), p.clone()))
+                .with(prediction.clone());
+            let scored = ScoredRows::new(&output, &truth, positive).unwrap();
+            let text = ScoredRows::by_text(&truth, &prediction, &p, positive);
+            assert_eq!(scored, text, "{truth:?} {prediction:?}");
+            assert!(scored.correct.iter().any(|c| *c) && scored.correct.iter().any(|c| !*c));
+        }
+        // And the positives are found.
+        let truth = Column::i64("y", vec![1, 0, 1]);
+        let output = Table::new()
+            .with(Column::f64("p_1", vec![0.5; 3]))
+            .with(Column::i64("prediction", vec![1, 1, 1]));
+        let scored = ScoredRows::new(&output, &truth, "1").unwrap();
+        assert_eq!(scored.positive, vec![true, false, true]);
+        assert_eq!(scored.correct, vec![true, false, true]);
+    }
 
     #[test]
     fn roc_auc_matches_reference() {

@@ -150,7 +150,7 @@ fn load_kind(e: &RuntimeError) -> &'static str {
 }
 
 /// The breast cancer data, features and target, as plugins receive them.
-fn cancer() -> &'static (wit::Table, wit::Column) {
+pub(crate) fn cancer() -> &'static (wit::Table, wit::Column) {
     static DATA: OnceLock<(wit::Table, wit::Column)> = OnceLock::new();
     DATA.get_or_init(|| {
         let batch = data::read_table(&root().join("pipelines/data/breast_cancer.csv")).unwrap();

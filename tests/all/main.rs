@@ -11,6 +11,7 @@ mod grants;
 mod history;
 mod hostile_corpus;
 mod languages;
+mod model_session;
 mod registry;
 pub mod s3;
 mod search;

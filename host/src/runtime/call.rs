@@ -1,4 +1,6 @@
 //! Step calls: one fresh store and instance per call, run as a future.
+//! (The one exception: the model calls of one validator or explainer call
+//! share one trainer instance, a [`ModelSession`].)
 //!
 //! The guest runs on a wasmtime fiber. At every epoch tick the store's
 //! deadline callback either yields to the executor (the call goes on when
@@ -14,6 +16,7 @@
 //! call a blocking twin on an async executor's worker thread: it would hold
 //! the thread for the whole call.
 
+use super::bindings::trainer::Trainer as TrainerBindings;
 use super::bindings::types;
 use super::error::{self, StepFailure, StepFailureKind};
 use super::limits::StepLimits;
@@ -22,7 +25,7 @@ use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, ModelPredictor, StepState};
 use super::{ModelBinding, Runtime, StepContext, StepOutput};
 use futures::executor::block_on;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{Store, UpdateDeadline};
 
@@ -41,54 +44,62 @@ struct StepCall<'a> {
 }
 
 impl StepCall<'_> {
-    fn failure(&self, kind: StepFailureKind, log: String) -> StepFailure {
-        failure(self.plugin, self.ctx, kind, log)
-    }
-
     /// Measure and check what the call returned.
     fn finish<R: StepValue>(
         self,
         result: wasmtime::Result<Result<R, types::StepError>>,
     ) -> Result<StepOutput<R>, StepFailure> {
-        let elapsed = self.started.elapsed();
-        let limits = &self.ctx.limits;
-        let fuel_used = limits
-            .fuel
-            .map(|fuel| fuel.saturating_sub(self.store.get_fuel().unwrap_or(0)));
-        let state = self.store.data();
-        let log = state.log.contents();
-        match result {
-            Ok(Ok(value)) => {
-                let bytes = value.wire_bytes();
-                if bytes > limits.output_bytes() {
-                    let kind = StepFailureKind::OutputTooLarge {
-                        limit_mib: limits.output_mib,
-                        bytes,
-                        what: R::WHAT,
-                    };
-                    return Err(self.failure(kind, log));
-                }
-                if let Err(message) = value.check_shape() {
-                    return Err(self.failure(StepFailureKind::InvalidOutput { message }, log));
-                }
-                Ok(StepOutput {
-                    value,
-                    log,
-                    elapsed,
-                    fuel_used,
-                })
-            }
-            Ok(Err(e)) => {
-                let kind = StepFailureKind::Guest {
-                    kind: error_kind_name(e.kind).into(),
-                    message: e.message,
+        finish(&self.store, self.plugin, self.ctx, self.started, result)
+    }
+}
+
+/// Measure and check what a call into `store` returned.
+fn finish<R: StepValue>(
+    store: &Store<StepState>,
+    plugin: &Plugin,
+    ctx: &StepContext,
+    started: Instant,
+    result: wasmtime::Result<Result<R, types::StepError>>,
+) -> Result<StepOutput<R>, StepFailure> {
+    let elapsed = started.elapsed();
+    let limits = &ctx.limits;
+    let fuel_used = limits
+        .fuel
+        .map(|fuel| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
+    let state = store.data();
+    let log = state.log.contents();
+    let fail = |kind, log| failure(plugin, ctx, kind, log);
+    match result {
+        Ok(Ok(value)) => {
+            let bytes = value.wire_bytes();
+            if bytes > limits.output_bytes() {
+                let kind = StepFailureKind::OutputTooLarge {
+                    limit_mib: limits.output_mib,
+                    bytes,
+                    what: R::WHAT,
                 };
-                Err(self.failure(kind, log))
+                return Err(fail(kind, log));
             }
-            Err(e) => {
-                let kind = classify_trap(&e, state, limits);
-                Err(self.failure(kind, log))
+            if let Err(message) = value.check_shape() {
+                return Err(fail(StepFailureKind::InvalidOutput { message }, log));
             }
+            Ok(StepOutput {
+                value,
+                log,
+                elapsed,
+                fuel_used,
+            })
+        }
+        Ok(Err(e)) => {
+            let kind = StepFailureKind::Guest {
+                kind: error_kind_name(e.kind).into(),
+                message: e.message,
+            };
+            Err(fail(kind, log))
+        }
+        Err(e) => {
+            let kind = classify_trap(&e, state, limits);
+            Err(fail(kind, log))
         }
     }
 }
@@ -124,14 +135,51 @@ macro_rules! guest_call {
     }};
 }
 
+/// The wall-clock deadline of the call a store is running, read by its
+/// epoch callback at every tick; a store that runs several calls (a model
+/// session) moves it forward before each.
+type Deadline = Arc<Mutex<Instant>>;
+
+/// Start a call in `store`: its time limit runs from now, and a metered
+/// store gets its whole fuel budget again.
+fn arm(
+    store: &mut Store<StepState>,
+    deadline: &Deadline,
+    limits: &StepLimits,
+) -> wasmtime::Result<Instant> {
+    let started = Instant::now();
+    *deadline.lock().unwrap_or_else(|e| e.into_inner()) = started
+        .checked_add(Duration::from_millis(limits.timeout_ms))
+        .unwrap_or(started + Duration::from_secs(u32::MAX.into()));
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    store.set_epoch_deadline(1);
+    Ok(started)
+}
+
+/// The trainer instance that answers one validator or explainer call's
+/// `model` import: instantiated at the first model call and kept for the
+/// next ones of the same call (same tenant, step and model), so the
+/// trainer's linear memory is not built and faulted in again for every
+/// call. Each call still runs with the trainer's full limits (time, fuel,
+/// output); a call that fails drops the instance, and the next call gets
+/// a fresh one. Nothing outlives the calling step's call.
+struct ModelSession {
+    store: Store<StepState>,
+    trainer: TrainerBindings,
+    deadline: Deadline,
+}
+
 impl Runtime {
-    /// A fresh store for one call, with the limits of `ctx`: memory, fuel,
-    /// host-call size, and the time limit checked at each epoch tick.
-    fn begin<'a>(
+    /// A fresh store for `plugin` with the limits of `ctx`: memory, fuel,
+    /// host-call size, and the time limit (armed by [`arm`]) checked at
+    /// each epoch tick. Returns the instance-ready component too.
+    fn new_store<'a>(
         &'a self,
         plugin: &'a Plugin,
-        ctx: &'a StepContext,
-    ) -> Result<StepCall<'a>, StepFailure> {
+        ctx: &StepContext,
+    ) -> Result<(Store<StepState>, &'a WorldPre, Deadline), StepFailure> {
         // Before the call: nothing was logged yet.
         let refuse = |kind| failure(plugin, ctx, kind, String::new());
         if let Err(message) = ctx.limits.check() {
@@ -149,8 +197,7 @@ impl Runtime {
                 message: format!("{e:#}"),
             })
         };
-        if let Some(fuel) = ctx.limits.fuel {
-            store.set_fuel(fuel).map_err(trap)?;
+        if ctx.limits.fuel.is_some() {
             store
                 .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
                 .map_err(trap)?;
@@ -164,12 +211,10 @@ impl Runtime {
         // clock, then stop the call (as `Trap::Interrupt`). Time spent
         // yielded, waiting to be polled again, counts: the limit is wall
         // time, as it was when a call held its thread.
-        let started = Instant::now();
-        let deadline = started
-            .checked_add(Duration::from_millis(ctx.limits.timeout_ms))
-            .unwrap_or(started + Duration::from_secs(u32::MAX.into()));
-        store.set_epoch_deadline(1);
+        let deadline: Deadline = Arc::new(Mutex::new(Instant::now()));
+        let read = deadline.clone();
         store.epoch_deadline_callback(move |_| {
+            let deadline = *read.lock().unwrap_or_else(|e| e.into_inner());
             Ok(if Instant::now() >= deadline {
                 UpdateDeadline::Interrupt
             } else {
@@ -181,6 +226,26 @@ impl Runtime {
                 UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
             })
         });
+        Ok((store, pre, deadline))
+    }
+
+    /// A fresh store for one call, armed.
+    fn begin<'a>(
+        &'a self,
+        plugin: &'a Plugin,
+        ctx: &'a StepContext,
+    ) -> Result<StepCall<'a>, StepFailure> {
+        let (mut store, pre, deadline) = self.new_store(plugin, ctx)?;
+        let started = arm(&mut store, &deadline, &ctx.limits).map_err(|e| {
+            failure(
+                plugin,
+                ctx,
+                StepFailureKind::Trap {
+                    message: format!("{e:#}"),
+                },
+                String::new(),
+            )
+        })?;
         Ok(StepCall {
             store,
             pre,
@@ -190,22 +255,27 @@ impl Runtime {
         })
     }
 
-    /// The `model` import of a validator or explainer: each call runs the
-    /// trainer's `predict` in a sandbox of its own.
+    /// The `model` import of a validator or explainer: the trainer's
+    /// `predict` in a sandbox of its own, one [`ModelSession`] for all the
+    /// model calls of this step call.
     fn model_predictor(&self, binding: &ModelBinding, ctx: &StepContext) -> ModelPredictor {
         let runtime = self.clone();
         let binding = binding.clone();
-        let step = format!("{} (model)", ctx.step);
-        let seed = ctx.seed;
+        let inner_ctx = StepContext::new(format!("{} (model)", ctx.step), binding.limits, ctx.seed);
+        let session: Arc<Mutex<Option<ModelSession>>> = Arc::new(Mutex::new(None));
         Arc::new(move |features: types::Table| {
-            let (runtime, binding) = (runtime.clone(), binding.clone());
-            let inner_ctx = StepContext::new(step.clone(), binding.limits, seed);
+            let (runtime, binding, ctx) = (runtime.clone(), binding.clone(), inner_ctx.clone());
+            let session = session.clone();
             Box::pin(async move {
-                let predicted = runtime
-                    .predict_async(&binding.trainer, &inner_ctx, &binding.model, &features)
-                    .await;
+                // The calls of one step come one after another; a session
+                // taken out and not put back (a failed call) is dropped.
+                let open = session.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let predicted = runtime.model_predict(open, &binding, &ctx, &features).await;
                 match predicted {
-                    Ok(out) => Ok(Ok(out.value)),
+                    Ok((open, out)) => {
+                        *session.lock().unwrap_or_else(|e| e.into_inner()) = Some(open);
+                        Ok(Ok(out.value))
+                    }
                     Err(f) => Ok(Err(types::StepError {
                         kind: types::ErrorKind::Internal,
                         message: f.to_string(),
@@ -213,6 +283,64 @@ impl Runtime {
                 }
             })
         })
+    }
+
+    /// One model call: `predict` in the session's trainer instance, or in a
+    /// new one when there is no session yet. Returns the session to keep.
+    async fn model_predict(
+        &self,
+        session: Option<ModelSession>,
+        binding: &ModelBinding,
+        ctx: &StepContext,
+        features: &types::Table,
+    ) -> Result<(ModelSession, StepOutput<types::Table>), StepFailure> {
+        let plugin = &*binding.trainer;
+        let trap = |e: wasmtime::Error, log: String| {
+            failure(
+                plugin,
+                ctx,
+                StepFailureKind::Trap {
+                    message: format!("{e:#}"),
+                },
+                log,
+            )
+        };
+        let (mut session, started) = match session {
+            Some(mut session) => {
+                session.store.data().log.clear();
+                let started = arm(&mut session.store, &session.deadline, &ctx.limits)
+                    .map_err(|e| trap(e, String::new()))?;
+                (session, started)
+            }
+            None => {
+                let (mut store, pre, deadline) = self.new_store(plugin, ctx)?;
+                let started =
+                    arm(&mut store, &deadline, &ctx.limits).map_err(|e| trap(e, String::new()))?;
+                let WorldPre::Trainer(pre) = pre else {
+                    return Err(trap(wrong_world(World::Trainer), String::new()));
+                };
+                let trainer = match pre.instantiate_async(&mut store).await {
+                    Ok(trainer) => trainer,
+                    Err(e) => {
+                        let state = store.data();
+                        let kind = classify_trap(&e, state, &ctx.limits);
+                        return Err(failure(plugin, ctx, kind, state.log.contents()));
+                    }
+                };
+                let session = ModelSession {
+                    store,
+                    trainer,
+                    deadline,
+                };
+                (session, started)
+            }
+        };
+        let result = session
+            .trainer
+            .call_predict(&mut session.store, &binding.model, features)
+            .await;
+        let out = finish(&session.store, plugin, ctx, started, result)?;
+        Ok((session, out))
     }
 
     /// Call `describe()` in a fresh instance (loading already did once).

@@ -5,7 +5,9 @@
 //! can be reserved). Components are compiled once and cached on disk
 //! ([`cache`]). Every step call gets a fresh `Store` and instance from the
 //! plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
-//! context that grants nothing ([`sandbox`]).
+//! context that grants nothing ([`sandbox`]). The model calls of one
+//! validator or explainer call go to one trainer instance of their own,
+//! kept for that call only (a model session, in [`call`]).
 //!
 //! Calls are async ([`Runtime::apply_async`] and the others, in [`call`]):
 //! the guest runs on a wasmtime fiber and yields to the caller's executor

@@ -57,6 +57,14 @@ impl StepLog {
         self.append(b"\n");
     }
 
+    /// Forget what was logged (a model session's next call starts a new
+    /// log).
+    pub fn clear(&self) {
+        let mut buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        buf.text.clear();
+        buf.dropped = 0;
+    }
+
     /// The log as text, with a marker when bytes were dropped.
     pub fn contents(&self) -> String {
         let buf = self.inner.lock().unwrap_or_else(|e| e.into_inner());

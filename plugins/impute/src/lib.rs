@@ -103,12 +103,19 @@ impl Strategy {
         match self {
             Strategy::Mean => values.iter().sum::<f64>() / values.len() as f64,
             Strategy::Median => {
-                values.sort_by(f64::total_cmp);
+                // The middle of the sorted values, found by selection (linear
+                // time) instead of a sort; the same values bit for bit.
                 let n = values.len();
+                let (below, &mut middle, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
                 if n % 2 == 1 {
-                    values[n / 2]
+                    middle
                 } else {
-                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                    let before = below
+                        .iter()
+                        .copied()
+                        .max_by(f64::total_cmp)
+                        .expect("n is even and at least 2");
+                    (before + middle) / 2.0
                 }
             }
             Strategy::MostFrequent => {
@@ -652,6 +659,37 @@ mod tests {
             &[5.0, 3.5, 1.0, 2.0, 100.0]
         );
         assert_eq!(Strategy::Median.statistic(vec![3.0, 1.0, 2.0]), 2.0);
+    }
+
+    /// The median by selection is the median of the sorted values, bit for
+    /// bit: odd and even counts, duplicates, signed zeros.
+    #[test]
+    fn median_by_selection_is_median_of_sorted() {
+        let mut state = 7u64;
+        for n in 1..60usize {
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    match state >> 61 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => 1.5,
+                        _ => (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
+                    }
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
+            let got = Strategy::Median.statistic(values);
+            assert_eq!(got.to_bits(), want.to_bits(), "n = {n}");
+        }
     }
 
     #[test]

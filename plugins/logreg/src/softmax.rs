@@ -20,7 +20,8 @@
 
 use sluice_sdk::classes;
 
-use crate::newton::{self, FitOptions, Objective, dot};
+use crate::lbfgs::{self, Smooth};
+use crate::newton::{self, FitOptions, Objective, Solver, dot};
 
 /// The optimum found.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +98,49 @@ impl Problem<'_> {
     }
 }
 
+impl Problem<'_> {
+    /// The gradient, given the probabilities `p[class][row]` at `theta`.
+    fn gradient_at(&self, theta: &[f64], p: &[Vec<f64>]) -> Vec<f64> {
+        let (n, d, w, kk) = (self.y.len(), self.columns.len(), self.width(), self.classes);
+        let mut g = vec![0.0; kk * w];
+        for k in 0..kk {
+            let resid: Vec<f64> = (0..n)
+                .map(|i| p[k][i] - f64::from(u8::from(self.y[i] == k)))
+                .collect();
+            for j in 0..d {
+                g[k * w + j] = dot(self.columns[j], &resid) + self.alpha * theta[k * w + j];
+            }
+            if self.fit_intercept {
+                g[k * w + d] = resid.iter().sum();
+            }
+        }
+        g
+    }
+}
+
+impl Smooth for Problem<'_> {
+    fn value_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let mut p = self.scores(theta);
+        let mut loss = 0.0;
+        let mut row = vec![0.0; self.classes];
+        for i in 0..self.y.len() {
+            for (r, p) in row.iter_mut().zip(&p) {
+                *r = p[i];
+            }
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lse = max + row.iter().map(|z| (z - max).exp()).sum::<f64>().ln();
+            loss += lse - row[self.y[i]];
+            for (r, p) in row.iter().zip(p.iter_mut()) {
+                p[i] = (r - lse).exp();
+            }
+        }
+        let g = self.gradient_at(theta, &p);
+        let (coef, _) = self.split(theta);
+        let penalty: f64 = coef.iter().flatten().map(|w| w * w).sum();
+        (loss + 0.5 * self.alpha * penalty, g)
+    }
+}
+
 impl Objective for Problem<'_> {
     fn value(&self, theta: &[f64]) -> f64 {
         let z = self.scores(theta);
@@ -127,19 +171,7 @@ impl Objective for Problem<'_> {
                 p[i] = *r;
             }
         }
-
-        let mut g = vec![0.0; m];
-        for k in 0..kk {
-            let resid: Vec<f64> = (0..n)
-                .map(|i| p[k][i] - f64::from(u8::from(self.y[i] == k)))
-                .collect();
-            for j in 0..d {
-                g[k * w + j] = dot(self.columns[j], &resid) + self.alpha * theta[k * w + j];
-            }
-            if self.fit_intercept {
-                g[k * w + d] = resid.iter().sum();
-            }
-        }
+        let g = self.gradient_at(theta, &p);
 
         // Block (k, l) of the Hessian is X^T diag(p_k (delta_kl - p_l)) X,
         // itself symmetric, and block (l, k) is its transpose.
@@ -205,7 +237,11 @@ pub fn fit(columns: &[&[f64]], y: &[usize], classes: usize, opts: &FitOptions) -
         alpha: 1.0 / opts.c,
         fit_intercept: opts.fit_intercept,
     };
-    let min = newton::minimize(&problem, classes * problem.width(), y.len(), opts);
+    let m = classes * problem.width();
+    let min = match opts.solver {
+        Solver::Newton => newton::minimize(&problem, m, y.len(), opts),
+        Solver::Lbfgs => lbfgs::minimize(&problem, m, y.len(), opts),
+    };
     let (coef, intercept) = problem.split(&min.theta);
     MultinomialFit {
         coef,

@@ -87,9 +87,9 @@ pub fn permutation_importance(
     mut features: Table,
     target: &Column,
     settings: &Settings,
-    predict: impl Fn(&Table) -> Result<Table, StepError>,
+    predict: impl Fn(&mut Table) -> Result<Table, StepError>,
 ) -> Result<Explanation, StepError> {
-    let score = |table: &Table| -> Result<f64, StepError> {
+    let score = |table: &mut Table| -> Result<f64, StepError> {
         let rows = ScoredRows::new(&predict(table)?, target, &settings.positive)?;
         if rows.is_empty() {
             return Err(StepError::invalid_input(format!(
@@ -99,7 +99,7 @@ pub fn permutation_importance(
         }
         Ok(settings.scoring.score(&rows))
     };
-    let baseline = score(&features)?;
+    let baseline = score(&mut features)?;
     let rows = features.num_rows();
     let total = (features.num_columns() * settings.n_repeats) as u64;
     let mut rng = SplitMix64::new(settings.seed);
@@ -111,7 +111,7 @@ pub fn permutation_importance(
             let order = rng.permutation(rows);
             let shuffled = reorder(&features.columns[j], &order);
             let original = std::mem::replace(&mut features.columns[j], shuffled);
-            let permuted = score(&features);
+            let permuted = score(&mut features);
             features.columns[j] = original;
             sum += settings.scoring.loss_of(baseline, permuted?);
             done += 1;
@@ -180,7 +180,8 @@ impl Explainer for PermutationImportance {
         let target = target.ok_or_else(|| {
             StepError::invalid_input("permutation-importance needs the target column")
         })?;
-        permutation_importance(features, &target, &settings, model::predict)
+        // The table moves into each model call and back, never copied.
+        permutation_importance(features, &target, &settings, model::predict_mut)
     }
 }
 

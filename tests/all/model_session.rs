@@ -1,0 +1,84 @@
+//! The model calls of one explainer call share one trainer instance (a
+//! model session, `host/src/runtime/call.rs`); each call still runs with
+//! the trainer's own limits, and the results are those of a fresh instance
+//! per call.
+
+use crate::hostile_corpus::cancer;
+use crate::support::*;
+use sluice::runtime::{ModelBinding, StepContext, StepFailureKind, StepLimits};
+use sluice::wit;
+use std::sync::Arc;
+
+fn params(n_repeats: i64) -> Vec<wit::Param> {
+    vec![
+        wit::Param {
+            name: "n_repeats".into(),
+            value: wit::ParamValue::Integer(n_repeats),
+        },
+        wit::Param {
+            name: "seed".into(),
+            value: wit::ParamValue::Integer(5),
+        },
+    ]
+}
+
+#[test]
+fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
+    let rt = shared_runtime();
+    let trainer = rt.load(&plugin("logreg")).unwrap();
+    let explainer = rt.load(&plugin("permutation_importance")).unwrap();
+    let (features, target) = cancer();
+    let ctx = StepContext::new("session-train", StepLimits::default(), 3);
+    let model = Arc::new(
+        rt.train(&trainer, &ctx, features, target, &[])
+            .unwrap()
+            .value
+            .model,
+    );
+
+    // What one call in a fresh instance spends (instantiation included).
+    let metered = StepLimits {
+        fuel: Some(10_000_000_000),
+        ..StepLimits::default()
+    };
+    let one = rt
+        .predict(
+            &trainer,
+            &StepContext::new("one", metered, 3),
+            &model,
+            features,
+        )
+        .unwrap()
+        .fuel_used
+        .unwrap();
+    assert!(one > 0);
+
+    let explain = |fuel: Option<u64>| {
+        let mut ctx = StepContext::new("session-explain", StepLimits::default(), 9);
+        ctx.model = Some(ModelBinding {
+            trainer: trainer.clone(),
+            model: model.clone(),
+            limits: StepLimits {
+                fuel,
+                ..StepLimits::default()
+            },
+        });
+        rt.explain(&explainer, &ctx, features, Some(target), &params(3))
+    };
+    // 1 + 30 features x 3 repeats = 91 calls, each within twice the budget
+    // of one call, all together far beyond it: the budget is per call.
+    let unmetered = explain(None).unwrap().value;
+    let budgeted = explain(Some(2 * one)).unwrap().value;
+    assert_eq!(format!("{budgeted:?}"), format!("{unmetered:?}"));
+    assert_eq!(unmetered.global.len(), features.columns.len());
+    assert!(unmetered.global[0].score > 0.0, "{:?}", unmetered.global);
+
+    // A budget too small for one call still stops every call.
+    let failed = explain(Some(one / 4)).unwrap_err();
+    match &failed.kind {
+        StepFailureKind::Guest { message, .. } => {
+            assert!(message.contains("fuel"), "{message}")
+        }
+        other => panic!("expected the explainer to fail on its model call: {other:?}"),
+    }
+}
