@@ -78,6 +78,8 @@ register = "gc-model"
         pipeline_version: "1".into(),
         pipeline_sha256: "00".repeat(32),
         seed: 1,
+        pipeline_path: None,
+        plugin_dirs_json: None,
     })
     .await
     .unwrap();

@@ -120,24 +120,6 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Records where a run's pipeline file was and which plugin directories
-    /// it searched, for `sluice resume` and `sluice verify`.
-    pub async fn set_run_source(
-        &self,
-        run_id: &str,
-        pipeline_path: &str,
-        plugin_dirs_json: &str,
-    ) -> Result<()> {
-        sqlx::query("UPDATE runs SET pipeline_path = ?, plugin_dirs_json = ? WHERE id = ?")
-            .bind(pipeline_path)
-            .bind(plugin_dirs_json)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db(format!("record the pipeline file of run `{run_id}`")))?;
-        Ok(())
-    }
-
     /// Where a run's pipeline file was, and its plugin directories (JSON).
     pub async fn run_source(&self, run_id: &str) -> Result<(Option<String>, Option<String>)> {
         let row = sqlx::query("SELECT pipeline_path, plugin_dirs_json FROM runs WHERE id = ?")

@@ -86,6 +86,13 @@ pub struct NewRun {
     /// Stored as SQLite's signed 64-bit integer; a `u64` seed cast with
     /// `as i64` keeps its bits.
     pub seed: i64,
+    /// Where the pipeline file is (absolute), for `sluice resume` and
+    /// `sluice verify`; recorded with the run in one write, so a run that
+    /// exists can always be planned again.
+    pub pipeline_path: Option<String>,
+    /// The plugin directories the run searched beyond the defaults (JSON
+    /// list of absolute paths).
+    pub plugin_dirs_json: Option<String>,
 }
 
 /// A recorded run. From [`MetaStore::list_runs`] `steps` is empty; from

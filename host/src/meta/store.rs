@@ -130,7 +130,8 @@ impl MetaStore {
     pub async fn create_run(&self, run: &NewRun) -> Result<()> {
         let result = sqlx::query(
             "INSERT INTO runs (id, tenant, pipeline_name, pipeline_version, pipeline_sha256, \
-             status, seed, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             status, seed, started_at, pipeline_path, plugin_dirs_json) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&run.id)
         .bind(&run.tenant)
@@ -140,6 +141,8 @@ impl MetaStore {
         .bind(RunStatus::Running.as_str())
         .bind(run.seed)
         .bind(now())
+        .bind(&run.pipeline_path)
+        .bind(&run.plugin_dirs_json)
         .execute(&self.pool)
         .await;
         match result {

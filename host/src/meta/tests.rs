@@ -19,6 +19,8 @@ fn new_run(id: &str) -> NewRun {
         pipeline_version: "1.0.0".to_owned(),
         pipeline_sha256: "ab".repeat(32),
         seed: u64::MAX as i64,
+        pipeline_path: None,
+        plugin_dirs_json: None,
     }
 }
 
@@ -286,4 +288,22 @@ async fn a_failed_finish_leaves_nothing_half_written() {
     assert!(step.outputs.is_empty() && step.metrics.is_empty());
     assert!(step.finished_at.is_none());
     assert!(store.artifact_producers(&digest).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_run_is_created_with_its_source_in_one_write() {
+    let (_dir, store) = store().await;
+    let mut run = new_run("with-source");
+    run.pipeline_path = Some("/p/pipeline.toml".into());
+    run.plugin_dirs_json = Some(r#"["/plugins"]"#.into());
+    store.create_run(&run).await.unwrap();
+    assert_eq!(
+        store.run_source("with-source").await.unwrap(),
+        (
+            Some("/p/pipeline.toml".to_string()),
+            Some(r#"["/plugins"]"#.to_string())
+        )
+    );
+    store.create_run(&new_run("without")).await.unwrap();
+    assert_eq!(store.run_source("without").await.unwrap(), (None, None));
 }

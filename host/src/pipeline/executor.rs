@@ -484,16 +484,6 @@ impl RunCtx<'_> {
                     &plan.definition,
                 )
                 .await?;
-            self.meta
-                .create_run(&NewRun {
-                    id: run_id.clone(),
-                    tenant: self.tenant.name.clone(),
-                    pipeline_name: plan.name.clone(),
-                    pipeline_version: plan.version.clone(),
-                    pipeline_sha256: plan.definition_sha256.clone(),
-                    seed: plan.seed as i64,
-                })
-                .await?;
             let path = std::path::absolute(&plan.path).unwrap_or_else(|_| plan.path.clone());
             let dirs: Vec<String> = plan
                 .plugin_dirs
@@ -505,12 +495,20 @@ impl RunCtx<'_> {
                         .to_string()
                 })
                 .collect();
+            // One write: a kill never leaves a run without its source.
             self.meta
-                .set_run_source(
-                    &run_id,
-                    &path.display().to_string(),
-                    &serde_json::to_string(&dirs).expect("strings serialize"),
-                )
+                .create_run(&NewRun {
+                    id: run_id.clone(),
+                    tenant: self.tenant.name.clone(),
+                    pipeline_name: plan.name.clone(),
+                    pipeline_version: plan.version.clone(),
+                    pipeline_sha256: plan.definition_sha256.clone(),
+                    seed: plan.seed as i64,
+                    pipeline_path: Some(path.display().to_string()),
+                    plugin_dirs_json: Some(
+                        serde_json::to_string(&dirs).expect("strings serialize"),
+                    ),
+                })
                 .await?;
         }
         observer.run_started(&run_id, plan.datasets.len() + plan.steps.len());
