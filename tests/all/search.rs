@@ -336,6 +336,47 @@ fn failing_trials_are_recorded_and_the_search_goes_on() {
 }
 
 #[test]
+fn a_trial_past_its_time_limit_fails_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 100,000 boosting iterations cannot finish in a second; 5 can. Every
+    // fold fit runs under the step's limits, so the slow trial is stopped
+    // on each fold and the search goes on without it.
+    let file = pipeline(
+        dir.path(),
+        "timeout",
+        r#"
+[[steps]]
+id = "train"
+plugin = "gbt"
+input = "scale"
+params = { min_samples_leaf = 5 }
+limits = { timeout_ms = 1000 }
+
+[steps.search]
+folds = 3
+metric = "accuracy"
+params = { max_iter = [100000, 5] }
+"#,
+    );
+    let run = run_json(home.path(), &["run", file.to_str().unwrap(), "--json"]);
+    assert_eq!(step(&run, "train")["status"], "succeeded", "{run}");
+    let shown = run_json(
+        home.path(),
+        &["runs", "show", run["run_id"].as_str().unwrap(), "--json"],
+    );
+    let trials = step(&shown, "train")["trials"].as_array().unwrap().clone();
+    assert_eq!(trials[0]["status"], "failed", "{trials:?}");
+    let error = trials[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("exceeded its time limit of 1000 ms"),
+        "{error}"
+    );
+    assert_eq!(trials[1]["best"], true);
+    assert!(trials[1]["score"].as_f64().unwrap() > 0.8, "{trials:?}");
+}
+
+#[test]
 fn a_regression_search_minimises_rmse() {
     let _ = plugin_dir();
     let home = tempfile::tempdir().unwrap();
