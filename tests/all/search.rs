@@ -173,6 +173,24 @@ fn a_grid_search_records_every_trial_and_trains_the_best() {
         .find(|l| l.contains(&format!("c={best_c:?} ")))
         .unwrap_or_else(|| panic!("no row for c={best_c:?}: {text}"));
     assert!(best_line.contains(" * "), "the best is marked: {best_line}");
+
+    // `sluice run` names the best trial under its table.
+    let out = succeeded(
+        sluice(home.path())
+            .args(["run", file.to_str().unwrap()])
+            .output()
+            .unwrap(),
+        "run",
+    );
+    let text = stdout(&out);
+    let expected = format!(
+        "search of train: best trial {} {{\"c\":{best_c:?}}} with log_loss = ",
+        best[0]["trial"]
+    );
+    assert!(
+        text.contains(&expected) && text.contains("(4 trial(s), 0 failed;"),
+        "{text}"
+    );
 }
 
 #[test]

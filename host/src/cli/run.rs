@@ -94,7 +94,7 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(&plan, args.json);
     let report = executor.run_as(&tenant, &plan, &progress).await?;
     progress.finish();
-    print_report(&report, args.json)
+    print_report(&report, &executor.meta, args.json).await
 }
 
 #[derive(Debug, Args)]
@@ -119,7 +119,7 @@ pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
         .resume_as(&tenant, &args.run, &plan, &progress)
         .await?;
     progress.finish();
-    print_report(&report, args.json)
+    print_report(&report, &executor.meta, args.json).await
 }
 
 #[derive(Debug, Args)]
@@ -296,8 +296,9 @@ impl Progress {
     }
 }
 
-fn print_report(
+async fn print_report(
     report: &crate::pipeline::executor::RunReport,
+    meta: &crate::meta::MetaStore,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     if json {
@@ -332,6 +333,27 @@ fn print_report(
             ]);
         }
         println!("{t}");
+        for s in report
+            .steps
+            .iter()
+            .filter(|s| s.outputs.contains_key("search"))
+        {
+            let trials = meta.trials_of(&report.run_id, &s.id).await?;
+            if let Some(best) = trials.iter().find(|t| t.best) {
+                let failed = trials.iter().filter(|t| t.status != "succeeded").count();
+                println!(
+                    "search of {}: best trial {} {} with {} = {} ({} trial(s), {failed} failed; \
+                     `sluice runs show {}` lists them)",
+                    s.id,
+                    best.trial,
+                    best.params,
+                    best.metric,
+                    best.score.map_or_else(|| "-".into(), fmt_metric),
+                    trials.len(),
+                    report.run_id
+                );
+            }
+        }
         let cached = report.steps.iter().filter(|s| s.cached).count();
         if cached > 0 {
             println!(
