@@ -522,9 +522,9 @@ impl MetaStore {
                 step.metrics.push((name, value.unwrap_or(f64::NAN)));
             }
         }
-        for step in &mut steps {
-            if step.kind == "trainer" {
-                step.trials = self.trials_of(run_id, &step.step_id).await?;
+        for (step_id, trial) in self.trials_in(run_id, None).await? {
+            if let Some(step) = steps.iter_mut().find(|s| s.step_id == step_id) {
+                step.trials.push(trial);
             }
         }
         Ok(steps)

@@ -92,11 +92,22 @@ impl MetaStore {
     /// The trials of one step, in trial order (empty for a step without a
     /// search).
     pub async fn trials_of(&self, run_id: &str, step_id: &str) -> Result<Vec<TrialRecord>> {
-        let action = || format!("read the trials of step `{step_id}` in run `{run_id}`");
+        let trials = self.trials_in(run_id, Some(step_id)).await?;
+        Ok(trials.into_iter().map(|(_, t)| t).collect())
+    }
+
+    /// The trials of every step of a run (`step_id` given: of that step),
+    /// as `(step_id, trial)` in step and trial order.
+    pub(super) async fn trials_in(
+        &self,
+        run_id: &str,
+        step_id: Option<&str>,
+    ) -> Result<Vec<(String, TrialRecord)>> {
+        let action = || format!("read the trials of run `{run_id}`");
         let rows = sqlx::query(
-            "SELECT trial, params_json, status, metric, score, fold_scores_json, metrics_json, \
-             error, duration_ms, best FROM step_trials WHERE run_id = ? AND step_id = ? \
-             ORDER BY trial",
+            "SELECT step_id, trial, params_json, status, metric, score, fold_scores_json, \
+             metrics_json, error, duration_ms, best FROM step_trials \
+             WHERE run_id = ?1 AND (?2 IS NULL OR step_id = ?2) ORDER BY step_id, trial",
         )
         .bind(run_id)
         .bind(step_id)
@@ -104,29 +115,32 @@ impl MetaStore {
         .await
         .map_err(db(action()))?;
         rows.iter()
-            .map(|r| -> std::result::Result<TrialRecord, sqlx::Error> {
-                let params: String = r.try_get("params_json")?;
-                let folds: String = r.try_get("fold_scores_json")?;
-                let metrics: String = r.try_get("metrics_json")?;
-                let folds: Vec<Option<f64>> = serde_json::from_str(&folds).unwrap_or_default();
-                let metrics: BTreeMap<String, Option<f64>> =
-                    serde_json::from_str(&metrics).unwrap_or_default();
-                Ok(TrialRecord {
-                    trial: r.try_get("trial")?,
-                    params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
-                    status: r.try_get("status")?,
-                    metric: r.try_get("metric")?,
-                    score: r.try_get("score")?,
-                    fold_scores: folds.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect(),
-                    metrics: metrics
-                        .into_iter()
-                        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
-                        .collect(),
-                    error: r.try_get("error")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                    best: r.try_get("best")?,
-                })
-            })
+            .map(
+                |r| -> std::result::Result<(String, TrialRecord), sqlx::Error> {
+                    let params: String = r.try_get("params_json")?;
+                    let folds: String = r.try_get("fold_scores_json")?;
+                    let metrics: String = r.try_get("metrics_json")?;
+                    let folds: Vec<Option<f64>> = serde_json::from_str(&folds).unwrap_or_default();
+                    let metrics: BTreeMap<String, Option<f64>> =
+                        serde_json::from_str(&metrics).unwrap_or_default();
+                    let trial = TrialRecord {
+                        trial: r.try_get("trial")?,
+                        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+                        status: r.try_get("status")?,
+                        metric: r.try_get("metric")?,
+                        score: r.try_get("score")?,
+                        fold_scores: folds.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect(),
+                        metrics: metrics
+                            .into_iter()
+                            .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+                            .collect(),
+                        error: r.try_get("error")?,
+                        duration_ms: r.try_get("duration_ms")?,
+                        best: r.try_get("best")?,
+                    };
+                    Ok((r.try_get("step_id")?, trial))
+                },
+            )
             .collect::<std::result::Result<_, _>>()
             .map_err(db(action()))
     }

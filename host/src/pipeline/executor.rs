@@ -1374,16 +1374,7 @@ impl RunCtx<'_> {
                             .await?
                     );
                     params = search.trials[found.best].params.clone();
-                    let best = &found.trials[found.best];
-                    metrics.insert(
-                        format!("search_{}", search.metric.name()),
-                        best.score.expect("the best trial has a score"),
-                    );
-                    metrics.insert("search_trials".into(), found.trials.len() as f64);
-                    metrics.insert(
-                        "search_failed".into(),
-                        found.trials.iter().filter(|t| t.score.is_none()).count() as f64,
-                    );
+                    metrics.extend(found.metrics(search));
                     let d = step_try!(self.put_json(&step.id, &found.report(search)).await?);
                     outputs.push(("search".into(), d));
                     // The final fit takes a slot like any step.

@@ -270,15 +270,11 @@ fn plan(
             Some(p) => convert_params(step, p, &mut issues),
             None => (Vec::new(), serde_json::Value::Null),
         };
+        let seed = step_seed(file.pipeline.seed, &step.id);
         let search = match (&step.search, &plugin) {
-            (Some(def), Some(p)) => super::search::plan_search(
-                step,
-                def,
-                p,
-                &params,
-                step_seed(file.pipeline.seed, &step.id),
-                &mut issues,
-            ),
+            (Some(def), Some(p)) => {
+                super::search::plan_search(step, def, p, &params, seed, &mut issues)
+            }
             _ => None,
         };
         let (limits, explicit_limits) = match &step.limits {
@@ -314,7 +310,7 @@ fn plan(
                 limits,
                 explicit_limits,
                 grants: step_grants(step, &file.grants, &grants, &mut issues),
-                seed: step_seed(file.pipeline.seed, &step.id),
+                seed,
                 target: None,
                 register: step.register.clone(),
                 search,

@@ -532,12 +532,12 @@ pub fn score(
         let truth_text: Vec<String> = keep.iter().map(|&i| text(truth, i)).collect();
         match metric {
             Metric::Accuracy => {
-                let correct = keep
+                let correct: Vec<bool> = keep
                     .iter()
                     .zip(&truth_text)
-                    .filter(|(i, t)| is_valid(prediction, **i) && &text(prediction, **i) == *t)
-                    .count();
-                Ok(correct as f64 / keep.len() as f64)
+                    .map(|(&i, t)| is_valid(prediction, i) && &text(prediction, i) == t)
+                    .collect();
+                Ok(sluice_sdk::metrics::accuracy(&correct))
             }
             Metric::F1 => {
                 let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
@@ -654,12 +654,9 @@ fn numbers(c: &wit::Column) -> Result<Vec<f64>, String> {
     }
 }
 
-/// Mean and (population) standard deviation of the finite scores.
-pub fn mean_std(scores: &[f64]) -> (f64, f64) {
-    let n = scores.len() as f64;
-    let mean = scores.iter().sum::<f64>() / n;
-    let var = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
+/// The mean of a trial's fold scores.
+pub fn mean(scores: &[f64]) -> f64 {
+    scores.iter().sum::<f64>() / scores.len() as f64
 }
 
 #[cfg(test)]

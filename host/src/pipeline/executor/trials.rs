@@ -7,7 +7,7 @@ use super::{RunCtx, RunObserver, split_target};
 use crate::data;
 use crate::meta::TrialRecord;
 use crate::pipeline::plan::PlannedStep;
-use crate::pipeline::search::{Search, Validation, mean_std, score};
+use crate::pipeline::search::{Search, Validation, mean, score};
 use crate::runtime::StepContext;
 use crate::wit;
 use arrow::record_batch::RecordBatch;
@@ -34,6 +34,20 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// What the search adds to the step's metrics: the best mean score as
+    /// `search_<metric>`, `search_trials` and `search_failed`.
+    pub fn metrics(&self, search: &Search) -> [(String, f64); 3] {
+        let best = self.trials[self.best]
+            .score
+            .expect("the best trial has a score");
+        let failed = self.trials.iter().filter(|t| t.score.is_none()).count();
+        [
+            (format!("search_{}", search.metric.name()), best),
+            ("search_trials".into(), self.trials.len() as f64),
+            ("search_failed".into(), failed as f64),
+        ]
+    }
+
     /// The search's output artifact: every trial's params and scores and the
     /// best one. Only what the inputs determine is in it (no timings), so
     /// `sluice verify` can compare it by digest.
@@ -134,7 +148,7 @@ impl RunCtx<'_> {
                     params: trial.searched.clone(),
                     status: if ok { "succeeded" } else { "failed" }.into(),
                     metric: search.metric.name().into(),
-                    score: ok.then(|| mean_std(&scores).0),
+                    score: ok.then(|| mean(&scores)),
                     fold_scores: scores,
                     metrics: if ok {
                         metric_sums.into_iter().map(|(k, v)| (k, v / n)).collect()
@@ -229,25 +243,23 @@ impl RunCtx<'_> {
     ) -> Result<Vec<Fold>, String> {
         let stratify = search.validation.stratify().then_some(target);
         let rows = train.num_rows();
-        let assignment: Vec<usize> = match search.validation {
+        // Each row's fold, and how many folds are validated.
+        let (assignment, k): (Vec<usize>, usize) = match search.validation {
             Validation::Folds { k, .. } => {
                 if rows < k {
                     return Err(format!(
                         "{k} folds need at least {k} rows; the train part has {rows}"
                     ));
                 }
-                data::assign_folds(train, k, seed, stratify).map_err(|e| e.to_string())?
+                let folds = data::assign_folds(train, k, seed, stratify);
+                (folds.map_err(|e| e.to_string())?, k)
             }
             // Fold 0 is the holdout, fold 1 the rest (never a validation fold).
-            Validation::Holdout { share, .. } => data::holdout_mask(train, share, seed, stratify)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|h| if h { 0 } else { 1 })
-                .collect(),
-        };
-        let k = match search.validation {
-            Validation::Folds { k, .. } => k,
-            Validation::Holdout { .. } => 1,
+            Validation::Holdout { share, .. } => {
+                let mask = data::holdout_mask(train, share, seed, stratify);
+                let folds = mask.map_err(|e| e.to_string())?.into_iter();
+                (folds.map(|h| if h { 0 } else { 1 }).collect(), 1)
+            }
         };
         let mut folds = Vec::with_capacity(k);
         for f in 0..k {
