@@ -152,12 +152,23 @@ impl ArtifactStore {
     /// the same bytes anyway.
     pub async fn put(&self, bytes: Bytes) -> Result<ArtifactDigest, ArtifactError> {
         let digest = ArtifactDigest::of(&bytes);
-        if self.exists(&digest).await? {
-            return Ok(digest);
+        self.put_hashed(&digest, bytes).await?;
+        Ok(digest)
+    }
+
+    /// [`put`](Self::put) of bytes the caller has just hashed to `digest`
+    /// (with [`ArtifactDigest::of`]), without hashing them again.
+    pub(crate) async fn put_hashed(
+        &self,
+        digest: &ArtifactDigest,
+        bytes: Bytes,
+    ) -> Result<(), ArtifactError> {
+        if self.exists(digest).await? {
+            return Ok(());
         }
-        let location = self.object_path(&digest);
+        let location = self.object_path(digest);
         match self.store.put(&location, PutPayload::from(bytes)).await {
-            Ok(_) => Ok(digest),
+            Ok(_) => Ok(()),
             Err(source) => {
                 Err(self.store_error(format!("write artifact {digest}"), &location, source))
             }

@@ -26,7 +26,8 @@ use crate::wit::{Column, Table, Values};
 /// Float64 and Int64 columns are copied with one memcpy each; narrower
 /// numeric types widen to `f64`/`i64`; Utf8, LargeUtf8, Utf8View and
 /// string dictionaries become `strings`. A column without nulls has
-/// `valid: None`; null slots hold a placeholder (0, false or "").
+/// `valid: None`; null slots hold a placeholder (0, false or ""), whatever
+/// the batch had there.
 pub fn batch_to_table(batch: &RecordBatch) -> Result<Table, DataError> {
     let schema = batch.schema();
     let columns = schema
@@ -34,14 +35,36 @@ pub fn batch_to_table(batch: &RecordBatch) -> Result<Table, DataError> {
         .iter()
         .zip(batch.columns())
         .map(|(field, array)| {
+            let mut values = values_of(field.name(), array)?;
+            let valid = valid_mask(array.as_ref());
+            if let Some(valid) = &valid {
+                clear_null_slots(&mut values, valid);
+            }
             Ok(Column {
                 name: field.name().clone(),
-                values: values_of(field.name(), array)?,
-                valid: valid_mask(array.as_ref()),
+                values,
+                valid,
             })
         })
         .collect::<Result<_, DataError>>()?;
     Ok(Table { columns })
+}
+
+/// Puts the placeholder (0, false or "") in every null slot. Arrow leaves
+/// anything there: what a plugin returned, or, read from Parquet, a copy
+/// of some other row's value. A plugin sees placeholders only, so a step's
+/// input is the same whether the batch is the one its predecessor just
+/// returned or the one read back from the store (a resumed run).
+fn clear_null_slots(values: &mut Values, valid: &[bool]) {
+    let null_rows = valid.iter().enumerate().filter(|(_, valid)| !**valid);
+    for (row, _) in null_rows {
+        match values {
+            Values::F64s(v) => v[row] = 0.0,
+            Values::I64s(v) => v[row] = 0,
+            Values::Bools(v) => v[row] = false,
+            Values::Strings(v) => v[row].clear(),
+        }
+    }
 }
 
 fn valid_mask(array: &dyn Array) -> Option<Vec<bool>> {
@@ -298,7 +321,7 @@ mod tests {
                 column("n", Values::I64s(vec![1, 2, 3]), None),
                 column(
                     "b",
-                    Values::Bools(vec![true, false, false]),
+                    Values::Bools(vec![false, true, false]),
                     Some(vec![false, true, true]),
                 ),
                 column(
@@ -322,6 +345,50 @@ mod tests {
         assert_eq!(batch.column(3).as_string::<i32>().value(2), "ü");
         let back = batch_to_table(&batch).unwrap();
         assert_same!(back, sample());
+    }
+
+    #[test]
+    fn null_slots_hold_placeholders_as_after_parquet() {
+        // What a plugin left in null slots must not reach the next step:
+        // the batch handed on in memory equals the one read back from its
+        // Parquet artifact.
+        let junk = Table {
+            columns: vec![
+                column(
+                    "x",
+                    Values::F64s(vec![1.5, f64::NAN, -0.0]),
+                    Some(vec![true, false, true]),
+                ),
+                column(
+                    "n",
+                    Values::I64s(vec![7, 8, 9]),
+                    Some(vec![false, true, true]),
+                ),
+                column(
+                    "b",
+                    Values::Bools(vec![true, true, false]),
+                    Some(vec![false, true, true]),
+                ),
+                column(
+                    "s",
+                    Values::Strings(vec!["left".into(), "ü".into(), "z".into()]),
+                    Some(vec![false, true, true]),
+                ),
+            ],
+        };
+        let batch = table_to_batch(junk).unwrap();
+        let bytes = crate::data::write_parquet(&batch).unwrap();
+        let read = crate::data::read_parquet(&bytes).unwrap();
+        let table = batch_to_table(&batch).unwrap();
+        assert_same!(table, batch_to_table(&read).unwrap());
+        assert_same!(table.columns[0].values, Values::F64s(vec![1.5, 0.0, -0.0]));
+        assert_same!(table.columns[1].values, Values::I64s(vec![0, 8, 9]));
+        assert_same!(
+            table.columns[2].values,
+            Values::Bools(vec![false, true, false])
+        );
+        let strings = Values::Strings(vec!["".into(), "ü".into(), "z".into()]);
+        assert_same!(table.columns[3].values, strings);
     }
 
     #[test]

@@ -131,7 +131,7 @@ fn concat(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBatc
     })
 }
 
-/// Serialises a batch as Parquet with snappy compression.
+/// Serialises a batch as Parquet: snappy-compressed, but for float columns.
 ///
 /// The bytes depend only on the batch (and the parquet crate's version):
 /// no timestamps or random ids go into the file, so the same batch always
@@ -142,19 +142,24 @@ pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
         what: "a batch".to_owned(),
         source,
     };
-    // Dictionary encoding pays off for repeated values (categories, small
-    // integers) but not for continuous floats, where building the
-    // dictionary (hashing every value) costs more than it saves: f64
-    // columns are written plain.
+    // Dictionary encoding and compression pay off for repeated values
+    // (categories, small integers) but not for continuous floats, whose
+    // low mantissa bits are noise: hashing every value for a dictionary and
+    // running snappy over the pages cost time and save next to nothing
+    // (under 1% on standardized features). f64 columns are written plain.
     let mut builder = WriterProperties::builder().set_compression(Compression::SNAPPY);
     for field in batch.schema().fields() {
         if matches!(field.data_type(), DataType::Float64 | DataType::Float32) {
+            let column = ColumnPath::from(field.name().as_str());
             builder = builder
-                .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+                .set_column_dictionary_enabled(column.clone(), false)
+                .set_column_compression(column, Compression::UNCOMPRESSED);
         }
     }
     let properties = builder.build();
-    let mut out = Vec::new();
+    // Plain floats take their in-memory size; one allocation up front
+    // instead of a copy at every doubling of a buffer of hundreds of MB.
+    let mut out = Vec::with_capacity(batch.get_array_memory_size() + (64 << 10));
     let mut writer =
         ArrowWriter::try_new(&mut out, batch.schema(), Some(properties)).map_err(parquet)?;
     writer.write(batch).map_err(parquet)?;

@@ -170,7 +170,9 @@ pub struct Scheduler {
     global: Arc<Semaphore>,
     global_size: usize,
     tenants: Arc<Mutex<TenantSlots>>,
-    storage: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per tenant: held while an output is checked against the storage
+    /// cap; counts the bytes of outputs still being written.
+    storage: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<u64>>>>>,
 }
 
 /// Each tenant's step slots, with the concurrency they were made for.
@@ -235,7 +237,7 @@ impl Scheduler {
         }
     }
 
-    fn storage_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn storage_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<u64>> {
         self.storage
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -245,11 +247,19 @@ impl Scheduler {
     }
 }
 
+/// An output being written to the store, then recorded.
+type Write = tokio::task::JoinHandle<Result<(), ExecError>>;
+
 #[derive(Default)]
 struct RunState {
     tables: Mutex<HashMap<String, Parts>>,
     models: Mutex<HashMap<String, ArtifactDigest>>,
     batches: Mutex<HashMap<ArtifactDigest, Arc<RecordBatch>>>,
+    /// Outputs on their way to the store; steps downstream read them from
+    /// here meanwhile.
+    unwritten: Arc<Mutex<HashMap<ArtifactDigest, Bytes>>>,
+    /// The writes still running; the run ends only when they all have.
+    writes: Mutex<Vec<(ArtifactDigest, Write)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -602,6 +612,8 @@ impl RunCtx<'_> {
         }
         debug_assert!(pending.is_empty(), "every step ran or was skipped");
         reports.extend(step_reports.into_iter().flatten());
+        // Every output is stored before the run is recorded as ended.
+        self.flush_writes().await?;
 
         let status = if failure.is_some() {
             RunStatus::Failed
@@ -867,51 +879,125 @@ impl RunCtx<'_> {
         Ok(Ok(()))
     }
 
+    /// Store a table output as Parquet, and keep the batch for the steps
+    /// that read it in this run (the same batch they would read back from
+    /// the store: `table_to_batch` clears null slots as Parquet does).
     async fn put_batch(
         &self,
         step: &str,
-        batch: &RecordBatch,
+        batch: RecordBatch,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let bytes = match data::write_parquet(batch) {
+        let bytes = match data::write_parquet(&batch) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e.to_string())),
         };
-        self.put_blob(step, bytes, "application/vnd.apache.parquet")
-            .await
+        let stored = self
+            .put_blob(step, bytes, "application/vnd.apache.parquet")
+            .await?;
+        if let Ok(digest) = &stored {
+            lock(&self.state.batches).insert(digest.clone(), Arc::new(batch));
+        }
+        Ok(stored)
     }
 
     /// Store an output of `step` under the tenant's prefix, within its
     /// storage cap: an output that would take the tenant over the cap fails
     /// the step and is not written.
+    ///
+    /// The bytes are hashed here and written behind: the step (and the
+    /// ones after it) go on while the store takes them, reading them from
+    /// memory ([`blob`](Self::blob)) until then. An artifact's records
+    /// (`artifacts`, the tenant's usage) are made once its bytes are
+    /// stored, and the run ends only when every write has (see
+    /// [`flush_writes`](Self::flush_writes)); a write that fails stops the
+    /// run. A step recorded before its outputs landed is safe to resume:
+    /// a step is only reused when all its outputs exist.
     async fn put_blob(
         &self,
         step: &str,
         bytes: Vec<u8>,
         media_type: &str,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let size = bytes.len() as i64;
+        let bytes = Bytes::from(bytes);
+        let size = bytes.len() as u64;
+        let digest = ArtifactDigest::of(&bytes);
         let tenant = &self.tenant.name;
-        let lock = self.scheduler.storage_lock(tenant);
-        let _guard = lock.lock().await;
+        let storage = self.scheduler.storage_lock(tenant);
+        let mut writing = storage.lock().await;
         let cap = self.tenant.caps.storage_bytes();
         let (_, used) = self.meta.tenant_usage(tenant).await?;
-        if (used.max(0) as u64).saturating_add(size as u64) > cap {
-            let digest = ArtifactDigest::of(&bytes);
-            if !self.meta.tenant_has_artifact(tenant, &digest).await? {
-                return Ok(Err(format!(
-                    "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
-                     (it stores {used} bytes; this output is {size} bytes); nothing was written. \
-                     Raise it with `sluice tenants set {tenant} storage_mib=N`",
-                    self.tenant.caps.storage_mib
-                )));
+        let taken = (used.max(0) as u64).saturating_add(*writing);
+        if taken.saturating_add(size) > cap
+            && !self.meta.tenant_has_artifact(tenant, &digest).await?
+        {
+            return Ok(Err(format!(
+                "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
+                 (it stores {used} bytes, {} more are being written; this output is {size} \
+                 bytes); nothing was written. Raise it with `sluice tenants set {tenant} \
+                 storage_mib=N`",
+                self.tenant.caps.storage_mib, *writing
+            )));
+        }
+        *writing += size;
+        drop(writing);
+        lock(&self.state.unwritten).insert(digest.clone(), bytes.clone());
+        let (store, meta, unwritten) = (
+            self.artifacts.clone(),
+            self.meta.clone(),
+            self.state.unwritten.clone(),
+        );
+        let (tenant, media_type, d) = (tenant.clone(), media_type.to_owned(), digest.clone());
+        let task = tokio::spawn(async move {
+            let stored = async {
+                store.put_hashed(&d, bytes).await?;
+                meta.record_artifact(&d, size as i64, &media_type).await?;
+                meta.record_tenant_artifact(&tenant, &d, size as i64)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            *storage.lock().await -= size;
+            lock(&unwritten).remove(&d);
+            stored
+        });
+        lock(&self.state.writes).push((digest.clone(), task));
+        Ok(Ok(digest))
+    }
+
+    /// Wait for every output written behind (see [`put_blob`](Self::put_blob));
+    /// the first that failed is the error.
+    async fn flush_writes(&self) -> Result<(), ExecError> {
+        let mut first = Ok(());
+        loop {
+            let tasks = std::mem::take(&mut *lock(&self.state.writes));
+            if tasks.is_empty() {
+                return first;
+            }
+            for (digest, task) in tasks {
+                let result = task.await.unwrap_or_else(|source| {
+                    Err(ExecError::Artifacts(
+                        crate::artifacts::ArtifactError::Store {
+                            store: self.artifacts.describe(),
+                            action: format!("write artifact {digest}"),
+                            object: self.artifacts.object_path(&digest).to_string(),
+                            source: Box::new(object_store::Error::JoinError { source }),
+                        },
+                    ))
+                });
+                if first.is_ok() {
+                    first = result;
+                }
             }
         }
-        let digest = self.artifacts.put(Bytes::from(bytes)).await?;
-        self.meta.record_artifact(&digest, size, media_type).await?;
-        self.meta
-            .record_tenant_artifact(tenant, &digest, size)
-            .await?;
-        Ok(Ok(digest))
+    }
+
+    /// An artifact's bytes: from memory while its write is on its way,
+    /// else from the store.
+    async fn blob(&self, digest: &ArtifactDigest) -> Result<Bytes, ExecError> {
+        if let Some(bytes) = lock(&self.state.unwritten).get(digest) {
+            return Ok(bytes.clone());
+        }
+        Ok(self.artifacts.get(digest).await?)
     }
 
     async fn put_json(
@@ -930,7 +1016,7 @@ impl RunCtx<'_> {
         if let Some(b) = lock(&self.state.batches).get(digest) {
             return Ok(Ok(b.clone()));
         }
-        let bytes = self.artifacts.get(digest).await?;
+        let bytes = self.blob(digest).await?;
         match data::read_parquet(&bytes) {
             Ok(b) => {
                 let b = Arc::new(b);
@@ -1114,13 +1200,13 @@ impl RunCtx<'_> {
         holdout: Option<RecordBatch>,
         outputs: &mut Vec<(String, ArtifactDigest)>,
     ) -> Result<Result<Parts, String>, ExecError> {
-        let train_d = match self.put_batch(step, &train).await? {
+        let train_d = match self.put_batch(step, train).await? {
             Ok(d) => d,
             Err(e) => return Ok(Err(e)),
         };
         outputs.push(("train".into(), train_d.clone()));
         let holdout_d = match holdout {
-            Some(h) => match self.put_batch(step, &h).await? {
+            Some(h) => match self.put_batch(step, h).await? {
                 Ok(d) => {
                     outputs.push(("holdout".into(), d.clone()));
                     Some(d)
@@ -1315,6 +1401,8 @@ impl RunCtx<'_> {
                 let train = step_try!(self.batch(&input.train).await?);
                 let train = step_try!(data::batch_to_table(&train));
                 let (features, label) = split_target(train, target.as_deref());
+                // fit and apply read the same features: shared, not copied.
+                let features = Arc::new(features);
                 let fitted = step_try!(
                     {
                         let features = features.clone();
@@ -1337,8 +1425,15 @@ impl RunCtx<'_> {
                         let ht = step_try!(data::batch_to_table(&hb));
                         let (hf, hl) = split_target(ht, target.as_deref());
                         Some(step_try!(
-                            self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
-                                .await?
+                            self.apply_part(
+                                step,
+                                &ctx,
+                                log,
+                                fitted_state.clone(),
+                                Arc::new(hf),
+                                hl
+                            )
+                            .await?
                         ))
                     }
                     None => None,
@@ -1348,11 +1443,11 @@ impl RunCtx<'_> {
                         .await?
                 );
                 outputs.push(("state".into(), state_digest));
-                let train_out = step_try!(self.put_batch(&step.id, &applied).await?);
+                let train_out = step_try!(self.put_batch(&step.id, applied).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
                 if let Some(applied) = applied_holdout {
-                    let d = step_try!(self.put_batch(&step.id, &applied).await?);
+                    let d = step_try!(self.put_batch(&step.id, applied).await?);
                     outputs.push(("holdout".into(), d.clone()));
                     holdout_out = Some(d);
                 }
@@ -1432,7 +1527,7 @@ impl RunCtx<'_> {
                         data::table_to_batch(predicted)
                             .map_err(|e| format!("predict returned an invalid table: {e}"))
                     );
-                    let d = step_try!(self.put_batch(&step.id, &batch).await?);
+                    let d = step_try!(self.put_batch(&step.id, batch).await?);
                     outputs.push(("predictions".into(), d));
                 }
             }
@@ -1447,7 +1542,7 @@ impl RunCtx<'_> {
                 let table = step_try!(data::batch_to_table(&table));
                 let mut ctx = ctx.clone();
                 if let (Some(m), Some(trainer_step)) = (model, &step.model) {
-                    let bytes = self.artifacts.get(m).await?;
+                    let bytes = self.blob(m).await?;
                     let trainer = self
                         .plan
                         .steps
@@ -1532,7 +1627,7 @@ impl RunCtx<'_> {
         ctx: &StepContext,
         log: &mut String,
         fitted: Arc<Vec<u8>>,
-        features: wit::Table,
+        features: Arc<wit::Table>,
         label: Option<wit::Column>,
     ) -> Result<Result<RecordBatch, String>, ExecError> {
         let applied = self
