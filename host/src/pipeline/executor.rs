@@ -260,6 +260,8 @@ struct RunState {
     unwritten: Arc<Mutex<HashMap<ArtifactDigest, Bytes>>>,
     /// The writes still running; the run ends only when they all have.
     writes: Mutex<Vec<(ArtifactDigest, Write)>>,
+    /// A write failed: no more steps start (the run stops at its end).
+    write_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -562,6 +564,10 @@ impl RunCtx<'_> {
                 changed = false;
                 let mut still = Vec::new();
                 for i in pending.drain(..) {
+                    if self.write_failed() {
+                        still.push(i);
+                        continue;
+                    }
                     let step = &plan.steps[i];
                     let deps = dependencies(step);
                     let skip = deps.iter().any(|d| blocked.contains(*d));
@@ -610,7 +616,10 @@ impl RunCtx<'_> {
             }
             step_reports[i] = Some(report);
         }
-        debug_assert!(pending.is_empty(), "every step ran or was skipped");
+        debug_assert!(
+            pending.is_empty() || self.write_failed(),
+            "every step ran or was skipped"
+        );
         reports.extend(step_reports.into_iter().flatten());
         // Every output is stored before the run is recorded as ended.
         self.flush_writes().await?;
@@ -909,8 +918,8 @@ impl RunCtx<'_> {
     /// memory ([`blob`](Self::blob)) until then. An artifact's records
     /// (`artifacts`, the tenant's usage) are made once its bytes are
     /// stored, and the run ends only when every write has (see
-    /// [`flush_writes`](Self::flush_writes)); a write that fails stops the
-    /// run. A step recorded before its outputs landed is safe to resume:
+    /// [`flush_writes`](Self::flush_writes)); after a write that fails no
+    /// more steps start, and the run stops with its error. A step recorded before its outputs landed is safe to resume:
     /// a step is only reused when all its outputs exist.
     async fn put_blob(
         &self,
@@ -941,10 +950,11 @@ impl RunCtx<'_> {
         *writing += size;
         drop(writing);
         lock(&self.state.unwritten).insert(digest.clone(), bytes.clone());
-        let (store, meta, unwritten) = (
+        let (store, meta, unwritten, failed) = (
             self.artifacts.clone(),
             self.meta.clone(),
             self.state.unwritten.clone(),
+            self.state.write_failed.clone(),
         );
         let (tenant, media_type, d) = (tenant.clone(), media_type.to_owned(), digest.clone());
         let task = tokio::spawn(async move {
@@ -958,6 +968,9 @@ impl RunCtx<'_> {
             .await;
             *storage.lock().await -= size;
             lock(&unwritten).remove(&d);
+            if stored.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             stored
         });
         lock(&self.state.writes).push((digest.clone(), task));
@@ -989,6 +1002,12 @@ impl RunCtx<'_> {
                 }
             }
         }
+    }
+
+    fn write_failed(&self) -> bool {
+        self.state
+            .write_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// An artifact's bytes: from memory while its write is on its way,
