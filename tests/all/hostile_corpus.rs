@@ -707,3 +707,26 @@ fn fuel_is_a_deterministic_budget() {
         );
     }
 }
+
+/// A pool slot keeps its linear memory resident between instances (see
+/// `pooling_config`): what one instance wrote there must read as zero in
+/// the next instance that gets the slot, as Wasm promises for new pages.
+#[test]
+fn an_instance_never_sees_what_the_last_one_left_in_its_memory() {
+    let home = tempfile::tempdir().unwrap();
+    let rt = runtime_in(home.path());
+    let hostile = rt.load(&plugin("hostile")).unwrap();
+    let ctx = StepContext::new("snoop", StepLimits::default(), 1);
+    let params = [wit::Param {
+        name: "attack".into(),
+        value: wit::ParamValue::Text("snoop".into()),
+    }];
+    for call in 0..3 {
+        let out = rt.fit(&hostile, &ctx, &cancer().0, &params).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.value),
+            "0 non-zero bytes",
+            "call {call} found what an earlier instance wrote"
+        );
+    }
+}

@@ -103,10 +103,35 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
         }
         // Make the host lift a huge list: return 1 GiB of state.
         "huge-state" => Ok(vec![7u8; 1 << 30]),
+        "snoop" => snoop(),
         other => Err(StepError::invalid_params(format!(
             "unknown attack '{other}'"
         ))),
     }
+}
+
+/// Look for what an earlier sandbox left in this one's memory: grow the
+/// linear memory by 16 MiB behind the allocator's back, count the non-zero
+/// bytes of the new pages (Wasm says they are zero), then fill them with a
+/// pattern for the next instance in this pool slot to find.
+#[cfg(target_arch = "wasm32")]
+fn snoop() -> Result<Vec<u8>, StepError> {
+    const PAGES: usize = 256;
+    let old = core::arch::wasm32::memory_grow(0, PAGES);
+    if old == usize::MAX {
+        return Err(StepError::internal("memory.grow failed"));
+    }
+    // SAFETY: the pages were just added to the memory and nothing else
+    // (not the allocator, which grows the memory on its own) uses them.
+    let region = unsafe { std::slice::from_raw_parts_mut((old << 16) as *mut u8, PAGES << 16) };
+    let dirty = region.iter().filter(|&&b| b != 0).count();
+    region.fill(0xA5);
+    Ok(format!("{dirty} non-zero bytes").into_bytes())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn snoop() -> Result<Vec<u8>, StepError> {
+    Err(StepError::internal("snoop looks at Wasm linear memory"))
 }
 
 impl Transform for Hostile {
