@@ -18,6 +18,15 @@ impl ArtifactDigest {
         Self(Sha256::digest(bytes).into())
     }
 
+    /// The digest of the bytes of `parts`, one after the other.
+    pub fn of_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        Self(hasher.finalize().into())
+    }
+
     /// Parses 64 lowercase hex characters, optionally prefixed by `sha256:`.
     pub fn parse(text: &str) -> Result<Self, ArtifactError> {
         let invalid = |reason| ArtifactError::InvalidDigest {

@@ -157,17 +157,18 @@ impl ArtifactStore {
     }
 
     /// [`put`](Self::put) of bytes the caller has just hashed to `digest`
-    /// (with [`ArtifactDigest::of`]), without hashing them again.
+    /// (with [`ArtifactDigest::of`] or [`ArtifactDigest::of_parts`]),
+    /// without hashing them again; `bytes` may be in pieces.
     pub(crate) async fn put_hashed(
         &self,
         digest: &ArtifactDigest,
-        bytes: Bytes,
+        bytes: impl Into<PutPayload>,
     ) -> Result<(), ArtifactError> {
         if self.exists(digest).await? {
             return Ok(());
         }
         let location = self.object_path(digest);
-        match self.store.put(&location, PutPayload::from(bytes)).await {
+        match self.store.put(&location, bytes.into()).await {
             Ok(_) => Ok(()),
             Err(source) => {
                 Err(self.store_error(format!("write artifact {digest}"), &location, source))

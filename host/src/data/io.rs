@@ -1,7 +1,6 @@
 //! Reading and writing tables: CSV, Parquet and Arrow IPC files.
 
-use std::fs::File;
-use std::io::{BufReader, Seek};
+use std::io::{BufReader, Cursor, Seek, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -50,29 +49,26 @@ impl Format {
 /// all integers give Int64, all numbers Float64, all `true`/`false`
 /// Boolean, anything else Utf8. An empty field is a null.
 pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
-    let format = Format::of(path)?;
-    let open = || {
-        File::open(path).map_err(|source| DataError::Io {
-            action: "open",
-            path: path.to_owned(),
-            source,
-        })
-    };
-    match format {
-        Format::Csv => read_csv(path, open()?),
-        Format::Parquet => {
-            let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-                action: "read",
-                path: path.to_owned(),
-                source,
-            })?;
-            parquet_to_batch(Bytes::from(bytes), &path.display().to_string())
-        }
-        Format::ArrowIpc => read_ipc(path, open()?),
+    Format::of(path)?;
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    table_from_bytes(path, Bytes::from(bytes))
+}
+
+/// [`read_table`] of a file's bytes already read (`path` gives the format
+/// and names the file in errors).
+pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataError> {
+    match Format::of(path)? {
+        Format::Csv => read_csv(path, Cursor::new(bytes)),
+        Format::Parquet => parquet_to_batch(bytes, &path.display().to_string()),
+        Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
     }
 }
 
-fn read_csv(path: &Path, mut file: File) -> Result<RecordBatch, DataError> {
+fn read_csv(path: &Path, mut file: Cursor<Bytes>) -> Result<RecordBatch, DataError> {
     let parse = |source| DataError::Parse {
         path: path.to_owned(),
         format: "CSV",
@@ -108,7 +104,7 @@ fn read_csv(path: &Path, mut file: File) -> Result<RecordBatch, DataError> {
     concat(schema, batches)
 }
 
-fn read_ipc(path: &Path, file: File) -> Result<RecordBatch, DataError> {
+fn read_ipc(path: &Path, file: Cursor<Bytes>) -> Result<RecordBatch, DataError> {
     let parse = |source| DataError::Parse {
         path: path.to_owned(),
         format: "an Arrow IPC file",
@@ -131,12 +127,67 @@ fn concat(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBatc
     })
 }
 
+/// Parquet bytes in pieces of at most [`PIECE`] bytes (see
+/// [`write_parquet_pieces`]).
+struct Pieces {
+    done: Vec<Bytes>,
+    current: Vec<u8>,
+}
+
+/// Small enough for malloc to serve from (and give back to) its heap,
+/// where freed memory is reused warm, not from a fresh mapping as it does
+/// for blocks of 32 MiB and more, whose every page the kernel must fault
+/// in and zero.
+const PIECE: usize = 4 << 20;
+
+impl Write for Pieces {
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let written = buf.len();
+        while !buf.is_empty() {
+            let room = PIECE - self.current.len();
+            let (now, later) = buf.split_at(room.min(buf.len()));
+            self.current.extend_from_slice(now);
+            buf = later;
+            if self.current.len() == PIECE {
+                let full = std::mem::replace(&mut self.current, Vec::with_capacity(PIECE));
+                self.done.push(Bytes::from(full));
+            }
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// [`write_parquet`] into pieces of a few MiB, one after the other: the
+/// same bytes, without one buffer the size of the whole file.
+pub fn write_parquet_pieces(batch: &RecordBatch) -> Result<Vec<Bytes>, DataError> {
+    let mut pieces = Pieces {
+        done: Vec::new(),
+        current: Vec::with_capacity(PIECE),
+    };
+    encode_parquet(batch, &mut pieces)?;
+    let mut out = pieces.done;
+    if !pieces.current.is_empty() {
+        out.push(Bytes::from(pieces.current));
+    }
+    Ok(out)
+}
+
 /// Serialises a batch as Parquet: snappy-compressed, but for float columns.
 ///
 /// The bytes depend only on the batch (and the parquet crate's version):
 /// no timestamps or random ids go into the file, so the same batch always
 /// gives the same artifact digest.
 pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::new();
+    encode_parquet(batch, &mut out)?;
+    Ok(out)
+}
+
+fn encode_parquet(batch: &RecordBatch, out: impl Write + Send) -> Result<(), DataError> {
     let parquet = |source| DataError::Parquet {
         action: "writing",
         what: "a batch".to_owned(),
@@ -157,14 +208,11 @@ pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
         }
     }
     let properties = builder.build();
-    // Plain floats take their in-memory size; one allocation up front
-    // instead of a copy at every doubling of a buffer of hundreds of MB.
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() + (64 << 10));
     let mut writer =
-        ArrowWriter::try_new(&mut out, batch.schema(), Some(properties)).map_err(parquet)?;
+        ArrowWriter::try_new(out, batch.schema(), Some(properties)).map_err(parquet)?;
     writer.write(batch).map_err(parquet)?;
     writer.close().map_err(parquet)?;
-    Ok(out)
+    Ok(())
 }
 
 /// Reads Parquet bytes (for example an artifact) into one batch.
@@ -323,6 +371,24 @@ mod tests {
         let second = write_parquet(&batch).unwrap();
         assert_eq!(first, second);
         assert_eq!(read_parquet(&first).unwrap(), batch);
+    }
+
+    #[test]
+    fn parquet_in_pieces_is_the_same_bytes() {
+        // 2M floats: 16 MB of plain values, four pieces.
+        let values: Vec<f64> = (0..2_000_000).map(|i| f64::from(i) * 0.37).collect();
+        let batch = RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(arrow::array::Float64Array::from(values)) as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        let whole = write_parquet(&batch).unwrap();
+        let pieces = write_parquet_pieces(&batch).unwrap();
+        assert!(pieces.len() >= 3, "{} pieces", pieces.len());
+        assert!(pieces.iter().all(|p| p.len() <= PIECE));
+        assert_eq!(pieces.concat(), whole);
+        let digest = crate::artifacts::ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
+        assert_eq!(digest, crate::artifacts::ArtifactDigest::of(&whole));
     }
 
     #[test]

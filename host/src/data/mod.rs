@@ -22,7 +22,10 @@ pub use arrow::record_batch::RecordBatch;
 use parquet::errors::ParquetError;
 
 pub use convert::{batch_to_table, check_shape, schema_summary, table_to_batch};
-pub use io::{read_parquet, read_table, write_csv, write_parquet, write_table};
+pub use io::{
+    read_parquet, read_table, table_from_bytes, write_csv, write_parquet, write_parquet_pieces,
+    write_table,
+};
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};
 

@@ -257,7 +257,7 @@ struct RunState {
     batches: Mutex<HashMap<ArtifactDigest, Arc<RecordBatch>>>,
     /// Outputs on their way to the store; steps downstream read them from
     /// here meanwhile.
-    unwritten: Arc<Mutex<HashMap<ArtifactDigest, Bytes>>>,
+    unwritten: Arc<Mutex<HashMap<ArtifactDigest, Vec<Bytes>>>>,
     /// The writes still running; the run ends only when they all have.
     writes: Mutex<Vec<(ArtifactDigest, Write)>>,
     /// A write failed: no more steps start (the run stops at its end).
@@ -896,12 +896,12 @@ impl RunCtx<'_> {
         step: &str,
         batch: RecordBatch,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let bytes = match data::write_parquet(&batch) {
+        let pieces = match data::write_parquet_pieces(&batch) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e.to_string())),
         };
         let stored = self
-            .put_blob(step, bytes, "application/vnd.apache.parquet")
+            .put_pieces(step, pieces, "application/vnd.apache.parquet")
             .await?;
         if let Ok(digest) = &stored {
             lock(&self.state.batches).insert(digest.clone(), Arc::new(batch));
@@ -919,17 +919,28 @@ impl RunCtx<'_> {
     /// (`artifacts`, the tenant's usage) are made once its bytes are
     /// stored, and the run ends only when every write has (see
     /// [`flush_writes`](Self::flush_writes)); after a write that fails no
-    /// more steps start, and the run stops with its error. A step recorded before its outputs landed is safe to resume:
-    /// a step is only reused when all its outputs exist.
+    /// more steps start, and the run stops with its error. A step recorded
+    /// before its outputs landed is safe to resume: a step is only reused
+    /// when all its outputs exist.
     async fn put_blob(
         &self,
         step: &str,
-        bytes: Vec<u8>,
+        bytes: impl Into<Bytes>,
         media_type: &str,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let bytes = Bytes::from(bytes);
-        let size = bytes.len() as u64;
-        let digest = ArtifactDigest::of(&bytes);
+        self.put_pieces(step, vec![bytes.into()], media_type).await
+    }
+
+    /// [`put_blob`](Self::put_blob) of an artifact whose bytes are `pieces`
+    /// one after the other.
+    async fn put_pieces(
+        &self,
+        step: &str,
+        pieces: Vec<Bytes>,
+        media_type: &str,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let size = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
+        let digest = ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
         let tenant = &self.tenant.name;
         let storage = self.scheduler.storage_lock(tenant);
         let mut writing = storage.lock().await;
@@ -949,7 +960,7 @@ impl RunCtx<'_> {
         }
         *writing += size;
         drop(writing);
-        lock(&self.state.unwritten).insert(digest.clone(), bytes.clone());
+        lock(&self.state.unwritten).insert(digest.clone(), pieces.clone());
         let (store, meta, unwritten, failed) = (
             self.artifacts.clone(),
             self.meta.clone(),
@@ -959,7 +970,9 @@ impl RunCtx<'_> {
         let (tenant, media_type, d) = (tenant.clone(), media_type.to_owned(), digest.clone());
         let task = tokio::spawn(async move {
             let stored = async {
-                store.put_hashed(&d, bytes).await?;
+                store
+                    .put_hashed(&d, object_store::PutPayload::from_iter(pieces))
+                    .await?;
                 meta.record_artifact(&d, size as i64, &media_type).await?;
                 meta.record_tenant_artifact(&tenant, &d, size as i64)
                     .await?;
@@ -1013,8 +1026,11 @@ impl RunCtx<'_> {
     /// An artifact's bytes: from memory while its write is on its way,
     /// else from the store.
     async fn blob(&self, digest: &ArtifactDigest) -> Result<Bytes, ExecError> {
-        if let Some(bytes) = lock(&self.state.unwritten).get(digest) {
-            return Ok(bytes.clone());
+        if let Some(pieces) = lock(&self.state.unwritten).get(digest) {
+            return Ok(match pieces.as_slice() {
+                [one] => one.clone(),
+                many => Bytes::from(many.concat()),
+            });
         }
         Ok(self.artifacts.get(digest).await?)
     }
@@ -1075,15 +1091,18 @@ impl RunCtx<'_> {
             error: None,
         };
         let raw = match std::fs::read(&ds.path) {
-            Ok(b) => b,
+            Ok(b) => Bytes::from(b),
             Err(e) => {
                 report.status = "failed".into();
                 report.error = Some(format!("cannot read {}: {e}", ds.path.display()));
-                Vec::new()
+                Bytes::new()
             }
         };
         let source = if report.error.is_none() {
-            match self.put_blob(&id, raw, "application/octet-stream").await? {
+            match self
+                .put_blob(&id, raw.clone(), "application/octet-stream")
+                .await?
+            {
                 Ok(d) => Some(d),
                 Err(e) => {
                     report.error = Some(e);
@@ -1136,7 +1155,7 @@ impl RunCtx<'_> {
             .await?;
         let mut outputs = Vec::new();
         if report.error.is_none() {
-            let parts = data::read_table(&ds.path)
+            let parts = data::table_from_bytes(&ds.path, raw)
                 .map_err(|e| e.to_string())
                 .and_then(|batch| {
                     if let Some(t) = &ds.target
