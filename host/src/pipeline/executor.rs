@@ -250,6 +250,32 @@ impl Scheduler {
 /// An output being written to the store, then recorded.
 type Write = tokio::task::JoinHandle<Result<(), ExecError>>;
 
+/// A table output encoded as Parquet (in pieces) and hashed.
+struct Encoded {
+    batch: RecordBatch,
+    pieces: Vec<Bytes>,
+    digest: ArtifactDigest,
+}
+
+/// Encode and hash `batch` on a blocking thread. The work starts at once:
+/// the caller can go on (apply to the holdout, encode another part) and
+/// await the result when it needs it.
+fn encode(batch: RecordBatch) -> impl Future<Output = Result<Encoded, String>> {
+    let task = tokio::task::spawn_blocking(move || {
+        let pieces = data::write_parquet_pieces(&batch).map_err(|e| e.to_string())?;
+        let digest = ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
+        Ok(Encoded {
+            batch,
+            pieces,
+            digest,
+        })
+    });
+    async move {
+        task.await
+            .unwrap_or_else(|e| Err(format!("encoding an output as Parquet failed: {e}")))
+    }
+}
+
 #[derive(Default)]
 struct RunState {
     tables: Mutex<HashMap<String, Parts>>,
@@ -889,19 +915,34 @@ impl RunCtx<'_> {
     }
 
     /// Store a table output as Parquet, and keep the batch for the steps
-    /// that read it in this run (the same batch they would read back from
-    /// the store: `table_to_batch` clears null slots as Parquet does).
+    /// that read it in this run. They get the same table from it as from
+    /// the artifact read back (a resumed run): `batch_to_table` puts
+    /// placeholders in null slots, the only place the two can differ.
     async fn put_batch(
         &self,
         step: &str,
         batch: RecordBatch,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let pieces = match data::write_parquet_pieces(&batch) {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(e.to_string())),
+        self.put_encoded(step, encode(batch).await).await
+    }
+
+    /// [`put_batch`](Self::put_batch) of a batch already [`encode`]d (or
+    /// that failed to encode).
+    async fn put_encoded(
+        &self,
+        step: &str,
+        encoded: Result<Encoded, String>,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let Encoded {
+            batch,
+            pieces,
+            digest,
+        } = match encoded {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e)),
         };
         let stored = self
-            .put_pieces(step, pieces, "application/vnd.apache.parquet")
+            .put_pieces(step, pieces, digest, "application/vnd.apache.parquet")
             .await?;
         if let Ok(digest) = &stored {
             lock(&self.state.batches).insert(digest.clone(), Arc::new(batch));
@@ -928,19 +969,21 @@ impl RunCtx<'_> {
         bytes: impl Into<Bytes>,
         media_type: &str,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        self.put_pieces(step, vec![bytes.into()], media_type).await
+        let bytes = bytes.into();
+        let digest = ArtifactDigest::of(&bytes);
+        self.put_pieces(step, vec![bytes], digest, media_type).await
     }
 
     /// [`put_blob`](Self::put_blob) of an artifact whose bytes are `pieces`
-    /// one after the other.
+    /// one after the other, which hash to `digest`.
     async fn put_pieces(
         &self,
         step: &str,
         pieces: Vec<Bytes>,
+        digest: ArtifactDigest,
         media_type: &str,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
         let size = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
-        let digest = ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
         let tenant = &self.tenant.name;
         let storage = self.scheduler.storage_lock(tenant);
         let mut writing = storage.lock().await;
@@ -1238,13 +1281,15 @@ impl RunCtx<'_> {
         holdout: Option<RecordBatch>,
         outputs: &mut Vec<(String, ArtifactDigest)>,
     ) -> Result<Result<Parts, String>, ExecError> {
-        let train_d = match self.put_batch(step, train).await? {
+        // Both parts are encoded at once, on blocking threads.
+        let (train, holdout) = (encode(train), holdout.map(encode));
+        let train_d = match self.put_encoded(step, train.await).await? {
             Ok(d) => d,
             Err(e) => return Ok(Err(e)),
         };
         outputs.push(("train".into(), train_d.clone()));
         let holdout_d = match holdout {
-            Some(h) => match self.put_batch(step, h).await? {
+            Some(h) => match self.put_encoded(step, h.await).await? {
                 Ok(d) => {
                     outputs.push(("holdout".into(), d.clone()));
                     Some(d)
@@ -1457,6 +1502,9 @@ impl RunCtx<'_> {
                     self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
                         .await?
                 );
+                // Encoded on another core while the holdout is applied
+                // (nothing is stored before every call has succeeded).
+                let train_encoded = encode(applied);
                 let applied_holdout = match &input.holdout {
                     Some(h) => {
                         let hb = step_try!(self.batch(h).await?);
@@ -1481,7 +1529,7 @@ impl RunCtx<'_> {
                         .await?
                 );
                 outputs.push(("state".into(), state_digest));
-                let train_out = step_try!(self.put_batch(&step.id, applied).await?);
+                let train_out = step_try!(self.put_encoded(&step.id, train_encoded.await).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
                 if let Some(applied) = applied_holdout {
