@@ -1,7 +1,7 @@
 //! The step cache key: what determines a step's outputs.
 //!
 //! A step's key is the sha256 of a canonical JSON object holding:
-//! - the cache format (`sluice-step-cache/1`), the WIT contract version and
+//! - the cache format (`sluice-step-cache/2`), the WIT contract version and
 //!   the host's version (the host converts tables, splits datasets and
 //!   writes Parquet, so a new host never reuses an old host's outputs);
 //! - the step's kind and its plugin's sha256 (the component's bytes, so a
@@ -27,8 +27,10 @@ use crate::artifacts::ArtifactDigest;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Changes when what goes into a key changes.
-pub const CACHE_FORMAT: &str = "sluice-step-cache/1";
+/// Changes when what goes into a key changes, or how outputs are encoded
+/// (2: float columns are written to Parquet without snappy, so a step
+/// cached before would hand on other bytes than it makes now).
+pub const CACHE_FORMAT: &str = "sluice-step-cache/2";
 
 /// The cache key of a step with these inputs, or `None` when the step is
 /// not cacheable (it has grants).
