@@ -16,24 +16,11 @@
 # the split, and storing every artifact and the run record.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 rows="${1:-1000000}"
-venv="${E2E_VENV:-$HOME/.cache/sluice-e2e-venv}"
 solver="${E2E_SOLVER:-lbfgs}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-cd "$root"
-./scripts/build-plugins.sh >/dev/null
-cargo build --release -p sluice >/dev/null 2>&1 || cargo build --release -p sluice
-sluice="$root/target/release/sluice"
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/python" -c "import pandas, pyarrow, sklearn" 2>/dev/null ||
-  "$venv/bin/pip" install -q pandas pyarrow scikit-learn
-py="$venv/bin/python"
+# shellcheck source=../common.sh
+. "$here/../common.sh"
+make_venv
 
 mkdir -p "$here/data"
 data="$here/data/classification.parquet"
@@ -43,16 +30,7 @@ if [ ! -f "$data" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$rows" ]; then
   echo "$rows" >"$stamp"
 fi
 
-# Peak RSS (KiB) and wall time from /usr/bin/time -v.
-peak_kib() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
-wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1"; }
-# CPU seconds (user + system): less sensitive than wall time to other
-# processes on a shared machine.
-cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
-
-for plugin in schema_check impute standardize logreg holdout_eval permutation_importance; do
-  "$sluice" plugin inspect --home "$work/home" "$root/target/wasm32-wasip2/release/$plugin.wasm" >/dev/null
-done
+warm_plugins "$work/home" schema_check impute standardize logreg holdout_eval permutation_importance
 # The pipeline's steps ask for 4 GiB of linear memory (a 1M-row transform
 # holds its input and output); the default tenant's cap is 2 GiB.
 "$sluice" tenants set --home "$work/home" default memory_mib=4096 >/dev/null

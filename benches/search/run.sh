@@ -11,20 +11,11 @@
 #   benches/search/run.sh [REPEATS]      (default 5)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 repeats="${1:-5}"
-venv="${E2E_VENV:-$HOME/.cache/sluice-e2e-venv}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-cd "$root"
-./scripts/build-plugins.sh >/dev/null
-cargo build --release -p sluice >/dev/null 2>&1 || cargo build --release -p sluice
-sluice="$root/target/release/sluice"
+# shellcheck source=../common.sh
+. "$here/../common.sh"
 home="$work/home"
-for plugin in impute standardize gbt; do
-  "$sluice" plugin inspect --home "$home" "$root/target/wasm32-wasip2/release/$plugin.wasm" >/dev/null
-done
+warm_plugins "$home" impute standardize gbt
 
 # The search step's time (ms), median of $repeats runs as tenant $1.
 search_ms() {

@@ -1,0 +1,37 @@
+# Sourced by the bench scripts (benches/*/run.sh), after `set -euo pipefail`
+# and with $here set to the script's folder: builds the plugins and the
+# host (no-ops when warm) and sets
+#   root    the repository
+#   venv    the Python venv with pandas, pyarrow and scikit-learn
+#           (E2E_VENV, default ~/.cache/sluice-e2e-venv; made by make_venv)
+#   work    a scratch folder, removed on exit
+#   sluice  the host binary
+root="$(cd "$here/../.." && pwd)"
+venv="${E2E_VENV:-$HOME/.cache/sluice-e2e-venv}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+./scripts/build-plugins.sh >/dev/null
+cargo build --release -p sluice >/dev/null 2>&1 || cargo build --release -p sluice
+sluice="$root/target/release/sluice"
+
+# Make the venv (once per machine) and set $py to its python.
+make_venv() {
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -c "import pandas, pyarrow, sklearn" 2>/dev/null ||
+    "$venv/bin/pip" install -q pandas pyarrow scikit-learn
+  py="$venv/bin/python"
+}
+
+# Compile plugins into the compile cache of home $1, as any machine has
+# them after a first run: warm_plugins HOME PLUGIN...
+warm_plugins() {
+  local home="$1"
+  shift
+  for plugin in "$@"; do
+    "$sluice" plugin inspect --home "$home" "$root/target/wasm32-wasip2/release/$plugin.wasm" >/dev/null
+  done
+}
