@@ -77,6 +77,8 @@ pub mod model {
     thread_local! {
         static PREDICTOR: std::cell::RefCell<Option<NativePredictor>> =
             const { std::cell::RefCell::new(None) };
+        /// The table [`hold`] keeps, natively.
+        static HELD: std::cell::RefCell<Option<Table>> = const { std::cell::RefCell::new(None) };
     }
 
     /// Predictions for `features`, one row per input row. Classifiers
@@ -120,6 +122,51 @@ pub mod model {
         }
     }
 
+    /// Hands the model `features` to keep for the [`predict_replacing`]
+    /// calls that follow, which then send only the columns they change. A
+    /// later `hold` replaces the held table. The columns move into the call
+    /// and back (no copy), so `features` is unchanged when this returns.
+    pub fn hold(features: &mut Table) -> Result<(), StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let wire = crate::wit::types::Table::from(std::mem::take(features));
+            let out = crate::wit::model::hold(&wire);
+            *features = Table::from(wire);
+            out.map_err(StepError::from)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            HELD.with(|h| *h.borrow_mut() = Some(features.clone()));
+            Ok(())
+        }
+    }
+
+    /// Predictions on the held table (see [`hold`]) with each of `columns`
+    /// in place of the held column of the same name: the same answer as
+    /// [`predict`] on that table. An error when nothing is held, a name is
+    /// not held or given twice, or a length differs from the held rows.
+    pub fn predict_replacing(columns: Vec<crate::Column>) -> Result<Table, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let wire: Vec<crate::wit::types::Column> =
+                columns.into_iter().map(Into::into).collect();
+            let out = crate::wit::model::predict_replacing(&wire).map_err(StepError::from)?;
+            crate::convert::table_in(out)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let held = HELD.with(|h| h.borrow().clone());
+            let Some(mut table) = held else {
+                return Err(StepError::invalid_input(
+                    "predict-replacing: no table is held (call hold first)",
+                ));
+            };
+            let at = crate::check_replacing(&table, &columns)?;
+            crate::worlds::swap_columns(&mut table, &at, columns);
+            predict(&table)
+        }
+    }
+
     /// Installs the predictor [`predict`] calls on this thread when the
     /// plugin is built natively (for unit tests and benchmarks). Inside a
     /// component it has no effect: the host's model answers.
@@ -134,6 +181,8 @@ pub mod model {
     pub fn clear_native_predictor() {
         #[cfg(not(target_arch = "wasm32"))]
         PREDICTOR.with(|p| *p.borrow_mut() = None);
+        #[cfg(not(target_arch = "wasm32"))]
+        HELD.with(|h| *h.borrow_mut() = None);
     }
 }
 
@@ -162,6 +211,65 @@ mod tests {
             out.column("p_1").unwrap().f64_values(),
             Some(&[0.5, 0.5][..])
         );
+        model::clear_native_predictor();
+    }
+
+    #[test]
+    fn predict_replacing_answers_as_predict_on_the_replaced_table() {
+        // The model's answer is x + 10 y, so a swapped column shows.
+        model::set_native_predictor(Box::new(|t: &Table| {
+            let x = t.column("x")?.f64_values().unwrap().to_vec();
+            let y = t.column("y")?.f64_values().unwrap();
+            let p = x.iter().zip(y).map(|(x, y)| x + 10.0 * y).collect();
+            Ok(Table::new().with(Column::f64("prediction", p)))
+        }));
+        let err = model::predict_replacing(vec![Column::f64("x", vec![0.0; 2])]).unwrap_err();
+        assert!(err.message.contains("no table is held"), "{}", err.message);
+
+        let mut held = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0]))
+            .with(Column::f64("y", vec![3.0, 4.0]));
+        model::hold(&mut held).unwrap();
+        assert_eq!(held.num_columns(), 2, "hold leaves the caller's table");
+        let out = model::predict_replacing(vec![Column::f64("y", vec![0.0, 1.0])]).unwrap();
+        let direct = model::predict(
+            &Table::new()
+                .with(Column::f64("x", vec![1.0, 2.0]))
+                .with(Column::f64("y", vec![0.0, 1.0])),
+        )
+        .unwrap();
+        assert_eq!(out, direct);
+        assert_eq!(
+            out.column("prediction").unwrap().f64_values(),
+            Some(&[1.0, 12.0][..])
+        );
+        // The held table is not changed by a call.
+        let again = model::predict_replacing(vec![]).unwrap();
+        assert_eq!(
+            again.column("prediction").unwrap().f64_values(),
+            Some(&[31.0, 42.0][..])
+        );
+
+        for (columns, expected) in [
+            (
+                vec![Column::f64("z", vec![0.0; 2])],
+                "column 'z' is not in the held table",
+            ),
+            (
+                vec![Column::f64("x", vec![0.0; 3])],
+                "column 'x' has 3 rows, the held table has 2",
+            ),
+            (
+                vec![
+                    Column::f64("x", vec![0.0; 2]),
+                    Column::f64("x", vec![0.0; 2]),
+                ],
+                "column 'x' is given twice",
+            ),
+        ] {
+            let err = model::predict_replacing(columns).unwrap_err();
+            assert!(err.message.contains(expected), "{}", err.message);
+        }
         model::clear_native_predictor();
     }
 }

@@ -141,8 +141,8 @@
 //!         Ok(Trained::new(w.finish()).with_metric("train_mean", mean))
 //!     }
 //!
-//!     fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-//!         let mut r = ByteReader::new(&model, TAG, 1)?;
+//!     fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+//!         let mut r = ByteReader::new(model, TAG, 1)?;
 //!         let mean = r.f64()?;
 //!         Ok(Table::new().with(Column::f64("prediction", vec![mean; features.num_rows()])))
 //!     }
@@ -153,7 +153,7 @@
 //! # let params = Params::resolve(&[], Vec::new()).unwrap();
 //! # let x = Table::new().with(Column::f64("x", vec![0.0, 0.0]));
 //! # let trained = MeanModel::train(x.clone(), Column::i64("y", vec![1, 2]), params).unwrap();
-//! # let out = MeanModel::predict(trained.model, x).unwrap();
+//! # let out = MeanModel::predict(&trained.model, &x).unwrap();
 //! # assert_eq!(out.column("prediction").unwrap().f64_values(), Some(&[1.5, 1.5][..]));
 //! ```
 //!
@@ -215,7 +215,9 @@
 //!   [`log::trace`]: lines in the step's log.
 //! - [`progress`]`(done, total)`: progress of long work.
 //! - [`model::predict`]: the model under test (validator and explainer
-//!   worlds only).
+//!   worlds only); [`model::hold`] and [`model::predict_replacing`] for
+//!   many predictions on one table with a few columns changed, which send
+//!   only the changed columns.
 //!
 //! Fitted states and models are opaque bytes to the host; [`codec`] is a
 //! small binary format in which f64s round-trip exactly. [`metrics`] has
@@ -246,7 +248,7 @@ pub use host::{log, model, progress};
 pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, ValidationReport};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};
-pub use worlds::{Explainer, Trainer, Transform, Validator};
+pub use worlds::{Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing};
 
 /// Used by the export macros; not part of the API.
 #[doc(hidden)]
@@ -298,14 +300,15 @@ macro_rules! export_transform {
 }
 
 /// Exports a type implementing [`Trainer`] as the component's `trainer`
-/// world. Use it once, in the plugin's crate.
+/// world, with the optional `holding` interface ([`Trainer::hold`]). Use it
+/// once, in the plugin's crate.
 #[macro_export]
 macro_rules! export_trainer {
     ($ty:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SluiceTrainerExport = $crate::__private::TrainerExport<$ty>;
-            $crate::__export_trainer_impl!(
+            $crate::__export_holding_trainer_impl!(
                 __SluiceTrainerExport with_types_in $crate::wit::trainer
             );
         };

@@ -35,9 +35,11 @@ pub mod transform {
     });
 }
 
+/// The trainer world with the `holding` interface: every Rust trainer
+/// exports both.
 pub mod trainer {
     wit_bindgen::generate!({
-        world: "trainer",
+        world: "holding-trainer",
         path: "../wit",
         pub_export_macro: true,
         disable_custom_section_link_helpers: true,

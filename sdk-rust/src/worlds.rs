@@ -39,7 +39,100 @@ pub trait Trainer {
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError>;
     /// One row per input row. Classifiers return one f64 column `p_<class>`
     /// per class and a `prediction` column.
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError>;
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError>;
+
+    /// Keeps `model` and `features` for the explainer's calls of
+    /// `predict-replacing` that follow (the WIT `holding` interface), each
+    /// of which must answer exactly as [`Trainer::predict`] on the held
+    /// features with some columns replaced.
+    ///
+    /// The default keeps both as they are and calls [`Trainer::predict`]
+    /// on the table with the new columns swapped in (no copy). Override it
+    /// when the model can reuse work from one call to the next.
+    fn hold(model: Vec<u8>, features: Table) -> Result<Box<dyn Held>, StepError>
+    where
+        Self: Sized + 'static,
+    {
+        Ok(Box::new(HeldTable::<Self>::new(model, features)))
+    }
+}
+
+/// A model held with a table by [`Trainer::hold`].
+pub trait Held {
+    /// Predictions on the held features with `columns` in place of the
+    /// held columns of the same name; the held features are left as they
+    /// were. The names and lengths have been checked
+    /// ([`check_replacing`]).
+    fn predict_replacing(&mut self, columns: Vec<Column>) -> Result<Table, StepError>;
+}
+
+/// Where each of `columns` goes in `held`: the index of the held column
+/// of the same name. An error names a column that is not held, one given
+/// twice, or one whose length is not the held table's number of rows.
+pub fn check_replacing(held: &Table, columns: &[Column]) -> Result<Vec<usize>, StepError> {
+    let rows = held.num_rows();
+    let mut at = Vec::with_capacity(columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        let Some(j) = held.columns.iter().position(|c| c.name == column.name) else {
+            return Err(StepError::invalid_input(format!(
+                "predict-replacing: column '{}' is not in the held table",
+                column.name
+            )));
+        };
+        if columns[..i].iter().any(|c| c.name == column.name) {
+            return Err(StepError::invalid_input(format!(
+                "predict-replacing: column '{}' is given twice",
+                column.name
+            )));
+        }
+        if column.len() != rows {
+            return Err(StepError::invalid_input(format!(
+                "predict-replacing: column '{}' has {} rows, the held table has {rows}",
+                column.name,
+                column.len()
+            )));
+        }
+        at.push(j);
+    }
+    Ok(at)
+}
+
+/// [`Table`] with `columns` swapped in at `at` (from [`check_replacing`]);
+/// swapping again with what this returns puts the table back.
+pub(crate) fn swap_columns(table: &mut Table, at: &[usize], columns: Vec<Column>) -> Vec<Column> {
+    at.iter()
+        .zip(columns)
+        .map(|(&j, column)| std::mem::replace(&mut table.columns[j], column))
+        .collect()
+}
+
+/// The default [`Held`]: the model's bytes and the features, predicted on
+/// with the replaced columns swapped in and back out. A trainer whose own
+/// [`Trainer::hold`] covers some models only falls back on it.
+pub struct HeldTable<T> {
+    model: Vec<u8>,
+    features: Table,
+    trainer: PhantomData<T>,
+}
+
+impl<T> HeldTable<T> {
+    pub fn new(model: Vec<u8>, features: Table) -> Self {
+        HeldTable {
+            model,
+            features,
+            trainer: PhantomData,
+        }
+    }
+}
+
+impl<T: Trainer> Held for HeldTable<T> {
+    fn predict_replacing(&mut self, columns: Vec<Column>) -> Result<Table, StepError> {
+        let at = check_replacing(&self.features, &columns)?;
+        let originals = swap_columns(&mut self.features, &at, columns);
+        let out = T::predict(&self.model, &self.features);
+        swap_columns(&mut self.features, &at, originals);
+        out
+    }
 }
 
 /// A step that explains a model (through
@@ -135,7 +228,43 @@ impl<T: Trainer> crate::wit::trainer::Guest for TrainerExport<T> {
     }
 
     fn predict(model: Vec<u8>, features: wire::Table) -> Result<wire::Table, wire::StepError> {
-        let run = || T::predict(model, table_in(features)?);
+        let run = || T::predict(&model, &table_in(features)?);
+        run().map(Into::into).map_err(Into::into)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    /// What `hold` keeps for `predict-replacing`, in this instance.
+    static HELD: std::cell::RefCell<Option<Box<dyn Held>>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<T: Trainer + 'static> crate::wit::trainer::exports::sluice::plugin::holding::Guest
+    for TrainerExport<T>
+{
+    fn hold(model: Vec<u8>, features: wire::Table) -> Result<(), wire::StepError> {
+        // The old table goes first: two 1M-row tables need not fit at once.
+        HELD.with(|h| h.borrow_mut().take());
+        let held = table_in(features).and_then(|features| T::hold(model, features));
+        let held = held.map_err(wire::StepError::from)?;
+        HELD.with(|h| *h.borrow_mut() = Some(held));
+        Ok(())
+    }
+
+    fn predict_replacing(columns: Vec<wire::Column>) -> Result<wire::Table, wire::StepError> {
+        let run = || {
+            let columns = columns
+                .into_iter()
+                .map(column_in)
+                .collect::<Result<Vec<_>, _>>()?;
+            HELD.with(|h| match h.borrow_mut().as_mut() {
+                Some(held) => held.predict_replacing(columns),
+                None => Err(StepError::invalid_input(
+                    "predict-replacing: no table is held (call hold first)",
+                )),
+            })
+        };
         run().map(Into::into).map_err(Into::into)
     }
 }

@@ -45,12 +45,12 @@ impl Trainer for Plugin {
         Ok(Trained::new(w.finish()).with_metric("mean", mean))
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        let mut r = ByteReader::new(&model, TAG, 1)?;
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        let mut r = ByteReader::new(model, TAG, 1)?;
         let names = r.strs()?;
         let mean = r.f64()?;
         r.finish()?;
-        check_features(&features, &names)?;
+        check_features(features, &names)?;
         Ok(Table::new().with(Column::f64("prediction", vec![mean; features.num_rows()])))
     }
 }

@@ -82,3 +82,67 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
         other => panic!("expected the explainer to fail on its model call: {other:?}"),
     }
 }
+
+/// `hold` and `predict-replacing` answer exactly as `predict` on the
+/// replaced table, whether the trainer holds the table itself (`holding`:
+/// logreg, and gbt through the SDK's default) or the host holds it for a
+/// trainer without that export (the Python one); a bad request is the
+/// explainer's error, named, and the session goes on.
+#[test]
+fn predict_replacing_answers_as_predict_with_or_without_holding() {
+    let rt = shared_runtime();
+    let probe = rt.load(&plugin("hostile_model")).unwrap();
+    let (features, target) = cancer();
+    let rows = match &features.columns[0].values {
+        wit::Values::F64s(v) => v.len(),
+        other => panic!("cancer's first column is f64: {other:?}"),
+    };
+    for (name, holds) in [("logreg", true), ("gbt", true), ("py_naive_bayes", false)] {
+        let trainer = rt.load(&plugin(name)).unwrap();
+        assert_eq!(trainer.exports_holding(), holds, "{name}");
+        let ctx = StepContext::new("probe-train", StepLimits::default(), 3);
+        let model = rt
+            .train(&trainer, &ctx, features, target, &[])
+            .unwrap()
+            .value
+            .model;
+        let mut ctx = StepContext::new("probe", StepLimits::default(), 9);
+        ctx.model = Some(ModelBinding {
+            trainer: trainer.clone(),
+            model: Arc::new(model),
+            limits: StepLimits::default(),
+        });
+        let params = [wit::Param {
+            name: "mode".into(),
+            value: wit::ParamValue::Text("replacing".into()),
+        }];
+        let out = rt
+            .explain(&probe, &ctx, features, None, &params)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .value;
+        let compared = out
+            .metrics
+            .iter()
+            .find(|m| m.name == "compared")
+            .map(|m| m.value);
+        assert_eq!(compared, Some(5.0), "{name}");
+        let errors: Vec<&str> = out.global.iter().map(|a| a.feature.as_str()).collect();
+        let first = &features.columns[0].name;
+        let expected = [
+            "predict-replacing: no table is held".to_string(),
+            "predict-replacing: column 'no-such-column' is not in the held table".to_string(),
+            format!(
+                "predict-replacing: column '{first}' has {} rows, the held table has {rows}",
+                rows + 1
+            ),
+            format!("predict-replacing: column '{first}' is given twice"),
+        ];
+        assert_eq!(errors.len(), expected.len(), "{name}: {errors:?}");
+        for (got, want) in errors.iter().zip(&expected) {
+            assert!(
+                got.starts_with(want.as_str()),
+                "{name}: {got:?} vs {want:?}"
+            );
+        }
+    }
+}

@@ -44,6 +44,21 @@ pub mod trainer {
     });
 }
 
+/// The trainer world with the optional `holding` export; a trainer that
+/// has it is called through these bindings in a model session.
+pub mod holding_trainer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "holding-trainer",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "sluice:plugin/types": super::validator::sluice::plugin::types,
+            "sluice:plugin/host": super::validator::sluice::plugin::host,
+        },
+    });
+}
+
 pub mod explainer {
     wasmtime::component::bindgen!({
         path: "../wit",

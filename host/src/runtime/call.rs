@@ -16,13 +16,16 @@
 //! call a blocking twin on an async executor's worker thread: it would hold
 //! the thread for the whole call.
 
+use super::bindings::holding_trainer::HoldingTrainer as HoldingTrainerBindings;
 use super::bindings::trainer::Trainer as TrainerBindings;
 use super::bindings::types;
 use super::error::{self, StepFailure, StepFailureKind};
 use super::limits::StepLimits;
 use super::output::StepValue;
 use super::plugin::{Plugin, World, WorldPre};
-use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, ModelPredictor, StepState};
+use super::sandbox::{
+    MemoryLimitExceeded, ModelCall, ModelCallLimitExceeded, ModelPredictor, StepState,
+};
 use super::{ModelBinding, Runtime, StepContext, StepOutput};
 use futures::executor::block_on;
 use std::sync::{Arc, Mutex};
@@ -167,8 +170,110 @@ fn arm(
 /// a fresh one. Nothing outlives the calling step's call.
 struct ModelSession {
     store: Store<StepState>,
-    trainer: TrainerBindings,
+    trainer: SessionTrainer,
     deadline: Deadline,
+}
+
+/// The session's trainer instance, and what `hold` left with it.
+enum SessionTrainer {
+    /// A trainer without the `holding` export: the host keeps the held
+    /// table and calls `predict` on it with the new columns swapped in.
+    Plain {
+        trainer: TrainerBindings,
+        held: Option<types::Table>,
+    },
+    /// A trainer that holds the table itself: only the new columns cross.
+    Holding {
+        trainer: HoldingTrainerBindings,
+        held: Option<HeldShape>,
+    },
+}
+
+/// The session to keep and the answer of one model call.
+type ModelAnswer = (
+    Option<ModelSession>,
+    wasmtime::Result<Result<Option<types::Table>, types::StepError>>,
+);
+
+fn some<E>(r: Result<types::Table, E>) -> Result<Option<types::Table>, E> {
+    r.map(Some)
+}
+
+fn not_held() -> types::StepError {
+    types::StepError {
+        kind: types::ErrorKind::InvalidInput,
+        message: "predict-replacing: no table is held (call hold first; a model call that \
+                  failed drops what was held)"
+            .into(),
+    }
+}
+
+/// The names and rows of a held table, to check what `predict-replacing`
+/// sends before the trainer sees it.
+struct HeldShape {
+    names: Vec<String>,
+    rows: usize,
+}
+
+impl HeldShape {
+    fn of(table: &types::Table) -> HeldShape {
+        HeldShape {
+            names: table.columns.iter().map(|c| c.name.clone()).collect(),
+            rows: table.columns.first().map_or(0, column_rows),
+        }
+    }
+
+    /// Where each column goes; the messages are the SDK's
+    /// (`sluice_sdk::check_replacing`).
+    fn check(&self, columns: &[types::Column]) -> Result<Vec<usize>, types::StepError> {
+        let invalid = |message: String| types::StepError {
+            kind: types::ErrorKind::InvalidInput,
+            message: format!("predict-replacing: {message}"),
+        };
+        let mut at = Vec::with_capacity(columns.len());
+        for (i, column) in columns.iter().enumerate() {
+            let Some(j) = self.names.iter().position(|n| *n == column.name) else {
+                return Err(invalid(format!(
+                    "column '{}' is not in the held table",
+                    column.name
+                )));
+            };
+            if columns[..i].iter().any(|c| c.name == column.name) {
+                return Err(invalid(format!("column '{}' is given twice", column.name)));
+            }
+            let rows = column_rows(column);
+            if rows != self.rows {
+                return Err(invalid(format!(
+                    "column '{}' has {rows} rows, the held table has {}",
+                    column.name, self.rows
+                )));
+            }
+            at.push(j);
+        }
+        Ok(at)
+    }
+}
+
+fn column_rows(column: &types::Column) -> usize {
+    match &column.values {
+        types::Values::F64s(v) => v.len(),
+        types::Values::I64s(v) => v.len(),
+        types::Values::Bools(v) => v.len(),
+        types::Values::Strings(v) => v.len(),
+    }
+}
+
+/// `table` with `columns` swapped in at `at`; swapping again with what
+/// this returns puts it back.
+fn swap_columns(
+    table: &mut types::Table,
+    at: &[usize],
+    columns: Vec<types::Column>,
+) -> Vec<types::Column> {
+    at.iter()
+        .zip(columns)
+        .map(|(&j, column)| std::mem::replace(&mut table.columns[j], column))
+        .collect()
 }
 
 impl Runtime {
@@ -256,25 +361,25 @@ impl Runtime {
     }
 
     /// The `model` import of a validator or explainer: the trainer's
-    /// `predict` in a sandbox of its own, one [`ModelSession`] for all the
-    /// model calls of this step call.
+    /// `predict` (and `hold`, `predict-replacing`) in a sandbox of its own,
+    /// one [`ModelSession`] for all the model calls of this step call.
     fn model_predictor(&self, binding: &ModelBinding, ctx: &StepContext) -> ModelPredictor {
         let runtime = self.clone();
         let binding = binding.clone();
         let inner_ctx = StepContext::new(format!("{} (model)", ctx.step), binding.limits, ctx.seed);
         let session: Arc<Mutex<Option<ModelSession>>> = Arc::new(Mutex::new(None));
-        Arc::new(move |features: types::Table| {
+        Arc::new(move |call: ModelCall| {
             let (runtime, binding, ctx) = (runtime.clone(), binding.clone(), inner_ctx.clone());
             let session = session.clone();
             Box::pin(async move {
                 // The calls of one step come one after another; a session
-                // taken out and not put back (a failed call) is dropped.
+                // taken out and not put back (a failed call) is dropped,
+                // and what it held with it.
                 let open = session.lock().unwrap_or_else(|e| e.into_inner()).take();
-                let predicted = runtime.model_predict(open, &binding, &ctx, &features).await;
-                match predicted {
+                match runtime.model_call(open, &binding, &ctx, call).await {
                     Ok((open, out)) => {
-                        *session.lock().unwrap_or_else(|e| e.into_inner()) = Some(open);
-                        Ok(Ok(out.value))
+                        *session.lock().unwrap_or_else(|e| e.into_inner()) = open;
+                        out
                     }
                     Err(f) => Ok(Err(types::StepError {
                         kind: types::ErrorKind::Internal,
@@ -285,15 +390,18 @@ impl Runtime {
         })
     }
 
-    /// One model call: `predict` in the session's trainer instance, or in a
-    /// new one when there is no session yet. Returns the session to keep.
-    async fn model_predict(
+    /// One model call in the session's trainer instance, or in a new one
+    /// when there is no session yet. Returns the session to keep (none
+    /// after a call the trainer failed) and the call's answer: an error in
+    /// the explainer's request (a column not held) is the explainer's, and
+    /// leaves the session as it was.
+    async fn model_call(
         &self,
         session: Option<ModelSession>,
         binding: &ModelBinding,
         ctx: &StepContext,
-        features: &types::Table,
-    ) -> Result<(ModelSession, StepOutput<types::Table>), StepFailure> {
+        call: ModelCall,
+    ) -> Result<ModelAnswer, StepFailure> {
         let plugin = &*binding.trainer;
         let trap = |e: wasmtime::Error, log: String| {
             failure(
@@ -316,10 +424,26 @@ impl Runtime {
                 let (mut store, pre, deadline) = self.new_store(plugin, ctx)?;
                 let started =
                     arm(&mut store, &deadline, &ctx.limits).map_err(|e| trap(e, String::new()))?;
-                let WorldPre::Trainer(pre) = pre else {
+                let WorldPre::Trainer(pres) = pre else {
                     return Err(trap(wrong_world(World::Trainer), String::new()));
                 };
-                let trainer = match pre.instantiate_async(&mut store).await {
+                let instantiated = match &pres.holding {
+                    Some(pre) => pre.instantiate_async(&mut store).await.map(|trainer| {
+                        SessionTrainer::Holding {
+                            trainer,
+                            held: None,
+                        }
+                    }),
+                    None => pres
+                        .plain
+                        .instantiate_async(&mut store)
+                        .await
+                        .map(|trainer| SessionTrainer::Plain {
+                            trainer,
+                            held: None,
+                        }),
+                };
+                let trainer = match instantiated {
                     Ok(trainer) => trainer,
                     Err(e) => {
                         let state = store.data();
@@ -335,12 +459,63 @@ impl Runtime {
                 (session, started)
             }
         };
-        let result = session
-            .trainer
-            .call_predict(&mut session.store, &binding.model, features)
-            .await;
+        let model = &binding.model;
+        let store = &mut session.store;
+        let result = match (&mut session.trainer, call) {
+            (SessionTrainer::Plain { trainer, .. }, ModelCall::Predict(features)) => trainer
+                .call_predict(&mut *store, model, &features)
+                .await
+                .map(some),
+            (SessionTrainer::Holding { trainer, .. }, ModelCall::Predict(features)) => trainer
+                .call_predict(&mut *store, model, &features)
+                .await
+                .map(some),
+            // The host keeps the table; the trainer sees whole tables.
+            (SessionTrainer::Plain { held, .. }, ModelCall::Hold(features)) => {
+                *held = Some(features);
+                Ok(Ok(None))
+            }
+            (SessionTrainer::Holding { trainer, held }, ModelCall::Hold(features)) => {
+                *held = None;
+                let shape = HeldShape::of(&features);
+                let out = trainer
+                    .sluice_plugin_holding()
+                    .call_hold(&mut *store, model, &features)
+                    .await;
+                if matches!(out, Ok(Ok(()))) {
+                    *held = Some(shape);
+                }
+                out.map(|r| r.map(|()| None))
+            }
+            (SessionTrainer::Plain { trainer, held }, ModelCall::PredictReplacing(columns)) => {
+                let Some(table) = held.as_mut() else {
+                    return Ok((Some(session), Ok(Err(not_held()))));
+                };
+                let at = match HeldShape::of(table).check(&columns) {
+                    Ok(at) => at,
+                    Err(e) => return Ok((Some(session), Ok(Err(e)))),
+                };
+                let originals = swap_columns(table, &at, columns);
+                let out = trainer.call_predict(&mut *store, model, table).await;
+                swap_columns(table, &at, originals);
+                out.map(some)
+            }
+            (SessionTrainer::Holding { trainer, held }, ModelCall::PredictReplacing(columns)) => {
+                let Some(shape) = held.as_ref() else {
+                    return Ok((Some(session), Ok(Err(not_held()))));
+                };
+                if let Err(e) = shape.check(&columns) {
+                    return Ok((Some(session), Ok(Err(e))));
+                }
+                trainer
+                    .sluice_plugin_holding()
+                    .call_predict_replacing(&mut *store, &columns)
+                    .await
+                    .map(some)
+            }
+        };
         let out = finish(&session.store, plugin, ctx, started, result)?;
-        Ok((session, out))
+        Ok((Some(session), Ok(Ok(out.value))))
     }
 
     /// Call `describe()` in a fresh instance (loading already did once).

@@ -75,6 +75,17 @@ impl StepValue for types::Table {
     }
 }
 
+/// What a model call answers: predictions, or nothing (`hold`).
+impl StepValue for Option<types::Table> {
+    const WHAT: &'static str = "table";
+    fn wire_bytes(&self) -> u64 {
+        self.as_ref().map_or(0, StepValue::wire_bytes)
+    }
+    fn check_shape(&self) -> Result<(), String> {
+        self.as_ref().map_or(Ok(()), StepValue::check_shape)
+    }
+}
+
 impl StepValue for Vec<u8> {
     const WHAT: &'static str = "state";
     fn wire_bytes(&self) -> u64 {

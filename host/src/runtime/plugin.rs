@@ -1,7 +1,7 @@
 //! A loaded plugin: its compiled component, the world it implements, what
 //! its `describe()` says, and an `InstancePre` ready for fresh instances.
 
-use super::bindings::{explainer, trainer, transform, types, validator};
+use super::bindings::{explainer, holding_trainer, trainer, transform, types, validator};
 use super::cache::CompileSource;
 use super::error::RuntimeError;
 use super::sandbox::StepState;
@@ -74,8 +74,24 @@ impl std::fmt::Display for World {
 pub(crate) enum WorldPre {
     Validator(validator::ValidatorPre<StepState>),
     Transform(transform::TransformPre<StepState>),
-    Trainer(trainer::TrainerPre<StepState>),
+    Trainer(TrainerPres),
     Explainer(explainer::ExplainerPre<StepState>),
+}
+
+/// A trainer ready to instantiate: as its world, and as the
+/// `holding-trainer` world too when it exports `holding`.
+pub(crate) struct TrainerPres {
+    pub(crate) plain: trainer::TrainerPre<StepState>,
+    pub(crate) holding: Option<holding_trainer::HoldingTrainerPre<StepState>>,
+}
+
+impl TrainerPres {
+    pub(crate) async fn instantiate_async(
+        &self,
+        store: &mut wasmtime::Store<StepState>,
+    ) -> wasmtime::Result<trainer::Trainer> {
+        self.plain.instantiate_async(store).await
+    }
 }
 
 /// A plugin ready to run.
@@ -98,6 +114,12 @@ impl Plugin {
     /// `name@version`, for messages.
     pub fn label(&self) -> String {
         format!("{}@{}", self.info.name, self.info.version)
+    }
+
+    /// Whether the plugin is a trainer that exports `holding` (so an
+    /// explainer's `predict-replacing` sends it only the new columns).
+    pub fn exports_holding(&self) -> bool {
+        matches!(&self.pre, WorldPre::Trainer(p) if p.holding.is_some())
     }
 
     pub fn param_spec(&self, name: &str) -> Option<&types::ParamSpec> {
@@ -125,7 +147,12 @@ pub(crate) fn world_pre(
         World::Transform => {
             WorldPre::Transform(transform::TransformPre::new(instance_pre).map_err(link)?)
         }
-        World::Trainer => WorldPre::Trainer(trainer::TrainerPre::new(instance_pre).map_err(link)?),
+        World::Trainer => WorldPre::Trainer(TrainerPres {
+            // Without the optional `holding` export this is an error: the
+            // host then holds the table itself.
+            holding: holding_trainer::HoldingTrainerPre::new(instance_pre.clone()).ok(),
+            plain: trainer::TrainerPre::new(instance_pre).map_err(link)?,
+        }),
         World::Explainer => {
             WorldPre::Explainer(explainer::ExplainerPre::new(instance_pre).map_err(link)?)
         }

@@ -274,12 +274,21 @@ impl ResourceLimiter for StepLimiter {
     }
 }
 
+/// One call of the `model` import.
+pub enum ModelCall {
+    Predict(types::Table),
+    Hold(types::Table),
+    PredictReplacing(Vec<types::Column>),
+}
+
 /// What a validator or explainer's `model` import calls: a future that runs
-/// the trainer's `predict` in a store of its own.
+/// the call in the trainer, in a store of its own. `hold` answers `None`,
+/// the others the predictions.
 pub type ModelPredictor = Arc<
     dyn Fn(
-            types::Table,
-        ) -> BoxFuture<'static, wasmtime::Result<Result<types::Table, types::StepError>>>
+            ModelCall,
+        )
+            -> BoxFuture<'static, wasmtime::Result<Result<Option<types::Table>, types::StepError>>>
         + Send
         + Sync,
 >;
@@ -378,11 +387,13 @@ impl host_iface::Host for StepState {
     }
 }
 
-impl model_iface::Host for StepState {
-    async fn predict(
+impl StepState {
+    /// Route one model call to the bound trainer, counting it against the
+    /// step's `model_calls` limit.
+    async fn call_model(
         &mut self,
-        features: types::Table,
-    ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
+        call: ModelCall,
+    ) -> wasmtime::Result<Result<Option<types::Table>, types::StepError>> {
         let Some(model) = self.model.clone() else {
             return Ok(Err(types::StepError {
                 kind: types::ErrorKind::InvalidInput,
@@ -397,7 +408,43 @@ impl model_iface::Host for StepState {
             }
             .into());
         }
-        model(features).await
+        model(call).await
+    }
+}
+
+/// A model call that answers a table answered nothing: a bug in the host.
+fn no_table(call: &str) -> types::StepError {
+    types::StepError {
+        kind: types::ErrorKind::Internal,
+        message: format!("the model's {call} answered no table"),
+    }
+}
+
+impl model_iface::Host for StepState {
+    async fn predict(
+        &mut self,
+        features: types::Table,
+    ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
+        let out = self.call_model(ModelCall::Predict(features)).await?;
+        Ok(out.and_then(|t| t.ok_or_else(|| no_table("predict"))))
+    }
+
+    async fn hold(
+        &mut self,
+        features: types::Table,
+    ) -> wasmtime::Result<Result<(), types::StepError>> {
+        let out = self.call_model(ModelCall::Hold(features)).await?;
+        Ok(out.map(|_| ()))
+    }
+
+    async fn predict_replacing(
+        &mut self,
+        columns: Vec<types::Column>,
+    ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
+        let out = self
+            .call_model(ModelCall::PredictReplacing(columns))
+            .await?;
+        Ok(out.and_then(|t| t.ok_or_else(|| no_table("predict-replacing"))))
     }
 }
 

@@ -324,8 +324,8 @@ impl Trainer for DecisionTree {
             .with_metric(score_name, report.train_score))
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        TreeModel::from_bytes(&model)?.predict(&features)
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        TreeModel::from_bytes(model)?.predict(features)
     }
 }
 

@@ -51,7 +51,7 @@ fn one_split_separates_two_classes() {
     let model = TreeModel::from_bytes(&trained.model).unwrap();
     assert_eq!(model.tree.feature[0], Some(0));
     assert_eq!(model.tree.threshold[0], 2.5);
-    let out = DecisionTree::predict(trained.model, line(&[2.4, 2.5, 2.6, -9.0])).unwrap();
+    let out = DecisionTree::predict(&trained.model, &line(&[2.4, 2.5, 2.6, -9.0])).unwrap();
     assert_eq!(out.names(), vec!["p_a", "p_b", "prediction"]);
     let pred = out.column("prediction").unwrap().as_str().unwrap();
     assert_eq!(pred, ["a", "a", "b", "a"]);
@@ -93,7 +93,7 @@ fn leaf_proportions_and_argmax_ties() {
     let y = Column::strings("y", ["a", "b", "a", "a", "b"]);
     let trained = DecisionTree::train(x, y, params(&[("max_depth", int(1))])).unwrap();
     assert_eq!(trained.metric_value("train_accuracy"), Some(0.6));
-    let out = DecisionTree::predict(trained.model, line(&[1.0, 2.0])).unwrap();
+    let out = DecisionTree::predict(&trained.model, &line(&[1.0, 2.0])).unwrap();
     let p_a = out.column("p_a").unwrap().as_f64().unwrap();
     assert_eq!(p_a[0], 0.5);
     assert_close(p_a[1], 2.0 / 3.0, 1e-15);
@@ -116,7 +116,7 @@ fn regression_by_hand() {
     assert_eq!(trained.metric_value("train_rmse"), Some(0.0));
     let model = TreeModel::from_bytes(&trained.model).unwrap();
     assert_eq!(model.tree.threshold[0], 6.5);
-    let out = DecisionTree::predict(trained.model, line(&[0.0, 6.5, 7.0])).unwrap();
+    let out = DecisionTree::predict(&trained.model, &line(&[0.0, 6.5, 7.0])).unwrap();
     assert_eq!(out.names(), vec!["prediction"]);
     assert_eq!(
         out.column("prediction").unwrap().as_f64().unwrap(),
@@ -277,8 +277,8 @@ fn bad_input_and_params_are_named() {
 
     let trained = DecisionTree::train(x, y, params(&[])).unwrap();
     let err = DecisionTree::predict(
-        trained.model,
-        Table::new().with(Column::f64("z", vec![1.0])),
+        &trained.model,
+        &Table::new().with(Column::f64("z", vec![1.0])),
     )
     .unwrap_err();
     assert!(err.message.contains("'x'"), "{}", err.message);
@@ -347,7 +347,7 @@ fn parity_with_scikit_learn_classifiers() {
                 params(&[("max_depth", int(depth))]),
             )
             .unwrap();
-            let out = DecisionTree::predict(trained.model.clone(), data.holdout.clone()).unwrap();
+            let out = DecisionTree::predict(&trained.model, &data.holdout).unwrap();
             let accuracy =
                 parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
             let key = format!("{name}/tree_{key}");
@@ -375,7 +375,7 @@ fn parity_with_scikit_learn_regressor() {
             params(&[("mode", text("regression")), ("max_depth", int(depth))]),
         )
         .unwrap();
-        let out = DecisionTree::predict(trained.model.clone(), data.holdout.clone()).unwrap();
+        let out = DecisionTree::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
         let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
         let key = format!("diabetes/tree_{key}");

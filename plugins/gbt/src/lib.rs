@@ -445,8 +445,8 @@ impl Trainer for Gbt {
             .with_metric(score_name, report.train_score))
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        GbtModel::from_bytes(&model)?.predict(&features)
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        GbtModel::from_bytes(model)?.predict(features)
     }
 }
 

@@ -101,7 +101,7 @@ fn single_split_gain_by_hand() {
     let model = GbtModel::from_bytes(&trained.model).unwrap();
     assert_eq!(model.ensembles[0].baseline, 0.5);
     assert_eq!(model.ensembles[0].trees[0].threshold[0], 2.5);
-    let out = Gbt::predict(trained.model, line(&[2.5, 2.6])).unwrap();
+    let out = Gbt::predict(&trained.model, &line(&[2.5, 2.6])).unwrap();
     let pred = out.column("prediction").unwrap().as_f64().unwrap();
     assert_close(pred[0], 0.45, 1e-15);
     assert_close(pred[1], 0.55, 1e-15);
@@ -130,7 +130,7 @@ fn classifier_outputs_and_baseline() {
     // Default min_samples_leaf 20 on 4 rows: no split, the baseline only.
     let trained = Gbt::train(x, y, params(&[])).unwrap();
     assert_eq!(trained.metric_value("leaves"), Some(100.0));
-    let out = Gbt::predict(trained.model, line(&[0.0])).unwrap();
+    let out = Gbt::predict(&trained.model, &line(&[0.0])).unwrap();
     assert_close(
         out.column("p_yes").unwrap().as_f64().unwrap()[0],
         0.75,
@@ -248,8 +248,8 @@ fn bad_input_and_params_are_named() {
 
     let trained = Gbt::train(x, y, params(&[])).unwrap();
     let err = Gbt::predict(
-        trained.model,
-        Table::new().with(Column::f64("z", vec![1.0])),
+        &trained.model,
+        &Table::new().with(Column::f64("z", vec![1.0])),
     )
     .unwrap_err();
     assert!(err.message.contains("'x'"), "{}", err.message);
@@ -274,7 +274,7 @@ fn parity_with_scikit_learn_classifier() {
     let data = parity::load("breast_cancer", "benign", true);
     let trained = Gbt::train(data.train.clone(), data.train_target.clone(), params(&[])).unwrap();
     assert_eq!(trained.metric_value("iterations"), Some(100.0));
-    let out = Gbt::predict(trained.model, data.holdout.clone()).unwrap();
+    let out = Gbt::predict(&trained.model, &data.holdout).unwrap();
     let accuracy = parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
     let want = reference("breast_cancer/hgb_default/accuracy");
     let tol = 2.0 / data.holdout_target.len() as f64;
@@ -303,7 +303,7 @@ fn parity_with_scikit_learn_regressor() {
         params(&[("mode", text("regression"))]),
     )
     .unwrap();
-    let out = Gbt::predict(trained.model, data.holdout.clone()).unwrap();
+    let out = Gbt::predict(&trained.model, &data.holdout).unwrap();
     let pred = out.column("prediction").unwrap().as_f64().unwrap();
     let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
     let want_r2 = reference("diabetes/hgb_default/r2");
@@ -361,7 +361,7 @@ fn multiclass_separates_and_round_trips() {
     assert_eq!(trained.metric_value("iterations"), Some(20.0));
     let model = GbtModel::from_bytes(&trained.model).unwrap();
     assert_eq!(model.to_bytes(), trained.model);
-    let out = Gbt::predict(trained.model, line(&[5.0, 15.0, 25.0])).unwrap();
+    let out = Gbt::predict(&trained.model, &line(&[5.0, 15.0, 25.0])).unwrap();
     assert_eq!(out.names(), vec!["p_a", "p_b", "p_c", "prediction"]);
     let pred = out.column("prediction").unwrap().str_values().unwrap();
     assert_eq!(pred, &["a", "b", "c"]);
@@ -396,7 +396,7 @@ fn version_one_models_still_load() {
     w.i64s(&[1, 0, 0]);
     w.i64s(&[2, 0, 0]);
     w.f64s(&[0.0, 1.0, 3.0]);
-    let out = Gbt::predict(w.finish(), line(&[0.0, 1.0])).unwrap();
+    let out = Gbt::predict(&w.finish(), &line(&[0.0, 1.0])).unwrap();
     assert_eq!(
         out.column("prediction").unwrap().as_f64().unwrap(),
         &[3.0, 5.0]

@@ -421,8 +421,8 @@ impl Trainer for Knn {
         Ok(trained)
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        KnnModel::from_bytes(&model)?.predict(&features)
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        KnnModel::from_bytes(model)?.predict(features)
     }
 }
 

@@ -33,7 +33,7 @@ fn majority_of_three_by_hand() {
     assert_eq!(trained.metric_value("train_rows"), Some(5.0));
     assert_eq!(trained.metric_value("classes"), Some(2.0));
     // 1.4: rows 1 (0.4), 2 (0.6), 0 (1.4) -> a, b, a. 9: rows 4, 3, 2 -> b.
-    let out = Knn::predict(trained.model, line(&[1.4, 9.0])).unwrap();
+    let out = Knn::predict(&trained.model, &line(&[1.4, 9.0])).unwrap();
     assert_eq!(out.names(), vec!["p_a", "p_b", "prediction"]);
     let p_a = out.column("p_a").unwrap().as_f64().unwrap();
     assert_close(p_a[0], 2.0 / 3.0, 1e-15);
@@ -53,14 +53,14 @@ fn ties_go_to_the_earlier_row_and_the_first_class() {
         params(&[("k", ParamValue::Integer(1))]),
     )
     .unwrap();
-    let out = Knn::predict(one.model, line(&[1.0])).unwrap();
+    let out = Knn::predict(&one.model, &line(&[1.0])).unwrap();
     assert_eq!(out.column("prediction").unwrap().as_i64().unwrap(), [7]);
     assert_eq!(out.names(), vec!["p_3", "p_7", "prediction"]);
 
     // k = 2: one vote each, the probabilities tie and argmax takes the
     // first (lowest) class, 3.
     let two = Knn::train(x, y, params(&[("k", ParamValue::Integer(2))])).unwrap();
-    let out = Knn::predict(two.model, line(&[1.0])).unwrap();
+    let out = Knn::predict(&two.model, &line(&[1.0])).unwrap();
     assert_eq!(out.column("p_3").unwrap().as_f64().unwrap(), [0.5]);
     assert_eq!(out.column("prediction").unwrap().as_i64().unwrap(), [3]);
 
@@ -84,7 +84,7 @@ fn regression_uniform_and_distance_by_hand() {
     )
     .unwrap();
     assert_eq!(uniform.metric_value("classes"), None);
-    let out = Knn::predict(uniform.model, line(&[2.5])).unwrap();
+    let out = Knn::predict(&uniform.model, &line(&[2.5])).unwrap();
     assert_eq!(out.names(), vec!["prediction"]);
     assert_eq!(out.column("prediction").unwrap().as_f64().unwrap(), [20.0]);
 
@@ -100,7 +100,7 @@ fn regression_uniform_and_distance_by_hand() {
     .unwrap();
     // 2.5: row 2 at 0.5 (weight 2), row 1 at 1.5 (weight 2/3):
     // (2 * 30 + 2/3 * 10) / (8/3) = 25. At 1.0 only the exact match counts.
-    let out = Knn::predict(distance.model, line(&[2.5, 1.0])).unwrap();
+    let out = Knn::predict(&distance.model, &line(&[2.5, 1.0])).unwrap();
     let pred = out.column("prediction").unwrap().as_f64().unwrap();
     assert_close(pred[0], 25.0, 1e-12);
     assert_eq!(pred[1], 10.0);
@@ -214,8 +214,8 @@ fn bad_input_and_params_are_named() {
 
     let trained = Knn::train(x, y, k1).unwrap();
     let err = Knn::predict(
-        trained.model,
-        Table::new().with(Column::f64("z", vec![1.0])),
+        &trained.model,
+        &Table::new().with(Column::f64("z", vec![1.0])),
     )
     .unwrap_err();
     assert!(err.message.contains("'x'"), "{}", err.message);
@@ -246,7 +246,7 @@ fn parity_with_scikit_learn_classifiers() {
                 params(&[("weights", text(weights))]),
             )
             .unwrap();
-            let out = Knn::predict(trained.model, data.holdout.clone()).unwrap();
+            let out = Knn::predict(&trained.model, &data.holdout).unwrap();
             let accuracy =
                 parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
             let want = parity::reference(&format!("{name}/knn_k5_{weights}/accuracy"));
@@ -273,7 +273,7 @@ fn parity_with_scikit_learn_regressor() {
             params(&[("mode", text("regression")), ("weights", text(weights))]),
         )
         .unwrap();
-        let out = Knn::predict(trained.model, data.holdout.clone()).unwrap();
+        let out = Knn::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
         let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
         let want_r2 = parity::reference(&format!("diabetes/knn_k5_{weights}/r2"));

@@ -345,8 +345,8 @@ impl Trainer for Linear {
             .with_metric("train_r2", report.train_r2))
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        LinearModel::from_bytes(&model)?.predict(&features)
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        LinearModel::from_bytes(model)?.predict(features)
     }
 }
 

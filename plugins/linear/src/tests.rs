@@ -129,8 +129,8 @@ fn trainer_round_trip_and_predict_by_name() {
     for name in ["x3", "x1", "x2"] {
         shuffled.push(x.column(name).unwrap().clone());
     }
-    let a = Linear::predict(trained.model.clone(), x).unwrap();
-    let b = Linear::predict(trained.model.clone(), shuffled).unwrap();
+    let a = Linear::predict(&trained.model, &x).unwrap();
+    let b = Linear::predict(&trained.model, &shuffled).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.names(), vec!["prediction"]);
     let pred = a.column("prediction").unwrap().as_f64().unwrap();
@@ -140,8 +140,8 @@ fn trainer_round_trip_and_predict_by_name() {
     assert_close(rmse_again, rmse, 1e-12);
 
     let err = Linear::predict(
-        trained.model,
-        Table::new().with(Column::f64("x1", vec![1.0])),
+        &trained.model,
+        &Table::new().with(Column::f64("x1", vec![1.0])),
     )
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidInput);
@@ -205,7 +205,7 @@ fn parity_with_scikit_learn_on_diabetes() {
             params(&[("alpha", ParamValue::Number(alpha))]),
         )
         .unwrap();
-        let out = Linear::predict(trained.model, data.holdout.clone()).unwrap();
+        let out = Linear::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
         let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
         let want_r2 = parity::reference(&format!("diabetes/{key}/r2"));

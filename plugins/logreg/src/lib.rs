@@ -203,23 +203,168 @@ impl LogisticModel {
                     newton::decision(&refs, &self.coef[0], self.intercept[0], rows)
                 }
             };
-            let p1: Vec<f64> = z.into_iter().map(newton::sigmoid).collect();
-            let p0: Vec<f64> = p1.iter().map(|p| 1.0 - p).collect();
-            let best: Vec<usize> = p0
-                .iter()
-                .zip(&p1)
-                .map(|(a, b)| usize::from(b > a))
-                .collect();
-            let texts = self.classes.texts();
-            return Ok(Table::new()
-                .with(Column::f64(format!("p_{}", texts[0]), p0))
-                .with(Column::f64(format!("p_{}", texts[1]), p1))
-                .with(self.classes.column(&best)));
+            return Ok(self.binary_outputs(z));
         }
         let proba = self.predict_proba(features)?;
         Ok(classes::class_outputs(&self.classes, &proba)
             .into_iter()
             .collect())
+    }
+
+    /// What a binary model's `predict` returns for the scores `z`.
+    fn binary_outputs(&self, z: Vec<f64>) -> Table {
+        let p1: Vec<f64> = z.into_iter().map(newton::sigmoid).collect();
+        let p0: Vec<f64> = p1.iter().map(|p| 1.0 - p).collect();
+        let best: Vec<usize> = p0
+            .iter()
+            .zip(&p1)
+            .map(|(a, b)| usize::from(b > a))
+            .collect();
+        let texts = self.classes.texts();
+        Table::new()
+            .with(Column::f64(format!("p_{}", texts[0]), p0))
+            .with(Column::f64(format!("p_{}", texts[1]), p1))
+            .with(self.classes.column(&best))
+    }
+}
+
+/// A binary model held with a table for `predict-replacing`: the scores'
+/// partial sums before each group of four features (see
+/// [`newton::decision_from`]), so that replacing a feature recomputes the
+/// scores from its group on, not from the first feature, and gives the
+/// very bits `predict` gives on the replaced table.
+pub struct HeldBinary {
+    model: LogisticModel,
+    features: Table,
+    /// The column of `features` that holds each of the model's features.
+    column_of: Vec<usize>,
+    /// `partial[g]`: the scores before the model's feature `4 g`, up to
+    /// [`newton::quads_end`].
+    partial: Vec<Vec<f64>>,
+    /// The scores of the held table.
+    scores: Vec<f64>,
+}
+
+impl HeldBinary {
+    /// The table back when the model is not binary, or the table lacks a
+    /// feature, has one that predict would refuse or convert, or gives a
+    /// non-finite score: those go the general way
+    /// ([`sluice_sdk::HeldTable`]), which answers (and fails) exactly as
+    /// `predict`.
+    pub fn new(model: LogisticModel, features: Table) -> Result<HeldBinary, Table> {
+        if model.coef.len() != 1 {
+            return Err(features);
+        }
+        let Some(column_of) = model
+            .features
+            .iter()
+            .map(|name| features.columns.iter().position(|c| c.name == *name))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Err(features);
+        };
+        let rows = features.num_rows();
+        let partial;
+        let scores;
+        {
+            let refs = column_of
+                .iter()
+                .map(|&j| match &features.columns[j] {
+                    Column {
+                        values: Values::F64(v),
+                        valid: None,
+                        ..
+                    } => Some(v.as_slice()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<&[f64]>>>();
+            let Some(refs) = refs else {
+                return Err(features);
+            };
+            let (coef, intercept) = (&model.coef[0], model.intercept[0]);
+            let end = newton::quads_end(&refs, coef, rows);
+            let mut sums = vec![vec![intercept; rows]];
+            for g in 0..end / 4 {
+                let next = newton::decision_from(
+                    &refs[..4 * (g + 1)],
+                    &coef[..4 * (g + 1)],
+                    sums[g].clone(),
+                    4 * g,
+                );
+                sums.push(next);
+            }
+            scores = newton::decision_from(&refs, coef, sums[end / 4].clone(), end);
+            partial = sums;
+        }
+        if !scores.iter().all(|z| z.is_finite()) {
+            return Err(features);
+        }
+        Ok(HeldBinary {
+            model,
+            features,
+            column_of,
+            partial,
+            scores,
+        })
+    }
+
+    /// `predict` on the held table with `columns` swapped in, the general
+    /// way (for what the fast way does not cover, errors included).
+    fn predict_swapped(&mut self, at: &[usize], columns: Vec<Column>) -> Result<Table, StepError> {
+        let originals: Vec<Column> = at
+            .iter()
+            .zip(columns)
+            .map(|(&j, c)| std::mem::replace(&mut self.features.columns[j], c))
+            .collect();
+        let out = self.model.predict(&self.features);
+        for (&j, c) in at.iter().zip(originals) {
+            self.features.columns[j] = c;
+        }
+        out
+    }
+}
+
+impl sluice_sdk::Held for HeldBinary {
+    fn predict_replacing(&mut self, columns: Vec<Column>) -> Result<Table, StepError> {
+        let at = sluice_sdk::check_replacing(&self.features, &columns)?;
+        // The model's features among the new columns, as f64 without nulls.
+        let mut new: Vec<(usize, &[f64])> = Vec::new();
+        for (&j, column) in at.iter().zip(&columns) {
+            let Some(k) = self.column_of.iter().position(|&c| c == j) else {
+                continue; // not a feature: predict ignores it
+            };
+            match column {
+                Column {
+                    values: Values::F64(v),
+                    valid: None,
+                    ..
+                } => new.push((k, v.as_slice())),
+                _ => return self.predict_swapped(&at, columns),
+            }
+        }
+        let Some(first) = new.iter().map(|&(k, _)| k).min() else {
+            return Ok(self.model.binary_outputs(self.scores.clone()));
+        };
+        let mut refs: Vec<&[f64]> = self
+            .column_of
+            .iter()
+            .map(|&j| match &self.features.columns[j].values {
+                Values::F64(v) => v.as_slice(),
+                _ => unreachable!("HeldBinary::new keeps f64 features only"),
+            })
+            .collect();
+        for &(k, v) in &new {
+            refs[k] = v;
+        }
+        let coef = &self.model.coef[0];
+        let end = newton::quads_end(&refs, coef, self.scores.len());
+        let from = if first < end { first - first % 4 } else { end };
+        let z = newton::decision_from(&refs, coef, self.partial[from.min(end) / 4].clone(), from);
+        if !z.iter().all(|z| z.is_finite()) {
+            // predict's own error (or answer) for a non-finite value.
+            return self.predict_swapped(&at, columns);
+        }
+        Ok(self.model.binary_outputs(z))
     }
 }
 
@@ -416,8 +561,17 @@ impl Trainer for LogReg {
             .with_metric("converged", f64::from(u8::from(report.fit.converged))))
     }
 
-    fn predict(model: Vec<u8>, features: Table) -> Result<Table, StepError> {
-        LogisticModel::from_bytes(&model)?.predict(&features)
+    fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
+        LogisticModel::from_bytes(model)?.predict(features)
+    }
+
+    fn hold(model: Vec<u8>, features: Table) -> Result<Box<dyn sluice_sdk::Held>, StepError> {
+        match HeldBinary::new(LogisticModel::from_bytes(&model)?, features) {
+            Ok(held) => Ok(Box::new(held)),
+            Err(features) => Ok(Box::new(sluice_sdk::HeldTable::<LogReg>::new(
+                model, features,
+            ))),
+        }
     }
 }
 

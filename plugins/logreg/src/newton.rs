@@ -79,12 +79,12 @@ pub fn softplus(z: f64) -> f64 {
 
 /// `1 / (1 + exp(-z))` without overflow.
 pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
+    // 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below: both with
+    // e = exp(-|z|), chosen without a branch (the signs of many rows'
+    // scores are a coin toss to the branch predictor).
+    let e = (-z.abs()).exp();
+    let numerator = if z >= 0.0 { 1.0 } else { e };
+    numerator / (1.0 + e)
 }
 
 /// The linear predictor `X w + b` for features stored by column.
@@ -94,25 +94,45 @@ pub fn sigmoid(z: f64) -> f64 {
 /// pass over `z`: a quarter of the loads and stores of `z`, which at
 /// hundreds of thousands of rows do not stay in cache.
 pub fn decision(columns: &[&[f64]], coef: &[f64], intercept: f64, rows: usize) -> Vec<f64> {
-    let mut z = vec![intercept; rows];
+    decision_from(columns, coef, vec![intercept; rows], 0)
+}
+
+/// Where [`decision`] stops adding four columns per pass: after the last
+/// whole group of four of the columns used (none when a column's length is
+/// not `rows`, which callers never pass; those go one at a time).
+pub fn quads_end(columns: &[&[f64]], coef: &[f64], rows: usize) -> usize {
     let used = columns.len().min(coef.len());
-    // (Columns of other lengths than `rows`, which callers never pass, go
-    // one at a time below, as before.)
-    let quads_end = if columns[..used].iter().all(|x| x.len() == rows) {
+    if columns[..used].iter().all(|x| x.len() == rows) {
         used - used % 4
     } else {
         0
-    };
-    let quads = columns[..quads_end]
+    }
+}
+
+/// [`decision`] carried on from `z`, its partial sums before column
+/// `from`: 0, a multiple of 4 below [`quads_end`], or a column at or after
+/// it. The same additions in the same order, so the same bits, as one
+/// call of [`decision`]: a model held for many predictions with one
+/// column replaced starts at that column's group of four.
+pub fn decision_from(columns: &[&[f64]], coef: &[f64], mut z: Vec<f64>, from: usize) -> Vec<f64> {
+    let rows = z.len();
+    let used = columns.len().min(coef.len());
+    let quads_end = quads_end(columns, coef, rows);
+    let first_quad = from.min(quads_end);
+    let quads = columns[first_quad..quads_end]
         .chunks_exact(4)
-        .zip(coef[..quads_end].chunks_exact(4));
+        .zip(coef[first_quad..quads_end].chunks_exact(4));
     for (x, w) in quads {
         let rows = z.iter_mut().zip(x[0]).zip(x[1]).zip(x[2]).zip(x[3]);
         for ((((zi, a), b), c), d) in rows {
             *zi = (((*zi + w[0] * a) + w[1] * b) + w[2] * c) + w[3] * d;
         }
     }
-    for (x, &w) in columns[quads_end..used].iter().zip(&coef[quads_end..used]) {
+    let first_single = from.max(quads_end).min(used);
+    for (x, &w) in columns[first_single..used]
+        .iter()
+        .zip(&coef[first_single..used])
+    {
         for (zi, &xi) in z.iter_mut().zip(x.iter()) {
             *zi += w * xi;
         }

@@ -181,8 +181,8 @@ fn trainer_round_trip_and_predict_by_name() {
     for name in ["x3", "x1", "x2"] {
         shuffled.push(x.column(name).unwrap().clone());
     }
-    let a = LogReg::predict(trained.model.clone(), x).unwrap();
-    let b = LogReg::predict(trained.model.clone(), shuffled).unwrap();
+    let a = LogReg::predict(&trained.model, &x).unwrap();
+    let b = LogReg::predict(&trained.model, &shuffled).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.names(), vec!["p_0", "p_1", "prediction"]);
     let p0 = a.column("p_0").unwrap().as_f64().unwrap();
@@ -194,8 +194,8 @@ fn trainer_round_trip_and_predict_by_name() {
     assert_eq!(correct, 36);
 
     let err = LogReg::predict(
-        trained.model,
-        Table::new().with(Column::f64("x1", vec![1.0])),
+        &trained.model,
+        &Table::new().with(Column::f64("x1", vec![1.0])),
     )
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidInput);
@@ -207,19 +207,19 @@ fn label_types_keep_their_type() {
     let x = Table::new().with(Column::f64("x", vec![0.0, 1.0, 2.0, 3.0]));
     let strings = Column::strings("y", ["no", "yes", "no", "yes"]);
     let t = LogReg::train(x.clone(), strings, params(&[])).unwrap();
-    let out = LogReg::predict(t.model, x.clone()).unwrap();
+    let out = LogReg::predict(&t.model, &x).unwrap();
     assert_eq!(out.names(), vec!["p_no", "p_yes", "prediction"]);
     assert!(out.column("prediction").unwrap().str_values().is_some());
 
     let floats = Column::f64("y", vec![2.0, 0.5, 2.0, 0.5]);
     let t = LogReg::train(x.clone(), floats, params(&[])).unwrap();
-    let out = LogReg::predict(t.model, x.clone()).unwrap();
+    let out = LogReg::predict(&t.model, &x).unwrap();
     assert_eq!(out.names(), vec!["p_0.5", "p_2", "prediction"]);
     assert!(out.column("prediction").unwrap().f64_values().is_some());
 
     let bools = Column::bool("y", vec![false, true, false, true]);
     let t = LogReg::train(x.clone(), bools, params(&[])).unwrap();
-    let out = LogReg::predict(t.model, x).unwrap();
+    let out = LogReg::predict(&t.model, &x).unwrap();
     assert_eq!(out.names(), vec!["p_false", "p_true", "prediction"]);
 }
 
@@ -288,7 +288,7 @@ fn version_one_models_still_load() {
     let x = Table::new()
         .with(Column::f64("b", vec![0.0, 1.0]))
         .with(Column::f64("a", vec![1.0, 0.0]));
-    let out = LogReg::predict(old, x).unwrap();
+    let out = LogReg::predict(&old, &x).unwrap();
     assert_eq!(out.names(), vec!["p_3", "p_7", "prediction"]);
     // Row 0: z = 0.5 + 0.25; row 1: z = -2 + 0.25.
     let p7 = out.column("p_7").unwrap().as_f64().unwrap();
@@ -354,7 +354,7 @@ fn multinomial_optimum_and_outputs() {
     assert!(g[3].abs() > 1e-3, "{g:?}");
 
     let trained = LogReg::train(x.clone(), y.clone(), params(&[])).unwrap();
-    let out = LogReg::predict(trained.model.clone(), x).unwrap();
+    let out = LogReg::predict(&trained.model, &x).unwrap();
     assert_eq!(out.names(), vec!["p_high", "p_low", "p_mid", "prediction"]);
     let p: Vec<&[f64]> = ["p_high", "p_low", "p_mid"]
         .iter()
@@ -536,4 +536,139 @@ fn predict_names_non_finite_values_and_missing_features() {
         "{}",
         err.message
     );
+}
+
+/// `column` with its rows reversed then rotated by `k`: a stand-in for an
+/// explainer's shuffle.
+fn scrambled(column: &Column, k: usize) -> Column {
+    let mut order: Vec<usize> = (0..column.len()).rev().collect();
+    order.rotate_left(k % column.len().max(1));
+    let values = match &column.values {
+        Values::F64(v) => Values::F64(order.iter().map(|&i| v[i]).collect()),
+        Values::I64(v) => Values::I64(order.iter().map(|&i| v[i]).collect()),
+        other => panic!("unexpected {other:?}"),
+    };
+    Column {
+        name: column.name.clone(),
+        values,
+        valid: None,
+    }
+}
+
+/// `predict` on `table` with `columns` in place of those of the same name.
+fn predict_on_replaced(
+    model: &[u8],
+    table: &Table,
+    columns: &[Column],
+) -> Result<Table, StepError> {
+    let mut replaced = table.clone();
+    for c in columns {
+        let j = replaced
+            .columns
+            .iter()
+            .position(|h| h.name == c.name)
+            .unwrap();
+        replaced.columns[j] = c.clone();
+    }
+    LogReg::predict(model, &replaced)
+}
+
+/// A held model answers `predict-replacing` with the very bits `predict`
+/// gives on the replaced table, whichever feature is replaced (in a group
+/// of four, or one of the last ones), and when it is not replaced at all.
+/// Breast cancer has 30 features: groups 0-27, then 28 and 29.
+#[test]
+fn held_binary_model_answers_exactly_as_predict() {
+    let data = parity::standardize(parity::load("breast_cancer", "benign", true));
+    let model = LogReg::train(data.train.clone(), data.train_target.clone(), params(&[]))
+        .unwrap()
+        .model;
+    let table = data.holdout.clone();
+    let mut held = LogReg::hold(model.clone(), table.clone()).unwrap();
+    assert_eq!(
+        held.predict_replacing(Vec::new()).unwrap(),
+        LogReg::predict(&model, &table).unwrap()
+    );
+    let names: Vec<String> = table.names().iter().map(|s| s.to_string()).collect();
+    let mut cases: Vec<Vec<Column>> = [0, 1, 3, 4, 13, 27, 28, 29]
+        .iter()
+        .map(|&j| vec![scrambled(&table.columns[j], j + 1)])
+        .collect();
+    // Two at once, the later one first.
+    cases.push(vec![
+        scrambled(&table.columns[29], 5),
+        scrambled(&table.columns[6], 7),
+    ]);
+    for columns in cases {
+        let got = held.predict_replacing(columns.clone()).unwrap();
+        let want = predict_on_replaced(&model, &table, &columns).unwrap();
+        let what: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(got, want, "replacing {what:?}");
+        // A shuffle changes the answer, so the comparison can fail.
+        assert_ne!(got, LogReg::predict(&model, &table).unwrap(), "{what:?}");
+    }
+    // Not a held column, twice the same one, a wrong length: named.
+    let short = Column::f64(&names[2], vec![0.0; 3]);
+    for (columns, message) in [
+        (
+            vec![Column::f64("nope", vec![0.0; table.num_rows()])],
+            "'nope' is not in the held table",
+        ),
+        (vec![short], "has 3 rows"),
+    ] {
+        let err = held.predict_replacing(columns).unwrap_err();
+        assert!(err.message.contains(message), "{}", err.message);
+    }
+    // What predict refuses, a held model refuses alike: a non-finite value
+    // and a null.
+    let mut bad = table.columns[5].clone();
+    if let Values::F64(v) = &mut bad.values {
+        v[3] = f64::NAN;
+    }
+    let err = held.predict_replacing(vec![bad.clone()]).unwrap_err();
+    let want = predict_on_replaced(&model, &table, &[bad]).unwrap_err();
+    assert_eq!(err.message, want.message);
+    let mut nulls = table.columns[9].clone();
+    nulls.valid = Some((0..table.num_rows()).map(|i| i != 2).collect());
+    let err = held.predict_replacing(vec![nulls.clone()]).unwrap_err();
+    assert_eq!(
+        err.message,
+        predict_on_replaced(&model, &table, &[nulls])
+            .unwrap_err()
+            .message
+    );
+    // And after those the held table is as it was.
+    assert_eq!(
+        held.predict_replacing(Vec::new()).unwrap(),
+        LogReg::predict(&model, &table).unwrap()
+    );
+}
+
+/// Models the fast way does not cover (three classes; an i64 feature) are
+/// held the general way, with the same answers as `predict`.
+#[test]
+fn other_held_models_answer_as_predict() {
+    let (features, target) = three_classes();
+    let model = LogReg::train(features.clone(), target, params(&[]))
+        .unwrap()
+        .model;
+    let mut held = LogReg::hold(model.clone(), features.clone()).unwrap();
+    let columns = vec![scrambled(&features.columns[0], 3)];
+    assert_eq!(
+        held.predict_replacing(columns.clone()).unwrap(),
+        predict_on_replaced(&model, &features, &columns).unwrap()
+    );
+
+    let (features, target) = synthetic(); // x3 is i64
+    let model = LogReg::train(features.clone(), target, params(&[]))
+        .unwrap()
+        .model;
+    let mut held = LogReg::hold(model.clone(), features.clone()).unwrap();
+    for j in 0..3 {
+        let columns = vec![scrambled(&features.columns[j], j + 2)];
+        assert_eq!(
+            held.predict_replacing(columns.clone()).unwrap(),
+            predict_on_replaced(&model, &features, &columns).unwrap()
+        );
+    }
 }

@@ -5,10 +5,12 @@
 //! `accuracy` or `log_loss`, default `accuracy`), `positive` (text, `"1"`:
 //! the positive class, whose `p_<positive>` column `log_loss` scores).
 //!
-//! Needs the target. The model (through the host's `model.predict`) is
-//! scored on the features as given, then once per feature and repeat with
-//! that feature's rows shuffled (values and null mask together, by a seeded
-//! Fisher-Yates shuffle). A feature's importance is the mean drop of
+//! Needs the target. The model is scored on the features as given, then
+//! once per feature and repeat with that feature's rows shuffled (values
+//! and null mask together, by a seeded Fisher-Yates shuffle). The features
+//! cross into the model once (`model.hold`); each shuffle sends only the
+//! shuffled column (`model.predict-replacing`), with the answer `predict`
+//! would give on the whole table. A feature's importance is the mean drop of
 //! accuracy, or the mean rise of log loss: larger means more important.
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
@@ -82,15 +84,41 @@ pub fn reorder(column: &Column, order: &[usize]) -> Column {
     }
 }
 
-/// Permutation importance of every feature, scored by `predict`.
+/// The model under test as permutation importance calls it: once on the
+/// features as given, then on them with one column replaced.
+pub trait Model {
+    /// Predictions on the features as given; the model may keep them for
+    /// [`Model::predict_replacing`].
+    fn predict_held(&mut self, features: &mut Table) -> Result<Table, StepError>;
+    /// Predictions on the features last given with `column` in place of
+    /// the one of the same name.
+    fn predict_replacing(&mut self, column: Column) -> Result<Table, StepError>;
+}
+
+/// The host's model: the features cross once (`hold`), then only the
+/// shuffled column.
+pub struct HostModel;
+
+impl Model for HostModel {
+    fn predict_held(&mut self, features: &mut Table) -> Result<Table, StepError> {
+        model::hold(features)?;
+        model::predict_replacing(Vec::new())
+    }
+
+    fn predict_replacing(&mut self, column: Column) -> Result<Table, StepError> {
+        model::predict_replacing(vec![column])
+    }
+}
+
+/// Permutation importance of every feature, scored by `model`.
 pub fn permutation_importance(
     mut features: Table,
     target: &Column,
     settings: &Settings,
-    predict: impl Fn(&mut Table) -> Result<Table, StepError>,
+    model: &mut impl Model,
 ) -> Result<Explanation, StepError> {
-    let score = |table: &mut Table| -> Result<f64, StepError> {
-        let rows = ScoredRows::new(&predict(table)?, target, &settings.positive)?;
+    let score = |predictions: Result<Table, StepError>| -> Result<f64, StepError> {
+        let rows = ScoredRows::new(&predictions?, target, &settings.positive)?;
         if rows.is_empty() {
             return Err(StepError::invalid_input(format!(
                 "no rows to score: the target '{}' is null in every row",
@@ -99,7 +127,7 @@ pub fn permutation_importance(
         }
         Ok(settings.scoring.score(&rows))
     };
-    let baseline = score(&mut features)?;
+    let baseline = score(model.predict_held(&mut features))?;
     let rows = features.num_rows();
     let total = (features.num_columns() * settings.n_repeats) as u64;
     let mut rng = SplitMix64::new(settings.seed);
@@ -110,10 +138,8 @@ pub fn permutation_importance(
         for _ in 0..settings.n_repeats {
             let order = rng.permutation(rows);
             let shuffled = reorder(&features.columns[j], &order);
-            let original = std::mem::replace(&mut features.columns[j], shuffled);
-            let permuted = score(&mut features);
-            features.columns[j] = original;
-            sum += settings.scoring.loss_of(baseline, permuted?);
+            let permuted = score(model.predict_replacing(shuffled))?;
+            sum += settings.scoring.loss_of(baseline, permuted);
             done += 1;
             progress(done, total);
         }
@@ -180,8 +206,8 @@ impl Explainer for PermutationImportance {
         let target = target.ok_or_else(|| {
             StepError::invalid_input("permutation-importance needs the target column")
         })?;
-        // The table moves into each model call and back, never copied.
-        permutation_importance(features, &target, &settings, model::predict_mut)
+        // The table crosses once; each call sends only the shuffled column.
+        permutation_importance(features, &target, &settings, &mut HostModel)
     }
 }
 
