@@ -672,3 +672,26 @@ fn other_held_models_answer_as_predict() {
         );
     }
 }
+
+/// The L-BFGS loss's `ln(1 + e)` stays within a few ulps of `ln_1p` over
+/// `[0, 1]`, tiny values included.
+#[test]
+fn ln_1p_of_matches_ln_1p() {
+    let mut worst = 0.0f64;
+    let mut e = 1.0f64;
+    while e > 1e-300 {
+        for x in [e, e * 0.7319, e * 0.5000001] {
+            let want = x.ln_1p();
+            let got = newton::ln_1p_of(x, 1.0 + x);
+            let ulps = ((got - want) / (want * f64::EPSILON)).abs();
+            worst = worst.max(ulps);
+            assert!(
+                ulps <= 4.0,
+                "ln_1p({x:e}): {got:e} vs {want:e}, {ulps} ulps"
+            );
+        }
+        e *= 0.93;
+    }
+    assert_eq!(newton::ln_1p_of(0.0, 1.0), 0.0);
+    eprintln!("ln_1p_of: at most {worst} ulps from ln_1p");
+}
