@@ -67,6 +67,64 @@ fn c_and_rust_plugins_pass_the_suite() {
     assert_passes("holdout-eval", &options);
 }
 
+/// Every trainer gets the `holding` check: those built with the Rust SDK
+/// export `holding` and answer as `predict`; the Python one does not
+/// export it, and passes saying so.
+#[test]
+fn trainers_pass_the_holding_check() {
+    for (name, exports) in [
+        ("logreg", true),
+        ("gbt", true),
+        ("knn", true),
+        ("decision-tree", true),
+        ("linear", true),
+        ("py-naive-bayes", false),
+    ] {
+        // linear's default (alpha = 0) is singular on the suite's table.
+        let params = match name {
+            "linear" => vec![wit::Param {
+                name: "alpha".into(),
+                value: wit::ParamValue::Number(1.0),
+            }],
+            _ => Vec::new(),
+        };
+        let options = SuiteOptions {
+            params,
+            ..SuiteOptions::default()
+        };
+        let report = suite(name, &options);
+        let check = report
+            .checks
+            .iter()
+            .find(|c| c.name == "holding")
+            .unwrap_or_else(|| panic!("{name}: no holding check in {:?}", report.checks));
+        assert!(check.passed, "{name}: {check:?}");
+        let says = if exports {
+            "answers as predict"
+        } else {
+            "no holding export"
+        };
+        assert!(check.detail.contains(says), "{name}: {}", check.detail);
+    }
+}
+
+/// A trainer whose `predict-replacing` ignores the new columns fails the
+/// `holding` check, naming the feature.
+#[test]
+fn a_trainer_that_holds_a_stale_table_fails_holding() {
+    let report = suite("hostile-trainer", &SuiteOptions::default());
+    let failed: Vec<_> = report.failed().collect();
+    assert_eq!(failed.len(), 1, "{:#?}", report.checks);
+    assert_eq!(failed[0].name, "holding");
+    assert!(
+        failed[0]
+            .detail
+            .contains("reversed: predict-replacing gave a different table than predict"),
+        "{}",
+        failed[0].detail
+    );
+}
+
 #[test]
 fn a_transform_that_ignores_its_state_fails_wrong_types() {
     // identity hands strings back where it was fitted on numbers.

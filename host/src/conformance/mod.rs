@@ -19,6 +19,11 @@
 //! - `deterministic`: the same input twice gives the same output bytes.
 //! - `round-trip`: fit then apply, or train then predict, gives a table
 //!   with one row per input row.
+//! - `holding` (trainers): with the optional `holding` export, `hold` then
+//!   `predict-replacing` with the first or the last feature reversed gives
+//!   what `predict` gives on the table with that feature reversed (the same
+//!   table, or an error from both). Without it the check passes and says
+//!   so: the host holds an explainer's table for such a trainer.
 //!
 //! Validators and explainers that use the `model` import are run against
 //! the trainer given in [`SuiteOptions::model`], trained on the suite's
@@ -479,6 +484,9 @@ impl Suite<'_> {
                 format!("{second}: {}", other.describe()),
             ),
         }
+        if self.plugin.world == World::Trainer {
+            self.holding(state);
+        }
         let same_state = runs[1].0.as_ref() == Some(state);
         let same_out = matches!((&runs[0].1, &runs[1].1), (Some(Outcome::Ok(a)), Some(Outcome::Ok(b))) if a == b);
         self.record(
@@ -490,6 +498,67 @@ impl Suite<'_> {
                 if same_state { "identical" } else { "different" },
                 if same_out { "identical" } else { "different" }
             ),
+        );
+    }
+
+    /// See the module doc (`holding`).
+    fn holding(&mut self, model: &[u8]) {
+        if !self.plugin.exports_holding() {
+            self.record(
+                "holding",
+                true,
+                "no holding export: the host holds an explainer's table and calls predict",
+            );
+            return;
+        }
+        let (features, _) = tables::split_target(&tables::numeric());
+        let ctx = self.ctx("holding");
+        let last = features.columns.len().saturating_sub(1);
+        let mut problems = Vec::new();
+        for j in if last == 0 { vec![0] } else { vec![0, last] } {
+            let Some(column) = features.columns.get(j).map(tables::reversed) else {
+                break;
+            };
+            let mut replaced = features.clone();
+            replaced.columns[j] = column.clone();
+            let want = self
+                .runtime
+                .predict(self.plugin, &ctx, model, &replaced)
+                .map(|o| format!("{:?}", o.value))
+                .map_err(|f| f.to_string());
+            let got = self
+                .runtime
+                .predict_replacing(self.plugin, &ctx, model, features.clone(), vec![column])
+                .map(|t| format!("{t:?}"));
+            match (&got, &want) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (Err(_), Err(_)) => {}
+                _ => {
+                    let says = |r: &Result<String, String>| match r {
+                        Ok(_) => "a table".to_string(),
+                        Err(e) => format!("an error ({e})"),
+                    };
+                    let what = if got.is_ok() && want.is_ok() {
+                        "a different table than predict".to_string()
+                    } else {
+                        format!("{}, predict {}", says(&got), says(&want))
+                    };
+                    problems.push(format!(
+                        "feature '{}' reversed: predict-replacing gave {what}",
+                        features.columns[j].name
+                    ));
+                }
+            }
+        }
+        let passed = problems.is_empty();
+        self.record(
+            "holding",
+            passed,
+            if passed {
+                "predict-replacing answers as predict on the replaced table".to_string()
+            } else {
+                problems.join("; ")
+            },
         );
     }
 

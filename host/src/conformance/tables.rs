@@ -138,3 +138,20 @@ pub fn num_rows(table: &Table) -> usize {
         Values::Strings(v) => v.len(),
     })
 }
+
+/// `column` with its rows in reverse order.
+pub fn reversed(column: &Column) -> Column {
+    fn rev<T: Clone>(v: &[T]) -> Vec<T> {
+        v.iter().rev().cloned().collect()
+    }
+    Column {
+        name: column.name.clone(),
+        values: match &column.values {
+            Values::F64s(v) => Values::F64s(rev(v)),
+            Values::I64s(v) => Values::I64s(rev(v)),
+            Values::Bools(v) => Values::Bools(rev(v)),
+            Values::Strings(v) => Values::Strings(rev(v)),
+        },
+        valid: column.valid.as_deref().map(rev),
+    }
+}

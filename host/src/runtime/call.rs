@@ -376,7 +376,8 @@ impl Runtime {
                 // taken out and not put back (a failed call) is dropped,
                 // and what it held with it.
                 let open = session.lock().unwrap_or_else(|e| e.into_inner()).take();
-                match runtime.model_call(open, &binding, &ctx, call).await {
+                let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+                match runtime.model_call(open, trainer, model, &ctx, call).await {
                     Ok((open, out)) => {
                         *session.lock().unwrap_or_else(|e| e.into_inner()) = open;
                         out
@@ -398,11 +399,11 @@ impl Runtime {
     async fn model_call(
         &self,
         session: Option<ModelSession>,
-        binding: &ModelBinding,
+        plugin: &Plugin,
+        model: &[u8],
         ctx: &StepContext,
         call: ModelCall,
     ) -> Result<ModelAnswer, StepFailure> {
-        let plugin = &*binding.trainer;
         let trap = |e: wasmtime::Error, log: String| {
             failure(
                 plugin,
@@ -459,7 +460,6 @@ impl Runtime {
                 (session, started)
             }
         };
-        let model = &binding.model;
         let store = &mut session.store;
         let result = match (&mut session.trainer, call) {
             (SessionTrainer::Plain { trainer, .. }, ModelCall::Predict(features)) => trainer
@@ -516,6 +516,53 @@ impl Runtime {
         };
         let out = finish(&session.store, plugin, ctx, started, result)?;
         Ok((Some(session), Ok(Ok(out.value))))
+    }
+
+    /// What an explainer's `model.hold(features)` then
+    /// `model.predict-replacing(columns)` get from the trainer `plugin`
+    /// with `model`, in one model session (for the conformance suite). A
+    /// request the host refuses (a column not held, ...) is a guest error.
+    pub async fn predict_replacing_async(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        model: &[u8],
+        features: types::Table,
+        columns: Vec<types::Column>,
+    ) -> Result<types::Table, String> {
+        let guest = |e: types::StepError| format!("{}: {}", error_kind_name(e.kind), e.message);
+        let (session, held) = self
+            .model_call(None, plugin, model, ctx, ModelCall::Hold(features))
+            .await
+            .map_err(|f| f.to_string())?;
+        match held {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(guest(e)),
+            Err(e) => return Err(format!("{e:#}")),
+        }
+        let call = ModelCall::PredictReplacing(columns);
+        let (_, out) = self
+            .model_call(session, plugin, model, ctx, call)
+            .await
+            .map_err(|f| f.to_string())?;
+        match out {
+            Ok(Ok(Some(table))) => Ok(table),
+            Ok(Ok(None)) => Err("predict-replacing answered no table".into()),
+            Ok(Err(e)) => Err(guest(e)),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+
+    /// [`Self::predict_replacing_async`], blocking this thread until it ends.
+    pub fn predict_replacing(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        model: &[u8],
+        features: types::Table,
+        columns: Vec<types::Column>,
+    ) -> Result<types::Table, String> {
+        block_on(self.predict_replacing_async(plugin, ctx, model, features, columns))
     }
 
     /// Call `describe()` in a fresh instance (loading already did once).
