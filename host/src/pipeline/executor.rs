@@ -250,6 +250,31 @@ impl Scheduler {
 /// An output being written to the store, then recorded.
 type Write = tokio::task::JoinHandle<Result<(), ExecError>>;
 
+/// A dataset file's bytes decoded, checked for its target column and split
+/// into train and holdout parts (no holdout without a split).
+fn read_parts(
+    path: &std::path::Path,
+    raw: Bytes,
+    target: Option<&str>,
+    split: Option<&super::definition::SplitDef>,
+) -> Result<(RecordBatch, Option<RecordBatch>), String> {
+    let batch = data::table_from_bytes(path, raw).map_err(|e| e.to_string())?;
+    if let Some(t) = target
+        && batch.schema().index_of(t).is_err()
+    {
+        return Err(format!("target column '{t}' is not in {}", path.display()));
+    }
+    match split {
+        Some(s) => {
+            let stratify = if s.stratify { target } else { None };
+            data::split_holdout(&batch, s.holdout, s.seed, stratify)
+                .map(|(a, b)| (a, Some(b)))
+                .map_err(|e| e.to_string())
+        }
+        None => Ok((batch, None)),
+    }
+}
+
 /// A table output encoded as Parquet (in pieces) and hashed.
 struct Encoded {
     batch: RecordBatch,
@@ -1141,14 +1166,37 @@ impl RunCtx<'_> {
                 Bytes::new()
             }
         };
+        // The file is hashed (for the cache key and its artifact) while it
+        // is decoded and split on a thread of its own. A dataset reused
+        // from the cache leaves that thread to finish unwaited (a run that
+        // ends exits without it), so a cached run does not wait for it.
+        let parts = (report.error.is_none()).then(|| {
+            let (raw, path) = (raw.clone(), ds.path.clone());
+            let (target, split) = (ds.target.clone(), ds.split.clone());
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let read = move || read_parts(&path, raw, target.as_deref(), split.as_ref());
+            let spawned = std::thread::Builder::new()
+                .name("sluice-read".into())
+                .spawn(move || {
+                    let _ = tx.send(read());
+                });
+            (rx, spawned.err())
+        });
         let source = if report.error.is_none() {
-            match self
-                .put_blob(&id, raw.clone(), "application/octet-stream")
-                .await?
-            {
-                Ok(d) => Some(d),
+            let hashed = raw.clone();
+            match tokio::task::spawn_blocking(move || ArtifactDigest::of(&hashed)).await {
+                Ok(digest) => match self
+                    .put_pieces(&id, vec![raw], digest, "application/octet-stream")
+                    .await?
+                {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        report.error = Some(e);
+                        None
+                    }
+                },
                 Err(e) => {
-                    report.error = Some(e);
+                    report.error = Some(format!("hashing {} failed: {e}", ds.path.display()));
                     None
                 }
             }
@@ -1197,34 +1245,22 @@ impl RunCtx<'_> {
             )
             .await?;
         let mut outputs = Vec::new();
-        if report.error.is_none() {
-            let parts = data::table_from_bytes(&ds.path, raw)
-                .map_err(|e| e.to_string())
-                .and_then(|batch| {
-                    if let Some(t) = &ds.target
-                        && batch.schema().index_of(t).is_err()
-                    {
-                        return Err(format!(
-                            "target column '{t}' is not in {}",
-                            ds.path.display()
-                        ));
-                    }
-                    match &ds.split {
-                        Some(s) => data::split_holdout(
-                            &batch,
-                            s.holdout,
-                            s.seed,
-                            if s.stratify {
-                                ds.target.as_deref()
-                            } else {
-                                None
-                            },
-                        )
-                        .map(|(a, b)| (a, Some(b)))
-                        .map_err(|e| e.to_string()),
-                        None => Ok((batch, None)),
-                    }
-                });
+        if report.error.is_none()
+            && let Some(parts) = parts
+        {
+            let (rx, not_spawned) = parts;
+            let parts = match not_spawned {
+                Some(e) => Err(format!(
+                    "reading {} failed: no thread to read it on: {e}",
+                    ds.path.display()
+                )),
+                None => rx.await.unwrap_or_else(|_| {
+                    Err(format!(
+                        "reading {} failed: the reading thread stopped",
+                        ds.path.display()
+                    ))
+                }),
+            };
             match parts {
                 Ok((train, holdout)) => {
                     report.metrics.insert(
