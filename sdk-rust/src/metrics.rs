@@ -185,6 +185,21 @@ pub fn multiclass_log_loss(truth: &[usize], proba: &[Vec<f64>]) -> f64 {
     total / truth.len() as f64
 }
 
+/// [`multiclass_log_loss`] of a binary model's `p1` (the second class's
+/// probability; the first's is `1 - p1`), without a vector per row: the
+/// same terms in the same order, so the same bits.
+pub fn binary_class_log_loss(truth: &[usize], p1: &[f64]) -> f64 {
+    let total: f64 = truth
+        .iter()
+        .zip(p1)
+        .map(|(&k, &p1)| {
+            let p = if k == 1 { p1 } else { 1.0 - p1 };
+            -p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln()
+        })
+        .sum();
+    total / truth.len() as f64
+}
+
 /// Area under the ROC curve, by the rank-sum (Mann-Whitney U) formula with
 /// tied scores given their average rank. `None` when only one class is
 /// present.
@@ -283,6 +298,18 @@ pub fn check_roc_auc(report: &mut ValidationReport, label: &str, roc_auc: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_class_log_loss_is_multiclass_log_loss_bit_for_bit() {
+        let p1: Vec<f64> = (0..1000)
+            .map(|i| ((i as f64) * 0.7361).sin().abs())
+            .collect();
+        let truth: Vec<usize> = (0..1000).map(|i| (i * 7 % 3 == 0) as usize).collect();
+        let proba: Vec<Vec<f64>> = p1.iter().map(|&p| vec![1.0 - p, p]).collect();
+        let want = multiclass_log_loss(&truth, &proba);
+        assert_eq!(binary_class_log_loss(&truth, &p1).to_bits(), want.to_bits());
+        assert_ne!(binary_class_log_loss(&truth[1..], &p1[..999]), want);
+    }
 
     /// Same-typed labels scored by value give what scoring by text gives,
     /// nulls included on either side.
