@@ -167,6 +167,37 @@ pub mod model {
         }
     }
 
+    /// [`predict_replacing`] of each request, in order, in one call: the
+    /// host may answer them side by side in more than one instance of the
+    /// trainer (when the tenant has a step slot to spare). The first
+    /// request that fails fails the call, named by its index.
+    pub fn predict_replacing_each(
+        requests: Vec<Vec<crate::Column>>,
+    ) -> Result<Vec<Table>, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let wire: Vec<Vec<crate::wit::types::Column>> = requests
+                .into_iter()
+                .map(|r| r.into_iter().map(Into::into).collect())
+                .collect();
+            let out = crate::wit::model::predict_replacing_each(&wire).map_err(StepError::from)?;
+            out.into_iter().map(crate::convert::table_in).collect()
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            requests
+                .into_iter()
+                .enumerate()
+                .map(|(i, columns)| {
+                    predict_replacing(columns).map_err(|e| StepError {
+                        message: format!("request {i}: {}", e.message),
+                        ..e
+                    })
+                })
+                .collect()
+        }
+    }
+
     /// Installs the predictor [`predict`] calls on this thread when the
     /// plugin is built natively (for unit tests and benchmarks). Inside a
     /// component it has no effect: the host's model answers.

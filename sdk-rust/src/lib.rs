@@ -215,9 +215,9 @@
 //!   [`log::trace`]: lines in the step's log.
 //! - [`progress`]`(done, total)`: progress of long work.
 //! - [`model::predict`]: the model under test (validator and explainer
-//!   worlds only); [`model::hold`] and [`model::predict_replacing`] for
-//!   many predictions on one table with a few columns changed, which send
-//!   only the changed columns.
+//!   worlds only); [`model::hold`], [`model::predict_replacing`] and
+//!   [`model::predict_replacing_each`] for many predictions on one table
+//!   with a few columns changed, which send only the changed columns.
 //!
 //! Fitted states and models are opaque bytes to the host; [`codec`] is a
 //! small binary format in which f64s round-trip exactly. [`metrics`] has

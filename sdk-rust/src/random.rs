@@ -29,10 +29,13 @@ impl SplitMix64 {
 
     /// Uniform in `0..n` (n > 0), by rejection, so without modulo bias.
     pub fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
         loop {
             let x = self.next_u64();
-            if x < zone {
+            // The zone is `u64::MAX - u64::MAX % n`, at least
+            // `u64::MAX - (n - 1)`: a draw below that is in it without the
+            // division that computes it (a draw at or above it is as good
+            // as never made).
+            if x <= u64::MAX - n || x < u64::MAX - u64::MAX % n {
                 return x % n;
             }
         }
@@ -68,6 +71,32 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `below` accepts exactly the draws the plain rejection test
+    /// (`x < u64::MAX - u64::MAX % n`) accepts, so streams do not change.
+    #[test]
+    fn below_accepts_what_the_rejection_test_accepts() {
+        let mut r = SplitMix64::new(99);
+        let ns = [
+            1,
+            2,
+            3,
+            7,
+            1000,
+            1 << 33,
+            u64::MAX / 3,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for n in ns {
+            let zone = u64::MAX - u64::MAX % n;
+            let edges = [0, zone.saturating_sub(1), zone, u64::MAX - n, u64::MAX];
+            for x in edges.into_iter().chain((0..1000).map(|_| r.next_u64())) {
+                let fast = x <= u64::MAX - n || x < zone;
+                assert_eq!(fast, x < zone, "n {n}, x {x}");
+            }
+        }
+    }
 
     #[test]
     fn splitmix_reference_values() {

@@ -62,6 +62,7 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
                 fuel,
                 ..StepLimits::default()
             },
+            helpers: None,
         });
         rt.explain(&explainer, &ctx, features, Some(target), &params(3))
     };
@@ -111,6 +112,7 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
             trainer: trainer.clone(),
             model: Arc::new(model),
             limits: StepLimits::default(),
+            helpers: None,
         });
         let params = [wit::Param {
             name: "mode".into(),
@@ -125,7 +127,7 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
             .iter()
             .find(|m| m.name == "compared")
             .map(|m| m.value);
-        assert_eq!(compared, Some(5.0), "{name}");
+        assert_eq!(compared, Some(6.0), "{name}");
         let errors: Vec<&str> = out.global.iter().map(|a| a.feature.as_str()).collect();
         let first = &features.columns[0].name;
         let expected = [
@@ -136,6 +138,10 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
                 rows + 1
             ),
             format!("predict-replacing: column '{first}' is given twice"),
+            format!(
+                "request {}: predict-replacing: column 'no-such-column' is not in the held table",
+                features.columns.len() - 1
+            ),
         ];
         assert_eq!(errors.len(), expected.len(), "{name}: {errors:?}");
         for (got, want) in errors.iter().zip(&expected) {
@@ -145,4 +151,68 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
             );
         }
     }
+}
+
+/// `predict-replacing-each` runs its requests in spare trainer instances
+/// when the binding hands out slots (and in one instance when it hands out
+/// none), with the same answers: permutation importance comes out the same
+/// bytes, and the probe's checks pass.
+#[test]
+fn predict_replacing_each_uses_the_slots_it_is_given() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let rt = shared_runtime();
+    let trainer = rt.load(&plugin("logreg")).unwrap();
+    let explainer = rt.load(&plugin("permutation_importance")).unwrap();
+    let probe = rt.load(&plugin("hostile_model")).unwrap();
+    let (features, target) = cancer();
+    let ctx = StepContext::new("each-train", StepLimits::default(), 3);
+    let model = Arc::new(
+        rt.train(&trainer, &ctx, features, target, &[])
+            .unwrap()
+            .value
+            .model,
+    );
+    let granted = Arc::new(AtomicUsize::new(0));
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |plugin: &sluice::runtime::Plugin, params: &[wit::Param], slots: bool| {
+        let counter = granted.clone();
+        let helpers: Option<sluice::runtime::HelperSlots> = slots.then(|| {
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Some(Box::new(()) as Box<dyn Send>)
+            }) as sluice::runtime::HelperSlots
+        });
+        let mut ctx = StepContext::new("each", StepLimits::default(), 9);
+        ctx.model = Some(ModelBinding {
+            trainer: trainer.clone(),
+            model: model.clone(),
+            limits: StepLimits::default(),
+            helpers,
+        });
+        tokio_rt
+            .block_on(rt.explain_async(plugin, &ctx, features, Some(target), params))
+            .map(|o| o.value)
+    };
+    let alone = run(&explainer, &params(3), false).unwrap();
+    assert_eq!(granted.load(Ordering::SeqCst), 0);
+    let helped = run(&explainer, &params(3), true).unwrap();
+    assert!(granted.load(Ordering::SeqCst) > 0, "no slot was asked for");
+    assert_eq!(format!("{helped:?}"), format!("{alone:?}"));
+    assert!(alone.global[0].score > 0.0, "{:?}", alone.global);
+
+    let probe_params = [wit::Param {
+        name: "mode".into(),
+        value: wit::ParamValue::Text("replacing".into()),
+    }];
+    let out = run(&probe, &probe_params, true).unwrap();
+    let compared = out
+        .metrics
+        .iter()
+        .find(|m| m.name == "compared")
+        .map(|m| m.value);
+    assert_eq!(compared, Some(6.0));
 }

@@ -187,6 +187,7 @@ impl Suite<'_> {
                     trainer: trainer.clone(),
                     model: Arc::new(out.value.model),
                     limits: StepLimits::default(),
+                    helpers: None,
                 })
             }
             Err(e) => self.record(

@@ -10,7 +10,8 @@ use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
 use crate::meta::{MetaStore, NewRun, RunStatus, StepOutputs, StepStatus};
 use crate::runtime::{
-    ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput, World,
+    HelperSlots, ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput,
+    World,
 };
 use crate::tenants::{DEFAULT_TENANT, Tenant};
 use crate::wit;
@@ -235,6 +236,28 @@ impl Scheduler {
             _tenant: t,
             _global: g,
         }
+    }
+
+    /// Slots for more trainer instances of one step's model calls
+    /// (`predict-replacing-each`): a slot of the tenant and one of the
+    /// process, taken only when both are free at once, never waited for.
+    pub fn helper_slots(&self, tenant: &str, concurrency: u32) -> HelperSlots {
+        let (tenants, global) = (self.tenants.clone(), self.global.clone());
+        let tenant = tenant.to_string();
+        Arc::new(move || {
+            let sem = {
+                let map = tenants.lock().unwrap_or_else(|e| e.into_inner());
+                let (cap, sem) = map.get(&tenant)?;
+                (*cap == concurrency).then(|| sem.clone())?
+            };
+            let t = sem.try_acquire_owned().ok()?;
+            let g = global.clone().try_acquire_owned().ok()?;
+            let permit: Box<dyn Send> = Box::new(StepPermit {
+                _tenant: t,
+                _global: g,
+            });
+            Some(permit)
+        })
     }
 
     fn storage_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<u64>> {
@@ -1677,6 +1700,10 @@ impl RunCtx<'_> {
                         trainer,
                         model: Arc::new(bytes.to_vec()),
                         limits,
+                        helpers: Some(
+                            self.scheduler
+                                .helper_slots(&self.tenant.name, self.tenant.caps.concurrency),
+                        ),
                     });
                 }
                 if step.world() == World::Validator {

@@ -24,7 +24,7 @@ use super::limits::StepLimits;
 use super::output::StepValue;
 use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{
-    MemoryLimitExceeded, ModelCall, ModelCallLimitExceeded, ModelPredictor, StepState,
+    MemoryLimitExceeded, ModelCall, ModelCallLimitExceeded, ModelPredictor, ModelReply, StepState,
 };
 use super::{ModelBinding, Runtime, StepContext, StepOutput};
 use futures::executor::block_on;
@@ -187,6 +187,48 @@ enum SessionTrainer {
         trainer: HoldingTrainerBindings,
         held: Option<HeldShape>,
     },
+}
+
+/// The model sessions of one step call: its own, the spare ones of
+/// `predict-replacing-each` with the generation of the table they hold,
+/// and that table (trainers that export `holding` only).
+#[derive(Default)]
+struct ModelSessions {
+    primary: Option<ModelSession>,
+    spare: Vec<(ModelSession, u64)>,
+    held: Option<Arc<types::Table>>,
+    /// Counts the step's `hold` calls: a spare session holding an older
+    /// table holds the new one before it answers.
+    generation: u64,
+}
+
+/// A spare session to keep and the answers of its chunk, by request.
+type SpareChunk = (
+    Option<(ModelSession, u64)>,
+    Vec<(usize, Result<types::Table, types::StepError>)>,
+);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn internal(message: String) -> types::StepError {
+    types::StepError {
+        kind: types::ErrorKind::Internal,
+        message,
+    }
+}
+
+/// The table of a single model call's answer, or its error's message.
+fn flatten(
+    out: wasmtime::Result<Result<Option<types::Table>, types::StepError>>,
+) -> Result<types::Table, String> {
+    match out {
+        Ok(Ok(Some(t))) => Ok(t),
+        Ok(Ok(None)) => Err("the model answered no table".into()),
+        Ok(Err(e)) => Err(e.message),
+        Err(e) => Err(format!("{e:#}")),
+    }
 }
 
 /// The session to keep and the answer of one model call.
@@ -362,33 +404,216 @@ impl Runtime {
 
     /// The `model` import of a validator or explainer: the trainer's
     /// `predict` (and `hold`, `predict-replacing`) in a sandbox of its own,
-    /// one [`ModelSession`] for all the model calls of this step call.
+    /// one [`ModelSession`] for all the model calls of this step call, and
+    /// for `predict-replacing-each`, more sessions side by side when
+    /// [`ModelBinding::helpers`] hands out slots.
     fn model_predictor(&self, binding: &ModelBinding, ctx: &StepContext) -> ModelPredictor {
         let runtime = self.clone();
         let binding = binding.clone();
         let inner_ctx = StepContext::new(format!("{} (model)", ctx.step), binding.limits, ctx.seed);
-        let session: Arc<Mutex<Option<ModelSession>>> = Arc::new(Mutex::new(None));
+        let sessions: Arc<Mutex<ModelSessions>> = Arc::default();
         Arc::new(move |call: ModelCall| {
             let (runtime, binding, ctx) = (runtime.clone(), binding.clone(), inner_ctx.clone());
-            let session = session.clone();
+            let sessions = sessions.clone();
             Box::pin(async move {
+                if let ModelCall::PredictReplacingEach(requests) = call {
+                    let out = runtime
+                        .model_each(&sessions, &binding, &ctx, requests)
+                        .await;
+                    return Ok(out.map(ModelReply::Tables));
+                }
+                // Kept for the spare sessions of predict-replacing-each
+                // (trainers that hold the table themselves only).
+                let keep = match &call {
+                    ModelCall::Hold(t) if binding.trainer.exports_holding() => Some(t.clone()),
+                    _ => None,
+                };
                 // The calls of one step come one after another; a session
                 // taken out and not put back (a failed call) is dropped,
                 // and what it held with it.
-                let open = session.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let open = lock(&sessions).primary.take();
                 let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+                let is_hold = matches!(call, ModelCall::Hold(_));
                 match runtime.model_call(open, trainer, model, &ctx, call).await {
                     Ok((open, out)) => {
-                        *session.lock().unwrap_or_else(|e| e.into_inner()) = open;
-                        out
+                        let mut s = lock(&sessions);
+                        s.primary = open;
+                        if is_hold {
+                            s.generation += 1;
+                            s.held = keep.filter(|_| matches!(out, Ok(Ok(_))));
+                        }
+                        out.map(|r| r.map(|t| t.map_or(ModelReply::Held, ModelReply::Table)))
                     }
-                    Err(f) => Ok(Err(types::StepError {
-                        kind: types::ErrorKind::Internal,
-                        message: f.to_string(),
-                    })),
+                    Err(f) => {
+                        // The failed session is dropped, and what it held.
+                        lock(&sessions).held = None;
+                        Ok(Err(types::StepError {
+                            kind: types::ErrorKind::Internal,
+                            message: f.to_string(),
+                        }))
+                    }
                 }
             })
         })
+    }
+
+    /// `predict-replacing-each`: the requests in order, in contiguous
+    /// chunks, the first in the step's session and each other one in a
+    /// spare session (holding the same table) on a task of its own, for
+    /// as many slots as [`ModelBinding::helpers`] hands out (up to one per
+    /// core). Without slots, outside tokio, or for a trainer the host
+    /// holds the table for, all in the step's session.
+    async fn model_each(
+        &self,
+        sessions: &Arc<Mutex<ModelSessions>>,
+        binding: &ModelBinding,
+        ctx: &StepContext,
+        requests: Vec<Vec<types::Column>>,
+    ) -> Result<Vec<types::Table>, types::StepError> {
+        let n = requests.len();
+        let (held, generation) = {
+            let s = lock(sessions);
+            (s.held.clone(), s.generation)
+        };
+        let mut slots = Vec::new();
+        if let (Some(grant), Some(_), Ok(_)) = (
+            &binding.helpers,
+            &held,
+            tokio::runtime::Handle::try_current(),
+        ) {
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+            while slots.len() + 1 < cores.min(n) {
+                match grant() {
+                    Some(slot) => slots.push(slot),
+                    None => break,
+                }
+            }
+        }
+        let per_chunk = n.div_ceil(slots.len() + 1).max(1);
+        let mut chunks: Vec<Vec<(usize, Vec<types::Column>)>> = Vec::new();
+        for (i, request) in requests.into_iter().enumerate() {
+            if i % per_chunk == 0 {
+                chunks.push(Vec::new());
+            }
+            chunks.last_mut().expect("pushed above").push((i, request));
+        }
+        let mut chunks = chunks.into_iter();
+        let first = chunks.next().unwrap_or_default();
+        let mut tasks = Vec::new();
+        if let Some(held) = &held {
+            for chunk in chunks.by_ref() {
+                let spare = lock(sessions).spare.pop();
+                let (runtime, binding, ctx) = (self.clone(), binding.clone(), ctx.clone());
+                let held = held.clone();
+                tasks.push(tokio::spawn(async move {
+                    runtime
+                        .spare_chunk(spare, &binding, &ctx, held, generation, chunk)
+                        .await
+                }));
+            }
+        }
+        // The step's own session: the first chunk (every chunk without
+        // spare sessions).
+        let mut answers: Vec<(usize, Result<types::Table, types::StepError>)> = Vec::new();
+        for (i, columns) in first.into_iter().chain(chunks.flatten()) {
+            let open = lock(sessions).primary.take();
+            let call = ModelCall::PredictReplacing(columns);
+            let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+            let out = match self.model_call(open, trainer, model, ctx, call).await {
+                Ok((open, out)) => {
+                    lock(sessions).primary = open;
+                    flatten(out)
+                }
+                Err(f) => {
+                    // The failed session is dropped, and what it held.
+                    lock(sessions).held = None;
+                    Err(f.to_string())
+                }
+            };
+            let failed = out.is_err();
+            answers.push((i, out.map_err(|m| internal(format!("request {i}: {m}")))));
+            if failed {
+                break;
+            }
+        }
+        for task in tasks {
+            match task.await {
+                Ok((spare, out)) => {
+                    if let Some(spare) = spare {
+                        lock(sessions).spare.push(spare);
+                    }
+                    answers.extend(out);
+                }
+                Err(e) => answers.push((n, Err(internal(format!("a model task failed: {e}"))))),
+            }
+        }
+        drop(slots);
+        answers.sort_by_key(|(i, _)| *i);
+        if let Some((_, Err(e))) = answers.iter().find(|(_, a)| a.is_err()) {
+            return Err(e.clone());
+        }
+        if answers.len() != n {
+            return Err(internal(format!(
+                "{} of {n} requests answered",
+                answers.len()
+            )));
+        }
+        answers.into_iter().map(|(_, a)| a).collect()
+    }
+
+    /// One chunk of `predict-replacing-each` in a spare session, which
+    /// first holds the table if it holds an older one (or none). Returns
+    /// the session to keep (none after a failure) and the answers, up to
+    /// the first that failed.
+    async fn spare_chunk(
+        &self,
+        spare: Option<(ModelSession, u64)>,
+        binding: &ModelBinding,
+        ctx: &StepContext,
+        held: Arc<types::Table>,
+        generation: u64,
+        chunk: Vec<(usize, Vec<types::Column>)>,
+    ) -> SpareChunk {
+        let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+        let mut answers = Vec::with_capacity(chunk.len());
+        let mut session = match spare {
+            Some((session, g)) if g == generation => Some(session),
+            _ => None,
+        };
+        if session.is_none() {
+            let fail = |i: usize, m: String| vec![(i, Err(internal(format!("request {i}: {m}"))))];
+            let i = chunk.first().map_or(0, |(i, _)| *i);
+            match self
+                .model_call(None, trainer, model, ctx, ModelCall::Hold(held))
+                .await
+            {
+                Ok((open, out)) => match out {
+                    Ok(Ok(_)) => session = open,
+                    Ok(Err(e)) => return (None, fail(i, e.message)),
+                    Err(e) => return (None, fail(i, format!("{e:#}"))),
+                },
+                Err(f) => return (None, fail(i, f.to_string())),
+            }
+        }
+        for (i, columns) in chunk {
+            let call = ModelCall::PredictReplacing(columns);
+            let out = match self
+                .model_call(session.take(), trainer, model, ctx, call)
+                .await
+            {
+                Ok((open, out)) => {
+                    session = open;
+                    flatten(out)
+                }
+                Err(f) => Err(f.to_string()),
+            };
+            let failed = out.is_err();
+            answers.push((i, out.map_err(|m| internal(format!("request {i}: {m}")))));
+            if failed {
+                return (None, answers);
+            }
+        }
+        (session.map(|s| (s, generation)), answers)
     }
 
     /// One model call in the session's trainer instance, or in a new one
@@ -472,7 +697,7 @@ impl Runtime {
                 .map(some),
             // The host keeps the table; the trainer sees whole tables.
             (SessionTrainer::Plain { held, .. }, ModelCall::Hold(features)) => {
-                *held = Some(features);
+                *held = Some(Arc::unwrap_or_clone(features));
                 Ok(Ok(None))
             }
             (SessionTrainer::Holding { trainer, held }, ModelCall::Hold(features)) => {
@@ -499,6 +724,9 @@ impl Runtime {
                 let out = trainer.call_predict(&mut *store, model, table).await;
                 swap_columns(table, &at, originals);
                 out.map(some)
+            }
+            (_, ModelCall::PredictReplacingEach(_)) => {
+                unreachable!("model_each splits predict-replacing-each into single calls")
             }
             (SessionTrainer::Holding { trainer, held }, ModelCall::PredictReplacing(columns)) => {
                 let Some(shape) = held.as_ref() else {
@@ -532,7 +760,13 @@ impl Runtime {
     ) -> Result<types::Table, String> {
         let guest = |e: types::StepError| format!("{}: {}", error_kind_name(e.kind), e.message);
         let (session, held) = self
-            .model_call(None, plugin, model, ctx, ModelCall::Hold(features))
+            .model_call(
+                None,
+                plugin,
+                model,
+                ctx,
+                ModelCall::Hold(Arc::new(features)),
+            )
             .await
             .map_err(|f| f.to_string())?;
         match held {

@@ -75,7 +75,16 @@ pub struct ModelBinding {
     pub model: Arc<Vec<u8>>,
     /// The limits of each call into the trainer.
     pub limits: StepLimits,
+    /// Asked for a step slot to spare before `predict-replacing-each` runs
+    /// requests in a second instance of the trainer (the slot is held
+    /// while it runs); `None` runs every request in one instance.
+    pub helpers: Option<HelperSlots>,
 }
+
+/// Hands out a slot for one more trainer instance (a guard that frees it
+/// when dropped), or `None` when the tenant or the process has none to
+/// spare.
+pub type HelperSlots = Arc<dyn Fn() -> Option<Box<dyn Send>> + Send + Sync>;
 
 /// Who is calling and with what bounds.
 #[derive(Clone)]

@@ -277,18 +277,22 @@ impl ResourceLimiter for StepLimiter {
 /// One call of the `model` import.
 pub enum ModelCall {
     Predict(types::Table),
-    Hold(types::Table),
+    Hold(Arc<types::Table>),
     PredictReplacing(Vec<types::Column>),
+    PredictReplacingEach(Vec<Vec<types::Column>>),
+}
+
+/// What a model call answers.
+pub enum ModelReply {
+    Held,
+    Table(types::Table),
+    Tables(Vec<types::Table>),
 }
 
 /// What a validator or explainer's `model` import calls: a future that runs
-/// the call in the trainer, in a store of its own. `hold` answers `None`,
-/// the others the predictions.
+/// the call in the trainer, in a store of its own.
 pub type ModelPredictor = Arc<
-    dyn Fn(
-            ModelCall,
-        )
-            -> BoxFuture<'static, wasmtime::Result<Result<Option<types::Table>, types::StepError>>>
+    dyn Fn(ModelCall) -> BoxFuture<'static, wasmtime::Result<Result<ModelReply, types::StepError>>>
         + Send
         + Sync,
 >;
@@ -388,19 +392,20 @@ impl host_iface::Host for StepState {
 }
 
 impl StepState {
-    /// Route one model call to the bound trainer, counting it against the
-    /// step's `model_calls` limit.
+    /// Route a model call to the bound trainer, counting its `calls`
+    /// (requests) against the step's `model_calls` limit.
     async fn call_model(
         &mut self,
         call: ModelCall,
-    ) -> wasmtime::Result<Result<Option<types::Table>, types::StepError>> {
+        calls: u64,
+    ) -> wasmtime::Result<Result<ModelReply, types::StepError>> {
         let Some(model) = self.model.clone() else {
             return Ok(Err(types::StepError {
                 kind: types::ErrorKind::InvalidInput,
                 message: "no model is bound to this step: set `model = \"STEP\"` on the step in the pipeline".into(),
             }));
         };
-        self.model_calls += 1;
+        self.model_calls = self.model_calls.saturating_add(calls);
         // A trap, not an error the guest could ignore and retry forever.
         if self.model_calls > self.max_model_calls {
             return Err(ModelCallLimitExceeded {
@@ -412,11 +417,12 @@ impl StepState {
     }
 }
 
-/// A model call that answers a table answered nothing: a bug in the host.
-fn no_table(call: &str) -> types::StepError {
+/// A model call answered with something else than its kind of answer: a
+/// bug in the host.
+fn wrong_reply(call: &str) -> types::StepError {
     types::StepError {
         kind: types::ErrorKind::Internal,
-        message: format!("the model's {call} answered no table"),
+        message: format!("the model's {call} answered the wrong kind of value"),
     }
 }
 
@@ -425,15 +431,20 @@ impl model_iface::Host for StepState {
         &mut self,
         features: types::Table,
     ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
-        let out = self.call_model(ModelCall::Predict(features)).await?;
-        Ok(out.and_then(|t| t.ok_or_else(|| no_table("predict"))))
+        let out = self.call_model(ModelCall::Predict(features), 1).await?;
+        Ok(out.and_then(|r| match r {
+            ModelReply::Table(t) => Ok(t),
+            _ => Err(wrong_reply("predict")),
+        }))
     }
 
     async fn hold(
         &mut self,
         features: types::Table,
     ) -> wasmtime::Result<Result<(), types::StepError>> {
-        let out = self.call_model(ModelCall::Hold(features)).await?;
+        let out = self
+            .call_model(ModelCall::Hold(Arc::new(features)), 1)
+            .await?;
         Ok(out.map(|_| ()))
     }
 
@@ -442,9 +453,26 @@ impl model_iface::Host for StepState {
         columns: Vec<types::Column>,
     ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
         let out = self
-            .call_model(ModelCall::PredictReplacing(columns))
+            .call_model(ModelCall::PredictReplacing(columns), 1)
             .await?;
-        Ok(out.and_then(|t| t.ok_or_else(|| no_table("predict-replacing"))))
+        Ok(out.and_then(|r| match r {
+            ModelReply::Table(t) => Ok(t),
+            _ => Err(wrong_reply("predict-replacing")),
+        }))
+    }
+
+    async fn predict_replacing_each(
+        &mut self,
+        requests: Vec<Vec<types::Column>>,
+    ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
+        let calls = requests.len() as u64;
+        let out = self
+            .call_model(ModelCall::PredictReplacingEach(requests), calls)
+            .await?;
+        Ok(out.and_then(|r| match r {
+            ModelReply::Tables(t) => Ok(t),
+            _ => Err(wrong_reply("predict-replacing-each")),
+        }))
     }
 }
 

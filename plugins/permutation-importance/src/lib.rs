@@ -9,8 +9,9 @@
 //! once per feature and repeat with that feature's rows shuffled (values
 //! and null mask together, by a seeded Fisher-Yates shuffle). The features
 //! cross into the model once (`model.hold`); each shuffle sends only the
-//! shuffled column (`model.predict-replacing`), with the answer `predict`
-//! would give on the whole table. A feature's importance is the mean drop of
+//! shuffled column (`model.predict-replacing-each`, the shuffles of a few
+//! features per call, which the host may answer on more than one core),
+//! with the answer `predict` would give on the whole table. A feature's importance is the mean drop of
 //! accuracy, or the mean rise of log loss: larger means more important.
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
@@ -84,15 +85,19 @@ pub fn reorder(column: &Column, order: &[usize]) -> Column {
     }
 }
 
+/// At most this many bytes of shuffled f64 columns per model call (at
+/// least one feature's shuffles).
+const CALL_BYTES: usize = 32 << 20;
+
 /// The model under test as permutation importance calls it: once on the
 /// features as given, then on them with one column replaced.
 pub trait Model {
     /// Predictions on the features as given; the model may keep them for
-    /// [`Model::predict_replacing`].
+    /// [`Model::predict_each_replacing`].
     fn predict_held(&mut self, features: &mut Table) -> Result<Table, StepError>;
-    /// Predictions on the features last given with `column` in place of
-    /// the one of the same name.
-    fn predict_replacing(&mut self, column: Column) -> Result<Table, StepError>;
+    /// Predictions on the features last given with each of `columns` in
+    /// place of the one of the same name, one table per column.
+    fn predict_each_replacing(&mut self, columns: Vec<Column>) -> Result<Vec<Table>, StepError>;
 }
 
 /// The host's model: the features cross once (`hold`), then only the
@@ -105,8 +110,8 @@ impl Model for HostModel {
         model::predict_replacing(Vec::new())
     }
 
-    fn predict_replacing(&mut self, column: Column) -> Result<Table, StepError> {
-        model::predict_replacing(vec![column])
+    fn predict_each_replacing(&mut self, columns: Vec<Column>) -> Result<Vec<Table>, StepError> {
+        model::predict_replacing_each(columns.into_iter().map(|c| vec![c]).collect())
     }
 }
 
@@ -133,22 +138,35 @@ pub fn permutation_importance(
     let mut rng = SplitMix64::new(settings.seed);
     let mut done = 0;
     let mut importances = Vec::with_capacity(features.num_columns());
-    for j in 0..features.num_columns() {
-        let mut sum = 0.0;
-        for _ in 0..settings.n_repeats {
-            let order = rng.permutation(rows);
-            let shuffled = reorder(&features.columns[j], &order);
-            let permuted = score(model.predict_replacing(shuffled))?;
-            sum += settings.scoring.loss_of(baseline, permuted);
-            done += 1;
-            progress(done, total);
+    // The shuffles of a few features go to the model in one call, which
+    // the host may answer on more than one core: as many features as keep
+    // the shuffled columns of a call within CALL_BYTES (at least one).
+    let n = features.num_columns();
+    let per_call = (CALL_BYTES / (rows.max(1) * 8 * settings.n_repeats.max(1))).clamp(1, n.max(1));
+    for first in (0..n).step_by(per_call) {
+        let picked = first..(first + per_call).min(n);
+        let mut shuffled = Vec::with_capacity(picked.len() * settings.n_repeats);
+        for j in picked.clone() {
+            for _ in 0..settings.n_repeats {
+                shuffled.push(reorder(&features.columns[j], &rng.permutation(rows)));
+            }
         }
-        let mean = if settings.n_repeats == 0 {
-            0.0
-        } else {
-            sum / settings.n_repeats as f64
-        };
-        importances.push((features.columns[j].name.clone(), mean));
+        let mut answers = model.predict_each_replacing(shuffled)?.into_iter();
+        for j in picked {
+            let mut sum = 0.0;
+            for predictions in answers.by_ref().take(settings.n_repeats) {
+                let permuted = score(Ok(predictions))?;
+                sum += settings.scoring.loss_of(baseline, permuted);
+                done += 1;
+            }
+            let mean = if settings.n_repeats == 0 {
+                0.0
+            } else {
+                sum / settings.n_repeats as f64
+            };
+            importances.push((features.columns[j].name.clone(), mean));
+        }
+        progress(done, total);
     }
     importances.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 

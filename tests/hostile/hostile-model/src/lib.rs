@@ -6,9 +6,11 @@
 //!   predictions with nothing held, holds the features, then checks that
 //!   `predict-replacing` with a column reversed answers exactly as
 //!   `predict` on the table with that column reversed, for the first,
-//!   second and last columns and for two at once. It fails on the first
-//!   answer that differs. Its explanation lists the error of each bad
-//!   request as an attribution (score 0), and the metric `compared`.
+//!   second and last columns and for two at once, and that
+//!   `predict-replacing-each` with every column reversed in turn answers
+//!   as one `predict-replacing` per request. It fails on the first answer
+//!   that differs. Its explanation lists the error of each bad request as
+//!   an attribution (score 0), and the metric `compared`.
 
 use sluice_sdk::{
     Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, Values, model,
@@ -76,6 +78,38 @@ fn probe(mut features: Table) -> Result<Explanation, StepError> {
             )));
         }
         compared += 1;
+    }
+    // All at once: the same answers, in order, and a bad request named by
+    // its index.
+    let requests: Vec<Vec<Column>> = (0..n)
+        .map(|j| vec![reversed(&features.columns[j])])
+        .collect();
+    let each = model::predict_replacing_each(requests.clone())?;
+    if each.len() != n {
+        return Err(StepError::internal(format!(
+            "{} answers to {n} requests",
+            each.len()
+        )));
+    }
+    for (j, (got, request)) in each.iter().zip(requests).enumerate() {
+        if *got != model::predict_replacing(request)? {
+            return Err(StepError::internal(format!(
+                "predict-replacing-each request {j} differs from predict-replacing"
+            )));
+        }
+    }
+    compared += 1;
+    let mut bad: Vec<Vec<Column>> = (0..n)
+        .map(|j| vec![reversed(&features.columns[j])])
+        .collect();
+    bad[n - 1] = vec![Column::f64("no-such-column", vec![0.0; rows])];
+    match model::predict_replacing_each(bad) {
+        Ok(_) => {
+            return Err(StepError::internal(
+                "a bad predict-replacing-each was answered",
+            ));
+        }
+        Err(e) => explanation.attribution(e.message, 0.0),
     }
     // Nothing replaced: the held table itself.
     if model::predict_replacing(Vec::new())? != model::predict(&features)? {
