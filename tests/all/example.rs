@@ -160,6 +160,7 @@ fn second_process_loads_from_the_compile_cache() {
     assert_eq!(first["compiled"], "compiled");
     assert_eq!(first["world"], "trainer");
     assert_eq!(first["name"], "logreg");
+    assert_eq!(first["exports_holding"], true);
     let second = inspect();
     assert_eq!(second["compiled"], "cached", "{second}");
     let entries = std::fs::read_dir(home.path().join("cache/compiled"))

@@ -82,13 +82,25 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     "doc": plugin.info.doc,
                     "params": params,
                     "imports": plugin.imports,
+                    "exports_holding": plugin.exports_holding(),
                     "compiled": format!("{:?}", plugin.compile_source).to_lowercase(),
                     "load_ms": load_ms,
                 }))?;
             } else {
                 println!("file      {}", file.display());
                 println!("sha256    {}", plugin.sha256);
-                println!("world     {}", plugin.world);
+                if plugin.world == crate::runtime::World::Trainer {
+                    // Whether an explainer's predict-replacing sends it only
+                    // the new columns (README, "The pipeline format").
+                    let holding = if plugin.exports_holding() {
+                        "trainer, exports holding"
+                    } else {
+                        "trainer (no holding export: the host holds tables for it)"
+                    };
+                    println!("world     {holding}");
+                } else {
+                    println!("world     {}", plugin.world);
+                }
                 println!("plugin    {}@{}", plugin.info.name, plugin.info.version);
                 println!(
                     "loaded    {:.1} ms ({})",

@@ -1925,3 +1925,38 @@ fn new_run_id() -> String {
     let rand = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}", now.format("%Y%m%d-%H%M%S"), &rand[..6])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A helper slot is a slot of the tenant and one of the process, taken
+    /// only when both are free: never past the tenant's concurrency cap or
+    /// the process's step budget, and freed when dropped.
+    #[tokio::test]
+    async fn helper_slots_stay_within_the_tenant_and_process_caps() {
+        // Tenant cap 1: the step's own slot leaves none to spare.
+        let scheduler = Scheduler::new(4);
+        let step = scheduler.acquire("a", 1).await;
+        let slots = scheduler.helper_slots("a", 1);
+        assert!(slots().is_none());
+        drop(step);
+        assert!(slots().is_some(), "a free slot is handed out");
+
+        // Tenant cap 3, process budget 2: one to spare, then none.
+        let scheduler = Scheduler::new(2);
+        let _step = scheduler.acquire("b", 3).await;
+        let slots = scheduler.helper_slots("b", 3);
+        let first = slots().expect("one process slot is free");
+        assert!(slots().is_none(), "the process budget is spent");
+        drop(first);
+        assert!(slots().is_some(), "a dropped slot is free again");
+
+        // Another tenant's slots are its own.
+        let scheduler = Scheduler::new(8);
+        let _a = scheduler.acquire("a", 1).await;
+        let _b = scheduler.acquire("b", 2).await;
+        assert!(scheduler.helper_slots("a", 1)().is_none());
+        assert!(scheduler.helper_slots("b", 2)().is_some());
+    }
+}
