@@ -57,6 +57,24 @@ impl MetaStore {
         Ok(hits)
     }
 
+    /// Whether `tenant` has a succeeded step run of `kind` with these
+    /// params and a cache key: one a step may be reused from if its inputs
+    /// are unchanged (a dataset read before, from the same file).
+    pub async fn may_reuse(&self, tenant: &str, kind: &str, params_json: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM step_runs s JOIN runs r ON r.id = s.run_id \
+             WHERE s.kind = ? AND s.params_json = ? AND s.status = 'succeeded' \
+             AND s.cache_key IS NOT NULL AND r.tenant = ? LIMIT 1",
+        )
+        .bind(kind)
+        .bind(params_json)
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("look up the step cache"))?;
+        Ok(row.is_some())
+    }
+
     /// The outputs and metrics a step run recorded.
     pub async fn step_outputs(&self, run_id: &str, step_id: &str) -> Result<StepOutputs> {
         let action = || format!("read the outputs of step `{step_id}` in run `{run_id}`");

@@ -1189,11 +1189,12 @@ impl RunCtx<'_> {
                 Bytes::new()
             }
         };
-        // The file is hashed (for the cache key and its artifact) while it
-        // is decoded and split on a thread of its own. A dataset reused
-        // from the cache leaves that thread to finish unwaited (a run that
-        // ends exits without it), so a cached run does not wait for it.
-        let parts = (report.error.is_none()).then(|| {
+        // The file is decoded and split on a thread of its own. When the
+        // dataset cannot be reused (never read with these params, or no
+        // cache), that starts at once and the file is hashed meanwhile;
+        // otherwise only after the hash missed the cache, so a rerun does
+        // not spend a core on parts it does not need.
+        let read_thread = || {
             let (raw, path) = (raw.clone(), ds.path.clone());
             let (target, split) = (ds.target.clone(), ds.split.clone());
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -1204,12 +1205,21 @@ impl RunCtx<'_> {
                     let _ = tx.send(read());
                 });
             (rx, spawned.err())
-        });
+        };
+        let resuming = self.resumed.as_ref().is_some_and(|r| r.contains_key(&id));
+        let speculate = report.error.is_none()
+            && !resuming
+            && (!self.use_cache
+                || !self
+                    .meta
+                    .may_reuse(&self.tenant.name, "dataset", &params.to_string())
+                    .await?);
+        let mut parts = speculate.then(read_thread);
         let source = if report.error.is_none() {
             let hashed = raw.clone();
             match tokio::task::spawn_blocking(move || ArtifactDigest::of(&hashed)).await {
                 Ok(digest) => match self
-                    .put_pieces(&id, vec![raw], digest, "application/octet-stream")
+                    .put_pieces(&id, vec![raw.clone()], digest, "application/octet-stream")
                     .await?
                 {
                     Ok(d) => Some(d),
@@ -1268,6 +1278,9 @@ impl RunCtx<'_> {
             )
             .await?;
         let mut outputs = Vec::new();
+        if report.error.is_none() && parts.is_none() {
+            parts = Some(read_thread());
+        }
         if report.error.is_none()
             && let Some(parts) = parts
         {
