@@ -162,7 +162,7 @@ pub mod model {
                 ));
             };
             let at = crate::check_replacing(&table, &columns)?;
-            crate::worlds::swap_columns(&mut table, &at, columns);
+            crate::swap_columns(&mut table, &at, columns);
             predict(&table)
         }
     }

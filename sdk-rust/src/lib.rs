@@ -248,7 +248,9 @@ pub use host::{log, model, progress};
 pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, ValidationReport};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};
-pub use worlds::{Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing};
+pub use worlds::{
+    Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing, swap_columns,
+};
 
 /// Used by the export macros; not part of the API.
 #[doc(hidden)]

@@ -99,7 +99,7 @@ pub fn check_replacing(held: &Table, columns: &[Column]) -> Result<Vec<usize>, S
 
 /// [`Table`] with `columns` swapped in at `at` (from [`check_replacing`]);
 /// swapping again with what this returns puts the table back.
-pub(crate) fn swap_columns(table: &mut Table, at: &[usize], columns: Vec<Column>) -> Vec<Column> {
+pub fn swap_columns(table: &mut Table, at: &[usize], columns: Vec<Column>) -> Vec<Column> {
     at.iter()
         .zip(columns)
         .map(|(&j, column)| std::mem::replace(&mut table.columns[j], column))

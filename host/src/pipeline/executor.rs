@@ -1189,7 +1189,7 @@ impl RunCtx<'_> {
                 Bytes::new()
             }
         };
-        // The file is decoded and split on a thread of its own. When the
+        // The file is decoded and split on a blocking thread. When the
         // dataset cannot be reused (never read with these params, or no
         // cache), that starts at once and the file is hashed meanwhile;
         // otherwise only after the hash missed the cache, so a rerun does
@@ -1197,14 +1197,9 @@ impl RunCtx<'_> {
         let read_thread = || {
             let (raw, path) = (raw.clone(), ds.path.clone());
             let (target, split) = (ds.target.clone(), ds.split.clone());
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let read = move || read_parts(&path, raw, target.as_deref(), split.as_ref());
-            let spawned = std::thread::Builder::new()
-                .name("sluice-read".into())
-                .spawn(move || {
-                    let _ = tx.send(read());
-                });
-            (rx, spawned.err())
+            tokio::task::spawn_blocking(move || {
+                read_parts(&path, raw, target.as_deref(), split.as_ref())
+            })
         };
         let resuming = self.resumed.as_ref().is_some_and(|r| r.contains_key(&id));
         let speculate = report.error.is_none()
@@ -1284,19 +1279,9 @@ impl RunCtx<'_> {
         if report.error.is_none()
             && let Some(parts) = parts
         {
-            let (rx, not_spawned) = parts;
-            let parts = match not_spawned {
-                Some(e) => Err(format!(
-                    "reading {} failed: no thread to read it on: {e}",
-                    ds.path.display()
-                )),
-                None => rx.await.unwrap_or_else(|_| {
-                    Err(format!(
-                        "reading {} failed: the reading thread stopped",
-                        ds.path.display()
-                    ))
-                }),
-            };
+            let parts = parts
+                .await
+                .unwrap_or_else(|e| Err(format!("reading {} failed: {e}", ds.path.display())));
             match parts {
                 Ok((train, holdout)) => {
                     report.metrics.insert(

@@ -202,11 +202,11 @@ struct ModelSessions {
     generation: u64,
 }
 
-/// A spare session to keep and the answers of its chunk, by request.
-type SpareChunk = (
-    Option<(ModelSession, u64)>,
-    Vec<(usize, Result<types::Table, types::StepError>)>,
-);
+/// One request's answer of `predict-replacing-each`, by its index.
+type Answer = (usize, Result<types::Table, types::StepError>);
+
+/// A spare session to keep and the answers of its chunk.
+type SpareChunk = (Option<(ModelSession, u64)>, Vec<Answer>);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -219,15 +219,16 @@ fn internal(message: String) -> types::StepError {
     }
 }
 
-/// The table of a single model call's answer, or its error's message.
-fn flatten(
-    out: wasmtime::Result<Result<Option<types::Table>, types::StepError>>,
-) -> Result<types::Table, String> {
-    match out {
-        Ok(Ok(Some(t))) => Ok(t),
-        Ok(Ok(None)) => Err("the model answered no table".into()),
-        Ok(Err(e)) => Err(e.message),
-        Err(e) => Err(format!("{e:#}")),
+/// The session a model call leaves (none after a call the trainer
+/// failed) and its answer, or the message of whatever went wrong.
+fn answer_of(
+    r: Result<ModelAnswer, StepFailure>,
+) -> (Option<ModelSession>, Result<Option<types::Table>, String>) {
+    match r {
+        Ok((open, Ok(Ok(t)))) => (open, Ok(t)),
+        Ok((open, Ok(Err(e)))) => (open, Err(e.message)),
+        Ok((open, Err(e))) => (open, Err(format!("{e:#}"))),
+        Err(f) => (None, Err(f.to_string())),
     }
 }
 
@@ -514,28 +515,14 @@ impl Runtime {
         }
         // The step's own session: the first chunk (every chunk without
         // spare sessions).
-        let mut answers: Vec<(usize, Result<types::Table, types::StepError>)> = Vec::new();
-        for (i, columns) in first.into_iter().chain(chunks.flatten()) {
-            let open = lock(sessions).primary.take();
-            let call = ModelCall::PredictReplacing(columns);
-            let (trainer, model) = (&*binding.trainer, &binding.model[..]);
-            let out = match self.model_call(open, trainer, model, ctx, call).await {
-                Ok((open, out)) => {
-                    lock(sessions).primary = open;
-                    flatten(out)
-                }
-                Err(f) => {
-                    // The failed session is dropped, and what it held.
-                    lock(sessions).held = None;
-                    Err(f.to_string())
-                }
-            };
-            let failed = out.is_err();
-            answers.push((i, out.map_err(|m| internal(format!("request {i}: {m}")))));
-            if failed {
-                break;
-            }
+        let open = lock(sessions).primary.take();
+        let mine = first.into_iter().chain(chunks.flatten()).collect();
+        let (open, mut answers) = self.answer_chunk(open, binding, ctx, mine).await;
+        if open.is_none() && answers.iter().any(|(_, a)| a.is_err()) {
+            // The failed session is dropped, and what it held.
+            lock(sessions).held = None;
         }
+        lock(sessions).primary = open;
         for task in tasks {
             match task.await {
                 Ok((spare, out)) => {
@@ -563,8 +550,7 @@ impl Runtime {
 
     /// One chunk of `predict-replacing-each` in a spare session, which
     /// first holds the table if it holds an older one (or none). Returns
-    /// the session to keep (none after a failure) and the answers, up to
-    /// the first that failed.
+    /// the session to keep and the answers, as [`Self::answer_chunk`].
     async fn spare_chunk(
         &self,
         spare: Option<(ModelSession, u64)>,
@@ -574,46 +560,49 @@ impl Runtime {
         generation: u64,
         chunk: Vec<(usize, Vec<types::Column>)>,
     ) -> SpareChunk {
-        let (trainer, model) = (&*binding.trainer, &binding.model[..]);
-        let mut answers = Vec::with_capacity(chunk.len());
         let mut session = match spare {
             Some((session, g)) if g == generation => Some(session),
             _ => None,
         };
         if session.is_none() {
-            let fail = |i: usize, m: String| vec![(i, Err(internal(format!("request {i}: {m}"))))];
-            let i = chunk.first().map_or(0, |(i, _)| *i);
-            match self
-                .model_call(None, trainer, model, ctx, ModelCall::Hold(held))
-                .await
-            {
-                Ok((open, out)) => match out {
-                    Ok(Ok(_)) => session = open,
-                    Ok(Err(e)) => return (None, fail(i, e.message)),
-                    Err(e) => return (None, fail(i, format!("{e:#}"))),
-                },
-                Err(f) => return (None, fail(i, f.to_string())),
+            let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+            let hold = ModelCall::Hold(held);
+            let (open, out) = answer_of(self.model_call(None, trainer, model, ctx, hold).await);
+            if let Err(m) = out {
+                let i = chunk.first().map_or(0, |(i, _)| *i);
+                return (None, vec![(i, Err(internal(format!("request {i}: {m}"))))]);
             }
+            session = open;
         }
+        let (session, answers) = self.answer_chunk(session, binding, ctx, chunk).await;
+        (session.map(|s| (s, generation)), answers)
+    }
+
+    /// `predict-replacing` of each request of `chunk` in `session`, in
+    /// order, up to the first that fails (named by its index). Returns the
+    /// session to keep (none after a call the trainer failed) and the
+    /// answers.
+    async fn answer_chunk(
+        &self,
+        mut session: Option<ModelSession>,
+        binding: &ModelBinding,
+        ctx: &StepContext,
+        chunk: Vec<(usize, Vec<types::Column>)>,
+    ) -> (Option<ModelSession>, Vec<Answer>) {
+        let (trainer, model) = (&*binding.trainer, &binding.model[..]);
+        let mut answers = Vec::with_capacity(chunk.len());
         for (i, columns) in chunk {
             let call = ModelCall::PredictReplacing(columns);
-            let out = match self
-                .model_call(session.take(), trainer, model, ctx, call)
-                .await
-            {
-                Ok((open, out)) => {
-                    session = open;
-                    flatten(out)
-                }
-                Err(f) => Err(f.to_string()),
-            };
+            let (open, out) = answer_of(self.model_call(session, trainer, model, ctx, call).await);
+            session = open;
+            let out = out.and_then(|t| t.ok_or_else(|| "the model answered no table".to_string()));
             let failed = out.is_err();
             answers.push((i, out.map_err(|m| internal(format!("request {i}: {m}")))));
             if failed {
-                return (None, answers);
+                break;
             }
         }
-        (session.map(|s| (s, generation)), answers)
+        (session, answers)
     }
 
     /// One model call in the session's trainer instance, or in a new one
@@ -758,33 +747,12 @@ impl Runtime {
         features: types::Table,
         columns: Vec<types::Column>,
     ) -> Result<types::Table, String> {
-        let guest = |e: types::StepError| format!("{}: {}", error_kind_name(e.kind), e.message);
-        let (session, held) = self
-            .model_call(
-                None,
-                plugin,
-                model,
-                ctx,
-                ModelCall::Hold(Arc::new(features)),
-            )
-            .await
-            .map_err(|f| f.to_string())?;
-        match held {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(guest(e)),
-            Err(e) => return Err(format!("{e:#}")),
-        }
+        let hold = ModelCall::Hold(Arc::new(features));
+        let (session, held) = answer_of(self.model_call(None, plugin, model, ctx, hold).await);
+        held?;
         let call = ModelCall::PredictReplacing(columns);
-        let (_, out) = self
-            .model_call(session, plugin, model, ctx, call)
-            .await
-            .map_err(|f| f.to_string())?;
-        match out {
-            Ok(Ok(Some(table))) => Ok(table),
-            Ok(Ok(None)) => Err("predict-replacing answered no table".into()),
-            Ok(Err(e)) => Err(guest(e)),
-            Err(e) => Err(format!("{e:#}")),
-        }
+        let (_, out) = answer_of(self.model_call(session, plugin, model, ctx, call).await);
+        out?.ok_or_else(|| "predict-replacing answered no table".into())
     }
 
     /// [`Self::predict_replacing_async`], blocking this thread until it ends.

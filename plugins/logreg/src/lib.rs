@@ -311,15 +311,9 @@ impl HeldBinary {
     /// `predict` on the held table with `columns` swapped in, the general
     /// way (for what the fast way does not cover, errors included).
     fn predict_swapped(&mut self, at: &[usize], columns: Vec<Column>) -> Result<Table, StepError> {
-        let originals: Vec<Column> = at
-            .iter()
-            .zip(columns)
-            .map(|(&j, c)| std::mem::replace(&mut self.features.columns[j], c))
-            .collect();
+        let originals = sluice_sdk::swap_columns(&mut self.features, at, columns);
         let out = self.model.predict(&self.features);
-        for (&j, c) in at.iter().zip(originals) {
-            self.features.columns[j] = c;
-        }
+        sluice_sdk::swap_columns(&mut self.features, at, originals);
         out
     }
 }

@@ -89,38 +89,13 @@ pub fn reorder(column: &Column, order: &[usize]) -> Column {
 /// least one feature's shuffles).
 const CALL_BYTES: usize = 32 << 20;
 
-/// The model under test as permutation importance calls it: once on the
-/// features as given, then on them with one column replaced.
-pub trait Model {
-    /// Predictions on the features as given; the model may keep them for
-    /// [`Model::predict_each_replacing`].
-    fn predict_held(&mut self, features: &mut Table) -> Result<Table, StepError>;
-    /// Predictions on the features last given with each of `columns` in
-    /// place of the one of the same name, one table per column.
-    fn predict_each_replacing(&mut self, columns: Vec<Column>) -> Result<Vec<Table>, StepError>;
-}
-
-/// The host's model: the features cross once (`hold`), then only the
-/// shuffled column.
-pub struct HostModel;
-
-impl Model for HostModel {
-    fn predict_held(&mut self, features: &mut Table) -> Result<Table, StepError> {
-        model::hold(features)?;
-        model::predict_replacing(Vec::new())
-    }
-
-    fn predict_each_replacing(&mut self, columns: Vec<Column>) -> Result<Vec<Table>, StepError> {
-        model::predict_replacing_each(columns.into_iter().map(|c| vec![c]).collect())
-    }
-}
-
-/// Permutation importance of every feature, scored by `model`.
+/// Permutation importance of every feature, scored by the model under
+/// test: the features cross into it once (`model::hold`), then only the
+/// shuffled columns.
 pub fn permutation_importance(
     mut features: Table,
     target: &Column,
     settings: &Settings,
-    model: &mut impl Model,
 ) -> Result<Explanation, StepError> {
     let score = |predictions: Result<Table, StepError>| -> Result<f64, StepError> {
         let rows = ScoredRows::new(&predictions?, target, &settings.positive)?;
@@ -132,7 +107,8 @@ pub fn permutation_importance(
         }
         Ok(settings.scoring.score(&rows))
     };
-    let baseline = score(model.predict_held(&mut features))?;
+    model::hold(&mut features)?;
+    let baseline = score(model::predict_replacing(Vec::new()))?;
     let rows = features.num_rows();
     let total = (features.num_columns() * settings.n_repeats) as u64;
     let mut rng = SplitMix64::new(settings.seed);
@@ -151,7 +127,8 @@ pub fn permutation_importance(
                 shuffled.push(reorder(&features.columns[j], &rng.permutation(rows)));
             }
         }
-        let mut answers = model.predict_each_replacing(shuffled)?.into_iter();
+        let requests = shuffled.into_iter().map(|c| vec![c]).collect();
+        let mut answers = model::predict_replacing_each(requests)?.into_iter();
         for j in picked {
             let mut sum = 0.0;
             for predictions in answers.by_ref().take(settings.n_repeats) {
@@ -225,7 +202,7 @@ impl Explainer for PermutationImportance {
             StepError::invalid_input("permutation-importance needs the target column")
         })?;
         // The table crosses once; each call sends only the shuffled column.
-        permutation_importance(features, &target, &settings, &mut HostModel)
+        permutation_importance(features, &target, &settings)
     }
 }
 
