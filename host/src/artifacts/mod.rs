@@ -15,6 +15,7 @@
 #[doc(hidden)]
 pub mod conformance;
 mod digest;
+mod direct;
 mod location;
 mod store;
 

@@ -24,6 +24,9 @@ pub struct ArtifactStore {
     prefix: ObjectPath,
     /// Where the object store is (`s3://bucket`, a directory), for messages.
     base: Arc<str>,
+    /// The same store when it is a local directory: artifacts are written
+    /// to its files directly ([`direct`](super::direct)).
+    local: Option<Arc<LocalFileSystem>>,
 }
 
 /// One stored artifact as [`ArtifactStore::list_stored`] sees it.
@@ -54,6 +57,7 @@ impl ArtifactStore {
             store,
             prefix: prefix.into(),
             base: Arc::from(base.into()),
+            local: None,
         }
     }
 
@@ -78,11 +82,11 @@ impl ArtifactStore {
                 object: "-".to_owned(),
                 source: Box::new(source),
             })?;
-        Ok(Self::named(
-            Arc::new(store),
-            ObjectPath::default(),
-            dir.display().to_string(),
-        ))
+        let store = Arc::new(store);
+        Ok(Self {
+            local: Some(store.clone()),
+            ..Self::named(store, ObjectPath::default(), dir.display().to_string())
+        })
     }
 
     /// The same object store with objects under `<prefix>/<sub>/` instead:
@@ -97,6 +101,7 @@ impl ArtifactStore {
             store: self.store.clone(),
             prefix,
             base: self.base.clone(),
+            local: self.local.clone(),
         }
     }
 
@@ -168,12 +173,13 @@ impl ArtifactStore {
             return Ok(());
         }
         let location = self.object_path(digest);
-        match self.store.put(&location, bytes.into()).await {
-            Ok(_) => Ok(()),
-            Err(source) => {
-                Err(self.store_error(format!("write artifact {digest}"), &location, source))
-            }
-        }
+        let written = match &self.local {
+            Some(local) => write_local(local, &location, bytes.into()).await,
+            None => self.store.put(&location, bytes.into()).await.map(drop),
+        };
+        written.map_err(|source| {
+            self.store_error(format!("write artifact {digest}"), &location, source)
+        })
     }
 
     /// Fetches an artifact, verifying that its bytes hash to `digest`.
@@ -265,6 +271,28 @@ impl ArtifactStore {
         found.sort_by(|a, b| a.digest.cmp(&b.digest));
         Ok(found)
     }
+}
+
+/// Writes `payload` to the file of `location` in `local`, around the page
+/// cache ([`super::direct`]) on a blocking thread.
+async fn write_local(
+    local: &LocalFileSystem,
+    location: &ObjectPath,
+    payload: PutPayload,
+) -> Result<(), object_store::Error> {
+    let file = local.path_to_filesystem(location)?;
+    let local_error =
+        |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source,
+        };
+    tokio::task::spawn_blocking(move || {
+        let pieces: Vec<Bytes> = payload.into_iter().collect();
+        super::direct::write_file(&file, &pieces)
+    })
+    .await
+    .map_err(|e| local_error(Box::new(e)))?
+    .map_err(|e| local_error(Box::new(e)))
 }
 
 #[cfg(test)]

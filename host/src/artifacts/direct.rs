@@ -1,0 +1,266 @@
+//! Writing a local artifact file around the page cache (`O_DIRECT`).
+//!
+//! A run writes hundreds of MB of artifacts it will not read back (the next
+//! step gets its input from memory). Written through the page cache, every
+//! 4 KiB of them takes a fresh page-cache page, and on a VM that hands
+//! freed memory back to its hypervisor (free page reporting) a fresh page
+//! costs a fault in the hypervisor: writing a 500 MB file ran at 257 MB/s
+//! here, and the copy into those pages was 22% of the CPU time of the
+//! end-to-end benchmark. `O_DIRECT` writes go from one reused, aligned
+//! buffer to the device (1.2-1.4 GB/s on the same disk), and leave the
+//! page cache to what is read.
+//!
+//! The file is written under a staging name beside its destination and
+//! renamed into place, as `object_store`'s local store does, so a failure
+//! never leaves a partial file under the artifact's name. Where the file
+//! system refuses `O_DIRECT` (tmpfs, some network file systems), the same
+//! bytes are written the ordinary way.
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::fs::{File, OpenOptions};
+use std::io::{self, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+/// Alignment of the buffer, the file offsets and the lengths of direct
+/// writes: the largest logical block size of common devices.
+const ALIGN: usize = 4096;
+
+/// Bytes per direct write.
+const CHUNK: usize = 4 << 20;
+
+/// Writes `pieces`, in order, to the file `dest` (its directory created if
+/// missing): staged beside it, then renamed into place.
+pub(crate) fn write_file(dest: &Path, pieces: &[Bytes]) -> io::Result<()> {
+    let (file, staging, direct) = open_staged(dest)?;
+    let written = write_pieces(file, pieces, direct).and_then(|()| std::fs::rename(&staging, dest));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    written
+}
+
+/// A new staging file `<dest>#<n>` (the suffix `object_store` uses for its
+/// own staging files, which listings skip), opened for direct writes when
+/// the file system allows them; the bool says whether it did.
+fn open_staged(dest: &Path) -> io::Result<(File, PathBuf, bool)> {
+    let mut direct = true;
+    let mut n: u64 = 1;
+    loop {
+        let mut staging = dest.as_os_str().to_owned();
+        staging.push(format!("#{n}"));
+        let staging = PathBuf::from(staging);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        if direct {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_DIRECT);
+        }
+        match options.open(&staging) {
+            Ok(file) => return Ok((file, staging, direct)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => n += 1,
+            Err(e) if e.kind() == ErrorKind::NotFound => match dest.parent() {
+                Some(dir) if !dir.exists() => std::fs::create_dir_all(dir)?,
+                _ => return Err(e),
+            },
+            Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => direct = false,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes the pieces: directly when the file was opened so and the file
+/// system takes the first direct write, the ordinary way otherwise.
+fn write_pieces(mut file: File, pieces: &[Bytes], direct: bool) -> io::Result<()> {
+    if direct {
+        if write_direct(&mut file, pieces)? {
+            return Ok(());
+        }
+        stop_direct(&file)?;
+    }
+    pieces.iter().try_for_each(|p| file.write_all(p))
+}
+
+/// Writes the pieces through an aligned buffer: whole chunks and the
+/// aligned part of the last one directly, the unaligned tail the ordinary
+/// way. False when the file system refused the first direct write (then
+/// nothing was written).
+fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
+    let mut buffer = AlignedBuffer::new();
+    let mut filled = 0;
+    let mut first = true;
+    let mut write = |file: &mut File, bytes: &[u8]| match file.write_all(bytes) {
+        Ok(()) => {
+            first = false;
+            Ok(true)
+        }
+        Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+        Err(e) => Err(e),
+    };
+    for piece in pieces {
+        let mut rest: &[u8] = piece;
+        while !rest.is_empty() {
+            let take = rest.len().min(CHUNK - filled);
+            buffer.bytes_mut()[filled..filled + take].copy_from_slice(&rest[..take]);
+            filled += take;
+            rest = &rest[take..];
+            if filled == CHUNK {
+                if !write(file, buffer.bytes())? {
+                    return Ok(false);
+                }
+                filled = 0;
+            }
+        }
+    }
+    let aligned = filled / ALIGN * ALIGN;
+    if aligned > 0 && !write(file, &buffer.bytes()[..aligned])? {
+        return Ok(false);
+    }
+    if aligned < filled {
+        stop_direct(file)?;
+        file.write_all(&buffer.bytes()[aligned..filled])?;
+    }
+    Ok(true)
+}
+
+/// Turns direct writes off for the rest of `file`.
+fn stop_direct(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl with F_GETFL/F_SETFL on a descriptor borrowed for the
+    // call only reads and sets the descriptor's status flags.
+    let failed = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags == -1 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == -1
+    };
+    if failed {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// CHUNK zeroed bytes aligned to ALIGN, for direct writes.
+struct AlignedBuffer(*mut u8);
+
+impl AlignedBuffer {
+    const LAYOUT: Layout = match Layout::from_size_align(CHUNK, ALIGN) {
+        Ok(layout) => layout,
+        Err(_) => panic!("CHUNK and ALIGN make a layout"),
+    };
+
+    fn new() -> Self {
+        // SAFETY: LAYOUT has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(Self::LAYOUT) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(Self::LAYOUT);
+        }
+        Self(ptr)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: CHUNK initialized (zeroed) bytes this value owns.
+        unsafe { std::slice::from_raw_parts(self.0, CHUNK) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, borrowed mutably through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.0, CHUNK) }
+    }
+}
+
+impl Drop for AlignedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with the same layout.
+        unsafe { dealloc(self.0, Self::LAYOUT) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `len` bytes of a pattern that differs at every offset of a chunk.
+    fn data(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+            .collect()
+    }
+
+    fn pieces(bytes: &[u8], piece: usize) -> Vec<Bytes> {
+        bytes
+            .chunks(piece.max(1))
+            .map(Bytes::copy_from_slice)
+            .collect()
+    }
+
+    fn staging_files(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains('#'))
+            .collect()
+    }
+
+    #[test]
+    fn every_length_round_trips_and_nothing_is_left_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let lengths = [
+            0,
+            1,
+            ALIGN - 1,
+            ALIGN,
+            ALIGN + 1,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + ALIGN + 7,
+            2 * CHUNK + 1,
+        ];
+        for (i, len) in lengths.into_iter().enumerate() {
+            let bytes = data(len);
+            // Pieces that never line up with the chunks, and one piece.
+            for piece in [1_000_003, len] {
+                let dest = dir.path().join(format!("a{i}-{piece}"));
+                write_file(&dest, &pieces(&bytes, piece)).unwrap();
+                assert_eq!(std::fs::read(&dest).unwrap(), bytes, "length {len}");
+            }
+        }
+        assert_eq!(staging_files(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_ordinary_path_writes_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = data(CHUNK + 12_345);
+        let path = dir.path().join("plain");
+        let file = File::create(&path).unwrap();
+        write_pieces(file, &pieces(&bytes, 70_001), false).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn missing_directories_are_created_and_stale_staging_files_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("sha256/ab/abcd");
+        write_file(&dest, &[Bytes::from_static(b"first")]).unwrap();
+        let stale = dir.path().join("sha256/ab/abcd#1");
+        std::fs::write(&stale, b"left by a crash").unwrap();
+        write_file(&dest, &[Bytes::from_static(b"second")]).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"second");
+        assert_eq!(std::fs::read(&stale).unwrap(), b"left by a crash");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The destination is a directory: the rename fails after the data
+        // was written to the staging file.
+        let dest = dir.path().join("taken");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("inside"), b"x").unwrap();
+        let err = write_file(&dest, &pieces(&data(CHUNK + 1), CHUNK)).unwrap_err();
+        assert!(err.raw_os_error().is_some(), "{err}");
+        assert_eq!(staging_files(dir.path()), Vec::<String>::new());
+        assert!(dest.is_dir());
+    }
+}
