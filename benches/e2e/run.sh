@@ -8,7 +8,7 @@
 # with pandas, pyarrow and scikit-learn (E2E_VENV, default
 # ~/.cache/sluice-e2e-venv), generates the data once per row count into
 # benches/e2e/data/ (git-ignored), then runs each side E2E_ROUNDS times
-# (default 2, the order swapped every round) under /usr/bin/time -v and
+# (default 3, the order swapped every round) under /usr/bin/time -v and
 # prints the median wall and CPU time, peak RSS and the holdout metrics.
 # Each sluice run gets a fresh SLUICE_HOME (nothing cached) whose compile
 # cache is warmed first (`sluice plugin inspect` compiles each plugin), as on any
@@ -35,10 +35,10 @@ warm_plugins "$work/home" schema_check impute standardize logreg holdout_eval pe
 # holds its input and output); the default tenant's cap is 2 GiB.
 "$sluice" tenants set --home "$work/home" default memory_mib=4096 >/dev/null
 
-# Each side runs ROUNDS times (E2E_ROUNDS, default 2), the order swapped
+# Each side runs ROUNDS times (E2E_ROUNDS, default 3), the order swapped
 # every round: on a VM whose freed memory goes back to the hypervisor, the
 # side that runs second finds memory the first one just warmed up.
-rounds="${E2E_ROUNDS:-2}"
+rounds="${E2E_ROUNDS:-3}"
 run_sluice() {
   echo "==> sluice ($rows rows, round $1)"
   rm -rf "$work/run-home" && cp -r "$work/home" "$work/run-home"
