@@ -1581,6 +1581,9 @@ impl RunCtx<'_> {
                     }
                     None => None,
                 };
+                // Encoded beside the train part, on the core that would
+                // otherwise wait for it.
+                let holdout_encoded = applied_holdout.map(encode);
                 let state_digest = step_try!(
                     self.put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
                         .await?
@@ -1589,8 +1592,8 @@ impl RunCtx<'_> {
                 let train_out = step_try!(self.put_encoded(&step.id, train_encoded.await).await?);
                 outputs.push(("train".into(), train_out.clone()));
                 let mut holdout_out = None;
-                if let Some(applied) = applied_holdout {
-                    let d = step_try!(self.put_batch(&step.id, applied).await?);
+                if let Some(encoded) = holdout_encoded {
+                    let d = step_try!(self.put_encoded(&step.id, encoded.await).await?);
                     outputs.push(("holdout".into(), d.clone()));
                     holdout_out = Some(d);
                 }
