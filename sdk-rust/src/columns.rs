@@ -51,16 +51,26 @@ pub fn numeric_columns<'a>(
 /// The present (non-null, non-NaN) values of an f64 or i64 column, as f64;
 /// empty for a bool or string column.
 pub fn present_values(c: &Column) -> Vec<f64> {
-    let all = match &c.values {
-        Values::F64(v) => v.clone(),
-        Values::I64(v) => v.iter().map(|&x| x as f64).collect(),
-        Values::Bool(_) | Values::Str(_) => return Vec::new(),
-    };
-    all.into_iter()
-        .enumerate()
-        .filter(|&(i, x)| !c.is_null(i) && !x.is_nan())
-        .map(|(_, x)| x)
-        .collect()
+    // One pass and one buffer per type: the values are not cloned first,
+    // and no call is made per value (this gathers million-row columns).
+    fn keep(values: impl Iterator<Item = f64>, valid: Option<&[bool]>) -> Vec<f64> {
+        match valid {
+            None => values.filter(|x| !x.is_nan()).collect(),
+            // A mask shorter than the values counts the rest as present,
+            // as `Column::is_null` does.
+            Some(valid) => values
+                .zip(valid.iter().copied().chain(std::iter::repeat(true)))
+                .filter(|&(x, ok)| ok && !x.is_nan())
+                .map(|(x, _)| x)
+                .collect(),
+        }
+    }
+    let valid = c.valid.as_deref();
+    match &c.values {
+        Values::F64(v) => keep(v.iter().copied(), valid),
+        Values::I64(v) => keep(v.iter().map(|&x| x as f64), valid),
+        Values::Bool(_) | Values::Str(_) => Vec::new(),
+    }
 }
 
 /// The position of column `name`, which the transform fitted, in `data`: an
@@ -156,6 +166,21 @@ mod tests {
         assert!(parse_names("", "columns").unwrap().is_empty());
         let err = parse_names("a,b,a", "keep").unwrap_err();
         assert!(err.message.contains("param 'keep' names column 'a' twice"));
+    }
+
+    /// Nulls (a mask shorter than the values counts the rest as present)
+    /// and NaN are left out, for both numeric types.
+    #[test]
+    fn present_values_skip_nulls_and_nan() {
+        let f = Column::f64("x", vec![1.0, f64::NAN, 3.0, 4.0, 5.0])
+            .with_valid(vec![true, true, false]);
+        assert_eq!(present_values(&f), vec![1.0, 4.0, 5.0]);
+        let i = Column::i64("n", vec![7, 8, 9]).with_valid(vec![false, true, true]);
+        assert_eq!(present_values(&i), vec![8.0, 9.0]);
+        assert_eq!(
+            present_values(&Column::f64("y", vec![f64::NAN, 2.0])),
+            vec![2.0]
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@
 //! per column. Both versions are read.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::columns::fitted_position;
+use sluice_sdk::columns::{fitted_position, present_values};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, Transform, ValueKind, Values,
 };
@@ -483,27 +483,6 @@ fn from_total_order_key(key: i64) -> f64 {
     f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
 }
 
-fn present_values(c: &Column) -> Vec<f64> {
-    // One loop per type, not one boxed iterator: a call per value was a
-    // good part of fitting a million-row column.
-    fn keep(values: impl Iterator<Item = f64>, valid: Option<&[bool]>) -> Vec<f64> {
-        match valid {
-            None => values.filter(|x| !x.is_nan()).collect(),
-            Some(valid) => values
-                .zip(valid.iter().copied().chain(std::iter::repeat(true)))
-                .filter(|&(x, ok)| ok && !x.is_nan())
-                .map(|(x, _)| x)
-                .collect(),
-        }
-    }
-    let valid = c.valid.as_deref();
-    match &c.values {
-        Values::F64(v) => keep(v.iter().copied(), valid),
-        Values::I64(v) => keep(v.iter().map(|&x| x as f64), valid),
-        Values::Bool(_) | Values::Str(_) => Vec::new(),
-    }
-}
-
 fn fill_column(column: Column, fill: f64) -> Result<Column, StepError> {
     let (name, values, valid) = column.into_parts();
     let is_null = |i: usize| valid.as_ref().is_some_and(|v| !v[i]);
@@ -722,21 +701,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    /// Nulls (a mask shorter than the values counts the rest as present)
-    /// and NaN are left out, for both numeric types.
-    #[test]
-    fn present_values_skip_nulls_and_nan() {
-        let f = Column::f64("x", vec![1.0, f64::NAN, 3.0, 4.0, 5.0])
-            .with_valid(vec![true, true, false]);
-        assert_eq!(present_values(&f), vec![1.0, 4.0, 5.0]);
-        let i = Column::i64("n", vec![7, 8, 9]).with_valid(vec![false, true, true]);
-        assert_eq!(present_values(&i), vec![8.0, 9.0]);
-        assert_eq!(
-            present_values(&Column::f64("y", vec![f64::NAN, 2.0])),
-            vec![2.0]
-        );
     }
 
     /// The median by selection is the median of the sorted values, bit for
