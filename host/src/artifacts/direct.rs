@@ -45,7 +45,8 @@ pub(crate) fn write_file(dest: &Path, pieces: &[Bytes]) -> io::Result<()> {
 /// own staging files, which listings skip), opened for direct writes when
 /// the file system allows them; the bool says whether it did.
 fn open_staged(dest: &Path) -> io::Result<(File, PathBuf, bool)> {
-    let mut direct = true;
+    // O_DIRECT as Linux has it; elsewhere, ordinary writes.
+    let mut direct = cfg!(target_os = "linux");
     let mut n: u64 = 1;
     loop {
         let mut staging = dest.as_os_str().to_owned();
@@ -53,6 +54,7 @@ fn open_staged(dest: &Path) -> io::Result<(File, PathBuf, bool)> {
         let staging = PathBuf::from(staging);
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
+        #[cfg(target_os = "linux")]
         if direct {
             use std::os::unix::fs::OpenOptionsExt;
             options.custom_flags(libc::O_DIRECT);
@@ -125,6 +127,13 @@ fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
 }
 
 /// Turns direct writes off for the rest of `file`.
+#[cfg(not(target_os = "linux"))]
+fn stop_direct(_file: &File) -> io::Result<()> {
+    Ok(())
+}
+
+/// Turns direct writes off for the rest of `file`.
+#[cfg(target_os = "linux")]
 fn stop_direct(file: &File) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
