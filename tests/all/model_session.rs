@@ -5,7 +5,7 @@
 
 use crate::hostile_corpus::cancer;
 use crate::support::*;
-use sluice::runtime::{ModelBinding, StepContext, StepFailureKind, StepLimits};
+use sluice::runtime::{ModelBinding, Plugin, Runtime, StepContext, StepFailureKind, StepLimits};
 use sluice::wit;
 use std::sync::Arc;
 
@@ -22,19 +22,25 @@ fn params(n_repeats: i64) -> Vec<wit::Param> {
     ]
 }
 
+/// Trainer `name`, loaded, and its model trained on the cancer data.
+fn trained(rt: &Runtime, name: &str) -> (Arc<Plugin>, Arc<Vec<u8>>) {
+    let trainer = rt.load(&plugin(name)).unwrap();
+    let (features, target) = cancer();
+    let ctx = StepContext::new("train", StepLimits::default(), 3);
+    let model = rt
+        .train(&trainer, &ctx, features, target, &[])
+        .unwrap()
+        .value
+        .model;
+    (trainer, Arc::new(model))
+}
+
 #[test]
 fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
     let rt = shared_runtime();
-    let trainer = rt.load(&plugin("logreg")).unwrap();
+    let (trainer, model) = trained(rt, "logreg");
     let explainer = rt.load(&plugin("permutation_importance")).unwrap();
     let (features, target) = cancer();
-    let ctx = StepContext::new("session-train", StepLimits::default(), 3);
-    let model = Arc::new(
-        rt.train(&trainer, &ctx, features, target, &[])
-            .unwrap()
-            .value
-            .model,
-    );
 
     // What one call in a fresh instance spends (instantiation included).
     let metered = StepLimits {
@@ -93,24 +99,18 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
 fn predict_replacing_answers_as_predict_with_or_without_holding() {
     let rt = shared_runtime();
     let probe = rt.load(&plugin("hostile_model")).unwrap();
-    let (features, target) = cancer();
+    let (features, _) = cancer();
     let rows = match &features.columns[0].values {
         wit::Values::F64s(v) => v.len(),
         other => panic!("cancer's first column is f64: {other:?}"),
     };
     for (name, holds) in [("logreg", true), ("gbt", true), ("py_naive_bayes", false)] {
-        let trainer = rt.load(&plugin(name)).unwrap();
+        let (trainer, model) = trained(rt, name);
         assert_eq!(trainer.exports_holding(), holds, "{name}");
-        let ctx = StepContext::new("probe-train", StepLimits::default(), 3);
-        let model = rt
-            .train(&trainer, &ctx, features, target, &[])
-            .unwrap()
-            .value
-            .model;
         let mut ctx = StepContext::new("probe", StepLimits::default(), 9);
         ctx.model = Some(ModelBinding {
             trainer: trainer.clone(),
-            model: Arc::new(model),
+            model,
             limits: StepLimits::default(),
             helpers: None,
         });
@@ -161,17 +161,10 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
 fn predict_replacing_each_uses_the_slots_it_is_given() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let rt = shared_runtime();
-    let trainer = rt.load(&plugin("logreg")).unwrap();
+    let (trainer, model) = trained(rt, "logreg");
     let explainer = rt.load(&plugin("permutation_importance")).unwrap();
     let probe = rt.load(&plugin("hostile_model")).unwrap();
     let (features, target) = cancer();
-    let ctx = StepContext::new("each-train", StepLimits::default(), 3);
-    let model = Arc::new(
-        rt.train(&trainer, &ctx, features, target, &[])
-            .unwrap()
-            .value
-            .model,
-    );
     let granted = Arc::new(AtomicUsize::new(0));
     let tokio_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -33,7 +33,9 @@ const CHUNK: usize = 4 << 20;
 /// Writes `pieces`, in order, to the file `dest` (its directory created if
 /// missing): staged beside it, then renamed into place.
 pub(crate) fn write_file(dest: &Path, pieces: &[Bytes]) -> io::Result<()> {
-    let (file, staging, direct) = open_staged(dest)?;
+    // Under one block nothing could go directly: the ordinary way.
+    let len: usize = pieces.iter().map(Bytes::len).sum();
+    let (file, staging, direct) = open_staged(dest, len >= ALIGN)?;
     let written = write_pieces(file, pieces, direct).and_then(|()| std::fs::rename(&staging, dest));
     if written.is_err() {
         let _ = std::fs::remove_file(&staging);
@@ -43,10 +45,11 @@ pub(crate) fn write_file(dest: &Path, pieces: &[Bytes]) -> io::Result<()> {
 
 /// A new staging file `<dest>#<n>` (the suffix `object_store` uses for its
 /// own staging files, which listings skip), opened for direct writes when
-/// the file system allows them; the bool says whether it did.
-fn open_staged(dest: &Path) -> io::Result<(File, PathBuf, bool)> {
+/// the file system allows them (and `direct` asks for them); the bool says
+/// whether it did.
+fn open_staged(dest: &Path, direct: bool) -> io::Result<(File, PathBuf, bool)> {
     // O_DIRECT as Linux has it; elsewhere, ordinary writes.
-    let mut direct = cfg!(target_os = "linux");
+    let mut direct = direct && cfg!(target_os = "linux");
     let mut n: u64 = 1;
     loop {
         let mut staging = dest.as_os_str().to_owned();
@@ -89,7 +92,9 @@ fn write_pieces(mut file: File, pieces: &[Bytes], direct: bool) -> io::Result<()
 /// way. False when the file system refused the first direct write (then
 /// nothing was written).
 fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
-    let mut buffer = AlignedBuffer::new();
+    let len: usize = pieces.iter().map(Bytes::len).sum();
+    let mut buffer = AlignedBuffer::new(len.next_multiple_of(ALIGN).min(CHUNK));
+    let capacity = buffer.bytes().len();
     let mut filled = 0;
     let mut first = true;
     let mut write = |file: &mut File, bytes: &[u8]| match file.write_all(bytes) {
@@ -103,11 +108,11 @@ fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
     for piece in pieces {
         let mut rest: &[u8] = piece;
         while !rest.is_empty() {
-            let take = rest.len().min(CHUNK - filled);
+            let take = rest.len().min(capacity - filled);
             buffer.bytes_mut()[filled..filled + take].copy_from_slice(&rest[..take]);
             filled += take;
             rest = &rest[take..];
-            if filled == CHUNK {
+            if filled == capacity {
                 if !write(file, buffer.bytes())? {
                     return Ok(false);
                 }
@@ -149,39 +154,41 @@ fn stop_direct(file: &File) -> io::Result<()> {
     Ok(())
 }
 
-/// CHUNK zeroed bytes aligned to ALIGN, for direct writes.
-struct AlignedBuffer(*mut u8);
+/// Zeroed bytes aligned to ALIGN, for direct writes: at most CHUNK, no
+/// more than the file needs (a small artifact does not zero 4 MiB).
+struct AlignedBuffer {
+    ptr: *mut u8,
+    layout: Layout,
+}
 
 impl AlignedBuffer {
-    const LAYOUT: Layout = match Layout::from_size_align(CHUNK, ALIGN) {
-        Ok(layout) => layout,
-        Err(_) => panic!("CHUNK and ALIGN make a layout"),
-    };
-
-    fn new() -> Self {
-        // SAFETY: LAYOUT has a non-zero size.
-        let ptr = unsafe { alloc_zeroed(Self::LAYOUT) };
+    /// `len` bytes: a non-zero multiple of ALIGN.
+    fn new(len: usize) -> Self {
+        let layout = Layout::from_size_align(len.max(ALIGN), ALIGN)
+            .expect("a buffer of at most CHUNK bytes makes a layout");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
         if ptr.is_null() {
-            std::alloc::handle_alloc_error(Self::LAYOUT);
+            std::alloc::handle_alloc_error(layout);
         }
-        Self(ptr)
+        Self { ptr, layout }
     }
 
     fn bytes(&self) -> &[u8] {
-        // SAFETY: CHUNK initialized (zeroed) bytes this value owns.
-        unsafe { std::slice::from_raw_parts(self.0, CHUNK) }
+        // SAFETY: `layout.size()` initialized (zeroed) bytes this value owns.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.layout.size()) }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, borrowed mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.0, CHUNK) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.layout.size()) }
     }
 }
 
 impl Drop for AlignedBuffer {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with the same layout.
-        unsafe { dealloc(self.0, Self::LAYOUT) }
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr, self.layout) }
     }
 }
 
