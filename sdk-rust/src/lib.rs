@@ -222,7 +222,8 @@
 //! Fitted states and models are opaque bytes to the host; [`codec`] is a
 //! small binary format in which f64s round-trip exactly. [`metrics`] has
 //! classifier scores (accuracy, log loss, ROC AUC) with scikit-learn's
-//! conventions.
+//! conventions. [`math`] has `exp` and `ln` that give the same bits natively
+//! and in Wasm, and whose loops over many values compile to Wasm SIMD.
 
 pub mod categories;
 pub mod classes;
@@ -232,6 +233,7 @@ mod convert;
 mod error;
 mod host;
 mod info;
+pub mod math;
 pub mod metrics;
 mod params;
 pub mod random;

@@ -213,7 +213,7 @@ impl LogisticModel {
 
     /// What a binary model's `predict` returns for the scores `z`.
     fn binary_outputs(&self, z: Vec<f64>) -> Table {
-        let p1: Vec<f64> = z.into_iter().map(newton::sigmoid).collect();
+        let p1 = newton::sigmoids(&z);
         let p0: Vec<f64> = p1.iter().map(|p| 1.0 - p).collect();
         let best: Vec<usize> = p0
             .iter()
@@ -371,12 +371,9 @@ fn probabilities(
     rows: usize,
 ) -> Vec<Vec<f64>> {
     if coef.len() == 1 {
-        newton::decision(columns, &coef[0], intercept[0], rows)
+        newton::sigmoids(&newton::decision(columns, &coef[0], intercept[0], rows))
             .into_iter()
-            .map(|z| {
-                let p = newton::sigmoid(z);
-                vec![1.0 - p, p]
-            })
+            .map(|p| vec![1.0 - p, p])
             .collect()
     } else {
         softmax::predict_proba(columns, coef, intercept, rows)
@@ -450,7 +447,7 @@ pub fn train(
         // Binary: the values `probabilities` gives, without a vector per
         // row (750,000 rows are 750,000 allocations).
         let z = newton::decision(&refs, &coef[0], intercept[0], y.len());
-        let p1: Vec<f64> = z.into_iter().map(newton::sigmoid).collect();
+        let p1 = newton::sigmoids(&z);
         let correct: Vec<bool> = p1
             .iter()
             .zip(&y)

@@ -35,6 +35,7 @@ impl Solver {
 }
 
 use crate::lbfgs::{self, Smooth};
+use sluice_sdk::math;
 
 /// Optimiser settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +75,44 @@ pub struct LogisticFit {
 
 /// `log(1 + exp(z))` without overflow.
 pub fn softplus(z: f64) -> f64 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
+    let e = math::exp(-z.abs());
+    z.max(0.0) + ln_1p_of(e, 1.0 + e)
+}
+
+/// `sum_i softplus(z_i) - y_i z_i`, the loss of scores `z` against labels
+/// `y` (0 or 1), with the residuals `sigmoid(z_i) - y_i` left in `resid`
+/// (as long as `z`). Loops of their own over the rows, so that `exp` and
+/// `ln` compile to Wasm SIMD; the same bits as [`softplus`] and
+/// [`sigmoid`] row by row, summed with four accumulators ([`sum`]).
+pub fn loss_and_residuals(z: &[f64], y: &[f64], resid: &mut [f64]) -> f64 {
+    let e = resid;
+    for (e, z) in e.iter_mut().zip(z) {
+        *e = -z.abs();
+    }
+    math::exp_in_place(e);
+    let mut terms: Vec<f64> = e.iter().map(|e| 1.0 + e).collect();
+    math::ln_in_place(&mut terms);
+    for (((t, e), &z), &y) in terms.iter_mut().zip(e.iter_mut()).zip(z).zip(y) {
+        let u = 1.0 + *e;
+        // ln_1p_of(e, u), from the logarithm just taken.
+        let ln_1p = if u == 1.0 { *e } else { *t * (*e / (u - 1.0)) };
+        *t = z.max(0.0) + ln_1p - y * z;
+        let numerator = if z >= 0.0 { 1.0 } else { *e };
+        *e = numerator / u - y;
+    }
+    sum(&terms)
+}
+
+/// [`sigmoid`] of every score: the same bits, in loops that compile to
+/// Wasm SIMD (a loop calling `sigmoid` itself does not vectorize).
+pub fn sigmoids(z: &[f64]) -> Vec<f64> {
+    let mut e: Vec<f64> = z.iter().map(|z| -z.abs()).collect();
+    math::exp_in_place(&mut e);
+    for (e, &z) in e.iter_mut().zip(z) {
+        let numerator = if z >= 0.0 { 1.0 } else { *e };
+        *e = numerator / (1.0 + *e);
+    }
+    e
 }
 
 /// `ln(1 + e)` for `e` in `[0, 1]`, from `u = 1 + e` (which the caller
@@ -82,19 +120,22 @@ pub fn softplus(z: f64) -> f64 {
 /// corrects the rounding of `u` (Goldberg, "What every computer scientist
 /// should know about floating-point arithmetic", theorem 4), within a few
 /// units in the last place of `ln_1p`; `e` itself when `u` rounds to 1.
-/// wasi-libc's `log1p` is the old branchy fdlibm one, several times slower
-/// in Wasm than its table-driven `log`.
+/// The logarithm is [`math::ln`], which loops over many rows compile to
+/// Wasm SIMD.
+#[inline(always)]
 pub fn ln_1p_of(e: f64, u: f64) -> f64 {
-    let corrected = u.ln() * (e / (u - 1.0));
+    let corrected = math::ln(u) * (e / (u - 1.0));
     if u == 1.0 { e } else { corrected }
 }
 
 /// `1 / (1 + exp(-z))` without overflow.
+#[inline(always)]
 pub fn sigmoid(z: f64) -> f64 {
     // 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below: both with
     // e = exp(-|z|), chosen without a branch (the signs of many rows'
-    // scores are a coin toss to the branch predictor).
-    let e = (-z.abs()).exp();
+    // scores are a coin toss to the branch predictor, and a loop of
+    // branch-free [`math::exp`] compiles to Wasm SIMD).
+    let e = math::exp(-z.abs());
     let numerator = if z >= 0.0 { 1.0 } else { e };
     numerator / (1.0 + e)
 }
@@ -170,34 +211,48 @@ impl Objective for Problem<'_> {
 }
 
 impl Smooth for Problem<'_> {
+    /// One pass over the data, by blocks of [`GRADIENT_BLOCK`] rows: the
+    /// block's scores, then its loss and residuals, then its share of the
+    /// gradient while the block's columns are still in cache (two passes
+    /// over every column, the scores' and the gradient's, would read the
+    /// data from memory twice).
     fn value_gradient(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         let d = self.columns.len();
         let (w, b) = self.split(theta);
-        let z = decision(self.columns, w, b, self.rows());
-        let mut loss = 0.0;
-        let resid: Vec<f64> = z
-            .iter()
-            .zip(self.y)
-            .map(|(&z, &y)| {
-                // softplus(z) and sigmoid(z) from one exp (as `sigmoid`
-                // computes it, without a branch).
-                let e = (-z.abs()).exp();
-                let u = 1.0 + e;
-                loss += z.max(0.0) + ln_1p_of(e, u) - y * z;
-                let numerator = if z >= 0.0 { 1.0 } else { e };
-                numerator / u - y
-            })
-            .collect();
+        let n = self.rows();
         let mut g = vec![0.0; theta.len()];
-        for j in 0..d {
-            g[j] = dot(self.columns[j], &resid) + self.alpha * w[j];
+        let mut loss = 0.0;
+        let mut block: Vec<&[f64]> = Vec::with_capacity(d);
+        let mut z = Vec::with_capacity(GRADIENT_BLOCK);
+        let mut resid = vec![0.0; GRADIENT_BLOCK];
+        for start in (0..n).step_by(GRADIENT_BLOCK) {
+            let end = (start + GRADIENT_BLOCK).min(n);
+            let len = end - start;
+            block.clear();
+            block.extend(self.columns.iter().map(|c| &c[start..end]));
+            z.clear();
+            z.resize(len, b);
+            z = decision_from(&block, w, z, 0);
+            let resid = &mut resid[..len];
+            loss += loss_and_residuals(&z, &self.y[start..end], resid);
+            let resid = &*resid;
+            for j in 0..d {
+                g[j] += dot(block[j], resid);
+            }
+            if self.fit_intercept {
+                g[d] += sum(resid);
+            }
         }
-        if self.fit_intercept {
-            g[d] = resid.iter().sum();
+        for j in 0..d {
+            g[j] += self.alpha * w[j];
         }
         (loss + 0.5 * self.alpha * dot(w, w), g)
     }
 }
+
+/// Rows per block of [`Problem::value_gradient`]: 30 features x 1024 rows
+/// (240 KiB) stay in L2 between the scores and the gradient.
+const GRADIENT_BLOCK: usize = 1024;
 
 impl Problem<'_> {
     fn rows(&self) -> usize {
@@ -214,11 +269,7 @@ impl Problem<'_> {
     fn objective(&self, theta: &[f64]) -> f64 {
         let (w, b) = self.split(theta);
         let z = decision(self.columns, w, b, self.rows());
-        let loss: f64 = z
-            .iter()
-            .zip(self.y)
-            .map(|(&z, &y)| softplus(z) - y * z)
-            .sum();
+        let loss = loss_and_residuals(&z, self.y, &mut vec![0.0; z.len()]);
         loss + 0.5 * self.alpha * w.iter().map(|w| w * w).sum::<f64>()
     }
 
@@ -228,7 +279,7 @@ impl Problem<'_> {
         let m = theta.len();
         let (w, b) = self.split(theta);
         let z = decision(self.columns, w, b, self.rows());
-        let p: Vec<f64> = z.iter().map(|&z| sigmoid(z)).collect();
+        let p = sigmoids(&z);
         let resid: Vec<f64> = p.iter().zip(self.y).map(|(p, y)| p - y).collect();
         let weight: Vec<f64> = p.iter().map(|p| p * (1.0 - p)).collect();
 
@@ -303,6 +354,19 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in ca.zip(cb) {
         for i in 0..4 {
             acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// The sum of a slice, with four accumulators (as [`dot`]).
+pub(crate) fn sum(a: &[f64]) -> f64 {
+    let chunks = a.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().sum();
+    let mut acc = [0.0; 4];
+    for x in chunks {
+        for i in 0..4 {
+            acc[i] += x[i];
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail

@@ -695,3 +695,47 @@ fn ln_1p_of_matches_ln_1p() {
     assert_eq!(newton::ln_1p_of(0.0, 1.0), 0.0);
     eprintln!("ln_1p_of: at most {worst} ulps from ln_1p");
 }
+
+#[test]
+fn sigmoids_and_loss_match_the_row_by_row_functions() {
+    // Scores across the range, with the extremes where exp underflows and
+    // 1 + e rounds to 1.
+    let mut z: Vec<f64> = (0..2001).map(|i| (i as f64 - 1000.0) / 25.0).collect();
+    z.extend([
+        -800.0, -745.5, -40.0, -1e-300, 0.0, -0.0, 1e-300, 40.0, 745.5, 800.0,
+    ]);
+    let y: Vec<f64> = (0..z.len()).map(|i| (i % 3 == 0) as u8 as f64).collect();
+    let p = newton::sigmoids(&z);
+    let mut resid = vec![0.0; z.len()];
+    let loss = newton::loss_and_residuals(&z, &y, &mut resid);
+    let mut terms = Vec::new();
+    for i in 0..z.len() {
+        assert_eq!(
+            p[i].to_bits(),
+            newton::sigmoid(z[i]).to_bits(),
+            "sigmoid({})",
+            z[i]
+        );
+        assert_eq!(
+            resid[i].to_bits(),
+            (p[i] - y[i]).to_bits(),
+            "residual at {}",
+            z[i]
+        );
+        terms.push(newton::softplus(z[i]) - y[i] * z[i]);
+    }
+    // The same terms, summed in another order.
+    let want: f64 = terms.iter().sum();
+    assert!(
+        (loss - want).abs() <= 1e-12 * want.abs(),
+        "{loss} vs {want}"
+    );
+    // And close to the textbook values.
+    for (i, &z) in z.iter().enumerate() {
+        let reference = 1.0 / (1.0 + (-z).exp());
+        assert!(
+            (p[i] - reference).abs() <= 4.0 * f64::EPSILON * reference.max(1e-300),
+            "{z}"
+        );
+    }
+}
