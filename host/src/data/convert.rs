@@ -5,13 +5,16 @@
 //! other way is one `to_vec` of the buffer.
 
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
+use arrow::alloc::Allocation;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, GenericStringArray, Int64Array,
     OffsetSizeTrait, PrimitiveArray, RecordBatchOptions,
 };
 use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::ArrowNativeType;
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Field, Float16Type, Float32Type, Float64Type, Int8Type,
     Int16Type, Int32Type, Int64Type, Schema, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -154,25 +157,57 @@ fn strings<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Vec<String> {
 /// tables with the same columns have the same schema whether or not they
 /// hold nulls.
 pub fn table_to_batch(table: Table) -> Result<RecordBatch, DataError> {
-    let rows = check_shape(&table)?;
-    let mut fields = Vec::with_capacity(table.columns.len());
-    let mut arrays = Vec::with_capacity(table.columns.len());
-    for column in table.columns {
-        let nulls = column
-            .valid
-            .map(NullBuffer::from)
-            .filter(|nulls| nulls.null_count() > 0);
-        let array: ArrayRef = match column.values {
-            Values::F64s(values) => Arc::new(Float64Array::new(ScalarBuffer::from(values), nulls)),
-            Values::I64s(values) => Arc::new(Int64Array::new(ScalarBuffer::from(values), nulls)),
-            Values::Bools(values) => {
-                Arc::new(BooleanArray::new(BooleanBuffer::from(values), nulls))
-            }
-            Values::Strings(values) => string_array(values, nulls),
+    shared_batch(&Arc::new(table), None)
+}
+
+/// The batch of `features` then `label` (the target column a step's input
+/// had, put back after the features a transform returned), sharing their
+/// f64 and i64 values: the batch keeps the table and the column alive,
+/// and copies only booleans, strings and validity masks. Checked as
+/// [`check_shape`] checks a table, the label included.
+pub fn shared_batch(
+    features: &Arc<Table>,
+    label: Option<&Arc<Column>>,
+) -> Result<RecordBatch, DataError> {
+    let mut rows = check_shape(features)?;
+    if let Some(label) = label {
+        // Checked as one more column of the table.
+        let Some(first) = features.columns.first() else {
+            rows = values_len(&label.values);
+            return build(features, Some(label), rows);
         };
-        fields.push(Field::new(column.name, array.data_type().clone(), true));
-        arrays.push(array);
+        if let Some(position) = features.columns.iter().position(|c| c.name == label.name) {
+            return Err(DataError::DuplicateColumn {
+                column: label.name.clone(),
+                first: position,
+                second: features.columns.len(),
+            });
+        }
+        check_length(label, &first.name, rows)?;
     }
+    build(features, label, rows)
+}
+
+fn build(
+    features: &Arc<Table>,
+    label: Option<&Arc<Column>>,
+    rows: usize,
+) -> Result<RecordBatch, DataError> {
+    let owner: Arc<dyn Allocation> = features.clone();
+    let mut arrays: Vec<(&str, ArrayRef)> = features
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), shared_array(c, &owner)))
+        .collect();
+    if let Some(label) = label {
+        let owner: Arc<dyn Allocation> = label.clone();
+        arrays.push((label.name.as_str(), shared_array(label, &owner)));
+    }
+    let fields: Vec<Field> = arrays
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let arrays = arrays.into_iter().map(|(_, a)| a).collect();
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options).map_err(
         |source| DataError::Arrow {
@@ -180,6 +215,54 @@ pub fn table_to_batch(table: Table) -> Result<RecordBatch, DataError> {
             source,
         },
     )
+}
+
+/// One column as an Arrow array; its f64 or i64 values shared with
+/// `owner`, which holds them.
+fn shared_array(column: &Column, owner: &Arc<dyn Allocation>) -> ArrayRef {
+    let nulls = column
+        .valid
+        .as_deref()
+        .map(NullBuffer::from)
+        .filter(|nulls| nulls.null_count() > 0);
+    match &column.values {
+        Values::F64s(values) => Arc::new(Float64Array::new(shared(values, owner), nulls)),
+        Values::I64s(values) => Arc::new(Int64Array::new(shared(values, owner), nulls)),
+        Values::Bools(values) => Arc::new(BooleanArray::new(
+            BooleanBuffer::from(values.as_slice()),
+            nulls,
+        )),
+        Values::Strings(values) => string_array(values, nulls),
+    }
+}
+
+/// `values` as an Arrow buffer without a copy, kept alive by `owner`.
+fn shared<T: ArrowNativeType>(values: &[T], owner: &Arc<dyn Allocation>) -> ScalarBuffer<T> {
+    let ptr = NonNull::from(values).cast::<u8>();
+    // SAFETY: `values` lies in memory that `owner` holds (a table or
+    // column behind an `Arc`, never changed once shared), so it stays
+    // valid, unchanged, for as long as the buffer keeps `owner`; the
+    // pointer is that of a slice, so aligned for `T` and non-null.
+    let buffer = unsafe {
+        Buffer::from_custom_allocation(ptr, std::mem::size_of_val(values), owner.clone())
+    };
+    ScalarBuffer::new(buffer, 0, values.len())
+}
+
+/// What a plugin gets from `batch_to_table(&table_to_batch(table))`, made
+/// in place: a placeholder (0, false or "") in every null slot, and no
+/// validity mask on a column without nulls. A table a plugin returned is
+/// normalized before the next step gets it as is (without the round trip),
+/// so that step's input is the same as if it were read back from the store.
+pub fn normalize(table: &mut Table) {
+    for column in &mut table.columns {
+        let Column { values, valid, .. } = column;
+        match valid {
+            Some(v) if v.iter().all(|v| *v) => *valid = None,
+            Some(v) => clear_null_slots(values, v),
+            None => {}
+        }
+    }
 }
 
 /// Checks lengths and names; returns the number of rows. The runtime
@@ -202,26 +285,33 @@ pub fn check_shape(table: &Table) -> Result<usize, DataError> {
             });
         }
         seen.insert(&column.name, position);
-        let actual = values_len(&column.values);
-        if actual != expected {
-            return Err(DataError::ColumnLength {
-                column: column.name.clone(),
-                actual,
-                first: first.name.clone(),
-                expected,
-            });
-        }
-        if let Some(valid) = &column.valid
-            && valid.len() != actual
-        {
-            return Err(DataError::ValidLength {
-                column: column.name.clone(),
-                rows: actual,
-                valid: valid.len(),
-            });
-        }
+        check_length(column, &first.name, expected)?;
     }
     Ok(expected)
+}
+
+/// Checks that `column` and its mask have `expected` rows, as the first
+/// column (named `first`) has.
+fn check_length(column: &Column, first: &str, expected: usize) -> Result<(), DataError> {
+    let actual = values_len(&column.values);
+    if actual != expected {
+        return Err(DataError::ColumnLength {
+            column: column.name.clone(),
+            actual,
+            first: first.to_owned(),
+            expected,
+        });
+    }
+    if let Some(valid) = &column.valid
+        && valid.len() != actual
+    {
+        return Err(DataError::ValidLength {
+            column: column.name.clone(),
+            rows: actual,
+            valid: valid.len(),
+        });
+    }
+    Ok(())
 }
 
 fn values_len(values: &Values) -> usize {
@@ -235,7 +325,7 @@ fn values_len(values: &Values) -> usize {
 
 /// Builds the offsets and one values buffer directly; falls back to 64-bit
 /// offsets when the strings hold more than 2 GiB.
-fn string_array(values: Vec<String>, nulls: Option<NullBuffer>) -> ArrayRef {
+fn string_array(values: &[String], nulls: Option<NullBuffer>) -> ArrayRef {
     let total: usize = values.iter().map(String::len).sum();
     if i32::try_from(total).is_ok() {
         Arc::new(build_strings::<i32>(values, total, nulls))
@@ -245,13 +335,13 @@ fn string_array(values: Vec<String>, nulls: Option<NullBuffer>) -> ArrayRef {
 }
 
 fn build_strings<O: OffsetSizeTrait>(
-    values: Vec<String>,
+    values: &[String],
     total: usize,
     nulls: Option<NullBuffer>,
 ) -> GenericStringArray<O> {
     let offsets = OffsetBuffer::<O>::from_lengths(values.iter().map(String::len));
     let mut bytes = Vec::with_capacity(total);
-    for value in &values {
+    for value in values {
         bytes.extend_from_slice(value.as_bytes());
     }
     // The offsets come from the lengths of valid UTF-8 strings, so the
@@ -347,12 +437,9 @@ mod tests {
         assert_same!(back, sample());
     }
 
-    #[test]
-    fn null_slots_hold_placeholders_as_after_parquet() {
-        // What a plugin left in null slots must not reach the next step:
-        // the batch handed on in memory equals the one read back from its
-        // Parquet artifact.
-        let junk = Table {
+    /// A table as a plugin may return it: anything in its null slots.
+    fn junk() -> Table {
+        Table {
             columns: vec![
                 column(
                     "x",
@@ -374,9 +461,21 @@ mod tests {
                     Values::Strings(vec!["left".into(), "ü".into(), "z".into()]),
                     Some(vec![false, true, true]),
                 ),
+                column(
+                    "all",
+                    Values::F64s(vec![1.0, 2.0, 3.0]),
+                    Some(vec![true; 3]),
+                ),
             ],
-        };
-        let batch = table_to_batch(junk).unwrap();
+        }
+    }
+
+    #[test]
+    fn null_slots_hold_placeholders_as_after_parquet() {
+        // What a plugin left in null slots must not reach the next step:
+        // the batch handed on in memory equals the one read back from its
+        // Parquet artifact.
+        let batch = table_to_batch(junk()).unwrap();
         let bytes = crate::data::write_parquet(&batch).unwrap();
         let read = crate::data::read_parquet(&bytes).unwrap();
         let table = batch_to_table(&batch).unwrap();
@@ -389,6 +488,62 @@ mod tests {
         );
         let strings = Values::Strings(vec!["".into(), "ü".into(), "z".into()]);
         assert_same!(table.columns[3].values, strings);
+    }
+
+    #[test]
+    fn normalize_gives_what_the_round_trip_gives() {
+        let mut table = junk();
+        normalize(&mut table);
+        assert_same!(
+            table,
+            batch_to_table(&table_to_batch(junk()).unwrap()).unwrap()
+        );
+        assert_eq!(table.columns[4].valid, None);
+        assert_same!(table.columns[1].values, Values::I64s(vec![0, 8, 9]));
+    }
+
+    #[test]
+    fn shared_batch_shares_numbers_and_puts_the_label_last() {
+        let features = Arc::new(sample());
+        let label = Arc::new(column("y", Values::I64s(vec![1, 0, 1]), None));
+        let batch = shared_batch(&features, Some(&label)).unwrap();
+        let mut whole = sample();
+        whole
+            .columns
+            .push(column("y", Values::I64s(vec![1, 0, 1]), None));
+        assert_eq!(batch, table_to_batch(whole).unwrap());
+        // No copy: the batch's values are the table's and the label's.
+        let Values::F64s(x) = &features.columns[0].values else {
+            unreachable!()
+        };
+        let shared = batch.column(0).as_primitive::<Float64Type>().values();
+        assert_eq!(shared.as_ptr(), x.as_ptr());
+        let Values::I64s(y) = &label.values else {
+            unreachable!()
+        };
+        let shared = batch.column(4).as_primitive::<Int64Type>().values();
+        assert_eq!(shared.as_ptr(), y.as_ptr());
+        // The batch keeps them alive.
+        drop((features, label));
+        assert_eq!(batch.column(4).as_primitive::<Int64Type>().value(2), 1);
+    }
+
+    #[test]
+    fn shared_batch_checks_the_label_as_a_column() {
+        let features = Arc::new(sample());
+        let named_like_x = Arc::new(column("x", Values::I64s(vec![1, 0, 1]), None));
+        let err = shared_batch(&features, Some(&named_like_x)).unwrap_err();
+        assert!(matches!(err, DataError::DuplicateColumn { .. }), "{err}");
+        let short = Arc::new(column("y", Values::I64s(vec![1, 0]), None));
+        let err = shared_batch(&features, Some(&short)).unwrap_err();
+        assert!(matches!(err, DataError::ColumnLength { .. }), "{err}");
+        let bad_mask = Arc::new(column("y", Values::I64s(vec![1, 0, 1]), Some(vec![true])));
+        let err = shared_batch(&features, Some(&bad_mask)).unwrap_err();
+        assert!(matches!(err, DataError::ValidLength { .. }), "{err}");
+        // A label alone: as many rows as it has.
+        let empty = Arc::new(Table { columns: vec![] });
+        let batch = shared_batch(&empty, Some(&short)).unwrap();
+        assert_eq!((batch.num_rows(), batch.num_columns()), (2, 1));
     }
 
     #[test]

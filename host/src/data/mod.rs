@@ -21,7 +21,9 @@ use arrow::error::ArrowError;
 pub use arrow::record_batch::RecordBatch;
 use parquet::errors::ParquetError;
 
-pub use convert::{batch_to_table, check_shape, schema_summary, table_to_batch};
+pub use convert::{
+    batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
+};
 pub use io::{
     read_parquet, read_table, table_from_bytes, write_csv, write_parquet, write_parquet_pieces,
     write_table,

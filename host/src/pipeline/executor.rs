@@ -324,11 +324,19 @@ fn encode(batch: RecordBatch) -> impl Future<Output = Result<Encoded, String>> {
     }
 }
 
+/// A step's input as plugins get it: the features, and the target column
+/// when the step has a target and the table holds it.
+type Split = (Arc<wit::Table>, Option<Arc<wit::Column>>);
+
 #[derive(Default)]
 struct RunState {
     tables: Mutex<HashMap<String, Parts>>,
     models: Mutex<HashMap<String, ArtifactDigest>>,
     batches: Mutex<HashMap<ArtifactDigest, Arc<RecordBatch>>>,
+    /// The tables transforms returned, as the next step gets them (by
+    /// artifact and target name): their batches share these values, so
+    /// the next step's input needs no conversion.
+    splits: Mutex<HashMap<(ArtifactDigest, Option<String>), Split>>,
     /// Outputs on their way to the store; steps downstream read them from
     /// here meanwhile.
     unwritten: Arc<Mutex<HashMap<ArtifactDigest, Vec<Bytes>>>>,
@@ -1153,6 +1161,30 @@ impl RunCtx<'_> {
         }
     }
 
+    /// The table of artifact `digest` split for `target`, as plugins get
+    /// it: the one a transform returned, kept, or else converted from the
+    /// batch.
+    async fn split_input(
+        &self,
+        digest: &ArtifactDigest,
+        target: Option<&str>,
+    ) -> Result<Result<Split, String>, ExecError> {
+        let key = (digest.clone(), target.map(str::to_owned));
+        if let Some(split) = lock(&self.state.splits).get(&key) {
+            return Ok(Ok(split.clone()));
+        }
+        let batch = match self.batch(digest).await? {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(e)),
+        };
+        let table = match data::batch_to_table(&batch) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let (features, label) = split_target(table, target);
+        Ok(Ok((Arc::new(features), label.map(Arc::new))))
+    }
+
     async fn load_dataset(
         &self,
         position: i64,
@@ -1538,11 +1570,9 @@ impl RunCtx<'_> {
         let target = step.target.clone();
         match step.world() {
             World::Transform => {
-                let train = step_try!(self.batch(&input.train).await?);
-                let train = step_try!(data::batch_to_table(&train));
-                let (features, label) = split_target(train, target.as_deref());
                 // fit and apply read the same features: shared, not copied.
-                let features = Arc::new(features);
+                let (features, label) =
+                    step_try!(self.split_input(&input.train, target.as_deref()).await?);
                 let fitted = step_try!(
                     {
                         let features = features.clone();
@@ -1555,7 +1585,7 @@ impl RunCtx<'_> {
                 // Every call first, then the writes: a step that fails in
                 // apply leaves no output behind, not even its fitted state.
                 let fitted_state = Arc::new(fitted);
-                let applied = step_try!(
+                let (applied, train_split) = step_try!(
                     self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
                         .await?
                 );
@@ -1564,26 +1594,20 @@ impl RunCtx<'_> {
                 let train_encoded = encode(applied);
                 let applied_holdout = match &input.holdout {
                     Some(h) => {
-                        let hb = step_try!(self.batch(h).await?);
-                        let ht = step_try!(data::batch_to_table(&hb));
-                        let (hf, hl) = split_target(ht, target.as_deref());
+                        let (hf, hl) = step_try!(self.split_input(h, target.as_deref()).await?);
                         Some(step_try!(
-                            self.apply_part(
-                                step,
-                                &ctx,
-                                log,
-                                fitted_state.clone(),
-                                Arc::new(hf),
-                                hl
-                            )
-                            .await?
+                            self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
+                                .await?
                         ))
                     }
                     None => None,
                 };
                 // Encoded beside the train part, on the core that would
                 // otherwise wait for it.
-                let holdout_encoded = applied_holdout.map(encode);
+                let (holdout_encoded, holdout_split) = match applied_holdout {
+                    Some((batch, split)) => (Some(encode(batch)), Some(split)),
+                    None => (None, None),
+                };
                 let state_digest = step_try!(
                     self.put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
                         .await?
@@ -1591,12 +1615,19 @@ impl RunCtx<'_> {
                 outputs.push(("state".into(), state_digest));
                 let train_out = step_try!(self.put_encoded(&step.id, train_encoded.await).await?);
                 outputs.push(("train".into(), train_out.clone()));
+                let mut splits = vec![(train_out.clone(), train_split)];
                 let mut holdout_out = None;
-                if let Some(encoded) = holdout_encoded {
+                if let (Some(encoded), Some(split)) = (holdout_encoded, holdout_split) {
                     let d = step_try!(self.put_encoded(&step.id, encoded.await).await?);
                     outputs.push(("holdout".into(), d.clone()));
+                    splits.push((d.clone(), split));
                     holdout_out = Some(d);
                 }
+                let mut kept = lock(&self.state.splits);
+                for (digest, split) in splits {
+                    kept.insert((digest, target.clone()), split);
+                }
+                drop(kept);
                 lock(&self.state.tables).insert(
                     step.id.clone(),
                     Parts {
@@ -1606,10 +1637,10 @@ impl RunCtx<'_> {
                 );
             }
             World::Trainer => {
-                let train_batch = step_try!(self.batch(&input.train).await?);
                 let mut params = step.params.clone();
                 let mut _permit = None;
                 if let Some(search) = &step.search {
+                    let train_batch = step_try!(self.batch(&input.train).await?);
                     let found = step_try!(
                         self.run_search(step, search, &ctx, &train_batch, log, observer)
                             .await?
@@ -1625,8 +1656,8 @@ impl RunCtx<'_> {
                             .await,
                     );
                 }
-                let train = step_try!(data::batch_to_table(&train_batch));
-                let (features, label) = split_target(train, target.as_deref());
+                let (features, label) =
+                    step_try!(self.split_input(&input.train, target.as_deref()).await?);
                 let label = step_try!(label.ok_or("the input has no target column"));
                 let trained = step_try!(
                     self.call_with(
@@ -1657,9 +1688,7 @@ impl RunCtx<'_> {
                 if let Some(h) = &input.holdout {
                     // Predictions for the holdout, kept so serving can be
                     // checked against training bit for bit.
-                    let hb = step_try!(self.batch(h).await?);
-                    let ht = step_try!(data::batch_to_table(&hb));
-                    let (hf, _) = split_target(ht, target.as_deref());
+                    let (hf, _) = step_try!(self.split_input(h, target.as_deref()).await?);
                     let predicted = step_try!(
                         {
                             let m = model_bytes.clone();
@@ -1684,8 +1713,6 @@ impl RunCtx<'_> {
                         step_try!(input.holdout.clone().ok_or("the input has no holdout part"))
                     }
                 };
-                let table = step_try!(self.batch(&part).await?);
-                let table = step_try!(data::batch_to_table(&table));
                 let mut ctx = ctx.clone();
                 if let (Some(m), Some(trainer_step)) = (model, &step.model) {
                     let bytes = self.blob(m).await?;
@@ -1708,6 +1735,9 @@ impl RunCtx<'_> {
                     });
                 }
                 if step.world() == World::Validator {
+                    // A validator gets the whole table, the target too.
+                    let table = step_try!(self.batch(&part).await?);
+                    let table = step_try!(data::batch_to_table(&table));
                     let reference = match reference {
                         Some(r) => {
                             let b = step_try!(self.batch(&r.train).await?);
@@ -1748,10 +1778,11 @@ impl RunCtx<'_> {
                         )));
                     }
                 } else {
-                    let (features, label) = split_target(table, target.as_deref());
+                    let (features, label) =
+                        step_try!(self.split_input(&part, target.as_deref()).await?);
                     let explanation = step_try!(
                         self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                            rt.explain_async(&p, &ctx, &features, label.as_ref(), &params)
+                            rt.explain_async(&p, &ctx, &features, label.as_deref(), &params)
                                 .await
                         })
                         .await
@@ -1771,6 +1802,9 @@ impl RunCtx<'_> {
         Ok(Ok(()))
     }
 
+    /// Apply the fitted state to `features`; the batch of the result with
+    /// `label` put back after it, and the result as the next step gets it
+    /// (normalized, see [`data::normalize`]), whose values the batch shares.
     async fn apply_part(
         &self,
         step: &PlannedStep,
@@ -1778,8 +1812,8 @@ impl RunCtx<'_> {
         log: &mut String,
         fitted: Arc<Vec<u8>>,
         features: Arc<wit::Table>,
-        label: Option<wit::Column>,
-    ) -> Result<Result<RecordBatch, String>, ExecError> {
+        label: Option<Arc<wit::Column>>,
+    ) -> Result<Result<(RecordBatch, Split), String>, ExecError> {
         let applied = self
             .call(step, ctx, log, move |rt, p, ctx, _| async move {
                 rt.apply_async(&p, &ctx, &fitted, &features).await
@@ -1789,16 +1823,18 @@ impl RunCtx<'_> {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(label) = label {
-            if table.columns.iter().any(|c| c.name == label.name) {
-                return Ok(Err(format!(
-                    "step '{}': apply returned a column named like the target '{}'",
-                    step.id, label.name
-                )));
-            }
-            table.columns.push(label);
+        if let Some(label) = &label
+            && table.columns.iter().any(|c| c.name == label.name)
+        {
+            return Ok(Err(format!(
+                "step '{}': apply returned a column named like the target '{}'",
+                step.id, label.name
+            )));
         }
-        Ok(data::table_to_batch(table)
+        data::normalize(&mut table);
+        let table = Arc::new(table);
+        Ok(data::shared_batch(&table, label.as_ref())
+            .map(|batch| (batch, (table, label)))
             .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id)))
     }
 
