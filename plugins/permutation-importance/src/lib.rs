@@ -67,21 +67,29 @@ pub struct Settings {
     pub positive: String,
 }
 
-/// The column with its rows (values and mask) put in `order`.
-pub fn reorder(column: &Column, order: &[usize]) -> Column {
-    fn pick<T: Clone>(v: &[T], order: &[usize]) -> Vec<T> {
-        order.iter().map(|&i| v[i].clone()).collect()
+/// The column with its rows (values and mask together) in the order of
+/// `rng.permutation(rows)`, and `rng` where that leaves it: the same
+/// Fisher-Yates swaps applied to a copy of the values (and of the mask),
+/// without the index vector and the gather through it.
+pub fn shuffled(column: &Column, rng: &mut SplitMix64) -> Column {
+    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
+        let mut v = v.to_vec();
+        rng.shuffle(&mut v);
+        v
     }
+    // The mask takes the very swaps the values take: from a copy of the
+    // stream as it was.
+    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
     let values = match &column.values {
-        Values::F64(v) => Values::F64(pick(v, order)),
-        Values::I64(v) => Values::I64(pick(v, order)),
-        Values::Bool(v) => Values::Bool(pick(v, order)),
-        Values::Str(v) => Values::Str(pick(v, order)),
+        Values::F64(v) => Values::F64(swapped(v, rng)),
+        Values::I64(v) => Values::I64(swapped(v, rng)),
+        Values::Bool(v) => Values::Bool(swapped(v, rng)),
+        Values::Str(v) => Values::Str(swapped(v, rng)),
     };
     Column {
         name: column.name.clone(),
         values,
-        valid: column.valid.as_ref().map(|m| pick(m, order)),
+        valid,
     }
 }
 
@@ -124,7 +132,7 @@ pub fn permutation_importance(
         let mut shuffled = Vec::with_capacity(picked.len() * settings.n_repeats);
         for j in picked.clone() {
             for _ in 0..settings.n_repeats {
-                shuffled.push(reorder(&features.columns[j], &rng.permutation(rows)));
+                shuffled.push(self::shuffled(&features.columns[j], &mut rng));
             }
         }
         let requests = shuffled.into_iter().map(|c| vec![c]).collect();
@@ -311,11 +319,31 @@ mod tests {
     }
 
     #[test]
-    fn reorder_moves_mask_with_values() {
-        let c = Column::strings("s", ["a", "b", "c"]).with_nulls(&[0]);
-        let r = reorder(&c, &[2, 0, 1]);
-        assert_eq!(r.str_values().unwrap(), &["c", "a", "b"]);
-        assert!(r.is_null(1) && !r.is_null(0));
+    fn shuffled_puts_rows_in_the_order_of_the_permutation() {
+        let n = 1000;
+        let columns = [
+            Column::f64("f", (0..n).map(|i| i as f64 * 0.5).collect()).with_nulls(&[3, 999]),
+            Column::i64("i", (0..n as i64).collect()),
+            Column::bool("b", (0..n).map(|i| i % 3 == 0).collect()).with_nulls(&[0]),
+            Column::strings("s", (0..n).map(|i| format!("v{i}"))).with_nulls(&[5]),
+        ];
+        for column in &columns {
+            let (mut a, mut b) = (SplitMix64::new(9), SplitMix64::new(9));
+            let order = a.permutation(n);
+            let got = shuffled(column, &mut b);
+            for (row, &from) in order.iter().enumerate() {
+                // Value and null mask move together (None: null).
+                assert_eq!(
+                    got.value_text(row),
+                    column.value_text(from),
+                    "{}",
+                    column.name
+                );
+            }
+            assert_ne!(got, *column, "{} was not shuffled", column.name);
+            // The stream is left where the permutation leaves it.
+            assert_eq!(a.next_u64(), b.next_u64());
+        }
     }
 
     #[test]
