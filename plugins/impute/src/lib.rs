@@ -469,7 +469,6 @@ impl State {
     }
 }
 
-/// The values of a numeric column that are neither null nor NaN.
 /// An integer whose order is `f64::total_cmp`'s order of `x` (the same
 /// bit trick `total_cmp` uses); [`from_total_order_key`] undoes it.
 fn total_order_key(x: f64) -> i64 {
