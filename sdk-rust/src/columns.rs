@@ -181,8 +181,6 @@ mod tests {
         assert!(err.message.contains("param 'keep' names column 'a' twice"));
     }
 
-    /// Nulls (a mask shorter than the values counts the rest as present)
-    /// and NaN are left out, for both numeric types.
     #[test]
     fn present_values_ref_borrows_only_what_needs_no_filtering() {
         let plain = Column::f64("x", vec![1.0, 2.0]);
@@ -202,6 +200,8 @@ mod tests {
         }
     }
 
+    /// Nulls (a mask shorter than the values counts the rest as present)
+    /// and NaN are left out, for both numeric types.
     #[test]
     fn present_values_skip_nulls_and_nan() {
         let f = Column::f64("x", vec![1.0, f64::NAN, 3.0, 4.0, 5.0])

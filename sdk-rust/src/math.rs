@@ -1,4 +1,4 @@
-//! `exp` and `ln` in plain arithmetic, for loops over many values.
+//! `exp`, `ln` and sums in plain arithmetic, for loops over many values.
 //!
 //! The algorithms are fdlibm's (`e_exp.c`, `e_log.c`, as musl and
 //! wasi-libc had them): within one unit in the last place of the exact
@@ -111,6 +111,28 @@ pub fn ln(x: f64) -> f64 {
     let out = if x == f64::INFINITY { x } else { out };
     let out = if x == 0.0 { f64::NEG_INFINITY } else { out };
     if x < 0.0 || x.is_nan() { f64::NAN } else { out }
+}
+
+/// The sum of `values`, in four interleaved partial sums: four independent
+/// chains of additions instead of one, which compile to Wasm SIMD (one
+/// chain waits for every addition before the next). A fixed order, so the
+/// same bits everywhere.
+pub fn sum(values: &[f64]) -> f64 {
+    sum_by(values, |x| x)
+}
+
+/// The sum of `f` over `values`, in the order of [`sum`].
+#[inline(always)]
+pub fn sum_by(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let chunks = values.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    let mut acc = [0.0; 4];
+    for x in chunks {
+        for i in 0..4 {
+            acc[i] += f(x[i]);
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// [`exp`] of every value, in place.

@@ -172,10 +172,6 @@ pub fn shared_batch(
     let mut rows = check_shape(features)?;
     if let Some(label) = label {
         // Checked as one more column of the table.
-        let Some(first) = features.columns.first() else {
-            rows = values_len(&label.values);
-            return build(features, Some(label), rows);
-        };
         if let Some(position) = features.columns.iter().position(|c| c.name == label.name) {
             return Err(DataError::DuplicateColumn {
                 column: label.name.clone(),
@@ -183,16 +179,11 @@ pub fn shared_batch(
                 second: features.columns.len(),
             });
         }
-        check_length(label, &first.name, rows)?;
+        match features.columns.first() {
+            Some(first) => check_length(label, &first.name, rows)?,
+            None => rows = values_len(&label.values),
+        }
     }
-    build(features, label, rows)
-}
-
-fn build(
-    features: &Arc<Table>,
-    label: Option<&Arc<Column>>,
-    rows: usize,
-) -> Result<RecordBatch, DataError> {
     let owner: Arc<dyn Allocation> = features.clone();
     let mut arrays: Vec<(&str, ArrayRef)> = features
         .columns

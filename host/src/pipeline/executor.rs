@@ -1623,11 +1623,11 @@ impl RunCtx<'_> {
                     splits.push((d.clone(), split));
                     holdout_out = Some(d);
                 }
-                let mut kept = lock(&self.state.splits);
-                for (digest, split) in splits {
-                    kept.insert((digest, target.clone()), split);
-                }
-                drop(kept);
+                lock(&self.state.splits).extend(
+                    splits
+                        .into_iter()
+                        .map(|(digest, split)| ((digest, target.clone()), split)),
+                );
                 lock(&self.state.tables).insert(
                     step.id.clone(),
                     Parts {

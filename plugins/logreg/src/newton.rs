@@ -73,15 +73,11 @@ pub struct LogisticFit {
     pub max_gradient: f64,
 }
 
-/// `log(1 + exp(z))` without overflow.
-pub fn softplus(z: f64) -> f64 {
-    let e = math::exp(-z.abs());
-    z.max(0.0) + ln_1p_of(e, 1.0 + e)
-}
-
 /// `sum_i softplus(z_i) - y_i z_i`, the loss of scores `z` against labels
 /// `y` (0 or 1), with the residuals `sigmoid(z_i) - y_i` left in `resid`
-/// (as long as `z`), the same bits as [`sigmoid`] row by row.
+/// (as long as `z`): each `numerator / (1 + e) - y_i`, with `e =
+/// exp(-|z_i|)` and the numerator 1 for `z_i >= 0`, `e` below (the
+/// sigmoid without a branch on the sign, from one `exp`).
 ///
 /// `softplus(z) = max(z, 0) + ln(1 + e)` with `e = exp(-|z|)`; the
 /// logarithms are taken of products of eight factors `1 + e` (each in
@@ -90,7 +86,7 @@ pub fn softplus(z: f64) -> f64 {
 /// errs by a few units of 1e-16 per eight rows, as much as eight rounded
 /// logarithms would; the loss is a sum over all rows, and the gradient does
 /// not use it. Loops of their own over the rows, so that `exp` and `ln`
-/// compile to Wasm SIMD; sums with four accumulators ([`sum`]).
+/// compile to Wasm SIMD; sums with four accumulators ([`math::sum`]).
 pub fn loss_and_residuals(z: &[f64], y: &[f64], resid: &mut [f64]) -> f64 {
     let e = resid;
     for (e, z) in e.iter_mut().zip(z) {
@@ -113,11 +109,13 @@ pub fn loss_and_residuals(z: &[f64], y: &[f64], resid: &mut [f64]) -> f64 {
         let numerator = if z >= 0.0 { 1.0 } else { *e };
         *e = numerator / (1.0 + *e) - y;
     }
-    sum(&logs) + sum(&linear)
+    math::sum(&logs) + math::sum(&linear)
 }
 
-/// [`sigmoid`] of every score: the same bits, in loops that compile to
-/// Wasm SIMD (a loop calling `sigmoid` itself does not vectorize).
+/// `1 / (1 + exp(-z))` of every score, without overflow: `1 / (1 + e)`
+/// for `z >= 0` and `e / (1 + e)` below, both with `e = exp(-|z|)` and
+/// chosen without a branch. Loops over the slice that compile to Wasm SIMD
+/// (a loop calling a per-row sigmoid does not vectorize).
 pub fn sigmoids(z: &[f64]) -> Vec<f64> {
     let mut e: Vec<f64> = z.iter().map(|z| -z.abs()).collect();
     math::exp_in_place(&mut e);
@@ -126,31 +124,6 @@ pub fn sigmoids(z: &[f64]) -> Vec<f64> {
         *e = numerator / (1.0 + *e);
     }
     e
-}
-
-/// `ln(1 + e)` for `e` in `[0, 1]`, from `u = 1 + e` (which the caller
-/// has for the sigmoid anyway): `ln(u) * e / (u - 1)`, where the quotient
-/// corrects the rounding of `u` (Goldberg, "What every computer scientist
-/// should know about floating-point arithmetic", theorem 4), within a few
-/// units in the last place of `ln_1p`; `e` itself when `u` rounds to 1.
-/// The logarithm is [`math::ln`], which loops over many rows compile to
-/// Wasm SIMD.
-#[inline(always)]
-pub fn ln_1p_of(e: f64, u: f64) -> f64 {
-    let corrected = math::ln(u) * (e / (u - 1.0));
-    if u == 1.0 { e } else { corrected }
-}
-
-/// `1 / (1 + exp(-z))` without overflow.
-#[inline(always)]
-pub fn sigmoid(z: f64) -> f64 {
-    // 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below: both with
-    // e = exp(-|z|), chosen without a branch (the signs of many rows'
-    // scores are a coin toss to the branch predictor, and a loop of
-    // branch-free [`math::exp`] compiles to Wasm SIMD).
-    let e = math::exp(-z.abs());
-    let numerator = if z >= 0.0 { 1.0 } else { e };
-    numerator / (1.0 + e)
 }
 
 /// The linear predictor `X w + b` for features stored by column.
@@ -253,7 +226,7 @@ impl Smooth for Problem<'_> {
                 g[j] += dot(block[j], resid);
             }
             if self.fit_intercept {
-                g[d] += sum(resid);
+                g[d] += math::sum(resid);
             }
         }
         for j in 0..d {
@@ -367,19 +340,6 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in ca.zip(cb) {
         for i in 0..4 {
             acc[i] += x[i] * y[i];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
-/// The sum of a slice, with four accumulators (as [`dot`]).
-pub(crate) fn sum(a: &[f64]) -> f64 {
-    let chunks = a.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().sum();
-    let mut acc = [0.0; 4];
-    for x in chunks {
-        for i in 0..4 {
-            acc[i] += x[i];
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail

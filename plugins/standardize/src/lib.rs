@@ -12,6 +12,7 @@
 //!   column missing from the data is an invalid-input error.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
+use sluice_sdk::math;
 use sluice_sdk::{Params, PluginInfo, StepError, Table, Transform};
 
 use sluice_sdk::columns::{map_fitted_numeric, present_values_ref};
@@ -91,24 +92,11 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let n = values.len() as f64;
-    let mean = sum(values, |x| x) / n;
-    let var = sum(values, |x| (x - mean) * (x - mean)) / n;
+    // Four interleaved chains of additions (`math::sum_by`), which compile
+    // to Wasm SIMD.
+    let mean = math::sum(values) / n;
+    let var = math::sum_by(values, |x| (x - mean) * (x - mean)) / n;
     (mean, var.sqrt())
-}
-
-/// The sum of `f` over `values`, in four interleaved partial sums: four
-/// independent chains of additions instead of one, which compile to Wasm
-/// SIMD (one chain waits for every addition before the next).
-fn sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let chunks = values.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
-    let mut acc = [0.0; 4];
-    for x in chunks {
-        for i in 0..4 {
-            acc[i] += f(x[i]);
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 pub struct Standardize;
