@@ -198,6 +198,130 @@ pub mod model {
         }
     }
 
+    /// A held column to permute for [`predict_each`]: its rows in the order
+    /// of `SplitMix64::new(seed).permutation(rows)`
+    /// ([`crate::random::shuffled`]), done by the host, so the column
+    /// does not cross the call.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Permutation {
+        pub column: String,
+        pub seed: u64,
+    }
+
+    /// One prediction on the held table, for [`predict_each`]: columns
+    /// replaced, held columns permuted, and the prediction columns wanted.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct PredictionRequest {
+        /// Columns in place of the held columns of the same name.
+        pub replace: Vec<crate::Column>,
+        /// Held columns to permute (each once, and none in `replace`).
+        pub permute: Vec<Permutation>,
+        /// The answer's columns, in order; empty: all of them.
+        pub outputs: Vec<String>,
+    }
+
+    impl PredictionRequest {
+        /// A request that changes nothing and asks for every column.
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        pub fn replace(mut self, column: crate::Column) -> Self {
+            self.replace.push(column);
+            self
+        }
+
+        pub fn permute(mut self, column: impl Into<String>, seed: u64) -> Self {
+            self.permute.push(Permutation {
+                column: column.into(),
+                seed,
+            });
+            self
+        }
+
+        pub fn outputs<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+            self.outputs = names.into_iter().map(Into::into).collect();
+            self
+        }
+    }
+
+    /// Predictions on the held table (see [`hold`]) for each request, in
+    /// order: its columns replaced, its permutations done by the host, and
+    /// only the columns it asks for in the answer (a model may then skip
+    /// work: a classifier asked for `prediction` only need not compute
+    /// probabilities). Answered side by side as [`predict_replacing_each`].
+    /// An error (naming the request by its index) when nothing is held, a
+    /// column is not held or named twice, a length differs from the held
+    /// rows, or an output is not among the model's columns.
+    pub fn predict_each(requests: Vec<PredictionRequest>) -> Result<Vec<Table>, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use crate::wit::model as wire;
+            let wire: Vec<wire::PredictionRequest> = requests
+                .into_iter()
+                .map(|r| wire::PredictionRequest {
+                    replace: r.replace.into_iter().map(Into::into).collect(),
+                    permute: r
+                        .permute
+                        .into_iter()
+                        .map(|p| wire::Permutation {
+                            column: p.column,
+                            seed: p.seed,
+                        })
+                        .collect(),
+                    outputs: r.outputs,
+                })
+                .collect();
+            let out = wire::predict_each(&wire).map_err(StepError::from)?;
+            out.into_iter().map(crate::convert::table_in).collect()
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            requests
+                .into_iter()
+                .enumerate()
+                .map(|(i, request)| {
+                    predict_request(request).map_err(|e| StepError {
+                        message: format!("request {i}: {}", e.message),
+                        ..e
+                    })
+                })
+                .collect()
+        }
+    }
+
+    /// One request of [`predict_each`], natively: what the host does.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn predict_request(request: PredictionRequest) -> Result<Table, StepError> {
+        let held = HELD.with(|h| h.borrow().clone());
+        let Some(table) = held else {
+            return Err(StepError::invalid_input(
+                "predict-each: no table is held (call hold first)",
+            ));
+        };
+        let mut columns = request.replace;
+        for (i, p) in request.permute.iter().enumerate() {
+            let Some(column) = table.columns.iter().find(|c| c.name == p.column) else {
+                return Err(StepError::invalid_input(format!(
+                    "predict-each: column '{}' to permute is not in the held table",
+                    p.column
+                )));
+            };
+            if request.permute[..i].iter().any(|q| q.column == p.column)
+                || columns.iter().any(|c| c.name == p.column)
+            {
+                return Err(StepError::invalid_input(format!(
+                    "predict-each: column '{}' is given twice",
+                    p.column
+                )));
+            }
+            let mut rng = crate::random::SplitMix64::new(p.seed);
+            columns.push(crate::random::shuffled(column, &mut rng));
+        }
+        let out = predict_replacing(columns)?;
+        crate::select_outputs(out, &request.outputs)
+    }
+
     /// Installs the predictor [`predict`] calls on this thread when the
     /// plugin is built natively (for unit tests and benchmarks). Inside a
     /// component it has no effect: the host's model answers.
@@ -300,6 +424,81 @@ mod tests {
         ] {
             let err = model::predict_replacing(columns).unwrap_err();
             assert!(err.message.contains(expected), "{}", err.message);
+        }
+        model::clear_native_predictor();
+    }
+
+    /// Natively, `predict_each` permutes a held column as
+    /// `random::shuffled` does, answers the outputs asked for in their
+    /// order, and names the request that is wrong.
+    #[test]
+    fn predict_each_permutes_and_picks_the_outputs() {
+        use crate::model::PredictionRequest;
+        use crate::random::{SplitMix64, shuffled};
+        // prediction = 10 x + y; p_0 = x.
+        model::set_native_predictor(Box::new(|t: &Table| {
+            let x = t.column("x")?.f64_values().unwrap().to_vec();
+            let y = t.column("y")?.f64_values().unwrap();
+            let pred = x.iter().zip(y).map(|(x, y)| 10.0 * x + y).collect();
+            Ok(Table::new()
+                .with(Column::f64("p_0", x))
+                .with(Column::f64("prediction", pred)))
+        }));
+        let rows = 50;
+        let x = Column::f64("x", (0..rows).map(|i| i as f64).collect());
+        let y = Column::f64("y", (0..rows).map(|i| (i * i) as f64).collect());
+        let mut held = Table::new().with(x.clone()).with(y.clone());
+        model::hold(&mut held).unwrap();
+        let answers = model::predict_each(vec![
+            PredictionRequest::new(),
+            PredictionRequest::new()
+                .permute("x", 3)
+                .outputs(["prediction", "p_0"]),
+            PredictionRequest::new()
+                .replace(Column::f64("y", vec![0.0; rows]))
+                .permute("x", 4)
+                .outputs(["p_0"]),
+        ])
+        .unwrap();
+        assert_eq!(answers[0].names(), ["p_0", "prediction"]);
+        let shuffled_x = |seed| shuffled(&x, &mut SplitMix64::new(seed));
+        let want = Table::new().with(shuffled_x(3)).with(y.clone());
+        let want = model::predict(&want).unwrap();
+        assert_eq!(answers[1].names(), ["prediction", "p_0"]);
+        assert_eq!(answers[1].columns[0], *want.column("prediction").unwrap());
+        assert_eq!(answers[1].columns[1], *want.column("p_0").unwrap());
+        assert_ne!(answers[1].columns[1], *answers[0].column("p_0").unwrap());
+        assert_eq!(answers[2].names(), ["p_0"]);
+        assert_eq!(
+            answers[2].columns[0].f64_values(),
+            shuffled_x(4).f64_values()
+        );
+        for (request, expected) in [
+            (
+                PredictionRequest::new().permute("z", 1),
+                "request 0: predict-each: column 'z' to permute is not in the held table",
+            ),
+            (
+                PredictionRequest::new().permute("x", 1).permute("x", 2),
+                "request 0: predict-each: column 'x' is given twice",
+            ),
+            (
+                PredictionRequest::new()
+                    .replace(Column::f64("x", vec![0.0; rows]))
+                    .permute("x", 1),
+                "request 0: predict-each: column 'x' is given twice",
+            ),
+            (
+                PredictionRequest::new().outputs(["p_1"]),
+                "request 0: the model's predictions have no column 'p_1'; they have: p_0, prediction",
+            ),
+            (
+                PredictionRequest::new().outputs(["p_0", "p_0"]),
+                "request 0: output 'p_0' is asked for twice",
+            ),
+        ] {
+            let err = model::predict_each(vec![request]).unwrap_err();
+            assert_eq!(err.message, expected);
         }
         model::clear_native_predictor();
     }

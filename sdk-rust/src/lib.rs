@@ -251,7 +251,8 @@ pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, Val
 pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};
 pub use worlds::{
-    Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing, swap_columns,
+    Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing, select_outputs,
+    swap_columns,
 };
 
 /// Used by the export macros; not part of the API.

@@ -25,6 +25,23 @@ impl ScoredRows {
     /// with `truth`. Rows with a null label are left out. A model output of
     /// the wrong shape is an invalid-input error that says what is missing.
     pub fn new(output: &Table, truth: &Column, positive: &str) -> Result<ScoredRows, StepError> {
+        Self::lined_up(output, truth, positive, true)
+    }
+
+    /// [`ScoredRows::new`] for a model output that needs only its
+    /// `prediction` column (asked for alone, it saves the model computing
+    /// probabilities): `p_positive` is left empty, so only
+    /// [`ScoredRows::accuracy`] means anything.
+    pub fn labels(output: &Table, truth: &Column, positive: &str) -> Result<ScoredRows, StepError> {
+        Self::lined_up(output, truth, positive, false)
+    }
+
+    fn lined_up(
+        output: &Table,
+        truth: &Column,
+        positive: &str,
+        probabilities: bool,
+    ) -> Result<ScoredRows, StepError> {
         let prediction = output.column("prediction").map_err(|_| {
             StepError::invalid_input(format!(
                 "the model's output has no 'prediction' column; columns: {}",
@@ -32,16 +49,21 @@ impl ScoredRows {
             ))
         })?;
         let p_name = format!("p_{positive}");
-        let p = output.column(&p_name).map_err(|_| {
-            StepError::invalid_input(format!(
-                "the model's output has no column '{p_name}' for positive class '{positive}'; \
-                 columns: {} (set the param 'positive' to one of the classes)",
-                output.names().join(", ")
-            ))
-        })?;
-        let p = p.to_f64_lossy()?;
+        let p = if probabilities {
+            let p = output.column(&p_name).map_err(|_| {
+                StepError::invalid_input(format!(
+                    "the model's output has no column '{p_name}' for positive class '{positive}'; \
+                     columns: {} (set the param 'positive' to one of the classes)",
+                    output.names().join(", ")
+                ))
+            })?;
+            Some(p.to_f64_lossy()?)
+        } else {
+            None
+        };
+        let p = p.as_deref();
         let rows = truth.len();
-        if prediction.len() != rows || p.len() != rows {
+        if prediction.len() != rows || p.is_some_and(|p| p.len() != rows) {
             return Err(StepError::invalid_input(format!(
                 "the model returned {} rows for {rows} input rows",
                 prediction.len()
@@ -53,24 +75,24 @@ impl ScoredRows {
         match (&truth.values, &prediction.values) {
             (Values::I64(t), Values::I64(pr)) => {
                 let positive = parse_exact::<i64>(positive);
-                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                return Ok(Self::by_value(truth, t, prediction, pr, p, |v| {
                     Some(*v) == positive
                 }));
             }
             (Values::Bool(t), Values::Bool(pr)) => {
                 let positive = parse_exact::<bool>(positive);
-                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                return Ok(Self::by_value(truth, t, prediction, pr, p, |v| {
                     Some(*v) == positive
                 }));
             }
             (Values::Str(t), Values::Str(pr)) => {
-                return Ok(Self::by_value(truth, t, prediction, pr, &p, |v| {
+                return Ok(Self::by_value(truth, t, prediction, pr, p, |v| {
                     v == positive
                 }));
             }
             _ => {}
         }
-        Ok(Self::by_text(truth, prediction, &p, positive))
+        Ok(Self::by_text(truth, prediction, p, positive))
     }
 
     /// Rows scored by comparing labels of the same type by value.
@@ -79,7 +101,7 @@ impl ScoredRows {
         t: &[T],
         prediction: &Column,
         pr: &[T],
-        p: &[f64],
+        p: Option<&[f64]>,
         is_positive: impl Fn(&T) -> bool,
     ) -> ScoredRows {
         if truth.valid.is_none() && prediction.valid.is_none() {
@@ -87,35 +109,42 @@ impl ScoredRows {
             return ScoredRows {
                 correct: pr.iter().zip(t).map(|(a, b)| a == b).collect(),
                 positive: t.iter().map(is_positive).collect(),
-                p_positive: p.to_vec(),
+                p_positive: p.map_or_else(Vec::new, <[f64]>::to_vec),
             };
         }
         let rows = t.len();
         let mut scored = ScoredRows {
             correct: Vec::with_capacity(rows),
             positive: Vec::with_capacity(rows),
-            p_positive: Vec::with_capacity(rows),
+            p_positive: Vec::with_capacity(p.map_or(0, <[f64]>::len)),
         };
-        for (i, &p_i) in p.iter().enumerate() {
+        for i in 0..rows {
             if truth.is_null(i) {
                 continue;
             }
             scored.correct.push(!prediction.is_null(i) && pr[i] == t[i]);
             scored.positive.push(is_positive(&t[i]));
-            scored.p_positive.push(p_i);
+            if let Some(p) = p {
+                scored.p_positive.push(p[i]);
+            }
         }
         scored
     }
 
     /// Rows scored by comparing labels as text (any types).
-    fn by_text(truth: &Column, prediction: &Column, p: &[f64], positive: &str) -> ScoredRows {
+    fn by_text(
+        truth: &Column,
+        prediction: &Column,
+        p: Option<&[f64]>,
+        positive: &str,
+    ) -> ScoredRows {
         let rows = truth.len();
         let mut scored = ScoredRows {
             correct: Vec::with_capacity(rows),
             positive: Vec::with_capacity(rows),
-            p_positive: Vec::with_capacity(rows),
+            p_positive: Vec::with_capacity(p.map_or(0, <[f64]>::len)),
         };
-        for (i, &p_i) in p.iter().enumerate() {
+        for i in 0..rows {
             let Some(label) = truth.value_text(i) else {
                 continue;
             };
@@ -123,7 +152,9 @@ impl ScoredRows {
                 .correct
                 .push(prediction.value_text(i).as_deref() == Some(label.as_str()));
             scored.positive.push(label == positive);
-            scored.p_positive.push(p_i);
+            if let Some(p) = p {
+                scored.p_positive.push(p[i]);
+            }
         }
         scored
     }
@@ -349,9 +380,17 @@ mod tests {
                 .with(Column::f64(format!("p_{positive}"), p.clone()))
                 .with(prediction.clone());
             let scored = ScoredRows::new(&output, &truth, positive).unwrap();
-            let text = ScoredRows::by_text(&truth, &prediction, &p, positive);
+            let text = ScoredRows::by_text(&truth, &prediction, Some(&p), positive);
             assert_eq!(scored, text, "{truth:?} {prediction:?}");
             assert!(scored.correct.iter().any(|c| *c) && scored.correct.iter().any(|c| !*c));
+            // By labels alone (no probability column needed): the same
+            // rows, without probabilities.
+            let labels_only = Table::new().with(prediction.clone());
+            let labels = ScoredRows::labels(&labels_only, &truth, positive).unwrap();
+            assert_eq!(labels.correct, scored.correct, "{truth:?} {prediction:?}");
+            assert_eq!(labels.positive, scored.positive);
+            assert!(labels.p_positive.is_empty());
+            assert!(ScoredRows::new(&labels_only, &truth, positive).is_err());
         }
         // And the positives are found.
         let truth = Column::i64("y", vec![1, 0, 1]);

@@ -68,9 +68,39 @@ impl SplitMix64 {
     }
 }
 
+/// `column` with its rows (values and null mask together) in the order of
+/// `rng.permutation(rows)`, and `rng` where that leaves it: the same
+/// Fisher-Yates swaps ([`SplitMix64::shuffle`]) applied to a copy of the
+/// values and of the mask, without an index vector to gather through. With
+/// `SplitMix64::new(seed)` it is the host's permutation of the column for
+/// `model::predict_each` ([`crate::model::Permutation`]).
+pub fn shuffled(column: &crate::Column, rng: &mut SplitMix64) -> crate::Column {
+    use crate::Values;
+    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
+        let mut v = v.to_vec();
+        rng.shuffle(&mut v);
+        v
+    }
+    // The mask takes the very swaps the values take: from a copy of the
+    // stream as it was.
+    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
+    let values = match &column.values {
+        Values::F64(v) => Values::F64(swapped(v, rng)),
+        Values::I64(v) => Values::I64(swapped(v, rng)),
+        Values::Bool(v) => Values::Bool(swapped(v, rng)),
+        Values::Str(v) => Values::Str(swapped(v, rng)),
+    };
+    crate::Column {
+        name: column.name.clone(),
+        values,
+        valid,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Column;
 
     /// `below` accepts exactly the draws the plain rejection test
     /// (`x < u64::MAX - u64::MAX % n`) accepts, so streams do not change.
@@ -115,5 +145,33 @@ mod tests {
         assert_eq!(s.len(), 4);
         let u = SplitMix64::new(9).next_f64();
         assert!((0.0..1.0).contains(&u));
+    }
+
+    #[test]
+    fn shuffled_puts_rows_in_the_order_of_the_permutation() {
+        let n = 1000;
+        let columns = [
+            Column::f64("f", (0..n).map(|i| i as f64 * 0.5).collect()).with_nulls(&[3, 999]),
+            Column::i64("i", (0..n as i64).collect()),
+            Column::bool("b", (0..n).map(|i| i % 3 == 0).collect()).with_nulls(&[0]),
+            Column::strings("s", (0..n).map(|i| format!("v{i}"))).with_nulls(&[5]),
+        ];
+        for column in &columns {
+            let (mut a, mut b) = (SplitMix64::new(9), SplitMix64::new(9));
+            let order = a.permutation(n);
+            let got = shuffled(column, &mut b);
+            for (row, &from) in order.iter().enumerate() {
+                // Value and null mask move together (None: null).
+                assert_eq!(
+                    got.value_text(row),
+                    column.value_text(from),
+                    "{}",
+                    column.name
+                );
+            }
+            assert_ne!(got, *column, "{} was not shuffled", column.name);
+            // The stream is left where the permutation leaves it.
+            assert_eq!(a.next_u64(), b.next_u64());
+        }
     }
 }

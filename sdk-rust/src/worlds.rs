@@ -64,6 +64,47 @@ pub trait Held {
     /// were. The names and lengths have been checked
     /// ([`check_replacing`]).
     fn predict_replacing(&mut self, columns: Vec<Column>) -> Result<Table, StepError>;
+
+    /// [`Held::predict_replacing`] answering with the columns named in
+    /// `outputs` only, in that order (every column when it is empty). The
+    /// default predicts every column and keeps those ([`select_outputs`]);
+    /// override it when the model can skip the work for the others (a
+    /// classifier asked for `prediction` only need not compute
+    /// probabilities), answering exactly what the default would.
+    fn predict_outputs(
+        &mut self,
+        columns: Vec<Column>,
+        outputs: &[String],
+    ) -> Result<Table, StepError> {
+        select_outputs(self.predict_replacing(columns)?, outputs)
+    }
+}
+
+/// The columns of `predictions` named in `outputs`, in that order; all of
+/// them when `outputs` is empty. An invalid-input error names an output
+/// the predictions lack (listing the ones they have) or one asked twice.
+pub fn select_outputs(mut predictions: Table, outputs: &[String]) -> Result<Table, StepError> {
+    if outputs.is_empty() {
+        return Ok(predictions);
+    }
+    let mut picked = Table::new();
+    for (i, name) in outputs.iter().enumerate() {
+        if outputs[..i].contains(name) {
+            return Err(StepError::invalid_input(format!(
+                "output '{name}' is asked for twice"
+            )));
+        }
+        let Some(j) = predictions.columns.iter().position(|c| c.name == *name) else {
+            let mut have: Vec<&str> = predictions.names();
+            have.extend(picked.names());
+            return Err(StepError::invalid_input(format!(
+                "the model's predictions have no column '{name}'; they have: {}",
+                have.join(", ")
+            )));
+        };
+        picked.push(predictions.columns.swap_remove(j));
+    }
+    Ok(picked)
 }
 
 /// Where each of `columns` goes in `held`: the index of the held column
@@ -252,14 +293,17 @@ impl<T: Trainer + 'static> crate::wit::trainer::exports::sluice::plugin::holding
         Ok(())
     }
 
-    fn predict_replacing(columns: Vec<wire::Column>) -> Result<wire::Table, wire::StepError> {
+    fn predict_replacing(
+        columns: Vec<wire::Column>,
+        outputs: Vec<String>,
+    ) -> Result<wire::Table, wire::StepError> {
         let run = || {
             let columns = columns
                 .into_iter()
                 .map(column_in)
                 .collect::<Result<Vec<_>, _>>()?;
             HELD.with(|h| match h.borrow_mut().as_mut() {
-                Some(held) => held.predict_replacing(columns),
+                Some(held) => held.predict_outputs(columns, &outputs),
                 None => Err(StepError::invalid_input(
                     "predict-replacing: no table is held (call hold first)",
                 )),

@@ -114,19 +114,12 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
             limits: StepLimits::default(),
             helpers: None,
         });
-        let params = [wit::Param {
-            name: "mode".into(),
-            value: wit::ParamValue::Text("replacing".into()),
-        }];
+        let params = probe_mode("replacing");
         let out = rt
             .explain(&probe, &ctx, features, None, &params)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .value;
-        let compared = out
-            .metrics
-            .iter()
-            .find(|m| m.name == "compared")
-            .map(|m| m.value);
+        let compared = compared(&out);
         assert_eq!(compared, Some(6.0), "{name}");
         let errors: Vec<&str> = out.global.iter().map(|a| a.feature.as_str()).collect();
         let first = &features.columns[0].name;
@@ -149,6 +142,66 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
                 got.starts_with(want.as_str()),
                 "{name}: {got:?} vs {want:?}"
             );
+        }
+    }
+}
+
+/// `predict-each` permutes held columns in the host exactly as the SDK's
+/// `random::shuffled`, answers with the outputs asked for (in their
+/// order), and names the request that is wrong; for trainers that hold
+/// the table themselves (logreg answers `prediction` alone without
+/// probabilities; gbt through the SDK's default) and for one the host
+/// holds it for (Python), with spare instances and without.
+#[test]
+fn predict_each_permutes_and_answers_the_outputs_asked_for() {
+    let rt = shared_runtime();
+    let probe = rt.load(&plugin("hostile_model")).unwrap();
+    let (features, target) = cancer();
+    let n = features.columns.len();
+    let first = &features.columns[0].name;
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for name in ["logreg", "gbt", "py_naive_bayes"] {
+        let (trainer, model) = trained(rt, name);
+        for slots in [false, true] {
+            let helpers: Option<sluice::runtime::HelperSlots> = slots.then(|| {
+                Arc::new(|| Some(Box::new(()) as Box<dyn Send>)) as sluice::runtime::HelperSlots
+            });
+            let mut ctx = StepContext::new("probe", StepLimits::default(), 9);
+            ctx.model = Some(ModelBinding {
+                trainer: trainer.clone(),
+                model: model.clone(),
+                limits: StepLimits::default(),
+                helpers,
+            });
+            let params = probe_mode("each");
+            let out = tokio_rt
+                .block_on(rt.explain_async(&probe, &ctx, features, Some(target), &params))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .value;
+            let compared = compared(&out);
+            assert_eq!(compared, Some((3 * n + 1) as f64), "{name}, slots {slots}");
+            let errors: Vec<&str> = out.global.iter().map(|a| a.feature.as_str()).collect();
+            // The host's own checks, then an output the model lacks
+            // (found by a trainer that holds the table: its error names it).
+            let expected = [
+                "predict-each: column 'no-such-column' to permute is not in the held table"
+                    .to_string(),
+                format!("predict-each: column '{first}' is given twice"),
+                format!("predict-each: column '{first}' is given twice"),
+                "output 'prediction' is asked for twice".to_string(),
+                "the model's predictions have no column 'no-such-output'; they have: ".to_string(),
+            ];
+            assert_eq!(errors.len(), expected.len(), "{name}: {errors:?}");
+            for (got, want) in errors.iter().zip(&expected) {
+                assert!(
+                    got.starts_with("request 0: ") && got.contains(want.as_str()),
+                    "{name}: {got:?} vs {want:?}"
+                );
+            }
         }
     }
 }
@@ -197,15 +250,24 @@ fn predict_replacing_each_uses_the_slots_it_is_given() {
     assert_eq!(format!("{helped:?}"), format!("{alone:?}"));
     assert!(alone.global[0].score > 0.0, "{:?}", alone.global);
 
-    let probe_params = [wit::Param {
-        name: "mode".into(),
-        value: wit::ParamValue::Text("replacing".into()),
-    }];
+    let probe_params = probe_mode("replacing");
     let out = run(&probe, &probe_params, true).unwrap();
-    let compared = out
-        .metrics
+    let compared = compared(&out);
+    assert_eq!(compared, Some(6.0));
+}
+
+/// The hostile-model probe's params for `mode`.
+fn probe_mode(mode: &str) -> [wit::Param; 1] {
+    [wit::Param {
+        name: "mode".into(),
+        value: wit::ParamValue::Text(mode.into()),
+    }]
+}
+
+/// The probe's metric `compared`: how many answers it compared.
+fn compared(out: &wit::Explanation) -> Option<f64> {
+    out.metrics
         .iter()
         .find(|m| m.name == "compared")
-        .map(|m| m.value);
-    assert_eq!(compared, Some(6.0));
+        .map(|m| m.value)
 }

@@ -24,7 +24,8 @@ use super::limits::StepLimits;
 use super::output::StepValue;
 use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{
-    MemoryLimitExceeded, ModelCall, ModelCallLimitExceeded, ModelPredictor, ModelReply, StepState,
+    MemoryLimitExceeded, ModelCall, ModelCallLimitExceeded, ModelPredictor, ModelReply,
+    PredictRequest, StepState,
 };
 use super::{ModelBinding, Runtime, StepContext, StepOutput};
 use futures::executor::block_on;
@@ -183,9 +184,11 @@ enum SessionTrainer {
         held: Option<types::Table>,
     },
     /// A trainer that holds the table itself: only the new columns cross.
+    /// The host keeps the table's shape to check requests against, and
+    /// the table (shared, not copied) to permute columns of.
     Holding {
         trainer: HoldingTrainerBindings,
-        held: Option<HeldShape>,
+        held: Option<(HeldShape, Arc<types::Table>)>,
     },
 }
 
@@ -306,6 +309,124 @@ fn column_rows(column: &types::Column) -> usize {
     }
 }
 
+/// The held columns `permute` names, each with its rows in the order of
+/// its seed's permutation (the WIT `permutation`: the SDK's
+/// `SplitMix64::new(seed).shuffle`, the null mask moved with the values).
+/// An invalid-input error names a column that is not held, or one named
+/// twice (in `permute`, or in `permute` and `replace`).
+fn permuted(
+    held: &types::Table,
+    permute: &[(String, u64)],
+    replace: &[types::Column],
+) -> Result<Vec<types::Column>, types::StepError> {
+    let invalid = |message: String| types::StepError {
+        kind: types::ErrorKind::InvalidInput,
+        message: format!("predict-each: {message}"),
+    };
+    let mut out = Vec::with_capacity(permute.len());
+    for (i, (name, seed)) in permute.iter().enumerate() {
+        let Some(column) = held.columns.iter().find(|c| c.name == *name) else {
+            return Err(invalid(format!(
+                "column '{name}' to permute is not in the held table"
+            )));
+        };
+        if permute[..i].iter().any(|(n, _)| n == name) || replace.iter().any(|c| c.name == *name) {
+            return Err(invalid(format!("column '{name}' is given twice")));
+        }
+        out.push(permute_column(column, *seed));
+    }
+    Ok(out)
+}
+
+/// `column` permuted by `seed` (see [`permuted`]).
+fn permute_column(column: &types::Column, seed: u64) -> types::Column {
+    use sluice_sdk::random::SplitMix64;
+    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
+        let mut v = v.to_vec();
+        rng.shuffle(&mut v);
+        v
+    }
+    let mut rng = SplitMix64::new(seed);
+    // The mask takes the very swaps the values take.
+    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
+    let values = match &column.values {
+        types::Values::F64s(v) => types::Values::F64s(swapped(v, &mut rng)),
+        types::Values::I64s(v) => types::Values::I64s(swapped(v, &mut rng)),
+        types::Values::Bools(v) => types::Values::Bools(swapped(v, &mut rng)),
+        types::Values::Strings(v) => types::Values::Strings(swapped(v, &mut rng)),
+    };
+    types::Column {
+        name: column.name.clone(),
+        values,
+        valid,
+    }
+}
+
+/// The columns `request` puts in place of held ones (its replacements,
+/// then its permutations of `held`'s columns) and the outputs it asks for;
+/// or the explainer's error in it.
+fn resolve(
+    held: &types::Table,
+    request: PredictRequest,
+) -> Result<(Vec<types::Column>, Vec<String>), types::StepError> {
+    let PredictRequest {
+        replace,
+        permute,
+        outputs,
+    } = request;
+    check_outputs(&outputs)?;
+    let permuted = permuted(held, &permute, &replace)?;
+    Ok((replace.into_iter().chain(permuted).collect(), outputs))
+}
+
+/// An output asked for twice is the explainer's error, found before the
+/// trainer is called (one that fails drops its session and what it held).
+fn check_outputs(outputs: &[String]) -> Result<(), types::StepError> {
+    match (1..outputs.len()).find(|&i| outputs[..i].contains(&outputs[i])) {
+        Some(i) => Err(types::StepError {
+            kind: types::ErrorKind::InvalidInput,
+            message: format!("output '{}' is asked for twice", outputs[i]),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The columns of `predictions` named in `outputs`, in that order (all
+/// when it is empty); the messages are the SDK's
+/// (`sluice_sdk::select_outputs`).
+fn select_outputs(
+    mut predictions: types::Table,
+    outputs: &[String],
+) -> Result<types::Table, types::StepError> {
+    if outputs.is_empty() {
+        return Ok(predictions);
+    }
+    let invalid = |message: String| types::StepError {
+        kind: types::ErrorKind::InvalidInput,
+        message,
+    };
+    let mut picked = Vec::with_capacity(outputs.len());
+    for (i, name) in outputs.iter().enumerate() {
+        if outputs[..i].contains(name) {
+            return Err(invalid(format!("output '{name}' is asked for twice")));
+        }
+        let Some(j) = predictions.columns.iter().position(|c| c.name == *name) else {
+            let have: Vec<&str> = predictions
+                .columns
+                .iter()
+                .chain(&picked)
+                .map(|c: &types::Column| c.name.as_str())
+                .collect();
+            return Err(invalid(format!(
+                "the model's predictions have no column '{name}'; they have: {}",
+                have.join(", ")
+            )));
+        };
+        picked.push(predictions.columns.swap_remove(j));
+    }
+    Ok(types::Table { columns: picked })
+}
+
 /// `table` with `columns` swapped in at `at`; swapping again with what
 /// this returns puts it back.
 fn swap_columns(
@@ -417,7 +538,7 @@ impl Runtime {
             let (runtime, binding, ctx) = (runtime.clone(), binding.clone(), inner_ctx.clone());
             let sessions = sessions.clone();
             Box::pin(async move {
-                if let ModelCall::PredictReplacingEach(requests) = call {
+                if let ModelCall::PredictEach(requests) = call {
                     let out = runtime
                         .model_each(&sessions, &binding, &ctx, requests)
                         .await;
@@ -469,7 +590,7 @@ impl Runtime {
         sessions: &Arc<Mutex<ModelSessions>>,
         binding: &ModelBinding,
         ctx: &StepContext,
-        requests: Vec<Vec<types::Column>>,
+        requests: Vec<PredictRequest>,
     ) -> Result<Vec<types::Table>, types::StepError> {
         let n = requests.len();
         let (held, generation) = {
@@ -491,7 +612,7 @@ impl Runtime {
             }
         }
         let per_chunk = n.div_ceil(slots.len() + 1).max(1);
-        let mut chunks: Vec<Vec<(usize, Vec<types::Column>)>> = Vec::new();
+        let mut chunks: Vec<Vec<(usize, PredictRequest)>> = Vec::new();
         for (i, request) in requests.into_iter().enumerate() {
             if i % per_chunk == 0 {
                 chunks.push(Vec::new());
@@ -558,7 +679,7 @@ impl Runtime {
         ctx: &StepContext,
         held: Arc<types::Table>,
         generation: u64,
-        chunk: Vec<(usize, Vec<types::Column>)>,
+        chunk: Vec<(usize, PredictRequest)>,
     ) -> SpareChunk {
         let mut session = match spare {
             Some((session, g)) if g == generation => Some(session),
@@ -587,12 +708,12 @@ impl Runtime {
         mut session: Option<ModelSession>,
         binding: &ModelBinding,
         ctx: &StepContext,
-        chunk: Vec<(usize, Vec<types::Column>)>,
+        chunk: Vec<(usize, PredictRequest)>,
     ) -> (Option<ModelSession>, Vec<Answer>) {
         let (trainer, model) = (&*binding.trainer, &binding.model[..]);
         let mut answers = Vec::with_capacity(chunk.len());
-        for (i, columns) in chunk {
-            let call = ModelCall::PredictReplacing(columns);
+        for (i, request) in chunk {
+            let call = ModelCall::PredictReplacing(request);
             let (open, out) = answer_of(self.model_call(session, trainer, model, ctx, call).await);
             session = open;
             let out = out.and_then(|t| t.ok_or_else(|| "the model answered no table".to_string()));
@@ -697,13 +818,17 @@ impl Runtime {
                     .call_hold(&mut *store, model, &features)
                     .await;
                 if matches!(out, Ok(Ok(()))) {
-                    *held = Some(shape);
+                    *held = Some((shape, features));
                 }
                 out.map(|r| r.map(|()| None))
             }
-            (SessionTrainer::Plain { trainer, held }, ModelCall::PredictReplacing(columns)) => {
+            (SessionTrainer::Plain { trainer, held }, ModelCall::PredictReplacing(request)) => {
                 let Some(table) = held.as_mut() else {
                     return Ok((Some(session), Ok(Err(not_held()))));
+                };
+                let (columns, outputs) = match resolve(table, request) {
+                    Ok(resolved) => resolved,
+                    Err(e) => return Ok((Some(session), Ok(Err(e)))),
                 };
                 let at = match HeldShape::of(table).check(&columns) {
                     Ok(at) => at,
@@ -712,23 +837,29 @@ impl Runtime {
                 let originals = swap_columns(table, &at, columns);
                 let out = trainer.call_predict(&mut *store, model, table).await;
                 swap_columns(table, &at, originals);
-                out.map(some)
+                out.map(|r| r.and_then(|t| select_outputs(t, &outputs)).map(Some))
             }
-            (_, ModelCall::PredictReplacingEach(_)) => {
-                unreachable!("model_each splits predict-replacing-each into single calls")
+            (_, ModelCall::PredictEach(_)) => {
+                unreachable!("model_each splits predict-each into single calls")
             }
-            (SessionTrainer::Holding { trainer, held }, ModelCall::PredictReplacing(columns)) => {
-                let Some(shape) = held.as_ref() else {
+            (SessionTrainer::Holding { trainer, held }, ModelCall::PredictReplacing(request)) => {
+                let Some((shape, table)) = held.as_ref() else {
                     return Ok((Some(session), Ok(Err(not_held()))));
+                };
+                let (columns, outputs) = match resolve(table, request) {
+                    Ok(resolved) => resolved,
+                    Err(e) => return Ok((Some(session), Ok(Err(e)))),
                 };
                 if let Err(e) = shape.check(&columns) {
                     return Ok((Some(session), Ok(Err(e))));
                 }
+                // The trainer answers with the outputs asked for; the host
+                // holds it to that (order included).
                 trainer
                     .sluice_plugin_holding()
-                    .call_predict_replacing(&mut *store, &columns)
+                    .call_predict_replacing(&mut *store, &columns, &outputs)
                     .await
-                    .map(some)
+                    .map(|r| r.and_then(|t| select_outputs(t, &outputs)).map(Some))
             }
         };
         let out = finish(&session.store, plugin, ctx, started, result)?;
@@ -750,7 +881,7 @@ impl Runtime {
         let hold = ModelCall::Hold(Arc::new(features));
         let (session, held) = answer_of(self.model_call(None, plugin, model, ctx, hold).await);
         held?;
-        let call = ModelCall::PredictReplacing(columns);
+        let call = ModelCall::PredictReplacing(PredictRequest::replacing(columns));
         let (_, out) = answer_of(self.model_call(session, plugin, model, ctx, call).await);
         out?.ok_or_else(|| "predict-replacing answered no table".into())
     }

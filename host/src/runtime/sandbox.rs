@@ -278,8 +278,40 @@ impl ResourceLimiter for StepLimiter {
 pub enum ModelCall {
     Predict(types::Table),
     Hold(Arc<types::Table>),
-    PredictReplacing(Vec<types::Column>),
-    PredictReplacingEach(Vec<Vec<types::Column>>),
+    /// `predict-replacing`, or one request of `predict-each`.
+    PredictReplacing(PredictRequest),
+    /// `predict-replacing-each` and `predict-each`.
+    PredictEach(Vec<PredictRequest>),
+}
+
+/// One prediction on the held table: columns replaced, held columns
+/// permuted (by the host: `(name, seed)`, see the WIT `permutation`), and
+/// the columns of the answer (empty: all).
+#[derive(Default)]
+pub struct PredictRequest {
+    pub replace: Vec<types::Column>,
+    pub permute: Vec<(String, u64)>,
+    pub outputs: Vec<String>,
+}
+
+impl PredictRequest {
+    /// `predict-replacing(columns)`: every column of the answer.
+    pub fn replacing(columns: Vec<types::Column>) -> Self {
+        PredictRequest {
+            replace: columns,
+            ..PredictRequest::default()
+        }
+    }
+}
+
+impl From<model_iface::PredictionRequest> for PredictRequest {
+    fn from(r: model_iface::PredictionRequest) -> Self {
+        PredictRequest {
+            replace: r.replace,
+            permute: r.permute.into_iter().map(|p| (p.column, p.seed)).collect(),
+            outputs: r.outputs,
+        }
+    }
 }
 
 /// What a model call answers.
@@ -453,7 +485,10 @@ impl model_iface::Host for StepState {
         columns: Vec<types::Column>,
     ) -> wasmtime::Result<Result<types::Table, types::StepError>> {
         let out = self
-            .call_model(ModelCall::PredictReplacing(columns), 1)
+            .call_model(
+                ModelCall::PredictReplacing(PredictRequest::replacing(columns)),
+                1,
+            )
             .await?;
         Ok(out.and_then(|r| match r {
             ModelReply::Table(t) => Ok(t),
@@ -466,12 +501,31 @@ impl model_iface::Host for StepState {
         requests: Vec<Vec<types::Column>>,
     ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
         let calls = requests.len() as u64;
+        let requests = requests
+            .into_iter()
+            .map(PredictRequest::replacing)
+            .collect();
         let out = self
-            .call_model(ModelCall::PredictReplacingEach(requests), calls)
+            .call_model(ModelCall::PredictEach(requests), calls)
             .await?;
         Ok(out.and_then(|r| match r {
             ModelReply::Tables(t) => Ok(t),
             _ => Err(wrong_reply("predict-replacing-each")),
+        }))
+    }
+
+    async fn predict_each(
+        &mut self,
+        requests: Vec<model_iface::PredictionRequest>,
+    ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
+        let calls = requests.len() as u64;
+        let requests = requests.into_iter().map(PredictRequest::from).collect();
+        let out = self
+            .call_model(ModelCall::PredictEach(requests), calls)
+            .await?;
+        Ok(out.and_then(|r| match r {
+            ModelReply::Tables(t) => Ok(t),
+            _ => Err(wrong_reply("predict-each")),
         }))
     }
 }

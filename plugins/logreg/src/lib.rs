@@ -226,7 +226,31 @@ impl LogisticModel {
             .with(Column::f64(format!("p_{}", texts[1]), p1))
             .with(self.classes.column(&best))
     }
+
+    /// The `prediction` column [`LogisticModel::binary_outputs`] gives for
+    /// finite scores `z`, without the probabilities: the second class
+    /// where `p_1 > p_0`, which is `z > 0` away from zero; within
+    /// [`LABEL_BY_SIGMOID`] of it the probabilities are computed, as
+    /// there `exp(-z)` may round to 1 and `p_1` to 0.5.
+    fn binary_labels(&self, z: &[f64]) -> Column {
+        let mut best: Vec<usize> = z.iter().map(|&z| usize::from(z > 0.0)).collect();
+        let near: Vec<usize> = (0..z.len())
+            .filter(|&i| z[i].abs() <= LABEL_BY_SIGMOID)
+            .collect();
+        if !near.is_empty() {
+            let p1 = newton::sigmoids(&near.iter().map(|&i| z[i]).collect::<Vec<_>>());
+            for (&i, p1) in near.iter().zip(p1) {
+                best[i] = usize::from(p1 > 1.0 - p1);
+            }
+        }
+        self.classes.column(&best)
+    }
 }
+
+/// Scores this close to 0 get their label from the probabilities (see
+/// [`LogisticModel::binary_labels`]); beyond it `p_1` is at least 0.5 +
+/// 2e-7 or below 0.5, so the sign decides.
+const LABEL_BY_SIGMOID: f64 = 1e-6;
 
 /// A binary model held with a table for `predict-replacing`: the scores'
 /// partial sums before each group of four features (see
@@ -318,8 +342,43 @@ impl HeldBinary {
     }
 }
 
+/// What [`HeldBinary::scores_replacing`] found: the scores, or the general
+/// way's whole answer.
+enum Replaced {
+    Scores(Vec<f64>),
+    Answer(Table),
+}
+
 impl sluice_sdk::Held for HeldBinary {
     fn predict_replacing(&mut self, columns: Vec<Column>) -> Result<Table, StepError> {
+        Ok(match self.scores_replacing(columns)? {
+            Replaced::Scores(z) => self.model.binary_outputs(z),
+            Replaced::Answer(table) => table,
+        })
+    }
+
+    /// Asked for `prediction` only, the labels come from the scores without
+    /// the probabilities (no `exp`): the same labels.
+    fn predict_outputs(
+        &mut self,
+        columns: Vec<Column>,
+        outputs: &[String],
+    ) -> Result<Table, StepError> {
+        if outputs != ["prediction"] {
+            return sluice_sdk::select_outputs(self.predict_replacing(columns)?, outputs);
+        }
+        match self.scores_replacing(columns)? {
+            Replaced::Scores(z) => Ok(Table::new().with(self.model.binary_labels(&z))),
+            Replaced::Answer(table) => sluice_sdk::select_outputs(table, outputs),
+        }
+    }
+}
+
+impl HeldBinary {
+    /// The scores of the held table with `columns` swapped in, from the
+    /// partial sums; or the whole answer of the general way (for what the
+    /// fast way does not cover).
+    fn scores_replacing(&mut self, columns: Vec<Column>) -> Result<Replaced, StepError> {
         let at = sluice_sdk::check_replacing(&self.features, &columns)?;
         // The model's features among the new columns, as f64 without nulls.
         let mut new: Vec<(usize, &[f64])> = Vec::new();
@@ -333,11 +392,11 @@ impl sluice_sdk::Held for HeldBinary {
                     valid: None,
                     ..
                 } => new.push((k, v.as_slice())),
-                _ => return self.predict_swapped(&at, columns),
+                _ => return self.predict_swapped(&at, columns).map(Replaced::Answer),
             }
         }
         let Some(first) = new.iter().map(|&(k, _)| k).min() else {
-            return Ok(self.model.binary_outputs(self.scores.clone()));
+            return Ok(Replaced::Scores(self.scores.clone()));
         };
         let mut refs: Vec<&[f64]> = self
             .column_of
@@ -356,9 +415,9 @@ impl sluice_sdk::Held for HeldBinary {
         let z = newton::decision_from(&refs, coef, self.partial[from.min(end) / 4].clone(), from);
         if !z.iter().all(|z| z.is_finite()) {
             // predict's own error (or answer) for a non-finite value.
-            return self.predict_swapped(&at, columns);
+            return self.predict_swapped(&at, columns).map(Replaced::Answer);
         }
-        Ok(self.model.binary_outputs(z))
+        Ok(Replaced::Scores(z))
     }
 }
 

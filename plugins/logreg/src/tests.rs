@@ -573,16 +573,23 @@ fn predict_on_replaced(
     LogReg::predict(model, &replaced)
 }
 
+/// Breast cancer, standardized, and a binary model trained on it with the
+/// default params.
+fn cancer_model() -> (parity::Split, Vec<u8>) {
+    let data = parity::standardize(parity::load("breast_cancer", "benign", true));
+    let model = LogReg::train(data.train.clone(), data.train_target.clone(), params(&[]))
+        .unwrap()
+        .model;
+    (data, model)
+}
+
 /// A held model answers `predict-replacing` with the very bits `predict`
 /// gives on the replaced table, whichever feature is replaced (in a group
 /// of four, or one of the last ones), and when it is not replaced at all.
 /// Breast cancer has 30 features: groups 0-27, then 28 and 29.
 #[test]
 fn held_binary_model_answers_exactly_as_predict() {
-    let data = parity::standardize(parity::load("breast_cancer", "benign", true));
-    let model = LogReg::train(data.train.clone(), data.train_target.clone(), params(&[]))
-        .unwrap()
-        .model;
+    let (data, model) = cancer_model();
     let table = data.holdout.clone();
     let mut held = LogReg::hold(model.clone(), table.clone()).unwrap();
     assert_eq!(
@@ -642,6 +649,63 @@ fn held_binary_model_answers_exactly_as_predict() {
         held.predict_replacing(Vec::new()).unwrap(),
         LogReg::predict(&model, &table).unwrap()
     );
+}
+
+/// Asked for `prediction` alone, a held binary model gives the labels
+/// `predict` gives without computing probabilities, whatever is replaced;
+/// other outputs are picked from the whole answer, in the order asked.
+#[test]
+fn held_binary_model_answers_the_outputs_asked_for() {
+    let (data, model) = cancer_model();
+    let table = data.holdout.clone();
+    let mut held = LogReg::hold(model.clone(), table.clone()).unwrap();
+    let prediction = vec!["prediction".to_string()];
+    for columns in [
+        Vec::new(),
+        vec![scrambled(&table.columns[0], 1)],
+        vec![scrambled(&table.columns[29], 2)],
+    ] {
+        let whole = held.predict_replacing(columns.clone()).unwrap();
+        let alone = held.predict_outputs(columns.clone(), &prediction).unwrap();
+        assert_eq!(alone.names(), ["prediction"]);
+        assert_eq!(alone.columns[0], *whole.column("prediction").unwrap());
+        let names: Vec<String> = whole.names().iter().rev().map(|s| s.to_string()).collect();
+        let reordered = held.predict_outputs(columns, &names).unwrap();
+        assert_eq!(
+            reordered.names(),
+            whole.names().into_iter().rev().collect::<Vec<_>>()
+        );
+    }
+    let err = held
+        .predict_outputs(Vec::new(), &["p_2".to_string()])
+        .unwrap_err();
+    assert!(err.message.contains("no column 'p_2'"), "{}", err.message);
+}
+
+/// The labels from scores alone are those of the probabilities, at and
+/// around 0 too, where `exp(-z)` rounds to 1 and `p_1` to 0.5.
+#[test]
+fn binary_labels_are_those_of_the_probabilities() {
+    let model = LogisticModel::from_bytes(&cancer_model().1).unwrap();
+    let mut z = vec![0.0, -0.0, 0.5, -0.5, 30.0, -30.0, 800.0, -800.0];
+    for e in [-300, -17, -16, -15, -8, -7, -6, -5] {
+        let x = 10f64.powi(e);
+        z.extend([x, -x, x * 1.1, -x * 1.1, x * 0.9, -x * 0.9]);
+    }
+    z.extend([
+        f64::EPSILON / 2.0,
+        f64::EPSILON,
+        2.0 * f64::EPSILON,
+        1e-6,
+        1e-6 + 1e-18,
+    ]);
+    let want = model.binary_outputs(z.clone());
+    let got = model.binary_labels(&z);
+    assert_eq!(got, *want.column("prediction").unwrap());
+    // Both labels occur, so the comparison can fail.
+    let labels: std::collections::BTreeSet<String> =
+        (0..z.len()).filter_map(|i| got.value_text(i)).collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
 }
 
 /// Models the fast way does not cover (three classes; an i64 feature) are

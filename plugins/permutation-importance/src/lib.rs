@@ -7,22 +7,39 @@
 //!
 //! Needs the target. The model is scored on the features as given, then
 //! once per feature and repeat with that feature's rows shuffled (values
-//! and null mask together, by a seeded Fisher-Yates shuffle). The features
-//! cross into the model once (`model.hold`); each shuffle sends only the
-//! shuffled column (`model.predict-replacing-each`, the shuffles of a few
-//! features per call, which the host may answer on more than one core),
-//! with the answer `predict` would give on the whole table. A feature's importance is the mean drop of
+//! and null mask together, by a seeded Fisher-Yates shuffle: one seed per
+//! feature and repeat, drawn from `seed`). The features cross into the
+//! model once (`model.hold`); each shuffle is a request of
+//! `model.predict-each` that the host answers by permuting the held column
+//! itself, asking only for the columns the scoring reads (`prediction`
+//! for accuracy, which spares the model its probabilities), with the
+//! answer `predict` would give on the whole shuffled table. Many requests
+//! go in one call, which the host may answer on more than one core. A
+//! feature's importance is the mean drop of
 //! accuracy, or the mean rise of log loss: larger means more important.
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
 
 use sluice_sdk::metrics::ScoredRows;
+use sluice_sdk::model::PredictionRequest;
 use sluice_sdk::{
-    Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, Values, model,
+    Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, model,
     progress,
 };
 
 pub use sluice_sdk::random::SplitMix64;
+
+/// The one table of a one-request call.
+fn one_answer(answers: Vec<Table>) -> Result<Table, StepError> {
+    let count = answers.len();
+    answers
+        .into_iter()
+        .next()
+        .filter(|_| count == 1)
+        .ok_or_else(|| {
+            StepError::internal(format!("the model answered {count} tables to one request"))
+        })
+}
 
 /// What to score the model by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +66,15 @@ impl Scoring {
         }
     }
 
+    /// The model's columns this scoring reads: `prediction` for accuracy,
+    /// with `p_<positive>` for log loss.
+    fn outputs(self, positive: &str) -> Vec<String> {
+        match self {
+            Scoring::Accuracy => vec!["prediction".into()],
+            Scoring::LogLoss => vec!["prediction".into(), format!("p_{positive}")],
+        }
+    }
+
     /// How much worse `permuted` is than `baseline` (positive = worse).
     fn loss_of(self, baseline: f64, permuted: f64) -> f64 {
         match self {
@@ -67,46 +93,25 @@ pub struct Settings {
     pub positive: String,
 }
 
-/// The column with its rows (values and mask together) in the order of
-/// `rng.permutation(rows)`, and `rng` where that leaves it: the same
-/// Fisher-Yates swaps applied to a copy of the values (and of the mask),
-/// without the index vector and the gather through it.
-pub fn shuffled(column: &Column, rng: &mut SplitMix64) -> Column {
-    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
-        let mut v = v.to_vec();
-        rng.shuffle(&mut v);
-        v
-    }
-    // The mask takes the very swaps the values take: from a copy of the
-    // stream as it was.
-    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
-    let values = match &column.values {
-        Values::F64(v) => Values::F64(swapped(v, rng)),
-        Values::I64(v) => Values::I64(swapped(v, rng)),
-        Values::Bool(v) => Values::Bool(swapped(v, rng)),
-        Values::Str(v) => Values::Str(swapped(v, rng)),
-    };
-    Column {
-        name: column.name.clone(),
-        values,
-        valid,
-    }
-}
-
-/// At most this many bytes of shuffled f64 columns per model call (at
-/// least one feature's shuffles).
-const CALL_BYTES: usize = 32 << 20;
+/// At most this many bytes of predictions per model call (at least one
+/// request's).
+const CALL_BYTES: usize = 64 << 20;
 
 /// Permutation importance of every feature, scored by the model under
-/// test: the features cross into it once (`model::hold`), then only the
-/// shuffled columns.
+/// test: the features cross into it once (`model::hold`); each shuffle is
+/// then a request the host answers by permuting the held column itself
+/// (`model::predict_each`), asking for the columns the scoring needs only.
 pub fn permutation_importance(
     mut features: Table,
     target: &Column,
     settings: &Settings,
 ) -> Result<Explanation, StepError> {
-    let score = |predictions: Result<Table, StepError>| -> Result<f64, StepError> {
-        let rows = ScoredRows::new(&predictions?, target, &settings.positive)?;
+    let outputs = settings.scoring.outputs(&settings.positive);
+    let score = |predictions: Table| -> Result<f64, StepError> {
+        let rows = match settings.scoring {
+            Scoring::Accuracy => ScoredRows::labels(&predictions, target, &settings.positive)?,
+            Scoring::LogLoss => ScoredRows::new(&predictions, target, &settings.positive)?,
+        };
         if rows.is_empty() {
             return Err(StepError::invalid_input(format!(
                 "no rows to score: the target '{}' is null in every row",
@@ -116,43 +121,52 @@ pub fn permutation_importance(
         Ok(settings.scoring.score(&rows))
     };
     model::hold(&mut features)?;
-    let baseline = score(model::predict_replacing(Vec::new()))?;
+    let unchanged = PredictionRequest::new().outputs(outputs.clone());
+    let baseline = score(one_answer(model::predict_each(vec![unchanged])?)?)?;
     let rows = features.num_rows();
-    let total = (features.num_columns() * settings.n_repeats) as u64;
-    let mut rng = SplitMix64::new(settings.seed);
-    let mut done = 0;
-    let mut importances = Vec::with_capacity(features.num_columns());
-    // The shuffles of a few features go to the model in one call, which
-    // the host may answer on more than one core: as many features as keep
-    // the shuffled columns of a call within CALL_BYTES (at least one).
     let n = features.num_columns();
-    let per_call = (CALL_BYTES / (rows.max(1) * 8 * settings.n_repeats.max(1))).clamp(1, n.max(1));
-    for first in (0..n).step_by(per_call) {
-        let picked = first..(first + per_call).min(n);
-        let mut shuffled = Vec::with_capacity(picked.len() * settings.n_repeats);
-        for j in picked.clone() {
-            for _ in 0..settings.n_repeats {
-                shuffled.push(self::shuffled(&features.columns[j], &mut rng));
-            }
+    let total = (n * settings.n_repeats) as u64;
+    // One seed per feature and repeat, drawn in that order: the shuffle of
+    // feature j's repeat r is `SplitMix64::new(seeds[j][r]).shuffle`.
+    let mut rng = SplitMix64::new(settings.seed);
+    let shuffles: Vec<(usize, u64)> = (0..n)
+        .flat_map(|j| (0..settings.n_repeats).map(move |_| j))
+        .map(|j| (j, rng.next_u64()))
+        .collect();
+    // As many requests per call as keep its answers within CALL_BYTES; the
+    // host may answer a call's requests on more than one core.
+    let per_call = (CALL_BYTES / (rows.max(1) * 8 * outputs.len())).max(1);
+    let mut sums = vec![0.0; n];
+    let mut done = 0;
+    for call in shuffles.chunks(per_call) {
+        let requests = call
+            .iter()
+            .map(|&(j, seed)| {
+                PredictionRequest::new()
+                    .permute(features.columns[j].name.clone(), seed)
+                    .outputs(outputs.clone())
+            })
+            .collect();
+        let answers = model::predict_each(requests)?;
+        if answers.len() != call.len() {
+            return Err(StepError::internal(format!(
+                "the model answered {} of {} requests",
+                answers.len(),
+                call.len()
+            )));
         }
-        let requests = shuffled.into_iter().map(|c| vec![c]).collect();
-        let mut answers = model::predict_replacing_each(requests)?.into_iter();
-        for j in picked {
-            let mut sum = 0.0;
-            for predictions in answers.by_ref().take(settings.n_repeats) {
-                let permuted = score(Ok(predictions))?;
-                sum += settings.scoring.loss_of(baseline, permuted);
-                done += 1;
-            }
-            let mean = if settings.n_repeats == 0 {
-                0.0
-            } else {
-                sum / settings.n_repeats as f64
-            };
-            importances.push((features.columns[j].name.clone(), mean));
+        for (&(j, _), predictions) in call.iter().zip(answers) {
+            sums[j] += settings.scoring.loss_of(baseline, score(predictions)?);
+            done += 1;
         }
         progress(done, total);
     }
+    let mut importances: Vec<(String, f64)> = features
+        .columns
+        .iter()
+        .zip(sums)
+        .map(|(c, sum)| (c.name.clone(), sum / settings.n_repeats.max(1) as f64))
+        .collect();
     importances.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
     let mut explanation = Explanation::new();
@@ -316,34 +330,6 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7).global[0].score, run(8).global[0].score);
-    }
-
-    #[test]
-    fn shuffled_puts_rows_in_the_order_of_the_permutation() {
-        let n = 1000;
-        let columns = [
-            Column::f64("f", (0..n).map(|i| i as f64 * 0.5).collect()).with_nulls(&[3, 999]),
-            Column::i64("i", (0..n as i64).collect()),
-            Column::bool("b", (0..n).map(|i| i % 3 == 0).collect()).with_nulls(&[0]),
-            Column::strings("s", (0..n).map(|i| format!("v{i}"))).with_nulls(&[5]),
-        ];
-        for column in &columns {
-            let (mut a, mut b) = (SplitMix64::new(9), SplitMix64::new(9));
-            let order = a.permutation(n);
-            let got = shuffled(column, &mut b);
-            for (row, &from) in order.iter().enumerate() {
-                // Value and null mask move together (None: null).
-                assert_eq!(
-                    got.value_text(row),
-                    column.value_text(from),
-                    "{}",
-                    column.name
-                );
-            }
-            assert_ne!(got, *column, "{} was not shuffled", column.name);
-            // The stream is left where the permutation leaves it.
-            assert_eq!(a.next_u64(), b.next_u64());
-        }
     }
 
     #[test]

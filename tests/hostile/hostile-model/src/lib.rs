@@ -11,7 +11,18 @@
 //!   as one `predict-replacing` per request. It fails on the first answer
 //!   that differs. Its explanation lists the error of each bad request as
 //!   an attribution (score 0), and the metric `compared`.
+//! - `each`: probes `predict-each` the same way. With the features held,
+//!   each column permuted by seed `j + 1` must answer as `predict` on the
+//!   table with the column shuffled by the SDK
+//!   (`random::shuffled(column, SplitMix64::new(j + 1))`): with every
+//!   output, with `prediction` only, and with every output in reverse
+//!   order; all in one call. Then one request that replaces the first
+//!   column and permutes the second, and five bad requests (a permuted
+//!   column not held, one permuted twice, one both replaced and permuted,
+//!   an output asked twice, one the model lacks).
 
+use sluice_sdk::model::PredictionRequest;
+use sluice_sdk::random::{SplitMix64, shuffled};
 use sluice_sdk::{
     Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, Values, model,
 };
@@ -120,6 +131,104 @@ fn probe(mut features: Table) -> Result<Explanation, StepError> {
     Ok(explanation)
 }
 
+/// `table` with only the columns named in `names`, in that order.
+fn only(table: &Table, names: &[String]) -> Table {
+    let mut out = Table::new();
+    for name in names {
+        let column = table.columns.iter().find(|c| c.name == *name);
+        out.push(column.expect("asked for a column predict gives").clone());
+    }
+    out
+}
+
+fn probe_each(mut features: Table) -> Result<Explanation, StepError> {
+    let mut explanation = Explanation::new();
+    let n = features.num_columns();
+    if n < 2 {
+        return Err(StepError::invalid_input("the probe needs two columns"));
+    }
+    let full = model::predict(&features)?;
+    let all: Vec<String> = full.columns.iter().map(|c| c.name.clone()).collect();
+    let reversed_names: Vec<String> = all.iter().rev().cloned().collect();
+    let kinds = [Vec::new(), vec!["prediction".to_string()], reversed_names];
+    model::hold(&mut features)?;
+    let mut requests = Vec::new();
+    let mut wants = Vec::new();
+    for j in 0..n {
+        let seed = j as u64 + 1;
+        let mut table = features.clone();
+        table.columns[j] = shuffled(&features.columns[j], &mut SplitMix64::new(seed));
+        let want = model::predict(&table)?;
+        for outputs in &kinds {
+            let name = features.columns[j].name.clone();
+            requests.push(
+                PredictionRequest::new()
+                    .permute(name, seed)
+                    .outputs(outputs.clone()),
+            );
+            wants.push(if outputs.is_empty() {
+                want.clone()
+            } else {
+                only(&want, outputs)
+            });
+        }
+    }
+    let answers = model::predict_each(requests)?;
+    if answers.len() != wants.len() {
+        return Err(StepError::internal(format!(
+            "{} answers to {} requests",
+            answers.len(),
+            wants.len()
+        )));
+    }
+    let mut compared = 0;
+    for (i, (got, want)) in answers.iter().zip(&wants).enumerate() {
+        if got != want {
+            return Err(StepError::internal(format!(
+                "predict-each request {i} differs from predict on the shuffled table"
+            )));
+        }
+        compared += 1;
+    }
+    let (first, second) = (
+        features.columns[0].name.clone(),
+        features.columns[1].name.clone(),
+    );
+    let mut table = features.clone();
+    table.columns[0] = reversed(&features.columns[0]);
+    table.columns[1] = shuffled(&features.columns[1], &mut SplitMix64::new(7));
+    let mixed = PredictionRequest::new()
+        .replace(reversed(&features.columns[0]))
+        .permute(second.clone(), 7);
+    if model::predict_each(vec![mixed])? != vec![model::predict(&table)?] {
+        return Err(StepError::internal(
+            "predict-each replacing and permuting differs from predict",
+        ));
+    }
+    compared += 1;
+    let bad = [
+        PredictionRequest::new().permute("no-such-column", 1),
+        PredictionRequest::new()
+            .permute(first.clone(), 1)
+            .permute(first.clone(), 2),
+        PredictionRequest::new()
+            .replace(reversed(&features.columns[0]))
+            .permute(first, 1),
+        PredictionRequest::new().outputs(["prediction", "prediction"]),
+        // Last: a trainer that holds the table finds this one, and its
+        // error drops what it held.
+        PredictionRequest::new().outputs(["no-such-output"]),
+    ];
+    for request in bad {
+        match model::predict_each(vec![request]) {
+            Ok(_) => return Err(StepError::internal("a bad predict-each was answered")),
+            Err(e) => explanation.attribution(e.message, 0.0),
+        }
+    }
+    explanation.metric("compared", compared as f64);
+    Ok(explanation)
+}
+
 impl Explainer for HostileModel {
     fn describe() -> PluginInfo {
         PluginInfo::new(
@@ -127,7 +236,11 @@ impl Explainer for HostileModel {
             "0.1.0",
             "Calls the model forever, or probes hold and predict-replacing (tests only).",
         )
-        .param(ParamSpec::text("mode", "forever", "forever or replacing"))
+        .param(ParamSpec::text(
+            "mode",
+            "forever",
+            "forever, replacing or each",
+        ))
     }
 
     fn explain(
@@ -135,8 +248,10 @@ impl Explainer for HostileModel {
         _target: Option<Column>,
         params: Params,
     ) -> Result<Explanation, StepError> {
-        if params.text("mode")? == "replacing" {
-            return probe(features);
+        match params.text("mode")? {
+            "replacing" => return probe(features),
+            "each" => return probe_each(features),
+            _ => {}
         }
         let mut calls: u64 = 0;
         loop {
