@@ -676,6 +676,31 @@ fn held_binary_model_answers_the_outputs_asked_for() {
             whole.names().into_iter().rev().collect::<Vec<_>>()
         );
     }
+    // A feature replaced so that every row's score is about 0 (within
+    // rounding), in both directions: each label then comes from the
+    // score summed exactly as predict sums it, and must be predict's.
+    let logistic = LogisticModel::from_bytes(&model).unwrap();
+    let k = 5;
+    let w = logistic.coef[0][k];
+    let j = table.position(&logistic.features[k]).unwrap();
+    let z = LogReg::predict(&model, &table).unwrap();
+    let p1 = z.columns[1].f64_values().unwrap();
+    let old = table.columns[j].f64_values().unwrap();
+    for tilt in [0.0, 1e-12, -1e-12, 1e-7, -1e-7] {
+        let zeroing: Vec<f64> = old
+            .iter()
+            .zip(p1)
+            .map(|(&x, &p)| x - ((p / (1.0 - p)).ln() + tilt) / w)
+            .collect();
+        let column = Column::f64(table.columns[j].name.clone(), zeroing);
+        let want = predict_on_replaced(&model, &table, std::slice::from_ref(&column)).unwrap();
+        let got = held.predict_outputs(vec![column], &prediction).unwrap();
+        assert_eq!(
+            got.columns[0],
+            *want.column("prediction").unwrap(),
+            "tilt {tilt}"
+        );
+    }
     let err = held
         .predict_outputs(Vec::new(), &["p_2".to_string()])
         .unwrap_err();

@@ -20,7 +20,7 @@
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
 
-use sluice_sdk::metrics::ScoredRows;
+use sluice_sdk::metrics::{self, ScoredRows};
 use sluice_sdk::model::PredictionRequest;
 use sluice_sdk::{
     Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, model,
@@ -56,13 +56,6 @@ impl Scoring {
             other => Err(StepError::invalid_params(format!(
                 "param 'scoring' must be 'accuracy' or 'log_loss', got '{other}'"
             ))),
-        }
-    }
-
-    fn score(self, rows: &ScoredRows) -> f64 {
-        match self {
-            Scoring::Accuracy => rows.accuracy(),
-            Scoring::LogLoss => rows.log_loss(),
         }
     }
 
@@ -107,18 +100,19 @@ pub fn permutation_importance(
     settings: &Settings,
 ) -> Result<Explanation, StepError> {
     let outputs = settings.scoring.outputs(&settings.positive);
+    if (0..target.len()).all(|i| target.is_null(i)) {
+        return Err(StepError::invalid_input(format!(
+            "no rows to score: the target '{}' is null in every row",
+            target.name
+        )));
+    }
     let score = |predictions: Table| -> Result<f64, StepError> {
-        let rows = match settings.scoring {
-            Scoring::Accuracy => ScoredRows::labels(&predictions, target, &settings.positive)?,
-            Scoring::LogLoss => ScoredRows::new(&predictions, target, &settings.positive)?,
-        };
-        if rows.is_empty() {
-            return Err(StepError::invalid_input(format!(
-                "no rows to score: the target '{}' is null in every row",
-                target.name
-            )));
+        match settings.scoring {
+            Scoring::Accuracy => metrics::accuracy_of(&predictions, target, &settings.positive),
+            Scoring::LogLoss => {
+                Ok(ScoredRows::new(&predictions, target, &settings.positive)?.log_loss())
+            }
         }
-        Ok(settings.scoring.score(&rows))
     };
     model::hold(&mut features)?;
     let unchanged = PredictionRequest::new().outputs(outputs.clone());
