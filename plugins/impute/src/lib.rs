@@ -487,9 +487,17 @@ fn fill_column(column: Column, fill: f64) -> Result<Column, StepError> {
     let is_null = |i: usize| valid.as_ref().is_some_and(|v| !v[i]);
     match values {
         Values::F64(mut v) => {
-            for (i, x) in v.iter_mut().enumerate() {
-                if x.is_nan() || is_null(i) {
-                    *x = fill;
+            // Selects, not branches, in loops that compile to Wasm SIMD.
+            match &valid {
+                None => {
+                    for x in v.iter_mut() {
+                        *x = if x.is_nan() { fill } else { *x };
+                    }
+                }
+                Some(mask) => {
+                    for (x, &ok) in v.iter_mut().zip(mask) {
+                        *x = if x.is_nan() || !ok { fill } else { *x };
+                    }
                 }
             }
             Ok(Column::f64(name, v))
