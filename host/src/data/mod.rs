@@ -25,8 +25,8 @@ pub use convert::{
     batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
 };
 pub use io::{
-    read_parquet, read_table, table_from_bytes, write_csv, write_parquet, write_parquet_pieces,
-    write_table,
+    read_parquet, read_split, read_table, table_from_bytes, write_csv, write_parquet,
+    write_parquet_pieces, write_table,
 };
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};

@@ -281,12 +281,23 @@ fn read_parts(
     target: Option<&str>,
     split: Option<&super::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
-    let batch = data::table_from_bytes(path, raw).map_err(|e| e.to_string())?;
-    if let Some(t) = target
-        && batch.schema().index_of(t).is_err()
-    {
-        return Err(format!("target column '{t}' is not in {}", path.display()));
+    let missing_target = |schema: &arrow::datatypes::Schema| match target {
+        Some(t) if schema.index_of(t).is_err() => {
+            Err(format!("target column '{t}' is not in {}", path.display()))
+        }
+        _ => Ok(()),
+    };
+    if let Some(s) = split {
+        let stratify = if s.stratify { target } else { None };
+        let streamed = data::read_split(path, raw.clone(), s.holdout, s.seed, stratify)
+            .map_err(|e| e.to_string())?;
+        if let Some((train, holdout)) = streamed {
+            missing_target(&train.schema())?;
+            return Ok((train, Some(holdout)));
+        }
     }
+    let batch = data::table_from_bytes(path, raw).map_err(|e| e.to_string())?;
+    missing_target(&batch.schema())?;
     match split {
         Some(s) => {
             let stratify = if s.stratify { target } else { None };
