@@ -434,8 +434,12 @@ pub fn read_split(
         .build()
         .map_err(parquet)?;
     let mut start = 0;
+    // The parts take the schema the decoded batches have, as the two steps'
+    // do (without the file's key-value metadata, such as pandas').
+    let mut decoded_schema = None;
     for chunk in reader {
         let chunk = chunk.map_err(decoding)?;
+        decoded_schema.get_or_insert_with(|| chunk.schema());
         let end = start + chunk.num_rows();
         let Some(mask) = in_holdout.get(start..end) else {
             return Err(parquet(ParquetError::General(format!(
@@ -457,6 +461,7 @@ pub fn read_split(
             "{start} rows where its metadata counts {rows}"
         ))));
     }
+    let schema = decoded_schema.unwrap_or_else(|| Arc::new(Schema::new(schema.fields().clone())));
     let [train, holdout] = parts;
     Ok(Some((train.finish(&schema)?, holdout.finish(&schema)?)))
 }
@@ -642,7 +647,12 @@ mod tests {
     #[test]
     fn read_split_is_decode_then_split() {
         let rows = 3 * SPLIT_CHUNK + 1234;
-        let bytes = Bytes::from(write_parquet(&mixed(rows)).unwrap());
+        // With key-value metadata in the file, as pandas writes it.
+        let batch = mixed(rows);
+        let metadata = [("pandas".to_string(), "{}".to_string())].into();
+        let schema = batch.schema().as_ref().clone().with_metadata(metadata);
+        let batch = batch.with_schema(Arc::new(schema)).unwrap();
+        let bytes = Bytes::from(write_parquet(&batch).unwrap());
         let path = Path::new("data.parquet");
         for (stratify, fraction, seed) in [
             (None, 0.25, 7),
