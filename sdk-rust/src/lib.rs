@@ -217,7 +217,10 @@
 //! - [`model::predict`]: the model under test (validator and explainer
 //!   worlds only); [`model::hold`], [`model::predict_replacing`] and
 //!   [`model::predict_replacing_each`] for many predictions on one table
-//!   with a few columns changed, which send only the changed columns.
+//!   with a few columns changed, which send only the changed columns;
+//!   [`model::predict_each`] with [`model::PredictionRequest`]s that also
+//!   name held columns for the host to permute by a seed (no column
+//!   crosses) and the outputs wanted (a model may skip the others).
 //!
 //! Fitted states and models are opaque bytes to the host; [`codec`] is a
 //! small binary format in which f64s round-trip exactly. [`metrics`] has
