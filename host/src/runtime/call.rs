@@ -401,15 +401,9 @@ fn select_outputs(
     if outputs.is_empty() {
         return Ok(predictions);
     }
-    let invalid = |message: String| types::StepError {
-        kind: types::ErrorKind::InvalidInput,
-        message,
-    };
+    check_outputs(outputs)?;
     let mut picked = Vec::with_capacity(outputs.len());
-    for (i, name) in outputs.iter().enumerate() {
-        if outputs[..i].contains(name) {
-            return Err(invalid(format!("output '{name}' is asked for twice")));
-        }
+    for name in outputs {
         let Some(j) = predictions.columns.iter().position(|c| c.name == *name) else {
             let have: Vec<&str> = predictions
                 .columns
@@ -417,10 +411,13 @@ fn select_outputs(
                 .chain(&picked)
                 .map(|c: &types::Column| c.name.as_str())
                 .collect();
-            return Err(invalid(format!(
-                "the model's predictions have no column '{name}'; they have: {}",
-                have.join(", ")
-            )));
+            return Err(types::StepError {
+                kind: types::ErrorKind::InvalidInput,
+                message: format!(
+                    "the model's predictions have no column '{name}'; they have: {}",
+                    have.join(", ")
+                ),
+            });
         };
         picked.push(predictions.columns.swap_remove(j));
     }
