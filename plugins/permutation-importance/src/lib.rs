@@ -15,8 +15,8 @@
 //! for accuracy, which spares the model its probabilities), with the
 //! answer `predict` would give on the whole shuffled table. Many requests
 //! go in one call, which the host may answer on more than one core. A
-//! feature's importance is the mean drop of
-//! accuracy, or the mean rise of log loss: larger means more important.
+//! feature's importance is the mean drop of accuracy, or the mean rise of
+//! log loss: larger means more important.
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
 
