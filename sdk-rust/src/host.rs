@@ -185,16 +185,7 @@ pub mod model {
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
-            requests
-                .into_iter()
-                .enumerate()
-                .map(|(i, columns)| {
-                    predict_replacing(columns).map_err(|e| StepError {
-                        message: format!("request {i}: {}", e.message),
-                        ..e
-                    })
-                })
-                .collect()
+            each_numbered(requests, predict_replacing)
         }
     }
 
@@ -277,17 +268,27 @@ pub mod model {
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
-            requests
-                .into_iter()
-                .enumerate()
-                .map(|(i, request)| {
-                    predict_request(request).map_err(|e| StepError {
-                        message: format!("request {i}: {}", e.message),
-                        ..e
-                    })
-                })
-                .collect()
+            each_numbered(requests, predict_request)
         }
+    }
+
+    /// `answer` of each request, in order, natively; the first error, named
+    /// by its request's index, as the host names it.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn each_numbered<R>(
+        requests: Vec<R>,
+        answer: impl Fn(R) -> Result<Table, StepError>,
+    ) -> Result<Vec<Table>, StepError> {
+        requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, request)| {
+                answer(request).map_err(|e| StepError {
+                    message: format!("request {i}: {}", e.message),
+                    ..e
+                })
+            })
+            .collect()
     }
 
     /// One request of [`predict_each`], natively: what the host does.

@@ -76,25 +76,39 @@ impl SplitMix64 {
 /// `model::predict_each` ([`crate::model::Permutation`]).
 pub fn shuffled(column: &crate::Column, rng: &mut SplitMix64) -> crate::Column {
     use crate::Values;
-    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
-        let mut v = v.to_vec();
-        rng.shuffle(&mut v);
-        v
-    }
-    // The mask takes the very swaps the values take: from a copy of the
-    // stream as it was.
-    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
-    let values = match &column.values {
-        Values::F64(v) => Values::F64(swapped(v, rng)),
-        Values::I64(v) => Values::I64(swapped(v, rng)),
-        Values::Bool(v) => Values::Bool(swapped(v, rng)),
-        Values::Str(v) => Values::Str(swapped(v, rng)),
+    let valid = column.valid.as_deref();
+    let (values, valid) = match &column.values {
+        Values::F64(v) => shuffled_parts(v, valid, rng, Values::F64),
+        Values::I64(v) => shuffled_parts(v, valid, rng, Values::I64),
+        Values::Bool(v) => shuffled_parts(v, valid, rng, Values::Bool),
+        Values::Str(v) => shuffled_parts(v, valid, rng, Values::Str),
     };
     crate::Column {
         name: column.name.clone(),
         values,
         valid,
     }
+}
+
+/// A column's values and null mask, copied and put in the order of
+/// `rng.permutation(rows)` together (the very swaps of
+/// [`SplitMix64::shuffle`], the mask's from a copy of the stream as it
+/// was), the values wrapped by `wrap`; `rng` is left where the values'
+/// shuffle leaves it. [`shuffled`] and the host's permutation for
+/// `model.predict-each` are both this.
+pub fn shuffled_parts<T: Clone, V>(
+    values: &[T],
+    valid: Option<&[bool]>,
+    rng: &mut SplitMix64,
+    wrap: impl FnOnce(Vec<T>) -> V,
+) -> (V, Option<Vec<bool>>) {
+    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
+        let mut v = v.to_vec();
+        rng.shuffle(&mut v);
+        v
+    }
+    let valid = valid.map(|m| swapped(m, &mut rng.clone()));
+    (wrap(swapped(values, rng)), valid)
 }
 
 #[cfg(test)]

@@ -60,16 +60,11 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
     assert!(one > 0);
 
     let explain = |fuel: Option<u64>| {
-        let mut ctx = StepContext::new("session-explain", StepLimits::default(), 9);
-        ctx.model = Some(ModelBinding {
-            trainer: trainer.clone(),
-            model: model.clone(),
-            limits: StepLimits {
-                fuel,
-                ..StepLimits::default()
-            },
-            helpers: None,
-        });
+        let limits = StepLimits {
+            fuel,
+            ..StepLimits::default()
+        };
+        let ctx = bound("session-explain", &trainer, &model, limits, None);
         rt.explain(&explainer, &ctx, features, Some(target), &params(3))
     };
     // 1 + 30 features x 3 repeats = 91 calls, each within twice the budget
@@ -107,13 +102,7 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
     for (name, holds) in [("logreg", true), ("gbt", true), ("py_naive_bayes", false)] {
         let (trainer, model) = trained(rt, name);
         assert_eq!(trainer.exports_holding(), holds, "{name}");
-        let mut ctx = StepContext::new("probe", StepLimits::default(), 9);
-        ctx.model = Some(ModelBinding {
-            trainer: trainer.clone(),
-            model,
-            limits: StepLimits::default(),
-            helpers: None,
-        });
+        let ctx = bound("probe", &trainer, &model, StepLimits::default(), None);
         let params = probe_mode("replacing");
         let out = rt
             .explain(&probe, &ctx, features, None, &params)
@@ -170,13 +159,7 @@ fn predict_each_permutes_and_answers_the_outputs_asked_for() {
             let helpers: Option<sluice::runtime::HelperSlots> = slots.then(|| {
                 Arc::new(|| Some(Box::new(()) as Box<dyn Send>)) as sluice::runtime::HelperSlots
             });
-            let mut ctx = StepContext::new("probe", StepLimits::default(), 9);
-            ctx.model = Some(ModelBinding {
-                trainer: trainer.clone(),
-                model: model.clone(),
-                limits: StepLimits::default(),
-                helpers,
-            });
+            let ctx = bound("probe", &trainer, &model, StepLimits::default(), helpers);
             let params = probe_mode("each");
             let out = tokio_rt
                 .block_on(rt.explain_async(&probe, &ctx, features, Some(target), &params))
@@ -232,13 +215,7 @@ fn predict_replacing_each_uses_the_slots_it_is_given() {
                 Some(Box::new(()) as Box<dyn Send>)
             }) as sluice::runtime::HelperSlots
         });
-        let mut ctx = StepContext::new("each", StepLimits::default(), 9);
-        ctx.model = Some(ModelBinding {
-            trainer: trainer.clone(),
-            model: model.clone(),
-            limits: StepLimits::default(),
-            helpers,
-        });
+        let ctx = bound("each", &trainer, &model, StepLimits::default(), helpers);
         tokio_rt
             .block_on(rt.explain_async(plugin, &ctx, features, Some(target), params))
             .map(|o| o.value)
@@ -270,4 +247,23 @@ fn compared(out: &wit::Explanation) -> Option<f64> {
         .iter()
         .find(|m| m.name == "compared")
         .map(|m| m.value)
+}
+
+/// A step context (seed 9) whose `model` import calls `trainer` with
+/// `model`, under `limits`, with `helpers` for spare instances.
+fn bound(
+    step: &str,
+    trainer: &Arc<Plugin>,
+    model: &Arc<Vec<u8>>,
+    limits: StepLimits,
+    helpers: Option<sluice::runtime::HelperSlots>,
+) -> StepContext {
+    let mut ctx = StepContext::new(step, StepLimits::default(), 9);
+    ctx.model = Some(ModelBinding {
+        trainer: trainer.clone(),
+        model: model.clone(),
+        limits,
+        helpers,
+    });
+    ctx
 }

@@ -12,7 +12,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, compute_leaves,
 };
@@ -383,7 +383,10 @@ pub fn read_split(
         action: "decoding Parquet",
         source,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(parquet)?;
+    // The footer, parsed once for both passes.
+    let metadata = ArrowReaderMetadata::load(&bytes, Default::default()).map_err(parquet)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone());
     let schema = builder.schema().clone();
     let plain = |t: &DataType| {
         matches!(
@@ -428,8 +431,7 @@ pub fn read_split(
         PartBuilder::new(&schema, rows - holdout_rows),
         PartBuilder::new(&schema, holdout_rows),
     ];
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(parquet)?
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
         .with_batch_size(SPLIT_CHUNK)
         .build()
         .map_err(parquet)?;

@@ -338,22 +338,18 @@ fn permuted(
     Ok(out)
 }
 
-/// `column` permuted by `seed` (see [`permuted`]).
+/// `column` permuted by `seed` (see [`permuted`]): the SDK's own
+/// shuffle of a column's parts.
 fn permute_column(column: &types::Column, seed: u64) -> types::Column {
-    use sluice_sdk::random::SplitMix64;
-    fn swapped<T: Clone>(v: &[T], rng: &mut SplitMix64) -> Vec<T> {
-        let mut v = v.to_vec();
-        rng.shuffle(&mut v);
-        v
-    }
-    let mut rng = SplitMix64::new(seed);
-    // The mask takes the very swaps the values take.
-    let valid = column.valid.as_ref().map(|m| swapped(m, &mut rng.clone()));
-    let values = match &column.values {
-        types::Values::F64s(v) => types::Values::F64s(swapped(v, &mut rng)),
-        types::Values::I64s(v) => types::Values::I64s(swapped(v, &mut rng)),
-        types::Values::Bools(v) => types::Values::Bools(swapped(v, &mut rng)),
-        types::Values::Strings(v) => types::Values::Strings(swapped(v, &mut rng)),
+    use sluice_sdk::random::{SplitMix64, shuffled_parts};
+    use types::Values;
+    let rng = &mut SplitMix64::new(seed);
+    let valid = column.valid.as_deref();
+    let (values, valid) = match &column.values {
+        Values::F64s(v) => shuffled_parts(v, valid, rng, Values::F64s),
+        Values::I64s(v) => shuffled_parts(v, valid, rng, Values::I64s),
+        Values::Bools(v) => shuffled_parts(v, valid, rng, Values::Bools),
+        Values::Strings(v) => shuffled_parts(v, valid, rng, Values::Strings),
     };
     types::Column {
         name: column.name.clone(),

@@ -500,32 +500,36 @@ impl model_iface::Host for StepState {
         &mut self,
         requests: Vec<Vec<types::Column>>,
     ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
-        let calls = requests.len() as u64;
-        let requests = requests
-            .into_iter()
-            .map(PredictRequest::replacing)
-            .collect();
-        let out = self
-            .call_model(ModelCall::PredictEach(requests), calls)
-            .await?;
-        Ok(out.and_then(|r| match r {
-            ModelReply::Tables(t) => Ok(t),
-            _ => Err(wrong_reply("predict-replacing-each")),
-        }))
+        let requests = requests.into_iter().map(PredictRequest::replacing);
+        self.predict_requests(requests.collect(), "predict-replacing-each")
+            .await
     }
 
     async fn predict_each(
         &mut self,
         requests: Vec<model_iface::PredictionRequest>,
     ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
+        let requests = requests.into_iter().map(PredictRequest::from);
+        self.predict_requests(requests.collect(), "predict-each")
+            .await
+    }
+}
+
+impl StepState {
+    /// `predict-replacing-each` and `predict-each` (named `call`): each
+    /// request counts as one model call.
+    async fn predict_requests(
+        &mut self,
+        requests: Vec<PredictRequest>,
+        call: &str,
+    ) -> wasmtime::Result<Result<Vec<types::Table>, types::StepError>> {
         let calls = requests.len() as u64;
-        let requests = requests.into_iter().map(PredictRequest::from).collect();
         let out = self
             .call_model(ModelCall::PredictEach(requests), calls)
             .await?;
         Ok(out.and_then(|r| match r {
             ModelReply::Tables(t) => Ok(t),
-            _ => Err(wrong_reply("predict-each")),
+            _ => Err(wrong_reply(call)),
         }))
     }
 }
