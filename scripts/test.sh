@@ -4,9 +4,11 @@
 # then every unit and integration test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build-plugins.sh
+# Garage first: its build directory (temporary, about 1.5 GB) is gone before
+# the workspace's target/ fills up, so the two never take disk at once.
 echo "==> garage (a real S3-compatible server for the S3 tests)"
 ./scripts/garage.sh install
+./scripts/build-plugins.sh
 echo "==> cargo test --release --workspace"
 # The plugins are built: the tests need not run build-plugins.sh again.
 export SLUICE_PLUGINS_BUILT=1
