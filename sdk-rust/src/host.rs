@@ -169,19 +169,21 @@ pub mod model {
 
     /// [`predict_replacing`] of each request, in order, in one call: the
     /// host may answer them side by side in more than one instance of the
-    /// trainer (when the tenant has a step slot to spare). The first
-    /// request that fails fails the call, named by its index.
+    /// trainer (when the tenant has a step slot to spare). One table per
+    /// request, always. The first request that fails fails the call, named
+    /// by its index.
     pub fn predict_replacing_each(
         requests: Vec<Vec<crate::Column>>,
     ) -> Result<Vec<Table>, StepError> {
         #[cfg(target_arch = "wasm32")]
         {
+            let asked = requests.len();
             let wire: Vec<Vec<crate::wit::types::Column>> = requests
                 .into_iter()
                 .map(|r| r.into_iter().map(Into::into).collect())
                 .collect();
             let out = crate::wit::model::predict_replacing_each(&wire).map_err(StepError::from)?;
-            out.into_iter().map(crate::convert::table_in).collect()
+            one_per_request(out, asked)
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -240,7 +242,8 @@ pub mod model {
     /// order: its columns replaced, its permutations done by the host, and
     /// only the columns it asks for in the answer (a model may then skip
     /// work: a classifier asked for `prediction` only need not compute
-    /// probabilities). Answered side by side as [`predict_replacing_each`].
+    /// probabilities). Answered side by side as [`predict_replacing_each`],
+    /// one table per request.
     /// An error (naming the request by its index) when nothing is held, a
     /// column is not held or named twice, a length differs from the held
     /// rows, or an output is not among the model's columns.
@@ -248,6 +251,7 @@ pub mod model {
         #[cfg(target_arch = "wasm32")]
         {
             use crate::wit::model as wire;
+            let asked = requests.len();
             let wire: Vec<wire::PredictionRequest> = requests
                 .into_iter()
                 .map(|r| wire::PredictionRequest {
@@ -264,12 +268,29 @@ pub mod model {
                 })
                 .collect();
             let out = wire::predict_each(&wire).map_err(StepError::from)?;
-            out.into_iter().map(crate::convert::table_in).collect()
+            one_per_request(out, asked)
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
             each_numbered(requests, predict_request)
         }
+    }
+
+    /// The host's answers to `asked` requests, one table per request in
+    /// order; an internal error when their number is not `asked`, so that a
+    /// caller zipping requests with answers never drops one.
+    #[cfg(target_arch = "wasm32")]
+    fn one_per_request(
+        out: Vec<crate::wit::types::Table>,
+        asked: usize,
+    ) -> Result<Vec<Table>, StepError> {
+        if out.len() != asked {
+            return Err(StepError::internal(format!(
+                "the host answered {} tables to {asked} requests",
+                out.len()
+            )));
+        }
+        out.into_iter().map(crate::convert::table_in).collect()
     }
 
     /// `answer` of each request, in order, natively; the first error, named
