@@ -28,8 +28,8 @@ search_ms() {
   printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((repeats + 1) / 2))p"
 }
 
-"$sluice" --home "$home" tenants create sequential concurrency=1 >/dev/null
-"$sluice" --home "$home" tenants create parallel concurrency=2 >/dev/null
+"$sluice" --home "$home" tenants create sequential concurrency=1 "allowed_dirs=$here/../../pipelines/data" >/dev/null
+"$sluice" --home "$home" tenants create parallel concurrency=2 "allowed_dirs=$here/../../pipelines/data" >/dev/null
 seq_ms="$(search_ms sequential)"
 par_ms="$(search_ms parallel)"
 best="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print([s for s in r["steps"] if s["id"]=="train"][0]["metrics"]["search_roc_auc"])' "$work/run.json")"

@@ -233,7 +233,11 @@ fn the_cache_never_crosses_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_pipeline(dir.path(), "shared", BODY);
     let p = p.to_str().unwrap();
-    succeeded(run(home.path(), &["tenants", "create", "beta"]), "create");
+    let data = data_dirs(&[]);
+    succeeded(
+        run(home.path(), &["tenants", "create", "beta", &data]),
+        "create",
+    );
     let a = ok_json(home.path(), &["run", p, "--json"]);
     let b = ok_json(home.path(), &["--tenant", "beta", "run", p, "--json"]);
     assert!(cached(&b).is_empty(), "beta reused default's steps: {b}");
@@ -352,7 +356,16 @@ pub fn verify_and_tamper(place: &Place) {
 fn a_failed_run_resumes_from_its_completed_steps() {
     let home = home_with_shared_cache();
     succeeded(
-        run(home.path(), &["tenants", "create", "tiny", "storage_mib=1"]),
+        run(
+            home.path(),
+            &[
+                "tenants",
+                "create",
+                "tiny",
+                "storage_mib=1",
+                &data_dirs(&[]),
+            ],
+        ),
         "create",
     );
     let dir = tempfile::tempdir().unwrap();

@@ -51,7 +51,7 @@ fn a_grant_needs_the_tenant_to_allow_its_directory() {
 fn a_granted_directory_is_readable_read_only_and_recorded() {
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let allowed = format!("allowed_dirs={}", dir.path().display());
+    let allowed = data_dirs(&[dir.path()]);
     let out = sluice(home.path())
         .args(["tenants", "create", "lab", &allowed])
         .output()
@@ -125,5 +125,96 @@ fn an_undeclared_or_missing_grant_is_a_pipeline_error() {
         stderr(&out).contains("[grants] 'reference': cannot use"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// A one-step pipeline in `dir` whose dataset is read from `data`.
+fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> std::path::PathBuf {
+    let p = write_pipeline(
+        dir,
+        name,
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let example = root().join("pipelines/data/breast_cancer.csv");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let text = text.replace(
+        &format!("{:?}", example.display().to_string()),
+        &format!("{:?}", data.display().to_string()),
+    );
+    assert!(text.contains(&data.display().to_string()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Issue 18, point 3: a tenant's datasets come from its allowed_dirs only
+/// (symlinks resolved), and no one's dataset is a kernel interface, a FIFO
+/// or a device; each refusal names what the file is, and nothing runs.
+#[test]
+fn datasets_come_from_the_tenants_allowed_dirs_and_are_regular_files() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(&allowed).unwrap();
+    let inside = allowed.join("cancer.csv");
+    let example = root().join("pipelines/data/breast_cancer.csv");
+    std::fs::copy(&example, &inside).unwrap();
+    let escape = allowed.join("escape.csv");
+    std::os::unix::fs::symlink(&example, &escape).unwrap();
+    let environ = allowed.join("environ.csv");
+    std::os::unix::fs::symlink("/proc/self/environ", &environ).unwrap();
+    let fifo = allowed.join("fifo.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    succeeded(
+        sluice(home.path())
+            .args(["tenants", "create", "lab"])
+            .arg(format!("allowed_dirs={}", allowed.display()))
+            .output()
+            .unwrap(),
+        "tenants create",
+    );
+
+    // Inside: it runs.
+    let p = pipeline_reading(dir.path(), "inside", &inside);
+    let out = run(home.path(), "lab", &p);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let refused = |tenant: &str, name: &str, data: &Path, needle: &str| {
+        let p = pipeline_reading(dir.path(), name, data);
+        let out = run(home.path(), tenant, &p);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{tenant} {name}: {}",
+            stdout(&out)
+        );
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{tenant} {name}: {err}");
+    };
+    let outside = "is not inside any of tenant 'lab''s allowed_dirs";
+    refused("lab", "outside", &example, outside);
+    refused("lab", "escape", &escape, outside);
+    for tenant in ["lab", "default"] {
+        refused(tenant, "environ", &environ, "a kernel interface");
+        refused(tenant, "fifo", &fifo, "is a FIFO, not a regular file");
+        refused(
+            tenant,
+            "device",
+            Path::new("/dev/zero"),
+            "is a device, not a regular file",
+        );
+    }
+    // Nothing of the refused runs was recorded.
+    let runs = sluice(home.path())
+        .args(["--tenant", "lab", "runs", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        json(&runs).as_array().unwrap().len(),
+        1,
+        "only the run inside"
     );
 }

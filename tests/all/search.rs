@@ -3,7 +3,9 @@
 //! fits bounded by the tenant's concurrency, reproducible draws, failing
 //! trials, bad declarations, and the step cache.
 
-use crate::support::{json, plugin_dir, sluice, stderr, stdout, succeeded, write_pipeline};
+use crate::support::{
+    data_dirs, json, plugin_dir, sluice, stderr, stdout, succeeded, write_pipeline,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -203,6 +205,7 @@ fn trials_run_in_parallel_up_to_the_tenants_concurrency() {
             sluice(home.path())
                 .args(["tenants", "create", tenant])
                 .arg(format!("concurrency={concurrency}"))
+                .arg(data_dirs(&[]))
                 .output()
                 .unwrap(),
             "tenants create",

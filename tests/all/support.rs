@@ -131,6 +131,16 @@ pub fn json(o: &Output) -> serde_json::Value {
 
 /// Write a pipeline file into `dir`, pointing at the repo's data and the
 /// built plugins.
+/// The tenant cap that lets a tenant's pipelines read the repository's
+/// datasets (`pipelines/data`): datasets of a tenant other than the
+/// default one must come from its `allowed_dirs`. With `more`, those
+/// directories too.
+pub fn data_dirs(more: &[&Path]) -> String {
+    let mut dirs = vec![root().join("pipelines/data").display().to_string()];
+    dirs.extend(more.iter().map(|d| d.display().to_string()));
+    format!("allowed_dirs={}", dirs.join(","))
+}
+
 pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     let _ = plugin_dir();
     let header = format!(

@@ -20,6 +20,14 @@ fn ok(out: &std::process::Output) {
     );
 }
 
+/// Default caps, with the repository's datasets allowed.
+fn reading_data() -> TenantCaps {
+    TenantCaps {
+        allowed_dirs: vec![root().join("pipelines/data").canonicalize().unwrap()],
+        ..TenantCaps::default()
+    }
+}
+
 fn run_as(home: &Path, tenant: &str, pipeline: &str) -> std::process::Output {
     let _ = plugin_dir();
     sluice(home)
@@ -126,7 +134,7 @@ fn a_tenant_sees_only_its_own_runs_and_artifacts() {
     let home = tempfile::tempdir().unwrap();
     for t in ["alpha", "beta"] {
         ok(&sluice(home.path())
-            .args(["tenants", "create", t])
+            .args(["tenants", "create", t, &data_dirs(&[])])
             .output()
             .unwrap());
     }
@@ -238,6 +246,7 @@ fn a_pipeline_asking_above_a_cap_is_refused_before_it_runs() {
             "small",
             "memory_mib=128",
             "timeout_ms=10000",
+            &data_dirs(&[]),
         ])
         .output()
         .unwrap());
@@ -279,7 +288,13 @@ fn a_pipeline_asking_above_a_cap_is_refused_before_it_runs() {
 fn the_storage_cap_fails_the_step_that_would_exceed_it_and_writes_nothing() {
     let home = tempfile::tempdir().unwrap();
     ok(&sluice(home.path())
-        .args(["tenants", "create", "tiny", "storage_mib=1"])
+        .args([
+            "tenants",
+            "create",
+            "tiny",
+            "storage_mib=1",
+            &data_dirs(&[]),
+        ])
         .output()
         .unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -382,7 +397,7 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
     for (name, concurrency) in [("one", 1), ("three", 3)] {
         let caps = TenantCaps {
             concurrency,
-            ..TenantCaps::default()
+            ..reading_data()
         };
         let tenant = exec.meta.create_tenant(name, &caps).await.unwrap();
         let flight = Flight::default();
@@ -413,16 +428,8 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
             .await
             .unwrap()
             .unwrap();
-    let a = exec
-        .meta
-        .create_tenant("a", &TenantCaps::default())
-        .await
-        .unwrap();
-    let b = exec
-        .meta
-        .create_tenant("b", &TenantCaps::default())
-        .await
-        .unwrap();
+    let a = exec.meta.create_tenant("a", &reading_data()).await.unwrap();
+    let b = exec.meta.create_tenant("b", &reading_data()).await.unwrap();
     let alone = exec.run_as(&a, &plan, &Flight::default()).await.unwrap();
     assert_eq!(alone.status, "succeeded", "{:?}", alone.error);
     let (fa, fb) = (Flight::default(), Flight::default());

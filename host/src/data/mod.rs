@@ -13,6 +13,7 @@
 
 mod convert;
 mod io;
+mod source;
 mod split;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use io::{
     read_parquet, read_split, read_table, table_from_bytes, write_csv, write_parquet,
     write_parquet_pieces, write_table,
 };
+pub use source::{DataFile, SourceError, open_data_file};
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};
 

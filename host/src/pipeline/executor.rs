@@ -10,8 +10,8 @@ use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
 use crate::meta::{MetaStore, NewRun, RunStatus, StepOutputs, StepStatus};
 use crate::runtime::{
-    HelperSlots, ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput,
-    World,
+    Grant, HelperSlots, ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits,
+    StepOutput, World,
 };
 use crate::tenants::{DEFAULT_TENANT, Tenant};
 use crate::wit;
@@ -373,6 +373,8 @@ struct RunCtx<'a> {
     plan: &'a Plan,
     /// Each step's limits, fitted under the tenant's caps.
     limits: Vec<StepLimits>,
+    /// Each step's grants, opened at admission (by step id).
+    grants: HashMap<String, Vec<Grant>>,
     state: RunState,
     use_cache: bool,
     register_models: bool,
@@ -493,24 +495,43 @@ impl Executor {
                 )
             })
             .collect();
+        // Each granted directory is opened once, here, and the steps get
+        // its descriptor: where the opened directory really is must be
+        // inside the tenant's allowed_dirs, and swapping its path for a
+        // symlink later changes nothing.
+        let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
         for step in &plan.steps {
             for g in &step.grants {
+                let opened = match g.open() {
+                    Ok(opened) => opened,
+                    Err(e) => {
+                        problems.push(format!("step '{}': {e}", step.id));
+                        continue;
+                    }
+                };
                 if !tenant
                     .caps
                     .allowed_dirs
                     .iter()
-                    .any(|d| g.path.starts_with(d))
+                    .any(|d| opened.path.starts_with(d))
                 {
                     problems.push(format!(
                         "step '{}': grant '{}' ({}) is not inside any of tenant '{}''s \
                          allowed_dirs (`sluice tenants set {} allowed_dirs=DIR`)",
                         step.id,
                         g.name,
-                        g.path.display(),
+                        opened.path.display(),
                         tenant.name,
                         tenant.name
                     ));
+                    continue;
                 }
+                grants.entry(step.id.clone()).or_default().push(opened);
+            }
+        }
+        for ds in &plan.datasets {
+            if let Err(e) = dataset_file(tenant, &ds.path) {
+                problems.push(format!("dataset '{}': {e}", ds.name));
             }
         }
         if !self.allow_changed_version
@@ -550,6 +571,7 @@ impl Executor {
                 .map_or_else(new_run_id, |(id, _)| id.clone()),
             plan,
             limits,
+            grants,
             state: RunState::default(),
             use_cache: self.use_cache,
             register_models: self.register_models,
@@ -1254,11 +1276,17 @@ impl RunCtx<'_> {
             cached_from: None,
             error: None,
         };
-        let raw = match std::fs::read(&ds.path) {
+        // Opened and checked again (it may have changed since admission),
+        // then read from that descriptor.
+        let read = dataset_file(self.tenant, &ds.path).and_then(|file| {
+            file.read_all()
+                .map_err(|e| format!("cannot read {}: {e}", ds.path.display()))
+        });
+        let raw = match read {
             Ok(b) => Bytes::from(b),
             Err(e) => {
                 report.status = "failed".into();
-                report.error = Some(format!("cannot read {}: {e}", ds.path.display()));
+                report.error = Some(e);
                 Bytes::new()
             }
         };
@@ -1511,8 +1539,8 @@ impl RunCtx<'_> {
         let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
         let _enter = span.enter();
         self.record_start(position, &info, &inputs).await?;
-        if !step.grants.is_empty() {
-            let grants = serde_json::to_string(&step.grants).expect("grants serialize");
+        if let Some(grants) = self.grants.get(&step.id) {
+            let grants = serde_json::to_string(grants).expect("grants serialize");
             self.meta
                 .record_step_grants(run_id, &step.id, &grants)
                 .await?;
@@ -1606,7 +1634,7 @@ impl RunCtx<'_> {
             limits,
             seed: step.seed,
             model: None,
-            grants: step.grants.clone(),
+            grants: self.grants.get(&step.id).cloned().unwrap_or_default(),
         };
         let target = step.target.clone();
         match step.world() {
@@ -1957,6 +1985,31 @@ fn dependencies(step: &PlannedStep) -> Vec<&str> {
         deps.push(m.as_str());
     }
     deps
+}
+
+/// A dataset's file, opened for `tenant`: a regular data file (not a
+/// device, FIFO or kernel interface) and, for a tenant other than the
+/// default one (the home's owner), really inside one of its
+/// `allowed_dirs`.
+fn dataset_file(tenant: &Tenant, path: &std::path::Path) -> Result<crate::data::DataFile, String> {
+    let file = crate::data::open_data_file(path).map_err(|e| e.to_string())?;
+    if tenant.name != DEFAULT_TENANT
+        && !tenant
+            .caps
+            .allowed_dirs
+            .iter()
+            .any(|d| file.real_path.starts_with(d))
+    {
+        return Err(format!(
+            "{} ({}) is not inside any of tenant '{}''s allowed_dirs: a tenant's datasets \
+             must come from its allowed directories (`sluice tenants set {} allowed_dirs=DIR`)",
+            path.display(),
+            file.real_path.display(),
+            tenant.name,
+            tenant.name
+        ));
+    }
+    Ok(file)
 }
 
 fn skipped_report(step: &PlannedStep) -> StepReport {

@@ -413,11 +413,10 @@ fn plan_dataset(
     issues: &mut Vec<String>,
 ) -> PlannedDataset {
     let path = base.join(&def.path);
-    if !path.is_file() {
-        issues.push(format!(
-            "dataset '{name}': file {} does not exist",
-            path.display()
-        ));
+    // Checked again on the descriptor the run reads (and against the
+    // tenant's allowed_dirs) when the run starts.
+    if let Err(e) = crate::data::open_data_file(&path) {
+        issues.push(format!("dataset '{name}': {e}"));
     }
     if let Some(split) = &def.split {
         if !(split.holdout > 0.0 && split.holdout < 1.0) {

@@ -10,6 +10,12 @@
 //! [`FUEL_YIELD_INTERVAL`] units of fuel; yielding changes neither the fuel
 //! it spends nor where it runs out.
 //!
+//! The epoch callback only runs while the guest runs Wasm. A guest that
+//! waits inside a host call (a WASI sleep or poll, a blocking file read, a
+//! long `predict-each`) is stopped by the same deadline another way: every
+//! call, instantiation and model call is raced against it
+//! ([`super::deadline`]), and dropped when it passes.
+//!
 //! Each `*_async` method has a blocking twin (`apply` for `apply_async`)
 //! that polls the same future to completion on the calling thread, for
 //! tests, the conformance suite and other code that is not async. Never
@@ -19,6 +25,7 @@
 use super::bindings::holding_trainer::HoldingTrainer as HoldingTrainerBindings;
 use super::bindings::trainer::Trainer as TrainerBindings;
 use super::bindings::types;
+use super::deadline::{self, Deadline, DeadlinePassed, OwnedTasks};
 use super::error::{self, StepFailure, StepFailureKind};
 use super::limits::StepLimits;
 use super::output::StepValue;
@@ -28,7 +35,6 @@ use super::sandbox::{
     PredictRequest, StepState,
 };
 use super::{ModelBinding, Runtime, StepContext, StepOutput};
-use futures::executor::block_on;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::{Store, UpdateDeadline};
@@ -45,6 +51,7 @@ struct StepCall<'a> {
     plugin: &'a Plugin,
     ctx: &'a StepContext,
     started: Instant,
+    deadline: Deadline,
 }
 
 impl StepCall<'_> {
@@ -127,10 +134,10 @@ macro_rules! guest_call {
         let $store = &mut call.store;
         let result = match call.pre {
             WorldPre::$world(p) => {
-                async {
+                deadline::within(&call.deadline, async {
                     let $inst = p.instantiate_async(&mut *$store).await?;
                     $call.await
-                }
+                })
                 .await
             }
             _ => Err(wrong_world(World::$world)),
@@ -138,11 +145,6 @@ macro_rules! guest_call {
         call.finish(result)
     }};
 }
-
-/// The wall-clock deadline of the call a store is running, read by its
-/// epoch callback at every tick; a store that runs several calls (a model
-/// session) moves it forward before each.
-type Deadline = Arc<Mutex<Instant>>;
 
 /// Start a call in `store`: its time limit runs from now, and a metered
 /// store gets its whole fuel budget again.
@@ -476,8 +478,7 @@ impl Runtime {
         let deadline: Deadline = Arc::new(Mutex::new(Instant::now()));
         let read = deadline.clone();
         store.epoch_deadline_callback(move |_| {
-            let deadline = *read.lock().unwrap_or_else(|e| e.into_inner());
-            Ok(if Instant::now() >= deadline {
+            Ok(if Instant::now() >= deadline::at(&read) {
                 UpdateDeadline::Interrupt
             } else {
                 // tokio's yield puts the task back only after the scheduler
@@ -514,6 +515,7 @@ impl Runtime {
             plugin,
             ctx,
             started,
+            deadline,
         })
     }
 
@@ -614,7 +616,8 @@ impl Runtime {
         }
         let mut chunks = chunks.into_iter();
         let first = chunks.next().unwrap_or_default();
-        let mut tasks = Vec::new();
+        // Aborted if this call is dropped at the step's deadline.
+        let mut tasks = OwnedTasks::default();
         if let Some(held) = &held {
             for chunk in chunks.by_ref() {
                 let spare = lock(sessions).spare.pop();
@@ -637,8 +640,8 @@ impl Runtime {
             lock(sessions).held = None;
         }
         lock(sessions).primary = open;
-        for task in tasks {
-            match task.await {
+        for task in tasks.join().await {
+            match task {
                 Ok((spare, out)) => {
                     if let Some(spare) = spare {
                         lock(sessions).spare.push(spare);
@@ -756,22 +759,19 @@ impl Runtime {
                 let WorldPre::Trainer(pres) = pre else {
                     return Err(trap(wrong_world(World::Trainer), String::new()));
                 };
-                let instantiated = match &pres.holding {
-                    Some(pre) => pre.instantiate_async(&mut store).await.map(|trainer| {
-                        SessionTrainer::Holding {
-                            trainer,
+                let instantiated = deadline::within(&deadline, async {
+                    Ok(match &pres.holding {
+                        Some(pre) => SessionTrainer::Holding {
+                            trainer: pre.instantiate_async(&mut store).await?,
                             held: None,
-                        }
-                    }),
-                    None => pres
-                        .plain
-                        .instantiate_async(&mut store)
-                        .await
-                        .map(|trainer| SessionTrainer::Plain {
-                            trainer,
+                        },
+                        None => SessionTrainer::Plain {
+                            trainer: pres.plain.instantiate_async(&mut store).await?,
                             held: None,
-                        }),
-                };
+                        },
+                    })
+                })
+                .await;
                 let trainer = match instantiated {
                     Ok(trainer) => trainer,
                     Err(e) => {
@@ -788,16 +788,25 @@ impl Runtime {
                 (session, started)
             }
         };
+        let deadline = session.deadline.clone();
         let store = &mut session.store;
         let result = match (&mut session.trainer, call) {
-            (SessionTrainer::Plain { trainer, .. }, ModelCall::Predict(features)) => trainer
-                .call_predict(&mut *store, model, &features)
+            (SessionTrainer::Plain { trainer, .. }, ModelCall::Predict(features)) => {
+                deadline::within(
+                    &deadline,
+                    trainer.call_predict(&mut *store, model, &features),
+                )
                 .await
-                .map(some),
-            (SessionTrainer::Holding { trainer, .. }, ModelCall::Predict(features)) => trainer
-                .call_predict(&mut *store, model, &features)
+                .map(some)
+            }
+            (SessionTrainer::Holding { trainer, .. }, ModelCall::Predict(features)) => {
+                deadline::within(
+                    &deadline,
+                    trainer.call_predict(&mut *store, model, &features),
+                )
                 .await
-                .map(some),
+                .map(some)
+            }
             // The host keeps the table; the trainer sees whole tables.
             (SessionTrainer::Plain { held, .. }, ModelCall::Hold(features)) => {
                 *held = Some(Arc::unwrap_or_clone(features));
@@ -806,10 +815,10 @@ impl Runtime {
             (SessionTrainer::Holding { trainer, held }, ModelCall::Hold(features)) => {
                 *held = None;
                 let shape = HeldShape::of(&features);
-                let out = trainer
+                let hold = trainer
                     .sluice_plugin_holding()
-                    .call_hold(&mut *store, model, &features)
-                    .await;
+                    .call_hold(&mut *store, model, &features);
+                let out = deadline::within(&deadline, hold).await;
                 if matches!(out, Ok(Ok(()))) {
                     *held = Some((shape, features));
                 }
@@ -828,7 +837,8 @@ impl Runtime {
                     Err(e) => return Ok((Some(session), Ok(Err(e)))),
                 };
                 let originals = swap_columns(table, &at, columns);
-                let out = trainer.call_predict(&mut *store, model, table).await;
+                let predict = trainer.call_predict(&mut *store, model, table);
+                let out = deadline::within(&deadline, predict).await;
                 swap_columns(table, &at, originals);
                 out.map(|r| r.and_then(|t| select_outputs(t, &outputs)).map(Some))
             }
@@ -848,9 +858,12 @@ impl Runtime {
                 }
                 // The trainer answers with the outputs asked for; the host
                 // holds it to that (order included).
-                trainer
-                    .sluice_plugin_holding()
-                    .call_predict_replacing(&mut *store, &columns, &outputs)
+                let predict = trainer.sluice_plugin_holding().call_predict_replacing(
+                    &mut *store,
+                    &columns,
+                    &outputs,
+                );
+                deadline::within(&deadline, predict)
                     .await
                     .map(|r| r.and_then(|t| select_outputs(t, &outputs)).map(Some))
             }
@@ -900,7 +913,7 @@ impl Runtime {
         let mut call = self.begin(plugin, ctx)?;
         let pre = call.pre;
         let store = &mut call.store;
-        let result = async {
+        let result = deadline::within(&call.deadline, async {
             Ok(Ok(match pre {
                 WorldPre::Validator(p) => {
                     p.instantiate_async(&mut *store)
@@ -927,7 +940,7 @@ impl Runtime {
                         .await?
                 }
             }))
-        }
+        })
         .await;
         call.finish(result)
     }
@@ -1080,6 +1093,20 @@ impl Runtime {
     }
 }
 
+/// Drive `call` to completion on this thread, inside a tokio context
+/// (WASI's clock pollables are tokio timers): the caller's, or outside one,
+/// wasmtime-wasi's own runtime. Never on an async worker thread: it would
+/// hold the thread for the whole call.
+pub(super) fn block_on<F: std::future::Future>(call: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            let _entered = handle.enter();
+            futures::executor::block_on(call)
+        }
+        Err(_) => wasmtime_wasi::runtime::in_tokio(call),
+    }
+}
+
 fn wrong_world(expected: World) -> wasmtime::Error {
     wasmtime::Error::msg(format!("the plugin is not a {expected}"))
 }
@@ -1104,6 +1131,11 @@ fn classify_trap(e: &wasmtime::Error, state: &StepState, limits: &StepLimits) ->
         return StepFailureKind::MemoryLimit {
             desired,
             limit: state.limiter.max_memory,
+        };
+    }
+    if e.downcast_ref::<DeadlinePassed>().is_some() {
+        return StepFailureKind::Timeout {
+            timeout_ms: limits.timeout_ms,
         };
     }
     if e.downcast_ref::<ModelCallLimitExceeded>().is_some()

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// | field | default | maximum | enforced by |
 /// |---|---|---|---|
 /// | `memory_mib` | 512 MiB of linear memory per instance | [`MAX_MEMORY_MIB`] | `ResourceLimiter`: growing past it traps the step |
-/// | `timeout_ms` | 60 000 ms of wall time per call | none | epoch interruption: the call traps at the deadline |
+/// | `timeout_ms` | 60 000 ms of wall time per call | none | epoch interruption while the guest runs Wasm; a deadline raced against the call while it waits in a host call (a WASI sleep or poll, a file read, a model call): the call stops at the deadline either way |
 /// | `fuel` | none (unmetered) | [`MAX_FUEL`] | wasmtime fuel on a second, metered engine: the call traps when the budget is spent |
 /// | `output_mib` | 256 MiB of returned value per call | [`MAX_OUTPUT_MIB`] | the lifted WIT value is measured before the host converts or stores it |
 /// | `log_kib` | 64 KiB of log (host `log` + stdout + stderr) | none | the log is truncated with a marker, the step goes on |
@@ -183,6 +183,7 @@ mod tests {
             "limits.memory_mib",
         );
         bad(StepLimits { timeout_ms: 0, ..d }, "limits.timeout_ms");
+        );
         assert_eq!(StepLimits { output_mib: 3, ..d }.output_bytes(), 3 << 20);
     }
 }

@@ -20,6 +20,9 @@
 //!   column and permutes the second, and five bad requests (a permuted
 //!   column not held, one permuted twice, one both replaced and permuted,
 //!   an output asked twice, one the model lacks).
+//! - `each-long`: holds the features and sends one `predict-each` of
+//!   300,000 requests, which keeps the host answering for minutes: the
+//!   explainer's time limit must still hold while it waits.
 
 use sluice_sdk::model::PredictionRequest;
 use sluice_sdk::random::{SplitMix64, shuffled};
@@ -223,6 +226,19 @@ fn probe_each(mut features: Table) -> Result<Explanation, StepError> {
     Ok(explanation)
 }
 
+/// One `predict-each` of 300,000 requests for the prediction alone.
+fn each_long(mut features: Table) -> Result<Explanation, StepError> {
+    model::hold(&mut features)?;
+    let request = PredictionRequest {
+        outputs: vec!["prediction".into()],
+        ..PredictionRequest::default()
+    };
+    let answers = model::predict_each(vec![request; 300_000])?;
+    let mut explanation = Explanation::new();
+    explanation.metric("answers", answers.len() as f64);
+    Ok(explanation)
+}
+
 impl Explainer for HostileModel {
     fn describe() -> PluginInfo {
         PluginInfo::new(
@@ -233,7 +249,7 @@ impl Explainer for HostileModel {
         .param(ParamSpec::text(
             "mode",
             "forever",
-            "forever, replacing or each",
+            "forever, replacing, each or each-long",
         ))
     }
 
@@ -245,6 +261,7 @@ impl Explainer for HostileModel {
         match params.text("mode")? {
             "replacing" => return probe(features),
             "each" => return probe_each(features),
+            "each-long" => return each_long(features),
             _ => {}
         }
         let mut calls: u64 = 0;

@@ -45,6 +45,23 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
                 hoard.push(std::hint::black_box(chunk));
             }
         }
+        // Wait in a host call, where no epoch check runs: a `wasi:clocks`
+        // monotonic pollable an hour away, then `block` (std's sleep).
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            Ok(b"woke up".to_vec())
+        }
+        // The longest sleep there is: pollables of u64::MAX nanoseconds.
+        "sleep-forever" => {
+            std::thread::sleep(std::time::Duration::MAX);
+            Ok(b"woke up".to_vec())
+        }
+        // Open and read a FIFO in a granted directory: the open waits for
+        // a writer that never comes.
+        "read-fifo" => match std::fs::read("/grants/reference/fifo") {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(StepError::invalid_input(format!("read failed: {e}"))),
+        },
         "panic" => panic!("hostile plugin panicked on purpose"),
         "exit" => std::process::exit(3),
         "unreachable" => {
