@@ -128,6 +128,51 @@ fn an_undeclared_or_missing_grant_is_a_pipeline_error() {
     );
 }
 
+/// Issue 18, point 4: a grant is opened once, by descriptor, and the
+/// sandbox gets that descriptor: swapping the granted directory for a
+/// symlink to another directory afterwards changes nothing the step reads.
+/// A grant that was never opened is refused, not opened by path.
+#[test]
+fn a_grant_swapped_for_a_symlink_after_admission_still_reads_the_opened_directory() {
+    use sluice::runtime::{Grant, StepContext, StepFailureKind, StepLimits};
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    let elsewhere = dir.path().join("elsewhere");
+    for (d, text) in [
+        (&reference, NOTES),
+        (&elsewhere, "secret of another tenant\n"),
+    ] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("notes.txt"), text).unwrap();
+    }
+    let planned = Grant::planned("reference", &reference);
+    let admitted = planned.open().unwrap();
+    assert_eq!(admitted.path, reference.canonicalize().unwrap());
+    // The swap: the granted path now leads elsewhere.
+    std::fs::rename(&reference, dir.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &reference).unwrap();
+
+    let rt = shared_runtime();
+    let hostile = rt.load(&plugin("hostile")).unwrap();
+    let (features, _) = crate::hostile_corpus::cancer();
+    let params = [sluice::wit::Param {
+        name: "attack".into(),
+        value: sluice::wit::ParamValue::Text("read-grant".into()),
+    }];
+    let mut ctx = StepContext::new("read", StepLimits::default(), 1);
+    ctx.grants = vec![admitted];
+    let read = rt.fit(&hostile, &ctx, features, &params).unwrap();
+    assert_eq!(String::from_utf8_lossy(&read.value), NOTES);
+
+    ctx.grants = vec![planned];
+    let refused = rt.fit(&hostile, &ctx, features, &params).unwrap_err();
+    assert!(
+        matches!(&refused.kind, StepFailureKind::InvalidLimits { message }
+            if message.contains("was not opened when the run was admitted")),
+        "{refused}"
+    );
+}
+
 /// A one-step pipeline in `dir` whose dataset is read from `data`.
 fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> std::path::PathBuf {
     let p = write_pipeline(

@@ -546,10 +546,7 @@ fn step_grants(
     let mut out = Vec::new();
     for name in &step.grants {
         match resolved.get(name.as_str()) {
-            Some(path) => out.push(crate::runtime::Grant {
-                name: name.clone(),
-                path: path.clone(),
-            }),
+            Some(path) => out.push(crate::runtime::Grant::planned(name.clone(), path.clone())),
             None if declared.contains_key(name) => {} // reported with [grants]
             None => issues.push(format!(
                 "step '{}': grant '{name}' is not declared in [grants]",

@@ -368,8 +368,10 @@ impl StepState {
             .allow_tcp(false)
             .allow_udp(false);
         for g in grants {
+            // The descriptor opened at admission, never the path again.
+            let host = g.host_path()?;
             builder
-                .preopened_dir(&g.path, g.guest_path(), wasmtime_wasi::FsPerms::ReadOnly)
+                .preopened_dir(&host, g.guest_path(), wasmtime_wasi::FsPerms::ReadOnly)
                 .map_err(|e| {
                     format!(
                         "cannot open granted directory '{}' ({}): {e}",
