@@ -128,6 +128,100 @@ fn an_undeclared_or_missing_grant_is_a_pipeline_error() {
     );
 }
 
+/// A pipeline of `steps` hostile steps, each running `attack` on the
+/// dataset with the reference grant, side by side (none reads another's
+/// output), then `independent`: a standardize step that waits for none of
+/// them.
+fn waiting_pipeline(dir: &Path, attack: &str, steps: usize, limits: &str) -> std::path::PathBuf {
+    let reference = dir.join("reference");
+    std::fs::create_dir_all(&reference).unwrap();
+    let mut body = format!(
+        "[grants]\nreference = {:?}\n\n",
+        reference.display().to_string()
+    );
+    for i in 0..steps {
+        body += &format!(
+            "[[steps]]\nid = \"wait{i}\"\nplugin = \"hostile\"\ninput = \"cancer\"\n\
+             params = {{ attack = \"{attack}\" }}\ngrants = [\"reference\"]\nlimits = {{ {limits} }}\n\n"
+        );
+    }
+    body += "[[steps]]\nid = \"independent\"\nplugin = \"standardize\"\ninput = \"cancer\"\n";
+    write_pipeline(dir, attack, &body)
+}
+
+/// Issue 18, point 1: a step that waits in a host call (here the open of
+/// a FIFO in its granted directory, which waits for a writer that never
+/// comes) ends at its time limit like a step that spins, and does not hold
+/// the run: the independent step still runs.
+#[test]
+fn a_step_waiting_on_a_fifo_in_its_grant_ends_at_its_time_limit() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = data_dirs(&[dir.path()]);
+    succeeded(
+        sluice(home.path())
+            .args(["tenants", "create", "lab", &allowed])
+            .output()
+            .unwrap(),
+        "tenants create",
+    );
+    let p = waiting_pipeline(dir.path(), "read-fifo", 2, "timeout_ms = 400");
+    let fifo = dir.path().join("reference/fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let out = run(home.path(), "lab", &p);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let err = report["error"].as_str().unwrap().to_string();
+    assert!(err.contains("time limit of 400 ms"), "{err}");
+    let steps = report["steps"].as_array().unwrap();
+    let status = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["status"].clone())
+            .unwrap_or_else(|| panic!("no step {id} in {report}"))
+    };
+    assert_eq!(status("independent"), "succeeded", "{report}");
+}
+
+/// Issue 18, point 1: a tenant's time limit holds over a step that sleeps
+/// on the WASI monotonic clock (an hour, then u64::MAX nanoseconds at a
+/// time), metered or not.
+#[test]
+fn a_tenant_time_limit_holds_over_a_sleeping_step() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (tenant, fuel) in [("plain", "fuel=none"), ("metered", "fuel=1000000000")] {
+        succeeded(
+            sluice(home.path())
+                .args(["tenants", "create", tenant, "timeout_ms=300", fuel])
+                .arg(data_dirs(&[dir.path()]))
+                .output()
+                .unwrap(),
+            "tenants create",
+        );
+        for attack in ["sleep", "sleep-forever"] {
+            let p = waiting_pipeline(dir.path(), attack, 1, "");
+            let out = run(home.path(), tenant, &p);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{tenant} {attack}: {}",
+                stderr(&out)
+            );
+            let err = json(&out)["error"].as_str().unwrap().to_string();
+            assert!(
+                err.contains("time limit of 300 ms"),
+                "{tenant} {attack}: {err}"
+            );
+        }
+    }
+}
+
 /// Issue 18, point 4: a grant is opened once, by descriptor, and the
 /// sandbox gets that descriptor: swapping the granted directory for a
 /// symlink to another directory afterwards changes nothing the step reads.

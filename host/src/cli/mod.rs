@@ -208,6 +208,11 @@ pub fn main() -> ExitCode {
             Command::Gc(args) => gc::gc(&home, args).await,
         }
     });
+    // A plugin stopped at its time limit while its WASI file open waited
+    // (a FIFO in a granted directory) leaves that open on a blocking
+    // thread, where no one can cancel it. Dropping the runtime would wait
+    // for it forever: give the rest a moment and leave it behind.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -26,6 +26,7 @@
 pub mod bindings;
 pub mod cache;
 mod call;
+mod deadline;
 pub mod error;
 pub mod limits;
 pub mod output;
@@ -401,6 +402,9 @@ fn start_ticker(engine: &Engine) {
                         }
                         None => false,
                     });
+                    drop(list);
+                    // Calls waiting in a host call past their deadline.
+                    deadline::wake_expired();
                 }
             })
             .expect("spawn the epoch thread");
@@ -536,7 +540,7 @@ impl Runtime {
         let ctx = StepContext::new("describe", StepLimits::for_describe(), 0);
         // Loading compiles, so it is blocking anyway: describe() runs to
         // completion on this thread.
-        let info = futures::executor::block_on(self.describe_async(&plugin, &ctx))?.value;
+        let info = call::block_on(self.describe_async(&plugin, &ctx))?.value;
         if World::of_kind(info.kind) != world {
             return Err(RuntimeError::Link {
                 path: path.to_path_buf(),
