@@ -130,6 +130,7 @@ fn step_kind(kind: &StepFailureKind) -> &'static str {
         StepFailureKind::MemoryLimit { .. } => "memory",
         StepFailureKind::FuelExhausted { .. } => "fuel",
         StepFailureKind::OutputTooLarge { .. } => "output",
+        StepFailureKind::TooManyEntries { .. } => "entries",
         StepFailureKind::ModelCallLimit { .. } => "model-calls",
         StepFailureKind::InvalidLimits { .. } => "invalid-limits",
         StepFailureKind::Trap { .. } => "trap",

@@ -91,6 +91,31 @@ fn finish<R: StepValue>(
                 };
                 return Err(fail(kind, log));
             }
+            let entries = value.entries();
+            for (what, count, limit, field) in [
+                (
+                    "columns",
+                    entries.columns,
+                    limits.max_columns,
+                    "limits.max_columns",
+                ),
+                (
+                    "metrics, checks and attributions",
+                    entries.metrics,
+                    limits.max_metrics,
+                    "limits.max_metrics",
+                ),
+            ] {
+                if count > limit {
+                    let kind = StepFailureKind::TooManyEntries {
+                        what,
+                        count,
+                        limit,
+                        field,
+                    };
+                    return Err(fail(kind, log));
+                }
+            }
             if let Err(message) = value.check_shape() {
                 return Err(fail(StepFailureKind::InvalidOutput { message }, log));
             }

@@ -59,6 +59,13 @@ pub enum StepFailureKind {
         bytes: u64,
         what: &'static str,
     },
+    #[error("returned {count} {what}, over its limit of {limit} ({field})")]
+    TooManyEntries {
+        what: &'static str,
+        count: u64,
+        limit: u64,
+        field: &'static str,
+    },
     #[error("called the model more than its limit of {limit} times (limits.model_calls)")]
     ModelCallLimit { limit: u64 },
     #[error("was not run: {message}")]

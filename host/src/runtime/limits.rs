@@ -15,6 +15,8 @@ use std::time::Duration;
 /// | `output_mib` | 256 MiB of returned value per call | [`MAX_OUTPUT_MIB`] | the lifted WIT value is measured before the host converts or stores it |
 /// | `log_kib` | 64 KiB of log (host `log` + stdout + stderr) | none | the log is truncated with a marker, the step goes on |
 /// | `model_calls` | 10 000 calls to the `model` import per step | none | the call past the limit traps the step |
+/// | `max_columns` | 10 000 columns in a returned table | [`MAX_ENTRIES`] | counted before the host converts or stores the table |
+/// | `max_metrics` | 10 000 metrics, checks and attributions in a returned report, model or explanation | [`MAX_ENTRIES`] | counted before the host stores any of them |
 ///
 /// `fuel` makes a budget deterministic: the same plugin on the same input
 /// with the same fuel always spends the same fuel and ends the same way,
@@ -48,6 +50,10 @@ pub struct StepLimits {
     pub log_kib: u64,
     /// Calls a validator or explainer may make to the `model` import.
     pub model_calls: u64,
+    /// Columns of a table one call returns.
+    pub max_columns: u64,
+    /// Metrics, checks and attributions one call returns, together.
+    pub max_metrics: u64,
 }
 
 impl Default for StepLimits {
@@ -59,6 +65,8 @@ impl Default for StepLimits {
             output_mib: 256,
             log_kib: 64,
             model_calls: 10_000,
+            max_columns: 10_000,
+            max_metrics: 10_000,
         }
     }
 }
@@ -73,6 +81,8 @@ impl StepLimits {
             output_mib: 4,
             log_kib: 16,
             model_calls: 0,
+            max_columns: 0,
+            max_metrics: 0,
         }
     }
 
@@ -117,9 +127,24 @@ impl StepLimits {
                 self.output_mib
             ));
         }
+        for (field, value) in [
+            ("max_columns", self.max_columns),
+            ("max_metrics", self.max_metrics),
+        ] {
+            if value > MAX_ENTRIES {
+                return Err(format!(
+                    "limits.{field} must be at most {MAX_ENTRIES}, got {value}"
+                ));
+            }
+        }
         Ok(())
     }
 }
+
+/// Upper bound of `max_columns` and `max_metrics`: past it, the host's
+/// own work on one output (an Arrow schema and a Parquet footer per
+/// column, a database row per metric) would outgrow any step's time.
+pub const MAX_ENTRIES: u64 = 1_000_000;
 
 /// Upper bound of any step's memory: the pooling allocator reserves slots
 /// of this size, and a pipeline may not ask for more.
@@ -183,6 +208,12 @@ mod tests {
             "limits.memory_mib",
         );
         bad(StepLimits { timeout_ms: 0, ..d }, "limits.timeout_ms");
+        bad(
+            StepLimits {
+                max_columns: MAX_ENTRIES + 1,
+                ..d
+            },
+            "limits.max_columns",
         );
         assert_eq!(StepLimits { output_mib: 3, ..d }.output_bytes(), 3 << 20);
     }

@@ -7,6 +7,13 @@
 
 use super::bindings::types;
 
+/// The entries of a returned value ([`StepValue::entries`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Entries {
+    pub columns: u64,
+    pub metrics: u64,
+}
+
 /// The bytes of a string or list header (pointer and length).
 const HEADER: u64 = 8;
 
@@ -17,6 +24,13 @@ pub trait StepValue {
 
     /// Its canonical-ABI size in bytes.
     fn wire_bytes(&self) -> u64;
+
+    /// How many columns (of a table) and metrics, checks and attributions
+    /// (of a report, model or explanation) it holds: what
+    /// `limits.max_columns` and `limits.max_metrics` bound.
+    fn entries(&self) -> Entries {
+        Entries::default()
+    }
 
     /// Whether its shape is what the contract promises.
     fn check_shape(&self) -> Result<(), String> {
@@ -68,6 +82,12 @@ impl StepValue for types::Table {
     fn wire_bytes(&self) -> u64 {
         list_bytes(&self.columns, column_bytes)
     }
+    fn entries(&self) -> Entries {
+        Entries {
+            columns: self.columns.len() as u64,
+            metrics: 0,
+        }
+    }
     fn check_shape(&self) -> Result<(), String> {
         crate::data::check_shape(self)
             .map(|_| ())
@@ -80,6 +100,10 @@ impl StepValue for Option<types::Table> {
     const WHAT: &'static str = "table";
     fn wire_bytes(&self) -> u64 {
         self.as_ref().map_or(0, StepValue::wire_bytes)
+    }
+    fn entries(&self) -> Entries {
+        self.as_ref()
+            .map_or_else(Entries::default, StepValue::entries)
     }
     fn check_shape(&self) -> Result<(), String> {
         self.as_ref().map_or(Ok(()), StepValue::check_shape)
@@ -98,6 +122,12 @@ impl StepValue for types::Trained {
     fn wire_bytes(&self) -> u64 {
         scalars(&self.model).saturating_add(metrics_bytes(&self.metrics))
     }
+    fn entries(&self) -> Entries {
+        Entries {
+            columns: 0,
+            metrics: self.metrics.len() as u64,
+        }
+    }
 }
 
 impl StepValue for types::ValidationReport {
@@ -110,6 +140,12 @@ impl StepValue for types::ValidationReport {
         })
         .saturating_add(metrics_bytes(&self.metrics))
     }
+    fn entries(&self) -> Entries {
+        Entries {
+            columns: 0,
+            metrics: (self.checks.len() as u64).saturating_add(self.metrics.len() as u64),
+        }
+    }
 }
 
 impl StepValue for types::Explanation {
@@ -117,6 +153,12 @@ impl StepValue for types::Explanation {
     fn wire_bytes(&self) -> u64 {
         list_bytes(&self.global, |a| str_bytes(&a.feature).saturating_add(8))
             .saturating_add(metrics_bytes(&self.metrics))
+    }
+    fn entries(&self) -> Entries {
+        Entries {
+            columns: 0,
+            metrics: (self.global.len() as u64).saturating_add(self.metrics.len() as u64),
+        }
     }
 }
 

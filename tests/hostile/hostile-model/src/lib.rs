@@ -23,6 +23,7 @@
 //! - `each-long`: holds the features and sends one `predict-each` of
 //!   300,000 requests, which keeps the host answering for minutes: the
 //!   explainer's time limit must still hold while it waits.
+//! - `many-metrics`: returns 200,000 distinct metrics.
 
 use sluice_sdk::model::PredictionRequest;
 use sluice_sdk::random::{SplitMix64, shuffled};
@@ -249,7 +250,7 @@ impl Explainer for HostileModel {
         .param(ParamSpec::text(
             "mode",
             "forever",
-            "forever, replacing, each or each-long",
+            "forever, replacing, each, each-long or many-metrics",
         ))
     }
 
@@ -262,6 +263,14 @@ impl Explainer for HostileModel {
             "replacing" => return probe(features),
             "each" => return probe_each(features),
             "each-long" => return each_long(features),
+            "many-metrics" => {
+                // 200,000 distinct metrics: each would be a database row.
+                let mut explanation = Explanation::new();
+                for i in 0..200_000 {
+                    explanation.metric(format!("m{i}"), f64::from(i));
+                }
+                return Ok(explanation);
+            }
             _ => {}
         }
         let mut calls: u64 = 0;

@@ -13,7 +13,13 @@ use std::hash::{BuildHasher, Hasher};
 pub struct Hostile;
 
 /// Attacks that `apply` runs, chosen by the state `fit` returned.
-const APPLY: &[&str] = &["ragged", "bad-mask", "wide-table", "huge-name"];
+const APPLY: &[&str] = &[
+    "ragged",
+    "bad-mask",
+    "wide-table",
+    "huge-name",
+    "many-columns",
+];
 
 fn attack(name: &str) -> Result<Vec<u8>, StepError> {
     if APPLY.contains(&name) {
@@ -166,6 +172,11 @@ impl Transform for Hostile {
         match state.as_slice() {
             // 8 Mi rows of f64: 64 MiB, over a small output limit.
             b"wide-table" => Ok(Table::new().with(Column::f64("wide", vec![0.5; 8 << 20]))),
+            // 100,000 columns of one row: little data, much host work per
+            // column (a schema field, a Parquet column chunk) if let in.
+            b"many-columns" => Ok((0..100_000).fold(Table::new(), |t, i| {
+                t.with(Column::f64(format!("c{i}"), vec![0.5]))
+            })),
             // One 16 MiB string, as a column name.
             b"huge-name" => Ok(Table::new().with(Column::bool("n".repeat(16 << 20), vec![true]))),
             // A validity mask with fewer entries than rows.
