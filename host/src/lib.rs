@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod authoring;
 pub mod cli;
 pub mod conformance;
+pub mod crash;
 pub mod data;
 pub mod meta;
 pub mod pipeline;

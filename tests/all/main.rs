@@ -5,6 +5,7 @@
 mod bad_pipelines;
 pub mod cache;
 mod conformance;
+mod crash;
 mod example;
 mod gc;
 mod grants;

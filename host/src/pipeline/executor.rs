@@ -751,9 +751,12 @@ impl RunCtx<'_> {
         } else {
             RunStatus::Succeeded
         };
-        self.meta
-            .finish_run(&run_id, status, failure.as_deref())
-            .await?;
+        // Models are registered before the run is recorded as ended: a
+        // crash in between leaves a run that is not finished, which
+        // `resume` takes up, and registering a run's step again returns
+        // the version it has. (Recorded as succeeded first, a crash lost
+        // the registration and left nothing to resume.)
+        crate::crash::point("run-before-register");
         let mut registered = Vec::new();
         if failure.is_none() && self.register_models {
             let registry = crate::registry::Registry::for_tenant(
@@ -775,6 +778,10 @@ impl RunCtx<'_> {
                 });
             }
         }
+        crate::crash::point("run-before-finish");
+        self.meta
+            .finish_run(&run_id, status, failure.as_deref())
+            .await?;
         Ok(RunReport {
             run_id,
             tenant: self.tenant.name.clone(),

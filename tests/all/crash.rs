@@ -1,0 +1,63 @@
+//! Crashes at the worst moments (`SLUICE_CRASH_AT`, see `sluice::crash`):
+//! what was recorded is never lost, and `resume` finishes the work.
+
+use crate::support::*;
+
+const MODEL: &str = "breast-cancer-logreg";
+
+/// Issue 18, point 10: a crash between a run's last step and its model
+/// registration, or between registration and the run's end, loses
+/// nothing: the run is left unfinished, `resume` finishes it, and the
+/// model has exactly one version, from that run.
+#[test]
+fn a_crash_around_registration_is_finished_by_resume() {
+    for point in ["run-before-register", "run-before-finish"] {
+        let home = home_with_shared_cache();
+        let crashed = sluice(home.path())
+            .args(["run", "pipelines/breast-cancer.toml", "--json"])
+            .env("SLUICE_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert_eq!(crashed.status.code(), None, "{point}: killed by a signal");
+        let runs = json(&succeeded(
+            sluice(home.path())
+                .args(["runs", "list", "--json"])
+                .output()
+                .unwrap(),
+            "runs list",
+        ));
+        let run = &runs[0];
+        assert_eq!(run["status"], "running", "{point}: {runs}");
+        let id = run["id"].as_str().unwrap().to_string();
+
+        let resumed = json(&succeeded(
+            sluice(home.path())
+                .args(["resume", &id, "--json"])
+                .output()
+                .unwrap(),
+            "resume",
+        ));
+        assert_eq!(resumed["status"], "succeeded", "{point}: {resumed}");
+        assert_eq!(resumed["registered"][0]["version"], 1, "{point}: {resumed}");
+        let versions = json(&succeeded(
+            sluice(home.path())
+                .args(["models", "show", MODEL, "--json"])
+                .output()
+                .unwrap(),
+            "models show",
+        ));
+        let text = versions.to_string();
+        assert!(
+            text.contains(&id),
+            "{point}: the version is the run's: {text}"
+        );
+        let list = json(&succeeded(
+            sluice(home.path())
+                .args(["models", "list", "--json"])
+                .output()
+                .unwrap(),
+            "models list",
+        ));
+        assert_eq!(list[0]["latest"], 1, "{point}: one version only: {list}");
+    }
+}
