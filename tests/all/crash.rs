@@ -61,3 +61,43 @@ fn a_crash_around_registration_is_finished_by_resume() {
         assert_eq!(list[0]["latest"], 1, "{point}: one version only: {list}");
     }
 }
+
+/// Issue 18, point 14: ten processes opening a fresh home at once all get
+/// the one database (creating and migrating it take turns).
+#[test]
+fn concurrent_first_commands_on_a_fresh_home_all_open_the_database() {
+    let home = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            std::thread::spawn({
+                let home = home.path().to_owned();
+                move || {
+                    sluice(&home)
+                        .args(["runs", "list", "--json"])
+                        .output()
+                        .unwrap()
+                }
+            })
+        })
+        .collect();
+    for child in children {
+        let out = child.join().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(json(&out), serde_json::json!([]));
+    }
+}
+
+/// Issue 18, point 15: a 0-byte `sluice.db` is not silently a new, empty
+/// history: commands refuse it, naming the file.
+#[test]
+fn an_empty_database_file_is_refused_not_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("sluice.db");
+    std::fs::write(&db, b"").unwrap();
+    let out = sluice(home.path()).args(["runs", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is an empty file (0 bytes)"), "{err}");
+    assert!(err.contains(&db.display().to_string()), "{err}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as it was");
+}

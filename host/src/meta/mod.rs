@@ -49,6 +49,31 @@ pub enum MetaError {
         source: std::io::Error,
     },
 
+    /// The database file exists but is empty: not a sluice database (a
+    /// new one would silently replace its history).
+    #[error(
+        "the metadata store `{}` is an empty file (0 bytes), not a sluice database: \
+         restore it from a backup, or move it away to start a new, empty history",
+        path.display()
+    )]
+    EmptyDatabase { path: PathBuf },
+
+    /// A new database could not be created in place.
+    #[error("cannot create the metadata store at `{}`: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The lock that serializes opening the database could not be taken.
+    #[error("cannot lock `{}` to open the metadata store: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The database could not be opened.
     #[error("cannot open the metadata store `{url}`: {source}")]
     Open {

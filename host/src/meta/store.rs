@@ -15,6 +15,113 @@ use crate::artifacts::ArtifactDigest;
 
 type Result<T, E = MetaError> = std::result::Result<T, E>;
 
+/// An exclusive lock on `<database>.open-lock` (created if missing), held
+/// while one process opens and migrates the database; released when
+/// dropped (the file descriptor closes).
+async fn open_lock(database: &Path) -> Result<std::fs::File> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".open-lock");
+    let path = std::path::PathBuf::from(name);
+    let lock_error = |source| MetaError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(lock_error)?;
+    tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this closure owns; no memory is
+        // shared with the call.
+        match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } {
+            0 => Ok(file),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    })
+    .await
+    .map_err(|e| lock_error(std::io::Error::other(e)))?
+    .map_err(lock_error)
+}
+
+/// Create the database at `path` whole or not at all: made and migrated
+/// under a temporary name (with a rollback journal, so every commit is in
+/// the file itself), closed, then renamed into place. A process killed meanwhile leaves only
+/// the temporary file, removed by the next attempt, so a `sluice.db` of 0
+/// bytes is never one of sluice's own making. Called with the open lock
+/// held.
+async fn create_database(url: &str, path: &Path, options: &SqliteConnectOptions) -> Result<()> {
+    let named = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let creating = named(".creating");
+    let io = |source: std::io::Error| MetaError::Create {
+        path: path.to_owned(),
+        source,
+    };
+    for leftover in [
+        creating.clone(),
+        named(".creating-wal"),
+        named(".creating-shm"),
+        named(".creating-journal"),
+    ] {
+        match std::fs::remove_file(&leftover) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let options = options
+        .clone()
+        .filename(&creating)
+        .create_if_missing(true)
+        // Every commit lands in the file itself, not in a log beside it
+        // that the rename would leave behind; the normal open switches it
+        // to WAL.
+        .journal_mode(SqliteJournalMode::Delete);
+    let pool = connect_and_migrate(url, options, 1).await?;
+    pool.close().await;
+    std::fs::rename(&creating, path).map_err(io)
+}
+
+/// A pool of `connections` over `options`, with every migration applied.
+async fn connect_and_migrate(
+    url: &str,
+    options: SqliteConnectOptions,
+    connections: u32,
+) -> Result<SqlitePool> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .map_err(|source| MetaError::Open {
+            url: url.to_owned(),
+            source,
+        })?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .map_err(|source| MetaError::Migrate {
+            url: url.to_owned(),
+            source,
+        })?;
+    Ok(pool)
+}
+
+/// Whether `path` is an existing file of 0 bytes with no write-ahead log
+/// beside it: what SQLite would silently take for a new, empty database.
+fn is_empty_file(path: &Path) -> bool {
+    let empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    empty(path) && (!wal.exists() || empty(&wal))
+}
+
 /// The metadata store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct MetaStore {
@@ -65,26 +172,29 @@ impl MetaStore {
                 source,
             })?;
         }
+        // Processes opening one database at once take turns: creating it,
+        // switching it to WAL and migrating it are not safe to race (9 of
+        // 10 concurrent first runs on a fresh home failed).
+        let _turn = match url != "sqlite::memory:" && !filename.as_os_str().is_empty() {
+            true => Some(open_lock(filename).await?),
+            false => None,
+        };
+        if url != "sqlite::memory:" && !filename.as_os_str().is_empty() {
+            if is_empty_file(filename) {
+                return Err(MetaError::EmptyDatabase {
+                    path: filename.to_owned(),
+                });
+            }
+            if !filename.exists() {
+                create_database(url, filename, &options).await?;
+            }
+        }
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| MetaError::Open {
-                url: url.to_owned(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| MetaError::Migrate {
-                url: url.to_owned(),
-                source,
-            })?;
+        let pool = connect_and_migrate(url, options, 4).await?;
         Ok(Self { pool })
     }
 
