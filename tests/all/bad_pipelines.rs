@@ -83,6 +83,55 @@ input = "a"
     assert!(err.contains("steps form a cycle: a -> b"), "{err}");
 }
 
+/// Issue 18, point 15: a cycle message names the steps on the cycle, not
+/// the steps downstream of it that only wait for it.
+#[test]
+fn a_cycle_message_names_only_the_cycle() {
+    let (err, _, _dir) = run_bad(
+        r#"
+[[steps]]
+id = "downstream"
+plugin = "standardize"
+input = "b"
+
+[[steps]]
+id = "a"
+plugin = "impute"
+input = "b"
+
+[[steps]]
+id = "b"
+plugin = "standardize"
+input = "a"
+"#,
+    );
+    let line = err
+        .lines()
+        .find(|l| l.contains("steps form a cycle"))
+        .unwrap_or_else(|| panic!("no cycle in {err}"));
+    assert!(
+        line.contains("b -> a -> b") || line.contains("a -> b -> a"),
+        "{line}"
+    );
+    assert!(!line.contains("downstream"), "{line}");
+}
+
+/// Issue 18, point 15: a step id that imitates a dataset step
+/// (`dataset:d`) or holds other punctuation is refused when the pipeline
+/// is loaded, before it can be recorded.
+#[test]
+fn step_ids_that_imitate_dataset_steps_are_refused() {
+    for id in ["dataset:cancer", "a/b", "two words", "tab\tid"] {
+        let (err, _, _dir) = run_bad(&format!(
+            "[[steps]]\nid = \"{id}\"\nplugin = \"standardize\"\ninput = \"cancer\"\n"
+        ));
+        assert!(
+            err.contains("a step id may hold only letters"),
+            "{id}: {err}"
+        );
+    }
+}
+
 #[test]
 fn syntax_errors_and_unknown_keys_name_the_file() {
     let (err, pipeline, _dir) =

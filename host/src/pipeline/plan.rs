@@ -197,6 +197,8 @@ fn plan(
     for (i, step) in file.steps.iter().enumerate() {
         if step.id.trim().is_empty() {
             issues.push(format!("step #{}: id is empty", i + 1));
+        } else if let Err(e) = check_step_id(&step.id) {
+            issues.push(format!("step #{} ({:?}): {e}", i + 1, step.id));
         } else if file.datasets.contains_key(&step.id) {
             issues.push(format!(
                 "step '{}': id is also the name of a dataset",
@@ -669,6 +671,25 @@ pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
     }
 }
 
+/// A step id is a name in runs, caches, lineage and the command line:
+/// letters, digits, `-`, `_` and `.`, at most 128 of them. `:` is kept for
+/// the dataset steps (`dataset:NAME`), which an id must never imitate.
+pub fn check_step_id(id: &str) -> Result<(), String> {
+    let ok = id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "a step id may hold only letters, digits, '-', '_' and '.' (at most 128; ':' is \
+             kept for dataset steps)"
+                .into(),
+        )
+    }
+}
+
 /// Kahn's algorithm over input, reference and model edges, keeping the
 /// file's order among steps that are ready together. Reports cycles.
 fn topological_order(
@@ -698,17 +719,47 @@ fn topological_order(
                 order.push(i);
             }
             None => {
-                let stuck: BTreeMap<usize, &str> = (0..n)
-                    .filter(|&i| !done[i])
-                    .map(|i| (i, steps[i].id.as_str()))
-                    .collect();
+                let cycle = one_cycle(&deps, &done);
                 issues.push(format!(
-                    "steps form a cycle: {} (each waits for another through input, reference or model)",
-                    stuck.values().cloned().collect::<Vec<_>>().join(" -> ")
+                    "steps form a cycle: {} (each waits for the next through input, reference or model)",
+                    cycle
+                        .iter()
+                        .chain(cycle.first())
+                        .map(|&i| steps[i].id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
                 ));
                 break;
             }
         }
     }
     order
+}
+
+/// One cycle among the steps not `done` (each waits for a step not done,
+/// so walking from any of them along waits must come back): the steps on
+/// it in the order they wait for each other, without the steps that only
+/// wait for the cycle downstream of it.
+fn one_cycle(deps: &[HashSet<usize>], done: &[bool]) -> Vec<usize> {
+    let Some(start) = (0..deps.len()).find(|&i| !done[i]) else {
+        return Vec::new();
+    };
+    let mut seen_at: HashMap<usize, usize> = HashMap::new();
+    let mut walk = Vec::new();
+    let mut at = start;
+    loop {
+        if let Some(&first) = seen_at.get(&at) {
+            // The walk waited its way back to `at`: the cycle, reversed to
+            // read "a waits for b" as a -> b is its walk order already.
+            return walk[first..].to_vec();
+        }
+        seen_at.insert(at, walk.len());
+        walk.push(at);
+        let mut next: Vec<usize> = deps[at].iter().copied().filter(|&j| !done[j]).collect();
+        next.sort_unstable();
+        match next.first() {
+            Some(&j) => at = j,
+            None => return walk,
+        }
+    }
 }
