@@ -14,6 +14,7 @@ mod hostile_corpus;
 mod languages;
 mod model_session;
 mod registry;
+mod registry_tenants;
 pub mod s3;
 mod search;
 mod support;

@@ -322,6 +322,11 @@ fn plan(
     }
 
     for (name, model) in &file.models {
+        if let Err(rule) = crate::registry::check_model_name(name) {
+            issues.push(format!(
+                "[models.{name}]: `{name}` is not a model name: {rule}"
+            ));
+        }
         for gate in &model.gates {
             if let Err(e) = crate::registry::gates::parse(gate) {
                 issues.push(format!("[models.{name}]: {e}"));
@@ -523,10 +528,8 @@ fn check_step_shape(
                 step.plugin
             ));
         }
-        if name.is_empty() || name.contains(['@', ':', '/']) || name.contains(char::is_whitespace) {
-            issues.push(format!(
-                "step '{id}': `{name}` is not a model name (letters, digits, '-', '_', '.')"
-            ));
+        if let Err(rule) = crate::registry::check_model_name(name) {
+            issues.push(format!("step '{id}': `{name}` is not a model name: {rule}"));
         }
     }
     if step.reference.is_some() && world != World::Validator {

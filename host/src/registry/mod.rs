@@ -5,7 +5,13 @@
 //! them is gated and every move lands in an append-only audit history.
 
 pub mod gates;
+mod names;
+#[cfg(test)]
+mod scope_tests;
 pub mod serve;
+
+use names::{KeyScope, ModelKey};
+pub use names::{NameRule, check_model_name};
 
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::meta::{MetaStore, RunRecord, StepRunRecord};
@@ -20,6 +26,12 @@ use std::collections::BTreeMap;
 pub enum RegistryError {
     #[error("no model named `{0}`; `sluice models list` shows the registered models")]
     NoModel(String),
+    /// A lookup by a text that cannot be a model name: no model has it.
+    #[error("no model named `{name}`: {rule}")]
+    NoSuchName { name: String, rule: NameRule },
+    /// A model name to register that breaks the naming rule.
+    #[error("`{name}` is not a model name: {rule}")]
+    BadName { name: String, rule: NameRule },
     #[error(
         "model `{name}` has no version {version}; `sluice models show {name}` lists its versions"
     )]
@@ -235,8 +247,10 @@ pub struct Registry {
     pub meta: MetaStore,
     /// The tenant's artifact store.
     pub artifacts: ArtifactStore,
-    /// Whose models these are: a tenant sees and changes only its own.
-    pub tenant: String,
+    /// Whose models these are: a tenant sees and changes only its own
+    /// (private, so it cannot drift from `scope`).
+    tenant: String,
+    scope: KeyScope,
 }
 
 fn output<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
@@ -269,26 +283,24 @@ impl Registry {
             meta,
             artifacts,
             tenant: tenant.to_string(),
+            scope: KeyScope::of(tenant),
         }
     }
 
-    /// The key a model name is stored under. Model names cannot contain
-    /// `/`, so `TENANT/NAME` never collides with a name of the default
-    /// tenant, and keying a key again changes nothing.
-    fn key(&self, name: &str) -> String {
-        if self.tenant == crate::tenants::DEFAULT_TENANT || name.contains('/') {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.tenant)
-        }
+    /// The tenant whose models these are.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 
-    /// The name a stored key shows as, if the key is this tenant's.
-    fn shown(&self, key: &str) -> Option<String> {
-        match key.split_once('/') {
-            None => (self.tenant == crate::tenants::DEFAULT_TENANT).then(|| key.to_string()),
-            Some((t, n)) => (t == self.tenant).then(|| n.to_string()),
-        }
+    /// The key `name` is stored under in this tenant's scope. A text that
+    /// is not a model name (`OTHER/NAME` above all) names no model.
+    fn key(&self, name: &str) -> Result<ModelKey> {
+        self.scope
+            .key(name)
+            .map_err(|rule| RegistryError::NoSuchName {
+                name: name.to_string(),
+                rule,
+            })
     }
 
     async fn definition(&self, sha256: &str) -> Result<Option<String>> {
@@ -428,11 +440,13 @@ impl Registry {
         gates: Option<&[String]>,
         actor: &str,
     ) -> Result<ModelVersion> {
-        if name.is_empty() || name.contains(['@', ':', '/']) || name.contains(char::is_whitespace) {
-            return Err(RegistryError::Invalid(format!(
-                "`{name}` is not a model name: use letters, digits, '-', '_' or '.'"
-            )));
-        }
+        let key = self
+            .scope
+            .key(name)
+            .map_err(|rule| RegistryError::BadName {
+                name: name.to_string(),
+                rule,
+            })?;
         if let Some(gates) = gates {
             for g in gates {
                 gates::parse(g).map_err(RegistryError::Invalid)?;
@@ -444,7 +458,7 @@ impl Registry {
         let existing = sqlx::query(
             "SELECT body_json FROM model_versions WHERE name = ? AND run_id = ? AND step_id = ?",
         )
-        .bind(self.key(name))
+        .bind(key.as_str())
         .bind(&run.id)
         .bind(step_id)
         .fetch_optional(&mut *tx)
@@ -456,7 +470,7 @@ impl Registry {
         }
         let gates_json = serde_json::to_string(&gates.unwrap_or(&[])).expect("strings serialize");
         sqlx::query("INSERT INTO models (name, gates_json, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(self.key(name))
+            .bind(key.as_str())
             .bind(&gates_json)
             .bind(now())
             .execute(&mut *tx)
@@ -464,13 +478,13 @@ impl Registry {
         if gates.is_some() {
             sqlx::query("UPDATE models SET gates_json = ? WHERE name = ?")
                 .bind(&gates_json)
-                .bind(self.key(name))
+                .bind(key.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
         let next: i64 =
             sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?")
-                .bind(self.key(name))
+                .bind(key.as_str())
                 .fetch_one(&mut *tx)
                 .await?
                 .get(0);
@@ -478,7 +492,7 @@ impl Registry {
         sqlx::query(
             "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, pipeline_version, pipeline_sha256, body_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(self.key(name))
+        .bind(key.as_str())
         .bind(next)
         .bind(&version.run_id)
         .bind(&version.step_id)
@@ -491,7 +505,7 @@ impl Registry {
         .await?;
         audit(
             &mut tx,
-            &self.key(name),
+            &key,
             actor,
             "register",
             None,
@@ -507,7 +521,7 @@ impl Registry {
 
     pub async fn gates(&self, name: &str) -> Result<Vec<String>> {
         let row = sqlx::query("SELECT gates_json FROM models WHERE name = ?")
-            .bind(self.key(name))
+            .bind(self.key(name)?.as_str())
             .fetch_optional(&self.meta.pool)
             .await?
             .ok_or_else(|| RegistryError::NoModel(name.to_string()))?;
@@ -518,7 +532,7 @@ impl Registry {
         self.gates(name).await?;
         let row =
             sqlx::query("SELECT body_json FROM model_versions WHERE name = ? AND version = ?")
-                .bind(self.key(name))
+                .bind(self.key(name)?.as_str())
                 .bind(version)
                 .fetch_optional(&self.meta.pool)
                 .await?
@@ -536,7 +550,7 @@ impl Registry {
     pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
         let rows =
             sqlx::query("SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias")
-                .bind(self.key(name))
+                .bind(self.key(name)?.as_str())
                 .fetch_all(&self.meta.pool)
                 .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -572,21 +586,29 @@ impl Registry {
     pub async fn versions(&self, name: &str) -> Result<Vec<i64>> {
         let rows =
             sqlx::query("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
-                .bind(self.key(name))
+                .bind(self.key(name)?.as_str())
                 .fetch_all(&self.meta.pool)
                 .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     pub async fn list(&self) -> Result<Vec<ModelSummary>> {
+        // Only this tenant's keys: the default tenant's hold no `/`, every
+        // other tenant's start with `TENANT/`.
         let rows = sqlx::query(
-            "SELECT m.name, m.gates_json, COUNT(v.version), COALESCE(MAX(v.version), 0) FROM models m LEFT JOIN model_versions v ON v.name = m.name GROUP BY m.name ORDER BY m.name",
+            "SELECT m.name, m.gates_json, COUNT(v.version), COALESCE(MAX(v.version), 0) \
+             FROM models m LEFT JOIN model_versions v ON v.name = m.name \
+             WHERE (?1 = '' AND instr(m.name, '/') = 0) \
+                OR (?1 <> '' AND substr(m.name, 1, length(?1)) = ?1) \
+             GROUP BY m.name ORDER BY m.name",
         )
+        .bind(self.scope.prefix())
         .fetch_all(&self.meta.pool)
         .await?;
         let mut out = Vec::new();
         for r in rows {
-            let Some(name) = self.shown(&r.get::<String, _>(0)) else {
+            let key: String = r.get(0);
+            let Some(name) = self.scope.name_of(&key).map(str::to_string) else {
                 continue;
             };
             out.push(ModelSummary {
@@ -611,6 +633,7 @@ impl Registry {
         force: bool,
         actor: &str,
     ) -> Result<Promotion> {
+        let key = self.key(name)?;
         if alias.is_empty()
             || !alias
                 .chars()
@@ -653,7 +676,7 @@ impl Registry {
         sqlx::query(
             "INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
         )
-        .bind(self.key(name))
+        .bind(key.as_str())
         .bind(alias)
         .bind(version)
         .bind(now())
@@ -661,7 +684,7 @@ impl Registry {
         .await?;
         audit(
             &mut tx,
-            &self.key(name),
+            &key,
             actor,
             "promote",
             Some(alias),
@@ -691,6 +714,7 @@ impl Registry {
         reason: &str,
         actor: &str,
     ) -> Result<Promotion> {
+        let key = self.key(name)?;
         let events = self.history(name).await?;
         // Promotions push a holder, rollbacks pop one.
         let mut stack: Vec<i64> = Vec::new();
@@ -718,13 +742,13 @@ impl Registry {
         )
         .bind(previous)
         .bind(now())
-        .bind(self.key(name))
+        .bind(key.as_str())
         .bind(alias)
         .execute(&mut *tx)
         .await?;
         audit(
             &mut tx,
-            &self.key(name),
+            &key,
             actor,
             "rollback",
             Some(alias),
@@ -750,7 +774,7 @@ impl Registry {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason FROM model_audit WHERE name = ? ORDER BY id",
         )
-        .bind(self.key(name))
+        .bind(self.key(name)?.as_str())
         .fetch_all(&self.meta.pool)
         .await?;
         Ok(rows
@@ -773,7 +797,7 @@ impl Registry {
 #[allow(clippy::too_many_arguments)]
 async fn audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    name: &str,
+    key: &ModelKey,
     actor: &str,
     action: &str,
     alias: Option<&str>,
@@ -785,7 +809,7 @@ async fn audit(
     sqlx::query(
         "INSERT INTO model_audit (name, at, actor, action, alias, from_version, to_version, forced, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(name)
+    .bind(key.as_str())
     .bind(now())
     .bind(actor)
     .bind(action)
@@ -817,9 +841,12 @@ mod tests {
             .await
             .unwrap();
         let mut tx = meta.pool.begin().await.unwrap();
+        let key = KeyScope::of(crate::tenants::DEFAULT_TENANT)
+            .key("m")
+            .unwrap();
         audit(
             &mut tx,
-            "m",
+            &key,
             "me",
             "promote",
             Some("production"),
