@@ -6,7 +6,7 @@ use sluice::artifacts::ArtifactStore;
 use sluice::meta::MetaStore;
 use sluice::pipeline::executor::{Executor, RunObserver, RunReport, Scheduler, StepReport};
 use sluice::pipeline::{PlanOptions, load_plan};
-use sluice::tenants::TenantCaps;
+use sluice::tenants::{Admin, DEFAULT_TENANT, TenantCaps};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -26,6 +26,23 @@ fn reading_data() -> TenantCaps {
         allowed_dirs: vec![root().join("pipelines/data").canonicalize().unwrap()],
         ..TenantCaps::default()
     }
+}
+
+/// The home's owner: the authority these tests create tenants with.
+fn owner() -> Admin {
+    Admin::home_owner(DEFAULT_TENANT).unwrap()
+}
+
+/// A fresh home with these tenants, created by its owner.
+fn home_with_tenants(names: &[&str]) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    for t in names {
+        ok(&sluice(home.path())
+            .args(["tenants", "create", t, &data_dirs(&[])])
+            .output()
+            .unwrap());
+    }
+    home
 }
 
 fn run_as(home: &Path, tenant: &str, pipeline: &str) -> std::process::Output {
@@ -129,15 +146,70 @@ fn tenants_are_created_listed_shown_and_capped() {
     }
 }
 
+/// Issue 18, point 9: `--tenant` is a claim, not a proof, so acting as a
+/// tenant does not let one create tenants or change caps (its own or
+/// another's); the home's owner, acting as the default tenant, does.
+#[test]
+fn creating_tenants_and_changing_caps_is_an_admin_operation() {
+    let home = home_with_tenants(&["alpha", "beta"]);
+    for (env, args) in [
+        (None, ["set", "beta", "allowed_dirs=/"].as_slice()),
+        (None, &["set", "alpha", "allowed_dirs=/"]),
+        (None, &["set", "default", "memory_mib=4096"]),
+        (None, &["create", "gamma"]),
+        // SLUICE_TENANT is the same claim.
+        (Some("alpha"), &["set", "beta", "allowed_dirs=/"]),
+    ] {
+        let mut cmd = sluice(home.path());
+        cmd = match env {
+            Some(t) => cmd.env("SLUICE_TENANT", t),
+            None => cmd.args(["--tenant", "alpha"]),
+        };
+        let out = cmd.arg("tenants").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains("is an admin operation"), "{args:?}: {err}");
+        assert!(err.contains("`--tenant alpha`"), "{args:?}: {err}");
+        assert!(
+            err.contains("without --tenant or SLUICE_TENANT"),
+            "{args:?}: {err}"
+        );
+    }
+
+    let out = sluice(home.path())
+        .args(["tenants", "list", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let all = json(&out);
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta", "default"], "gamma was not created");
+    for t in all.as_array().unwrap() {
+        assert_eq!(t["caps"]["allowed_dirs"], serde_json::json!([]), "{t}");
+        assert_eq!(t["caps"]["memory_mib"], 2048, "{t}");
+    }
+    // The owner may.
+    ok(&sluice(home.path())
+        .args(["tenants", "set", "beta", "memory_mib=512"])
+        .output()
+        .unwrap());
+    // And `--help` says who owns a local home.
+    let out = sluice(home.path())
+        .args(["tenants", "--help"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(stdout(&out).contains("admin operation"), "{}", stdout(&out));
+}
+
 #[test]
 fn a_tenant_sees_only_its_own_runs_and_artifacts() {
-    let home = tempfile::tempdir().unwrap();
-    for t in ["alpha", "beta"] {
-        ok(&sluice(home.path())
-            .args(["tenants", "create", t, &data_dirs(&[])])
-            .output()
-            .unwrap());
-    }
+    let home = home_with_tenants(&["alpha", "beta"]);
     let out = run_as(home.path(), "alpha", "pipelines/breast-cancer.toml");
     ok(&out);
     let report = json(&out);
@@ -399,7 +471,11 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
             concurrency,
             ..reading_data()
         };
-        let tenant = exec.meta.create_tenant(name, &caps).await.unwrap();
+        let tenant = exec
+            .meta
+            .create_tenant(&owner(), name, &caps)
+            .await
+            .unwrap();
         let flight = Flight::default();
         let report = exec.run_as(&tenant, &plan, &flight).await.unwrap();
         assert_eq!(report.status, "succeeded", "{:?}", report.error);
@@ -428,8 +504,16 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
             .await
             .unwrap()
             .unwrap();
-    let a = exec.meta.create_tenant("a", &reading_data()).await.unwrap();
-    let b = exec.meta.create_tenant("b", &reading_data()).await.unwrap();
+    let a = exec
+        .meta
+        .create_tenant(&owner(), "a", &reading_data())
+        .await
+        .unwrap();
+    let b = exec
+        .meta
+        .create_tenant(&owner(), "b", &reading_data())
+        .await
+        .unwrap();
     let alone = exec.run_as(&a, &plan, &Flight::default()).await.unwrap();
     assert_eq!(alone.status, "succeeded", "{:?}", alone.error);
     let (fa, fb) = (Flight::default(), Flight::default());
@@ -505,8 +589,8 @@ fn an_endless_step_does_not_hold_up_another_tenants_run() {
     let timeline = Timeline::default();
     let (spun, quick) = tokio.block_on(async {
         let caps = TenantCaps::default();
-        let a = exec.meta.create_tenant("a", &caps).await.unwrap();
-        let b = exec.meta.create_tenant("b", &caps).await.unwrap();
+        let a = exec.meta.create_tenant(&owner(), "a", &caps).await.unwrap();
+        let b = exec.meta.create_tenant(&owner(), "b", &caps).await.unwrap();
         let spin_events = RunEvents {
             tenant: "a",
             timeline: &timeline,

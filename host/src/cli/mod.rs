@@ -37,7 +37,9 @@ pub struct Cli {
     pub home: PathBuf,
 
     /// The tenant to act as: runs, artifacts and models of other tenants
-    /// are invisible, and the tenant's caps bound every step.
+    /// are invisible, and the tenant's caps bound every step. A claim, not
+    /// a proof: it scopes what a command sees, and acting as a tenant may
+    /// not create tenants or change caps.
     #[arg(long, global = true, env = "SLUICE_TENANT", default_value = "default")]
     pub tenant: String,
 
@@ -80,6 +82,14 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
     /// storage, granted directories).
+    ///
+    /// `--tenant` is a claim of whose view to act in, not a proof of who is
+    /// asking. In a local home the OS user who can write it owns every
+    /// tenant in it (nothing in sluice can stop them editing its database).
+    /// Creating tenants and changing caps is an admin operation: run
+    /// `tenants create|set` as the home's owner, without --tenant or
+    /// SLUICE_TENANT; acting as another tenant is refused. A shared server
+    /// will take it only from an authenticated admin credential.
     #[command(subcommand)]
     Tenants(tenants::TenantsCommand),
     /// Build a plugin project (Rust, Python, JavaScript or C) into a component.

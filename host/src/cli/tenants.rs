@@ -2,7 +2,7 @@
 
 use super::Home;
 use super::output::{print_json, table};
-use crate::tenants::{CAP_NAMES, Tenant, TenantCaps};
+use crate::tenants::{Admin, CAP_NAMES, Tenant, TenantCaps};
 use clap::Subcommand;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -125,15 +125,17 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
     let meta = home.meta().await?;
     match cmd {
         TenantsCommand::Create { name, caps, json } => {
+            let admin = Admin::home_owner(&home.tenant)?;
             let mut c = TenantCaps::default();
             apply(&mut c, &caps)?;
-            let t = meta.create_tenant(&name, &c).await?;
+            let t = meta.create_tenant(&admin, &name, &c).await?;
             print_tenant(&t, json)?;
         }
         TenantsCommand::Set { name, caps, json } => {
+            let admin = Admin::home_owner(&home.tenant)?;
             let mut c = meta.tenant(&name).await?.caps;
             apply(&mut c, &caps)?;
-            let t = meta.set_tenant_caps(&name, &c).await?;
+            let t = meta.set_tenant_caps(&admin, &name, &c).await?;
             print_tenant(&t, json)?;
         }
         TenantsCommand::List { json } => {

@@ -7,13 +7,18 @@ use super::MetaError;
 use super::store::{db, is_violation, now};
 use crate::artifacts::ArtifactDigest;
 use crate::meta::MetaStore;
-use crate::tenants::{DEFAULT_TENANT, Tenant, TenantCaps};
+use crate::tenants::{Admin, DEFAULT_TENANT, Tenant, TenantCaps};
 
 type Result<T, E = MetaError> = std::result::Result<T, E>;
 
 impl MetaStore {
-    /// Records a new tenant with these caps.
-    pub async fn create_tenant(&self, name: &str, caps: &TenantCaps) -> Result<Tenant> {
+    /// Records a new tenant with these caps (an admin operation).
+    pub async fn create_tenant(
+        &self,
+        _admin: &Admin,
+        name: &str,
+        caps: &TenantCaps,
+    ) -> Result<Tenant> {
         crate::tenants::check_name(name).map_err(|message| MetaError::InvalidTenant { message })?;
         let at = now();
         let inserted = sqlx::query(
@@ -80,8 +85,13 @@ impl MetaStore {
         rows.iter().map(tenant_from_row).collect()
     }
 
-    /// Replaces a tenant's caps.
-    pub async fn set_tenant_caps(&self, name: &str, caps: &TenantCaps) -> Result<Tenant> {
+    /// Replaces a tenant's caps (an admin operation).
+    pub async fn set_tenant_caps(
+        &self,
+        _admin: &Admin,
+        name: &str,
+        caps: &TenantCaps,
+    ) -> Result<Tenant> {
         self.tenant(name).await?;
         sqlx::query("UPDATE tenants SET caps_json = ?, updated_at = ? WHERE name = ?")
             .bind(caps_json(caps))

@@ -6,7 +6,12 @@
 //! (`tenants/NAME/` below the store's root; `default` keeps the root), its
 //! runs are visible only to it, and its caps bound every step's limits, the
 //! number of its steps that run at once and the bytes it may store. Caps are
-//! kept in the metadata database (`sluice tenants create|list|show|set`).
+//! kept in the metadata database (`sluice tenants create|list|show|set`);
+//! changing them takes an [`Admin`] (see [`admin`]).
+
+mod admin;
+
+pub use admin::{Admin, NotAdmin};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
