@@ -64,7 +64,7 @@ impl Owned {
         let dir = home_with_shared_cache();
         let home = dir.path();
         for t in [OWNER, "beta"] {
-            ok_as(home, "default", &["tenants", "create", t]);
+            ok_as(home, "default", &["tenants", "create", t, &data_dirs(&[])]);
         }
         let mut run = String::new();
         for (i, c) in [(1, 1.0), (2, 0.5)] {
