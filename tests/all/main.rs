@@ -19,3 +19,4 @@ pub mod s3;
 mod search;
 mod support;
 mod tenants;
+mod terminal_output;

@@ -1189,6 +1189,6 @@ fn classify_trap(e: &wasmtime::Error, state: &StepState, limits: &StepLimits) ->
         };
     }
     StepFailureKind::Trap {
-        message: format!("{e:?}"),
+        message: error::error_chain(e),
     }
 }

@@ -100,3 +100,49 @@ impl std::ops::Deref for StepFailure {
         &self.0
     }
 }
+
+/// An error and its causes as `{e:?}` shows them (`Caused by:` and the
+/// causes, numbered when there are several), without the host's stack
+/// backtrace `{e:?}` appends when RUST_BACKTRACE is set: host frames say
+/// nothing to a plugin's author and do not belong in a run record. The
+/// guest's Wasm backtrace is one of the causes' text, so it stays.
+pub(crate) fn error_chain(e: &wasmtime::Error) -> String {
+    use std::fmt::Write as _;
+    let mut text = e.to_string();
+    let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+    if !causes.is_empty() {
+        text.push_str("\n\nCaused by:");
+    }
+    for (n, cause) in causes.iter().enumerate() {
+        if causes.len() > 1 {
+            let _ = write!(text, "\n{n:>5}: {cause}");
+        } else {
+            let _ = write!(text, "\n    {cause}");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[test]
+    fn an_error_chain_reads_as_debug_does_without_the_host_backtrace() {
+        let e = wasmtime::Error::msg("wasm trap: unreachable")
+            .context("error while executing at wasm backtrace:\n    0: 0x1 - guest!f")
+            .context("calling fit");
+        let chain = error_chain(&e);
+        assert_eq!(
+            chain,
+            "calling fit\n\nCaused by:\n    0: error while executing at wasm backtrace:\n    \
+             0: 0x1 - guest!f\n    1: wasm trap: unreachable"
+        );
+        // Debug shows the same, then (with RUST_BACKTRACE) the host's frames.
+        let debug = format!("{e:?}");
+        assert!(debug.starts_with(&chain), "{debug:?}\n{chain:?}");
+        let one = wasmtime::Error::msg("root").context("outer");
+        assert_eq!(error_chain(&one), "outer\n\nCaused by:\n    root");
+        assert_eq!(error_chain(&wasmtime::Error::msg("alone")), "alone");
+    }
+}
