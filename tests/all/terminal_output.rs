@@ -1,7 +1,112 @@
-//! What the CLI prints to a terminal: a trap's stored error has no host
-//! backtrace.
+//! What the CLI prints to a terminal: a plugin's terminal escapes (in its
+//! log, its error, its version and doc) are shown escaped, in human output
+//! and in JSON; a trap's stored error has no host backtrace.
 
 use crate::support::*;
+use std::path::Path;
+
+/// The characters a terminal may act on that no output of sluice may
+/// carry raw: C0 controls but line feed and tab, DEL, C1 controls, bidi
+/// overrides and isolates.
+fn raw_controls(bytes: &[u8]) -> Vec<char> {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|&c| {
+            matches!(c,
+                '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// Runs sluice, checks its exit code and that neither stream carries a
+/// raw control character; returns stdout and stderr.
+fn shown(home: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = sluice(home).args(args).output().unwrap();
+    // {:?}: a failing assertion must not send the escapes to this terminal.
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {o:?} {e:?}");
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let raw = raw_controls(bytes);
+        assert!(
+            raw.is_empty(),
+            "{args:?}: raw {raw:?} on {name}: {o:?} {e:?}"
+        );
+    }
+    (o, e)
+}
+
+fn terminal_pipeline(dir: &Path) -> std::path::PathBuf {
+    write_pipeline(
+        dir,
+        "terminal",
+        &format!(
+            "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n\n\
+             [[steps]]\nid = \"evil\"\nplugin = {:?}\ninput = \"scale\"\n\
+             params = {{ attack = \"terminal\" }}\n",
+            plugin("hostile").display().to_string()
+        ),
+    )
+}
+
+#[test]
+fn a_plugin_s_terminal_escapes_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_with_shared_cache();
+    let home = home.path();
+    warm_cache(&["standardize", "hostile"]);
+    let pipeline = terminal_pipeline(dir.path());
+    let pipeline = pipeline.to_str().unwrap();
+
+    // The error, with the plugin's version, as `sluice run` reports it.
+    let (_, err) = shown(home, &["run", pipeline], 1);
+    for escaped in [
+        "hostile@0.1.0\\x1b[0m",
+        "error \\x1b]0;pwned-title\\x07 \\x1b]52;c;cHduZWQ=\\x07 \\u{9b}31m\\x7f\\x0d\\u{202e}desrever",
+    ] {
+        assert!(err.contains(escaped), "no {escaped:?} in {err:?}");
+    }
+    let (out, _) = shown(home, &["runs", "list", "--limit", "1", "--json"], 0);
+    let run_id = serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // `runs show`: the plugin column, the error and the log.
+    let (out, _) = shown(home, &["runs", "show", &run_id], 0);
+    for escaped in [
+        "hostile@0.1.0\\x1b[0m",
+        "error \\x1b]0;pwned-title\\x07",
+        "[info] log \\x1b]0;pwned-title\\x07 \\x1b]52;c;cHduZWQ=\\x07 \\u{9b}31m",
+        "stdout \\x1b]0;pwned-title\\x07",
+    ] {
+        assert!(out.contains(escaped), "no {escaped:?} in {out:?}");
+    }
+    // `runs list`: the run's error.
+    let (out, _) = shown(home, &["runs", "list"], 0);
+    assert!(out.contains("pwned-title\\x07"), "{out:?}");
+    // `plugin inspect`: the version and the doc.
+    let hostile = plugin("hostile");
+    let (out, _) = shown(home, &["plugin", "inspect", hostile.to_str().unwrap()], 0);
+    assert!(out.contains("hostile@0.1.0\\x1b[0m"), "{out:?}");
+    assert!(out.contains("(tests only).\\u{9b}0m"), "{out:?}");
+
+    // JSON: escaped too (serde_json leaves DEL, C1 and bidi raw), and it
+    // still means the plugin's text.
+    for args in [
+        vec!["runs", "show", &run_id, "--json"],
+        vec!["runs", "list", "--json"],
+    ] {
+        let (out, _) = shown(home, &args, 0);
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let run = if value.is_array() { &value[0] } else { &value };
+        let error = run["error"].as_str().unwrap();
+        assert!(
+            error.contains("\u{1b}]52;c;cHduZWQ=\u{7} \u{9b}31m\u{7f}\r\u{202e}"),
+            "{error:?}"
+        );
+    }
+}
 
 #[test]
 fn a_trap_s_stored_error_has_the_wasm_backtrace_but_no_host_frames() {

@@ -1,6 +1,7 @@
 //! `sluice artifacts get DIGEST -o FILE`
 
 use super::Home;
+use super::output::errln;
 use crate::artifacts::ArtifactDigest;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ pub async fn artifacts(home: &Home, cmd: ArtifactsCommand) -> anyhow::Result<Exi
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
                 std::fs::rename(&tmp, &output)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
-                eprintln!("wrote {} bytes to {}", bytes.len(), output.display());
+                errln!("wrote {} bytes to {}", bytes.len(), output.display());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,6 @@
 //! `sluice build DIR`: build a plugin project into a component.
 
+use super::output::outln;
 use crate::authoring::build::{BuildOutcome, build};
 use clap::Args;
 use std::path::PathBuf;
@@ -19,12 +20,12 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let (out, outcome) =
         tokio::task::spawn_blocking(move || build(&args.dir, args.out.as_deref())).await??;
     match outcome {
-        BuildOutcome::Built => println!(
+        BuildOutcome::Built => outln!(
             "built {} in {:.1} s",
             out.display(),
             started.elapsed().as_secs_f64()
         ),
-        BuildOutcome::UpToDate => println!("{} is up to date", out.display()),
+        BuildOutcome::UpToDate => outln!("{} is up to date", out.display()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `sluice plugin test FILE.wasm`: the conformance suite and its report.
 
 use super::Home;
-use super::output::{print_json, table};
+use super::output::{outln, print_json, table};
 use crate::conformance::{SuiteOptions, run_suite};
 use crate::wit;
 use std::path::PathBuf;
@@ -68,7 +68,7 @@ pub async fn test(
             "checks": report.checks,
         }))?;
     } else {
-        println!("{} ({}, {})", file.display(), report.plugin, report.world);
+        outln!("{} ({}, {})", file.display(), report.plugin, report.world);
         let mut t = table(&["check", "result", "detail"]);
         for c in &report.checks {
             t.add_row(vec![
@@ -77,9 +77,9 @@ pub async fn test(
                 c.detail.clone(),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
         let failed = report.failed().count();
-        println!(
+        outln!(
             "{} of {} checks passed{}",
             report.checks.len() - failed,
             report.checks.len(),

@@ -1,6 +1,7 @@
 //! `sluice gc`: delete artifacts nothing refers to.
 
 use super::Home;
+use super::output::outln;
 use crate::artifacts::StoredArtifact;
 use clap::Args;
 use std::process::ExitCode;
@@ -91,7 +92,7 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for a in &garbage {
-        println!(
+        outln!(
             "{}  {:>12} bytes  {}",
             a.digest,
             a.size,
@@ -99,7 +100,7 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let verb = if args.yes { "deleted" } else { "unreferenced" };
-    println!(
+    outln!(
         "{verb}: {} artifacts, {} bytes, in {} ({} stored, {} newer than --min-age kept)",
         garbage.len(),
         bytes,
@@ -108,7 +109,7 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         young.len()
     );
     if !args.yes && !garbage.is_empty() {
-        println!("dry run: `sluice gc --yes` deletes them");
+        outln!("dry run: `sluice gc --yes` deletes them");
     }
     Ok(ExitCode::SUCCESS)
 }

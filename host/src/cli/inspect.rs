@@ -1,7 +1,7 @@
 //! `sluice plugin inspect FILE.wasm` and `sluice plugin test FILE.wasm`
 
 use super::Home;
-use super::output::{print_json, table};
+use super::output::{outln, print_json, table};
 use crate::wit;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -87,8 +87,8 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     "load_ms": load_ms,
                 }))?;
             } else {
-                println!("file      {}", file.display());
-                println!("sha256    {}", plugin.sha256);
+                outln!("file      {}", file.display());
+                outln!("sha256    {}", plugin.sha256);
                 if plugin.world == crate::runtime::World::Trainer {
                     // Whether an explainer's predict-replacing sends it only
                     // the new columns (README, "The pipeline format").
@@ -97,18 +97,18 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     } else {
                         "trainer (no holding export: the host holds tables for it)"
                     };
-                    println!("world     {holding}");
+                    outln!("world     {holding}");
                 } else {
-                    println!("world     {}", plugin.world);
+                    outln!("world     {}", plugin.world);
                 }
-                println!("plugin    {}@{}", plugin.info.name, plugin.info.version);
-                println!(
+                outln!("plugin    {}@{}", plugin.info.name, plugin.info.version);
+                outln!(
                     "loaded    {:.1} ms ({})",
                     load_ms,
                     format!("{:?}", plugin.compile_source).to_lowercase()
                 );
                 if !plugin.info.doc.is_empty() {
-                    println!("\n{}\n", plugin.info.doc);
+                    outln!("\n{}\n", plugin.info.doc);
                 }
                 let mut t = table(&["param", "kind", "default", "doc"]);
                 for p in &plugin.info.params {
@@ -122,10 +122,10 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                         p.doc.clone(),
                     ]);
                 }
-                println!("{t}");
-                println!("imports:");
+                outln!("{t}");
+                outln!("imports:");
                 for i in &plugin.imports {
-                    println!("  {i}");
+                    outln!("  {i}");
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -41,7 +41,7 @@ pub async fn lineage(home: &Home, args: LineageArgs) -> anyhow::Result<ExitCode>
     } else {
         let mut out = String::new();
         print_node(&tree, args.downstream, "", &mut out);
-        print!("{out}");
+        super::output::print_out(&out);
     }
     Ok(ExitCode::SUCCESS)
 }

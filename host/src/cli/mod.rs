@@ -1,5 +1,6 @@
 //! The `sluice` command line: clap definitions, one file per subcommand.
-//! Printing lives here only.
+//! Printing lives here only, through `output` (escaped; see there).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod artifacts;
 mod build;
@@ -17,6 +18,7 @@ mod runs;
 mod tenants;
 
 use clap::{Parser, Subcommand};
+use output::errln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -174,25 +176,19 @@ impl Home {
 /// Exit codes: 0 success, 1 the run or check failed, 2 bad usage or input.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    output::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(2);
         }
     };
     if let Err(e) = crate::tenants::check_name(&cli.tenant) {
-        eprintln!("error: --tenant: {e}");
+        errln!("error: --tenant: {e}");
         return ExitCode::from(2);
     }
     let home = Home {
@@ -226,7 +222,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(2)
         }
     }

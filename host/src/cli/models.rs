@@ -1,7 +1,9 @@
 //! `sluice models ...`: the model registry.
 
 use super::Home;
-use super::output::{fmt_metric, print_json, short, table};
+use super::output::{
+    errln, escape_controls, fmt_metric, json_text, outln, print_json, short, table, write_out,
+};
 use crate::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
 use clap::Subcommand;
 use std::collections::BTreeSet;
@@ -109,7 +111,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {
-                println!("no models registered in {}", home.root.display());
+                outln!("no models registered in {}", home.root.display());
             } else {
                 let mut t = table(&["model", "versions", "latest", "aliases", "gates"]);
                 for m in &list {
@@ -125,7 +127,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                         m.gates.join("\n"),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         ModelsCommand::Show { spec, json } => {
@@ -146,8 +148,8 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                         "versions": all,
                     }))?;
                 } else {
-                    println!("model {name}");
-                    println!("gates {}", gates.join("; "));
+                    outln!("model {name}");
+                    outln!("gates {}", gates.join("; "));
                     let mut t = table(&[
                         "version", "aliases", "run", "pipeline", "created", "metrics",
                     ]);
@@ -170,7 +172,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                                 .join("\n"),
                         ]);
                     }
-                    println!("{t}");
+                    outln!("{t}");
                 }
             } else {
                 let v = reg.resolve(&spec).await?;
@@ -197,7 +199,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                     let mark = if x == y { "" } else { "≠" };
                     t.add_row(vec![k, x, y, mark.to_string()]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         ModelsCommand::Register {
@@ -214,9 +216,12 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&v)?;
             } else {
-                println!(
+                outln!(
                     "registered {} v{} from run {} step {}",
-                    v.name, v.version, v.run_id, v.step_id
+                    v.name,
+                    v.version,
+                    v.run_id,
+                    v.step_id
                 );
             }
         }
@@ -237,14 +242,14 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                 print_json(&p)?;
             } else {
                 for g in &p.gates {
-                    println!(
+                    outln!(
                         "  {} {}: {}",
                         if g.passed { "✓" } else { "✗" },
                         g.gate,
                         g.detail
                     );
                 }
-                println!(
+                outln!(
                     "{name}@{alias}: {} -> v{}{}",
                     p.from_version
                         .map(|v| format!("v{v}"))
@@ -270,7 +275,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&p)?;
             } else {
-                println!(
+                outln!(
                     "{name}@{alias}: rolled back v{} -> v{}",
                     p.from_version.unwrap_or_default(),
                     p.to_version
@@ -287,13 +292,13 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                         &serde_json::json!({"name": name, "at": t.to_rfc3339(), "aliases": held}),
                     )?;
                 } else if held.is_empty() {
-                    println!(
+                    outln!(
                         "at {} no alias of {name} pointed at any version",
                         t.to_rfc3339()
                     );
                 } else {
                     for (alias, v) in held {
-                        println!("at {} {name}@{alias} was v{v}", t.to_rfc3339());
+                        outln!("at {} {name}@{alias} was v{v}", t.to_rfc3339());
                     }
                 }
             } else if json {
@@ -319,7 +324,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
                         e.reason.clone(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         ModelsCommand::Card {
@@ -332,23 +337,26 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             let events = reg.history(&name).await?;
             let top = top_features(&reg, &v).await?;
             let text = if json {
-                serde_json::to_string_pretty(&serde_json::json!({
+                json_text(&serde_json::json!({
                     "model": v,
                     "top_features": top.iter().map(|(f, s)| serde_json::json!({"feature": f, "score": s})).collect::<Vec<_>>(),
                     "alias_history": events.iter().filter(|e| e.alias.is_some()).collect::<Vec<_>>(),
                     "gates": reg.gates(&name).await?,
                 }))?
             } else {
-                model_card(&v, &top, &events, &reg.gates(&name).await?)
+                // Escaped like all human output: the card is read on a
+                // terminal, from standard output or with `cat`.
+                escape_controls(&model_card(&v, &top, &events, &reg.gates(&name).await?))
+                    .into_owned()
             };
             match output {
                 Some(path) => {
                     let tmp = path.with_extension("sluice-partial");
                     std::fs::write(&tmp, &text)?;
                     std::fs::rename(&tmp, &path)?;
-                    eprintln!("wrote {}", path.display());
+                    errln!("wrote {}", path.display());
                 }
-                None => println!("{text}"),
+                None => write_out(format!("{text}\n").as_bytes()),
             }
         }
     }
@@ -356,8 +364,8 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
 }
 
 fn print_version(v: &ModelVersion) {
-    println!("model     {} v{}", v.name, v.version);
-    println!(
+    outln!("model     {} v{}", v.name, v.version);
+    outln!(
         "run       {} step {} ({} v{}, sha256 {})",
         v.run_id,
         v.step_id,
@@ -365,12 +373,12 @@ fn print_version(v: &ModelVersion) {
         v.pipeline_version,
         short(&v.pipeline_sha256)
     );
-    println!("created   {}", v.created_at);
-    println!(
+    outln!("created   {}", v.created_at);
+    outln!(
         "target    {}",
         v.target.clone().unwrap_or_else(|| "-".into())
     );
-    println!(
+    outln!(
         "features  {}",
         v.input_schema
             .iter()
@@ -378,9 +386,9 @@ fn print_version(v: &ModelVersion) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("chain:");
+    outln!("chain:");
     for c in &v.chain {
-        println!(
+        outln!(
             "  {} {}@{} {} state {} params {}",
             c.plugin.step_id,
             c.plugin.name,
@@ -390,7 +398,7 @@ fn print_version(v: &ModelVersion) {
             c.plugin.params
         );
     }
-    println!(
+    outln!(
         "  {} {}@{} {} model {} params {}",
         v.trainer.step_id,
         v.trainer.name,
@@ -399,9 +407,9 @@ fn print_version(v: &ModelVersion) {
         short(&v.model.to_string()),
         v.trainer.params
     );
-    println!("metrics:");
+    outln!("metrics:");
     for (k, m) in &v.metrics {
-        println!("  {k} = {}", fmt_metric(*m));
+        outln!("  {k} = {}", fmt_metric(*m));
     }
 }
 

@@ -1,5 +1,6 @@
 //! `sluice new --lang LANG --kind KIND NAME`: a ready-to-build plugin project.
 
+use super::output::outln;
 use crate::authoring::{Lang, templates};
 use crate::runtime::World;
 use clap::{Args, ValueEnum};
@@ -42,11 +43,11 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     };
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
     let files = templates::generate(&dir, &args.name, args.lang, world, args.sdk.as_deref())?;
-    println!("created {} ({} {world}):", dir.display(), args.lang.name());
+    outln!("created {} ({} {world}):", dir.display(), args.lang.name());
     for f in files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
-    println!(
+    outln!(
         "next: sluice build {0} && sluice plugin test {0}/build/{1}.wasm",
         dir.display(),
         args.name.replace('-', "_")

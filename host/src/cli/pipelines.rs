@@ -1,7 +1,7 @@
 //! `sluice pipelines list` and `sluice pipelines show NAME`
 
 use super::Home;
-use super::output::{print_json, table};
+use super::output::{outln, print_json, table};
 use clap::Subcommand;
 use std::process::ExitCode;
 
@@ -32,7 +32,7 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
             if json {
                 print_json(&versions)?;
             } else if versions.is_empty() {
-                println!("no pipelines recorded in {}", home.db().display());
+                outln!("no pipelines recorded in {}", home.db().display());
             } else {
                 let mut t = table(&[
                     "pipeline",
@@ -50,7 +50,7 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
                         v.last_run.clone().unwrap_or_default(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         PipelinesCommand::Show {
@@ -102,14 +102,17 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
                 print_json(&serde_json::json!({ "name": name, "versions": versions }))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("pipeline  {name}");
+            outln!("pipeline  {name}");
             for (i, v) in versions.iter().enumerate() {
-                println!(
+                outln!(
                     "\nversion {}  definition sha256 {}  first run {}  ({} runs)",
-                    v.version, v.definition_sha256, v.created_at, v.runs
+                    v.version,
+                    v.definition_sha256,
+                    v.created_at,
+                    v.runs
                 );
                 if let Some(text) = definitions.get(i) {
-                    println!("--- definition ---\n{}", text.trim_end());
+                    outln!("--- definition ---\n{}", text.trim_end());
                 }
                 let mut t = table(&["run", "status", "started", "error"]);
                 for r in runs.iter().filter(|r| {
@@ -122,7 +125,7 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
                         r.error.clone().unwrap_or_default(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
     }

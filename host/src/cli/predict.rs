@@ -2,6 +2,7 @@
 
 use super::Home;
 use super::models::registry;
+use super::output::errln;
 use crate::registry::ModelSpec;
 use clap::Args;
 use std::path::PathBuf;
@@ -44,7 +45,7 @@ pub async fn predict(home: &Home, args: PredictArgs) -> anyhow::Result<ExitCode>
     crate::data::write_table(&tmp, &predictions)?;
     std::fs::rename(&tmp, &args.output)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
-    eprintln!(
+    errln!(
         "{} rows predicted with {} v{} in {:.1} ms -> {}",
         predictions.num_rows(),
         version.name,

@@ -1,7 +1,7 @@
 //! `sluice run PIPELINE`
 
 use super::Home;
-use super::output::{fmt_metric, fmt_ms, print_json, short, table};
+use super::output::{errln, escape_controls, fmt_metric, fmt_ms, outln, print_json, short, table};
 use crate::pipeline::executor::{Executor, RunObserver, StepReport};
 use crate::pipeline::{PlanOptions, load_plan};
 use clap::Args;
@@ -45,18 +45,18 @@ impl RunObserver for Progress {
     }
     fn step_started(&self, id: &str, kind: &str, plugin: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{id} ({kind}, {plugin})"));
+            bar.set_message(escape_controls(&format!("{id} ({kind}, {plugin})")).into_owned());
         }
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
     }
     fn step_finished(&self, step: &StepReport) {
         if let Some(bar) = &self.bar {
             let mark = if step.error.is_some() { "✗" } else { "✓" };
-            bar.println(format!(
+            bar.println(escape_controls(&format!(
                 "  {mark} {:<24} {:>10}",
                 step.id,
                 fmt_ms(step.duration_ms)
-            ));
+            )));
             bar.inc(1);
         }
     }
@@ -72,10 +72,13 @@ impl RunObserver for Progress {
                 || "failed".to_string(),
                 |s| format!("{}={}", trial.metric, fmt_metric(s)),
             );
-            bar.set_message(format!(
-                "{step}: search trial {done}/{total} (trial {} {} {score})",
-                trial.trial, trial.params
-            ));
+            bar.set_message(
+                escape_controls(&format!(
+                    "{step}: search trial {done}/{total} (trial {} {} {score})",
+                    trial.trial, trial.params
+                ))
+                .into_owned(),
+            );
         }
     }
 }
@@ -189,9 +192,10 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "error": again.error,
         }))?;
     } else {
-        println!(
+        outln!(
             "verify {}: re-executed every step without the cache as run {}",
-            original.id, again.run_id
+            original.id,
+            again.run_id
         );
         let mut t = table(&["step", "output", "recorded", "re-executed", ""]);
         for r in &rows {
@@ -212,14 +216,14 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 .to_owned(),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
         if let Some(e) = &again.error {
-            eprintln!("the re-execution failed: {e}");
+            errln!("the re-execution failed: {e}");
         }
         if reproduced {
-            println!("reproduced: all {} outputs are byte-identical", rows.len());
+            outln!("reproduced: all {} outputs are byte-identical", rows.len());
         } else {
-            println!("NOT reproduced: {differ} of {} outputs differ", rows.len());
+            outln!("NOT reproduced: {differ} of {} outputs differ", rows.len());
         }
     }
     Ok(if reproduced {
@@ -304,7 +308,7 @@ async fn print_report(
     if json {
         print_json(report)?;
     } else {
-        println!(
+        outln!(
             "run {}  pipeline {} v{}  {}  {}",
             report.run_id,
             report.pipeline,
@@ -332,7 +336,7 @@ async fn print_report(
                     .join(" "),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
         for s in report
             .steps
             .iter()
@@ -341,7 +345,7 @@ async fn print_report(
             let trials = meta.trials_of(&report.run_id, &s.id).await?;
             if let Some(best) = trials.iter().find(|t| t.best) {
                 let failed = trials.iter().filter(|t| t.status != "succeeded").count();
-                println!(
+                outln!(
                     "search of {}: best trial {} {} with {} = {} ({} trial(s), {failed} failed; \
                      `sluice runs show {}` lists them)",
                     s.id,
@@ -356,16 +360,17 @@ async fn print_report(
         }
         let cached = report.steps.iter().filter(|s| s.cached).count();
         if cached > 0 {
-            println!(
+            outln!(
                 "{cached} of {} steps reused earlier outputs (--no-cache runs them all)",
                 report.steps.len()
             );
         }
         if let Some(e) = &report.error {
-            eprintln!("run failed: {e}");
-            eprintln!(
+            errln!("run failed: {e}");
+            errln!(
                 "see `sluice runs show {}` for the step logs; `sluice resume {}` continues it",
-                report.run_id, report.run_id
+                report.run_id,
+                report.run_id
             );
         }
     }

@@ -1,7 +1,7 @@
 //! `sluice runs list` and `sluice runs show RUN`
 
 use super::Home;
-use super::output::{fmt_metric, print_json, short, table};
+use super::output::{fmt_metric, outln, print_json, short, table};
 use clap::Subcommand;
 use std::process::ExitCode;
 
@@ -47,7 +47,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&runs)?;
             } else if runs.is_empty() {
-                println!("no runs recorded in {}", home.root.display());
+                outln!("no runs recorded in {}", home.root.display());
             } else {
                 let mut t = table(&["run", "pipeline", "version", "status", "started", "error"]);
                 for r in &runs {
@@ -60,7 +60,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                         r.error.clone().unwrap_or_default(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         RunsCommand::Show { run, json, logs } => {
@@ -69,21 +69,21 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 print_json(&r)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("run       {}", r.id);
-            println!(
+            outln!("run       {}", r.id);
+            outln!(
                 "pipeline  {} v{} (sha256 {})",
                 r.pipeline_name,
                 r.pipeline_version,
                 short(&r.pipeline_sha256)
             );
-            println!("status    {}", r.status);
-            println!(
+            outln!("status    {}", r.status);
+            outln!(
                 "started   {}   finished {}",
                 r.started_at,
                 r.finished_at.clone().unwrap_or_else(|| "-".into())
             );
             if let Some(e) = &r.error {
-                println!("error     {e}");
+                outln!("error     {e}");
             }
             let mut t = table(&[
                 "step", "kind", "plugin", "status", "ms", "inputs", "outputs", "metrics",
@@ -120,16 +120,16 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                         .join("\n"),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             for s in r.steps.iter().filter(|s| !s.trials.is_empty()) {
                 print_trials(s);
             }
             for s in &r.steps {
                 if let Some(e) = &s.error {
-                    println!("\nstep {} failed: {e}", s.step_id);
+                    outln!("\nstep {} failed: {e}", s.step_id);
                 }
                 if (logs || s.error.is_some()) && !s.log.trim().is_empty() {
-                    println!("--- log of {} ---\n{}", s.step_id, s.log.trim_end());
+                    outln!("--- log of {} ---\n{}", s.step_id, s.log.trim_end());
                 }
             }
         }
@@ -150,7 +150,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
 /// The trials of a step's hyperparameter search, best marked with `*`.
 fn print_trials(s: &crate::meta::StepRunRecord) {
     let metric = &s.trials[0].metric;
-    println!(
+    outln!(
         "\nsearch of step {}: {} trial(s), metric {metric} (mean over folds)",
         s.step_id,
         s.trials.len()
@@ -182,7 +182,7 @@ fn print_trials(s: &crate::meta::StepRunRecord) {
             },
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
 }
 
 fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
@@ -191,42 +191,42 @@ fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
 }
 
 fn print_diff(d: &crate::meta::RunDiff) {
-    println!("a  {}\nb  {}", d.a, d.b);
+    outln!("a  {}\nb  {}", d.a, d.b);
     if d.is_empty() {
-        println!(
+        outln!(
             "\nno differences: same pipeline, seed, steps, plugins, params, inputs, outputs and metrics"
         );
         return;
     }
     for c in &d.run {
-        println!("{:<18} {} -> {}", c.name, show(&c.a), show(&c.b));
+        outln!("{:<18} {} -> {}", c.name, show(&c.a), show(&c.b));
     }
     for id in &d.only_in_a {
-        println!("step {id}: only in a");
+        outln!("step {id}: only in a");
     }
     for id in &d.only_in_b {
-        println!("step {id}: only in b");
+        outln!("step {id}: only in b");
     }
     for s in &d.steps {
-        println!("\nstep {}", s.step_id);
+        outln!("\nstep {}", s.step_id);
         for c in &s.fields {
-            println!("  {:<16} {} -> {}", c.name, show(&c.a), show(&c.b));
+            outln!("  {:<16} {} -> {}", c.name, show(&c.a), show(&c.b));
         }
         for c in &s.params {
-            println!("  param {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
+            outln!("  param {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
         }
         for c in &s.inputs {
-            println!("  input {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
+            outln!("  input {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
         }
         for c in &s.outputs {
-            println!("  output {:<9} {} -> {}", c.name, show(&c.a), show(&c.b));
+            outln!("  output {:<9} {} -> {}", c.name, show(&c.a), show(&c.b));
         }
         for c in &s.metrics {
             let delta = match (c.a, c.b) {
                 (Some(x), Some(y)) => format!("  ({:+})", y - x),
                 _ => String::new(),
             };
-            println!(
+            outln!(
                 "  metric {:<9} {} -> {}{delta}",
                 c.name,
                 c.a.map_or_else(|| "(absent)".into(), fmt_metric),
@@ -235,6 +235,6 @@ fn print_diff(d: &crate::meta::RunDiff) {
         }
     }
     if !d.same.is_empty() {
-        println!("\nsame in both: {}", d.same.join(", "));
+        outln!("\nsame in both: {}", d.same.join(", "));
     }
 }

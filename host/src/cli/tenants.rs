@@ -1,7 +1,7 @@
 //! `sluice tenants create|list|show|set`
 
 use super::Home;
-use super::output::{print_json, table};
+use super::output::{outln, print_json, table};
 use crate::tenants::{Admin, CAP_NAMES, Tenant, TenantCaps};
 use clap::Subcommand;
 use serde::Serialize;
@@ -163,7 +163,7 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
                         x.caps.storage_mib.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         TenantsCommand::Show { name, json } => {
@@ -180,11 +180,13 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
                 print_json(&shown)?;
             } else {
                 print_tenant(&shown.tenant, false)?;
-                println!(
+                outln!(
                     "storage      {} artifacts, {} bytes of {} MiB",
-                    shown.artifacts, shown.stored_bytes, shown.tenant.caps.storage_mib
+                    shown.artifacts,
+                    shown.stored_bytes,
+                    shown.tenant.caps.storage_mib
                 );
-                println!("runs         {}", shown.runs);
+                outln!("runs         {}", shown.runs);
             }
         }
     }
@@ -196,19 +198,19 @@ fn print_tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
         return print_json(t);
     }
     let c = &t.caps;
-    println!("tenant       {}", t.name);
-    println!("memory_mib   {}", c.memory_mib);
-    println!("timeout_ms   {}", c.timeout_ms);
-    println!("log_kib      {}", c.log_kib);
-    println!("model_calls  {}", c.model_calls);
-    println!(
+    outln!("tenant       {}", t.name);
+    outln!("memory_mib   {}", c.memory_mib);
+    outln!("timeout_ms   {}", c.timeout_ms);
+    outln!("log_kib      {}", c.log_kib);
+    outln!("model_calls  {}", c.model_calls);
+    outln!(
         "fuel         {}",
         c.fuel.map_or("none (unmetered)".into(), |f| f.to_string())
     );
-    println!("output_mib   {}", c.output_mib);
-    println!("concurrency  {}", c.concurrency);
-    println!("storage_mib  {}", c.storage_mib);
-    println!(
+    outln!("output_mib   {}", c.output_mib);
+    outln!("concurrency  {}", c.concurrency);
+    outln!("storage_mib  {}", c.storage_mib);
+    outln!(
         "allowed_dirs {}",
         if c.allowed_dirs.is_empty() {
             "none".to_string()

@@ -12,6 +12,10 @@ use std::hash::{BuildHasher, Hasher};
 
 pub struct Hostile;
 
+/// What the `terminal` attack writes to its log and its error.
+const TERMINAL_ESCAPES: &str = "\u{1b}]0;pwned-title\u{7} \u{1b}]52;c;cHduZWQ=\u{7} \
+                                \u{9b}31m\u{7f}\r\u{202e}desrever";
+
 /// Attacks that `apply` runs, chosen by the state `fit` returned.
 const APPLY: &[&str] = &[
     "ragged",
@@ -127,6 +131,18 @@ fn attack(name: &str) -> Result<Vec<u8>, StepError> {
         // Make the host lift a huge list: return 1 GiB of state.
         "huge-state" => Ok(vec![7u8; 1 << 30]),
         "snoop" => snoop(),
+        // Terminal escapes in the log (through the host's `log` and
+        // through stdout) and in the error: OSC 0 sets the window title,
+        // OSC 52 writes the clipboard, CSI (also as the one C1 character
+        // U+009B) restyles, a carriage return overwrites the line, a bidi
+        // override reorders what follows. The CLI must show them escaped.
+        "terminal" => {
+            sluice_sdk::log::info(format!("log {TERMINAL_ESCAPES}"));
+            println!("stdout {TERMINAL_ESCAPES}");
+            Err(StepError::invalid_input(format!(
+                "error {TERMINAL_ESCAPES}"
+            )))
+        }
         other => Err(StepError::invalid_params(format!(
             "unknown attack '{other}'"
         ))),
@@ -159,9 +175,18 @@ fn snoop() -> Result<Vec<u8>, StepError> {
 
 impl Transform for Hostile {
     fn describe() -> PluginInfo {
-        PluginInfo::new("hostile", "0.1.0", "Attacks its sandbox (tests only).").param(
-            ParamSpec::text("attack", "none", "which attack to run in fit"),
+        // The version and the doc carry escapes too (harmless ones: a test
+        // that fails shows them raw): the CLI must show them escaped.
+        PluginInfo::new(
+            "hostile",
+            "0.1.0\u{1b}[0m",
+            "Attacks its sandbox (tests only).\u{9b}0m",
         )
+        .param(ParamSpec::text(
+            "attack",
+            "none",
+            "which attack to run in fit",
+        ))
     }
 
     fn fit(_data: Table, params: Params) -> Result<Vec<u8>, StepError> {
