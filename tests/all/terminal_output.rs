@@ -1,9 +1,11 @@
 //! What the CLI prints to a terminal: a plugin's terminal escapes (in its
 //! log, its error, its version and doc) are shown escaped, in human output
-//! and in JSON; a trap's stored error has no host backtrace.
+//! and in JSON; a trap's stored error has no host backtrace; a reader that
+//! goes away ends the output quietly.
 
 use crate::support::*;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// The characters a terminal may act on that no output of sluice may
 /// carry raw: C0 controls but line feed and tab, DEL, C1 controls, bidi
@@ -151,4 +153,49 @@ fn a_trap_s_stored_error_has_the_wasm_backtrace_but_no_host_frames() {
     ] {
         assert!(!error.contains(host), "host frame {host:?} in {error}");
     }
+}
+
+/// `sluice ARGS` with its standard output a pipe nobody reads any more.
+fn with_closed_stdout(home: &Path, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .env("SLUICE_HOME", home)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["runs", "list", "--json"][..],
+        &["runs", "list"],
+        &["tenants", "list"],
+    ] {
+        let out = with_closed_stdout(home.path(), args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+    // Another failure to write is an error, not a panic.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .env("SLUICE_HOME", home.path())
+        .args(["runs", "list", "--json"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: cannot write to standard output"),
+        "{}",
+        stderr(&out)
+    );
 }

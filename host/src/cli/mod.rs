@@ -219,11 +219,18 @@ pub fn main() -> ExitCode {
     // thread, where no one can cancel it. Dropping the runtime would wait
     // for it forever: give the rest a moment and leave it behind.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             errln!("error: {e:#}");
             ExitCode::from(2)
         }
+    };
+    match output::stdout_failure() {
+        Some(e) => {
+            errln!("error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+        None => code,
     }
 }

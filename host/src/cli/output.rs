@@ -1,4 +1,5 @@
-//! Printing: every line the CLI shows goes through here, escaped.
+//! Printing: every line the CLI shows goes through here, escaped, and a
+//! closed standard output ends the printing quietly.
 //!
 //! Much of what sluice shows came from a plugin or a data file: logs, step
 //! errors, plugin names, versions and docs, param, column, check, metric
@@ -14,6 +15,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 /// Prints a line of human output to standard output, escaped.
 macro_rules! outln {
@@ -83,12 +85,22 @@ pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The first error writing standard output; once there is one, nothing
+/// more is written there.
+static STDOUT_FAILED: OnceLock<std::io::Error> = OnceLock::new();
+
 /// Writes bytes to standard output as they are (an artifact's bytes, or
-/// text already escaped).
+/// text already escaped). A reader that went away (`sluice runs list |
+/// head`) is not an error of the command: the rest of its output is
+/// dropped and the command ends with its own status. Any other failure
+/// is reported by [`stdout_failure`].
 pub fn write_out(bytes: &[u8]) {
+    if STDOUT_FAILED.get().is_some() {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        panic!("failed printing to stdout: {e}");
+        let _ = STDOUT_FAILED.set(e);
     }
 }
 
@@ -101,6 +113,14 @@ pub fn print_out(text: &str) {
 /// nowhere to be reported and is dropped.
 pub fn print_err(text: &str) {
     let _ = std::io::stderr().write_all(escape_controls(text).as_bytes());
+}
+
+/// Why writing standard output failed, unless it failed because its
+/// reader went away (a broken pipe ends the output quietly).
+pub fn stdout_failure() -> Option<&'static std::io::Error> {
+    STDOUT_FAILED
+        .get()
+        .filter(|e| e.kind() != std::io::ErrorKind::BrokenPipe)
 }
 
 /// Sends `tracing` events to standard error (`RUST_LOG`, default `warn`),
