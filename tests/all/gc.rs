@@ -141,3 +141,23 @@ fn gc_rejects_a_bad_min_age() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--min-age"), "{}", stderr(&out));
 }
+
+/// An age too long for a duration, or reaching back before the calendar,
+/// is a clean usage error, not a panic.
+#[test]
+fn gc_rejects_an_age_beyond_what_dates_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    for (age, message) in [
+        ("99999999999999d", "is too long an age"),
+        (
+            "1000000000d",
+            "--min-age reaches back further than dates go",
+        ),
+    ] {
+        let out = gc(dir.path(), &["--min-age", age]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{age}: {err}");
+        assert!(err.contains(message), "{age}: {err}");
+        assert!(!err.contains("panicked"), "{age}: {err}");
+    }
+}

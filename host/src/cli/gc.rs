@@ -28,13 +28,16 @@ fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     let n: i64 = n
         .parse()
         .map_err(|_| format!("`{text}` is not a duration like 30m"))?;
-    match unit {
-        "s" => Ok(chrono::Duration::seconds(n)),
-        "m" => Ok(chrono::Duration::minutes(n)),
-        "h" => Ok(chrono::Duration::hours(n)),
-        "d" => Ok(chrono::Duration::days(n)),
-        _ => Err(format!("`{text}`: unknown unit `{unit}`; use s, m, h or d")),
-    }
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use s, m, h or d")),
+    };
+    n.checked_mul(seconds_per_unit)
+        .and_then(chrono::Duration::try_seconds)
+        .ok_or_else(|| format!("`{text}` is too long an age"))
 }
 
 /// References come from the metadata store: every step's inputs and
@@ -42,7 +45,11 @@ fn parse_age(text: &str) -> Result<chrono::Duration, String> {
 pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let store = home.artifacts()?;
-    let cutoff = chrono::Utc::now() - args.min_age;
+    let cutoff = chrono::Utc::now()
+        .checked_sub_signed(args.min_age)
+        .ok_or_else(|| {
+            anyhow::anyhow!("--min-age reaches back further than dates go (about 262000 years)")
+        })?;
     let in_progress = meta
         .runs_in_progress_since(&cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .await?;
