@@ -13,6 +13,7 @@ mod history;
 mod hostile_corpus;
 mod languages;
 mod model_session;
+mod output_files;
 mod registry;
 mod registry_tenants;
 pub mod s3;

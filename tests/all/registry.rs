@@ -343,6 +343,38 @@ fn serving_predictions_equal_training_bit_for_bit() {
         "served predictions differ from the training run's"
     );
 
+    // `-o -`: the same predictions, as CSV, on standard output.
+    let out = sluice(&home)
+        .args(["predict", &format!("{MODEL}@production"), "--input"])
+        .arg(&raw)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let served_rows = sluice::data::read_table(&served).unwrap().num_rows();
+    let csv = stdout(&out);
+    assert_eq!(csv.lines().count(), served_rows + 1, "{csv}");
+    // A symlink at -o is refused and its pointee left alone, by predict and
+    // by models card alike.
+    let pointee = dir.path().join("pointee");
+    std::fs::write(&pointee, b"untouched").unwrap();
+    let link = dir.path().join("link.parquet");
+    std::os::unix::fs::symlink(&pointee, &link).unwrap();
+    for args in [
+        vec!["predict", MODEL, "--input", raw.to_str().unwrap(), "-o"],
+        vec!["models", "card", MODEL, "1", "-o"],
+    ] {
+        let out = sluice(&home).args(&args).arg(&link).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("it is a symbolic link"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read(&pointee).unwrap(), b"untouched");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+
     // A CSV without a feature column: a clear error, no output file.
     let csv = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
     let cut: String = csv

@@ -2,6 +2,7 @@
 
 use super::Home;
 use super::output::errln;
+use super::output_file::{is_stdout, write_output_file};
 use crate::artifacts::ArtifactDigest;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -13,7 +14,8 @@ pub enum ArtifactsCommand {
     Get {
         /// The artifact's sha256 (as printed by `sluice runs show`).
         digest: String,
-        /// Where to write it; `-` for standard output.
+        /// Where to write it, replacing a regular file there (a symlink,
+        /// device or FIFO is refused); `-` for standard output.
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -25,17 +27,8 @@ pub async fn artifacts(home: &Home, cmd: ArtifactsCommand) -> anyhow::Result<Exi
             let digest = ArtifactDigest::parse(&digest)?;
             home.tenant_meta().await?;
             let bytes = home.artifacts()?.get(&digest).await?;
-            if output.as_os_str() == "-" {
-                use std::io::Write;
-                std::io::stdout().write_all(&bytes)?;
-            } else {
-                // Write beside the target and rename, so a failure leaves
-                // no half-written file.
-                let tmp = output.with_extension("sluice-partial");
-                std::fs::write(&tmp, &bytes)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-                std::fs::rename(&tmp, &output)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            write_output_file(&output, &bytes)?;
+            if !is_stdout(&output) {
                 errln!("wrote {} bytes to {}", bytes.len(), output.display());
             }
             Ok(ExitCode::SUCCESS)

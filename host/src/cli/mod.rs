@@ -11,6 +11,7 @@ mod lineage;
 mod models;
 mod new;
 mod output;
+mod output_file;
 mod pipelines;
 mod predict;
 mod run;

@@ -4,6 +4,7 @@ use super::Home;
 use super::output::{
     errln, escape_controls, fmt_metric, json_text, outln, print_json, short, table, write_out,
 };
+use super::output_file::{is_stdout, write_output_file};
 use crate::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
 use clap::Subcommand;
 use std::collections::BTreeSet;
@@ -92,7 +93,8 @@ pub enum ModelsCommand {
         version: i64,
         #[arg(long)]
         json: bool,
-        /// Write to a file instead of standard output.
+        /// Write to a file instead of standard output, replacing a regular
+        /// file there (a symlink, device or FIFO is refused).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -351,10 +353,10 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             };
             match output {
                 Some(path) => {
-                    let tmp = path.with_extension("sluice-partial");
-                    std::fs::write(&tmp, &text)?;
-                    std::fs::rename(&tmp, &path)?;
-                    errln!("wrote {}", path.display());
+                    write_output_file(&path, text.as_bytes())?;
+                    if !is_stdout(&path) {
+                        errln!("wrote {}", path.display());
+                    }
                 }
                 None => write_out(format!("{text}\n").as_bytes()),
             }

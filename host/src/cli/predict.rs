@@ -3,6 +3,7 @@
 use super::Home;
 use super::models::registry;
 use super::output::errln;
+use super::output_file::{is_stdout, write_output_file};
 use crate::registry::ModelSpec;
 use clap::Args;
 use std::path::PathBuf;
@@ -16,7 +17,9 @@ pub struct PredictArgs {
     /// extra columns (the target, say) are ignored.
     #[arg(long)]
     pub input: PathBuf,
-    /// Where to write the predictions (.parquet, .csv or .arrow).
+    /// Where to write the predictions (.parquet, .csv or .arrow), replacing
+    /// a regular file there (a symlink, device or FIFO is refused); `-`
+    /// writes CSV to standard output.
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -28,23 +31,13 @@ pub async fn predict(home: &Home, args: PredictArgs) -> anyhow::Result<ExitCode>
     let runtime = home.runtime()?;
     let started = std::time::Instant::now();
     let predictions = reg.predict(&runtime, &version, &input).await?;
-    // Write beside the target and rename: a failure leaves no partial file.
-    let tmp = args.output.with_file_name(format!(
-        ".{}.partial",
-        args.output
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-    ));
-    let ext = args
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("parquet");
-    let tmp = tmp.with_extension(ext);
-    crate::data::write_table(&tmp, &predictions)?;
-    std::fs::rename(&tmp, &args.output)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.output.display()))?;
+    // Standard output gets CSV; a file, the format its extension names.
+    let bytes = if is_stdout(&args.output) {
+        crate::data::write_csv(&predictions)?
+    } else {
+        crate::data::encode_table(&args.output, &predictions)?
+    };
+    write_output_file(&args.output, &bytes)?;
     errln!(
         "{} rows predicted with {} v{} in {:.1} ms -> {}",
         predictions.num_rows(),

@@ -578,7 +578,18 @@ pub fn write_csv(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
 /// Writes a batch to a file in the format its extension names (see
 /// [`read_table`]).
 pub fn write_table(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
-    let bytes = match Format::of(path)? {
+    let bytes = encode_table(path, batch)?;
+    std::fs::write(path, bytes).map_err(|source| DataError::Io {
+        action: "write",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A batch as the bytes of a file in the format `path`'s extension names
+/// (see [`read_table`]), for a caller that writes the file its own way.
+pub fn encode_table(path: &Path, batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    Ok(match Format::of(path)? {
         Format::Csv => write_csv(batch)?,
         Format::Parquet => write_parquet(batch)?,
         Format::ArrowIpc => {
@@ -594,11 +605,6 @@ pub fn write_table(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
             drop(writer);
             out
         }
-    };
-    std::fs::write(path, bytes).map_err(|source| DataError::Io {
-        action: "write",
-        path: path.to_owned(),
-        source,
     })
 }
 

@@ -26,7 +26,7 @@ pub use convert::{
     batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
 };
 pub use io::{
-    read_parquet, read_split, read_table, table_from_bytes, write_csv, write_parquet,
+    encode_table, read_parquet, read_split, read_table, table_from_bytes, write_csv, write_parquet,
     write_parquet_pieces, write_table,
 };
 pub use source::{DataFile, SourceError, open_data_file};
