@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const BODY: &str = r#"
+/// impute, scale, train, evaluate, explain: every kind of step a model
+/// version holds or is measured by.
+pub const BODY: &str = r#"
 [[steps]]
 id = "impute"
 plugin = "impute"

@@ -11,6 +11,7 @@ mod gc;
 mod grants;
 mod history;
 mod hostile_corpus;
+mod integrity;
 mod languages;
 mod model_session;
 mod output_files;

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use object_store::PutPayload;
 
-use super::{ArtifactDigest, ArtifactError, ArtifactStore};
+use super::{ArtifactDigest, ArtifactError, ArtifactStore, Integrity};
 
 /// Runs every check in a fresh scope `conformance-<uuid>` of `store`.
 pub async fn run_all(store: &ArtifactStore) {
@@ -23,6 +23,7 @@ pub async fn run_all(store: &ArtifactStore) {
     same_bytes_twice(&scope.scoped("same-bytes")).await;
     missing_is_not_found(&scope.scoped("missing")).await;
     corruption_is_detected(&scope.scoped("corrupt")).await;
+    a_put_repairs_a_damaged_object(&scope.scoped("repair")).await;
     list_and_delete(&scope.scoped("list")).await;
     concurrent_puts_of_the_same_bytes(&scope.scoped("concurrent")).await;
     scopes_do_not_see_each_other(&scope.scoped("scopes")).await;
@@ -94,6 +95,11 @@ pub async fn missing_is_not_found(store: &ArtifactStore) {
         }
         other => panic!("{where_}: expected NotFound, got {other:?}"),
     }
+    assert_eq!(
+        store.check(&digest).await.unwrap(),
+        Integrity::Missing,
+        "{where_}: check"
+    );
     // Deleting what is not there is fine.
     store.delete(&digest).await.unwrap();
 }
@@ -129,6 +135,70 @@ pub async fn corruption_is_detected(store: &ArtifactStore) {
         }
         other => panic!("{where_}: expected Corrupt, got {other:?}"),
     }
+    assert_eq!(
+        store.check(&digest).await.unwrap(),
+        Integrity::Corrupt {
+            actual: ArtifactDigest::of(b"tampered"),
+            object: path.to_string(),
+        },
+        "{where_}: check"
+    );
+}
+
+/// A put of bytes whose object went bad in place (one flipped byte, cut
+/// short, emptied) writes the good bytes again instead of trusting it.
+pub async fn a_put_repairs_a_damaged_object(store: &ArtifactStore) {
+    let where_ = store.describe();
+    let data = bytes("repair");
+    let digest = store.put(data.clone()).await.unwrap();
+    assert_eq!(store.check(&digest).await.unwrap(), Integrity::Intact);
+    let path = store.object_path(&digest);
+    let mut flipped = data.to_vec();
+    flipped[data.len() / 2] ^= 0x01;
+    let damages = [
+        ("one flipped byte", Bytes::from(flipped)),
+        ("truncated", data.slice(..data.len() - 1)),
+        ("emptied", Bytes::new()),
+    ];
+    for (damage, stored) in damages {
+        store
+            .object_store()
+            .put(&path, PutPayload::from(stored))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.check(&digest).await.unwrap(),
+                Integrity::Corrupt { .. }
+            ),
+            "{where_}: {damage}: check"
+        );
+        assert_eq!(store.put(data.clone()).await.unwrap(), digest);
+        assert_eq!(
+            store.check(&digest).await.unwrap(),
+            Integrity::Intact,
+            "{where_}: {damage}: a put rewrites the object"
+        );
+        assert_eq!(
+            store.get(&digest).await.unwrap(),
+            data,
+            "{where_}: {damage}"
+        );
+    }
+    // A put in pieces compares piece by piece.
+    let pieces = [data.slice(..5), data.slice(5..)];
+    let mut damaged = data.to_vec();
+    damaged[7] ^= 0x80;
+    store
+        .object_store()
+        .put(&path, PutPayload::from(damaged))
+        .await
+        .unwrap();
+    store
+        .put_hashed(&digest, PutPayload::from_iter(pieces))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&digest).await.unwrap(), data, "{where_}: pieces");
 }
 
 pub async fn list_and_delete(store: &ArtifactStore) {

@@ -3,8 +3,9 @@
 //! Every output of a step (a table as Parquet, a model, a transform's fitted
 //! state, a report) is stored once under the sha256 of its bytes. The key
 //! is the content, so an artifact can never change under its name:
-//! [`ArtifactStore::put`] is write-once and [`ArtifactStore::get`] checks
-//! the bytes against their digest before handing them out.
+//! [`ArtifactStore::put`] is write-once (it writes again only over an
+//! object whose bytes went bad) and [`ArtifactStore::get`] and
+//! [`ArtifactStore::check`] check the bytes against their digest.
 //!
 //! The store sits on [`object_store`]: a local directory by default, or any
 //! S3-compatible service (`s3://bucket/prefix`, see [`StoreLocation`]), one
@@ -21,7 +22,7 @@ mod store;
 
 pub use digest::ArtifactDigest;
 pub use location::{RetryPolicy, StoreLocation};
-pub use store::{ArtifactStore, StoredArtifact};
+pub use store::{ArtifactStore, Integrity, StoredArtifact};
 
 /// What went wrong storing or fetching an artifact.
 #[derive(Debug, thiserror::Error)]

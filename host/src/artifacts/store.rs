@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
+use serde::Serialize;
 
 use super::{ArtifactDigest, ArtifactError};
 
@@ -27,6 +28,51 @@ pub struct ArtifactStore {
     /// The same store when it is a local directory: artifacts are written
     /// to its files directly ([`direct`](super::direct)).
     local: Option<Arc<LocalFileSystem>>,
+}
+
+/// What re-reading a stored artifact found ([`ArtifactStore::check`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Integrity {
+    /// Its bytes hash to its digest.
+    Intact,
+    /// No object is stored under its digest.
+    Missing,
+    /// The stored bytes hash to `actual` instead (changed or truncated in
+    /// place); `object` is the object's key.
+    Corrupt {
+        actual: ArtifactDigest,
+        object: String,
+    },
+}
+
+impl Integrity {
+    pub fn is_intact(&self) -> bool {
+        matches!(self, Self::Intact)
+    }
+}
+
+impl std::fmt::Display for Integrity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Intact => f.write_str("intact"),
+            Self::Missing => f.write_str("missing from the artifact store"),
+            Self::Corrupt { actual, object } => write!(
+                f,
+                "corrupt: the stored object `{object}` hashes to {actual}"
+            ),
+        }
+    }
+}
+
+/// What [`ArtifactStore::put_hashed`] found under the digest it writes.
+enum Existing {
+    Absent,
+    Equal,
+    /// Stored bytes that are not the ones being put (`size` of them).
+    Different {
+        size: u64,
+    },
 }
 
 /// One stored artifact as [`ArtifactStore::list_stored`] sees it.
@@ -147,9 +193,12 @@ impl ArtifactStore {
     }
 
     /// Stores `bytes` and returns their digest. Storing bytes that are
-    /// already there is cheap and leaves the existing object untouched; a
-    /// write is one atomic PUT (S3) or a rename into place (local), so a
-    /// failure never leaves a partial object under the digest.
+    /// already there is cheap and leaves the existing object untouched,
+    /// once it is read back and found equal to `bytes`: an object that was
+    /// corrupted or truncated in place is written again (and a warning
+    /// logged), so a rerun repairs what it reproduces. A write is one
+    /// atomic PUT (S3) or a rename into place (local), so a failure never
+    /// leaves a partial object under the digest.
     ///
     /// The write itself is a plain overwrite, not a conditional create:
     /// many S3-compatible servers (Garage among them) ignore or refuse
@@ -169,17 +218,85 @@ impl ArtifactStore {
         digest: &ArtifactDigest,
         bytes: impl Into<PutPayload>,
     ) -> Result<(), ArtifactError> {
-        if self.exists(digest).await? {
-            return Ok(());
-        }
+        let payload: PutPayload = bytes.into();
         let location = self.object_path(digest);
+        match self.compare_stored(digest, &location, &payload).await? {
+            Existing::Equal => return Ok(()),
+            Existing::Absent => {}
+            Existing::Different { size } => tracing::warn!(
+                %digest,
+                store = %self.describe(),
+                object = %location,
+                stored_bytes = size,
+                expected_bytes = payload.content_length(),
+                "a stored artifact did not match its digest (corrupt or truncated); \
+                 writing the good bytes over it"
+            ),
+        }
         let written = match &self.local {
-            Some(local) => write_local(local, &location, bytes.into()).await,
-            None => self.store.put(&location, bytes.into()).await.map(drop),
+            Some(local) => write_local(local, &location, payload).await,
+            None => self.store.put(&location, payload).await.map(drop),
         };
         written.map_err(|source| {
             self.store_error(format!("write artifact {digest}"), &location, source)
         })
+    }
+
+    /// Reads back the object at `location`, if there is one, and compares
+    /// it with `payload` (bytes that hash to `digest`). Equal bytes are the
+    /// same check as re-hashing the object, and cheaper; a size that
+    /// differs is found without reading the object at all.
+    async fn compare_stored(
+        &self,
+        digest: &ArtifactDigest,
+        location: &ObjectPath,
+        payload: &PutPayload,
+    ) -> Result<Existing, ArtifactError> {
+        let action = || format!("read back artifact {digest}");
+        let found = match self.store.get(location).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => return Ok(Existing::Absent),
+            Err(source) => return Err(self.store_error(action(), location, source)),
+        };
+        let size = found.meta.size;
+        if size != payload.content_length() as u64 {
+            return Ok(Existing::Different { size });
+        }
+        let stored = match found.bytes().await {
+            Ok(stored) => stored,
+            // Deleted since it was opened: write it.
+            Err(object_store::Error::NotFound { .. }) => return Ok(Existing::Absent),
+            Err(source) => return Err(self.store_error(action(), location, source)),
+        };
+        let mut rest: &[u8] = &stored;
+        for piece in payload.iter() {
+            let Some((head, tail)) = rest.split_at_checked(piece.len()) else {
+                return Ok(Existing::Different { size });
+            };
+            if head != &piece[..] {
+                return Ok(Existing::Different { size });
+            }
+            rest = tail;
+        }
+        Ok(if rest.is_empty() {
+            Existing::Equal
+        } else {
+            Existing::Different { size }
+        })
+    }
+
+    /// Re-reads the stored artifact `digest` and re-hashes its bytes: what
+    /// `sluice verify`, `sluice store check` and promotion ask before
+    /// vouching for an artifact.
+    pub async fn check(&self, digest: &ArtifactDigest) -> Result<Integrity, ArtifactError> {
+        match self.get(digest).await {
+            Ok(_) => Ok(Integrity::Intact),
+            Err(ArtifactError::NotFound { .. }) => Ok(Integrity::Missing),
+            Err(ArtifactError::Corrupt { actual, object, .. }) => {
+                Ok(Integrity::Corrupt { actual, object })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Fetches an artifact, verifying that its bytes hash to `digest`.
