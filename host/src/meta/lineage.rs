@@ -272,31 +272,19 @@ impl MetaStore {
     /// digest inside a model version (chain states, model, plugins, data,
     /// predictions, explanations). Garbage collection keeps these.
     pub async fn referenced_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
-        let action = || "collect the referenced artifacts".to_owned();
-        let mut texts: Vec<String> = sqlx::query_scalar(
-            "SELECT digest FROM step_io UNION SELECT plugin_sha256 FROM step_runs",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db(action()))?;
-        let bodies: Vec<String> = sqlx::query_scalar("SELECT body_json FROM model_versions")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db(action()))?;
-        for body in bodies {
-            let value: serde_json::Value =
-                serde_json::from_str(&body).map_err(|_| MetaError::InvalidRecord {
-                    what: "model version",
-                    value: body.chars().take(80).collect(),
-                })?;
+        let mut referenced = self.run_artifacts(None).await?;
+        for (.., body) in self.model_versions_of(None).await? {
             // Any string that is a digest counts: keeping too much is safe,
             // deleting a model's bytes is not.
-            collect_strings(&value, &mut texts);
+            let mut strings = Vec::new();
+            super::uses::strings_at(&body, String::new(), &mut strings);
+            referenced.extend(
+                strings
+                    .iter()
+                    .filter_map(|(_, text)| ArtifactDigest::parse(text).ok()),
+            );
         }
-        Ok(texts
-            .iter()
-            .filter_map(|t| ArtifactDigest::parse(t).ok())
-            .collect())
+        Ok(referenced)
     }
 
     /// Runs still `running` that started at or after `since` (RFC3339).
@@ -335,14 +323,5 @@ impl MetaStore {
             .map_err(db(format!("forget artifact {d}")))?;
         }
         tx.commit().await.map_err(db("forget artifacts"))
-    }
-}
-
-fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::String(s) => out.push(s.clone()),
-        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
-        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
-        _ => {}
     }
 }

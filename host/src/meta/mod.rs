@@ -19,6 +19,7 @@ mod tenants;
 #[cfg(test)]
 mod tests;
 mod trials;
+mod uses;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use pipelines::PipelineVersion;
 pub use records::{NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
 pub use store::MetaStore;
 pub use trials::TrialRecord;
+pub use uses::{ModelVersionUse, StepRole, StepUse};
 
 /// What went wrong in the metadata store.
 #[derive(Debug, thiserror::Error)]

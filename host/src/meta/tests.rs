@@ -307,3 +307,162 @@ async fn a_run_is_created_with_its_source_in_one_write() {
     store.create_run(&new_run("without")).await.unwrap();
     assert_eq!(store.run_source("without").await.unwrap(), (None, None));
 }
+
+/// Who used an artifact: step runs (as input, output and plugin) and model
+/// versions, of one tenant only.
+#[tokio::test]
+async fn the_uses_of_an_artifact_are_found_per_tenant() {
+    let (_dir, store) = store().await;
+    let data = ArtifactDigest::of(b"train table");
+    let model = ArtifactDigest::of(b"model");
+    let plugin = ArtifactDigest::of(b"logreg.wasm");
+    let unused = ArtifactDigest::of(b"nobody's");
+    let beta_only = ArtifactDigest::of(b"beta's table");
+    for (run, tenant) in [("r1", "default"), ("r2", "beta")] {
+        store
+            .create_run(&NewRun {
+                tenant: tenant.to_owned(),
+                ..new_run(run)
+            })
+            .await
+            .unwrap();
+        let input = if tenant == "beta" { &beta_only } else { &data };
+        store
+            .start_step(
+                run,
+                "train",
+                0,
+                "trainer",
+                "logreg",
+                "0.1.0",
+                &plugin.to_hex(),
+                "{}",
+                &[("train".to_owned(), input.clone())],
+            )
+            .await
+            .unwrap();
+        finish(
+            &store,
+            run,
+            "train",
+            StepStatus::Succeeded,
+            &[("model".to_owned(), model.clone())],
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    store
+        .finish_run("r1", RunStatus::Succeeded, None)
+        .await
+        .unwrap();
+    // A version of each tenant (the registry keys beta's `beta/NAME`).
+    for (key, run) in [("cancer", "r1"), ("beta/cancer", "r2")] {
+        sqlx::query("INSERT INTO models (name, created_at) VALUES (?, 'now')")
+            .bind(key)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let body = serde_json::json!({
+            "model": model,
+            "chain": [{"state": data, "plugin": {"sha256": plugin}}],
+            "data": {"train": null},
+        });
+        sqlx::query(
+            "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, \
+             pipeline_version, pipeline_sha256, body_json, created_at) \
+             VALUES (?, 1, ?, 'train', 'churn', '1.0.0', 'ab', ?, 'now')",
+        )
+        .bind(key)
+        .bind(run)
+        .bind(body.to_string())
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    let roles = |uses: Vec<StepUse>| -> Vec<(String, String, StepRole, String)> {
+        uses.into_iter()
+            .map(|u| (u.run_id, u.step_id, u.role, u.name))
+            .collect()
+    };
+    let step = |role, name: &str| ("r1".to_owned(), "train".to_owned(), role, name.to_owned());
+    assert_eq!(
+        roles(store.step_uses("default", &data).await.unwrap()),
+        [step(StepRole::Input, "train")]
+    );
+    let uses = store.step_uses("default", &model).await.unwrap();
+    assert_eq!(uses[0].run_status, RunStatus::Succeeded);
+    assert_eq!(uses[0].pipeline_name, "churn");
+    assert_eq!(roles(uses), [step(StepRole::Output, "model")]);
+    assert_eq!(
+        roles(store.step_uses("default", &plugin).await.unwrap()),
+        [step(StepRole::Plugin, "logreg")]
+    );
+    assert!(
+        store
+            .step_uses("default", &unused)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .step_uses("default", &beta_only)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another tenant's use"
+    );
+    let beta = store.step_uses("beta", &model).await.unwrap();
+    assert_eq!(beta.len(), 1);
+    assert_eq!(beta[0].run_id, "r2");
+    assert_eq!(beta[0].run_status, RunStatus::Running);
+
+    let wanted: std::collections::BTreeSet<_> = [data.clone(), plugin.clone(), unused.clone()]
+        .into_iter()
+        .collect();
+    let mut versions: Vec<_> = store
+        .model_version_uses("default", &wanted)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.model, u.version, u.run_id, u.field, u.digest))
+        .collect();
+    versions.sort();
+    let v = |field: &str, d: &ArtifactDigest| {
+        (
+            "cancer".to_owned(),
+            1,
+            "r1".to_owned(),
+            field.to_owned(),
+            d.clone(),
+        )
+    };
+    assert_eq!(
+        versions,
+        [
+            v("chain[0].plugin.sha256", &plugin),
+            v("chain[0].state", &data)
+        ]
+    );
+    let beta: Vec<_> = store
+        .model_version_uses("beta", &[model.clone()].into_iter().collect())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.model, u.field))
+        .collect();
+    assert_eq!(beta, [("cancer".to_owned(), "model".to_owned())]);
+
+    let of_default = store.run_artifacts(Some("default")).await.unwrap();
+    assert_eq!(
+        of_default,
+        [data.clone(), model.clone(), plugin.clone()]
+            .into_iter()
+            .collect()
+    );
+    let of_all = store.referenced_artifacts().await.unwrap();
+    assert!(of_all.contains(&beta_only) && !of_all.contains(&unused));
+    assert!(!of_default.contains(&beta_only));
+}
