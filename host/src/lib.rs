@@ -12,6 +12,7 @@ pub mod cli;
 pub mod conformance;
 pub mod crash;
 pub mod data;
+pub mod integrity;
 pub mod meta;
 pub mod pipeline;
 pub mod registry;

@@ -1,5 +1,6 @@
 //! Issue 18 point 11, "corrupt objects are vouched for": one flipped byte
-//! in a stored object. A `--no-cache` rerun writes the good bytes back.
+//! in a stored object. A `--no-cache` rerun writes the good bytes back, and
+//! `sluice verify` re-hashes the stored outputs before it re-executes.
 
 use crate::cache::BODY;
 use crate::support::*;
@@ -81,5 +82,108 @@ fn a_no_cache_rerun_writes_the_good_bytes_over_a_flipped_byte() {
     assert!(
         intact(home, &model),
         "the rerun left the corrupt object in place"
+    );
+}
+
+#[test]
+fn verify_re_hashes_the_stored_outputs_before_re_executing() {
+    let (home, _dir, _p, first) = first_run("verified-bytes");
+    let home = home.path();
+    let id = first["run_id"].as_str().unwrap();
+    let model = output(&first, "train", "model");
+    flip_a_byte(home, &model);
+
+    let out = run(home, &["verify", id, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["reproduced"], false, "{v}");
+    assert_eq!(v["stored_intact"], false, "{v}");
+    let damaged = v["damaged"].as_array().unwrap();
+    assert_eq!(damaged.len(), 1, "{v}");
+    assert_eq!(damaged[0]["step"], "train");
+    assert_eq!(damaged[0]["output"], "model");
+    assert_eq!(damaged[0]["digest"], model.to_hex());
+    assert_eq!(damaged[0]["stored"]["state"], "corrupt");
+    // The re-execution reproduced the model and so wrote it back.
+    assert_eq!(damaged[0]["repaired"], true, "{v}");
+    assert!(intact(home, &model));
+    let row = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "train" && r["output"] == "model")
+        .unwrap();
+    assert_eq!(row["same"], true, "the digests still agree: {row}");
+    assert_eq!(row["stored"]["state"], "corrupt");
+
+    // In words, and for a missing object too.
+    flip_a_byte(home, &model);
+    let state = output(&first, "scale", "state");
+    std::fs::remove_file(object_file(home, &state)).unwrap();
+    let out = run(home, &["verify", id]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let line = |what: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("stored output `{what}`")))
+            .unwrap_or_else(|| panic!("no line about {what}:\n{text}"))
+            .to_owned()
+    };
+    let about_model = line("model");
+    assert!(
+        about_model.contains("step `train`")
+            && about_model.contains(&model.to_hex())
+            && about_model.contains("corrupt"),
+        "{about_model}"
+    );
+    let about_state = line("state");
+    assert!(
+        about_state.contains("step `scale`")
+            && about_state.contains(&state.to_hex())
+            && about_state.contains("missing"),
+        "{about_state}"
+    );
+    assert!(
+        text.contains(&format!(
+            "NOT verified: 2 stored output(s) of run {id} were corrupt or missing"
+        )),
+        "{text}"
+    );
+    // Clean again: verify vouches for it.
+    let v = ok_json(home, &["verify", id, "--json"]);
+    assert_eq!(v["reproduced"], true, "{v}");
+}
+
+#[test]
+fn verify_of_a_run_that_never_finished_says_so() {
+    let (home, _dir, _p, first) = first_run("unfinished");
+    let home = home.path();
+    let id = first["run_id"].as_str().unwrap();
+    // As a run whose process was killed leaves it.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(home.join("sluice.db"))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let out = run(home, &["verify", id]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("run {id} never finished")) && err.contains("sluice resume"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing compared: {}",
+        stdout(&out)
     );
 }

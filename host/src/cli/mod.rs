@@ -63,9 +63,9 @@ pub enum Command {
     /// Continue a failed or interrupted run from its last completed steps
     /// (the pipeline file must be unchanged).
     Resume(run::ResumeArgs),
-    /// Re-execute every step of a run without the cache and compare each
-    /// output byte for byte with the recorded digests; exit 1 on any
-    /// difference.
+    /// Re-hash every output a run stored, re-execute every step without the
+    /// cache and compare each output byte for byte with the recorded
+    /// digests; exit 1 on any difference or damaged stored output.
     Verify(run::VerifyArgs),
     /// List and inspect recorded runs.
     #[command(subcommand)]

@@ -2,6 +2,8 @@
 
 use super::Home;
 use super::output::{errln, escape_controls, fmt_metric, fmt_ms, outln, print_json, short, table};
+use crate::integrity::check_run_outputs;
+use crate::meta::RunStatus;
 use crate::pipeline::executor::{Executor, RunObserver, StepReport};
 use crate::pipeline::{PlanOptions, load_plan};
 use clap::Args;
@@ -129,18 +131,34 @@ pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
 pub struct VerifyArgs {
     /// The run to reproduce.
     pub run: String,
-    /// Print one JSON object: run, verification_run, reproduced, outputs.
+    /// Print one JSON object: run, verification_run, reproduced,
+    /// stored_intact, damaged (stored outputs that were corrupt or
+    /// missing), outputs.
     #[arg(long)]
     pub json: bool,
 }
 
-/// `sluice verify RUN`: run the run's pipeline again without the cache
-/// (recorded as a new run, registering no model) and compare every
-/// output byte for byte, by digest, with what the run recorded.
+/// `sluice verify RUN`: re-read and re-hash every output the run stored,
+/// then run the run's pipeline again without the cache (recorded as a new
+/// run, registering no model) and compare every output byte for byte, by
+/// digest, with what the run recorded. The stored bytes are checked first:
+/// the re-execution writes the good bytes over a damaged object it
+/// reproduces.
 pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime()?;
     let (meta, tenant) = home.tenant_meta().await?;
     let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;
+    if original.status == RunStatus::Running {
+        anyhow::bail!(
+            "run {} never finished (status `running`): it is still going, or its process \
+             was interrupted; there is nothing complete to verify. `sluice resume {}` \
+             finishes an interrupted run",
+            original.id,
+            original.id
+        );
+    }
+    let store = home.artifacts()?;
+    let stored = check_run_outputs(&store, &original).await?;
     let plan = recorded_plan(&meta, &original, &runtime).await?;
     let mut executor = Executor::new(runtime, home.store_root()?, meta);
     executor.use_cache = false;
@@ -149,6 +167,18 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let again = executor.run_as(&tenant, &plan, &progress).await?;
     progress.finish();
 
+    // The damaged outputs, and whether the re-execution wrote them back.
+    let mut damaged = Vec::new();
+    for c in stored.iter().filter(|c| !c.integrity.is_intact()) {
+        let now = store.check(&c.digest).await?;
+        damaged.push(serde_json::json!({
+            "step": c.step,
+            "output": c.output,
+            "digest": c.digest,
+            "stored": c.integrity,
+            "repaired": now.is_intact(),
+        }));
+    }
     let mut rows = Vec::new();
     let mut differ = 0;
     for step in &original.steps {
@@ -173,31 +203,40 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             if !same {
                 differ += 1;
             }
+            let stored = stored
+                .iter()
+                .find(|c| c.step == step.step_id && c.output == *name)
+                .map(|c| &c.integrity);
             rows.push(serde_json::json!({
                 "step": step.step_id,
                 "output": name,
                 "recorded": recorded,
                 "reproduced": now,
                 "same": same,
+                "stored": stored,
             }));
         }
     }
-    let reproduced = differ == 0 && again.status == "succeeded";
+    let reproduced = differ == 0 && again.status == "succeeded" && damaged.is_empty();
     if args.json {
         print_json(&serde_json::json!({
             "run": original.id,
             "verification_run": again.run_id,
             "reproduced": reproduced,
+            "stored_intact": damaged.is_empty(),
+            "damaged": damaged,
             "outputs": rows,
             "error": again.error,
         }))?;
     } else {
         outln!(
-            "verify {}: re-executed every step without the cache as run {}",
+            "verify {}: re-read its {} stored outputs, then re-executed every step without \
+             the cache as run {}",
             original.id,
+            stored.len(),
             again.run_id
         );
-        let mut t = table(&["step", "output", "recorded", "re-executed", ""]);
+        let mut t = table(&["step", "output", "recorded", "stored", "re-executed", ""]);
         for r in &rows {
             let d = |v: &serde_json::Value| {
                 v.as_str()
@@ -207,6 +246,12 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 r["step"].as_str().unwrap_or_default().to_owned(),
                 r["output"].as_str().unwrap_or_default().to_owned(),
                 d(&r["recorded"]),
+                r["stored"]["state"]
+                    .as_str()
+                    .map_or("-".to_owned(), |s| match s {
+                        "intact" => s.to_owned(),
+                        _ => s.to_uppercase(),
+                    }),
                 d(&r["reproduced"]),
                 if r["same"] == true {
                     "same"
@@ -217,13 +262,42 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             ]);
         }
         outln!("{t}");
+        for c in stored.iter().filter(|c| !c.integrity.is_intact()) {
+            let repaired = damaged
+                .iter()
+                .any(|d| d["digest"] == c.digest.to_hex() && d["repaired"] == true);
+            outln!(
+                "stored output `{}` of step `{}` ({}) is {}{}",
+                c.output,
+                c.step,
+                c.digest,
+                c.integrity,
+                if repaired {
+                    "; the re-execution wrote the good bytes back"
+                } else {
+                    "; `sluice store check` names everything it affects"
+                }
+            );
+        }
         if let Some(e) = &again.error {
             errln!("the re-execution failed: {e}");
         }
         if reproduced {
-            outln!("reproduced: all {} outputs are byte-identical", rows.len());
+            outln!(
+                "reproduced: all {} outputs are stored intact and byte-identical",
+                rows.len()
+            );
         } else {
-            outln!("NOT reproduced: {differ} of {} outputs differ", rows.len());
+            if differ > 0 || again.status != "succeeded" {
+                outln!("NOT reproduced: {differ} of {} outputs differ", rows.len());
+            }
+            if !damaged.is_empty() {
+                outln!(
+                    "NOT verified: {} stored output(s) of run {} were corrupt or missing",
+                    damaged.len(),
+                    original.id
+                );
+            }
         }
     }
     Ok(if reproduced {
