@@ -1,12 +1,16 @@
 //! Issue 18 point 11, "corrupt objects are vouched for": one flipped byte
-//! in a stored object. A `--no-cache` rerun writes the good bytes back, and
-//! `sluice verify` re-hashes the stored outputs before it re-executes.
+//! in a stored object. A `--no-cache` rerun writes the good bytes back,
+//! `sluice verify` re-hashes the stored outputs before it re-executes, and
+//! `sluice store check` names what a damaged object affects and `--repair`
+//! removes it so the cache recomputes it.
 
 use crate::cache::BODY;
 use crate::support::*;
 use serde_json::Value;
 use sluice::artifacts::ArtifactDigest;
 use std::path::{Path, PathBuf};
+
+const MODEL: &str = "integrity-logreg";
 
 fn run(home: &Path, args: &[&str]) -> std::process::Output {
     sluice(home).args(args).output().expect("run sluice")
@@ -23,6 +27,20 @@ fn first_run(name: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf, Valu
     let p = write_pipeline(dir.path(), name, BODY);
     let report = ok_json(home.path(), &["run", p.to_str().unwrap(), "--json"]);
     (home, dir, p, report)
+}
+
+/// [`first_run`], with its trainer registered as [`MODEL`] v1; the
+/// home, the pipeline file and the run's id and report.
+fn registered_run(name: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf, String, Value) {
+    let (home, dir, p, report) = first_run(name);
+    let id = report["run_id"].as_str().unwrap().to_owned();
+    ok_json(
+        home.path(),
+        &[
+            "models", "register", &id, "train", "--name", MODEL, "--json",
+        ],
+    );
+    (home, dir, p, id, report)
 }
 
 fn output(report: &Value, step: &str, name: &str) -> ArtifactDigest {
@@ -186,4 +204,74 @@ fn verify_of_a_run_that_never_finished_says_so() {
         "nothing compared: {}",
         stdout(&out)
     );
+}
+
+#[test]
+fn store_check_names_what_a_corrupt_object_affects_and_repair_removes_it() {
+    let (home, _dir, p, id, first) = registered_run("checked");
+    let home = home.path();
+    let p = p.to_str().unwrap();
+    let id = id.as_str();
+    let clean = ok_json(home, &["store", "check", "--json"]);
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert!(clean["checked"].as_u64().unwrap() >= 5, "{clean}");
+
+    // scale's fitted state: an output of the run, held by the model.
+    let state = output(&first, "scale", "state");
+    flip_a_byte(home, &state);
+    let out = run(home, &["store", "check", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let damaged = report["damaged"].as_array().unwrap();
+    assert_eq!(damaged.len(), 1, "{report}");
+    let d = &damaged[0];
+    assert_eq!(d["digest"], state.to_hex());
+    assert_eq!(d["integrity"]["state"], "corrupt");
+    let steps = d["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|s| s["run_id"] == id
+            && s["step_id"] == "scale"
+            && s["role"] == "output"
+            && s["name"] == "state"),
+        "{d}"
+    );
+    let models = d["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1, "{d}");
+    assert_eq!(models[0]["model"], MODEL);
+    assert_eq!(models[0]["version"], 1);
+    assert!(
+        models[0]["field"].as_str().unwrap().ends_with(".state"),
+        "{d}"
+    );
+    assert_eq!(report["reruns"][0]["pipeline_path"], p, "{report}");
+
+    // In words, without --json.
+    let out = run(home, &["store", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for needle in [
+        format!("artifact {state}: corrupt"),
+        format!("output `state` of step `scale` in run {id}"),
+        format!("model {MODEL} v1 holds it"),
+        format!("sluice run {p}"),
+        "DAMAGED: 1 artifact(s)".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "no `{needle}` in:\n{text}");
+    }
+
+    // --repair removes it; the next (cached) run recomputes exactly what
+    // is gone, and the store is whole again.
+    let repaired = ok_json(home, &["store", "check", "--repair", "--json"]);
+    assert_eq!(repaired["damaged"][0]["removed"], true, "{repaired}");
+    assert!(!object_file(home, &state).exists());
+    let out = run(home, &["store", "check"]);
+    assert_eq!(out.status.code(), Some(1), "missing until rerun");
+    assert!(stdout(&out).contains("missing"), "{}", stdout(&out));
+    let again = ok_json(home, &["run", p, "--json"]);
+    let cached = cached_steps(&again);
+    assert!(!cached.contains(&"scale".to_owned()), "{again}");
+    assert!(cached.contains(&"impute".to_owned()), "{again}");
+    assert!(intact(home, &state));
+    let whole = ok_json(home, &["store", "check", "--json"]);
+    assert_eq!(whole["ok"], true, "{whole}");
 }

@@ -16,6 +16,7 @@ mod pipelines;
 mod predict;
 mod run;
 mod runs;
+mod store;
 mod tenants;
 
 use clap::{Parser, Subcommand};
@@ -109,6 +110,10 @@ pub enum Command {
     /// Delete artifacts no run, step or model version refers to (dry run
     /// unless --yes).
     Gc(gc::GcArgs),
+    /// Check the artifact store: re-hash every object, report the runs and
+    /// model versions a corrupt or missing one affects (`store check`).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Paths under the home directory, and the artifact store.
@@ -213,6 +218,7 @@ pub fn main() -> ExitCode {
             Command::Lineage(args) => lineage::lineage(&home, args).await,
             Command::Pipelines(cmd) => pipelines::pipelines(&home, cmd).await,
             Command::Gc(args) => gc::gc(&home, args).await,
+            Command::Store(cmd) => store::store(&home, cmd).await,
         }
     });
     // A plugin stopped at its time limit while its WASI file open waited
