@@ -7,7 +7,8 @@
 //! and `sluice store check` re-hashes every object of a tenant's store and
 //! names the runs and model versions that a damaged object affects
 //! ([`check_store`]), removing corrupt objects on request
-//! ([`remove_corrupt`]) so the step cache recomputes them.
+//! ([`remove_corrupt`]) so the step cache recomputes them. Promotion checks
+//! a version's own artifacts ([`crate::registry::Registry::promote`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -1,8 +1,9 @@
 //! Issue 18 point 11, "corrupt objects are vouched for": one flipped byte
 //! in a stored object. A `--no-cache` rerun writes the good bytes back,
-//! `sluice verify` re-hashes the stored outputs before it re-executes, and
+//! `sluice verify` re-hashes the stored outputs before it re-executes,
 //! `sluice store check` names what a damaged object affects and `--repair`
-//! removes it so the cache recomputes it.
+//! removes it so the cache recomputes it, and promotion refuses a version
+//! whose bytes went bad.
 
 use crate::cache::BODY;
 use crate::support::*;
@@ -274,4 +275,49 @@ fn store_check_names_what_a_corrupt_object_affects_and_repair_removes_it() {
     assert!(intact(home, &state));
     let whole = ok_json(home, &["store", "check", "--json"]);
     assert_eq!(whole["ok"], true, "{whole}");
+}
+
+#[test]
+fn promote_refuses_a_version_whose_model_or_state_bytes_are_corrupt() {
+    let (home, _dir, p, _, first) = registered_run("promoted");
+    let home = home.path();
+    let p = p.to_str().unwrap();
+    let promote = |force: bool| {
+        let mut args = vec!["models", "promote", MODEL, "1", "--to", "production"];
+        if force {
+            args.extend(["--force", "--reason", "trust me"]);
+        }
+        run(home, &args)
+    };
+    let aliases = || {
+        ok_json(home, &["models", "list", "--json"])[0]["aliases"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let model = output(&first, "train", "model");
+    let state = output(&first, "scale", "state");
+    for (digest, part) in [
+        (&model, "its model"),
+        (&state, "fitted state of step `scale`"),
+    ] {
+        flip_a_byte(home, digest);
+        for force in [false, true] {
+            let out = promote(force);
+            assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("cannot promote {MODEL} v1 to `production`"))
+                    && err.contains(part)
+                    && err.contains(&digest.to_hex())
+                    && err.contains("corrupt"),
+                "{err}"
+            );
+        }
+        assert!(aliases().is_empty(), "the alias moved");
+        ok_json(home, &["run", p, "--no-cache", "--json"]);
+    }
+    succeeded(promote(false), "promote of the repaired version");
+    assert_eq!(aliases()["production"], 1);
 }

@@ -46,7 +46,8 @@ pub enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Point an alias at a version, after checking the model's gates.
+    /// Point an alias at a version, after re-hashing its stored model,
+    /// fitted states and plugin components and checking the model's gates.
     Promote {
         name: String,
         version: i64,

@@ -56,6 +56,13 @@ pub enum RegistryError {
         alias: String,
         failed: Vec<gates::GateResult>,
     },
+    #[error(
+        "cannot promote {} v{} to `{}`: its {} {} is {}. `sluice verify {}` re-executes \
+         the run the version came from and writes back what it reproduces; `sluice store \
+         check` names everything else affected",
+        .0.name, .0.version, .0.alias, .0.part, .0.digest, .0.integrity, .0.run
+    )]
+    DamagedArtifact(Box<DamagedArtifact>),
     #[error("{0}")]
     Invalid(String),
     #[error("alias `{alias}` of model `{name}` has no earlier version to roll back to")]
@@ -75,6 +82,22 @@ pub enum RegistryError {
 }
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// An artifact of a model version whose stored bytes are corrupt or
+/// missing, found when promoting it.
+#[derive(Debug)]
+pub struct DamagedArtifact {
+    pub name: String,
+    pub version: i64,
+    pub alias: String,
+    /// Which of the version's artifacts: `model`, ``fitted state of step
+    /// `scale` ``, ...
+    pub part: String,
+    pub digest: ArtifactDigest,
+    pub integrity: crate::artifacts::Integrity,
+    /// The run the version was registered from.
+    pub run: String,
+}
 
 /// A plugin by identity and the params it ran with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -622,7 +645,8 @@ impl Registry {
         Ok(out)
     }
 
-    /// Move `alias` to `version`, after checking the model's gates (unless
+    /// Move `alias` to `version`, after re-hashing the version's stored
+    /// artifacts (never forced) and checking the model's gates (unless
     /// forced, which needs a reason and is recorded as forced).
     pub async fn promote(
         &self,
@@ -649,6 +673,7 @@ impl Registry {
             ));
         }
         let candidate = self.version(name, version).await?;
+        self.check_stored(&candidate, alias).await?;
         let gate_texts = self.gates(name).await?;
         let parsed: Vec<gates::Gate> = gate_texts
             .iter()
@@ -703,6 +728,50 @@ impl Registry {
             forced,
             gates: results,
         })
+    }
+
+    /// Re-reads and re-hashes every artifact serving `version` reads (each
+    /// fitted state and plugin component of its chain, the trainer's
+    /// component, the model): a version is not promoted on bytes that went
+    /// bad, with or without `--force`.
+    async fn check_stored(&self, version: &ModelVersion, alias: &str) -> Result<()> {
+        let mut parts = Vec::new();
+        for c in &version.chain {
+            parts.push((
+                format!(
+                    "plugin component of step `{}` ({})",
+                    c.plugin.step_id, c.plugin.name
+                ),
+                ArtifactDigest::parse(&c.plugin.sha256)?,
+            ));
+            parts.push((
+                format!("fitted state of step `{}`", c.plugin.step_id),
+                c.state.clone(),
+            ));
+        }
+        parts.push((
+            format!(
+                "plugin component of trainer `{}` ({})",
+                version.trainer.step_id, version.trainer.name
+            ),
+            ArtifactDigest::parse(&version.trainer.sha256)?,
+        ));
+        parts.push(("model".to_owned(), version.model.clone()));
+        for (part, digest) in parts {
+            let integrity = self.artifacts.check(&digest).await?;
+            if !integrity.is_intact() {
+                return Err(RegistryError::DamagedArtifact(Box::new(DamagedArtifact {
+                    name: version.name.clone(),
+                    version: version.version,
+                    alias: alias.to_owned(),
+                    part,
+                    digest,
+                    integrity,
+                    run: version.run_id.clone(),
+                })));
+            }
+        }
+        Ok(())
     }
 
     /// Move `alias` back to the version that held it before its current
