@@ -357,3 +357,34 @@ fn datasets_come_from_the_tenants_allowed_dirs_and_are_regular_files() {
         "only the run inside"
     );
 }
+
+/// Issue 18, point 15: an empty file, a header alone and a Parquet file
+/// of no rows fail the dataset step, naming the file, instead of passing
+/// it and failing later in a plugin.
+#[test]
+fn datasets_without_rows_fail_the_dataset_step_naming_the_file() {
+    use sluice::data::RecordBatch;
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let header = dir.path().join("header.csv");
+    std::fs::write(&header, b"radius,benign\n").unwrap();
+    let parquet = dir.path().join("none.parquet");
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("radius", arrow::datatypes::DataType::Float64, false),
+        arrow::datatypes::Field::new("benign", arrow::datatypes::DataType::Int64, false),
+    ]));
+    let none = RecordBatch::new_empty(schema);
+    std::fs::write(&parquet, sluice::data::write_parquet(&none).unwrap()).unwrap();
+    for (name, file) in [("empty", &empty), ("header", &header), ("none", &parquet)] {
+        let p = pipeline_reading(dir.path(), name, file);
+        let out = run(home.path(), "default", &p);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let err = json(&out)["error"].as_str().unwrap().to_string();
+        assert!(err.contains(&file.display().to_string()), "{name}: {err}");
+        if name != "empty" {
+            assert!(err.contains("has no rows"), "{name}: {err}");
+        }
+    }
+}

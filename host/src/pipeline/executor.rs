@@ -281,6 +281,28 @@ fn read_parts(
     target: Option<&str>,
     split: Option<&super::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
+    let (train, holdout) = decode_parts(path, raw, target, split)?;
+    // An empty file, a header alone or a Parquet file of no rows would
+    // otherwise pass here and fail later, in a plugin, far from the file.
+    let rows = train.num_rows() + holdout.as_ref().map_or(0, RecordBatch::num_rows);
+    if train.num_columns() == 0 {
+        return Err(format!("{} has no columns", path.display()));
+    }
+    if rows == 0 {
+        return Err(format!(
+            "{} has no rows (a header alone, or an empty table)",
+            path.display()
+        ));
+    }
+    Ok((train, holdout))
+}
+
+fn decode_parts(
+    path: &std::path::Path,
+    raw: Bytes,
+    target: Option<&str>,
+    split: Option<&super::definition::SplitDef>,
+) -> Result<(RecordBatch, Option<RecordBatch>), String> {
     let missing_target = |schema: &arrow::datatypes::Schema| match target {
         Some(t) if schema.index_of(t).is_err() => {
             Err(format!("target column '{t}' is not in {}", path.display()))
