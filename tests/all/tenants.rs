@@ -629,3 +629,46 @@ fn an_endless_step_does_not_hold_up_another_tenants_run() {
         "the quick run waited for the loop: {events:?}"
     );
 }
+
+/// A tenant sees its own caps and usage, not the other tenants': `tenants
+/// list` shows it alone and `tenants show OTHER` reads as "no tenant";
+/// the home's owner sees them all.
+#[test]
+fn a_tenant_lists_and_shows_only_itself() {
+    let home = home_with_tenants(&["alpha", "beta"]);
+    let as_alpha = |args: &[&str]| {
+        sluice(home.path())
+            .args(["--tenant", "alpha", "tenants"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = as_alpha(&["list", "--json"]);
+    ok(&out);
+    let names: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["alpha"]);
+    ok(&as_alpha(&["show", "alpha", "--json"]));
+    let other = as_alpha(&["show", "beta"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(other.stdout.is_empty());
+    assert!(
+        stderr(&other).contains("no tenant named `beta`"),
+        "{}",
+        stderr(&other)
+    );
+    let out = sluice(home.path())
+        .args(["tenants", "list", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert_eq!(
+        json(&out).as_array().unwrap().len(),
+        3,
+        "the owner sees all"
+    );
+}

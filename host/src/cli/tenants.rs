@@ -139,7 +139,12 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
             print_tenant(&t, json)?;
         }
         TenantsCommand::List { json } => {
-            let all = meta.list_tenants().await?;
+            let mut all = meta.list_tenants().await?;
+            // A tenant sees its own caps; the home's owner sees every
+            // tenant's.
+            if Admin::home_owner(&home.tenant).is_err() {
+                all.retain(|t| t.name == home.tenant);
+            }
             if json {
                 print_json(&all)?;
             } else {
@@ -167,6 +172,10 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
             }
         }
         TenantsCommand::Show { name, json } => {
+            // Another tenant reads as missing, as its runs and models do.
+            if name != home.tenant && Admin::home_owner(&home.tenant).is_err() {
+                return Err(crate::meta::MetaError::TenantNotFound { name }.into());
+            }
             let tenant = meta.tenant(&name).await?;
             let (artifacts, stored_bytes) = meta.tenant_usage(&name).await?;
             let runs = meta.list_runs_in(Some(&name), -1).await?.len();
