@@ -672,3 +672,58 @@ fn a_tenant_lists_and_shows_only_itself() {
         "the owner sees all"
     );
 }
+
+/// Issue 18, point 13: a dataset file larger than the tenant's
+/// `dataset_mib` is refused before anything runs (a dataset is read
+/// whole), naming the file, its size and the cap.
+#[test]
+fn a_dataset_over_the_tenants_dataset_mib_is_refused_before_it_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    ok(&sluice(home.path())
+        .args(["tenants", "create", "small", "dataset_mib=1"])
+        .arg(data_dirs(&[dir.path()]))
+        .output()
+        .unwrap());
+    // The example's data repeated past 1 MiB: a valid CSV of 2 MiB or so.
+    let example = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
+    let (header, rows) = example.split_once('\n').unwrap();
+    let mut big = format!("{header}\n");
+    while big.len() < 2 << 20 {
+        big.push_str(rows);
+    }
+    let data = dir.path().join("big.csv");
+    std::fs::write(&data, &big).unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "big",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let text = std::fs::read_to_string(&p).unwrap().replace(
+        &format!(
+            "{:?}",
+            root()
+                .join("pipelines/data/breast_cancer.csv")
+                .display()
+                .to_string()
+        ),
+        &format!("{:?}", data.display().to_string()),
+    );
+    std::fs::write(&p, text).unwrap();
+    let out = run_as(home.path(), "small", p.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{} is {} bytes", data.display(), big.len())),
+        "{err}"
+    );
+    assert!(
+        err.contains("over tenant 'small''s cap dataset_mib = 1"),
+        "{err}"
+    );
+    let runs = sluice(home.path())
+        .args(["--tenant", "small", "runs", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&runs), serde_json::json!([]), "nothing was recorded");
+}

@@ -86,8 +86,13 @@ fn caps_help() -> String {
             d.storage_mib.to_string(),
         ),
         (
+            "dataset_mib=N",
+            "size of each dataset file a pipeline reads",
+            d.dataset_mib.to_string(),
+        ),
+        (
             "allowed_dirs=A,B",
-            "host directories pipelines may grant read-only",
+            "host directories pipelines may read datasets from and grant read-only",
             "none".into(),
         ),
     ];
@@ -219,6 +224,7 @@ fn print_tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
     outln!("output_mib   {}", c.output_mib);
     outln!("concurrency  {}", c.concurrency);
     outln!("storage_mib  {}", c.storage_mib);
+    outln!("dataset_mib  {}", c.dataset_mib);
     outln!(
         "allowed_dirs {}",
         if c.allowed_dirs.is_empty() {

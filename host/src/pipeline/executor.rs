@@ -2017,11 +2017,22 @@ fn dependencies(step: &PlannedStep) -> Vec<&str> {
 }
 
 /// A dataset's file, opened for `tenant`: a regular data file (not a
-/// device, FIFO or kernel interface) and, for a tenant other than the
-/// default one (the home's owner), really inside one of its
-/// `allowed_dirs`.
+/// device, FIFO or kernel interface) no larger than the tenant's
+/// `dataset_mib` and, for a tenant other than the default one (the home's
+/// owner), really inside one of its `allowed_dirs`.
 fn dataset_file(tenant: &Tenant, path: &std::path::Path) -> Result<crate::data::DataFile, String> {
     let file = crate::data::open_data_file(path).map_err(|e| e.to_string())?;
+    let cap = tenant.caps.dataset_mib;
+    if file.size > cap.saturating_mul(1 << 20) {
+        return Err(format!(
+            "{} is {} bytes, over tenant '{}''s cap dataset_mib = {cap} (a dataset file is \
+             read whole; `sluice tenants set {} dataset_mib=N`)",
+            path.display(),
+            file.size,
+            tenant.name,
+            tenant.name
+        ));
+    }
     if tenant.name != DEFAULT_TENANT
         && !tenant
             .caps

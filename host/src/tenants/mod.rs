@@ -36,7 +36,8 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `output_mib` | 1024 | each call's returned table, state or model |
 /// | `concurrency` | 4 | this tenant's steps running at once, over all its runs in a process |
 /// | `storage_mib` | 10 240 | bytes of artifacts the tenant stores in all |
-/// | `allowed_dirs` | none | host directories the tenant's pipelines may grant to steps, read-only |
+/// | `dataset_mib` | 1024 | the size of each dataset file a pipeline reads (datasets are read whole) |
+/// | `allowed_dirs` | none | host directories the tenant's pipelines may read datasets from and grant to steps, read-only |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantCaps {
@@ -49,6 +50,7 @@ pub struct TenantCaps {
     pub output_mib: u64,
     pub concurrency: u32,
     pub storage_mib: u64,
+    pub dataset_mib: u64,
     pub allowed_dirs: Vec<PathBuf>,
 }
 
@@ -63,6 +65,7 @@ impl Default for TenantCaps {
             output_mib: 1024,
             concurrency: 4,
             storage_mib: 10 * 1024,
+            dataset_mib: 1024,
             allowed_dirs: Vec::new(),
         }
     }
@@ -78,6 +81,7 @@ pub const CAP_NAMES: &[&str] = &[
     "output_mib",
     "concurrency",
     "storage_mib",
+    "dataset_mib",
     "allowed_dirs",
 ];
 
@@ -122,6 +126,7 @@ impl TenantCaps {
                     .map_err(|_| format!("cap `concurrency` is too large: {value}"))?
             }
             "storage_mib" => self.storage_mib = positive(value)?,
+            "dataset_mib" => self.dataset_mib = positive(value)?,
             "allowed_dirs" => {
                 let mut dirs = Vec::new();
                 for d in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
