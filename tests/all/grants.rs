@@ -267,24 +267,6 @@ fn a_grant_swapped_for_a_symlink_after_admission_still_reads_the_opened_director
     );
 }
 
-/// A one-step pipeline in `dir` whose dataset is read from `data`.
-fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> std::path::PathBuf {
-    let p = write_pipeline(
-        dir,
-        name,
-        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
-    );
-    let example = root().join("pipelines/data/breast_cancer.csv");
-    let text = std::fs::read_to_string(&p).unwrap();
-    let text = text.replace(
-        &format!("{:?}", example.display().to_string()),
-        &format!("{:?}", data.display().to_string()),
-    );
-    assert!(text.contains(&data.display().to_string()));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 /// Issue 18, point 3: a tenant's datasets come from its allowed_dirs only
 /// (symlinks resolved), and no one's dataset is a kernel interface, a FIFO
 /// or a device; each refusal names what the file is, and nothing runs.

@@ -156,6 +156,24 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A one-step pipeline in `dir` whose dataset is read from `data`.
+pub fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> PathBuf {
+    let p = write_pipeline(
+        dir,
+        name,
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let example = root().join("pipelines/data/breast_cancer.csv");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let text = text.replace(
+        &format!("{:?}", example.display().to_string()),
+        &format!("{:?}", data.display().to_string()),
+    );
+    assert!(text.contains(&data.display().to_string()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
     sluice::runtime::Runtime::new(Some(home.join("cache/compiled"))).expect("runtime")
 }

@@ -694,22 +694,7 @@ fn a_dataset_over_the_tenants_dataset_mib_is_refused_before_it_runs() {
     }
     let data = dir.path().join("big.csv");
     std::fs::write(&data, &big).unwrap();
-    let p = write_pipeline(
-        dir.path(),
-        "big",
-        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
-    );
-    let text = std::fs::read_to_string(&p).unwrap().replace(
-        &format!(
-            "{:?}",
-            root()
-                .join("pipelines/data/breast_cancer.csv")
-                .display()
-                .to_string()
-        ),
-        &format!("{:?}", data.display().to_string()),
-    );
-    std::fs::write(&p, text).unwrap();
+    let p = pipeline_reading(dir.path(), "big", &data);
     let out = run_as(home.path(), "small", p.to_str().unwrap());
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let err = stderr(&out);

@@ -66,8 +66,8 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 }
 
 /// JSON text (as serde_json writes it) with DEL, C1 controls and the
-/// bidirectional overrides written as `\uXXXX` escapes: serde_json
-/// escapes only C0. Outside strings JSON text is ASCII punctuation,
+/// bidirectional overrides written as `\u` escapes of four hex digits:
+/// serde_json escapes only C0. Outside strings JSON text is ASCII punctuation,
 /// digits and letters, so every character replaced is inside a string,
 /// where the escape means the same character.
 pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
