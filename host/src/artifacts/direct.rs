@@ -51,6 +51,7 @@ fn open_staged(dest: &Path, direct: bool) -> io::Result<(File, PathBuf, bool)> {
     // O_DIRECT as Linux has it; elsewhere, ordinary writes.
     let mut direct = direct && cfg!(target_os = "linux");
     let mut n: u64 = 1;
+    let mut made_dir = false;
     loop {
         let mut staging = dest.as_os_str().to_owned();
         staging.push(format!("#{n}"));
@@ -65,9 +66,15 @@ fn open_staged(dest: &Path, direct: bool) -> io::Result<(File, PathBuf, bool)> {
         match options.open(&staging) {
             Ok(file) => return Ok((file, staging, direct)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => n += 1,
-            Err(e) if e.kind() == ErrorKind::NotFound => match dest.parent() {
-                Some(dir) if !dir.exists() => std::fs::create_dir_all(dir)?,
-                _ => return Err(e),
+            // The fan-out directory is missing: make it (another writer
+            // may be making it at the same moment; create_dir_all takes
+            // that as done) and try once more.
+            Err(e) if e.kind() == ErrorKind::NotFound && !made_dir => match dest.parent() {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    made_dir = true;
+                }
+                None => return Err(e),
             },
             Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => direct = false,
             Err(e) => return Err(e),
@@ -195,6 +202,30 @@ impl Drop for AlignedBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writers racing into one missing fan-out directory all succeed: the
+    /// one that finds the directory made by another between its failed
+    /// open and its check used to fail with "No such file or directory".
+    #[test]
+    fn writers_racing_to_make_one_directory_all_succeed() {
+        let root = tempfile::tempdir().unwrap();
+        for round in 0..50 {
+            let dir = root.path().join(format!("{round:02}"));
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for i in 0..8 {
+                    let (dir, start) = (&dir, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        let dest = dir.join(format!("object{i}"));
+                        write_file(&dest, &[Bytes::from(vec![i as u8; 100])])
+                            .unwrap_or_else(|e| panic!("round {round}, writer {i}: {e}"));
+                    });
+                }
+            });
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 8);
+        }
+    }
 
     /// `len` bytes of a pattern that differs at every offset of a chunk.
     fn data(len: usize) -> Vec<u8> {
