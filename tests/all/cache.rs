@@ -46,10 +46,6 @@ fn run(home: &Path, args: &[&str]) -> std::process::Output {
     sluice(home).args(args).output().expect("run sluice")
 }
 
-fn ok_json(home: &Path, args: &[&str]) -> Value {
-    json(&succeeded(run(home, args), &format!("sluice {args:?}")))
-}
-
 /// Where a test's artifacts live: the home directory, or a fresh prefix
 /// in the Garage bucket (`SLUICE_STORE=s3://..`).
 pub struct Place {

@@ -19,45 +19,21 @@ fn a_crash_around_registration_is_finished_by_resume() {
             .output()
             .unwrap();
         assert_eq!(crashed.status.code(), None, "{point}: killed by a signal");
-        let runs = json(&succeeded(
-            sluice(home.path())
-                .args(["runs", "list", "--json"])
-                .output()
-                .unwrap(),
-            "runs list",
-        ));
+        let runs = ok_json(home.path(), &["runs", "list", "--json"]);
         let run = &runs[0];
         assert_eq!(run["status"], "running", "{point}: {runs}");
         let id = run["id"].as_str().unwrap().to_string();
 
-        let resumed = json(&succeeded(
-            sluice(home.path())
-                .args(["resume", &id, "--json"])
-                .output()
-                .unwrap(),
-            "resume",
-        ));
+        let resumed = ok_json(home.path(), &["resume", &id, "--json"]);
         assert_eq!(resumed["status"], "succeeded", "{point}: {resumed}");
         assert_eq!(resumed["registered"][0]["version"], 1, "{point}: {resumed}");
-        let versions = json(&succeeded(
-            sluice(home.path())
-                .args(["models", "show", MODEL, "--json"])
-                .output()
-                .unwrap(),
-            "models show",
-        ));
+        let versions = ok_json(home.path(), &["models", "show", MODEL, "--json"]);
         let text = versions.to_string();
         assert!(
             text.contains(&id),
             "{point}: the version is the run's: {text}"
         );
-        let list = json(&succeeded(
-            sluice(home.path())
-                .args(["models", "list", "--json"])
-                .output()
-                .unwrap(),
-            "models list",
-        ));
+        let list = ok_json(home.path(), &["models", "list", "--json"]);
         assert_eq!(list[0]["latest"], 1, "{point}: one version only: {list}");
     }
 }

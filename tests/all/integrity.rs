@@ -17,10 +17,6 @@ fn run(home: &Path, args: &[&str]) -> std::process::Output {
     sluice(home).args(args).output().expect("run sluice")
 }
 
-fn ok_json(home: &Path, args: &[&str]) -> Value {
-    json(&succeeded(run(home, args), &format!("sluice {args:?}")))
-}
-
 /// A home with one run of the pipeline; its report and the pipeline file.
 fn first_run(name: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf, Value) {
     let home = home_with_shared_cache();

@@ -8,17 +8,6 @@ use std::path::Path;
 
 const MODEL: &str = "breast-cancer-logreg";
 
-fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = sluice(home).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sluice {args:?} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    json(&out)
-}
-
 fn output_of(report: &serde_json::Value, step: &str, name: &str) -> String {
     report["steps"]
         .as_array()

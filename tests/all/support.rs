@@ -210,6 +210,13 @@ pub fn warm_cache(names: &[&str]) {
 }
 
 /// `out`, after checking that the command succeeded (else its output).
+/// `sluice ARGS` in `home`, which must succeed; its standard output as
+/// JSON.
+pub fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = sluice(home).args(args).output().expect("run sluice");
+    json(&succeeded(out, &format!("sluice {args:?}")))
+}
+
 pub fn succeeded(out: Output, what: &str) -> Output {
     assert!(
         out.status.success(),
