@@ -282,6 +282,93 @@ fn a_changed_definition_under_a_recorded_version_is_refused() {
     );
 }
 
+/// Two processes running two definitions under one version at once: the
+/// check and the run's record are one statement, so exactly one runs (both
+/// did, before, when both checked before either recorded its run).
+#[test]
+fn concurrent_runs_of_two_definitions_under_one_version_run_only_one() {
+    let home = home_with_shared_cache();
+    let dir = tempfile::tempdir().unwrap();
+    let defs: Vec<String> = ["1.0", "0.3"]
+        .iter()
+        .map(|c| {
+            let sub = dir.path().join(format!("c{c}"));
+            std::fs::create_dir(&sub).unwrap();
+            let p = write_pipeline(&sub, "raced", BODY);
+            let text = std::fs::read_to_string(&p)
+                .unwrap()
+                .replace("c = 1.0", &format!("c = {c}"));
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let outs: Vec<std::process::Output> = std::thread::scope(|s| {
+        let running: Vec<_> = defs
+            .iter()
+            .map(|p| {
+                s.spawn(|| {
+                    // Both pass the early check before either records.
+                    sluice(home.path())
+                        .env("SLUICE_PAUSE_AT", "definition-checked:1500")
+                        .args(["run", p])
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let ran = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ran, 1, "exactly one runs");
+    let refused = outs.iter().find(|o| !o.status.success()).unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(refused));
+    assert!(
+        stderr(refused).contains("pipeline 'raced' version 1 was already run"),
+        "{}",
+        stderr(refused)
+    );
+    let runs = ok_json(home.path(), &["runs", "list", "--json"]);
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+}
+
+/// `resume` of a run another process is still running is refused, and the
+/// run goes on undisturbed (both failed with a UNIQUE error before).
+#[test]
+fn resuming_a_run_still_running_elsewhere_is_refused() {
+    let home = home_with_shared_cache();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "alive", BODY);
+    let child = sluice(home.path())
+        .env("SLUICE_PAUSE_AT", "storage-admitted:2500")
+        .args(["run", p.to_str().unwrap(), "--json"])
+        .0
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let runs = ok_json(home.path(), &["runs", "list", "--json"]);
+        if let Some(id) = runs[0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = run(home.path(), &["resume", &id]);
+    let first = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("still running in another process"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let report: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(report["run_id"], id.as_str());
+    assert_eq!(report["status"], "succeeded");
+}
+
 #[test]
 fn verify_reproduces_a_run_and_reports_a_difference_per_step() {
     verify_and_tamper(&Place::local());

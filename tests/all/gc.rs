@@ -80,6 +80,7 @@ register = "gc-model"
         seed: 1,
         pipeline_path: None,
         plugin_dirs_json: None,
+        unique_definition: false,
     })
     .await
     .unwrap();

@@ -419,6 +419,110 @@ fn the_storage_cap_fails_the_step_that_would_exceed_it_and_writes_nothing() {
     assert_eq!(on_disk, used as u64);
 }
 
+/// A tenant `tiny` of `storage_mib=1` in `home`, and `n` pipelines in `dir`
+/// that each write about 400 KB (their dataset, then standardize's state,
+/// train and holdout), different from the others' (another split seed):
+/// at most two fit in 1 MiB.
+fn tiny_tenant_and_pipelines(home: &Path, dir: &Path, n: usize) -> Vec<String> {
+    ok(&sluice(home)
+        .args([
+            "tenants",
+            "create",
+            "tiny",
+            "storage_mib=1",
+            &data_dirs(&[]),
+        ])
+        .output()
+        .unwrap());
+    (0..n)
+        .map(|i| {
+            let p = write_pipeline(
+                dir,
+                &format!("p{i}"),
+                "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+            );
+            let text = std::fs::read_to_string(&p)
+                .unwrap()
+                .replace("seed = 7", &format!("seed = {}", 100 + i));
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        })
+        .collect()
+}
+
+/// The cap holds across processes: the storage a tenant's runs take is
+/// reserved in the metadata store before it is written, so concurrent
+/// processes see each other's writes in flight (four processes each
+/// admitted 40 MiB under a 64 MiB cap before).
+#[test]
+fn the_storage_cap_holds_across_concurrent_processes() {
+    let (home, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pipelines = tiny_tenant_and_pipelines(home.path(), dir.path(), 4);
+    let outs: Vec<std::process::Output> = std::thread::scope(|s| {
+        let running: Vec<_> = pipelines
+            .iter()
+            .map(|p| {
+                s.spawn(|| {
+                    // Each holds its first admitted output unwritten for a
+                    // while, so all four are admitted before any is recorded.
+                    sluice(home.path())
+                        .env("SLUICE_PAUSE_AT", "storage-admitted:1500")
+                        .args(["--tenant", "tiny", "run", p, "--json"])
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let refused = outs
+        .iter()
+        .filter(|o| stdout(o).contains("would exceed its storage cap"))
+        .count();
+    let succeeded = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        refused + succeeded,
+        4,
+        "every run either fits or is refused"
+    );
+    assert!(refused >= 2, "{refused} of 4 runs refused");
+    let shown = ok_json(home.path(), &["tenants", "show", "tiny", "--json"]);
+    let used = shown["stored_bytes"].as_i64().unwrap();
+    assert!(used <= 1024 * 1024, "stored {used} bytes under a 1 MiB cap");
+}
+
+/// Storage reserved by a process that was killed is released when the room
+/// is needed (its lease lock died with it), so the cap is not eaten by the
+/// dead.
+#[test]
+fn storage_reserved_by_a_killed_process_is_released() {
+    let (home, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pipelines = tiny_tenant_and_pipelines(home.path(), dir.path(), 3);
+    // Reserves all its outputs, holds them unwritten, and is killed.
+    let mut held = sluice(home.path())
+        .env("SLUICE_PAUSE_AT", "storage-admitted:60000")
+        .args(["--tenant", "tiny", "run", &pipelines[0]])
+        .0
+        .spawn()
+        .unwrap();
+    let leases = home.path().join("sluice.db.leases");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_dir(&leases).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| !e.file_name().to_string_lossy().starts_with("run-"))
+    }) {
+        assert!(std::time::Instant::now() < deadline, "nothing was reserved");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    held.kill().unwrap();
+    held.wait().unwrap();
+    // The two other runs fit in 1 MiB only if the dead one's room is free.
+    for p in &pipelines[1..] {
+        ok(&run_as(home.path(), "tiny", p));
+    }
+}
+
 /// Counts steps in flight.
 #[derive(Default)]
 struct Flight {

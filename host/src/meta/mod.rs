@@ -11,6 +11,7 @@
 
 mod cache;
 mod diff;
+mod leases;
 mod lineage;
 mod pipelines;
 mod records;
@@ -25,10 +26,12 @@ use std::path::PathBuf;
 
 pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
+pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use pipelines::PipelineVersion;
 pub use records::{NewRun, RunRecord, RunStatus, StepRunRecord, StepStatus};
 pub use store::MetaStore;
+pub use tenants::Admission;
 pub use trials::TrialRecord;
 pub use uses::{ModelVersionUse, StepRole, StepUse};
 
@@ -120,6 +123,11 @@ pub enum MetaError {
     /// A run with this id is already recorded.
     #[error("a run with id `{id}` already exists")]
     RunExists { id: String },
+
+    /// Another run of the tenant recorded another definition under the
+    /// same pipeline name and version (see [`NewRun::unique_definition`]).
+    #[error("run `{id}`: pipeline version recorded with another definition (sha256 {recorded})")]
+    OtherDefinition { id: String, recorded: String },
 
     /// The step was never started in this run.
     #[error("step `{step_id}` of run `{run_id}` was never started")]

@@ -93,6 +93,11 @@ pub struct NewRun {
     /// The plugin directories the run searched beyond the defaults (JSON
     /// list of absolute paths).
     pub plugin_dirs_json: Option<String>,
+    /// Refuse the run ([`MetaError::OtherDefinition`](super::MetaError::OtherDefinition))
+    /// if another run of its tenant recorded another definition under the
+    /// same pipeline name and version; checked in the same statement that
+    /// records the run, so two processes cannot both pass.
+    pub unique_definition: bool,
 }
 
 /// A recorded run. From [`MetaStore::list_runs`] `steps` is empty; from

@@ -126,6 +126,7 @@ fn is_empty_file(path: &Path) -> bool {
 #[derive(Debug, Clone)]
 pub struct MetaStore {
     pub(crate) pool: SqlitePool,
+    pub(crate) leases: std::sync::Arc<super::leases::Leases>,
 }
 
 pub(super) fn now() -> String {
@@ -164,6 +165,8 @@ impl MetaStore {
             SqliteConnectOptions::new().filename(url)
         };
         let filename = options.get_filename();
+        let database = (url != "sqlite::memory:" && !filename.as_os_str().is_empty())
+            .then(|| filename.to_owned());
         if url != "sqlite::memory:"
             && let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty())
         {
@@ -195,7 +198,10 @@ impl MetaStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = connect_and_migrate(url, options, 4).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            leases: std::sync::Arc::new(super::leases::Leases::new(database.as_deref())),
+        })
     }
 
     /// Opens the SQLite file at `path`; see [`open`](Self::open).
@@ -241,7 +247,9 @@ impl MetaStore {
         let result = sqlx::query(
             "INSERT INTO runs (id, tenant, pipeline_name, pipeline_version, pipeline_sha256, \
              status, seed, started_at, pipeline_path, plugin_dirs_json) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+             WHERE NOT ?11 OR NOT EXISTS (SELECT 1 FROM runs WHERE tenant = ?2 \
+                 AND pipeline_name = ?3 AND pipeline_version = ?4 AND pipeline_sha256 != ?5)",
         )
         .bind(&run.id)
         .bind(&run.tenant)
@@ -253,9 +261,25 @@ impl MetaStore {
         .bind(now())
         .bind(&run.pipeline_path)
         .bind(&run.plugin_dirs_json)
+        .bind(run.unique_definition)
         .execute(&self.pool)
         .await;
         match result {
+            Ok(done) if done.rows_affected() == 0 => {
+                let recorded = self
+                    .other_definition(
+                        &run.tenant,
+                        &run.pipeline_name,
+                        &run.pipeline_version,
+                        &run.pipeline_sha256,
+                    )
+                    .await?
+                    .unwrap_or_default();
+                Err(MetaError::OtherDefinition {
+                    id: run.id.clone(),
+                    recorded,
+                })
+            }
             Ok(_) => Ok(()),
             Err(e) if is_violation(&e, sqlx::error::ErrorKind::UniqueViolation) => {
                 Err(MetaError::RunExists { id: run.id.clone() })

@@ -110,18 +110,7 @@ impl MetaStore {
         digest: &ArtifactDigest,
         size: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO tenant_artifacts (tenant, digest, size, created_at) \
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(tenant)
-        .bind(digest.to_hex())
-        .bind(size)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(db(format!("count artifact {digest} for tenant `{tenant}`")))?;
-        Ok(())
+        count_tenant_artifact(&self.pool, tenant, digest, size).await
     }
 
     /// Whether the tenant already stores this artifact.
@@ -137,6 +126,131 @@ impl MetaStore {
         Ok(row.is_some())
     }
 
+    /// Admit an output of `size` bytes (`digest`) under `tenant`'s storage
+    /// cap of `cap` bytes, reserving the room until it is recorded
+    /// ([`commit_reservation`](Self::commit_reservation)) or given up
+    /// ([`release_reservation`](Self::release_reservation)). The check and
+    /// the reservation are one statement, so concurrent writers, in this
+    /// process or another, never share the same room. Reservations of
+    /// processes that died are released first when the room is short.
+    pub async fn reserve_storage(
+        &self,
+        tenant: &str,
+        digest: &ArtifactDigest,
+        size: i64,
+        cap: i64,
+    ) -> Result<Admission> {
+        let holder = self.leases.token().await?.to_owned();
+        let mut released_dead = false;
+        loop {
+            let done = sqlx::query(
+                "INSERT INTO storage_reservations (tenant, digest, size, holder, created_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 \
+                 WHERE (SELECT COALESCE(SUM(size), 0) FROM tenant_artifacts WHERE tenant = ?1) \
+                     + (SELECT COALESCE(SUM(size), 0) FROM storage_reservations \
+                        WHERE tenant = ?1) + ?3 <= ?6",
+            )
+            .bind(tenant)
+            .bind(digest.to_hex())
+            .bind(size)
+            .bind(&holder)
+            .bind(now())
+            .bind(cap)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("reserve storage for tenant `{tenant}`")))?;
+            if done.rows_affected() == 1 {
+                return Ok(Admission::Reserved(done.last_insert_rowid()));
+            }
+            if self.tenant_has_artifact(tenant, digest).await? {
+                return Ok(Admission::AlreadyStored);
+            }
+            if released_dead || self.release_dead_reservations(Some(tenant)).await? == 0 {
+                break;
+            }
+            released_dead = true;
+        }
+        let (_, stored) = self.tenant_usage(tenant).await?;
+        let row =
+            sqlx::query("SELECT COALESCE(SUM(size), 0) FROM storage_reservations WHERE tenant = ?")
+                .bind(tenant)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db(format!("sum the reservations of tenant `{tenant}`")))?;
+        let reserved = row
+            .try_get(0)
+            .map_err(db(format!("sum the reservations of tenant `{tenant}`")))?;
+        Ok(Admission::OverCap { stored, reserved })
+    }
+
+    /// Record an output admitted by [`reserve_storage`](Self::reserve_storage)
+    /// as stored by its tenant, and drop its reservation, at once.
+    pub async fn commit_reservation(
+        &self,
+        reservation: i64,
+        tenant: &str,
+        digest: &ArtifactDigest,
+        size: i64,
+    ) -> Result<()> {
+        let action = || format!("count artifact {digest} for tenant `{tenant}`");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db(action()))?;
+        count_tenant_artifact(&mut *tx, tenant, digest, size).await?;
+        sqlx::query("DELETE FROM storage_reservations WHERE id = ?")
+            .bind(reservation)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(action()))?;
+        tx.commit().await.map_err(db(action()))
+    }
+
+    /// Give up a reservation whose write failed.
+    pub async fn release_reservation(&self, reservation: i64) -> Result<()> {
+        sqlx::query("DELETE FROM storage_reservations WHERE id = ?")
+            .bind(reservation)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("release storage reservation {reservation}")))?;
+        Ok(())
+    }
+
+    /// Release the reservations of processes that died (of `tenant`, or of
+    /// every tenant); how many were released.
+    pub async fn release_dead_reservations(&self, tenant: Option<&str>) -> Result<u64> {
+        let holders: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT holder FROM storage_reservations \
+             WHERE ?1 IS NULL OR tenant = ?1",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list the holders of storage reservations"))?;
+        let mut released = 0;
+        for holder in holders {
+            if self.leases.alive(&holder)? {
+                continue;
+            }
+            let done = sqlx::query("DELETE FROM storage_reservations WHERE holder = ?")
+                .bind(&holder)
+                .execute(&self.pool)
+                .await
+                .map_err(db(format!(
+                    "release the storage reservations of dead process {holder}"
+                )))?;
+            released += done.rows_affected();
+        }
+        Ok(released)
+    }
+
+    /// Lock run `run_id` for this process while it executes it, or `None`
+    /// if another process is running it.
+    pub fn lock_run(&self, run_id: &str) -> Result<Option<super::RunLock>> {
+        self.leases.lock_run(run_id)
+    }
+
     /// `(artifacts, bytes)` a tenant stores.
     pub async fn tenant_usage(&self, tenant: &str) -> Result<(i64, i64)> {
         let row = sqlx::query(
@@ -149,6 +263,39 @@ impl MetaStore {
         let read = || -> Result<(i64, i64), sqlx::Error> { Ok((row.try_get(0)?, row.try_get(1)?)) };
         read().map_err(db(format!("sum the storage of tenant `{tenant}`")))
     }
+}
+
+/// The outcome of [`MetaStore::reserve_storage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The room is reserved under this id.
+    Reserved(i64),
+    /// The tenant stores this artifact already: it takes no more room.
+    AlreadyStored,
+    /// It does not fit: the tenant stores `stored` bytes and writes in
+    /// flight have reserved `reserved` more.
+    OverCap { stored: i64, reserved: i64 },
+}
+
+/// Count `digest` against `tenant`'s storage (once per digest).
+async fn count_tenant_artifact<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    tenant: &str,
+    digest: &ArtifactDigest,
+    size: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO tenant_artifacts (tenant, digest, size, created_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(tenant)
+    .bind(digest.to_hex())
+    .bind(size)
+    .bind(now())
+    .execute(executor)
+    .await
+    .map_err(db(format!("count artifact {digest} for tenant `{tenant}`")))?;
+    Ok(())
 }
 
 fn caps_json(caps: &TenantCaps) -> String {

@@ -21,6 +21,7 @@ fn new_run(id: &str) -> NewRun {
         seed: u64::MAX as i64,
         pipeline_path: None,
         plugin_dirs_json: None,
+        unique_definition: false,
     }
 }
 

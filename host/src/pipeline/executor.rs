@@ -8,7 +8,9 @@ use super::definition::Part;
 use super::plan::{Plan, PlannedStep};
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 use crate::data;
-use crate::meta::{MetaStore, NewRun, RunStatus, StepOutputs, StepStatus};
+use crate::meta::{
+    Admission, MetaError, MetaStore, NewRun, RunLock, RunStatus, StepOutputs, StepStatus,
+};
 use crate::runtime::{
     Grant, HelperSlots, ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits,
     StepOutput, World,
@@ -171,9 +173,6 @@ pub struct Scheduler {
     global: Arc<Semaphore>,
     global_size: usize,
     tenants: Arc<Mutex<TenantSlots>>,
-    /// Per tenant: held while an output is checked against the storage
-    /// cap; counts the bytes of outputs still being written.
-    storage: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<u64>>>>>,
 }
 
 /// Each tenant's step slots, with the concurrency they were made for.
@@ -193,7 +192,6 @@ impl Scheduler {
             global: Arc::new(Semaphore::new(global_size)),
             global_size,
             tenants: Arc::default(),
-            storage: Arc::default(),
         }
     }
 
@@ -258,15 +256,6 @@ impl Scheduler {
             });
             Some(permit)
         })
-    }
-
-    fn storage_lock(&self, tenant: &str) -> Arc<tokio::sync::Mutex<u64>> {
-        self.storage
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(tenant.to_string())
-            .or_default()
-            .clone()
     }
 }
 
@@ -400,6 +389,9 @@ struct RunCtx<'a> {
     state: RunState,
     use_cache: bool,
     register_models: bool,
+    /// Refuse a new run whose definition differs from another recorded
+    /// under its pipeline name and version.
+    unique_definition: bool,
     /// Resuming: the steps of this run that succeeded before it stopped.
     resumed: Option<HashMap<String, StepOutputs>>,
 }
@@ -457,6 +449,16 @@ impl Executor {
             reason,
         };
         let record = self.meta.get_run_in(Some(&tenant.name), run_id).await?;
+        let Some(running) = self.meta.lock_run(run_id)? else {
+            return Err(refuse(
+                "it is still running in another process; wait for it to end".into(),
+            ));
+        };
+        // Read again under the lock: the run may have ended meanwhile.
+        let record = match record.status {
+            RunStatus::Running => self.meta.get_run_in(Some(&tenant.name), run_id).await?,
+            _ => record,
+        };
         if record.status == RunStatus::Succeeded {
             return Err(refuse("it succeeded; there is nothing to resume".into()));
         }
@@ -492,15 +494,20 @@ impl Executor {
             );
         }
         self.meta.reopen_run(run_id).await?;
-        self.start(tenant, plan, Some((run_id.to_owned(), done)), observer)
-            .await
+        self.start(
+            tenant,
+            plan,
+            Some((run_id.to_owned(), done, running)),
+            observer,
+        )
+        .await
     }
 
     async fn start(
         &self,
         tenant: &Tenant,
         plan: &Plan,
-        resume: Option<(String, HashMap<String, StepOutputs>)>,
+        resume: Option<(String, HashMap<String, StepOutputs>, RunLock)>,
         observer: &dyn RunObserver,
     ) -> Result<RunReport, ExecError> {
         let mut problems = Vec::new();
@@ -576,33 +583,45 @@ impl Executor {
                 current: plan.definition_sha256.clone(),
             });
         }
+        crate::crash::pause("definition-checked").await;
         if !problems.is_empty() {
             return Err(ExecError::Refused {
                 tenant: tenant.name.clone(),
                 problems,
             });
         }
+        // Held while this process runs it: `resume` from another process
+        // is refused meanwhile.
+        let (run_id, resumed, _running) = match resume {
+            Some((id, steps, lock)) => (id, Some(steps), Some(lock)),
+            None => {
+                let id = new_run_id();
+                let lock = self.meta.lock_run(&id)?;
+                (id, None, lock)
+            }
+        };
         let run = RunCtx {
             runtime: &self.runtime,
             artifacts: crate::tenants::tenant_store(&self.artifacts, &tenant.name),
             meta: &self.meta,
             scheduler: &self.scheduler,
             tenant,
-            run_id: resume
-                .as_ref()
-                .map_or_else(new_run_id, |(id, _)| id.clone()),
+            run_id,
             plan,
             limits,
             grants,
             state: RunState::default(),
             use_cache: self.use_cache,
             register_models: self.register_models,
-            resumed: resume.map(|(_, steps)| steps),
+            unique_definition: !self.allow_changed_version,
+            resumed,
         };
         let span = tracing::info_span!("run", run_id = %run.run_id, pipeline = %plan.name, tenant = %tenant.name);
         let _enter = span.enter();
         match run.run(observer).await {
             Ok(report) => Ok(report),
+            // Refused before anything was recorded.
+            Err(e @ ExecError::VersionChanged { .. }) => Err(e),
             Err(e) => {
                 // Leave a record that says what happened (best effort: the
                 // metadata store itself may be what failed).
@@ -657,8 +676,19 @@ impl RunCtx<'_> {
                     plugin_dirs_json: Some(
                         serde_json::to_string(&dirs).expect("strings serialize"),
                     ),
+                    unique_definition: self.unique_definition,
                 })
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    MetaError::OtherDefinition { recorded, .. } => ExecError::VersionChanged {
+                        tenant: self.tenant.name.clone(),
+                        name: plan.name.clone(),
+                        version: plan.version.clone(),
+                        recorded,
+                        current: plan.definition_sha256.clone(),
+                    },
+                    e => e.into(),
+                })?;
         }
         observer.run_started(&run_id, plan.datasets.len() + plan.steps.len());
         let mut reports = Vec::new();
@@ -1110,24 +1140,25 @@ impl RunCtx<'_> {
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
         let size = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
         let tenant = &self.tenant.name;
-        let storage = self.scheduler.storage_lock(tenant);
-        let mut writing = storage.lock().await;
         let cap = self.tenant.caps.storage_bytes();
-        let (_, used) = self.meta.tenant_usage(tenant).await?;
-        let taken = (used.max(0) as u64).saturating_add(*writing);
-        if taken.saturating_add(size) > cap
-            && !self.meta.tenant_has_artifact(tenant, &digest).await?
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let reservation = match self
+            .meta
+            .reserve_storage(tenant, &digest, as_i64(size), as_i64(cap))
+            .await?
         {
-            return Ok(Err(format!(
-                "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
-                 (it stores {used} bytes, {} more are being written; this output is {size} \
-                 bytes); nothing was written. Raise it with `sluice tenants set {tenant} \
-                 storage_mib=N`",
-                self.tenant.caps.storage_mib, *writing
-            )));
-        }
-        *writing += size;
-        drop(writing);
+            Admission::Reserved(id) => Some(id),
+            Admission::AlreadyStored => None,
+            Admission::OverCap { stored, reserved } => {
+                return Ok(Err(format!(
+                    "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
+                     (it stores {stored} bytes, {reserved} more are being written; this output \
+                     is {size} bytes); nothing was written. Raise it with `sluice tenants set \
+                     {tenant} storage_mib=N`",
+                    self.tenant.caps.storage_mib
+                )));
+            }
+        };
         lock(&self.state.unwritten).insert(digest.clone(), pieces.clone());
         let (store, meta, unwritten, failed) = (
             self.artifacts.clone(),
@@ -1138,18 +1169,31 @@ impl RunCtx<'_> {
         let (tenant, media_type, d) = (tenant.clone(), media_type.to_owned(), digest.clone());
         let task = tokio::spawn(async move {
             let stored = async {
+                crate::crash::pause("storage-admitted").await;
                 store
                     .put_hashed(&d, object_store::PutPayload::from_iter(pieces))
                     .await?;
                 meta.record_artifact(&d, size as i64, &media_type).await?;
-                meta.record_tenant_artifact(&tenant, &d, size as i64)
-                    .await?;
+                match reservation {
+                    Some(id) => {
+                        meta.commit_reservation(id, &tenant, &d, size as i64)
+                            .await?
+                    }
+                    None => {
+                        meta.record_tenant_artifact(&tenant, &d, size as i64)
+                            .await?
+                    }
+                }
                 Ok(())
             }
             .await;
-            *storage.lock().await -= size;
             lock(&unwritten).remove(&d);
             if stored.is_err() {
+                if let Some(id) = reservation {
+                    // Best effort: a reservation left behind is released
+                    // once this process is gone.
+                    let _ = meta.release_reservation(id).await;
+                }
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             stored
