@@ -12,6 +12,7 @@
 //! |---|---|
 //! | `run-before-register` | a run's steps all succeeded and every output is stored; its models are not registered yet |
 //! | `run-before-finish` | its models are registered; the run is not recorded as ended yet |
+//! | `gc-before-delete` | `gc --yes` forgot the records of the artifacts it deletes; no file is deleted yet |
 
 /// Abort the process here if `SLUICE_CRASH_AT` names this point.
 pub fn point(name: &str) {

@@ -162,3 +162,75 @@ fn gc_rejects_an_age_beyond_what_dates_reach() {
         assert!(!err.contains("panicked"), "{age}: {err}");
     }
 }
+
+/// What killed processes leave, the next gc cleans: staging files of
+/// interrupted writes (once older than --min-age), storage counted for
+/// objects that are gone (an earlier gc killed between deleting and
+/// forgetting), and the files of a gc killed between forgetting and
+/// deleting.
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_cleans_what_killed_processes_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let pipeline = write_pipeline(
+        dir.path(),
+        "leftovers",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let out = sluice(&home).arg("run").arg(&pipeline).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stored_bytes = |home: &Path| {
+        ok_json(home, &["tenants", "show", "default", "--json"])["stored_bytes"]
+            .as_i64()
+            .unwrap()
+    };
+    let counted = stored_bytes(&home);
+
+    // Staging files beside a stored object: one old, one young.
+    let store = ArtifactStore::local(&home).unwrap();
+    let object = store.list_stored().await.unwrap()[0].digest.clone();
+    let path = home.join(store.object_path(&object).as_ref());
+    let staged = |n: u32| std::path::PathBuf::from(format!("{}#{n}", path.display()));
+    for n in [7, 8] {
+        std::fs::write(staged(n), vec![0u8; 100]).unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(staged(7))
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    // Storage counted for an object no longer stored.
+    let meta = MetaStore::open_path(&home.join("sluice.db")).await.unwrap();
+    meta.record_tenant_artifact("default", &ArtifactDigest::of(b"deleted"), 5000)
+        .await
+        .unwrap();
+    assert_eq!(stored_bytes(&home), counted + 5000);
+    // A gc killed after forgetting what it deletes, before deleting it.
+    let orphan = store.put(Bytes::from_static(b"orphan")).await.unwrap();
+    let out = sluice(&home)
+        .env("SLUICE_CRASH_AT", "gc-before-delete")
+        .args(["gc", "--yes", "--min-age", "0s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the gc was not killed");
+    assert!(store.exists(&orphan).await.unwrap());
+
+    let out = gc(&home, &["--yes", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["staging"]["files"], 1, "{report}");
+    assert_eq!(report["records_repaired"], 1, "{report}");
+    assert!(!staged(7).exists(), "the old staging file is removed");
+    assert!(staged(8).exists(), "a young one may be a write in progress");
+    assert_eq!(stored_bytes(&home), counted, "the count is repaired");
+    let out = gc(&home, &["--yes", "--min-age", "0s", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !store.exists(&orphan).await.unwrap(),
+        "the next gc deletes it"
+    );
+    assert!(!staged(8).exists());
+    assert!(store.exists(&object).await.unwrap());
+}

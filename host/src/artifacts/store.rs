@@ -1,6 +1,6 @@
 //! The artifact store over any [`ObjectStore`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -386,6 +386,57 @@ impl ArtifactStore {
             })
             .collect();
         found.sort_by(|a, b| a.digest.cmp(&b.digest));
+        Ok(found)
+    }
+
+    /// Staging files (`<object>#<n>`, see [`direct`](super::direct)) last
+    /// modified at or before `cutoff`, with their sizes: what a write
+    /// killed between writing and renaming left in a local store. Other
+    /// stores stage nothing of sluice's.
+    pub fn stale_staging(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<(PathBuf, u64)>, ArtifactError> {
+        let Some(local) = &self.local else {
+            return Ok(Vec::new());
+        };
+        let dir = self.sha256_dir();
+        let root = local
+            .path_to_filesystem(&dir)
+            .map_err(|source| self.store_error("list staging files", &dir, source))?;
+        let io_error = |path: &Path, source: std::io::Error| {
+            self.store_error(
+                "list staging files",
+                &dir,
+                object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: format!("{}: {source}", path.display()).into(),
+                },
+            )
+        };
+        let mut found = Vec::new();
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let entries = match std::fs::read_dir(&d) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error(&d, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error(&d, e))?;
+                let meta = entry.metadata().map_err(|e| io_error(&entry.path(), e))?;
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else if entry.file_name().to_string_lossy().contains('#')
+                    && meta
+                        .modified()
+                        .is_ok_and(|m| DateTime::<Utc>::from(m) <= cutoff)
+                {
+                    found.push((entry.path(), meta.len()));
+                }
+            }
+        }
+        found.sort();
         Ok(found)
     }
 }

@@ -1,4 +1,6 @@
-//! `sluice gc`: delete artifacts nothing refers to.
+//! `sluice gc`: delete artifacts nothing refers to, and clean what killed
+//! processes left: staging files of interrupted writes, storage counted
+//! for objects no longer stored, storage reserved by dead processes.
 
 use super::Home;
 use super::output::outln;
@@ -15,7 +17,8 @@ pub struct GcArgs {
     /// `7d`, `0s`), so a run in progress never loses what it just wrote.
     #[arg(long, default_value = "1h", value_parser = parse_age)]
     pub min_age: chrono::Duration,
-    /// Print one JSON object: store, count, bytes, deleted, artifacts.
+    /// Print one JSON object: store, count, bytes, deleted, artifacts, and
+    /// what was cleaned (staging, records_repaired, reservations_released).
     #[arg(long)]
     pub json: bool,
 }
@@ -53,6 +56,11 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
     let in_progress = meta
         .runs_in_progress_since(&cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .await?;
+    // The tenant's records are read before the listing: an object written
+    // and recorded in between is listed, so an object recorded but not
+    // listed is truly gone (a gc killed between deleting files and
+    // forgetting them left such records).
+    let recorded = meta.tenant_artifact_digests(&tenant.name).await?;
     // Listed before the references are read: an artifact written and
     // recorded in between is then either not listed or referenced.
     let stored = store.list_stored().await?;
@@ -63,6 +71,12 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         .cloned()
         .partition(|a| a.last_modified <= cutoff);
     let bytes: u64 = garbage.iter().map(|a| a.size).sum();
+    let listed: std::collections::HashSet<_> = stored.iter().map(|a| &a.digest).collect();
+    let unstored: Vec<_> = recorded
+        .into_iter()
+        .filter(|d| !listed.contains(d))
+        .collect();
+    let staging = store.stale_staging(cutoff)?;
 
     if args.yes && !in_progress.is_empty() {
         anyhow::bail!(
@@ -72,14 +86,27 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
             in_progress.join(", ")
         );
     }
-    let mut deleted = Vec::new();
+    let mut released = 0;
     if args.yes {
+        // Forgotten first, then deleted: a gc killed midway leaves files
+        // nothing counts, which the next gc finds and deletes.
+        let deleted: Vec<_> = garbage.iter().map(|a| a.digest.clone()).collect();
+        meta.forget_artifacts(&tenant.name, &deleted).await?;
+        crate::crash::point("gc-before-delete");
         for a in &garbage {
             store.delete(&a.digest).await?;
-            deleted.push(a.digest.clone());
         }
-        meta.forget_artifacts(&tenant.name, &deleted).await?;
+        meta.forget_artifacts(&tenant.name, &unstored).await?;
+        for (path, _) in &staging {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => anyhow::bail!("cannot remove staging file {}: {e}", path.display()),
+            }
+        }
+        released = meta.release_dead_reservations(None).await?;
     }
+    let staged_bytes: u64 = staging.iter().map(|(_, size)| size).sum();
 
     if args.json {
         super::output::print_json(&serde_json::json!({
@@ -90,6 +117,12 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
             "bytes": bytes,
             "kept_young": young.len(),
             "deleted": args.yes,
+            "staging": {
+                "files": staging.len(),
+                "bytes": staged_bytes,
+            },
+            "records_repaired": unstored.len(),
+            "reservations_released": released,
             "artifacts": garbage.iter().map(|a| serde_json::json!({
                 "digest": a.digest,
                 "size": a.size,
@@ -115,8 +148,26 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         stored.len(),
         young.len()
     );
-    if !args.yes && !garbage.is_empty() {
-        outln!("dry run: `sluice gc --yes` deletes them");
+    if !staging.is_empty() {
+        outln!(
+            "{}: {} staging files of interrupted writes, {staged_bytes} bytes",
+            if args.yes { "removed" } else { "left over" },
+            staging.len()
+        );
+    }
+    if !unstored.is_empty() {
+        outln!(
+            "{}: storage counted for {} artifacts no longer stored",
+            if args.yes { "repaired" } else { "to repair" },
+            unstored.len()
+        );
+    }
+    if released > 0 {
+        outln!("released: {released} storage reservations of processes that died");
+    }
+    let cleanable = !garbage.is_empty() || !staging.is_empty() || !unstored.is_empty();
+    if !args.yes && cleanable {
+        outln!("dry run: `sluice gc --yes` deletes and repairs them");
     }
     Ok(ExitCode::SUCCESS)
 }

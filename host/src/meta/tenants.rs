@@ -251,6 +251,24 @@ impl MetaStore {
         self.leases.lock_run(run_id)
     }
 
+    /// The artifacts a tenant's storage counts.
+    pub async fn tenant_artifact_digests(&self, tenant: &str) -> Result<Vec<ArtifactDigest>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT digest FROM tenant_artifacts WHERE tenant = ?")
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(format!("list the artifacts of tenant `{tenant}`")))?;
+        rows.into_iter()
+            .map(|d| {
+                ArtifactDigest::parse(&d).map_err(|_| MetaError::InvalidRecord {
+                    what: "artifact digest",
+                    value: d,
+                })
+            })
+            .collect()
+    }
+
     /// `(artifacts, bytes)` a tenant stores.
     pub async fn tenant_usage(&self, tenant: &str) -> Result<(i64, i64)> {
         let row = sqlx::query(
