@@ -319,3 +319,88 @@ fn pipelines_list_and_show_the_recorded_versions_and_their_runs() {
         stderr(&out)
     );
 }
+
+/// A home the user may only read (a read-only mount, another user's home)
+/// still shows its history: the database is opened read-only, creating
+/// nothing beside it, and a command that writes fails naming the file.
+#[test]
+fn a_read_only_home_lists_and_shows_its_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(dir.path(), "readonly", BODY);
+    let run = ok_json(home.path(), &["run", p.to_str().unwrap(), "--json"]);
+    let id = run_id(&run);
+    let scaled = output(&run, "scale", "train");
+    // As root, read it as another user; otherwise take the write bits.
+    let as_reader = |args: &[&str]| {
+        let mut c = sluice(home.path()).0;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let program = c.get_program().to_owned();
+            let mut reader = std::process::Command::new("setpriv");
+            reader
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(program)
+                .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .current_dir("/");
+            c = reader;
+        }
+        c.args(args).output().unwrap()
+    };
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(dir.path(), readable).unwrap();
+    }
+    let mut modes = Vec::new();
+    for entry in walkdir(home.path()) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&entry).unwrap().permissions().mode();
+        modes.push((entry.clone(), mode));
+        let read_only = if entry.is_dir() { 0o555 } else { 0o444 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(read_only)).unwrap();
+    }
+    let listed = as_reader(&["runs", "list", "--json"]);
+    let shown = as_reader(&["runs", "show", &id, "--json"]);
+    let traced = as_reader(&["lineage", &scaled, "--json"]);
+    let rerun = as_reader(&["run", p.to_str().unwrap()]);
+    for (path, mode) in &modes {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    for (what, out) in [("list", &listed), ("show", &shown), ("lineage", &traced)] {
+        assert!(out.status.success(), "{what}: {}", stderr(out));
+    }
+    assert_eq!(json(&listed)[0]["id"], id.as_str());
+    assert_eq!(json(&shown)["status"], "succeeded");
+    assert_eq!(rerun.status.code(), Some(2), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains("sluice.db"),
+        "the error names the file: {}",
+        stderr(&rerun)
+    );
+    let beside: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sluice.db-"))
+        .collect();
+    assert!(beside.is_empty(), "created beside the database: {beside:?}");
+}
+
+/// `path` and everything under it, directories first.
+fn walkdir(path: &Path) -> Vec<PathBuf> {
+    let mut found = vec![path.to_owned()];
+    let mut i = 0;
+    while i < found.len() {
+        if found[i].is_dir() && !found[i].is_symlink() {
+            let mut children: Vec<_> = std::fs::read_dir(&found[i])
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            children.sort();
+            found.extend(children);
+        }
+        i += 1;
+    }
+    found
+}

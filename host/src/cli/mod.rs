@@ -179,6 +179,24 @@ impl Home {
     }
 }
 
+/// An error and its causes, joined by `: `, leaving out a cause whose text
+/// the message already holds (many errors name their source in their own
+/// text, and `{:#}` would repeat it).
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
 /// Exit codes: 0 success, 1 the run or check failed, 2 bad usage or input.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -229,7 +247,7 @@ pub fn main() -> ExitCode {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            errln!("error: {e:#}");
+            errln!("error: {}", error_message(&e));
             ExitCode::from(2)
         }
     };

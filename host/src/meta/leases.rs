@@ -101,7 +101,7 @@ impl Leases {
 
     fn io_error(&self, path: &Path) -> impl FnOnce(std::io::Error) -> MetaError {
         let path = path.to_owned();
-        move |source| MetaError::Lock { path, source }
+        move |source| MetaError::Lease { path, source }
     }
 
     fn ensure_dir(&self, dir: &Path) -> Result<()> {

@@ -79,6 +79,22 @@ pub enum MetaError {
         source: std::io::Error,
     },
 
+    /// A database this process cannot write needs migrating first.
+    #[error(
+        "the metadata store `{}` is read-only here and was made by an older sluice; \
+         open it once where it can be written so it is migrated",
+        path.display()
+    )]
+    ReadOnlyOutdated { path: PathBuf },
+
+    /// A lease or run lock beside the database could not be taken.
+    #[error("cannot lock `{}`: {source}", path.display())]
+    Lease {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The database could not be opened.
     #[error("cannot open the metadata store `{url}`: {source}")]
     Open {

@@ -122,6 +122,24 @@ fn is_empty_file(path: &Path) -> bool {
     empty(path) && (!wal.exists() || empty(&wal))
 }
 
+/// Whether this process may write the database file `path` and create
+/// files beside it (the write-ahead log, the locks).
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let can_write = |p: &Path| {
+        let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: access() reads the NUL-terminated path and nothing else.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    can_write(path) && can_write(dir)
+}
+
 /// The metadata store. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct MetaStore {
@@ -175,6 +193,12 @@ impl MetaStore {
                 source,
             })?;
         }
+        if let Some(path) = &database
+            && path.is_file()
+            && !writable(path)
+        {
+            return Self::open_read_only(url, path, options.clone()).await;
+        }
         // Processes opening one database at once take turns: creating it,
         // switching it to WAL and migrating it are not safe to race (9 of
         // 10 concurrent first runs on a fresh home failed).
@@ -201,6 +225,52 @@ impl MetaStore {
         Ok(Self {
             pool,
             leases: std::sync::Arc::new(super::leases::Leases::new(database.as_deref())),
+        })
+    }
+
+    /// Opens an existing database that this process cannot write (a
+    /// read-only home or file system) for reading: commands that only read
+    /// (`runs list`, `runs show`, `lineage`, ...) work; writes fail with
+    /// SQLite's "attempt to write a readonly database". Nothing is created
+    /// beside it: without a write-ahead log to read, the file is opened as
+    /// immutable. A database that needs migrating cannot be read this way.
+    async fn open_read_only(url: &str, path: &Path, options: SqliteConnectOptions) -> Result<Self> {
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        };
+        let has_log = beside("-wal").is_file() && beside("-shm").is_file();
+        let options = options
+            .read_only(true)
+            .immutable(!has_log)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| MetaError::Open {
+                url: url.to_owned(),
+                source,
+            })?;
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&pool)
+        .await
+        .map_err(db(format!("read the migrations of `{url}`")))?;
+        let expected: Vec<i64> = sqlx::migrate!("./migrations")
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        if applied != expected {
+            return Err(MetaError::ReadOnlyOutdated {
+                path: path.to_owned(),
+            });
+        }
+        Ok(Self {
+            pool,
+            leases: std::sync::Arc::new(super::leases::Leases::new(Some(path))),
         })
     }
 
