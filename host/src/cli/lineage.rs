@@ -14,6 +14,10 @@ pub struct LineageArgs {
     /// What was made from the artifact, instead of what it was made from.
     #[arg(long)]
     pub downstream: bool,
+    /// How many artifacts deep to follow the tree; deeper ones are shown
+    /// as not expanded (`"truncated": true` in JSON). At most 1000.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub depth: u16,
     /// Print the tree as JSON.
     #[arg(long)]
     pub json: bool,
@@ -24,9 +28,9 @@ pub async fn lineage(home: &Home, args: LineageArgs) -> anyhow::Result<ExitCode>
     let (meta, tenant) = home.tenant_meta().await?;
     let tenant = Some(tenant.name.as_str());
     let tree = if args.downstream {
-        meta.downstream(tenant, &digest).await?
+        meta.downstream(tenant, &digest, args.depth.into()).await?
     } else {
-        meta.upstream(tenant, &digest).await?
+        meta.upstream(tenant, &digest, args.depth.into()).await?
     };
     if tree.steps.is_empty() && tree.also_made_by.is_empty() && tree.media_type.is_none() {
         anyhow::bail!(
@@ -40,7 +44,7 @@ pub async fn lineage(home: &Home, args: LineageArgs) -> anyhow::Result<ExitCode>
         print_json(&tree)?;
     } else {
         let mut out = String::new();
-        print_node(&tree, args.downstream, "", &mut out);
+        print_node(&tree, args.downstream, args.depth, "", &mut out);
         super::output::print_out(&out);
     }
     Ok(ExitCode::SUCCESS)
@@ -57,10 +61,14 @@ fn describe(node: &LineageNode) -> String {
     text
 }
 
-fn print_node(node: &LineageNode, downstream: bool, indent: &str, out: &mut String) {
+fn print_node(node: &LineageNode, downstream: bool, depth: u16, indent: &str, out: &mut String) {
     out.push_str(&describe(node));
     if node.repeated {
         out.push_str("  (shown above)\n");
+        return;
+    }
+    if node.truncated {
+        out.push_str(&format!("  (deeper than --depth {depth}: not followed)\n"));
         return;
     }
     out.push('\n');
@@ -89,7 +97,13 @@ fn print_node(node: &LineageNode, downstream: bool, indent: &str, out: &mut Stri
         for edge in &step.edges {
             let arrow = if downstream { "->" } else { "<-" };
             out.push_str(&format!("{indent}    {arrow} {}: ", edge.name));
-            print_node(&edge.artifact, downstream, &format!("{indent}    "), out);
+            print_node(
+                &edge.artifact,
+                downstream,
+                depth,
+                &format!("{indent}    "),
+                out,
+            );
         }
     }
     for other in &node.also_made_by {

@@ -32,6 +32,9 @@ pub struct LineageNode {
     /// This artifact is expanded earlier in the tree; not repeated here.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repeated: bool,
+    /// This artifact is deeper than the depth asked for: not expanded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// One step run of a lineage tree, with the edges to the next artifacts
@@ -65,6 +68,13 @@ pub struct StepRef {
     pub started_at: String,
 }
 
+/// What a lineage walk is bounded by.
+struct Walk<'a> {
+    tenant: Option<&'a str>,
+    direction: Direction,
+    max_depth: usize,
+}
+
 /// A step run touching one artifact, and the name it used.
 struct Touch {
     step: StepRef,
@@ -79,43 +89,59 @@ enum Direction {
 
 impl MetaStore {
     /// The upstream tree of `digest`: the step run that made it, that
-    /// step's inputs and what made them, down to outside inputs. Each
-    /// artifact is expanded once; later occurrences are marked `repeated`.
+    /// step's inputs and what made them, down to outside inputs or
+    /// `max_depth` artifacts deep (those below are marked `truncated`).
+    /// Each artifact is expanded once; later occurrences are marked
+    /// `repeated`.
     pub async fn upstream(
         &self,
         tenant: Option<&str>,
         digest: &ArtifactDigest,
+        max_depth: usize,
     ) -> Result<LineageNode> {
-        self.lineage(tenant, digest, Direction::Up).await
+        self.lineage(tenant, digest, Direction::Up, max_depth).await
     }
 
     /// The downstream tree of `digest`: every step run that read it, their
-    /// outputs and what read those, recursively.
+    /// outputs and what read those, recursively, down to `max_depth`.
     pub async fn downstream(
         &self,
         tenant: Option<&str>,
         digest: &ArtifactDigest,
+        max_depth: usize,
     ) -> Result<LineageNode> {
-        self.lineage(tenant, digest, Direction::Down).await
+        self.lineage(tenant, digest, Direction::Down, max_depth)
+            .await
     }
 
+    /// The tree is bounded by `max_depth`: building it (futures polled
+    /// one inside the other), printing it, serializing it and dropping it
+    /// all recurse once per level, and a chain of 12,000 steps overflowed
+    /// the stack.
     async fn lineage(
         &self,
         tenant: Option<&str>,
         root: &ArtifactDigest,
         direction: Direction,
+        max_depth: usize,
     ) -> Result<LineageNode> {
         let mut seen = HashSet::new();
-        Box::pin(self.expand(tenant, root.clone(), direction, &mut seen)).await
+        let walk = Walk {
+            tenant,
+            direction,
+            max_depth,
+        };
+        Box::pin(self.expand(&walk, root.clone(), 0, &mut seen)).await
     }
 
     async fn expand(
         &self,
-        tenant: Option<&str>,
+        walk: &Walk<'_>,
         digest: ArtifactDigest,
-        direction: Direction,
+        depth: usize,
         seen: &mut HashSet<ArtifactDigest>,
     ) -> Result<LineageNode> {
+        let (tenant, direction) = (walk.tenant, walk.direction);
         let (media_type, size) = self.artifact_record(tenant, &digest).await?;
         let mut node = LineageNode {
             digest: digest.clone(),
@@ -124,7 +150,12 @@ impl MetaStore {
             steps: Vec::new(),
             also_made_by: Vec::new(),
             repeated: false,
+            truncated: false,
         };
+        if depth >= walk.max_depth {
+            node.truncated = true;
+            return Ok(node);
+        }
         if !seen.insert(digest.clone()) {
             node.repeated = true;
             return Ok(node);
@@ -162,7 +193,7 @@ impl MetaStore {
                 if next == digest {
                     continue;
                 }
-                let artifact = Box::pin(self.expand(tenant, next, direction, seen)).await?;
+                let artifact = Box::pin(self.expand(walk, next, depth + 1, seen)).await?;
                 step.edges.push(LineageEdge { name, artifact });
             }
             node.steps.push(step);

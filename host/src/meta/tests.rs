@@ -467,3 +467,49 @@ async fn the_uses_of_an_artifact_are_found_per_tenant() {
     assert!(of_all.contains(&beta_only) && !of_all.contains(&unused));
     assert!(!of_default.contains(&beta_only));
 }
+
+/// A chain of 1,500 steps, each reading the one before's output: the
+/// lineage walk stops at the depth asked for (marking where), and building,
+/// serializing and dropping a tree as deep as the CLI allows (1000) fits
+/// the stack of a test thread (2 MiB; a 12,000-step chain overflowed the
+/// stack when the walk was unbounded).
+#[tokio::test]
+async fn lineage_of_a_long_chain_stops_at_the_depth_asked_for() {
+    let store = MetaStore::open("sqlite::memory:").await.unwrap();
+    store.create_run(&new_run("long")).await.unwrap();
+    let digest = |i: usize| ArtifactDigest::of(format!("artifact {i}").as_bytes());
+    for i in 1..=1500 {
+        let step = format!("s{i}");
+        let input = [("in".to_owned(), digest(i - 1))];
+        start(&store, "long", &step, i as i64, &input)
+            .await
+            .unwrap();
+        let output = [("out".to_owned(), digest(i))];
+        finish(&store, "long", &step, StepStatus::Succeeded, &output, &[])
+            .await
+            .unwrap();
+    }
+    let depth = |mut node: &LineageNode| {
+        let mut levels = 0;
+        while let Some(step) = node.steps.first() {
+            node = &step.edges[0].artifact;
+            levels += 1;
+        }
+        (levels, node.truncated, node.digest.clone())
+    };
+    let tree = store.upstream(None, &digest(1500), 10).await.unwrap();
+    assert_eq!(depth(&tree), (10, true, digest(1490)));
+    let tree = store.upstream(None, &digest(1500), 1000).await.unwrap();
+    assert_eq!(depth(&tree), (1000, true, digest(500)));
+    let json = serde_json::to_string(&tree).unwrap();
+    assert!(json.contains(&digest(500).to_string()));
+    drop(tree);
+    let tree = store.downstream(None, &digest(0), 1000).await.unwrap();
+    assert_eq!(depth(&tree), (1000, true, digest(1000)));
+    let whole = store.upstream(None, &digest(5), 1000).await.unwrap();
+    assert_eq!(
+        depth(&whole),
+        (5, false, digest(0)),
+        "an outside input ends it"
+    );
+}
