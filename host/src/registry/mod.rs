@@ -14,11 +14,11 @@ use names::{KeyScope, ModelKey};
 pub use names::{NameRule, check_model_name};
 
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
-use crate::meta::{MetaStore, RunRecord, StepRunRecord};
+pub use crate::meta::AuditEvent;
+use crate::meta::{AuditEntry, MetaStore, NewModelVersion, Registered, RunRecord, StepRunRecord};
 use crate::pipeline::PipelineFile;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -152,20 +152,6 @@ pub struct ModelVersion {
     pub holdout_predictions: Option<ArtifactDigest>,
     /// An explainer's output for this model in its run, if any.
     pub explanation: Option<ArtifactDigest>,
-}
-
-/// One line of the audit history.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditEvent {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub alias: Option<String>,
-    pub from_version: Option<i64>,
-    pub to_version: Option<i64>,
-    pub forced: bool,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -326,16 +312,6 @@ impl Registry {
             })
     }
 
-    async fn definition(&self, sha256: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT definition FROM pipeline_versions WHERE definition_sha256 = ? LIMIT 1",
-        )
-        .bind(sha256)
-        .fetch_optional(&self.meta.pool)
-        .await?;
-        Ok(row.map(|r| r.get::<String, _>(0)))
-    }
-
     /// Build a model version from a trainer step of a recorded run: walk the
     /// pipeline from the trainer's input back to its dataset, collecting
     /// each transform's fitted state.
@@ -362,7 +338,8 @@ impl Registry {
             .cloned()
             .ok_or_else(|| not("the step recorded no model".into()))?;
         let definition = self
-            .definition(&run.pipeline_sha256)
+            .meta
+            .definition_by_sha256(&run.pipeline_sha256)
             .await?
             .ok_or_else(|| not("the run's pipeline definition is not recorded".into()))?;
         let file = PipelineFile::parse(&definition)
@@ -477,93 +454,63 @@ impl Registry {
         }
         let run = self.meta.get_run_in(Some(&self.tenant), run_id).await?;
         let mut version = self.version_from_run(&run, step_id, name).await?;
-        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing = sqlx::query(
-            "SELECT body_json FROM model_versions WHERE name = ? AND run_id = ? AND step_id = ?",
-        )
-        .bind(key.as_str())
-        .bind(&run.id)
-        .bind(step_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = existing {
-            return serde_json::from_str(&row.get::<String, _>(0)).map_err(|e| {
-                RegistryError::Invalid(format!("stored model version is invalid: {e}"))
-            });
-        }
-        let gates_json = serde_json::to_string(&gates.unwrap_or(&[])).expect("strings serialize");
-        sqlx::query("INSERT INTO models (name, gates_json, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(key.as_str())
-            .bind(&gates_json)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-        if gates.is_some() {
-            sqlx::query("UPDATE models SET gates_json = ? WHERE name = ?")
-                .bind(&gates_json)
-                .bind(key.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let next: i64 =
-            sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = ?")
-                .bind(key.as_str())
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0);
-        version.version = next;
-        sqlx::query(
-            "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, pipeline_version, pipeline_sha256, body_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key.as_str())
-        .bind(next)
-        .bind(&version.run_id)
-        .bind(&version.step_id)
-        .bind(&version.pipeline_name)
-        .bind(&version.pipeline_version)
-        .bind(&version.pipeline_sha256)
-        .bind(serde_json::to_string(&version).expect("a model version serializes"))
-        .bind(&version.created_at)
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            &key,
+        let gates_json = gates.map(|g| serde_json::to_string(g).expect("strings serialize"));
+        let new = NewModelVersion {
+            key: key.as_str(),
+            run_id: &version.run_id,
+            step_id: &version.step_id,
+            pipeline_name: &version.pipeline_name,
+            pipeline_version: &version.pipeline_version,
+            pipeline_sha256: &version.pipeline_sha256,
+            created_at: &version.created_at,
+            gates_json: gates_json.as_deref(),
+        };
+        let reason = format!("run {} step {}", run.id, step_id);
+        let audit = AuditEntry {
             actor,
-            "register",
-            None,
-            None,
-            Some(next),
-            false,
-            &format!("run {} step {}", run.id, step_id),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(version)
+            action: "register",
+            alias: None,
+            from_version: None,
+            to_version: None,
+            forced: false,
+            reason: &reason,
+        };
+        let body = |next: i64| {
+            let mut numbered = version.clone();
+            numbered.version = next;
+            serde_json::to_string(&numbered).expect("a model version serializes")
+        };
+        match self.meta.register_model_version(&new, body, audit).await? {
+            Registered::Existing(body) => serde_json::from_str(&body).map_err(|e| {
+                RegistryError::Invalid(format!("stored model version is invalid: {e}"))
+            }),
+            Registered::New(next) => {
+                version.version = next;
+                Ok(version)
+            }
+        }
     }
 
     pub async fn gates(&self, name: &str) -> Result<Vec<String>> {
-        let row = sqlx::query("SELECT gates_json FROM models WHERE name = ?")
-            .bind(self.key(name)?.as_str())
-            .fetch_optional(&self.meta.pool)
+        let gates = self
+            .meta
+            .model_gates_json(self.key(name)?.as_str())
             .await?
             .ok_or_else(|| RegistryError::NoModel(name.to_string()))?;
-        Ok(serde_json::from_str(&row.get::<String, _>(0)).unwrap_or_default())
+        Ok(serde_json::from_str(&gates).unwrap_or_default())
     }
 
     pub async fn version(&self, name: &str, version: i64) -> Result<ModelVersion> {
         self.gates(name).await?;
-        let row =
-            sqlx::query("SELECT body_json FROM model_versions WHERE name = ? AND version = ?")
-                .bind(self.key(name)?.as_str())
-                .bind(version)
-                .fetch_optional(&self.meta.pool)
-                .await?
-                .ok_or_else(|| RegistryError::NoVersion {
-                    name: name.to_string(),
-                    version,
-                })?;
-        serde_json::from_str(&row.get::<String, _>(0)).map_err(|e| {
+        let body = self
+            .meta
+            .model_version_body(self.key(name)?.as_str(), version)
+            .await?
+            .ok_or_else(|| RegistryError::NoVersion {
+                name: name.to_string(),
+                version,
+            })?;
+        serde_json::from_str(&body).map_err(|e| {
             RegistryError::Invalid(format!(
                 "stored model version {name}:{version} is invalid: {e}"
             ))
@@ -571,12 +518,8 @@ impl Registry {
     }
 
     pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
-        let rows =
-            sqlx::query("SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias")
-                .bind(self.key(name)?.as_str())
-                .fetch_all(&self.meta.pool)
-                .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let aliases = self.meta.model_aliases(self.key(name)?.as_str()).await?;
+        Ok(aliases.into_iter().collect())
     }
 
     pub async fn resolve(&self, spec: &ModelSpec) -> Result<ModelVersion> {
@@ -607,38 +550,23 @@ impl Registry {
     }
 
     pub async fn versions(&self, name: &str) -> Result<Vec<i64>> {
-        let rows =
-            sqlx::query("SELECT version FROM model_versions WHERE name = ? ORDER BY version")
-                .bind(self.key(name)?.as_str())
-                .fetch_all(&self.meta.pool)
-                .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(self.meta.model_versions(self.key(name)?.as_str()).await?)
     }
 
     pub async fn list(&self) -> Result<Vec<ModelSummary>> {
         // Only this tenant's keys: the default tenant's hold no `/`, every
         // other tenant's start with `TENANT/`.
-        let rows = sqlx::query(
-            "SELECT m.name, m.gates_json, COUNT(v.version), COALESCE(MAX(v.version), 0) \
-             FROM models m LEFT JOIN model_versions v ON v.name = m.name \
-             WHERE (?1 = '' AND instr(m.name, '/') = 0) \
-                OR (?1 <> '' AND substr(m.name, 1, length(?1)) = ?1) \
-             GROUP BY m.name ORDER BY m.name",
-        )
-        .bind(self.scope.prefix())
-        .fetch_all(&self.meta.pool)
-        .await?;
+        let rows = self.meta.list_models(self.scope.prefix()).await?;
         let mut out = Vec::new();
         for r in rows {
-            let key: String = r.get(0);
-            let Some(name) = self.scope.name_of(&key).map(str::to_string) else {
+            let Some(name) = self.scope.name_of(&r.key).map(str::to_string) else {
                 continue;
             };
             out.push(ModelSummary {
                 aliases: self.aliases(&name).await?,
-                gates: serde_json::from_str(&r.get::<String, _>(1)).unwrap_or_default(),
-                versions: r.get(2),
-                latest: r.get(3),
+                gates: serde_json::from_str(&r.gates_json).unwrap_or_default(),
+                versions: r.versions,
+                latest: r.latest,
                 name,
             });
         }
@@ -697,29 +625,18 @@ impl Registry {
         }
         let from = aliases.get(alias).copied();
         let forced = force && !failed.is_empty();
-        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
-        )
-        .bind(key.as_str())
-        .bind(alias)
-        .bind(version)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            &key,
+        let audit = AuditEntry {
             actor,
-            "promote",
-            Some(alias),
-            from,
-            Some(version),
+            action: "promote",
+            alias: Some(alias),
+            from_version: from,
+            to_version: Some(version),
             forced,
             reason,
-        )
-        .await?;
-        tx.commit().await?;
+        };
+        self.meta
+            .set_model_alias(key.as_str(), alias, version, audit)
+            .await?;
         Ok(Promotion {
             name: name.to_string(),
             alias: alias.to_string(),
@@ -805,29 +722,18 @@ impl Registry {
                 alias: alias.to_string(),
             });
         };
-        let mut tx = self.meta.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "UPDATE model_aliases SET version = ?, updated_at = ? WHERE name = ? AND alias = ?",
-        )
-        .bind(previous)
-        .bind(now())
-        .bind(key.as_str())
-        .bind(alias)
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            &key,
+        let audit = AuditEntry {
             actor,
-            "rollback",
-            Some(alias),
-            Some(current),
-            Some(previous),
-            false,
+            action: "rollback",
+            alias: Some(alias),
+            from_version: Some(current),
+            to_version: Some(previous),
+            forced: false,
             reason,
-        )
-        .await?;
-        tx.commit().await?;
+        };
+        self.meta
+            .set_model_alias(key.as_str(), alias, previous, audit)
+            .await?;
         Ok(Promotion {
             name: name.to_string(),
             alias: alias.to_string(),
@@ -840,56 +746,8 @@ impl Registry {
 
     pub async fn history(&self, name: &str) -> Result<Vec<AuditEvent>> {
         self.gates(name).await?;
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason FROM model_audit WHERE name = ? ORDER BY id",
-        )
-        .bind(self.key(name)?.as_str())
-        .fetch_all(&self.meta.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEvent {
-                id: r.get(0),
-                at: r.get(1),
-                actor: r.get(2),
-                action: r.get(3),
-                alias: r.get(4),
-                from_version: r.get(5),
-                to_version: r.get(6),
-                forced: r.get::<i64, _>(7) != 0,
-                reason: r.get(8),
-            })
-            .collect())
+        Ok(self.meta.model_audit(self.key(name)?.as_str()).await?)
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    key: &ModelKey,
-    actor: &str,
-    action: &str,
-    alias: Option<&str>,
-    from: Option<i64>,
-    to: Option<i64>,
-    forced: bool,
-    reason: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO model_audit (name, at, actor, action, alias, from_version, to_version, forced, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(key.as_str())
-    .bind(now())
-    .bind(actor)
-    .bind(action)
-    .bind(alias)
-    .bind(from)
-    .bind(to)
-    .bind(i64::from(forced))
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Who is acting: `SLUICE_ACTOR`, else the login name.
@@ -902,46 +760,6 @@ pub fn default_actor() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn the_audit_history_is_append_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let meta = MetaStore::open_path(&dir.path().join("m.db"))
-            .await
-            .unwrap();
-        let mut tx = meta.pool.begin().await.unwrap();
-        let key = KeyScope::of(crate::tenants::DEFAULT_TENANT)
-            .key("m")
-            .unwrap();
-        audit(
-            &mut tx,
-            &key,
-            "me",
-            "promote",
-            Some("production"),
-            None,
-            Some(1),
-            false,
-            "why",
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        let update = sqlx::query("UPDATE model_audit SET to_version = 2")
-            .execute(&meta.pool)
-            .await;
-        assert!(update.unwrap_err().to_string().contains("append-only"));
-        let delete = sqlx::query("DELETE FROM model_audit")
-            .execute(&meta.pool)
-            .await;
-        assert!(delete.unwrap_err().to_string().contains("append-only"));
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM model_audit")
-            .fetch_one(&meta.pool)
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(n, 1);
-    }
 
     #[test]
     fn specs_parse() {

@@ -49,50 +49,35 @@ fn stored_version(version: i64) -> ModelVersion {
 async fn registry_with_owned_model(dir: &std::path::Path) -> MetaStore {
     let meta = MetaStore::open_path(&dir.join("m.db")).await.unwrap();
     let key = KeyScope::of(OWNER).key("m").unwrap();
-    sqlx::query("INSERT INTO models (name, gates_json, created_at) VALUES (?, '[]', ?)")
-        .bind(key.as_str())
-        .bind(now())
-        .execute(&meta.pool)
-        .await
-        .unwrap();
-    let mut tx = meta.pool.begin().await.unwrap();
     for v in [1, 2] {
         let body = stored_version(v);
-        sqlx::query(
-            "INSERT INTO model_versions (name, version, run_id, step_id, pipeline_name, \
-             pipeline_version, pipeline_sha256, body_json, created_at) \
-             VALUES (?, ?, ?, 'train', 'p', '1', ?, ?, ?)",
-        )
-        .bind(key.as_str())
-        .bind(v)
-        .bind(&body.run_id)
-        .bind(&body.pipeline_sha256)
-        .bind(serde_json::to_string(&body).unwrap())
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        audit(
-            &mut tx,
-            &key,
-            "t",
-            "promote",
-            Some("production"),
-            None,
-            Some(v),
-            false,
-            "",
-        )
-        .await
-        .unwrap();
+        let new = NewModelVersion {
+            key: key.as_str(),
+            run_id: &body.run_id,
+            step_id: "train",
+            pipeline_name: "p",
+            pipeline_version: "1",
+            pipeline_sha256: &body.pipeline_sha256,
+            created_at: &body.created_at,
+            gates_json: None,
+        };
+        let entry = |action| AuditEntry {
+            actor: "t",
+            action,
+            alias: Some("production"),
+            from_version: None,
+            to_version: Some(v),
+            forced: false,
+            reason: "",
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        meta.register_model_version(&new, |_| json, entry("register"))
+            .await
+            .unwrap();
+        meta.set_model_alias(key.as_str(), "production", v, entry("promote"))
+            .await
+            .unwrap();
     }
-    sqlx::query("INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, 'production', 2, ?)")
-        .bind(key.as_str())
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
     meta
 }
 
