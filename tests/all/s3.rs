@@ -444,3 +444,33 @@ fn the_server_stops_during_a_run_and_the_run_retries_through() {
     }
     g.stop();
 }
+
+/// A refused request (a wrong secret key: 403) is not retried: it is not
+/// an outage, and waiting would not change the answer.
+#[test]
+fn a_refused_request_is_not_retried() {
+    let g = garage();
+    let home = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut get = g.sluice(home.path());
+    get.0.env("AWS_SECRET_ACCESS_KEY", "not-the-secret-key");
+    let out = get
+        .args(["--store", &g.fresh_url(), "artifacts", "get"])
+        .arg("0".repeat(64))
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("403 Forbidden").count(),
+        1,
+        "the error says what the server answered, once: {err}"
+    );
+    assert!(!err.contains("retrying"), "not retried: {err}");
+    assert!(
+        took < Duration::from_secs(5),
+        "failed at once, not after {took:?}"
+    );
+}

@@ -71,7 +71,7 @@ pub enum ArtifactError {
     },
 
     /// The object store failed (after its retries, for S3).
-    #[error("artifact store {store} could not {action} (object `{object}`): {source}")]
+    #[error("artifact store {store} could not {action} (object `{object}`): {error}")]
     Store {
         /// `s3://bucket/prefix` or a directory.
         store: String,
@@ -79,7 +79,8 @@ pub enum ArtifactError {
         action: String,
         /// The object's key inside the store (`-` when there is none).
         object: String,
-        #[source]
-        source: Box<object_store::Error>,
+        /// Not a `#[source]`: object_store's message already holds its
+        /// causes, and a chain would say each of them again.
+        error: Box<object_store::Error>,
     },
 }

@@ -122,11 +122,11 @@ impl ArtifactStore {
             source,
         })?;
         let store =
-            LocalFileSystem::new_with_prefix(dir).map_err(|source| ArtifactError::Store {
+            LocalFileSystem::new_with_prefix(dir).map_err(|error| ArtifactError::Store {
                 store: dir.display().to_string(),
                 action: "open the directory".to_owned(),
                 object: "-".to_owned(),
-                source: Box::new(source),
+                error: Box::new(error),
             })?;
         let store = Arc::new(store);
         Ok(Self {
@@ -182,13 +182,13 @@ impl ArtifactStore {
         &self,
         action: impl Into<String>,
         object: &ObjectPath,
-        source: object_store::Error,
+        error: object_store::Error,
     ) -> ArtifactError {
         ArtifactError::Store {
             store: self.describe(),
             action: action.into(),
             object: object.to_string(),
-            source: Box::new(source),
+            error: Box::new(error),
         }
     }
 

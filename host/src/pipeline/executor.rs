@@ -1218,7 +1218,7 @@ impl RunCtx<'_> {
                             store: self.artifacts.describe(),
                             action: format!("write artifact {digest}"),
                             object: self.artifacts.object_path(&digest).to_string(),
-                            source: Box::new(object_store::Error::JoinError { source }),
+                            error: Box::new(object_store::Error::JoinError { source }),
                         },
                     ))
                 });
