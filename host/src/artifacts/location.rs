@@ -1,15 +1,14 @@
-//! Where an artifact store lives (`--store`, SLUICE_STORE) and how hard it
-//! tries when the service does not answer.
+//! Where an artifact store lives (`--store`, SLUICE_STORE).
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
+use object_store::RetryConfig;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, RetryConfig};
 
-use super::{ArtifactError, ArtifactStore};
+use super::transient::S3Http;
+use super::{ArtifactError, ArtifactStore, RetryPolicy};
 
 /// The location of an artifact store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +56,7 @@ impl StoreLocation {
     /// Opens the store. S3 settings come from the usual AWS_* variables
     /// (AWS_ENDPOINT or AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
     /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ALLOW_HTTP, ...), read
-    /// by object_store's `AmazonS3Builder::from_env`; requests are retried
+    /// by object_store's `AmazonS3Builder::from_env`; operations are retried
     /// as `retry` says. Nothing is contacted until the first request.
     pub fn open(&self, retry: &RetryPolicy) -> Result<ArtifactStore, ArtifactError> {
         match self {
@@ -66,7 +65,13 @@ impl StoreLocation {
                 let url = self.to_string();
                 let store = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .with_retry(retry.to_config())
+                    // One try per request: sluice retries whole
+                    // operations itself (`retry.rs`).
+                    .with_retry(RetryConfig {
+                        max_retries: 0,
+                        ..RetryConfig::default()
+                    })
+                    .with_http_connector(S3Http)
                     .build()
                     .map_err(|e| ArtifactError::InvalidLocation {
                         location: url,
@@ -79,7 +84,8 @@ impl StoreLocation {
                     Arc::new(store),
                     ObjectPath::from(prefix.as_str()),
                     format!("s3://{bucket}"),
-                ))
+                )
+                .with_retries(*retry))
             }
         }
     }
@@ -91,81 +97,6 @@ impl std::fmt::Display for StoreLocation {
             Self::Local(dir) => write!(f, "{}", dir.display()),
             Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
             Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-        }
-    }
-}
-
-/// How requests to a remote store are retried: object_store's
-/// [`RetryConfig`]. A failed request (connection refused or reset, a 5xx
-/// or 429 answer, a timeout of a safe request) is retried after a backoff
-/// that starts at `initial_backoff` and grows (doubling, with jitter) up to
-/// `max_backoff`, until
-/// `max_retries` retries or `timeout` since the first attempt, whichever
-/// comes first; then the error names the store and the object.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    pub max_retries: usize,
-    pub timeout: Duration,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// object_store's defaults: 10 retries within 3 minutes, backoff from
-    /// 100 ms up to 15 s.
-    fn default() -> Self {
-        Self {
-            max_retries: 10,
-            timeout: Duration::from_secs(180),
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(15),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The default, with overrides from SLUICE_STORE_MAX_RETRIES,
-    /// SLUICE_STORE_RETRY_TIMEOUT_MS, SLUICE_STORE_RETRY_BACKOFF_MS and
-    /// SLUICE_STORE_RETRY_MAX_BACKOFF_MS.
-    pub fn from_env() -> Result<Self, ArtifactError> {
-        let mut policy = Self::default();
-        let read = |name: &str| -> Result<Option<u64>, ArtifactError> {
-            match std::env::var(name) {
-                Err(_) => Ok(None),
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| ArtifactError::InvalidLocation {
-                        location: format!("{name}={v}"),
-                        reason: "expected a whole number".to_owned(),
-                    }),
-            }
-        };
-        if let Some(n) = read("SLUICE_STORE_MAX_RETRIES")? {
-            policy.max_retries = n as usize;
-        }
-        if let Some(ms) = read("SLUICE_STORE_RETRY_TIMEOUT_MS")? {
-            policy.timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = read("SLUICE_STORE_RETRY_BACKOFF_MS")? {
-            policy.initial_backoff = Duration::from_millis(ms);
-        }
-        if let Some(ms) = read("SLUICE_STORE_RETRY_MAX_BACKOFF_MS")? {
-            policy.max_backoff = Duration::from_millis(ms);
-        }
-        Ok(policy)
-    }
-
-    pub fn to_config(&self) -> RetryConfig {
-        RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: self.initial_backoff,
-                max_backoff: self.max_backoff.max(self.initial_backoff),
-                base: 2.0,
-            },
-            max_retries: self.max_retries,
-            retry_timeout: self.timeout,
         }
     }
 }

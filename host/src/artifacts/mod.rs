@@ -9,19 +9,23 @@
 //!
 //! The store sits on [`object_store`]: a local directory by default, or any
 //! S3-compatible service (`s3://bucket/prefix`, see [`StoreLocation`]), one
-//! code path for both. Requests to S3 are retried with exponential backoff
-//! ([`RetryPolicy`]); when the retries run out the error names the store
-//! and the object.
+//! code path for both. Operations on S3 that fail in a way that may pass
+//! are retried with exponential backoff for up to a minute
+//! ([`RetryPolicy`]); when the retries run out the error names the store,
+//! the object and the cause.
 
 #[doc(hidden)]
 pub mod conformance;
 mod digest;
 mod direct;
 mod location;
+mod retry;
 mod store;
+mod transient;
 
 pub use digest::ArtifactDigest;
-pub use location::{RetryPolicy, StoreLocation};
+pub use location::StoreLocation;
+pub use retry::RetryPolicy;
 pub use store::{ArtifactStore, Integrity, StoredArtifact};
 
 /// What went wrong storing or fetching an artifact.
@@ -71,7 +75,10 @@ pub enum ArtifactError {
     },
 
     /// The object store failed (after its retries, for S3).
-    #[error("artifact store {store} could not {action} (object `{object}`): {error}")]
+    #[error(
+        "artifact store {store} could not {action} (object `{object}`): {}{gave_up}",
+        cause(error)
+    )]
     Store {
         /// `s3://bucket/prefix` or a directory.
         store: String,
@@ -79,8 +86,20 @@ pub enum ArtifactError {
         action: String,
         /// The object's key inside the store (`-` when there is none).
         object: String,
-        /// Not a `#[source]`: object_store's message already holds its
-        /// causes, and a chain would say each of them again.
+        /// Not a `#[source]`: the message says it once, in `cause`.
         error: Box<object_store::Error>,
+        /// How the retries ended (`; gave up after 3 retries in 2.1 s
+        /// (..)`), or empty.
+        gave_up: String,
     },
+}
+
+/// What went wrong in a store error: the failure that may pass, when the
+/// retries ended on one (`cannot connect: Connection refused ..`), else object_store's
+/// own message.
+fn cause(error: &object_store::Error) -> String {
+    match transient::find(error) {
+        Some(transient) => transient.to_string(),
+        None => error.to_string(),
+    }
 }

@@ -11,6 +11,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
 use serde::Serialize;
 
+use super::retry::{Failed, RetryPolicy};
 use super::{ArtifactDigest, ArtifactError};
 
 /// Write-once, content-addressed storage of artifacts.
@@ -28,6 +29,8 @@ pub struct ArtifactStore {
     /// The same store when it is a local directory: artifacts are written
     /// to its files directly ([`direct`](super::direct)).
     local: Option<Arc<LocalFileSystem>>,
+    /// How operations are retried (a remote store); `None`: tried once.
+    retry: Option<RetryPolicy>,
 }
 
 /// What re-reading a stored artifact found ([`ArtifactStore::check`]).
@@ -75,6 +78,14 @@ enum Existing {
     },
 }
 
+/// An object read back by [`ArtifactStore::compare_stored`]: its bytes
+/// when it has the size of the ones being put, else only its size.
+enum ReadBack {
+    Absent,
+    Bytes(Bytes),
+    OtherSize(u64),
+}
+
 /// One stored artifact as [`ArtifactStore::list_stored`] sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredArtifact {
@@ -104,6 +115,17 @@ impl ArtifactStore {
             prefix: prefix.into(),
             base: Arc::from(base.into()),
             local: None,
+            retry: None,
+        }
+    }
+
+    /// The same store, with its operations retried as `policy` says
+    /// (stalled requests are timed out by the object store itself:
+    /// [`StoreLocation::open`](super::StoreLocation::open)).
+    pub fn with_retries(self, policy: RetryPolicy) -> Self {
+        Self {
+            retry: Some(policy),
+            ..self
         }
     }
 
@@ -127,6 +149,7 @@ impl ArtifactStore {
                 action: "open the directory".to_owned(),
                 object: "-".to_owned(),
                 error: Box::new(error),
+                gave_up: String::new(),
             })?;
         let store = Arc::new(store);
         Ok(Self {
@@ -148,6 +171,7 @@ impl ArtifactStore {
             prefix,
             base: self.base.clone(),
             local: self.local.clone(),
+            retry: self.retry,
         }
     }
 
@@ -178,18 +202,29 @@ impl ArtifactStore {
         self.prefix.child("sha256")
     }
 
-    fn store_error(
+    /// Does `attempt` (one operation on `object`), retried as the store's
+    /// policy says; an error names the store, `action` and the object.
+    async fn retrying<T, Fut>(
         &self,
-        action: impl Into<String>,
+        action: &str,
         object: &ObjectPath,
-        error: object_store::Error,
-    ) -> ArtifactError {
-        ArtifactError::Store {
+        attempt: impl FnMut() -> Fut,
+    ) -> Result<T, ArtifactError>
+    where
+        Fut: Future<Output = Result<T, object_store::Error>>,
+    {
+        let mut attempt = attempt;
+        let done = match &self.retry {
+            Some(policy) => policy.run(&self.describe(), action, attempt).await,
+            None => attempt().await.map_err(Failed::at_once),
+        };
+        done.map_err(|Failed { error, gave_up }| ArtifactError::Store {
             store: self.describe(),
-            action: action.into(),
+            action: action.to_owned(),
             object: object.to_string(),
             error: Box::new(error),
-        }
+            gave_up,
+        })
     }
 
     /// Stores `bytes` and returns their digest. Storing bytes that are
@@ -233,13 +268,18 @@ impl ArtifactStore {
                  writing the good bytes over it"
             ),
         }
-        let written = match &self.local {
-            Some(local) => write_local(local, &location, payload).await,
-            None => self.store.put(&location, payload).await.map(drop),
-        };
-        written.map_err(|source| {
-            self.store_error(format!("write artifact {digest}"), &location, source)
-        })
+        let (store, location, payload) = (&self.store, &location, &payload);
+        self.retrying(
+            &format!("write artifact {digest}"),
+            location,
+            || async move {
+                match &self.local {
+                    Some(local) => write_local(local, location, payload.clone()).await,
+                    None => store.put(location, payload.clone()).await.map(drop),
+                }
+            },
+        )
+        .await
     }
 
     /// Reads back the object at `location`, if there is one, and compares
@@ -252,22 +292,35 @@ impl ArtifactStore {
         location: &ObjectPath,
         payload: &PutPayload,
     ) -> Result<Existing, ArtifactError> {
-        let action = || format!("read back artifact {digest}");
-        let found = match self.store.get(location).await {
-            Ok(found) => found,
-            Err(object_store::Error::NotFound { .. }) => return Ok(Existing::Absent),
-            Err(source) => return Err(self.store_error(action(), location, source)),
+        let (store, expected) = (&self.store, payload.content_length() as u64);
+        let read_back = self
+            .retrying(
+                &format!("read back artifact {digest}"),
+                location,
+                || async move {
+                    let found = match store.get(location).await {
+                        Ok(found) => found,
+                        Err(object_store::Error::NotFound { .. }) => return Ok(ReadBack::Absent),
+                        Err(e) => return Err(e),
+                    };
+                    if found.meta.size != expected {
+                        return Ok(ReadBack::OtherSize(found.meta.size));
+                    }
+                    match found.bytes().await {
+                        Ok(stored) => Ok(ReadBack::Bytes(stored)),
+                        // Deleted since it was opened: write it.
+                        Err(object_store::Error::NotFound { .. }) => Ok(ReadBack::Absent),
+                        Err(e) => Err(e),
+                    }
+                },
+            )
+            .await?;
+        let stored = match read_back {
+            ReadBack::Absent => return Ok(Existing::Absent),
+            ReadBack::OtherSize(size) => return Ok(Existing::Different { size }),
+            ReadBack::Bytes(stored) => stored,
         };
-        let size = found.meta.size;
-        if size != payload.content_length() as u64 {
-            return Ok(Existing::Different { size });
-        }
-        let stored = match found.bytes().await {
-            Ok(stored) => stored,
-            // Deleted since it was opened: write it.
-            Err(object_store::Error::NotFound { .. }) => return Ok(Existing::Absent),
-            Err(source) => return Err(self.store_error(action(), location, source)),
-        };
+        let size = expected;
         let mut rest: &[u8] = &stored;
         for piece in payload.iter() {
             let Some((head, tail)) = rest.split_at_checked(piece.len()) else {
@@ -302,19 +355,21 @@ impl ArtifactStore {
     /// Fetches an artifact, verifying that its bytes hash to `digest`.
     pub async fn get(&self, digest: &ArtifactDigest) -> Result<Bytes, ArtifactError> {
         let location = self.object_path(digest);
-        let action = || format!("read artifact {digest}");
-        let bytes = match self.store.get(&location).await {
-            Ok(result) => result
-                .bytes()
-                .await
-                .map_err(|source| self.store_error(action(), &location, source))?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(ArtifactError::NotFound {
-                    digest: digest.clone(),
-                    store: self.describe(),
-                });
-            }
-            Err(source) => return Err(self.store_error(action(), &location, source)),
+        let (store, at) = (&self.store, &location);
+        let read = self
+            .retrying(&format!("read artifact {digest}"), at, || async move {
+                match store.get(at).await {
+                    Ok(found) => found.bytes().await.map(Some),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        let Some(bytes) = read else {
+            return Err(ArtifactError::NotFound {
+                digest: digest.clone(),
+                store: self.describe(),
+            });
         };
         let actual = ArtifactDigest::of(&bytes);
         if actual != *digest {
@@ -332,25 +387,29 @@ impl ArtifactStore {
     /// checked; [`get`](Self::get) does that).
     pub async fn exists(&self, digest: &ArtifactDigest) -> Result<bool, ArtifactError> {
         let location = self.object_path(digest);
-        match self.store.head(&location).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => {
-                Err(self.store_error(format!("look up artifact {digest}"), &location, source))
+        let (store, at) = (&self.store, &location);
+        self.retrying(&format!("look up artifact {digest}"), at, || async move {
+            match store.head(at).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
             }
-        }
+        })
+        .await
     }
 
     /// Deletes an artifact. Deleting one that is not there is not an error
     /// (S3 cannot tell the two apart).
     pub async fn delete(&self, digest: &ArtifactDigest) -> Result<(), ArtifactError> {
         let location = self.object_path(digest);
-        match self.store.delete(&location).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => {
-                Err(self.store_error(format!("delete artifact {digest}"), &location, source))
+        let (store, at) = (&self.store, &location);
+        self.retrying(&format!("delete artifact {digest}"), at, || async move {
+            match store.delete(at).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e),
             }
-        }
+        })
+        .await
     }
 
     /// Every stored artifact, sorted by digest. Objects under the prefix
@@ -368,12 +427,10 @@ impl ArtifactStore {
     /// Like [`list`](Self::list), with each object's size and write time.
     pub async fn list_stored(&self) -> Result<Vec<StoredArtifact>, ArtifactError> {
         let dir = self.sha256_dir();
+        let (store, at) = (&self.store, &dir);
         let objects: Vec<_> = self
-            .store
-            .list(Some(&dir))
-            .try_collect()
-            .await
-            .map_err(|source| self.store_error("list artifacts", &dir, source))?;
+            .retrying("list artifacts", at, || store.list(Some(at)).try_collect())
+            .await?;
         let mut found: Vec<_> = objects
             .into_iter()
             .filter_map(|meta| {
@@ -401,18 +458,19 @@ impl ArtifactStore {
             return Ok(Vec::new());
         };
         let dir = self.sha256_dir();
-        let root = local
-            .path_to_filesystem(&dir)
-            .map_err(|source| self.store_error("list staging files", &dir, source))?;
+        let failed = |error: object_store::Error| ArtifactError::Store {
+            store: self.describe(),
+            action: "list staging files".to_owned(),
+            object: dir.to_string(),
+            error: Box::new(error),
+            gave_up: String::new(),
+        };
+        let root = local.path_to_filesystem(&dir).map_err(failed)?;
         let io_error = |path: &Path, source: std::io::Error| {
-            self.store_error(
-                "list staging files",
-                &dir,
-                object_store::Error::Generic {
-                    store: "LocalFileSystem",
-                    source: format!("{}: {source}", path.display()).into(),
-                },
-            )
+            failed(object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: format!("{}: {source}", path.display()).into(),
+            })
         };
         let mut found = Vec::new();
         let mut stack = vec![root];

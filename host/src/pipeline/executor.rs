@@ -1219,6 +1219,7 @@ impl RunCtx<'_> {
                             action: format!("write artifact {digest}"),
                             object: self.artifacts.object_path(&digest).to_string(),
                             error: Box::new(object_store::Error::JoinError { source }),
+                            gave_up: String::new(),
                         },
                     ))
                 });
