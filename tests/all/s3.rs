@@ -446,6 +446,68 @@ fn the_server_restarts_during_a_run_and_the_run_retries_through() {
     g.stop();
 }
 
+/// Stops (SIGSTOP) or continues (SIGCONT) the server; a stopped server
+/// accepts connections (the kernel does) and never answers them.
+fn signal_server(dir: &Path, signal: &str) {
+    let pid = std::fs::read_to_string(dir.join("pid")).expect("garage's pid file");
+    let status = Command::new("kill")
+        .args([signal, pid.trim()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// A frozen server (it accepts connections and never answers) fails a run
+/// once the request timeout and the retry budget are spent, with an error
+/// naming the store and the timeout, instead of holding the run.
+#[test]
+fn a_frozen_server_fails_the_run_within_the_request_timeout() {
+    let _ = garage();
+    let _ = plugin_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let garage_dir = dir.path().join("garage");
+    let g = Garage::start(&garage_dir);
+    let url = g.fresh_url();
+    let home = tempfile::tempdir().unwrap();
+    struct Thaw<'a>(&'a Path);
+    impl Drop for Thaw<'_> {
+        fn drop(&mut self) {
+            signal_server(self.0, "-CONT");
+        }
+    }
+    signal_server(&garage_dir, "-STOP");
+    let thaw = Thaw(&garage_dir);
+    let started = Instant::now();
+    let mut run = g.sluice(home.path());
+    run.0
+        .env("SLUICE_STORE", &url)
+        .env("SLUICE_STORE_REQUEST_TIMEOUT_MS", "1000")
+        .env("SLUICE_STORE_RETRY_TIMEOUT_MS", "2000");
+    let out = run
+        .args(["run", "pipelines/breast-cancer.toml"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    drop(thaw);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        took < Duration::from_secs(15),
+        "a 1 s request timeout and a 2 s retry budget end the run well within 15 s, not {took:?}: {err}"
+    );
+    assert!(
+        err.contains(&format!("artifact store {url}"))
+            && err.contains("no answer within 1.0 s (SLUICE_STORE_REQUEST_TIMEOUT_MS")
+            && err.contains("gave up after"),
+        "the error names the store, the timeout and the retries: {err}"
+    );
+    assert!(
+        err.contains("retrying in"),
+        "the retries were reported: {err}"
+    );
+    g.stop();
+}
+
 /// A refused request (a wrong secret key: 403) is not retried: it is not
 /// an outage, and waiting would not change the answer.
 #[test]

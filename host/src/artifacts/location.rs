@@ -57,7 +57,8 @@ impl StoreLocation {
     /// (AWS_ENDPOINT or AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
     /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ALLOW_HTTP, ...), read
     /// by object_store's `AmazonS3Builder::from_env`; operations are retried
-    /// as `retry` says. Nothing is contacted until the first request.
+    /// and stalled requests timed out as `retry` says. Nothing is contacted
+    /// until the first request.
     pub fn open(&self, retry: &RetryPolicy) -> Result<ArtifactStore, ArtifactError> {
         match self {
             Self::Local(dir) => ArtifactStore::local_dir(dir),
@@ -71,7 +72,9 @@ impl StoreLocation {
                         max_retries: 0,
                         ..RetryConfig::default()
                     })
-                    .with_http_connector(S3Http)
+                    .with_http_connector(S3Http {
+                        timeout: retry.request_timeout,
+                    })
                     .build()
                     .map_err(|e| ArtifactError::InvalidLocation {
                         location: url,

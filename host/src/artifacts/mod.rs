@@ -10,9 +10,9 @@
 //! The store sits on [`object_store`]: a local directory by default, or any
 //! S3-compatible service (`s3://bucket/prefix`, see [`StoreLocation`]), one
 //! code path for both. Operations on S3 that fail in a way that may pass
-//! are retried with exponential backoff for up to a minute
-//! ([`RetryPolicy`]); when the retries run out the error names the store,
-//! the object and the cause.
+//! are retried with exponential backoff for up to a minute, and stalled
+//! requests are timed out ([`RetryPolicy`]); when the retries run out the
+//! error names the store, the object and the cause.
 
 #[doc(hidden)]
 pub mod conformance;

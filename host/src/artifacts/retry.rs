@@ -2,8 +2,8 @@
 //!
 //! Each operation on an S3 store (write, read, look up, list, delete an
 //! artifact) that fails in a way that may pass ([`super::transient`]:
-//! connection refused, broken or timed out, a 5xx, 429 or 408 answer) is
-//! made again, after a backoff that doubles up to a ceiling,
+//! connection refused or broken, a 5xx, 429 or 408 answer, a stalled
+//! request) is made again, after a backoff that doubles up to a ceiling,
 //! until it succeeds, fails in a way that will not pass (404, 403, ...), or
 //! the retry budget is spent: by default retries go on for a minute, long
 //! enough for a server to restart. Each retry is logged as a warning, so a
@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 use super::ArtifactError;
 use super::transient;
 
-/// How operations on a remote store are retried; [`from_env`](Self::from_env)
-/// reads it from SLUICE_STORE_*.
+/// How operations on a remote store are retried and when a request has
+/// stalled; [`from_env`](Self::from_env) reads it from SLUICE_STORE_*.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// No retry starts later than this after the first try began
-    /// (SLUICE_STORE_RETRY_TIMEOUT_MS). A try under way goes on.
+    /// (SLUICE_STORE_RETRY_TIMEOUT_MS). A try under way goes on, within
+    /// `request_timeout`.
     pub budget: Duration,
     /// At most this many retries (SLUICE_STORE_MAX_RETRIES); `None`: as
     /// many as the budget allows.
@@ -37,17 +38,23 @@ pub struct RetryPolicy {
     /// is left out so that clients retrying together spread out.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// A request that gets no answer, or a download that gets no bytes, for
+    /// this long has stalled (SLUICE_STORE_REQUEST_TIMEOUT_MS); an upload
+    /// gets one more second per MiB it sends (the module `transient`).
+    pub request_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
     /// Retries for up to a minute, with backoff from 100 ms up to 5 s (so a
-    /// server that is back is found within 5 s).
+    /// server that is back is found within 5 s); a request stalls after
+    /// 30 s.
     fn default() -> Self {
         Self {
             budget: Duration::from_secs(60),
             max_retries: None,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -72,8 +79,8 @@ impl Failed {
 
 impl RetryPolicy {
     /// The default, with overrides from SLUICE_STORE_RETRY_TIMEOUT_MS,
-    /// SLUICE_STORE_MAX_RETRIES, SLUICE_STORE_RETRY_BACKOFF_MS and
-    /// SLUICE_STORE_RETRY_MAX_BACKOFF_MS.
+    /// SLUICE_STORE_MAX_RETRIES, SLUICE_STORE_RETRY_BACKOFF_MS,
+    /// SLUICE_STORE_RETRY_MAX_BACKOFF_MS and SLUICE_STORE_REQUEST_TIMEOUT_MS.
     pub fn from_env() -> Result<Self, ArtifactError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -102,6 +109,9 @@ impl RetryPolicy {
         }
         if let Some(n) = read("SLUICE_STORE_RETRY_MAX_BACKOFF_MS", 0)? {
             policy.max_backoff = ms(n);
+        }
+        if let Some(n) = read("SLUICE_STORE_REQUEST_TIMEOUT_MS", 1)? {
+            policy.request_timeout = ms(n);
         }
         Ok(policy)
     }
@@ -193,6 +203,7 @@ mod tests {
             max_retries: None,
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(40),
+            request_timeout: Duration::from_secs(1),
         }
     }
 
@@ -319,6 +330,7 @@ mod tests {
             ("SLUICE_STORE_MAX_RETRIES", "3"),
             ("SLUICE_STORE_RETRY_BACKOFF_MS", "50"),
             ("SLUICE_STORE_RETRY_MAX_BACKOFF_MS", "400"),
+            ("SLUICE_STORE_REQUEST_TIMEOUT_MS", "1500"),
         ]))
         .unwrap();
         assert_eq!(
@@ -328,11 +340,13 @@ mod tests {
                 max_retries: Some(3),
                 initial_backoff: Duration::from_millis(50),
                 max_backoff: Duration::from_millis(400),
+                request_timeout: Duration::from_millis(1500),
             }
         );
         for (name, value) in [
             ("SLUICE_STORE_RETRY_TIMEOUT_MS", "-1"),
             ("SLUICE_STORE_MAX_RETRIES", "many"),
+            ("SLUICE_STORE_REQUEST_TIMEOUT_MS", "0"),
         ] {
             let err = RetryPolicy::from_vars(vars(&[(name, value)]))
                 .unwrap_err()
