@@ -6,8 +6,9 @@
 //! request) is made again, after a backoff that doubles up to a ceiling,
 //! until it succeeds, fails in a way that will not pass (404, 403, ...), or
 //! the retry budget is spent: by default retries go on for a minute, long
-//! enough for a server to restart. Each retry is logged as a warning, so a
-//! run that waits for its store says so as it waits.
+//! enough for a server to restart. Retries are logged as warnings, so a
+//! run that waits for its store says so as it waits: at most one a second
+//! for a store, however many of its operations wait ([`Waiting`]).
 //!
 //! The operation is made again whole (a read starts over, a write sends
 //! every byte again, signed anew), so a server that restarts in the middle
@@ -16,6 +17,8 @@
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::ArtifactError;
@@ -56,6 +59,54 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
         }
+    }
+}
+
+/// The least time between two retry warnings about one store.
+const WARNING_EVERY: Duration = Duration::from_secs(1);
+
+/// The retries under way on one store, shared by every handle on it: the
+/// operations waiting on one outage (a run writes many artifacts at once)
+/// say so together, at most once every [`WARNING_EVERY`], not each on its
+/// own line.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    /// Operations between their first retry and their end.
+    operations: AtomicUsize,
+    last_warning: Mutex<Option<Instant>>,
+}
+
+impl Waiting {
+    /// Whether a retry at `now` is to be told; if so, the next one told is
+    /// [`WARNING_EVERY`] later.
+    fn turn_to_warn(&self, now: Instant) -> bool {
+        let mut last = self
+            .last_warning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match *last {
+            Some(at) if now.saturating_duration_since(at) < WARNING_EVERY => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+}
+
+/// One operation counted in [`Waiting::operations`] while it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(operations: &'a AtomicUsize) -> Self {
+        operations.fetch_add(1, Ordering::Relaxed);
+        Self(operations)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -131,10 +182,12 @@ impl RetryPolicy {
     }
 
     /// Runs `attempt` until it succeeds, fails in a way that is not
-    /// transient, or the policy gives up; each retry is logged as a
-    /// warning naming `store` and `action` (`read artifact ..`).
+    /// transient, or the policy gives up. Retries are logged as warnings
+    /// naming `store` and `action` (`read artifact ..`), as `waiting`
+    /// (shared by the operations on `store`) allows.
     pub(crate) async fn run<T, F, Fut>(
         &self,
+        waiting: &Waiting,
         store: &str,
         action: &str,
         mut attempt: F,
@@ -145,6 +198,7 @@ impl RetryPolicy {
     {
         let start = Instant::now();
         let mut retries = 0;
+        let mut counted = None;
         loop {
             let error = match attempt().await {
                 Ok(done) => return Ok(done),
@@ -174,13 +228,20 @@ impl RetryPolicy {
             }
             let pause = self.backoff(retries).min(self.budget - elapsed);
             retries += 1;
-            tracing::warn!(
-                "store {store}: could not {action}: {transient}; retrying in {} \
-                 (retry {retries}, {} of the {} retry budget)",
-                secs(pause),
-                secs(elapsed),
-                secs(self.budget)
-            );
+            let counted = counted.get_or_insert_with(|| Counted::new(&waiting.operations));
+            if waiting.turn_to_warn(Instant::now()) {
+                let others = match counted.0.load(Ordering::Relaxed) {
+                    0 | 1 => String::new(),
+                    n => format!("; {n} operations on this store are waiting"),
+                };
+                tracing::warn!(
+                    "store {store}: could not {action}: {transient}; retrying in {} \
+                     (retry {retries}, {} of the {} retry budget{others})",
+                    secs(pause),
+                    secs(elapsed),
+                    secs(self.budget)
+                );
+            }
             tokio::time::sleep(pause).await;
         }
     }
@@ -229,7 +290,7 @@ mod tests {
     async fn transient_failures_are_retried_until_one_passes() {
         let tries = Cell::new(0);
         let done = policy()
-            .run("s3://b", "read artifact x", || async {
+            .run(&Waiting::default(), "s3://b", "read artifact x", || async {
                 tries.set(tries.get() + 1);
                 if tries.get() < 4 {
                     Err(unavailable())
@@ -246,7 +307,7 @@ mod tests {
     async fn other_failures_are_not_retried() {
         let tries = Cell::new(0);
         let failed = policy()
-            .run("s3://b", "read artifact x", || async {
+            .run(&Waiting::default(), "s3://b", "read artifact x", || async {
                 tries.set(tries.get() + 1);
                 Err::<(), _>(missing())
             })
@@ -260,7 +321,7 @@ mod tests {
     async fn retries_end_with_the_budget_or_the_count() {
         let started = Instant::now();
         let failed = policy()
-            .run("s3://b", "read artifact x", || async {
+            .run(&Waiting::default(), "s3://b", "read artifact x", || async {
                 Err::<(), _>(unavailable())
             })
             .await
@@ -285,7 +346,7 @@ mod tests {
             ..policy()
         };
         let failed = counted
-            .run("s3://b", "read artifact x", || async {
+            .run(&Waiting::default(), "s3://b", "read artifact x", || async {
                 tries.set(tries.get() + 1);
                 Err::<(), _>(unavailable())
             })
@@ -298,6 +359,24 @@ mod tests {
             "{}",
             failed.gave_up
         );
+    }
+
+    #[test]
+    fn retries_of_one_store_are_told_once_a_second() {
+        let waiting = Waiting::default();
+        let t0 = Instant::now();
+        let told: Vec<bool> = [0, 300, 999, 1000, 1500, 2100]
+            .into_iter()
+            .map(|ms| waiting.turn_to_warn(t0 + Duration::from_millis(ms)))
+            .collect();
+        assert_eq!(told, [true, false, false, true, false, true]);
+        let (a, b) = (
+            Counted::new(&waiting.operations),
+            Counted::new(&waiting.operations),
+        );
+        assert_eq!(waiting.operations.load(Ordering::Relaxed), 2);
+        drop((a, b));
+        assert_eq!(waiting.operations.load(Ordering::Relaxed), 0);
     }
 
     #[test]

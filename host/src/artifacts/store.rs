@@ -11,7 +11,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
 use serde::Serialize;
 
-use super::retry::{Failed, RetryPolicy};
+use super::retry::{Failed, RetryPolicy, Waiting};
 use super::{ArtifactDigest, ArtifactError};
 
 /// Write-once, content-addressed storage of artifacts.
@@ -31,6 +31,8 @@ pub struct ArtifactStore {
     local: Option<Arc<LocalFileSystem>>,
     /// How operations are retried (a remote store); `None`: tried once.
     retry: Option<RetryPolicy>,
+    /// The retries under way, shared by every handle on the object store.
+    waiting: Arc<Waiting>,
 }
 
 /// What re-reading a stored artifact found ([`ArtifactStore::check`]).
@@ -116,6 +118,7 @@ impl ArtifactStore {
             base: Arc::from(base.into()),
             local: None,
             retry: None,
+            waiting: Arc::default(),
         }
     }
 
@@ -172,6 +175,7 @@ impl ArtifactStore {
             base: self.base.clone(),
             local: self.local.clone(),
             retry: self.retry,
+            waiting: self.waiting.clone(),
         }
     }
 
@@ -215,7 +219,11 @@ impl ArtifactStore {
     {
         let mut attempt = attempt;
         let done = match &self.retry {
-            Some(policy) => policy.run(&self.describe(), action, attempt).await,
+            Some(policy) => {
+                policy
+                    .run(&self.waiting, &self.describe(), action, attempt)
+                    .await
+            }
             None => attempt().await.map_err(Failed::at_once),
         };
         done.map_err(|Failed { error, gave_up }| ArtifactError::Store {
