@@ -193,7 +193,7 @@ fn main() {
     let plain = Runtime::with_options(RuntimeOptions {
         cache_dir: Some(cache.path().to_path_buf()),
         nan_canonicalization: false,
-        pooling: true,
+        ..RuntimeOptions::default()
     })
     .expect("runtime");
     logreg_bench(&rt2, &plain, &ctx);

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use sluice::artifacts::ArtifactStore;
 use sluice::data;
 use sluice::runtime::{
-    ModelBinding, Plugin, Runtime, RuntimeError, StepContext, StepFailure, StepFailureKind,
-    StepLimits,
+    CompileLimits, ModelBinding, Plugin, Runtime, RuntimeError, StepContext, StepFailure,
+    StepFailureKind, StepLimits,
 };
 use sluice::wit;
 use std::path::Path;
@@ -39,6 +39,7 @@ struct Case {
     attack: String,
     plugin: Option<String>,
     wat: Option<String>,
+    generate: Option<String>,
     bytes: Option<String>,
     call: String,
     #[serde(default)]
@@ -47,6 +48,8 @@ struct Case {
     model: Option<String>,
     #[serde(default)]
     limits: toml::Table,
+    #[serde(default)]
+    compile: toml::Table,
     expect: Expect,
     kind: Option<String>,
     #[serde(default)]
@@ -68,6 +71,13 @@ impl Case {
             .clone()
             .try_into()
             .unwrap_or_else(|e| panic!("case {}: limits: {e}", self.id))
+    }
+
+    fn compile_limits(&self) -> CompileLimits {
+        self.compile
+            .clone()
+            .try_into()
+            .unwrap_or_else(|e| panic!("case {}: compile: {e}", self.id))
     }
 
     fn params(&self) -> Vec<wit::Param> {
@@ -145,6 +155,7 @@ fn load_kind(e: &RuntimeError) -> &'static str {
         RuntimeError::UnknownWorld { .. } => "unknown-world",
         RuntimeError::Link { .. } => "link",
         RuntimeError::NotAComponent { .. } => "not-a-component",
+        RuntimeError::CompileLimit { .. } => "compile-limit",
         RuntimeError::Step(f) => step_kind(&f.kind),
         _ => "other",
     }
@@ -179,15 +190,44 @@ fn runtime() -> &'static Runtime {
     &runtime_home().0
 }
 
-/// The case's component: a built plugin, a WAT fixture, or spoiled bytes.
+/// A WAT fixture with its `;; generated` line replaced by a body of
+/// `spec`: `deep:KIB`, a chain of `i32.add` over as many `i32.const`s, KIB
+/// KiB of straight-line code that leaves one i32 (3 bytes per constant and
+/// add).
+pub(crate) fn with_generated_body(file: &str, spec: &str) -> Vec<u8> {
+    let kib: usize = match spec.split_once(':') {
+        Some(("deep", kib)) => kib.parse().expect("deep:KIB"),
+        _ => panic!("unknown generated body {spec}"),
+    };
+    let constants = kib * 1024 / 3;
+    let mut body = String::with_capacity(constants * 20);
+    body.push_str(&"i32.const 1\n".repeat(constants));
+    body.push_str(&"i32.add\n".repeat(constants - 1));
+    let path = root().join("tests/hostile/wat").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(";; generated\n"),
+        "{} has no marker",
+        path.display()
+    );
+    wat::parse_str(text.replacen(";; generated\n", &body, 1))
+        .unwrap_or_else(|e| panic!("{spec}: {e}"))
+}
+
+/// The case's component: a built plugin, a WAT fixture (with a generated
+/// body), or spoiled bytes; loaded under the case's compile limits.
 fn load(rt: &Runtime, case: &Case) -> Result<Arc<Plugin>, RuntimeError> {
+    let limits = case.compile_limits();
     if let Some(name) = &case.plugin {
-        return rt.load(&plugin(name));
+        return rt.load_within(&plugin(name), &limits);
     }
     if let Some(file) = &case.wat {
-        let bytes = wat::parse_file(root().join("tests/hostile/wat").join(file))
-            .unwrap_or_else(|e| panic!("case {}: {file}: {e}", case.id));
-        return rt.load_bytes(&bytes, Path::new(file));
+        let bytes = match &case.generate {
+            Some(spec) => with_generated_body(file, spec),
+            None => wat::parse_file(root().join("tests/hostile/wat").join(file))
+                .unwrap_or_else(|e| panic!("case {}: {file}: {e}", case.id)),
+        };
+        return rt.load_bytes_within(&bytes, Path::new(file), &limits);
     }
     let spec = case.bytes.as_deref().expect("plugin, wat or bytes");
     let (how, name) = spec.split_once(':').expect("bytes = \"HOW:PLUGIN\"");
@@ -203,7 +243,7 @@ fn load(rt: &Runtime, case: &Case) -> Result<Arc<Plugin>, RuntimeError> {
         }
         other => panic!("case {}: unknown spoiling {other}", case.id),
     }
-    rt.load_bytes(&bytes, Path::new(&format!("{how}-{name}.wasm")))
+    rt.load_bytes_within(&bytes, Path::new(&format!("{how}-{name}.wasm")), &limits)
 }
 
 /// A logistic regression model of the data, for explainers.

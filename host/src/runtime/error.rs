@@ -28,6 +28,14 @@ pub enum RuntimeError {
         world: &'static str,
         message: String,
     },
+    /// The plugin is over a bound of [`super::CompileLimits`]: `cap` names
+    /// the bound (and the tenant cap of the same name).
+    #[error("plugin {path} is refused: {detail} ({cap})")]
+    CompileLimit {
+        path: PathBuf,
+        detail: String,
+        cap: &'static str,
+    },
     #[error("compile cache at {path}: {source}")]
     Cache {
         path: PathBuf,

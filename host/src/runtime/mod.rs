@@ -2,12 +2,14 @@
 //!
 //! One [`wasmtime::Engine`] per process (component model, epoch
 //! interruption, NaN canonicalization, the pooling allocator where the pool
-//! can be reserved). Components are compiled once and cached on disk
-//! ([`cache`]). Every step call gets a fresh `Store` and instance from the
-//! plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
-//! context that grants nothing ([`sandbox`]). The model calls of one
-//! validator or explainer call go to one trainer instance of their own,
-//! kept for that call only (a model session, in [`call`]).
+//! can be reserved). A component is checked against [`CompileLimits`]
+//! before anything compiles it ([`compile_limits`]), compiled once and
+//! cached on disk ([`cache`]). Every step call gets a fresh `Store` and
+//! instance from the plugin's `InstancePre`, with the limits of
+//! [`StepLimits`] and a WASI context that grants nothing ([`sandbox`]). The
+//! model calls of one validator or explainer call go to one trainer
+//! instance of their own, kept for that call only (a model session, in
+//! [`call`]).
 //!
 //! Calls are async ([`Runtime::apply_async`] and the others, in [`call`]):
 //! the guest runs on a wasmtime fiber and yields to the caller's executor
@@ -26,6 +28,7 @@
 pub mod bindings;
 pub mod cache;
 mod call;
+pub mod compile_limits;
 mod deadline;
 pub mod error;
 pub mod limits;
@@ -34,6 +37,7 @@ pub mod plugin;
 pub mod sandbox;
 
 pub use cache::CompileSource;
+pub use compile_limits::CompileLimits;
 pub use error::{RuntimeError, StepFailure, StepFailureKind};
 pub use limits::StepLimits;
 pub use plugin::{Plugin, World};
@@ -244,6 +248,9 @@ pub struct RuntimeOptions {
     pub nan_canonicalization: bool,
     /// Use the pooling allocator when it can be reserved. Default on.
     pub pooling: bool,
+    /// The bounds of compiling a plugin that [`Runtime::load`] applies
+    /// ([`Runtime::load_within`] takes others, e.g. a tenant's).
+    pub compile_limits: CompileLimits,
 }
 
 impl Default for RuntimeOptions {
@@ -252,6 +259,7 @@ impl Default for RuntimeOptions {
             cache_dir: None,
             nan_canonicalization: true,
             pooling: true,
+            compile_limits: CompileLimits::default(),
         }
     }
 }
@@ -491,29 +499,61 @@ impl Runtime {
         self.inner.pooling
     }
 
-    /// Load a plugin from a `.wasm` component file: check its header, world
-    /// and imports, compile it (or load it from the cache) and ask it to
-    /// describe itself. Loading the same bytes twice returns the same plugin.
+    /// Load a plugin from a `.wasm` component file: check its header, its
+    /// size, functions, world and imports (the runtime's
+    /// [`RuntimeOptions::compile_limits`]), compile it (or load it from the
+    /// cache) and ask it to describe itself. Loading the same bytes twice
+    /// returns the same plugin.
     pub fn load(&self, path: &Path) -> Result<Arc<Plugin>, RuntimeError> {
-        let bytes = std::fs::read(path).map_err(|source| RuntimeError::ReadPlugin {
+        self.load_within(path, &self.inner.options.compile_limits)
+    }
+
+    /// [`Runtime::load`] under `limits` (a tenant's, say).
+    pub fn load_within(
+        &self,
+        path: &Path,
+        limits: &CompileLimits,
+    ) -> Result<Arc<Plugin>, RuntimeError> {
+        use std::io::Read;
+        let read = |source| RuntimeError::ReadPlugin {
             path: path.to_path_buf(),
             source,
-        })?;
-        self.load_bytes(&bytes, path)
+        };
+        // The size is checked before the file is read whole.
+        let file = std::fs::File::open(path).map_err(read)?;
+        limits.check_size(file.metadata().map_err(read)?.len(), path)?;
+        let mut bytes = Vec::new();
+        file.take(limits.plugin_bytes().saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(read)?;
+        self.load_bytes_within(&bytes, path, limits)
     }
 
     pub fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Arc<Plugin>, RuntimeError> {
+        self.load_bytes_within(bytes, path, &self.inner.options.compile_limits)
+    }
+
+    /// [`Runtime::load_bytes`] under `limits`. The limits, the world and
+    /// the imports are checked every time, before the plugin is compiled
+    /// or found loaded or cached, so whether a plugin is refused never
+    /// depends on what was loaded before.
+    pub fn load_bytes_within(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        limits: &CompileLimits,
+    ) -> Result<Arc<Plugin>, RuntimeError> {
+        plugin::check_header(bytes, path)?;
+        let inspected = plugin::inspect(compile_limits::survey(bytes, limits, path)?, path)?;
         let sha256 = hex::encode(Sha256::digest(bytes));
         if let Some(p) = self.lock_loaded().get(&sha256) {
             return Ok(p.clone());
         }
-        plugin::check_header(bytes, path)?;
         let engine = &self.inner.engine;
         let (component, compile_source) = self
             .inner
             .cache
             .load_or_compile(engine, &sha256, bytes, path)?;
-        let inspected = plugin::inspect(engine, &component, path)?;
         let world = inspected.world;
         let pre = plugin::world_pre(&self.inner.linker, &component, world, path)?;
         let file_name = path

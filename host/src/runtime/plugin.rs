@@ -3,12 +3,12 @@
 
 use super::bindings::{explainer, holding_trainer, trainer, transform, types, validator};
 use super::cache::CompileSource;
+use super::compile_limits::Surveyed;
 use super::error::RuntimeError;
 use super::sandbox::StepState;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 /// The four worlds of the contract.
@@ -210,15 +210,11 @@ pub(crate) struct Inspected {
     pub world: World,
 }
 
-/// Check the header, the world and the imports of a compiled component.
-pub(crate) fn inspect(
-    engine: &Engine,
-    component: &Component,
-    path: &Path,
-) -> Result<Inspected, RuntimeError> {
-    let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
-    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+/// Check the world and the imports of a component from the names it
+/// imports and exports ([`super::compile_limits::survey`]), before it is
+/// compiled.
+pub(crate) fn inspect(surveyed: Surveyed, path: &Path) -> Result<Inspected, RuntimeError> {
+    let Surveyed { imports, exports } = surveyed;
     let world = World::detect(&exports);
     let forbidden = forbidden_imports(&imports, world);
     if !forbidden.is_empty() {
