@@ -175,7 +175,19 @@ pub fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> PathBuf {
 }
 
 pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
-    sluice::runtime::Runtime::new(Some(home.join("cache/compiled"))).expect("runtime")
+    runtime_caching_in(home.join("cache/compiled"))
+}
+
+/// A runtime that compiles as the `sluice` command does: in a bounded
+/// child process of the `sluice` binary (this test binary is not it).
+fn runtime_caching_in(cache: PathBuf) -> sluice::runtime::Runtime {
+    use sluice::runtime::{Compiler, Runtime, RuntimeOptions};
+    Runtime::with_options(RuntimeOptions {
+        cache_dir: Some(cache),
+        compiler: Compiler::Process(env!("CARGO_BIN_EXE_sluice").into()),
+        ..RuntimeOptions::default()
+    })
+    .expect("runtime")
 }
 
 /// A runtime whose compile cache outlives the test run (in target/): the
@@ -183,10 +195,7 @@ pub fn runtime_in(home: &Path) -> sluice::runtime::Runtime {
 /// cache is keyed by each component's sha256, so a stale entry is never used.
 pub fn shared_runtime() -> &'static sluice::runtime::Runtime {
     static RT: OnceLock<sluice::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        sluice::runtime::Runtime::new(Some(root().join("target/sluice-test-cache/compiled")))
-            .expect("runtime")
-    })
+    RT.get_or_init(|| runtime_caching_in(root().join("target/sluice-test-cache/compiled")))
 }
 
 /// A private sluice home whose compile cache is [`shared_runtime`]'s.

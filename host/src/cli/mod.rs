@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod build;
+mod compile;
 mod conformance;
 mod gc;
 mod inspect;
@@ -114,6 +115,9 @@ pub enum Command {
     /// model versions a corrupt or missing one affects (`store check`).
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Compile one component for the runtime, in a bounded child process.
+    #[command(name = "__compile", hide = true)]
+    Compile(compile::CompileArgs),
 }
 
 /// Paths under the home directory, and the artifact store.
@@ -174,8 +178,15 @@ impl Home {
         let tenant = meta.tenant(&self.tenant).await?;
         Ok((meta, tenant))
     }
+    /// The runtime: compile cache in the home, compiling in a bounded child
+    /// process of this executable.
     pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
-        Ok(crate::runtime::Runtime::new(Some(self.compile_cache()))?)
+        use crate::runtime::{Compiler, Runtime, RuntimeOptions};
+        Ok(Runtime::with_options(RuntimeOptions {
+            cache_dir: Some(self.compile_cache()),
+            compiler: Compiler::this_executable(),
+            ..RuntimeOptions::default()
+        })?)
     }
 }
 
@@ -201,6 +212,11 @@ fn error_message(e: &anyhow::Error) -> String {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_tracing();
+    // The compiling child needs neither the async runtime nor a home.
+    let command = match cli.command {
+        Command::Compile(args) => return compile::compile(args),
+        command => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -221,7 +237,7 @@ pub fn main() -> ExitCode {
         store: cli.store.clone(),
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Run(args) => run::run(&home, args).await,
             Command::Resume(args) => run::resume(&home, args).await,
             Command::Verify(args) => run::verify(&home, args).await,
@@ -237,6 +253,7 @@ pub fn main() -> ExitCode {
             Command::Pipelines(cmd) => pipelines::pipelines(&home, cmd).await,
             Command::Gc(args) => gc::gc(&home, args).await,
             Command::Store(cmd) => store::store(&home, cmd).await,
+            Command::Compile(_) => unreachable!("handled before the async runtime starts"),
         }
     });
     // A plugin stopped at its time limit while its WASI file open waited

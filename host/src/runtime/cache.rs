@@ -6,8 +6,11 @@
 //! and a hash of the engine's configuration, so a second process loads it
 //! in milliseconds. Entries are written to a temporary file and renamed, so
 //! a crash never leaves a half-written entry; an entry that fails to load is
-//! recompiled and replaced.
+//! recompiled and replaced. What is not in the cache is compiled by the
+//! runtime's [`Compiler`], in a bounded child process when it has one.
 
+use super::compile_limits::CompileLimits;
+use super::compiler::{self, Compiler, EngineFlags};
 use super::error::RuntimeError;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -26,13 +29,26 @@ pub enum CompileSource {
     Cached,
 }
 
+/// A hash of what an engine's compiled code depends on: in a cache
+/// entry's name, and how a compiling child proves it has the host's engine.
+pub(crate) fn engine_key(engine: &Engine) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// How a cache compiles what it does not hold.
+pub(crate) struct Compile<'a> {
+    pub compiler: &'a Compiler,
+    pub flags: EngineFlags,
+    pub limits: &'a CompileLimits,
+}
+
 impl CompileCache {
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
         CompileCache {
             dir,
-            engine_key: format!("{:016x}", hasher.finish()),
+            engine_key: engine_key(engine),
         }
     }
 
@@ -42,12 +58,13 @@ impl CompileCache {
             .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
     }
 
-    pub fn load_or_compile(
+    pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
         sha256: &str,
         bytes: &[u8],
         source_path: &Path,
+        how: &Compile<'_>,
     ) -> Result<(Component, CompileSource), RuntimeError> {
         if let Some(entry) = self.entry(sha256)
             && entry.exists()
@@ -62,30 +79,53 @@ impl CompileCache {
                 }
             }
         }
-        let component = Component::new(engine, bytes).map_err(|e| RuntimeError::NotAComponent {
-            path: source_path.to_path_buf(),
-            reason: format!("{e:#}"),
-        })?;
-        if let Some(entry) = self.entry(sha256)
-            && let Err(e) = self.store(&entry, &component)
-        {
-            // A cache that cannot be written costs the next load a compile,
-            // nothing more: the component is good.
-            tracing::warn!(error = %e, "compile cache not written");
+        let serialized = match how.compiler {
+            Compiler::InProcess => None,
+            Compiler::Process(program) => Some(compiler::compile_in_child(
+                program,
+                how.flags,
+                &self.engine_key,
+                bytes,
+                how.limits,
+                source_path,
+            )?),
+        };
+        let component = match &serialized {
+            // SAFETY: the bytes are what `Engine::precompile_component` of
+            // an engine with this engine's compatibility hash (the child
+            // checked it) returned, read from the child's pipe.
+            Some(serialized) => {
+                unsafe { Component::deserialize(engine, serialized) }.map_err(|e| {
+                    RuntimeError::Compile {
+                        path: source_path.to_path_buf(),
+                        message: format!("cannot load what the compiler returned: {e:#}"),
+                    }
+                })?
+            }
+            None => Component::new(engine, bytes).map_err(|e| RuntimeError::NotAComponent {
+                path: source_path.to_path_buf(),
+                reason: format!("{e:#}"),
+            })?,
+        };
+        if let Some(entry) = self.entry(sha256) {
+            let serialized = match serialized {
+                Some(s) => Ok(s),
+                None => component
+                    .serialize()
+                    .map_err(|e| std::io::Error::other(e.to_string())),
+            };
+            if let Err(e) = serialized.and_then(|s| self.store(&entry, &s)) {
+                // A cache that cannot be written costs the next load a
+                // compile, nothing more: the component is good.
+                tracing::warn!(entry = %entry.display(), error = %e, "compile cache not written");
+            }
         }
         Ok((component, CompileSource::Compiled))
     }
 
-    fn store(&self, entry: &Path, component: &Component) -> Result<(), RuntimeError> {
+    fn store(&self, entry: &Path, serialized: &[u8]) -> std::io::Result<()> {
         let dir = entry.parent().expect("cache entries live in a directory");
-        let io = |source| RuntimeError::Cache {
-            path: entry.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let serialized = component
-            .serialize()
-            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        std::fs::create_dir_all(dir)?;
         // Unique per process and per write: two threads compiling the same
         // component must not share (and rename away) one temporary file.
         static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -95,11 +135,11 @@ impl CompileCache {
             std::process::id(),
             WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let written = std::fs::write(&tmp, &serialized).and_then(|()| std::fs::rename(&tmp, entry));
+        let written = std::fs::write(&tmp, serialized).and_then(|()| std::fs::rename(&tmp, entry));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        written.map_err(io)
+        written
     }
 }
 
@@ -116,12 +156,20 @@ mod tests {
         let engine = Engine::default();
         let cache = CompileCache::new(&engine, Some(dir.path().to_path_buf()));
         let bytes = wat::parse_str("(component (core module (func (export \"f\"))))").unwrap();
+        let how = Compile {
+            compiler: &Compiler::InProcess,
+            flags: EngineFlags {
+                fuel: false,
+                nan_canonicalization: true,
+            },
+            limits: &CompileLimits::default(),
+        };
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| {
                     s.spawn(|| {
                         cache
-                            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"))
+                            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"), &how)
                             .map(|(_, source)| source)
                     })
                 })
@@ -136,7 +184,7 @@ mod tests {
             .collect();
         assert_eq!(files.len(), 1, "one entry, no temporary files: {files:?}");
         let (_, source) = cache
-            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"))
+            .load_or_compile(&engine, "abc", &bytes, Path::new("t.wasm"), &how)
             .unwrap();
         assert_eq!(source, CompileSource::Cached);
     }

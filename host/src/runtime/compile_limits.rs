@@ -8,7 +8,9 @@
 //! depends on what happens to be cached): its size, its number of
 //! function bodies, each body's size and locals are bounded by
 //! [`CompileLimits`], and its imports and exports give its world and what
-//! it asks of the host ([`super::plugin::inspect`]).
+//! it asks of the host ([`super::plugin::inspect`]). The compilation
+//! itself then runs in a child process bounded in memory and time
+//! ([`super::compiler`]).
 
 use super::error::RuntimeError;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,12 @@ use wasmparser::{ComponentTypeRef, Parser, Payload};
 /// | `max_functions` | 100 000 | function bodies in all its core modules | before compiling |
 /// | `max_function_kib` | 2048 | the size of each function body | before compiling |
 /// | `max_locals` | 10 000 | the locals of each function | before compiling |
+/// | `compile_mib` | 4096 | the address space of the compiling process | while compiling, in a child process (`RLIMIT_AS`) |
+/// | `compile_ms` | 300 000 | the wall time of the compilation | while compiling: the child is killed at the limit (and `RLIMIT_CPU` stops it if the host dies) |
+///
+/// `compile_mib` and `compile_ms` hold only when the runtime compiles in a
+/// child process ([`super::Compiler::Process`], what the `sluice` command
+/// does); compiling in-process, only the static bounds hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompileLimits {
@@ -33,6 +41,8 @@ pub struct CompileLimits {
     pub max_functions: u64,
     pub max_function_kib: u64,
     pub max_locals: u64,
+    pub compile_mib: u64,
+    pub compile_ms: u64,
 }
 
 impl Default for CompileLimits {
@@ -42,6 +52,8 @@ impl Default for CompileLimits {
             max_functions: 100_000,
             max_function_kib: 2048,
             max_locals: 10_000,
+            compile_mib: 4096,
+            compile_ms: 300_000,
         }
     }
 }

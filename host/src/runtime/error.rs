@@ -36,11 +36,9 @@ pub enum RuntimeError {
         detail: String,
         cap: &'static str,
     },
-    #[error("compile cache at {path}: {source}")]
-    Cache {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The compiling process failed for a reason that is not the plugin's.
+    #[error("cannot compile plugin {path}: {message}")]
+    Compile { path: PathBuf, message: String },
     #[error("cannot create the wasmtime engine: {0}")]
     Engine(String),
     #[error(transparent)]

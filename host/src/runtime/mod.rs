@@ -3,13 +3,13 @@
 //! One [`wasmtime::Engine`] per process (component model, epoch
 //! interruption, NaN canonicalization, the pooling allocator where the pool
 //! can be reserved). A component is checked against [`CompileLimits`]
-//! before anything compiles it ([`compile_limits`]), compiled once and
-//! cached on disk ([`cache`]). Every step call gets a fresh `Store` and
-//! instance from the plugin's `InstancePre`, with the limits of
-//! [`StepLimits`] and a WASI context that grants nothing ([`sandbox`]). The
-//! model calls of one validator or explainer call go to one trainer
-//! instance of their own, kept for that call only (a model session, in
-//! [`call`]).
+//! before anything compiles it ([`compile_limits`]), compiled once, in a
+//! child process bounded in memory and time ([`compiler`]), and cached on
+//! disk ([`cache`]). Every step call gets a fresh `Store` and instance from
+//! the plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
+//! context that grants nothing ([`sandbox`]). The model calls of one
+//! validator or explainer call go to one trainer instance of their own,
+//! kept for that call only (a model session, in [`call`]).
 //!
 //! Calls are async ([`Runtime::apply_async`] and the others, in [`call`]):
 //! the guest runs on a wasmtime fiber and yields to the caller's executor
@@ -29,6 +29,7 @@ pub mod bindings;
 pub mod cache;
 mod call;
 pub mod compile_limits;
+pub mod compiler;
 mod deadline;
 pub mod error;
 pub mod limits;
@@ -38,6 +39,7 @@ pub mod sandbox;
 
 pub use cache::CompileSource;
 pub use compile_limits::CompileLimits;
+pub use compiler::{Compiler, EngineFlags};
 pub use error::{RuntimeError, StepFailure, StepFailureKind};
 pub use limits::StepLimits;
 pub use plugin::{Plugin, World};
@@ -248,6 +250,10 @@ pub struct RuntimeOptions {
     pub nan_canonicalization: bool,
     /// Use the pooling allocator when it can be reserved. Default on.
     pub pooling: bool,
+    /// Where components are compiled. Default: in this process (a library
+    /// cannot know that its executable is `sluice`); the `sluice` command
+    /// compiles in a bounded child of itself ([`Compiler::this_executable`]).
+    pub compiler: Compiler,
     /// The bounds of compiling a plugin that [`Runtime::load`] applies
     /// ([`Runtime::load_within`] takes others, e.g. a tenant's).
     pub compile_limits: CompileLimits,
@@ -259,17 +265,31 @@ impl Default for RuntimeOptions {
             cache_dir: None,
             nan_canonicalization: true,
             pooling: true,
+            compiler: Compiler::InProcess,
             compile_limits: CompileLimits::default(),
         }
     }
 }
 
-fn base_config(options: &RuntimeOptions) -> Config {
+impl RuntimeOptions {
+    fn engine_flags(&self, fuel: bool) -> EngineFlags {
+        EngineFlags {
+            fuel,
+            nan_canonicalization: self.nan_canonicalization,
+        }
+    }
+}
+
+/// The configuration of an engine, but for its instance allocator (which
+/// its compiled code does not depend on): what a compiling child process
+/// rebuilds.
+pub(crate) fn engine_config(flags: EngineFlags) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .cranelift_nan_canonicalization(options.nan_canonicalization)
+        .consume_fuel(flags.fuel)
+        .cranelift_nan_canonicalization(flags.nan_canonicalization)
         .parallel_compilation(true)
         // Async support itself is always on in wasmtime 48 (the `async`
         // feature; `Config::async_support` is a deprecated no-op).
@@ -284,11 +304,7 @@ fn base_config(options: &RuntimeOptions) -> Config {
 /// An engine for `options`, metering fuel or not, on the pooling allocator
 /// when it can be reserved; registered with the epoch ticker.
 fn build_engine(options: &RuntimeOptions, fuel: bool) -> Result<(Engine, bool), RuntimeError> {
-    let config = || {
-        let mut config = base_config(options);
-        config.consume_fuel(fuel);
-        config
-    };
+    let config = || engine_config(options.engine_flags(fuel));
     let pooled = if options.pooling {
         let mut config = config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
@@ -478,9 +494,20 @@ impl Runtime {
         let pre = plugin
             .metered
             .get_or_init(|| {
+                let how = cache::Compile {
+                    compiler: &self.inner.options.compiler,
+                    flags: self.inner.options.engine_flags(true),
+                    limits: &plugin.compile_limits,
+                };
                 let (component, _) = metered
                     .cache
-                    .load_or_compile(&metered.engine, &plugin.sha256, &plugin.bytes, &plugin.path)
+                    .load_or_compile(
+                        &metered.engine,
+                        &plugin.sha256,
+                        &plugin.bytes,
+                        &plugin.path,
+                        &how,
+                    )
                     .map_err(|e| e.to_string())?;
                 plugin::world_pre(&metered.linker, &component, plugin.world, &plugin.path)
                     .map_err(|e| e.to_string())
@@ -550,10 +577,15 @@ impl Runtime {
             return Ok(p.clone());
         }
         let engine = &self.inner.engine;
+        let how = cache::Compile {
+            compiler: &self.inner.options.compiler,
+            flags: self.inner.options.engine_flags(false),
+            limits,
+        };
         let (component, compile_source) = self
             .inner
             .cache
-            .load_or_compile(engine, &sha256, bytes, path)?;
+            .load_or_compile(engine, &sha256, bytes, path, &how)?;
         let world = inspected.world;
         let pre = plugin::world_pre(&self.inner.linker, &component, world, path)?;
         let file_name = path
@@ -575,6 +607,7 @@ impl Runtime {
             compile_source,
             pre,
             bytes: bytes.into(),
+            compile_limits: *limits,
             metered: OnceLock::new(),
         };
         let ctx = StepContext::new("describe", StepLimits::for_describe(), 0);

@@ -3,7 +3,7 @@
 
 use super::bindings::{explainer, holding_trainer, trainer, transform, types, validator};
 use super::cache::CompileSource;
-use super::compile_limits::Surveyed;
+use super::compile_limits::{CompileLimits, Surveyed};
 use super::error::RuntimeError;
 use super::sandbox::StepState;
 use serde::Serialize;
@@ -105,6 +105,9 @@ pub struct Plugin {
     pub(crate) pre: WorldPre,
     /// The component's bytes, for the metered engine.
     pub(crate) bytes: Arc<[u8]>,
+    /// The bounds it was loaded under, which its compilation for the
+    /// metered engine keeps.
+    pub(crate) compile_limits: CompileLimits,
     /// The same component on the fuel-metered engine, compiled the first
     /// time a call with a `fuel` limit needs it (the error is kept too).
     pub(crate) metered: OnceLock<Result<WorldPre, String>>,
