@@ -816,3 +816,106 @@ fn a_dataset_over_the_tenants_dataset_mib_is_refused_before_it_runs() {
         .unwrap();
     assert_eq!(json(&runs), serde_json::json!([]), "nothing was recorded");
 }
+
+/// Issue 18, point 5: a tenant's compile caps refuse a plugin while its
+/// pipeline is planned, before anything runs, naming the step, the plugin
+/// file and the cap; the tenant's next pipeline runs.
+#[test]
+fn a_plugin_over_the_tenants_compile_caps_is_refused_at_planning() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 1.5 MiB of straight-line code: within the default max_function_kib,
+    // and seconds and hundreds of MiB to compile (BENCHMARKS.md).
+    let huge = dir.path().join("huge-function.wasm");
+    std::fs::write(
+        &huge,
+        crate::hostile_corpus::with_generated_body("huge-function.wat", "deep:1536"),
+    )
+    .unwrap();
+    let pipeline = write_pipeline(
+        dir.path(),
+        "huge",
+        &format!(
+            "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n\n\
+             [[steps]]\nid = \"huge\"\nplugin = {:?}\ninput = \"scale\"\n",
+            huge.display().to_string()
+        ),
+    );
+    let good = write_pipeline(
+        dir.path(),
+        "good",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    for (tenant, cap, message) in [
+        (
+            "small-functions",
+            "max_function_kib=1024",
+            "function body 0 of core module 0 is 1.5 MiB, over the 1024 KiB limit (max_function_kib)",
+        ),
+        (
+            "small-compiles",
+            "compile_mib=256",
+            "compiling it needed more than 256 MiB of memory (compile_mib)",
+        ),
+        (
+            "short-compiles",
+            "compile_ms=300",
+            "compiling it took longer than 300 ms (compile_ms)",
+        ),
+    ] {
+        ok(&sluice(home.path())
+            .args(["tenants", "create", tenant, cap])
+            .arg(data_dirs(&[]))
+            .output()
+            .unwrap());
+        let out = run_as(home.path(), tenant, pipeline.to_str().unwrap());
+        assert_eq!(out.status.code(), Some(2), "{tenant}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("step 'huge'")
+                && err.contains(&huge.display().to_string())
+                && err.contains(message),
+            "{tenant}: {err}"
+        );
+        let runs = sluice(home.path())
+            .args(["--tenant", tenant, "runs", "list", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(json(&runs), serde_json::json!([]), "nothing was recorded");
+        let out = run_as(home.path(), tenant, good.to_str().unwrap());
+        ok(&out);
+        assert_eq!(json(&out)["status"], "succeeded", "{tenant}");
+    }
+}
+
+/// Planning takes the compile limits it is given (a tenant's, when runs of
+/// several tenants share a runtime), even for a plugin the runtime has
+/// already loaded under wider ones.
+#[test]
+fn planning_applies_the_compile_limits_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_pipeline(
+        dir.path(),
+        "scale",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    let rt = shared_runtime();
+    assert!(load_plan(&p, rt, &PlanOptions::default()).is_ok());
+    let options = PlanOptions {
+        compile: Some(sluice::runtime::CompileLimits {
+            max_function_kib: 1,
+            ..Default::default()
+        }),
+        ..PlanOptions::default()
+    };
+    let Err(e) = load_plan(&p, rt, &options) else {
+        panic!("planned over max_function_kib = 1");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("step 'scale'")
+            && e.contains("standardize.wasm")
+            && e.contains("over the 1 KiB limit (max_function_kib)"),
+        "{e}"
+    );
+}

@@ -46,7 +46,7 @@ pub async fn test(
     params: Vec<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = home.runtime()?;
+    let runtime = home.runtime().await?;
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let plugin = runtime.load(&file)?;
         let model = model.map(|m| runtime.load(&m)).transpose()?;

@@ -51,7 +51,7 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
             json,
         } => super::conformance::test(home, file, model, params, json).await,
         PluginCommand::Inspect { file, json } => {
-            let runtime = home.runtime()?;
+            let runtime = home.runtime().await?;
             let started = std::time::Instant::now();
             let plugin = {
                 let file = file.clone();

@@ -178,13 +178,23 @@ impl Home {
         let tenant = meta.tenant(&self.tenant).await?;
         Ok((meta, tenant))
     }
-    /// The runtime: compile cache in the home, compiling in a bounded child
-    /// process of this executable.
-    pub fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
+    /// The runtime of the tenant the command acts as (its caps bound what
+    /// its plugins may compile).
+    pub async fn runtime(&self) -> anyhow::Result<crate::runtime::Runtime> {
+        let (_, tenant) = self.tenant_meta().await?;
+        self.runtime_for(&tenant)
+    }
+    /// The runtime of `tenant`: compile cache in the home, compiling in a
+    /// bounded child process of this executable under the tenant's caps.
+    pub fn runtime_for(
+        &self,
+        tenant: &crate::tenants::Tenant,
+    ) -> anyhow::Result<crate::runtime::Runtime> {
         use crate::runtime::{Compiler, Runtime, RuntimeOptions};
         Ok(Runtime::with_options(RuntimeOptions {
             cache_dir: Some(self.compile_cache()),
             compiler: Compiler::this_executable(),
+            compile_limits: tenant.caps.compile_limits(),
             ..RuntimeOptions::default()
         })?)
     }

@@ -28,7 +28,7 @@ pub async fn predict(home: &Home, args: PredictArgs) -> anyhow::Result<ExitCode>
     let reg = registry(home).await?;
     let version = reg.resolve(&ModelSpec::parse(&args.model)?).await?;
     let input = crate::data::read_table(&args.input)?;
-    let runtime = home.runtime()?;
+    let runtime = home.runtime().await?;
     let started = std::time::Instant::now();
     let predictions = reg.predict(&runtime, &version, &input).await?;
     // Standard output gets CSV; a file, the format its extension names.

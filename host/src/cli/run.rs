@@ -86,13 +86,14 @@ impl RunObserver for Progress {
 }
 
 pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runtime = home.runtime()?;
+    // The tenant first: its caps bound the plugins planning compiles.
+    let (meta, tenant) = home.tenant_meta().await?;
+    let runtime = home.runtime_for(&tenant)?;
     let mut dirs = args.plugin_dirs.clone();
     if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
         dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
     }
     let plan = plan(&runtime, &args.pipeline, dirs).await?;
-    let (meta, tenant) = home.tenant_meta().await?;
     let mut executor = Executor::new(runtime, home.store_root()?, meta);
     executor.allow_changed_version = args.allow_changed_version;
     executor.use_cache = !args.no_cache;
@@ -114,8 +115,8 @@ pub struct ResumeArgs {
 /// `sluice resume RUN`: plan the run's pipeline file again (it must be
 /// unchanged) and continue the run under the same id.
 pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let runtime = home.runtime()?;
     let (meta, tenant) = home.tenant_meta().await?;
+    let runtime = home.runtime_for(&tenant)?;
     let record = meta.get_run_in(Some(&tenant.name), &args.run).await?;
     let plan = recorded_plan(&meta, &record, &runtime).await?;
     let executor = Executor::new(runtime, home.store_root()?, meta);
@@ -145,8 +146,8 @@ pub struct VerifyArgs {
 /// the re-execution writes the good bytes over a damaged object it
 /// reproduces.
 pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let runtime = home.runtime()?;
     let (meta, tenant) = home.tenant_meta().await?;
+    let runtime = home.runtime_for(&tenant)?;
     let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;
     if original.status == RunStatus::Running {
         anyhow::bail!(
@@ -312,7 +313,10 @@ async fn plan(
     path: &std::path::Path,
     plugin_dirs: Vec<PathBuf>,
 ) -> anyhow::Result<crate::pipeline::Plan> {
-    let options = PlanOptions { plugin_dirs };
+    let options = PlanOptions {
+        plugin_dirs,
+        compile: None,
+    };
     let runtime = runtime.clone();
     let path = path.to_owned();
     Ok(tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??)

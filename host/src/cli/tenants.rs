@@ -91,6 +91,36 @@ fn caps_help() -> String {
             d.dataset_mib.to_string(),
         ),
         (
+            "plugin_mib=N",
+            "size of each plugin component",
+            d.plugin_mib.to_string(),
+        ),
+        (
+            "max_functions=N",
+            "function bodies in each plugin",
+            d.max_functions.to_string(),
+        ),
+        (
+            "max_function_kib=N",
+            "size of each function body of a plugin",
+            d.max_function_kib.to_string(),
+        ),
+        (
+            "max_locals=N",
+            "locals of each function of a plugin",
+            d.max_locals.to_string(),
+        ),
+        (
+            "compile_mib=N",
+            "memory of compiling one plugin",
+            d.compile_mib.to_string(),
+        ),
+        (
+            "compile_ms=N",
+            "wall time of compiling one plugin",
+            d.compile_ms.to_string(),
+        ),
+        (
             "allowed_dirs=A,B",
             "host directories pipelines may read datasets from and grant read-only",
             "none".into(),
@@ -98,7 +128,7 @@ fn caps_help() -> String {
     ];
     let mut help = String::from("Caps (defaults in brackets):\n");
     for (cap, what, default) in rows {
-        help.push_str(&format!("  {cap:<17}{what} [{default}]\n"));
+        help.push_str(&format!("  {cap:<20}{what} [{default}]\n"));
     }
     help + "\nExample:\n  sluice tenants create acme memory_mib=512 concurrency=2 storage_mib=2048"
 }
@@ -212,21 +242,27 @@ fn print_tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
         return print_json(t);
     }
     let c = &t.caps;
-    outln!("tenant       {}", t.name);
-    outln!("memory_mib   {}", c.memory_mib);
-    outln!("timeout_ms   {}", c.timeout_ms);
-    outln!("log_kib      {}", c.log_kib);
-    outln!("model_calls  {}", c.model_calls);
+    outln!("tenant           {}", t.name);
+    outln!("memory_mib       {}", c.memory_mib);
+    outln!("timeout_ms       {}", c.timeout_ms);
+    outln!("log_kib          {}", c.log_kib);
+    outln!("model_calls      {}", c.model_calls);
     outln!(
-        "fuel         {}",
+        "fuel             {}",
         c.fuel.map_or("none (unmetered)".into(), |f| f.to_string())
     );
-    outln!("output_mib   {}", c.output_mib);
-    outln!("concurrency  {}", c.concurrency);
-    outln!("storage_mib  {}", c.storage_mib);
-    outln!("dataset_mib  {}", c.dataset_mib);
+    outln!("output_mib       {}", c.output_mib);
+    outln!("concurrency      {}", c.concurrency);
+    outln!("storage_mib      {}", c.storage_mib);
+    outln!("dataset_mib      {}", c.dataset_mib);
+    outln!("plugin_mib       {}", c.plugin_mib);
+    outln!("max_functions    {}", c.max_functions);
+    outln!("max_function_kib {}", c.max_function_kib);
+    outln!("max_locals       {}", c.max_locals);
+    outln!("compile_mib      {}", c.compile_mib);
+    outln!("compile_ms       {}", c.compile_ms);
     outln!(
-        "allowed_dirs {}",
+        "allowed_dirs     {}",
         if c.allowed_dirs.is_empty() {
             "none".to_string()
         } else {

@@ -4,7 +4,7 @@
 //! are collected and reported together, each naming the file and the step.
 
 use super::definition::{DatasetDef, Part, PipelineFile, SplitDef, StepDef};
-use crate::runtime::{Plugin, Runtime, StepLimits, World};
+use crate::runtime::{CompileLimits, Plugin, Runtime, StepLimits, World};
 use crate::wit;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -107,6 +107,9 @@ pub struct Plan {
 pub struct PlanOptions {
     /// More plugin directories (`--plugin-dir`, `SLUICE_PLUGIN_PATH`).
     pub plugin_dirs: Vec<PathBuf>,
+    /// The bounds of compiling the plugins (the tenant's caps); `None`:
+    /// the runtime's own.
+    pub compile: Option<CompileLimits>,
 }
 
 /// The seed of one step: the pipeline's seed mixed with the step id.
@@ -210,11 +213,15 @@ fn plan(
     }
 
     // Load every plugin (reporting each failure) before checking kinds.
+    let load = |p: &Path| match &options.compile {
+        Some(limits) => runtime.load_within(p, limits),
+        None => runtime.load(p),
+    };
     let plugins: Vec<Option<Arc<Plugin>>> = file
         .steps
         .iter()
         .map(|step| match resolve_plugin(&step.plugin, &base, &dirs) {
-            Ok(p) => match runtime.load(&p) {
+            Ok(p) => match load(&p) {
                 Ok(plugin) => Some(plugin),
                 Err(e) => {
                     issues.push(format!("step '{}': plugin '{}': {e}", step.id, step.plugin));

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::artifacts::ArtifactStore;
-use crate::runtime::StepLimits;
+use crate::runtime::{CompileLimits, StepLimits};
 
 /// The tenant of runs that name none.
 pub const DEFAULT_TENANT: &str = "default";
@@ -37,7 +37,16 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `concurrency` | 4 | this tenant's steps running at once, over all its runs in a process |
 /// | `storage_mib` | 10 240 | bytes of artifacts the tenant stores in all |
 /// | `dataset_mib` | 1024 | the size of each dataset file a pipeline reads (datasets are read whole) |
+/// | `plugin_mib` | 128 | the size of each plugin component its pipelines load |
+/// | `max_functions` | 100 000 | function bodies in each plugin |
+/// | `max_function_kib` | 2048 | each function body of a plugin |
+/// | `max_locals` | 10 000 | the locals of each function of a plugin |
+/// | `compile_mib` | 4096 | the memory of compiling one plugin |
+/// | `compile_ms` | 300 000 | the wall time of compiling one plugin |
 /// | `allowed_dirs` | none | host directories the tenant's pipelines may read datasets from and grant to steps, read-only |
+///
+/// The plugin and compile caps are the tenant's [`CompileLimits`], checked
+/// when its pipelines are planned (see [`crate::runtime::compile_limits`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantCaps {
@@ -51,11 +60,18 @@ pub struct TenantCaps {
     pub concurrency: u32,
     pub storage_mib: u64,
     pub dataset_mib: u64,
+    pub plugin_mib: u64,
+    pub max_functions: u64,
+    pub max_function_kib: u64,
+    pub max_locals: u64,
+    pub compile_mib: u64,
+    pub compile_ms: u64,
     pub allowed_dirs: Vec<PathBuf>,
 }
 
 impl Default for TenantCaps {
     fn default() -> Self {
+        let compile = CompileLimits::default();
         TenantCaps {
             memory_mib: 2048,
             timeout_ms: 600_000,
@@ -66,6 +82,12 @@ impl Default for TenantCaps {
             concurrency: 4,
             storage_mib: 10 * 1024,
             dataset_mib: 1024,
+            plugin_mib: compile.plugin_mib,
+            max_functions: compile.max_functions,
+            max_function_kib: compile.max_function_kib,
+            max_locals: compile.max_locals,
+            compile_mib: compile.compile_mib,
+            compile_ms: compile.compile_ms,
             allowed_dirs: Vec::new(),
         }
     }
@@ -82,6 +104,12 @@ pub const CAP_NAMES: &[&str] = &[
     "concurrency",
     "storage_mib",
     "dataset_mib",
+    "plugin_mib",
+    "max_functions",
+    "max_function_kib",
+    "max_locals",
+    "compile_mib",
+    "compile_ms",
     "allowed_dirs",
 ];
 
@@ -127,6 +155,12 @@ impl TenantCaps {
             }
             "storage_mib" => self.storage_mib = positive(value)?,
             "dataset_mib" => self.dataset_mib = positive(value)?,
+            "plugin_mib" => self.plugin_mib = positive(value)?,
+            "max_functions" => self.max_functions = positive(value)?,
+            "max_function_kib" => self.max_function_kib = positive(value)?,
+            "max_locals" => self.max_locals = positive(value)?,
+            "compile_mib" => self.compile_mib = positive(value)?,
+            "compile_ms" => self.compile_ms = positive(value)?,
             "allowed_dirs" => {
                 let mut dirs = Vec::new();
                 for d in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
@@ -148,6 +182,18 @@ impl TenantCaps {
             }
         }
         Ok(())
+    }
+
+    /// The bounds of compiling the tenant's plugins.
+    pub fn compile_limits(&self) -> CompileLimits {
+        CompileLimits {
+            plugin_mib: self.plugin_mib,
+            max_functions: self.max_functions,
+            max_function_kib: self.max_function_kib,
+            max_locals: self.max_locals,
+            compile_mib: self.compile_mib,
+            compile_ms: self.compile_ms,
+        }
     }
 
     pub fn storage_bytes(&self) -> u64 {
@@ -357,5 +403,14 @@ mod tests {
             "{e}"
         );
         assert!(caps.set("allowed_dirs", "/no/such/dir").is_err());
+        caps.set("compile_mib", "256").unwrap();
+        caps.set("max_function_kib", "512").unwrap();
+        let limits = caps.compile_limits();
+        assert_eq!((limits.compile_mib, limits.max_function_kib), (256, 512));
+        assert!(
+            caps.set("compile_ms", "0")
+                .unwrap_err()
+                .contains("positive")
+        );
     }
 }
