@@ -12,28 +12,12 @@
 //!
 //! `SLUICE_BENCH_ROWS` changes the table's rows (default 1,000,000).
 
+mod common;
+
+use common::{ms, plugin};
 use sluice::runtime::{CompileSource, Runtime, StepContext, StepLimits};
 use sluice::wit;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn plugin(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(format!("{}.wasm", name.replace('-', "_")));
-    if !p.is_file() {
-        eprintln!(
-            "{} is missing: run ./scripts/build-plugins.sh first",
-            p.display()
-        );
-        std::process::exit(1);
-    }
-    p
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 fn table(rows: usize) -> wit::Table {
     let mut state = 7u64;

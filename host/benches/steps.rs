@@ -10,24 +10,12 @@
 //! 3. logistic regression training in Wasm against the same Rust code
 //!    built natively, same data.
 
+mod common;
+
+use common::{ms, plugin};
 use sluice::runtime::{Runtime, RuntimeOptions, StepContext, StepLimits};
 use sluice::wit;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn plugin(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
-    if !p.is_file() {
-        eprintln!(
-            "{} is missing: run ./scripts/build-plugins.sh first",
-            p.display()
-        );
-        std::process::exit(1);
-    }
-    p
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -41,10 +29,6 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// SplitMix64, for benchmark data.
