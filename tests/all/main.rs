@@ -6,6 +6,7 @@ mod bad_pipelines;
 pub mod cache;
 mod conformance;
 mod crash;
+mod datasets;
 mod example;
 mod gc;
 mod grants;

@@ -1,7 +1,7 @@
 //! Reading and writing tables: CSV, Parquet and Arrow IPC files.
 
 use std::borrow::Cow;
-use std::io::{BufReader, Cursor, Seek, Write};
+use std::io::{BufReader, Cursor, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,7 +56,9 @@ impl Format {
 ///
 /// CSV files need a header row. Column types are inferred from every row:
 /// all integers give Int64, all numbers Float64, all `true`/`false`
-/// Boolean, anything else Utf8. An empty field is a null.
+/// Boolean, anything else Utf8; an empty field, `NA`, `NaN` and pandas'
+/// other missing-value tokens are nulls; a column of numbers but for a few
+/// values is an error naming the first (see [`csv_file`](super::csv_file)).
 pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
     Format::of(path)?;
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
@@ -71,46 +73,10 @@ pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
 /// and names the file in errors).
 pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataError> {
     match Format::of(path)? {
-        Format::Csv => read_csv(path, Cursor::new(bytes)),
+        Format::Csv => super::csv_file::read_csv(path, Cursor::new(bytes)),
         Format::Parquet => parquet_to_batch(bytes, &path.display().to_string()),
         Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
     }
-}
-
-fn read_csv(path: &Path, mut file: Cursor<Bytes>) -> Result<RecordBatch, DataError> {
-    let parse = |source| DataError::Parse {
-        path: path.to_owned(),
-        format: "CSV",
-        source,
-    };
-    let format = arrow::csv::reader::Format::default().with_header(true);
-    let (inferred, rows) = format
-        .infer_schema(BufReader::new(&mut file), None)
-        .map_err(parse)?;
-    // Arrow also infers dates and timestamps, and `Null` for a column that
-    // is empty throughout; plugins see only the four WIT types, so those
-    // stay text.
-    let fields: Vec<Field> = inferred
-        .fields()
-        .iter()
-        .map(|field| match field.data_type() {
-            DataType::Int64 | DataType::Float64 | DataType::Boolean => field.as_ref().clone(),
-            _ => Field::new(field.name(), DataType::Utf8, true),
-        })
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    file.rewind().map_err(|source| DataError::Io {
-        action: "rewind",
-        path: path.to_owned(),
-        source,
-    })?;
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
-        .with_header(true)
-        .with_batch_size(rows.max(1))
-        .build(BufReader::new(file))
-        .map_err(parse)?;
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
-    concat(schema, batches)
 }
 
 fn read_ipc(path: &Path, file: Cursor<Bytes>) -> Result<RecordBatch, DataError> {

@@ -12,6 +12,7 @@
 //! checks its shape before anything else in the host looks at it.
 
 mod convert;
+mod csv_file;
 mod io;
 mod source;
 mod split;
@@ -61,6 +62,15 @@ pub enum DataError {
         format: &'static str,
         #[source]
         source: ArrowError,
+    },
+
+    /// A value in a CSV file that cannot be read as its column's type.
+    #[error("`{}` line {line}, column `{column}`: {problem}", path.display())]
+    CsvValue {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        problem: String,
     },
 
     /// A Parquet file or Parquet bytes could not be read or written.
