@@ -346,7 +346,11 @@ pub fn read_split(
         source,
     };
     let decoding = |source| DataError::Arrow {
-        action: "decoding Parquet",
+        action: "splitting Parquet",
+        source,
+    };
+    let pages = |source| DataError::ParquetDecode {
+        what: what.clone(),
         source,
     };
     // The footer, parsed once for both passes.
@@ -377,7 +381,7 @@ pub fn read_split(
                 .build()
                 .map_err(parquet)?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(decoding)?;
+                .map_err(pages)?;
             concat(
                 Arc::new(schema.project(&[index]).map_err(decoding)?),
                 batches,
@@ -406,7 +410,7 @@ pub fn read_split(
     // do (without the file's key-value metadata, such as pandas').
     let mut decoded_schema = None;
     for chunk in reader {
-        let chunk = chunk.map_err(decoding)?;
+        let chunk = chunk.map_err(pages)?;
         decoded_schema.get_or_insert_with(|| chunk.schema());
         let end = start + chunk.num_rows();
         let Some(mask) = in_holdout.get(start..end) else {
@@ -517,12 +521,13 @@ fn parquet_to_batch(bytes: Bytes, what: &str) -> Result<RecordBatch, DataError> 
         .with_batch_size(rows.max(1))
         .build()
         .map_err(parquet)?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| DataError::Arrow {
-            action: "decoding Parquet",
-            source,
-        })?;
+    let batches =
+        reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| DataError::ParquetDecode {
+                what: what.to_owned(),
+                source,
+            })?;
     concat(schema, batches)
 }
 

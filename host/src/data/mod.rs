@@ -83,6 +83,16 @@ pub enum DataError {
         source: ParquetError,
     },
 
+    /// A Parquet file's pages could not be decoded: damaged, or not
+    /// matching their checksums.
+    #[error("cannot decode the Parquet of {what}: {source}")]
+    ParquetDecode {
+        /// The file, or a description such as "in-memory bytes".
+        what: String,
+        #[source]
+        source: ArrowError,
+    },
+
     /// An Arrow operation failed (building a batch, CSV output, taking rows).
     #[error("{action} failed: {source}")]
     Arrow {
