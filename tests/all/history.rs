@@ -331,6 +331,8 @@ fn a_read_only_home_lists_and_shows_its_runs() {
     let run = ok_json(home.path(), &["run", p.to_str().unwrap(), "--json"]);
     let id = run_id(&run);
     let scaled = output(&run, "scale", "train");
+    // The command closed its database: no write-ahead log is left behind.
+    assert!(!home.path().join("sluice.db-wal").exists());
     // As root, read it as another user; otherwise take the write bits.
     let as_reader = |args: &[&str]| {
         let mut c = sluice(home.path()).0;
@@ -379,12 +381,9 @@ fn a_read_only_home_lists_and_shows_its_runs() {
         "the error names the file: {}",
         stderr(&rerun)
     );
-    let beside: Vec<_> = std::fs::read_dir(home.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("sluice.db-"))
-        .collect();
-    assert!(beside.is_empty(), "created beside the database: {beside:?}");
+    let after: Vec<PathBuf> = walkdir(home.path());
+    let before: Vec<PathBuf> = modes.iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(after, before, "the readers created files in the home");
 }
 
 /// `path` and everything under it, directories first.

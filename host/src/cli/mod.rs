@@ -127,6 +127,9 @@ pub struct Home {
     pub tenant: String,
     /// `--store` / SLUICE_STORE; `None` is HOME/artifacts.
     pub store: Option<String>,
+    /// The metadata stores this command opened, closed when it ends (a
+    /// pool closed checkpoints the write-ahead log and removes it).
+    opened: std::sync::Mutex<Vec<crate::meta::MetaStore>>,
 }
 
 impl Home {
@@ -135,6 +138,7 @@ impl Home {
             root,
             tenant: crate::tenants::DEFAULT_TENANT.to_string(),
             store: None,
+            opened: Default::default(),
         }
     }
     pub fn db(&self) -> PathBuf {
@@ -149,7 +153,20 @@ impl Home {
     }
     pub async fn meta(&self) -> anyhow::Result<crate::meta::MetaStore> {
         self.ensure()?;
-        Ok(crate::meta::MetaStore::open_path(&self.db()).await?)
+        let meta = crate::meta::MetaStore::open_path(&self.db()).await?;
+        self.opened
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(meta.clone());
+        Ok(meta)
+    }
+
+    /// Close every metadata store this command opened.
+    pub async fn close(&self) {
+        let opened = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|e| e.into_inner()));
+        for meta in opened {
+            meta.close().await;
+        }
     }
     /// The root of the artifact store (every tenant's objects are below):
     /// `--store` / SLUICE_STORE, or HOME/artifacts.
@@ -245,9 +262,10 @@ pub fn main() -> ExitCode {
         root: cli.home.clone(),
         tenant: cli.tenant.clone(),
         store: cli.store.clone(),
+        opened: Default::default(),
     };
     let result = runtime.block_on(async move {
-        match command {
+        let result = match command {
             Command::Run(args) => run::run(&home, args).await,
             Command::Resume(args) => run::resume(&home, args).await,
             Command::Verify(args) => run::verify(&home, args).await,
@@ -264,7 +282,9 @@ pub fn main() -> ExitCode {
             Command::Gc(args) => gc::gc(&home, args).await,
             Command::Store(cmd) => store::store(&home, cmd).await,
             Command::Compile(_) => unreachable!("handled before the async runtime starts"),
-        }
+        };
+        home.close().await;
+        result
     });
     // A plugin stopped at its time limit while its WASI file open waited
     // (a FIFO in a granted directory) leaves that open on a blocking
