@@ -88,11 +88,7 @@ fn flock(file: &File, operation: libc::c_int) -> std::io::Result<bool> {
 impl Leases {
     /// The leases of the database at `database`, or of an in-memory one.
     pub(crate) fn new(database: Option<&Path>) -> Self {
-        let dir = database.map(|d| {
-            let mut name = d.as_os_str().to_owned();
-            name.push(".leases");
-            PathBuf::from(name)
-        });
+        let dir = database.map(|d| super::store::beside(d, ".leases"));
         Self {
             dir,
             mine: tokio::sync::OnceCell::new(),

@@ -19,9 +19,7 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// while one process opens and migrates the database; released when
 /// dropped (the file descriptor closes).
 async fn open_lock(database: &Path) -> Result<std::fs::File> {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".open-lock");
-    let path = std::path::PathBuf::from(name);
+    let path = beside(database, ".open-lock");
     let lock_error = |source| MetaError::Lock {
         path: path.clone(),
         source,
@@ -53,11 +51,7 @@ async fn open_lock(database: &Path) -> Result<std::fs::File> {
 /// bytes is never one of sluice's own making. Called with the open lock
 /// held.
 async fn create_database(url: &str, path: &Path, options: &SqliteConnectOptions) -> Result<()> {
-    let named = |suffix: &str| {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        std::path::PathBuf::from(name)
-    };
+    let named = |suffix: &str| beside(path, suffix);
     let creating = named(".creating");
     let io = |source: std::io::Error| MetaError::Create {
         path: path.to_owned(),
@@ -94,14 +88,7 @@ async fn connect_and_migrate(
     options: SqliteConnectOptions,
     connections: u32,
 ) -> Result<SqlitePool> {
-    let pool = SqlitePoolOptions::new()
-        .max_connections(connections)
-        .connect_with(options)
-        .await
-        .map_err(|source| MetaError::Open {
-            url: url.to_owned(),
-            source,
-        })?;
+    let pool = connect(url, options, connections).await?;
     sqlx::migrate!("./migrations")
         .run(&pool)
         .await
@@ -112,13 +99,30 @@ async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// A pool of `connections` over `options`.
+async fn connect(url: &str, options: SqliteConnectOptions, connections: u32) -> Result<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .map_err(|source| MetaError::Open {
+            url: url.to_owned(),
+            source,
+        })
+}
+
+/// The file beside the database `path` named `<path><suffix>`.
+pub(super) fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 /// Whether `path` is an existing file of 0 bytes with no write-ahead log
 /// beside it: what SQLite would silently take for a new, empty database.
 fn is_empty_file(path: &Path) -> bool {
     let empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0);
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = std::path::PathBuf::from(wal);
+    let wal = beside(path, "-wal");
     empty(path) && (!wal.exists() || empty(&wal))
 }
 
@@ -235,24 +239,12 @@ impl MetaStore {
     /// beside it: without a write-ahead log to read, the file is opened as
     /// immutable. A database that needs migrating cannot be read this way.
     async fn open_read_only(url: &str, path: &Path, options: SqliteConnectOptions) -> Result<Self> {
-        let beside = |suffix: &str| {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            std::path::PathBuf::from(name)
-        };
-        let has_log = beside("-wal").is_file() && beside("-shm").is_file();
+        let has_log = beside(path, "-wal").is_file() && beside(path, "-shm").is_file();
         let options = options
             .read_only(true)
             .immutable(!has_log)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| MetaError::Open {
-                url: url.to_owned(),
-                source,
-            })?;
+        let pool = connect(url, options, 4).await?;
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
         )
