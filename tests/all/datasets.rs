@@ -239,3 +239,57 @@ fn a_parquet_page_that_fails_its_checksum_fails_the_dataset_step() {
     );
     assert!(err.contains("Page CRC checksum mismatch"), "{err}");
 }
+
+/// Issue 18, point 13: a dataset file is read a piece at a time, never
+/// whole, to the same artifacts as before: the step's `source` is the
+/// file's sha256 and the store holds the file's bytes under it, and the
+/// train and holdout parts are those decoding the bytes in memory and
+/// splitting them gives. A CSV and a Parquet file of several MiB (more
+/// than one piece of every reader), split with stratification.
+#[test]
+fn a_dataset_read_in_pieces_gives_the_artifacts_of_its_bytes() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = cancer_repeated(10 << 20);
+    let csv = dir.path().join("big.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let batch = sluice::data::table_from_bytes(&csv, text.into_bytes().into()).unwrap();
+    let parquet = dir.path().join("big.parquet");
+    std::fs::write(&parquet, sluice::data::write_parquet(&batch).unwrap()).unwrap();
+    for (name, data) in [("csv", &csv), ("parquet", &parquet)] {
+        let bytes = std::fs::read(data).unwrap();
+        let out = run(home.path(), &pipeline_reading(dir.path(), name, data));
+        let report = json(&succeeded(out, &data.display().to_string()));
+        let run_id = report["run_id"].as_str().unwrap();
+        let shown = ok_json(home.path(), &["runs", "show", run_id, "--json"]);
+        let step = &shown["steps"][0];
+        assert_eq!(step["step_id"], "dataset:cancer");
+        let source = step["inputs"][0][1].as_str().unwrap();
+        assert_eq!(step["inputs"][0][0], "source");
+        assert_eq!(
+            source,
+            sluice::artifacts::ArtifactDigest::of(&bytes).to_hex(),
+            "{}",
+            data.display()
+        );
+        let stored = sluice(home.path())
+            .args(["artifacts", "get", source, "-o", "-"])
+            .output()
+            .unwrap();
+        assert!(succeeded(stored, "artifacts get").stdout == bytes);
+        let whole = sluice::data::table_from_bytes(data, bytes.into()).unwrap();
+        let (train, holdout) =
+            sluice::data::split_holdout(&whole, 0.25, 7, Some("benign")).unwrap();
+        for (part, table) in [("train", train), ("holdout", holdout)] {
+            let want = sluice::artifacts::ArtifactDigest::of(
+                &sluice::data::write_parquet(&table).unwrap(),
+            );
+            assert_eq!(
+                report["steps"][0]["outputs"][part],
+                want.to_hex(),
+                "{}: {part}",
+                data.display()
+            );
+        }
+    }
+}

@@ -156,6 +156,18 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// The example's breast cancer CSV, its rows repeated until it is at
+/// least `bytes` long.
+pub fn cancer_repeated(bytes: usize) -> String {
+    let example = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
+    let (header, rows) = example.split_once('\n').unwrap();
+    let mut text = format!("{header}\n");
+    while text.len() < bytes {
+        text.push_str(rows);
+    }
+    text
+}
+
 /// A one-step pipeline in `dir` whose dataset is read from `data`.
 pub fn pipeline_reading(dir: &Path, name: &str, data: &Path) -> PathBuf {
     let p = write_pipeline(

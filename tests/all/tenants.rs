@@ -790,12 +790,7 @@ fn a_dataset_over_the_tenants_dataset_mib_is_refused_before_it_runs() {
         .output()
         .unwrap());
     // The example's data repeated past 1 MiB: a valid CSV of 2 MiB or so.
-    let example = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
-    let (header, rows) = example.split_once('\n').unwrap();
-    let mut big = format!("{header}\n");
-    while big.len() < 2 << 20 {
-        big.push_str(rows);
-    }
+    let big = cancer_repeated(2 << 20);
     let data = dir.path().join("big.csv");
     std::fs::write(&data, &big).unwrap();
     let p = pipeline_reading(dir.path(), "big", &data);

@@ -24,6 +24,7 @@ pub async fn run_all(store: &ArtifactStore) {
     missing_is_not_found(&scope.scoped("missing")).await;
     corruption_is_detected(&scope.scoped("corrupt")).await;
     a_put_repairs_a_damaged_object(&scope.scoped("repair")).await;
+    a_file_is_stored_a_piece_at_a_time(&scope.scoped("file")).await;
     list_and_delete(&scope.scoped("list")).await;
     concurrent_puts_of_the_same_bytes(&scope.scoped("concurrent")).await;
     scopes_do_not_see_each_other(&scope.scoped("scopes")).await;
@@ -199,6 +200,59 @@ pub async fn a_put_repairs_a_damaged_object(store: &ArtifactStore) {
         .await
         .unwrap();
     assert_eq!(store.get(&digest).await.unwrap(), data, "{where_}: pieces");
+}
+
+/// A file stored a piece at a time ([`ArtifactStore::put_file`]) is the
+/// object its bytes put whole would be: small, and larger than one
+/// upload part (a multipart upload on S3). Storing it again leaves the
+/// object; an object damaged in place (same size or not) is written again;
+/// a file whose bytes no longer hash to the digest (it changed since it
+/// was hashed) is an error that leaves no object.
+pub async fn a_file_is_stored_a_piece_at_a_time(store: &ArtifactStore) {
+    use std::sync::Arc;
+    let where_ = store.describe();
+    let tag = bytes("file");
+    for len in [0, 1000, (8 << 20) + 4099] {
+        let data: Vec<u8> = tag
+            .iter()
+            .copied()
+            .chain((0..len).map(|i| (i % 251) as u8 ^ (i >> 13) as u8))
+            .collect();
+        let mut temp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut temp, &data).unwrap();
+        let file = Arc::new(std::fs::File::open(temp.path()).unwrap());
+        let size = data.len() as u64;
+        let digest = ArtifactDigest::of(&data);
+        store.put_file(&digest, file.clone(), size).await.unwrap();
+        assert_eq!(store.get(&digest).await.unwrap(), data, "{where_}: {len}");
+        store.put_file(&digest, file.clone(), size).await.unwrap();
+        let path = store.object_path(&digest);
+        let mut flipped = data.clone();
+        flipped[data.len() / 2] ^= 0x01;
+        for damaged in [flipped, b"tampered".to_vec()] {
+            store
+                .object_store()
+                .put(&path, PutPayload::from(damaged))
+                .await
+                .unwrap();
+            store.put_file(&digest, file.clone(), size).await.unwrap();
+            assert_eq!(
+                store.check(&digest).await.unwrap(),
+                Integrity::Intact,
+                "{where_}: {len}: a damaged object is written again"
+            );
+        }
+        let changed = ArtifactDigest::of(b"the bytes it had when it was hashed");
+        let err = store.put_file(&changed, file, size).await.unwrap_err();
+        assert!(
+            err.to_string().contains("changed while it was read"),
+            "{where_}: {len}: {err}"
+        );
+        assert!(
+            !store.exists(&changed).await.unwrap(),
+            "{where_}: {len}: nothing is left under the digest"
+        );
+    }
 }
 
 pub async fn list_and_delete(store: &ArtifactStore) {

@@ -27,6 +27,11 @@ impl ArtifactDigest {
         Self(hasher.finalize().into())
     }
 
+    /// The digest whose 32 bytes are `bytes` (a sha256 computed elsewhere).
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// Parses 64 lowercase hex characters, optionally prefixed by `sha256:`.
     pub fn parse(text: &str) -> Result<Self, ArtifactError> {
         let invalid = |reason| ArtifactError::InvalidDigest {

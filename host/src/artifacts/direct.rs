@@ -28,15 +28,29 @@ use bytes::Bytes;
 const ALIGN: usize = 4096;
 
 /// Bytes per direct write.
-const CHUNK: usize = 4 << 20;
+pub(crate) const CHUNK: usize = 4 << 20;
 
 /// Writes `pieces`, in order, to the file `dest` (its directory created if
 /// missing): staged beside it, then renamed into place.
 pub(crate) fn write_file(dest: &Path, pieces: &[Bytes]) -> io::Result<()> {
-    // Under one block nothing could go directly: the ordinary way.
     let len: usize = pieces.iter().map(Bytes::len).sum();
+    write_file_from(dest, len, || pieces.iter().cloned().map(Ok))
+}
+
+/// [`write_file`] of the pieces `pieces()` yields, `len` bytes in all
+/// (known beforehand, to choose how to write): a piece that is an error
+/// stops the write and leaves no file. `pieces` is called again (from the
+/// start) when the file system refuses direct writes, before anything was
+/// written.
+pub(crate) fn write_file_from<I: Iterator<Item = io::Result<Bytes>>>(
+    dest: &Path,
+    len: usize,
+    pieces: impl Fn() -> I,
+) -> io::Result<()> {
+    // Under one block nothing could go directly: the ordinary way.
     let (file, staging, direct) = open_staged(dest, len >= ALIGN)?;
-    let written = write_pieces(file, pieces, direct).and_then(|()| std::fs::rename(&staging, dest));
+    let written =
+        write_pieces(file, pieces, len, direct).and_then(|()| std::fs::rename(&staging, dest));
     if written.is_err() {
         let _ = std::fs::remove_file(&staging);
     }
@@ -84,22 +98,30 @@ fn open_staged(dest: &Path, direct: bool) -> io::Result<(File, PathBuf, bool)> {
 
 /// Writes the pieces: directly when the file was opened so and the file
 /// system takes the first direct write, the ordinary way otherwise.
-fn write_pieces(mut file: File, pieces: &[Bytes], direct: bool) -> io::Result<()> {
+fn write_pieces<I: Iterator<Item = io::Result<Bytes>>>(
+    mut file: File,
+    pieces: impl Fn() -> I,
+    len: usize,
+    direct: bool,
+) -> io::Result<()> {
     if direct {
-        if write_direct(&mut file, pieces)? {
+        if write_direct(&mut file, pieces(), len)? {
             return Ok(());
         }
         stop_direct(&file)?;
     }
-    pieces.iter().try_for_each(|p| file.write_all(p))
+    pieces().try_for_each(|p| file.write_all(&p?))
 }
 
-/// Writes the pieces through an aligned buffer: whole chunks and the
-/// aligned part of the last one directly, the unaligned tail the ordinary
-/// way. False when the file system refused the first direct write (then
-/// nothing was written).
-fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
-    let len: usize = pieces.iter().map(Bytes::len).sum();
+/// Writes the `len` bytes of `pieces` through an aligned buffer: whole
+/// chunks and the aligned part of the last one directly, the unaligned tail
+/// the ordinary way. False when the file system refused the first direct
+/// write (then nothing was written).
+fn write_direct(
+    file: &mut File,
+    pieces: impl Iterator<Item = io::Result<Bytes>>,
+    len: usize,
+) -> io::Result<bool> {
     let mut buffer = AlignedBuffer::new(len.next_multiple_of(ALIGN).min(CHUNK));
     let capacity = buffer.bytes().len();
     let mut filled = 0;
@@ -113,7 +135,8 @@ fn write_direct(file: &mut File, pieces: &[Bytes]) -> io::Result<bool> {
         Err(e) => Err(e),
     };
     for piece in pieces {
-        let mut rest: &[u8] = piece;
+        let piece = piece?;
+        let mut rest: &[u8] = &piece;
         while !rest.is_empty() {
             let take = rest.len().min(capacity - filled);
             buffer.bytes_mut()[filled..filled + take].copy_from_slice(&rest[..take]);
@@ -281,7 +304,8 @@ mod tests {
         let bytes = data(CHUNK + 12_345);
         let path = dir.path().join("plain");
         let file = File::create(&path).unwrap();
-        write_pieces(file, &pieces(&bytes, 70_001), false).unwrap();
+        let pieces = pieces(&bytes, 70_001);
+        write_pieces(file, || pieces.iter().cloned().map(Ok), bytes.len(), false).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
     }
 
@@ -295,6 +319,33 @@ mod tests {
         write_file(&dest, &[Bytes::from_static(b"second")]).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"second");
         assert_eq!(std::fs::read(&stale).unwrap(), b"left by a crash");
+    }
+
+    /// A piece that is an error (a file that changed as it was copied)
+    /// stops the write, direct or not, and leaves no file.
+    #[test]
+    fn a_piece_that_fails_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = data(2 * CHUNK + 5);
+        for (i, fail_at) in [0, 1, 2].into_iter().enumerate() {
+            let dest = dir.path().join(format!("object{i}"));
+            let pieces = || {
+                pieces(&bytes, CHUNK)
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(n, p)| {
+                        if n == fail_at {
+                            Err(io::Error::other("changed"))
+                        } else {
+                            Ok(p)
+                        }
+                    })
+            };
+            let err = write_file_from(&dest, bytes.len(), pieces).unwrap_err();
+            assert_eq!(err.to_string(), "changed");
+            assert!(!dest.exists());
+        }
+        assert_eq!(staging_files(dir.path()), Vec::<String>::new());
     }
 
     #[test]

@@ -19,12 +19,14 @@ pub mod conformance;
 mod digest;
 mod direct;
 mod location;
+mod pieces;
 mod retry;
 mod store;
 mod transient;
 
 pub use digest::ArtifactDigest;
 pub use location::StoreLocation;
+pub use pieces::FilePieces;
 pub use retry::RetryPolicy;
 pub use store::{ArtifactStore, Integrity, StoredArtifact};
 

@@ -12,7 +12,7 @@ use object_store::{ObjectStore, PutPayload};
 use serde::Serialize;
 
 use super::retry::{Failed, RetryPolicy, Waiting};
-use super::{ArtifactDigest, ArtifactError};
+use super::{ArtifactDigest, ArtifactError, FilePieces};
 
 /// Write-once, content-addressed storage of artifacts.
 ///
@@ -263,18 +263,9 @@ impl ArtifactStore {
     ) -> Result<(), ArtifactError> {
         let payload: PutPayload = bytes.into();
         let location = self.object_path(digest);
-        match self.compare_stored(digest, &location, &payload).await? {
-            Existing::Equal => return Ok(()),
-            Existing::Absent => {}
-            Existing::Different { size } => tracing::warn!(
-                %digest,
-                store = %self.describe(),
-                object = %location,
-                stored_bytes = size,
-                expected_bytes = payload.content_length(),
-                "a stored artifact did not match its digest (corrupt or truncated); \
-                 writing the good bytes over it"
-            ),
+        let existing = self.compare_stored(digest, &location, &payload).await?;
+        if !self.to_write(existing, digest, &location, payload.content_length() as u64) {
+            return Ok(());
         }
         let (store, location, payload) = (&self.store, &location, &payload);
         self.retrying(
@@ -284,6 +275,168 @@ impl ArtifactStore {
                 match &self.local {
                     Some(local) => write_local(local, location, payload.clone()).await,
                     None => store.put(location, payload.clone()).await.map(drop),
+                }
+            },
+        )
+        .await
+    }
+
+    /// [`put_hashed`](Self::put_hashed) of the first `len` bytes of `file`,
+    /// which the caller hashed to `digest`, read a piece at a time
+    /// ([`FilePieces`]): neither the comparison with a stored object nor
+    /// the write holds the file whole. The pieces are hashed again as they
+    /// are read; if they no longer hash to `digest` (the file changed),
+    /// that is the error, and no object is left under the digest. A retry
+    /// (S3) reads the file again from its start.
+    pub(crate) async fn put_file(
+        &self,
+        digest: &ArtifactDigest,
+        file: Arc<std::fs::File>,
+        len: u64,
+    ) -> Result<(), ArtifactError> {
+        let location = self.object_path(digest);
+        let existing = self
+            .compare_stored_file(digest, &location, &file, len)
+            .await?;
+        if !self.to_write(existing, digest, &location, len) {
+            return Ok(());
+        }
+        let pieces = |piece| FilePieces::new(file.clone(), len, piece).expecting(digest.clone());
+        let (location, file) = (&location, &file);
+        self.retrying(
+            &format!("write artifact {digest}"),
+            location,
+            || async move {
+                let size = usize::try_from(len)
+                    .map_err(|_| local_error(std::io::ErrorKind::FileTooLarge.into()))?;
+                match &self.local {
+                    Some(local) => {
+                        let dest = local.path_to_filesystem(location)?;
+                        let (file, digest) = (file.clone(), digest.clone());
+                        tokio::task::spawn_blocking(move || {
+                            super::direct::write_file_from(&dest, size, || {
+                                FilePieces::new(file.clone(), len, super::direct::CHUNK)
+                                    .expecting(digest.clone())
+                            })
+                        })
+                        .await
+                        .map_err(std::io::Error::other)
+                        .and_then(|written| written)
+                        .map_err(local_error)
+                    }
+                    None => self.upload(location, pieces(UPLOAD_PART), size).await,
+                }
+            },
+        )
+        .await
+    }
+
+    /// Writes `pieces` (`len` bytes) to `location` of a store that is not a
+    /// local directory: one PUT when they are one piece, else a multipart
+    /// upload, completed only once every piece was read (so the object
+    /// appears whole or not at all) and aborted otherwise. An error reading
+    /// the file is a local one ([`local_error`]), never retried.
+    async fn upload(
+        &self,
+        location: &ObjectPath,
+        pieces: FilePieces,
+        len: usize,
+    ) -> Result<(), object_store::Error> {
+        let mut pieces = Some(pieces);
+        if len <= UPLOAD_PART {
+            // One piece, the last: its hash was checked.
+            let piece = next_piece(&mut pieces).await.map_err(local_error)?;
+            return self
+                .store
+                .put(location, PutPayload::from(piece.unwrap_or_default()))
+                .await
+                .map(drop);
+        }
+        let mut upload = self.store.put_multipart(location).await?;
+        let sent = async {
+            while let Some(piece) = next_piece(&mut pieces).await.map_err(local_error)? {
+                upload.put_part(PutPayload::from(piece)).await?;
+            }
+            Ok(())
+        }
+        .await;
+        match sent {
+            Ok(()) => upload.complete().await.map(drop),
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether to write `len` bytes under `digest`, given what is stored
+    /// there: not over equal bytes; over damaged ones, with a warning.
+    fn to_write(
+        &self,
+        existing: Existing,
+        digest: &ArtifactDigest,
+        location: &ObjectPath,
+        len: u64,
+    ) -> bool {
+        match existing {
+            Existing::Equal => false,
+            Existing::Absent => true,
+            Existing::Different { size } => {
+                tracing::warn!(
+                    %digest,
+                    store = %self.describe(),
+                    object = %location,
+                    stored_bytes = size,
+                    expected_bytes = len,
+                    "a stored artifact did not match its digest (corrupt or truncated); \
+                     writing the good bytes over it"
+                );
+                true
+            }
+        }
+    }
+
+    /// [`compare_stored`](Self::compare_stored) with the first `len` bytes
+    /// of `file`, read a piece at a time alongside the stored object's. Equal
+    /// only if the file's bytes also still hash to `digest`.
+    async fn compare_stored_file(
+        &self,
+        digest: &ArtifactDigest,
+        location: &ObjectPath,
+        file: &Arc<std::fs::File>,
+        len: u64,
+    ) -> Result<Existing, ArtifactError> {
+        let store = &self.store;
+        self.retrying(
+            &format!("read back artifact {digest}"),
+            location,
+            || async move {
+                let found = match store.get(location).await {
+                    Ok(found) => found,
+                    Err(object_store::Error::NotFound { .. }) => return Ok(Existing::Absent),
+                    Err(e) => return Err(e),
+                };
+                if found.meta.size != len {
+                    return Ok(Existing::Different {
+                        size: found.meta.size,
+                    });
+                }
+                let pieces = FilePieces::new(file.clone(), len, super::direct::CHUNK)
+                    .expecting(digest.clone());
+                let equal = match found.payload {
+                    object_store::GetResultPayload::File(stored, _) => {
+                        compare_files(Arc::new(stored), len, pieces).await
+                    }
+                    object_store::GetResultPayload::Stream(stream) => {
+                        compare_stream(stream, pieces).await
+                    }
+                };
+                match equal {
+                    Ok(true) => Ok(Existing::Equal),
+                    Ok(false) => Ok(Existing::Different { size: len }),
+                    // Deleted since it was opened: write it.
+                    Err(object_store::Error::NotFound { .. }) => Ok(Existing::Absent),
+                    Err(e) => Err(e),
                 }
             },
         )
@@ -505,6 +658,88 @@ impl ArtifactStore {
         found.sort();
         Ok(found)
     }
+}
+
+/// Bytes per part of a multipart upload (S3 takes parts of 5 MiB and up,
+/// but for the last).
+const UPLOAD_PART: usize = 8 << 20;
+
+/// An I/O error as the object store error the store's messages name.
+fn local_error(e: std::io::Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(e),
+    }
+}
+
+/// The next of `pieces`, read on a blocking thread; `pieces` is put back
+/// for the one after.
+async fn next_piece(pieces: &mut Option<FilePieces>) -> std::io::Result<Option<Bytes>> {
+    let Some(mut taken) = pieces.take() else {
+        return Ok(None);
+    };
+    let (piece, taken) = tokio::task::spawn_blocking(move || (taken.next(), taken))
+        .await
+        .map_err(std::io::Error::other)?;
+    *pieces = Some(taken);
+    piece.transpose()
+}
+
+/// Whether the first `len` bytes of the local file `stored` are those of
+/// `pieces`, and those hash as `pieces` expects: both read a piece at a
+/// time, on a blocking thread.
+async fn compare_files(
+    stored: Arc<std::fs::File>,
+    len: u64,
+    mut pieces: FilePieces,
+) -> object_store::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        for theirs in FilePieces::new(stored, len, super::direct::CHUNK) {
+            let theirs = theirs.map_err(local_error)?;
+            let Some(ours) = pieces.next() else {
+                return Ok(false);
+            };
+            if ours.map_err(local_error)? != theirs {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    .map_err(|e| local_error(std::io::Error::other(e)))?
+}
+
+/// Whether `stream` yields the bytes of `pieces` (read as the stream's
+/// chunks need them), and those hash as `pieces` expects.
+async fn compare_stream(
+    mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    pieces: FilePieces,
+) -> object_store::Result<bool> {
+    use futures::StreamExt;
+    let mut pieces = Some(pieces);
+    let mut ours = Bytes::new();
+    while let Some(chunk) = stream.next().await {
+        let mut theirs = chunk?;
+        while !theirs.is_empty() {
+            if ours.is_empty() {
+                match next_piece(&mut pieces).await.map_err(local_error)? {
+                    Some(piece) => ours = piece,
+                    None => return Ok(false),
+                }
+            }
+            let n = ours.len().min(theirs.len());
+            if ours.split_to(n) != theirs.split_to(n) {
+                return Ok(false);
+            }
+        }
+    }
+    // Nothing of ours is left (the sizes are equal), but the last piece's
+    // hash check may be.
+    Ok(ours.is_empty()
+        && next_piece(&mut pieces)
+            .await
+            .map_err(local_error)?
+            .is_none())
 }
 
 /// Writes `payload` to the file of `location` in `local`, around the page

@@ -1,7 +1,7 @@
 //! Reading and writing tables: CSV, Parquet and Arrow IPC files.
 
 use std::borrow::Cow;
-use std::io::{BufReader, Cursor, Write};
+use std::io::{BufReader, Cursor, Read, Seek, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::ChunkReader;
 use parquet::schema::types::ColumnPath;
 
 use super::DataError;
@@ -61,12 +62,25 @@ impl Format {
 /// values is an error naming the first (see [`csv_file`](super::csv_file)).
 pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
     Format::of(path)?;
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    })?;
-    table_from_bytes(path, Bytes::from(bytes))
+    let file = std::fs::File::open(path)
+        .and_then(super::FileRead::new)
+        .map_err(|source| DataError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+    table_from_file(path, file)
+}
+
+/// [`read_table`] of an opened file (`path` gives the format and names the
+/// file in errors), read a piece at a time: what is held is the table, not
+/// the file's bytes.
+pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch, DataError> {
+    match Format::of(path)? {
+        Format::Csv => super::csv_file::read_csv(path, file),
+        Format::Parquet => parquet_to_batch(file, &path.display().to_string()),
+        Format::ArrowIpc => read_ipc(path, BufReader::new(file)),
+    }
 }
 
 /// [`read_table`] of a file's bytes already read (`path` gives the format
@@ -79,14 +93,13 @@ pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataEr
     }
 }
 
-fn read_ipc(path: &Path, file: Cursor<Bytes>) -> Result<RecordBatch, DataError> {
+fn read_ipc(path: &Path, file: impl Read + Seek) -> Result<RecordBatch, DataError> {
     let parse = |source| DataError::Parse {
         path: path.to_owned(),
         format: "an Arrow IPC file",
         source,
     };
-    let reader =
-        arrow::ipc::reader::FileReader::try_new(BufReader::new(file), None).map_err(parse)?;
+    let reader = arrow::ipc::reader::FileReader::try_new(file, None).map_err(parse)?;
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
     concat(schema, batches)
@@ -329,9 +342,9 @@ fn encode_columns(
 /// decoded first. None for other formats and column types, and when the
 /// `stratify` column is missing (the caller takes the two steps, which
 /// name the error).
-pub fn read_split(
+pub fn read_split<T: ChunkReader + Clone + 'static>(
     path: &Path,
-    bytes: Bytes,
+    input: T,
     holdout_fraction: f64,
     seed: u64,
     stratify: Option<&str>,
@@ -354,9 +367,9 @@ pub fn read_split(
         source,
     };
     // The footer, parsed once for both passes.
-    let metadata = ArrowReaderMetadata::load(&bytes, Default::default()).map_err(parquet)?;
+    let metadata = ArrowReaderMetadata::load(&input, Default::default()).map_err(parquet)?;
     let builder =
-        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone());
+        ParquetRecordBatchReaderBuilder::new_with_metadata(input.clone(), metadata.clone());
     let schema = builder.schema().clone();
     let plain = |t: &DataType| {
         matches!(
@@ -401,7 +414,7 @@ pub fn read_split(
         PartBuilder::new(&schema, rows - holdout_rows),
         PartBuilder::new(&schema, holdout_rows),
     ];
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
         .with_batch_size(SPLIT_CHUNK)
         .build()
         .map_err(parquet)?;
@@ -508,13 +521,16 @@ pub fn read_parquet(bytes: &[u8]) -> Result<RecordBatch, DataError> {
     parquet_to_batch(Bytes::copy_from_slice(bytes), "in-memory bytes")
 }
 
-fn parquet_to_batch(bytes: Bytes, what: &str) -> Result<RecordBatch, DataError> {
+fn parquet_to_batch<T: ChunkReader + 'static>(
+    input: T,
+    what: &str,
+) -> Result<RecordBatch, DataError> {
     let parquet = |source| DataError::Parquet {
         action: "reading",
         what: what.to_owned(),
         source,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(parquet)?;
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let schema = builder.schema().clone();
     let reader = builder

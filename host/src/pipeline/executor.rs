@@ -262,11 +262,19 @@ impl Scheduler {
 /// An output being written to the store, then recorded.
 type Write = tokio::task::JoinHandle<Result<(), ExecError>>;
 
+/// What [`put_behind`](RunCtx::put_behind) writes.
+enum Payload {
+    /// Bytes in memory, one piece after the other.
+    Pieces(Vec<Bytes>),
+    /// The first `.1` bytes of a dataset file, read a piece at a time.
+    File(Arc<std::fs::File>, u64),
+}
+
 /// A dataset file's bytes decoded, checked for its target column and split
 /// into train and holdout parts (no holdout without a split).
 fn read_parts(
     path: &std::path::Path,
-    raw: Bytes,
+    raw: data::FileRead,
     target: Option<&str>,
     split: Option<&super::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
@@ -288,7 +296,7 @@ fn read_parts(
 
 fn decode_parts(
     path: &std::path::Path,
-    raw: Bytes,
+    raw: data::FileRead,
     target: Option<&str>,
     split: Option<&super::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
@@ -307,7 +315,7 @@ fn decode_parts(
             return Ok((train, Some(holdout)));
         }
     }
-    let batch = data::table_from_bytes(path, raw).map_err(|e| e.to_string())?;
+    let batch = data::table_from_file(path, raw).map_err(|e| e.to_string())?;
     missing_target(&batch.schema())?;
     match split {
         Some(s) => {
@@ -1138,7 +1146,37 @@ impl RunCtx<'_> {
         digest: ArtifactDigest,
         media_type: &str,
     ) -> Result<Result<ArtifactDigest, String>, ExecError> {
-        let size = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
+        self.put_behind(step, Payload::Pieces(pieces), digest, media_type)
+            .await
+    }
+
+    /// [`put_pieces`](Self::put_pieces) of a dataset file, which hashed to
+    /// `digest`: copied into the store a piece at a time, never held whole
+    /// (see [`ArtifactStore::put_file`](crate::artifacts::ArtifactStore)).
+    async fn put_file(
+        &self,
+        step: &str,
+        file: &crate::data::DataFile,
+        digest: ArtifactDigest,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let payload = Payload::File(file.file.clone(), file.size);
+        self.put_behind(step, payload, digest, "application/octet-stream")
+            .await
+    }
+
+    /// [`put_pieces`](Self::put_pieces) or [`put_file`](Self::put_file):
+    /// checked against the tenant's storage cap, then written behind.
+    async fn put_behind(
+        &self,
+        step: &str,
+        payload: Payload,
+        digest: ArtifactDigest,
+        media_type: &str,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let size = match &payload {
+            Payload::Pieces(pieces) => pieces.iter().map(|p| p.len() as u64).sum::<u64>(),
+            Payload::File(_, size) => *size,
+        };
         let tenant = &self.tenant.name;
         let cap = self.tenant.caps.storage_bytes();
         let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
@@ -1159,7 +1197,9 @@ impl RunCtx<'_> {
                 )));
             }
         };
-        lock(&self.state.unwritten).insert(digest.clone(), pieces.clone());
+        if let Payload::Pieces(pieces) = &payload {
+            lock(&self.state.unwritten).insert(digest.clone(), pieces.clone());
+        }
         let (store, meta, unwritten, failed) = (
             self.artifacts.clone(),
             self.meta.clone(),
@@ -1170,9 +1210,14 @@ impl RunCtx<'_> {
         let task = tokio::spawn(async move {
             let stored = async {
                 crate::crash::pause("storage-admitted").await;
-                store
-                    .put_hashed(&d, object_store::PutPayload::from_iter(pieces))
-                    .await?;
+                match payload {
+                    Payload::Pieces(pieces) => {
+                        store
+                            .put_hashed(&d, object_store::PutPayload::from_iter(pieces))
+                            .await?
+                    }
+                    Payload::File(file, len) => store.put_file(&d, file, len).await?,
+                }
                 meta.record_artifact(&d, size as i64, &media_type).await?;
                 match reservation {
                     Some(id) => {
@@ -1351,17 +1396,14 @@ impl RunCtx<'_> {
             error: None,
         };
         // Opened and checked again (it may have changed since admission),
-        // then read from that descriptor.
-        let read = dataset_file(self.tenant, &ds.path).and_then(|file| {
-            file.read_all()
-                .map_err(|e| format!("cannot read {}: {e}", ds.path.display()))
-        });
-        let raw = match read {
-            Ok(b) => Bytes::from(b),
+        // then read from that descriptor, a piece at a time: hashed, copied
+        // into the store and decoded, never held whole.
+        let file = match dataset_file(self.tenant, &ds.path) {
+            Ok(file) => Some(Arc::new(file)),
             Err(e) => {
                 report.status = "failed".into();
                 report.error = Some(e);
-                Bytes::new()
+                None
             }
         };
         // The file is decoded and split on a blocking thread. When the
@@ -1369,42 +1411,44 @@ impl RunCtx<'_> {
         // cache), that starts at once and the file is hashed meanwhile;
         // otherwise only after the hash missed the cache, so a rerun does
         // not spend a core on parts it does not need.
-        let read_thread = || {
-            let (raw, path) = (raw.clone(), ds.path.clone());
+        let read_thread = |file: &Arc<crate::data::DataFile>| {
+            let (file, path) = (file.clone(), ds.path.clone());
             let (target, split) = (ds.target.clone(), ds.split.clone());
             tokio::task::spawn_blocking(move || {
-                read_parts(&path, raw, target.as_deref(), split.as_ref())
+                read_parts(&path, file.reader(), target.as_deref(), split.as_ref())
             })
         };
         let resuming = self.resumed.as_ref().is_some_and(|r| r.contains_key(&id));
-        let speculate = report.error.is_none()
+        let speculate = file.is_some()
             && !resuming
             && (!self.use_cache
                 || !self
                     .meta
                     .may_reuse(&self.tenant.name, "dataset", &params.to_string())
                     .await?);
-        let mut parts = speculate.then(read_thread);
-        let source = if report.error.is_none() {
-            let hashed = raw.clone();
-            match tokio::task::spawn_blocking(move || ArtifactDigest::of(&hashed)).await {
-                Ok(digest) => match self
-                    .put_pieces(&id, vec![raw.clone()], digest, "application/octet-stream")
-                    .await?
-                {
-                    Ok(d) => Some(d),
-                    Err(e) => {
-                        report.error = Some(e);
+        let mut parts = file.as_ref().filter(|_| speculate).map(read_thread);
+        let source = match &file {
+            Some(file) => {
+                let hashed = file.clone();
+                match tokio::task::spawn_blocking(move || hashed.hash()).await {
+                    Ok(Ok(digest)) => match self.put_file(&id, file, digest).await? {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            report.error = Some(e);
+                            None
+                        }
+                    },
+                    Ok(Err(e)) => {
+                        report.error = Some(format!("cannot read {}: {e}", ds.path.display()));
                         None
                     }
-                },
-                Err(e) => {
-                    report.error = Some(format!("hashing {} failed: {e}", ds.path.display()));
-                    None
+                    Err(e) => {
+                        report.error = Some(format!("hashing {} failed: {e}", ds.path.display()));
+                        None
+                    }
                 }
             }
-        } else {
-            None
+            None => None,
         };
         let inputs: Vec<(String, ArtifactDigest)> = source
             .iter()
@@ -1449,14 +1493,16 @@ impl RunCtx<'_> {
             .await?;
         let mut outputs = Vec::new();
         if report.error.is_none() && parts.is_none() {
-            parts = Some(read_thread());
+            parts = file.as_ref().map(read_thread);
         }
         if report.error.is_none()
             && let Some(parts) = parts
+            && let Some(file) = &file
         {
             let parts = parts
                 .await
-                .unwrap_or_else(|e| Err(format!("reading {} failed: {e}", ds.path.display())));
+                .unwrap_or_else(|e| Err(format!("reading {} failed: {e}", ds.path.display())))
+                .and_then(|parts| unchanged(self.tenant, &ds.path, file).map(|()| parts));
             match parts {
                 Ok((train, holdout)) => {
                     report.metrics.insert(
@@ -2070,8 +2116,8 @@ fn dataset_file(tenant: &Tenant, path: &std::path::Path) -> Result<crate::data::
     let cap = tenant.caps.dataset_mib;
     if file.size > cap.saturating_mul(1 << 20) {
         return Err(format!(
-            "{} is {} bytes, over tenant '{}''s cap dataset_mib = {cap} (a dataset file is \
-             read whole; `sluice tenants set {} dataset_mib=N`)",
+            "{} is {} bytes, over tenant '{}''s cap dataset_mib = {cap} \
+             (`sluice tenants set {} dataset_mib=N`)",
             path.display(),
             file.size,
             tenant.name,
@@ -2095,6 +2141,38 @@ fn dataset_file(tenant: &Tenant, path: &std::path::Path) -> Result<crate::data::
         ));
     }
     Ok(file)
+}
+
+/// Whether the dataset `file` (at `path`) is as it was when opened, and so
+/// its table is the bytes its digest names; the error says how it changed
+/// (grown past the tenant's `dataset_mib`, or otherwise).
+fn unchanged(
+    tenant: &Tenant,
+    path: &std::path::Path,
+    file: &crate::data::DataFile,
+) -> Result<(), String> {
+    let now = file
+        .changed()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let Some(size) = now else {
+        return Ok(());
+    };
+    let cap = tenant.caps.dataset_mib;
+    if size > cap.saturating_mul(1 << 20) {
+        return Err(format!(
+            "{} grew to {size} bytes while it was read, over tenant '{}''s cap \
+             dataset_mib = {cap}; only its first {} bytes were read",
+            path.display(),
+            tenant.name,
+            file.size
+        ));
+    }
+    Err(format!(
+        "{} changed while it was read (it was {} bytes, it is {size}); run again once it \
+         is written",
+        path.display(),
+        file.size
+    ))
 }
 
 fn skipped_report(step: &PlannedStep) -> StepReport {
@@ -2145,6 +2223,63 @@ fn new_run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18, point 13: a dataset file that grows after it was opened
+    /// (its size then checked against the tenant's `dataset_mib`) is read
+    /// only as far as it was, and the step's error names the cap: a
+    /// terabyte appended (sparse) costs nothing to find. One rewritten in
+    /// place, at the same size, is found changed too.
+    #[test]
+    fn a_dataset_that_changes_while_read_is_refused_naming_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "a,b\n1,2\n").unwrap();
+        let tenant = Tenant {
+            name: "small".into(),
+            caps: crate::tenants::TenantCaps {
+                dataset_mib: 1,
+                allowed_dirs: vec![dir.path().canonicalize().unwrap()],
+                ..Default::default()
+            },
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let file = dataset_file(&tenant, &path).unwrap();
+        assert_eq!(unchanged(&tenant, &path, &file), Ok(()));
+        let started = Instant::now();
+        let grown = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        grown.set_len(1 << 40).unwrap();
+        let table = read_parts(&path, file.reader(), None, None).unwrap().0;
+        assert_eq!(table.num_rows(), 1, "the rows it had when opened");
+        let err = unchanged(&tenant, &path, &file).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "{} grew to 1099511627776 bytes while it was read, over tenant 'small''s cap \
+                 dataset_mib = 1; only its first 8 bytes were read",
+                path.display()
+            )
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let err = dataset_file(&tenant, &path).unwrap_err();
+        assert!(
+            err.contains("over tenant 'small''s cap dataset_mib = 1"),
+            "{err}"
+        );
+
+        std::fs::write(&path, "a,b\n1,2\n").unwrap();
+        let file = dataset_file(&tenant, &path).unwrap();
+        // Past the file system's timestamp granularity.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(&path, "a,b\n3,4\n").unwrap();
+        let err = unchanged(&tenant, &path, &file).unwrap_err();
+        assert!(
+            err.ends_with(
+                "changed while it was read (it was 8 bytes, it is 8); run again once it is written"
+            ),
+            "{err}"
+        );
+    }
 
     /// A helper slot is a slot of the tenant and one of the process, taken
     /// only when both are free: never past the tenant's concurrency cap or

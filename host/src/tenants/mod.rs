@@ -36,7 +36,7 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `output_mib` | 1024 | each call's returned table, state or model |
 /// | `concurrency` | 4 | this tenant's steps running at once, over all its runs in a process |
 /// | `storage_mib` | 10 240 | bytes of artifacts the tenant stores in all |
-/// | `dataset_mib` | 1024 | the size of each dataset file a pipeline reads (datasets are read whole) |
+/// | `dataset_mib` | 1024 | the size of each dataset file a pipeline reads (no byte past it is read) |
 /// | `plugin_mib` | 128 | the size of each plugin component its pipelines load |
 /// | `max_functions` | 100 000 | function bodies in each plugin |
 /// | `max_function_kib` | 2048 | each function body of a plugin |
