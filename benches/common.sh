@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 
 cd "$root"
 ./scripts/build-plugins.sh >/dev/null
-cargo build --release -p sluice >/dev/null 2>&1 || cargo build --release -p sluice
+cargo build --release -p sluice-cli >/dev/null 2>&1 || cargo build --release -p sluice-cli
 sluice="$root/target/release/sluice"
 
 # Make the venv (once per machine) and set $py to its python.

@@ -27,7 +27,7 @@ for wasm in target/wasm32-wasip2/plugin/*.wasm; do
 done
 
 ./scripts/setup-toolchains.sh
-cargo build --release -p sluice --bin sluice
+cargo build --release -p sluice-cli --bin sluice
 for dir in plugins/*/; do
   [ -f "$dir/sluice-plugin.toml" ] || continue
   name="$(basename "$dir")"

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-plugins.sh
 echo "==> building the sluice host (release)"
-cargo build --release -p sluice
+cargo build --release -p sluice-cli
 echo "==> sluice run pipelines/breast-cancer.toml"
 ./target/release/sluice run pipelines/breast-cancer.toml

@@ -1,7 +1,7 @@
 //! What compiling costs, and what bounding it costs (BENCHMARKS.md,
 //! "Compile bounds"):
 //!
-//!     ./scripts/build-plugins.sh && cargo bench -p sluice --bench compile
+//!     ./scripts/build-plugins.sh && cargo bench -p sluice-cli --bench compile
 //!
 //! 1. reading a component before compiling it (the static bounds, the
 //!    imports and exports), for the largest plugins;
@@ -68,10 +68,9 @@ fn main() {
     );
 
     println!("[3] one straight-line function, compiled in a child process");
-    let fixture = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/hostile/wat/huge-function.wat"),
-    )
-    .unwrap();
+    let fixture =
+        std::fs::read_to_string(common::root().join("tests/hostile/wat/huge-function.wat"))
+            .unwrap();
     for kib in [256, 512, 1024, 2048] {
         let constants = kib * 1024 / 3;
         let body = "i32.const 1\n".repeat(constants) + &"i32.add\n".repeat(constants - 1);

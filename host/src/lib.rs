@@ -1,14 +1,14 @@
 //! sluice: run machine-learning pipeline steps as sandboxed WebAssembly
 //! components.
 //!
-//! The way of a run: [`cli`] -> [`pipeline`] (parse, validate, plan) ->
-//! the executor asks [`artifacts`] for inputs, [`runtime`] runs the step,
-//! [`artifacts`] stores outputs, [`meta`] records it. Nothing below `cli`
-//! prints; everything returns typed errors.
+//! The way of a run: the `sluice` command (the `sluice-cli` package, over
+//! this library) -> [`pipeline`] (parse, validate, plan) -> the executor
+//! asks [`artifacts`] for inputs, [`runtime`] runs the step, [`artifacts`]
+//! stores outputs, [`meta`] records it. Nothing in this library prints;
+//! everything returns typed errors.
 
 pub mod artifacts;
 pub mod authoring;
-pub mod cli;
 pub mod conformance;
 pub mod crash;
 pub mod data;

@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// The workspace's root (this binary is the `sluice-cli` package's, in
+/// host/cli/).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ lives in the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("host/cli lives in the workspace")
         .to_path_buf()
 }
 

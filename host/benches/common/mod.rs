@@ -3,11 +3,21 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The workspace's root: the benchmarks are the `sluice` package's
+/// (host/) and the `sluice-cli` package's (host/cli/).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("wit").is_dir())
+        .expect("the benchmarks live in the workspace")
+        .to_path_buf()
+}
+
 /// A plugin built by scripts/build-plugins.sh (the process ends, saying
 /// so, when it is missing).
 pub fn plugin(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release")
+    let p = root()
+        .join("target/wasm32-wasip2/release")
         .join(format!("{}.wasm", name.replace('-', "_")));
     if !p.is_file() {
         eprintln!(

@@ -29,7 +29,7 @@ pub const C_SDK: &str = include_str!("../../../templates/c/sluice_sdk.h");
 pub const JS_COMPONENTIZE: &str = include_str!("../../../templates/js/componentize.mjs");
 
 /// The languages sluice can build plugins from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Rust,

@@ -2,9 +2,9 @@
 
 use super::Home;
 use super::output::{print_json, short};
-use crate::artifacts::ArtifactDigest;
-use crate::meta::LineageNode;
 use clap::Args;
+use sluice::artifacts::ArtifactDigest;
+use sluice::meta::LineageNode;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

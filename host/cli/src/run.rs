@@ -2,12 +2,12 @@
 
 use super::Home;
 use super::output::{errln, escape_controls, fmt_metric, fmt_ms, outln, print_json, short, table};
-use crate::integrity::check_run_outputs;
-use crate::meta::RunStatus;
-use crate::pipeline::executor::{Executor, RunObserver, StepReport};
-use crate::pipeline::{PlanOptions, load_plan};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice::integrity::check_run_outputs;
+use sluice::meta::RunStatus;
+use sluice::pipeline::executor::{Executor, RunObserver, StepReport};
+use sluice::pipeline::{PlanOptions, load_plan};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,7 +67,7 @@ impl RunObserver for Progress {
         step: &str,
         done: usize,
         total: usize,
-        trial: &crate::meta::TrialRecord,
+        trial: &sluice::meta::TrialRecord,
     ) {
         if let Some(bar) = &self.bar {
             let score = trial.score.map_or_else(
@@ -309,10 +309,10 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn plan(
-    runtime: &crate::runtime::Runtime,
+    runtime: &sluice::runtime::Runtime,
     path: &std::path::Path,
     plugin_dirs: Vec<PathBuf>,
-) -> anyhow::Result<crate::pipeline::Plan> {
+) -> anyhow::Result<sluice::pipeline::Plan> {
     let options = PlanOptions {
         plugin_dirs,
         compile: None,
@@ -325,10 +325,10 @@ async fn plan(
 /// The plan of a recorded run, from the pipeline file and plugin
 /// directories it recorded; the file must still hash to the recorded sha256.
 async fn recorded_plan(
-    meta: &crate::meta::MetaStore,
-    record: &crate::meta::RunRecord,
-    runtime: &crate::runtime::Runtime,
-) -> anyhow::Result<crate::pipeline::Plan> {
+    meta: &sluice::meta::MetaStore,
+    record: &sluice::meta::RunRecord,
+    runtime: &sluice::runtime::Runtime,
+) -> anyhow::Result<sluice::pipeline::Plan> {
     let run_id = record.id.as_str();
     let (path, dirs) = meta.run_source(run_id).await?;
     let Some(path) = path else {
@@ -355,7 +355,7 @@ async fn recorded_plan(
 }
 
 impl Progress {
-    fn new(plan: &crate::pipeline::Plan, json: bool) -> Progress {
+    fn new(plan: &sluice::pipeline::Plan, json: bool) -> Progress {
         let bar = (!json && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
             bar.set_style(
@@ -379,8 +379,8 @@ impl Progress {
 }
 
 async fn print_report(
-    report: &crate::pipeline::executor::RunReport,
-    meta: &crate::meta::MetaStore,
+    report: &sluice::pipeline::executor::RunReport,
+    meta: &sluice::meta::MetaStore,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     if json {

@@ -4,8 +4,8 @@ use super::Home;
 use super::models::registry;
 use super::output::errln;
 use super::output_file::{is_stdout, write_output_file};
-use crate::registry::ModelSpec;
 use clap::Args;
+use sluice::registry::ModelSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,15 +27,15 @@ pub struct PredictArgs {
 pub async fn predict(home: &Home, args: PredictArgs) -> anyhow::Result<ExitCode> {
     let reg = registry(home).await?;
     let version = reg.resolve(&ModelSpec::parse(&args.model)?).await?;
-    let input = crate::data::read_table(&args.input)?;
+    let input = sluice::data::read_table(&args.input)?;
     let runtime = home.runtime().await?;
     let started = std::time::Instant::now();
     let predictions = reg.predict(&runtime, &version, &input).await?;
     // Standard output gets CSV; a file, the format its extension names.
     let bytes = if is_stdout(&args.output) {
-        crate::data::write_csv(&predictions)?
+        sluice::data::write_csv(&predictions)?
     } else {
-        crate::data::encode_table(&args.output, &predictions)?
+        sluice::data::encode_table(&args.output, &predictions)?
     };
     write_output_file(&args.output, &bytes)?;
     errln!(

@@ -2,9 +2,9 @@
 
 use super::Home;
 use super::output::{outln, print_json};
-use crate::integrity::{CheckProgress, DamagedArtifact, StoreCheck, check_store, remove_corrupt};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice::integrity::{CheckProgress, DamagedArtifact, StoreCheck, check_store, remove_corrupt};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 

@@ -2,9 +2,9 @@
 
 use super::Home;
 use super::output::{outln, print_json, table};
-use crate::tenants::{Admin, CAP_NAMES, Tenant, TenantCaps};
 use clap::Subcommand;
 use serde::Serialize;
+use sluice::tenants::{Admin, CAP_NAMES, Tenant, TenantCaps};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -209,7 +209,7 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
         TenantsCommand::Show { name, json } => {
             // Another tenant reads as missing, as its runs and models do.
             if name != home.tenant && Admin::home_owner(&home.tenant).is_err() {
-                return Err(crate::meta::MetaError::TenantNotFound { name }.into());
+                return Err(sluice::meta::MetaError::TenantNotFound { name }.into());
             }
             let tenant = meta.tenant(&name).await?;
             let (artifacts, stored_bytes) = meta.tenant_usage(&name).await?;

@@ -136,7 +136,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
         RunsCommand::Diff { run_a, run_b, json } => {
             let a = meta.get_run_in(tenant, &run_a).await?;
             let b = meta.get_run_in(tenant, &run_b).await?;
-            let diff = crate::meta::RunDiff::between(&a, &b);
+            let diff = sluice::meta::RunDiff::between(&a, &b);
             if json {
                 print_json(&diff)?;
             } else {
@@ -148,7 +148,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The trials of a step's hyperparameter search, best marked with `*`.
-fn print_trials(s: &crate::meta::StepRunRecord) {
+fn print_trials(s: &sluice::meta::StepRunRecord) {
     let metric = &s.trials[0].metric;
     outln!(
         "\nsearch of step {}: {} trial(s), metric {metric} (mean over folds)",
@@ -190,7 +190,7 @@ fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
         .map_or_else(|| "(absent)".to_owned(), |v| v.to_string())
 }
 
-fn print_diff(d: &crate::meta::RunDiff) {
+fn print_diff(d: &sluice::meta::RunDiff) {
     outln!("a  {}\nb  {}", d.a, d.b);
     if d.is_empty() {
         outln!(

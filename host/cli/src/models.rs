@@ -5,8 +5,8 @@ use super::output::{
     errln, escape_controls, fmt_metric, json_text, outln, print_json, short, table, write_out,
 };
 use super::output_file::{is_stdout, write_output_file};
-use crate::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
 use clap::Subcommand;
+use sluice::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -471,7 +471,7 @@ fn compare_rows(a: &ModelVersion, b: &ModelVersion) -> Vec<(String, String, Stri
     rows
 }
 
-fn opt(d: &Option<crate::artifacts::ArtifactDigest>) -> String {
+fn opt(d: &Option<sluice::artifacts::ArtifactDigest>) -> String {
     d.as_ref()
         .map(|d| d.to_string())
         .unwrap_or_else(|| "-".into())
@@ -505,7 +505,7 @@ async fn top_features(reg: &Registry, v: &ModelVersion) -> anyhow::Result<Vec<(S
 fn model_card(
     v: &ModelVersion,
     top: &[(String, f64)],
-    events: &[crate::registry::AuditEvent],
+    events: &[sluice::registry::AuditEvent],
     gates: &[String],
 ) -> String {
     let mut s = String::new();

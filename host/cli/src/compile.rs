@@ -4,8 +4,8 @@
 //! component on standard output. Hidden: not for people.
 
 use super::output::errln;
-use crate::runtime::compiler::{EngineFlags, precompile};
 use clap::Args;
+use sluice::runtime::compiler::{EngineFlags, precompile};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 

@@ -1,11 +1,31 @@
 //! `sluice new --lang LANG --kind KIND NAME`: a ready-to-build plugin project.
 
 use super::output::outln;
-use crate::authoring::{Lang, templates};
-use crate::runtime::World;
 use clap::{Args, ValueEnum};
+use sluice::authoring::{Lang, templates};
+use sluice::runtime::World;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The languages of `--lang`: [`Lang`]'s, in its order.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    Rust,
+    Python,
+    Js,
+    C,
+}
+
+impl From<LangArg> for Lang {
+    fn from(lang: LangArg) -> Self {
+        match lang {
+            LangArg::Rust => Lang::Rust,
+            LangArg::Python => Lang::Python,
+            LangArg::Js => Lang::Js,
+            LangArg::C => Lang::C,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Kind {
@@ -19,7 +39,7 @@ pub enum Kind {
 pub struct NewArgs {
     /// The plugin's language.
     #[arg(long)]
-    pub lang: Lang,
+    pub lang: LangArg,
     /// The world the plugin implements.
     #[arg(long)]
     pub kind: Kind,
@@ -42,8 +62,18 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         Kind::Explainer => World::Explainer,
     };
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
-    let files = templates::generate(&dir, &args.name, args.lang, world, args.sdk.as_deref())?;
-    outln!("created {} ({} {world}):", dir.display(), args.lang.name());
+    let files = templates::generate(
+        &dir,
+        &args.name,
+        args.lang.into(),
+        world,
+        args.sdk.as_deref(),
+    )?;
+    outln!(
+        "created {} ({} {world}):",
+        dir.display(),
+        Lang::from(args.lang).name()
+    );
     for f in files {
         outln!("  {}", f.display());
     }

@@ -20,14 +20,14 @@ use std::sync::OnceLock;
 /// Prints a line of human output to standard output, escaped.
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::cli::output::print_out(&format!("{}\n", format_args!($($arg)*)))
+        $crate::output::print_out(&format!("{}\n", format_args!($($arg)*)))
     };
 }
 
 /// Prints a line to standard error, escaped.
 macro_rules! errln {
     ($($arg:tt)*) => {
-        $crate::cli::output::print_err(&format!("{}\n", format_args!($($arg)*)))
+        $crate::output::print_err(&format!("{}\n", format_args!($($arg)*)))
     };
 }
 

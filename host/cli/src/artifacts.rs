@@ -3,8 +3,8 @@
 use super::Home;
 use super::output::errln;
 use super::output_file::{is_stdout, write_output_file};
-use crate::artifacts::ArtifactDigest;
 use clap::Subcommand;
+use sluice::artifacts::ArtifactDigest;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,8 +1,8 @@
 //! `sluice build DIR`: build a plugin project into a component.
 
 use super::output::outln;
-use crate::authoring::build::{BuildOutcome, build};
 use clap::Args;
+use sluice::authoring::build::{BuildOutcome, build};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 
 use super::Home;
 use super::output::{outln, print_json, table};
-use crate::conformance::{SuiteOptions, run_suite};
-use crate::wit;
+use sluice::conformance::{SuiteOptions, run_suite};
+use sluice::wit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

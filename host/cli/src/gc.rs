@@ -4,8 +4,8 @@
 
 use super::Home;
 use super::output::outln;
-use crate::artifacts::StoredArtifact;
 use clap::Args;
+use sluice::artifacts::StoredArtifact;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -92,7 +92,7 @@ pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
         // nothing counts, which the next gc finds and deletes.
         let deleted: Vec<_> = garbage.iter().map(|a| a.digest.clone()).collect();
         meta.forget_artifacts(&tenant.name, &deleted).await?;
-        crate::crash::point("gc-before-delete");
+        sluice::crash::point("gc-before-delete");
         for a in &garbage {
             store.delete(&a.digest).await?;
         }

@@ -2,8 +2,8 @@
 
 use super::Home;
 use super::output::{outln, print_json, table};
-use crate::wit;
 use clap::Subcommand;
+use sluice::wit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,7 +66,7 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     serde_json::json!({
                         "name": p.name,
                         "kind": p.kind,
-                        "default": p.default.as_ref().map(crate::pipeline::plan::param_json),
+                        "default": p.default.as_ref().map(sluice::pipeline::plan::param_json),
                         "required": p.default.is_none(),
                         "doc": p.doc,
                     })
@@ -89,7 +89,7 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
             } else {
                 outln!("file      {}", file.display());
                 outln!("sha256    {}", plugin.sha256);
-                if plugin.world == crate::runtime::World::Trainer {
+                if plugin.world == sluice::runtime::World::Trainer {
                     // Whether an explainer's predict-replacing sends it only
                     // the new columns (README, "The pipeline format").
                     let holding = if plugin.exports_holding() {
