@@ -1,12 +1,16 @@
 //! Classifier scores shared by evaluators and explainers, with
 //! scikit-learn's conventions: labels compare as text, log loss clips
 //! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
-//! scores given their average rank.
+//! scores given their average rank. The formulas themselves (accuracy, log
+//! loss, ROC AUC) are `sluice-determ`'s, which the host's search scores
+//! with too; this module lines a model's output up with the labels and
+//! reports thresholds as checks.
+
+pub use sluice_determ::metrics::{
+    LOG_LOSS_EPS, accuracy, binary_class_log_loss, log_loss, multiclass_log_loss, roc_auc,
+};
 
 use crate::{Column, StepError, Table, ValidationReport, Values};
-
-/// The clip scikit-learn's `log_loss` applies to probabilities.
-pub const LOG_LOSS_EPS: f64 = 1e-15;
 
 /// A classifier's predictions lined up with the true labels: only rows whose
 /// label is not null take part.
@@ -209,92 +213,6 @@ fn parse_exact<T: std::str::FromStr + ToString>(text: &str) -> Option<T> {
     text.parse::<T>().ok().filter(|v| v.to_string() == text)
 }
 
-/// The share of `true` entries (NaN when empty).
-pub fn accuracy(correct: &[bool]) -> f64 {
-    correct.iter().filter(|c| **c).count() as f64 / correct.len() as f64
-}
-
-/// Mean binary log loss of probabilities `p` for labels `positive`, with `p`
-/// clipped to `[1e-15, 1 - 1e-15]` (NaN when empty).
-pub fn log_loss(positive: &[bool], p: &[f64]) -> f64 {
-    let total: f64 = positive
-        .iter()
-        .zip(p)
-        .map(|(&y, &p)| {
-            let p = p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-            if y { -p.ln() } else { -(1.0 - p).ln() }
-        })
-        .sum();
-    total / positive.len() as f64
-}
-
-/// Mean multiclass log loss: `-ln proba[i][truth[i]]`, each probability
-/// clipped to `[1e-15, 1 - 1e-15]` as in [`log_loss`] (NaN when empty).
-pub fn multiclass_log_loss(truth: &[usize], proba: &[Vec<f64>]) -> f64 {
-    let total: f64 = truth
-        .iter()
-        .zip(proba)
-        .map(|(&k, p)| -p[k].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln())
-        .sum();
-    total / truth.len() as f64
-}
-
-/// [`multiclass_log_loss`] of a binary model's `p1` (the second class's
-/// probability; the first's is `1 - p1`), without a vector per row: the
-/// same terms in the same order, so the same bits.
-pub fn binary_class_log_loss(truth: &[usize], p1: &[f64]) -> f64 {
-    let total: f64 = truth
-        .iter()
-        .zip(p1)
-        .map(|(&k, &p1)| {
-            let p = if k == 1 { p1 } else { 1.0 - p1 };
-            -p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln()
-        })
-        .sum();
-    total / truth.len() as f64
-}
-
-/// Area under the ROC curve, by the rank-sum (Mann-Whitney U) formula with
-/// tied scores given their average rank. `None` when only one class is
-/// present.
-pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
-    let n_pos = positive.iter().filter(|p| **p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
-    let ranks = average_ranks(score);
-    let rank_sum: f64 = ranks
-        .iter()
-        .zip(positive)
-        .filter(|(_, p)| **p)
-        .map(|(r, _)| r)
-        .sum();
-    let (n_pos, n_neg) = (n_pos as f64, n_neg as f64);
-    Some((rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
-}
-
-/// 1-based ranks, ties sharing their average rank.
-fn average_ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        // Positions start..end (0-based) share ranks start+1..=end.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i] = rank;
-        }
-        start = end;
-    }
-    ranks
-}
-
 /// `x` rounded to 6 decimal places, as evaluators show scores in check
 /// details.
 pub fn round6(x: f64) -> f64 {
@@ -352,18 +270,6 @@ pub fn check_roc_auc(report: &mut ValidationReport, label: &str, roc_auc: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn binary_class_log_loss_is_multiclass_log_loss_bit_for_bit() {
-        let p1: Vec<f64> = (0..1000)
-            .map(|i| ((i as f64) * 0.7361).sin().abs())
-            .collect();
-        let truth: Vec<usize> = (0..1000).map(|i| (i * 7 % 3 == 0) as usize).collect();
-        let proba: Vec<Vec<f64>> = p1.iter().map(|&p| vec![1.0 - p, p]).collect();
-        let want = multiclass_log_loss(&truth, &proba);
-        assert_eq!(binary_class_log_loss(&truth, &p1).to_bits(), want.to_bits());
-        assert_ne!(binary_class_log_loss(&truth[1..], &p1[..999]), want);
-    }
 
     /// Same-typed labels scored by value give what scoring by text gives,
     /// nulls included on either side.
@@ -425,40 +331,6 @@ mod tests {
         let scored = ScoredRows::new(&output, &truth, "1").unwrap();
         assert_eq!(scored.positive, vec![true, false, true]);
         assert_eq!(scored.correct, vec![true, false, true]);
-    }
-
-    #[test]
-    fn roc_auc_matches_reference() {
-        // sklearn.metrics.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
-        let y = [false, false, true, true];
-        assert_eq!(roc_auc(&y, &[0.1, 0.4, 0.35, 0.8]), Some(0.75));
-        // Ties count half: roc_auc_score([0, 1], [0.5, 0.5]) == 0.5
-        assert_eq!(roc_auc(&[false, true], &[0.5, 0.5]), Some(0.5));
-        assert_eq!(roc_auc(&[true, true], &[0.5, 0.7]), None);
-    }
-
-    #[test]
-    fn multiclass_log_loss_matches_reference() {
-        // sklearn.metrics.log_loss([0, 2, 1], [[.7, .2, .1], [.1, .3, .6], [.2, .5, .3]])
-        // == 0.5202159160882228
-        let proba = vec![
-            vec![0.7, 0.2, 0.1],
-            vec![0.1, 0.3, 0.6],
-            vec![0.2, 0.5, 0.3],
-        ];
-        let ll = multiclass_log_loss(&[0, 2, 1], &proba);
-        assert!((ll - 0.520_215_916_088_222_8).abs() < 1e-12, "{ll}");
-    }
-
-    #[test]
-    fn log_loss_matches_reference() {
-        // sklearn.metrics.log_loss([0, 1, 1], [0.2, 0.7, 1.0]) == 0.19327283175098078
-        let ll = log_loss(&[false, true, true], &[0.2, 0.7, 1.0]);
-        let expected = (-(0.8f64).ln() - (0.7f64).ln() - (1.0 - 1e-15f64).ln()) / 3.0;
-        assert!((ll - expected).abs() < 1e-15);
-        assert!((ll - 0.193_272_831_750_981_06).abs() < 1e-12);
-        // Clipping keeps a confident mistake finite.
-        assert!((log_loss(&[true], &[0.0]) - 34.538_776_394_910_684).abs() < 1e-9);
     }
 
     #[test]

@@ -537,7 +537,7 @@ pub fn score(
                     .zip(&truth_text)
                     .map(|(&i, t)| is_valid(prediction, i) && &text(prediction, i) == t)
                     .collect();
-                Ok(sluice_sdk::metrics::accuracy(&correct))
+                Ok(sluice_determ::metrics::accuracy(&correct))
             }
             Metric::F1 => {
                 let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
@@ -566,7 +566,7 @@ pub fn score(
                 )?;
                 let labels: Vec<bool> = truth_text.iter().map(|t| t == positive).collect();
                 let scores: Vec<f64> = keep.iter().map(|&i| p[i]).collect();
-                sluice_sdk::metrics::roc_auc(&labels, &scores).ok_or_else(|| {
+                sluice_determ::metrics::roc_auc(&labels, &scores).ok_or_else(|| {
                     format!(
                         "roc_auc needs both classes among the validation rows; only {} present \
                          (is search.positive = \"{positive}\" a class?)",
@@ -588,8 +588,8 @@ pub fn score(
                         cache.insert(t.as_str(), p);
                     }
                     let p = cache[t.as_str()][i].clamp(
-                        sluice_sdk::metrics::LOG_LOSS_EPS,
-                        1.0 - sluice_sdk::metrics::LOG_LOSS_EPS,
+                        sluice_determ::metrics::LOG_LOSS_EPS,
+                        1.0 - sluice_determ::metrics::LOG_LOSS_EPS,
                     );
                     total -= p.ln();
                 }

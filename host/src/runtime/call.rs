@@ -368,7 +368,7 @@ fn permuted(
 /// `column` permuted by `seed` (see [`permuted`]): the SDK's own
 /// shuffle of a column's parts.
 fn permute_column(column: &types::Column, seed: u64) -> types::Column {
-    use sluice_sdk::random::{SplitMix64, shuffled_parts};
+    use sluice_determ::random::{SplitMix64, shuffled_parts};
     use types::Values;
     let rng = &mut SplitMix64::new(seed);
     let valid = column.valid.as_deref();
