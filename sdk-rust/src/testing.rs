@@ -1,17 +1,60 @@
-//! Test support: the repo's datasets, split and standardized exactly as
-//! `plugins/parity/make_reference.py` does, and the reference numbers it
-//! wrote to `plugins/parity/sklearn_reference.json`.
+//! Test support for the plugins' unit tests, so no plugin copies it: params
+//! resolved as the host resolves a step's ([`params`], [`try_params`],
+//! [`text`], [`int`], [`num`]), float comparison ([`assert_close`]), a
+//! column's numbers ([`f64s`]), and the repo's datasets, split and
+//! standardized exactly as `plugins/parity/make_reference.py` does, with the
+//! reference numbers it wrote to `plugins/parity/sklearn_reference.json`:
 //!
 //! - Data row `i` (0-based, header excluded) is holdout when `i % 4 == 3`.
 //! - Standardization: train mean and train std (ddof 0, a std of 0 -> 1),
 //!   applied to both parts.
 //!
-//! Shared by the tests of the trainer crates that check parity (`knn`,
-//! `linear`, `decision-tree`). Not part of the SDK's API.
+//! Not part of the SDK's API (hidden from its docs), and not for plugin
+//! code outside `#[cfg(test)]`: it panics instead of returning errors.
 
 use std::path::PathBuf;
 
-use crate::{Column, Table};
+use crate::{Column, ParamValue, Params, PluginInfo, StepError, Table};
+
+/// `pairs` resolved against the params a plugin describes (`info`, its
+/// `describe()`), as the host resolves a step's params: the refusal, if
+/// any, is the error.
+pub fn try_params(info: &PluginInfo, pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
+    Params::resolve(
+        &info.params,
+        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
+    )
+}
+
+/// [`try_params`] that must succeed.
+pub fn params(info: &PluginInfo, pairs: &[(&str, ParamValue)]) -> Params {
+    try_params(info, pairs).unwrap()
+}
+
+/// A text param.
+pub fn text(v: &str) -> ParamValue {
+    ParamValue::Text(v.to_string())
+}
+
+/// An integer param.
+pub fn int(v: i64) -> ParamValue {
+    ParamValue::Integer(v)
+}
+
+/// A number param.
+pub fn num(v: f64) -> ParamValue {
+    ParamValue::Number(v)
+}
+
+/// Panics unless `a` and `b` are at most `tol` apart.
+pub fn assert_close(a: f64, b: f64, tol: f64) {
+    assert!((a - b).abs() <= tol, "{a} vs {b}");
+}
+
+/// The values of `table`'s f64 column `name`; panics if there is none.
+pub fn f64s<'a>(table: &'a Table, name: &str) -> &'a [f64] {
+    table.column(name).unwrap().f64_values().unwrap()
+}
 
 /// `relative` to the repository root.
 fn repo_path(relative: &str) -> PathBuf {

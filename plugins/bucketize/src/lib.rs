@@ -185,21 +185,15 @@ sluice_sdk::export_transform!(Bucketize);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{Column, ErrorKind, ParamValue};
+    use sluice_sdk::testing::{self, f64s, int, text};
+    use sluice_sdk::{Column, ErrorKind};
 
     fn fit(data: &Table, n_bins: i64, columns: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &Bucketize::describe().params,
-            [
-                ("n_bins".to_string(), ParamValue::Integer(n_bins)),
-                ("columns".to_string(), ParamValue::Text(columns.into())),
-            ],
+        let params = testing::try_params(
+            &Bucketize::describe(),
+            &[("n_bins", int(n_bins)), ("columns", text(columns))],
         )?;
         Bucketize::fit(data.clone(), params)
-    }
-
-    fn col<'a>(t: &'a Table, name: &str) -> &'a [f64] {
-        t.column(name).unwrap().f64_values().unwrap()
     }
 
     #[test]
@@ -227,7 +221,7 @@ mod tests {
             vec![("k".into(), vec![1.0, 2.0, 3.0, 4.0, 5.0])]
         );
         let out = Bucketize::apply(state, t.clone()).unwrap();
-        assert_eq!(col(&out, "k"), &[0.0, 1.0, 2.0, 3.0, 3.0]);
+        assert_eq!(f64s(&out, "k"), &[0.0, 1.0, 2.0, 3.0, 3.0]);
         assert_eq!(out.column("s").unwrap(), t.column("s").unwrap());
     }
 
@@ -246,7 +240,7 @@ mod tests {
             vec![-5.0, 0.0, 7.0, 11.0, 12.5, 30.0, 1e9],
         ));
         let out = Bucketize::apply(state, new).unwrap();
-        assert_eq!(col(&out, "x"), &[0.0, 0.0, 1.0, 1.0, 2.0, 4.0, 4.0]);
+        assert_eq!(f64s(&out, "x"), &[0.0, 0.0, 1.0, 1.0, 2.0, 4.0, 4.0]);
     }
 
     #[test]
@@ -261,8 +255,8 @@ mod tests {
         assert_eq!(bins.columns[0].1, [1.0, 2.0, 3.0]);
         assert_eq!(bins.columns[1].1, [f64::NEG_INFINITY, f64::INFINITY]);
         let out = Bucketize::apply(state, t).unwrap();
-        assert_eq!(col(&out, "d"), &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
-        assert_eq!(col(&out, "c"), &[0.0; 6]);
+        assert_eq!(f64s(&out, "d"), &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(f64s(&out, "c"), &[0.0; 6]);
         let x = out.column("x").unwrap();
         assert!(x.f64_values().unwrap()[0].is_nan());
         assert!(x.is_null(3) && !x.is_null(1));

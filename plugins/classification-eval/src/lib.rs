@@ -423,18 +423,11 @@ sluice_sdk::export_validator!(ClassificationEval);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &ClassificationEval::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.into())
+        testing::params(&ClassificationEval::describe(), pairs)
     }
 
     fn close(a: Option<f64>, b: f64) {

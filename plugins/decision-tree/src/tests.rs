@@ -3,22 +3,11 @@
 
 use super::*;
 use crate::parity;
+use sluice_sdk::testing::{self, assert_close, int, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &DecisionTree::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn text(v: &str) -> ParamValue {
-    ParamValue::Text(v.to_string())
-}
-
-fn int(v: i64) -> ParamValue {
-    ParamValue::Integer(v)
+    testing::params(&DecisionTree::describe(), pairs)
 }
 
 fn line(xs: &[f64]) -> Table {
@@ -34,10 +23,6 @@ fn classifier(max_depth: Option<usize>, min_leaf: usize) -> TreeOptions {
             min_samples_leaf: min_leaf,
         },
     }
-}
-
-fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol, "{a} vs {b}");
 }
 
 #[test]

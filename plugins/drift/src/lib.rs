@@ -643,17 +643,11 @@ sluice_sdk::export_validator!(Drift);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
-        Params::resolve(
-            &Drift::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.to_string())
+        testing::try_params(&Drift::describe(), pairs)
     }
 
     fn run(data: Table, reference: Table, pairs: &[(&str, ParamValue)]) -> ValidationReport {

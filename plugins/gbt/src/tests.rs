@@ -4,34 +4,15 @@
 use super::*;
 use crate::parity;
 use sluice_sdk::codec::ByteWriter;
+use sluice_sdk::testing::{self, assert_close, int, num, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &Gbt::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn text(v: &str) -> ParamValue {
-    ParamValue::Text(v.to_string())
-}
-
-fn int(v: i64) -> ParamValue {
-    ParamValue::Integer(v)
-}
-
-fn num(v: f64) -> ParamValue {
-    ParamValue::Number(v)
+    testing::params(&Gbt::describe(), pairs)
 }
 
 fn line(xs: &[f64]) -> Table {
     Table::new().with(Column::f64("x", xs.to_vec()))
-}
-
-fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol, "{a} vs {b}");
 }
 
 #[test]

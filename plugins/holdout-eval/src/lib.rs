@@ -140,18 +140,11 @@ sluice_sdk::export_validator!(HoldoutEval);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{Column, ErrorKind, ParamValue};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &HoldoutEval::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.into())
+        testing::params(&HoldoutEval::describe(), pairs)
     }
 
     /// A stand-in model: p_1 is the `score` column, the prediction is

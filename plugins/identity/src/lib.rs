@@ -33,10 +33,11 @@ sluice_sdk::export_transform!(Identity);
 mod tests {
     use super::*;
     use sluice_sdk::Column;
+    use sluice_sdk::testing;
 
     #[test]
     fn apply_returns_input() {
-        let params = Params::resolve(&Identity::describe().params, Vec::new()).unwrap();
+        let params = testing::params(&Identity::describe(), &[]);
         let state = Identity::fit(Table::new(), params).unwrap();
         assert!(state.is_empty());
         let t = Table::new()

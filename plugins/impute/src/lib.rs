@@ -613,13 +613,11 @@ sluice_sdk::export_transform!(Impute);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
 
     fn fit(data: &Table, strategy: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &Impute::describe().params,
-            [("strategy".to_string(), ParamValue::Text(strategy.into()))],
-        )?;
+        let params = testing::try_params(&Impute::describe(), &[("strategy", text(strategy))])?;
         Impute::fit(data.clone(), params)
     }
 
@@ -773,14 +771,11 @@ mod tests {
     }
 
     fn fit_with(data: &Table, strategy: &str, fill_value: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &Impute::describe().params,
-            [
-                ("strategy".to_string(), ParamValue::Text(strategy.into())),
-                (
-                    "fill_value".to_string(),
-                    ParamValue::Text(fill_value.into()),
-                ),
+        let params = testing::try_params(
+            &Impute::describe(),
+            &[
+                ("strategy", text(strategy)),
+                ("fill_value", text(fill_value)),
             ],
         )?;
         Impute::fit(data.clone(), params)

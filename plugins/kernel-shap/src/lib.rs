@@ -528,20 +528,13 @@ sluice_sdk::export_explainer!(KernelShap);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, int};
     use sluice_sdk::{ErrorKind, ParamValue};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &KernelShap::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
-    }
-
-    fn int(v: i64) -> ParamValue {
-        ParamValue::Integer(v)
+        testing::params(&KernelShap::describe(), pairs)
     }
 
     /// Installs `f(features) -> prediction` and returns a call counter.

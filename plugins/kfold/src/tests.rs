@@ -2,22 +2,11 @@
 //! folds read back from `split()` as each row's test fold).
 
 use super::*;
+use sluice_sdk::testing::{self, int, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &KFold::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn int(v: i64) -> ParamValue {
-    ParamValue::Integer(v)
-}
-
-fn text(v: &str) -> ParamValue {
-    ParamValue::Text(v.to_string())
+    testing::params(&KFold::describe(), pairs)
 }
 
 /// 15 labels: b x7, a x5, c x3, interleaved (b, a, c by first appearance).

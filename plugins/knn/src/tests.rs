@@ -3,26 +3,15 @@
 
 use super::*;
 use crate::parity;
+use sluice_sdk::testing::{self, assert_close, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &Knn::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn text(v: &str) -> ParamValue {
-    ParamValue::Text(v.to_string())
+    testing::params(&Knn::describe(), pairs)
 }
 
 fn line(xs: &[f64]) -> Table {
     Table::new().with(Column::f64("x", xs.to_vec()))
-}
-
-fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol, "{a} vs {b}");
 }
 
 #[test]

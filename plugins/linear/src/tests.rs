@@ -3,18 +3,11 @@
 
 use super::*;
 use crate::parity;
+use sluice_sdk::testing::{self, assert_close};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &Linear::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol, "{a} vs {b}");
+    testing::params(&Linear::describe(), pairs)
 }
 
 #[test]

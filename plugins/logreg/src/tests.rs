@@ -4,6 +4,7 @@
 
 use super::*;
 use sluice_sdk::codec::ByteWriter;
+use sluice_sdk::testing::{self, assert_close};
 use sluice_sdk::{ErrorKind, ParamValue};
 
 /// 40 rows, 3 features (two f64, one i64), 14 positives, not separable.
@@ -27,15 +28,7 @@ fn synthetic() -> (Table, Column) {
 }
 
 fn params(pairs: &[(&str, ParamValue)]) -> Params {
-    Params::resolve(
-        &LogReg::describe().params,
-        pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-    )
-    .unwrap()
-}
-
-fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol, "{a} vs {b}");
+    testing::params(&LogReg::describe(), pairs)
 }
 
 #[test]

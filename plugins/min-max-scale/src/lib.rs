@@ -137,13 +137,11 @@ sluice_sdk::export_transform!(MinMaxScale);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{Column, ErrorKind, ParamValue};
+    use sluice_sdk::testing::{self, text};
+    use sluice_sdk::{Column, ErrorKind};
 
     fn fit(data: &Table, columns: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &MinMaxScale::describe().params,
-            [("columns".to_string(), ParamValue::Text(columns.into()))],
-        )?;
+        let params = testing::try_params(&MinMaxScale::describe(), &[("columns", text(columns))])?;
         MinMaxScale::fit(data.clone(), params)
     }
 

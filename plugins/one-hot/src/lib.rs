@@ -181,24 +181,18 @@ sluice_sdk::export_transform!(OneHot);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{ErrorKind, ParamValue};
+    use sluice_sdk::ErrorKind;
+    use sluice_sdk::testing::{self, f64s, text};
 
     fn fit(data: &Table, columns: &str, handle_unknown: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &OneHot::describe().params,
-            [
-                ("columns".to_string(), ParamValue::Text(columns.into())),
-                (
-                    "handle_unknown".to_string(),
-                    ParamValue::Text(handle_unknown.into()),
-                ),
+        let params = testing::try_params(
+            &OneHot::describe(),
+            &[
+                ("columns", text(columns)),
+                ("handle_unknown", text(handle_unknown)),
             ],
         )?;
         OneHot::fit(data.clone(), params)
-    }
-
-    fn col<'a>(t: &'a Table, name: &str) -> &'a [f64] {
-        t.column(name).unwrap().f64_values().unwrap()
     }
 
     #[test]
@@ -258,11 +252,11 @@ mod tests {
         let state = fit(&t, "", "error").unwrap();
         let out = OneHot::apply(state, t).unwrap();
         assert_eq!(out.names(), ["c=a", "c=b", "c=é", "f=false", "f=true", "k"]);
-        assert_eq!(col(&out, "c=a"), &[0.0, 1.0, 0.0, 0.0]);
-        assert_eq!(col(&out, "c=b"), &[1.0, 0.0, 0.0, 0.0]);
-        assert_eq!(col(&out, "c=é"), &[0.0, 0.0, 1.0, 0.0]);
+        assert_eq!(f64s(&out, "c=a"), &[0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(f64s(&out, "c=b"), &[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(f64s(&out, "c=é"), &[0.0, 0.0, 1.0, 0.0]);
         assert!(out.column("c=b").unwrap().valid().is_none());
-        assert_eq!(col(&out, "f=true"), &[1.0, 0.0, 1.0, 1.0]);
+        assert_eq!(f64s(&out, "f=true"), &[1.0, 0.0, 1.0, 1.0]);
         assert_eq!(
             out.column("k").unwrap().i64_values().unwrap(),
             &[1, 2, 3, 4]
@@ -274,8 +268,8 @@ mod tests {
         let t = Table::new().with(Column::strings("c", ["x", "y"]));
         let new = Table::new().with(Column::strings("c", ["y", "zebra"]));
         let out = OneHot::apply(fit(&t, "", "ignore").unwrap(), new.clone()).unwrap();
-        assert_eq!(col(&out, "c=x"), &[0.0, 0.0]);
-        assert_eq!(col(&out, "c=y"), &[1.0, 0.0]);
+        assert_eq!(f64s(&out, "c=x"), &[0.0, 0.0]);
+        assert_eq!(f64s(&out, "c=y"), &[1.0, 0.0]);
         let err = OneHot::apply(fit(&t, "", "error").unwrap(), new).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput);
         assert!(

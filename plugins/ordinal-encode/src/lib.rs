@@ -146,21 +146,15 @@ sluice_sdk::export_transform!(OrdinalEncode);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{ErrorKind, ParamValue};
+    use sluice_sdk::ErrorKind;
+    use sluice_sdk::testing::{self, f64s, num, text};
 
     fn fit(data: &Table, columns: &str, unknown: f64) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &OrdinalEncode::describe().params,
-            [
-                ("columns".to_string(), ParamValue::Text(columns.into())),
-                ("unknown_value".to_string(), ParamValue::Number(unknown)),
-            ],
+        let params = testing::try_params(
+            &OrdinalEncode::describe(),
+            &[("columns", text(columns)), ("unknown_value", num(unknown))],
         )?;
         OrdinalEncode::fit(data.clone(), params)
-    }
-
-    fn col<'a>(t: &'a Table, name: &str) -> &'a [f64] {
-        t.column(name).unwrap().f64_values().unwrap()
     }
 
     #[test]
@@ -179,8 +173,8 @@ mod tests {
             .with(Column::f64("x", vec![0.0, 1.0]));
         let out = OrdinalEncode::apply(state, new.clone()).unwrap();
         assert_eq!(out.names(), ["sex", "n", "x"]);
-        assert_eq!(col(&out, "sex"), &[0.0, 1.0]);
-        assert_eq!(col(&out, "n"), &[2.0, 0.0]);
+        assert_eq!(f64s(&out, "sex"), &[0.0, 1.0]);
+        assert_eq!(f64s(&out, "n"), &[2.0, 0.0]);
         assert_eq!(out.column("x").unwrap(), new.column("x").unwrap());
     }
 
@@ -189,12 +183,12 @@ mod tests {
         // OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1)
         let t = Table::new().with(Column::strings("c", ["b", "a", "c"]));
         let new = Table::new().with(Column::strings("c", ["c", "zz", "a"]));
-        let params = Params::resolve(&OrdinalEncode::describe().params, Vec::new()).unwrap();
+        let params = testing::params(&OrdinalEncode::describe(), &[]);
         let state = OrdinalEncode::fit(t.clone(), params).unwrap();
         let out = OrdinalEncode::apply(state, new.clone()).unwrap();
-        assert_eq!(col(&out, "c"), &[2.0, -1.0, 0.0]);
+        assert_eq!(f64s(&out, "c"), &[2.0, -1.0, 0.0]);
         let out = OrdinalEncode::apply(fit(&t, "", 99.0).unwrap(), new).unwrap();
-        assert_eq!(col(&out, "c"), &[2.0, 99.0, 0.0]);
+        assert_eq!(f64s(&out, "c"), &[2.0, 99.0, 0.0]);
     }
 
     #[test]
@@ -209,7 +203,7 @@ mod tests {
         assert_eq!(&c.f64_values().unwrap()[..3], &[1.0, 0.0, 0.0]);
         assert!(c.f64_values().unwrap()[3].is_nan());
         assert!(c.is_null(3) && !c.is_null(0));
-        assert_eq!(col(&out, "f"), &[1.0, 0.0, 1.0, 1.0]);
+        assert_eq!(f64s(&out, "f"), &[1.0, 0.0, 1.0, 1.0]);
         assert_eq!(
             out.column("k").unwrap().i64_values().unwrap(),
             &[1, 2, 3, 4]

@@ -305,20 +305,13 @@ sluice_sdk::export_explainer!(PartialDependence);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &PartialDependence::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.into())
+        testing::params(&PartialDependence::describe(), pairs)
     }
 
     /// Installs a model whose `prediction` is `f(table)` and returns a call

@@ -209,6 +209,7 @@ sluice_sdk::export_explainer!(PermutationImportance);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing;
     use sluice_sdk::{ErrorKind, ParamValue};
 
     /// A model that predicts 1 when `a > 0` and ignores everything else;
@@ -250,11 +251,7 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &PermutationImportance::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
+        testing::params(&PermutationImportance::describe(), pairs)
     }
 
     #[test]

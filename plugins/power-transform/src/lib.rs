@@ -374,15 +374,13 @@ sluice_sdk::export_transform!(PowerTransform);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{ErrorKind, ParamValue};
+    use sluice_sdk::ErrorKind;
+    use sluice_sdk::testing::{self, text};
 
     fn fit(data: &Table, method: &str, columns: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &PowerTransform::describe().params,
-            [
-                ("method".to_string(), ParamValue::Text(method.into())),
-                ("columns".to_string(), ParamValue::Text(columns.into())),
-            ],
+        let params = testing::try_params(
+            &PowerTransform::describe(),
+            &[("method", text(method)), ("columns", text(columns))],
         )?;
         PowerTransform::fit(data.clone(), params)
     }
@@ -449,7 +447,7 @@ mod tests {
             .with(Column::f64("x", vec![0.0, -5.0, 1.0, f64::NAN]).with_nulls(&[1]))
             .with(Column::i64("k", vec![0, 1, 2, 3]))
             .with(Column::strings("s", ["a", "b", "c", "d"]));
-        let params = Params::resolve(&PowerTransform::describe().params, Vec::new()).unwrap();
+        let params = testing::params(&PowerTransform::describe(), &[]);
         let state = PowerTransform::fit(t.clone(), params).unwrap();
         let out = PowerTransform::apply(state.clone(), t.clone()).unwrap();
         let x = out.column("x").unwrap();

@@ -184,18 +184,11 @@ sluice_sdk::export_validator!(RegressionEval);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Params {
-        Params::resolve(
-            &RegressionEval::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-        .unwrap()
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.into())
+        testing::params(&RegressionEval::describe(), pairs)
     }
 
     /// A stand-in model: the prediction is the `guess` column.

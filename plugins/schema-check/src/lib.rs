@@ -291,17 +291,11 @@ sluice_sdk::export_validator!(SchemaCheck);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing::{self, text};
     use sluice_sdk::{ErrorKind, ParamValue};
 
     fn params(pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
-        Params::resolve(
-            &SchemaCheck::describe().params,
-            pairs.iter().map(|(n, v)| (n.to_string(), v.clone())),
-        )
-    }
-
-    fn text(s: &str) -> ParamValue {
-        ParamValue::Text(s.to_string())
+        testing::try_params(&SchemaCheck::describe(), pairs)
     }
 
     fn table() -> Table {

@@ -127,15 +127,13 @@ sluice_sdk::export_transform!(SelectColumns);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_sdk::{Column, ErrorKind, ParamValue};
+    use sluice_sdk::testing::{self, text};
+    use sluice_sdk::{Column, ErrorKind};
 
     fn fit(data: &Table, keep: &str, drop: &str) -> Result<Vec<u8>, StepError> {
-        let params = Params::resolve(
-            &SelectColumns::describe().params,
-            [
-                ("keep".to_string(), ParamValue::Text(keep.into())),
-                ("drop".to_string(), ParamValue::Text(drop.into())),
-            ],
+        let params = testing::try_params(
+            &SelectColumns::describe(),
+            &[("keep", text(keep)), ("drop", text(drop))],
         )?;
         SelectColumns::fit(data.clone(), params)
     }

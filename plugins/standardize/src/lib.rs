@@ -125,10 +125,11 @@ sluice_sdk::export_transform!(Standardize);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_sdk::testing;
     use sluice_sdk::{Column, ErrorKind};
 
     fn fit(data: &Table) -> Vec<u8> {
-        let params = Params::resolve(&Standardize::describe().params, Vec::new()).unwrap();
+        let params = testing::params(&Standardize::describe(), &[]);
         Standardize::fit(data.clone(), params).unwrap()
     }
 
