@@ -1,7 +1,8 @@
 //! Test support for the plugins' unit tests, so no plugin copies it: params
 //! resolved as the host resolves a step's ([`params`], [`try_params`],
 //! [`text`], [`int`], [`num`]), float comparison ([`assert_close`]), a
-//! column's numbers ([`f64s`]), and the repo's datasets, split and
+//! column's numbers ([`f64s`]), stand-in models for evaluators and
+//! explainers ([`install_model`], [`install_scored_binary`]), and the repo's datasets, split and
 //! standardized exactly as `plugins/parity/make_reference.py` does, with the
 //! reference numbers it wrote to `plugins/parity/sklearn_reference.json`:
 //!
@@ -13,6 +14,8 @@
 //! code outside `#[cfg(test)]`: it panics instead of returning errors.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{Column, ParamValue, Params, PluginInfo, StepError, Table};
 
@@ -69,6 +72,39 @@ pub struct Split {
     pub train_target: Column,
     pub holdout: Table,
     pub holdout_target: Column,
+}
+
+/// Installs a stand-in model whose `prediction` column is `f(features)`,
+/// and returns how many times it has been called.
+pub fn install_model(
+    f: impl Fn(&Table) -> Result<Vec<f64>, StepError> + Send + Sync + 'static,
+) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    crate::model::set_native_predictor(Box::new(move |t: &Table| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(Table::new().with(Column::f64("prediction", f(t)?)))
+    }));
+    calls
+}
+
+/// Installs a stand-in binary classifier: `p_1` is the `score` column,
+/// `p_0` is `1 - score`, the prediction is `score > 0.5` as an i64 label.
+/// A `y` column among its features fails it (the target leaked).
+pub fn install_scored_binary() {
+    crate::model::set_native_predictor(Box::new(|t: &Table| {
+        if t.contains("y") {
+            return Err(StepError::internal("the target leaked into the model"));
+        }
+        let p = t.column("score")?.as_f64()?.to_vec();
+        Ok(Table::new()
+            .with(Column::f64("p_0", p.iter().map(|p| 1.0 - p).collect()))
+            .with(Column::i64(
+                "prediction",
+                p.iter().map(|&p| i64::from(p > 0.5)).collect(),
+            ))
+            .with(Column::f64("p_1", p)))
+    }));
 }
 
 /// Reads `pipelines/data/<name>.csv` (a header, then numbers only) and

@@ -332,6 +332,4 @@ impl Trainer for DecisionTree {
 sluice_sdk::export_trainer!(DecisionTree);
 
 #[cfg(test)]
-use sluice_sdk::testing as parity;
-#[cfg(test)]
 mod tests;

@@ -2,7 +2,6 @@
 //! scikit-learn 1.9.1 (`plugins/parity`).
 
 use super::*;
-use crate::parity;
 use sluice_sdk::testing::{self, assert_close, int, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
@@ -286,12 +285,12 @@ fn bad_input_and_params_are_named() {
 ///   seeds), the metric is within 0.02 of random_state=0's (accuracy: or
 ///   one holdout row, if that is more: iris 1/37, wine 1/44; RMSE: 2%).
 fn check_tree(key: &str, metric: &str, got: f64, to_seed0: Option<f64>, trained: &Trained) {
-    let want = parity::reference(&format!("{key}/{metric}"));
-    let lo = parity::reference(&format!("{key}/{metric}_seed_min"));
-    let hi = parity::reference(&format!("{key}/{metric}_seed_max"));
+    let want = testing::reference(&format!("{key}/{metric}"));
+    let lo = testing::reference(&format!("{key}/{metric}_seed_min"));
+    let hi = testing::reference(&format!("{key}/{metric}_seed_max"));
     let (depth, leaves) = (
-        parity::reference(&format!("{key}/depth")),
-        parity::reference(&format!("{key}/leaves")),
+        testing::reference(&format!("{key}/depth")),
+        testing::reference(&format!("{key}/leaves")),
     );
     eprintln!(
         "{key}/{metric}: sluice {got}, sklearn {want} (seeds {lo} ..{hi}); depth {:?} vs {depth}, leaves {:?} vs {leaves}",
@@ -323,7 +322,7 @@ fn parity_with_scikit_learn_classifiers() {
         ("iris", "species"),
         ("wine", "cultivar"),
     ] {
-        let data = parity::load(name, target, true);
+        let data = testing::load(name, target, true);
         let one_row = 1.0 / data.holdout_target.len() as f64;
         for (key, depth) in [("depth5", 5), ("unlimited", 0)] {
             let trained = DecisionTree::train(
@@ -334,7 +333,7 @@ fn parity_with_scikit_learn_classifiers() {
             .unwrap();
             let out = DecisionTree::predict(&trained.model, &data.holdout).unwrap();
             let accuracy =
-                parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
+                testing::accuracy(&data.holdout_target, out.column("prediction").unwrap());
             let key = format!("{name}/tree_{key}");
             check_tree(
                 &key,
@@ -352,7 +351,7 @@ fn parity_with_scikit_learn_classifiers() {
 /// [`check_tree`].
 #[test]
 fn parity_with_scikit_learn_regressor() {
-    let data = parity::load("diabetes", "progression", false);
+    let data = testing::load("diabetes", "progression", false);
     for (key, depth) in [("depth5", 5), ("unlimited", 0)] {
         let trained = DecisionTree::train(
             data.train.clone(),
@@ -362,10 +361,10 @@ fn parity_with_scikit_learn_regressor() {
         .unwrap();
         let out = DecisionTree::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
-        let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
+        let (r2, rmse) = testing::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
         let key = format!("diabetes/tree_{key}");
         let bounded = depth > 0;
-        let rmse_ref = parity::reference(&format!("{key}/rmse"));
+        let rmse_ref = testing::reference(&format!("{key}/rmse"));
         check_tree(&key, "r2", r2, bounded.then_some(0.02), &trained);
         check_tree(
             &key,

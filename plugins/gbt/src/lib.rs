@@ -453,6 +453,4 @@ impl Trainer for Gbt {
 sluice_sdk::export_trainer!(Gbt);
 
 #[cfg(test)]
-use sluice_sdk::testing as parity;
-#[cfg(test)]
 mod tests;

@@ -2,7 +2,6 @@
 //! scikit-learn 1.9.1 (`plugins/parity/gbt_reference.json`).
 
 use super::*;
-use crate::parity;
 use sluice_sdk::codec::ByteWriter;
 use sluice_sdk::testing::{self, assert_close, int, num, text};
 use sluice_sdk::{ErrorKind, ParamValue};
@@ -121,7 +120,7 @@ fn classifier_outputs_and_baseline() {
 
 #[test]
 fn deterministic_and_limits() {
-    let data = parity::load("diabetes", "progression", false);
+    let data = testing::load("diabetes", "progression", false);
     let p = params(&[("mode", text("regression")), ("max_iter", int(5))]);
     let a = Gbt::train(data.train.clone(), data.train_target.clone(), p.clone()).unwrap();
     let b = Gbt::train(data.train.clone(), data.train_target.clone(), p).unwrap();
@@ -238,7 +237,7 @@ fn bad_input_and_params_are_named() {
 
 /// The number stored under `results[key]` in `gbt_reference.json`.
 fn reference(key: &str) -> f64 {
-    parity::reference_in("gbt_reference.json", key)
+    testing::reference_in("gbt_reference.json", key)
 }
 
 /// Holdout accuracy of `HistGradientBoostingClassifier(early_stopping=False,
@@ -252,11 +251,11 @@ fn reference(key: &str) -> f64 {
 /// bug in gains or leaf values costs far more).
 #[test]
 fn parity_with_scikit_learn_classifier() {
-    let data = parity::load("breast_cancer", "benign", true);
+    let data = testing::load("breast_cancer", "benign", true);
     let trained = Gbt::train(data.train.clone(), data.train_target.clone(), params(&[])).unwrap();
     assert_eq!(trained.metric_value("iterations"), Some(100.0));
     let out = Gbt::predict(&trained.model, &data.holdout).unwrap();
-    let accuracy = parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
+    let accuracy = testing::accuracy(&data.holdout_target, out.column("prediction").unwrap());
     let want = reference("breast_cancer/hgb_default/accuracy");
     let tol = 2.0 / data.holdout_target.len() as f64;
     eprintln!("breast_cancer/hgb_default/accuracy: sluice {accuracy}, sklearn {want}, tol {tol}");
@@ -277,7 +276,7 @@ fn parity_with_scikit_learn_classifier() {
 /// value or baseline costs.
 #[test]
 fn parity_with_scikit_learn_regressor() {
-    let data = parity::load("diabetes", "progression", false);
+    let data = testing::load("diabetes", "progression", false);
     let trained = Gbt::train(
         data.train.clone(),
         data.train_target.clone(),
@@ -286,7 +285,7 @@ fn parity_with_scikit_learn_regressor() {
     .unwrap();
     let out = Gbt::predict(&trained.model, &data.holdout).unwrap();
     let pred = out.column("prediction").unwrap().as_f64().unwrap();
-    let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
+    let (r2, rmse) = testing::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
     let want_r2 = reference("diabetes/hgb_default/r2");
     let want_rmse = reference("diabetes/hgb_default/rmse");
     eprintln!(
@@ -400,7 +399,7 @@ fn version_one_models_still_load() {
 #[test]
 fn parity_with_scikit_learn_multiclass() {
     for (name, target) in [("iris", "species"), ("wine", "cultivar")] {
-        let data = parity::load(name, target, true);
+        let data = testing::load(name, target, true);
         let report = train(
             &data.train,
             &data.train_target,
@@ -408,7 +407,7 @@ fn parity_with_scikit_learn_multiclass() {
         )
         .unwrap();
         let out = report.model.predict(&data.holdout).unwrap();
-        let accuracy = parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
+        let accuracy = testing::accuracy(&data.holdout_target, out.column("prediction").unwrap());
         let classes = report.model.classes.as_ref().unwrap();
         let texts = classes.texts();
         let proba: Vec<Vec<f64>> = (0..data.holdout.num_rows())
@@ -419,7 +418,7 @@ fn parity_with_scikit_learn_multiclass() {
                     .collect()
             })
             .collect();
-        let truth = parity::class_index(classes, &data.holdout_target);
+        let truth = testing::class_index(classes, &data.holdout_target);
         let ll = sluice_sdk::metrics::multiclass_log_loss(&truth, &proba);
         let want_acc = reference(&format!("{name}/hgb_default/accuracy"));
         let want_ll = reference(&format!("{name}/hgb_default/log_loss"));

@@ -429,6 +429,4 @@ impl Trainer for Knn {
 sluice_sdk::export_trainer!(Knn);
 
 #[cfg(test)]
-use sluice_sdk::testing as parity;
-#[cfg(test)]
 mod tests;

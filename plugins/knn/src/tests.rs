@@ -2,7 +2,6 @@
 //! scikit-learn 1.9.1 (`plugins/parity`).
 
 use super::*;
-use crate::parity;
 use sluice_sdk::testing::{self, assert_close, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 
@@ -227,7 +226,7 @@ fn parity_with_scikit_learn_classifiers() {
         ("iris", "species"),
         ("wine", "cultivar"),
     ] {
-        let data = parity::standardize(parity::load(name, target, true));
+        let data = testing::standardize(testing::load(name, target, true));
         for weights in ["uniform", "distance"] {
             let trained = Knn::train(
                 data.train.clone(),
@@ -237,8 +236,8 @@ fn parity_with_scikit_learn_classifiers() {
             .unwrap();
             let out = Knn::predict(&trained.model, &data.holdout).unwrap();
             let accuracy =
-                parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
-            let want = parity::reference(&format!("{name}/knn_k5_{weights}/accuracy"));
+                testing::accuracy(&data.holdout_target, out.column("prediction").unwrap());
+            let want = testing::reference(&format!("{name}/knn_k5_{weights}/accuracy"));
             let one_row = 1.0 / data.holdout_target.len() as f64;
             eprintln!("{name} {weights}: sluice {accuracy} sklearn {want}");
             assert!(
@@ -254,7 +253,7 @@ fn parity_with_scikit_learn_classifiers() {
 /// the same means up to summation order (no distance ties occur here).
 #[test]
 fn parity_with_scikit_learn_regressor() {
-    let data = parity::standardize(parity::load("diabetes", "progression", false));
+    let data = testing::standardize(testing::load("diabetes", "progression", false));
     for weights in ["uniform", "distance"] {
         let trained = Knn::train(
             data.train.clone(),
@@ -264,9 +263,9 @@ fn parity_with_scikit_learn_regressor() {
         .unwrap();
         let out = Knn::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
-        let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
-        let want_r2 = parity::reference(&format!("diabetes/knn_k5_{weights}/r2"));
-        let want_rmse = parity::reference(&format!("diabetes/knn_k5_{weights}/rmse"));
+        let (r2, rmse) = testing::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
+        let want_r2 = testing::reference(&format!("diabetes/knn_k5_{weights}/r2"));
+        let want_rmse = testing::reference(&format!("diabetes/knn_k5_{weights}/rmse"));
         eprintln!("diabetes {weights}: r2 {r2} vs {want_r2}, rmse {rmse} vs {want_rmse}");
         assert_close(r2, want_r2, 1e-9);
         assert_close(rmse, want_rmse, 1e-9 * want_rmse);

@@ -353,6 +353,4 @@ impl Trainer for Linear {
 sluice_sdk::export_trainer!(Linear);
 
 #[cfg(test)]
-use sluice_sdk::testing as parity;
-#[cfg(test)]
 mod tests;

@@ -2,7 +2,6 @@
 //! scikit-learn 1.9.1 on the diabetes data (`plugins/parity`).
 
 use super::*;
-use crate::parity;
 use sluice_sdk::testing::{self, assert_close};
 use sluice_sdk::{ErrorKind, ParamValue};
 
@@ -128,7 +127,7 @@ fn trainer_round_trip_and_predict_by_name() {
     assert_eq!(a.names(), vec!["prediction"]);
     let pred = a.column("prediction").unwrap().as_f64().unwrap();
     let truth = y.as_f64().unwrap();
-    let (r2_again, rmse_again) = parity::r2_rmse(truth, pred);
+    let (r2_again, rmse_again) = testing::r2_rmse(truth, pred);
     assert_close(r2_again, r2, 1e-12);
     assert_close(rmse_again, rmse, 1e-12);
 
@@ -190,7 +189,7 @@ fn model_bytes_round_trip_exactly() {
 /// BLAS differences while catching any real deviation.
 #[test]
 fn parity_with_scikit_learn_on_diabetes() {
-    let data = parity::standardize(parity::load("diabetes", "progression", false));
+    let data = testing::standardize(testing::load("diabetes", "progression", false));
     for (key, alpha) in [("linear", 0.0), ("ridge_alpha1", 1.0)] {
         let trained = Linear::train(
             data.train.clone(),
@@ -200,9 +199,9 @@ fn parity_with_scikit_learn_on_diabetes() {
         .unwrap();
         let out = Linear::predict(&trained.model, &data.holdout).unwrap();
         let pred = out.column("prediction").unwrap().as_f64().unwrap();
-        let (r2, rmse) = parity::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
-        let want_r2 = parity::reference(&format!("diabetes/{key}/r2"));
-        let want_rmse = parity::reference(&format!("diabetes/{key}/rmse"));
+        let (r2, rmse) = testing::r2_rmse(data.holdout_target.as_f64().unwrap(), pred);
+        let want_r2 = testing::reference(&format!("diabetes/{key}/r2"));
+        let want_rmse = testing::reference(&format!("diabetes/{key}/rmse"));
         eprintln!("diabetes {key}: r2 {r2} vs {want_r2}, rmse {rmse} vs {want_rmse}");
         assert_close(r2, want_r2, 1e-6);
         assert_close(rmse, want_rmse, 1e-6 * want_rmse);

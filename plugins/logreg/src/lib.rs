@@ -741,6 +741,4 @@ impl Trainer for LogReg {
 sluice_sdk::export_trainer!(LogReg);
 
 #[cfg(test)]
-use sluice_sdk::testing as parity;
-#[cfg(test)]
 mod tests;

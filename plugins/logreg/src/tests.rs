@@ -387,7 +387,7 @@ fn parity_with_scikit_learn_with(solver: Solver) {
         ("iris", "species"),
         ("wine", "cultivar"),
     ] {
-        let data = parity::standardize(parity::load(name, target, true));
+        let data = testing::standardize(testing::load(name, target, true));
         let opts = FitOptions {
             solver,
             ..FitOptions::default()
@@ -395,14 +395,14 @@ fn parity_with_scikit_learn_with(solver: Solver) {
         let report = train(&data.train, &data.train_target, &opts).unwrap();
         assert!(report.fit.converged, "{name}: {:?}", report.fit);
         let out = report.model.predict(&data.holdout).unwrap();
-        let acc = parity::accuracy(&data.holdout_target, out.column("prediction").unwrap());
-        let want = parity::reference(&format!("{name}/logreg_c1/accuracy"));
+        let acc = testing::accuracy(&data.holdout_target, out.column("prediction").unwrap());
+        let want = testing::reference(&format!("{name}/logreg_c1/accuracy"));
         assert_eq!(acc, want, "{name}");
 
         let proba = report.model.predict_proba(&data.holdout).unwrap();
-        let truth = parity::class_index(&report.model.classes, &data.holdout_target);
+        let truth = testing::class_index(&report.model.classes, &data.holdout_target);
         let ll = metrics::multiclass_log_loss(&truth, &proba);
-        let want = parity::reference(&format!("{name}/logreg_c1/log_loss"));
+        let want = testing::reference(&format!("{name}/logreg_c1/log_loss"));
         eprintln!(
             "{solver:?} {name}: holdout accuracy {acc}, log loss {ll} (scikit-learn {want}), {:?}",
             report.fit
@@ -568,8 +568,8 @@ fn predict_on_replaced(
 
 /// Breast cancer, standardized, and a binary model trained on it with the
 /// default params.
-fn cancer_model() -> (parity::Split, Vec<u8>) {
-    let data = parity::standardize(parity::load("breast_cancer", "benign", true));
+fn cancer_model() -> (testing::Split, Vec<u8>) {
+    let data = testing::standardize(testing::load("breast_cancer", "benign", true));
     let model = LogReg::train(data.train.clone(), data.train_target.clone(), params(&[]))
         .unwrap()
         .model;
