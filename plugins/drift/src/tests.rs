@@ -2,7 +2,7 @@
 
 use super::*;
 use sluice_sdk::testing::{self, text};
-use sluice_sdk::{ErrorKind, ParamValue};
+use sluice_sdk::{Column, ErrorKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> Result<Params, StepError> {
     testing::try_params(&Drift::describe(), pairs)

@@ -1,8 +1,9 @@
 //! Unit tests of the impute plugin, run natively (`cargo test -p impute`).
 
 use super::*;
+use sluice_sdk::codec::ByteWriter;
 use sluice_sdk::testing::{self, text};
-use sluice_sdk::{ErrorKind, ParamValue};
+use sluice_sdk::{Column, ErrorKind, ParamValue};
 
 fn fit(data: &Table, strategy: &str) -> Result<Vec<u8>, StepError> {
     let params = testing::try_params(&Impute::describe(), &[("strategy", text(strategy))])?;

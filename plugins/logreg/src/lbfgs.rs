@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use crate::newton::{FitOptions, Minimum, dot};
+use crate::solver::{FitOptions, Minimum, dot};
 
 /// Steps remembered (scipy's `maxcor`, scikit-learn's default).
 pub const MEMORY: usize = 10;

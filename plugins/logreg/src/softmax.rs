@@ -20,8 +20,10 @@
 
 use sluice_sdk::classes;
 
+use crate::binary;
 use crate::lbfgs::{self, Smooth};
-use crate::newton::{self, FitOptions, Objective, Solver, dot};
+use crate::newton::{self, Objective};
+use crate::solver::{FitOptions, Solver, dot};
 
 /// The optimum found.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +47,7 @@ pub fn predict_proba(
     let z: Vec<Vec<f64>> = coef
         .iter()
         .zip(intercept)
-        .map(|(w, &b)| newton::decision(columns, w, b, rows))
+        .map(|(w, &b)| binary::decision(columns, w, b, rows))
         .collect();
     (0..rows)
         .map(|i| {
@@ -93,7 +95,7 @@ impl Problem<'_> {
         let (coef, intercept) = self.split(theta);
         coef.iter()
             .zip(&intercept)
-            .map(|(w, &b)| newton::decision(self.columns, w, b, self.y.len()))
+            .map(|(w, &b)| binary::decision(self.columns, w, b, self.y.len()))
             .collect()
     }
 }

@@ -5,7 +5,7 @@
 use super::*;
 use sluice_sdk::codec::ByteWriter;
 use sluice_sdk::testing::{self, assert_close};
-use sluice_sdk::{ErrorKind, ParamValue};
+use sluice_sdk::{ErrorKind, ParamValue, Values};
 
 /// 40 rows, 3 features (two f64, one i64), 14 positives, not separable.
 fn synthetic() -> (Table, Column) {
@@ -121,13 +121,13 @@ fn gradient_vanishes_at_optimum() {
     let cols = feature_columns(&x);
     let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
     let opts = FitOptions::default();
-    let fit = newton::fit(&refs, &labels, &opts);
-    let g = newton::gradient(&refs, &labels, &opts, &fit.coef, fit.intercept);
+    let fit = binary::fit(&refs, &labels, &opts);
+    let g = binary::gradient(&refs, &labels, &opts, &fit.coef, fit.intercept);
     assert!(g.iter().all(|g| g.abs() < 1e-8 * 40.0), "{g:?}");
     // And not at a perturbed point.
     let mut off = fit.coef.clone();
     off[0] += 0.01;
-    let g = newton::gradient(&refs, &labels, &opts, &off, fit.intercept);
+    let g = binary::gradient(&refs, &labels, &opts, &off, fit.intercept);
     assert!(g[0].abs() > 1e-3);
 }
 
@@ -755,7 +755,7 @@ fn other_held_models_answer_as_predict() {
     }
 }
 
-/// Row by row, what `newton::sigmoids` and `newton::loss_and_residuals`
+/// Row by row, what `binary::sigmoids` and `binary::loss_and_residuals`
 /// compute over slices: the references they are tested against.
 ///
 /// `1 / (1 + exp(-z))`: `1 / (1 + e)` for `z >= 0`, `e / (1 + e)` below,
@@ -813,9 +813,9 @@ fn sigmoids_and_loss_match_the_row_by_row_functions() {
         -800.0, -745.5, -40.0, -1e-300, 0.0, -0.0, 1e-300, 40.0, 745.5, 800.0,
     ]);
     let y: Vec<f64> = (0..z.len()).map(|i| (i % 3 == 0) as u8 as f64).collect();
-    let p = newton::sigmoids(&z);
+    let p = binary::sigmoids(&z);
     let mut resid = vec![0.0; z.len()];
-    let loss = newton::loss_and_residuals(&z, &y, &mut resid);
+    let loss = binary::loss_and_residuals(&z, &y, &mut resid);
     let mut terms = Vec::new();
     for i in 0..z.len() {
         assert_eq!(p[i].to_bits(), sigmoid(z[i]).to_bits(), "sigmoid({})", z[i]);

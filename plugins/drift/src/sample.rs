@@ -1,0 +1,193 @@
+//! One column's two samples (usable values only) and the drift test run on
+//! them: the counts a categorical test compares, the choice of `auto`, and
+//! each method's statistic and p-value. Not for reporting: the per-column
+//! verdict and the table's report are [`crate::report`].
+
+use std::collections::BTreeMap;
+
+use sluice_sdk::{Column, StepError, Values};
+
+use crate::Method;
+use crate::stats::{self, Counts, Outcome};
+
+/// The usable values of one column: nulls, NaN and ±inf dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    Numeric(Vec<f64>),
+    Categorical(Vec<String>),
+}
+
+impl Sample {
+    pub fn from_column(column: &Column) -> Sample {
+        let keep = |i: usize| !column.is_null(i);
+        match column.values() {
+            Values::F64(v) => Sample::Numeric(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, x)| keep(i) && x.is_finite())
+                    // -0.0 and 0.0 are one value.
+                    .map(|(_, &x)| x + 0.0)
+                    .collect(),
+            ),
+            Values::I64(v) => Sample::Numeric(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, &x)| x as f64)
+                    .collect(),
+            ),
+            Values::Bool(v) => Sample::Categorical(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, &b)| b.to_string())
+                    .collect(),
+            ),
+            Values::Str(v) => Sample::Categorical(
+                v.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| keep(i))
+                    .map(|(_, s)| s.clone())
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Sample::Numeric(v) => v.len(),
+            Sample::Categorical(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts per distinct numeric value of both samples, in ascending order.
+pub fn numeric_counts(reference: &[f64], current: &[f64]) -> Counts {
+    let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
+    keys.sort_by(f64::total_cmp);
+    keys.dedup();
+    let count = |xs: &[f64]| {
+        let mut c = vec![0.0; keys.len()];
+        for x in xs {
+            if let Ok(i) = keys.binary_search_by(|k| k.total_cmp(x)) {
+                c[i] += 1.0;
+            }
+        }
+        c
+    };
+    Counts {
+        reference: count(reference),
+        current: count(current),
+    }
+}
+
+/// Counts per distinct text value of both samples, in sorted order.
+pub fn text_counts(reference: &[String], current: &[String]) -> Counts {
+    let mut map: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for r in reference {
+        map.entry(r).or_default().0 += 1.0;
+    }
+    for c in current {
+        map.entry(c).or_default().1 += 1.0;
+    }
+    Counts {
+        reference: map.values().map(|v| v.0).collect(),
+        current: map.values().map(|v| v.1).collect(),
+    }
+}
+
+fn distinct_numeric(xs: &[f64]) -> usize {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v.len()
+}
+
+/// Evidently's default test for a column (see the crate docs).
+pub fn auto_method(reference: &Sample, current: &Sample) -> Method {
+    let n_ref = reference.len();
+    match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => {
+            let distinct = numeric_counts(r, c).reference.len();
+            match (n_ref <= 1000, distinct) {
+                (true, d) if d > 5 => Method::Ks,
+                (true, d) if d > 2 => Method::ChiSquare,
+                (true, _) => Method::Z,
+                (false, d) if d > 5 => Method::Wasserstein,
+                (false, _) => Method::JensenShannon,
+            }
+        }
+        (Sample::Categorical(r), Sample::Categorical(c)) => {
+            let distinct = text_counts(r, c).reference.len();
+            match (n_ref <= 1000, distinct) {
+                (true, d) if d > 2 => Method::ChiSquare,
+                (true, _) => Method::Z,
+                (false, _) => Method::JensenShannon,
+            }
+        }
+        _ => Method::Ks, // unreachable: kinds are checked before
+    }
+}
+
+/// Runs `method` (not `Auto`) on one column's samples.
+pub fn run_test(
+    name: &str,
+    method: Method,
+    reference: &Sample,
+    current: &Sample,
+    psi_bins: usize,
+) -> Result<Outcome, StepError> {
+    let counts = || match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => numeric_counts(r, c),
+        (Sample::Categorical(r), Sample::Categorical(c)) => text_counts(r, c),
+        _ => unreachable!("column kinds are checked before"),
+    };
+    let binned = || match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => {
+            stats::quantile_bin_counts(r, c, psi_bins)
+        }
+        _ => counts(),
+    };
+    let numeric = |test: &str| match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) => Ok((r, c)),
+        _ => Err(StepError::invalid_params(format!(
+            "method '{test}' needs a numeric column; '{name}' is categorical"
+        ))),
+    };
+    Ok(match method {
+        Method::Ks => {
+            let (r, c) = numeric("ks")?;
+            stats::ks_2samp(r, c)
+        }
+        Method::Wasserstein => {
+            let (r, c) = numeric("wasserstein")?;
+            stats::wasserstein_normed(r, c)
+        }
+        Method::ChiSquare => stats::chisquare(&counts()),
+        Method::Z => {
+            let counts = counts();
+            if counts.reference.len() > 2 {
+                return Err(StepError::invalid_params(format!(
+                    "method 'z' needs a column with at most 2 distinct values; '{name}' has {}",
+                    counts.reference.len()
+                )));
+            }
+            stats::z_test(&counts)
+        }
+        Method::JensenShannon => stats::jensenshannon(&binned()),
+        Method::Psi => stats::psi(&binned()),
+        Method::Auto => {
+            return run_test(
+                name,
+                auto_method(reference, current),
+                reference,
+                current,
+                psi_bins,
+            );
+        }
+    })
+}
