@@ -23,14 +23,14 @@
 //!   NaN. Columns the state does not know pass unchanged; a state column
 //!   missing from the data is an invalid-input error.
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
+mod state;
+#[cfg(test)]
+mod tests;
+
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+pub use state::Bins;
 
 pub use sluice_sdk::columns::parse_names;
-use sluice_sdk::columns::{map_fitted_numeric, numeric_columns, present_values};
-
-const TAG: [u8; 4] = *b"BCKT";
-const VERSION: u8 = 1;
 
 /// numpy's `percentile(sorted, qs)` with the default `linear` method;
 /// `sorted` must be sorted and non-empty, `qs` in [0, 100].
@@ -89,59 +89,6 @@ pub fn bin_of(edges: &[f64], x: f64) -> f64 {
     inner.partition_point(|&e| e <= x) as f64
 }
 
-/// The fitted state: each binned column's edges (at least two).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bins {
-    pub columns: Vec<(String, Vec<f64>)>,
-}
-
-impl Bins {
-    pub fn fit(data: &Table, names: &[String], n_bins: usize) -> Result<Bins, StepError> {
-        let selected = numeric_columns(data, names, "bucketize")?;
-        let columns = selected
-            .into_iter()
-            .map(|c| (c.name.clone(), quantile_edges(&present_values(c), n_bins)))
-            .collect();
-        Ok(Bins { columns })
-    }
-
-    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
-        for (name, edges) in &self.columns {
-            map_fitted_numeric(&mut data, name, |x| bin_of(edges, x))?;
-        }
-        Ok(data)
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = ByteWriter::new(TAG, VERSION);
-        w.len(self.columns.len());
-        for (name, edges) in &self.columns {
-            w.str(name);
-            w.f64s(edges);
-        }
-        w.finish()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Bins, StepError> {
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let n = r.u64()?;
-        let mut columns = Vec::new();
-        for _ in 0..n {
-            let name = r.str()?;
-            let edges = r.f64s()?;
-            if edges.len() < 2 {
-                return Err(StepError::invalid_input(format!(
-                    "corrupt blob: column '{name}' has {} bin edges",
-                    edges.len()
-                )));
-            }
-            columns.push((name, edges));
-        }
-        r.finish()?;
-        Ok(Bins { columns })
-    }
-}
-
 pub struct Bucketize;
 
 impl Transform for Bucketize {
@@ -181,6 +128,3 @@ impl Transform for Bucketize {
 }
 
 sluice_sdk::export_transform!(Bucketize);
-
-#[cfg(test)]
-mod tests;

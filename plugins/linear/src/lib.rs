@@ -27,11 +27,12 @@
 //!   matter, extra columns are ignored) and returns one f64 column,
 //!   `prediction`.
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
+mod state;
+#[cfg(test)]
+mod tests;
 
-const TAG: [u8; 4] = *b"LINR";
-const VERSION: u8 = 1;
+use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
+pub use state::LinearModel;
 
 /// Fit settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,69 +48,6 @@ impl Default for FitOptions {
             alpha: 0.0,
             fit_intercept: true,
         }
-    }
-}
-
-/// A trained model: what `train` stores and `predict` reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinearModel {
-    pub features: Vec<String>,
-    pub coef: Vec<f64>,
-    pub intercept: f64,
-}
-
-impl LinearModel {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = ByteWriter::new(TAG, VERSION);
-        w.strs(&self.features);
-        w.f64s(&self.coef);
-        w.f64(self.intercept);
-        w.finish()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<LinearModel, StepError> {
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let model = LinearModel {
-            features: r.strs()?,
-            coef: r.f64s()?,
-            intercept: r.f64()?,
-        };
-        r.finish()?;
-        if model.coef.len() != model.features.len() {
-            return Err(StepError::invalid_input(
-                "corrupt linear model: coefficients and features differ in number",
-            ));
-        }
-        Ok(model)
-    }
-
-    /// `X w + b` for each row, the features selected by name.
-    pub fn predict_values(&self, features: &Table) -> Result<Vec<f64>, StepError> {
-        let columns = self
-            .features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-        Ok(linear_predict(
-            &refs,
-            &self.coef,
-            self.intercept,
-            features.num_rows(),
-        ))
-    }
-
-    /// The `prediction` column.
-    pub fn predict(&self, features: &Table) -> Result<Table, StepError> {
-        Ok(Table::new().with(Column::f64("prediction", self.predict_values(features)?)))
     }
 }
 
@@ -351,6 +289,3 @@ impl Trainer for Linear {
 }
 
 sluice_sdk::export_trainer!(Linear);
-
-#[cfg(test)]
-mod tests;

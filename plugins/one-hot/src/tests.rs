@@ -1,8 +1,8 @@
 //! Unit tests of the one-hot plugin, run natively (`cargo test -p one-hot`).
 
 use super::*;
-use sluice_sdk::ErrorKind;
 use sluice_sdk::testing::{self, f64s, text};
+use sluice_sdk::{Column, ErrorKind};
 
 fn fit(data: &Table, columns: &str, handle_unknown: &str) -> Result<Vec<u8>, StepError> {
     let params = testing::try_params(

@@ -1,8 +1,8 @@
 //! Unit tests of the ordinal-encode plugin, run natively (`cargo test -p ordinal-encode`).
 
 use super::*;
-use sluice_sdk::ErrorKind;
 use sluice_sdk::testing::{self, f64s, num, text};
+use sluice_sdk::{Column, ErrorKind};
 
 fn fit(data: &Table, columns: &str, unknown: f64) -> Result<Vec<u8>, StepError> {
     let params = testing::try_params(

@@ -1,8 +1,8 @@
 //! Unit tests of the power-transform plugin, run natively (`cargo test -p power-transform`).
 
 use super::*;
-use sluice_sdk::ErrorKind;
 use sluice_sdk::testing::{self, text};
+use sluice_sdk::{Column, ErrorKind};
 
 fn fit(data: &Table, method: &str, columns: &str) -> Result<Vec<u8>, StepError> {
     let params = testing::try_params(

@@ -15,80 +15,14 @@
 //!   is dropped. A stored column missing from the data is an invalid-input
 //!   error.
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
+mod state;
+#[cfg(test)]
+mod tests;
+
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+pub use state::Selection;
 
 pub use sluice_sdk::columns::parse_names;
-
-const TAG: [u8; 4] = *b"SELC";
-const VERSION: u8 = 1;
-
-/// The fitted state: the output columns, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Selection {
-    pub columns: Vec<String>,
-}
-
-impl Selection {
-    pub fn fit(data: &Table, keep: &[String], drop: &[String]) -> Result<Selection, StepError> {
-        let missing: Vec<&str> = keep
-            .iter()
-            .chain(drop)
-            .filter(|n| !data.contains(n))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            return Err(StepError::invalid_input(format!(
-                "no column(s) {}; columns: {}",
-                missing
-                    .iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                data.names().join(", ")
-            )));
-        }
-        let base: Vec<String> = if keep.is_empty() {
-            data.names().into_iter().map(String::from).collect()
-        } else {
-            keep.to_vec()
-        };
-        let columns: Vec<String> = base.into_iter().filter(|n| !drop.contains(n)).collect();
-        if columns.is_empty() {
-            return Err(StepError::invalid_params(
-                "params 'keep' and 'drop' leave no column",
-            ));
-        }
-        Ok(Selection { columns })
-    }
-
-    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
-        let mut out = Table::new();
-        for name in &self.columns {
-            let column = data.take(name).map_err(|_| {
-                StepError::invalid_input(format!(
-                    "column '{name}' was selected when fitted but is not in the data; columns: {}",
-                    data.names().join(", ")
-                ))
-            })?;
-            out.push(column);
-        }
-        Ok(out)
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = ByteWriter::new(TAG, VERSION);
-        w.strs(&self.columns);
-        w.finish()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Selection, StepError> {
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let columns = r.strs()?;
-        r.finish()?;
-        Ok(Selection { columns })
-    }
-}
 
 pub struct SelectColumns;
 
@@ -123,6 +57,3 @@ impl Transform for SelectColumns {
 }
 
 sluice_sdk::export_transform!(SelectColumns);
-
-#[cfg(test)]
-mod tests;

@@ -11,80 +11,13 @@
 //!   NaN stays NaN). Columns the state does not know pass unchanged; a state
 //!   column missing from the data is an invalid-input error.
 
-use sluice_sdk::codec::{ByteReader, ByteWriter};
+mod state;
+#[cfg(test)]
+mod tests;
+
 use sluice_sdk::math;
 use sluice_sdk::{Params, PluginInfo, StepError, Table, Transform};
-
-use sluice_sdk::columns::{map_fitted_numeric, present_values_ref};
-
-const TAG: [u8; 4] = *b"STDZ";
-const VERSION: u8 = 1;
-
-/// The centre and scale of one column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnScale {
-    pub name: String,
-    pub mean: f64,
-    pub scale: f64,
-}
-
-/// The fitted state: one [`ColumnScale`] per numeric column, in table order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scaler {
-    pub columns: Vec<ColumnScale>,
-}
-
-impl Scaler {
-    pub fn fit(data: &Table) -> Scaler {
-        let columns = data
-            .columns()
-            .iter()
-            .filter(|c| c.kind().is_numeric())
-            .map(|c| {
-                let (mean, std) = mean_std(&present_values_ref(c));
-                ColumnScale {
-                    name: c.name.clone(),
-                    mean,
-                    scale: if std == 0.0 { 1.0 } else { std },
-                }
-            })
-            .collect();
-        Scaler { columns }
-    }
-
-    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
-        for s in &self.columns {
-            map_fitted_numeric(&mut data, &s.name, |x| (x - s.mean) / s.scale)?;
-        }
-        Ok(data)
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = ByteWriter::new(TAG, VERSION);
-        w.len(self.columns.len());
-        for c in &self.columns {
-            w.str(&c.name);
-            w.f64(c.mean);
-            w.f64(c.scale);
-        }
-        w.finish()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Scaler, StepError> {
-        let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let n = r.u64()?;
-        let mut columns = Vec::new();
-        for _ in 0..n {
-            columns.push(ColumnScale {
-                name: r.str()?,
-                mean: r.f64()?,
-                scale: r.f64()?,
-            });
-        }
-        r.finish()?;
-        Ok(Scaler { columns })
-    }
-}
+pub use state::{ColumnScale, Scaler};
 
 /// Mean and population standard deviation, by two passes (0, 0 when empty).
 pub fn mean_std(values: &[f64]) -> (f64, f64) {
@@ -121,6 +54,3 @@ impl Transform for Standardize {
 }
 
 sluice_sdk::export_transform!(Standardize);
-
-#[cfg(test)]
-mod tests;
