@@ -1,0 +1,164 @@
+//! Table memory: the tables the run's steps made (where each node's train
+//! and holdout parts are), their batches and plugin-side splits kept for
+//! the steps that read them, encoded as Parquet when stored, and let go of
+//! when no step needs them. Not for the writing itself (see
+//! [`writes`](super::writes)).
+
+use super::*;
+
+/// Where a table-valued node's parts are.
+#[derive(Debug, Clone)]
+pub(super) struct Parts {
+    pub(super) train: ArtifactDigest,
+    pub(super) holdout: Option<ArtifactDigest>,
+}
+
+/// A table output encoded as Parquet (in pieces) and hashed.
+pub(super) struct Encoded {
+    pub(super) batch: RecordBatch,
+    pub(super) pieces: Vec<Bytes>,
+    pub(super) digest: ArtifactDigest,
+}
+
+/// Encode and hash `batch` on a blocking thread. The work starts at once:
+/// the caller can go on (apply to the holdout, encode another part) and
+/// await the result when it needs it.
+pub(super) fn encode(batch: RecordBatch) -> impl Future<Output = Result<Encoded, String>> {
+    let task = tokio::task::spawn_blocking(move || {
+        let pieces = data::write_parquet_pieces(&batch).map_err(|e| e.to_string())?;
+        let digest = ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
+        Ok(Encoded {
+            batch,
+            pieces,
+            digest,
+        })
+    });
+    async move {
+        task.await
+            .unwrap_or_else(|e| Err(format!("encoding an output as Parquet failed: {e}")))
+    }
+}
+
+/// A step's input as plugins get it: the features, and the target column
+/// when the step has a target and the table holds it.
+pub(super) type Split = (Arc<wit::Table>, Option<Arc<wit::Column>>);
+
+impl RunCtx<'_> {
+    /// Store a table output as Parquet, and keep the batch for the steps
+    /// that read it in this run. They get the same table from it as from
+    /// the artifact read back (a resumed run): `batch_to_table` puts
+    /// placeholders in null slots, the only place the two can differ.
+    pub(super) async fn put_batch(
+        &self,
+        step: &str,
+        batch: RecordBatch,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        self.put_encoded(step, encode(batch).await).await
+    }
+
+    /// [`put_batch`](Self::put_batch) of a batch already [`encode`]d (or
+    /// that failed to encode).
+    pub(super) async fn put_encoded(
+        &self,
+        step: &str,
+        encoded: Result<Encoded, String>,
+    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+        let Encoded {
+            batch,
+            pieces,
+            digest,
+        } = match encoded {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e)),
+        };
+        let stored = self
+            .put_pieces(step, pieces, digest, "application/vnd.apache.parquet")
+            .await?;
+        if let Ok(digest) = &stored {
+            lock(&self.state.batches).insert(digest.clone(), Arc::new(batch));
+        }
+        Ok(stored)
+    }
+
+    /// Lets go of the tables (batches and the splits sharing their values)
+    /// that none of `unfinished` reads, so the memory of a table no step
+    /// needs any more serves the next step's tables and encodings warm
+    /// instead of fresh pages (on the 1M-row e2e benchmark each table held
+    /// to the end of the run was another 250 MB faulted in). A table read
+    /// again later comes back from the store.
+    pub(super) fn release_tables<'p>(&self, unfinished: impl Iterator<Item = &'p PlannedStep>) {
+        let live: HashSet<ArtifactDigest> = {
+            let tables = lock(&self.state.tables);
+            unfinished
+                .flat_map(|step| {
+                    std::iter::once(&step.input)
+                        .chain(&step.reference)
+                        .filter_map(|source| tables.get(source.name()))
+                })
+                .flat_map(|parts| std::iter::once(&parts.train).chain(&parts.holdout))
+                .cloned()
+                .collect()
+        };
+        lock(&self.state.batches).retain(|digest, _| live.contains(digest));
+        lock(&self.state.splits).retain(|(digest, _), _| live.contains(digest));
+    }
+
+    pub(super) async fn batch(
+        &self,
+        digest: &ArtifactDigest,
+    ) -> Result<Result<Arc<RecordBatch>, String>, ExecError> {
+        if let Some(b) = lock(&self.state.batches).get(digest) {
+            return Ok(Ok(b.clone()));
+        }
+        let bytes = self.blob(digest).await?;
+        match data::read_parquet(&bytes) {
+            Ok(b) => {
+                let b = Arc::new(b);
+                lock(&self.state.batches).insert(digest.clone(), b.clone());
+                Ok(Ok(b))
+            }
+            Err(e) => Ok(Err(format!("artifact {digest}: {e}"))),
+        }
+    }
+
+    /// The table of artifact `digest` split for `target`, as plugins get
+    /// it: the one a transform returned, kept, or else converted from the
+    /// batch.
+    pub(super) async fn split_input(
+        &self,
+        digest: &ArtifactDigest,
+        target: Option<&str>,
+    ) -> Result<Result<Split, String>, ExecError> {
+        let key = (digest.clone(), target.map(str::to_owned));
+        if let Some(split) = lock(&self.state.splits).get(&key) {
+            return Ok(Ok(split.clone()));
+        }
+        let batch = match self.batch(digest).await? {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(e)),
+        };
+        let table = match data::batch_to_table(&batch) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let (features, label) = split_target(table, target);
+        Ok(Ok((Arc::new(features), label.map(Arc::new))))
+    }
+}
+
+/// Take the label column out of a table.
+pub(super) fn split_target(
+    mut table: wit::Table,
+    target: Option<&str>,
+) -> (wit::Table, Option<wit::Column>) {
+    let Some(target) = target else {
+        return (table, None);
+    };
+    match table.columns.iter().position(|c| c.name == target) {
+        Some(i) => {
+            let label = table.columns.remove(i);
+            (table, Some(label))
+        }
+        None => (table, None),
+    }
+}
