@@ -65,8 +65,8 @@ impl RunCtx<'_> {
         let mut done: HashSet<String> = HashSet::new();
         let mut blocked: HashSet<String> = HashSet::new();
 
-        if let Err(e) = self.keep_plugins().await? {
-            failure = Some(e);
+        if let Err(abort) = self.keep_plugins().await {
+            failure = Some(abort.into_failure()?);
             blocked.extend(plan.datasets.iter().map(|d| d.name.clone()));
         }
         for (position, ds) in plan.datasets.iter().enumerate() {
@@ -217,7 +217,7 @@ impl RunCtx<'_> {
     /// Keep every plugin the plan runs in the artifact store, under its
     /// sha256, so a recorded step (and a registered model) can always be
     /// run again, even when the `.wasm` file has moved or changed.
-    pub(super) async fn keep_plugins(&self) -> Result<Result<(), String>, ExecError> {
+    pub(super) async fn keep_plugins(&self) -> Result<(), StepAbort> {
         let mut seen = std::collections::HashSet::new();
         for step in &self.plan.steps {
             let p = &step.plugin;
@@ -238,21 +238,18 @@ impl RunCtx<'_> {
                 path: p.path.display().to_string(),
                 message: e.to_string(),
             })?;
-            let stored = match self
+            let stored = self
                 .put_blob(&format!("plugin {}", p.label()), bytes, "application/wasm")
-                .await?
-            {
-                Ok(d) => d,
-                Err(e) => return Ok(Err(e)),
-            };
+                .await?;
             if stored != digest {
                 return Err(ExecError::Plugin {
                     path: p.path.display().to_string(),
                     message: format!("the file changed since it was loaded (now sha256 {stored})"),
-                });
+                }
+                .into());
             }
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 

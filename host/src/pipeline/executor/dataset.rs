@@ -70,10 +70,10 @@ impl RunCtx<'_> {
             Some(file) => {
                 let hashed = file.clone();
                 match tokio::task::spawn_blocking(move || hashed.hash()).await {
-                    Ok(Ok(digest)) => match self.put_file(&id, file, digest).await? {
+                    Ok(Ok(digest)) => match self.put_file(&id, file, digest).await {
                         Ok(d) => Some(d),
-                        Err(e) => {
-                            report.error = Some(e);
+                        Err(abort) => {
+                            report.error = Some(abort.into_failure()?);
                             None
                         }
                     },
@@ -151,11 +151,11 @@ impl RunCtx<'_> {
                     report
                         .metrics
                         .insert("columns".into(), train.num_columns() as f64);
-                    match self.store_parts(&id, train, holdout, &mut outputs).await? {
+                    match self.store_parts(&id, train, holdout, &mut outputs).await {
                         Ok(p) => {
                             lock(&self.state.tables).insert(ds.name.clone(), p);
                         }
-                        Err(e) => report.error = Some(e),
+                        Err(abort) => report.error = Some(abort.into_failure()?),
                     }
                 }
                 Err(e) => report.error = Some(e),
@@ -197,28 +197,23 @@ impl RunCtx<'_> {
         train: RecordBatch,
         holdout: Option<RecordBatch>,
         outputs: &mut Vec<(String, ArtifactDigest)>,
-    ) -> Result<Result<Parts, String>, ExecError> {
+    ) -> Result<Parts, StepAbort> {
         // Both parts are encoded at once, on blocking threads.
         let (train, holdout) = (encode(train), holdout.map(encode));
-        let train_d = match self.put_encoded(step, train.await).await? {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
+        let train_d = self.put_encoded(step, train.await).await?;
         outputs.push(("train".into(), train_d.clone()));
         let holdout_d = match holdout {
-            Some(h) => match self.put_encoded(step, h.await).await? {
-                Ok(d) => {
-                    outputs.push(("holdout".into(), d.clone()));
-                    Some(d)
-                }
-                Err(e) => return Ok(Err(e)),
-            },
+            Some(h) => {
+                let d = self.put_encoded(step, h.await).await?;
+                outputs.push(("holdout".into(), d.clone()));
+                Some(d)
+            }
             None => None,
         };
-        Ok(Ok(Parts {
+        Ok(Parts {
             train: train_d,
             holdout: holdout_d,
-        }))
+        })
     }
 }
 

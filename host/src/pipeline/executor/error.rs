@@ -47,3 +47,55 @@ pub enum ExecError {
     #[error("cannot keep plugin {path} in the artifact store: {message}")]
     Plugin { path: String, message: String },
 }
+
+/// Why a step stopped before its end: its own failure, recorded on the
+/// step (the run goes on with what does not depend on it), or a failure of
+/// the machinery, which stops the run. `?` turns an [`ExecError`] into the
+/// latter; [`Failing::failed`] turns a step's error into the former.
+#[derive(Debug)]
+pub(super) enum StepAbort {
+    /// The step failed; the message is recorded on the step as it is.
+    Failed(String),
+    /// The store or the database failed: the run stops.
+    Exec(ExecError),
+}
+
+impl From<ExecError> for StepAbort {
+    fn from(e: ExecError) -> Self {
+        StepAbort::Exec(e)
+    }
+}
+
+impl From<crate::meta::MetaError> for StepAbort {
+    fn from(e: crate::meta::MetaError) -> Self {
+        StepAbort::Exec(e.into())
+    }
+}
+
+impl From<crate::artifacts::ArtifactError> for StepAbort {
+    fn from(e: crate::artifacts::ArtifactError) -> Self {
+        StepAbort::Exec(e.into())
+    }
+}
+
+impl StepAbort {
+    /// The step's failure message, or the run's error.
+    pub(super) fn into_failure(self) -> Result<String, ExecError> {
+        match self {
+            StepAbort::Failed(message) => Ok(message),
+            StepAbort::Exec(e) => Err(e),
+        }
+    }
+}
+
+/// A result whose error is the step's own failure.
+pub(super) trait Failing<T> {
+    /// The error, as its message, fails the step.
+    fn failed(self) -> Result<T, StepAbort>;
+}
+
+impl<T, E: std::fmt::Display> Failing<T> for Result<T, E> {
+    fn failed(self) -> Result<T, StepAbort> {
+        self.map_err(|e| StepAbort::Failed(e.to_string()))
+    }
+}

@@ -43,6 +43,7 @@ use admission::{Admitted, admit};
 pub use admission::{Scheduler, StepPermit};
 use dataset::dataset_file;
 pub use error::ExecError;
+use error::{Failing, StepAbort};
 pub use report::{Quiet, Registered, RunObserver, RunReport, StepReport};
 use report::{skipped_report, status_of};
 use reuse::output;

@@ -153,8 +153,11 @@ impl RunCtx<'_> {
                 &mut log,
                 observer,
             )
-            .await?;
-        let error = outcome.err();
+            .await;
+        let error = match outcome {
+            Ok(()) => None,
+            Err(abort) => Some(abort.into_failure()?),
+        };
         let report = StepReport {
             id: step.id.clone(),
             kind: step.world().name().into(),
@@ -199,7 +202,7 @@ impl RunCtx<'_> {
         Ok(report)
     }
 
-    /// Run one step's calls. `Ok(Err(message))` is the step's own failure.
+    /// Run one step's calls; [`StepAbort::Failed`] is the step's own failure.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn execute(
         &self,
@@ -212,15 +215,7 @@ impl RunCtx<'_> {
         metrics: &mut BTreeMap<String, f64>,
         log: &mut String,
         observer: &dyn RunObserver,
-    ) -> Result<Result<(), String>, ExecError> {
-        macro_rules! step_try {
-            ($e:expr) => {
-                match $e {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err(e.to_string())),
-                }
-            };
-        }
+    ) -> Result<(), StepAbort> {
         let ctx = StepContext {
             step: step.id.clone(),
             limits,
@@ -232,34 +227,31 @@ impl RunCtx<'_> {
         match step.world() {
             World::Transform => {
                 // fit and apply read the same features: shared, not copied.
-                let (features, label) =
-                    step_try!(self.split_input(&input.train, target.as_deref()).await?);
-                let fitted = step_try!(
-                    {
-                        let features = features.clone();
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                            rt.fit_async(&p, &ctx, &features, &params).await
-                        })
-                    }
-                    .await
-                );
+                let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
+                let fitted = {
+                    let features = features.clone();
+                    self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                        rt.fit_async(&p, &ctx, &features, &params).await
+                    })
+                }
+                .await
+                .failed()?;
                 // Every call first, then the writes: a step that fails in
                 // apply leaves no output behind, not even its fitted state.
                 let fitted_state = Arc::new(fitted);
-                let (applied, train_split) = step_try!(
-                    self.apply_part(step, &ctx, log, fitted_state.clone(), features, label)
-                        .await?
-                );
+                let (applied, train_split) = self
+                    .apply_part(step, &ctx, log, fitted_state.clone(), features, label)
+                    .await?;
                 // Encoded on another core while the holdout is applied
                 // (nothing is stored before every call has succeeded).
                 let train_encoded = encode(applied);
                 let applied_holdout = match &input.holdout {
                     Some(h) => {
-                        let (hf, hl) = step_try!(self.split_input(h, target.as_deref()).await?);
-                        Some(step_try!(
+                        let (hf, hl) = self.split_input(h, target.as_deref()).await?;
+                        Some(
                             self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
-                                .await?
-                        ))
+                                .await?,
+                        )
                     }
                     None => None,
                 };
@@ -269,17 +261,16 @@ impl RunCtx<'_> {
                     Some((batch, split)) => (Some(encode(batch)), Some(split)),
                     None => (None, None),
                 };
-                let state_digest = step_try!(
-                    self.put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
-                        .await?
-                );
+                let state_digest = self
+                    .put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
+                    .await?;
                 outputs.push(("state".into(), state_digest));
-                let train_out = step_try!(self.put_encoded(&step.id, train_encoded.await).await?);
+                let train_out = self.put_encoded(&step.id, train_encoded.await).await?;
                 outputs.push(("train".into(), train_out.clone()));
                 let mut splits = vec![(train_out.clone(), train_split)];
                 let mut holdout_out = None;
                 if let (Some(encoded), Some(split)) = (holdout_encoded, holdout_split) {
-                    let d = step_try!(self.put_encoded(&step.id, encoded.await).await?);
+                    let d = self.put_encoded(&step.id, encoded.await).await?;
                     outputs.push(("holdout".into(), d.clone()));
                     splits.push((d.clone(), split));
                     holdout_out = Some(d);
@@ -301,14 +292,13 @@ impl RunCtx<'_> {
                 let mut params = step.params.clone();
                 let mut _permit = None;
                 if let Some(search) = &step.search {
-                    let train_batch = step_try!(self.batch(&input.train).await?);
-                    let found = step_try!(
-                        self.run_search(step, search, &ctx, &train_batch, log, observer)
-                            .await?
-                    );
+                    let train_batch = self.batch(&input.train).await?;
+                    let found = self
+                        .run_search(step, search, &ctx, &train_batch, log, observer)
+                        .await?;
                     params = search.trials[found.best].params.clone();
                     metrics.extend(found.metrics(search));
-                    let d = step_try!(self.put_json(&step.id, &found.report(search)).await?);
+                    let d = self.put_json(&step.id, &found.report(search)).await?;
                     outputs.push(("search".into(), d));
                     // The final fit takes a slot like any step.
                     _permit = Some(
@@ -317,62 +307,60 @@ impl RunCtx<'_> {
                             .await,
                     );
                 }
-                let (features, label) =
-                    step_try!(self.split_input(&input.train, target.as_deref()).await?);
-                let label = step_try!(label.ok_or("the input has no target column"));
-                let trained = step_try!(
-                    self.call_with(
+                let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
+                let label = label.ok_or("the input has no target column").failed()?;
+                let trained = self
+                    .call_with(
                         step,
                         &ctx,
                         params,
                         log,
                         move |rt, p, ctx, params| async move {
                             rt.train_async(&p, &ctx, &features, &label, &params).await
-                        }
+                        },
                     )
                     .await
-                );
+                    .failed()?;
                 for m in &trained.metrics {
                     metrics.insert(m.name.clone(), m.value);
                 }
                 let model_bytes = Arc::new(trained.model);
-                let d = step_try!(
-                    self.put_blob(
+                let d = self
+                    .put_blob(
                         &step.id,
                         model_bytes.to_vec(),
-                        "application/vnd.sluice.model"
+                        "application/vnd.sluice.model",
                     )
-                    .await?
-                );
+                    .await?;
                 outputs.push(("model".into(), d.clone()));
                 lock(&self.state.models).insert(step.id.clone(), d);
                 if let Some(h) = &input.holdout {
                     // Predictions for the holdout, kept so serving can be
                     // checked against training bit for bit.
-                    let (hf, _) = step_try!(self.split_input(h, target.as_deref()).await?);
-                    let predicted = step_try!(
-                        {
-                            let m = model_bytes.clone();
-                            self.call(step, &ctx, log, move |rt, p, ctx, _| async move {
-                                rt.predict_async(&p, &ctx, &m, &hf).await
-                            })
-                        }
-                        .await
-                    );
-                    let batch = step_try!(
-                        data::table_to_batch(predicted)
-                            .map_err(|e| format!("predict returned an invalid table: {e}"))
-                    );
-                    let d = step_try!(self.put_batch(&step.id, batch).await?);
+                    let (hf, _) = self.split_input(h, target.as_deref()).await?;
+                    let predicted = {
+                        let m = model_bytes.clone();
+                        self.call(step, &ctx, log, move |rt, p, ctx, _| async move {
+                            rt.predict_async(&p, &ctx, &m, &hf).await
+                        })
+                    }
+                    .await
+                    .failed()?;
+                    let batch = data::table_to_batch(predicted)
+                        .map_err(|e| format!("predict returned an invalid table: {e}"))
+                        .failed()?;
+                    let d = self.put_batch(&step.id, batch).await?;
                     outputs.push(("predictions".into(), d));
                 }
             }
             World::Validator | World::Explainer => {
                 let part = match step.on {
                     Part::Train => input.train.clone(),
-                    Part::Holdout => {
-                        step_try!(input.holdout.clone().ok_or("the input has no holdout part"))
-                    }
+                    Part::Holdout => input
+                        .holdout
+                        .clone()
+                        .ok_or("the input has no holdout part")
+                        .failed()?,
                 };
                 let mut ctx = ctx.clone();
                 if let (Some(m), Some(trainer_step)) = (model, &step.model) {
@@ -397,22 +385,22 @@ impl RunCtx<'_> {
                 }
                 if step.world() == World::Validator {
                     // A validator gets the whole table, the target too.
-                    let table = step_try!(self.batch(&part).await?);
-                    let table = step_try!(data::batch_to_table(&table));
+                    let table = self.batch(&part).await?;
+                    let table = data::batch_to_table(&table).failed()?;
                     let reference = match reference {
                         Some(r) => {
-                            let b = step_try!(self.batch(&r.train).await?);
-                            Some(step_try!(data::batch_to_table(&b)))
+                            let b = self.batch(&r.train).await?;
+                            Some(data::batch_to_table(&b).failed()?)
                         }
                         None => None,
                     };
-                    let report = step_try!(
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                    let report = self
+                        .call(step, &ctx, log, move |rt, p, ctx, params| async move {
                             rt.validate_async(&p, &ctx, &table, reference.as_ref(), &params)
                                 .await
                         })
                         .await
-                    );
+                        .failed()?;
                     for m in &report.metrics {
                         metrics.insert(m.name.clone(), m.value);
                     }
@@ -420,7 +408,7 @@ impl RunCtx<'_> {
                         "checks": report.checks.iter().map(|c| serde_json::json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
                         "metrics": report.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = step_try!(self.put_json(&step.id, &json).await?);
+                    let d = self.put_json(&step.id, &json).await?;
                     outputs.push(("report".into(), d));
                     // A validator passes its input on unchanged.
                     lock(&self.state.tables).insert(step.id.clone(), input.clone());
@@ -431,7 +419,7 @@ impl RunCtx<'_> {
                         .map(|c| format!("{} ({})", c.name, c.detail))
                         .collect();
                     if !failed.is_empty() {
-                        return Ok(Err(format!(
+                        return Err(StepAbort::Failed(format!(
                             "step '{}': {} check(s) failed: {}",
                             step.id,
                             failed.len(),
@@ -439,15 +427,14 @@ impl RunCtx<'_> {
                         )));
                     }
                 } else {
-                    let (features, label) =
-                        step_try!(self.split_input(&part, target.as_deref()).await?);
-                    let explanation = step_try!(
-                        self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
+                    let (features, label) = self.split_input(&part, target.as_deref()).await?;
+                    let explanation = self
+                        .call(step, &ctx, log, move |rt, p, ctx, params| async move {
                             rt.explain_async(&p, &ctx, &features, label.as_deref(), &params)
                                 .await
                         })
                         .await
-                    );
+                        .failed()?;
                     for m in &explanation.metrics {
                         metrics.insert(m.name.clone(), m.value);
                     }
@@ -455,12 +442,12 @@ impl RunCtx<'_> {
                         "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
                         "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
                     });
-                    let d = step_try!(self.put_json(&step.id, &json).await?);
+                    let d = self.put_json(&step.id, &json).await?;
                     outputs.push(("explanation".into(), d));
                 }
             }
         }
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// Apply the fitted state to `features`; the batch of the result with
@@ -474,29 +461,27 @@ impl RunCtx<'_> {
         fitted: Arc<Vec<u8>>,
         features: Arc<wit::Table>,
         label: Option<Arc<wit::Column>>,
-    ) -> Result<Result<(RecordBatch, Split), String>, ExecError> {
-        let applied = self
+    ) -> Result<(RecordBatch, Split), StepAbort> {
+        let mut table = self
             .call(step, ctx, log, move |rt, p, ctx, _| async move {
                 rt.apply_async(&p, &ctx, &fitted, &features).await
             })
-            .await;
-        let mut table = match applied {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
+            .await
+            .failed()?;
         if let Some(label) = &label
             && table.columns.iter().any(|c| c.name == label.name)
         {
-            return Ok(Err(format!(
+            return Err(StepAbort::Failed(format!(
                 "step '{}': apply returned a column named like the target '{}'",
                 step.id, label.name
             )));
         }
         data::normalize(&mut table);
         let table = Arc::new(table);
-        Ok(data::shared_batch(&table, label.as_ref())
-            .map(|batch| (batch, (table, label)))
-            .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id)))
+        let batch = data::shared_batch(&table, label.as_ref())
+            .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id))
+            .failed()?;
+        Ok((batch, (table, label)))
     }
 
     /// Run a sandboxed call as a task of its own on the async runtime (the

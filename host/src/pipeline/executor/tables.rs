@@ -52,7 +52,7 @@ impl RunCtx<'_> {
         &self,
         step: &str,
         batch: RecordBatch,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         self.put_encoded(step, encode(batch).await).await
     }
 
@@ -62,21 +62,16 @@ impl RunCtx<'_> {
         &self,
         step: &str,
         encoded: Result<Encoded, String>,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         let Encoded {
             batch,
             pieces,
             digest,
-        } = match encoded {
-            Ok(e) => e,
-            Err(e) => return Ok(Err(e)),
-        };
+        } = encoded.failed()?;
         let stored = self
             .put_pieces(step, pieces, digest, "application/vnd.apache.parquet")
             .await?;
-        if let Ok(digest) = &stored {
-            lock(&self.state.batches).insert(digest.clone(), Arc::new(batch));
-        }
+        lock(&self.state.batches).insert(stored.clone(), Arc::new(batch));
         Ok(stored)
     }
 
@@ -106,18 +101,18 @@ impl RunCtx<'_> {
     pub(super) async fn batch(
         &self,
         digest: &ArtifactDigest,
-    ) -> Result<Result<Arc<RecordBatch>, String>, ExecError> {
+    ) -> Result<Arc<RecordBatch>, StepAbort> {
         if let Some(b) = lock(&self.state.batches).get(digest) {
-            return Ok(Ok(b.clone()));
+            return Ok(b.clone());
         }
         let bytes = self.blob(digest).await?;
         match data::read_parquet(&bytes) {
             Ok(b) => {
                 let b = Arc::new(b);
                 lock(&self.state.batches).insert(digest.clone(), b.clone());
-                Ok(Ok(b))
+                Ok(b)
             }
-            Err(e) => Ok(Err(format!("artifact {digest}: {e}"))),
+            Err(e) => Err(StepAbort::Failed(format!("artifact {digest}: {e}"))),
         }
     }
 
@@ -128,21 +123,15 @@ impl RunCtx<'_> {
         &self,
         digest: &ArtifactDigest,
         target: Option<&str>,
-    ) -> Result<Result<Split, String>, ExecError> {
+    ) -> Result<Split, StepAbort> {
         let key = (digest.clone(), target.map(str::to_owned));
         if let Some(split) = lock(&self.state.splits).get(&key) {
-            return Ok(Ok(split.clone()));
+            return Ok(split.clone());
         }
-        let batch = match self.batch(digest).await? {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(e)),
-        };
-        let table = match data::batch_to_table(&batch) {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
+        let batch = self.batch(digest).await?;
+        let table = data::batch_to_table(&batch).failed()?;
         let (features, label) = split_target(table, target);
-        Ok(Ok((Arc::new(features), label.map(Arc::new))))
+        Ok((Arc::new(features), label.map(Arc::new)))
     }
 }
 

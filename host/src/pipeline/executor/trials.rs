@@ -3,7 +3,7 @@
 //! sandboxed train + predict, in parallel up to the tenant's concurrency
 //! cap, each trial recorded as it finishes.
 
-use super::{RunCtx, RunObserver, split_target};
+use super::{RunCtx, RunObserver, StepAbort, split_target};
 use crate::data;
 use crate::meta::TrialRecord;
 use crate::pipeline::plan::PlannedStep;
@@ -72,8 +72,8 @@ impl Found {
 
 impl RunCtx<'_> {
     /// Runs every trial of `search` on `train` (the step's train part,
-    /// target included). `Ok(Err(message))` when no trial succeeded or the
-    /// data cannot be split.
+    /// target included). [`StepAbort::Failed`] when no trial succeeded
+    /// or the data cannot be split.
     pub(super) async fn run_search(
         &self,
         step: &PlannedStep,
@@ -82,14 +82,19 @@ impl RunCtx<'_> {
         train: &RecordBatch,
         log: &mut String,
         observer: &dyn RunObserver,
-    ) -> Result<Result<Found, String>, super::ExecError> {
+    ) -> Result<Found, StepAbort> {
         let target = step
             .target
             .as_deref()
             .expect("the planner checked the target");
         let folds = match self.folds(search, step.seed, train, target) {
             Ok(f) => Arc::new(f),
-            Err(e) => return Ok(Err(format!("step '{}': search: {e}", step.id))),
+            Err(e) => {
+                return Err(StepAbort::Failed(format!(
+                    "step '{}': search: {e}",
+                    step.id
+                )));
+            }
         };
         let total = search.trials.len();
         let done = AtomicUsize::new(0);
@@ -209,7 +214,7 @@ impl RunCtx<'_> {
                 .iter()
                 .find_map(|t| t.error.as_ref().map(|e| format!("trial {}: {e}", t.trial)))
                 .unwrap_or_else(|| "every score was NaN".into());
-            return Ok(Err(format!(
+            return Err(StepAbort::Failed(format!(
                 "step '{}': search: none of the {total} trial(s) succeeded; {first}",
                 step.id
             )));
@@ -230,7 +235,7 @@ impl RunCtx<'_> {
             search.metric.name(),
             trials[best].score.expect("best has a score")
         ));
-        Ok(Ok(Found { best, trials }))
+        Ok(Found { best, trials })
     }
 
     /// The folds of the search's validation: k folds, or one holdout.

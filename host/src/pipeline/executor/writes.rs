@@ -35,7 +35,7 @@ impl RunCtx<'_> {
         step: &str,
         bytes: impl Into<Bytes>,
         media_type: &str,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         let bytes = bytes.into();
         let digest = ArtifactDigest::of(&bytes);
         self.put_pieces(step, vec![bytes], digest, media_type).await
@@ -49,7 +49,7 @@ impl RunCtx<'_> {
         pieces: Vec<Bytes>,
         digest: ArtifactDigest,
         media_type: &str,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         self.put_behind(step, Payload::Pieces(pieces), digest, media_type)
             .await
     }
@@ -62,7 +62,7 @@ impl RunCtx<'_> {
         step: &str,
         file: &crate::data::DataFile,
         digest: ArtifactDigest,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         let payload = Payload::File(file.file.clone(), file.size);
         self.put_behind(step, payload, digest, "application/octet-stream")
             .await
@@ -76,7 +76,7 @@ impl RunCtx<'_> {
         payload: Payload,
         digest: ArtifactDigest,
         media_type: &str,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         let size = match &payload {
             Payload::Pieces(pieces) => pieces.iter().map(|p| p.len() as u64).sum::<u64>(),
             Payload::File(_, size) => *size,
@@ -92,7 +92,7 @@ impl RunCtx<'_> {
             Admission::Reserved(id) => Some(id),
             Admission::AlreadyStored => None,
             Admission::OverCap { stored, reserved } => {
-                return Ok(Err(format!(
+                return Err(StepAbort::Failed(format!(
                     "step '{step}': tenant '{tenant}' would exceed its storage cap of {} MiB \
                      (it stores {stored} bytes, {reserved} more are being written; this output \
                      is {size} bytes); nothing was written. Raise it with `sluice tenants set \
@@ -148,7 +148,7 @@ impl RunCtx<'_> {
             stored
         });
         lock(&self.state.writes).push((digest.clone(), task));
-        Ok(Ok(digest))
+        Ok(digest)
     }
 
     /// Wait for every output written behind (see [`put_blob`](Self::put_blob));
@@ -201,7 +201,7 @@ impl RunCtx<'_> {
         &self,
         step: &str,
         value: &serde_json::Value,
-    ) -> Result<Result<ArtifactDigest, String>, ExecError> {
+    ) -> Result<ArtifactDigest, StepAbort> {
         let bytes = serde_json::to_vec_pretty(value).expect("a JSON value serializes");
         self.put_blob(step, bytes, "application/json").await
     }
