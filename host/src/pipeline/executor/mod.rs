@@ -32,11 +32,15 @@ mod admission;
 mod dag;
 mod dataset;
 mod error;
+mod explain;
 mod report;
 mod reuse;
 mod step;
 mod tables;
+mod train;
+mod transform;
 mod trials;
+mod validate;
 mod writes;
 
 use admission::{Admitted, admit};

@@ -4,6 +4,27 @@
 
 use super::*;
 
+/// What one step's calls get: the step, its sandbox context and inputs.
+pub(super) struct StepCall<'s> {
+    pub(super) step: &'s PlannedStep,
+    pub(super) ctx: StepContext,
+    pub(super) limits: StepLimits,
+    pub(super) input: &'s Parts,
+    pub(super) reference: Option<&'s Parts>,
+    pub(super) model: Option<&'s ArtifactDigest>,
+    pub(super) observer: &'s dyn RunObserver,
+}
+
+/// What a step made: its outputs, metrics and plugin log (a failed step
+/// keeps what it made before it failed), and its own failure.
+#[derive(Default)]
+pub(super) struct StepOutcome {
+    pub(super) outputs: Vec<(String, ArtifactDigest)>,
+    pub(super) metrics: BTreeMap<String, f64>,
+    pub(super) log: String,
+    pub(super) error: Option<String>,
+}
+
 /// Who a step record is about.
 pub(super) struct StepInfo<'a> {
     pub(super) id: &'a str,
@@ -138,26 +159,29 @@ impl RunCtx<'_> {
                 .await?;
         }
 
-        let mut outputs: Vec<(String, ArtifactDigest)> = Vec::new();
-        let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
-        let mut log = String::new();
-        let outcome = self
-            .execute(
-                step,
-                limits,
-                &input,
-                reference.as_ref(),
-                model_digest.as_ref(),
-                &mut outputs,
-                &mut metrics,
-                &mut log,
-                observer,
-            )
-            .await;
-        let error = match outcome {
-            Ok(()) => None,
-            Err(abort) => Some(abort.into_failure()?),
+        let ctx = StepContext {
+            step: step.id.clone(),
+            limits,
+            seed: step.seed,
+            model: None,
+            grants: self.grants.get(&step.id).cloned().unwrap_or_default(),
         };
+        let StepOutcome {
+            outputs,
+            metrics,
+            log,
+            error,
+        } = self
+            .execute(StepCall {
+                step,
+                ctx,
+                limits,
+                input: &input,
+                reference: reference.as_ref(),
+                model: model_digest.as_ref(),
+                observer,
+            })
+            .await?;
         let report = StepReport {
             id: step.id.clone(),
             kind: step.world().name().into(),
@@ -202,286 +226,65 @@ impl RunCtx<'_> {
         Ok(report)
     }
 
-    /// Run one step's calls; [`StepAbort::Failed`] is the step's own failure.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn execute(
-        &self,
-        step: &PlannedStep,
-        limits: StepLimits,
-        input: &Parts,
-        reference: Option<&Parts>,
-        model: Option<&ArtifactDigest>,
-        outputs: &mut Vec<(String, ArtifactDigest)>,
-        metrics: &mut BTreeMap<String, f64>,
-        log: &mut String,
-        observer: &dyn RunObserver,
-    ) -> Result<(), StepAbort> {
-        let ctx = StepContext {
-            step: step.id.clone(),
-            limits,
-            seed: step.seed,
-            model: None,
-            grants: self.grants.get(&step.id).cloned().unwrap_or_default(),
+    /// Run one step's calls: what it made, and its own failure if any.
+    pub(super) async fn execute(&self, call: StepCall<'_>) -> Result<StepOutcome, ExecError> {
+        let mut made = StepOutcome::default();
+        let result = match call.step.world() {
+            World::Transform => self.transform(&call, &mut made).await,
+            World::Trainer => self.train(&call, &mut made).await,
+            World::Validator => self.validate(&call, &mut made).await,
+            World::Explainer => self.explain(&call, &mut made).await,
         };
-        let target = step.target.clone();
-        match step.world() {
-            World::Transform => {
-                // fit and apply read the same features: shared, not copied.
-                let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
-                let fitted = {
-                    let features = features.clone();
-                    self.call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                        rt.fit_async(&p, &ctx, &features, &params).await
-                    })
-                }
-                .await
-                .failed()?;
-                // Every call first, then the writes: a step that fails in
-                // apply leaves no output behind, not even its fitted state.
-                let fitted_state = Arc::new(fitted);
-                let (applied, train_split) = self
-                    .apply_part(step, &ctx, log, fitted_state.clone(), features, label)
-                    .await?;
-                // Encoded on another core while the holdout is applied
-                // (nothing is stored before every call has succeeded).
-                let train_encoded = encode(applied);
-                let applied_holdout = match &input.holdout {
-                    Some(h) => {
-                        let (hf, hl) = self.split_input(h, target.as_deref()).await?;
-                        Some(
-                            self.apply_part(step, &ctx, log, fitted_state.clone(), hf, hl)
-                                .await?,
-                        )
-                    }
-                    None => None,
-                };
-                // Encoded beside the train part, on the core that would
-                // otherwise wait for it.
-                let (holdout_encoded, holdout_split) = match applied_holdout {
-                    Some((batch, split)) => (Some(encode(batch)), Some(split)),
-                    None => (None, None),
-                };
-                let state_digest = self
-                    .put_blob(&step.id, fitted_state.to_vec(), "application/octet-stream")
-                    .await?;
-                outputs.push(("state".into(), state_digest));
-                let train_out = self.put_encoded(&step.id, train_encoded.await).await?;
-                outputs.push(("train".into(), train_out.clone()));
-                let mut splits = vec![(train_out.clone(), train_split)];
-                let mut holdout_out = None;
-                if let (Some(encoded), Some(split)) = (holdout_encoded, holdout_split) {
-                    let d = self.put_encoded(&step.id, encoded.await).await?;
-                    outputs.push(("holdout".into(), d.clone()));
-                    splits.push((d.clone(), split));
-                    holdout_out = Some(d);
-                }
-                lock(&self.state.splits).extend(
-                    splits
-                        .into_iter()
-                        .map(|(digest, split)| ((digest, target.clone()), split)),
-                );
-                lock(&self.state.tables).insert(
-                    step.id.clone(),
-                    Parts {
-                        train: train_out,
-                        holdout: holdout_out,
-                    },
-                );
-            }
-            World::Trainer => {
-                let mut params = step.params.clone();
-                let mut _permit = None;
-                if let Some(search) = &step.search {
-                    let train_batch = self.batch(&input.train).await?;
-                    let found = self
-                        .run_search(step, search, &ctx, &train_batch, log, observer)
-                        .await?;
-                    params = search.trials[found.best].params.clone();
-                    metrics.extend(found.metrics(search));
-                    let d = self.put_json(&step.id, &found.report(search)).await?;
-                    outputs.push(("search".into(), d));
-                    // The final fit takes a slot like any step.
-                    _permit = Some(
-                        self.scheduler
-                            .acquire(&self.tenant.name, self.tenant.caps.concurrency)
-                            .await,
-                    );
-                }
-                let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
-                let label = label.ok_or("the input has no target column").failed()?;
-                let trained = self
-                    .call_with(
-                        step,
-                        &ctx,
-                        params,
-                        log,
-                        move |rt, p, ctx, params| async move {
-                            rt.train_async(&p, &ctx, &features, &label, &params).await
-                        },
-                    )
-                    .await
-                    .failed()?;
-                for m in &trained.metrics {
-                    metrics.insert(m.name.clone(), m.value);
-                }
-                let model_bytes = Arc::new(trained.model);
-                let d = self
-                    .put_blob(
-                        &step.id,
-                        model_bytes.to_vec(),
-                        "application/vnd.sluice.model",
-                    )
-                    .await?;
-                outputs.push(("model".into(), d.clone()));
-                lock(&self.state.models).insert(step.id.clone(), d);
-                if let Some(h) = &input.holdout {
-                    // Predictions for the holdout, kept so serving can be
-                    // checked against training bit for bit.
-                    let (hf, _) = self.split_input(h, target.as_deref()).await?;
-                    let predicted = {
-                        let m = model_bytes.clone();
-                        self.call(step, &ctx, log, move |rt, p, ctx, _| async move {
-                            rt.predict_async(&p, &ctx, &m, &hf).await
-                        })
-                    }
-                    .await
-                    .failed()?;
-                    let batch = data::table_to_batch(predicted)
-                        .map_err(|e| format!("predict returned an invalid table: {e}"))
-                        .failed()?;
-                    let d = self.put_batch(&step.id, batch).await?;
-                    outputs.push(("predictions".into(), d));
-                }
-            }
-            World::Validator | World::Explainer => {
-                let part = match step.on {
-                    Part::Train => input.train.clone(),
-                    Part::Holdout => input
-                        .holdout
-                        .clone()
-                        .ok_or("the input has no holdout part")
-                        .failed()?,
-                };
-                let mut ctx = ctx.clone();
-                if let (Some(m), Some(trainer_step)) = (model, &step.model) {
-                    let bytes = self.blob(m).await?;
-                    let trainer = self
-                        .plan
-                        .steps
-                        .iter()
-                        .find(|s| &s.id == trainer_step)
-                        .expect("planned")
-                        .plugin
-                        .clone();
-                    ctx.model = Some(ModelBinding {
-                        trainer,
-                        model: Arc::new(bytes.to_vec()),
-                        limits,
-                        helpers: Some(
-                            self.scheduler
-                                .helper_slots(&self.tenant.name, self.tenant.caps.concurrency),
-                        ),
-                    });
-                }
-                if step.world() == World::Validator {
-                    // A validator gets the whole table, the target too.
-                    let table = self.batch(&part).await?;
-                    let table = data::batch_to_table(&table).failed()?;
-                    let reference = match reference {
-                        Some(r) => {
-                            let b = self.batch(&r.train).await?;
-                            Some(data::batch_to_table(&b).failed()?)
-                        }
-                        None => None,
-                    };
-                    let report = self
-                        .call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                            rt.validate_async(&p, &ctx, &table, reference.as_ref(), &params)
-                                .await
-                        })
-                        .await
-                        .failed()?;
-                    for m in &report.metrics {
-                        metrics.insert(m.name.clone(), m.value);
-                    }
-                    let json = serde_json::json!({
-                        "checks": report.checks.iter().map(|c| serde_json::json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
-                        "metrics": report.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
-                    });
-                    let d = self.put_json(&step.id, &json).await?;
-                    outputs.push(("report".into(), d));
-                    // A validator passes its input on unchanged.
-                    lock(&self.state.tables).insert(step.id.clone(), input.clone());
-                    let failed: Vec<String> = report
-                        .checks
-                        .iter()
-                        .filter(|c| !c.passed)
-                        .map(|c| format!("{} ({})", c.name, c.detail))
-                        .collect();
-                    if !failed.is_empty() {
-                        return Err(StepAbort::Failed(format!(
-                            "step '{}': {} check(s) failed: {}",
-                            step.id,
-                            failed.len(),
-                            failed.join("; ")
-                        )));
-                    }
-                } else {
-                    let (features, label) = self.split_input(&part, target.as_deref()).await?;
-                    let explanation = self
-                        .call(step, &ctx, log, move |rt, p, ctx, params| async move {
-                            rt.explain_async(&p, &ctx, &features, label.as_deref(), &params)
-                                .await
-                        })
-                        .await
-                        .failed()?;
-                    for m in &explanation.metrics {
-                        metrics.insert(m.name.clone(), m.value);
-                    }
-                    let json = serde_json::json!({
-                        "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
-                        "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
-                    });
-                    let d = self.put_json(&step.id, &json).await?;
-                    outputs.push(("explanation".into(), d));
-                }
-            }
+        if let Err(abort) = result {
+            made.error = Some(abort.into_failure()?);
         }
-        Ok(())
+        Ok(made)
     }
 
-    /// Apply the fitted state to `features`; the batch of the result with
-    /// `label` put back after it, and the result as the next step gets it
-    /// (normalized, see [`data::normalize`]), whose values the batch shares.
-    pub(super) async fn apply_part(
+    /// The part a validator or explainer reads, and its context with the
+    /// model of the trainer it names bound.
+    pub(super) async fn evaluated_part(
         &self,
-        step: &PlannedStep,
-        ctx: &StepContext,
-        log: &mut String,
-        fitted: Arc<Vec<u8>>,
-        features: Arc<wit::Table>,
-        label: Option<Arc<wit::Column>>,
-    ) -> Result<(RecordBatch, Split), StepAbort> {
-        let mut table = self
-            .call(step, ctx, log, move |rt, p, ctx, _| async move {
-                rt.apply_async(&p, &ctx, &fitted, &features).await
-            })
-            .await
-            .failed()?;
-        if let Some(label) = &label
-            && table.columns.iter().any(|c| c.name == label.name)
-        {
-            return Err(StepAbort::Failed(format!(
-                "step '{}': apply returned a column named like the target '{}'",
-                step.id, label.name
-            )));
+        call: &StepCall<'_>,
+    ) -> Result<(ArtifactDigest, StepContext), StepAbort> {
+        let StepCall {
+            step,
+            ctx,
+            limits,
+            input,
+            model,
+            ..
+        } = call;
+        let part = match step.on {
+            Part::Train => input.train.clone(),
+            Part::Holdout => input
+                .holdout
+                .clone()
+                .ok_or("the input has no holdout part")
+                .failed()?,
+        };
+        let mut ctx = ctx.clone();
+        if let (Some(m), Some(trainer_step)) = (model, &step.model) {
+            let bytes = self.blob(m).await?;
+            let trainer = self
+                .plan
+                .steps
+                .iter()
+                .find(|s| &s.id == trainer_step)
+                .expect("planned")
+                .plugin
+                .clone();
+            ctx.model = Some(ModelBinding {
+                trainer,
+                model: Arc::new(bytes.to_vec()),
+                limits: *limits,
+                helpers: Some(
+                    self.scheduler
+                        .helper_slots(&self.tenant.name, self.tenant.caps.concurrency),
+                ),
+            });
         }
-        data::normalize(&mut table);
-        let table = Arc::new(table);
-        let batch = data::shared_batch(&table, label.as_ref())
-            .map_err(|e| format!("step '{}': apply returned an invalid table: {e}", step.id))
-            .failed()?;
-        Ok((batch, (table, label)))
+        Ok((part, ctx))
     }
 
     /// Run a sandboxed call as a task of its own on the async runtime (the

@@ -1,0 +1,41 @@
+//! The explainer step: a model's global attributions on a table, stored
+//! as JSON. Not for the other step kinds.
+
+use super::step::{StepCall, StepOutcome};
+use super::*;
+
+impl RunCtx<'_> {
+    /// Explain a model on its part and store the explanation.
+    pub(super) async fn explain(
+        &self,
+        call: &StepCall<'_>,
+        made: &mut StepOutcome,
+    ) -> Result<(), StepAbort> {
+        let StepCall { step, .. } = call;
+        let (part, ctx) = self.evaluated_part(call).await?;
+        let target = step.target.clone();
+        let (features, label) = self.split_input(&part, target.as_deref()).await?;
+        let explanation = self
+            .call(
+                step,
+                &ctx,
+                &mut made.log,
+                move |rt, p, ctx, params| async move {
+                    rt.explain_async(&p, &ctx, &features, label.as_deref(), &params)
+                        .await
+                },
+            )
+            .await
+            .failed()?;
+        for m in &explanation.metrics {
+            made.metrics.insert(m.name.clone(), m.value);
+        }
+        let json = serde_json::json!({
+            "global": explanation.global.iter().map(|a| serde_json::json!({"feature": a.feature, "score": a.score})).collect::<Vec<_>>(),
+            "metrics": explanation.metrics.iter().map(|m| (m.name.clone(), m.value)).collect::<BTreeMap<_, _>>(),
+        });
+        let d = self.put_json(&step.id, &json).await?;
+        made.outputs.push(("explanation".into(), d));
+        Ok(())
+    }
+}
