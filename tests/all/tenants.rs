@@ -3,8 +3,10 @@
 
 use crate::support::*;
 use sluice::artifacts::ArtifactStore;
-use sluice::meta::MetaStore;
-use sluice::pipeline::executor::{Executor, RunObserver, RunReport, Scheduler, StepReport};
+use sluice::meta::{MetaStore, RunStatus};
+use sluice::pipeline::executor::{
+    Executor, RunObserver, RunReport, Scheduler, StepKind, StepReport,
+};
 use sluice::pipeline::{PlanOptions, load_plan};
 use sluice::tenants::{Admin, DEFAULT_TENANT, TenantCaps};
 use std::collections::BTreeMap;
@@ -530,7 +532,7 @@ struct Flight {
 }
 
 impl RunObserver for Flight {
-    fn step_started(&self, _id: &str, _kind: &str, _plugin: &str) {
+    fn step_started(&self, _id: &str, _kind: StepKind, _plugin: &str) {
         let mut g = self.now.lock().unwrap();
         g.0 += 1;
         g.1 = g.1.max(g.0);
@@ -588,7 +590,7 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
             .unwrap();
         let flight = Flight::default();
         let report = exec.run_as(&tenant, &plan, &flight).await.unwrap();
-        assert_eq!(report.status, "succeeded", "{:?}", report.error);
+        assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.error);
         assert_eq!(
             flight.peak(),
             concurrency as usize,
@@ -625,12 +627,12 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
         .await
         .unwrap();
     let alone = exec.run_as(&a, &plan, &Flight::default()).await.unwrap();
-    assert_eq!(alone.status, "succeeded", "{:?}", alone.error);
+    assert_eq!(alone.status, RunStatus::Succeeded, "{:?}", alone.error);
     let (fa, fb) = (Flight::default(), Flight::default());
     let (ra, rb) = tokio::join!(exec.run_as(&a, &plan, &fa), exec.run_as(&b, &plan, &fb));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
-    assert_eq!(ra.status, "succeeded", "{:?}", ra.error);
-    assert_eq!(rb.status, "succeeded", "{:?}", rb.error);
+    assert_eq!(ra.status, RunStatus::Succeeded, "{:?}", ra.error);
+    assert_eq!(rb.status, RunStatus::Succeeded, "{:?}", rb.error);
     assert_eq!(digests(&alone), digests(&ra));
     assert_eq!(digests(&alone), digests(&rb));
     assert_eq!(rb.tenant, "b");
@@ -655,7 +657,7 @@ struct RunEvents<'a> {
 }
 
 impl RunObserver for RunEvents<'_> {
-    fn step_started(&self, id: &str, _kind: &str, _plugin: &str) {
+    fn step_started(&self, id: &str, _kind: StepKind, _plugin: &str) {
         if id == "spin" {
             self.timeline.spinning.notify_one();
         }
@@ -715,8 +717,8 @@ fn an_endless_step_does_not_hold_up_another_tenants_run() {
         })
     });
     let (spun, quick) = (spun.unwrap(), quick.unwrap());
-    assert_eq!(quick.status, "succeeded", "{:?}", quick.error);
-    assert_eq!(spun.status, "failed");
+    assert_eq!(quick.status, RunStatus::Succeeded, "{:?}", quick.error);
+    assert_eq!(spun.status, RunStatus::Failed);
     let stopped = spun.steps.iter().find(|s| s.id == "spin").unwrap();
     let error = stopped.error.as_deref().unwrap_or_default();
     assert!(error.contains("time limit of 2000 ms"), "{error}");

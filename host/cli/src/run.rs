@@ -6,7 +6,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice::integrity::check_run_outputs;
 use sluice::meta::RunStatus;
-use sluice::pipeline::executor::{Executor, RunObserver, StepReport};
+use sluice::pipeline::executor::{Executor, RunObserver, StepKind, StepReport};
 use sluice::pipeline::{PlanOptions, load_plan};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ impl RunObserver for Progress {
             bar.println(format!("run {run_id}"));
         }
     }
-    fn step_started(&self, id: &str, kind: &str, plugin: &str) {
+    fn step_started(&self, id: &str, kind: StepKind, plugin: &str) {
         if let Some(bar) = &self.bar {
             bar.set_message(escape_controls(&format!("{id} ({kind}, {plugin})")).into_owned());
         }
@@ -218,7 +218,7 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }));
         }
     }
-    let reproduced = differ == 0 && again.status == "succeeded" && damaged.is_empty();
+    let reproduced = differ == 0 && again.status == RunStatus::Succeeded && damaged.is_empty();
     if args.json {
         print_json(&serde_json::json!({
             "run": original.id,
@@ -289,7 +289,7 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 rows.len()
             );
         } else {
-            if differ > 0 || again.status != "succeeded" {
+            if differ > 0 || again.status != RunStatus::Succeeded {
                 outln!("NOT reproduced: {differ} of {} outputs differ", rows.len());
             }
             if !damaged.is_empty() {
@@ -399,11 +399,11 @@ async fn print_report(
             let status = match (&s.cached_from, s.cached) {
                 (Some(from), true) if *from == report.run_id => "done before".to_owned(),
                 (_, true) => "cached".to_owned(),
-                _ => s.status.clone(),
+                _ => s.status.to_string(),
             };
             t.add_row(vec![
                 s.id.clone(),
-                s.kind.clone(),
+                s.kind.to_string(),
                 status,
                 fmt_ms(s.duration_ms),
                 metrics_summary(&s.metrics),
@@ -452,7 +452,7 @@ async fn print_report(
             );
         }
     }
-    Ok(if report.status == "succeeded" {
+    Ok(if report.status == RunStatus::Succeeded {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

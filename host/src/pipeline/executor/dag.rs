@@ -206,7 +206,7 @@ impl RunCtx<'_> {
             tenant: self.tenant.name.clone(),
             pipeline: plan.name.clone(),
             version: plan.version.clone(),
-            status: status.as_str().into(),
+            status,
             duration_ms: started.elapsed().as_millis() as u64,
             steps: reports,
             registered,

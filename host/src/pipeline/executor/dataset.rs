@@ -15,32 +15,26 @@ impl RunCtx<'_> {
         let run_id = self.run_id.as_str();
         let started = Instant::now();
         let id = format!("dataset:{}", ds.name);
-        observer.step_started(&id, "dataset", "sluice:read+split");
+        observer.step_started(&id, StepKind::Dataset, "sluice:read+split");
         let params = serde_json::json!({
             "path": ds.path.display().to_string(),
             "target": ds.target,
             "split": ds.split.as_ref().map(|s| serde_json::json!({"holdout": s.holdout, "seed": s.seed, "stratify": s.stratify})),
         });
-        let mut report = StepReport {
-            id: id.clone(),
-            kind: "dataset".into(),
-            plugin: "sluice:read+split".into(),
-            plugin_sha256: String::new(),
-            status: "succeeded".into(),
-            duration_ms: 0,
-            outputs: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            cached: false,
-            cached_from: None,
-            error: None,
-        };
+        let mut report = StepReport::new(
+            id.clone(),
+            StepKind::Dataset,
+            "sluice:read+split".into(),
+            String::new(),
+            StepStatus::Succeeded,
+        );
         // Opened and checked again (it may have changed since admission),
         // then read from that descriptor, a piece at a time: hashed, copied
         // into the store and decoded, never held whole.
         let file = match dataset_file(self.tenant, &ds.path) {
             Ok(file) => Some(Arc::new(file)),
             Err(e) => {
-                report.status = "failed".into();
+                report.status = StepStatus::Failed;
                 report.error = Some(e);
                 None
             }
@@ -63,7 +57,11 @@ impl RunCtx<'_> {
             && (!self.use_cache
                 || !self
                     .meta
-                    .may_reuse(&self.tenant.name, "dataset", &params.to_string())
+                    .may_reuse(
+                        &self.tenant.name,
+                        StepKind::Dataset.as_str(),
+                        &params.to_string(),
+                    )
                     .await?);
         let mut parts = file.as_ref().filter(|_| speculate).map(read_thread);
         let source = match &file {
@@ -99,7 +97,7 @@ impl RunCtx<'_> {
         {
             let info = StepInfo {
                 id: &id,
-                kind: "dataset",
+                kind: StepKind::Dataset,
                 plugin_name: "sluice:read+split",
                 plugin_version: env!("CARGO_PKG_VERSION"),
                 plugin_sha256: "",
@@ -122,7 +120,7 @@ impl RunCtx<'_> {
                 run_id,
                 &id,
                 position,
-                "dataset",
+                StepKind::Dataset.as_str(),
                 "sluice:read+split",
                 env!("CARGO_PKG_VERSION"),
                 "",
@@ -162,7 +160,7 @@ impl RunCtx<'_> {
             }
         }
         if report.error.is_some() {
-            report.status = "failed".into();
+            report.status = StepStatus::Failed;
         } else if let Some(k) = &key {
             self.meta.set_step_cache_key(run_id, &id, k).await?;
         }
@@ -180,7 +178,7 @@ impl RunCtx<'_> {
             .finish_step(
                 run_id,
                 &id,
-                status_of(&report),
+                report.status,
                 &outputs,
                 &metrics,
                 "",

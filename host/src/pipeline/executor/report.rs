@@ -8,10 +8,10 @@ use super::*;
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     pub id: String,
-    pub kind: String,
+    pub kind: StepKind,
     pub plugin: String,
     pub plugin_sha256: String,
-    pub status: String,
+    pub status: StepStatus,
     pub duration_ms: u64,
     pub outputs: BTreeMap<String, String>,
     pub metrics: BTreeMap<String, f64>,
@@ -31,7 +31,7 @@ pub struct RunReport {
     pub tenant: String,
     pub pipeline: String,
     pub version: String,
-    pub status: String,
+    pub status: RunStatus,
     pub duration_ms: u64,
     pub steps: Vec<StepReport>,
     /// Model versions this run registered.
@@ -51,7 +51,7 @@ pub struct Registered {
 /// Told about each step as the run goes (the CLI draws progress from it).
 pub trait RunObserver: Send + Sync {
     fn run_started(&self, _run_id: &str, _steps: usize) {}
-    fn step_started(&self, _id: &str, _kind: &str, _plugin: &str) {}
+    fn step_started(&self, _id: &str, _kind: StepKind, _plugin: &str) {}
     fn step_finished(&self, _step: &StepReport) {}
     /// A trial of step `step`'s hyperparameter search finished (`done` of
     /// `total` so far).
@@ -71,25 +71,101 @@ pub struct Quiet;
 impl RunObserver for Quiet {}
 
 pub(super) fn skipped_report(step: &PlannedStep) -> StepReport {
-    StepReport {
-        id: step.id.clone(),
-        kind: step.world().name().into(),
-        plugin: step.plugin.label(),
-        plugin_sha256: step.plugin.sha256.clone(),
-        status: "skipped".into(),
-        duration_ms: 0,
-        outputs: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        cached: false,
-        cached_from: None,
-        error: None,
+    StepReport::new(
+        step.id.clone(),
+        step.world().into(),
+        step.plugin.label(),
+        step.plugin.sha256.clone(),
+        StepStatus::Skipped,
+    )
+}
+
+impl StepReport {
+    /// A report of no time, outputs or metrics yet.
+    pub(super) fn new(
+        id: String,
+        kind: StepKind,
+        plugin: String,
+        plugin_sha256: String,
+        status: StepStatus,
+    ) -> Self {
+        StepReport {
+            id,
+            kind,
+            plugin,
+            plugin_sha256,
+            status,
+            duration_ms: 0,
+            outputs: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            cached: false,
+            cached_from: None,
+            error: None,
+        }
     }
 }
 
-pub(super) fn status_of(report: &StepReport) -> StepStatus {
-    if report.error.is_some() {
-        StepStatus::Failed
-    } else {
-        StepStatus::Succeeded
+/// What a node of the run is: a dataset read and split, or a step of one
+/// of the plugin kinds. Shown, serialized and recorded as its lowercase
+/// name (`dataset`, `transform`, `trainer`, `validator`, `explainer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Dataset,
+    Transform,
+    Trainer,
+    Validator,
+    Explainer,
+}
+
+impl StepKind {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Dataset => "dataset",
+            StepKind::Transform => World::Transform.name(),
+            StepKind::Trainer => World::Trainer.name(),
+            StepKind::Validator => World::Validator.name(),
+            StepKind::Explainer => World::Explainer.name(),
+        }
+    }
+}
+
+impl From<World> for StepKind {
+    fn from(world: World) -> Self {
+        match world {
+            World::Transform => StepKind::Transform,
+            World::Trainer => StepKind::Trainer,
+            World::Validator => StepKind::Validator,
+            World::Explainer => StepKind::Explainer,
+        }
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind is shown, serialized and recorded under the name it had as a
+    /// string, so reports and database rows keep their bytes.
+    #[test]
+    fn a_kind_keeps_its_name_everywhere() {
+        for (kind, name) in [
+            (StepKind::Dataset, "dataset"),
+            (StepKind::Transform, "transform"),
+            (StepKind::Trainer, "trainer"),
+            (StepKind::Validator, "validator"),
+            (StepKind::Explainer, "explainer"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
     }
 }

@@ -108,7 +108,7 @@ impl RunCtx<'_> {
             self.meta
                 .mark_step_cached_from(run_id, info.id, &from.run_id)
                 .await?;
-            if info.kind == "trainer" {
+            if info.kind == StepKind::Trainer {
                 self.meta
                     .copy_trials((&from.run_id, &from.step_id), (run_id, info.id))
                     .await?;
@@ -134,10 +134,10 @@ impl RunCtx<'_> {
         }
         Ok(StepReport {
             id: info.id.to_owned(),
-            kind: info.kind.to_owned(),
+            kind: info.kind,
             plugin: info.plugin_name.to_owned(),
             plugin_sha256: info.plugin_sha256.to_owned(),
-            status: "succeeded".into(),
+            status: StepStatus::Succeeded,
             duration_ms: 0,
             outputs: from
                 .outputs

@@ -28,7 +28,7 @@ pub(super) struct StepOutcome {
 /// Who a step record is about.
 pub(super) struct StepInfo<'a> {
     pub(super) id: &'a str,
-    pub(super) kind: &'a str,
+    pub(super) kind: StepKind,
     pub(super) plugin_name: &'a str,
     pub(super) plugin_version: &'a str,
     pub(super) plugin_sha256: &'a str,
@@ -48,7 +48,7 @@ impl RunCtx<'_> {
                 &self.run_id,
                 info.id,
                 position,
-                info.kind,
+                info.kind.as_str(),
                 info.plugin_name,
                 info.plugin_version,
                 info.plugin_sha256,
@@ -122,7 +122,7 @@ impl RunCtx<'_> {
         let key = cache::step_key(step, &inputs, trainer_sha256.as_deref());
         let info = StepInfo {
             id: &step.id,
-            kind: step.world().name(),
+            kind: step.world().into(),
             plugin_name: &step.plugin.info.name,
             plugin_version: &step.plugin.info.version,
             plugin_sha256: &step.plugin.sha256,
@@ -131,7 +131,7 @@ impl RunCtx<'_> {
         if let Some(prev) = self.reusable(&step.id, key.as_deref()).await?
             && self.adopt(step, &input, &prev.outputs)
         {
-            observer.step_started(&step.id, step.world().name(), &step.plugin.label());
+            observer.step_started(&step.id, step.world().into(), &step.plugin.label());
             let mut report = self
                 .record_reuse(position, &info, &inputs, key.as_deref(), &prev)
                 .await?;
@@ -147,7 +147,7 @@ impl RunCtx<'_> {
             ),
             Some(_) => None,
         };
-        observer.step_started(&step.id, step.world().name(), &step.plugin.label());
+        observer.step_started(&step.id, step.world().into(), &step.plugin.label());
         let started = Instant::now();
         let span = tracing::info_span!("step", step = %step.id, plugin = %step.plugin.label());
         let _enter = span.enter();
@@ -184,15 +184,14 @@ impl RunCtx<'_> {
             .await?;
         let report = StepReport {
             id: step.id.clone(),
-            kind: step.world().name().into(),
+            kind: step.world().into(),
             plugin: step.plugin.label(),
             plugin_sha256: step.plugin.sha256.clone(),
             status: if error.is_some() {
-                "failed"
+                StepStatus::Failed
             } else {
-                "succeeded"
-            }
-            .into(),
+                StepStatus::Succeeded
+            },
             duration_ms: started.elapsed().as_millis() as u64,
             outputs: outputs
                 .iter()
@@ -213,7 +212,7 @@ impl RunCtx<'_> {
             .finish_step(
                 run_id,
                 &step.id,
-                status_of(&report),
+                report.status,
                 &outputs,
                 &metric_rows,
                 &log,

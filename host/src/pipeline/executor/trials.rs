@@ -5,7 +5,7 @@
 
 use super::{RunCtx, RunObserver, StepAbort, split_target};
 use crate::data;
-use crate::meta::TrialRecord;
+use crate::meta::{StepStatus, TrialRecord};
 use crate::pipeline::plan::PlannedStep;
 use crate::pipeline::search::{Search, Validation, mean, score};
 use crate::runtime::StepContext;
@@ -151,7 +151,13 @@ impl RunCtx<'_> {
                 let record = TrialRecord {
                     trial: index as i64,
                     params: trial.searched.clone(),
-                    status: if ok { "succeeded" } else { "failed" }.into(),
+                    status: if ok {
+                        StepStatus::Succeeded
+                    } else {
+                        StepStatus::Failed
+                    }
+                    .as_str()
+                    .into(),
                     metric: search.metric.name().into(),
                     score: ok.then(|| mean(&scores)),
                     fold_scores: scores,
