@@ -553,9 +553,9 @@ const BRANCHES: &str = "[[steps]]\nid = \"a\"\nplugin = \"gbt\"\ninput = \"cance
 
 async fn executor(home: &Path, max_steps: usize) -> Executor {
     let meta = MetaStore::open_path(&home.join("sluice.db")).await.unwrap();
-    let mut e = Executor::new(runtime_in(home), ArtifactStore::local(home).unwrap(), meta);
-    e.scheduler = Scheduler::new(max_steps);
-    e
+    Executor::builder(runtime_in(home), ArtifactStore::local(home).unwrap(), meta)
+        .scheduler(Scheduler::new(max_steps))
+        .build()
 }
 
 fn digests(r: &RunReport) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -571,7 +571,7 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_pipeline(dir.path(), "branches", BRANCHES);
     let exec = executor(home.path(), 8).await;
-    let runtime = exec.runtime.clone();
+    let runtime = exec.runtime().clone();
     let plan =
         tokio::task::spawn_blocking(move || load_plan(&p, &runtime, &PlanOptions::default()))
             .await
@@ -584,7 +584,7 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
             ..reading_data()
         };
         let tenant = exec
-            .meta
+            .meta()
             .create_tenant(&owner(), name, &caps)
             .await
             .unwrap();
@@ -608,7 +608,7 @@ async fn independent_branches_run_at_once_within_the_tenant_cap() {
 async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
     let home = tempfile::tempdir().unwrap();
     let exec = executor(home.path(), 4).await;
-    let runtime = exec.runtime.clone();
+    let runtime = exec.runtime().clone();
     let example = root().join("pipelines/breast-cancer.toml");
     let _ = plugin_dir();
     let plan =
@@ -617,12 +617,12 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
             .unwrap()
             .unwrap();
     let a = exec
-        .meta
+        .meta()
         .create_tenant(&owner(), "a", &reading_data())
         .await
         .unwrap();
     let b = exec
-        .meta
+        .meta()
         .create_tenant(&owner(), "b", &reading_data())
         .await
         .unwrap();
@@ -637,10 +637,10 @@ async fn runs_of_two_tenants_side_by_side_match_their_runs_alone() {
     assert_eq!(digests(&alone), digests(&rb));
     assert_eq!(rb.tenant, "b");
     // Each tenant's runs, and only those, are visible to it.
-    let runs_a = exec.meta.list_runs_in(Some("a"), -1).await.unwrap();
-    let runs_b = exec.meta.list_runs_in(Some("b"), -1).await.unwrap();
+    let runs_a = exec.meta().list_runs_in(Some("a"), -1).await.unwrap();
+    let runs_b = exec.meta().list_runs_in(Some("b"), -1).await.unwrap();
     assert_eq!((runs_a.len(), runs_b.len()), (2, 1));
-    assert!(exec.meta.get_run_in(Some("a"), &rb.run_id).await.is_err());
+    assert!(exec.meta().get_run_in(Some("a"), &rb.run_id).await.is_err());
 }
 
 /// What happened when, over the runs of several tenants.
@@ -696,13 +696,21 @@ fn an_endless_step_does_not_hold_up_another_tenants_run() {
         .build()
         .unwrap();
     let exec = tokio.block_on(executor(home.path(), 2));
-    let plan = |p: &Path| load_plan(p, &exec.runtime, &PlanOptions::default()).unwrap();
+    let plan = |p: &Path| load_plan(p, exec.runtime(), &PlanOptions::default()).unwrap();
     let (spin, quick) = (plan(&spin), plan(&quick));
     let timeline = Timeline::default();
     let (spun, quick) = tokio.block_on(async {
         let caps = reading_data();
-        let a = exec.meta.create_tenant(&owner(), "a", &caps).await.unwrap();
-        let b = exec.meta.create_tenant(&owner(), "b", &caps).await.unwrap();
+        let a = exec
+            .meta()
+            .create_tenant(&owner(), "a", &caps)
+            .await
+            .unwrap();
+        let b = exec
+            .meta()
+            .create_tenant(&owner(), "b", &caps)
+            .await
+            .unwrap();
         let spin_events = RunEvents {
             tenant: "a",
             timeline: &timeline,

@@ -94,13 +94,14 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
         dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
     }
     let plan = plan(&runtime, &args.pipeline, dirs).await?;
-    let mut executor = Executor::new(runtime, home.store_root()?, meta);
-    executor.allow_changed_version = args.allow_changed_version;
-    executor.use_cache = !args.no_cache;
+    let executor = Executor::builder(runtime, home.store_root()?, meta)
+        .allow_changed_version(args.allow_changed_version)
+        .use_cache(!args.no_cache)
+        .build();
     let progress = Progress::new(&plan, args.json);
     let report = executor.run_as(&tenant, &plan, &progress).await?;
     progress.finish();
-    print_report(&report, &executor.meta, args.json).await
+    print_report(&report, executor.meta(), args.json).await
 }
 
 #[derive(Debug, Args)]
@@ -125,7 +126,7 @@ pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
         .resume_as(&tenant, &args.run, &plan, &progress)
         .await?;
     progress.finish();
-    print_report(&report, &executor.meta, args.json).await
+    print_report(&report, executor.meta(), args.json).await
 }
 
 #[derive(Debug, Args)]
@@ -161,9 +162,10 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let store = home.artifacts()?;
     let stored = check_run_outputs(&store, &original).await?;
     let plan = recorded_plan(&meta, &original, &runtime).await?;
-    let mut executor = Executor::new(runtime, home.store_root()?, meta);
-    executor.use_cache = false;
-    executor.register_models = false;
+    let executor = Executor::builder(runtime, home.store_root()?, meta)
+        .use_cache(false)
+        .register_models(false)
+        .build();
     let progress = Progress::new(&plan, args.json);
     let again = executor.run_as(&tenant, &plan, &progress).await?;
     progress.finish();

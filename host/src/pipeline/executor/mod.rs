@@ -55,21 +55,62 @@ use step::StepInfo;
 use tables::{Parts, Split, encode, split_target};
 use writes::Write;
 
+/// Runs plans (see [`Executor::builder`]).
 pub struct Executor {
-    pub runtime: Runtime,
+    runtime: Runtime,
     /// The store's root; each run writes below its tenant's prefix.
-    pub artifacts: ArtifactStore,
-    pub meta: MetaStore,
-    pub scheduler: Scheduler,
+    artifacts: ArtifactStore,
+    meta: MetaStore,
+    scheduler: Scheduler,
     /// Run a definition whose `version` a run of the tenant already
     /// recorded with a different sha256 (refused by default).
-    pub allow_changed_version: bool,
+    allow_changed_version: bool,
     /// Reuse the outputs of earlier steps with the same cache key (see
     /// [`cache`]); on by default. Keys are recorded either way.
-    pub use_cache: bool,
+    use_cache: bool,
     /// Register the models of steps with `register` when the run succeeds
     /// (off for `sluice verify`'s re-execution).
-    pub register_models: bool,
+    register_models: bool,
+}
+
+/// An [`Executor`] being set up: the defaults are the process's step
+/// budget ([`Scheduler::from_env`]), the cache on, models registered and a
+/// changed definition under a recorded version refused.
+pub struct ExecutorBuilder {
+    executor: Executor,
+}
+
+impl ExecutorBuilder {
+    /// Bound the steps run at once by `scheduler` (shared with its clones).
+    pub fn scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.executor.scheduler = scheduler;
+        self
+    }
+
+    /// Run a definition whose `version` a run of the tenant already
+    /// recorded with a different sha256.
+    pub fn allow_changed_version(mut self, allow: bool) -> Self {
+        self.executor.allow_changed_version = allow;
+        self
+    }
+
+    /// Reuse the outputs of earlier steps with the same cache key (see
+    /// [`cache`]). Keys are recorded either way.
+    pub fn use_cache(mut self, use_cache: bool) -> Self {
+        self.executor.use_cache = use_cache;
+        self
+    }
+
+    /// Register the models of steps with `register` when the run succeeds.
+    pub fn register_models(mut self, register: bool) -> Self {
+        self.executor.register_models = register;
+        self
+    }
+
+    /// The executor, set up.
+    pub fn build(self) -> Executor {
+        self.executor
+    }
 }
 
 #[derive(Default)]
@@ -119,16 +160,36 @@ struct RunCtx<'a> {
 }
 
 impl Executor {
-    pub fn new(runtime: Runtime, artifacts: ArtifactStore, meta: MetaStore) -> Self {
-        Executor {
-            runtime,
-            artifacts,
-            meta,
-            scheduler: Scheduler::from_env(),
-            allow_changed_version: false,
-            use_cache: true,
-            register_models: true,
+    /// An executor running plugins in `runtime`, storing outputs in
+    /// `artifacts` (each tenant under its prefix) and recording runs in
+    /// `meta`; see [`ExecutorBuilder`] for the rest.
+    pub fn builder(runtime: Runtime, artifacts: ArtifactStore, meta: MetaStore) -> ExecutorBuilder {
+        ExecutorBuilder {
+            executor: Executor {
+                runtime,
+                artifacts,
+                meta,
+                scheduler: Scheduler::from_env(),
+                allow_changed_version: false,
+                use_cache: true,
+                register_models: true,
+            },
         }
+    }
+
+    /// [`builder`](Self::builder) with the defaults.
+    pub fn new(runtime: Runtime, artifacts: ArtifactStore, meta: MetaStore) -> Self {
+        Self::builder(runtime, artifacts, meta).build()
+    }
+
+    /// The runtime the plugins run in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The metadata store runs are recorded in.
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
     }
 
     /// Run a plan as the default tenant.
