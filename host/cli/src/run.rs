@@ -8,10 +8,11 @@ use sluice::integrity::check_run_outputs;
 use sluice::meta::RunStatus;
 use sluice::pipeline::executor::{Executor, RunObserver, StepKind, StepReport};
 use sluice::pipeline::{PlanOptions, load_plan};
+use sluice::registry::RunRegistrar;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -97,6 +98,7 @@ pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
     let executor = Executor::builder(runtime, home.store_root()?, meta)
         .allow_changed_version(args.allow_changed_version)
         .use_cache(!args.no_cache)
+        .registrar(Arc::new(RunRegistrar))
         .build();
     let progress = Progress::new(&plan, args.json);
     let report = executor.run_as(&tenant, &plan, &progress).await?;
@@ -120,7 +122,9 @@ pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime_for(&tenant)?;
     let record = meta.get_run_in(Some(&tenant.name), &args.run).await?;
     let plan = recorded_plan(&meta, &record, &runtime).await?;
-    let executor = Executor::new(runtime, home.store_root()?, meta);
+    let executor = Executor::builder(runtime, home.store_root()?, meta)
+        .registrar(Arc::new(RunRegistrar))
+        .build();
     let progress = Progress::new(&plan, args.json);
     let report = executor
         .resume_as(&tenant, &args.run, &plan, &progress)
@@ -164,7 +168,6 @@ pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let plan = recorded_plan(&meta, &original, &runtime).await?;
     let executor = Executor::builder(runtime, home.store_root()?, meta)
         .use_cache(false)
-        .register_models(false)
         .build();
     let progress = Progress::new(&plan, args.json);
     let again = executor.run_as(&tenant, &plan, &progress).await?;

@@ -6,12 +6,14 @@
 
 pub mod gates;
 mod names;
+mod registrar;
 #[cfg(test)]
 mod scope_tests;
 pub mod serve;
 
 use names::{KeyScope, ModelKey};
 pub use names::{NameRule, check_model_name};
+pub use registrar::RunRegistrar;
 
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 pub use crate::meta::AuditEvent;

@@ -177,22 +177,27 @@ impl RunCtx<'_> {
         // the registration and left nothing to resume.)
         crate::crash::point("run-before-register");
         let mut registered = Vec::new();
-        if failure.is_none() && self.register_models {
-            let registry = crate::registry::Registry::for_tenant(
-                self.meta.clone(),
-                self.artifacts.clone(),
-                &self.tenant.name,
-            );
-            let actor = crate::registry::default_actor();
+        if failure.is_none()
+            && let Some(registrar) = self.registrar
+        {
             for step in plan.steps.iter().filter(|s| s.register.is_some()) {
                 let name = step.register.as_deref().expect("filtered");
-                let gates = plan.model_gates.get(name).map(Vec::as_slice);
-                let v = registry
-                    .register(&run_id, &step.id, name, gates, &actor)
-                    .await?;
+                let model = ModelToRegister {
+                    meta: self.meta,
+                    artifacts: &self.artifacts,
+                    tenant: &self.tenant.name,
+                    run_id: &run_id,
+                    step: &step.id,
+                    name,
+                    gates: plan.model_gates.get(name).map(Vec::as_slice),
+                };
+                let version = registrar
+                    .register(&model)
+                    .await
+                    .map_err(ExecError::Registry)?;
                 registered.push(Registered {
                     name: name.to_string(),
-                    version: v.version,
+                    version,
                     step: step.id.clone(),
                 });
             }

@@ -10,8 +10,9 @@ pub enum ExecError {
     Artifacts(#[from] crate::artifacts::ArtifactError),
     #[error("metadata store: {0}")]
     Meta(#[from] crate::meta::MetaError),
+    /// The [`ModelRegistrar`](super::ModelRegistrar) failed.
     #[error("model registry: {0}")]
-    Registry(#[from] crate::registry::RegistryError),
+    Registry(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "the pipeline asks for more than tenant '{tenant}' allows:\n  - {}",
         problems.join("\n  - ")

@@ -49,7 +49,10 @@ use dataset::dataset_file;
 pub use error::ExecError;
 use error::{Failing, StepAbort};
 use report::skipped_report;
-pub use report::{Quiet, Registered, RunObserver, RunReport, StepKind, StepReport};
+pub use report::{
+    ModelRegistrar, ModelToRegister, Quiet, Registered, RunObserver, RunReport, StepKind,
+    StepReport,
+};
 use reuse::output;
 use step::StepInfo;
 use tables::{Parts, Split, encode, split_target};
@@ -68,14 +71,15 @@ pub struct Executor {
     /// Reuse the outputs of earlier steps with the same cache key (see
     /// [`cache`]); on by default. Keys are recorded either way.
     use_cache: bool,
-    /// Register the models of steps with `register` when the run succeeds
-    /// (off for `sluice verify`'s re-execution).
-    register_models: bool,
+    /// Registers the models of steps with `register` when the run
+    /// succeeds (none for `sluice verify`'s re-execution).
+    registrar: Option<Arc<dyn ModelRegistrar>>,
 }
 
 /// An [`Executor`] being set up: the defaults are the process's step
-/// budget ([`Scheduler::from_env`]), the cache on, models registered and a
-/// changed definition under a recorded version refused.
+/// budget ([`Scheduler::from_env`]), the cache on, a changed definition
+/// under a recorded version refused, and no models registered (see
+/// [`registrar`](Self::registrar)).
 pub struct ExecutorBuilder {
     executor: Executor,
 }
@@ -101,9 +105,10 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Register the models of steps with `register` when the run succeeds.
-    pub fn register_models(mut self, register: bool) -> Self {
-        self.executor.register_models = register;
+    /// Register the models of steps with `register` with `registrar` when
+    /// the run succeeds (without one, none are registered).
+    pub fn registrar(mut self, registrar: Arc<dyn ModelRegistrar>) -> Self {
+        self.executor.registrar = Some(registrar);
         self
     }
 
@@ -151,7 +156,7 @@ struct RunCtx<'a> {
     grants: HashMap<String, Vec<Grant>>,
     state: RunState,
     use_cache: bool,
-    register_models: bool,
+    registrar: Option<&'a dyn ModelRegistrar>,
     /// Refuse a new run whose definition differs from another recorded
     /// under its pipeline name and version.
     unique_definition: bool,
@@ -172,7 +177,7 @@ impl Executor {
                 scheduler: Scheduler::from_env(),
                 allow_changed_version: false,
                 use_cache: true,
-                register_models: true,
+                registrar: None,
             },
         }
     }
@@ -347,7 +352,7 @@ impl Executor {
             grants,
             state: RunState::default(),
             use_cache: self.use_cache,
-            register_models: self.register_models,
+            registrar: self.registrar.as_deref(),
             unique_definition: !self.allow_changed_version,
             resumed,
         };

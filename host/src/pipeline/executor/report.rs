@@ -65,6 +65,35 @@ pub trait RunObserver: Send + Sync {
     }
 }
 
+/// Registers the models of a run's steps with `register` (see
+/// [`ExecutorBuilder::registrar`](super::ExecutorBuilder::registrar)):
+/// called once every step succeeded and every output is stored, before
+/// the run is recorded as ended, so a crash in between leaves a run that
+/// `resume` finishes (registering a run's step again must return the
+/// version it has). The model registry implements it; the executor does
+/// not depend on the registry.
+pub trait ModelRegistrar: Send + Sync {
+    /// Register `model`; the version it has.
+    fn register<'a>(
+        &'a self,
+        model: &'a ModelToRegister<'a>,
+    ) -> futures::future::BoxFuture<'a, Result<i64, Box<dyn std::error::Error + Send + Sync>>>;
+}
+
+/// A model a run trained, to register under `name`.
+pub struct ModelToRegister<'a> {
+    pub meta: &'a MetaStore,
+    /// The run's store (under its tenant's prefix).
+    pub artifacts: &'a ArtifactStore,
+    pub tenant: &'a str,
+    pub run_id: &'a str,
+    /// The trainer step whose model it is.
+    pub step: &'a str,
+    pub name: &'a str,
+    /// The pipeline's promotion gates for `name`, if it has any.
+    pub gates: Option<&'a [String]>,
+}
+
 /// An observer that does nothing.
 pub struct Quiet;
 

@@ -1,0 +1,32 @@
+//! The registry as the executor's [`ModelRegistrar`]: a successful run's
+//! models registered in its tenant's registry, by the actor of the
+//! process. Not for the registry itself (see [`Registry`]).
+
+use super::{Registry, default_actor};
+use crate::pipeline::executor::{ModelRegistrar, ModelToRegister};
+use futures::future::BoxFuture;
+
+/// Registers a run's models in its tenant's registry.
+pub struct RunRegistrar;
+
+impl ModelRegistrar for RunRegistrar {
+    fn register<'a>(
+        &'a self,
+        model: &'a ModelToRegister<'a>,
+    ) -> BoxFuture<'a, Result<i64, Box<dyn std::error::Error + Send + Sync>>> {
+        Box::pin(async move {
+            let registry =
+                Registry::for_tenant(model.meta.clone(), model.artifacts.clone(), model.tenant);
+            let version = registry
+                .register(
+                    model.run_id,
+                    model.step,
+                    model.name,
+                    model.gates,
+                    &default_actor(),
+                )
+                .await?;
+            Ok(version.version)
+        })
+    }
+}
