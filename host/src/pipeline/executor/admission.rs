@@ -2,7 +2,13 @@
 //! `concurrency` cap) and process-wide, and the helper slots of a step's
 //! model calls. Not for what a step may do once it runs (its limits).
 
-use super::*;
+use super::dataset_file;
+use crate::pipeline::plan::Plan;
+use crate::runtime::{Grant, HelperSlots, StepLimits};
+use crate::tenants::Tenant;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Bounds how many steps run at once: per tenant (its `concurrency` cap,
 /// over all its runs in this process) and process-wide. Clones share the

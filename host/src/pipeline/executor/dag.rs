@@ -3,7 +3,17 @@
 //! after a failure, and the run finished once every output is stored.
 //! Not for what one step does (see [`step`](super::step)).
 
-use super::*;
+use super::error::{ExecError, StepAbort};
+use super::{
+    ModelToRegister, Registered, RunCtx, RunObserver, RunReport, StepReport, skipped_report,
+};
+use crate::artifacts::ArtifactDigest;
+use crate::meta::{MetaError, NewRun, RunStatus};
+use crate::pipeline::plan::PlannedStep;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use std::collections::HashSet;
+use std::time::Instant;
 
 impl RunCtx<'_> {
     pub(super) async fn run(&self, observer: &dyn RunObserver) -> Result<RunReport, ExecError> {

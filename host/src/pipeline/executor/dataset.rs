@@ -3,7 +3,16 @@
 //! holdout parts (or reused from an earlier read). Not for the steps that
 //! read the parts.
 
-use super::*;
+use super::error::{ExecError, StepAbort};
+use super::{Parts, RunCtx, RunObserver, StepInfo, StepKind, StepReport, encode, lock, output};
+use crate::artifacts::ArtifactDigest;
+use crate::data;
+use crate::meta::StepStatus;
+use crate::pipeline::cache;
+use crate::tenants::{DEFAULT_TENANT, Tenant};
+use arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+use std::time::Instant;
 
 impl RunCtx<'_> {
     pub(super) async fn load_dataset(

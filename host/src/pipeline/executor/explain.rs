@@ -1,8 +1,10 @@
 //! The explainer step: a model's global attributions on a table, stored
 //! as JSON. Not for the other step kinds.
 
+use super::RunCtx;
+use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::*;
+use std::collections::BTreeMap;
 
 impl RunCtx<'_> {
     /// Explain a model on its part and store the explanation.

@@ -3,30 +3,15 @@
 //! store records the run as it goes, so a failure leaves the artifacts of
 //! earlier steps and a record that says what happened.
 
-use super::cache;
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
-use crate::data;
-use crate::meta::{
-    Admission, MetaError, MetaStore, NewRun, RunLock, RunStatus, StepOutputs, StepStatus,
-};
-use crate::pipeline::definition::Part;
-use crate::pipeline::plan::{Plan, PlannedStep};
-use crate::runtime::{
-    Grant, HelperSlots, ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits,
-    StepOutput, World,
-};
+use crate::meta::{MetaStore, RunLock, RunStatus, StepOutputs, StepStatus};
+use crate::pipeline::plan::Plan;
+use crate::runtime::{Grant, Runtime, StepLimits};
 use crate::tenants::{DEFAULT_TENANT, Tenant};
-use crate::wit;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use serde::Serialize;
-use std::collections::HashSet;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 mod admission;
 mod dag;
@@ -47,7 +32,7 @@ use admission::{Admitted, admit};
 pub use admission::{Scheduler, StepPermit};
 use dataset::dataset_file;
 pub use error::ExecError;
-use error::{Failing, StepAbort};
+use error::StepAbort;
 use report::skipped_report;
 pub use report::{
     ModelRegistrar, ModelToRegister, Quiet, Registered, RunObserver, RunReport, StepKind,
@@ -69,7 +54,7 @@ pub struct Executor {
     /// recorded with a different sha256 (refused by default).
     allow_changed_version: bool,
     /// Reuse the outputs of earlier steps with the same cache key (see
-    /// [`cache`]); on by default. Keys are recorded either way.
+    /// [`cache`](super::cache)); on by default. Keys are recorded either way.
     use_cache: bool,
     /// Registers the models of steps with `register` when the run
     /// succeeds (none for `sluice verify`'s re-execution).

@@ -2,7 +2,12 @@
 //! reports `sluice run` prints, and the observer told about each step.
 //! Not for recording: the metadata store keeps the run's records.
 
-use super::*;
+use crate::artifacts::ArtifactStore;
+use crate::meta::{MetaStore, RunStatus, StepStatus};
+use crate::pipeline::plan::PlannedStep;
+use crate::runtime::World;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What happened to one step, as `sluice run` reports it.
 #[derive(Debug, Clone, Serialize)]

@@ -3,7 +3,12 @@
 //! the steps downstream and recorded. Not for computing cache keys (see
 //! [`cache`](crate::pipeline::cache)).
 
-use super::*;
+use super::error::ExecError;
+use super::{Parts, RunCtx, StepInfo, StepKind, StepReport, lock};
+use crate::artifacts::ArtifactDigest;
+use crate::meta::{StepOutputs, StepStatus};
+use crate::pipeline::plan::PlannedStep;
+use crate::runtime::World;
 
 impl RunCtx<'_> {
     /// Outputs step `step_id` may take instead of running: its own, when

@@ -2,7 +2,20 @@
 //! made in the sandbox, and its record finished. Not for the order of
 //! steps (see [`dag`](super::dag)).
 
-use super::*;
+use super::error::{ExecError, Failing, StepAbort};
+use super::{Parts, RunCtx, RunObserver, StepKind, StepReport, lock};
+use crate::artifacts::ArtifactDigest;
+use crate::meta::StepStatus;
+use crate::pipeline::cache;
+use crate::pipeline::definition::Part;
+use crate::pipeline::plan::PlannedStep;
+use crate::runtime::{
+    ModelBinding, Plugin, Runtime, StepContext, StepFailure, StepLimits, StepOutput, World,
+};
+use crate::wit;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// What one step's calls get: the step, its sandbox context and inputs.
 pub(super) struct StepCall<'s> {

@@ -4,7 +4,15 @@
 //! when no step needs them. Not for the writing itself (see
 //! [`writes`](super::writes)).
 
-use super::*;
+use super::error::{Failing, StepAbort};
+use super::{RunCtx, lock};
+use crate::artifacts::ArtifactDigest;
+use crate::pipeline::plan::PlannedStep;
+use crate::{data, wit};
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Where a table-valued node's parts are.
 #[derive(Debug, Clone)]

@@ -2,8 +2,11 @@
 //! [`trials`](super::trials)), the model trained and stored, and its
 //! predictions for the holdout part. Not for the other step kinds.
 
+use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::*;
+use super::{RunCtx, lock};
+use crate::data;
+use std::sync::Arc;
 
 impl RunCtx<'_> {
     /// Train a model on the train part (after its search, if it has one),

@@ -2,8 +2,14 @@
 //! every part, and store the state and the applied parts. Not for the
 //! other step kinds (see [`step`](super::step)).
 
+use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::*;
+use super::{Parts, RunCtx, Split, encode, lock};
+use crate::pipeline::plan::PlannedStep;
+use crate::runtime::StepContext;
+use crate::{data, wit};
+use arrow::record_batch::RecordBatch;
+use std::sync::Arc;
 
 impl RunCtx<'_> {
     /// Fit on the train part, apply to every part, store the state and the

@@ -2,8 +2,11 @@
 //! model when it names one), their report stored, the input passed on.
 //! Not for the other step kinds.
 
+use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::*;
+use super::{Parts, RunCtx, lock};
+use crate::data;
+use std::collections::BTreeMap;
 
 impl RunCtx<'_> {
     /// Run a validator's checks on its part (the whole table, target

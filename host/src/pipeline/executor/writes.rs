@@ -3,7 +3,12 @@
 //! the tenant's storage cap, recorded once stored. Not for tables: see
 //! [`tables`](super::tables) for the Parquet outputs and their batches.
 
-use super::*;
+use super::error::{ExecError, StepAbort};
+use super::{RunCtx, lock};
+use crate::artifacts::ArtifactDigest;
+use crate::meta::Admission;
+use bytes::Bytes;
+use std::sync::Arc;
 
 /// An output being written to the store, then recorded.
 pub(super) type Write = tokio::task::JoinHandle<Result<(), ExecError>>;
