@@ -52,6 +52,10 @@ fn main() {
         ..StepLimits::default()
     };
     let ctx = StepContext::new("bench", limits, 1);
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     println!(
         "| language | plugin | size | compile (first use) | load from cache | instantiate + describe() | fit | apply | apply throughput |"
     );
@@ -82,16 +86,22 @@ fn main() {
         let mut calls: Vec<Duration> = (0..30)
             .map(|_| {
                 let t = Instant::now();
-                rt.describe(&p, &ctx).expect("describe");
+                tokio.block_on(rt.describe(&p, &ctx)).expect("describe");
                 t.elapsed()
             })
             .collect();
         calls.sort();
         let t = Instant::now();
-        let state = rt.fit(&p, &ctx, &data, &[]).expect("fit").value;
+        let state = tokio
+            .block_on(rt.fit(&p, &ctx, &data, &[]))
+            .expect("fit")
+            .value;
         let fit = t.elapsed();
         let t = Instant::now();
-        let out = rt.apply(&p, &ctx, &state, &data).expect("apply").value;
+        let out = tokio
+            .block_on(rt.apply(&p, &ctx, &state, &data))
+            .expect("apply")
+            .value;
         let apply = t.elapsed();
         assert_eq!(out.columns.len(), 10);
         println!(

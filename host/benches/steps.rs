@@ -54,6 +54,10 @@ fn main() {
         ..StepLimits::default()
     };
     let ctx = StepContext::new("bench", limits, 1);
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
 
     // Compile once, then load from the on-disk cache in a fresh runtime.
     let t = Instant::now();
@@ -73,12 +77,16 @@ fn main() {
     // 1. No-op step.
     let empty = wit::Table { columns: vec![] };
     for _ in 0..2_000 {
-        rt2.fit(&identity, &ctx, &empty, &[]).expect("noop");
+        tokio
+            .block_on(rt2.fit(&identity, &ctx, &empty, &[]))
+            .expect("noop");
     }
     let samples: Vec<Duration> = (0..20_000)
         .map(|_| {
             let t = Instant::now();
-            rt2.fit(&identity, &ctx, &empty, &[]).expect("noop");
+            tokio
+                .block_on(rt2.fit(&identity, &ctx, &empty, &[]))
+                .expect("noop");
             t.elapsed()
         })
         .collect();
@@ -99,7 +107,9 @@ fn main() {
     if std::env::var("SLUICE_BENCH_ONLY").as_deref() == Ok("noop") {
         // For profiling the step overhead alone.
         for _ in 0..200_000 {
-            rt2.fit(&identity, &ctx, &empty, &[]).expect("noop");
+            tokio
+                .block_on(rt2.fit(&identity, &ctx, &empty, &[]))
+                .expect("noop");
         }
         return;
     }
@@ -125,8 +135,8 @@ fn main() {
     let mut wasm_runs = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        let out = rt2
-            .apply(&identity, &ctx, &[], &table)
+        let out = tokio
+            .block_on(rt2.apply(&identity, &ctx, &[], &table))
             .expect("identity apply");
         wasm_runs.push(t.elapsed());
         assert_eq!(out.value.columns.len(), 10);
@@ -180,10 +190,10 @@ fn main() {
         ..RuntimeOptions::default()
     })
     .expect("runtime");
-    logreg_bench(&rt2, &plain, &ctx);
+    logreg_bench(&tokio, &rt2, &plain, &ctx);
 }
 
-fn logreg_bench(rt: &Runtime, plain: &Runtime, ctx: &StepContext) {
+fn logreg_bench(tokio: &tokio::runtime::Runtime, rt: &Runtime, plain: &Runtime, ctx: &StepContext) {
     let rows = 20_000;
     let features = 20;
     let mut rng = Rng(11);
@@ -219,8 +229,8 @@ fn logreg_bench(rt: &Runtime, plain: &Runtime, ctx: &StepContext) {
     let mut wasm_model = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let out = rt
-            .train(&trainer, ctx, &table, &target, &[])
+        let out = tokio
+            .block_on(rt.train(&trainer, ctx, &table, &target, &[]))
             .expect("train");
         wasm_runs.push(t.elapsed());
         wasm_model = out.value.model;
@@ -251,8 +261,8 @@ fn logreg_bench(rt: &Runtime, plain: &Runtime, ctx: &StepContext) {
     let mut plain_runs = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        plain
-            .train(&plain_plugin, ctx, &table, &target, &[])
+        tokio
+            .block_on(plain.train(&plain_plugin, ctx, &table, &target, &[]))
             .expect("train");
         plain_runs.push(t.elapsed());
     }

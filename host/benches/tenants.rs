@@ -84,11 +84,8 @@ fn run(rt: &Runtime, wasm: &Path, max_steps: usize) -> Outcome {
                 let _permit = scheduler.acquire(&tenant, TENANT_CONCURRENCY).await;
                 let began = Instant::now();
                 let ctx = StepContext::new(format!("{tenant}-{i}"), StepLimits::default(), 1);
-                let ok = match rt.fit_async(&plugin, &ctx, &input, &[]).await {
-                    Ok(state) => rt
-                        .apply_async(&plugin, &ctx, &state.value, &input)
-                        .await
-                        .is_ok(),
+                let ok = match rt.fit(&plugin, &ctx, &input, &[]).await {
+                    Ok(state) => rt.apply(&plugin, &ctx, &state.value, &input).await.is_ok(),
                     Err(_) => false,
                 };
                 (submitted.elapsed(), began.elapsed(), ok)

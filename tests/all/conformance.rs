@@ -10,7 +10,7 @@ fn suite(name: &str, options: &SuiteOptions) -> SuiteReport {
     let p = rt
         .load(&plugin(name))
         .unwrap_or_else(|e| panic!("load {name}: {e}"));
-    run_suite(rt, &p, options)
+    block_on(run_suite(rt, &p, options))
 }
 
 fn assert_passes(name: &str, options: &SuiteOptions) {

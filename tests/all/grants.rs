@@ -255,11 +255,11 @@ fn a_grant_swapped_for_a_symlink_after_admission_still_reads_the_opened_director
     }];
     let mut ctx = StepContext::new("read", StepLimits::default(), 1);
     ctx.grants = vec![admitted];
-    let read = rt.fit(&hostile, &ctx, features, &params).unwrap();
+    let read = block_on(rt.fit(&hostile, &ctx, features, &params)).unwrap();
     assert_eq!(String::from_utf8_lossy(&read.value), NOTES);
 
     ctx.grants = vec![planned];
-    let refused = rt.fit(&hostile, &ctx, features, &params).unwrap_err();
+    let refused = block_on(rt.fit(&hostile, &ctx, features, &params)).unwrap_err();
     assert!(
         matches!(&refused.kind, StepFailureKind::InvalidLimits { message }
             if message.contains("was not opened when the run was admitted")),

@@ -251,7 +251,7 @@ fn trained_model(rt: &Runtime, trainer: &str) -> ModelBinding {
     let trainer = rt.load(&plugin(trainer)).unwrap();
     let (features, target) = cancer();
     let ctx = StepContext::new("corpus-model", StepLimits::default(), 3);
-    let trained = rt.train(&trainer, &ctx, features, target, &[]).unwrap();
+    let trained = block_on(rt.train(&trainer, &ctx, features, target, &[])).unwrap();
     ModelBinding {
         trainer,
         model: Arc::new(trained.value.model),
@@ -274,7 +274,7 @@ fn run_case(rt: &Runtime, case: &Case) -> Observed {
             value: format!("loaded {}", plugin.label()),
             log: String::new(),
         },
-        "fit" => match rt.fit(&plugin, &ctx, features, &params) {
+        "fit" => match block_on(rt.fit(&plugin, &ctx, features, &params)) {
             Ok(out) => Observed::Value {
                 value: String::from_utf8_lossy(&out.value).into_owned(),
                 log: out.log,
@@ -283,7 +283,7 @@ fn run_case(rt: &Runtime, case: &Case) -> Observed {
         },
         "apply" => {
             let state = case.state.clone().unwrap_or_default().into_bytes();
-            match rt.apply(&plugin, &ctx, &state, features) {
+            match block_on(rt.apply(&plugin, &ctx, &state, features)) {
                 Ok(out) => Observed::Value {
                     value: format!("{:?}", out.value),
                     log: out.log,
@@ -293,7 +293,7 @@ fn run_case(rt: &Runtime, case: &Case) -> Observed {
         }
         "explain" => {
             ctx.model = case.model.as_deref().map(|m| trained_model(rt, m));
-            match rt.explain(&plugin, &ctx, features, None, &params) {
+            match block_on(rt.explain(&plugin, &ctx, features, None, &params)) {
                 Ok(out) => Observed::Value {
                     value: format!("{:?}", out.value),
                     log: out.log,
@@ -312,12 +312,15 @@ fn victim(rt: &Runtime) -> Vec<u8> {
     let (features, target) = cancer();
     let scale = rt.load(&plugin("standardize")).unwrap();
     let ctx = StepContext::new("victim", StepLimits::default(), 7);
-    let state = rt.fit(&scale, &ctx, features, &[]).unwrap().value;
-    let scaled = rt.apply(&scale, &ctx, &state, features).unwrap().value;
+    let state = block_on(rt.fit(&scale, &ctx, features, &[])).unwrap().value;
+    let scaled = block_on(rt.apply(&scale, &ctx, &state, features))
+        .unwrap()
+        .value;
     let logreg = rt.load(&plugin("logreg")).unwrap();
-    let trained = rt.train(&logreg, &ctx, &scaled, target, &[]).unwrap().value;
-    let predicted = rt
-        .predict(&logreg, &ctx, &trained.model, &scaled)
+    let trained = block_on(rt.train(&logreg, &ctx, &scaled, target, &[]))
+        .unwrap()
+        .value;
+    let predicted = block_on(rt.predict(&logreg, &ctx, &trained.model, &scaled))
         .unwrap()
         .value;
     let parquet = data::write_parquet(&data::table_to_batch(predicted).unwrap()).unwrap();
@@ -672,12 +675,12 @@ fn fuel_is_a_deterministic_budget() {
             fuel,
             ..StepLimits::default()
         };
-        rt.fit(
+        block_on(rt.fit(
             &hostile,
             &StepContext::new("burn", limits, 1),
             features,
             &params,
-        )
+        ))
     };
     // A budget out of range is refused before anything runs.
     let f = fit(Some(0)).unwrap_err();
@@ -764,7 +767,7 @@ fn an_instance_never_sees_what_the_last_one_left_in_its_memory() {
         value: wit::ParamValue::Text("snoop".into()),
     }];
     for call in 0..3 {
-        let out = rt.fit(&hostile, &ctx, &cancer().0, &params).unwrap();
+        let out = block_on(rt.fit(&hostile, &ctx, &cancer().0, &params)).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.value),
             "0 non-zero bytes",

@@ -105,7 +105,11 @@ fn generate_build_and_test(lang: &str) {
         let plugin = rt.load(&out).unwrap_or_else(|e| panic!("load {name}: {e}"));
         assert_eq!(plugin.world.name(), kind);
         assert_eq!(plugin.info.name, name);
-        let report = sluice::conformance::run_suite(rt, &plugin, &Default::default());
+        let report = block_on(sluice::conformance::run_suite(
+            rt,
+            &plugin,
+            &Default::default(),
+        ));
         failures.extend(
             report
                 .failed()

@@ -1,5 +1,5 @@
 //! The model calls of one explainer call share one trainer instance (a
-//! model session, `host/src/runtime/call.rs`); each call still runs with
+//! model session, `host/src/runtime/call/session.rs`); each call still runs with
 //! the trainer's own limits, and the results are those of a fresh instance
 //! per call.
 
@@ -27,8 +27,7 @@ fn trained(rt: &Runtime, name: &str) -> (Arc<Plugin>, Arc<Vec<u8>>) {
     let trainer = rt.load(&plugin(name)).unwrap();
     let (features, target) = cancer();
     let ctx = StepContext::new("train", StepLimits::default(), 3);
-    let model = rt
-        .train(&trainer, &ctx, features, target, &[])
+    let model = block_on(rt.train(&trainer, &ctx, features, target, &[]))
         .unwrap()
         .value
         .model;
@@ -47,16 +46,15 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
         fuel: Some(10_000_000_000),
         ..StepLimits::default()
     };
-    let one = rt
-        .predict(
-            &trainer,
-            &StepContext::new("one", metered, 3),
-            &model,
-            features,
-        )
-        .unwrap()
-        .fuel_used
-        .unwrap();
+    let one = block_on(rt.predict(
+        &trainer,
+        &StepContext::new("one", metered, 3),
+        &model,
+        features,
+    ))
+    .unwrap()
+    .fuel_used
+    .unwrap();
     assert!(one > 0);
 
     let explain = |fuel: Option<u64>| {
@@ -65,7 +63,7 @@ fn every_model_call_of_a_session_gets_the_whole_fuel_budget() {
             ..StepLimits::default()
         };
         let ctx = bound("session-explain", &trainer, &model, limits, None);
-        rt.explain(&explainer, &ctx, features, Some(target), &params(3))
+        block_on(rt.explain(&explainer, &ctx, features, Some(target), &params(3)))
     };
     // 1 + 30 features x 3 repeats = 91 calls, each within twice the budget
     // of one call, all together far beyond it: the budget is per call.
@@ -104,8 +102,7 @@ fn predict_replacing_answers_as_predict_with_or_without_holding() {
         assert_eq!(trainer.exports_holding(), holds, "{name}");
         let ctx = bound("probe", &trainer, &model, StepLimits::default(), None);
         let params = probe_mode("replacing");
-        let out = rt
-            .explain(&probe, &ctx, features, None, &params)
+        let out = block_on(rt.explain(&probe, &ctx, features, None, &params))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .value;
         let compared = compared(&out);
@@ -162,7 +159,7 @@ fn predict_each_permutes_and_answers_the_outputs_asked_for() {
             let ctx = bound("probe", &trainer, &model, StepLimits::default(), helpers);
             let params = probe_mode("each");
             let out = tokio_rt
-                .block_on(rt.explain_async(&probe, &ctx, features, Some(target), &params))
+                .block_on(rt.explain(&probe, &ctx, features, Some(target), &params))
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
                 .value;
             let compared = compared(&out);
@@ -217,7 +214,7 @@ fn predict_replacing_each_uses_the_slots_it_is_given() {
         });
         let ctx = bound("each", &trainer, &model, StepLimits::default(), helpers);
         tokio_rt
-            .block_on(rt.explain_async(plugin, &ctx, features, Some(target), params))
+            .block_on(rt.explain(plugin, &ctx, features, Some(target), params))
             .map(|o| o.value)
     };
     let alone = run(&explainer, &params(3), false).unwrap();

@@ -208,6 +208,21 @@ fn runtime_caching_in(cache: PathBuf) -> sluice::runtime::Runtime {
 /// A runtime whose compile cache outlives the test run (in target/): the
 /// Python and JavaScript plugins take tens of seconds to compile, and the
 /// cache is keyed by each component's sha256, so a stale entry is never used.
+/// Drive a runtime call (any future) to completion on this thread, for the
+/// tests that are not async: on one multi-threaded tokio runtime they all
+/// share, so a call's model tasks have threads to run on.
+pub fn block_on<F: std::future::Future>(call: F) -> F::Output {
+    static TOKIO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    TOKIO
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("the tests' tokio runtime")
+        })
+        .block_on(call)
+}
+
 pub fn shared_runtime() -> &'static sluice::runtime::Runtime {
     static RT: OnceLock<sluice::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| runtime_caching_in(root().join("target/sluice-test-cache/compiled")))

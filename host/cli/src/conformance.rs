@@ -47,18 +47,19 @@ pub async fn test(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let runtime = home.runtime().await?;
-    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let plugin = runtime.load(&file)?;
-        let model = model.map(|m| runtime.load(&m)).transpose()?;
+    // Loading compiles: on a blocking thread. The suite's calls are async.
+    let loading = runtime.clone();
+    let (file, plugin, options) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let plugin = loading.load(&file)?;
+        let model = model.map(|m| loading.load(&m)).transpose()?;
         let params = params
             .iter()
             .map(|p| parse_param(&plugin.info.params, p))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let options = SuiteOptions { model, params };
-        Ok((file, run_suite(&runtime, &plugin, &options)))
+        Ok((file, plugin, SuiteOptions { model, params }))
     })
     .await??;
-    let (file, report) = report;
+    let report = run_suite(&runtime, &plugin, &options).await;
     if json {
         print_json(&serde_json::json!({
             "file": file.display().to_string(),

@@ -135,7 +135,7 @@ struct Suite<'a> {
 }
 
 /// Run the whole suite on a loaded plugin.
-pub fn run_suite(runtime: &Runtime, plugin: &Plugin, options: &SuiteOptions) -> SuiteReport {
+pub async fn run_suite(runtime: &Runtime, plugin: &Plugin, options: &SuiteOptions) -> SuiteReport {
     let mut suite = Suite {
         runtime,
         plugin,
@@ -143,14 +143,14 @@ pub fn run_suite(runtime: &Runtime, plugin: &Plugin, options: &SuiteOptions) -> 
         model: None,
         checks: Vec::new(),
     };
-    suite.bind_model();
-    suite.describe();
-    suite.params();
-    suite.inputs();
+    suite.bind_model().await;
+    suite.describe().await;
+    suite.params().await;
+    suite.inputs().await;
     match plugin.world {
-        World::Transform => suite.transform_round_trip(),
-        World::Trainer => suite.trainer_round_trip(),
-        World::Validator | World::Explainer => suite.deterministic_entry(),
+        World::Transform => suite.transform_round_trip().await,
+        World::Trainer => suite.trainer_round_trip().await,
+        World::Validator | World::Explainer => suite.deterministic_entry().await,
     }
     SuiteReport {
         plugin: plugin.label(),
@@ -175,13 +175,17 @@ impl Suite<'_> {
     }
 
     /// Train the given trainer on the suite's table for the model import.
-    fn bind_model(&mut self) {
+    async fn bind_model(&mut self) {
         let Some(trainer) = &self.options.model else {
             return;
         };
         let (features, target) = tables::features_and_target();
         let ctx = StepContext::new("conformance:model", StepLimits::default(), 1);
-        match self.runtime.train(trainer, &ctx, &features, &target, &[]) {
+        match self
+            .runtime
+            .train(trainer, &ctx, &features, &target, &[])
+            .await
+        {
             Ok(out) => {
                 self.model = Some(ModelBinding {
                     trainer: trainer.clone(),
@@ -200,9 +204,12 @@ impl Suite<'_> {
         }
     }
 
-    fn describe(&mut self) {
+    async fn describe(&mut self) {
         let mut problems = describe_problems(&self.plugin.info, self.plugin.world);
-        let again = self.runtime.describe(self.plugin, &self.ctx("describe"));
+        let again = self
+            .runtime
+            .describe(self.plugin, &self.ctx("describe"))
+            .await;
         match again.map(|o| o.value) {
             Ok(info) if format!("{info:?}") != format!("{:?}", self.plugin.info) => {
                 problems.push("a second describe() says something else".into())
@@ -243,7 +250,7 @@ impl Suite<'_> {
         Ok(self.options.params.clone())
     }
 
-    fn params(&mut self) {
+    async fn params(&mut self) {
         let required = match self.required() {
             Ok(r) => r,
             Err(e) => {
@@ -265,7 +272,7 @@ impl Suite<'_> {
             }
         }
         let table = tables::numeric();
-        let outcome = self.entry("params.defaults", &table, &with_defaults);
+        let outcome = self.entry("params.defaults", &table, &with_defaults).await;
         let passed = !matches!(&outcome, Outcome::Broken(_))
             && !matches!(&outcome, Outcome::StepError { kind, .. } if kind == "invalid-params");
         self.record(
@@ -282,7 +289,7 @@ impl Suite<'_> {
             name: "sluice_conformance_unknown".into(),
             value: types::ParamValue::Flag(true),
         });
-        let outcome = self.entry("params.unknown", &table, &unknown);
+        let outcome = self.entry("params.unknown", &table, &unknown).await;
         let passed =
             matches!(&outcome, Outcome::StepError { kind, .. } if kind == "invalid-params");
         self.record(
@@ -300,31 +307,40 @@ impl Suite<'_> {
     }
 
     /// Call the world's first entry point: validate, fit, train or explain.
-    fn entry(&self, check: &str, table: &types::Table, params: &[types::Param]) -> Outcome<Bytes> {
+    async fn entry(
+        &self,
+        check: &str,
+        table: &types::Table,
+        params: &[types::Param],
+    ) -> Outcome<Bytes> {
         let ctx = self.ctx(check);
         let (features, target) = tables::split_target(table);
         let rt = self.runtime;
         let p = self.plugin;
         match p.world {
-            World::Validator => Outcome::of(rt.validate(p, &ctx, table, Some(table), params))
+            World::Validator => Outcome::of(rt.validate(p, &ctx, table, Some(table), params).await)
                 .map(|v| format!("{v:?}")),
             World::Transform => {
-                Outcome::of(rt.fit(p, &ctx, table, params)).map(|v| format!("{v:?}"))
+                Outcome::of(rt.fit(p, &ctx, table, params).await).map(|v| format!("{v:?}"))
             }
             World::Trainer => match &target {
-                Some(target) => Outcome::of(rt.train(p, &ctx, &features, target, params))
+                Some(target) => Outcome::of(rt.train(p, &ctx, &features, target, params).await)
                     .map(|v| format!("{v:?}")),
-                None => Outcome::of(rt.train(p, &ctx, table, &tables::empty_target(), params))
-                    .map(|v| format!("{v:?}")),
+                None => Outcome::of(
+                    rt.train(p, &ctx, table, &tables::empty_target(), params)
+                        .await,
+                )
+                .map(|v| format!("{v:?}")),
             },
-            World::Explainer => {
-                Outcome::of(rt.explain(p, &ctx, &features, target.as_ref(), params))
-                    .map(|v| format!("{v:?}"))
-            }
+            World::Explainer => Outcome::of(
+                rt.explain(p, &ctx, &features, target.as_ref(), params)
+                    .await,
+            )
+            .map(|v| format!("{v:?}")),
         }
     }
 
-    fn inputs(&mut self) {
+    async fn inputs(&mut self) {
         let params = self.params_for_calls();
         for (name, table) in [
             ("input.empty-table", types::Table { columns: vec![] }),
@@ -334,13 +350,13 @@ impl Suite<'_> {
         ] {
             let mut details = Vec::new();
             let mut passed = true;
-            let first = self.entry(name, &table, &params);
+            let first = self.entry(name, &table, &params).await;
             let (ok, d) = first.no_trap(self.plugin.world.first_call());
             passed &= ok;
             details.push(d);
             // The second call of a transform or trainer on what the first made.
             if let Outcome::Ok(_) = first
-                && let Some(second) = self.second_call(name, &table, &params)
+                && let Some(second) = self.second_call(name, &table, &params).await
             {
                 let (ok, d) = second.no_trap(self.plugin.world.second_call());
                 passed &= ok;
@@ -349,22 +365,22 @@ impl Suite<'_> {
             self.record(name, passed, details.join("; "));
         }
         if matches!(self.plugin.world, World::Transform | World::Trainer) {
-            self.wrong_types(&params);
+            self.wrong_types(&params).await;
         }
     }
 
     /// Fit or train on `table`, then apply or predict on it.
-    fn second_call(
+    async fn second_call(
         &self,
         check: &str,
         table: &types::Table,
         params: &[types::Param],
     ) -> Option<Outcome<Bytes>> {
-        let state = self.fitted(check, table, params)?;
-        Some(self.second(check, &state, table))
+        let state = self.fitted(check, table, params).await?;
+        Some(self.second(check, &state, table).await)
     }
 
-    fn fitted(
+    async fn fitted(
         &self,
         check: &str,
         table: &types::Table,
@@ -376,6 +392,7 @@ impl Suite<'_> {
             World::Transform => self
                 .runtime
                 .fit(self.plugin, &ctx, table, params)
+                .await
                 .ok()
                 .map(|o| o.value),
             World::Trainer => self
@@ -387,26 +404,33 @@ impl Suite<'_> {
                     &target.unwrap_or_else(tables::empty_target),
                     params,
                 )
+                .await
                 .ok()
                 .map(|o| o.value.model),
             _ => None,
         }
     }
 
-    fn second(&self, check: &str, state: &[u8], table: &types::Table) -> Outcome<Bytes> {
+    async fn second(&self, check: &str, state: &[u8], table: &types::Table) -> Outcome<Bytes> {
         let ctx = self.ctx(check);
         let (features, _) = tables::split_target(table);
         match self.plugin.world {
-            World::Transform => Outcome::of(self.runtime.apply(self.plugin, &ctx, state, table))
-                .map(|v| format!("{v:?}")),
-            _ => Outcome::of(self.runtime.predict(self.plugin, &ctx, state, &features))
-                .map(|v| format!("{v:?}")),
+            World::Transform => {
+                Outcome::of(self.runtime.apply(self.plugin, &ctx, state, table).await)
+                    .map(|v| format!("{v:?}"))
+            }
+            _ => Outcome::of(
+                self.runtime
+                    .predict(self.plugin, &ctx, state, &features)
+                    .await,
+            )
+            .map(|v| format!("{v:?}")),
         }
     }
 
-    fn wrong_types(&mut self, params: &[types::Param]) {
+    async fn wrong_types(&mut self, params: &[types::Param]) {
         let table = tables::numeric();
-        let Some(state) = self.fitted("input.wrong-types", &table, params) else {
+        let Some(state) = self.fitted("input.wrong-types", &table, params).await else {
             self.record(
                 "input.wrong-types",
                 false,
@@ -418,12 +442,14 @@ impl Suite<'_> {
             return;
         };
         let as_strings = tables::numbers_as_strings(&table);
-        let strings = self.second("input.wrong-types", &state, &as_strings);
-        let garbage = self.second(
-            "input.wrong-types",
-            b"\xffnot a state sluice-conformance",
-            &table,
-        );
+        let strings = self.second("input.wrong-types", &state, &as_strings).await;
+        let garbage = self
+            .second(
+                "input.wrong-types",
+                b"\xffnot a state sluice-conformance",
+                &table,
+            )
+            .await;
         let is_error = |o: &Outcome<Bytes>| matches!(o, Outcome::StepError { .. });
         self.record(
             "input.wrong-types",
@@ -436,26 +462,26 @@ impl Suite<'_> {
         );
     }
 
-    fn transform_round_trip(&mut self) {
-        self.fit_then_second("fit", "apply");
+    async fn transform_round_trip(&mut self) {
+        self.fit_then_second("fit", "apply").await;
     }
 
-    fn trainer_round_trip(&mut self) {
-        self.fit_then_second("train", "predict");
+    async fn trainer_round_trip(&mut self) {
+        self.fit_then_second("train", "predict").await;
     }
 
-    fn fit_then_second(&mut self, first: &str, second: &str) {
+    async fn fit_then_second(&mut self, first: &str, second: &str) {
         let params = self.params_for_calls();
         let table = tables::numeric();
-        let runs: Vec<FitAndUse> = (0..2)
-            .map(|_| {
-                let state = self.fitted("deterministic", &table, &params);
-                let out = state
-                    .as_ref()
-                    .map(|s| self.second("deterministic", s, &table));
-                (state, out)
-            })
-            .collect();
+        let mut runs: Vec<FitAndUse> = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let state = self.fitted("deterministic", &table, &params).await;
+            let out = match &state {
+                Some(s) => Some(self.second("deterministic", s, &table).await),
+                None => None,
+            };
+            runs.push((state, out));
+        }
         let (state, out) = &runs[0];
         let (Some(state), Some(out)) = (state, out) else {
             self.record(
@@ -469,7 +495,7 @@ impl Suite<'_> {
         match out {
             Outcome::Ok(_) => {
                 let want = tables::num_rows(&table);
-                let rows = self.second_rows(state, &table);
+                let rows = self.second_rows(state, &table).await;
                 self.record(
                     "round-trip",
                     rows == Some(want),
@@ -486,7 +512,7 @@ impl Suite<'_> {
             ),
         }
         if self.plugin.world == World::Trainer {
-            self.holding(state);
+            self.holding(state).await;
         }
         let same_state = runs[1].0.as_ref() == Some(state);
         let same_out = matches!((&runs[0].1, &runs[1].1), (Some(Outcome::Ok(a)), Some(Outcome::Ok(b))) if a == b);
@@ -503,7 +529,7 @@ impl Suite<'_> {
     }
 
     /// See the module doc (`holding`).
-    fn holding(&mut self, model: &[u8]) {
+    async fn holding(&mut self, model: &[u8]) {
         if !self.plugin.exports_holding() {
             self.record(
                 "holding",
@@ -525,11 +551,13 @@ impl Suite<'_> {
             let want = self
                 .runtime
                 .predict(self.plugin, &ctx, model, &replaced)
+                .await
                 .map(|o| format!("{:?}", o.value))
                 .map_err(|f| f.to_string());
             let got = self
                 .runtime
                 .predict_replacing(self.plugin, &ctx, model, features.clone(), vec![column])
+                .await
                 .map(|t| format!("{t:?}"));
             match (&got, &want) {
                 (Ok(a), Ok(b)) if a == b => {}
@@ -564,19 +592,21 @@ impl Suite<'_> {
     }
 
     /// The rows of the table the second call returns.
-    fn second_rows(&self, state: &[u8], table: &types::Table) -> Option<usize> {
+    async fn second_rows(&self, state: &[u8], table: &types::Table) -> Option<usize> {
         let ctx = self.ctx("round-trip");
         let (features, _) = tables::split_target(table);
         let out = match self.plugin.world {
             World::Transform => {
                 self.runtime
                     .apply(self.plugin, &ctx, state, table)
+                    .await
                     .ok()?
                     .value
             }
             _ => {
                 self.runtime
                     .predict(self.plugin, &ctx, state, &features)
+                    .await
                     .ok()?
                     .value
             }
@@ -584,11 +614,11 @@ impl Suite<'_> {
         Some(tables::num_rows(&out))
     }
 
-    fn deterministic_entry(&mut self) {
+    async fn deterministic_entry(&mut self) {
         let params = self.params_for_calls();
         let table = tables::numeric();
-        let a = self.entry("deterministic", &table, &params);
-        let b = self.entry("deterministic", &table, &params);
+        let a = self.entry("deterministic", &table, &params).await;
+        let b = self.entry("deterministic", &table, &params).await;
         let what = self.plugin.world.first_call();
         match (&a, &b) {
             (Outcome::Broken(e), _) | (_, Outcome::Broken(e)) => {

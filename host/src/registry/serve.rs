@@ -76,7 +76,7 @@ impl Registry {
                 step_seed(version.seed, &step.plugin.step_id),
             );
             features = runtime
-                .apply_async(&plugin, &ctx, &state, &features)
+                .apply(&plugin, &ctx, &state, &features)
                 .await
                 .map_err(|e| RegistryError::Invalid(e.to_string()))?
                 .value;
@@ -89,7 +89,7 @@ impl Registry {
             step_seed(version.seed, &version.step_id),
         );
         let predicted = runtime
-            .predict_async(&trainer, &ctx, &model, &features)
+            .predict(&trainer, &ctx, &model, &features)
             .await
             .map_err(|e| RegistryError::Invalid(e.to_string()))?
             .value;

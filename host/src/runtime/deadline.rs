@@ -14,7 +14,7 @@
 //! for real time, so it counts against the limit like any other wait.
 //!
 //! [`Expired`] is woken by the epoch ticker thread, not by a tokio timer,
-//! so it works on any executor, including the blocking twins' `block_on`.
+//! so it works on any executor, including the `block_on` that loading uses.
 
 use std::collections::BTreeMap;
 use std::future::Future;

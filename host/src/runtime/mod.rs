@@ -11,12 +11,11 @@
 //! validator or explainer call go to one trainer instance of their own,
 //! kept for that call only (a model session, in [`call`]).
 //!
-//! Calls are async ([`Runtime::apply_async`] and the others, in [`call`]):
+//! Calls are async only ([`Runtime::apply`] and the others, in [`call`]):
 //! the guest runs on a wasmtime fiber and yields to the caller's executor
 //! at every epoch tick, so a long step holds no thread while others wait,
-//! and is still stopped at its time limit. The names without `_async`
-//! drive the same futures to completion on the calling thread, for code
-//! that is not async; they must not be called on an async worker thread.
+//! and is still stopped at its time limit. Code that is not async drives
+//! them on a tokio runtime of its own.
 //!
 //! Steps with a `fuel` limit run on a second engine, built the first time
 //! one asks for it, that meters fuel: metering slows every call, so the
@@ -613,7 +612,7 @@ impl Runtime {
         let ctx = StepContext::new("describe", StepLimits::for_describe(), 0);
         // Loading compiles, so it is blocking anyway: describe() runs to
         // completion on this thread.
-        let info = call::block_on(self.describe_async(&plugin, &ctx))?.value;
+        let info = call::block_on(self.describe(&plugin, &ctx))?.value;
         if World::of_kind(info.kind) != world {
             return Err(RuntimeError::Link {
                 path: path.to_path_buf(),

@@ -23,7 +23,7 @@ impl RunCtx<'_> {
                 &ctx,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.explain_async(&p, &ctx, &features, label.as_deref(), &params)
+                    rt.explain(&p, &ctx, &features, label.as_deref(), &params)
                         .await
                 },
             )

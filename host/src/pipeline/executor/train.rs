@@ -51,7 +51,7 @@ impl RunCtx<'_> {
                 params,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.train_async(&p, &ctx, &features, &label, &params).await
+                    rt.train(&p, &ctx, &features, &label, &params).await
                 },
             )
             .await
@@ -76,7 +76,7 @@ impl RunCtx<'_> {
             let predicted = {
                 let m = model_bytes.clone();
                 self.call(step, ctx, &mut made.log, move |rt, p, ctx, _| async move {
-                    rt.predict_async(&p, &ctx, &m, &hf).await
+                    rt.predict(&p, &ctx, &m, &hf).await
                 })
             }
             .await

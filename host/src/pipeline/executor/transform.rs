@@ -32,7 +32,7 @@ impl RunCtx<'_> {
                 ctx,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.fit_async(&p, &ctx, &features, &params).await
+                    rt.fit(&p, &ctx, &features, &params).await
                 },
             )
         }
@@ -113,7 +113,7 @@ impl RunCtx<'_> {
     ) -> Result<(RecordBatch, Split), StepAbort> {
         let mut table = self
             .call(step, ctx, log, move |rt, p, ctx, _| async move {
-                rt.apply_async(&p, &ctx, &fitted, &features).await
+                rt.apply(&p, &ctx, &fitted, &features).await
             })
             .await
             .failed()?;

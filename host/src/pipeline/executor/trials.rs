@@ -326,7 +326,7 @@ impl RunCtx<'_> {
                 &mut log,
                 move |rt, p, ctx, params| async move {
                     let fold = &folds[f];
-                    rt.train_async(&p, &ctx, &fold.train_features, &fold.train_label, &params)
+                    rt.train(&p, &ctx, &fold.train_features, &fold.train_label, &params)
                         .await
                 },
             )
@@ -345,8 +345,7 @@ impl RunCtx<'_> {
                 Vec::new(),
                 &mut log,
                 move |rt, p, ctx, _| async move {
-                    rt.predict_async(&p, &ctx, &model, &folds[f].valid_features)
-                        .await
+                    rt.predict(&p, &ctx, &model, &folds[f].valid_features).await
                 },
             )
             .await

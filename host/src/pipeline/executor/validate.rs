@@ -39,7 +39,7 @@ impl RunCtx<'_> {
                 &ctx,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.validate_async(&p, &ctx, &table, reference.as_ref(), &params)
+                    rt.validate(&p, &ctx, &table, reference.as_ref(), &params)
                         .await
                 },
             )
