@@ -4,24 +4,34 @@
 //! Aliases (`staging`, `production`, any name) point at versions; moving
 //! them is gated and every move lands in an append-only audit history.
 
+//!
+//! This module holds the registry's errors and its entry points
+//! (register, look up, list); the model version's types are in
+//! [`version`], how a version is rebuilt from a recorded run in
+//! `from_run`, aliases and their audit history in `aliases`. The SQL is
+//! the metadata store's ([`crate::meta`]): nothing here queries the
+//! database itself.
+
+mod aliases;
+mod from_run;
 pub mod gates;
 mod names;
 mod registrar;
 #[cfg(test)]
 mod scope_tests;
 pub mod serve;
+mod version;
 
 use names::{KeyScope, ModelKey};
 pub use names::{NameRule, check_model_name};
 pub use registrar::RunRegistrar;
 
+pub use aliases::{Promotion, aliases_at, parse_time};
+pub use version::{ChainStep, DataRef, ModelSpec, ModelSummary, ModelVersion, PluginRef};
+
 use crate::artifacts::{ArtifactDigest, ArtifactStore};
 pub use crate::meta::AuditEvent;
-use crate::meta::{AuditEntry, MetaStore, NewModelVersion, Registered, RunRecord, StepRunRecord};
-use crate::pipeline::PipelineFile;
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::meta::{AuditEntry, MetaStore, NewModelVersion, Registered};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -75,8 +85,6 @@ pub enum RegistryError {
     BadTime(String),
     #[error("metadata store: {0}")]
     Meta(#[from] crate::meta::MetaError),
-    #[error("metadata store: {0}")]
-    Sql(#[from] sqlx::Error),
     #[error("artifact store: {0}")]
     Artifacts(#[from] crate::artifacts::ArtifactError),
     #[error("data: {0}")]
@@ -101,157 +109,6 @@ pub struct DamagedArtifact {
     pub run: String,
 }
 
-/// A plugin by identity and the params it ran with.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PluginRef {
-    pub step_id: String,
-    pub name: String,
-    pub version: String,
-    pub sha256: String,
-    pub params: serde_json::Value,
-}
-
-/// One fitted transform of the chain, applied in order before the trainer.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChainStep {
-    pub plugin: PluginRef,
-    /// The fitted state's artifact.
-    pub state: ArtifactDigest,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DataRef {
-    pub dataset_step: String,
-    pub source: Option<ArtifactDigest>,
-    pub train: Option<ArtifactDigest>,
-    pub holdout: Option<ArtifactDigest>,
-}
-
-/// Everything a model version holds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ModelVersion {
-    pub name: String,
-    pub version: i64,
-    pub run_id: String,
-    pub step_id: String,
-    pub pipeline_name: String,
-    pub pipeline_version: String,
-    pub pipeline_sha256: String,
-    /// The run's seed: each step's seed derives from it and its id.
-    pub seed: u64,
-    pub created_at: String,
-    pub chain: Vec<ChainStep>,
-    pub trainer: PluginRef,
-    pub model: ArtifactDigest,
-    pub target: Option<String>,
-    /// Feature columns (name, type) the chain expects, in order.
-    pub input_schema: Vec<(String, String)>,
-    /// `step.metric` of the trainer and of every step that evaluated or
-    /// explained the model in its run.
-    pub metrics: BTreeMap<String, f64>,
-    pub data: DataRef,
-    /// The trainer's predictions for the holdout, made in the run.
-    pub holdout_predictions: Option<ArtifactDigest>,
-    /// An explainer's output for this model in its run, if any.
-    pub explanation: Option<ArtifactDigest>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelSummary {
-    pub name: String,
-    pub versions: i64,
-    pub latest: i64,
-    pub aliases: BTreeMap<String, i64>,
-    pub gates: Vec<String>,
-}
-
-/// What a promotion did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Promotion {
-    pub name: String,
-    pub alias: String,
-    pub from_version: Option<i64>,
-    pub to_version: i64,
-    pub forced: bool,
-    pub gates: Vec<gates::GateResult>,
-}
-
-/// A model reference: `NAME`, `NAME@ALIAS` or `NAME:VERSION`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ModelSpec {
-    Latest(String),
-    Alias(String, String),
-    Version(String, i64),
-}
-
-impl ModelSpec {
-    pub fn parse(text: &str) -> Result<Self> {
-        let bad = || RegistryError::BadSpec(text.to_string());
-        if let Some((n, a)) = text.split_once('@') {
-            if n.is_empty() || a.is_empty() {
-                return Err(bad());
-            }
-            Ok(ModelSpec::Alias(n.into(), a.into()))
-        } else if let Some((n, v)) = text.rsplit_once(':') {
-            let v = v.trim_start_matches('v').parse().map_err(|_| bad())?;
-            Ok(ModelSpec::Version(n.into(), v))
-        } else if text.is_empty() {
-            Err(bad())
-        } else {
-            Ok(ModelSpec::Latest(text.into()))
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            ModelSpec::Latest(n) | ModelSpec::Alias(n, _) | ModelSpec::Version(n, _) => n,
-        }
-    }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-/// Parse a time as given on the command line.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-    ] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
-            return Ok(t.and_utc());
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
-    }
-    Err(RegistryError::BadTime(text.to_string()))
-}
-
-/// Which version each alias held at time `at`, replaying the history.
-pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, i64> {
-    let mut held = BTreeMap::new();
-    for e in events {
-        let Ok(t) = DateTime::parse_from_rfc3339(&e.at) else {
-            continue;
-        };
-        if t.with_timezone(&Utc) > at {
-            break;
-        }
-        if let (Some(alias), Some(v)) = (&e.alias, e.to_version)
-            && (e.action == "promote" || e.action == "rollback")
-        {
-            held.insert(alias.clone(), v);
-        }
-    }
-    held
-}
-
 /// The registry over the metadata and artifact stores.
 #[derive(Clone)]
 pub struct Registry {
@@ -262,24 +119,6 @@ pub struct Registry {
     /// (private, so it cannot drift from `scope`).
     tenant: String,
     scope: KeyScope,
-}
-
-fn output<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
-    s.outputs.iter().find(|(n, _)| n == name).map(|(_, d)| d)
-}
-
-fn input<'a>(s: &'a StepRunRecord, name: &str) -> Option<&'a ArtifactDigest> {
-    s.inputs.iter().find(|(n, _)| n == name).map(|(_, d)| d)
-}
-
-fn plugin_ref(s: &StepRunRecord) -> PluginRef {
-    PluginRef {
-        step_id: s.step_id.clone(),
-        name: s.plugin_name.clone(),
-        version: s.plugin_version.clone(),
-        sha256: s.plugin_sha256.clone(),
-        params: serde_json::from_str(&s.params_json).unwrap_or(serde_json::Value::Null),
-    }
 }
 
 impl Registry {
@@ -312,123 +151,6 @@ impl Registry {
                 name: name.to_string(),
                 rule,
             })
-    }
-
-    /// Build a model version from a trainer step of a recorded run: walk the
-    /// pipeline from the trainer's input back to its dataset, collecting
-    /// each transform's fitted state.
-    async fn version_from_run(
-        &self,
-        run: &RunRecord,
-        step_id: &str,
-        name: &str,
-    ) -> Result<ModelVersion> {
-        let not = |reason: String| RegistryError::NotRegistrable {
-            run: run.id.clone(),
-            step: step_id.to_string(),
-            reason,
-        };
-        let step = |id: &str| run.steps.iter().find(|s| s.step_id == id);
-        let trainer = step(step_id).ok_or_else(|| not("the run has no such step".into()))?;
-        if trainer.kind != "trainer" {
-            return Err(not(format!("it is a {} step, not a trainer", trainer.kind)));
-        }
-        if trainer.status.to_string() != "succeeded" {
-            return Err(not(format!("the step {}", trainer.status)));
-        }
-        let model = output(trainer, "model")
-            .cloned()
-            .ok_or_else(|| not("the step recorded no model".into()))?;
-        let definition = self
-            .meta
-            .definition_by_sha256(&run.pipeline_sha256)
-            .await?
-            .ok_or_else(|| not("the run's pipeline definition is not recorded".into()))?;
-        let file = PipelineFile::parse(&definition)
-            .map_err(|e| not(format!("its pipeline no longer parses: {e}")))?;
-        let inputs: BTreeMap<&str, &str> = file
-            .steps
-            .iter()
-            .map(|s| (s.id.as_str(), s.input.as_str()))
-            .collect();
-
-        let mut chain = Vec::new();
-        let mut current = *inputs
-            .get(step_id)
-            .ok_or_else(|| not("the step is not in the run's pipeline".into()))?;
-        let dataset = loop {
-            if file.datasets.contains_key(current) {
-                break current.to_string();
-            }
-            let s = step(current)
-                .ok_or_else(|| not(format!("upstream step `{current}` is not in the run")))?;
-            if s.kind == "transform" {
-                let state = output(s, "state").cloned().ok_or_else(|| {
-                    not(format!("transform `{current}` recorded no fitted state"))
-                })?;
-                chain.push(ChainStep {
-                    plugin: plugin_ref(s),
-                    state,
-                });
-            }
-            current = inputs
-                .get(current)
-                .ok_or_else(|| not(format!("step `{current}` has no input")))?;
-        };
-        chain.reverse();
-        let dataset_step = format!("dataset:{dataset}");
-        let ds = step(&dataset_step);
-        let target = file.datasets.get(&dataset).and_then(|d| d.target.clone());
-        let data = DataRef {
-            dataset_step: dataset_step.clone(),
-            source: ds.and_then(|s| input(s, "source")).cloned(),
-            train: ds.and_then(|s| output(s, "train")).cloned(),
-            holdout: ds.and_then(|s| output(s, "holdout")).cloned(),
-        };
-        let input_schema = match &data.train {
-            Some(d) => {
-                let bytes = self.artifacts.get(d).await?;
-                let batch = crate::data::read_parquet(&bytes)?;
-                crate::data::schema_summary(&batch)
-                    .into_iter()
-                    .filter(|(n, _)| Some(n) != target.as_ref())
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        let mut metrics = BTreeMap::new();
-        let mut explanation = None;
-        for s in &run.steps {
-            let evaluates = input(s, "model") == Some(&model);
-            if s.step_id == step_id || evaluates {
-                for (m, v) in &s.metrics {
-                    metrics.insert(format!("{}.{m}", s.step_id), *v);
-                }
-            }
-            if evaluates && let Some(e) = output(s, "explanation") {
-                explanation = Some(e.clone());
-            }
-        }
-        Ok(ModelVersion {
-            name: name.to_string(),
-            version: 0,
-            run_id: run.id.clone(),
-            step_id: step_id.to_string(),
-            pipeline_name: run.pipeline_name.clone(),
-            pipeline_version: run.pipeline_version.clone(),
-            pipeline_sha256: run.pipeline_sha256.clone(),
-            seed: run.seed as u64,
-            created_at: now(),
-            chain,
-            trainer: plugin_ref(trainer),
-            model,
-            target,
-            input_schema,
-            metrics,
-            data,
-            holdout_predictions: output(trainer, "predictions").cloned(),
-            explanation,
-        })
     }
 
     /// Register a trainer step of a run as the next version of `name`.
@@ -519,11 +241,6 @@ impl Registry {
         })
     }
 
-    pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
-        let aliases = self.meta.model_aliases(self.key(name)?.as_str()).await?;
-        Ok(aliases.into_iter().collect())
-    }
-
     pub async fn resolve(&self, spec: &ModelSpec) -> Result<ModelVersion> {
         match spec {
             ModelSpec::Version(n, v) => self.version(n, *v).await,
@@ -574,182 +291,6 @@ impl Registry {
         }
         Ok(out)
     }
-
-    /// Move `alias` to `version`, after re-hashing the version's stored
-    /// artifacts (never forced) and checking the model's gates (unless
-    /// forced, which needs a reason and is recorded as forced).
-    pub async fn promote(
-        &self,
-        name: &str,
-        version: i64,
-        alias: &str,
-        reason: &str,
-        force: bool,
-        actor: &str,
-    ) -> Result<Promotion> {
-        let key = self.key(name)?;
-        if alias.is_empty()
-            || !alias
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(RegistryError::Invalid(format!(
-                "`{alias}` is not an alias name: use letters, digits, '-' or '_'"
-            )));
-        }
-        if force && reason.trim().is_empty() {
-            return Err(RegistryError::Invalid(
-                "a forced promotion needs --reason".into(),
-            ));
-        }
-        let candidate = self.version(name, version).await?;
-        self.check_stored(&candidate, alias).await?;
-        let gate_texts = self.gates(name).await?;
-        let parsed: Vec<gates::Gate> = gate_texts
-            .iter()
-            .map(|g| gates::parse(g).map_err(RegistryError::Invalid))
-            .collect::<Result<_>>()?;
-        let aliases = self.aliases(name).await?;
-        let mut holders = BTreeMap::new();
-        for (a, v) in &aliases {
-            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
-        }
-        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
-        let failed: Vec<gates::GateResult> =
-            results.iter().filter(|r| !r.passed).cloned().collect();
-        if !failed.is_empty() && !force {
-            return Err(RegistryError::GateFailed {
-                name: name.to_string(),
-                version,
-                alias: alias.to_string(),
-                failed,
-            });
-        }
-        let from = aliases.get(alias).copied();
-        let forced = force && !failed.is_empty();
-        let audit = AuditEntry {
-            actor,
-            action: "promote",
-            alias: Some(alias),
-            from_version: from,
-            to_version: Some(version),
-            forced,
-            reason,
-        };
-        self.meta
-            .set_model_alias(key.as_str(), alias, version, audit)
-            .await?;
-        Ok(Promotion {
-            name: name.to_string(),
-            alias: alias.to_string(),
-            from_version: from,
-            to_version: version,
-            forced,
-            gates: results,
-        })
-    }
-
-    /// Re-reads and re-hashes every artifact serving `version` reads (each
-    /// fitted state and plugin component of its chain, the trainer's
-    /// component, the model): a version is not promoted on bytes that went
-    /// bad, with or without `--force`.
-    async fn check_stored(&self, version: &ModelVersion, alias: &str) -> Result<()> {
-        let mut parts = Vec::new();
-        for c in &version.chain {
-            parts.push((
-                format!(
-                    "plugin component of step `{}` ({})",
-                    c.plugin.step_id, c.plugin.name
-                ),
-                ArtifactDigest::parse(&c.plugin.sha256)?,
-            ));
-            parts.push((
-                format!("fitted state of step `{}`", c.plugin.step_id),
-                c.state.clone(),
-            ));
-        }
-        parts.push((
-            format!(
-                "plugin component of trainer `{}` ({})",
-                version.trainer.step_id, version.trainer.name
-            ),
-            ArtifactDigest::parse(&version.trainer.sha256)?,
-        ));
-        parts.push(("model".to_owned(), version.model.clone()));
-        for (part, digest) in parts {
-            let integrity = self.artifacts.check(&digest).await?;
-            if !integrity.is_intact() {
-                return Err(RegistryError::DamagedArtifact(Box::new(DamagedArtifact {
-                    name: version.name.clone(),
-                    version: version.version,
-                    alias: alias.to_owned(),
-                    part,
-                    digest,
-                    integrity,
-                    run: version.run_id.clone(),
-                })));
-            }
-        }
-        Ok(())
-    }
-
-    /// Move `alias` back to the version that held it before its current
-    /// holder was promoted to it. Repeated rollbacks walk further back.
-    pub async fn rollback(
-        &self,
-        name: &str,
-        alias: &str,
-        reason: &str,
-        actor: &str,
-    ) -> Result<Promotion> {
-        let key = self.key(name)?;
-        let events = self.history(name).await?;
-        // Promotions push a holder, rollbacks pop one.
-        let mut stack: Vec<i64> = Vec::new();
-        for e in events.iter().filter(|e| e.alias.as_deref() == Some(alias)) {
-            match e.action.as_str() {
-                "promote" => stack.extend(e.to_version),
-                "rollback" => {
-                    stack.pop();
-                }
-                _ => {}
-            }
-        }
-        let (Some(&current), Some(&previous)) = (
-            stack.last(),
-            stack.len().checked_sub(2).and_then(|i| stack.get(i)),
-        ) else {
-            return Err(RegistryError::NothingToRollBack {
-                name: name.to_string(),
-                alias: alias.to_string(),
-            });
-        };
-        let audit = AuditEntry {
-            actor,
-            action: "rollback",
-            alias: Some(alias),
-            from_version: Some(current),
-            to_version: Some(previous),
-            forced: false,
-            reason,
-        };
-        self.meta
-            .set_model_alias(key.as_str(), alias, previous, audit)
-            .await?;
-        Ok(Promotion {
-            name: name.to_string(),
-            alias: alias.to_string(),
-            from_version: Some(current),
-            to_version: previous,
-            forced: false,
-            gates: Vec::new(),
-        })
-    }
-
-    pub async fn history(&self, name: &str) -> Result<Vec<AuditEvent>> {
-        self.gates(name).await?;
-        Ok(self.meta.model_audit(self.key(name)?.as_str()).await?)
-    }
 }
 
 /// Who is acting: `SLUICE_ACTOR`, else the login name.
@@ -783,35 +324,5 @@ mod tests {
         );
         assert!(ModelSpec::parse("m:x").is_err());
         assert!(ModelSpec::parse("@a").is_err());
-    }
-
-    #[test]
-    fn aliases_replay_up_to_a_time() {
-        let ev = |id, at: &str, action: &str, to| AuditEvent {
-            id,
-            at: at.into(),
-            actor: "t".into(),
-            action: action.into(),
-            alias: Some("production".into()),
-            from_version: None,
-            to_version: Some(to),
-            forced: false,
-            reason: String::new(),
-        };
-        let events = vec![
-            ev(1, "2026-01-01T00:00:00Z", "promote", 1),
-            ev(2, "2026-02-01T00:00:00Z", "promote", 2),
-            ev(3, "2026-03-01T00:00:00Z", "rollback", 1),
-        ];
-        let at = |t| {
-            aliases_at(&events, parse_time(t).unwrap())
-                .get("production")
-                .copied()
-        };
-        assert_eq!(at("2025-12-31"), None);
-        assert_eq!(at("2026-01-15"), Some(1));
-        assert_eq!(at("2026-02-15 12:00:00"), Some(2));
-        assert_eq!(at("2026-03-02T00:00:00Z"), Some(1));
-        assert!(parse_time("yesterday").is_err());
     }
 }

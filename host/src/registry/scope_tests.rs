@@ -2,8 +2,10 @@
 //! tenant's model name, plain and as `OWNER/NAME`: each reads as "not
 //! found" (or empty) and changes nothing, while the owner sees its model.
 
+use super::from_run::now;
 use super::*;
 use crate::artifacts::ArtifactDigest;
+use std::collections::BTreeMap;
 
 const OWNER: &str = "alpha";
 

@@ -1,0 +1,280 @@
+//! Aliases (`staging`, `production`, any name) and their audit history:
+//! gated promotion after re-hashing the version's stored bytes, rollback
+//! to the previous holder, and which version each alias held at a given
+//! time. Not where versions are registered or looked up (the parent
+//! module).
+
+use super::{DamagedArtifact, ModelVersion, Registry, RegistryError, Result, gates};
+use crate::artifacts::ArtifactDigest;
+use crate::meta::{AuditEntry, AuditEvent};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a promotion did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub name: String,
+    pub alias: String,
+    pub from_version: Option<i64>,
+    pub to_version: i64,
+    pub forced: bool,
+    pub gates: Vec<gates::GateResult>,
+}
+
+/// Parse a time as given on the command line.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, fmt) {
+            return Ok(t.and_utc());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    }
+    Err(RegistryError::BadTime(text.to_string()))
+}
+
+/// Which version each alias held at time `at`, replaying the history.
+pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, i64> {
+    let mut held = BTreeMap::new();
+    for e in events {
+        let Ok(t) = DateTime::parse_from_rfc3339(&e.at) else {
+            continue;
+        };
+        if t.with_timezone(&Utc) > at {
+            break;
+        }
+        if let (Some(alias), Some(v)) = (&e.alias, e.to_version)
+            && (e.action == "promote" || e.action == "rollback")
+        {
+            held.insert(alias.clone(), v);
+        }
+    }
+    held
+}
+
+impl Registry {
+    pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
+        let aliases = self.meta.model_aliases(self.key(name)?.as_str()).await?;
+        Ok(aliases.into_iter().collect())
+    }
+
+    /// Move `alias` to `version`, after re-hashing the version's stored
+    /// artifacts (never forced) and checking the model's gates (unless
+    /// forced, which needs a reason and is recorded as forced).
+    pub async fn promote(
+        &self,
+        name: &str,
+        version: i64,
+        alias: &str,
+        reason: &str,
+        force: bool,
+        actor: &str,
+    ) -> Result<Promotion> {
+        let key = self.key(name)?;
+        if alias.is_empty()
+            || !alias
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(RegistryError::Invalid(format!(
+                "`{alias}` is not an alias name: use letters, digits, '-' or '_'"
+            )));
+        }
+        if force && reason.trim().is_empty() {
+            return Err(RegistryError::Invalid(
+                "a forced promotion needs --reason".into(),
+            ));
+        }
+        let candidate = self.version(name, version).await?;
+        self.check_stored(&candidate, alias).await?;
+        let gate_texts = self.gates(name).await?;
+        let parsed: Vec<gates::Gate> = gate_texts
+            .iter()
+            .map(|g| gates::parse(g).map_err(RegistryError::Invalid))
+            .collect::<Result<_>>()?;
+        let aliases = self.aliases(name).await?;
+        let mut holders = BTreeMap::new();
+        for (a, v) in &aliases {
+            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
+        }
+        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        let failed: Vec<gates::GateResult> =
+            results.iter().filter(|r| !r.passed).cloned().collect();
+        if !failed.is_empty() && !force {
+            return Err(RegistryError::GateFailed {
+                name: name.to_string(),
+                version,
+                alias: alias.to_string(),
+                failed,
+            });
+        }
+        let from = aliases.get(alias).copied();
+        let forced = force && !failed.is_empty();
+        let audit = AuditEntry {
+            actor,
+            action: "promote",
+            alias: Some(alias),
+            from_version: from,
+            to_version: Some(version),
+            forced,
+            reason,
+        };
+        self.meta
+            .set_model_alias(key.as_str(), alias, version, audit)
+            .await?;
+        Ok(Promotion {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            from_version: from,
+            to_version: version,
+            forced,
+            gates: results,
+        })
+    }
+
+    /// Re-reads and re-hashes every artifact serving `version` reads (each
+    /// fitted state and plugin component of its chain, the trainer's
+    /// component, the model): a version is not promoted on bytes that went
+    /// bad, with or without `--force`.
+    async fn check_stored(&self, version: &ModelVersion, alias: &str) -> Result<()> {
+        let mut parts = Vec::new();
+        for c in &version.chain {
+            parts.push((
+                format!(
+                    "plugin component of step `{}` ({})",
+                    c.plugin.step_id, c.plugin.name
+                ),
+                ArtifactDigest::parse(&c.plugin.sha256)?,
+            ));
+            parts.push((
+                format!("fitted state of step `{}`", c.plugin.step_id),
+                c.state.clone(),
+            ));
+        }
+        parts.push((
+            format!(
+                "plugin component of trainer `{}` ({})",
+                version.trainer.step_id, version.trainer.name
+            ),
+            ArtifactDigest::parse(&version.trainer.sha256)?,
+        ));
+        parts.push(("model".to_owned(), version.model.clone()));
+        for (part, digest) in parts {
+            let integrity = self.artifacts.check(&digest).await?;
+            if !integrity.is_intact() {
+                return Err(RegistryError::DamagedArtifact(Box::new(DamagedArtifact {
+                    name: version.name.clone(),
+                    version: version.version,
+                    alias: alias.to_owned(),
+                    part,
+                    digest,
+                    integrity,
+                    run: version.run_id.clone(),
+                })));
+            }
+        }
+        Ok(())
+    }
+
+    /// Move `alias` back to the version that held it before its current
+    /// holder was promoted to it. Repeated rollbacks walk further back.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        alias: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Promotion> {
+        let key = self.key(name)?;
+        let events = self.history(name).await?;
+        // Promotions push a holder, rollbacks pop one.
+        let mut stack: Vec<i64> = Vec::new();
+        for e in events.iter().filter(|e| e.alias.as_deref() == Some(alias)) {
+            match e.action.as_str() {
+                "promote" => stack.extend(e.to_version),
+                "rollback" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        let (Some(&current), Some(&previous)) = (
+            stack.last(),
+            stack.len().checked_sub(2).and_then(|i| stack.get(i)),
+        ) else {
+            return Err(RegistryError::NothingToRollBack {
+                name: name.to_string(),
+                alias: alias.to_string(),
+            });
+        };
+        let audit = AuditEntry {
+            actor,
+            action: "rollback",
+            alias: Some(alias),
+            from_version: Some(current),
+            to_version: Some(previous),
+            forced: false,
+            reason,
+        };
+        self.meta
+            .set_model_alias(key.as_str(), alias, previous, audit)
+            .await?;
+        Ok(Promotion {
+            name: name.to_string(),
+            alias: alias.to_string(),
+            from_version: Some(current),
+            to_version: previous,
+            forced: false,
+            gates: Vec::new(),
+        })
+    }
+
+    pub async fn history(&self, name: &str) -> Result<Vec<AuditEvent>> {
+        self.gates(name).await?;
+        Ok(self.meta.model_audit(self.key(name)?.as_str()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_replay_up_to_a_time() {
+        let ev = |id, at: &str, action: &str, to| AuditEvent {
+            id,
+            at: at.into(),
+            actor: "t".into(),
+            action: action.into(),
+            alias: Some("production".into()),
+            from_version: None,
+            to_version: Some(to),
+            forced: false,
+            reason: String::new(),
+        };
+        let events = vec![
+            ev(1, "2026-01-01T00:00:00Z", "promote", 1),
+            ev(2, "2026-02-01T00:00:00Z", "promote", 2),
+            ev(3, "2026-03-01T00:00:00Z", "rollback", 1),
+        ];
+        let at = |t| {
+            aliases_at(&events, parse_time(t).unwrap())
+                .get("production")
+                .copied()
+        };
+        assert_eq!(at("2025-12-31"), None);
+        assert_eq!(at("2026-01-15"), Some(1));
+        assert_eq!(at("2026-02-15 12:00:00"), Some(2));
+        assert_eq!(at("2026-03-02T00:00:00Z"), Some(1));
+        assert!(parse_time("yesterday").is_err());
+    }
+}
