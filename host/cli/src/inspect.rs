@@ -66,7 +66,7 @@ pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode>
                     serde_json::json!({
                         "name": p.name,
                         "kind": p.kind,
-                        "default": p.default.as_ref().map(sluice::pipeline::plan::param_json),
+                        "default": p.default.as_ref().map(sluice::pipeline::params::param_json),
                         "required": p.default.is_none(),
                         "doc": p.doc,
                     })

@@ -4,8 +4,10 @@
 pub mod cache;
 pub mod definition;
 pub mod executor;
+pub mod params;
 pub mod plan;
 pub mod search;
+pub mod seed;
 
 pub use definition::{Part, PipelineFile};
 pub use plan::{PipelineError, Plan, PlanOptions, load_plan};

@@ -4,6 +4,8 @@
 //! are collected and reported together, each naming the file and the step.
 
 use super::definition::{DatasetDef, Part, PipelineFile, SplitDef, StepDef};
+use super::params::{convert_value, param_json, value_kind};
+use super::seed::step_seed;
 use crate::runtime::{CompileLimits, Plugin, Runtime, StepLimits, World};
 use crate::wit;
 use sha2::{Digest, Sha256};
@@ -110,15 +112,6 @@ pub struct PlanOptions {
     /// The bounds of compiling the plugins (the tenant's caps); `None`:
     /// the runtime's own.
     pub compile: Option<CompileLimits>,
-}
-
-/// The seed of one step: the pipeline's seed mixed with the step id.
-pub fn step_seed(pipeline_seed: u64, step_id: &str) -> u64 {
-    let mut h = Sha256::new();
-    h.update(pipeline_seed.to_le_bytes());
-    h.update(step_id.as_bytes());
-    let d = h.finalize();
-    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
 pub fn load_plan(
@@ -329,7 +322,7 @@ fn plan(
     }
 
     for (name, model) in &file.models {
-        if let Err(rule) = crate::registry::check_model_name(name) {
+        if let Err(rule) = crate::registry::name_rule::check_model_name(name) {
             issues.push(format!(
                 "[models.{name}]: `{name}` is not a model name: {rule}"
             ));
@@ -535,7 +528,7 @@ fn check_step_shape(
                 step.plugin
             ));
         }
-        if let Err(rule) = crate::registry::check_model_name(name) {
+        if let Err(rule) = crate::registry::name_rule::check_model_name(name) {
             issues.push(format!("step '{id}': `{name}` is not a model name: {rule}"));
         }
     }
@@ -572,16 +565,6 @@ fn step_grants(
 fn check_limits(step: &StepDef, limits: &StepLimits, issues: &mut Vec<String>) {
     if let Err(e) = limits.check() {
         issues.push(format!("step '{}': {e}", step.id));
-    }
-}
-
-fn value_kind(v: &wit::ParamValue) -> &'static str {
-    match v {
-        wit::ParamValue::Number(_) => "number",
-        wit::ParamValue::Integer(_) => "integer",
-        wit::ParamValue::Flag(_) => "flag",
-        wit::ParamValue::Text(_) => "text",
-        wit::ParamValue::Numbers(_) => "numbers",
     }
 }
 
@@ -647,38 +630,6 @@ fn convert_params(
         }
     }
     (params, serde_json::Value::Object(json))
-}
-
-/// A TOML value as a param of kind `kind` ("number", "integer", "flag",
-/// "text", "numbers"), or `None` when it is not one.
-pub(super) fn convert_value(kind: &str, value: &toml::Value) -> Option<wit::ParamValue> {
-    match (kind, value) {
-        ("number", toml::Value::Float(f)) => Some(wit::ParamValue::Number(*f)),
-        ("number", toml::Value::Integer(i)) => Some(wit::ParamValue::Number(*i as f64)),
-        ("integer", toml::Value::Integer(i)) => Some(wit::ParamValue::Integer(*i)),
-        ("flag", toml::Value::Boolean(b)) => Some(wit::ParamValue::Flag(*b)),
-        ("text", toml::Value::String(s)) => Some(wit::ParamValue::Text(s.clone())),
-        ("numbers", toml::Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                toml::Value::Float(f) => Some(*f),
-                toml::Value::Integer(i) => Some(*i as f64),
-                _ => None,
-            })
-            .collect::<Option<Vec<f64>>>()
-            .map(wit::ParamValue::Numbers),
-        _ => None,
-    }
-}
-
-pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
-    match v {
-        wit::ParamValue::Number(f) => serde_json::json!(f),
-        wit::ParamValue::Integer(i) => serde_json::json!(i),
-        wit::ParamValue::Flag(b) => serde_json::json!(b),
-        wit::ParamValue::Text(s) => serde_json::json!(s),
-        wit::ParamValue::Numbers(v) => serde_json::json!(v),
-    }
 }
 
 /// A step id is a name in runs, caches, lineage and the command line:

@@ -27,49 +27,15 @@
 //! over its folds; the best is the highest (the lowest for `log_loss`,
 //! `rmse`, `mae`), the earlier trial on a tie.
 
-use super::definition::StepDef;
-use super::plan::{convert_value, param_json};
+use super::definition::{SearchDef, StepDef};
+use super::params::{convert_value, param_json};
 use crate::data::SplitMix64;
 use crate::runtime::Plugin;
 use crate::wit;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// More trials than this is refused (a grid grows fast).
 pub const MAX_TRIALS: usize = 1000;
-
-/// `[steps.search]` as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchDef {
-    /// `grid` (every combination, the default) or `random`.
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Random search: how many trials to draw.
-    #[serde(default)]
-    pub trials: Option<i64>,
-    /// k-fold cross-validation on the train part (5 when neither `folds`
-    /// nor `holdout` is set).
-    #[serde(default)]
-    pub folds: Option<i64>,
-    /// Score on this share of the train part instead of k folds.
-    #[serde(default)]
-    pub holdout: Option<f64>,
-    /// Keep class proportions in every fold (default: on for
-    /// classification metrics).
-    #[serde(default)]
-    pub stratify: Option<bool>,
-    /// The metric to optimise.
-    pub metric: String,
-    /// The positive class, as text, for `roc_auc` and `f1` (default `"1"`).
-    #[serde(default)]
-    pub positive: Option<String>,
-    /// The values to search, by param name: a list (grid values, or the
-    /// choices of a random search) or, for random search,
-    /// `{ uniform = [lo, hi] }`, `{ log_uniform = [lo, hi] }`,
-    /// `{ int_uniform = [lo, hi] }` (both ends included).
-    pub params: toml::Table,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {

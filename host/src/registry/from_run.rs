@@ -7,7 +7,7 @@
 use super::{ChainStep, DataRef, ModelVersion, PluginRef, Registry, RegistryError, Result};
 use crate::artifacts::ArtifactDigest;
 use crate::meta::{RunRecord, StepRunRecord};
-use crate::pipeline::PipelineFile;
+use crate::pipeline::definition::PipelineFile;
 use chrono::{SecondsFormat, Utc};
 use std::collections::BTreeMap;
 

@@ -15,6 +15,7 @@
 mod aliases;
 mod from_run;
 pub mod gates;
+pub mod name_rule;
 mod names;
 mod registrar;
 #[cfg(test)]
@@ -22,8 +23,8 @@ mod scope_tests;
 pub mod serve;
 mod version;
 
+pub use name_rule::{NameRule, check_model_name};
 use names::{KeyScope, ModelKey};
-pub use names::{NameRule, check_model_name};
 pub use registrar::RunRegistrar;
 
 pub use aliases::{Promotion, aliases_at, parse_time};

@@ -8,34 +8,8 @@
 //! become another tenant's key. Every query of the registry binds a
 //! `ModelKey`, never a name as given.
 
+use super::name_rule::{NameRule, check_model_name};
 use crate::tenants::DEFAULT_TENANT;
-
-/// Which rule a text breaks, so it is not a model name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NameRule {
-    #[error("a model name cannot be empty")]
-    Empty,
-    #[error(
-        "a model name cannot contain `/`; a tenant names only its own models, by their plain names"
-    )]
-    Slash,
-    #[error("a model name cannot contain '@', ':' or spaces; use letters, digits, '-', '_' or '.'")]
-    Reserved,
-}
-
-/// The one rule for model names, when registering and when looking up.
-pub fn check_model_name(name: &str) -> Result<(), NameRule> {
-    if name.is_empty() {
-        Err(NameRule::Empty)
-    } else if name.contains('/') {
-        Err(NameRule::Slash)
-    } else if name.contains(['@', ':']) || name.contains(char::is_whitespace) {
-        Err(NameRule::Reserved)
-    } else {
-        Ok(())
-    }
-}
 
 /// Where one tenant's models are stored: the prefix of their keys.
 #[derive(Debug, Clone, PartialEq, Eq)]

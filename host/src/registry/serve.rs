@@ -7,7 +7,7 @@
 
 use super::{ModelVersion, Registry, RegistryError};
 use crate::artifacts::ArtifactDigest;
-use crate::pipeline::plan::step_seed;
+use crate::pipeline::seed::step_seed;
 use crate::runtime::{Plugin, Runtime, StepContext, StepLimits};
 use crate::wit;
 use arrow::record_batch::RecordBatch;
