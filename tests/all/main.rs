@@ -14,6 +14,7 @@ mod history;
 mod hostile_corpus;
 mod integrity;
 mod languages;
+mod layers;
 mod model_session;
 mod output_files;
 mod registry;
