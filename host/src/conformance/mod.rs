@@ -29,7 +29,11 @@
 //! the trainer given in [`SuiteOptions::model`], trained on the suite's
 //! table; without one, their model calls return a step error.
 
+mod describe;
+mod holding;
 mod tables;
+
+pub use describe::describe_problems;
 
 use crate::runtime::bindings::types;
 use crate::runtime::{
@@ -528,69 +532,6 @@ impl Suite<'_> {
         );
     }
 
-    /// See the module doc (`holding`).
-    async fn holding(&mut self, model: &[u8]) {
-        if !self.plugin.exports_holding() {
-            self.record(
-                "holding",
-                true,
-                "no holding export: the host holds an explainer's table and calls predict",
-            );
-            return;
-        }
-        let (features, _) = tables::split_target(&tables::numeric());
-        let ctx = self.ctx("holding");
-        let last = features.columns.len().saturating_sub(1);
-        let mut problems = Vec::new();
-        for j in if last == 0 { vec![0] } else { vec![0, last] } {
-            let Some(column) = features.columns.get(j).map(tables::reversed) else {
-                break;
-            };
-            let mut replaced = features.clone();
-            replaced.columns[j] = column.clone();
-            let want = self
-                .runtime
-                .predict(self.plugin, &ctx, model, &replaced)
-                .await
-                .map(|o| format!("{:?}", o.value))
-                .map_err(|f| f.to_string());
-            let got = self
-                .runtime
-                .predict_replacing(self.plugin, &ctx, model, features.clone(), vec![column])
-                .await
-                .map(|t| format!("{t:?}"));
-            match (&got, &want) {
-                (Ok(a), Ok(b)) if a == b => {}
-                (Err(_), Err(_)) => {}
-                _ => {
-                    let says = |r: &Result<String, String>| match r {
-                        Ok(_) => "a table".to_string(),
-                        Err(e) => format!("an error ({e})"),
-                    };
-                    let what = if got.is_ok() && want.is_ok() {
-                        "a different table than predict".to_string()
-                    } else {
-                        format!("{}, predict {}", says(&got), says(&want))
-                    };
-                    problems.push(format!(
-                        "feature '{}' reversed: predict-replacing gave {what}",
-                        features.columns[j].name
-                    ));
-                }
-            }
-        }
-        let passed = problems.is_empty();
-        self.record(
-            "holding",
-            passed,
-            if passed {
-                "predict-replacing answers as predict on the replaced table".to_string()
-            } else {
-                problems.join("; ")
-            },
-        );
-    }
-
     /// The rows of the table the second call returns.
     async fn second_rows(&self, state: &[u8], table: &types::Table) -> Option<usize> {
         let ctx = self.ctx("round-trip");
@@ -655,59 +596,6 @@ impl<T> Outcome<T> {
             Outcome::Broken(e) => Outcome::Broken(e),
         }
     }
-}
-
-const PARAM_KINDS: [&str; 5] = ["number", "integer", "flag", "text", "numbers"];
-
-fn value_kind(v: &types::ParamValue) -> &'static str {
-    match v {
-        types::ParamValue::Number(_) => "number",
-        types::ParamValue::Integer(_) => "integer",
-        types::ParamValue::Flag(_) => "flag",
-        types::ParamValue::Text(_) => "text",
-        types::ParamValue::Numbers(_) => "numbers",
-    }
-}
-
-/// What is wrong with a plugin's describe(), if anything.
-pub fn describe_problems(info: &types::PluginInfo, world: World) -> Vec<String> {
-    let mut problems = Vec::new();
-    if info.name.is_empty() {
-        problems.push("the name is empty".to_string());
-    }
-    if info.version.is_empty() {
-        problems.push("the version is empty".to_string());
-    }
-    if World::of_kind(info.kind) != world {
-        problems.push(format!(
-            "kind {:?} does not match the {world} world",
-            info.kind
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for p in &info.params {
-        if !seen.insert(p.name.as_str()) {
-            problems.push(format!("param '{}' is declared twice", p.name));
-        }
-        if !PARAM_KINDS.contains(&p.kind.as_str()) {
-            problems.push(format!(
-                "param '{}' has kind '{}', not one of {}",
-                p.name,
-                p.kind,
-                PARAM_KINDS.join(", ")
-            ));
-        } else if let Some(d) = &p.default
-            && value_kind(d) != p.kind
-        {
-            problems.push(format!(
-                "param '{}' is a {} but its default is a {}",
-                p.name,
-                p.kind,
-                value_kind(d)
-            ));
-        }
-    }
-    problems
 }
 
 impl World {
