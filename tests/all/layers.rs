@@ -1,4 +1,5 @@
-//! The host's modules import one way: cli -> pipeline, registry and the
+//! The library's modules import one way (the command line, crate
+//! `sluice-cli`, sits above them all): pipeline, registry and the
 //! other users of a run -> meta -> tenants -> runtime -> data -> artifacts,
 //! with a few leaves (the pipeline file format, params, step seeds, the
 //! gate grammar, the model name rule, the WIT contract's types) that any
@@ -24,7 +25,6 @@ const LAYERS: &[&[&str]] = &[
         "conformance",
         "authoring",
     ],
-    &["cli"],
 ];
 
 /// Modules (and crate-root items) any module may use; they use only each
@@ -43,11 +43,6 @@ const LEAVES: &[&str] = &[
 /// Files of `pipeline/` by layer, lowest first (the file format, params
 /// and seeds are leaves).
 const PIPELINE_LAYERS: &[&[&str]] = &[&["search"], &["plan"], &["cache"], &["executor"]];
-
-/// The one import allowed against the layers for now: the executor
-/// registers models from inside a run. Another change moves registration
-/// after the run; remove this exception with it.
-const TEMPORARY: &[(&str, &str)] = &[("pipeline::executor", "registry")];
 
 fn layer(of: &[&[&str]], module: &str) -> Option<usize> {
     of.iter().position(|l| l.contains(&module))
@@ -266,12 +261,6 @@ fn wrong_way(from: &[String], to: &[String]) -> Option<String> {
         let (Some(la), Some(lb)) = (layer(LAYERS, a), layer(LAYERS, b)) else {
             return None;
         };
-        if TEMPORARY
-            .iter()
-            .any(|(f, t)| from_text.starts_with(f) && b == t)
-        {
-            return None;
-        }
         if la <= lb {
             return Some(format!(
                 "`{a}` (layer {la}) may not import `{b}` (layer {lb}): {}",

@@ -31,9 +31,7 @@ impl RunCtx<'_> {
                 step,
                 ctx,
                 &mut made.log,
-                move |rt, p, ctx, params| async move {
-                    rt.fit(&p, &ctx, &features, &params).await
-                },
+                move |rt, p, ctx, params| async move { rt.fit(&p, &ctx, &features, &params).await },
             )
         }
         .await
