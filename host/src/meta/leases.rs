@@ -88,7 +88,7 @@ fn flock(file: &File, operation: libc::c_int) -> std::io::Result<bool> {
 impl Leases {
     /// The leases of the database at `database`, or of an in-memory one.
     pub(crate) fn new(database: Option<&Path>) -> Self {
-        let dir = database.map(|d| super::store::beside(d, ".leases"));
+        let dir = database.map(|d| super::open::beside(d, ".leases"));
         Self {
             dir,
             mine: tokio::sync::OnceCell::new(),

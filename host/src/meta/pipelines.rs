@@ -3,7 +3,8 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::store::{MetaStore, RUN_COLUMNS, db, run_from_row};
+use super::runs::run_from_row;
+use super::store::{MetaStore, RUN_COLUMNS, db, now};
 use super::{MetaError, RunRecord};
 
 type Result<T, E = MetaError> = std::result::Result<T, E>;
@@ -23,6 +24,31 @@ pub struct PipelineVersion {
 }
 
 impl MetaStore {
+    /// Records a pipeline definition; recording the same one again does
+    /// nothing.
+    pub async fn record_pipeline_version(
+        &self,
+        name: &str,
+        version: &str,
+        sha256: &str,
+        definition: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO pipeline_versions \
+             (name, version, definition_sha256, definition, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(sha256)
+        .bind(definition)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db(format!("record pipeline `{name}` version {version}")))?;
+        Ok(())
+    }
+
     /// The pipeline versions `tenant` has run (of `name`, when given), by
     /// name, then oldest first; `created_at` is the tenant's first run of
     /// the version. Definitions are shared by sha256, but a tenant only

@@ -100,6 +100,39 @@ pub struct NewRun {
     pub unique_definition: bool,
 }
 
+/// A step about to be recorded: the columns known when it starts, for
+/// [`MetaStore::start_step`] and [`MetaStore::skip_step`].
+///
+/// [`MetaStore::start_step`]: super::MetaStore::start_step
+/// [`MetaStore::skip_step`]: super::MetaStore::skip_step
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewStep<'a> {
+    pub run_id: &'a str,
+    pub step_id: &'a str,
+    /// Its place in the run's order.
+    pub position: i64,
+    /// The world it runs in (`trainer`, ...) or `dataset`.
+    pub kind: &'a str,
+    pub plugin_name: &'a str,
+    pub plugin_version: &'a str,
+    pub plugin_sha256: &'a str,
+    pub params_json: &'a str,
+}
+
+/// How a started step ended, for [`MetaStore::finish_step`].
+///
+/// [`MetaStore::finish_step`]: super::MetaStore::finish_step
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepEnd<'a> {
+    pub status: StepStatus,
+    /// The artifacts it wrote, by output name.
+    pub outputs: &'a [(String, ArtifactDigest)],
+    /// Its metrics; a later duplicate name replaces an earlier one.
+    pub metrics: &'a [(String, f64)],
+    pub log: &'a str,
+    pub error: Option<&'a str>,
+}
+
 /// A recorded run. From [`MetaStore::list_runs`] `steps` is empty; from
 /// [`MetaStore::get_run`] it holds every step in position order.
 ///

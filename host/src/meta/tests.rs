@@ -34,14 +34,16 @@ async fn start(
 ) -> Result<(), MetaError> {
     store
         .start_step(
-            run_id,
-            step_id,
-            position,
-            "trainer",
-            "logreg",
-            "0.1.0",
-            "cd",
-            r#"{"c":1.0}"#,
+            &NewStep {
+                run_id,
+                step_id,
+                position,
+                kind: "trainer",
+                plugin_name: "logreg",
+                plugin_version: "0.1.0",
+                plugin_sha256: "cd",
+                params_json: r#"{"c":1.0}"#,
+            },
             inputs,
         )
         .await
@@ -59,11 +61,13 @@ async fn finish(
         .finish_step(
             run_id,
             step_id,
-            status,
-            outputs,
-            metrics,
-            "info: done\n",
-            None,
+            &StepEnd {
+                status,
+                outputs,
+                metrics,
+                log: "info: done\n",
+                error: None,
+            },
         )
         .await
 }
@@ -121,16 +125,16 @@ async fn a_whole_run_is_recorded_and_read_back() {
     .await
     .unwrap();
     store
-        .skip_step(
+        .skip_step(&NewStep {
             run_id,
-            "explain",
-            2,
-            "explainer",
-            "shap",
-            "0.1.0",
-            "ef",
-            "{}",
-        )
+            step_id: "explain",
+            position: 2,
+            kind: "explainer",
+            plugin_name: "shap",
+            plugin_version: "0.1.0",
+            plugin_sha256: "ef",
+            params_json: "{}",
+        })
         .await
         .unwrap();
     start(&store, run_id, "load", 0, &[]).await.unwrap();
@@ -330,14 +334,16 @@ async fn the_uses_of_an_artifact_are_found_per_tenant() {
         let input = if tenant == "beta" { &beta_only } else { &data };
         store
             .start_step(
-                run,
-                "train",
-                0,
-                "trainer",
-                "logreg",
-                "0.1.0",
-                &plugin.to_hex(),
-                "{}",
+                &NewStep {
+                    run_id: run,
+                    step_id: "train",
+                    position: 0,
+                    kind: "trainer",
+                    plugin_name: "logreg",
+                    plugin_version: "0.1.0",
+                    plugin_sha256: &plugin.to_hex(),
+                    params_json: "{}",
+                },
                 &[("train".to_owned(), input.clone())],
             )
             .await

@@ -7,7 +7,7 @@ use super::error::{ExecError, StepAbort};
 use super::{Parts, RunCtx, RunObserver, StepInfo, StepKind, StepReport, encode, lock, output};
 use crate::artifacts::ArtifactDigest;
 use crate::data;
-use crate::meta::StepStatus;
+use crate::meta::{NewStep, StepEnd, StepStatus};
 use crate::pipeline::cache;
 use crate::tenants::{DEFAULT_TENANT, Tenant};
 use arrow::record_batch::RecordBatch;
@@ -126,14 +126,16 @@ impl RunCtx<'_> {
         }
         self.meta
             .start_step(
-                run_id,
-                &id,
-                position,
-                StepKind::Dataset.as_str(),
-                "sluice:read+split",
-                env!("CARGO_PKG_VERSION"),
-                "",
-                &params.to_string(),
+                &NewStep {
+                    run_id,
+                    step_id: &id,
+                    position,
+                    kind: StepKind::Dataset.as_str(),
+                    plugin_name: "sluice:read+split",
+                    plugin_version: env!("CARGO_PKG_VERSION"),
+                    plugin_sha256: "",
+                    params_json: &params.to_string(),
+                },
                 &inputs,
             )
             .await?;
@@ -187,11 +189,13 @@ impl RunCtx<'_> {
             .finish_step(
                 run_id,
                 &id,
-                report.status,
-                &outputs,
-                &metrics,
-                "",
-                report.error.as_deref(),
+                &StepEnd {
+                    status: report.status,
+                    outputs: &outputs,
+                    metrics: &metrics,
+                    log: "",
+                    error: report.error.as_deref(),
+                },
             )
             .await?;
         Ok(report)

@@ -6,7 +6,7 @@
 use super::error::ExecError;
 use super::{Parts, RunCtx, StepInfo, StepKind, StepReport, lock};
 use crate::artifacts::ArtifactDigest;
-use crate::meta::{StepOutputs, StepStatus};
+use crate::meta::{StepEnd, StepOutputs, StepStatus};
 use crate::pipeline::plan::PlannedStep;
 use crate::runtime::World;
 
@@ -129,11 +129,13 @@ impl RunCtx<'_> {
                 .finish_step(
                     run_id,
                     info.id,
-                    StepStatus::Succeeded,
-                    &from.outputs,
-                    &from.metrics,
-                    &log,
-                    None,
+                    &StepEnd {
+                        status: StepStatus::Succeeded,
+                        outputs: &from.outputs,
+                        metrics: &from.metrics,
+                        log: &log,
+                        error: None,
+                    },
                 )
                 .await?;
         }

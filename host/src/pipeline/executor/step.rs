@@ -5,7 +5,7 @@
 use super::error::{ExecError, Failing, StepAbort};
 use super::{Parts, RunCtx, RunObserver, StepKind, StepReport, lock};
 use crate::artifacts::ArtifactDigest;
-use crate::meta::StepStatus;
+use crate::meta::{NewStep, StepEnd, StepStatus};
 use crate::pipeline::cache;
 use crate::pipeline::definition::Part;
 use crate::pipeline::plan::PlannedStep;
@@ -58,14 +58,16 @@ impl RunCtx<'_> {
     ) -> Result<(), ExecError> {
         self.meta
             .start_step(
-                &self.run_id,
-                info.id,
-                position,
-                info.kind.as_str(),
-                info.plugin_name,
-                info.plugin_version,
-                info.plugin_sha256,
-                &info.params_json,
+                &NewStep {
+                    run_id: &self.run_id,
+                    step_id: info.id,
+                    position,
+                    kind: info.kind.as_str(),
+                    plugin_name: info.plugin_name,
+                    plugin_version: info.plugin_version,
+                    plugin_sha256: info.plugin_sha256,
+                    params_json: &info.params_json,
+                },
                 inputs,
             )
             .await?;
@@ -74,16 +76,16 @@ impl RunCtx<'_> {
 
     pub(super) async fn skip(&self, position: i64, step: &PlannedStep) -> Result<(), ExecError> {
         self.meta
-            .skip_step(
-                &self.run_id,
-                &step.id,
+            .skip_step(&NewStep {
+                run_id: &self.run_id,
+                step_id: &step.id,
                 position,
-                step.world().name(),
-                &step.plugin.info.name,
-                &step.plugin.info.version,
-                &step.plugin.sha256,
-                &step.params_json.to_string(),
-            )
+                kind: step.world().name(),
+                plugin_name: &step.plugin.info.name,
+                plugin_version: &step.plugin.info.version,
+                plugin_sha256: &step.plugin.sha256,
+                params_json: &step.params_json.to_string(),
+            })
             .await?;
         Ok(())
     }
@@ -225,11 +227,13 @@ impl RunCtx<'_> {
             .finish_step(
                 run_id,
                 &step.id,
-                report.status,
-                &outputs,
-                &metric_rows,
-                &log,
-                error.as_deref(),
+                &StepEnd {
+                    status: report.status,
+                    outputs: &outputs,
+                    metrics: &metric_rows,
+                    log: &log,
+                    error: error.as_deref(),
+                },
             )
             .await?;
         if let Some(e) = &error {
