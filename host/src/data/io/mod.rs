@@ -1,0 +1,193 @@
+//! Reading and writing tables: CSV, Parquet and Arrow IPC files.
+//!
+//! Writing Parquet (deterministic bytes, the columns encoded on several
+//! threads, in pieces) is in `parquet_write.rs`; reading a Parquet file
+//! straight into a training part and a holdout is in `split_read.rs`.
+
+mod parquet_write;
+mod split_read;
+#[cfg(test)]
+mod tests;
+
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::path::Path;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::reader::ChunkReader;
+
+use super::DataError;
+
+pub use parquet_write::{write_parquet, write_parquet_pieces};
+pub use split_read::read_split;
+
+/// The formats [`read_table`] and [`write_table`] know, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+    ArrowIpc,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Self, DataError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" => Ok(Self::Csv),
+            "parquet" => Ok(Self::Parquet),
+            "arrow" | "ipc" | "feather" => Ok(Self::ArrowIpc),
+            _ => Err(DataError::UnsupportedFormat {
+                path: path.to_owned(),
+                extension,
+            }),
+        }
+    }
+}
+
+/// Reads a whole table from a file, choosing the format by extension:
+/// `.csv`, `.parquet`, or `.arrow`/`.ipc`/`.feather` (Arrow IPC file).
+///
+/// CSV files need a header row. Column types are inferred from every row:
+/// all integers give Int64, all numbers Float64, all `true`/`false`
+/// Boolean, anything else Utf8; an empty field, `NA`, `NaN` and pandas'
+/// other missing-value tokens are nulls; a column of numbers but for a few
+/// values is an error naming the first (see [`csv_file`](super::csv_file)).
+pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
+    Format::of(path)?;
+    let file = std::fs::File::open(path)
+        .and_then(super::FileRead::new)
+        .map_err(|source| DataError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+    table_from_file(path, file)
+}
+
+/// [`read_table`] of an opened file (`path` gives the format and names the
+/// file in errors), read a piece at a time: what is held is the table, not
+/// the file's bytes.
+pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch, DataError> {
+    match Format::of(path)? {
+        Format::Csv => super::csv_file::read_csv(path, file),
+        Format::Parquet => parquet_to_batch(file, &path.display().to_string()),
+        Format::ArrowIpc => read_ipc(path, BufReader::new(file)),
+    }
+}
+
+/// [`read_table`] of a file's bytes already read (`path` gives the format
+/// and names the file in errors).
+pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataError> {
+    match Format::of(path)? {
+        Format::Csv => super::csv_file::read_csv(path, Cursor::new(bytes)),
+        Format::Parquet => parquet_to_batch(bytes, &path.display().to_string()),
+        Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
+    }
+}
+
+fn read_ipc(path: &Path, file: impl Read + Seek) -> Result<RecordBatch, DataError> {
+    let parse = |source| DataError::Parse {
+        path: path.to_owned(),
+        format: "an Arrow IPC file",
+        source,
+    };
+    let reader = arrow::ipc::reader::FileReader::try_new(file, None).map_err(parse)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
+    concat(schema, batches)
+}
+
+fn concat(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBatch, DataError> {
+    if batches.len() == 1 {
+        return Ok(batches.remove(0));
+    }
+    arrow::compute::concat_batches(&schema, &batches).map_err(|source| DataError::Arrow {
+        action: "joining record batches",
+        source,
+    })
+}
+
+/// Reads Parquet bytes (for example an artifact) into one batch.
+pub fn read_parquet(bytes: &[u8]) -> Result<RecordBatch, DataError> {
+    parquet_to_batch(Bytes::copy_from_slice(bytes), "in-memory bytes")
+}
+
+fn parquet_to_batch<T: ChunkReader + 'static>(
+    input: T,
+    what: &str,
+) -> Result<RecordBatch, DataError> {
+    let parquet = |source| DataError::Parquet {
+        action: "reading",
+        what: what.to_owned(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(parquet)?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(parquet)?;
+    let batches =
+        reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| DataError::ParquetDecode {
+                what: what.to_owned(),
+                source,
+            })?;
+    concat(schema, batches)
+}
+
+/// Serialises a batch as CSV with a header row; nulls become empty fields,
+/// so [`read_table`] reads the file back as it was.
+pub fn write_csv(batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    let mut out = Vec::new();
+    let mut writer = arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(&mut out);
+    writer.write(batch).map_err(|source| DataError::Arrow {
+        action: "writing CSV",
+        source,
+    })?;
+    drop(writer);
+    Ok(out)
+}
+
+/// Writes a batch to a file in the format its extension names (see
+/// [`read_table`]).
+pub fn write_table(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
+    let bytes = encode_table(path, batch)?;
+    std::fs::write(path, bytes).map_err(|source| DataError::Io {
+        action: "write",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A batch as the bytes of a file in the format `path`'s extension names
+/// (see [`read_table`]), for a caller that writes the file its own way.
+pub fn encode_table(path: &Path, batch: &RecordBatch) -> Result<Vec<u8>, DataError> {
+    Ok(match Format::of(path)? {
+        Format::Csv => write_csv(batch)?,
+        Format::Parquet => write_parquet(batch)?,
+        Format::ArrowIpc => {
+            let mut out = Vec::new();
+            let ipc = |source| DataError::Arrow {
+                action: "writing an Arrow IPC file",
+                source,
+            };
+            let mut writer =
+                arrow::ipc::writer::FileWriter::try_new(&mut out, &batch.schema()).map_err(ipc)?;
+            writer.write(batch).map_err(ipc)?;
+            writer.finish().map_err(ipc)?;
+            drop(writer);
+            out
+        }
+    })
+}
