@@ -30,7 +30,9 @@ mod call;
 pub mod compile_limits;
 pub mod compiler;
 mod deadline;
+mod engine;
 pub mod error;
+mod grant;
 pub mod limits;
 pub mod output;
 pub mod plugin;
@@ -39,7 +41,10 @@ pub mod sandbox;
 pub use cache::CompileSource;
 pub use compile_limits::CompileLimits;
 pub use compiler::{Compiler, EngineFlags};
+pub(crate) use engine::engine_config;
+use engine::{build_engine, build_linker};
 pub use error::{RuntimeError, StepFailure, StepFailureKind};
+pub use grant::{Grant, OpenedDir};
 pub use limits::StepLimits;
 pub use plugin::{Plugin, World};
 
@@ -50,20 +55,14 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
-use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use std::time::Duration;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
 
 /// How often the epoch ticks. A running step yields to the executor at
 /// every tick, and its time limit is checked then, so limits are rounded up
 /// to this.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-
-/// The stack a call runs on (a fiber): wasmtime's default 512 KiB for the
-/// guest (deeper recursion traps as a stack overflow) and the rest for the
-/// host functions it calls. Pooled with the instances when pooling.
-const ASYNC_STACK_BYTES: usize = 2 << 20;
-
 /// What a successful step call returns besides its value.
 #[derive(Debug)]
 pub struct StepOutput<T> {
@@ -105,101 +104,6 @@ pub struct StepContext {
     /// `/grants/NAME`. Empty unless the pipeline names a grant and the
     /// tenant allows its directory.
     pub grants: Vec<Grant>,
-}
-
-/// A read-only directory granted to a step.
-///
-/// A plan names the directory by path; before a step may see it, the
-/// directory is opened once ([`Grant::open`], at the run's admission) and
-/// the sandbox is handed that descriptor, never the path again: swapping
-/// the directory for a symlink after admission changes nothing the step
-/// sees.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Grant {
-    pub name: String,
-    /// The directory as the pipeline named it (canonical at planning), or
-    /// once opened, where the opened directory really is.
-    pub path: PathBuf,
-    /// The directory opened at admission; `None` in a plan.
-    #[serde(skip)]
-    pub opened: Option<OpenedDir>,
-}
-
-/// A directory opened by descriptor ([`Grant::open`]).
-#[derive(Debug, Clone)]
-pub struct OpenedDir(Arc<std::fs::File>);
-
-impl PartialEq for OpenedDir {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for OpenedDir {}
-
-impl OpenedDir {
-    /// A path that names the opened directory itself, whatever happened
-    /// to its path since: its descriptor under `/proc/self/fd`.
-    fn fd_path(&self) -> PathBuf {
-        use std::os::fd::AsRawFd;
-        PathBuf::from(format!("/proc/self/fd/{}", self.0.as_raw_fd()))
-    }
-}
-
-impl Grant {
-    /// A grant of `path` to a plan's step (not opened yet).
-    pub fn planned(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        Grant {
-            name: name.into(),
-            path: path.into(),
-            opened: None,
-        }
-    }
-
-    /// Open the directory now, by descriptor; the grant's `path` becomes
-    /// where the opened directory really is (read back from the
-    /// descriptor), which is what a tenant's `allowed_dirs` must contain.
-    pub fn open(&self) -> Result<Grant, String> {
-        let cannot = |e: std::io::Error| {
-            format!(
-                "grant '{}': cannot open {}: {e}",
-                self.name,
-                self.path.display()
-            )
-        };
-        let file = std::fs::File::open(&self.path).map_err(cannot)?;
-        if !file.metadata().map_err(cannot)?.is_dir() {
-            return Err(format!(
-                "grant '{}': {} is not a directory",
-                self.name,
-                self.path.display()
-            ));
-        }
-        let opened = OpenedDir(Arc::new(file));
-        let real = std::fs::read_link(opened.fd_path()).map_err(cannot)?;
-        Ok(Grant {
-            name: self.name.clone(),
-            path: real,
-            opened: Some(opened),
-        })
-    }
-
-    /// Where the plugin sees the directory.
-    pub fn guest_path(&self) -> String {
-        format!("/grants/{}", self.name)
-    }
-
-    /// The host path the sandbox preopens: the opened directory's
-    /// descriptor. A grant that was never opened is refused.
-    pub(crate) fn host_path(&self) -> Result<PathBuf, String> {
-        self.opened.as_ref().map(OpenedDir::fd_path).ok_or_else(|| {
-            format!(
-                "grant '{}' ({}) was not opened when the run was admitted",
-                self.name,
-                self.path.display()
-            )
-        })
-    }
 }
 
 impl StepContext {
@@ -277,161 +181,6 @@ impl RuntimeOptions {
             nan_canonicalization: self.nan_canonicalization,
         }
     }
-}
-
-/// The configuration of an engine, but for its instance allocator (which
-/// its compiled code does not depend on): what a compiling child process
-/// rebuilds.
-pub(crate) fn engine_config(flags: EngineFlags) -> Config {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .consume_fuel(flags.fuel)
-        .cranelift_nan_canonicalization(flags.nan_canonicalization)
-        .parallel_compilation(true)
-        // Async support itself is always on in wasmtime 48 (the `async`
-        // feature; `Config::async_support` is a deprecated no-op).
-        .async_stack_size(ASYNC_STACK_BYTES)
-        // A pooled stack goes from one tenant's step to another's: zero
-        // it, so nothing of one call can be read by the next even through
-        // a compiler bug.
-        .async_stack_zeroing(true);
-    config
-}
-
-/// An engine for `options`, metering fuel or not, on the pooling allocator
-/// when it can be reserved; registered with the epoch ticker.
-fn build_engine(options: &RuntimeOptions, fuel: bool) -> Result<(Engine, bool), RuntimeError> {
-    let config = || engine_config(options.engine_flags(fuel));
-    let pooled = if options.pooling {
-        let mut config = config();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config()));
-        Engine::new(&config)
-            .inspect_err(|e| {
-                tracing::warn!(error = %e, fuel, "pooling allocator unavailable; using on-demand allocation")
-            })
-            .ok()
-    } else {
-        None
-    };
-    let (engine, pooling) = match pooled {
-        Some(engine) => (engine, true),
-        None => (
-            Engine::new(&config()).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?,
-            false,
-        ),
-    };
-    start_ticker(&engine);
-    Ok((engine, pooling))
-}
-
-/// WASI (granting nothing, see [`sandbox`]) and the contract's imports.
-fn build_linker(engine: &Engine) -> Result<Linker<StepState>, RuntimeError> {
-    let mut linker = Linker::<StepState>::new(engine);
-    let link = |e: wasmtime::Error| RuntimeError::Engine(format!("linker: {e:#}"));
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link)?;
-    bindings::host_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
-        .map_err(link)?;
-    bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
-        .map_err(link)?;
-    Ok(linker)
-}
-
-/// Instances (and call stacks, and linear memories) the pool holds at
-/// once. 127, not 128: from 128 slots on, wasmtime 48 splits each of these
-/// pools into one shard per CPU, and a thread takes slots from its own
-/// shard first. A step's instances are made on whichever tokio worker runs
-/// it, so with shards a step often found only slots it had never touched
-/// in its worker's shard and faulted a cold slot in, while warm ones (kept
-/// resident, see below) sat in the other shard. With one shard, the
-/// 1M-row e2e benchmark took 127 k page faults instead of 160 k and 100
-/// MiB less peak memory. The process runs far fewer steps at once than
-/// this (`Scheduler::from_env`).
-const MAX_POOLED_INSTANCES: u32 = 127;
-
-fn pooling_config() -> PoolingAllocationConfig {
-    let mut pool = PoolingAllocationConfig::new();
-    // Each memory slot reserves MAX_MEMORY_MIB of address space (not RAM).
-    // A running call holds one stack and at least one component instance
-    // (an explainer's model call: two of each), so stacks run out no sooner
-    // than instances do.
-    pool.total_component_instances(MAX_POOLED_INSTANCES)
-        .total_stacks(MAX_POOLED_INSTANCES)
-        .total_core_instances(512)
-        .total_memories(MAX_POOLED_INSTANCES)
-        .total_tables(256)
-        .max_memories_per_component(16)
-        .max_tables_per_component(16)
-        .max_core_instances_per_component(128)
-        .max_component_instance_size(1 << 20)
-        .max_core_instance_size(4 << 20)
-        .max_memory_size(usize::try_from(limits::MAX_MEMORY_MIB << 20).unwrap_or(usize::MAX))
-        .table_elements(20_000);
-    // A slot's linear memory stays resident when its instance ends: the
-    // pages it dirtied are found with the PAGEMAP_SCAN ioctl (Linux 6.7+)
-    // and zeroed (or reset to the module's data) with memset, instead of
-    // being handed back to the kernel and faulted in again, page by page,
-    // by the next instance. A 1M-row step lowers hundreds of MB into its
-    // sandbox; on a VM whose freed memory goes back to the hypervisor,
-    // each of those page faults costs microseconds (the e2e benchmark took
-    // 1.65M faults before, 0.73M after). Slots are reused least recently
-    // used first (no unused warm slots), so what stays resident is bounded
-    // by the instances running at once, each up to KEEP_RESIDENT. Where the
-    // ioctl is missing, the reset would be a memset of KEEP_RESIDENT bytes
-    // whatever the instance touched: keep the default there.
-    if PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.pagemap_scan(wasmtime::Enabled::Yes)
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .max_unused_warm_slots(0);
-    }
-    pool
-}
-
-/// Bytes of a pooled linear memory kept resident between instances.
-const KEEP_RESIDENT: usize = 1 << 30;
-
-/// The epoch ticker: one thread per process that advances every engine
-/// registered with it. The list exists before the thread starts, so the
-/// thread can never observe it missing.
-fn start_ticker(engine: &Engine) {
-    static ENGINES: Mutex<Vec<wasmtime::EngineWeak>> = Mutex::new(Vec::new());
-    static TICKER: std::sync::Once = std::sync::Once::new();
-    ENGINES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(engine.weak());
-    TICKER.call_once(|| {
-        std::thread::Builder::new()
-            .name("sluice-epoch".into())
-            .spawn(|| {
-                // Tick by the wall clock, not by the count of sleeps: on a
-                // loaded machine a sleep overshoots, and counting sleeps
-                // would stretch every time limit with the load.
-                let start = Instant::now();
-                let mut ticked: u128 = 0;
-                loop {
-                    std::thread::sleep(EPOCH_TICK);
-                    let due = start.elapsed().as_nanos() / EPOCH_TICK.as_nanos();
-                    let ticks = due.saturating_sub(ticked);
-                    ticked = due;
-                    let mut list = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
-                    list.retain(|weak| match weak.upgrade() {
-                        Some(engine) => {
-                            for _ in 0..ticks {
-                                engine.increment_epoch();
-                            }
-                            true
-                        }
-                        None => false,
-                    });
-                    drop(list);
-                    // Calls waiting in a host call past their deadline.
-                    deadline::wake_expired();
-                }
-            })
-            .expect("spawn the epoch thread");
-    });
 }
 
 impl Runtime {
