@@ -18,6 +18,9 @@ pub mod pipeline;
 pub mod registry;
 pub mod runtime;
 pub mod tenants;
+pub mod workspace;
+
+pub use workspace::{Workspace, WorkspaceError, WorkspaceSettings};
 
 /// The WIT contract's data types as the host sees them.
 pub use runtime::bindings::types as wit;

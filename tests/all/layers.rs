@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
         "conformance",
         "authoring",
     ],
+    &["workspace"],
 ];
 
 /// Modules (and crate-root items) any module may use; they use only each

@@ -1,9 +1,9 @@
 //! `sluice artifacts get DIGEST -o FILE`
 
-use super::Home;
 use super::output::errln;
 use super::output_file::{is_stdout, write_output_file};
 use clap::Subcommand;
+use sluice::Workspace;
 use sluice::artifacts::ArtifactDigest;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +21,7 @@ pub enum ArtifactsCommand {
     },
 }
 
-pub async fn artifacts(home: &Home, cmd: ArtifactsCommand) -> anyhow::Result<ExitCode> {
+pub async fn artifacts(home: &Workspace, cmd: ArtifactsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ArtifactsCommand::Get { digest, output } => {
             let digest = ArtifactDigest::parse(&digest)?;

@@ -1,7 +1,7 @@
 //! `sluice plugin test FILE.wasm`: the conformance suite and its report.
 
-use super::Home;
 use super::output::{outln, print_json, table};
+use sluice::Workspace;
 use sluice::conformance::{SuiteOptions, run_suite};
 use sluice::wit;
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ fn parse_param(spec: &[wit::ParamSpec], text: &str) -> anyhow::Result<wit::Param
 }
 
 pub async fn test(
-    home: &Home,
+    home: &Workspace,
     file: PathBuf,
     model: Option<PathBuf>,
     params: Vec<String>,

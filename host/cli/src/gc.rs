@@ -2,9 +2,9 @@
 //! processes left: staging files of interrupted writes, storage counted
 //! for objects no longer stored, storage reserved by dead processes.
 
-use super::Home;
 use super::output::outln;
 use clap::Args;
+use sluice::Workspace;
 use sluice::artifacts::StoredArtifact;
 use std::process::ExitCode;
 
@@ -45,7 +45,7 @@ fn parse_age(text: &str) -> Result<chrono::Duration, String> {
 
 /// References come from the metadata store: every step's inputs and
 /// outputs, every step's plugin component, every digest in a model version.
-pub async fn gc(home: &Home, args: GcArgs) -> anyhow::Result<ExitCode> {
+pub async fn gc(home: &Workspace, args: GcArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let store = home.artifacts()?;
     let cutoff = chrono::Utc::now()

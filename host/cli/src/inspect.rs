@@ -1,8 +1,8 @@
 //! `sluice plugin inspect FILE.wasm` and `sluice plugin test FILE.wasm`
 
-use super::Home;
 use super::output::{outln, print_json, table};
 use clap::Subcommand;
+use sluice::Workspace;
 use sluice::wit;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ fn value_text(v: &wit::ParamValue) -> String {
     }
 }
 
-pub async fn plugin(home: &Home, cmd: PluginCommand) -> anyhow::Result<ExitCode> {
+pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PluginCommand::Test {
             file,

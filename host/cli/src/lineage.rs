@@ -1,8 +1,8 @@
 //! `sluice lineage DIGEST [--downstream] [--json]`
 
-use super::Home;
 use super::output::{print_json, short};
 use clap::Args;
+use sluice::Workspace;
 use sluice::artifacts::ArtifactDigest;
 use sluice::meta::LineageNode;
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ pub struct LineageArgs {
     pub json: bool,
 }
 
-pub async fn lineage(home: &Home, args: LineageArgs) -> anyhow::Result<ExitCode> {
+pub async fn lineage(home: &Workspace, args: LineageArgs) -> anyhow::Result<ExitCode> {
     let digest = ArtifactDigest::parse(&args.digest)?;
     let (meta, tenant) = home.tenant_meta().await?;
     let tenant = Some(tenant.name.as_str());
@@ -36,8 +36,8 @@ pub async fn lineage(home: &Home, args: LineageArgs) -> anyhow::Result<ExitCode>
         anyhow::bail!(
             "no run of tenant `{}` in {} recorded artifact {digest}; `sluice runs show RUN` \
              lists a run's artifacts",
-            home.tenant,
-            home.db().display()
+            home.tenant_name(),
+            home.db_path().display()
         );
     }
     if args.json {

@@ -121,103 +121,6 @@ pub enum Command {
     Compile(compile::CompileArgs),
 }
 
-/// Paths under the home directory, and the artifact store.
-pub struct Home {
-    pub root: PathBuf,
-    /// The tenant the command acts as.
-    pub tenant: String,
-    /// `--store` / SLUICE_STORE; `None` is HOME/artifacts.
-    pub store: Option<String>,
-    /// The metadata stores this command opened, closed when it ends (a
-    /// pool closed checkpoints the write-ahead log and removes it).
-    opened: std::sync::Mutex<Vec<sluice::meta::MetaStore>>,
-}
-
-impl Home {
-    pub fn new(root: PathBuf) -> Self {
-        Home {
-            root,
-            tenant: sluice::tenants::DEFAULT_TENANT.to_string(),
-            store: None,
-            opened: Default::default(),
-        }
-    }
-    pub fn db(&self) -> PathBuf {
-        self.root.join("sluice.db")
-    }
-    pub fn compile_cache(&self) -> PathBuf {
-        self.root.join("cache").join("compiled")
-    }
-    pub fn ensure(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.root)
-            .map_err(|e| anyhow::anyhow!("cannot create sluice home {}: {e}", self.root.display()))
-    }
-    pub async fn meta(&self) -> anyhow::Result<sluice::meta::MetaStore> {
-        self.ensure()?;
-        let meta = sluice::meta::MetaStore::open_path(&self.db()).await?;
-        self.opened
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(meta.clone());
-        Ok(meta)
-    }
-
-    /// Close every metadata store this command opened.
-    pub async fn close(&self) {
-        let opened = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|e| e.into_inner()));
-        for meta in opened {
-            meta.close().await;
-        }
-    }
-    /// The root of the artifact store (every tenant's objects are below):
-    /// `--store` / SLUICE_STORE, or HOME/artifacts.
-    pub fn store_root(&self) -> anyhow::Result<sluice::artifacts::ArtifactStore> {
-        use sluice::artifacts::{ArtifactStore, RetryPolicy, StoreLocation};
-        match &self.store {
-            Some(url) => Ok(StoreLocation::parse(url)?.open(&RetryPolicy::from_env()?)?),
-            None => {
-                self.ensure()?;
-                Ok(ArtifactStore::local(&self.root)?)
-            }
-        }
-    }
-    /// The artifact store of the tenant the command acts as.
-    pub fn artifacts(&self) -> anyhow::Result<sluice::artifacts::ArtifactStore> {
-        Ok(sluice::tenants::tenant_store(
-            &self.store_root()?,
-            &self.tenant,
-        ))
-    }
-    /// The metadata store, after checking that the tenant exists.
-    pub async fn tenant_meta(
-        &self,
-    ) -> anyhow::Result<(sluice::meta::MetaStore, sluice::tenants::Tenant)> {
-        let meta = self.meta().await?;
-        let tenant = meta.tenant(&self.tenant).await?;
-        Ok((meta, tenant))
-    }
-    /// The runtime of the tenant the command acts as (its caps bound what
-    /// its plugins may compile).
-    pub async fn runtime(&self) -> anyhow::Result<sluice::runtime::Runtime> {
-        let (_, tenant) = self.tenant_meta().await?;
-        self.runtime_for(&tenant)
-    }
-    /// The runtime of `tenant`: compile cache in the home, compiling in a
-    /// bounded child process of this executable under the tenant's caps.
-    pub fn runtime_for(
-        &self,
-        tenant: &sluice::tenants::Tenant,
-    ) -> anyhow::Result<sluice::runtime::Runtime> {
-        use sluice::runtime::{Compiler, Runtime, RuntimeOptions};
-        Ok(Runtime::with_options(RuntimeOptions {
-            cache_dir: Some(self.compile_cache()),
-            compiler: Compiler::this_executable(),
-            compile_limits: tenant.caps.compile_limits(),
-            ..RuntimeOptions::default()
-        })?)
-    }
-}
-
 /// An error and its causes, joined by `: `, leaving out a cause whose text
 /// the message already holds (many errors name their source in their own
 /// text, and `{:#}` would repeat it).
@@ -269,15 +172,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = sluice::tenants::check_name(&cli.tenant) {
-        errln!("error: --tenant: {e}");
-        return ExitCode::from(2);
-    }
-    let home = Home {
-        root: cli.home.clone(),
-        tenant: cli.tenant.clone(),
-        store: cli.store.clone(),
-        opened: Default::default(),
+    let mut settings = sluice::WorkspaceSettings::new(cli.home.clone())
+        .tenant(cli.tenant.clone())
+        .compiler(sluice::runtime::Compiler::this_executable());
+    settings.store = cli.store.clone();
+    let home = match settings.open() {
+        Ok(home) => home,
+        Err(sluice::WorkspaceError::TenantName { message, .. }) => {
+            errln!("error: --tenant: {message}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     let result = runtime.block_on(async move {
         let result = match command {

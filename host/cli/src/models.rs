@@ -1,11 +1,11 @@
 //! `sluice models ...`: the model registry.
 
-use super::Home;
 use super::output::{
     errln, escape_controls, fmt_metric, json_text, outln, print_json, short, table, write_out,
 };
 use super::output_file::{is_stdout, write_output_file};
 use clap::Subcommand;
+use sluice::Workspace;
 use sluice::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -101,12 +101,12 @@ pub enum ModelsCommand {
     },
 }
 
-pub async fn registry(home: &Home) -> anyhow::Result<Registry> {
+pub async fn registry(home: &Workspace) -> anyhow::Result<Registry> {
     let (meta, tenant) = home.tenant_meta().await?;
     Ok(Registry::for_tenant(meta, home.artifacts()?, &tenant.name))
 }
 
-pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
+pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
     let reg = registry(home).await?;
     match cmd {
         ModelsCommand::List { json } => {
@@ -114,7 +114,7 @@ pub async fn models(home: &Home, cmd: ModelsCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {
-                outln!("no models registered in {}", home.root.display());
+                outln!("no models registered in {}", home.home().display());
             } else {
                 let mut t = table(&["model", "versions", "latest", "aliases", "gates"]);
                 for m in &list {

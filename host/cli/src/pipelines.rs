@@ -1,8 +1,8 @@
 //! `sluice pipelines list` and `sluice pipelines show NAME`
 
-use super::Home;
 use super::output::{outln, print_json, table};
 use clap::Subcommand;
+use sluice::Workspace;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -24,7 +24,7 @@ pub enum PipelinesCommand {
     },
 }
 
-pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<ExitCode> {
+pub async fn pipelines(home: &Workspace, cmd: PipelinesCommand) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     match cmd {
         PipelinesCommand::List { json } => {
@@ -32,7 +32,7 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
             if json {
                 print_json(&versions)?;
             } else if versions.is_empty() {
-                outln!("no pipelines recorded in {}", home.db().display());
+                outln!("no pipelines recorded in {}", home.db_path().display());
             } else {
                 let mut t = table(&[
                     "pipeline",
@@ -63,7 +63,7 @@ pub async fn pipelines(home: &Home, cmd: PipelinesCommand) -> anyhow::Result<Exi
                 anyhow::bail!(
                     "no pipeline named `{name}` is recorded in {}; `sluice pipelines list` \
                      shows the recorded ones",
-                    home.db().display()
+                    home.db_path().display()
                 );
             }
             let runs = meta.runs_of_pipeline(&tenant.name, &name).await?;

@@ -1,10 +1,10 @@
 //! `sluice predict NAME@ALIAS --input FILE -o OUT`
 
-use super::Home;
 use super::models::registry;
 use super::output::errln;
 use super::output_file::{is_stdout, write_output_file};
 use clap::Args;
+use sluice::Workspace;
 use sluice::registry::ModelSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub struct PredictArgs {
     pub output: PathBuf,
 }
 
-pub async fn predict(home: &Home, args: PredictArgs) -> anyhow::Result<ExitCode> {
+pub async fn predict(home: &Workspace, args: PredictArgs) -> anyhow::Result<ExitCode> {
     let reg = registry(home).await?;
     let version = reg.resolve(&ModelSpec::parse(&args.model)?).await?;
     let input = sluice::data::read_table(&args.input)?;

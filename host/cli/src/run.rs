@@ -1,9 +1,9 @@
 //! `sluice run PIPELINE`
 
-use super::Home;
 use super::output::{errln, escape_controls, fmt_metric, fmt_ms, outln, print_json, short, table};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice::Workspace;
 use sluice::integrity::check_run_outputs;
 use sluice::meta::RunStatus;
 use sluice::pipeline::executor::{Executor, RunObserver, StepKind, StepReport};
@@ -86,7 +86,7 @@ impl RunObserver for Progress {
     }
 }
 
-pub async fn run(home: &Home, args: RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     // The tenant first: its caps bound the plugins planning compiles.
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
@@ -117,7 +117,7 @@ pub struct ResumeArgs {
 
 /// `sluice resume RUN`: plan the run's pipeline file again (it must be
 /// unchanged) and continue the run under the same id.
-pub async fn resume(home: &Home, args: ResumeArgs) -> anyhow::Result<ExitCode> {
+pub async fn resume(home: &Workspace, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
     let record = meta.get_run_in(Some(&tenant.name), &args.run).await?;
@@ -150,7 +150,7 @@ pub struct VerifyArgs {
 /// digest, with what the run recorded. The stored bytes are checked first:
 /// the re-execution writes the good bytes over a damaged object it
 /// reproduces.
-pub async fn verify(home: &Home, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+pub async fn verify(home: &Workspace, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
     let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;

@@ -1,8 +1,8 @@
 //! `sluice runs list` and `sluice runs show RUN`
 
-use super::Home;
 use super::output::{fmt_metric, outln, print_json, short, table};
 use clap::Subcommand;
+use sluice::Workspace;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +38,7 @@ pub enum RunsCommand {
     },
 }
 
-pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
+pub async fn runs(home: &Workspace, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let tenant = Some(tenant.name.as_str());
     match cmd {
@@ -47,7 +47,7 @@ pub async fn runs(home: &Home, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&runs)?;
             } else if runs.is_empty() {
-                outln!("no runs recorded in {}", home.root.display());
+                outln!("no runs recorded in {}", home.home().display());
             } else {
                 let mut t = table(&["run", "pipeline", "version", "status", "started", "error"]);
                 for r in &runs {

@@ -1,9 +1,9 @@
 //! `sluice store check [--repair]`: re-hash every stored object.
 
-use super::Home;
 use super::output::{outln, print_json};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice::Workspace;
 use sluice::integrity::{CheckProgress, DamagedArtifact, StoreCheck, check_store, remove_corrupt};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -29,7 +29,7 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-pub async fn store(home: &Home, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
+pub async fn store(home: &Workspace, cmd: StoreCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         StoreCommand::Check(args) => check(home, args).await,
     }
@@ -52,7 +52,7 @@ impl CheckProgress for Bar {
     }
 }
 
-async fn check(home: &Home, args: CheckArgs) -> anyhow::Result<ExitCode> {
+async fn check(home: &Workspace, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let store = home.artifacts()?;
     let bar = Bar((!args.json && std::io::stderr().is_terminal()).then(|| {

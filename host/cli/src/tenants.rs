@@ -1,9 +1,9 @@
 //! `sluice tenants create|list|show|set`
 
-use super::Home;
 use super::output::{outln, print_json, table};
 use clap::Subcommand;
 use serde::Serialize;
+use sluice::Workspace;
 use sluice::tenants::{Admin, CAP_NAMES, Tenant, TenantCaps};
 use std::process::ExitCode;
 
@@ -156,18 +156,18 @@ fn apply(caps: &mut TenantCaps, pairs: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
+pub async fn tenants(home: &Workspace, cmd: TenantsCommand) -> anyhow::Result<ExitCode> {
     let meta = home.meta().await?;
     match cmd {
         TenantsCommand::Create { name, caps, json } => {
-            let admin = Admin::home_owner(&home.tenant)?;
+            let admin = Admin::home_owner(home.tenant_name())?;
             let mut c = TenantCaps::default();
             apply(&mut c, &caps)?;
             let t = meta.create_tenant(&admin, &name, &c).await?;
             print_tenant(&t, json)?;
         }
         TenantsCommand::Set { name, caps, json } => {
-            let admin = Admin::home_owner(&home.tenant)?;
+            let admin = Admin::home_owner(home.tenant_name())?;
             let mut c = meta.tenant(&name).await?.caps;
             apply(&mut c, &caps)?;
             let t = meta.set_tenant_caps(&admin, &name, &c).await?;
@@ -177,8 +177,8 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
             let mut all = meta.list_tenants().await?;
             // A tenant sees its own caps; the home's owner sees every
             // tenant's.
-            if Admin::home_owner(&home.tenant).is_err() {
-                all.retain(|t| t.name == home.tenant);
+            if Admin::home_owner(home.tenant_name()).is_err() {
+                all.retain(|t| t.name == home.tenant_name());
             }
             if json {
                 print_json(&all)?;
@@ -208,7 +208,7 @@ pub async fn tenants(home: &Home, cmd: TenantsCommand) -> anyhow::Result<ExitCod
         }
         TenantsCommand::Show { name, json } => {
             // Another tenant reads as missing, as its runs and models do.
-            if name != home.tenant && Admin::home_owner(&home.tenant).is_err() {
+            if name != home.tenant_name() && Admin::home_owner(home.tenant_name()).is_err() {
                 return Err(sluice::meta::MetaError::TenantNotFound { name }.into());
             }
             let tenant = meta.tenant(&name).await?;
