@@ -3,20 +3,21 @@
 //! An artifact's name is the sha256 of its bytes, but a disk, a bucket or
 //! a person can still change the bytes under the name. Nothing vouches for
 //! an artifact without reading it back: `sluice verify` re-hashes a run's
-//! stored outputs ([`check_run_outputs`]) before it re-executes the run,
-//! and `sluice store check` re-hashes every object of a tenant's store and
+//! stored outputs ([`crate::pipeline::executor::check_run_outputs`])
+//! before it re-executes the run, and `sluice store check` re-hashes every
+//! object of a tenant's store and
 //! names the runs and model versions that a damaged object affects
 //! ([`check_store`]), removing corrupt objects on request
 //! ([`remove_corrupt`]) so the step cache recomputes them. Promotion checks
 //! a version's own artifacts ([`crate::registry::Registry::promote`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::artifacts::{ArtifactDigest, ArtifactError, ArtifactStore, Integrity};
-use crate::meta::{MetaError, MetaStore, ModelVersionUse, RunRecord, StepUse};
+use crate::meta::{MetaError, MetaStore, ModelVersionUse, StepUse};
 
 /// Objects re-hashed at once: enough to hide an S3 round trip, few enough
 /// to bound the memory of large objects held at once.
@@ -30,44 +31,6 @@ pub enum IntegrityError {
     Artifacts(#[from] ArtifactError),
     #[error(transparent)]
     Meta(#[from] MetaError),
-}
-
-/// One recorded output of a run and what its stored object holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutputCheck {
-    pub step: String,
-    pub output: String,
-    pub digest: ArtifactDigest,
-    pub integrity: Integrity,
-}
-
-/// Re-reads and re-hashes every recorded output of `run` in `store`, in
-/// step order (an object two steps share is read once).
-pub async fn check_run_outputs(
-    store: &ArtifactStore,
-    run: &RunRecord,
-) -> Result<Vec<OutputCheck>, ArtifactError> {
-    let mut seen: HashMap<ArtifactDigest, Integrity> = HashMap::new();
-    let mut checks = Vec::new();
-    for step in &run.steps {
-        for (output, digest) in &step.outputs {
-            let integrity = match seen.get(digest) {
-                Some(known) => known.clone(),
-                None => {
-                    let found = store.check(digest).await?;
-                    seen.insert(digest.clone(), found.clone());
-                    found
-                }
-            };
-            checks.push(OutputCheck {
-                step: step.step_id.clone(),
-                output: output.clone(),
-                digest: digest.clone(),
-                integrity,
-            });
-        }
-    }
-    Ok(checks)
 }
 
 /// What [`check_store`] found.

@@ -4,10 +4,10 @@ use super::output::{errln, escape_controls, fmt_metric, fmt_ms, outln, print_jso
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice::Workspace;
-use sluice::integrity::check_run_outputs;
+use sluice::artifacts::Integrity;
 use sluice::meta::RunStatus;
-use sluice::pipeline::executor::{Executor, RunObserver, StepKind, StepReport};
-use sluice::pipeline::{PlanOptions, load_plan};
+use sluice::pipeline::executor::{Executor, RunObserver, StepKind, StepReport, VerifyReport};
+use sluice::pipeline::{PlanOptions, plan_file, recorded_plan};
 use sluice::registry::RunRegistrar;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -41,8 +41,9 @@ struct Progress {
 }
 
 impl RunObserver for Progress {
-    fn run_started(&self, run_id: &str, _steps: usize) {
+    fn run_started(&self, run_id: &str, steps: usize) {
         if let Some(bar) = &self.bar {
+            bar.set_length(steps as u64);
             bar.println(format!("run {run_id}"));
         }
     }
@@ -100,7 +101,7 @@ pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
         .use_cache(!args.no_cache)
         .registrar(Arc::new(RunRegistrar))
         .build();
-    let progress = Progress::new(&plan, args.json);
+    let progress = Progress::new(args.json);
     let report = executor.run_as(&tenant, &plan, &progress).await?;
     progress.finish();
     print_report(&report, executor.meta(), args.json).await
@@ -125,7 +126,7 @@ pub async fn resume(home: &Workspace, args: ResumeArgs) -> anyhow::Result<ExitCo
     let executor = Executor::builder(runtime, home.store_root()?, meta)
         .registrar(Arc::new(RunRegistrar))
         .build();
-    let progress = Progress::new(&plan, args.json);
+    let progress = Progress::new(args.json);
     let report = executor
         .resume_as(&tenant, &args.run, &plan, &progress)
         .await?;
@@ -153,164 +154,88 @@ pub struct VerifyArgs {
 pub async fn verify(home: &Workspace, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
-    let original = meta.get_run_in(Some(&tenant.name), &args.run).await?;
-    if original.status == RunStatus::Running {
-        anyhow::bail!(
-            "run {} never finished (status `running`): it is still going, or its process \
-             was interrupted; there is nothing complete to verify. `sluice resume {}` \
-             finishes an interrupted run",
-            original.id,
-            original.id
-        );
-    }
-    let store = home.artifacts()?;
-    let stored = check_run_outputs(&store, &original).await?;
-    let plan = recorded_plan(&meta, &original, &runtime).await?;
-    let executor = Executor::builder(runtime, home.store_root()?, meta)
-        .use_cache(false)
-        .build();
-    let progress = Progress::new(&plan, args.json);
-    let again = executor.run_as(&tenant, &plan, &progress).await?;
+    let executor = Executor::builder(runtime, home.store_root()?, meta).build();
+    let progress = Progress::new(args.json);
+    let report = executor.verify(&tenant, &args.run, &progress).await?;
     progress.finish();
-
-    // The damaged outputs, and whether the re-execution wrote them back.
-    let mut damaged = Vec::new();
-    for c in stored.iter().filter(|c| !c.integrity.is_intact()) {
-        let now = store.check(&c.digest).await?;
-        damaged.push(serde_json::json!({
-            "step": c.step,
-            "output": c.output,
-            "digest": c.digest,
-            "stored": c.integrity,
-            "repaired": now.is_intact(),
-        }));
-    }
-    let mut rows = Vec::new();
-    let mut differ = 0;
-    for step in &original.steps {
-        let new = again.steps.iter().find(|s| s.id == step.step_id);
-        let mut names: Vec<&String> = step.outputs.iter().map(|(n, _)| n).collect();
-        if let Some(new) = new {
-            names.extend(
-                new.outputs
-                    .keys()
-                    .filter(|n| !names.contains(n))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        for name in names {
-            let recorded = step
-                .outputs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, d)| d.to_string());
-            let now = new.and_then(|s| s.outputs.get(name).cloned());
-            let same = recorded.is_some() && recorded == now;
-            if !same {
-                differ += 1;
-            }
-            let stored = stored
-                .iter()
-                .find(|c| c.step == step.step_id && c.output == *name)
-                .map(|c| &c.integrity);
-            rows.push(serde_json::json!({
-                "step": step.step_id,
-                "output": name,
-                "recorded": recorded,
-                "reproduced": now,
-                "same": same,
-                "stored": stored,
-            }));
-        }
-    }
-    let reproduced = differ == 0 && again.status == RunStatus::Succeeded && damaged.is_empty();
     if args.json {
-        print_json(&serde_json::json!({
-            "run": original.id,
-            "verification_run": again.run_id,
-            "reproduced": reproduced,
-            "stored_intact": damaged.is_empty(),
-            "damaged": damaged,
-            "outputs": rows,
-            "error": again.error,
-        }))?;
+        // Through a `Value`, whose keys are sorted: the order the command
+        // has always printed.
+        print_json(&serde_json::to_value(&report)?)?;
     } else {
-        outln!(
-            "verify {}: re-read its {} stored outputs, then re-executed every step without \
-             the cache as run {}",
-            original.id,
-            stored.len(),
-            again.run_id
-        );
-        let mut t = table(&["step", "output", "recorded", "stored", "re-executed", ""]);
-        for r in &rows {
-            let d = |v: &serde_json::Value| {
-                v.as_str()
-                    .map_or("(none)".to_owned(), |x| short(x).to_string())
-            };
-            t.add_row(vec![
-                r["step"].as_str().unwrap_or_default().to_owned(),
-                r["output"].as_str().unwrap_or_default().to_owned(),
-                d(&r["recorded"]),
-                r["stored"]["state"]
-                    .as_str()
-                    .map_or("-".to_owned(), |s| match s {
-                        "intact" => s.to_owned(),
-                        _ => s.to_uppercase(),
-                    }),
-                d(&r["reproduced"]),
-                if r["same"] == true {
-                    "same"
-                } else {
-                    "DIFFERENT"
-                }
-                .to_owned(),
-            ]);
-        }
-        outln!("{t}");
-        for c in stored.iter().filter(|c| !c.integrity.is_intact()) {
-            let repaired = damaged
-                .iter()
-                .any(|d| d["digest"] == c.digest.to_hex() && d["repaired"] == true);
-            outln!(
-                "stored output `{}` of step `{}` ({}) is {}{}",
-                c.output,
-                c.step,
-                c.digest,
-                c.integrity,
-                if repaired {
-                    "; the re-execution wrote the good bytes back"
-                } else {
-                    "; `sluice store check` names everything it affects"
-                }
-            );
-        }
-        if let Some(e) = &again.error {
-            errln!("the re-execution failed: {e}");
-        }
-        if reproduced {
-            outln!(
-                "reproduced: all {} outputs are stored intact and byte-identical",
-                rows.len()
-            );
-        } else {
-            if differ > 0 || again.status != RunStatus::Succeeded {
-                outln!("NOT reproduced: {differ} of {} outputs differ", rows.len());
-            }
-            if !damaged.is_empty() {
-                outln!(
-                    "NOT verified: {} stored output(s) of run {} were corrupt or missing",
-                    damaged.len(),
-                    original.id
-                );
-            }
-        }
+        print_verify(&report);
     }
-    Ok(if reproduced {
+    Ok(if report.reproduced {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn print_verify(report: &VerifyReport) {
+    outln!(
+        "verify {}: re-read its {} stored outputs, then re-executed every step without \
+         the cache as run {}",
+        report.run,
+        report.stored.len(),
+        report.verification_run
+    );
+    let mut t = table(&["step", "output", "recorded", "stored", "re-executed", ""]);
+    for r in &report.outputs {
+        let d = |v: &Option<String>| {
+            v.as_deref()
+                .map_or("(none)".to_owned(), |x| short(x).to_string())
+        };
+        t.add_row(vec![
+            r.step.clone(),
+            r.output.clone(),
+            d(&r.recorded),
+            r.stored
+                .as_ref()
+                .map_or("-", |s| match s {
+                    Integrity::Intact => "intact",
+                    Integrity::Missing => "MISSING",
+                    Integrity::Corrupt { .. } => "CORRUPT",
+                })
+                .to_owned(),
+            d(&r.reproduced),
+            if r.same { "same" } else { "DIFFERENT" }.to_owned(),
+        ]);
+    }
+    outln!("{t}");
+    for c in &report.damaged {
+        outln!(
+            "stored output `{}` of step `{}` ({}) is {}{}",
+            c.output,
+            c.step,
+            c.digest,
+            c.stored,
+            if c.repaired {
+                "; the re-execution wrote the good bytes back"
+            } else {
+                "; `sluice store check` names everything it affects"
+            }
+        );
+    }
+    if let Some(e) = &report.error {
+        errln!("the re-execution failed: {e}");
+    }
+    let total = report.outputs.len();
+    if report.reproduced {
+        outln!("reproduced: all {total} outputs are stored intact and byte-identical");
+    } else {
+        let differ = report.differing();
+        if differ > 0 || report.verification_status != RunStatus::Succeeded {
+            outln!("NOT reproduced: {differ} of {total} outputs differ");
+        }
+        if !report.damaged.is_empty() {
+            outln!(
+                "NOT verified: {} stored output(s) of run {} were corrupt or missing",
+                report.damaged.len(),
+                report.run
+            );
+        }
+    }
 }
 
 async fn plan(
@@ -322,47 +247,15 @@ async fn plan(
         plugin_dirs,
         compile: None,
     };
-    let runtime = runtime.clone();
-    let path = path.to_owned();
-    Ok(tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??)
-}
-
-/// The plan of a recorded run, from the pipeline file and plugin
-/// directories it recorded; the file must still hash to the recorded sha256.
-async fn recorded_plan(
-    meta: &sluice::meta::MetaStore,
-    record: &sluice::meta::RunRecord,
-    runtime: &sluice::runtime::Runtime,
-) -> anyhow::Result<sluice::pipeline::Plan> {
-    let run_id = record.id.as_str();
-    let (path, dirs) = meta.run_source(run_id).await?;
-    let Some(path) = path else {
-        anyhow::bail!("run {run_id} did not record its pipeline file (it predates resume)");
-    };
-    let dirs: Vec<PathBuf> = match dirs {
-        Some(json) => serde_json::from_str::<Vec<String>>(&json)?
-            .into_iter()
-            .map(PathBuf::from)
-            .collect(),
-        None => Vec::new(),
-    };
-    let plan = plan(runtime, std::path::Path::new(&path), dirs).await?;
-    if plan.definition_sha256 != record.pipeline_sha256 {
-        anyhow::bail!(
-            "the pipeline file {path} of run {run_id} changed since the run (sha256 {} then, \
-             {} now); `sluice pipelines show {} --definition` prints the recorded text",
-            record.pipeline_sha256,
-            plan.definition_sha256,
-            record.pipeline_name
-        );
-    }
-    Ok(plan)
+    Ok(plan_file(runtime, path, options).await?)
 }
 
 impl Progress {
-    fn new(plan: &sluice::pipeline::Plan, json: bool) -> Progress {
+    /// A bar on a terminal unless `json`; its length is set when the run
+    /// starts (its datasets and steps).
+    fn new(json: bool) -> Progress {
         let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new((plan.datasets.len() + plan.steps.len()) as u64);
+            let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
                     .expect("valid template"),

@@ -10,4 +10,6 @@ pub mod search;
 pub mod seed;
 
 pub use definition::{Part, PipelineFile};
-pub use plan::{PipelineError, Plan, PlanOptions, load_plan};
+pub use plan::{
+    PipelineError, Plan, PlanOptions, RecordedPlanError, load_plan, plan_file, recorded_plan,
+};

@@ -26,6 +26,7 @@ mod train;
 mod transform;
 mod trials;
 mod validate;
+mod verify;
 mod writes;
 
 use admission::{Admitted, admit};
@@ -41,6 +42,9 @@ pub use report::{
 use reuse::output;
 use step::StepInfo;
 use tables::{Parts, Split, encode, split_target};
+pub use verify::{
+    DamagedOutput, OutputCheck, OutputComparison, VerifyError, VerifyReport, check_run_outputs,
+};
 use writes::Write;
 
 /// Runs plans (see [`Executor::builder`]).

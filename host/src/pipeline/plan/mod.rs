@@ -7,11 +7,13 @@ use super::definition::{DatasetDef, Part, PipelineFile, SplitDef};
 use super::seed::step_seed;
 
 mod checks;
+mod recorded;
 
 use crate::runtime::{CompileLimits, Plugin, Runtime, StepLimits, World};
 use crate::wit;
 pub use checks::check_step_id;
 use checks::{check_limits, check_step_shape, convert_params, step_grants, topological_order};
+pub use recorded::{RecordedPlanError, plan_file, recorded_plan};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,88 @@
+//! The plan of a recorded run, made again from the pipeline file and the
+//! plugin directories the run recorded (what `sluice resume` and `sluice
+//! verify` run).
+
+use super::{PipelineError, Plan, PlanOptions, load_plan};
+use crate::meta::{MetaError, MetaStore, RunRecord};
+use crate::runtime::Runtime;
+use std::path::PathBuf;
+
+/// Why the plan of a recorded run could not be made again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordedPlanError {
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Plan(#[from] PipelineError),
+    /// The recorded plugin directories are not a JSON list of paths.
+    #[error(transparent)]
+    PluginDirs(#[from] serde_json::Error),
+    /// Planning panicked.
+    #[error(transparent)]
+    Panicked(#[from] tokio::task::JoinError),
+    #[error("run {run_id} did not record its pipeline file (it predates resume)")]
+    NoFile { run_id: String },
+    #[error(
+        "the pipeline file {path} of run {run_id} changed since the run (sha256 {recorded} \
+         then, {current} now); `sluice pipelines show {pipeline} --definition` prints the \
+         recorded text"
+    )]
+    Changed {
+        path: String,
+        run_id: String,
+        pipeline: String,
+        recorded: String,
+        current: String,
+    },
+}
+
+/// Plan the pipeline file at `path` on a blocking thread (planning reads
+/// files and compiles plugins).
+pub async fn plan_file(
+    runtime: &Runtime,
+    path: &std::path::Path,
+    options: PlanOptions,
+) -> Result<Plan, RecordedPlanError> {
+    let runtime = runtime.clone();
+    let path = path.to_owned();
+    Ok(tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??)
+}
+
+/// The plan of `record`, from the pipeline file and plugin directories it
+/// recorded; the file must still hash to the recorded sha256.
+pub async fn recorded_plan(
+    meta: &MetaStore,
+    record: &RunRecord,
+    runtime: &Runtime,
+) -> Result<Plan, RecordedPlanError> {
+    let run_id = record.id.as_str();
+    let (path, dirs) = meta.run_source(run_id).await?;
+    let Some(path) = path else {
+        return Err(RecordedPlanError::NoFile {
+            run_id: run_id.to_owned(),
+        });
+    };
+    let plugin_dirs: Vec<PathBuf> = match dirs {
+        Some(json) => serde_json::from_str::<Vec<String>>(&json)?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    let options = PlanOptions {
+        plugin_dirs,
+        compile: None,
+    };
+    let plan = plan_file(runtime, std::path::Path::new(&path), options).await?;
+    if plan.definition_sha256 != record.pipeline_sha256 {
+        return Err(RecordedPlanError::Changed {
+            path,
+            run_id: run_id.to_owned(),
+            pipeline: record.pipeline_name.clone(),
+            recorded: record.pipeline_sha256.clone(),
+            current: plan.definition_sha256,
+        });
+    }
+    Ok(plan)
+}
