@@ -182,3 +182,53 @@ register = "m"
         "{err}"
     );
 }
+
+/// An embedder plans a pipeline from a string: the same checks as a file,
+/// the errors naming the path it stands for, the step and the field.
+#[test]
+fn a_pipeline_planned_from_a_string_is_checked_as_a_file_is() {
+    use sluice::pipeline::{PipelineError, Plan, PlanOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let text = |body: &str| {
+        let file = write_pipeline(dir.path(), "inline", body);
+        std::fs::read_to_string(file).unwrap()
+    };
+    // Nothing is read from the path: it names the text in errors.
+    let path = dir.path().join("not-written/inline.toml");
+    let plan_of =
+        |text: &str| Plan::from_str(text, &path, shared_runtime(), &PlanOptions::default());
+
+    let unknown =
+        text("[[steps]]\nid = \"a\"\nplugin = \"impute\"\ninput = \"cancer\"\nretries = 3\n");
+    let err = plan_of(&unknown)
+        .err()
+        .expect("an unknown field is refused");
+    assert!(matches!(err, PipelineError::Parse { .. }), "{err}");
+    let err = err.to_string();
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("unknown field `retries`"), "{err}");
+
+    let bad_param = text(
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\nparams = { nope = 1 }\n",
+    );
+    let err = plan_of(&bad_param)
+        .err()
+        .expect("an unknown param is refused");
+    assert!(matches!(err, PipelineError::Invalid { .. }), "{err}");
+    let err = err.to_string();
+    assert!(err.contains("scale") && err.contains("nope"), "{err}");
+
+    let good = text("[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n");
+    let plan = plan_of(&good).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.path, path);
+    assert_eq!(plan.definition, good);
+    assert_eq!(
+        plan.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["scale"]
+    );
+    // The same text read from a file plans the same.
+    let file = dir.path().join("inline.toml");
+    let from_file = sluice::pipeline::load_plan(&file, shared_runtime(), &PlanOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_file.definition_sha256, plan.definition_sha256);
+}

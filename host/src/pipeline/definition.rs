@@ -133,8 +133,17 @@ pub struct StepDef {
 }
 
 impl PipelineFile {
+    /// The file as written; an error names the line, column and field.
     pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(text)
+    }
+}
+
+impl std::str::FromStr for PipelineFile {
+    type Err = toml::de::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
     }
 }
 

@@ -120,6 +120,7 @@ pub struct PlanOptions {
     pub compile: Option<CompileLimits>,
 }
 
+/// Plan the pipeline file at `path` (see [`Plan::from_str`]).
 pub fn load_plan(
     path: &Path,
     runtime: &Runtime,
@@ -129,11 +130,29 @@ pub fn load_plan(
         path: path.to_path_buf(),
         error,
     })?;
-    let file = PipelineFile::parse(&text).map_err(|e| PipelineError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    plan(path, &text, file, runtime, options)
+    Plan::from_str(&text, path, runtime, options)
+}
+
+impl Plan {
+    /// Plan the pipeline in `text` (a pipeline file's TOML) as if it were
+    /// the file at `path`, which is not read: errors name it (and the
+    /// step and field), dataset, plugin and grant paths are relative to
+    /// its directory, and runs record it as their file, which `resume`
+    /// and `verify` read again. Plugins are loaded and compiled with
+    /// `runtime`, so this blocks: in async code call it on a blocking
+    /// thread.
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        runtime: &Runtime,
+        options: &PlanOptions,
+    ) -> Result<Plan, PipelineError> {
+        let file = PipelineFile::parse(text).map_err(|e| PipelineError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        plan(path, text, file, runtime, options)
+    }
 }
 
 fn plan(
