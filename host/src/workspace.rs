@@ -212,3 +212,64 @@ impl Workspace {
         })?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_tenant_name_is_refused_before_anything_opens() {
+        let home = tempfile::tempdir().unwrap();
+        let err = Workspace::builder(home.path().join("h"))
+            .tenant("Not A Name")
+            .open()
+            .err()
+            .expect("refused");
+        assert!(matches!(err, WorkspaceError::TenantName { .. }), "{err}");
+        assert!(err.to_string().contains("Not A Name"), "{err}");
+        assert!(!home.path().join("h").exists(), "the home was created");
+    }
+
+    #[tokio::test]
+    async fn the_home_holds_the_database_cache_and_artifacts_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let workspace = Workspace::new(&home);
+        assert!(!home.exists(), "nothing opens until asked for");
+        let (_meta, tenant) = workspace.tenant_meta().await.unwrap();
+        assert_eq!(tenant.name, DEFAULT_TENANT);
+        assert!(workspace.db_path().is_file());
+        let digest = workspace
+            .artifacts()
+            .unwrap()
+            .put(bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        assert!(home.join("artifacts").is_dir());
+        assert_eq!(
+            workspace.compile_cache(),
+            home.join("cache").join("compiled")
+        );
+        workspace.close().await;
+
+        // Artifacts elsewhere; the tenant's objects are not the default's.
+        let store = dir.path().join("store");
+        let other = Workspace::builder(&home)
+            .tenant("alpha")
+            .store(store.display().to_string())
+            .open()
+            .unwrap();
+        assert_eq!(other.tenant_name(), "alpha");
+        let theirs = other.artifacts().unwrap();
+        assert!(
+            theirs.get(&digest).await.is_err(),
+            "another tenant's object"
+        );
+        theirs.put(bytes::Bytes::from_static(b"y")).await.unwrap();
+        assert!(store.is_dir());
+        // A tenant that does not exist is an error of the metadata store.
+        let err = other.tenant_meta().await.expect_err("no tenant alpha");
+        assert!(matches!(err, WorkspaceError::Meta(_)), "{err}");
+        other.close().await;
+    }
+}
