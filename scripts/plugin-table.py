@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Prints the README's "Standard plugins" table from what each plugin's
+"""Prints the "Standard plugins" table of docs/standard-plugins.md from what each plugin's
 describe() says, as `sluice plugin inspect --json` reports it.
 
-    ./scripts/build-plugins.sh && cargo build --release -p sluice
-    python3 scripts/plugin-table.py > /tmp/table.md   # then paste into README.md
+    ./scripts/build-plugins.sh && cargo build --release -p sluice-cli
+    python3 scripts/plugin-table.py > /tmp/table.md   # then paste into docs/standard-plugins.md
 
 Rows: every plugins/* crate (not the hostile test plugins), validators, then
 transforms, trainers and explainers, by name within each world.

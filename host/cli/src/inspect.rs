@@ -91,7 +91,7 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                 outln!("sha256    {}", plugin.sha256);
                 if plugin.world == sluice::runtime::World::Trainer {
                     // Whether an explainer's predict-replacing sends it only
-                    // the new columns (README, "The pipeline format").
+                    // the new columns (docs/pipelines.md).
                     let holding = if plugin.exports_holding() {
                         "trainer, exports holding"
                     } else {

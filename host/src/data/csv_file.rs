@@ -6,7 +6,7 @@
 //! the `csv` crate's buffer): once to infer the types, once to decode. What
 //! is held is the table being built, never the file's bytes.
 //!
-//! The rules (README.md, "Datasets"):
+//! The rules (docs/pipelines.md, "Dataset files"):
 //!
 //! - A field is missing (a null) when, spaces around it aside, it is empty or
 //!   one of pandas' default missing-value tokens ([`MISSING`]: `NA`, `NaN`,
