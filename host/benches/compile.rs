@@ -1,5 +1,5 @@
-//! What compiling costs, and what bounding it costs (BENCHMARKS.md,
-//! "Compile bounds"):
+//! What compiling costs, and what bounding it costs (docs/benchmarks.md,
+//! and the note benches/results/2026-12-03-compile-bounds.md):
 //!
 //!     ./scripts/build-plugins.sh && cargo bench -p sluice-cli --bench compile
 //!

@@ -1,4 +1,4 @@
-//! Speed per plugin language (BENCHMARKS.md, "Plugins in other languages"):
+//! Speed per plugin language (docs/benchmarks.md):
 //!
 //!     ./scripts/build-plugins.sh && cargo bench -p sluice --bench languages
 //!

@@ -1,4 +1,4 @@
-//! The step benchmarks of BENCHMARKS.md. Each measurement runs its baseline
+//! The step benchmarks of docs/benchmarks.md. Each measurement runs its baseline
 //! in the same invocation and prints the ratio.
 //!
 //!     ./scripts/build-plugins.sh && cargo bench -p sluice --bench steps

@@ -830,7 +830,7 @@ fn a_plugin_over_the_tenants_compile_caps_is_refused_at_planning() {
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     // 1.5 MiB of straight-line code: within the default max_function_kib,
-    // and seconds and hundreds of MiB to compile (BENCHMARKS.md).
+    // and seconds and hundreds of MiB to compile (docs/benchmarks.md).
     let huge = dir.path().join("huge-function.wasm");
     std::fs::write(
         &huge,

@@ -148,7 +148,7 @@ fn error_message(e: &anyhow::Error) -> String {
 /// purging off (below) reuses what a step freed for the next one. On the
 /// 1M-row e2e benchmark: page faults 0.49-0.52 M -> 0.16 M, system time
 /// 5.3-7.7 s -> 1.6-1.9 s, wall 10.4-12.9 s -> 8.4-9.1 s against glibc
-/// tuned as before (BENCHMARKS.md, "mimalloc").
+/// tuned as before (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2,7 +2,7 @@
 //!
 //! Cranelift's time and memory grow with what it compiles, and faster than
 //! linearly with the size of one function: a straight-line function of a
-//! few MiB takes gigabytes and minutes (BENCHMARKS.md, "Compile bounds").
+//! few MiB takes gigabytes and minutes (docs/benchmarks.md).
 //! So a component is read once with `wasmparser` before anything is
 //! compiled (or loaded from the compile cache, so the outcome never
 //! depends on what happens to be cached): its size, its number of

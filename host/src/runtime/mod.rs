@@ -143,7 +143,7 @@ struct MeteredEngine {
 }
 
 /// How the engine is built. The defaults are what sluice runs with; the
-/// switches exist to measure what each costs (see BENCHMARKS.md).
+/// switches exist to measure what each costs (see docs/benchmarks.md).
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
     /// Where compiled components are cached (None: no cache).

@@ -24,7 +24,7 @@ use crate::data::DataError;
 /// straight into the two parts (built at their final size), so the whole
 /// table is never decoded at once. On the 1M x 31 e2e benchmark that is
 /// 250 MB less memory faulted in, on a step whose every fresh page costs
-/// (see BENCHMARKS.md). The split's mask needs only the `stratify` column,
+/// (see docs/benchmarks.md). The split's mask needs only the `stratify` column,
 /// decoded first. None for other formats and column types, and when the
 /// `stratify` column is missing (the caller takes the two steps, which
 /// name the error).
