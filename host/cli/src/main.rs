@@ -145,10 +145,10 @@ fn error_message(e: &anyhow::Error) -> String {
 /// gives freed memory back to its hypervisor every fresh 4 KiB page costs a
 /// fault there. mimalloc takes large allocations from arenas in transparent
 /// huge pages (2 MiB, one fault where 4 KiB pages took 512), and with
-/// purging off (below) reuses what a step freed for the next one. On the
-/// 1M-row e2e benchmark: page faults 0.49-0.52 M -> 0.16 M, system time
-/// 5.3-7.7 s -> 1.6-1.9 s, wall 10.4-12.9 s -> 8.4-9.1 s against glibc
-/// tuned as before (docs/benchmarks.md).
+/// purging off (below) reuses what a step freed for the next one. That took
+/// most of the page faults and of the system time off the 1M-row e2e
+/// benchmark, against glibc tuned as before (docs/benchmarks.md;
+/// benches/results/2026-11-27-e2e-4-direct-writes-mimalloc.md, change 2).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -236,8 +236,10 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const MI_DEFAULT_PURGE_DELAY: std::ffi::c_long = 1000;
 
 /// Freed memory stays with the process instead of being handed back to the
-/// kernel 1 s later: steps seconds apart reuse it warm (purging doubled the
-/// page faults of the e2e benchmark and cost 1-3 s). A `sluice` process
+/// kernel 1 s later: steps seconds apart reuse it warm (purging added page
+/// faults and seconds to the e2e benchmark: docs/benchmarks.md;
+/// benches/results/2026-11-27-e2e-4-direct-writes-mimalloc.md, change 2).
+/// A `sluice` process
 /// lives for one command, so what it keeps is at most its peak. A
 /// `MIMALLOC_PURGE_DELAY` in the environment other than the default wins.
 fn keep_freed_memory() {

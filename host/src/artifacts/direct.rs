@@ -4,11 +4,12 @@
 //! step gets its input from memory). Written through the page cache, every
 //! 4 KiB of them takes a fresh page-cache page, and on a VM that hands
 //! freed memory back to its hypervisor (free page reporting) a fresh page
-//! costs a fault in the hypervisor: writing a 500 MB file ran at 257 MB/s
-//! here, and the copy into those pages was 22% of the CPU time of the
-//! end-to-end benchmark. `O_DIRECT` writes go from one reused, aligned
-//! buffer to the device (1.2-1.4 GB/s on the same disk), and leave the
-//! page cache to what is read.
+//! costs a fault in the hypervisor: writing through the page cache ran
+//! several times slower than writing around it, and the copy into those
+//! pages was a large share of the end-to-end benchmark's CPU time
+//! (docs/benchmarks.md; benches/results/2026-11-27-e2e-2-page-faults.md).
+//! `O_DIRECT` writes go from one reused, aligned buffer to the device, and
+//! leave the page cache to what is read.
 //!
 //! The file is written under a staging name beside its destination and
 //! renamed into place, as `object_store`'s local store does, so a failure

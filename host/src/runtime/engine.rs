@@ -82,8 +82,9 @@ pub(super) fn build_linker(engine: &Engine) -> Result<Linker<StepState>, Runtime
 /// it, so with shards a step often found only slots it had never touched
 /// in its worker's shard and faulted a cold slot in, while warm ones (kept
 /// resident, see below) sat in the other shard. With one shard, the
-/// 1M-row e2e benchmark took 127 k page faults instead of 160 k and 100
-/// MiB less peak memory. The process runs far fewer steps at once than
+/// 1M-row e2e benchmark took fewer page faults and less peak memory
+/// (docs/benchmarks.md; benches/results/2026-11-27-e2e-4-direct-writes-mimalloc.md,
+/// change 3). The process runs far fewer steps at once than
 /// this (`Scheduler::from_env`).
 const MAX_POOLED_INSTANCES: u32 = 127;
 
@@ -111,8 +112,10 @@ fn pooling_config() -> PoolingAllocationConfig {
     // being handed back to the kernel and faulted in again, page by page,
     // by the next instance. A 1M-row step lowers hundreds of MB into its
     // sandbox; on a VM whose freed memory goes back to the hypervisor,
-    // each of those page faults costs microseconds (the e2e benchmark took
-    // 1.65M faults before, 0.73M after). Slots are reused least recently
+    // each of those page faults costs a fault in the hypervisor too, and
+    // keeping slots resident took most of them off the e2e benchmark
+    // (docs/benchmarks.md; benches/results/2026-11-27-e2e-2-page-faults.md).
+    // Slots are reused least recently
     // used first (no unused warm slots), so what stays resident is bounded
     // by the instances running at once, each up to KEEP_RESIDENT. Where the
     // ioctl is missing, the reset would be a memset of KEEP_RESIDENT bytes

@@ -132,11 +132,12 @@ pub(super) fn encode_parquet_on(
     // (categories, small integers) but not for continuous floats, whose
     // low mantissa bits are noise: hashing every value for a dictionary and
     // running snappy over the pages cost time and save nothing (on the e2e
-    // benchmark's standardized 750,000 x 30 features snappy made the file
-    // 13 KB larger). f64 columns are written plain, and without min/max
-    // statistics, which nothing in sluice reads (a reader that filters on
-    // them reads the whole chunk instead): computing them took about a
-    // sixth of the encoding.
+    // benchmark's standardized features snappy made the file larger). f64
+    // columns are written plain, and without min/max statistics, which
+    // nothing in sluice reads (a reader that filters on them reads the
+    // whole chunk instead): computing them was a good part of the encoding
+    // (docs/benchmarks.md; benches/results/2026-11-27-e2e-5-float-work-parquet.md,
+    // change 7).
     let mut builder = WriterProperties::builder().set_compression(Compression::SNAPPY);
     for field in batch.schema().fields() {
         if matches!(field.data_type(), DataType::Float64 | DataType::Float32) {

@@ -22,9 +22,11 @@ use crate::data::DataError;
 /// same two parts, for a Parquet file whose columns are all f64, i64, bool
 /// or text: decoded [`SPLIT_CHUNK`] rows at a time, each chunk's rows dealt
 /// straight into the two parts (built at their final size), so the whole
-/// table is never decoded at once. On the 1M x 31 e2e benchmark that is
-/// 250 MB less memory faulted in, on a step whose every fresh page costs
-/// (see docs/benchmarks.md). The split's mask needs only the `stratify` column,
+/// table is never decoded at once: on the 1M-row e2e benchmark, whose
+/// every fresh page costs, that spares the dataset step a whole decoded
+/// table's worth of fresh memory (docs/benchmarks.md;
+/// benches/results/2026-11-27-e2e-6-memory-permutations.md, change 5).
+/// The split's mask needs only the `stratify` column,
 /// decoded first. None for other formats and column types, and when the
 /// `stratify` column is missing (the caller takes the two steps, which
 /// name the error).

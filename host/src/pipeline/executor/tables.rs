@@ -86,8 +86,10 @@ impl RunCtx<'_> {
     /// Lets go of the tables (batches and the splits sharing their values)
     /// that none of `unfinished` reads, so the memory of a table no step
     /// needs any more serves the next step's tables and encodings warm
-    /// instead of fresh pages (on the 1M-row e2e benchmark each table held
-    /// to the end of the run was another 250 MB faulted in). A table read
+    /// instead of fresh pages (on the 1M-row e2e benchmark, tables held to
+    /// the end of the run made every later step fault fresh memory in:
+    /// docs/benchmarks.md; benches/results/2026-11-27-e2e-6-memory-permutations.md,
+    /// change 1). A table read
     /// again later comes back from the store.
     pub(super) fn release_tables<'p>(&self, unfinished: impl Iterator<Item = &'p PlannedStep>) {
         let live: HashSet<ArtifactDigest> = {
