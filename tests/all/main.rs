@@ -7,6 +7,7 @@ pub mod cache;
 mod conformance;
 mod crash;
 mod datasets;
+mod docs;
 mod example;
 mod gc;
 mod grants;
