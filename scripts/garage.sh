@@ -10,7 +10,9 @@
 #                                        AWS_REGION, AWS_ACCESS_KEY_ID,
 #                                        AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP,
 #                                        SLUICE_TEST_BUCKET. With PID, the server
-#                                        is stopped when that process exits.
+#                                        is stopped when that process exits,
+#                                        and DIR removed too if it holds a
+#                                        file named remove-when-done.
 #   scripts/garage.sh stop DIR           stop it (the state stays; start again
 #                                        to restart on the same ports)
 #
@@ -122,6 +124,10 @@ ENV
         (
             while kill -0 "$watch" 2>/dev/null && running "$DIR"; do sleep 1; done
             stop "$DIR"
+            # A test's temporary state goes with the test process.
+            if [[ -f $DIR/remove-when-done ]] && ! kill -0 "$watch" 2>/dev/null; then
+                rm -rf "$DIR"
+            fi
         ) </dev/null >/dev/null 2>&1 &
     fi
     cat "$DIR/env"

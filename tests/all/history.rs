@@ -43,11 +43,11 @@ struct History {
 fn history() -> &'static History {
     static HISTORY: OnceLock<History> = OnceLock::new();
     HISTORY.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("sluice-history-")
-            .tempdir()
-            .unwrap()
-            .keep();
+        // Kept for the whole process (a static is never dropped), so in
+        // the target's scratch directory, emptied by the next run.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("history");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let home = dir.join("home");
         let v1 = write_pipeline(&dir, "history", BODY);
         let text = std::fs::read_to_string(&v1).unwrap();

@@ -113,6 +113,8 @@ pub fn garage() -> &'static Garage {
             .tempdir()
             .expect("a temp dir")
             .keep();
+        // scripts/garage.sh removes it once this process is gone.
+        std::fs::write(dir.join("remove-when-done"), "").expect("a marker file");
         Garage::start(&dir)
     })
 }
