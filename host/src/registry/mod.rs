@@ -26,6 +26,7 @@ mod version;
 pub use name_rule::{NameRule, check_model_name};
 use names::{KeyScope, ModelKey};
 pub use registrar::RunRegistrar;
+pub use serve::PreparedModel;
 
 pub use aliases::{Promotion, aliases_at, parse_time};
 pub use version::{ChainStep, DataRef, ModelSpec, ModelSummary, ModelVersion, PluginRef};

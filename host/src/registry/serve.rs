@@ -8,9 +8,10 @@
 use super::{ModelVersion, Registry, RegistryError};
 use crate::artifacts::ArtifactDigest;
 use crate::pipeline::seed::step_seed;
-use crate::runtime::{Plugin, Runtime, StepContext, StepLimits};
+use crate::runtime::{Plugin, Runtime, StepContext, StepFailure, StepLimits};
 use crate::wit;
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -43,7 +44,68 @@ impl Registry {
         version: &ModelVersion,
         input: &RecordBatch,
     ) -> Result<RecordBatch, RegistryError> {
+        let prepared = self.prepare(runtime, version).await?;
         let table = crate::data::batch_to_table(input)?;
+        let features = prepared.features(table)?;
+        let predicted = prepared
+            .predict(runtime, features, StepLimits::default())
+            .await
+            .map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        Ok(crate::data::table_to_batch(predicted)?)
+    }
+
+    /// Everything predicting with `version` needs, loaded once: its
+    /// plugins compiled, its fitted states and model read from the store.
+    /// A server keeps one per version it serves.
+    pub async fn prepare(
+        &self,
+        runtime: &Runtime,
+        version: &ModelVersion,
+    ) -> Result<PreparedModel, RegistryError> {
+        let mut chain = Vec::with_capacity(version.chain.len());
+        for step in &version.chain {
+            chain.push(PreparedStep {
+                plugin: self.plugin(runtime, &step.plugin.sha256).await?,
+                state: self.artifacts.get(&step.state).await?,
+                step_id: step.plugin.step_id.clone(),
+                seed: step_seed(version.seed, &step.plugin.step_id),
+            });
+        }
+        Ok(PreparedModel {
+            trainer: self.plugin(runtime, &version.trainer.sha256).await?,
+            model: self.artifacts.get(&version.model).await?,
+            seed: step_seed(version.seed, &version.step_id),
+            chain,
+            version: version.clone(),
+        })
+    }
+}
+
+/// A fitted transform of a [`PreparedModel`]'s chain, ready to apply.
+struct PreparedStep {
+    plugin: Arc<Plugin>,
+    state: Bytes,
+    step_id: String,
+    seed: u64,
+}
+
+/// A model version ready to predict: see [`Registry::prepare`]. Each
+/// prediction still runs every plugin in a fresh sandbox of its own.
+pub struct PreparedModel {
+    /// The version this predicts with.
+    pub version: ModelVersion,
+    chain: Vec<PreparedStep>,
+    trainer: Arc<Plugin>,
+    model: Bytes,
+    seed: u64,
+}
+
+impl PreparedModel {
+    /// The version's feature columns, in its input schema's order, taken
+    /// by name from `table` (columns it does not use are dropped); an
+    /// error names the missing ones.
+    pub fn features(&self, table: wit::Table) -> Result<wit::Table, RegistryError> {
+        let version = &self.version;
         let mut columns = Vec::with_capacity(version.input_schema.len());
         let mut missing = Vec::new();
         let mut by_name: std::collections::HashMap<String, wit::Column> = table
@@ -66,33 +128,29 @@ impl Registry {
                 missing.join(", ")
             )));
         }
-        let mut features = wit::Table { columns };
-        for step in &version.chain {
-            let plugin = self.plugin(runtime, &step.plugin.sha256).await?;
-            let state = self.artifacts.get(&step.state).await?.to_vec();
-            let ctx = StepContext::new(
-                step.plugin.step_id.clone(),
-                StepLimits::default(),
-                step_seed(version.seed, &step.plugin.step_id),
-            );
+        Ok(wit::Table { columns })
+    }
+
+    /// The trainer's predictions for `features` (the version's input
+    /// columns, as [`features`](Self::features) orders them), after every
+    /// fitted transform of the chain, each call under `limits`.
+    pub async fn predict(
+        &self,
+        runtime: &Runtime,
+        mut features: wit::Table,
+        limits: StepLimits,
+    ) -> Result<wit::Table, StepFailure> {
+        for step in &self.chain {
+            let ctx = StepContext::new(step.step_id.clone(), limits, step.seed);
             features = runtime
-                .apply(&plugin, &ctx, &state, &features)
-                .await
-                .map_err(|e| RegistryError::Invalid(e.to_string()))?
+                .apply(&step.plugin, &ctx, &step.state, &features)
+                .await?
                 .value;
         }
-        let trainer = self.plugin(runtime, &version.trainer.sha256).await?;
-        let model = self.artifacts.get(&version.model).await?.to_vec();
-        let ctx = StepContext::new(
-            version.step_id.clone(),
-            StepLimits::default(),
-            step_seed(version.seed, &version.step_id),
-        );
-        let predicted = runtime
-            .predict(&trainer, &ctx, &model, &features)
-            .await
-            .map_err(|e| RegistryError::Invalid(e.to_string()))?
-            .value;
-        Ok(crate::data::table_to_batch(predicted)?)
+        let ctx = StepContext::new(self.version.step_id.clone(), limits, self.seed);
+        Ok(runtime
+            .predict(&self.trainer, &ctx, &self.model, &features)
+            .await?
+            .value)
     }
 }
