@@ -31,26 +31,30 @@ fn noisy_pipeline(dir: &Path) -> std::path::PathBuf {
         }
     }
     std::fs::write(dir.join("noisy.csv"), lines.join("\n") + "\n").unwrap();
-    let example = std::fs::read_to_string(root().join("pipelines/breast-cancer.toml")).unwrap();
-    let noisy = example
-        .replace(
-            "path = \"data/breast_cancer.csv\"",
-            &format!("path = {:?}", dir.join("noisy.csv").display().to_string()),
-        )
-        .replace(
-            "plugin_dirs = [\"../target/wasm32-wasip2/release\"]",
-            &format!("plugin_dirs = [{:?}]", plugin_dir().display().to_string()),
-        )
-        .replace(
-            "min_accuracy = 0.95, min_roc_auc = 0.97",
-            "min_accuracy = 0.5",
-        )
-        .replace("worst_concavity=0..2", "worst_concavity=0..5")
-        // A changed definition is a new version.
-        .replace("version = \"1\"", "version = \"1-noisy\"");
-    let path = dir.join("noisy.toml");
-    std::fs::write(&path, noisy).unwrap();
-    path
+    let noisy_csv = dir.join("noisy.csv").display().to_string();
+    example_pipeline_in(
+        dir,
+        "noisy",
+        &[
+            (
+                &format!(
+                    "path = {:?}",
+                    root()
+                        .join("pipelines/data/breast_cancer.csv")
+                        .display()
+                        .to_string()
+                ),
+                &format!("path = {noisy_csv:?}"),
+            ),
+            (
+                "min_accuracy = 0.95, min_roc_auc = 0.97",
+                "min_accuracy = 0.5",
+            ),
+            ("worst_concavity=0..2", "worst_concavity=0..5"),
+            // A changed definition is a new version.
+            ("version = \"1\"", "version = \"1-noisy\""),
+        ],
+    )
 }
 
 #[test]

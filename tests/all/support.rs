@@ -159,6 +159,34 @@ pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A copy of the example pipeline in `dir` (as NAME.toml) that runs from
+/// there, with each `(from, to)` of `edits` made (each must be found).
+pub fn example_pipeline_in(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("pipelines/breast-cancer.toml")).unwrap();
+    let data = root().join("pipelines/data/breast_cancer.csv");
+    let relative = [
+        (
+            "path = \"data/breast_cancer.csv\"".to_string(),
+            format!("path = {:?}", data.display().to_string()),
+        ),
+        (
+            "plugin_dirs = [\"../target/wasm32-wasip2/release\"]".to_string(),
+            format!("plugin_dirs = [{:?}]", plugin_dir().display().to_string()),
+        ),
+    ];
+    let edits = relative
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .chain(edits.iter().copied());
+    for (from, to) in edits {
+        assert!(text.contains(from), "the example pipeline has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// The example's breast cancer CSV, its rows repeated until it is at
 /// least `bytes` long.
 pub fn cancer_repeated(bytes: usize) -> String {
