@@ -4,6 +4,10 @@
 # when everything is there already.
 #   Python:     a venv with componentize-py (PyPI, pinned)
 #   JavaScript: componentize-js from scripts/toolchains/package-lock.json (npm ci)
+#   Serving:    a venv with the clients the serving tests use, as users
+#               have them: tritonclient[http] and MLflow's scoring-server
+#               client (mlflow-skinny; it needs scipy to send a DataFrame),
+#               pinned
 #   C:          clang, lld, wasi-libc, the wasm32 compiler-rt (apt, when missing);
 #               `wit-bindgen c` and the component step run inside `sluice build`.
 set -euo pipefail
@@ -25,6 +29,17 @@ if [ "$("$TOOLS/py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}'
   echo "==> componentize-py $COMPONENTIZE_PY into $TOOLS/py"
   python3 -m venv "$TOOLS/py" || { apt_install python3-venv && python3 -m venv "$TOOLS/py"; }
   "$TOOLS/py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+fi
+
+# The serving tests' clients (tests/serve/clients.py).
+SERVE_CLIENTS="tritonclient[http]==2.73.0 mlflow-skinny==3.18.0 pandas==3.1.1 numpy==2.4.6 scipy==1.17.1"
+if [ "$(cat "$TOOLS/serve-py/.pinned" 2>/dev/null)" != "$SERVE_CLIENTS" ]; then
+  echo "==> serving clients into $TOOLS/serve-py: $SERVE_CLIENTS"
+  rm -rf "$TOOLS/serve-py"
+  python3 -m venv "$TOOLS/serve-py" || { apt_install python3-venv && python3 -m venv "$TOOLS/serve-py"; }
+  # shellcheck disable=SC2086
+  "$TOOLS/serve-py/bin/pip" install --quiet --disable-pip-version-check $SERVE_CLIENTS
+  echo "$SERVE_CLIENTS" >"$TOOLS/serve-py/.pinned"
 fi
 
 if ! cmp -s scripts/toolchains/package-lock.json "$TOOLS/js/package-lock.json" \

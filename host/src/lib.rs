@@ -106,6 +106,7 @@ pub mod meta;
 pub mod pipeline;
 pub mod registry;
 pub mod runtime;
+pub mod serve;
 pub mod tenants;
 pub mod workspace;
 

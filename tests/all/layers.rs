@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
         "conformance",
         "authoring",
     ],
-    &["workspace"],
+    &["workspace", "serve"],
 ];
 
 /// Modules (and crate-root items) any module may use; they use only each

@@ -22,6 +22,7 @@ mod registry;
 mod registry_tenants;
 pub mod s3;
 mod search;
+mod serve;
 mod support;
 mod tenants;
 mod terminal_output;

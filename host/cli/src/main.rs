@@ -18,6 +18,7 @@ mod pipelines;
 mod predict;
 mod run;
 mod runs;
+mod serve;
 mod store;
 mod tenants;
 
@@ -86,6 +87,11 @@ pub enum Command {
     /// Predict with a registered model, in the sandbox, through its chain
     /// of fitted transforms.
     Predict(predict::PredictArgs),
+    /// Serve the registry's models over HTTP: the Open Inference Protocol
+    /// v2 (KServe, Triton, MLServer clients) and MLflow's scoring protocol,
+    /// each request run in the sandbox as `predict` runs it, until SIGINT
+    /// or SIGTERM (requests in flight are answered first).
+    Serve(serve::ServeArgs),
     /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
     /// storage, granted directories).
     ///
@@ -197,6 +203,7 @@ fn main() -> ExitCode {
             Command::Plugin(cmd) => inspect::plugin(&home, cmd).await,
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
+            Command::Serve(args) => serve::serve(&home, args).await,
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
             Command::Build(args) => build::run(args).await,
             Command::New(args) => new::run(args),

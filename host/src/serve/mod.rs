@@ -1,0 +1,322 @@
+//! `sluice serve`: the registry's models answering HTTP requests, over
+//! the Open Inference Protocol v2 ([`oip`]: KServe, Triton, MLServer) and
+//! MLflow's scoring protocol ([`mlflow`]).
+//!
+//! A request names a model by alias or version ([`models`]); its values
+//! become the version's feature table ([`tensors`]); the version's fitted
+//! transform chain and trainer then run in the sandbox exactly as
+//! `sluice predict` runs them ([`PreparedModel`]), on the same async
+//! runtime and wasmtime engine as runs. A request that fails answers
+//! with a status and a message ([`error`]) and takes nothing else down:
+//! each plugin call has its own sandbox, and a request's time is bounded.
+//!
+//! This module is the server's library half; the `sluice serve` command
+//! opens a [`Workspace`](crate::Workspace), binds the address and waits
+//! for SIGINT or SIGTERM.
+
+pub mod error;
+pub mod mlflow;
+pub mod models;
+pub mod oip;
+pub mod tensors;
+
+use crate::registry::{PreparedModel, Registry};
+use crate::runtime::{Runtime, StepLimits};
+use crate::wit;
+use axum::Router;
+use axum::routing::{get, post};
+use error::{ApiError, OipError};
+use models::{Models, Target};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tensors::RawColumn;
+
+/// The response header naming the version that answered.
+pub const VERSION_HEADER: &str = "x-sluice-model-version";
+
+/// How a server serves.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The model `POST /invocations` answers with (MLflow's protocol has
+    /// no model in its path): `NAME`, `NAME@ALIAS` or `NAME:VERSION`.
+    pub default_model: Option<String>,
+    /// The largest request body, in bytes; a larger one is refused (413).
+    pub max_body_bytes: usize,
+    /// How long a request may take, loading its model included; past it
+    /// the request is answered 504 and its plugin calls are stopped.
+    pub request_timeout: Duration,
+    /// How often the aliases of the served models are read again.
+    pub refresh: Duration,
+    /// The limits of every plugin call (the time limit is the request's
+    /// remaining time when that is shorter).
+    pub limits: StepLimits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            default_model: None,
+            max_body_bytes: 16 << 20,
+            request_timeout: Duration::from_secs(30),
+            refresh: Duration::from_millis(250),
+            limits: StepLimits::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    registry: Registry,
+    runtime: Runtime,
+    options: ServeOptions,
+    models: Models,
+    ready: AtomicBool,
+}
+
+/// A request's predictions and who made them.
+pub struct Answer {
+    /// The model's name.
+    pub model: String,
+    /// The version that answered.
+    pub version: i64,
+    /// The trainer's output columns.
+    pub predictions: wit::Table,
+    /// Request columns to echo beside the predictions.
+    pub extra: Vec<RawColumn>,
+}
+
+impl AppState {
+    /// Whether the models the server started with are loaded.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The version `target` means now, loaded.
+    async fn model(&self, target: &Target) -> Result<Arc<PreparedModel>, ApiError> {
+        let load = self.models.get(&self.registry, &self.runtime, target);
+        tokio::time::timeout(self.options.request_timeout, load)
+            .await
+            .map_err(|_| self.timed_out())?
+    }
+
+    fn timed_out(&self) -> ApiError {
+        ApiError::new(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "the request took longer than the server's limit of {} ms",
+                self.options.request_timeout.as_millis()
+            ),
+        )
+    }
+
+    /// The body, refused with 413 when it is over the size limit.
+    async fn read_body(&self, body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
+        axum::body::to_bytes(body, self.options.max_body_bytes)
+            .await
+            .map_err(|e| {
+                let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+                let mut too_large = false;
+                while let Some(c) = cause {
+                    too_large |= c.is::<http_body_util::LengthLimitError>();
+                    cause = c.source();
+                }
+                if too_large {
+                    ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "the request body is over the server's limit of {} bytes",
+                            self.options.max_body_bytes
+                        ),
+                    )
+                } else {
+                    ApiError::bad_request(format!("reading the request body: {e}"))
+                }
+            })
+    }
+
+    /// `model`'s predictions for `features`, within the request's time.
+    async fn answer(
+        &self,
+        model: &PreparedModel,
+        features: wit::Table,
+        extra: Vec<RawColumn>,
+    ) -> Result<Answer, ApiError> {
+        let started = Instant::now();
+        let mut limits = self.options.limits;
+        let budget = u64::try_from(self.options.request_timeout.as_millis()).unwrap_or(u64::MAX);
+        limits.timeout_ms = limits.timeout_ms.min(budget.max(1));
+        let predicted = tokio::time::timeout(
+            self.options.request_timeout,
+            model.predict(&self.runtime, features, limits),
+        )
+        .await
+        .map_err(|_| self.timed_out())?
+        .map_err(|e| ApiError::from_step(&e))?;
+        tracing::debug!(
+            model = %model.version.name,
+            version = model.version.version,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "predicted"
+        );
+        Ok(Answer {
+            model: model.version.name.clone(),
+            version: model.version.version,
+            predictions: predicted,
+            extra,
+        })
+    }
+
+    /// The output columns (name, type) of `model`, from the predictions
+    /// its run made for the holdout; just `prediction` when there are none.
+    async fn output_schema(&self, model: &PreparedModel) -> Vec<(String, String)> {
+        let fallback = || vec![("prediction".to_string(), "f64".to_string())];
+        let Some(digest) = &model.version.holdout_predictions else {
+            return fallback();
+        };
+        match self.registry.artifacts.get(digest).await {
+            Ok(bytes) => match crate::data::read_parquet(&bytes) {
+                Ok(batch) => crate::data::schema_summary(&batch),
+                Err(_) => fallback(),
+            },
+            Err(_) => fallback(),
+        }
+    }
+}
+
+/// A server over a tenant's registry: build it, then [`serve`](Self::serve)
+/// (and [`preload`](Self::preload) beside it, through a clone).
+#[derive(Clone)]
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// A server answering with `registry`'s models, running them on
+    /// `runtime`. Nothing is loaded until [`serve`](Self::serve).
+    pub fn new(registry: Registry, runtime: Runtime, options: ServeOptions) -> Self {
+        Server {
+            state: Arc::new(AppState {
+                registry,
+                runtime,
+                options,
+                models: Models::default(),
+                ready: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The routes, for an embedder that runs its own HTTP server.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v2", get(oip::server_metadata))
+            .route("/v2/health/live", get(oip::live))
+            .route("/v2/health/ready", get(oip::ready))
+            .route("/v2/models/{name}", get(oip::model_metadata))
+            .route("/v2/models/{name}/ready", get(oip::model_ready))
+            .route("/v2/models/{name}/infer", post(oip::infer))
+            .route(
+                "/v2/models/{name}/versions/{version}",
+                get(oip::model_metadata),
+            )
+            .route(
+                "/v2/models/{name}/versions/{version}/ready",
+                get(oip::model_ready),
+            )
+            .route(
+                "/v2/models/{name}/versions/{version}/infer",
+                post(oip::infer),
+            )
+            .route("/invocations", post(mlflow::invocations))
+            .route(
+                "/models/{name}/invocations",
+                post(mlflow::model_invocations),
+            )
+            .route("/ping", get(mlflow::ping))
+            .route("/health", get(mlflow::ping))
+            .route("/version", get(mlflow::version))
+            .fallback(|uri: axum::http::Uri| async move {
+                OipError(ApiError::not_found(format!("no route {}", uri.path())))
+            })
+            .with_state(self.state.clone())
+    }
+
+    /// Load the `production` version of every model and the default
+    /// model, then mark the server ready (also when some failed to load:
+    /// their requests answer with why). Returns how many loaded, and the
+    /// failures by model.
+    pub async fn preload(&self) -> (usize, Vec<(String, ApiError)>) {
+        let state = &self.state;
+        let mut targets = Vec::new();
+        match state.registry.list().await {
+            Ok(models) => targets.extend(
+                models
+                    .into_iter()
+                    .filter(|m| m.aliases.contains_key(models::DEFAULT_ALIAS))
+                    .map(|m| m.name),
+            ),
+            Err(e) => tracing::warn!(error = %e, "listing the registry's models"),
+        }
+        targets.extend(state.options.default_model.iter().cloned());
+        let (mut loaded, mut failed) = (0, Vec::new());
+        for model in targets {
+            let result = match Target::parse(&model, None) {
+                Ok(target) => state.model(&target).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => loaded += 1,
+                Err(e) => failed.push((model, e)),
+            }
+        }
+        state.ready.store(true, Ordering::Release);
+        (loaded, failed)
+    }
+
+    /// Answer requests on `listener` until `shutdown` completes; then stop
+    /// accepting, and return once the requests in flight are answered.
+    /// Aliases are read again in the background meanwhile.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.options.refresh);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                state.models.refresh(&state.registry, &state.runtime).await;
+            }
+        });
+        let result = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        refresher.abort();
+        result
+    }
+}
+
+/// Completes on SIGINT or SIGTERM: what `sluice serve` stops on.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,290 @@
+//! Which version answers a request, and the versions ready to answer.
+//!
+//! A request names a model as `NAME` (its `production` alias),
+//! `NAME@ALIAS` or `NAME:VERSION`, or with the Open Inference Protocol's
+//! `/versions/{v}` (a number or an alias). Aliases are resolved from a
+//! table kept in memory, never from the database on a request's way: a
+//! background task reads every served model's aliases again every
+//! [`ServeOptions::refresh`](super::ServeOptions::refresh), so a
+//! promotion or rollback made by another process takes effect within that
+//! time. The version an alias moves to is loaded (its plugins compiled,
+//! its states and model read) before the alias is switched, so it never
+//! takes traffic cold; requests already answering keep the version they
+//! started with.
+
+use super::error::ApiError;
+use crate::registry::{ModelSpec, PreparedModel, Registry, RegistryError, check_model_name};
+use crate::runtime::Runtime;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::OnceCell;
+
+/// The alias a bare model name means.
+pub const DEFAULT_ALIAS: &str = "production";
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A model's alias.
+    Alias { name: String, alias: String },
+    /// A model's version.
+    Version { name: String, version: i64 },
+}
+
+impl Target {
+    /// The target of a model segment (`NAME`, `NAME@ALIAS`, `NAME:V`) and
+    /// an optional version segment (`3`, `v3` or an alias). A name that
+    /// breaks the naming rule is not found, as any unknown model is.
+    pub fn parse(model: &str, version: Option<&str>) -> Result<Target, ApiError> {
+        let not_found = || ApiError::not_found(format!("no model `{model}`"));
+        let spec = ModelSpec::parse(model).map_err(|_| not_found())?;
+        let name = spec.name().to_owned();
+        check_model_name(&name).map_err(|_| not_found())?;
+        let target = match (spec, version) {
+            (ModelSpec::Latest(_), None) => Target::Alias {
+                name,
+                alias: DEFAULT_ALIAS.into(),
+            },
+            (ModelSpec::Latest(_), Some(v)) => match v.trim_start_matches('v').parse() {
+                Ok(version) => Target::Version { name, version },
+                Err(_) => Target::Alias {
+                    name,
+                    alias: v.to_owned(),
+                },
+            },
+            (ModelSpec::Alias(_, alias), None) => Target::Alias { name, alias },
+            (ModelSpec::Version(_, version), None) => Target::Version { name, version },
+            (_, Some(_)) => {
+                return Err(ApiError::bad_request(format!(
+                    "`{model}` names a version or alias already: give /versions/ only with a bare model name"
+                )));
+            }
+        };
+        Ok(target)
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Alias { name, .. } | Target::Version { name, .. } => name,
+        }
+    }
+}
+
+type Slot = Arc<OnceCell<Arc<PreparedModel>>>;
+
+/// The versions loaded and the aliases resolved.
+#[derive(Default)]
+pub struct Models {
+    prepared: Mutex<HashMap<(String, i64), Slot>>,
+    aliases: RwLock<HashMap<(String, String), i64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Models {
+    /// The version `target` means now, ready to predict.
+    pub async fn get(
+        &self,
+        registry: &Registry,
+        runtime: &Runtime,
+        target: &Target,
+    ) -> Result<Arc<PreparedModel>, ApiError> {
+        let (name, version) = match target {
+            Target::Version { name, version } => (name, *version),
+            Target::Alias { name, alias } => {
+                let known = self
+                    .aliases
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&(name.clone(), alias.clone()))
+                    .copied();
+                let version = match known {
+                    Some(v) => v,
+                    None => self.resolve_alias(registry, name, alias).await?,
+                };
+                (name, version)
+            }
+        };
+        self.prepared(registry, runtime, name, version).await
+    }
+
+    /// The version `alias` of `name` points at in the registry,
+    /// remembered for the next requests.
+    async fn resolve_alias(
+        &self,
+        registry: &Registry,
+        name: &str,
+        alias: &str,
+    ) -> Result<i64, ApiError> {
+        let aliases = registry
+            .aliases(name)
+            .await
+            .map_err(ApiError::from_registry)?;
+        if aliases.is_empty()
+            && registry
+                .versions(name)
+                .await
+                .map_err(ApiError::from_registry)?
+                .is_empty()
+        {
+            return Err(ApiError::from_registry(RegistryError::NoModel(
+                name.to_owned(),
+            )));
+        }
+        let version = *aliases.get(alias).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "model `{name}` has no alias `{alias}`{}",
+                if alias == DEFAULT_ALIAS {
+                    format!(
+                        ": promote a version (`sluice models promote {name} N --to {DEFAULT_ALIAS}`) \
+                         or ask for {name}@ALIAS or /versions/N"
+                    )
+                } else {
+                    String::new()
+                }
+            ))
+        })?;
+        self.aliases
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.to_owned(), alias.to_owned()), version);
+        Ok(version)
+    }
+
+    /// Version `version` of `name`, loaded once however many requests ask
+    /// for it at the same time (a failed load is tried again by the next).
+    pub async fn prepared(
+        &self,
+        registry: &Registry,
+        runtime: &Runtime,
+        name: &str,
+        version: i64,
+    ) -> Result<Arc<PreparedModel>, ApiError> {
+        let slot = lock(&self.prepared)
+            .entry((name.to_owned(), version))
+            .or_default()
+            .clone();
+        slot.get_or_try_init(|| async {
+            let v = registry
+                .version(name, version)
+                .await
+                .map_err(ApiError::from_registry)?;
+            let prepared = registry
+                .prepare(runtime, &v)
+                .await
+                .map_err(ApiError::from_registry)?;
+            tracing::info!(model = name, version, "loaded");
+            Ok(Arc::new(prepared))
+        })
+        .await
+        .cloned()
+    }
+
+    /// Whether `name:version` is loaded.
+    pub fn is_loaded(&self, name: &str, version: i64) -> bool {
+        lock(&self.prepared)
+            .get(&(name.to_owned(), version))
+            .is_some_and(|s| s.initialized())
+    }
+
+    /// Read the aliases of every model a request has asked for by alias
+    /// again; load the versions they now point at, then switch them. An
+    /// alias that is gone is forgotten (its requests then get 404). The
+    /// versions no alias points at any more stay loaded for requests that
+    /// name them; nothing else is unloaded.
+    pub async fn refresh(&self, registry: &Registry, runtime: &Runtime) {
+        let known: Vec<((String, String), i64)> = self
+            .aliases
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let mut names: Vec<&String> = known.iter().map(|((n, _), _)| n).collect();
+        names.sort();
+        names.dedup();
+        let mut now = HashMap::new();
+        for name in names {
+            match registry.aliases(name).await {
+                Ok(aliases) => {
+                    now.insert(name.clone(), aliases);
+                }
+                Err(e) => tracing::warn!(model = %name, error = %e, "reading aliases"),
+            }
+        }
+        for ((name, alias), was) in known {
+            let Some(aliases) = now.get(&name) else {
+                continue;
+            };
+            match aliases.get(&alias) {
+                Some(&v) if v != was => {
+                    // Warm first: the switch happens only once it can answer.
+                    match self.prepared(registry, runtime, &name, v).await {
+                        Ok(_) => {
+                            tracing::info!(model = %name, %alias, from = was, to = v, "alias moved");
+                            self.aliases
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert((name, alias), v);
+                        }
+                        Err(e) => tracing::warn!(
+                            model = %name, %alias, version = v, error = %e.message,
+                            "the alias moved to a version that does not load; still serving the old one"
+                        ),
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    self.aliases
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&(name, alias));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_is_named_by_alias_version_or_its_production_alias() {
+        let alias = |n: &str, a: &str| Target::Alias {
+            name: n.into(),
+            alias: a.into(),
+        };
+        assert_eq!(
+            Target::parse("churn", None).unwrap(),
+            alias("churn", "production")
+        );
+        assert_eq!(
+            Target::parse("churn@staging", None).unwrap(),
+            alias("churn", "staging")
+        );
+        assert_eq!(
+            Target::parse("churn:3", None).unwrap(),
+            Target::Version {
+                name: "churn".into(),
+                version: 3
+            }
+        );
+        assert_eq!(
+            Target::parse("churn", Some("v2")).unwrap(),
+            Target::Version {
+                name: "churn".into(),
+                version: 2
+            }
+        );
+        assert_eq!(
+            Target::parse("churn", Some("canary")).unwrap(),
+            alias("churn", "canary")
+        );
+        assert_eq!(Target::parse("other/churn", None).unwrap_err().status, 404);
+        assert_eq!(Target::parse("churn@a", Some("1")).unwrap_err().status, 400);
+    }
+}
