@@ -7,7 +7,8 @@
 #   Serving:    a venv with the clients the serving tests use, as users
 #               have them: tritonclient[http] and MLflow's scoring-server
 #               client (mlflow-skinny; it needs scipy to send a DataFrame),
-#               pinned
+#               pinned; and Prometheus (apt), which scrapes the server's
+#               metrics in the tests
 #   C:          clang, lld, wasi-libc, the wasm32 compiler-rt (apt, when missing);
 #               `wit-bindgen c` and the component step run inside `sluice build`.
 set -euo pipefail
@@ -41,6 +42,8 @@ if [ "$(cat "$TOOLS/serve-py/.pinned" 2>/dev/null)" != "$SERVE_CLIENTS" ]; then
   "$TOOLS/serve-py/bin/pip" install --quiet --disable-pip-version-check $SERVE_CLIENTS
   echo "$SERVE_CLIENTS" >"$TOOLS/serve-py/.pinned"
 fi
+
+command -v prometheus >/dev/null || apt_install prometheus
 
 if ! cmp -s scripts/toolchains/package-lock.json "$TOOLS/js/package-lock.json" \
   || [ ! -d "$TOOLS/js/node_modules/@bytecodealliance/componentize-js" ]; then

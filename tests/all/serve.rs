@@ -3,7 +3,8 @@
 //! format get exactly what `sluice predict` answers; bad requests are
 //! refused with their reason while the server keeps answering; a promotion
 //! by another process takes traffic within a second without failing a
-//! request; SIGTERM lets the requests in flight finish.
+//! request; SIGTERM lets the requests in flight finish; a real Prometheus
+//! scrapes the metrics and reads back what was sent.
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -671,4 +672,127 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_cleanly() {
     assert!(status.success(), "sluice serve exited with {status}");
     let said: Vec<String> = lines.iter().collect();
     assert!(said.iter().any(|l| l.starts_with("stopped")), "{said:?}");
+}
+
+/// A free port of 127.0.0.1 (free when asked; the caller binds it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server scraping `target` (host:port) every 500 ms, killed
+/// when dropped.
+struct Prometheus {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(target: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 500ms\nscrape_configs:\n  - job_name: sluice\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus (scripts/setup-toolchains.sh installs it)");
+        Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// The value of an instant query's one result, once Prometheus has it
+    /// and it equals `want` (or the last value seen after 30 s).
+    fn wait_for(&self, query: &str, want: f64) -> Option<f64> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = None;
+        while Instant::now() < deadline {
+            let reply = block_on(async {
+                client()
+                    .get(format!("{}/api/v1/query", self.url))
+                    .query(&[("query", query)])
+                    .send()
+                    .await?
+                    .bytes()
+                    .await
+            });
+            if let Ok(body) = reply
+                && let Ok(answer) = serde_json::from_slice::<Value>(&body)
+            {
+                last = answer["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse().ok());
+                if last == Some(want) {
+                    return last;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        last
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_what_the_server_answered() {
+    let f = fixture();
+    let served = Served::start(&f.home, &["--model", MODEL]);
+    let target = served.url.trim_start_matches("http://").to_owned();
+    let inputs = csv_columns(&f.features);
+    let records = as_records(&inputs);
+    let invocations = format!("{}/invocations", served.url);
+    let (good, bad) = (7, 3);
+    for _ in 0..good {
+        let reply = post_json(&invocations, &json!({ "dataframe_records": records }));
+        assert_eq!(reply.status, 200);
+    }
+    for _ in 0..bad {
+        let reply = post_json(&invocations, &json!({ "instances": [[1.0]] }));
+        assert_eq!(reply.status, 400);
+    }
+    let prometheus = Prometheus::start(&target);
+    let model = format!("model_name=\"{MODEL}\",model_version=\"1\"");
+    let checks = [
+        (format!("sluice_inference_requests_total{{{model},outcome=\"ok\"}}"), good as f64),
+        (format!("sluice_inference_requests_total{{{model},outcome=\"client_error\"}}"), bad as f64),
+        (format!("request_predict_seconds_count{{{model}}}"), good as f64),
+        (format!("sluice_request_rows_sum{{{model}}}"), (good * records.len()) as f64),
+        (
+            "http_server_request_duration_seconds_count{http_route=\"/invocations\",http_response_status_code=\"400\"}".to_string(),
+            bad as f64,
+        ),
+        ("up{job=\"sluice\"}".to_string(), 1.0),
+    ];
+    for (query, want) in checks {
+        assert_eq!(prometheus.wait_for(&query, want), Some(want), "{query}");
+    }
+    // Three sandboxes per request: the two fitted transforms and the trainer.
+    let per_request = prometheus.wait_for("sluice_sandbox_instantiations_total", (good * 3) as f64);
+    assert_eq!(per_request, Some((good * 3) as f64));
 }

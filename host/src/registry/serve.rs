@@ -131,6 +131,12 @@ impl PreparedModel {
         Ok(wit::Table { columns })
     }
 
+    /// How many sandboxes one prediction starts: one per fitted transform
+    /// and one for the trainer.
+    pub fn sandboxes(&self) -> u64 {
+        self.chain.len() as u64 + 1
+    }
+
     /// The trainer's predictions for `features` (the version's input
     /// columns, as [`features`](Self::features) orders them), after every
     /// fitted transform of the chain, each call under `limits`.

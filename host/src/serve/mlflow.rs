@@ -75,15 +75,19 @@ async fn invoke(
     let target = Target::parse(name, None)?;
     let model = state.model(&target).await?;
     let schema = &model.version.input_schema;
-    let (columns, params) = match format {
-        Format::Json => parse_json(&body, schema)?,
-        Format::Csv => (parse_csv(&body)?, Map::new()),
+    let mut records = false;
+    let answered = async {
+        let (columns, params) = match format {
+            Format::Json => parse_json(&body, schema)?,
+            Format::Csv => (parse_csv(&body)?, Map::new()),
+        };
+        let (features, extra) = conform(schema, columns)?;
+        let echoed = passthrough(&params, &extra)?;
+        records =
+            !echoed.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
+        state.answer(&model, features, echoed).await
     };
-    let (features, extra) = conform(schema, columns)?;
-    let echoed = passthrough(&params, &extra)?;
-    let records =
-        !echoed.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
-    let answer = state.answer(&model, features, echoed).await?;
+    let answer = state.observed(&model, answered.await)?;
     let predictions = if records {
         let n = rows(&answer.predictions);
         let mut columns: Vec<(String, Vec<Value>)> = answer

@@ -15,6 +15,7 @@
 //! for SIGINT or SIGTERM.
 
 pub mod error;
+pub mod metrics;
 pub mod mlflow;
 pub mod models;
 pub mod oip;
@@ -73,6 +74,7 @@ pub struct AppState {
     options: ServeOptions,
     models: Models,
     ready: AtomicBool,
+    metrics: metrics::Metrics,
 }
 
 /// A request's predictions and who made them.
@@ -85,6 +87,10 @@ pub struct Answer {
     pub predictions: wit::Table,
     /// Request columns to echo beside the predictions.
     pub extra: Vec<RawColumn>,
+    /// The time of the sandboxed calls, in seconds.
+    pub predict_seconds: f64,
+    /// How many sandboxes the calls started.
+    pub sandboxes: u64,
 }
 
 impl AppState {
@@ -154,18 +160,25 @@ impl AppState {
         .await
         .map_err(|_| self.timed_out())?
         .map_err(|e| ApiError::from_step(&e))?;
-        tracing::debug!(
-            model = %model.version.name,
-            version = model.version.version,
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "predicted"
-        );
         Ok(Answer {
             model: model.version.name.clone(),
             version: model.version.version,
             predictions: predicted,
             extra,
+            predict_seconds: started.elapsed().as_secs_f64(),
+            sandboxes: model.sandboxes(),
         })
+    }
+
+    /// The outcome of an inference request whose model was found, counted
+    /// in the metrics, then passed on.
+    fn observed(
+        &self,
+        model: &PreparedModel,
+        outcome: Result<Answer, ApiError>,
+    ) -> Result<Answer, ApiError> {
+        self.metrics.inference(&model.version, outcome.as_ref());
+        outcome
     }
 
     /// The output columns (name, type) of `model`, from the predictions
@@ -203,6 +216,7 @@ impl Server {
                 options,
                 models: Models::default(),
                 ready: AtomicBool::new(false),
+                metrics: metrics::Metrics::default(),
             }),
         }
     }
@@ -236,9 +250,14 @@ impl Server {
             .route("/ping", get(mlflow::ping))
             .route("/health", get(mlflow::ping))
             .route("/version", get(mlflow::version))
+            .route("/metrics", get(metrics::metrics))
             .fallback(|uri: axum::http::Uri| async move {
                 OipError(ApiError::not_found(format!("no route {}", uri.path())))
             })
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                metrics::track,
+            ))
             .with_state(self.state.clone())
     }
 

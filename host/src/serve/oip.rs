@@ -172,10 +172,13 @@ async fn infer_inner(
     })?;
     let target = Target::parse(&path.name, path.version.as_deref())?;
     let model = state.model(&target).await?;
-    let columns = decode_inputs(&request.inputs, binary, &model.version.input_schema)?;
-    let (features, extra) = conform(&model.version.input_schema, columns)?;
-    let passthrough = passthrough(&request.parameters, &extra)?;
-    let answer = state.answer(&model, features, passthrough).await?;
+    let answered = async {
+        let columns = decode_inputs(&request.inputs, binary, &model.version.input_schema)?;
+        let (features, extra) = conform(&model.version.input_schema, columns)?;
+        let passthrough = passthrough(&request.parameters, &extra)?;
+        state.answer(&model, features, passthrough).await
+    };
+    let answer = state.observed(&model, answered.await)?;
     encode_response(&request, answer)
 }
 

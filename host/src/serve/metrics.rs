@@ -1,0 +1,213 @@
+//! `GET /metrics`: what the server measures of itself, in the Prometheus /
+//! OpenMetrics text format, under the names dashboards already use:
+//!
+//! - `request_predict_seconds` (KServe's ModelServer): the time of the
+//!   sandboxed calls of one request, by `model_name` and `model_version`;
+//! - `http_server_request_duration_seconds` (OpenTelemetry's HTTP server
+//!   semantic conventions): whole requests, by `http_request_method`,
+//!   `http_route` and `http_response_status_code`;
+//! - `sluice_inference_requests_total`: inference requests by model,
+//!   version and `outcome` (`ok`, `client_error`, `server_error`), so that
+//!   an error rate can be split by version;
+//! - `sluice_request_rows`: rows per inference request (the batch sizes);
+//! - `sluice_sandbox_instantiations_total`: sandboxes started for requests
+//!   (one per fitted transform and one for the trainer, per request);
+//! - `http_server_active_requests`: requests being answered.
+//!
+//! Buckets start at 50 µs: a small model answers well under a millisecond,
+//! where the usual buckets (from 5 ms) would say nothing.
+
+use super::error::ApiError;
+use crate::registry::ModelVersion;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    model_name: String,
+    model_version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    model_name: String,
+    model_version: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    http_request_method: String,
+    http_route: String,
+    http_response_status_code: u16,
+}
+
+fn seconds() -> Histogram {
+    // 50 µs to about 13 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 19))
+}
+
+fn row_counts() -> Histogram {
+    // 1 row to 65,536.
+    Histogram::new(exponential_buckets(1.0, 2.0, 17))
+}
+
+type ByModel = Family<ModelLabels, Histogram, fn() -> Histogram>;
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    predict: ByModel,
+    http: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    requests: Family<OutcomeLabels, Counter>,
+    rows: ByModel,
+    instantiations: Counter,
+    active: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let predict = ByModel::new_with_constructor(seconds);
+        registry.register_with_unit(
+            "request_predict",
+            "Time of the sandboxed calls of one inference request",
+            Unit::Seconds,
+            predict.clone(),
+        );
+        let http =
+            Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(seconds);
+        registry.register_with_unit(
+            "http_server_request_duration",
+            "Duration of HTTP server requests",
+            Unit::Seconds,
+            http.clone(),
+        );
+        let requests = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "sluice_inference_requests",
+            "Inference requests by model, version and outcome",
+            requests.clone(),
+        );
+        let rows = ByModel::new_with_constructor(row_counts);
+        registry.register(
+            "sluice_request_rows",
+            "Rows per inference request",
+            rows.clone(),
+        );
+        let instantiations = Counter::default();
+        registry.register(
+            "sluice_sandbox_instantiations",
+            "Sandboxes started to answer requests",
+            instantiations.clone(),
+        );
+        let active = Gauge::default();
+        registry.register(
+            "http_server_active_requests",
+            "HTTP requests being answered",
+            active.clone(),
+        );
+        Metrics {
+            registry,
+            predict,
+            http,
+            requests,
+            rows,
+            instantiations,
+            active,
+        }
+    }
+}
+
+fn labels(version: &ModelVersion) -> ModelLabels {
+    ModelLabels {
+        model_name: version.name.clone(),
+        model_version: version.version.to_string(),
+    }
+}
+
+impl Metrics {
+    /// One inference request of `version`, resolved: its outcome, and for
+    /// one answered, its rows, the calls' time and the sandboxes started.
+    pub fn inference(&self, version: &ModelVersion, outcome: Result<&super::Answer, &ApiError>) {
+        let outcome_label = match outcome {
+            Ok(_) => "ok",
+            Err(e) if e.status.is_client_error() => "client_error",
+            Err(_) => "server_error",
+        };
+        self.requests
+            .get_or_create(&OutcomeLabels {
+                model_name: version.name.clone(),
+                model_version: version.version.to_string(),
+                outcome: outcome_label,
+            })
+            .inc();
+        if let Ok(answer) = outcome {
+            let labels = labels(version);
+            self.predict
+                .get_or_create(&labels)
+                .observe(answer.predict_seconds);
+            self.rows
+                .get_or_create(&labels)
+                .observe(super::tensors::rows(&answer.predictions) as f64);
+            self.instantiations.inc_by(answer.sandboxes);
+        }
+    }
+
+    /// The exposition text.
+    fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String does not fail");
+        text
+    }
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<Arc<super::AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// Times every request by its route and status.
+pub async fn track(
+    State(state): State<Arc<super::AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    state.metrics.active.inc();
+    let response = next.run(request).await;
+    state.metrics.active.dec();
+    state
+        .metrics
+        .http
+        .get_or_create(&HttpLabels {
+            http_request_method: method,
+            http_route: route,
+            http_response_status_code: response.status().as_u16(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
