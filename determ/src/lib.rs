@@ -9,5 +9,7 @@
 //! name this crate. Not for anything that needs the SDK's tables, params or
 //! WIT bindings: those helpers stay in the SDK.
 
+#![deny(missing_docs)]
+
 pub mod metrics;
 pub mod random;

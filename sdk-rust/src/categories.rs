@@ -11,8 +11,11 @@ use crate::{Column, StepError, Table, ValueKind, Values};
 /// The sorted distinct categories of one column, typed like the column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Categories {
+    /// The categories of a string column.
     Str(Vec<String>),
+    /// The categories of an integer column.
     I64(Vec<i64>),
+    /// The categories of a boolean column (at most `false`, `true`).
     Bool(Vec<bool>),
 }
 

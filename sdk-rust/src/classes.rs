@@ -16,9 +16,14 @@ use crate::{Column, StepError, Values};
 /// The distinct classes, sorted, in the target's own type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Classes {
+    /// Float labels, in `f64::total_cmp` order (`-0.0` and `0.0` are one
+    /// class).
     F64(Vec<f64>),
+    /// Integer labels, ascending.
     I64(Vec<i64>),
+    /// Boolean labels (`false` before `true`).
     Bool(Vec<bool>),
+    /// String labels, in byte order.
     Str(Vec<String>),
 }
 
@@ -84,6 +89,7 @@ impl Classes {
         })
     }
 
+    /// How many distinct classes the target had.
     pub fn len(&self) -> usize {
         match self {
             Classes::F64(c) => c.len(),
@@ -93,6 +99,7 @@ impl Classes {
         }
     }
 
+    /// Whether there is no class at all (an empty target).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -121,6 +128,8 @@ impl Classes {
         Column::new("prediction", values)
     }
 
+    /// Appends the classes to a fitted model's blob: a type byte, then the
+    /// values.
     pub fn write(&self, w: &mut ByteWriter) {
         match self {
             Classes::F64(c) => {
@@ -142,6 +151,8 @@ impl Classes {
         }
     }
 
+    /// Reads back what [`Classes::write`] wrote; an unknown type byte is an
+    /// invalid-input error (a corrupt model).
     pub fn read(r: &mut ByteReader<'_>) -> Result<Classes, StepError> {
         Ok(match r.u8()? {
             0 => Classes::F64(r.f64s()?),

@@ -36,22 +36,28 @@ impl ByteWriter {
         ByteWriter { buf }
     }
 
+    /// Appends one byte.
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
 
+    /// Appends a bool as one byte, 0 or 1.
     pub fn bool(&mut self, v: bool) {
         self.buf.push(u8::from(v));
     }
 
+    /// Appends 8 bytes, little-endian.
     pub fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
+    /// Appends 8 bytes, little-endian two's complement.
     pub fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
+    /// Appends the 8 bytes of the value's IEEE-754 bits, so it reads back bit
+    /// for bit.
     pub fn f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
     }
@@ -61,11 +67,13 @@ impl ByteWriter {
         self.u64(n as u64);
     }
 
+    /// Appends a length, then the string's UTF-8 bytes.
     pub fn str(&mut self, s: &str) {
         self.len(s.len());
         self.buf.extend_from_slice(s.as_bytes());
     }
 
+    /// Appends a length, then each float as by [`ByteWriter::f64`].
     pub fn f64s(&mut self, v: &[f64]) {
         self.len(v.len());
         self.buf.reserve(v.len() * 8);
@@ -74,6 +82,7 @@ impl ByteWriter {
         }
     }
 
+    /// Appends a length, then each integer.
     pub fn i64s(&mut self, v: &[i64]) {
         self.len(v.len());
         for &x in v {
@@ -81,6 +90,7 @@ impl ByteWriter {
         }
     }
 
+    /// Appends a length, then one byte per bool.
     pub fn bools(&mut self, v: &[bool]) {
         self.len(v.len());
         for &x in v {
@@ -88,6 +98,7 @@ impl ByteWriter {
         }
     }
 
+    /// Appends a length, then each string as by [`ByteWriter::str`].
     pub fn strs<S: AsRef<str>>(&mut self, v: &[S]) {
         self.len(v.len());
         for s in v {
@@ -95,6 +106,7 @@ impl ByteWriter {
         }
     }
 
+    /// The blob: tag, version and everything written, in order.
     pub fn finish(self) -> Vec<u8> {
         self.buf
     }
@@ -149,10 +161,12 @@ impl<'a> ByteReader<'a> {
         Ok(out)
     }
 
+    /// Reads one byte; an error if the blob ends first.
     pub fn u8(&mut self) -> Result<u8, StepError> {
         Ok(self.take(1)?[0])
     }
 
+    /// Reads a bool; a byte other than 0 or 1 is a corrupt blob.
     pub fn bool(&mut self) -> Result<bool, StepError> {
         match self.u8()? {
             0 => Ok(false),
@@ -164,14 +178,17 @@ impl<'a> ByteReader<'a> {
         }
     }
 
+    /// Reads 8 little-endian bytes.
     pub fn u64(&mut self) -> Result<u64, StepError> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
+    /// Reads 8 little-endian bytes as two's complement.
     pub fn i64(&mut self) -> Result<i64, StepError> {
         Ok(i64::from_le_bytes(self.array()?))
     }
 
+    /// Reads a float from its IEEE-754 bits (NaN payloads included).
     pub fn f64(&mut self) -> Result<f64, StepError> {
         Ok(f64::from_bits(u64::from_le_bytes(self.array()?)))
     }
@@ -190,6 +207,7 @@ impl<'a> ByteReader<'a> {
         Ok(n as usize)
     }
 
+    /// Reads a length and that many bytes; an error if they are not UTF-8.
     pub fn str(&mut self) -> Result<String, StepError> {
         let n = self.len(1)?;
         let raw = self.take(n)?;
@@ -197,21 +215,26 @@ impl<'a> ByteReader<'a> {
             .map_err(|_| StepError::invalid_input("corrupt blob: a string is not UTF-8"))
     }
 
+    /// Reads what [`ByteWriter::f64s`] wrote. A length longer than the bytes
+    /// left is an error before anything is allocated.
     pub fn f64s(&mut self) -> Result<Vec<f64>, StepError> {
         let n = self.len(8)?;
         (0..n).map(|_| self.f64()).collect()
     }
 
+    /// Reads what [`ByteWriter::i64s`] wrote.
     pub fn i64s(&mut self) -> Result<Vec<i64>, StepError> {
         let n = self.len(8)?;
         (0..n).map(|_| self.i64()).collect()
     }
 
+    /// Reads what [`ByteWriter::bools`] wrote.
     pub fn bools(&mut self) -> Result<Vec<bool>, StepError> {
         let n = self.len(1)?;
         (0..n).map(|_| self.bool()).collect()
     }
 
+    /// Reads what [`ByteWriter::strs`] wrote.
     pub fn strs(&mut self) -> Result<Vec<String>, StepError> {
         let n = self.len(8)?;
         (0..n).map(|_| self.str()).collect()
@@ -239,6 +262,7 @@ pub struct TreeLinks {
     pub feature: Vec<Option<usize>>,
     /// 0 for a leaf.
     pub left: Vec<usize>,
+    /// The right child's node index; 0 for a leaf.
     pub right: Vec<usize>,
 }
 

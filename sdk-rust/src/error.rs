@@ -35,11 +35,14 @@ impl fmt::Display for ErrorKind {
 /// can, what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
+    /// What kind of failure this is.
     pub kind: ErrorKind,
+    /// What failed, for the user: names the column, param or value at fault.
     pub message: String,
 }
 
 impl StepError {
+    /// An error of any kind; the constructors per kind below are shorter.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         StepError {
             kind,

@@ -11,33 +11,44 @@ pub mod log {
     /// Log levels as the WIT contract numbers them.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     pub enum Level {
+        /// The step cannot go on.
         Error = 0,
+        /// Something is off, but the step goes on.
         Warn = 1,
+        /// Progress and figures worth keeping in the run record.
         Info = 2,
+        /// Detail for the plugin's author.
         Debug = 3,
+        /// Finer detail still; the host may drop it.
         Trace = 4,
     }
 
+    /// Logs a message at `level` (natively: to stderr).
     pub fn log(level: Level, message: impl AsRef<str>) {
         emit(level, message.as_ref());
     }
 
+    /// Logs at [`Level::Error`].
     pub fn error(message: impl AsRef<str>) {
         emit(Level::Error, message.as_ref());
     }
 
+    /// Logs at [`Level::Warn`].
     pub fn warn(message: impl AsRef<str>) {
         emit(Level::Warn, message.as_ref());
     }
 
+    /// Logs at [`Level::Info`].
     pub fn info(message: impl AsRef<str>) {
         emit(Level::Info, message.as_ref());
     }
 
+    /// Logs at [`Level::Debug`].
     pub fn debug(message: impl AsRef<str>) {
         emit(Level::Debug, message.as_ref());
     }
 
+    /// Logs at [`Level::Trace`].
     pub fn trace(message: impl AsRef<str>) {
         emit(Level::Trace, message.as_ref());
     }
@@ -197,7 +208,9 @@ pub mod model {
     /// does not cross the call.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Permutation {
+        /// The held column to permute.
         pub column: String,
+        /// The seed of the permutation: the same seed gives the same order.
         pub seed: u64,
     }
 
@@ -219,11 +232,14 @@ pub mod model {
             Self::default()
         }
 
+        /// Replaces the held column of the same name by `column` (builder
+        /// style).
         pub fn replace(mut self, column: crate::Column) -> Self {
             self.replace.push(column);
             self
         }
 
+        /// Permutes the held column `column` with `seed` (builder style).
         pub fn permute(mut self, column: impl Into<String>, seed: u64) -> Self {
             self.permute.push(Permutation {
                 column: column.into(),
@@ -232,6 +248,8 @@ pub mod model {
             self
         }
 
+        /// Asks for these prediction columns only, in this order (builder
+        /// style).
         pub fn outputs<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
             self.outputs = names.into_iter().map(Into::into).collect();
             self

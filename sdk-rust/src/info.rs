@@ -8,9 +8,14 @@ use crate::ParamSpec;
 /// macro from the world the plugin implements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginInfo {
+    /// The plugin's name, as pipelines name it in `plugin = "..."`.
     pub name: String,
+    /// The plugin's version (semver text); it is part of every cache key.
     pub version: String,
+    /// One or two sentences on what the plugin does, shown by `sluice plugin
+    /// inspect`.
     pub doc: String,
+    /// The params the plugin accepts, with their kinds and defaults.
     pub params: Vec<ParamSpec>,
 }
 
@@ -40,11 +45,14 @@ impl PluginInfo {
 /// A named number a step reports (accuracy, rows, iterations, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
+    /// The metric's name, unique within a step.
     pub name: String,
+    /// Its value, in the unit its name says.
     pub value: f64,
 }
 
 impl Metric {
+    /// A metric named `name`.
     pub fn new(name: impl Into<String>, value: f64) -> Self {
         Metric {
             name: name.into(),
@@ -57,12 +65,16 @@ impl Metric {
 /// not pass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// The rule's name, unique within a report.
     pub name: String,
+    /// Whether the data passed the rule.
     pub passed: bool,
+    /// What was found, for the user (the offending column, count or value).
     pub detail: String,
 }
 
 impl Check {
+    /// A check of the rule `name`.
     pub fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
         Check {
             name: name.into(),
@@ -75,11 +87,14 @@ impl Check {
 /// What a validator found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValidationReport {
+    /// The rules checked, in order.
     pub checks: Vec<Check>,
+    /// Figures measured along the way.
     pub metrics: Vec<Metric>,
 }
 
 impl ValidationReport {
+    /// A report with no check (it passes).
     pub fn new() -> Self {
         Self::default()
     }
@@ -113,11 +128,15 @@ impl ValidationReport {
 /// A trained model's bytes (opaque to the host) and training metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trained {
+    /// The model, in the plugin's own format; the host stores it as an artifact
+    /// and gives it back to `predict`.
     pub model: Vec<u8>,
+    /// Training metrics (loss, iterations, ...).
     pub metrics: Vec<Metric>,
 }
 
 impl Trained {
+    /// A model with no metric yet.
     pub fn new(model: Vec<u8>) -> Self {
         Trained {
             model,
@@ -131,6 +150,7 @@ impl Trained {
         self
     }
 
+    /// The value of the metric `name`, if reported.
     pub fn metric_value(&self, name: &str) -> Option<f64> {
         metric_value(&self.metrics, name)
     }
@@ -139,11 +159,15 @@ impl Trained {
 /// How much one feature matters to the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribution {
+    /// The feature's column name.
     pub feature: String,
+    /// How much it matters; its scale depends on the explainer (e.g. a drop in
+    /// score, a mean absolute SHAP value).
     pub score: f64,
 }
 
 impl Attribution {
+    /// The attribution `score` of `feature`.
     pub fn new(feature: impl Into<String>, score: f64) -> Self {
         Attribution {
             feature: feature.into(),
@@ -155,23 +179,29 @@ impl Attribution {
 /// What an explainer found: global attributions and metrics.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Explanation {
+    /// One attribution per feature, in the order the explainer chose.
     pub global: Vec<Attribution>,
+    /// Figures measured along the way (the baseline score, evaluations, ...).
     pub metrics: Vec<Metric>,
 }
 
 impl Explanation {
+    /// An explanation with nothing in it yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds the attribution `score` of `feature`.
     pub fn attribution(&mut self, feature: impl Into<String>, score: f64) {
         self.global.push(Attribution::new(feature, score));
     }
 
+    /// Adds a metric.
     pub fn metric(&mut self, name: impl Into<String>, value: f64) {
         self.metrics.push(Metric::new(name, value));
     }
 
+    /// The value of the metric `name`, if reported.
     pub fn metric_value(&self, name: &str) -> Option<f64> {
         metric_value(&self.metrics, name)
     }

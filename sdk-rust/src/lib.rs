@@ -228,6 +228,8 @@
 //! conventions. [`math`] has `exp` and `ln` that give the same bits natively
 //! and in Wasm, and whose loops over many values compile to Wasm SIMD.
 
+#![deny(missing_docs)]
+
 pub mod categories;
 pub mod classes;
 pub mod codec;

@@ -163,10 +163,12 @@ impl ScoredRows {
         scored
     }
 
+    /// How many rows were scored (rows with a null truth are left out).
     pub fn len(&self) -> usize {
         self.correct.len()
     }
 
+    /// Whether no row was scored.
     pub fn is_empty(&self) -> bool {
         self.correct.is_empty()
     }
@@ -176,10 +178,14 @@ impl ScoredRows {
         accuracy(&self.correct)
     }
 
+    /// The mean binary log loss of the positive-class probabilities, clipped
+    /// to `[1e-15, 1 - 1e-15]` (NaN without rows).
     pub fn log_loss(&self) -> f64 {
         log_loss(&self.positive, &self.p_positive)
     }
 
+    /// The area under the ROC curve of the positive-class probabilities;
+    /// `None` when only one class occurs.
     pub fn roc_auc(&self) -> Option<f64> {
         roc_auc(&self.positive, &self.p_positive)
     }

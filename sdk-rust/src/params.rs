@@ -15,10 +15,15 @@ use crate::StepError;
 /// The kind of a param value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParamKind {
+    /// A float (an integer is accepted too).
     Number,
+    /// A whole number.
     Integer,
+    /// A boolean.
     Flag,
+    /// A string.
     Text,
+    /// A list of floats.
     Numbers,
 }
 
@@ -44,14 +49,21 @@ impl fmt::Display for ParamKind {
 /// One param value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
+    /// A float.
     Number(f64),
+    /// A whole number.
     Integer(i64),
+    /// A boolean.
     Flag(bool),
+    /// A string.
     Text(String),
+    /// A list of floats.
     Numbers(Vec<f64>),
 }
 
 impl ParamValue {
+    /// The kind this value has (an integer is [`ParamKind::Integer`] even where
+    /// a number is expected).
     pub fn kind(&self) -> ParamKind {
         match self {
             ParamValue::Number(_) => ParamKind::Number,
@@ -77,9 +89,13 @@ impl ParamValue {
 /// and a line of documentation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
+    /// The name pipelines set it by, in `params = { ... }`.
     pub name: String,
+    /// The kind of value it takes.
     pub kind: ParamKind,
+    /// Its value when the pipeline does not set it; `None`: the pipeline must.
     pub default: Option<ParamValue>,
+    /// One line on what it does and its unit, shown by `sluice plugin inspect`.
     pub doc: String,
 }
 
@@ -98,6 +114,7 @@ impl ParamSpec {
         }
     }
 
+    /// A float param with a default.
     pub fn number(name: impl Into<String>, default: f64, doc: impl Into<String>) -> Self {
         Self::build(
             name,
@@ -107,10 +124,12 @@ impl ParamSpec {
         )
     }
 
+    /// A float param every pipeline must set.
     pub fn number_required(name: impl Into<String>, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Number, None, doc)
     }
 
+    /// An integer param with a default.
     pub fn integer(name: impl Into<String>, default: i64, doc: impl Into<String>) -> Self {
         Self::build(
             name,
@@ -120,18 +139,22 @@ impl ParamSpec {
         )
     }
 
+    /// An integer param every pipeline must set.
     pub fn integer_required(name: impl Into<String>, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Integer, None, doc)
     }
 
+    /// A boolean param with a default.
     pub fn flag(name: impl Into<String>, default: bool, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Flag, Some(ParamValue::Flag(default)), doc)
     }
 
+    /// A boolean param every pipeline must set.
     pub fn flag_required(name: impl Into<String>, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Flag, None, doc)
     }
 
+    /// A string param with a default.
     pub fn text(
         name: impl Into<String>,
         default: impl Into<String>,
@@ -145,10 +168,12 @@ impl ParamSpec {
         )
     }
 
+    /// A string param every pipeline must set.
     pub fn text_required(name: impl Into<String>, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Text, None, doc)
     }
 
+    /// A list-of-floats param with a default.
     pub fn numbers(name: impl Into<String>, default: Vec<f64>, doc: impl Into<String>) -> Self {
         Self::build(
             name,
@@ -158,10 +183,12 @@ impl ParamSpec {
         )
     }
 
+    /// A list-of-floats param every pipeline must set.
     pub fn numbers_required(name: impl Into<String>, doc: impl Into<String>) -> Self {
         Self::build(name, ParamKind::Numbers, None, doc)
     }
 
+    /// Whether the param has no default.
     pub fn is_required(&self) -> bool {
         self.default.is_none()
     }
@@ -260,6 +287,9 @@ impl Params {
         self.values.iter().map(|(n, v)| (n.as_str(), v))
     }
 
+    /// The float param `name` (an integer value converts). Reading an
+    /// undeclared param or one of another kind is an internal error: a bug of
+    /// the plugin.
     pub fn number(&self, name: &str) -> Result<f64, StepError> {
         match self.lookup(name, ParamKind::Number)? {
             ParamValue::Number(x) => Ok(*x),
@@ -268,6 +298,7 @@ impl Params {
         }
     }
 
+    /// The integer param `name`; errors as for [`Params::number`].
     pub fn integer(&self, name: &str) -> Result<i64, StepError> {
         match self.lookup(name, ParamKind::Integer)? {
             ParamValue::Integer(i) => Ok(*i),
@@ -275,6 +306,7 @@ impl Params {
         }
     }
 
+    /// The boolean param `name`; errors as for [`Params::number`].
     pub fn flag(&self, name: &str) -> Result<bool, StepError> {
         match self.lookup(name, ParamKind::Flag)? {
             ParamValue::Flag(b) => Ok(*b),
@@ -282,6 +314,7 @@ impl Params {
         }
     }
 
+    /// The string param `name`; errors as for [`Params::number`].
     pub fn text(&self, name: &str) -> Result<&str, StepError> {
         match self.lookup(name, ParamKind::Text)? {
             ParamValue::Text(s) => Ok(s),
@@ -289,6 +322,7 @@ impl Params {
         }
     }
 
+    /// The list-of-floats param `name`; errors as for [`Params::number`].
     pub fn numbers(&self, name: &str) -> Result<&[f64], StepError> {
         match self.lookup(name, ParamKind::Numbers)? {
             ParamValue::Numbers(v) => Ok(v),

@@ -12,9 +12,13 @@ use crate::StepError;
 /// The type of a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ValueKind {
+    /// 64-bit floats.
     F64,
+    /// 64-bit signed integers.
     I64,
+    /// Booleans.
     Bool,
+    /// UTF-8 strings.
     Str,
 }
 
@@ -55,13 +59,18 @@ impl fmt::Display for ValueKind {
 /// The values of one column, as one typed vector.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
+    /// 64-bit floats.
     F64(Vec<f64>),
+    /// 64-bit signed integers.
     I64(Vec<i64>),
+    /// Booleans.
     Bool(Vec<bool>),
+    /// UTF-8 strings.
     Str(Vec<String>),
 }
 
 impl Values {
+    /// The number of rows.
     pub fn len(&self) -> usize {
         match self {
             Values::F64(v) => v.len(),
@@ -71,10 +80,12 @@ impl Values {
         }
     }
 
+    /// Whether there is no row.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The type of the values.
     pub fn kind(&self) -> ValueKind {
         match self {
             Values::F64(_) => ValueKind::F64,
@@ -91,12 +102,16 @@ impl Values {
 /// the value stored at that row is a placeholder to ignore.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column's name, unique within its table.
     pub name: String,
+    /// One value per row.
     pub values: Values,
+    /// `None`: no null; otherwise one entry per row, `false` for a null.
     pub valid: Option<Vec<bool>>,
 }
 
 impl Column {
+    /// A column without nulls.
     pub fn new(name: impl Into<String>, values: Values) -> Self {
         Column {
             name: name.into(),
@@ -105,18 +120,22 @@ impl Column {
         }
     }
 
+    /// A float column without nulls.
     pub fn f64(name: impl Into<String>, values: Vec<f64>) -> Self {
         Self::new(name, Values::F64(values))
     }
 
+    /// An integer column without nulls.
     pub fn i64(name: impl Into<String>, values: Vec<i64>) -> Self {
         Self::new(name, Values::I64(values))
     }
 
+    /// A boolean column without nulls.
     pub fn bool(name: impl Into<String>, values: Vec<bool>) -> Self {
         Self::new(name, Values::Bool(values))
     }
 
+    /// A string column without nulls.
     pub fn strings<S: Into<String>>(
         name: impl Into<String>,
         values: impl IntoIterator<Item = S>,
@@ -146,22 +165,27 @@ impl Column {
         self
     }
 
+    /// The column's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The column's values (nulls hold placeholders).
     pub fn values(&self) -> &Values {
         &self.values
     }
 
+    /// The number of rows, nulls included.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether the column has no row.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
+    /// The type of the values.
     pub fn kind(&self) -> ValueKind {
         self.values.kind()
     }
@@ -178,16 +202,19 @@ impl Column {
             .is_some_and(|v| v.get(i).is_some_and(|ok| !ok))
     }
 
+    /// How many rows are null.
     pub fn null_count(&self) -> usize {
         self.valid
             .as_ref()
             .map_or(0, |v| v.iter().filter(|ok| !**ok).count())
     }
 
+    /// Whether any row is null.
     pub fn has_nulls(&self) -> bool {
         self.valid.as_ref().is_some_and(|v| v.iter().any(|ok| !ok))
     }
 
+    /// The values if the column holds floats, else `None`.
     pub fn f64_values(&self) -> Option<&[f64]> {
         match &self.values {
             Values::F64(v) => Some(v),
@@ -195,6 +222,7 @@ impl Column {
         }
     }
 
+    /// The values if the column holds integers, else `None`.
     pub fn i64_values(&self) -> Option<&[i64]> {
         match &self.values {
             Values::I64(v) => Some(v),
@@ -202,6 +230,7 @@ impl Column {
         }
     }
 
+    /// The values if the column holds booleans, else `None`.
     pub fn bool_values(&self) -> Option<&[bool]> {
         match &self.values {
             Values::Bool(v) => Some(v),
@@ -209,6 +238,7 @@ impl Column {
         }
     }
 
+    /// The values if the column holds strings, else `None`.
     pub fn str_values(&self) -> Option<&[String]> {
         match &self.values {
             Values::Str(v) => Some(v),
@@ -288,10 +318,12 @@ impl Column {
 /// A table: named columns of equal length, in order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
+    /// The columns, in order.
     pub columns: Vec<Column>,
 }
 
 impl Table {
+    /// A table with no column.
     pub fn new() -> Self {
         Table::default()
     }
@@ -320,38 +352,47 @@ impl Table {
         self.columns.first().map_or(0, Column::len)
     }
 
+    /// The number of columns.
     pub fn num_columns(&self) -> usize {
         self.columns.len()
     }
 
+    /// Whether the table has no column.
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
     }
 
+    /// The columns, in order.
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
 
+    /// The columns, moved out.
     pub fn into_columns(self) -> Vec<Column> {
         self.columns
     }
 
+    /// The column names, in order.
     pub fn names(&self) -> Vec<&str> {
         self.columns.iter().map(|c| c.name.as_str()).collect()
     }
 
+    /// The index of the column `name`, if there is one.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// Whether there is a column `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.position(name).is_some()
     }
 
+    /// The column `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// The column `name` to change in place, if there is one.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == name)
     }

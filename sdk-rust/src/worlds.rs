@@ -15,7 +15,12 @@ use crate::{Column, Explanation, Params, PluginInfo, StepError, Table, Trained, 
 /// [`model::predict`](crate::model::predict)) and reports checks and metrics.
 /// Export it with [`export_validator!`](crate::export_validator).
 pub trait Validator {
+    /// The plugin's name, version, doc and params; called once per load, before
+    /// any other call.
     fn describe() -> PluginInfo;
+    /// Checks `data` (and `reference`, a second table such as the training data
+    /// to compare with, when the pipeline gives one). A failed check goes in
+    /// the report; an error means the plugin could not check at all.
     fn validate(
         data: Table,
         reference: Option<Table>,
@@ -27,15 +32,25 @@ pub trait Validator {
 /// (`apply`), at training and at serving time alike. Export it with
 /// [`export_transform!`](crate::export_transform).
 pub trait Transform {
+    /// The plugin's name, version, doc and params; called once per load, before
+    /// any other call.
     fn describe() -> PluginInfo;
+    /// Learns the state from the training data: opaque bytes the host stores
+    /// and gives back to `apply`.
     fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError>;
+    /// Applies a fitted state to a table (the training data, a holdout or
+    /// serving data), one row out per row in.
     fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError>;
 }
 
 /// A step that trains a model and predicts with it. Export it with
 /// [`export_trainer!`](crate::export_trainer).
 pub trait Trainer {
+    /// The plugin's name, version, doc and params; called once per load, before
+    /// any other call.
     fn describe() -> PluginInfo;
+    /// Trains on `features` to predict `target` (same number of rows); the
+    /// model's bytes are opaque to the host.
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError>;
     /// One row per input row. Classifiers return one f64 column `p_<class>`
     /// per class and a `prediction` column.
@@ -157,6 +172,7 @@ pub struct HeldTable<T> {
 }
 
 impl<T> HeldTable<T> {
+    /// Holds `model` (a trainer `T`'s bytes) with `features`.
     pub fn new(model: Vec<u8>, features: Table) -> Self {
         HeldTable {
             model,
@@ -180,7 +196,12 @@ impl<T: Trainer> Held for HeldTable<T> {
 /// [`model::predict`](crate::model::predict)) with global attributions.
 /// Export it with [`export_explainer!`](crate::export_explainer).
 pub trait Explainer {
+    /// The plugin's name, version, doc and params; called once per load, before
+    /// any other call.
     fn describe() -> PluginInfo;
+    /// Explains the model the host holds for this step, on `features` (and
+    /// `target`, when the pipeline gives one), with one attribution per
+    /// feature.
     fn explain(
         features: Table,
         target: Option<Column>,
