@@ -27,8 +27,10 @@ const CONCURRENT_CHECKS: usize = 4;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntegrityError {
+    /// The artifact store failed while listing or reading objects.
     #[error(transparent)]
     Artifacts(#[from] ArtifactError),
+    /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
 }
@@ -40,6 +42,7 @@ pub struct StoreCheck {
     pub store: String,
     /// Objects re-hashed, and their bytes.
     pub checked: usize,
+    /// The bytes of the objects re-hashed.
     pub bytes: u64,
     /// Corrupt objects, and objects the records refer to that are missing.
     pub damaged: Vec<DamagedArtifact>,
@@ -57,6 +60,7 @@ impl StoreCheck {
 /// A damaged artifact and what it affects.
 #[derive(Debug, Clone, Serialize)]
 pub struct DamagedArtifact {
+    /// The artifact.
     pub digest: ArtifactDigest,
     /// Missing or corrupt.
     pub integrity: Integrity,
@@ -75,11 +79,14 @@ pub struct DamagedArtifact {
 /// gone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rerun {
+    /// The pipeline's `name`.
     pub pipeline_name: String,
+    /// The pipeline's `version`.
     pub pipeline_version: String,
     /// The pipeline file the runs recorded (none for runs that predate
     /// recording it).
     pub pipeline_path: Option<String>,
+    /// The runs that made damaged artifacts, by id.
     pub runs: Vec<String>,
 }
 

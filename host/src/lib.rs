@@ -96,6 +96,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod artifacts;
 pub mod authoring;
 pub mod conformance;

@@ -21,17 +21,29 @@ use std::sync::Mutex;
 #[non_exhaustive]
 pub enum WorkspaceError {
     // Not `source`: the message already says it.
+    /// The home directory could not be created.
     #[error("cannot create sluice home {}: {error}", path.display())]
     CreateHome {
+        /// The home directory.
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The tenant to act as has a name sluice cannot use.
     #[error("tenant '{tenant}': {message}")]
-    TenantName { tenant: String, message: String },
+    TenantName {
+        /// The name given.
+        tenant: String,
+        /// The rule it breaks.
+        message: String,
+    },
+    /// The metadata store could not be opened.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The artifact store could not be opened.
     #[error(transparent)]
     Artifacts(#[from] ArtifactError),
+    /// The runtime could not be created.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }

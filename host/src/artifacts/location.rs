@@ -16,7 +16,13 @@ pub enum StoreLocation {
     /// Objects directly under a local directory (`DIR/sha256/...`).
     Local(PathBuf),
     /// Objects under `prefix` in an S3 bucket (`prefix/sha256/...`).
-    S3 { bucket: String, prefix: String },
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix, without leading or trailing `/` (empty: the bucket's
+        /// root).
+        prefix: String,
+    },
 }
 
 impl StoreLocation {

@@ -39,7 +39,12 @@ pub enum ArtifactError {
         "`{input}` is not an artifact digest: {reason}; \
          expected 64 lowercase hex characters, optionally prefixed by `sha256:`"
     )]
-    InvalidDigest { input: String, reason: &'static str },
+    InvalidDigest {
+        /// The text given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 
     /// No artifact with this digest is stored.
     #[error(
@@ -47,7 +52,9 @@ pub enum ArtifactError {
          lists the artifacts a run produced (and `--store` / SLUICE_STORE picks the store)"
     )]
     NotFound {
+        /// The digest asked for.
         digest: ArtifactDigest,
+        /// The store, as its location.
         store: String,
     },
 
@@ -57,21 +64,32 @@ pub enum ArtifactError {
          to {actual}; delete the object `{object}` and re-run the step that produced it"
     )]
     Corrupt {
+        /// The digest the object is stored under.
         digest: ArtifactDigest,
+        /// The digest of the bytes it holds.
         actual: ArtifactDigest,
+        /// The store, as its location.
         store: String,
+        /// The object's key in the store.
         object: String,
     },
 
     /// The store's location (`--store`, SLUICE_STORE) or its settings are
     /// not usable.
     #[error("artifact store `{location}`: {reason}")]
-    InvalidLocation { location: String, reason: String },
+    InvalidLocation {
+        /// The location given.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The local store's directory could not be created.
     #[error("cannot create the artifact directory `{}`: {source}", path.display())]
     CreateRoot {
+        /// The directory.
         path: std::path::PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },

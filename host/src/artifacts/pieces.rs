@@ -31,6 +31,7 @@ pub struct FilePieces {
 }
 
 impl FilePieces {
+    /// The first `len` bytes of `file`, in pieces of `piece` bytes.
     pub fn new(file: Arc<File>, len: u64, piece: usize) -> FilePieces {
         FilePieces {
             file,

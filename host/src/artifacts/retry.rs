@@ -40,6 +40,8 @@ pub struct RetryPolicy {
     /// (SLUICE_STORE_RETRY_MAX_BACKOFF_MS), and a random part of each half
     /// is left out so that clients retrying together spread out.
     pub initial_backoff: Duration,
+    /// The longest wait between two attempts
+    /// (SLUICE_STORE_RETRY_MAX_BACKOFF_MS).
     pub max_backoff: Duration,
     /// A request that gets no answer, or a download that gets no bytes, for
     /// this long has stalled (SLUICE_STORE_REQUEST_TIMEOUT_MS); an upload

@@ -17,7 +17,9 @@ use std::process::Command;
 /// What a build did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildOutcome {
+    /// The component was built (again).
     Built,
+    /// No input changed since the last build: nothing was done.
     UpToDate,
 }
 

@@ -32,13 +32,18 @@ pub const JS_COMPONENTIZE: &str = include_str!("../../../templates/js/componenti
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
+    /// Rust, built with cargo for `wasm32-wasip2`.
     Rust,
+    /// Python, built with componentize-py.
     Python,
+    /// JavaScript, built with componentize-js.
     Js,
+    /// C, built with clang and wasi-libc.
     C,
 }
 
 impl Lang {
+    /// The language's name in a manifest (`rust`, `python`, `js`, `c`).
     pub fn name(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
@@ -53,28 +58,54 @@ impl Lang {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// The plugin's name: its component file is `NAME.wasm`.
     pub name: String,
+    /// The language it is written in.
     pub lang: Lang,
+    /// The WIT world it implements (`validator`, `transform`, `trainer`,
+    /// `explainer`).
     pub world: String,
 }
 
+/// The manifest's file name, at the root of a plugin project.
 pub const MANIFEST: &str = "sluice-plugin.toml";
 
+/// Why creating or building a plugin project failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
+    /// The project is not valid (its manifest, its world, an existing
+    /// directory, ...).
     #[error("{path}: {message}")]
-    Project { path: PathBuf, message: String },
+    Project {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A toolchain the language needs is not installed.
     #[error("{tool} is not installed (looked for {path}); run scripts/setup-toolchains.sh")]
-    MissingTool { tool: &'static str, path: PathBuf },
+    MissingTool {
+        /// The tool's name.
+        tool: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// A build tool failed.
     #[error("{what} failed for {path}:\n{output}")]
     Tool {
+        /// What was run (the tool and step).
         what: String,
+        /// The project built.
         path: PathBuf,
+        /// Its output (stdout and stderr).
         output: String,
     },
+    /// A file of the project could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }

@@ -50,23 +50,31 @@ use std::sync::Arc;
 /// One check's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
+    /// The check's name (`describe`, `params.defaults`, ...).
     pub name: String,
+    /// Whether the plugin passed it.
     pub passed: bool,
+    /// What was found, and why it fails if it does.
     pub detail: String,
 }
 
 /// The verdicts of the suite on one plugin.
 #[derive(Debug, Clone, Serialize)]
 pub struct SuiteReport {
+    /// The plugin, as `name@version`.
     pub plugin: String,
+    /// The world it implements.
     pub world: World,
+    /// Each check's verdict, in the order they ran.
     pub checks: Vec<CheckResult>,
 }
 
 impl SuiteReport {
+    /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
+    /// The checks that failed.
     pub fn failed(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| !c.passed)
     }

@@ -41,8 +41,11 @@ pub enum DataError {
     /// The file could not be opened, read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
+        /// What was being done (`read`, `rewind`, ...).
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -53,13 +56,21 @@ pub enum DataError {
          use .csv, .parquet, or .arrow/.ipc/.feather (Arrow IPC file)",
         path.display()
     )]
-    UnsupportedFormat { path: PathBuf, extension: String },
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its extension, as found.
+        extension: String,
+    },
 
     /// The file was read but its contents are not valid in its format.
     #[error("cannot parse `{}` as {format}: {source}", path.display())]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The format it was read as (`CSV`, `an Arrow IPC file`).
         format: &'static str,
+        /// What the parser said.
         #[source]
         source: ArrowError,
     },
@@ -67,18 +78,24 @@ pub enum DataError {
     /// A value in a CSV file that cannot be read as its column's type.
     #[error("`{}` line {line}, column `{column}`: {problem}", path.display())]
     CsvValue {
+        /// The file.
         path: PathBuf,
+        /// The line, counting from 1 (the header is line 1).
         line: u64,
+        /// The column's name.
         column: String,
+        /// What is wrong with the value.
         problem: String,
     },
 
     /// A Parquet file or Parquet bytes could not be read or written.
     #[error("Parquet {action} failed for {what}: {source}")]
     Parquet {
+        /// `reading` or `writing`.
         action: &'static str,
         /// The file, or a description such as "in-memory bytes".
         what: String,
+        /// What the Parquet library said.
         #[source]
         source: ParquetError,
     },
@@ -89,6 +106,7 @@ pub enum DataError {
     ParquetDecode {
         /// The file, or a description such as "in-memory bytes".
         what: String,
+        /// What the Arrow decoder said.
         #[source]
         source: ArrowError,
     },
@@ -96,7 +114,9 @@ pub enum DataError {
     /// An Arrow operation failed (building a batch, CSV output, taking rows).
     #[error("{action} failed: {source}")]
     Arrow {
+        /// The operation that failed.
         action: &'static str,
+        /// What Arrow said.
         #[source]
         source: ArrowError,
     },
@@ -107,13 +127,21 @@ pub enum DataError {
          supported are floats, integers, booleans and strings \
          (cast the column before the step)"
     )]
-    UnsupportedType { column: String, data_type: String },
+    UnsupportedType {
+        /// The column's name.
+        column: String,
+        /// Its Arrow type.
+        data_type: String,
+    },
 
     /// An unsigned value does not fit the signed 64-bit WIT integer.
     #[error("column `{column}` row {row}: value {value} does not fit a signed 64-bit integer")]
     IntegerOverflow {
+        /// The column's name.
         column: String,
+        /// The row, counting from 0.
         row: usize,
+        /// The value.
         value: u64,
     },
 
@@ -123,37 +151,58 @@ pub enum DataError {
          all columns of a table must have the same length"
     )]
     ColumnLength {
+        /// The column that differs.
         column: String,
+        /// Its length.
         actual: usize,
+        /// The first column.
         first: String,
+        /// The first column's length.
         expected: usize,
     },
 
     /// A column's validity mask does not have one entry per row.
     #[error("column `{column}` has {rows} values but its validity mask has {valid} entries")]
     ValidLength {
+        /// The column's name.
         column: String,
+        /// Its number of values.
         rows: usize,
+        /// The mask's number of entries.
         valid: usize,
     },
 
     /// Two columns share a name.
     #[error("column name `{column}` appears more than once (positions {first} and {second})")]
     DuplicateColumn {
+        /// The name.
         column: String,
+        /// The first position it is at, counting from 0.
         first: usize,
+        /// The second position it is at.
         second: usize,
     },
 
     /// A column has an empty name.
     #[error("column at position {position} has an empty name")]
-    EmptyColumnName { position: usize },
+    EmptyColumnName {
+        /// Its position, counting from 0.
+        position: usize,
+    },
 
     /// The holdout fraction is not strictly between 0 and 1.
     #[error("holdout fraction {fraction} is out of range; use a number strictly between 0 and 1")]
-    HoldoutFraction { fraction: f64 },
+    HoldoutFraction {
+        /// The fraction given.
+        fraction: f64,
+    },
 
     /// The stratification column does not exist.
     #[error("cannot stratify by `{column}`: no such column (columns: {available})")]
-    MissingColumn { column: String, available: String },
+    MissingColumn {
+        /// The column asked for.
+        column: String,
+        /// The table's columns, comma-separated.
+        available: String,
+    },
 }

@@ -35,6 +35,7 @@ const KERNEL_DIRS: [&str; 3] = ["/proc", "/sys", "/dev"];
 /// A dataset file, open.
 #[derive(Debug)]
 pub struct DataFile {
+    /// The open file, shared by the readers of its pieces.
     pub file: Arc<File>,
     /// Where the opened file really is (symlinks resolved).
     pub real_path: PathBuf,
@@ -67,14 +68,36 @@ impl Stamp {
 /// Why a path cannot be a dataset file; the message names the path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
+    /// Nothing is at the path.
     #[error("file {} does not exist", path.display())]
-    Missing { path: PathBuf },
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The path is a directory, FIFO, socket or device.
     #[error("{} is a {what}, not a regular file", path.display())]
-    NotAFile { path: PathBuf, what: &'static str },
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead (`directory`, `FIFO`, ...).
+        what: &'static str,
+    },
+    /// The path leads into `/proc`, `/sys` or `/dev`, whose files are not data.
     #[error("{} leads to {}, a kernel interface (/proc, /sys, /dev), not a data file", path.display(), real.display())]
-    KernelInterface { path: PathBuf, real: PathBuf },
+    KernelInterface {
+        /// The path given.
+        path: PathBuf,
+        /// Where it leads, symlinks resolved.
+        real: PathBuf,
+    },
+    /// The file could not be opened (permissions, ...).
     #[error("cannot open {}: {message}", path.display())]
-    Open { path: PathBuf, message: String },
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        message: String,
+    },
 }
 
 /// Open `path` as a dataset file, or say why it is not one.

@@ -11,10 +11,13 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// reuse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepOutputs {
+    /// The run it succeeded in.
     pub run_id: String,
+    /// The step's id.
     pub step_id: String,
     /// The step's cache key, if it had one.
     pub cache_key: Option<String>,
+    /// Its outputs, by name.
     pub outputs: Vec<(String, ArtifactDigest)>,
     /// NaN is recorded as NULL and comes back as NaN.
     pub metrics: Vec<(String, f64)>,

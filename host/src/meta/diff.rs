@@ -11,24 +11,33 @@ use super::{RunRecord, StepRunRecord};
 /// A value in run A and in run B (`None`: absent there).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change<T> {
+    /// What differs (a field, param, input, output or metric name).
     pub name: String,
+    /// Its value in run A.
     pub a: Option<T>,
+    /// Its value in run B.
     pub b: Option<T>,
 }
 
 /// How one step present in both runs differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepDiff {
+    /// The step's id.
     pub step_id: String,
     /// Status, plugin (name@version sha256), kind.
     pub fields: Vec<Change<String>>,
+    /// Params that differ, as JSON values.
     pub params: Vec<Change<serde_json::Value>>,
+    /// Inputs whose artifact differs (digests).
     pub inputs: Vec<Change<String>>,
+    /// Outputs whose artifact differs (digests).
     pub outputs: Vec<Change<String>>,
+    /// Metrics whose value differs.
     pub metrics: Vec<Change<f64>>,
 }
 
 impl StepDiff {
+    /// Whether the step is the same in both runs.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
             && self.params.is_empty()
@@ -41,11 +50,15 @@ impl StepDiff {
 /// The differences between run `a` and run `b`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunDiff {
+    /// Run A's id.
     pub a: String,
+    /// Run B's id.
     pub b: String,
     /// Pipeline name, version, definition sha256, seed, status.
     pub run: Vec<Change<String>>,
+    /// Steps run A has and run B has not.
     pub only_in_a: Vec<String>,
+    /// Steps run B has and run A has not.
     pub only_in_b: Vec<String>,
     /// Steps in both runs that differ, in A's order.
     pub steps: Vec<StepDiff>,

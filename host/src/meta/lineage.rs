@@ -17,9 +17,11 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// An artifact in a lineage tree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineageNode {
+    /// The artifact.
     pub digest: ArtifactDigest,
     /// From the artifact records, when this database stored it.
     pub media_type: Option<String>,
+    /// Its size in bytes, from the artifact records.
     pub size: Option<i64>,
     /// Upstream: the step run that made it (the oldest one that did not
     /// just pass it through), or none for an outside input. Downstream:
@@ -41,30 +43,43 @@ pub struct LineageNode {
 /// (its inputs upstream, its outputs downstream).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineageStep {
+    /// The step run.
     #[serde(flatten)]
     pub step: StepRef,
     /// The name under which the step wrote (upstream) or read
     /// (downstream) the artifact above.
     pub as_name: String,
+    /// The artifacts it read (upstream) or wrote (downstream), each expanded in
+    /// turn.
     pub edges: Vec<LineageEdge>,
 }
 
+/// An edge of a lineage tree: a step run's input or output, and the artifact at
+/// its end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineageEdge {
     /// The input (upstream) or output (downstream) name.
     pub name: String,
+    /// The artifact.
     pub artifact: LineageNode,
 }
 
 /// A step run, by identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepRef {
+    /// The run.
     pub run_id: String,
+    /// The step's id in the run.
     pub step_id: String,
+    /// The world it ran in, or `dataset`.
     pub kind: String,
+    /// The plugin's name (empty for a dataset).
     pub plugin_name: String,
+    /// The plugin's version (empty for a dataset).
     pub plugin_version: String,
+    /// The plugin component's sha256, in hex (empty for a dataset).
     pub plugin_sha256: String,
+    /// When the step started (RFC 3339, UTC).
     pub started_at: String,
 }
 

@@ -49,12 +49,17 @@ pub enum MetaError {
         "unsupported metadata store URL `{url}`: only SQLite is supported \
          (`sqlite:///path/sluice.db` or a plain file path)"
     )]
-    UnsupportedUrl { url: String },
+    UnsupportedUrl {
+        /// The URL given.
+        url: String,
+    },
 
     /// The directory for the database file could not be created.
     #[error("cannot create the directory `{}` for the metadata store: {source}", path.display())]
     CreateDir {
+        /// The directory.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -66,12 +71,17 @@ pub enum MetaError {
          restore it from a backup, or move it away to start a new, empty history",
         path.display()
     )]
-    EmptyDatabase { path: PathBuf },
+    EmptyDatabase {
+        /// The database file.
+        path: PathBuf,
+    },
 
     /// A new database could not be created in place.
     #[error("cannot create the metadata store at `{}`: {source}", path.display())]
     Create {
+        /// The database file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -79,7 +89,9 @@ pub enum MetaError {
     /// The lock that serializes opening the database could not be taken.
     #[error("cannot lock `{}` to open the metadata store: {source}", path.display())]
     Lock {
+        /// The lock file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -90,12 +102,17 @@ pub enum MetaError {
          open it once where it can be written so it is migrated",
         path.display()
     )]
-    ReadOnlyOutdated { path: PathBuf },
+    ReadOnlyOutdated {
+        /// The database file.
+        path: PathBuf,
+    },
 
     /// A lease or run lock beside the database could not be taken.
     #[error("cannot lock `{}`: {source}", path.display())]
     Lease {
+        /// The lock file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -103,7 +120,9 @@ pub enum MetaError {
     /// The database could not be opened.
     #[error("cannot open the metadata store `{url}`: {source}")]
     Open {
+        /// The database URL.
         url: String,
+        /// What SQLite said.
         #[source]
         source: sqlx::Error,
     },
@@ -114,7 +133,9 @@ pub enum MetaError {
          was it written by a newer sluice?"
     )]
     Migrate {
+        /// The database URL.
         url: String,
+        /// The migration that failed, and why.
         #[source]
         source: sqlx::migrate::MigrateError,
     },
@@ -122,14 +143,19 @@ pub enum MetaError {
     /// A query failed.
     #[error("metadata store failed to {action}: {source}")]
     Database {
+        /// What the store was doing (`record a run`, ...).
         action: String,
+        /// What SQLite said.
         #[source]
         source: sqlx::Error,
     },
 
     /// No run has this id or id prefix.
     #[error("no run with id `{id}`; `sluice runs list` shows recent runs")]
-    RunNotFound { id: String },
+    RunNotFound {
+        /// The id or prefix given.
+        id: String,
+    },
 
     /// An id prefix matches more than one run.
     #[error(
@@ -137,40 +163,74 @@ pub enum MetaError {
         candidates.join(", ")
     )]
     AmbiguousRun {
+        /// The prefix given.
         prefix: String,
+        /// The ids of the runs it matches.
         candidates: Vec<String>,
     },
 
     /// A run with this id is already recorded.
     #[error("a run with id `{id}` already exists")]
-    RunExists { id: String },
+    RunExists {
+        /// The id.
+        id: String,
+    },
 
     /// Another run of the tenant recorded another definition under the
     /// same pipeline name and version (see [`NewRun::unique_definition`]).
     #[error("run `{id}`: pipeline version recorded with another definition (sha256 {recorded})")]
-    OtherDefinition { id: String, recorded: String },
+    OtherDefinition {
+        /// The refused run's id.
+        id: String,
+        /// The sha256 of the definition recorded before.
+        recorded: String,
+    },
 
     /// The step was never started in this run.
     #[error("step `{step_id}` of run `{run_id}` was never started")]
-    StepNotFound { run_id: String, step_id: String },
+    StepNotFound {
+        /// The run.
+        run_id: String,
+        /// The step.
+        step_id: String,
+    },
 
     /// The step is already recorded in this run.
     #[error("step `{step_id}` of run `{run_id}` is already recorded")]
-    StepExists { run_id: String, step_id: String },
+    StepExists {
+        /// The run.
+        run_id: String,
+        /// The step.
+        step_id: String,
+    },
 
     /// No tenant has this name.
     #[error("no tenant named `{name}`; `sluice tenants create {name}` makes one")]
-    TenantNotFound { name: String },
+    TenantNotFound {
+        /// The name given.
+        name: String,
+    },
 
     /// A tenant with this name is already recorded.
     #[error("a tenant named `{name}` already exists")]
-    TenantExists { name: String },
+    TenantExists {
+        /// The name.
+        name: String,
+    },
 
     /// A tenant name sluice cannot use.
     #[error("{message}")]
-    InvalidTenant { message: String },
+    InvalidTenant {
+        /// What is wrong with the name, and the rule.
+        message: String,
+    },
 
     /// A stored value is not what this version of sluice writes.
     #[error("the metadata store holds an invalid {what} `{value}`")]
-    InvalidRecord { what: &'static str, value: String },
+    InvalidRecord {
+        /// What kind of value (`run status`, ...).
+        what: &'static str,
+        /// The value found.
+        value: String,
+    },
 }

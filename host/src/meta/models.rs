@@ -15,26 +15,42 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// One line of a model's audit history.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEvent {
+    /// The line's number, in the order lines were written.
     pub id: i64,
+    /// When (RFC 3339, UTC, to the microsecond).
     pub at: String,
+    /// Who acted (`SLUICE_ACTOR`, else the login name).
     pub actor: String,
+    /// What was done: `register`, `promote` or `rollback`.
     pub action: String,
+    /// The alias it moved, if any.
     pub alias: Option<String>,
+    /// The version the alias pointed at before, if any.
     pub from_version: Option<i64>,
+    /// The version it points at after (or the version registered).
     pub to_version: Option<i64>,
+    /// Whether failed gates were overridden (`--force`).
     pub forced: bool,
+    /// Why, as the actor said (required with `--force`).
     pub reason: String,
 }
 
 /// An audit line to append, with the change it records.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditEntry<'a> {
+    /// Who acts.
     pub actor: &'a str,
+    /// What is done: `register`, `promote` or `rollback`.
     pub action: &'a str,
+    /// The alias it moves, if any.
     pub alias: Option<&'a str>,
+    /// The version the alias points at before, if any.
     pub from_version: Option<i64>,
+    /// The version it points at after (or the version registered).
     pub to_version: Option<i64>,
+    /// Whether failed gates are overridden.
     pub forced: bool,
+    /// Why, as the actor said.
     pub reason: &'a str,
 }
 
@@ -51,20 +67,33 @@ pub enum Registered {
 /// versions and the latest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelRow {
+    /// The model's key: its name, prefixed by `TENANT/` outside the default
+    /// tenant.
     pub key: String,
+    /// Its gate expressions, as a JSON list.
     pub gates_json: String,
+    /// How many versions it has.
     pub versions: i64,
+    /// Its highest version number.
     pub latest: i64,
 }
 
 /// Which version a registration records.
 pub struct NewModelVersion<'a> {
+    /// The model's key: its name, prefixed by `TENANT/` outside the default
+    /// tenant.
     pub key: &'a str,
+    /// The run the version comes from.
     pub run_id: &'a str,
+    /// The trainer's step id in that run.
     pub step_id: &'a str,
+    /// The pipeline's `name`.
     pub pipeline_name: &'a str,
+    /// The pipeline's `version`.
     pub pipeline_version: &'a str,
+    /// sha256 of the pipeline definition's text, in hex.
     pub pipeline_sha256: &'a str,
+    /// When it is registered (RFC 3339, UTC).
     pub created_at: &'a str,
     /// Replace the model's gates (JSON list) with these.
     pub gates_json: Option<&'a str>,

@@ -14,12 +14,17 @@ type Result<T, E = MetaError> = std::result::Result<T, E>;
 /// new definition under the same version).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineVersion {
+    /// The pipeline's `name`.
     pub name: String,
+    /// The pipeline's `version`.
     pub version: String,
+    /// The sha256 of the definition's text, in hex.
     pub definition_sha256: String,
     /// RFC3339, UTC: when it was first run.
     pub created_at: String,
+    /// How many runs it has.
     pub runs: i64,
+    /// When its latest run started (RFC3339, UTC).
     pub last_run: Option<String>,
 }
 

@@ -10,8 +10,11 @@ use crate::artifacts::ArtifactDigest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Started and not finished (or its process died: `sluice runs recover`).
     Running,
+    /// Every step that ran succeeded.
     Succeeded,
+    /// A step failed, or the run was stopped.
     Failed,
 }
 
@@ -42,8 +45,11 @@ impl fmt::Display for RunStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
+    /// Started and not finished.
     Running,
+    /// Ran (or was reused from the cache) and wrote its outputs.
     Succeeded,
+    /// Ran and failed; its error says why.
     Failed,
     /// Never ran, because the run stopped before reaching it.
     Skipped,
@@ -76,10 +82,13 @@ impl fmt::Display for StepStatus {
 /// A run about to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
+    /// The run's id (a UUID).
     pub id: String,
     /// The tenant the run belongs to.
     pub tenant: String,
+    /// The pipeline's `name`.
     pub pipeline_name: String,
+    /// The pipeline's `version`.
     pub pipeline_version: String,
     /// sha256 of the pipeline definition's text.
     pub pipeline_sha256: String,
@@ -107,15 +116,21 @@ pub struct NewRun {
 /// [`MetaStore::skip_step`]: super::MetaStore::skip_step
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewStep<'a> {
+    /// The run it belongs to.
     pub run_id: &'a str,
+    /// The step's id in the pipeline (`dataset:NAME` for a dataset).
     pub step_id: &'a str,
     /// Its place in the run's order.
     pub position: i64,
     /// The world it runs in (`trainer`, ...) or `dataset`.
     pub kind: &'a str,
+    /// The plugin's name (empty for a dataset).
     pub plugin_name: &'a str,
+    /// The plugin's version (empty for a dataset).
     pub plugin_version: &'a str,
+    /// The plugin component's sha256, in hex (empty for a dataset).
     pub plugin_sha256: &'a str,
+    /// The step's params, as a JSON object.
     pub params_json: &'a str,
 }
 
@@ -124,12 +139,15 @@ pub struct NewStep<'a> {
 /// [`MetaStore::finish_step`]: super::MetaStore::finish_step
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepEnd<'a> {
+    /// How it ended.
     pub status: StepStatus,
     /// The artifacts it wrote, by output name.
     pub outputs: &'a [(String, ArtifactDigest)],
     /// Its metrics; a later duplicate name replaces an earlier one.
     pub metrics: &'a [(String, f64)],
+    /// Its log, as bounded by the runtime.
     pub log: &'a str,
+    /// Why it failed, if it did.
     pub error: Option<&'a str>,
 }
 
@@ -140,36 +158,59 @@ pub struct StepEnd<'a> {
 /// [`MetaStore::get_run`]: super::MetaStore::get_run
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
+    /// The run's id (a UUID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The pipeline's `name`.
     pub pipeline_name: String,
+    /// The pipeline's `version`.
     pub pipeline_version: String,
+    /// sha256 of the pipeline definition's text, in hex.
     pub pipeline_sha256: String,
+    /// Its state.
     pub status: RunStatus,
+    /// The run's seed, as stored (a `u64` cast to `i64`, bits kept).
     pub seed: i64,
     /// RFC3339, UTC.
     pub started_at: String,
+    /// RFC3339, UTC; `None` while it runs.
     pub finished_at: Option<String>,
+    /// Why it failed, if it did.
     pub error: Option<String>,
+    /// Its steps, in the run's order.
     pub steps: Vec<StepRunRecord>,
 }
 
 /// A recorded step of a run, with its lineage and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepRunRecord {
+    /// The step's id in the pipeline (`dataset:NAME` for a dataset).
     pub step_id: String,
+    /// Its place in the run's order.
     pub position: i64,
+    /// The world it ran in (`validator`, `transform`, `trainer`, `explainer`)
+    /// or `dataset`.
     pub kind: String,
+    /// The plugin's name (empty for a dataset).
     pub plugin_name: String,
+    /// The plugin's version (empty for a dataset).
     pub plugin_version: String,
+    /// The plugin component's sha256, in hex (empty for a dataset).
     pub plugin_sha256: String,
+    /// The step's params, as a JSON object.
     pub params_json: String,
+    /// Its state.
     pub status: StepStatus,
     /// RFC3339, UTC.
     pub started_at: String,
+    /// RFC3339, UTC; `None` while it runs.
     pub finished_at: Option<String>,
+    /// Wall-clock time from start to finish, in milliseconds.
     pub duration_ms: Option<i64>,
+    /// Its log, as bounded by the runtime.
     pub log: String,
+    /// Why it failed, if it did.
     pub error: Option<String>,
     /// The outputs were reused from an earlier run with the same inputs,
     /// plugin and params (see [`MetaStore::mark_step_cached_from`]).
@@ -180,7 +221,9 @@ pub struct StepRunRecord {
     pub cached_from: Option<String>,
     /// Directories the step was granted, as `[{name, path}]`.
     pub grants: serde_json::Value,
+    /// The artifacts it read, by input name (`data`, `model`, `state`, ...).
     pub inputs: Vec<(String, ArtifactDigest)>,
+    /// The artifacts it wrote, by output name.
     pub outputs: Vec<(String, ArtifactDigest)>,
     /// NaN metrics are kept as NaN (and serialise as `null` in JSON).
     pub metrics: Vec<(String, f64)>,

@@ -292,7 +292,12 @@ pub enum Admission {
     AlreadyStored,
     /// It does not fit: the tenant stores `stored` bytes and writes in
     /// flight have reserved `reserved` more.
-    OverCap { stored: i64, reserved: i64 },
+    OverCap {
+        /// Bytes the tenant stores.
+        stored: i64,
+        /// Bytes reserved by writes in flight.
+        reserved: i64,
+    },
 }
 
 /// Count `digest` against `tenant`'s storage (once per digest).

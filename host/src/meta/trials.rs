@@ -26,8 +26,10 @@ pub struct TrialRecord {
     pub fold_scores: Vec<f64>,
     /// The trainer's own metrics, averaged over the folds.
     pub metrics: BTreeMap<String, f64>,
+    /// Why the trial failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Time spent in the trial's calls over all its folds, in milliseconds.
     pub duration_ms: i64,
     /// The trial whose params the step's model was trained with.
     pub best: bool,

@@ -27,6 +27,7 @@ pub enum StepRole {
 }
 
 impl StepRole {
+    /// The role's name in records and JSON (`input`, `output`, `plugin`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Input => "input",
@@ -39,12 +40,19 @@ impl StepRole {
 /// A step run that used an artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepUse {
+    /// The artifact.
     pub digest: ArtifactDigest,
+    /// The run.
     pub run_id: String,
+    /// The run's state.
     pub run_status: RunStatus,
+    /// The run's pipeline `name`.
     pub pipeline_name: String,
+    /// The run's pipeline `version`.
     pub pipeline_version: String,
+    /// The step's id in the run.
     pub step_id: String,
+    /// How the step used the artifact.
     pub role: StepRole,
     /// The input or output name, or the plugin's name.
     pub name: String,
@@ -53,9 +61,11 @@ pub struct StepUse {
 /// A model version holding an artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModelVersionUse {
+    /// The artifact.
     pub digest: ArtifactDigest,
     /// The model's name as its tenant sees it.
     pub model: String,
+    /// The version.
     pub version: i64,
     /// The run the version was registered from.
     pub run_id: String,

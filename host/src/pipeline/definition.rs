@@ -8,9 +8,13 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineFile {
+    /// The `[pipeline]` table: name, version and run-wide settings.
     pub pipeline: PipelineHeader,
+    /// The `[datasets.NAME]` tables, by name.
     #[serde(default)]
     pub datasets: BTreeMap<String, DatasetDef>,
+    /// The `[[steps]]`, in the file's order (they run in an order where every
+    /// input comes first).
     #[serde(default)]
     pub steps: Vec<StepDef>,
     /// Models this pipeline registers, with their promotion gates.
@@ -33,13 +37,16 @@ pub struct ModelDef {
     pub gates: Vec<String>,
 }
 
+/// The `[pipeline]` table of a pipeline file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineHeader {
+    /// The pipeline's name; runs, caches and models are recorded under it.
     pub name: String,
     /// The version of this definition. Runs record it with the sha256 of
     /// the file.
     pub version: String,
+    /// Free text for people; not used by sluice.
     #[serde(default)]
     pub description: String,
     /// Seeds every step's randomness (with the step id), so reruns repeat.
@@ -51,6 +58,7 @@ pub struct PipelineHeader {
     pub plugin_dirs: Vec<String>,
 }
 
+/// A dataset of a pipeline file: `[datasets.NAME]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetDef {
@@ -59,6 +67,8 @@ pub struct DatasetDef {
     /// The label column, kept out of transforms and given to trainers.
     #[serde(default)]
     pub target: Option<String>,
+    /// How to divide its rows into train and holdout; `None`: every row is
+    /// train.
     #[serde(default)]
     pub split: Option<SplitDef>,
 }
@@ -69,6 +79,8 @@ pub struct DatasetDef {
 pub struct SplitDef {
     /// Fraction of rows held out, in (0, 1).
     pub holdout: f64,
+    /// Seeds which rows are held out (0 by default), so reruns hold out the
+    /// same rows.
     #[serde(default)]
     pub seed: u64,
     /// Split each class of the target in proportion.
@@ -80,11 +92,14 @@ pub struct SplitDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Part {
+    /// The rows kept for training (all rows without a split).
     Train,
+    /// The rows held out.
     Holdout,
 }
 
 impl Part {
+    /// Its name in pipeline files and in output names: `train`, `holdout`.
     pub fn name(self) -> &'static str {
         match self {
             Part::Train => "train",
@@ -93,9 +108,12 @@ impl Part {
     }
 }
 
+/// A step of a pipeline file: `[[steps]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
+    /// The step's id, unique in the pipeline; other steps name it as their
+    /// input.
     pub id: String,
     /// A plugin name (looked up as NAME.wasm, '-' read as '_', in the
     /// plugin directories) or a path to a `.wasm` file.
@@ -113,6 +131,7 @@ pub struct StepDef {
     /// (default: holdout when a model is bound and a split exists, else train).
     #[serde(default)]
     pub on: Option<Part>,
+    /// The plugin's params, checked against the schema its `describe` returns.
     #[serde(default)]
     pub params: toml::Table,
     /// The step's limits (see [`crate::runtime::StepLimits`]); kept as a table so the

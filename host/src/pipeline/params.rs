@@ -28,6 +28,7 @@ pub fn convert_value(kind: &str, value: &toml::Value) -> Option<wit::ParamValue>
     }
 }
 
+/// A param value as JSON, as runs record it and cache keys hash it.
 pub fn param_json(v: &wit::ParamValue) -> serde_json::Value {
     match v {
         wit::ParamValue::Number(f) => serde_json::json!(f),

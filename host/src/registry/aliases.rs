@@ -14,11 +14,17 @@ use std::collections::BTreeMap;
 /// What a promotion did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Promotion {
+    /// The model.
     pub name: String,
+    /// The alias moved.
     pub alias: String,
+    /// The version it pointed at before, if any.
     pub from_version: Option<i64>,
+    /// The version it points at now.
     pub to_version: i64,
+    /// Whether failed gates were overridden.
     pub forced: bool,
+    /// Every gate checked, passed or not (none for a rollback).
     pub gates: Vec<gates::GateResult>,
 }
 
@@ -62,6 +68,7 @@ pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, 
 }
 
 impl Registry {
+    /// The aliases of model `name` and the versions they point at now.
     pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
         let aliases = self.meta.model_aliases(self.key(name)?.as_str()).await?;
         Ok(aliases.into_iter().collect())
@@ -238,6 +245,8 @@ impl Registry {
         })
     }
 
+    /// The audit history of model `name`: every registration, promotion and
+    /// rollback, oldest first.
     pub async fn history(&self, name: &str) -> Result<Vec<AuditEvent>> {
         self.gates(name).await?;
         Ok(self.meta.model_audit(self.key(name)?.as_str()).await?)

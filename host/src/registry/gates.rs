@@ -12,32 +12,45 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// What a gate compares its metric with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bound {
+    /// A number.
     Fixed(f64),
     /// The metric of the version an alias holds, plus an offset.
     Alias {
+        /// The alias.
         alias: String,
+        /// Added to the alias's metric (negative for `ALIAS - NUMBER`).
         offset: f64,
     },
 }
 
+/// A parsed gate: `METRIC >= BOUND` or `METRIC <= BOUND`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
+    /// The gate as written.
     pub text: String,
+    /// The metric compared, as `step.metric`.
     pub metric: String,
+    /// `>=` (else `<=`).
     pub at_least: bool,
+    /// What it is compared with.
     pub bound: Bound,
 }
 
 /// The outcome of one gate for one candidate.
 #[derive(Debug, Clone, Serialize)]
 pub struct GateResult {
+    /// The gate as written.
     pub gate: String,
+    /// Whether the candidate passed it.
     pub passed: bool,
+    /// What was compared, with the figures (or why the metric is missing).
     pub detail: String,
 }
 
+/// Parses a gate; the error names the gate and says what is expected.
 pub fn parse(text: &str) -> Result<Gate, String> {
     let (metric, op, rhs) = if let Some((l, r)) = text.split_once(">=") {
         (l, true, r)

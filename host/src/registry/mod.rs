@@ -35,41 +35,82 @@ use crate::artifacts::{ArtifactDigest, ArtifactStore};
 pub use crate::meta::AuditEvent;
 use crate::meta::{AuditEntry, MetaStore, NewModelVersion, Registered};
 
+/// Why a registry operation failed: a name, version or alias that does not
+/// exist or is malformed, a promotion its gates refuse, or a failure of the
+/// stores underneath.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
+    /// No model has this name (in the caller's tenant).
     #[error("no model named `{0}`; `sluice models list` shows the registered models")]
     NoModel(String),
     /// A lookup by a text that cannot be a model name: no model has it.
     #[error("no model named `{name}`: {rule}")]
-    NoSuchName { name: String, rule: NameRule },
+    NoSuchName {
+        /// The text looked up.
+        name: String,
+        /// The naming rule it breaks.
+        rule: NameRule,
+    },
     /// A model name to register that breaks the naming rule.
     #[error("`{name}` is not a model name: {rule}")]
-    BadName { name: String, rule: NameRule },
+    BadName {
+        /// The refused name.
+        name: String,
+        /// The naming rule it breaks.
+        rule: NameRule,
+    },
+    /// The model exists but not this version.
     #[error(
         "model `{name}` has no version {version}; `sluice models show {name}` lists its versions"
     )]
-    NoVersion { name: String, version: i64 },
+    NoVersion {
+        /// The model.
+        name: String,
+        /// The version asked for.
+        version: i64,
+    },
+    /// The model exists but has no alias of this name.
     #[error("model `{name}` has no alias `{alias}`")]
-    NoAlias { name: String, alias: String },
+    NoAlias {
+        /// The model.
+        name: String,
+        /// The alias asked for.
+        alias: String,
+    },
+    /// A model reference that is neither `NAME`, `NAME@ALIAS` nor
+    /// `NAME:VERSION`.
     #[error("`{0}` is not a model reference: use NAME, NAME@ALIAS or NAME:VERSION")]
     BadSpec(String),
+    /// A step of a run cannot become a model version (not a trainer, not
+    /// succeeded, its inputs not traceable, ...).
     #[error("cannot register step `{step}` of run {run}: {reason}")]
     NotRegistrable {
+        /// The run's id.
         run: String,
+        /// The step's id.
         step: String,
+        /// Why it cannot be registered.
         reason: String,
     },
+    /// A promotion refused by the model's gates (`--force` with a reason
+    /// overrides them).
     #[error(
         "promotion of {name} v{version} to `{alias}` refused by its gates:\n{}\nuse --force with a --reason to promote anyway",
         failed.iter().map(|g| format!("  - {}: {}", g.gate, g.detail)).collect::<Vec<_>>().join("\n")
     )]
     GateFailed {
+        /// The model.
         name: String,
+        /// The version to promote.
         version: i64,
+        /// The alias it was to get.
         alias: String,
+        /// The gates that failed, each with what it found.
         failed: Vec<gates::GateResult>,
     },
+    /// A promotion refused because an artifact of the version is corrupt or
+    /// missing.
     #[error(
         "cannot promote {} v{} to `{}`: its {} {} is {}. `sluice verify {}` re-executes \
          the run the version came from and writes back what it reproduces; `sluice store \
@@ -77,18 +118,30 @@ pub enum RegistryError {
         .0.name, .0.version, .0.alias, .0.part, .0.digest, .0.integrity, .0.run
     )]
     DamagedArtifact(Box<DamagedArtifact>),
+    /// A stored record or an argument is not valid (the message says which and
+    /// why).
     #[error("{0}")]
     Invalid(String),
+    /// A rollback of an alias that has no earlier version in its history.
     #[error("alias `{alias}` of model `{name}` has no earlier version to roll back to")]
-    NothingToRollBack { name: String, alias: String },
+    NothingToRollBack {
+        /// The model.
+        name: String,
+        /// The alias to roll back.
+        alias: String,
+    },
+    /// A time filter that is neither RFC 3339 nor `YYYY-MM-DD HH:MM:SS`.
     #[error(
         "`{0}` is not a time: use RFC 3339 (2026-11-26T22:00:00Z) or `YYYY-MM-DD HH:MM:SS` (UTC)"
     )]
     BadTime(String),
+    /// The metadata database failed.
     #[error("metadata store: {0}")]
     Meta(#[from] crate::meta::MetaError),
+    /// The artifact store failed.
     #[error("artifact store: {0}")]
     Artifacts(#[from] crate::artifacts::ArtifactError),
+    /// A stored table could not be read.
     #[error("data: {0}")]
     Data(#[from] crate::data::DataError),
 }
@@ -99,13 +152,18 @@ type Result<T, E = RegistryError> = std::result::Result<T, E>;
 /// missing, found when promoting it.
 #[derive(Debug)]
 pub struct DamagedArtifact {
+    /// The model.
     pub name: String,
+    /// The version being promoted.
     pub version: i64,
+    /// The alias it was to get.
     pub alias: String,
     /// Which of the version's artifacts: `model`, ``fitted state of step
     /// `scale` ``, ...
     pub part: String,
+    /// The damaged artifact's digest.
     pub digest: ArtifactDigest,
+    /// What is wrong with its stored bytes (corrupt, missing).
     pub integrity: crate::artifacts::Integrity,
     /// The run the version was registered from.
     pub run: String,
@@ -114,6 +172,7 @@ pub struct DamagedArtifact {
 /// The registry over the metadata and artifact stores.
 #[derive(Clone)]
 pub struct Registry {
+    /// The metadata store the models, versions, aliases and audit live in.
     pub meta: MetaStore,
     /// The tenant's artifact store.
     pub artifacts: ArtifactStore,
@@ -217,6 +276,8 @@ impl Registry {
         }
     }
 
+    /// The gate expressions of model `name` (checked on every promotion); an
+    /// error if there is no such model.
     pub async fn gates(&self, name: &str) -> Result<Vec<String>> {
         let gates = self
             .meta
@@ -226,6 +287,7 @@ impl Registry {
         Ok(serde_json::from_str(&gates).unwrap_or_default())
     }
 
+    /// Version `version` of model `name`, as registered.
     pub async fn version(&self, name: &str, version: i64) -> Result<ModelVersion> {
         self.gates(name).await?;
         let body = self
@@ -243,6 +305,8 @@ impl Registry {
         })
     }
 
+    /// The version a reference names: a given version, the version an alias
+    /// points at, or the latest.
     pub async fn resolve(&self, spec: &ModelSpec) -> Result<ModelVersion> {
         match spec {
             ModelSpec::Version(n, v) => self.version(n, *v).await,
@@ -270,10 +334,13 @@ impl Registry {
         }
     }
 
+    /// The versions of model `name`, ascending (empty for an unknown model).
     pub async fn versions(&self, name: &str) -> Result<Vec<i64>> {
         Ok(self.meta.model_versions(self.key(name)?.as_str()).await?)
     }
 
+    /// Every model of the tenant, with its version count, latest version,
+    /// aliases and gates.
     pub async fn list(&self) -> Result<Vec<ModelSummary>> {
         // Only this tenant's keys: the default tenant's hold no `/`, every
         // other tenant's start with `TENANT/`.

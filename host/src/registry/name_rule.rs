@@ -6,12 +6,15 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameRule {
+    /// The name is empty.
     #[error("a model name cannot be empty")]
     Empty,
+    /// The name holds `/`, which separates a tenant's prefix in model keys.
     #[error(
         "a model name cannot contain `/`; a tenant names only its own models, by their plain names"
     )]
     Slash,
+    /// The name holds `@`, `:` or whitespace, which model references use.
     #[error("a model name cannot contain '@', ':' or spaces; use letters, digits, '-', '_' or '.'")]
     Reserved,
 }

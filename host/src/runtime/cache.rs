@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// Compiled components on disk, one file per component and engine (its name
+/// holds the component's sha256 and a hash of the engine's settings).
 pub struct CompileCache {
     dir: Option<PathBuf>,
     engine_key: String,
@@ -25,7 +27,9 @@ pub struct CompileCache {
 /// Where a component came from this time: compiled now, or from the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompileSource {
+    /// Compiled now (and stored in the cache, if there is one).
     Compiled,
+    /// Loaded from the cache.
     Cached,
 }
 
@@ -45,6 +49,8 @@ pub(crate) struct Compile<'a> {
 }
 
 impl CompileCache {
+    /// A cache in `dir` for code of `engine`; `None`: no cache, every load
+    /// compiles.
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
         CompileCache {
             dir,

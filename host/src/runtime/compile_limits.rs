@@ -37,11 +37,17 @@ use wasmparser::{ComponentTypeRef, Parser, Payload};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompileLimits {
+    /// The component's size, in MiB.
     pub plugin_mib: u64,
+    /// Function bodies in all its core modules.
     pub max_functions: u64,
+    /// The size of each function body, in KiB.
     pub max_function_kib: u64,
+    /// The locals of each function.
     pub max_locals: u64,
+    /// The address space of the compiling process, in MiB.
     pub compile_mib: u64,
+    /// The wall time of the compilation, in milliseconds.
     pub compile_ms: u64,
 }
 
@@ -59,6 +65,7 @@ impl Default for CompileLimits {
 }
 
 impl CompileLimits {
+    /// `plugin_mib` in bytes.
     pub fn plugin_bytes(&self) -> u64 {
         self.plugin_mib.saturating_mul(1 << 20)
     }
@@ -84,7 +91,9 @@ impl CompileLimits {
 /// The names a component imports and exports at its top level.
 #[derive(Debug, Default)]
 pub struct Surveyed {
+    /// Imported interfaces and functions, by name.
     pub imports: Vec<String>,
+    /// Exported interfaces and functions, by name.
     pub exports: Vec<String>,
 }
 

@@ -48,7 +48,9 @@ impl Compiler {
 /// compiling child rebuilds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineFlags {
+    /// Whether the engine meters fuel.
     pub fuel: bool,
+    /// Whether the engine canonicalizes NaNs.
     pub nan_canonicalization: bool,
 }
 
@@ -57,6 +59,8 @@ pub const SUBCOMMAND: &str = "__compile";
 
 /// Exit codes of the child besides 0 (compiled) and 2 (bad usage).
 pub const EXIT_INVALID: u8 = 3;
+/// The child's exit code when it could not build the engine or it is not the
+/// host's.
 pub const EXIT_ENGINE: u8 = 4;
 
 /// Why the child did not compile.
@@ -71,6 +75,8 @@ pub enum PrecompileError {
 }
 
 impl PrecompileError {
+    /// The child's exit code for this error ([`EXIT_ENGINE`] or
+    /// [`EXIT_INVALID`]).
     pub fn exit_code(&self) -> u8 {
         match self {
             PrecompileError::Engine(_) => EXIT_ENGINE,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 /// sees.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Grant {
+    /// The grant's name: the step sees it at `/grants/NAME`.
     pub name: String,
     /// The directory as the pipeline named it (canonical at planning), or
     /// once opened, where the opened directory really is.

@@ -34,7 +34,7 @@ use std::time::Duration;
 ///
 /// Nothing else is granted: no preopened directories, no environment
 /// variables, no arguments, no sockets, no name lookup. Clocks and
-/// randomness are deterministic (see [`super::sandbox`]).
+/// randomness are deterministic (see `runtime/sandbox.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StepLimits {
@@ -86,18 +86,22 @@ impl StepLimits {
         }
     }
 
+    /// `memory_mib` in bytes (saturating at `usize::MAX`).
     pub fn memory_bytes(&self) -> usize {
         usize::try_from(self.memory_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
     }
 
+    /// `timeout_ms` as a duration.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
 
+    /// `log_kib` in bytes (saturating at `usize::MAX`).
     pub fn log_bytes(&self) -> usize {
         usize::try_from(self.log_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
     }
 
+    /// `output_mib` in bytes.
     pub fn output_bytes(&self) -> u64 {
         self.output_mib.saturating_mul(1024 * 1024)
     }

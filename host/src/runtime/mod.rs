@@ -7,7 +7,7 @@
 //! child process bounded in memory and time ([`compiler`]), and cached on
 //! disk ([`cache`]). Every step call gets a fresh `Store` and instance from
 //! the plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
-//! context that grants nothing ([`sandbox`]). The model calls of one
+//! context that grants nothing (`sandbox`). The model calls of one
 //! validator or explainer call go to one trainer instance of their own,
 //! kept for that call only (a model session, in [`call`]).
 //!
@@ -36,7 +36,7 @@ mod grant;
 pub mod limits;
 pub mod output;
 pub mod plugin;
-pub mod sandbox;
+pub(crate) mod sandbox;
 
 pub use cache::CompileSource;
 pub use compile_limits::CompileLimits;
@@ -66,8 +66,11 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// What a successful step call returns besides its value.
 #[derive(Debug)]
 pub struct StepOutput<T> {
+    /// What the call returned, checked.
     pub value: T,
+    /// The step's log, as bounded by its limits.
     pub log: String,
+    /// Wall-clock time of the call.
     pub elapsed: Duration,
     /// Fuel the call spent, when it ran with a `fuel` limit.
     pub fuel_used: Option<u64>,
@@ -76,7 +79,9 @@ pub struct StepOutput<T> {
 /// The model a validator or explainer calls through its `model` import.
 #[derive(Clone)]
 pub struct ModelBinding {
+    /// The trainer the model came from, which answers the calls.
     pub trainer: Arc<Plugin>,
+    /// The model's bytes, as the trainer returned them.
     pub model: Arc<Vec<u8>>,
     /// The limits of each call into the trainer.
     pub limits: StepLimits,
@@ -94,11 +99,14 @@ pub type HelperSlots = Arc<dyn Fn() -> Option<Box<dyn Send>> + Send + Sync>;
 /// Who is calling and with what bounds.
 #[derive(Clone)]
 pub struct StepContext {
+    /// The step's id, named in failures.
     pub step: String,
+    /// Its sandbox limits.
     pub limits: StepLimits,
     /// Seeds the step's randomness; derived from the pipeline's seed and
     /// the step id so a rerun repeats.
     pub seed: u64,
+    /// The model its `model` import calls (validators and explainers).
     pub model: Option<ModelBinding>,
     /// Host directories the step may read, each preopened read-only at
     /// `/grants/NAME`. Empty unless the pipeline names a grant and the
@@ -107,6 +115,7 @@ pub struct StepContext {
 }
 
 impl StepContext {
+    /// A context with no model and no grant.
     pub fn new(step: impl Into<String>, limits: StepLimits, seed: u64) -> Self {
         StepContext {
             step: step.into(),
@@ -192,6 +201,9 @@ impl Runtime {
         })
     }
 
+    /// A runtime with these options: its engine (and pooling allocator, where
+    /// it can be reserved), linker and compile cache. An error if wasmtime
+    /// cannot build the engine.
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let (engine, pooling) = build_engine(&options, false)?;
         let linker = build_linker(&engine)?;
@@ -265,6 +277,7 @@ impl Runtime {
         Ok((&metered.engine, pre))
     }
 
+    /// The unmetered wasmtime engine every plugin is compiled for.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
@@ -304,6 +317,8 @@ impl Runtime {
         self.load_bytes_within(&bytes, path, limits)
     }
 
+    /// Loads a plugin from its bytes under the runtime's own compile limits
+    /// (`path` names it in errors and records).
     pub fn load_bytes(&self, bytes: &[u8], path: &Path) -> Result<Arc<Plugin>, RuntimeError> {
         self.load_bytes_within(bytes, path, &self.inner.options.compile_limits)
     }

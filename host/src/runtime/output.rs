@@ -10,7 +10,9 @@ use super::bindings::types;
 /// The entries of a returned value ([`StepValue::entries`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Entries {
+    /// Columns of the tables returned.
     pub columns: u64,
+    /// Metrics, checks and attributions returned.
     pub metrics: u64,
 }
 

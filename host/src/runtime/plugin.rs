@@ -15,13 +15,18 @@ use wasmtime::component::{Component, Linker};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum World {
+    /// Checks data; reports checks and metrics.
     Validator,
+    /// Fits a state, then applies it to tables.
     Transform,
+    /// Trains a model and predicts with it.
     Trainer,
+    /// Explains a model through the `model` import.
     Explainer,
 }
 
 impl World {
+    /// The world's name in the WIT contract and in records.
     pub fn name(self) -> &'static str {
         match self {
             World::Validator => "validator",
@@ -31,6 +36,7 @@ impl World {
         }
     }
 
+    /// The world of a step kind that a plugin's `describe` returned.
     pub fn of_kind(kind: types::StepKind) -> World {
         match kind {
             types::StepKind::Validator => World::Validator,
@@ -96,11 +102,17 @@ impl TrainerPres {
 
 /// A plugin ready to run.
 pub struct Plugin {
+    /// The component file it was loaded from.
     pub path: PathBuf,
+    /// The component's sha256, in hex: its identity in cache keys and records.
     pub sha256: String,
+    /// The world it implements.
     pub world: World,
+    /// What its `describe` returned: name, version, doc and params.
     pub info: types::PluginInfo,
+    /// What it imports, by WIT name (each one granted).
     pub imports: Vec<String>,
+    /// Where its compiled code came from (the cache or a fresh compile).
     pub compile_source: CompileSource,
     pub(crate) pre: WorldPre,
     /// The component's bytes, for the metered engine.
@@ -125,6 +137,7 @@ impl Plugin {
         matches!(&self.pre, WorldPre::Trainer(p) if p.holding.is_some())
     }
 
+    /// The plugin's spec of param `name`, if it declares one.
     pub fn param_spec(&self, name: &str) -> Option<&types::ParamSpec> {
         self.info.params.iter().find(|p| p.name == name)
     }

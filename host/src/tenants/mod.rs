@@ -50,22 +50,39 @@ pub const DEFAULT_TENANT: &str = "default";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantCaps {
+    /// Each step's linear memory, in MiB.
     pub memory_mib: u64,
+    /// Each call's wall time, in milliseconds.
     pub timeout_ms: u64,
+    /// Each step's kept log, in KiB.
     pub log_kib: u64,
+    /// Each step's calls to the `model` import.
     pub model_calls: u64,
+    /// Each step's fuel; when set, every step is metered (`None`: unmetered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
+    /// Each call's returned table, state or model, in MiB.
     pub output_mib: u64,
+    /// The tenant's steps running at once, over all its runs in a process.
     pub concurrency: u32,
+    /// Bytes of artifacts the tenant stores in all, in MiB.
     pub storage_mib: u64,
+    /// The size of each dataset file a pipeline reads, in MiB.
     pub dataset_mib: u64,
+    /// The size of each plugin component its pipelines load, in MiB.
     pub plugin_mib: u64,
+    /// Function bodies in each plugin.
     pub max_functions: u64,
+    /// Each function body of a plugin, in KiB.
     pub max_function_kib: u64,
+    /// The locals of each function of a plugin.
     pub max_locals: u64,
+    /// The memory of compiling one plugin, in MiB.
     pub compile_mib: u64,
+    /// The wall time of compiling one plugin, in milliseconds.
     pub compile_ms: u64,
+    /// Host directories the tenant's pipelines may read datasets from and grant
+    /// to steps, read-only (none by default).
     pub allowed_dirs: Vec<PathBuf>,
 }
 
@@ -196,6 +213,7 @@ impl TenantCaps {
         }
     }
 
+    /// The `storage_mib` cap in bytes.
     pub fn storage_bytes(&self) -> u64 {
         self.storage_mib.saturating_mul(1024 * 1024)
     }
@@ -268,9 +286,13 @@ impl TenantCaps {
 /// A tenant and its caps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tenant {
+    /// The tenant's name.
     pub name: String,
+    /// What it may use.
     pub caps: TenantCaps,
+    /// When it was created (RFC 3339, UTC).
     pub created_at: String,
+    /// When its caps last changed (RFC 3339, UTC).
     pub updated_at: String,
 }
 

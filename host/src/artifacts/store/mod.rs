@@ -52,12 +52,15 @@ pub enum Integrity {
     /// The stored bytes hash to `actual` instead (changed or truncated in
     /// place); `object` is the object's key.
     Corrupt {
+        /// The digest of the bytes it holds.
         actual: ArtifactDigest,
+        /// The object's key in the store.
         object: String,
     },
 }
 
 impl Integrity {
+    /// Whether the stored bytes hash to their digest.
     pub fn is_intact(&self) -> bool {
         matches!(self, Self::Intact)
     }
@@ -79,6 +82,7 @@ impl std::fmt::Display for Integrity {
 /// One stored artifact as [`ArtifactStore::list_stored`] sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredArtifact {
+    /// The artifact.
     pub digest: ArtifactDigest,
     /// Bytes as stored.
     pub size: u64,

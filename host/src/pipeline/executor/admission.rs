@@ -51,6 +51,7 @@ impl Scheduler {
         Self::new(max)
     }
 
+    /// How many steps may run at once in the process.
     pub fn max_steps(&self) -> usize {
         self.global_size
     }

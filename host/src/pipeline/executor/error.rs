@@ -6,31 +6,43 @@
 /// own failure is not an error here: it is recorded and reported.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// The artifact store failed.
     #[error("artifact store: {0}")]
     Artifacts(#[from] crate::artifacts::ArtifactError),
+    /// The metadata database failed.
     #[error("metadata store: {0}")]
     Meta(#[from] crate::meta::MetaError),
     /// The [`ModelRegistrar`](super::ModelRegistrar) failed.
     #[error("model registry: {0}")]
     Registry(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The pipeline asks for more than the tenant's caps allow; nothing ran.
     #[error(
         "the pipeline asks for more than tenant '{tenant}' allows:\n  - {}",
         problems.join("\n  - ")
     )]
     Refused {
+        /// The tenant.
         tenant: String,
+        /// Each limit over a cap, with both figures.
         problems: Vec<String>,
     },
+    /// The tenant ran this pipeline name and version before with another
+    /// definition.
     #[error(
         "pipeline '{name}' version {version} was already run by tenant '{tenant}' with a \
          different definition (sha256 {recorded}; this one is {current}). Give the changed \
          pipeline a new `version`, or pass --allow-changed-version to record both under {version}"
     )]
     VersionChanged {
+        /// The tenant.
         tenant: String,
+        /// The pipeline's `name`.
         name: String,
+        /// The pipeline's `version`.
         version: String,
+        /// The sha256 of the definition recorded before.
         recorded: String,
+        /// The sha256 of this definition.
         current: String,
     },
     /// The run was recorded and then stopped by a failure of the store or
@@ -40,13 +52,29 @@ pub enum ExecError {
          continues it from its completed steps"
     )]
     Stopped {
+        /// The run, which `sluice resume` can continue.
         run_id: String,
+        /// What stopped it.
         cause: Box<ExecError>,
     },
+    /// A run cannot be resumed (finished, of another pipeline, its plugins
+    /// changed, ...).
     #[error("cannot resume run {run_id}: {reason}")]
-    Resume { run_id: String, reason: String },
+    Resume {
+        /// The run.
+        run_id: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A plugin component could not be stored with the run (so `verify` and
+    /// serving can load it later).
     #[error("cannot keep plugin {path} in the artifact store: {message}")]
-    Plugin { path: String, message: String },
+    Plugin {
+        /// The plugin file.
+        path: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Why a step stopped before its end: its own failure, recorded on the

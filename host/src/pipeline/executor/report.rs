@@ -12,13 +12,21 @@ use std::collections::BTreeMap;
 /// What happened to one step, as `sluice run` reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
+    /// The step's id (`dataset:NAME` for a dataset).
     pub id: String,
+    /// What kind of node it is.
     pub kind: StepKind,
+    /// The plugin as `name@version` (`sluice:read+split` for a dataset).
     pub plugin: String,
+    /// The plugin component's sha256, in hex (empty for a dataset).
     pub plugin_sha256: String,
+    /// How it ended.
     pub status: StepStatus,
+    /// Wall-clock time, in milliseconds (0 when skipped).
     pub duration_ms: u64,
+    /// The artifacts it wrote: output name to digest (hex).
     pub outputs: BTreeMap<String, String>,
+    /// Its metrics by name.
     pub metrics: BTreeMap<String, f64>,
     /// The outputs were reused, not computed: from an earlier run with the
     /// same cache key, or (resume) from this run before it stopped.
@@ -26,37 +34,54 @@ pub struct StepReport {
     /// The run the reused outputs come from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<String>,
+    /// Why it failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// What happened to a run, as `sluice run` reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// The run's id.
     pub run_id: String,
+    /// The tenant it ran as.
     pub tenant: String,
+    /// The pipeline's `name`.
     pub pipeline: String,
+    /// The pipeline's `version`.
     pub version: String,
+    /// How it ended.
     pub status: RunStatus,
+    /// Wall-clock time, in milliseconds.
     pub duration_ms: u64,
+    /// One report per node (datasets and steps), in the run's order.
     pub steps: Vec<StepReport>,
     /// Model versions this run registered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub registered: Vec<Registered>,
+    /// Why it failed: the first failed step's error, or the store's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// A model version a run registered.
 #[derive(Debug, Clone, Serialize)]
 pub struct Registered {
+    /// The model's name.
     pub name: String,
+    /// The version it got.
     pub version: i64,
+    /// The trainer step whose model it is.
     pub step: String,
 }
 
 /// Told about each step as the run goes (the CLI draws progress from it).
 pub trait RunObserver: Send + Sync {
+    /// The run `_run_id` started, with `_steps` nodes to go.
     fn run_started(&self, _run_id: &str, _steps: usize) {}
+    /// A node started.
     fn step_started(&self, _id: &str, _kind: StepKind, _plugin: &str) {}
+    /// A node finished (succeeded, failed, reused or skipped).
     fn step_finished(&self, _step: &StepReport) {}
     /// A trial of step `step`'s hyperparameter search finished (`done` of
     /// `total` so far).
@@ -87,13 +112,17 @@ pub trait ModelRegistrar: Send + Sync {
 
 /// A model a run trained, to register under `name`.
 pub struct ModelToRegister<'a> {
+    /// The metadata store to record the version in.
     pub meta: &'a MetaStore,
     /// The run's store (under its tenant's prefix).
     pub artifacts: &'a ArtifactStore,
+    /// The tenant the run belongs to.
     pub tenant: &'a str,
+    /// The run.
     pub run_id: &'a str,
     /// The trainer step whose model it is.
     pub step: &'a str,
+    /// The model's name.
     pub name: &'a str,
     /// The pipeline's promotion gates for `name`, if it has any.
     pub gates: Option<&'a [String]>,
@@ -145,10 +174,15 @@ impl StepReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepKind {
+    /// A dataset read (and divided into train and holdout).
     Dataset,
+    /// A transform: fit, then apply.
     Transform,
+    /// A trainer: train, then predict on the holdout.
     Trainer,
+    /// A validator.
     Validator,
+    /// An explainer.
     Explainer,
 }
 

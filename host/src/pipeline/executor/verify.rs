@@ -17,18 +17,26 @@ use std::collections::HashMap;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// A run still recorded as running.
     #[error(
         "run {run_id} never finished (status `running`): it is still going, or its process \
          was interrupted; there is nothing complete to verify. `sluice resume {run_id}` \
          finishes an interrupted run"
     )]
-    NotFinished { run_id: String },
+    NotFinished {
+        /// The run.
+        run_id: String,
+    },
+    /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The artifact store failed.
     #[error(transparent)]
     Artifacts(#[from] ArtifactError),
+    /// The run's pipeline could not be planned again.
     #[error(transparent)]
     Plan(#[from] RecordedPlanError),
+    /// The re-execution failed in the store or the database.
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
@@ -36,9 +44,13 @@ pub enum VerifyError {
 /// One recorded output of a run and what its stored object holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutputCheck {
+    /// The step's id.
     pub step: String,
+    /// The output's name.
     pub output: String,
+    /// The digest the run recorded.
     pub digest: ArtifactDigest,
+    /// What the stored object holds.
     pub integrity: Integrity,
 }
 
@@ -74,8 +86,11 @@ pub async fn check_run_outputs(
 /// A stored output that was corrupt or missing before the re-execution.
 #[derive(Debug, Clone, Serialize)]
 pub struct DamagedOutput {
+    /// The step's id.
     pub step: String,
+    /// The output's name.
     pub output: String,
+    /// The digest the run recorded.
     pub digest: ArtifactDigest,
     /// What the stored object held.
     pub stored: Integrity,
@@ -86,7 +101,9 @@ pub struct DamagedOutput {
 /// One output of the run: recorded, stored and made again.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputComparison {
+    /// The step's id.
     pub step: String,
+    /// The output's name.
     pub output: String,
     /// The digest the run recorded (`None`: the re-execution made an
     /// output the run did not).
@@ -112,7 +129,9 @@ pub struct VerifyReport {
     pub reproduced: bool,
     /// No stored output was corrupt or missing.
     pub stored_intact: bool,
+    /// The stored outputs found corrupt or missing before the re-execution.
     pub damaged: Vec<DamagedOutput>,
+    /// Every output, recorded and reproduced.
     pub outputs: Vec<OutputComparison>,
     /// Why the re-execution failed, if it did.
     pub error: Option<String>,

@@ -19,28 +19,49 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why a pipeline could not be planned: its file could not be read, is not
+/// valid TOML of the pipeline format, or breaks a rule (every problem found is
+/// listed, and nothing ran).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     // Not `source`: the message already says it, and `{:#}` would say it twice.
+    /// The pipeline file could not be read.
     #[error("cannot read pipeline {path}: {error}")]
     Read {
+        /// The pipeline file.
         path: PathBuf,
+        /// The I/O error.
         error: std::io::Error,
     },
+    /// The text is not TOML of the pipeline format.
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The pipeline file.
+        path: PathBuf,
+        /// What the parser said, with the line.
+        message: String,
+    },
+    /// The pipeline breaks rules of the format or of its plugins.
     #[error("{path}: {} problem(s), nothing was run:\n{}", issues.len(), issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
-    Invalid { path: PathBuf, issues: Vec<String> },
+    Invalid {
+        /// The pipeline file.
+        path: PathBuf,
+        /// Every problem found, each naming the step and field.
+        issues: Vec<String>,
+    },
 }
 
 /// Where a step reads its table from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
+    /// A dataset of the pipeline, by name.
     Dataset(String),
+    /// Another step's output table, by the step's id.
     Step(String),
 }
 
 impl Source {
+    /// The dataset's name or the step's id.
     pub fn name(&self) -> &str {
         match self {
             Source::Dataset(n) | Source::Step(n) => n,
@@ -48,32 +69,47 @@ impl Source {
     }
 }
 
+/// A dataset of a plan: its file checked and its path resolved.
 #[derive(Clone)]
 pub struct PlannedDataset {
+    /// The dataset's name in the pipeline.
     pub name: String,
+    /// The data file, absolute.
     pub path: PathBuf,
+    /// The label column, if it has one.
     pub target: Option<String>,
+    /// How its rows are divided into train and holdout, if they are.
     pub split: Option<SplitDef>,
 }
 
+/// A step of a plan: its plugin loaded and its params checked against the
+/// plugin's schema.
 #[derive(Clone)]
 pub struct PlannedStep {
+    /// The step's id in the pipeline.
     pub id: String,
+    /// The plugin, loaded and compiled.
     pub plugin: Arc<Plugin>,
+    /// The table it reads.
     pub input: Source,
+    /// A validator's reference table, if any.
     pub reference: Option<Source>,
+    /// The trainer step whose model a validator or explainer uses, if any.
     pub model: Option<String>,
+    /// Which rows of its input it reads: train or holdout.
     pub on: Part,
     /// Params as the plugin will see them, in the file's order.
     pub params: Vec<wit::Param>,
     /// The same params as JSON, for records and cache keys.
     pub params_json: serde_json::Value,
+    /// Its sandbox limits: the pipeline's, else the defaults.
     pub limits: StepLimits,
     /// The limits the pipeline set itself (the others are defaults, which a
     /// tenant's caps may lower).
     pub explicit_limits: BTreeSet<String>,
     /// Directories the step reads, read-only, at `/grants/NAME`.
     pub grants: Vec<crate::runtime::Grant>,
+    /// The step's seed, derived from the run's seed and the step's id.
     pub seed: u64,
     /// The label column of the step's input, if its dataset has one.
     pub target: Option<String>,
@@ -84,6 +120,7 @@ pub struct PlannedStep {
 }
 
 impl PlannedStep {
+    /// The world its plugin implements.
     pub fn world(&self) -> World {
         self.plugin.world
     }
@@ -92,13 +129,19 @@ impl PlannedStep {
 /// A pipeline ready to run.
 #[derive(Clone)]
 pub struct Plan {
+    /// The pipeline file (absolute), which relative paths are resolved against.
     pub path: PathBuf,
+    /// The pipeline's `name`.
     pub name: String,
+    /// The pipeline's `version`.
     pub version: String,
+    /// The run's seed (the file's `seed`, 0 by default).
     pub seed: u64,
     /// sha256 of the file's bytes.
     pub definition_sha256: String,
+    /// The file's text, recorded with the run.
     pub definition: String,
+    /// The datasets, in the file's order.
     pub datasets: Vec<PlannedDataset>,
     /// Steps in an order where every input comes first.
     pub steps: Vec<PlannedStep>,

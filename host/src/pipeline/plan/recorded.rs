@@ -11,8 +11,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordedPlanError {
+    /// The run's record could not be read.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The recorded pipeline file no longer plans.
     #[error(transparent)]
     Plan(#[from] PipelineError),
     /// The recorded plugin directories are not a JSON list of paths.
@@ -21,18 +23,29 @@ pub enum RecordedPlanError {
     /// Planning panicked.
     #[error(transparent)]
     Panicked(#[from] tokio::task::JoinError),
+    /// The run did not record its pipeline file.
     #[error("run {run_id} did not record its pipeline file (it predates resume)")]
-    NoFile { run_id: String },
+    NoFile {
+        /// The run.
+        run_id: String,
+    },
+    /// The pipeline file changed since the run, so planning it again would run
+    /// something else.
     #[error(
         "the pipeline file {path} of run {run_id} changed since the run (sha256 {recorded} \
          then, {current} now); `sluice pipelines show {pipeline} --definition` prints the \
          recorded text"
     )]
     Changed {
+        /// The pipeline file.
         path: String,
+        /// The run.
         run_id: String,
+        /// The pipeline's `name`.
         pipeline: String,
+        /// The sha256 of the text the run recorded.
         recorded: String,
+        /// The sha256 of the file's text now.
         current: String,
     },
 }

@@ -44,18 +44,27 @@ pub use trials::plan_search;
 /// More trials than this is refused (a grid grows fast).
 pub const MAX_TRIALS: usize = 1000;
 
+/// The score a search ranks its trials by (`metric = "..."`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
+    /// The share of correct labels.
     Accuracy,
+    /// The area under the ROC curve of the positive class.
     RocAuc,
+    /// The mean log loss of the positive class's probability (lower is better).
     LogLoss,
+    /// The F1 score of the positive class.
     F1,
+    /// The root mean squared error (lower is better).
     Rmse,
+    /// The mean absolute error (lower is better).
     Mae,
+    /// The coefficient of determination, `1 - SS_res / SS_tot`.
     R2,
 }
 
 impl Metric {
+    /// Every metric, in the order error messages list them.
     pub const ALL: [Metric; 7] = [
         Metric::Accuracy,
         Metric::RocAuc,
@@ -66,6 +75,7 @@ impl Metric {
         Metric::R2,
     ];
 
+    /// The metric's name in a pipeline (`roc_auc`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Metric::Accuracy => "accuracy",
@@ -78,6 +88,7 @@ impl Metric {
         }
     }
 
+    /// The metric named `text`, if there is one.
     pub fn parse(text: &str) -> Option<Metric> {
         Metric::ALL.into_iter().find(|m| m.name() == text)
     }
@@ -105,12 +116,23 @@ impl Metric {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Validation {
     /// k-fold cross-validation on the train part.
-    Folds { k: usize, stratify: bool },
+    Folds {
+        /// The number of folds.
+        k: usize,
+        /// Whether each fold keeps the classes' shares.
+        stratify: bool,
+    },
     /// One seeded holdout of this share of the train part.
-    Holdout { share: f64, stratify: bool },
+    Holdout {
+        /// The share of the train part held out, strictly between 0 and 1.
+        share: f64,
+        /// Whether the holdout keeps the classes' shares.
+        stratify: bool,
+    },
 }
 
 impl Validation {
+    /// Whether the validation rows keep the classes' shares.
     pub fn stratify(self) -> bool {
         match self {
             Validation::Folds { stratify, .. } | Validation::Holdout { stratify, .. } => stratify,
@@ -131,10 +153,16 @@ pub struct Trial {
 /// A planned search: the trials and how they are scored.
 #[derive(Debug, Clone)]
 pub struct Search {
+    /// Whether the trials were drawn at random (else: the whole grid).
     pub random: bool,
+    /// How each trial is scored.
     pub validation: Validation,
+    /// The score trials are ranked by.
     pub metric: Metric,
+    /// The label of the positive class, as text (`"1"` by default), for the
+    /// metrics of one class.
     pub positive: String,
+    /// The trials, in the order they are recorded.
     pub trials: Vec<Trial>,
 }
 

@@ -312,6 +312,9 @@ impl Runtime {
         call.finish(result)
     }
 
+    /// Calls a validator's `validate` on `data` (and `reference`) in a fresh
+    /// sandbox bounded by `ctx`. The error names the step and the plugin, and
+    /// says which limit was hit, what trapped or what the plugin returned.
     pub async fn validate(
         &self,
         plugin: &Plugin,
@@ -324,6 +327,8 @@ impl Runtime {
             .call_validate(store, data, reference, params))
     }
 
+    /// Calls a transform's `fit` on `data`: the fitted state's bytes. Errors as
+    /// for [`Runtime::validate`].
     pub async fn fit(
         &self,
         plugin: &Plugin,
@@ -335,6 +340,8 @@ impl Runtime {
             .call_fit(store, data, params))
     }
 
+    /// Calls a transform's `apply` of `state` to `data`: the transformed table.
+    /// Errors as for [`Runtime::validate`].
     pub async fn apply(
         &self,
         plugin: &Plugin,
@@ -346,6 +353,8 @@ impl Runtime {
             .call_apply(store, state, data))
     }
 
+    /// Calls a trainer's `train` on `features` and `target`: the model's bytes
+    /// and metrics. Errors as for [`Runtime::validate`].
     pub async fn train(
         &self,
         plugin: &Plugin,
@@ -358,6 +367,8 @@ impl Runtime {
             .call_train(store, features, target, params))
     }
 
+    /// Calls a trainer's `predict` with `model` on `features`: one row out per
+    /// row in. Errors as for [`Runtime::validate`].
     pub async fn predict(
         &self,
         plugin: &Plugin,
@@ -369,6 +380,8 @@ impl Runtime {
             .call_predict(store, model, features))
     }
 
+    /// Calls an explainer's `explain` on `features` (and `target`), its `model`
+    /// import bound to `ctx`'s model. Errors as for [`Runtime::validate`].
     pub async fn explain(
         &self,
         plugin: &Plugin,
