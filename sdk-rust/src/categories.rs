@@ -113,7 +113,7 @@ impl Categories {
     }
 
     /// Reads what [`Categories::write`] wrote.
-    pub fn read(r: &mut ByteReader) -> Result<Categories, StepError> {
+    pub fn read(r: &mut ByteReader<'_>) -> Result<Categories, StepError> {
         match r.u8()? {
             0 => Ok(Categories::Str(r.strs()?)),
             1 => Ok(Categories::I64(r.i64s()?)),

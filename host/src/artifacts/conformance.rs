@@ -202,7 +202,7 @@ pub async fn a_put_repairs_a_damaged_object(store: &ArtifactStore) {
     assert_eq!(store.get(&digest).await.unwrap(), data, "{where_}: pieces");
 }
 
-/// A file stored a piece at a time ([`ArtifactStore::put_file`]) is the
+/// A file stored a piece at a time (`ArtifactStore::put_file`) is the
 /// object its bytes put whole would be: small, and larger than one
 /// upload part (a multipart upload on S3). Storing it again leaves the
 /// object; an object damaged in place (same size or not) is written again;

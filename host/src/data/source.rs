@@ -167,7 +167,7 @@ impl DataFile {
         }
     }
 
-    /// The sha256 of the file's bytes, read [`HASH_PIECE`] at a time.
+    /// The sha256 of the file's bytes, read 4 MiB (`HASH_PIECE`) at a time.
     pub fn hash(&self) -> io::Result<ArtifactDigest> {
         FilePieces::new(self.file.clone(), self.size, HASH_PIECE).digest()
     }

@@ -50,7 +50,7 @@ impl Drop for Lease {
     }
 }
 
-/// A run locked by this process (see [`Leases::lock_run`]); unlocked when
+/// A run locked by this process (see `Leases::lock_run`); unlocked when
 /// dropped.
 #[derive(Debug)]
 pub struct RunLock {

@@ -7,7 +7,7 @@
 //!
 //! This module holds the registry's errors and its entry points
 //! (register, look up, list); the model version's types are in
-//! [`version`], how a version is rebuilt from a recorded run in
+//! `version` ([`ModelVersion`]), how a version is rebuilt from a recorded run in
 //! `from_run`, aliases and their audit history in `aliases`. The SQL is
 //! the metadata store's ([`crate::meta`]): nothing here queries the
 //! database itself.

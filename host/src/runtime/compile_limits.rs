@@ -8,7 +8,7 @@
 //! depends on what happens to be cached): its size, its number of
 //! function bodies, each body's size and locals are bounded by
 //! [`CompileLimits`], and its imports and exports give its world and what
-//! it asks of the host ([`super::plugin::inspect`]). The compilation
+//! it asks of the host (`plugin::inspect`). The compilation
 //! itself then runs in a child process bounded in memory and time
 //! ([`super::compiler`]).
 

@@ -9,9 +9,9 @@
 //! the plugin's `InstancePre`, with the limits of [`StepLimits`] and a WASI
 //! context that grants nothing (`sandbox`). The model calls of one
 //! validator or explainer call go to one trainer instance of their own,
-//! kept for that call only (a model session, in [`call`]).
+//! kept for that call only (a model session, in `call`).
 //!
-//! Calls are async only ([`Runtime::apply`] and the others, in [`call`]):
+//! Calls are async only ([`Runtime::apply`] and the others, in `call`):
 //! the guest runs on a wasmtime fiber and yields to the caller's executor
 //! at every epoch tick, so a long step holds no thread while others wait,
 //! and is still stopped at its time limit. Code that is not async drives

@@ -2,7 +2,7 @@
 //! it: its size against `limits.output_mib`, a table's shape.
 //!
 //! Sizes are canonical-ABI sizes: 8 bytes per f64/s64, 1 per bool, the
-//! bytes of a string, and [`HEADER`] bytes for every string and list (its
+//! bytes of a string, and 8 (`HEADER`) bytes for every string and list (its
 //! pointer and length). Sums saturate, so no value can overflow them.
 
 use super::bindings::types;

@@ -7,7 +7,7 @@
 //! runs are visible only to it, and its caps bound every step's limits, the
 //! number of its steps that run at once and the bytes it may store. Caps are
 //! kept in the metadata database (`sluice tenants create|list|show|set`);
-//! changing them takes an [`Admin`] (see [`admin`]).
+//! changing them takes an [`Admin`] (see `tenants/admin.rs`).
 
 mod admin;
 

@@ -335,7 +335,7 @@ impl ArtifactStore {
         Ok(found)
     }
 
-    /// Staging files (`<object>#<n>`, see [`direct`](super::direct)) last
+    /// Staging files (`<object>#<n>`, see `store/direct.rs`) last
     /// modified at or before `cutoff`, with their sizes: what a write
     /// killed between writing and renaming left in a local store. Other
     /// stores stage nothing of sluice's.

@@ -57,7 +57,7 @@ impl Format {
 /// all integers give Int64, all numbers Float64, all `true`/`false`
 /// Boolean, anything else Utf8; an empty field, `NA`, `NaN` and pandas'
 /// other missing-value tokens are nulls; a column of numbers but for a few
-/// values is an error naming the first (see [`csv_file`](super::csv_file)).
+/// values is an error naming the first (see `data/csv_file.rs`).
 pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
     Format::of(path)?;
     let file = std::fs::File::open(path)

@@ -18,10 +18,11 @@ use parquet::file::reader::ChunkReader;
 use super::{Format, concat};
 use crate::data::DataError;
 
-/// [`table_from_bytes`] then [`split_holdout`](crate::data::split_holdout), the
-/// same two parts, for a Parquet file whose columns are all f64, i64, bool
-/// or text: decoded [`SPLIT_CHUNK`] rows at a time, each chunk's rows dealt
-/// straight into the two parts (built at their final size), so the whole
+/// [`table_from_bytes`](crate::data::table_from_bytes) then
+/// [`split_holdout`](crate::data::split_holdout), the same two parts, for a
+/// Parquet file whose columns are all f64, i64, bool or text: decoded 64 Ki
+/// rows (`SPLIT_CHUNK`) at a time, each chunk's rows dealt straight into
+/// the two parts (built at their final size), so the whole
 /// table is never decoded at once: on the 1M-row e2e benchmark, whose
 /// every fresh page costs, that spares the dataset step a whole decoded
 /// table's worth of fresh memory (docs/benchmarks.md;

@@ -88,7 +88,7 @@ impl ExecutorBuilder {
     }
 
     /// Reuse the outputs of earlier steps with the same cache key (see
-    /// [`cache`]). Keys are recorded either way.
+    /// [`cache`](crate::pipeline::cache)). Keys are recorded either way.
     pub fn use_cache(mut self, use_cache: bool) -> Self {
         self.executor.use_cache = use_cache;
         self
