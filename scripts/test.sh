@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 echo "==> garage (a real S3-compatible server for the S3 tests)"
 ./scripts/garage.sh install
 ./scripts/build-plugins.sh
+# The public API's docs: every intra-doc link resolves and none points at a
+# private item (the lints are in the root Cargo.toml). The release profile,
+# so the build scripts and proc macros it compiles serve `cargo test` too.
+echo "==> cargo doc (the public API's doc links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p sluice -p sluice-sdk -p sluice-determ
 echo "==> cargo test --release --workspace"
 # The plugins are built: the tests need not run build-plugins.sh again.
 export SLUICE_PLUGINS_BUILT=1
