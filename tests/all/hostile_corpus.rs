@@ -256,7 +256,7 @@ fn trained_model(rt: &Runtime, trainer: &str) -> ModelBinding {
         trainer,
         model: Arc::new(trained.value.model),
         limits: StepLimits::default(),
-        helpers: None,
+        spare_sessions: None,
     }
 }
 

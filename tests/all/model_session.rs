@@ -153,10 +153,17 @@ fn predict_each_permutes_and_answers_the_outputs_asked_for() {
     for name in ["logreg", "gbt", "py_naive_bayes"] {
         let (trainer, model) = trained(rt, name);
         for slots in [false, true] {
-            let helpers: Option<sluice::runtime::HelperSlots> = slots.then(|| {
-                Arc::new(|| Some(Box::new(()) as Box<dyn Send>)) as sluice::runtime::HelperSlots
+            let spare_sessions: Option<sluice::runtime::SpareSessionSlots> = slots.then(|| {
+                Arc::new(|| Some(Box::new(()) as Box<dyn Send>))
+                    as sluice::runtime::SpareSessionSlots
             });
-            let ctx = bound("probe", &trainer, &model, StepLimits::default(), helpers);
+            let ctx = bound(
+                "probe",
+                &trainer,
+                &model,
+                StepLimits::default(),
+                spare_sessions,
+            );
             let params = probe_mode("each");
             let out = tokio_rt
                 .block_on(rt.explain(&probe, &ctx, features, Some(target), &params))
@@ -206,13 +213,19 @@ fn predict_replacing_each_uses_the_slots_it_is_given() {
         .unwrap();
     let run = |plugin: &sluice::runtime::Plugin, params: &[wit::Param], slots: bool| {
         let counter = granted.clone();
-        let helpers: Option<sluice::runtime::HelperSlots> = slots.then(|| {
+        let spare_sessions: Option<sluice::runtime::SpareSessionSlots> = slots.then(|| {
             Arc::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
                 Some(Box::new(()) as Box<dyn Send>)
-            }) as sluice::runtime::HelperSlots
+            }) as sluice::runtime::SpareSessionSlots
         });
-        let ctx = bound("each", &trainer, &model, StepLimits::default(), helpers);
+        let ctx = bound(
+            "each",
+            &trainer,
+            &model,
+            StepLimits::default(),
+            spare_sessions,
+        );
         tokio_rt
             .block_on(rt.explain(plugin, &ctx, features, Some(target), params))
             .map(|o| o.value)
@@ -247,20 +260,20 @@ fn compared(out: &wit::Explanation) -> Option<f64> {
 }
 
 /// A step context (seed 9) whose `model` import calls `trainer` with
-/// `model`, under `limits`, with `helpers` for spare instances.
+/// `model`, under `limits`, with `spare_sessions` for spare model sessions.
 fn bound(
     step: &str,
     trainer: &Arc<Plugin>,
     model: &Arc<Vec<u8>>,
     limits: StepLimits,
-    helpers: Option<sluice::runtime::HelperSlots>,
+    spare_sessions: Option<sluice::runtime::SpareSessionSlots>,
 ) -> StepContext {
     let mut ctx = StepContext::new(step, StepLimits::default(), 9);
     ctx.model = Some(ModelBinding {
         trainer: trainer.clone(),
         model: model.clone(),
         limits,
-        helpers,
+        spare_sessions,
     });
     ctx
 }

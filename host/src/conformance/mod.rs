@@ -207,7 +207,7 @@ impl Suite<'_> {
                     trainer: trainer.clone(),
                     model: Arc::new(out.value.model),
                     limits: StepLimits::default(),
-                    helpers: None,
+                    spare_sessions: None,
                 })
             }
             Err(e) => self.record(

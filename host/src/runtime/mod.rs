@@ -86,15 +86,17 @@ pub struct ModelBinding {
     /// The limits of each call into the trainer.
     pub limits: StepLimits,
     /// Asked for a step slot to spare before `predict-replacing-each` runs
-    /// requests in a second instance of the trainer (the slot is held
-    /// while it runs); `None` runs every request in one instance.
-    pub helpers: Option<HelperSlots>,
+    /// requests in a spare model session, a second instance of the trainer
+    /// (the slot is held while it runs); `None` runs every request in one
+    /// instance.
+    pub spare_sessions: Option<SpareSessionSlots>,
 }
 
-/// Hands out a slot for one more trainer instance (a guard that frees it
-/// when dropped), or `None` when the tenant or the process has none to
-/// spare.
-pub type HelperSlots = Arc<dyn Fn() -> Option<Box<dyn Send>> + Send + Sync>;
+/// Hands out a slot for one spare model session: one more instance of the
+/// trainer, next to the step's own, that answers a share of a
+/// `predict-replacing-each` call. The slot is a guard that frees it when
+/// dropped; `None` when the tenant or the process has none to spare.
+pub type SpareSessionSlots = Arc<dyn Fn() -> Option<Box<dyn Send>> + Send + Sync>;
 
 /// Who is calling and with what bounds.
 #[derive(Clone)]

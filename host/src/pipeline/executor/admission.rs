@@ -1,10 +1,11 @@
 //! Admission and scheduling: how many steps run at once, per tenant (its
-//! `concurrency` cap) and process-wide, and the helper slots of a step's
-//! model calls. Not for what a step may do once it runs (its limits).
+//! `concurrency` cap) and process-wide, and the slots of the spare model
+//! sessions of a step's model calls. Not for what a step may do once it
+//! runs (its limits).
 
 use super::dataset_file;
 use crate::pipeline::plan::Plan;
-use crate::runtime::{Grant, HelperSlots, StepLimits};
+use crate::runtime::{Grant, SpareSessionSlots, StepLimits};
 use crate::tenants::Tenant;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,7 +86,7 @@ impl Scheduler {
     /// Slots for more trainer instances of one step's model calls
     /// (`predict-replacing-each`): a slot of the tenant and one of the
     /// process, taken only when both are free at once, never waited for.
-    pub fn helper_slots(&self, tenant: &str, concurrency: u32) -> HelperSlots {
+    pub fn spare_session_slots(&self, tenant: &str, concurrency: u32) -> SpareSessionSlots {
         let (tenants, global) = (self.tenants.clone(), self.global.clone());
         let tenant = tenant.to_string();
         Arc::new(move || {
@@ -183,15 +184,16 @@ pub(super) fn admit(tenant: &Tenant, plan: &Plan) -> Admitted {
 mod tests {
     use super::*;
 
-    /// A helper slot is a slot of the tenant and one of the process, taken
-    /// only when both are free: never past the tenant's concurrency cap or
-    /// the process's step budget, and freed when dropped.
+    /// A spare session's slot is a slot of the tenant and one of the
+    /// process, taken only when both are free: never past the tenant's
+    /// concurrency cap or the process's step budget, and freed when
+    /// dropped.
     #[tokio::test]
-    async fn helper_slots_stay_within_the_tenant_and_process_caps() {
+    async fn spare_session_slots_stay_within_the_tenant_and_process_caps() {
         // Tenant cap 1: the step's own slot leaves none to spare.
         let scheduler = Scheduler::new(4);
         let step = scheduler.acquire("a", 1).await;
-        let slots = scheduler.helper_slots("a", 1);
+        let slots = scheduler.spare_session_slots("a", 1);
         assert!(slots().is_none());
         drop(step);
         assert!(slots().is_some(), "a free slot is handed out");
@@ -199,7 +201,7 @@ mod tests {
         // Tenant cap 3, process budget 2: one to spare, then none.
         let scheduler = Scheduler::new(2);
         let _step = scheduler.acquire("b", 3).await;
-        let slots = scheduler.helper_slots("b", 3);
+        let slots = scheduler.spare_session_slots("b", 3);
         let first = slots().expect("one process slot is free");
         assert!(slots().is_none(), "the process budget is spent");
         drop(first);
@@ -209,7 +211,7 @@ mod tests {
         let scheduler = Scheduler::new(8);
         let _a = scheduler.acquire("a", 1).await;
         let _b = scheduler.acquire("b", 2).await;
-        assert!(scheduler.helper_slots("a", 1)().is_none());
-        assert!(scheduler.helper_slots("b", 2)().is_some());
+        assert!(scheduler.spare_session_slots("a", 1)().is_none());
+        assert!(scheduler.spare_session_slots("b", 2)().is_some());
     }
 }

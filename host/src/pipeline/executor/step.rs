@@ -294,9 +294,9 @@ impl RunCtx<'_> {
                 trainer,
                 model: Arc::new(bytes.to_vec()),
                 limits: *limits,
-                helpers: Some(
+                spare_sessions: Some(
                     self.scheduler
-                        .helper_slots(&self.tenant.name, self.tenant.caps.concurrency),
+                        .spare_session_slots(&self.tenant.name, self.tenant.caps.concurrency),
                 ),
             });
         }

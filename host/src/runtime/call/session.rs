@@ -106,7 +106,7 @@ impl Runtime {
     /// `predict` (and `hold`, `predict-replacing`) in a sandbox of its own,
     /// one [`ModelSession`] for all the model calls of this step call, and
     /// for `predict-replacing-each`, more sessions side by side when
-    /// [`ModelBinding::helpers`] hands out slots.
+    /// [`ModelBinding::spare_sessions`] hands out slots.
     pub(super) fn model_predictor(
         &self,
         binding: &ModelBinding,
@@ -164,7 +164,7 @@ impl Runtime {
     /// `predict-replacing-each`: the requests in order, in contiguous
     /// chunks, the first in the step's session and each other one in a
     /// spare session (holding the same table) on a task of its own, for
-    /// as many slots as [`ModelBinding::helpers`] hands out (up to one per
+    /// as many slots as [`ModelBinding::spare_sessions`] hands out (up to one per
     /// core). Without slots, outside tokio, or for a trainer the host
     /// holds the table for, all in the step's session.
     async fn model_each(
@@ -181,7 +181,7 @@ impl Runtime {
         };
         let mut slots = Vec::new();
         if let (Some(grant), Some(_), Ok(_)) = (
-            &binding.helpers,
+            &binding.spare_sessions,
             &held,
             tokio::runtime::Handle::try_current(),
         ) {
