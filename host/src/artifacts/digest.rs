@@ -18,11 +18,13 @@ impl ArtifactDigest {
         Self(Sha256::digest(bytes).into())
     }
 
-    /// The digest of the bytes of `parts`, one after the other.
-    pub fn of_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Self {
+    /// The digest of the bytes of `pieces`, one after the other: the
+    /// digest of an artifact held in pieces (as Parquet is encoded, or a
+    /// file read), equal to [`ArtifactDigest::of`] of the whole.
+    pub fn of_pieces<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut hasher = Sha256::new();
-        for part in parts {
-            hasher.update(part);
+        for piece in pieces {
+            hasher.update(piece);
         }
         Self(hasher.finalize().into())
     }

@@ -66,7 +66,7 @@ pub fn build(dir: &Path, out: Option<&Path>) -> Result<(PathBuf, BuildOutcome), 
 
 fn inputs_digest(dir: &Path, manifest: &Manifest, out: &Path) -> Result<String, AuthoringError> {
     let mut h = Sha256::new();
-    for part in [
+    for input in [
         env!("CARGO_PKG_VERSION"),
         manifest.lang.name(),
         &manifest.world,
@@ -76,7 +76,7 @@ fn inputs_digest(dir: &Path, manifest: &Manifest, out: &Path) -> Result<String, 
         JS_SDK,
         C_SDK,
     ] {
-        h.update(part.as_bytes());
+        h.update(input.as_bytes());
         h.update([0]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -14,7 +14,7 @@ impl Suite<'_> {
         params: &[types::Param],
     ) -> Outcome<Bytes> {
         let ctx = self.ctx(check);
-        let (features, target) = tables::split_target(table);
+        let (features, target) = tables::take_label(table);
         let rt = self.runtime;
         let p = self.plugin;
         match p.world {
@@ -58,7 +58,7 @@ impl Suite<'_> {
         params: &[types::Param],
     ) -> Option<Vec<u8>> {
         let ctx = self.ctx(check);
-        let (features, target) = tables::split_target(table);
+        let (features, target) = tables::take_label(table);
         match self.plugin.world {
             World::Transform => self
                 .runtime
@@ -89,7 +89,7 @@ impl Suite<'_> {
         table: &types::Table,
     ) -> Outcome<Bytes> {
         let ctx = self.ctx(check);
-        let (features, _) = tables::split_target(table);
+        let (features, _) = tables::take_label(table);
         match self.plugin.world {
             World::Transform => {
                 Outcome::of(self.runtime.apply(self.plugin, &ctx, state, table).await)
@@ -107,7 +107,7 @@ impl Suite<'_> {
     /// The rows of the table the second call returns.
     pub(super) async fn second_rows(&self, state: &[u8], table: &types::Table) -> Option<usize> {
         let ctx = self.ctx("round-trip");
-        let (features, _) = tables::split_target(table);
+        let (features, _) = tables::take_label(table);
         let out = match self.plugin.world {
             World::Transform => {
                 self.runtime

@@ -107,8 +107,9 @@ pub fn numbers_as_strings(table: &Table) -> Table {
     Table { columns }
 }
 
-/// The features, and the label when the table has one.
-pub fn split_target(table: &Table) -> (Table, Option<Column>) {
+/// The features, and the label column (`TARGET`) taken out of them when
+/// the table has one.
+pub fn take_label(table: &Table) -> (Table, Option<Column>) {
     let target = table.columns.iter().find(|c| c.name == TARGET).cloned();
     let features = table
         .columns
@@ -121,7 +122,7 @@ pub fn split_target(table: &Table) -> (Table, Option<Column>) {
 
 /// The features and label of [`numeric`], for training a model.
 pub fn features_and_target() -> (Table, Column) {
-    let (features, target) = split_target(&numeric());
+    let (features, target) = take_label(&numeric());
     (features, target.expect("numeric() has a label"))
 }
 

@@ -73,7 +73,9 @@ pub struct DatasetDef {
     pub split: Option<SplitDef>,
 }
 
-/// A seeded train/holdout split of a dataset.
+/// A seeded train/holdout split of a dataset. "Split" means only this in
+/// sluice's code: taking the label column out of a table is
+/// "taking the label", and a search's folds are folds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitDef {
@@ -88,7 +90,9 @@ pub struct SplitDef {
     pub stratify: bool,
 }
 
-/// Which part of a split table a step reads.
+/// Which part of a split table a step reads: a part is one of the two row
+/// sets of the dataset's train/holdout split ([`SplitDef`]). The word
+/// means only that in sluice's code; pieces of bytes are "pieces".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Part {

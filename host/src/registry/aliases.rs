@@ -153,36 +153,36 @@ impl Registry {
     /// component, the model): a version is not promoted on bytes that went
     /// bad, with or without `--force`.
     async fn check_stored(&self, version: &ModelVersion, alias: &str) -> Result<()> {
-        let mut parts = Vec::new();
+        let mut artifacts = Vec::new();
         for c in &version.chain {
-            parts.push((
+            artifacts.push((
                 format!(
                     "plugin component of step `{}` ({})",
                     c.plugin.step_id, c.plugin.name
                 ),
                 ArtifactDigest::parse(&c.plugin.sha256)?,
             ));
-            parts.push((
+            artifacts.push((
                 format!("fitted state of step `{}`", c.plugin.step_id),
                 c.state.clone(),
             ));
         }
-        parts.push((
+        artifacts.push((
             format!(
                 "plugin component of trainer `{}` ({})",
                 version.trainer.step_id, version.trainer.name
             ),
             ArtifactDigest::parse(&version.trainer.sha256)?,
         ));
-        parts.push(("model".to_owned(), version.model.clone()));
-        for (part, digest) in parts {
+        artifacts.push(("model".to_owned(), version.model.clone()));
+        for (which, digest) in artifacts {
             let integrity = self.artifacts.check(&digest).await?;
             if !integrity.is_intact() {
                 return Err(RegistryError::DamagedArtifact(Box::new(DamagedArtifact {
                     name: version.name.clone(),
                     version: version.version,
                     alias: alias.to_owned(),
-                    part,
+                    which,
                     digest,
                     integrity,
                     run: version.run_id.clone(),

@@ -115,7 +115,7 @@ pub enum RegistryError {
         "cannot promote {} v{} to `{}`: its {} {} is {}. `sluice verify {}` re-executes \
          the run the version came from and writes back what it reproduces; `sluice store \
          check` names everything else affected",
-        .0.name, .0.version, .0.alias, .0.part, .0.digest, .0.integrity, .0.run
+        .0.name, .0.version, .0.alias, .0.which, .0.digest, .0.integrity, .0.run
     )]
     DamagedArtifact(Box<DamagedArtifact>),
     /// A stored record or an argument is not valid (the message says which and
@@ -158,9 +158,9 @@ pub struct DamagedArtifact {
     pub version: i64,
     /// The alias it was to get.
     pub alias: String,
-    /// Which of the version's artifacts: `model`, ``fitted state of step
-    /// `scale` ``, ...
-    pub part: String,
+    /// Which of the version's artifacts it is, in words: `model`,
+    /// ``fitted state of step `scale` ``, ...
+    pub which: String,
     /// The damaged artifact's digest.
     pub digest: ArtifactDigest,
     /// What is wrong with its stored bytes (corrupt, missing).

@@ -74,7 +74,7 @@ impl ArtifactStore {
     }
 
     /// [`put`](Self::put) of bytes the caller has just hashed to `digest`
-    /// (with [`ArtifactDigest::of`] or [`ArtifactDigest::of_parts`]),
+    /// (with [`ArtifactDigest::of`] or [`ArtifactDigest::of_pieces`]),
     /// without hashing them again; `bytes` may be in pieces.
     pub(crate) async fn put_hashed(
         &self,

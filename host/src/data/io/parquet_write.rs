@@ -163,10 +163,15 @@ pub(super) fn encode_parquet_on(
     let (mut file, factory) = writer.into_serialized_writer().map_err(parquet)?;
     let rows = batch.num_rows();
     for (index, start) in (0..rows).step_by(row_group_rows).enumerate() {
-        let part = batch.slice(start, row_group_rows.min(rows - start));
+        let rows_of_group = batch.slice(start, row_group_rows.min(rows - start));
         let writers = factory.create_column_writers(index).map_err(parquet)?;
         let mut leaves = Vec::with_capacity(writers.len());
-        for (field, column) in part.schema().fields().iter().zip(part.columns()) {
+        for (field, column) in rows_of_group
+            .schema()
+            .fields()
+            .iter()
+            .zip(rows_of_group.columns())
+        {
             leaves.extend(compute_leaves(field, column).map_err(parquet)?);
         }
         let jobs: Vec<_> = writers.into_iter().zip(leaves).collect();

@@ -251,7 +251,7 @@ fn parquet_in_pieces_is_the_same_bytes() {
     assert!(pieces.len() >= 3, "{} pieces", pieces.len());
     assert!(pieces.iter().all(|p| p.len() <= PIECE));
     assert_eq!(pieces.concat(), whole);
-    let digest = crate::artifacts::ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
+    let digest = crate::artifacts::ArtifactDigest::of_pieces(pieces.iter().map(|p| p.as_ref()));
     assert_eq!(digest, crate::artifacts::ArtifactDigest::of(&whole));
 }
 

@@ -16,7 +16,7 @@ impl RunCtx<'_> {
         let StepCall { step, .. } = call;
         let (part, ctx) = self.evaluated_part(call).await?;
         let target = step.target.clone();
-        let (features, label) = self.split_input(&part, target.as_deref()).await?;
+        let (features, label) = self.plugin_input(&part, target.as_deref()).await?;
         let explanation = self
             .call(
                 step,

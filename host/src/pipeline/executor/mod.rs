@@ -41,7 +41,7 @@ pub use report::{
 };
 use reuse::output;
 use step::StepInfo;
-use tables::{Parts, Split, encode, split_target};
+use tables::{Parts, PluginInput, encode, take_label};
 pub use verify::{
     DamagedOutput, OutputCheck, OutputComparison, VerifyError, VerifyReport, check_run_outputs,
 };
@@ -115,7 +115,7 @@ struct RunState {
     /// The tables transforms returned, as the next step gets them (by
     /// artifact and target name): their batches share these values, so
     /// the next step's input needs no conversion.
-    splits: Mutex<HashMap<(ArtifactDigest, Option<String>), Split>>,
+    plugin_inputs: Mutex<HashMap<(ArtifactDigest, Option<String>), PluginInput>>,
     /// Outputs on their way to the store; steps downstream read them from
     /// here meanwhile.
     unwritten: Arc<Mutex<HashMap<ArtifactDigest, Vec<Bytes>>>>,

@@ -1,7 +1,7 @@
 //! Table memory: the tables the run's steps made (where each node's train
-//! and holdout parts are), their batches and plugin-side splits kept for
-//! the steps that read them, encoded as Parquet when stored, and let go of
-//! when no step needs them. Not for the writing itself (see
+//! and holdout parts are), their batches and the plugin inputs made of
+//! them (`PluginInput`) kept for the steps that read them, encoded as
+//! Parquet when stored, and let go of when no step needs them. Not for the writing itself (see
 //! [`writes`](super::writes)).
 
 use super::error::{Failing, StepAbort};
@@ -14,7 +14,9 @@ use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Where a table-valued node's parts are.
+/// Where a table-valued node's parts are: a part is one of the two row
+/// sets of the dataset's train/holdout split, carried through every step
+/// (the holdout part only when the dataset is split).
 #[derive(Debug, Clone)]
 pub(super) struct Parts {
     pub(super) train: ArtifactDigest,
@@ -34,7 +36,7 @@ pub(super) struct Encoded {
 pub(super) fn encode(batch: RecordBatch) -> impl Future<Output = Result<Encoded, String>> {
     let task = tokio::task::spawn_blocking(move || {
         let pieces = data::write_parquet_pieces(&batch).map_err(|e| e.to_string())?;
-        let digest = ArtifactDigest::of_parts(pieces.iter().map(|p| p.as_ref()));
+        let digest = ArtifactDigest::of_pieces(pieces.iter().map(|p| p.as_ref()));
         Ok(Encoded {
             batch,
             pieces,
@@ -48,8 +50,10 @@ pub(super) fn encode(batch: RecordBatch) -> impl Future<Output = Result<Encoded,
 }
 
 /// A step's input as plugins get it: the features, and the target column
-/// when the step has a target and the table holds it.
-pub(super) type Split = (Arc<wit::Table>, Option<Arc<wit::Column>>);
+/// (the label) taken out of them when the step has a target and the table
+/// holds it. Not a train/holdout split: that is the dataset's
+/// ([`SplitDef`](crate::pipeline::definition::SplitDef)).
+pub(super) type PluginInput = (Arc<wit::Table>, Option<Arc<wit::Column>>);
 
 impl RunCtx<'_> {
     /// Store a table output as Parquet, and keep the batch for the steps
@@ -83,7 +87,7 @@ impl RunCtx<'_> {
         Ok(stored)
     }
 
-    /// Lets go of the tables (batches and the splits sharing their values)
+    /// Lets go of the tables (batches and the plugin inputs sharing their values)
     /// that none of `unfinished` reads, so the memory of a table no step
     /// needs any more serves the next step's tables and encodings warm
     /// instead of fresh pages (on the 1M-row e2e benchmark, tables held to
@@ -105,7 +109,7 @@ impl RunCtx<'_> {
                 .collect()
         };
         lock(&self.state.batches).retain(|digest, _| live.contains(digest));
-        lock(&self.state.splits).retain(|(digest, _), _| live.contains(digest));
+        lock(&self.state.plugin_inputs).retain(|(digest, _), _| live.contains(digest));
     }
 
     pub(super) async fn batch(
@@ -126,27 +130,28 @@ impl RunCtx<'_> {
         }
     }
 
-    /// The table of artifact `digest` split for `target`, as plugins get
-    /// it: the one a transform returned, kept, or else converted from the
-    /// batch.
-    pub(super) async fn split_input(
+    /// The table of artifact `digest` with the label `target` taken out, as
+    /// plugins get it: the one a transform returned, kept, or else
+    /// converted from the batch.
+    pub(super) async fn plugin_input(
         &self,
         digest: &ArtifactDigest,
         target: Option<&str>,
-    ) -> Result<Split, StepAbort> {
+    ) -> Result<PluginInput, StepAbort> {
         let key = (digest.clone(), target.map(str::to_owned));
-        if let Some(split) = lock(&self.state.splits).get(&key) {
-            return Ok(split.clone());
+        if let Some(input) = lock(&self.state.plugin_inputs).get(&key) {
+            return Ok(input.clone());
         }
         let batch = self.batch(digest).await?;
         let table = data::batch_to_table(&batch).failed()?;
-        let (features, label) = split_target(table, target);
+        let (features, label) = take_label(table, target);
         Ok((Arc::new(features), label.map(Arc::new)))
     }
 }
 
-/// Take the label column out of a table.
-pub(super) fn split_target(
+/// Take the label column `target` out of a table: the features, and the
+/// label if the table has it.
+pub(super) fn take_label(
     mut table: wit::Table,
     target: Option<&str>,
 ) -> (wit::Table, Option<wit::Column>) {

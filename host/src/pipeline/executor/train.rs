@@ -42,7 +42,7 @@ impl RunCtx<'_> {
                     .await,
             );
         }
-        let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
+        let (features, label) = self.plugin_input(&input.train, target.as_deref()).await?;
         let label = label.ok_or("the input has no target column").failed()?;
         let trained = self
             .call_with(
@@ -72,7 +72,7 @@ impl RunCtx<'_> {
         if let Some(h) = &input.holdout {
             // Predictions for the holdout, kept so serving can be
             // checked against training bit for bit.
-            let (hf, _) = self.split_input(h, target.as_deref()).await?;
+            let (hf, _) = self.plugin_input(h, target.as_deref()).await?;
             let predicted = {
                 let m = model_bytes.clone();
                 self.call(step, ctx, &mut made.log, move |rt, p, ctx, _| async move {

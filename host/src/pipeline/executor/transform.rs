@@ -4,7 +4,7 @@
 
 use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::{Parts, RunCtx, Split, encode, lock};
+use super::{Parts, PluginInput, RunCtx, encode, lock};
 use crate::pipeline::plan::PlannedStep;
 use crate::runtime::StepContext;
 use crate::{data, wit};
@@ -24,7 +24,7 @@ impl RunCtx<'_> {
         } = call;
         let target = step.target.clone();
         // fit and apply read the same features: shared, not copied.
-        let (features, label) = self.split_input(&input.train, target.as_deref()).await?;
+        let (features, label) = self.plugin_input(&input.train, target.as_deref()).await?;
         let fitted = {
             let features = features.clone();
             self.call(
@@ -39,7 +39,7 @@ impl RunCtx<'_> {
         // Every call first, then the writes: a step that fails in
         // apply leaves no output behind, not even its fitted state.
         let fitted_state = Arc::new(fitted);
-        let (applied, train_split) = self
+        let (applied, train_as_input) = self
             .apply_part(
                 step,
                 ctx,
@@ -54,7 +54,7 @@ impl RunCtx<'_> {
         let train_encoded = encode(applied);
         let applied_holdout = match &input.holdout {
             Some(h) => {
-                let (hf, hl) = self.split_input(h, target.as_deref()).await?;
+                let (hf, hl) = self.plugin_input(h, target.as_deref()).await?;
                 Some(
                     self.apply_part(step, ctx, &mut made.log, fitted_state.clone(), hf, hl)
                         .await?,
@@ -64,8 +64,8 @@ impl RunCtx<'_> {
         };
         // Encoded beside the train part, on the core that would
         // otherwise wait for it.
-        let (holdout_encoded, holdout_split) = match applied_holdout {
-            Some((batch, split)) => (Some(encode(batch)), Some(split)),
+        let (holdout_encoded, holdout_as_input) = match applied_holdout {
+            Some((batch, as_input)) => (Some(encode(batch)), Some(as_input)),
             None => (None, None),
         };
         let state_digest = self
@@ -74,18 +74,18 @@ impl RunCtx<'_> {
         made.outputs.push(("state".into(), state_digest));
         let train_out = self.put_encoded(&step.id, train_encoded.await).await?;
         made.outputs.push(("train".into(), train_out.clone()));
-        let mut splits = vec![(train_out.clone(), train_split)];
+        let mut as_inputs = vec![(train_out.clone(), train_as_input)];
         let mut holdout_out = None;
-        if let (Some(encoded), Some(split)) = (holdout_encoded, holdout_split) {
+        if let (Some(encoded), Some(as_input)) = (holdout_encoded, holdout_as_input) {
             let d = self.put_encoded(&step.id, encoded.await).await?;
             made.outputs.push(("holdout".into(), d.clone()));
-            splits.push((d.clone(), split));
+            as_inputs.push((d.clone(), as_input));
             holdout_out = Some(d);
         }
-        lock(&self.state.splits).extend(
-            splits
+        lock(&self.state.plugin_inputs).extend(
+            as_inputs
                 .into_iter()
-                .map(|(digest, split)| ((digest, target.clone()), split)),
+                .map(|(digest, as_input)| ((digest, target.clone()), as_input)),
         );
         lock(&self.state.tables).insert(
             step.id.clone(),
@@ -108,7 +108,7 @@ impl RunCtx<'_> {
         fitted: Arc<Vec<u8>>,
         features: Arc<wit::Table>,
         label: Option<Arc<wit::Column>>,
-    ) -> Result<(RecordBatch, Split), StepAbort> {
+    ) -> Result<(RecordBatch, PluginInput), StepAbort> {
         let mut table = self
             .call(step, ctx, log, move |rt, p, ctx, _| async move {
                 rt.apply(&p, &ctx, &fitted, &features).await

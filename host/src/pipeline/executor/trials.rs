@@ -3,7 +3,7 @@
 //! sandboxed train + predict, in parallel up to the tenant's concurrency
 //! cap, each trial recorded as it finishes.
 
-use super::{RunCtx, RunObserver, StepAbort, split_target};
+use super::{RunCtx, RunObserver, StepAbort, take_label};
 use crate::data;
 use crate::meta::{StepStatus, TrialRecord};
 use crate::pipeline::plan::PlannedStep;
@@ -284,17 +284,17 @@ impl RunCtx<'_> {
                     fit.len()
                 ));
             }
-            let part = |rows: Vec<u64>| -> Result<(wit::Table, wit::Column), String> {
+            let fold_rows = |rows: Vec<u64>| -> Result<(wit::Table, wit::Column), String> {
                 let batch = data::take(train, rows).map_err(|e| e.to_string())?;
                 let table = data::batch_to_table(&batch).map_err(|e| e.to_string())?;
-                let (features, label) = split_target(table, Some(target));
+                let (features, label) = take_label(table, Some(target));
                 Ok((
                     features,
                     label.expect("the target column is in the train part"),
                 ))
             };
-            let (train_features, train_label) = part(fit)?;
-            let (valid_features, valid_label) = part(valid)?;
+            let (train_features, train_label) = fold_rows(fit)?;
+            let (valid_features, valid_label) = fold_rows(valid)?;
             folds.push(Fold {
                 train_features,
                 train_label,
