@@ -1,5 +1,6 @@
-//! Column selection shared by transforms: the comma-separated `columns`
-//! param, choosing numeric columns, and a column's present values.
+//! Column selection shared by plugins: the comma-separated `columns`
+//! param, choosing numeric columns, a column's present values, and a
+//! trained model's feature columns found by name ([`model_features`]).
 
 use std::borrow::Cow;
 
@@ -180,6 +181,30 @@ pub fn numeric_feature_ref<'a>(
     Ok(values)
 }
 
+/// The feature columns a trained model needs, found by name in `table`
+/// and in the model's order (`names`), each as [`numeric_feature_ref`]
+/// gives it (`plugin` is named in its errors): what a trainer's `predict`
+/// reads. A name `table` lacks is an invalid-input error that lists the
+/// table's columns; the first failing name, in order, is the one reported.
+pub fn model_features<'t>(
+    table: &'t Table,
+    names: &[String],
+    plugin: &str,
+) -> Result<Vec<Cow<'t, [f64]>>, StepError> {
+    names
+        .iter()
+        .map(|name| {
+            let column = table.get(name).ok_or_else(|| {
+                StepError::invalid_input(format!(
+                    "the model needs feature '{name}', which is not in the data; columns: {}",
+                    table.names().join(", ")
+                ))
+            })?;
+            numeric_feature_ref(column, plugin)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +319,33 @@ mod tests {
                 .contains("column 'nope' was fitted but is not in the data; columns: n, s")
         );
         assert_eq!(fitted_position(&data, "s").unwrap(), 1);
+    }
+
+    /// A model's features come in the model's order, whatever the table's,
+    /// as numbers; a missing one, or one that is not numeric, is an
+    /// invalid-input error naming it.
+    #[test]
+    fn model_features_are_found_by_name_in_the_models_order() {
+        let data = Table::new()
+            .with(Column::i64("b", vec![1, 2]))
+            .with(Column::f64("a", vec![0.5, 1.5]))
+            .with(Column::strings("s", ["x", "y"]));
+        let names = ["a".to_string(), "b".to_string()];
+        let columns = model_features(&data, &names, "p").unwrap();
+        assert_eq!(columns.len(), 2);
+        assert_eq!(&*columns[0], &[0.5, 1.5]);
+        assert!(matches!(columns[0], Cow::Borrowed(_)));
+        assert_eq!(&*columns[1], &[1.0, 2.0]);
+
+        let err = model_features(&data, &["a".into(), "c".into()], "p").unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::InvalidInput);
+        assert_eq!(
+            err.message,
+            "the model needs feature 'c', which is not in the data; columns: b, a, s"
+        );
+        let err = model_features(&data, &["s".into()], "p").unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::InvalidInput);
+        assert!(err.message.contains("column 's' is"), "{}", err.message);
+        assert!(err.message.contains("p needs f64"), "{}", err.message);
     }
 }

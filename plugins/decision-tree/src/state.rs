@@ -4,10 +4,9 @@
 
 use sluice_sdk::classes::Classes;
 use sluice_sdk::codec::{ByteReader, ByteWriter, TreeLinks};
-use sluice_sdk::{Column, StepError, Table, classes};
+use sluice_sdk::{Column, StepError, Table, classes, columns};
 
 use crate::cart::Tree;
-use crate::numeric_feature;
 
 const TAG: [u8; 4] = *b"CART";
 const VERSION: u8 = 1;
@@ -90,19 +89,7 @@ impl TreeModel {
 
     /// The leaf of each row, the features selected by name.
     pub fn leaves_of(&self, features: &Table) -> Result<Vec<usize>, StepError> {
-        let columns = self
-            .features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let columns = columns::model_features(features, &self.features, "decision-tree")?;
         Ok((0..features.num_rows())
             .map(|i| self.tree.leaf(|j| columns[j][i]))
             .collect())

@@ -5,9 +5,9 @@
 use boost::{Ensemble, Tree};
 use sluice_sdk::classes::Classes;
 use sluice_sdk::codec::{ByteReader, ByteWriter, TreeLinks};
-use sluice_sdk::{Column, StepError, Table, classes};
+use sluice_sdk::{Column, StepError, Table, classes, columns};
 
-use crate::{boost, numeric_feature};
+use crate::boost;
 
 const TAG: [u8; 4] = *b"HGBT";
 /// Binary and regression models written before multiclass support: one
@@ -88,19 +88,7 @@ impl GbtModel {
     /// The raw scores of each row, `raw[ensemble][row]`, the features
     /// selected by name.
     pub fn raw_scores(&self, features: &Table) -> Result<Vec<Vec<f64>>, StepError> {
-        let columns = self
-            .features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let columns = columns::model_features(features, &self.features, "gbt")?;
         Ok(self
             .ensembles
             .iter()

@@ -76,11 +76,11 @@ impl Default for KnnOptions {
 }
 
 /// Columns to row-major.
-fn row_major(columns: &[Vec<f64>], rows: usize) -> Vec<f64> {
+fn row_major<C: AsRef<[f64]>>(columns: &[C], rows: usize) -> Vec<f64> {
     let d = columns.len();
     let mut points = vec![0.0; rows * d];
     for (j, column) in columns.iter().enumerate() {
-        for (i, &x) in column.iter().enumerate() {
+        for (i, &x) in column.as_ref().iter().enumerate() {
             points[i * d + j] = x;
         }
     }

@@ -4,9 +4,9 @@
 
 use sluice_sdk::classes::Classes;
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, StepError, Table, classes};
+use sluice_sdk::{Column, StepError, Table, classes, columns};
 
-use crate::{Weights, nearest, numeric_feature, row_major, weigh};
+use crate::{Weights, nearest, row_major, weigh};
 
 const TAG: [u8; 4] = *b"KNNB";
 const VERSION: u8 = 1;
@@ -108,19 +108,7 @@ impl KnnModel {
 
     /// The query rows (the model's features, selected by name) row-major.
     fn query_points(&self, features: &Table) -> Result<Vec<f64>, StepError> {
-        let columns = self
-            .features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let columns = columns::model_features(features, &self.features, "knn")?;
         Ok(row_major(&columns, features.num_rows()))
     }
 

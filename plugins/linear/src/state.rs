@@ -3,9 +3,9 @@
 //! Not for the params or the WIT glue: those are in `lib.rs`.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, StepError, Table};
+use sluice_sdk::{Column, StepError, Table, columns};
 
-use crate::{linear_predict, numeric_feature};
+use crate::linear_predict;
 
 const TAG: [u8; 4] = *b"LINR";
 const VERSION: u8 = 1;
@@ -45,20 +45,8 @@ impl LinearModel {
 
     /// `X w + b` for each row, the features selected by name.
     pub fn predict_values(&self, features: &Table) -> Result<Vec<f64>, StepError> {
-        let columns = self
-            .features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        let columns = columns::model_features(features, &self.features, "linear")?;
+        let refs: Vec<&[f64]> = columns.iter().map(|c| &c[..]).collect();
         Ok(linear_predict(
             &refs,
             &self.coef,

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, StepError, Table, Values, classes};
+use sluice_sdk::{Column, StepError, Table, Values, classes, columns};
 
 use crate::{Classes, binary, numeric_feature, softmax};
 
@@ -90,18 +90,7 @@ impl LogisticModel {
 
     /// The model's features, found by name in `features`.
     fn feature_columns<'t>(&self, features: &'t Table) -> Result<Vec<Cow<'t, [f64]>>, StepError> {
-        self.features
-            .iter()
-            .map(|name| {
-                let column = features.get(name).ok_or_else(|| {
-                    StepError::invalid_input(format!(
-                        "the model needs feature '{name}', which is not in the data; columns: {}",
-                        features.names().join(", ")
-                    ))
-                })?;
-                numeric_feature(column)
-            })
-            .collect()
+        columns::model_features(features, &self.features, "logreg")
     }
 
     /// [`Self::feature_columns`] without the check for non-finite values,
