@@ -6,6 +6,7 @@
 //! sorts), i64 numerically, bools `false` before `true`.
 
 use crate::codec::{ByteReader, ByteWriter};
+use crate::columns::fitted_position;
 use crate::{Column, StepError, Table, ValueKind, Values};
 
 /// The sorted distinct categories of one column, typed like the column.
@@ -138,6 +139,58 @@ pub fn select<'a>(data: &'a Table, names: &[String]) -> Result<Vec<&'a Column>, 
     names.iter().map(|n| data.column(n)).collect()
 }
 
+/// The fitted categories of each column an encoder learns, by column
+/// name, in the order of [`select`]: what `one-hot` and `ordinal-encode`
+/// keep in their states.
+pub type CategoryMap = Vec<(String, Categories)>;
+
+/// Fits the categories of the columns [`select`] picks (the listed ones,
+/// or every string and bool column). A listed column that is missing or
+/// not categorical is an invalid-input error.
+pub fn fit_map(data: &Table, names: &[String]) -> Result<CategoryMap, StepError> {
+    select(data, names)?
+        .into_iter()
+        .map(|c| Ok((c.name.clone(), Categories::fit(c)?)))
+        .collect()
+}
+
+/// Appends a [`CategoryMap`] to a state's blob: a length, then each
+/// column's name and categories.
+pub fn write_map(w: &mut ByteWriter, map: &[(String, Categories)]) {
+    w.len(map.len());
+    for (name, cats) in map {
+        w.str(name);
+        cats.write(w);
+    }
+}
+
+/// Reads back what [`write_map`] wrote; corrupt bytes are an invalid-input
+/// error.
+pub fn read_map(r: &mut ByteReader<'_>) -> Result<CategoryMap, StepError> {
+    let n = r.u64()?;
+    let mut map = Vec::new();
+    for _ in 0..n {
+        let name = r.str()?;
+        map.push((name, Categories::read(r)?));
+    }
+    Ok(map)
+}
+
+/// The position in `data` of the fitted column `name`, checked to hold
+/// values of the type its categories were fitted on. Missing, or of
+/// another type, is an invalid-input error naming the column.
+pub fn fitted_column(data: &Table, name: &str, cats: &Categories) -> Result<usize, StepError> {
+    let i = fitted_position(data, name)?;
+    let kind = data.columns[i].kind();
+    if kind != cats.kind() {
+        return Err(StepError::invalid_input(format!(
+            "column '{name}' was {} when fitted but is {kind} now",
+            cats.kind()
+        )));
+    }
+    Ok(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +225,50 @@ mod tests {
             assert_eq!(Categories::read(&mut r).unwrap(), cats);
             r.finish().unwrap();
         }
+    }
+
+    /// A category map fits the selected columns in order, round-trips
+    /// through its bytes, and finds its columns again only with the type
+    /// they were fitted on.
+    #[test]
+    fn a_category_map_fits_round_trips_and_checks_its_columns() {
+        let data = Table::new()
+            .with(Column::f64("x", vec![1.0, 2.0]))
+            .with(Column::strings("s", ["b", "a"]))
+            .with(Column::bool("f", vec![true, true]));
+        let map = fit_map(&data, &[]).unwrap();
+        assert_eq!(
+            map,
+            [
+                (
+                    "s".to_string(),
+                    Categories::Str(vec!["a".into(), "b".into()])
+                ),
+                ("f".to_string(), Categories::Bool(vec![true])),
+            ]
+        );
+        let listed = fit_map(&data, &["f".into()]).unwrap();
+        assert_eq!(listed, map[1..]);
+        assert!(fit_map(&data, &["nope".into()]).is_err());
+        assert!(fit_map(&data, &["x".into()]).is_err());
+
+        let mut w = ByteWriter::new(*b"TEST", 1);
+        write_map(&mut w, &map);
+        let bytes = w.finish();
+        let mut r = ByteReader::new(&bytes, *b"TEST", 1).unwrap();
+        assert_eq!(read_map(&mut r).unwrap(), map);
+        r.finish().unwrap();
+
+        assert_eq!(fitted_column(&data, "s", &map[0].1).unwrap(), 1);
+        let err = fitted_column(&data, "x", &map[0].1).unwrap_err();
+        assert_eq!(
+            err.message,
+            "column 'x' was string when fitted but is f64 now"
+        );
+        let err = fitted_column(&data, "gone", &map[0].1).unwrap_err();
+        assert!(
+            err.message
+                .contains("column 'gone' was fitted but is not in the data")
+        );
     }
 }

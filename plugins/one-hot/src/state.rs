@@ -2,9 +2,8 @@
 //! encoding (tag `OHOT`, the SDK's little-endian `codec`, every f64 exact).
 //! Not for the params or the WIT glue: those are in `lib.rs`.
 
-use sluice_sdk::categories::{Categories, select};
+use sluice_sdk::categories::{CategoryMap, fit_map, fitted_column, read_map, write_map};
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::columns::fitted_position;
 use sluice_sdk::{Column, StepError, Table};
 
 const TAG: [u8; 4] = *b"OHOT";
@@ -15,7 +14,7 @@ const VERSION: u8 = 1;
 pub struct Encoder {
     /// Fail on unknown categories (`handle_unknown = error`).
     pub error_on_unknown: bool,
-    pub columns: Vec<(String, Categories)>,
+    pub columns: CategoryMap,
 }
 
 impl Encoder {
@@ -24,26 +23,15 @@ impl Encoder {
         names: &[String],
         error_on_unknown: bool,
     ) -> Result<Encoder, StepError> {
-        let columns = select(data, names)?
-            .into_iter()
-            .map(|c| Ok((c.name.clone(), Categories::fit(c)?)))
-            .collect::<Result<_, StepError>>()?;
         Ok(Encoder {
             error_on_unknown,
-            columns,
+            columns: fit_map(data, names)?,
         })
     }
 
     pub fn apply(&self, data: Table) -> Result<Table, StepError> {
         for (name, cats) in &self.columns {
-            let c = &data.columns[fitted_position(&data, name)?];
-            if c.kind() != cats.kind() {
-                return Err(StepError::invalid_input(format!(
-                    "column '{name}' was {} when fitted but is {} now",
-                    cats.kind(),
-                    c.kind()
-                )));
-            }
+            fitted_column(&data, name, cats)?;
         }
         let rows = data.num_rows();
         let mut out = Table::new();
@@ -85,23 +73,14 @@ impl Encoder {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = ByteWriter::new(TAG, VERSION);
         w.bool(self.error_on_unknown);
-        w.len(self.columns.len());
-        for (name, cats) in &self.columns {
-            w.str(name);
-            cats.write(&mut w);
-        }
+        write_map(&mut w, &self.columns);
         w.finish()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Encoder, StepError> {
         let mut r = ByteReader::new(bytes, TAG, VERSION)?;
         let error_on_unknown = r.bool()?;
-        let n = r.u64()?;
-        let mut columns = Vec::new();
-        for _ in 0..n {
-            let name = r.str()?;
-            columns.push((name, Categories::read(&mut r)?));
-        }
+        let columns = read_map(&mut r)?;
         r.finish()?;
         Ok(Encoder {
             error_on_unknown,
