@@ -218,12 +218,8 @@ mod tests {
             Categories::I64(vec![-3, 7]),
             Categories::Bool(vec![false, true]),
         ] {
-            let mut w = ByteWriter::new(*b"TEST", 1);
-            cats.write(&mut w);
-            let bytes = w.finish();
-            let mut r = ByteReader::new(&bytes, *b"TEST", 1).unwrap();
-            assert_eq!(Categories::read(&mut r).unwrap(), cats);
-            r.finish().unwrap();
+            let read = crate::codec::round_trip(|w| cats.write(w), Categories::read);
+            assert_eq!(read, cats);
         }
     }
 
@@ -252,12 +248,8 @@ mod tests {
         assert!(fit_map(&data, &["nope".into()]).is_err());
         assert!(fit_map(&data, &["x".into()]).is_err());
 
-        let mut w = ByteWriter::new(*b"TEST", 1);
-        write_map(&mut w, &map);
-        let bytes = w.finish();
-        let mut r = ByteReader::new(&bytes, *b"TEST", 1).unwrap();
-        assert_eq!(read_map(&mut r).unwrap(), map);
-        r.finish().unwrap();
+        let read = crate::codec::round_trip(|w| write_map(w, &map), read_map);
+        assert_eq!(read, map);
 
         assert_eq!(fitted_column(&data, "s", &map[0].1).unwrap(), 1);
         let err = fitted_column(&data, "x", &map[0].1).unwrap_err();

@@ -253,6 +253,22 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+/// Writes with `write` into a blob, reads it back with `read` and checks
+/// that every byte was read: a round trip through the codec, for tests.
+#[cfg(test)]
+pub(crate) fn round_trip<T>(
+    write: impl FnOnce(&mut ByteWriter),
+    read: impl FnOnce(&mut ByteReader<'_>) -> Result<T, StepError>,
+) -> T {
+    let mut w = ByteWriter::new(*b"TEST", 1);
+    write(&mut w);
+    let bytes = w.finish();
+    let mut r = ByteReader::new(&bytes, *b"TEST", 1).unwrap();
+    let value = read(&mut r).unwrap();
+    r.finish().unwrap();
+    value
+}
+
 /// The links of a binary tree stored as node arrays, checked:
 /// `feature[i] < 0` marks a leaf; a split node's feature is below
 /// `n_features` and its children come after it (so every walk ends).

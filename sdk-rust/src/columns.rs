@@ -1,9 +1,11 @@
 //! Column selection shared by plugins: the comma-separated `columns`
 //! param, choosing numeric columns, a column's present values, and a
-//! trained model's feature columns found by name ([`model_features`]).
+//! trained model's feature columns found by name ([`model_features`]), and
+//! the per-column affine maps scalers fit ([`ColumnAffine`]).
 
 use std::borrow::Cow;
 
+use crate::codec::{ByteReader, ByteWriter};
 use crate::{Column, StepError, Table, Values};
 
 /// Parses a comma-separated list of column names (blank entries skipped).
@@ -181,6 +183,70 @@ pub fn numeric_feature_ref<'a>(
     Ok(values)
 }
 
+/// What a scaler fits for one numeric column: `x -> (x - shift) / scale`
+/// (`standardize`: the mean and the standard deviation; `min-max-scale`:
+/// the minimum and the range).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnAffine {
+    /// The column's name.
+    pub name: String,
+    /// Subtracted from every value.
+    pub shift: f64,
+    /// What the shifted values are divided by; never 0.
+    pub scale: f64,
+}
+
+impl ColumnAffine {
+    /// The map of column `name` for a fitted `shift` and `spread`: a spread
+    /// of 0 (a constant column, or one without present values) scales by 1,
+    /// as scikit-learn's `handle_zeros_in_scale` does, so such a column
+    /// maps to 0.
+    pub fn fitted(name: impl Into<String>, shift: f64, spread: f64) -> Self {
+        ColumnAffine {
+            name: name.into(),
+            shift,
+            scale: if spread == 0.0 { 1.0 } else { spread },
+        }
+    }
+}
+
+/// Applies each fitted map to its column ([`map_fitted_numeric`]: f64
+/// out, nulls kept, NaN stays NaN); columns without a map pass unchanged.
+/// A mapped column missing from `data`, or no longer numeric, is an
+/// invalid-input error.
+pub fn apply_affine(mut data: Table, maps: &[ColumnAffine]) -> Result<Table, StepError> {
+    for m in maps {
+        map_fitted_numeric(&mut data, &m.name, |x| (x - m.shift) / m.scale)?;
+    }
+    Ok(data)
+}
+
+/// Appends fitted maps to a state's blob: a length, then each column's
+/// name, shift and scale (f64s exact).
+pub fn write_affine(w: &mut ByteWriter, maps: &[ColumnAffine]) {
+    w.len(maps.len());
+    for m in maps {
+        w.str(&m.name);
+        w.f64(m.shift);
+        w.f64(m.scale);
+    }
+}
+
+/// Reads back what [`write_affine`] wrote; corrupt bytes are an
+/// invalid-input error.
+pub fn read_affine(r: &mut ByteReader<'_>) -> Result<Vec<ColumnAffine>, StepError> {
+    let n = r.u64()?;
+    let mut maps = Vec::new();
+    for _ in 0..n {
+        maps.push(ColumnAffine {
+            name: r.str()?,
+            shift: r.f64()?,
+            scale: r.f64()?,
+        });
+    }
+    Ok(maps)
+}
+
 /// The feature columns a trained model needs, found by name in `table`
 /// and in the model's order (`names`), each as [`numeric_feature_ref`]
 /// gives it (`plugin` is named in its errors): what a trainer's `predict`
@@ -319,6 +385,39 @@ mod tests {
                 .contains("column 'nope' was fitted but is not in the data; columns: n, s")
         );
         assert_eq!(fitted_position(&data, "s").unwrap(), 1);
+    }
+
+    /// Fitted maps scale their columns (a zero spread by 1), keep nulls,
+    /// pass other columns through, round-trip exactly through their bytes,
+    /// and refuse a fitted column that is missing.
+    #[test]
+    fn affine_maps_apply_and_round_trip() {
+        let maps = vec![
+            ColumnAffine::fitted("a", 1.0, 2.0),
+            ColumnAffine::fitted("b", 5.0, 0.0),
+        ];
+        assert_eq!(maps[1].scale, 1.0);
+        let data = Table::new()
+            .with(Column::f64("a", vec![1.0, 3.0, 0.0]).with_nulls(&[2]))
+            .with(Column::i64("b", vec![5, 5, 5]))
+            .with(Column::strings("s", ["x", "y", "z"]));
+        let out = apply_affine(data.clone(), &maps).unwrap();
+        let a = out.column("a").unwrap();
+        assert_eq!(&a.f64_values().unwrap()[..2], &[0.0, 1.0]);
+        assert!(a.is_null(2));
+        assert_eq!(out.column("b").unwrap().f64_values(), Some(&[0.0; 3][..]));
+        assert_eq!(out.column("s").unwrap(), data.column("s").unwrap());
+
+        let odd = vec![ColumnAffine::fitted("x", 0.1 + 0.2, 1.0 / 3.0)];
+        let read = crate::codec::round_trip(|w| write_affine(w, &odd), read_affine);
+        assert_eq!(read, odd);
+
+        let err = apply_affine(Table::new().with(Column::f64("y", vec![1.0])), &maps).unwrap_err();
+        assert!(
+            err.message.contains("column 'a' was fitted"),
+            "{}",
+            err.message
+        );
     }
 
     /// A model's features come in the model's order, whatever the table's,

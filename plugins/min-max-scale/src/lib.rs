@@ -20,8 +20,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use sluice_sdk::columns::ColumnAffine;
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
-pub use state::{ColumnRange, MinMax};
+pub use state::MinMax;
 
 pub use sluice_sdk::columns::parse_names;
 

@@ -22,8 +22,8 @@ fn matches_min_max_scaler() {
     let state = fit(&t, "").unwrap();
     let mm = MinMax::from_bytes(&state).unwrap();
     assert_eq!(mm.columns.len(), 2);
-    assert_eq!((mm.columns[0].min, mm.columns[0].range), (-1.0, 2.0));
-    assert_eq!((mm.columns[1].min, mm.columns[1].range), (2.0, 16.0));
+    assert_eq!((mm.columns[0].shift, mm.columns[0].scale), (-1.0, 2.0));
+    assert_eq!((mm.columns[1].shift, mm.columns[1].scale), (2.0, 16.0));
 
     let out = MinMaxScale::apply(state.clone(), t.clone()).unwrap();
     assert_eq!(
@@ -104,10 +104,10 @@ fn missing_or_retyped_column_is_invalid_input() {
 #[test]
 fn state_round_trips_exactly() {
     let s = MinMax {
-        columns: vec![ColumnRange {
+        columns: vec![ColumnAffine {
             name: "x".into(),
-            min: 0.1 + 0.2,
-            range: 1.0 / 3.0,
+            shift: 0.1 + 0.2,
+            scale: 1.0 / 3.0,
         }],
     };
     assert_eq!(MinMax::from_bytes(&s.to_bytes()).unwrap(), s);

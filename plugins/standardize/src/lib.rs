@@ -15,9 +15,10 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use sluice_sdk::columns::ColumnAffine;
 use sluice_sdk::math;
 use sluice_sdk::{Params, PluginInfo, StepError, Table, Transform};
-pub use state::{ColumnScale, Scaler};
+pub use state::Scaler;
 
 /// Mean and population standard deviation, by two passes (0, 0 when empty).
 pub fn mean_std(values: &[f64]) -> (f64, f64) {

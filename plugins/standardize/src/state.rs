@@ -1,9 +1,11 @@
-//! The fitted state of `standardize` ([`ColumnScale`], [`Scaler`]) and its
-//! encoding (tag `STDZ`, the SDK's little-endian `codec`, every f64 exact).
+//! The fitted state of `standardize` ([`Scaler`]) and its encoding (tag
+//! `STDZ`, the SDK's little-endian `codec`, every f64 exact).
 //! Not for the params or the WIT glue: those are in `lib.rs`.
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::columns::{map_fitted_numeric, present_values_ref};
+use sluice_sdk::columns::{
+    ColumnAffine, apply_affine, present_values_ref, read_affine, write_affine,
+};
 use sluice_sdk::{StepError, Table};
 
 use crate::mean_std;
@@ -11,18 +13,11 @@ use crate::mean_std;
 const TAG: [u8; 4] = *b"STDZ";
 const VERSION: u8 = 1;
 
-/// The centre and scale of one column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnScale {
-    pub name: String,
-    pub mean: f64,
-    pub scale: f64,
-}
-
-/// The fitted state: one [`ColumnScale`] per numeric column, in table order.
+/// The fitted state: per numeric column, in table order, its mean (the
+/// shift) and population standard deviation (the scale, 1 when that is 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scaler {
-    pub columns: Vec<ColumnScale>,
+    pub columns: Vec<ColumnAffine>,
 }
 
 impl Scaler {
@@ -33,45 +28,25 @@ impl Scaler {
             .filter(|c| c.kind().is_numeric())
             .map(|c| {
                 let (mean, std) = mean_std(&present_values_ref(c));
-                ColumnScale {
-                    name: c.name.clone(),
-                    mean,
-                    scale: if std == 0.0 { 1.0 } else { std },
-                }
+                ColumnAffine::fitted(c.name.clone(), mean, std)
             })
             .collect();
         Scaler { columns }
     }
 
-    pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
-        for s in &self.columns {
-            map_fitted_numeric(&mut data, &s.name, |x| (x - s.mean) / s.scale)?;
-        }
-        Ok(data)
+    pub fn apply(&self, data: Table) -> Result<Table, StepError> {
+        apply_affine(data, &self.columns)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = ByteWriter::new(TAG, VERSION);
-        w.len(self.columns.len());
-        for c in &self.columns {
-            w.str(&c.name);
-            w.f64(c.mean);
-            w.f64(c.scale);
-        }
+        write_affine(&mut w, &self.columns);
         w.finish()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Scaler, StepError> {
         let mut r = ByteReader::new(bytes, TAG, VERSION)?;
-        let n = r.u64()?;
-        let mut columns = Vec::new();
-        for _ in 0..n {
-            columns.push(ColumnScale {
-                name: r.str()?,
-                mean: r.f64()?,
-                scale: r.f64()?,
-            });
-        }
+        let columns = read_affine(&mut r)?;
         r.finish()?;
         Ok(Scaler { columns })
     }

@@ -19,7 +19,7 @@ fn matches_standard_scaler() {
     let state = fit(&t);
     let scaler = Scaler::from_bytes(&state).unwrap();
     assert_eq!(scaler.columns.len(), 2);
-    assert_eq!(scaler.columns[0].mean, 2.5);
+    assert_eq!(scaler.columns[0].shift, 2.5);
     assert_eq!(scaler.columns[0].scale, 1.118_033_988_749_895);
     // Constant column: scale 1, like sklearn.
     assert_eq!(scaler.columns[1].scale, 1.0);
@@ -77,9 +77,9 @@ fn missing_fitted_column_is_invalid_input() {
 #[test]
 fn state_round_trips_exactly() {
     let s = Scaler {
-        columns: vec![ColumnScale {
+        columns: vec![ColumnAffine {
             name: "x".into(),
-            mean: 0.1 + 0.2,
+            shift: 0.1 + 0.2,
             scale: 1.0 / 3.0,
         }],
     };
