@@ -19,7 +19,7 @@ pub struct AuditEvent {
     pub id: i64,
     /// When (RFC 3339, UTC, to the microsecond).
     pub at: String,
-    /// Who acted (`SLUICE_ACTOR`, else the login name).
+    /// Who acted (`--actor`, else `SLUICE_ACTOR`, else the login name).
     pub actor: String,
     /// What was done: `register`, `promote` or `rollback`.
     pub action: String,

@@ -10,7 +10,8 @@ use crate::artifacts::ArtifactDigest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
-    /// Started and not finished (or its process died: `sluice runs recover`).
+    /// Started and not finished (or its process died: `sluice resume`
+    /// continues it).
     Running,
     /// Every step that ran succeeded.
     Succeeded,
@@ -82,7 +83,7 @@ impl fmt::Display for StepStatus {
 /// A run about to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
-    /// The run's id (a UUID).
+    /// The run's id, `YYYYMMDD-HHMMSS-xxxxxx` (it sorts by time).
     pub id: String,
     /// The tenant the run belongs to.
     pub tenant: String,
@@ -158,7 +159,7 @@ pub struct StepEnd<'a> {
 /// [`MetaStore::get_run`]: super::MetaStore::get_run
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
-    /// The run's id (a UUID).
+    /// The run's id, `YYYYMMDD-HHMMSS-xxxxxx` (it sorts by time).
     pub id: String,
     /// The tenant it belongs to.
     pub tenant: String,
@@ -221,7 +222,8 @@ pub struct StepRunRecord {
     pub cached_from: Option<String>,
     /// Directories the step was granted, as `[{name, path}]`.
     pub grants: serde_json::Value,
-    /// The artifacts it read, by input name (`data`, `model`, `state`, ...).
+    /// The artifacts it read, by input name (`train`, `holdout`,
+    /// `reference`, `model`; a dataset's `source`, the file's bytes).
     pub inputs: Vec<(String, ArtifactDigest)>,
     /// The artifacts it wrote, by output name.
     pub outputs: Vec<(String, ArtifactDigest)>,

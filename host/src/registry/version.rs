@@ -38,7 +38,8 @@ pub struct ChainStep {
 pub struct DataRef {
     /// The dataset's step id in the run (`dataset:NAME`).
     pub dataset_step: String,
-    /// The dataset as read from its file, if recorded.
+    /// The dataset file's bytes, by digest (the dataset step's `source`
+    /// input), if recorded.
     pub source: Option<ArtifactDigest>,
     /// The training rows.
     pub train: Option<ArtifactDigest>,

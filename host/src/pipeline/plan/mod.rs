@@ -74,7 +74,8 @@ impl Source {
 pub struct PlannedDataset {
     /// The dataset's name in the pipeline.
     pub name: String,
-    /// The data file, absolute.
+    /// The data file: its path in the pipeline file, joined to that file's
+    /// directory.
     pub path: PathBuf,
     /// The label column, if it has one.
     pub target: Option<String>,
@@ -129,7 +130,8 @@ impl PlannedStep {
 /// A pipeline ready to run.
 #[derive(Clone)]
 pub struct Plan {
-    /// The pipeline file (absolute), which relative paths are resolved against.
+    /// The pipeline file, as given; the paths in it are relative to its
+    /// directory.
     pub path: PathBuf,
     /// The pipeline's `name`.
     pub name: String,
