@@ -456,7 +456,7 @@ fn bad_requests_are_refused_with_their_reason_and_the_server_keeps_answering() {
     // What is sent (name, URL, content type, body) and what must come back
     // (status, a phrase of the message).
     type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("malformed JSON", infer.clone(), Some("application/json"), b"{\"inputs\": [".to_vec(), 400, "not valid JSON"),
         ("a missing column", infer.clone(), None, one("mean_radius", "FP64", json!([1.0])).to_string().into_bytes(), 400, "lacks 29 feature column(s)"),
         ("a wrong datatype", infer.clone(), None, full_row(Some(("mean_radius", json!("big")))).to_string().into_bytes(), 400, "mean_radius"),

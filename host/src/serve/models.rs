@@ -26,9 +26,19 @@ pub const DEFAULT_ALIAS: &str = "production";
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A model's alias.
-    Alias { name: String, alias: String },
+    Alias {
+        /// The model.
+        name: String,
+        /// The alias (`production` for a bare name).
+        alias: String,
+    },
     /// A model's version.
-    Version { name: String, version: i64 },
+    Version {
+        /// The model.
+        name: String,
+        /// The version number.
+        version: i64,
+    },
 }
 
 impl Target {

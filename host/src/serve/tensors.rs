@@ -16,10 +16,15 @@ use serde_json::Value;
 /// One value of a request, before it is checked against the schema.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
+    /// A missing value (JSON null; an empty CSV field).
     Null,
+    /// A number with a fraction or exponent (or a binary FP tensor's).
     F64(f64),
+    /// A whole number.
     I64(i64),
+    /// A boolean.
     Bool(bool),
+    /// Text.
     Str(String),
 }
 
@@ -60,7 +65,9 @@ fn truncate(s: &str) -> String {
 /// A named column of a request.
 #[derive(Debug, Clone)]
 pub struct RawColumn {
+    /// The column's name in the request.
     pub name: String,
+    /// One value per row.
     pub values: Vec<Scalar>,
 }
 
@@ -278,7 +285,7 @@ pub fn passthrough(
     extra: &[RawColumn],
 ) -> Result<Vec<RawColumn>, ApiError> {
     match parameters.get("passthrough") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(Vec::new()),
+        None | Some(Value::Null | Value::Bool(false)) => Ok(Vec::new()),
         Some(Value::Bool(true)) => Ok(extra.to_vec()),
         Some(Value::Array(names)) => names
             .iter()
