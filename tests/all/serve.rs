@@ -796,3 +796,111 @@ fn a_real_prometheus_scrapes_what_the_server_answered() {
     let per_request = prometheus.wait_for("sluice_sandbox_instantiations_total", (good * 3) as f64);
     assert_eq!(per_request, Some((good * 3) as f64));
 }
+
+/// A first feature that makes the hostile trainer trap, and one that
+/// makes it spin (tests/hostile/hostile-trainer).
+const TRAP: f64 = -1_234_567.25;
+const SPIN: f64 = -7_654_321.75;
+
+/// A home whose model `hostile` is the hostile trainer's (it predicts its
+/// first feature, traps on TRAP and spins on SPIN), promoted to production.
+fn hostile_home(dir: &Path) -> PathBuf {
+    let home = dir.join("home");
+    let pipeline = write_pipeline(
+        dir,
+        "hostile",
+        "[[steps]]\nid = \"train\"\nplugin = \"hostile-trainer\"\ninput = \"cancer\"\nregister = \"hostile\"\n",
+    );
+    ok_json(&home, &["run", pipeline.to_str().unwrap(), "--json"]);
+    ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            "hostile",
+            "1",
+            "--to",
+            "production",
+            "--json",
+        ],
+    );
+    home
+}
+
+/// An OIP request for the hostile model: one row, every feature 1.0 but
+/// the first, `first`.
+fn hostile_row(features: &[(String, Vec<Value>)], first: f64) -> Value {
+    let tensors: Vec<Value> = features
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| {
+            let value = if i == 0 { first } else { 1.0 };
+            json!({ "name": n, "shape": [1], "datatype": "FP64", "data": [value] })
+        })
+        .collect();
+    json!({ "inputs": tensors })
+}
+
+#[test]
+fn a_trap_or_a_request_over_its_time_fails_alone_under_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = hostile_home(dir.path());
+    let served = Served::start(&home, &["--request-timeout-ms", "1000"]);
+    let infer = format!("{}/v2/models/hostile/infer", served.url);
+    let features: Vec<(String, Vec<Value>)> = csv_columns(&fixture().features)
+        .into_iter()
+        .filter(|(n, _)| n != "benign")
+        .collect();
+    let trap = post_json(&infer, &hostile_row(&features, TRAP));
+    assert_eq!(trap.status, 500, "{}", String::from_utf8_lossy(&trap.body));
+    assert!(
+        trap.json()["error"].as_str().unwrap().contains("trapped"),
+        "{}",
+        trap.json()
+    );
+    let started = Instant::now();
+    let spin = post_json(&infer, &hostile_row(&features, SPIN));
+    assert_eq!(spin.status, 504, "{}", String::from_utf8_lossy(&spin.body));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the spinning request was not stopped"
+    );
+    // Load: four clients, every tenth request a trap or malformed; every
+    // good one answers with its own row's prediction.
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (infer, features) = (infer.clone(), features.clone());
+            std::thread::spawn(move || {
+                for i in 0..60 {
+                    let x = (c * 1000 + i) as f64 + 0.5;
+                    if i % 10 == 9 {
+                        let bad = if i % 20 == 9 {
+                            post_json(&infer, &hostile_row(&features, TRAP))
+                        } else {
+                            request("POST", &infer, None, b"{\"inputs\": [".to_vec()).unwrap()
+                        };
+                        assert!(
+                            bad.status == 500 || bad.status == 400,
+                            "a bad request answered {}",
+                            bad.status
+                        );
+                        continue;
+                    }
+                    let reply = post_json(&infer, &hostile_row(&features, x));
+                    assert_eq!(
+                        reply.status,
+                        200,
+                        "a good request failed: {}",
+                        String::from_utf8_lossy(&reply.body)
+                    );
+                    let prediction = &reply.json()["outputs"][0]["data"][0];
+                    assert_eq!(prediction.as_f64(), Some(x), "client {c} request {i}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("no good request failed");
+    }
+    assert!(served.terminate().success());
+}

@@ -3,13 +3,21 @@
 //! conformance suite's `holding` check must fail it.
 //!
 //! Its model is a constant; `predict` returns the first feature as
-//! `prediction`, so reversing that feature changes the answer.
+//! `prediction`, so reversing that feature changes the answer. For the
+//! serving tests, a first feature of exactly [`TRAP`] makes `predict`
+//! trap (a panic) and [`SPIN`] makes it spin until its time limit stops
+//! it: values no other test or conformance check sends.
 
 use sluice_sdk::{Column, Held, PluginInfo, StepError, Table, Trained, Trainer, Values};
 
 pub struct HostileTrainer;
 
 const MODEL: &[u8] = b"STALE";
+
+/// A first feature that makes `predict` trap.
+pub const TRAP: f64 = -1_234_567.25;
+/// A first feature that makes `predict` spin without end.
+pub const SPIN: f64 = -7_654_321.75;
 
 fn first_feature(features: &Table) -> Result<Table, StepError> {
     let Some(first) = features.columns.first() else {
@@ -52,7 +60,19 @@ impl Trainer for HostileTrainer {
         if model != MODEL {
             return Err(StepError::invalid_input("not a hostile-trainer model"));
         }
-        first_feature(features)
+        let answer = first_feature(features)?;
+        if let Some(Values::F64(v)) = answer.columns.first().map(|c| &c.values) {
+            if v.contains(&TRAP) {
+                panic!("hostile-trainer: asked to trap");
+            }
+            if v.contains(&SPIN) {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+        }
+        Ok(answer)
     }
 
     fn hold(_model: Vec<u8>, features: Table) -> Result<Box<dyn Held>, StepError> {
