@@ -133,6 +133,11 @@ impl Workspace {
         WorkspaceSettings::new(home)
     }
 
+    /// What the workspace was made from.
+    pub fn settings(&self) -> &WorkspaceSettings {
+        &self.settings
+    }
+
     /// The home directory.
     pub fn home(&self) -> &Path {
         &self.settings.home

@@ -25,7 +25,8 @@ const LAYERS: &[&[&str]] = &[
         "conformance",
         "authoring",
     ],
-    &["workspace", "serve"],
+    &["workspace"],
+    &["serve"],
 ];
 
 /// Modules (and crate-root items) any module may use; they use only each

@@ -4,7 +4,8 @@
 //! refused with their reason while the server keeps answering; a promotion
 //! by another process takes traffic within a second without failing a
 //! request; SIGTERM lets the requests in flight finish; a real Prometheus
-//! scrapes the metrics and reads back what was sent.
+//! scrapes the metrics and reads back what was sent; tokens bind requests
+//! to their tenant. The tests that are not about tokens serve --no-auth.
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -120,10 +121,24 @@ fn request(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Reply, reqwest::Error> {
+    request_with(method, url, content_type, None, body)
+}
+
+/// A request with `Authorization: Bearer TOKEN` when a token is given.
+fn request_with(
+    method: &str,
+    url: &str,
+    content_type: Option<&str>,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Reply, reqwest::Error> {
     block_on(async {
         let mut req = client().request(method.parse().expect("a method"), url);
         if let Some(t) = content_type {
             req = req.header("content-type", t);
+        }
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
         }
         let resp = req.body(body).send().await?;
         let status = resp.status().as_u16();
@@ -258,7 +273,7 @@ fn serve_python() -> PathBuf {
 #[test]
 fn tritonclient_and_mlflows_client_get_what_sluice_predict_answers() {
     let f = fixture();
-    let served = Served::start(&f.home, &["--model", MODEL]);
+    let served = Served::start(&f.home, &["--no-auth", "--model", MODEL]);
     let out = Command::new(serve_python())
         .arg(root().join("tests/serve/clients.py"))
         .arg(&served.url)
@@ -290,7 +305,7 @@ fn tritonclient_and_mlflows_client_get_what_sluice_predict_answers() {
 #[test]
 fn every_mlflow_input_format_answers_as_sluice_predict_does() {
     let f = fixture();
-    let served = Served::start(&f.home, &["--model", MODEL]);
+    let served = Served::start(&f.home, &["--no-auth", "--model", MODEL]);
     let inputs = csv_columns(&f.features);
     let expected = csv_columns(&f.expected);
     let want = column(&expected, "prediction");
@@ -436,7 +451,10 @@ fn every_mlflow_input_format_answers_as_sluice_predict_does() {
 #[test]
 fn bad_requests_are_refused_with_their_reason_and_the_server_keeps_answering() {
     let f = fixture();
-    let served = Served::start(&f.home, &["--model", MODEL, "--max-body-mib", "1"]);
+    let served = Served::start(
+        &f.home,
+        &["--no-auth", "--model", MODEL, "--max-body-mib", "1"],
+    );
     let infer = format!("{}/v2/models/{MODEL}/infer", served.url);
     let one = |name: &str, datatype: &str, data: Value| json!({ "inputs": [{ "name": name, "shape": [1], "datatype": datatype, "data": data }] });
     let inputs = csv_columns(&f.features);
@@ -534,7 +552,7 @@ fn a_promotion_by_another_process_takes_traffic_within_a_second_without_failing_
     );
     let run2 = ok_json(&home, &["run", v2.to_str().unwrap(), "--json"]);
     assert_eq!(run2["registered"][0]["version"], 2, "{run2}");
-    let served = Served::start(&home, &["--refresh-ms", "250"]);
+    let served = Served::start(&home, &["--no-auth", "--refresh-ms", "250"]);
     let infer = format!("{}/v2/models/{MODEL}/infer", served.url);
     let inputs = csv_columns(&fixture().features);
     let body = json!({ "inputs": inputs.iter().map(|(n, v)| json!({ "name": n, "shape": [v.len()], "datatype": "FP64", "data": v })).collect::<Vec<_>>() });
@@ -634,7 +652,7 @@ fn a_promotion_by_another_process_takes_traffic_within_a_second_without_failing_
 fn sigterm_lets_the_request_in_flight_finish_then_exits_cleanly() {
     use std::io::{Read, Write};
     let f = fixture();
-    let mut served = Served::start(&f.home, &["--model", MODEL]);
+    let mut served = Served::start(&f.home, &["--no-auth", "--model", MODEL]);
     let inputs = csv_columns(&f.features);
     let records = as_records(&inputs);
     let body = json!({ "dataframe_records": records }).to_string();
@@ -762,7 +780,7 @@ impl Drop for Prometheus {
 #[test]
 fn a_real_prometheus_scrapes_what_the_server_answered() {
     let f = fixture();
-    let served = Served::start(&f.home, &["--model", MODEL]);
+    let served = Served::start(&f.home, &["--no-auth", "--model", MODEL]);
     let target = served.url.trim_start_matches("http://").to_owned();
     let inputs = csv_columns(&f.features);
     let records = as_records(&inputs);
@@ -845,7 +863,7 @@ fn hostile_row(features: &[(String, Vec<Value>)], first: f64) -> Value {
 fn a_trap_or_a_request_over_its_time_fails_alone_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let home = hostile_home(dir.path());
-    let served = Served::start(&home, &["--request-timeout-ms", "1000"]);
+    let served = Served::start(&home, &["--no-auth", "--request-timeout-ms", "1000"]);
     let infer = format!("{}/v2/models/hostile/infer", served.url);
     let features: Vec<(String, Vec<Value>)> = csv_columns(&fixture().features)
         .into_iter()
@@ -903,4 +921,155 @@ fn a_trap_or_a_request_over_its_time_fails_alone_under_load() {
         client.join().expect("no good request failed");
     }
     assert!(served.terminate().success());
+}
+
+#[test]
+fn tokens_bind_requests_to_their_tenant_and_other_tenants_models_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let _ = plugin_dir();
+    register_and_promote_v1(&home);
+    ok_json(
+        &home,
+        &["tenants", "create", "beta", &data_dirs(&[]), "--json"],
+    );
+    let beta_pipeline = example_pipeline_in(
+        dir.path(),
+        "beta",
+        &[
+            (
+                "register = \"breast-cancer-logreg\"",
+                "register = \"beta-model\"",
+            ),
+            ("[models.breast-cancer-logreg]", "[models.beta-model]"),
+        ],
+    );
+    let as_beta = |args: &[&str]| {
+        let out = sluice(&home)
+            .args(["--tenant", "beta"])
+            .args(args)
+            .output()
+            .unwrap();
+        json(&succeeded(out, &format!("beta: {args:?}")))
+    };
+    as_beta(&["run", beta_pipeline.to_str().unwrap(), "--json"]);
+    as_beta(&[
+        "models",
+        "promote",
+        "beta-model",
+        "1",
+        "--to",
+        "production",
+        "--json",
+    ]);
+    // Tokens are made by the home's owner only, and shown once.
+    let refused = sluice(&home)
+        .args(["--tenant", "beta", "tenants", "token", "create", "beta"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a tenant made itself a token"
+    );
+    let default_token = ok_json(&home, &["tenants", "token", "create", "default", "--json"]);
+    let beta = ok_json(&home, &["tenants", "token", "create", "beta", "--json"]);
+    let (default_token, beta_token) = (
+        default_token["token"].as_str().unwrap().to_owned(),
+        beta["token"].as_str().unwrap().to_owned(),
+    );
+    let listed = ok_json(&home, &["tenants", "token", "list", "beta", "--json"]);
+    assert_eq!(listed[0]["id"], beta["id"]);
+    assert!(
+        !listed.to_string().contains(&beta_token),
+        "a listed token shows its secret"
+    );
+
+    let served = Served::start(&home, &["--refresh-ms", "100"]);
+    let inputs = csv_columns(&fixture().features);
+    let body = json!({ "dataframe_records": as_records(&inputs) }).to_string();
+    let call = |model: &str, token: Option<&str>| {
+        request_with(
+            "POST",
+            &format!("{}/models/{model}/invocations", served.url),
+            Some("application/json"),
+            token,
+            body.clone().into_bytes(),
+        )
+        .unwrap()
+    };
+    let oip = |model: &str, token: Option<&str>| {
+        request_with(
+            "GET",
+            &format!("{}/v2/models/{model}", served.url),
+            None,
+            token,
+            Vec::new(),
+        )
+        .unwrap()
+    };
+    // No token, a wrong one, a malformed header: 401.
+    for (token, what) in [
+        (None, "no token"),
+        (Some("sluice_not-a-token"), "a wrong token"),
+    ] {
+        let reply = call(MODEL, token);
+        assert_eq!(
+            reply.status,
+            401,
+            "{what}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(oip(MODEL, token).status, 401, "{what} (metadata)");
+    }
+    // Probes and metrics need no token.
+    assert_eq!(get(&format!("{}/v2/health/ready", served.url)).status, 200);
+    // Each token sees its own tenant's models; another tenant's model is
+    // not found, as a model that does not exist.
+    assert_eq!(call(MODEL, Some(&default_token)).status, 200);
+    assert_eq!(call("beta-model", Some(&beta_token)).status, 200);
+    let hidden = call("beta-model", Some(&default_token));
+    let missing = call("no-such-model", Some(&default_token));
+    assert_eq!((hidden.status, missing.status), (404, 404));
+    assert_eq!(
+        hidden.json()["message"]
+            .as_str()
+            .unwrap()
+            .replace("beta-model", "X"),
+        missing.json()["message"]
+            .as_str()
+            .unwrap()
+            .replace("no-such-model", "X"),
+        "another tenant's model reads differently from a missing one"
+    );
+    assert_eq!(
+        call(MODEL, Some(&beta_token)).status,
+        404,
+        "beta saw default's model"
+    );
+    assert_eq!(oip("beta-model", Some(&default_token)).status, 404);
+    // A revoked token stops working within a second or so.
+    ok_json(
+        &home,
+        &[
+            "tenants",
+            "token",
+            "revoke",
+            "beta",
+            beta["id"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while call("beta-model", Some(&beta_token)).status != 401 {
+        assert!(Instant::now() < deadline, "a revoked token still answers");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let listed = ok_json(&home, &["tenants", "token", "list", "beta", "--json"]);
+    assert!(listed[0]["revoked_at"].is_string(), "{listed}");
+    assert_eq!(
+        call(MODEL, Some(&default_token)).status,
+        200,
+        "revoking one token touched another"
+    );
 }

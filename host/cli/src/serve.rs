@@ -4,8 +4,7 @@
 use super::output::{errln, outln};
 use clap::Args;
 use sluice::Workspace;
-use sluice::registry::Registry;
-use sluice::runtime::StepLimits;
+use sluice::serve::tenancy::Auth;
 use sluice::serve::{ServeOptions, Server, shutdown_signal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -18,10 +17,13 @@ use std::time::Duration;
     POST /v2/models/NAME[/versions/V]/infer                predict (tritonclient, KServe)\n  \
     POST /invocations, /models/NAME/invocations            MLflow's scoring protocol\n  \
     GET  /ping, /health, /version                          MLflow's probes\n\n\
-    NAME is a model's `production` alias, NAME@ALIAS or NAME:VERSION.\n\n\
+    NAME is a model's `production` alias, NAME@ALIAS or NAME:VERSION. Model\n\
+    requests need `Authorization: Bearer TOKEN` unless --no-auth.\n\n\
     Example:\n  \
+    sluice tenants token create default    # prints TOKEN once\n  \
     sluice serve --addr 127.0.0.1:8080 --model churn\n  \
-    curl -s localhost:8080/invocations -H 'content-type: application/json' \\\n       \
+    curl -s localhost:8080/invocations -H \"authorization: Bearer $TOKEN\" \\\n       \
+    -H 'content-type: application/json' \\\n       \
     -d '{\"dataframe_records\": [{\"tenure\": 3, \"charges\": 70.5}]}'")]
 pub struct ServeArgs {
     /// The address to listen on (port 0: any free port, printed at start).
@@ -43,35 +45,50 @@ pub struct ServeArgs {
     /// effect within this time.
     #[arg(long, default_value_t = 250)]
     pub refresh_ms: u64,
+    /// Serve without tokens: every caller acts as the tenant given with
+    /// --tenant (default: the default tenant). Without this flag, every
+    /// model request needs `Authorization: Bearer TOKEN` (`sluice tenants
+    /// token create TENANT`) and sees that tenant's models only.
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (meta, tenant) = home.tenant_meta().await?;
-    let registry = Registry::for_tenant(meta, home.artifacts()?, &tenant.name);
-    let runtime = home.runtime_for(&tenant)?;
-    let defaults = StepLimits::default();
-    // Every plugin call of a request runs under the tenant's caps.
-    let limits = StepLimits {
-        memory_mib: defaults.memory_mib.min(tenant.caps.memory_mib),
-        timeout_ms: defaults.timeout_ms.min(tenant.caps.timeout_ms),
-        fuel: tenant.caps.fuel,
-        log_kib: defaults.log_kib.min(tenant.caps.log_kib),
-        output_mib: defaults.output_mib.min(tenant.caps.output_mib),
-        ..defaults
+    let auth = if args.no_auth {
+        // The tenant must exist: fail now rather than at the first request.
+        home.tenant_meta().await?;
+        Auth::Open {
+            tenant: home.tenant_name().to_owned(),
+        }
+    } else {
+        if home.tenant_name() != sluice::tenants::DEFAULT_TENANT {
+            anyhow::bail!(
+                "--tenant applies with --no-auth only: with tokens, each request's token names its tenant"
+            );
+        }
+        Auth::Tokens
     };
     let options = ServeOptions {
         default_model: args.model,
         max_body_bytes: args.max_body_mib.saturating_mul(1 << 20),
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         refresh: Duration::from_millis(args.refresh_ms.max(10)),
-        limits,
+        auth,
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr()?;
-    let server = Server::new(registry, runtime, options);
+    let server = Server::open(home.settings().clone(), options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     outln!("listening on http://{addr}");
+    if args.no_auth {
+        errln!(
+            "warning: --no-auth: every caller acts as tenant `{}`; listen only where callers are trusted",
+            home.tenant_name()
+        );
+    }
     let loading = server.clone();
     tokio::spawn(async move {
         let started = std::time::Instant::now();

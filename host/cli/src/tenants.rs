@@ -1,6 +1,7 @@
-//! `sluice tenants create|list|show|set`
+//! `sluice tenants create|list|show|set` and `sluice tenants token
+//! create|list|revoke`
 
-use super::output::{outln, print_json, table};
+use super::output::{errln, outln, print_json, table};
 use clap::Subcommand;
 use serde::Serialize;
 use sluice::Workspace;
@@ -39,6 +40,41 @@ pub enum TenantsCommand {
         /// Caps to set, as CAP=VALUE (at least one).
         #[arg(value_name = "CAP=VALUE", required = true)]
         caps: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bearer tokens of `sluice serve`, each acting as one tenant (an admin
+    /// operation: run as the home's owner).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a tenant. The token is printed once and stored
+    /// only as its SHA-256: keep it where its callers can read it.
+    Create {
+        /// The tenant the token acts as. (Not `tenant`: that is the global
+        /// --tenant's id, which a positional of the same id would set.)
+        #[arg(value_name = "TENANT")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tenant's tokens (ids, dates; never the tokens themselves).
+    List {
+        #[arg(value_name = "TENANT")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id: a running server refuses it from its
+    /// next request on.
+    Revoke {
+        #[arg(value_name = "TENANT")]
+        name: String,
+        /// The token's id (`tok-...`), from `tenants token list`.
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -172,6 +208,55 @@ pub async fn tenants(home: &Workspace, cmd: TenantsCommand) -> anyhow::Result<Ex
             apply(&mut c, &caps)?;
             let t = meta.set_tenant_caps(&admin, &name, &c).await?;
             print_tenant(&t, json)?;
+        }
+        TenantsCommand::Token(cmd) => {
+            let admin = Admin::home_owner(home.tenant_name())?;
+            match cmd {
+                TokenCommand::Create { name, json } => {
+                    let (info, token) = meta.create_token(&admin, &name).await?;
+                    if json {
+                        print_json(&serde_json::json!({
+                            "id": info.id,
+                            "tenant": info.tenant,
+                            "created_at": info.created_at,
+                            "token": token,
+                        }))?;
+                    } else {
+                        outln!("{token}");
+                        errln!(
+                            "token {} for tenant {} (shown once: sluice keeps only its SHA-256)",
+                            info.id,
+                            info.tenant
+                        );
+                    }
+                }
+                TokenCommand::List { name, json } => {
+                    meta.tenant(&name).await?;
+                    let tokens = meta.tokens(&name).await?;
+                    if json {
+                        print_json(&tokens)?;
+                    } else {
+                        let mut t = table(&["id", "tenant", "created", "revoked"]);
+                        for x in &tokens {
+                            t.add_row(vec![
+                                x.id.clone(),
+                                x.tenant.clone(),
+                                x.created_at.clone(),
+                                x.revoked_at.clone().unwrap_or_default(),
+                            ]);
+                        }
+                        outln!("{t}");
+                    }
+                }
+                TokenCommand::Revoke { name, id, json } => {
+                    let info = meta.revoke_token(&admin, &name, &id).await?;
+                    if json {
+                        print_json(&info)?;
+                    } else {
+                        outln!("revoked {} of tenant {}", info.id, info.tenant);
+                    }
+                }
+            }
         }
         TenantsCommand::List { json } => {
             let mut all = meta.list_tenants().await?;

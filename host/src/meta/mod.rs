@@ -23,6 +23,7 @@ mod store;
 mod tenants;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod trials;
 mod uses;
 
@@ -37,6 +38,7 @@ pub use pipelines::PipelineVersion;
 pub use records::{NewRun, NewStep, RunRecord, RunStatus, StepEnd, StepRunRecord, StepStatus};
 pub use store::MetaStore;
 pub use tenants::Admission;
+pub use tokens::{TokenInfo, token_hash};
 pub use trials::TrialRecord;
 pub use uses::{ModelVersionUse, StepRole, StepUse};
 
@@ -211,6 +213,16 @@ pub enum MetaError {
         name: String,
     },
 
+    /// The tenant has no token with this id.
+    #[error(
+        "tenant `{tenant}` has no token `{id}`; `sluice tenants token list {tenant}` lists them"
+    )]
+    NoToken {
+        /// The tenant.
+        tenant: String,
+        /// The token id asked for.
+        id: String,
+    },
     /// A tenant with this name is already recorded.
     #[error("a tenant named `{name}` already exists")]
     TenantExists {

@@ -98,6 +98,7 @@ impl IntoResponse for MlflowError {
         let code = match self.0.status {
             StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => "BAD_REQUEST",
             StatusCode::NOT_FOUND => "RESOURCE_DOES_NOT_EXIST",
+            StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
             StatusCode::PAYLOAD_TOO_LARGE => "REQUEST_LIMIT_EXCEEDED",
             StatusCode::GATEWAY_TIMEOUT => "DEADLINE_EXCEEDED",
             _ => "INTERNAL_ERROR",
@@ -107,10 +108,17 @@ impl IntoResponse for MlflowError {
     }
 }
 
-/// A body refused for its size was not read to its end, so the
+/// A 401 says how to authenticate. A body refused for its size was not
+/// read to its end, so the
 /// connection cannot carry another request: say so, or a client reusing
 /// it would see its next request cut off.
 fn finish(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+    }
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
         response.headers_mut().insert(
             axum::http::header::CONNECTION,

@@ -12,6 +12,7 @@
 
 use super::error::{ApiError, MlflowError};
 use super::models::Target;
+use super::tenancy::{Caller, CallerOf, MlflowCaller};
 use super::tensors::{RawColumn, Scalar, column_json, conform, passthrough, raw_json, rows};
 use super::{AppState, VERSION_HEADER};
 use axum::extract::{Path, State};
@@ -38,6 +39,7 @@ pub async fn version() -> &'static str {
 /// `POST /invocations`: the model given at start (`--model`).
 pub async fn invocations(
     State(state): State<Arc<AppState>>,
+    CallerOf(caller, _): MlflowCaller,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
@@ -47,17 +49,18 @@ pub async fn invocations(
         ))
         .into_response();
     };
-    respond(invoke(&state, &model, &headers, body).await)
+    respond(invoke(&state, &caller, &model, &headers, body).await)
 }
 
 /// `POST /models/{name}/invocations`
 pub async fn model_invocations(
     State(state): State<Arc<AppState>>,
+    CallerOf(caller, _): MlflowCaller,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    respond(invoke(&state, &name, &headers, body).await)
+    respond(invoke(&state, &caller, &name, &headers, body).await)
 }
 
 fn respond(result: Result<Response, ApiError>) -> Response {
@@ -66,6 +69,7 @@ fn respond(result: Result<Response, ApiError>) -> Response {
 
 async fn invoke(
     state: &Arc<AppState>,
+    caller: &Caller,
     name: &str,
     headers: &HeaderMap,
     body: axum::body::Body,
@@ -73,7 +77,7 @@ async fn invoke(
     let format = content_format(headers)?;
     let body = state.read_body(body).await?;
     let target = Target::parse(name, None)?;
-    let model = state.model(&target).await?;
+    let model = state.model(caller, &target).await?;
     let schema = &model.version.input_schema;
     let mut records = false;
     let answered = async {
@@ -85,7 +89,7 @@ async fn invoke(
         let echoed = passthrough(&params, &extra)?;
         records =
             !echoed.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
-        state.answer(&model, features, echoed).await
+        state.answer(caller, &model, features, echoed).await
     };
     let answer = state.observed(&model, answered.await)?;
     let predictions = if records {

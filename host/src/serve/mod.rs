@@ -19,19 +19,21 @@ pub mod metrics;
 pub mod mlflow;
 pub mod models;
 pub mod oip;
+pub mod tenancy;
 pub mod tensors;
 
-use crate::registry::{PreparedModel, Registry};
-use crate::runtime::{Runtime, StepLimits};
+use crate::registry::PreparedModel;
 use crate::wit;
+use crate::workspace::WorkspaceSettings;
 use axum::Router;
 use axum::routing::{get, post};
 use error::{ApiError, OipError};
-use models::{Models, Target};
+use models::Target;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tenancy::{Auth, Caller, Tenancy};
 use tensors::RawColumn;
 
 /// The response header naming the version that answered.
@@ -50,9 +52,8 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// How often the aliases of the served models are read again.
     pub refresh: Duration,
-    /// The limits of every plugin call (the time limit is the request's
-    /// remaining time when that is shorter).
-    pub limits: StepLimits,
+    /// How callers are told apart: bearer tokens, or one tenant for all.
+    pub auth: Auth,
 }
 
 impl Default for ServeOptions {
@@ -62,17 +63,15 @@ impl Default for ServeOptions {
             max_body_bytes: 16 << 20,
             request_timeout: Duration::from_secs(30),
             refresh: Duration::from_millis(250),
-            limits: StepLimits::default(),
+            auth: Auth::Tokens,
         }
     }
 }
 
 /// What every handler shares.
 pub struct AppState {
-    registry: Registry,
-    runtime: Runtime,
+    tenancy: Tenancy,
     options: ServeOptions,
-    models: Models,
     ready: AtomicBool,
     metrics: metrics::Metrics,
 }
@@ -99,9 +98,13 @@ impl AppState {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// The version `target` means now, loaded.
-    async fn model(&self, target: &Target) -> Result<Arc<PreparedModel>, ApiError> {
-        let load = self.models.get(&self.registry, &self.runtime, target);
+    /// The version `target` of `caller`'s models means now, loaded.
+    async fn model(
+        &self,
+        caller: &Caller,
+        target: &Target,
+    ) -> Result<Arc<PreparedModel>, ApiError> {
+        let load = caller.models.get(&caller.registry, &caller.runtime, target);
         tokio::time::timeout(self.options.request_timeout, load)
             .await
             .map_err(|_| self.timed_out())?
@@ -142,24 +145,34 @@ impl AppState {
             })
     }
 
-    /// `model`'s predictions for `features`, within the request's time.
+    /// `model`'s predictions for `features`, within the request's time and
+    /// `caller`'s concurrency cap (a request waits for a slot).
     async fn answer(
         &self,
+        caller: &Caller,
         model: &PreparedModel,
         features: wit::Table,
         extra: Vec<RawColumn>,
     ) -> Result<Answer, ApiError> {
         let started = Instant::now();
-        let mut limits = self.options.limits;
+        let mut limits = caller.limits;
         let budget = u64::try_from(self.options.request_timeout.as_millis()).unwrap_or(u64::MAX);
         limits.timeout_ms = limits.timeout_ms.min(budget.max(1));
-        let predicted = tokio::time::timeout(
-            self.options.request_timeout,
-            model.predict(&self.runtime, features, limits),
-        )
-        .await
-        .map_err(|_| self.timed_out())?
-        .map_err(|e| ApiError::from_step(&e))?;
+        let call = async {
+            let _slot = caller.slots.acquire().await.map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is stopping",
+                )
+            })?;
+            model
+                .predict(&caller.runtime, features, limits)
+                .await
+                .map_err(|e| ApiError::from_step(&e))
+        };
+        let predicted = tokio::time::timeout(self.options.request_timeout, call)
+            .await
+            .map_err(|_| self.timed_out())??;
         Ok(Answer {
             model: model.version.name.clone(),
             version: model.version.version,
@@ -183,12 +196,12 @@ impl AppState {
 
     /// The output columns (name, type) of `model`, from the predictions
     /// its run made for the holdout; just `prediction` when there are none.
-    async fn output_schema(&self, model: &PreparedModel) -> Vec<(String, String)> {
+    async fn output_schema(&self, caller: &Caller, model: &PreparedModel) -> Vec<(String, String)> {
         let fallback = || vec![("prediction".to_string(), "f64".to_string())];
         let Some(digest) = &model.version.holdout_predictions else {
             return fallback();
         };
-        match self.registry.artifacts.get(digest).await {
+        match caller.registry.artifacts.get(digest).await {
             Ok(bytes) => match crate::data::read_parquet(&bytes) {
                 Ok(batch) => crate::data::schema_summary(&batch),
                 Err(_) => fallback(),
@@ -206,19 +219,25 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server answering with `registry`'s models, running them on
-    /// `runtime`. Nothing is loaded until [`serve`](Self::serve).
-    pub fn new(registry: Registry, runtime: Runtime, options: ServeOptions) -> Self {
-        Server {
+    /// A server over the stores of the workspace `settings` open (the
+    /// server opens its own, closed when it stops). Nothing is loaded
+    /// until [`preload`](Self::preload) or a request.
+    pub async fn open(
+        settings: WorkspaceSettings,
+        options: ServeOptions,
+    ) -> Result<Self, ApiError> {
+        let workspace = settings.open().map_err(|e| {
+            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        })?;
+        let tenancy = Tenancy::new(workspace, options.auth.clone()).await?;
+        Ok(Server {
             state: Arc::new(AppState {
-                registry,
-                runtime,
+                tenancy,
                 options,
-                models: Models::default(),
                 ready: AtomicBool::new(false),
                 metrics: metrics::Metrics::default(),
             }),
-        }
+        })
     }
 
     /// The routes, for an embedder that runs its own HTTP server.
@@ -261,32 +280,46 @@ impl Server {
             .with_state(self.state.clone())
     }
 
-    /// Load the `production` version of every model and the default
-    /// model, then mark the server ready (also when some failed to load:
-    /// their requests answer with why). Returns how many loaded, and the
-    /// failures by model.
+    /// Load the `production` version of every model of every tenant
+    /// served (one without tokens) and the default model, then mark the
+    /// server ready (also when some failed to load: their requests answer
+    /// with why). Returns how many loaded, and the failures by
+    /// `TENANT/MODEL`.
     pub async fn preload(&self) -> (usize, Vec<(String, ApiError)>) {
         let state = &self.state;
-        let mut targets = Vec::new();
-        match state.registry.list().await {
-            Ok(models) => targets.extend(
-                models
-                    .into_iter()
-                    .filter(|m| m.aliases.contains_key(models::DEFAULT_ALIAS))
-                    .map(|m| m.name),
-            ),
-            Err(e) => tracing::warn!(error = %e, "listing the registry's models"),
-        }
-        targets.extend(state.options.default_model.iter().cloned());
         let (mut loaded, mut failed) = (0, Vec::new());
-        for model in targets {
-            let result = match Target::parse(&model, None) {
-                Ok(target) => state.model(&target).await.map(|_| ()),
-                Err(e) => Err(e),
+        for tenant in state.tenancy.tenants().await {
+            let caller = match state.tenancy.tenant(&tenant).await {
+                Ok(caller) => caller,
+                Err(e) => {
+                    failed.push((tenant, e));
+                    continue;
+                }
             };
-            match result {
-                Ok(()) => loaded += 1,
-                Err(e) => failed.push((model, e)),
+            let mut targets = Vec::new();
+            match caller.registry.list().await {
+                Ok(models) => targets.extend(
+                    models
+                        .into_iter()
+                        .filter(|m| m.aliases.contains_key(models::DEFAULT_ALIAS))
+                        .map(|m| m.name),
+                ),
+                Err(e) => tracing::warn!(%tenant, error = %e, "listing the registry's models"),
+            }
+            if let Some(default) = &state.options.default_model
+                && !targets.contains(default)
+            {
+                targets.push(default.clone());
+            }
+            for model in targets {
+                let result = match Target::parse(&model, None) {
+                    Ok(target) => state.model(&caller, &target).await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(()) => loaded += 1,
+                    Err(e) => failed.push((format!("{tenant}/{model}"), e)),
+                }
             }
         }
         state.ready.store(true, Ordering::Release);
@@ -307,13 +340,19 @@ impl Server {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                state.models.refresh(&state.registry, &state.runtime).await;
+                for caller in state.tenancy.served() {
+                    caller
+                        .models
+                        .refresh(&caller.registry, &caller.runtime)
+                        .await;
+                }
             }
         });
         let result = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();
+        self.state.tenancy.workspace().close().await;
         result
     }
 }

@@ -11,6 +11,7 @@
 
 use super::error::{ApiError, OipError};
 use super::models::Target;
+use super::tenancy::{Caller, CallerOf, OipCaller};
 use super::tensors::{
     RawColumn, Scalar, column_json, conform, passthrough, raw_json, raw_type, rows,
 };
@@ -65,12 +66,13 @@ pub struct ModelPath {
 /// feature columns) and outputs.
 pub async fn model_metadata(
     State(state): State<Arc<AppState>>,
+    CallerOf(caller, _): OipCaller,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<Value>, OipError> {
     let target = Target::parse(&path.name, path.version.as_deref())?;
-    let model = state.model(&target).await?;
+    let model = state.model(&caller, &target).await?;
     let v = &model.version;
-    let versions = state
+    let versions = caller
         .registry
         .versions(&v.name)
         .await
@@ -81,7 +83,7 @@ pub async fn model_metadata(
         .map(|(name, kind)| json!({ "name": name, "datatype": datatype(kind), "shape": [-1] }))
         .collect();
     let outputs: Vec<Value> = state
-        .output_schema(&model)
+        .output_schema(&caller, &model)
         .await
         .iter()
         .map(|(name, kind)| json!({ "name": name, "datatype": datatype(kind), "shape": [-1] }))
@@ -104,10 +106,11 @@ pub async fn model_metadata(
 /// is not yet.
 pub async fn model_ready(
     State(state): State<Arc<AppState>>,
+    CallerOf(caller, _): OipCaller,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<Value>, OipError> {
     let target = Target::parse(&path.name, path.version.as_deref())?;
-    let model = state.model(&target).await?;
+    let model = state.model(&caller, &target).await?;
     Ok(Json(json!({ "name": model.version.name, "ready": true })))
 }
 
@@ -149,11 +152,12 @@ struct RequestOutput {
 /// `POST /v2/models/{name}[/versions/{v}]/infer`
 pub async fn infer(
     State(state): State<Arc<AppState>>,
+    CallerOf(caller, _): OipCaller,
     Path(path): Path<ModelPath>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    match infer_inner(&state, &path, &headers, body).await {
+    match infer_inner(&state, &caller, &path, &headers, body).await {
         Ok(response) => response,
         Err(e) => OipError(e).into_response(),
     }
@@ -161,6 +165,7 @@ pub async fn infer(
 
 async fn infer_inner(
     state: &Arc<AppState>,
+    caller: &Caller,
     path: &ModelPath,
     headers: &HeaderMap,
     body: axum::body::Body,
@@ -171,12 +176,12 @@ async fn infer_inner(
         ApiError::bad_request(format!("the inference request is not valid JSON: {e}"))
     })?;
     let target = Target::parse(&path.name, path.version.as_deref())?;
-    let model = state.model(&target).await?;
+    let model = state.model(caller, &target).await?;
     let answered = async {
         let columns = decode_inputs(&request.inputs, binary, &model.version.input_schema)?;
         let (features, extra) = conform(&model.version.input_schema, columns)?;
         let passthrough = passthrough(&request.parameters, &extra)?;
-        state.answer(&model, features, passthrough).await
+        state.answer(caller, &model, features, passthrough).await
     };
     let answer = state.observed(&model, answered.await)?;
     encode_response(&request, answer)
