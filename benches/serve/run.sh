@@ -86,6 +86,9 @@ model_uri="$("$py" "$here/train_mlflow.py" "$work/train.parquet" benign \
   { cat "$work/train_mlflow.log"; exit 1; }
 "$py" "$here/report.py" bodies pipelines/data/breast_cancer.csv benign "$work"
 
+# sluice checks a bearer token on every request, as it does in production
+# (MLflow's server has no authentication to pay for).
+token="$("$sluice" --home "$home" tenants token create default 2>/dev/null)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sluice_port="$(free_port)"
 mlflow_port="$(free_port)"
@@ -113,7 +116,8 @@ echo "==> both ready: sluice on 127.0.0.1:$sluice_port, mlflow $mlflow_version o
 
 # The two servers must give the same answers before their speed means anything.
 invoke() {
-  curl -sf "http://127.0.0.1:$1/invocations" -H 'content-type: application/json' -d "@$2"
+  curl -sf "http://127.0.0.1:$1/invocations" -H 'content-type: application/json' \
+    -H "authorization: Bearer $token" -d "@$2"
 }
 for body in one hundred all; do
   invoke "$sluice_port" "$work/$body.json" >"$work/sluice-$body.out"
@@ -151,6 +155,7 @@ measure() {
   before="$(group_cpu "$pgid")"
   "$oha" -z "${seconds}s" -c "$c" --no-tui --output-format json \
     --wait-ongoing-requests-after-deadline -m POST -H 'content-type: application/json' \
+    -H "authorization: Bearer $token" \
     -D "$work/$body.json" "http://127.0.0.1:$port/invocations" >"$out.json"
   after="$(group_cpu "$pgid")"
   python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$before" "$after" >"$out.cpu"
