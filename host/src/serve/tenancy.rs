@@ -42,6 +42,9 @@ pub enum Auth {
 /// How long a checked token is believed before it is checked again.
 const TOKEN_RECHECK: Duration = Duration::from_secs(1);
 
+/// At most this many tokens are remembered between checks.
+const MAX_REMEMBERED_TOKENS: usize = 4096;
+
 /// One tenant's serving: see the module docs.
 pub struct Caller {
     /// The tenant.
@@ -66,8 +69,8 @@ pub struct Tenancy {
     meta: MetaStore,
     root: ArtifactStore,
     callers: Mutex<HashMap<String, Arc<OnceCell<Arc<Caller>>>>>,
-    /// Token hash -> (its tenant, or None if refused; when checked).
-    tokens: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    /// Token hash -> (its tenant, when checked): tokens that authenticated.
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 impl Tenancy {
@@ -156,18 +159,27 @@ impl Tenancy {
             .get(&hash)
             .filter(|(_, at)| at.elapsed() < TOKEN_RECHECK)
             .map(|(tenant, _)| tenant.clone());
-        let tenant = match known {
-            Some(tenant) => tenant,
-            None => {
-                let tenant =
-                    self.meta.token_tenant(token).await.map_err(|e| {
-                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-                    })?;
-                lock(&self.tokens).insert(hash, (tenant.clone(), Instant::now()));
-                tenant
+        if let Some(tenant) = known {
+            return Ok(tenant);
+        }
+        let tenant = self
+            .meta
+            .token_tenant(token)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+        // Only tokens that authenticate are remembered, so callers sending
+        // made-up tokens cannot grow the map; it holds at most the tokens
+        // seen within the last recheck interval, and a few thousand at most.
+        let mut tokens = lock(&self.tokens);
+        if tokens.len() >= MAX_REMEMBERED_TOKENS {
+            tokens.retain(|_, (_, at)| at.elapsed() < TOKEN_RECHECK);
+            if tokens.len() >= MAX_REMEMBERED_TOKENS {
+                tokens.clear();
             }
-        };
-        tenant.ok_or_else(|| unauthorized("the token is unknown or revoked"))
+        }
+        tokens.insert(hash, (tenant.clone(), Instant::now()));
+        Ok(tenant)
     }
 
     /// `name`'s serving, made at its first request.
