@@ -355,7 +355,12 @@ fn json_scalar(datatype: &str, value: &Value) -> Option<Scalar> {
 /// The elements of a binary tensor (little-endian, row-major; BYTES as a
 /// 4-byte length then the bytes, which must be UTF-8 here).
 fn decode_binary(datatype: &str, bytes: &[u8]) -> Result<Vec<Scalar>, String> {
-    fn chunks<const N: usize>(bytes: &[u8], datatype: &str) -> Result<Vec<[u8; N]>, String> {
+    /// Each `N`-byte element of `bytes` as a scalar.
+    fn each<const N: usize>(
+        bytes: &[u8],
+        datatype: &str,
+        scalar: impl Fn([u8; N]) -> Scalar,
+    ) -> Result<Vec<Scalar>, String> {
         if !bytes.len().is_multiple_of(N) {
             return Err(format!(
                 "{} bytes of {datatype} data is not a whole number of {N}-byte elements",
@@ -364,41 +369,21 @@ fn decode_binary(datatype: &str, bytes: &[u8]) -> Result<Vec<Scalar>, String> {
         }
         Ok(bytes
             .chunks_exact(N)
-            .map(|c| c.try_into().expect("N bytes"))
+            .map(|c| scalar(c.try_into().expect("N bytes")))
             .collect())
     }
+    let d = datatype;
     Ok(match datatype {
-        "FP64" => chunks::<8>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::F64(f64::from_le_bytes(c)))
-            .collect(),
-        "FP32" => chunks::<4>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::F64(f32::from_le_bytes(c).into()))
-            .collect(),
-        "INT64" => chunks::<8>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::I64(i64::from_le_bytes(c)))
-            .collect(),
-        "INT32" => chunks::<4>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::I64(i32::from_le_bytes(c).into()))
-            .collect(),
-        "INT16" => chunks::<2>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::I64(i16::from_le_bytes(c).into()))
-            .collect(),
+        "FP64" => each(bytes, d, |c| Scalar::F64(f64::from_le_bytes(c)))?,
+        "FP32" => each(bytes, d, |c| Scalar::F64(f32::from_le_bytes(c).into()))?,
+        "INT64" => each(bytes, d, |c| Scalar::I64(i64::from_le_bytes(c)))?,
+        "INT32" => each(bytes, d, |c| Scalar::I64(i32::from_le_bytes(c).into()))?,
+        "INT16" => each(bytes, d, |c| Scalar::I64(i16::from_le_bytes(c).into()))?,
+        "UINT32" => each(bytes, d, |c| Scalar::I64(u32::from_le_bytes(c).into()))?,
+        "UINT16" => each(bytes, d, |c| Scalar::I64(u16::from_le_bytes(c).into()))?,
         "INT8" => bytes
             .iter()
             .map(|&b| Scalar::I64((b as i8).into()))
-            .collect(),
-        "UINT32" => chunks::<4>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::I64(u32::from_le_bytes(c).into()))
-            .collect(),
-        "UINT16" => chunks::<2>(bytes, datatype)?
-            .into_iter()
-            .map(|c| Scalar::I64(u16::from_le_bytes(c).into()))
             .collect(),
         "UINT8" => bytes.iter().map(|&b| Scalar::I64(b.into())).collect(),
         "BOOL" => bytes.iter().map(|&b| Scalar::Bool(b != 0)).collect(),
@@ -564,4 +549,64 @@ fn encode_response(request: &InferRequest, answer: Answer) -> Result<Response, A
         .headers_mut()
         .insert(super::VERSION_HEADER, version_header);
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_tensors_decode_little_endian_by_datatype() {
+        let f64s: Vec<u8> = [1.5f64, -2.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        assert_eq!(
+            decode_binary("FP64", &f64s).unwrap(),
+            [Scalar::F64(1.5), Scalar::F64(-2.0)]
+        );
+        assert_eq!(
+            decode_binary("FP32", &0.25f32.to_le_bytes()).unwrap(),
+            [Scalar::F64(0.25)]
+        );
+        assert_eq!(
+            decode_binary("INT64", &(-7i64).to_le_bytes()).unwrap(),
+            [Scalar::I64(-7)]
+        );
+        assert_eq!(
+            decode_binary("INT32", &(-7i32).to_le_bytes()).unwrap(),
+            [Scalar::I64(-7)]
+        );
+        assert_eq!(
+            decode_binary("INT16", &(-7i16).to_le_bytes()).unwrap(),
+            [Scalar::I64(-7)]
+        );
+        assert_eq!(decode_binary("INT8", &[0xf9]).unwrap(), [Scalar::I64(-7)]);
+        assert_eq!(
+            decode_binary("UINT32", &u32::MAX.to_le_bytes()).unwrap(),
+            [Scalar::I64(u32::MAX.into())]
+        );
+        assert_eq!(
+            decode_binary("UINT16", &7u16.to_le_bytes()).unwrap(),
+            [Scalar::I64(7)]
+        );
+        assert_eq!(decode_binary("UINT8", &[200]).unwrap(), [Scalar::I64(200)]);
+        assert_eq!(
+            decode_binary("BOOL", &[1, 0]).unwrap(),
+            [Scalar::Bool(true), Scalar::Bool(false)]
+        );
+        let mut text = 2u32.to_le_bytes().to_vec();
+        text.extend(b"hi");
+        assert_eq!(
+            decode_binary("BYTES", &text).unwrap(),
+            [Scalar::Str("hi".into())]
+        );
+        let err = decode_binary("FP64", &[0; 7]).unwrap_err();
+        assert!(err.contains("7 bytes of FP64 data"), "{err}");
+        assert!(
+            decode_binary("FP8", &[0])
+                .unwrap_err()
+                .contains("not supported")
+        );
+    }
 }
