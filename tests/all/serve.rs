@@ -795,7 +795,7 @@ fn a_real_prometheus_scrapes_what_the_server_answered() {
         assert_eq!(reply.status, 400);
     }
     let prometheus = Prometheus::start(&target);
-    let model = format!("model_name=\"{MODEL}\",model_version=\"1\"");
+    let model = format!("model_name=\"{MODEL}\",model_version=\"1\",variant=\"production\"");
     let checks = [
         (format!("sluice_inference_requests_total{{{model},outcome=\"ok\"}}"), good as f64),
         (format!("sluice_inference_requests_total{{{model},outcome=\"client_error\"}}"), bad as f64),

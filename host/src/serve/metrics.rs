@@ -2,12 +2,13 @@
 //! OpenMetrics text format, under the names dashboards already use:
 //!
 //! - `request_predict_seconds` (KServe's ModelServer): the time of the
-//!   sandboxed calls of one request, by `model_name` and `model_version`;
+//!   sandboxed calls of one request, by `model_name`, `model_version` and
+//!   `variant` (the alias or traffic arm that chose the version);
 //! - `http_server_request_duration_seconds` (OpenTelemetry's HTTP server
 //!   semantic conventions): whole requests, by `http_request_method`,
 //!   `http_route` and `http_response_status_code`;
 //! - `sluice_inference_requests_total`: inference requests by model,
-//!   version and `outcome` (`ok`, `client_error`, `server_error`), so that
+//!   version, variant and `outcome` (`ok`, `client_error`, `server_error`), so that
 //!   an error rate can be split by version;
 //! - `sluice_request_rows`: rows per inference request (the batch sizes);
 //! - `sluice_sandbox_instantiations_total`: sandboxes started for requests
@@ -36,12 +37,14 @@ use std::time::Instant;
 struct ModelLabels {
     model_name: String,
     model_version: String,
+    variant: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     model_name: String,
     model_version: String,
+    variant: String,
     outcome: &'static str,
 }
 
@@ -129,17 +132,23 @@ impl Default for Metrics {
     }
 }
 
-fn labels(version: &ModelVersion) -> ModelLabels {
+fn labels(version: &ModelVersion, variant: &str) -> ModelLabels {
     ModelLabels {
         model_name: version.name.clone(),
         model_version: version.version.to_string(),
+        variant: variant.to_owned(),
     }
 }
 
 impl Metrics {
     /// One inference request of `version`, resolved: its outcome, and for
     /// one answered, its rows, the calls' time and the sandboxes started.
-    pub fn inference(&self, version: &ModelVersion, outcome: Result<&super::Answer, &ApiError>) {
+    pub fn inference(
+        &self,
+        version: &ModelVersion,
+        variant: &str,
+        outcome: Result<&super::Answer, &ApiError>,
+    ) {
         let outcome_label = match outcome {
             Ok(_) => "ok",
             Err(e) if e.status.is_client_error() => "client_error",
@@ -149,11 +158,12 @@ impl Metrics {
             .get_or_create(&OutcomeLabels {
                 model_name: version.name.clone(),
                 model_version: version.version.to_string(),
+                variant: variant.to_owned(),
                 outcome: outcome_label,
             })
             .inc();
         if let Ok(answer) = outcome {
-            let labels = labels(version);
+            let labels = labels(version, variant);
             self.predict
                 .get_or_create(&labels)
                 .observe(answer.predict_seconds);

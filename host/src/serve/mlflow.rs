@@ -78,6 +78,7 @@ async fn invoke(
     let body = state.read_body(body).await?;
     let target = Target::parse(name, None)?;
     let model = state.model(caller, &target).await?;
+    let variant = target.variant();
     let schema = &model.version.input_schema;
     let mut records = false;
     let answered = async {
@@ -89,9 +90,11 @@ async fn invoke(
         let echoed = passthrough(&params, &extra)?;
         records =
             !echoed.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
-        state.answer(caller, &model, features, echoed).await
+        state
+            .answer(caller, &model, &variant, features, echoed)
+            .await
     };
-    let answer = state.observed(&model, answered.await)?;
+    let answer = state.observed(&model, &variant, answered.await)?;
     let predictions = if records {
         let n = rows(&answer.predictions);
         let mut columns: Vec<(String, Vec<Value>)> = answer

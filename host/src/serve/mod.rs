@@ -82,6 +82,9 @@ pub struct Answer {
     pub model: String,
     /// The version that answered.
     pub version: i64,
+    /// Which arm of the model's traffic chose the version: the alias or
+    /// route arm asked for, or `vN` for a version asked by number.
+    pub variant: String,
     /// The trainer's output columns.
     pub predictions: wit::Table,
     /// Request columns to echo beside the predictions.
@@ -151,6 +154,7 @@ impl AppState {
         &self,
         caller: &Caller,
         model: &PreparedModel,
+        variant: &str,
         features: wit::Table,
         extra: Vec<RawColumn>,
     ) -> Result<Answer, ApiError> {
@@ -176,6 +180,7 @@ impl AppState {
         Ok(Answer {
             model: model.version.name.clone(),
             version: model.version.version,
+            variant: variant.to_owned(),
             predictions: predicted,
             extra,
             predict_seconds: started.elapsed().as_secs_f64(),
@@ -188,9 +193,11 @@ impl AppState {
     fn observed(
         &self,
         model: &PreparedModel,
+        variant: &str,
         outcome: Result<Answer, ApiError>,
     ) -> Result<Answer, ApiError> {
-        self.metrics.inference(&model.version, outcome.as_ref());
+        self.metrics
+            .inference(&model.version, variant, outcome.as_ref());
         outcome
     }
 

@@ -73,6 +73,14 @@ impl Target {
         Ok(target)
     }
 
+    /// The variant label of what this asks for: the alias, or `vN`.
+    pub fn variant(&self) -> String {
+        match self {
+            Target::Alias { alias, .. } => alias.clone(),
+            Target::Version { version, .. } => format!("v{version}"),
+        }
+    }
+
     /// The model's name.
     pub fn name(&self) -> &str {
         match self {

@@ -177,13 +177,16 @@ async fn infer_inner(
     })?;
     let target = Target::parse(&path.name, path.version.as_deref())?;
     let model = state.model(caller, &target).await?;
+    let variant = target.variant();
     let answered = async {
         let columns = decode_inputs(&request.inputs, binary, &model.version.input_schema)?;
         let (features, extra) = conform(&model.version.input_schema, columns)?;
         let passthrough = passthrough(&request.parameters, &extra)?;
-        state.answer(caller, &model, features, passthrough).await
+        state
+            .answer(caller, &model, &variant, features, passthrough)
+            .await
     };
-    let answer = state.observed(&model, answered.await)?;
+    let answer = state.observed(&model, &variant, answered.await)?;
     encode_response(&request, answer)
 }
 
