@@ -16,18 +16,18 @@ use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-const MODEL: &str = "breast-cancer-logreg";
+pub(crate) const MODEL: &str = "breast-cancer-logreg";
 
 /// A running `sluice serve`, stopped (killed) when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     lines: Receiver<String>,
 }
 
 impl Served {
     /// `sluice serve` on a free port of 127.0.0.1, once it is ready.
-    fn start(home: &Path, args: &[&str]) -> Served {
+    pub(crate) fn start(home: &Path, args: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .env("SLUICE_HOME", home)
             .env("RUST_LOG", "warn")
@@ -97,20 +97,20 @@ impl Drop for Served {
 }
 
 /// A response: status, the version header, the body.
-struct Reply {
-    status: u16,
-    version: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) version: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
-fn client() -> &'static reqwest::Client {
+pub(crate) fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(reqwest::Client::new)
 }
@@ -155,7 +155,7 @@ fn request_with(
     })
 }
 
-fn post_json(url: &str, body: &Value) -> Reply {
+pub(crate) fn post_json(url: &str, body: &Value) -> Reply {
     request(
         "POST",
         url,
@@ -165,21 +165,21 @@ fn post_json(url: &str, body: &Value) -> Reply {
     .expect("POST")
 }
 
-fn get(url: &str) -> Reply {
+pub(crate) fn get(url: &str) -> Reply {
     request("GET", url, None, Vec::new()).expect("GET")
 }
 
 /// A home with the example's model registered and promoted to production,
 /// shared by the tests that only read it; and the rows to predict.
-struct Fixture {
-    home: PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) home: PathBuf,
     /// The example data's first 20 rows (the target column included).
-    features: PathBuf,
+    pub(crate) features: PathBuf,
     /// What `sluice predict` answered for them, as CSV.
     expected: PathBuf,
 }
 
-fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve");
@@ -215,7 +215,7 @@ fn fixture() -> &'static Fixture {
 }
 
 /// A CSV file's columns by name, as JSON values (numbers where they parse).
-fn csv_columns(path: &Path) -> Vec<(String, Vec<Value>)> {
+pub(crate) fn csv_columns(path: &Path) -> Vec<(String, Vec<Value>)> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let names: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
@@ -233,7 +233,7 @@ fn csv_columns(path: &Path) -> Vec<(String, Vec<Value>)> {
 }
 
 /// Columns as a list of records, one per row.
-fn as_records(columns: &[(String, Vec<Value>)]) -> Vec<Value> {
+pub(crate) fn as_records(columns: &[(String, Vec<Value>)]) -> Vec<Value> {
     let rows = columns.first().map_or(0, |(_, v)| v.len());
     (0..rows)
         .map(|i| {
@@ -519,7 +519,7 @@ fn bad_requests_are_refused_with_their_reason_and_the_server_keeps_answering() {
 
 /// The example pipeline's model registered as v1 and promoted to
 /// production in `home`.
-fn register_and_promote_v1(home: &Path) {
+pub(crate) fn register_and_promote_v1(home: &Path) {
     ok_json(home, &["run", "pipelines/breast-cancer.toml", "--json"]);
     let promoted = ok_json(
         home,

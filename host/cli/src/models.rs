@@ -6,7 +6,9 @@ use super::output::{
 use super::output_file::{is_stdout, write_output_file};
 use clap::Subcommand;
 use sluice::Workspace;
-use sluice::registry::{ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time};
+use sluice::registry::{
+    Mirror, ModelSpec, ModelVersion, Registry, aliases_at, default_actor, parse_time,
+};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,8 +80,53 @@ pub enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show or change how `sluice serve` shares the model's traffic:
+    /// weighted splits between aliases or versions (A/B), a sticky key,
+    /// shadow traffic. Without options, prints the route in force. Options
+    /// change only the parts they name; every change is audited.
+    #[command(after_help = "Examples:\n  \
+        sluice models route churn --split production=90,canary=10 --key customer_id\n  \
+        sluice models route churn --mirror staging=5 --reason 'shadow the retrained model'\n  \
+        sluice models route churn --clear")]
+    Route {
+        name: String,
+        /// Weights by arm (an alias, or vN for version N), e.g.
+        /// production=90,canary=10. Requests for the bare name go to one
+        /// arm each, sticky by their key.
+        #[arg(long, value_delimiter = ',', value_name = "ARM=WEIGHT")]
+        split: Vec<String>,
+        /// The input column whose value is a request's sticky key when it
+        /// has no x-sluice-key header.
+        #[arg(long, value_name = "COLUMN", conflicts_with = "no_key")]
+        key: Option<String>,
+        /// Route without a key column (x-sluice-key still counts).
+        #[arg(long)]
+        no_key: bool,
+        /// Also answer PERCENT of requests with ARM, as a shadow: its
+        /// answers are counted and logged, never returned. E.g. staging=5.
+        #[arg(long, value_name = "ARM=PERCENT", conflicts_with = "no_mirror")]
+        mirror: Option<String>,
+        /// Stop mirroring.
+        #[arg(long)]
+        no_mirror: bool,
+        /// Request columns to echo beside every answer.
+        #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+        passthrough: Option<Vec<String>>,
+        /// Remove the route: bare-name requests go to `production`.
+        #[arg(long, conflicts_with_all = ["split", "key", "mirror", "passthrough"])]
+        clear: bool,
+        /// Why (recorded in the audit history).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Who is acting (default: SLUICE_ACTOR or the login name).
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit history: registrations, promotions, forced promotions,
-    /// rollbacks. With --at, which version each alias held at that time.
+    /// rollbacks, route changes. With --at, which version each alias held
+    /// at that time.
     History {
         name: String,
         /// A time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
@@ -99,6 +146,31 @@ pub enum ModelsCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// What a `route` line of the history set, for people.
+fn route_detail(e: &sluice::registry::AuditEvent) -> Option<String> {
+    if e.action != "route" {
+        return None;
+    }
+    Some(
+        match serde_json::from_str::<sluice::registry::ServingPolicy>(&e.detail) {
+            Ok(p) => format!("route: {}", p.summary()),
+            Err(_) => "route cleared".to_owned(),
+        },
+    )
+}
+
+/// `ARM=NUMBER` of option `option`.
+fn parse_pair(text: &str, option: &str, form: &str) -> anyhow::Result<(String, f64)> {
+    let (arm, number) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("{option} {text}: write {form}"))?;
+    let number: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{option} {text}: `{number}` is not a number"))?;
+    Ok((arm.trim().to_owned(), number))
 }
 
 pub async fn registry(home: &Workspace) -> anyhow::Result<Registry> {
@@ -147,12 +219,16 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                     print_json(&serde_json::json!({
                         "name": name,
                         "gates": gates,
+                        "route": reg.serving(name).await?,
                         "aliases": aliases,
                         "versions": all,
                     }))?;
                 } else {
                     outln!("model {name}");
                     outln!("gates {}", gates.join("; "));
+                    if let Some(route) = reg.serving(name).await? {
+                        outln!("route {}", route.summary());
+                    }
                     let mut t = table(&[
                         "version", "aliases", "run", "pipeline", "created", "metrics",
                     ]);
@@ -285,6 +361,76 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                 );
             }
         }
+        ModelsCommand::Route {
+            name,
+            split,
+            key,
+            no_key,
+            mirror,
+            no_mirror,
+            passthrough,
+            clear,
+            reason,
+            actor,
+            json,
+        } => {
+            let current = reg.serving(&name).await?;
+            let changes = !split.is_empty()
+                || key.is_some()
+                || no_key
+                || mirror.is_some()
+                || no_mirror
+                || passthrough.is_some()
+                || clear;
+            let policy = if !changes {
+                current
+            } else if clear {
+                reg.route(&name, None, &reason, &actor.unwrap_or_else(default_actor))
+                    .await?;
+                None
+            } else {
+                let mut p = current.unwrap_or_default();
+                if !split.is_empty() {
+                    p.split.clear();
+                    for arm in &split {
+                        let (a, w) = parse_pair(arm, "--split", "ARM=WEIGHT")?;
+                        p.split.insert(a, w);
+                    }
+                }
+                if no_key {
+                    p.key = None;
+                }
+                if key.is_some() {
+                    p.key = key;
+                }
+                if no_mirror {
+                    p.mirror = None;
+                }
+                if let Some(m) = &mirror {
+                    let (to, percent) = parse_pair(m, "--mirror", "ARM=PERCENT")?;
+                    p.mirror = Some(Mirror { to, percent });
+                }
+                if let Some(columns) = passthrough {
+                    p.passthrough = columns;
+                }
+                reg.route(
+                    &name,
+                    Some(&p),
+                    &reason,
+                    &actor.unwrap_or_else(default_actor),
+                )
+                .await?;
+                Some(p)
+            };
+            if json {
+                print_json(&serde_json::json!({ "name": name, "route": policy }))?;
+            } else {
+                match &policy {
+                    Some(p) => outln!("{name}: {}", p.summary()),
+                    None => outln!("{name}: no route: requests for {name} go to {name}@production"),
+                }
+            }
+        }
         ModelsCommand::History { name, at, json } => {
             let events = reg.history(&name).await?;
             if let Some(at) = at {
@@ -324,7 +470,11 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                         } else {
                             String::new()
                         },
-                        e.reason.clone(),
+                        match route_detail(e) {
+                            Some(route) if e.reason.is_empty() => route,
+                            Some(route) => format!("{}\n{route}", e.reason),
+                            None => e.reason.clone(),
+                        },
                     ]);
                 }
                 outln!("{t}");

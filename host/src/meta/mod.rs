@@ -33,7 +33,7 @@ pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
 pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
-pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered};
+pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered, ServingRow};
 pub use pipelines::PipelineVersion;
 pub use records::{NewRun, NewStep, RunRecord, RunStatus, StepEnd, StepRunRecord, StepStatus};
 pub use store::MetaStore;

@@ -21,7 +21,7 @@ pub struct AuditEvent {
     pub at: String,
     /// Who acted (`--actor`, else `SLUICE_ACTOR`, else the login name).
     pub actor: String,
-    /// What was done: `register`, `promote` or `rollback`.
+    /// What was done: `register`, `promote`, `rollback` or `route`.
     pub action: String,
     /// The alias it moved, if any.
     pub alias: Option<String>,
@@ -33,6 +33,9 @@ pub struct AuditEvent {
     pub forced: bool,
     /// Why, as the actor said (required with `--force`).
     pub reason: String,
+    /// What changed beyond the columns above: for `route`, the traffic
+    /// policy now in force (JSON; empty when cleared).
+    pub detail: String,
 }
 
 /// An audit line to append, with the change it records.
@@ -40,7 +43,7 @@ pub struct AuditEvent {
 pub struct AuditEntry<'a> {
     /// Who acts.
     pub actor: &'a str,
-    /// What is done: `register`, `promote` or `rollback`.
+    /// What is done: `register`, `promote`, `rollback` or `route`.
     pub action: &'a str,
     /// The alias it moves, if any.
     pub alias: Option<&'a str>,
@@ -52,6 +55,8 @@ pub struct AuditEntry<'a> {
     pub forced: bool,
     /// Why, as the actor said.
     pub reason: &'a str,
+    /// What changed beyond the other fields (for `route`: the policy).
+    pub detail: &'a str,
 }
 
 /// What [`MetaStore::register_model_version`] did.
@@ -76,6 +81,15 @@ pub struct ModelRow {
     pub versions: i64,
     /// Its highest version number.
     pub latest: i64,
+}
+
+/// A model's traffic policies, as [`MetaStore::model_serving`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingRow {
+    /// The policy in force (JSON), if any.
+    pub in_force: Option<String>,
+    /// The policy a pipeline file last declared (JSON), if any.
+    pub declared: Option<String>,
 }
 
 /// Which version a registration records.
@@ -291,11 +305,58 @@ impl MetaStore {
         tx.commit().await.map_err(db(action()))
     }
 
+    /// Model `key`'s traffic policy in force and the one a pipeline file
+    /// last declared (both JSON, `None` for none), or `None` if no such
+    /// model.
+    pub async fn model_serving(&self, key: &str) -> Result<Option<ServingRow>> {
+        let row =
+            sqlx::query("SELECT serving_json, serving_declared_json FROM models WHERE name = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db(format!("read the traffic policy of model `{key}`")))?;
+        Ok(row.map(|r| ServingRow {
+            in_force: r.get(0),
+            declared: r.get(1),
+        }))
+    }
+
+    /// Put `policy` (JSON, `None` to clear) in force for model `key`, with
+    /// its audit line, in one transaction; `declared` also records it as
+    /// the one the pipeline file declares.
+    pub async fn set_model_serving(
+        &self,
+        key: &str,
+        policy: Option<&str>,
+        declared: bool,
+        audit: AuditEntry<'_>,
+    ) -> Result<()> {
+        let action = || format!("set the traffic policy of model `{key}`");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db(action()))?;
+        let sql = if declared {
+            "UPDATE models SET serving_json = ?1, serving_declared_json = ?1 WHERE name = ?2"
+        } else {
+            "UPDATE models SET serving_json = ?1 WHERE name = ?2"
+        };
+        sqlx::query(sql)
+            .bind(policy)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(action()))?;
+        append_audit(&mut tx, key, &audit).await?;
+        tx.commit().await.map_err(db(action()))
+    }
+
     /// Model `key`'s audit history, oldest first.
     pub async fn model_audit(&self, key: &str) -> Result<Vec<AuditEvent>> {
         let rows = sqlx::query(
-            "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason \
-             FROM model_audit WHERE name = ? ORDER BY id",
+            "SELECT id, at, actor, action, alias, from_version, to_version, forced, reason, \
+             detail FROM model_audit WHERE name = ? ORDER BY id",
         )
         .bind(key)
         .fetch_all(&self.pool)
@@ -313,6 +374,7 @@ impl MetaStore {
                 to_version: r.get(6),
                 forced: r.get::<i64, _>(7) != 0,
                 reason: r.get(8),
+                detail: r.get(9),
             })
             .collect())
     }
@@ -325,7 +387,7 @@ async fn append_audit(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO model_audit (name, at, actor, action, alias, from_version, to_version, \
-         forced, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         forced, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(key)
     .bind(now())
@@ -336,6 +398,7 @@ async fn append_audit(
     .bind(e.to_version)
     .bind(i64::from(e.forced))
     .bind(e.reason)
+    .bind(e.detail)
     .execute(&mut **tx)
     .await
     .map_err(db(format!("append to the audit history of model `{key}`")))?;
@@ -360,6 +423,7 @@ mod tests {
             to_version: Some(1),
             forced: false,
             reason: "why",
+            detail: "",
         };
         let new = NewModelVersion {
             key: "m",

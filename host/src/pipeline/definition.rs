@@ -28,6 +28,8 @@ pub struct PipelineFile {
 }
 
 /// A model declared by the pipeline: `[models.NAME]`.
+///
+/// [`ServingPolicy`]: crate::registry::ServingPolicy
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelDef {
@@ -35,6 +37,9 @@ pub struct ModelDef {
     /// `"evaluate.roc_auc >= production - 0.005"`.
     #[serde(default)]
     pub gates: Vec<String>,
+    /// How `sluice serve` shares the model's traffic between versions
+    /// (`[models.NAME.serving]`): see [`ServingPolicy`].
+    pub serving: Option<crate::registry::ServingPolicy>,
 }
 
 /// The `[pipeline]` table of a pipeline file.

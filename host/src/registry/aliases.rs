@@ -134,6 +134,7 @@ impl Registry {
             to_version: Some(version),
             forced,
             reason,
+            detail: "",
         };
         self.meta
             .set_model_alias(key.as_str(), alias, version, audit)
@@ -231,6 +232,7 @@ impl Registry {
             to_version: Some(previous),
             forced: false,
             reason,
+            detail: "",
         };
         self.meta
             .set_model_alias(key.as_str(), alias, previous, audit)
@@ -269,6 +271,7 @@ mod tests {
             to_version: Some(to),
             forced: false,
             reason: String::new(),
+            detail: String::new(),
         };
         let events = vec![
             ev(1, "2026-01-01T00:00:00Z", "promote", 1),

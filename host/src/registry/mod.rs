@@ -18,6 +18,7 @@ pub mod gates;
 pub mod name_rule;
 mod names;
 mod registrar;
+mod routes;
 #[cfg(test)]
 mod scope_tests;
 pub mod serve;
@@ -26,6 +27,7 @@ mod version;
 pub use name_rule::{NameRule, check_model_name};
 use names::{KeyScope, ModelKey};
 pub use registrar::RunRegistrar;
+pub use routes::{Arm, Mirror, ServingPolicy};
 pub use serve::PreparedModel;
 
 pub use aliases::{Promotion, aliases_at, parse_time};
@@ -259,6 +261,7 @@ impl Registry {
             to_version: None,
             forced: false,
             reason: &reason,
+            detail: "",
         };
         let body = |next: i64| {
             let mut numbered = version.clone();

@@ -17,15 +17,15 @@ impl ModelRegistrar for RunRegistrar {
         Box::pin(async move {
             let registry =
                 Registry::for_tenant(model.meta.clone(), model.artifacts.clone(), model.tenant);
+            let actor = default_actor();
             let version = registry
-                .register(
-                    model.run_id,
-                    model.step,
-                    model.name,
-                    model.gates,
-                    &default_actor(),
-                )
+                .register(model.run_id, model.step, model.name, model.gates, &actor)
                 .await?;
+            if let Some(serving) = model.serving {
+                registry
+                    .declare_serving(model.name, serving, model.pipeline, &actor)
+                    .await?;
+            }
             Ok(version.version)
         })
     }

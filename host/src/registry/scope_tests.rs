@@ -71,6 +71,7 @@ async fn registry_with_owned_model(dir: &std::path::Path) -> MetaStore {
             to_version: Some(v),
             forced: false,
             reason: "",
+            detail: "",
         };
         let json = serde_json::to_string(&body).unwrap();
         meta.register_model_version(&new, |_| json, entry("register"))

@@ -13,6 +13,8 @@
 //! - `sluice_request_rows`: rows per inference request (the batch sizes);
 //! - `sluice_sandbox_instantiations_total`: sandboxes started for requests
 //!   (one per fitted transform and one for the trainer, per request);
+//! - `sluice_shadow_requests_dropped_total`: mirrored requests not
+//!   answered because the tenant had no free concurrency slot;
 //! - `http_server_active_requests`: requests being answered.
 //!
 //! Buckets start at 50 µs: a small model answers well under a millisecond,
@@ -75,6 +77,7 @@ pub struct Metrics {
     requests: Family<OutcomeLabels, Counter>,
     rows: ByModel,
     instantiations: Counter,
+    shadows_dropped: Family<ModelLabels, Counter>,
     active: Gauge,
 }
 
@@ -114,6 +117,12 @@ impl Default for Metrics {
             "Sandboxes started to answer requests",
             instantiations.clone(),
         );
+        let shadows_dropped = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "sluice_shadow_requests_dropped",
+            "Mirrored requests not answered because the tenant had no free slot",
+            shadows_dropped.clone(),
+        );
         let active = Gauge::default();
         registry.register(
             "http_server_active_requests",
@@ -127,6 +136,7 @@ impl Default for Metrics {
             requests,
             rows,
             instantiations,
+            shadows_dropped,
             active,
         }
     }
@@ -172,6 +182,13 @@ impl Metrics {
                 .observe(super::tensors::rows(&answer.predictions) as f64);
             self.instantiations.inc_by(answer.sandboxes);
         }
+    }
+
+    /// A mirrored request of `version` dropped for want of a free slot.
+    pub fn shadow_dropped(&self, version: &ModelVersion) {
+        self.shadows_dropped
+            .get_or_create(&labels(version, super::infer::SHADOW))
+            .inc();
     }
 
     /// The exposition text.

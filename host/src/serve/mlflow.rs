@@ -10,13 +10,14 @@
 //! columns to pass through) each prediction is a record of every output
 //! column, as a pyfunc returning a DataFrame answers.
 
+use super::AppState;
 use super::error::{ApiError, MlflowError};
+use super::infer::Inferred;
 use super::models::Target;
 use super::tenancy::{Caller, CallerOf, MlflowCaller};
-use super::tensors::{RawColumn, Scalar, column_json, conform, passthrough, raw_json, rows};
-use super::{AppState, VERSION_HEADER};
+use super::tensors::{RawColumn, Scalar, column_json, raw_json, rows};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -69,7 +70,7 @@ fn respond(result: Result<Response, ApiError>) -> Response {
 
 async fn invoke(
     state: &Arc<AppState>,
-    caller: &Caller,
+    caller: &Arc<Caller>,
     name: &str,
     headers: &HeaderMap,
     body: axum::body::Body,
@@ -77,24 +78,14 @@ async fn invoke(
     let format = content_format(headers)?;
     let body = state.read_body(body).await?;
     let target = Target::parse(name, None)?;
-    let model = state.model(caller, &target).await?;
-    let variant = target.variant();
-    let schema = &model.version.input_schema;
-    let mut records = false;
-    let answered = async {
-        let (columns, params) = match format {
-            Format::Json => parse_json(&body, schema)?,
-            Format::Csv => (parse_csv(&body)?, Map::new()),
-        };
-        let (features, extra) = conform(schema, columns)?;
-        let echoed = passthrough(&params, &extra)?;
-        records =
-            !echoed.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
-        state
-            .answer(caller, &model, &variant, features, echoed)
-            .await
-    };
-    let answer = state.observed(&model, &variant, answered.await)?;
+    let Inferred { answer, params } = state
+        .infer(caller, &target, headers, |schema| match format {
+            Format::Json => parse_json(&body, schema),
+            Format::Csv => Ok((parse_csv(&body)?, Map::new())),
+        })
+        .await?;
+    let records =
+        !answer.extra.is_empty() || params.get("outputs").and_then(Value::as_str) == Some("all");
     let predictions = if records {
         let n = rows(&answer.predictions);
         let mut columns: Vec<(String, Vec<Value>)> = answer
@@ -130,9 +121,7 @@ async fn invoke(
         column_json(column)
     };
     let mut response = axum::Json(json!({ "predictions": predictions })).into_response();
-    response
-        .headers_mut()
-        .insert(VERSION_HEADER, HeaderValue::from(answer.version));
+    super::stamp(&mut response, answer.version, &answer.variant);
     Ok(response)
 }
 

@@ -15,6 +15,7 @@
 //! for SIGINT or SIGTERM.
 
 pub mod error;
+pub mod infer;
 pub mod metrics;
 pub mod mlflow;
 pub mod models;
@@ -38,6 +39,19 @@ use tensors::RawColumn;
 
 /// The response header naming the version that answered.
 pub const VERSION_HEADER: &str = "x-sluice-model-version";
+
+/// The response header naming the variant (alias or route arm) that chose
+/// the version.
+pub const VARIANT_HEADER: &str = "x-sluice-variant";
+
+/// Say which version answered, and which variant chose it.
+fn stamp(response: &mut axum::response::Response, version: i64, variant: &str) {
+    let headers = response.headers_mut();
+    headers.insert(VERSION_HEADER, axum::http::HeaderValue::from(version));
+    if let Ok(v) = axum::http::HeaderValue::from_str(variant) {
+        headers.insert(VARIANT_HEADER, v);
+    }
+}
 
 /// How a server serves.
 #[derive(Debug, Clone)]
@@ -113,6 +127,26 @@ impl AppState {
             .map_err(|_| self.timed_out())?
     }
 
+    /// Load what `target` may be answered by: for a bare name, every
+    /// version its route may pick.
+    async fn warm(&self, caller: &Caller, target: &Target) -> Result<(), ApiError> {
+        self.model(caller, target).await?;
+        if let Target::Model { name } = target {
+            let routing = caller.models.routing(&caller.registry, name).await?;
+            for version in routing.targets() {
+                self.model(
+                    caller,
+                    &Target::Version {
+                        name: name.clone(),
+                        version,
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     fn timed_out(&self) -> ApiError {
         ApiError::new(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
@@ -149,7 +183,8 @@ impl AppState {
     }
 
     /// `model`'s predictions for `features`, within the request's time and
-    /// `caller`'s concurrency cap (a request waits for a slot).
+    /// `caller`'s concurrency cap: with `take_slot` the call waits for a
+    /// slot; without, the caller of this holds one already.
     async fn answer(
         &self,
         caller: &Caller,
@@ -157,18 +192,23 @@ impl AppState {
         variant: &str,
         features: wit::Table,
         extra: Vec<RawColumn>,
+        take_slot: bool,
     ) -> Result<Answer, ApiError> {
         let started = Instant::now();
         let mut limits = caller.limits;
         let budget = u64::try_from(self.options.request_timeout.as_millis()).unwrap_or(u64::MAX);
         limits.timeout_ms = limits.timeout_ms.min(budget.max(1));
         let call = async {
-            let _slot = caller.slots.acquire().await.map_err(|_| {
-                ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "the server is stopping",
-                )
-            })?;
+            let _slot = if take_slot {
+                Some(caller.slots.acquire().await.map_err(|_| {
+                    ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is stopping",
+                    )
+                })?)
+            } else {
+                None
+            };
             model
                 .predict(&caller.runtime, features, limits)
                 .await
@@ -320,7 +360,7 @@ impl Server {
             }
             for model in targets {
                 let result = match Target::parse(&model, None) {
-                    Ok(target) => state.model(&caller, &target).await.map(|_| ()),
+                    Ok(target) => state.warm(&caller, &target).await,
                     Err(e) => Err(e),
                 };
                 match result {

@@ -1,21 +1,24 @@
 //! Which version answers a request, and the versions ready to answer.
 //!
-//! A request names a model as `NAME` (its `production` alias),
-//! `NAME@ALIAS` or `NAME:VERSION`, or with the Open Inference Protocol's
-//! `/versions/{v}` (a number or an alias). Aliases are resolved from a
-//! table kept in memory, never from the database on a request's way: a
-//! background task reads every served model's aliases again every
-//! [`ServeOptions::refresh`](super::ServeOptions::refresh), so a
-//! promotion or rollback made by another process takes effect within that
-//! time. The version an alias moves to is loaded (its plugins compiled,
-//! its states and model read) before the alias is switched, so it never
-//! takes traffic cold; requests already answering keep the version they
-//! started with.
+//! A request names a model as `NAME` (routed by the model's traffic
+//! policy, else to its `production` alias), `NAME@ALIAS` or
+//! `NAME:VERSION`, or with the Open Inference Protocol's `/versions/{v}`
+//! (a number or an alias). Policies and aliases are resolved from tables
+//! kept in memory, never from the database on a request's way: a
+//! background task reads every served model's policy and aliases again
+//! every [`ServeOptions::refresh`](super::ServeOptions::refresh), so a
+//! promotion, rollback or route change made by another process takes
+//! effect within that time. The versions an alias or route moves to are
+//! loaded (plugins compiled, states and model read) before the switch, so
+//! they never take traffic cold; requests already answering keep the
+//! version they started with.
 
 use super::error::ApiError;
-use crate::registry::{ModelSpec, PreparedModel, Registry, RegistryError, check_model_name};
+use crate::registry::{
+    Arm, ModelSpec, PreparedModel, Registry, RegistryError, ServingPolicy, check_model_name,
+};
 use crate::runtime::Runtime;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::OnceCell;
 
@@ -25,6 +28,12 @@ pub const DEFAULT_ALIAS: &str = "production";
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
+    /// A bare model name: the arm its traffic policy picks, else its
+    /// `production` alias.
+    Model {
+        /// The model.
+        name: String,
+    },
     /// A model's alias.
     Alias {
         /// The model.
@@ -51,10 +60,7 @@ impl Target {
         let name = spec.name().to_owned();
         check_model_name(&name).map_err(|_| not_found())?;
         let target = match (spec, version) {
-            (ModelSpec::Latest(_), None) => Target::Alias {
-                name,
-                alias: DEFAULT_ALIAS.into(),
-            },
+            (ModelSpec::Latest(_), None) => Target::Model { name },
             (ModelSpec::Latest(_), Some(v)) => match v.trim_start_matches('v').parse() {
                 Ok(version) => Target::Version { name, version },
                 Err(_) => Target::Alias {
@@ -76,6 +82,7 @@ impl Target {
     /// The variant label of what this asks for: the alias, or `vN`.
     pub fn variant(&self) -> String {
         match self {
+            Target::Model { .. } => DEFAULT_ALIAS.to_owned(),
             Target::Alias { alias, .. } => alias.clone(),
             Target::Version { version, .. } => format!("v{version}"),
         }
@@ -84,18 +91,142 @@ impl Target {
     /// The model's name.
     pub fn name(&self) -> &str {
         match self {
-            Target::Alias { name, .. } | Target::Version { name, .. } => name,
+            Target::Model { name } | Target::Alias { name, .. } | Target::Version { name, .. } => {
+                name
+            }
         }
     }
 }
 
 type Slot = Arc<OnceCell<Arc<PreparedModel>>>;
 
-/// The versions loaded and the aliases resolved.
+/// What a bare model name routes by, as read from the registry: the
+/// model's traffic policy, and the aliases and versions its arms may name.
+#[derive(Debug, PartialEq)]
+pub struct Routing {
+    /// The policy, if the model has one.
+    pub policy: Option<Arc<ServingPolicy>>,
+    aliases: BTreeMap<String, i64>,
+    versions: Vec<i64>,
+}
+
+/// Where a routed request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pick {
+    /// The version that answers.
+    pub version: i64,
+    /// The arm that chose it.
+    pub variant: String,
+    /// The version that also answers, as a shadow, if the request is
+    /// mirrored.
+    pub mirror: Option<i64>,
+}
+
+impl Routing {
+    /// The version `arm` names now, if it exists.
+    fn version_of(&self, arm: &str) -> Option<i64> {
+        match Arm::parse(arm).ok()? {
+            Arm::Alias(a) => self.aliases.get(&a).copied(),
+            Arm::Version(v) => self.versions.contains(&v).then_some(v),
+        }
+    }
+
+    /// The versions requests may go to now (the arms with weight, the
+    /// mirror), to load before the routing takes traffic.
+    pub fn targets(&self) -> Vec<i64> {
+        let mut arms: Vec<&str> = match self.policy.as_deref() {
+            Some(p) if !p.split.is_empty() => p.arms().into_iter().map(|(a, _)| a).collect(),
+            _ => vec![DEFAULT_ALIAS],
+        };
+        arms.extend(
+            self.policy
+                .as_deref()
+                .and_then(|p| p.mirror.as_ref())
+                .map(|m| m.to.as_str()),
+        );
+        let mut versions: Vec<i64> = arms.iter().filter_map(|a| self.version_of(a)).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        versions
+    }
+
+    /// A version to read a request with before its key is known (when
+    /// the key is one of its columns): the first the request may go to.
+    pub fn any_version(&self, name: &str) -> Result<i64, ApiError> {
+        self.pick(name, Some("")).map(|p| p.version)
+    }
+
+    /// Where a request for `name` with sticky `key` goes.
+    pub fn pick(&self, name: &str, key: Option<&str>) -> Result<Pick, ApiError> {
+        let policy = self.policy.as_deref();
+        let (variant, version) = match policy {
+            Some(p) if !p.split.is_empty() => {
+                let arm = p
+                    .choose(name, key, |a| self.version_of(a).is_some())
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!(
+                            "none of the arms of model `{name}`'s route exists now ({}): \
+                             promote versions to them or change the route \
+                             (`sluice models route {name} --split ...`)",
+                            p.summary()
+                        ))
+                    })?;
+                let version = self.version_of(arm).expect("chosen among existing arms");
+                (arm.to_owned(), version)
+            }
+            _ => {
+                let version = self
+                    .aliases
+                    .get(DEFAULT_ALIAS)
+                    .copied()
+                    .ok_or_else(|| no_alias(name, DEFAULT_ALIAS))?;
+                (DEFAULT_ALIAS.to_owned(), version)
+            }
+        };
+        let mirror = policy
+            .filter(|p| p.mirrors(name, key))
+            .and_then(|p| p.mirror.as_ref())
+            .and_then(|m| self.version_of(&m.to))
+            .filter(|&m| m != version);
+        Ok(Pick {
+            version,
+            variant,
+            mirror,
+        })
+    }
+}
+
+/// The error for a model without `alias`.
+fn no_alias(name: &str, alias: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "model `{name}` has no alias `{alias}`{}",
+        if alias == DEFAULT_ALIAS {
+            format!(
+                ": promote a version (`sluice models promote {name} N --to {DEFAULT_ALIAS}`) \
+                 or ask for {name}@ALIAS or /versions/N"
+            )
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// `name`'s routing as the registry has it now.
+async fn read_routing(registry: &Registry, name: &str) -> Result<Routing, RegistryError> {
+    let policy = registry.serving(name).await?;
+    Ok(Routing {
+        policy: policy.map(Arc::new),
+        aliases: registry.aliases(name).await?,
+        versions: registry.versions(name).await?,
+    })
+}
+
+/// The versions loaded and the aliases and routes resolved.
 #[derive(Default)]
 pub struct Models {
     prepared: Mutex<HashMap<(String, i64), Slot>>,
     aliases: RwLock<HashMap<(String, String), i64>>,
+    routes: RwLock<HashMap<String, Arc<Routing>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -111,6 +242,14 @@ impl Models {
         target: &Target,
     ) -> Result<Arc<PreparedModel>, ApiError> {
         let (name, version) = match target {
+            Target::Model { name } => {
+                let version = self
+                    .routing(registry, name)
+                    .await?
+                    .pick(name, None)?
+                    .version;
+                (name, version)
+            }
             Target::Version { name, version } => (name, *version),
             Target::Alias { name, alias } => {
                 let known = self
@@ -152,24 +291,36 @@ impl Models {
                 name.to_owned(),
             )));
         }
-        let version = *aliases.get(alias).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "model `{name}` has no alias `{alias}`{}",
-                if alias == DEFAULT_ALIAS {
-                    format!(
-                        ": promote a version (`sluice models promote {name} N --to {DEFAULT_ALIAS}`) \
-                         or ask for {name}@ALIAS or /versions/N"
-                    )
-                } else {
-                    String::new()
-                }
-            ))
-        })?;
+        let version = *aliases.get(alias).ok_or_else(|| no_alias(name, alias))?;
         self.aliases
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert((name.to_owned(), alias.to_owned()), version);
         Ok(version)
+    }
+
+    /// How requests for the bare name `name` are routed: read from the
+    /// registry at the first request, then kept up to date by
+    /// [`refresh`](Self::refresh).
+    pub async fn routing(&self, registry: &Registry, name: &str) -> Result<Arc<Routing>, ApiError> {
+        if let Some(r) = self
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(r.clone());
+        }
+        let routing = Arc::new(
+            read_routing(registry, name)
+                .await
+                .map_err(ApiError::from_registry)?,
+        );
+        self.routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), routing.clone());
+        Ok(routing)
     }
 
     /// Version `version` of `name`, loaded once however many requests ask
@@ -208,12 +359,62 @@ impl Models {
             .is_some_and(|s| s.initialized())
     }
 
-    /// Read the aliases of every model a request has asked for by alias
-    /// again; load the versions they now point at, then switch them. An
-    /// alias that is gone is forgotten (its requests then get 404). The
-    /// versions no alias points at any more stay loaded for requests that
-    /// name them; nothing else is unloaded.
+    /// Read the routing of every model asked for by bare name, and the
+    /// aliases of every model asked for by alias, again; load the
+    /// versions they now point at, then switch them. An alias that is gone
+    /// is forgotten (its requests then get 404). The versions nothing
+    /// points at any more stay loaded for requests that name them; nothing
+    /// else is unloaded.
     pub async fn refresh(&self, registry: &Registry, runtime: &Runtime) {
+        self.refresh_routes(registry, runtime).await;
+        self.refresh_aliases(registry, runtime).await;
+    }
+
+    async fn refresh_routes(&self, registry: &Registry, runtime: &Runtime) {
+        let known: Vec<(String, Arc<Routing>)> = self
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (name, was) in known {
+            let now = match read_routing(registry, &name).await {
+                Ok(now) => now,
+                Err(e) => {
+                    tracing::warn!(model = %name, error = %e, "reading the route");
+                    continue;
+                }
+            };
+            if now == *was {
+                continue;
+            }
+            // Warm first: the switch happens only once every target loads.
+            let mut loaded = true;
+            for v in now.targets() {
+                if let Err(e) = self.prepared(registry, runtime, &name, v).await {
+                    tracing::warn!(
+                        model = %name, version = v, error = %e.message,
+                        "the route moved to a version that does not load; still routing as before"
+                    );
+                    loaded = false;
+                }
+            }
+            if loaded {
+                tracing::info!(
+                    model = %name,
+                    route = %now.policy.as_deref().map_or_else(|| "production".into(), ServingPolicy::summary),
+                    "route changed"
+                );
+                self.routes
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name, Arc::new(now));
+            }
+        }
+    }
+
+    async fn refresh_aliases(&self, registry: &Registry, runtime: &Runtime) {
         let known: Vec<((String, String), i64)> = self
             .aliases
             .read()
@@ -278,7 +479,9 @@ mod tests {
         };
         assert_eq!(
             Target::parse("churn", None).unwrap(),
-            alias("churn", "production")
+            Target::Model {
+                name: "churn".into()
+            }
         );
         assert_eq!(
             Target::parse("churn@staging", None).unwrap(),

@@ -12,9 +12,7 @@
 use super::error::{ApiError, OipError};
 use super::models::Target;
 use super::tenancy::{Caller, CallerOf, OipCaller};
-use super::tensors::{
-    RawColumn, Scalar, column_json, conform, passthrough, raw_json, raw_type, rows,
-};
+use super::tensors::{RawColumn, Scalar, column_json, raw_json, raw_type, rows};
 use super::{Answer, AppState};
 use crate::wit;
 use axum::Json;
@@ -165,7 +163,7 @@ pub async fn infer(
 
 async fn infer_inner(
     state: &Arc<AppState>,
-    caller: &Caller,
+    caller: &Arc<Caller>,
     path: &ModelPath,
     headers: &HeaderMap,
     body: axum::body::Body,
@@ -176,17 +174,13 @@ async fn infer_inner(
         ApiError::bad_request(format!("the inference request is not valid JSON: {e}"))
     })?;
     let target = Target::parse(&path.name, path.version.as_deref())?;
-    let model = state.model(caller, &target).await?;
-    let variant = target.variant();
-    let answered = async {
-        let columns = decode_inputs(&request.inputs, binary, &model.version.input_schema)?;
-        let (features, extra) = conform(&model.version.input_schema, columns)?;
-        let passthrough = passthrough(&request.parameters, &extra)?;
-        state
-            .answer(caller, &model, &variant, features, passthrough)
-            .await
-    };
-    let answer = state.observed(&model, &variant, answered.await)?;
+    let answer = state
+        .infer(caller, &target, headers, |schema| {
+            let columns = decode_inputs(&request.inputs, binary, schema)?;
+            Ok((columns, request.parameters.clone()))
+        })
+        .await?
+        .answer;
     encode_response(&request, answer)
 }
 
@@ -458,6 +452,7 @@ fn encode_response(request: &InferRequest, answer: Answer) -> Result<Response, A
     let Answer {
         model,
         version,
+        variant,
         predictions,
         extra,
         ..
@@ -523,7 +518,6 @@ fn encode_response(request: &InferRequest, answer: Answer) -> Result<Response, A
     }
     let header = serde_json::to_vec(&body)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let version_header = HeaderValue::from(version);
     if binary.is_empty() {
         let mut response = (
             StatusCode::OK,
@@ -531,9 +525,7 @@ fn encode_response(request: &InferRequest, answer: Answer) -> Result<Response, A
             header,
         )
             .into_response();
-        response
-            .headers_mut()
-            .insert(super::VERSION_HEADER, version_header);
+        super::stamp(&mut response, version, &variant);
         return Ok(response);
     }
     let length = header.len();
@@ -548,9 +540,7 @@ fn encode_response(request: &InferRequest, answer: Answer) -> Result<Response, A
     response
         .headers_mut()
         .insert(HEADER_LENGTH, HeaderValue::from(length));
-    response
-        .headers_mut()
-        .insert(super::VERSION_HEADER, version_header);
+    super::stamp(&mut response, version, &variant);
     Ok(response)
 }
 

@@ -200,6 +200,8 @@ impl RunCtx<'_> {
                     step: &step.id,
                     name,
                     gates: plan.model_gates.get(name).map(Vec::as_slice),
+                    serving: plan.model_serving.get(name),
+                    pipeline: &plan.name,
                 };
                 let version = registrar
                     .register(&model)

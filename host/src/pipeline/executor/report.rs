@@ -126,6 +126,10 @@ pub struct ModelToRegister<'a> {
     pub name: &'a str,
     /// The pipeline's promotion gates for `name`, if it has any.
     pub gates: Option<&'a [String]>,
+    /// The pipeline's traffic policy for `name`, if it declares one.
+    pub serving: Option<&'a crate::registry::ServingPolicy>,
+    /// The pipeline's name (the audit says who declared a policy).
+    pub pipeline: &'a str,
 }
 
 /// An observer that does nothing.

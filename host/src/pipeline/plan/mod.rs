@@ -149,6 +149,8 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Promotion gates of the models the pipeline declares.
     pub model_gates: BTreeMap<String, Vec<String>>,
+    /// Traffic policies of the models the pipeline declares.
+    pub model_serving: BTreeMap<String, crate::registry::ServingPolicy>,
     /// The plugin directories the plan searched beyond the defaults
     /// (recorded, so `sluice resume` and `sluice verify` find the same
     /// plugins).
@@ -402,6 +404,11 @@ fn plan(
                 issues.push(format!("[models.{name}]: {e}"));
             }
         }
+        if let Some(serving) = &model.serving
+            && let Err(e) = serving.validate()
+        {
+            issues.push(format!("[models.{name}.serving]: {e}"));
+        }
     }
 
     let order = topological_order(&file.steps, &ids, &mut issues);
@@ -478,6 +485,11 @@ fn plan(
             .models
             .iter()
             .map(|(n, m)| (n.clone(), m.gates.clone()))
+            .collect(),
+        model_serving: file
+            .models
+            .iter()
+            .filter_map(|(n, m)| Some((n.clone(), m.serving.clone()?)))
             .collect(),
         plugin_dirs: options.plugin_dirs.clone(),
     })

@@ -1,0 +1,196 @@
+//! One inference request, whichever protocol it came by: which version
+//! answers it (the model's route for a bare name, sticky by its key), its
+//! columns read for that version, the answer, and its shadow when the
+//! route mirrors it.
+
+use super::error::ApiError;
+use super::models::{Routing, Target};
+use super::tenancy::Caller;
+use super::tensors::{RawColumn, Scalar, conform, passthrough};
+use super::{Answer, AppState};
+use crate::registry::PreparedModel;
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// The request header whose value is the sticky key of a routed request.
+pub const KEY_HEADER: &str = "x-sluice-key";
+
+/// The variant label of mirrored answers.
+pub const SHADOW: &str = "shadow";
+
+/// A request's columns and its parameters, as a protocol reads them for a
+/// version's input schema.
+pub type Decoded = (Vec<RawColumn>, Map<String, Value>);
+
+/// An answered request, with the parameters it came with.
+pub struct Inferred {
+    /// The answer.
+    pub answer: Answer,
+    /// The request's parameters.
+    pub params: Map<String, Value>,
+}
+
+/// A value as a sticky key: the same value always gives the same text.
+fn key_text(value: &Scalar) -> Option<String> {
+    match value {
+        Scalar::Null => None,
+        Scalar::F64(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Some(format!("{}", *v as i64)),
+        Scalar::F64(v) => Some(v.to_string()),
+        Scalar::I64(v) => Some(v.to_string()),
+        Scalar::Bool(v) => Some(v.to_string()),
+        Scalar::Str(s) => Some(s.clone()),
+    }
+}
+
+impl AppState {
+    /// Answer a request for `target`: `decode` reads its columns for a
+    /// version's input schema (called again only if the version the key
+    /// picks reads them differently).
+    pub(super) async fn infer(
+        self: &Arc<Self>,
+        caller: &Arc<Caller>,
+        target: &Target,
+        headers: &HeaderMap,
+        decode: impl Fn(&[(String, String)]) -> Result<Decoded, ApiError>,
+    ) -> Result<Inferred, ApiError> {
+        let header_key = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
+        let mut early: Option<(Arc<PreparedModel>, Decoded)> = None;
+        let (model, variant, mirror, routing) = match target {
+            Target::Model { name } => {
+                let routing = self.routing(caller, name).await?;
+                let policy = routing.policy.clone();
+                let key = match (header_key, policy.as_ref().and_then(|p| p.key.as_ref())) {
+                    (Some(k), _) => Some(k.to_owned()),
+                    (None, Some(column)) => {
+                        // The key is a column: read the request first.
+                        let first = self
+                            .version(caller, name, routing.any_version(name)?)
+                            .await?;
+                        let decoded = decode(&first.version.input_schema)?;
+                        let key = decoded
+                            .0
+                            .iter()
+                            .find(|c| &c.name == column)
+                            .and_then(|c| c.values.first())
+                            .and_then(key_text)
+                            .ok_or_else(|| {
+                                ApiError::bad_request(format!(
+                                    "model `{name}` routes by the column `{column}`: the request \
+                                     needs it (with a value in its first row) or an {KEY_HEADER} header"
+                                ))
+                            })?;
+                        early = Some((first, decoded));
+                        Some(key)
+                    }
+                    (None, None) => None,
+                };
+                let pick = routing.pick(name, key.as_deref())?;
+                let model = self.version(caller, name, pick.version).await?;
+                let mirror = match pick.mirror {
+                    Some(v) => Some(self.version(caller, name, v).await?),
+                    None => None,
+                };
+                (model, pick.variant, mirror, Some(routing))
+            }
+            _ => (
+                self.model(caller, target).await?,
+                target.variant(),
+                None,
+                None,
+            ),
+        };
+        let mut params = Map::new();
+        let answered = async {
+            let schema = &model.version.input_schema;
+            let (columns, request_params) = match early {
+                Some((first, decoded)) if first.version.input_schema == *schema => decoded,
+                _ => decode(schema)?,
+            };
+            params = request_params;
+            let (features, extra) = conform(schema, columns)?;
+            let mut echoed = passthrough(&params, &extra)?;
+            let declared = routing
+                .as_ref()
+                .and_then(|r| r.policy.as_ref())
+                .map(|p| p.passthrough.as_slice())
+                .unwrap_or_default();
+            for name in declared {
+                if !echoed.iter().any(|c| &c.name == name)
+                    && let Some(c) = extra.iter().find(|c| &c.name == name)
+                {
+                    echoed.push(c.clone());
+                }
+            }
+            if let Some(shadow) = mirror {
+                self.shadow(caller, shadow, features.clone());
+            }
+            self.answer(caller, &model, &variant, features, echoed, true)
+                .await
+        };
+        let answer = self.observed(&model, &variant, answered.await)?;
+        Ok(Inferred { answer, params })
+    }
+
+    /// Answer `features` with `model` as a shadow, in the background: the
+    /// answer is counted (variant `shadow`), never returned. A shadow
+    /// takes a free concurrency slot of the caller or is dropped, so it
+    /// never delays the caller's own requests.
+    fn shadow(
+        self: &Arc<Self>,
+        caller: &Arc<Caller>,
+        model: Arc<PreparedModel>,
+        features: crate::wit::Table,
+    ) {
+        let (state, caller) = (self.clone(), caller.clone());
+        tokio::spawn(async move {
+            let Ok(_slot) = caller.slots.try_acquire() else {
+                state.metrics.shadow_dropped(&model.version);
+                return;
+            };
+            let outcome = state
+                .answer(&caller, &model, SHADOW, features, Vec::new(), false)
+                .await;
+            let _ = state.observed(&model, SHADOW, outcome);
+        });
+    }
+
+    /// How requests for the bare name `name` are routed now.
+    async fn routing(&self, caller: &Caller, name: &str) -> Result<Arc<Routing>, ApiError> {
+        let read = caller.models.routing(&caller.registry, name);
+        tokio::time::timeout(self.options.request_timeout, read)
+            .await
+            .map_err(|_| self.timed_out())?
+    }
+
+    /// Version `version` of `name`, loaded.
+    async fn version(
+        &self,
+        caller: &Caller,
+        name: &str,
+        version: i64,
+    ) -> Result<Arc<PreparedModel>, ApiError> {
+        self.model(
+            caller,
+            &Target::Version {
+                name: name.to_owned(),
+                version,
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_reads_the_same_whatever_type_carried_it() {
+        assert_eq!(key_text(&Scalar::F64(42.0)), Some("42".into()));
+        assert_eq!(key_text(&Scalar::I64(42)), Some("42".into()));
+        assert_eq!(key_text(&Scalar::Str("42".into())), Some("42".into()));
+        assert_eq!(key_text(&Scalar::F64(0.5)), Some("0.5".into()));
+        assert_eq!(key_text(&Scalar::Null), None);
+    }
+}
