@@ -23,6 +23,7 @@ mod registry_tenants;
 pub mod s3;
 mod search;
 mod serve;
+mod serve_batch;
 mod serve_routes;
 mod support;
 mod tenants;

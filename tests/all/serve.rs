@@ -72,7 +72,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status (within 30 s).
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -817,12 +817,12 @@ fn a_real_prometheus_scrapes_what_the_server_answered() {
 
 /// A first feature that makes the hostile trainer trap, and one that
 /// makes it spin (tests/hostile/hostile-trainer).
-const TRAP: f64 = -1_234_567.25;
-const SPIN: f64 = -7_654_321.75;
+pub(crate) const TRAP: f64 = -1_234_567.25;
+pub(crate) const SPIN: f64 = -7_654_321.75;
 
 /// A home whose model `hostile` is the hostile trainer's (it predicts its
 /// first feature, traps on TRAP and spins on SPIN), promoted to production.
-fn hostile_home(dir: &Path) -> PathBuf {
+pub(crate) fn hostile_home(dir: &Path) -> PathBuf {
     let home = dir.join("home");
     let pipeline = write_pipeline(
         dir,
@@ -847,7 +847,7 @@ fn hostile_home(dir: &Path) -> PathBuf {
 
 /// An OIP request for the hostile model: one row, every feature 1.0 but
 /// the first, `first`.
-fn hostile_row(features: &[(String, Vec<Value>)], first: f64) -> Value {
+pub(crate) fn hostile_row(features: &[(String, Vec<Value>)], first: f64) -> Value {
     let tensors: Vec<Value> = features
         .iter()
         .enumerate()

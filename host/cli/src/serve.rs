@@ -51,6 +51,15 @@ pub struct ServeArgs {
     /// token create TENANT`) and sees that tenant's models only.
     #[arg(long)]
     pub no_auth: bool,
+    /// The most rows one sandboxed call answers when concurrent requests
+    /// for a version are batched together; 1 turns batching off.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_max_rows: u64,
+    /// How long, in milliseconds, a request waits for others to batch
+    /// with when a call is free. 0 (the default): it runs at once, and
+    /// requests batch only while the version's calls are busy.
+    #[arg(long, default_value_t = 0)]
+    pub batch_window_ms: u64,
 }
 
 pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -74,6 +83,11 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         refresh: Duration::from_millis(args.refresh_ms.max(10)),
         auth,
+        batch: sluice::serve::batch::BatchOptions {
+            max_rows: usize::try_from(args.batch_max_rows).unwrap_or(usize::MAX),
+            window: Duration::from_millis(args.batch_window_ms),
+            ..Default::default()
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -125,7 +125,7 @@ impl AppState {
             if let Some(shadow) = mirror {
                 self.shadow(caller, shadow, features.clone());
             }
-            self.answer(caller, &model, &variant, features, echoed, true)
+            self.answer(caller, &model, &variant, features, echoed)
                 .await
         };
         let answer = self.observed(&model, &variant, answered.await)?;
@@ -148,11 +148,38 @@ impl AppState {
                 state.metrics.shadow_dropped(&model.version);
                 return;
             };
-            let outcome = state
-                .answer(&caller, &model, SHADOW, features, Vec::new(), false)
-                .await;
+            let outcome = state.alone(&caller, &model, features).await;
             let _ = state.observed(&model, SHADOW, outcome);
         });
+    }
+
+    /// `features` answered by `model` alone, outside any batch, by a
+    /// caller that holds a slot: a shadow's call.
+    async fn alone(
+        &self,
+        caller: &Caller,
+        model: &PreparedModel,
+        features: crate::wit::Table,
+    ) -> Result<Answer, ApiError> {
+        let started = std::time::Instant::now();
+        let mut limits = caller.limits;
+        let budget = u64::try_from(self.options.request_timeout.as_millis()).unwrap_or(u64::MAX);
+        limits.timeout_ms = limits.timeout_ms.min(budget.max(1));
+        let call = model.predict(&caller.runtime, features, limits);
+        let predictions = tokio::time::timeout(self.options.request_timeout, call)
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|e| ApiError::from_step(&e))?;
+        Ok(Answer {
+            model: model.version.name.clone(),
+            version: model.version.version,
+            variant: SHADOW.to_owned(),
+            predictions,
+            extra: Vec::new(),
+            predict_seconds: started.elapsed().as_secs_f64(),
+            sandboxes: model.sandboxes(),
+            batch: None,
+        })
     }
 
     /// How requests for the bare name `name` are routed now.

@@ -12,7 +12,11 @@
 //!   an error rate can be split by version;
 //! - `sluice_request_rows`: rows per inference request (the batch sizes);
 //! - `sluice_sandbox_instantiations_total`: sandboxes started for requests
-//!   (one per fitted transform and one for the trainer, per request);
+//!   (one per fitted transform and one for the trainer, per call);
+//! - `sluice_batch_rows`, `sluice_batch_requests`: rows and requests per
+//!   sandboxed call, by model and version (micro-batching), and
+//!   `sluice_batch_splits_total`: batches whose call failed, their
+//!   requests then answered one by one;
 //! - `sluice_shadow_requests_dropped_total`: mirrored requests not
 //!   answered because the tenant had no free concurrency slot;
 //! - `http_server_active_requests`: requests being answered.
@@ -40,6 +44,12 @@ struct ModelLabels {
     model_name: String,
     model_version: String,
     variant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    model_name: String,
+    model_version: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,6 +88,9 @@ pub struct Metrics {
     rows: ByModel,
     instantiations: Counter,
     shadows_dropped: Family<ModelLabels, Counter>,
+    batch_rows: Family<VersionLabels, Histogram, fn() -> Histogram>,
+    batch_requests: Family<VersionLabels, Histogram, fn() -> Histogram>,
+    batch_splits: Family<VersionLabels, Counter>,
     active: Gauge,
 }
 
@@ -117,6 +130,26 @@ impl Default for Metrics {
             "Sandboxes started to answer requests",
             instantiations.clone(),
         );
+        let batch_rows =
+            Family::<VersionLabels, Histogram, fn() -> Histogram>::new_with_constructor(row_counts);
+        registry.register(
+            "sluice_batch_rows",
+            "Rows per sandboxed call (requests batched together)",
+            batch_rows.clone(),
+        );
+        let batch_requests =
+            Family::<VersionLabels, Histogram, fn() -> Histogram>::new_with_constructor(row_counts);
+        registry.register(
+            "sluice_batch_requests",
+            "Requests answered per sandboxed call",
+            batch_requests.clone(),
+        );
+        let batch_splits = Family::<VersionLabels, Counter>::default();
+        registry.register(
+            "sluice_batch_splits",
+            "Batches whose call failed, their requests then answered one by one",
+            batch_splits.clone(),
+        );
         let shadows_dropped = Family::<ModelLabels, Counter>::default();
         registry.register(
             "sluice_shadow_requests_dropped",
@@ -137,6 +170,9 @@ impl Default for Metrics {
             rows,
             instantiations,
             shadows_dropped,
+            batch_rows,
+            batch_requests,
+            batch_splits,
             active,
         }
     }
@@ -181,7 +217,27 @@ impl Metrics {
                 .get_or_create(&labels)
                 .observe(super::tensors::rows(&answer.predictions) as f64);
             self.instantiations.inc_by(answer.sandboxes);
+            if let Some((rows, requests)) = answer.batch {
+                let labels = VersionLabels {
+                    model_name: version.name.clone(),
+                    model_version: version.version.to_string(),
+                };
+                self.batch_rows.get_or_create(&labels).observe(rows as f64);
+                self.batch_requests
+                    .get_or_create(&labels)
+                    .observe(requests as f64);
+            }
         }
+    }
+
+    /// The counter of `version`'s batches answered one by one.
+    pub fn batch_splits(&self, version: &ModelVersion) -> Counter {
+        self.batch_splits
+            .get_or_create(&VersionLabels {
+                model_name: version.name.clone(),
+                model_version: version.version.to_string(),
+            })
+            .clone()
     }
 
     /// A mirrored request of `version` dropped for want of a free slot.

@@ -14,6 +14,7 @@
 //! opens a [`Workspace`](crate::Workspace), binds the address and waits
 //! for SIGINT or SIGTERM.
 
+pub mod batch;
 pub mod error;
 pub mod infer;
 pub mod metrics;
@@ -68,6 +69,8 @@ pub struct ServeOptions {
     pub refresh: Duration,
     /// How callers are told apart: bearer tokens, or one tenant for all.
     pub auth: Auth,
+    /// How concurrent requests for one version are batched.
+    pub batch: batch::BatchOptions,
 }
 
 impl Default for ServeOptions {
@@ -78,6 +81,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(30),
             refresh: Duration::from_millis(250),
             auth: Auth::Tokens,
+            batch: batch::BatchOptions::default(),
         }
     }
 }
@@ -105,8 +109,11 @@ pub struct Answer {
     pub extra: Vec<RawColumn>,
     /// The time of the sandboxed calls, in seconds.
     pub predict_seconds: f64,
-    /// How many sandboxes the calls started.
+    /// How many sandboxes the calls started (0 when another request of
+    /// the same batch counts them).
     pub sandboxes: u64,
+    /// For the first request of a call: the call's rows and requests.
+    pub batch: Option<(usize, usize)>,
 }
 
 impl AppState {
@@ -183,48 +190,33 @@ impl AppState {
     }
 
     /// `model`'s predictions for `features`, within the request's time and
-    /// `caller`'s concurrency cap: with `take_slot` the call waits for a
-    /// slot; without, the caller of this holds one already.
+    /// `caller`'s concurrency cap, alone or in a batch with other requests
+    /// for the same version ([`batch`]).
     async fn answer(
         &self,
-        caller: &Caller,
-        model: &PreparedModel,
+        caller: &Arc<Caller>,
+        model: &Arc<PreparedModel>,
         variant: &str,
         features: wit::Table,
         extra: Vec<RawColumn>,
-        take_slot: bool,
     ) -> Result<Answer, ApiError> {
-        let started = Instant::now();
-        let mut limits = caller.limits;
-        let budget = u64::try_from(self.options.request_timeout.as_millis()).unwrap_or(u64::MAX);
-        limits.timeout_ms = limits.timeout_ms.min(budget.max(1));
-        let call = async {
-            let _slot = if take_slot {
-                Some(caller.slots.acquire().await.map_err(|_| {
-                    ApiError::new(
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        "the server is stopping",
-                    )
-                })?)
-            } else {
-                None
-            };
-            model
-                .predict(&caller.runtime, features, limits)
-                .await
-                .map_err(|e| ApiError::from_step(&e))
-        };
-        let predicted = tokio::time::timeout(self.options.request_timeout, call)
-            .await
-            .map_err(|_| self.timed_out())??;
+        let deadline = Instant::now() + self.options.request_timeout;
+        let batcher = caller.models.batcher(model, self.options.batch, || {
+            self.metrics.batch_splits(&model.version)
+        });
+        let predicted = batcher
+            .predict(caller, features, deadline, || self.timed_out())
+            .await?;
         Ok(Answer {
             model: model.version.name.clone(),
             version: model.version.version,
             variant: variant.to_owned(),
-            predictions: predicted,
+            predictions: predicted.table,
             extra,
-            predict_seconds: started.elapsed().as_secs_f64(),
-            sandboxes: model.sandboxes(),
+            predict_seconds: predicted.seconds,
+            sandboxes: predicted.sandboxes,
+            batch: (predicted.sandboxes > 0)
+                .then_some((predicted.batch_rows, predicted.batch_requests)),
         })
     }
 

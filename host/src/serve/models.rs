@@ -13,6 +13,7 @@
 //! they never take traffic cold; requests already answering keep the
 //! version they started with.
 
+use super::batch::{BatchOptions, Batcher};
 use super::error::ApiError;
 use crate::registry::{
     Arm, ModelSpec, PreparedModel, Registry, RegistryError, ServingPolicy, check_model_name,
@@ -227,6 +228,7 @@ pub struct Models {
     prepared: Mutex<HashMap<(String, i64), Slot>>,
     aliases: RwLock<HashMap<(String, String), i64>>,
     routes: RwLock<HashMap<String, Arc<Routing>>>,
+    batchers: Mutex<HashMap<(String, i64), Arc<Batcher>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -350,6 +352,20 @@ impl Models {
         })
         .await
         .cloned()
+    }
+
+    /// The batcher of `model`'s requests (one per version); `splits`
+    /// makes the counter of its failed batches.
+    pub fn batcher(
+        &self,
+        model: &Arc<PreparedModel>,
+        options: BatchOptions,
+        splits: impl FnOnce() -> prometheus_client::metrics::counter::Counter,
+    ) -> Arc<Batcher> {
+        lock(&self.batchers)
+            .entry((model.version.name.clone(), model.version.version))
+            .or_insert_with(|| Arc::new(Batcher::new(model.clone(), options, splits())))
+            .clone()
     }
 
     /// Whether `name:version` is loaded.
