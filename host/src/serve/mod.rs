@@ -234,19 +234,30 @@ impl AppState {
     }
 
     /// The output columns (name, type) of `model`, from the predictions
-    /// its run made for the holdout; just `prediction` when there are none.
-    async fn output_schema(&self, caller: &Caller, model: &PreparedModel) -> Vec<(String, String)> {
-        let fallback = || vec![("prediction".to_string(), "f64".to_string())];
-        let Some(digest) = &model.version.holdout_predictions else {
-            return fallback();
-        };
-        match caller.registry.artifacts.get(digest).await {
-            Ok(bytes) => match crate::data::read_parquet(&bytes) {
-                Ok(batch) => crate::data::schema_summary(&batch),
-                Err(_) => fallback(),
-            },
-            Err(_) => fallback(),
+    /// its run made for the holdout (read once per version); just
+    /// `prediction` when there are none.
+    async fn output_schema(
+        &self,
+        caller: &Caller,
+        model: &PreparedModel,
+    ) -> Arc<Vec<(String, String)>> {
+        let v = &model.version;
+        if let Some(known) = caller.models.outputs(&v.name, v.version) {
+            return known;
         }
+        let fallback = || vec![("prediction".to_string(), "f64".to_string())];
+        let schema = match &v.holdout_predictions {
+            None => fallback(),
+            Some(digest) => match caller.registry.artifacts.get(digest).await {
+                Ok(bytes) => match crate::data::read_parquet(&bytes) {
+                    Ok(batch) => crate::data::schema_summary(&batch),
+                    Err(_) => fallback(),
+                },
+                // Not remembered: the store may answer next time.
+                Err(_) => return Arc::new(fallback()),
+            },
+        };
+        caller.models.remember_outputs(&v.name, v.version, schema)
     }
 }
 

@@ -101,6 +101,9 @@ impl Target {
 
 type Slot = Arc<OnceCell<Arc<PreparedModel>>>;
 
+/// Columns by (name, type).
+type Columns = Arc<Vec<(String, String)>>;
+
 /// What a bare model name routes by, as read from the registry: the
 /// model's traffic policy, and the aliases and versions its arms may name.
 #[derive(Debug, PartialEq)]
@@ -229,6 +232,7 @@ pub struct Models {
     aliases: RwLock<HashMap<(String, String), i64>>,
     routes: RwLock<HashMap<String, Arc<Routing>>>,
     batchers: Mutex<HashMap<(String, i64), Arc<Batcher>>>,
+    outputs: Mutex<HashMap<(String, i64), Columns>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -365,6 +369,26 @@ impl Models {
         lock(&self.batchers)
             .entry((model.version.name.clone(), model.version.version))
             .or_insert_with(|| Arc::new(Batcher::new(model.clone(), options, splits())))
+            .clone()
+    }
+
+    /// The output columns of `name:version`, if read before.
+    pub fn outputs(&self, name: &str, version: i64) -> Option<Columns> {
+        lock(&self.outputs)
+            .get(&(name.to_owned(), version))
+            .cloned()
+    }
+
+    /// Remember the output columns of `name:version`.
+    pub fn remember_outputs(
+        &self,
+        name: &str,
+        version: i64,
+        columns: Vec<(String, String)>,
+    ) -> Columns {
+        lock(&self.outputs)
+            .entry((name.to_owned(), version))
+            .or_insert_with(|| Arc::new(columns))
             .clone()
     }
 
