@@ -137,6 +137,41 @@ fn a_request_that_traps_or_spins_in_a_batch_fails_alone() {
             }
         }
     }
+    // A spinning request does not hold the version's queue: with one call
+    // at a time, good requests are answered while it still spins.
+    let one_call = Served::start(
+        &home,
+        &[
+            "--no-auth",
+            "--batch-calls",
+            "1",
+            "--request-timeout-ms",
+            "3000",
+        ],
+    );
+    let url = format!("{}/v2/models/hostile/infer", one_call.url);
+    let spinning = {
+        let (url, body) = (url.clone(), hostile_row(&features, SPIN));
+        std::thread::spawn(move || {
+            let reply = post_json(&url, &body);
+            (reply.status, std::time::Instant::now())
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for i in 0..5 {
+        let x = f64::from(i) + 0.5;
+        let reply = post_json(&url, &hostile_row(&features, x));
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json()["outputs"][0]["data"][0].as_f64(), Some(x));
+    }
+    let good_done = std::time::Instant::now();
+    let (status, spin_done) = spinning.join().unwrap();
+    assert_eq!(status, 504);
+    assert!(
+        good_done < spin_done,
+        "the good requests waited for the spinning one to end"
+    );
+
     // The bad requests did share calls with good ones, which then ran alone.
     let text = String::from_utf8(get(&format!("{}/metrics", served.url)).body).unwrap();
     let splits: f64 = text

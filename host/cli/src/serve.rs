@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// requests batch only while the version's calls are busy.
     #[arg(long, default_value_t = 0)]
     pub batch_window_ms: u64,
+    /// How many calls of one version run at once before requests queue
+    /// into batches (default: half the cores, at least 1, leaving the
+    /// other half to HTTP and JSON).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub batch_calls: Option<u64>,
 }
 
 pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -86,7 +91,10 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
         batch: sluice::serve::batch::BatchOptions {
             max_rows: usize::try_from(args.batch_max_rows).unwrap_or(usize::MAX),
             window: Duration::from_millis(args.batch_window_ms),
-            ..Default::default()
+            parallel: args.batch_calls.map_or_else(
+                || sluice::serve::batch::BatchOptions::default().parallel,
+                |n| usize::try_from(n).unwrap_or(usize::MAX),
+            ),
         },
     };
     let listener = tokio::net::TcpListener::bind(args.addr)

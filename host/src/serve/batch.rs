@@ -13,7 +13,9 @@
 //! `serve_batch::batched_answers_have_the_bytes_of_answers_alone` holds
 //! it).
 //!
-//! A batch isolates its requests' failures: when its call fails (a trap,
+//! A call that runs longer than 10 ms stops counting against the calls
+//! that may run, so a slow or spinning request never holds the others
+//! back. A batch isolates its requests' failures: when its call fails (a trap,
 //! a limit) or runs past half the nearest deadline of its requests, each
 //! request runs again alone with the time it has left, so only the request
 //! that causes the failure fails.
@@ -38,7 +40,8 @@ pub struct BatchOptions {
     /// call is free; zero: it runs at once.
     pub window: Duration,
     /// Calls of one version running at once before requests queue into
-    /// batches.
+    /// batches: by default half the cores (at least 1), the other half
+    /// left to reading and writing requests.
     pub parallel: usize,
 }
 
@@ -47,7 +50,7 @@ impl Default for BatchOptions {
         BatchOptions {
             max_rows: 1024,
             window: Duration::ZERO,
-            parallel: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            parallel: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
         }
     }
 }
@@ -71,6 +74,11 @@ pub struct Predicted {
 }
 
 type Reply = oneshot::Sender<Result<Predicted, ApiError>>;
+
+/// A call running longer than this stops counting against
+/// [`BatchOptions::parallel`], so a slow or spinning request never holds
+/// the queue behind it.
+const SLOW_CALL: Duration = Duration::from_millis(10);
 
 struct Job {
     features: wit::Table,
@@ -199,10 +207,17 @@ impl Batcher {
             queue.running += 1;
             let (batcher, caller) = (self.clone(), caller.clone());
             tokio::spawn(async move {
-                batcher.run(&caller, batch.jobs).await;
-                let mut queue = lock(&batcher.queue);
-                queue.running -= 1;
-                batcher.pump(&mut queue, &caller);
+                let mut run = std::pin::pin!(batcher.run(&caller, batch.jobs));
+                let finished = tokio::time::timeout(SLOW_CALL, &mut run).await.is_ok();
+                // Done, or slow enough to stop counting: the queue moves on.
+                {
+                    let mut queue = lock(&batcher.queue);
+                    queue.running -= 1;
+                    batcher.pump(&mut queue, &caller);
+                }
+                if !finished {
+                    run.await;
+                }
             });
         }
     }
