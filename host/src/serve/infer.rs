@@ -64,9 +64,7 @@ impl AppState {
                     (Some(k), _) => Some(k.to_owned()),
                     (None, Some(column)) => {
                         // The key is a column: read the request first.
-                        let first = self
-                            .version(caller, name, routing.any_version(name)?)
-                            .await?;
+                        let first = self.version(caller, name, routing.primary(name)?).await?;
                         let decoded = decode(&first.version.input_schema)?;
                         let key = decoded
                             .0

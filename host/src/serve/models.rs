@@ -154,10 +154,24 @@ impl Routing {
         versions
     }
 
-    /// A version to read a request with before its key is known (when
-    /// the key is one of its columns): the first the request may go to.
-    pub fn any_version(&self, name: &str) -> Result<i64, ApiError> {
-        self.pick(name, Some("")).map(|p| p.version)
+    /// The version the bare name stands for where no request picks one
+    /// (metadata, readiness; reading a request before its key is known):
+    /// the heaviest arm that exists (the first by name among equals), else
+    /// `production`.
+    pub fn primary(&self, name: &str) -> Result<i64, ApiError> {
+        let heaviest = self.policy.as_deref().and_then(|p| {
+            p.arms()
+                .into_iter()
+                .filter_map(|(a, w)| Some((self.version_of(a)?, w)))
+                .fold(None, |best: Option<(i64, f64)>, (v, w)| match best {
+                    Some((_, bw)) if bw >= w => best,
+                    _ => Some((v, w)),
+                })
+        });
+        match heaviest {
+            Some((v, _)) => Ok(v),
+            None => self.pick(name, Some("")).map(|p| p.version),
+        }
     }
 
     /// Where a request for `name` with sticky `key` goes.
@@ -249,11 +263,7 @@ impl Models {
     ) -> Result<Arc<PreparedModel>, ApiError> {
         let (name, version) = match target {
             Target::Model { name } => {
-                let version = self
-                    .routing(registry, name)
-                    .await?
-                    .pick(name, None)?
-                    .version;
+                let version = self.routing(registry, name).await?.primary(name)?;
                 (name, version)
             }
             Target::Version { name, version } => (name, *version),
@@ -510,6 +520,43 @@ impl Models {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_name_stands_for_its_heaviest_existing_arm() {
+        let routing = |split: &[(&str, f64)]| Routing {
+            policy: Some(Arc::new(ServingPolicy {
+                split: split.iter().map(|(a, w)| (a.to_string(), *w)).collect(),
+                ..ServingPolicy::default()
+            })),
+            aliases: [("production".to_string(), 1), ("canary".to_string(), 2)].into(),
+            versions: vec![1, 2, 3],
+        };
+        assert_eq!(
+            routing(&[("production", 10.0), ("canary", 90.0)])
+                .primary("m")
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            routing(&[("production", 90.0), ("canary", 10.0)])
+                .primary("m")
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            routing(&[("canary", 5.0), ("gone", 95.0)])
+                .primary("m")
+                .unwrap(),
+            2
+        );
+        assert_eq!(routing(&[("v3", 1.0)]).primary("m").unwrap(), 3);
+        let none = Routing {
+            policy: None,
+            aliases: BTreeMap::new(),
+            versions: vec![1],
+        };
+        assert_eq!(none.primary("m").unwrap_err().status, 404);
+    }
 
     #[test]
     fn a_model_is_named_by_alias_version_or_its_production_alias() {
