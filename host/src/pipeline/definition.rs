@@ -38,7 +38,8 @@ pub struct ModelDef {
     #[serde(default)]
     pub gates: Vec<String>,
     /// How `sluice serve` shares the model's traffic between versions
-    /// (`[models.NAME.serving]`): see [`ServingPolicy`].
+    /// (`[models.NAME.serving]`): see
+    /// [`ServingPolicy`](crate::registry::ServingPolicy).
     pub serving: Option<crate::registry::ServingPolicy>,
 }
 
