@@ -24,6 +24,7 @@ pub mod s3;
 mod search;
 mod serve;
 mod serve_batch;
+mod serve_log;
 mod serve_routes;
 mod support;
 mod tenants;

@@ -7,6 +7,7 @@
 
 use crate::serve::{MODEL, Served, as_records, client, csv_columns, fixture, post_json};
 use crate::support::*;
+use arrow::array::Array as _;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -201,7 +202,7 @@ fn a_split_is_sticky_by_key_and_a_route_change_takes_traffic_within_a_second() {
         "sluice_inference_requests_total{{model_name=\"{MODEL}\",model_version=\"2\",variant=\"shadow\",outcome=\"ok\"}}"
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let shadows_answered = loop {
         let answered = metric(&served.url, &shadow).unwrap_or(0.0);
         let dropped = metric(
             &served.url,
@@ -211,14 +212,14 @@ fn a_split_is_sticky_by_key_and_a_route_change_takes_traffic_within_a_second() {
         if answered + dropped >= f64::from(mirrored) {
             assert_eq!(answered + dropped, f64::from(mirrored));
             assert!(answered >= 1.0, "every shadow was dropped");
-            break;
+            break answered;
         }
         assert!(
             Instant::now() < deadline,
             "{answered} shadows of {mirrored}"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
+    };
 
     // Naming an alias is never routed.
     let (version, variant, _) = keyed(
@@ -240,6 +241,55 @@ fn a_split_is_sticky_by_key_and_a_route_change_takes_traffic_within_a_second() {
     let last: Value = serde_json::from_str(routes[3]["detail"].as_str().unwrap()).unwrap();
     assert_eq!(last["mirror"], json!({ "to": "canary", "percent": 100.0 }));
     assert!(last.get("key").is_none(), "{last}");
+
+    // The log has each request under the arm that answered it, with its
+    // key, and each shadow under its request's id.
+    assert!(served.terminate().success());
+    let log = crate::serve_log::logged(&home, MODEL);
+    let of = |name: &str| -> Vec<String> {
+        let column = log.column_by_name(name).unwrap();
+        let text = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8).unwrap();
+        let text = text
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        (0..text.len())
+            .map(|i| {
+                if text.is_valid(i) {
+                    text.value(i).to_owned()
+                } else {
+                    String::new()
+                }
+            })
+            .collect()
+    };
+    let (ids, variants, keys, versions) =
+        (of("request_id"), of("variant"), of("key"), of("version"));
+    // A key read from a column is logged as a header's is, with the
+    // version both chose.
+    for first in ["alice", "bob", "carol", "dave", "erin", "frank", "grace"] {
+        let seen: std::collections::BTreeSet<&String> = (0..keys.len())
+            .filter(|&i| keys[i] == first)
+            .map(|i| &versions[i])
+            .collect();
+        assert_eq!(seen.len(), 1, "{first}: logged under versions {seen:?}");
+        let requests = (0..keys.len())
+            .filter(|&i| keys[i] == first)
+            .map(|i| &ids[i])
+            .collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(requests.len(), 2, "{first}: by column and by header");
+    }
+    let shadows: std::collections::BTreeSet<&String> = (0..ids.len())
+        .filter(|&i| variants[i] == "shadow")
+        .map(|i| &ids[i])
+        .collect();
+    assert_eq!(shadows.len() as f64, shadows_answered);
+    for id in shadows {
+        let primary = (0..ids.len())
+            .find(|&i| &ids[i] == id && variants[i] == "production")
+            .unwrap_or_else(|| panic!("shadow {id} has no request"));
+        assert!(keys[primary].starts_with('m'), "{}", keys[primary]);
+    }
 }
 
 #[test]

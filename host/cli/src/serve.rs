@@ -1,12 +1,15 @@
 //! `sluice serve`: the registry's models over HTTP (the library's
-//! `sluice::serve`), until SIGINT or SIGTERM.
+//! `sluice::serve`), until SIGINT or SIGTERM; `sluice serve logs`: a
+//! model's inference log.
 
 use super::output::{errln, outln};
-use clap::Args;
+use super::output_file::write_output_file;
+use clap::{Args, Subcommand};
 use sluice::Workspace;
 use sluice::serve::tenancy::Auth;
 use sluice::serve::{ServeOptions, Server, shutdown_signal};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,8 +27,12 @@ use std::time::Duration;
     sluice serve --addr 127.0.0.1:8080 --model churn\n  \
     curl -s localhost:8080/invocations -H \"authorization: Bearer $TOKEN\" \\\n       \
     -H 'content-type: application/json' \\\n       \
-    -d '{\"dataframe_records\": [{\"tenure\": 3, \"charges\": 70.5}]}'")]
+    -d '{\"dataframe_records\": [{\"tenure\": 3, \"charges\": 70.5}]}'\n  \
+    sluice serve logs churn --since 1h -o last-hour.parquet")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ServeArgs {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
     /// The address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
@@ -65,9 +72,97 @@ pub struct ServeArgs {
     /// other half to HTTP and JSON).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub batch_calls: Option<u64>,
+    /// Keep no inference log (by default every request of a model is
+    /// logged: `sluice serve logs`).
+    #[arg(long)]
+    pub no_log: bool,
+    /// The longest a request waits in the log's buffer before it is
+    /// written to the store, in milliseconds: what a SIGKILL can lose.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub log_flush_ms: u64,
+    /// Write the log as soon as its buffer holds this many rows.
+    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_flush_rows: u64,
+    /// The most the log's buffer holds, in MiB; past it requests wait for
+    /// the store (and are answered 503 at their deadline) rather than the
+    /// buffer growing.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub log_buffer_mib: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Export a model's inference log: one row per request row, with the
+    /// request's id, time, version, variant, key, status, error and
+    /// latency, its inputs (`input.<name>`), outputs (`output.<name>`) and
+    /// its columns the model does not use (`extra`, JSON).
+    #[command(after_help = "Examples:\n  \
+        sluice serve logs churn                        # all of it, CSV on stdout\n  \
+        sluice serve logs churn --since 15m -o recent.parquet\n  \
+        sluice serve logs churn --since 2026-12-04T09:00:00Z -o today.csv")]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The model's name.
+    pub model: String,
+    /// Only requests from this time on: RFC 3339 (2026-12-04T09:00:00Z)
+    /// or a span back from now (90s, 15m, 2h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Write the log to this file, in the format its extension names
+    /// (.parquet, .csv, .arrow); `-` or no -o: CSV on standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+async fn logs(home: &Workspace, args: LogsArgs) -> anyhow::Result<ExitCode> {
+    sluice::registry::check_model_name(&args.model)
+        .map_err(|e| anyhow::anyhow!("model `{}`: {e}", args.model))?;
+    let since = args
+        .since
+        .as_deref()
+        .map(sluice::serve::log::since_ms)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let meta = home.meta().await?;
+    let store = home.artifacts()?;
+    let Some(batch) =
+        sluice::serve::log::read(&meta, &store, home.tenant_name(), &args.model, since).await?
+    else {
+        errln!(
+            "no requests of model `{}` are logged{}",
+            args.model,
+            args.since
+                .as_deref()
+                .map(|s| format!(" since {s}"))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let path = args.output.unwrap_or_else(|| PathBuf::from("-"));
+    let bytes = if path.as_os_str() == "-" {
+        sluice::data::write_csv(&batch)?
+    } else {
+        sluice::data::encode_table(&path, &batch)?
+    };
+    write_output_file(&path, &bytes)?;
+    if path.as_os_str() != "-" {
+        errln!(
+            "wrote {} rows of model `{}`'s inference log to {}",
+            batch.num_rows(),
+            args.model,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ServeCommand::Logs(logs_args)) = args.command {
+        return logs(home, logs_args).await;
+    }
     let auth = if args.no_auth {
         // The tenant must exist: fail now rather than at the first request.
         home.tenant_meta().await?;
@@ -95,6 +190,14 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
                 || sluice::serve::batch::BatchOptions::default().parallel,
                 |n| usize::try_from(n).unwrap_or(usize::MAX),
             ),
+        },
+        log: sluice::serve::log::LogOptions {
+            enabled: !args.no_log,
+            flush_every: Duration::from_millis(args.log_flush_ms),
+            flush_rows: usize::try_from(args.log_flush_rows).unwrap_or(usize::MAX),
+            buffer_bytes: usize::try_from(args.log_buffer_mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
         },
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -124,6 +227,6 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
         );
     });
     server.serve(listener, shutdown_signal()).await?;
-    outln!("stopped: every request in flight was answered");
+    outln!("stopped: every request in flight was answered, and logged");
     Ok(ExitCode::SUCCESS)
 }

@@ -316,9 +316,11 @@ impl MetaStore {
     /// Every artifact something recorded still refers to: a step's inputs
     /// and outputs, the plugin component of every step run, and every
     /// digest inside a model version (chain states, model, plugins, data,
-    /// predictions, explanations). Garbage collection keeps these.
+    /// predictions, explanations), and every file of the inference log.
+    /// Garbage collection keeps these.
     pub async fn referenced_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
         let mut referenced = self.run_artifacts(None).await?;
+        referenced.extend(self.inference_log_artifacts().await?);
         for (.., body) in self.model_versions_of(None).await? {
             // Any string that is a digest counts: keeping too much is safe,
             // deleting a model's bytes is not.

@@ -11,6 +11,7 @@
 
 mod cache;
 mod diff;
+mod inference_log;
 mod leases;
 mod lineage;
 mod models;
@@ -31,6 +32,7 @@ use std::path::PathBuf;
 
 pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
+pub use inference_log::InferenceLogFile;
 pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered, ServingRow};

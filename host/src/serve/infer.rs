@@ -4,10 +4,11 @@
 //! route mirrors it.
 
 use super::error::ApiError;
+use super::log::Entry;
 use super::models::{Routing, Target};
 use super::tenancy::Caller;
 use super::tensors::{RawColumn, Scalar, conform, passthrough};
-use super::{Answer, AppState};
+use super::{Answer, AppState, Received};
 use crate::registry::PreparedModel;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
@@ -31,6 +32,35 @@ pub struct Inferred {
     pub params: Map<String, Value>,
 }
 
+/// A request's entry in the inference log.
+fn entry(
+    received: &Received,
+    model: &PreparedModel,
+    variant: &str,
+    key: Option<String>,
+    (inputs, extra): (Option<crate::wit::Table>, Vec<RawColumn>),
+    outcome: Result<&Answer, &ApiError>,
+) -> Entry {
+    let (status, error, outputs) = match outcome {
+        Ok(answer) => (200, None, Some(answer.predictions.clone())),
+        Err(e) => (e.status.as_u16(), Some(e.message.clone()), None),
+    };
+    Entry {
+        request_id: received.id.clone(),
+        time_ms: received.time_ms,
+        model: model.version.name.clone(),
+        version: model.version.version,
+        variant: variant.to_owned(),
+        key,
+        status,
+        error,
+        latency_seconds: received.at.elapsed().as_secs_f64(),
+        inputs,
+        outputs,
+        extra,
+    }
+}
+
 /// A value as a sticky key: the same value always gives the same text.
 fn key_text(value: &Scalar) -> Option<String> {
     match value {
@@ -46,21 +76,24 @@ fn key_text(value: &Scalar) -> Option<String> {
 impl AppState {
     /// Answer a request for `target`: `decode` reads its columns for a
     /// version's input schema (called again only if the version the key
-    /// picks reads them differently).
+    /// picks reads them differently). Once its version is chosen, the
+    /// request is logged, answered or not ([`super::log`]).
     pub(super) async fn infer(
         self: &Arc<Self>,
         caller: &Arc<Caller>,
         target: &Target,
         headers: &HeaderMap,
+        received: &Received,
         decode: impl Fn(&[(String, String)]) -> Result<Decoded, ApiError>,
     ) -> Result<Inferred, ApiError> {
         let header_key = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
         let mut early: Option<(Arc<PreparedModel>, Decoded)> = None;
+        let mut key = header_key.map(str::to_owned);
         let (model, variant, mirror, routing) = match target {
             Target::Model { name } => {
                 let routing = self.routing(caller, name).await?;
                 let policy = routing.policy.clone();
-                let key = match (header_key, policy.as_ref().and_then(|p| p.key.as_ref())) {
+                key = match (header_key, policy.as_ref().and_then(|p| p.key.as_ref())) {
                     (Some(k), _) => Some(k.to_owned()),
                     (None, Some(column)) => {
                         // The key is a column: read the request first.
@@ -99,6 +132,9 @@ impl AppState {
             ),
         };
         let mut params = Map::new();
+        let logging = self.log.enabled();
+        let mut logged_inputs = None;
+        let mut logged_extra = Vec::new();
         let answered = async {
             let schema = &model.version.input_schema;
             let (columns, request_params) = match early {
@@ -121,12 +157,34 @@ impl AppState {
                 }
             }
             if let Some(shadow) = mirror {
-                self.shadow(caller, shadow, features.clone());
+                self.shadow(caller, shadow, features.clone(), received, key.clone());
+            }
+            if logging {
+                logged_inputs = Some(features.clone());
+                logged_extra = extra.clone();
             }
             self.answer(caller, &model, &variant, features, echoed)
                 .await
         };
-        let answer = self.observed(&model, &variant, answered.await)?;
+        let mut outcome = answered.await;
+        if logging {
+            let entry = entry(
+                received,
+                &model,
+                &variant,
+                key,
+                (logged_inputs, logged_extra),
+                outcome.as_ref(),
+            );
+            let deadline = received.at + self.options.request_timeout;
+            if let Err(full) = self.log.append(&caller.log, entry, deadline).await {
+                outcome = Err(ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    full.to_string(),
+                ));
+            }
+        }
+        let answer = self.observed(&model, &variant, outcome)?;
         Ok(Inferred { answer, params })
     }
 
@@ -134,19 +192,42 @@ impl AppState {
     /// answer is counted (variant `shadow`), never returned. A shadow
     /// takes a free concurrency slot of the caller or is dropped, so it
     /// never delays the caller's own requests.
+    /// The shadow's answer is logged too, under the request's id.
     fn shadow(
         self: &Arc<Self>,
         caller: &Arc<Caller>,
         model: Arc<PreparedModel>,
         features: crate::wit::Table,
+        received: &Received,
+        key: Option<String>,
     ) {
         let (state, caller) = (self.clone(), caller.clone());
+        let received = Received {
+            at: std::time::Instant::now(),
+            time_ms: chrono::Utc::now().timestamp_millis(),
+            ..received.clone()
+        };
         tokio::spawn(async move {
             let Ok(_slot) = caller.slots.try_acquire() else {
                 state.metrics.shadow_dropped(&model.version);
                 return;
             };
+            let logged = state.log.enabled().then(|| features.clone());
             let outcome = state.alone(&caller, &model, features).await;
+            if state.log.enabled() {
+                let entry = entry(
+                    &received,
+                    &model,
+                    SHADOW,
+                    key,
+                    (logged, Vec::new()),
+                    outcome.as_ref(),
+                );
+                let deadline = received.at + state.options.request_timeout;
+                // A shadow's entry that finds no room is dropped (counted
+                // as refused): it answers nobody.
+                let _ = state.log.append(&caller.log, entry, deadline).await;
+            }
             let _ = state.observed(&model, SHADOW, outcome);
         });
     }

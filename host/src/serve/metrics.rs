@@ -19,7 +19,12 @@
 //!   requests then answered one by one;
 //! - `sluice_shadow_requests_dropped_total`: mirrored requests not
 //!   answered because the tenant had no free concurrency slot;
-//! - `http_server_active_requests`: requests being answered.
+//! - `http_server_active_requests`: requests being answered;
+//! - the inference log's: `sluice_log_rows_total` and
+//!   `sluice_log_files_total` written, `sluice_log_flush_failures_total`,
+//!   `sluice_log_backlog_rows` and `sluice_log_backlog_bytes` waiting in
+//!   the buffer, and `sluice_log_refused_requests_total` (answered 503
+//!   because the buffer stayed full).
 //!
 //! Buckets start at 50 µs: a small model answers well under a millisecond,
 //! where the usual buckets (from 5 ms) would say nothing.
@@ -92,6 +97,7 @@ pub struct Metrics {
     batch_requests: Family<VersionLabels, Histogram, fn() -> Histogram>,
     batch_splits: Family<VersionLabels, Counter>,
     active: Gauge,
+    log: super::log::LogMetrics,
 }
 
 impl Default for Metrics {
@@ -162,7 +168,39 @@ impl Default for Metrics {
             "HTTP requests being answered",
             active.clone(),
         );
+        let log = super::log::LogMetrics::default();
+        registry.register(
+            "sluice_log_rows",
+            "Rows written to the inference log's files",
+            log.rows.clone(),
+        );
+        registry.register(
+            "sluice_log_files",
+            "Files of the inference log written",
+            log.files.clone(),
+        );
+        registry.register(
+            "sluice_log_flush_failures",
+            "Inference log files that could not be written (their rows kept for the next flush)",
+            log.failures.clone(),
+        );
+        registry.register(
+            "sluice_log_backlog_rows",
+            "Rows of the inference log waiting in the buffer",
+            log.backlog_rows.clone(),
+        );
+        registry.register(
+            "sluice_log_backlog_bytes",
+            "Bytes (about) of the inference log waiting in the buffer",
+            log.backlog_bytes.clone(),
+        );
+        registry.register(
+            "sluice_log_refused_requests",
+            "Requests answered 503 because the inference log's buffer stayed full",
+            log.refused.clone(),
+        );
         Metrics {
+            log,
             registry,
             predict,
             http,
@@ -245,6 +283,11 @@ impl Metrics {
         self.shadows_dropped
             .get_or_create(&labels(version, super::infer::SHADOW))
             .inc();
+    }
+
+    /// The inference log's counters, shared with its writer.
+    pub fn log(&self) -> super::log::LogMetrics {
+        self.log.clone()
     }
 
     /// The exposition text.

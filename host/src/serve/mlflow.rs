@@ -10,13 +10,13 @@
 //! columns to pass through) each prediction is a record of every output
 //! column, as a pyfunc returning a DataFrame answers.
 
-use super::AppState;
 use super::error::{ApiError, MlflowError};
 use super::infer::Inferred;
 use super::models::Target;
 use super::tenancy::{Caller, CallerOf, MlflowCaller};
 use super::tensors::{RawColumn, Scalar, column_json, raw_json, rows};
-use axum::extract::{Path, State};
+use super::{AppState, Received};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -41,6 +41,7 @@ pub async fn version() -> &'static str {
 pub async fn invocations(
     State(state): State<Arc<AppState>>,
     CallerOf(caller, _): MlflowCaller,
+    Extension(received): Extension<Received>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
@@ -50,18 +51,19 @@ pub async fn invocations(
         ))
         .into_response();
     };
-    respond(invoke(&state, &caller, &model, &headers, body).await)
+    respond(invoke(&state, &caller, &model, &headers, &received, body).await)
 }
 
 /// `POST /models/{name}/invocations`
 pub async fn model_invocations(
     State(state): State<Arc<AppState>>,
     CallerOf(caller, _): MlflowCaller,
+    Extension(received): Extension<Received>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    respond(invoke(&state, &caller, &name, &headers, body).await)
+    respond(invoke(&state, &caller, &name, &headers, &received, body).await)
 }
 
 fn respond(result: Result<Response, ApiError>) -> Response {
@@ -73,13 +75,14 @@ async fn invoke(
     caller: &Arc<Caller>,
     name: &str,
     headers: &HeaderMap,
+    received: &Received,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let format = content_format(headers)?;
     let body = state.read_body(body).await?;
     let target = Target::parse(name, None)?;
     let Inferred { answer, params } = state
-        .infer(caller, &target, headers, |schema| match format {
+        .infer(caller, &target, headers, received, |schema| match format {
             Format::Json => parse_json(&body, schema),
             Format::Csv => Ok((parse_csv(&body)?, Map::new())),
         })

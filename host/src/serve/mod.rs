@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod error;
 pub mod infer;
+pub mod log;
 pub mod metrics;
 pub mod mlflow;
 pub mod models;
@@ -45,6 +46,79 @@ pub const VERSION_HEADER: &str = "x-sluice-model-version";
 /// the version.
 pub const VARIANT_HEADER: &str = "x-sluice-variant";
 
+/// The request header whose value names a request in the inference log
+/// (one is made when it is missing); every response carries it.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A request as it arrived: its id and when.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Its id: its `x-request-id` (up to 128 visible ASCII characters), or
+    /// one made for it.
+    pub id: String,
+    /// Whether the id came with the request.
+    pub given: bool,
+    /// When it arrived.
+    pub at: Instant,
+    /// When it arrived, in Unix milliseconds.
+    pub time_ms: i64,
+}
+
+impl Received {
+    /// The request's id and time; an OIP body's `id` names it when no
+    /// header did.
+    fn with_body_id(&self, id: Option<&str>) -> Received {
+        match id {
+            Some(id) if !self.given && valid_request_id(id) => Received {
+                id: id.to_owned(),
+                given: true,
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
+    }
+}
+
+fn valid_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Give every request its [`Received`], and every response its
+/// `x-request-id` (unless the handler set it).
+async fn receive(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| valid_request_id(id))
+        .map(str::to_owned);
+    let received = Received {
+        given: given.is_some(),
+        id: given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+        at: Instant::now(),
+        time_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let id = received.id.clone();
+    request.extensions_mut().insert(received);
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(REQUEST_ID_HEADER)
+        && let Ok(v) = axum::http::HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
+
+/// Name the request a response answers, by the id it was logged under.
+fn stamp_id(response: &mut axum::response::Response, id: &str) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+}
+
 /// Say which version answered, and which variant chose it.
 fn stamp(response: &mut axum::response::Response, version: i64, variant: &str) {
     let headers = response.headers_mut();
@@ -71,6 +145,8 @@ pub struct ServeOptions {
     pub auth: Auth,
     /// How concurrent requests for one version are batched.
     pub batch: batch::BatchOptions,
+    /// How the inference log is written.
+    pub log: log::LogOptions,
 }
 
 impl Default for ServeOptions {
@@ -82,6 +158,7 @@ impl Default for ServeOptions {
             refresh: Duration::from_millis(250),
             auth: Auth::Tokens,
             batch: batch::BatchOptions::default(),
+            log: log::LogOptions::default(),
         }
     }
 }
@@ -92,6 +169,7 @@ pub struct AppState {
     options: ServeOptions,
     ready: AtomicBool,
     metrics: metrics::Metrics,
+    log: log::InferenceLog,
 }
 
 /// A request's predictions and who made them.
@@ -280,12 +358,15 @@ impl Server {
             ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         })?;
         let tenancy = Tenancy::new(workspace, options.auth.clone()).await?;
+        let metrics = metrics::Metrics::default();
+        let log = log::InferenceLog::start(tenancy.meta().clone(), options.log, metrics.log());
         Ok(Server {
             state: Arc::new(AppState {
                 tenancy,
                 options,
                 ready: AtomicBool::new(false),
-                metrics: metrics::Metrics::default(),
+                metrics,
+                log,
             }),
         })
     }
@@ -327,6 +408,7 @@ impl Server {
                 self.state.clone(),
                 metrics::track,
             ))
+            .layer(axum::middleware::from_fn(receive))
             .with_state(self.state.clone())
     }
 
@@ -377,7 +459,8 @@ impl Server {
     }
 
     /// Answer requests on `listener` until `shutdown` completes; then stop
-    /// accepting, and return once the requests in flight are answered.
+    /// accepting, and return once the requests in flight are answered and
+    /// the inference log is written.
     /// Aliases are read again in the background meanwhile.
     pub async fn serve(
         self,
@@ -402,6 +485,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();
+        // Every request is answered: what they logged goes to the store
+        // before the stores close.
+        self.state.log.close().await;
         self.state.tenancy.workspace().close().await;
         result
     }

@@ -13,11 +13,11 @@ use super::error::{ApiError, OipError};
 use super::models::Target;
 use super::tenancy::{Caller, CallerOf, OipCaller};
 use super::tensors::{RawColumn, Scalar, column_json, raw_json, raw_type, rows};
-use super::{Answer, AppState};
+use super::{Answer, AppState, Received};
 use crate::wit;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -147,18 +147,25 @@ struct RequestOutput {
     parameters: Map<String, Value>,
 }
 
-/// `POST /v2/models/{name}[/versions/{v}]/infer`
+/// `POST /v2/models/{name}[/versions/{v}]/infer`: the request is logged
+/// under its `x-request-id`, or else its body's `id`, or else an id made
+/// for it; the response's `x-request-id` says which.
 pub async fn infer(
     State(state): State<Arc<AppState>>,
     CallerOf(caller, _): OipCaller,
+    Extension(received): Extension<Received>,
     Path(path): Path<ModelPath>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    match infer_inner(&state, &caller, &path, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => OipError(e).into_response(),
-    }
+    let mut received = received;
+    let mut response =
+        match infer_inner(&state, &caller, &path, &headers, &mut received, body).await {
+            Ok(response) => response,
+            Err(e) => OipError(e).into_response(),
+        };
+    super::stamp_id(&mut response, &received.id);
+    response
 }
 
 async fn infer_inner(
@@ -166,6 +173,7 @@ async fn infer_inner(
     caller: &Arc<Caller>,
     path: &ModelPath,
     headers: &HeaderMap,
+    received: &mut Received,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let body = state.read_body(body).await?;
@@ -173,9 +181,10 @@ async fn infer_inner(
     let request: InferRequest = serde_json::from_slice(header).map_err(|e| {
         ApiError::bad_request(format!("the inference request is not valid JSON: {e}"))
     })?;
+    *received = received.with_body_id(request.id.as_deref());
     let target = Target::parse(&path.name, path.version.as_deref())?;
     let answer = state
-        .infer(caller, &target, headers, |schema| {
+        .infer(caller, &target, headers, received, |schema| {
             let columns = decode_inputs(&request.inputs, binary, schema)?;
             Ok((columns, request.parameters.clone()))
         })

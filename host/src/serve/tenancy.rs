@@ -56,6 +56,8 @@ pub struct Caller {
     pub(super) models: Models,
     /// Requests of this tenant answering at once (its `concurrency` cap).
     pub(super) slots: Semaphore,
+    /// Where its inference log goes.
+    pub(super) log: Arc<super::log::LogSink>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -92,6 +94,11 @@ impl Tenancy {
             callers: Mutex::default(),
             tokens: Mutex::default(),
         })
+    }
+
+    /// The metadata store of every tenant.
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
     }
 
     /// The workspace the server was opened from (closed at shutdown).
@@ -209,12 +216,13 @@ impl Tenancy {
                 output_mib: defaults.output_mib.min(caps.output_mib),
                 ..defaults
             };
+            let store = tenant_store(&self.root, name);
             Ok(Arc::new(Caller {
-                registry: Registry::for_tenant(
-                    self.meta.clone(),
-                    tenant_store(&self.root, name),
-                    name,
-                ),
+                log: Arc::new(super::log::LogSink {
+                    tenant: name.to_owned(),
+                    store: store.clone(),
+                }),
+                registry: Registry::for_tenant(self.meta.clone(), store, name),
                 runtime,
                 limits,
                 models: Models::default(),

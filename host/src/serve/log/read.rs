@@ -1,0 +1,173 @@
+//! Reading a model's inference log back: its files of a window, as one
+//! table (`sluice serve logs`, monitoring).
+
+use super::table::rfc3339;
+use crate::artifacts::{ArtifactDigest, ArtifactError, ArtifactStore};
+use crate::meta::{MetaError, MetaStore};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
+use arrow::datatypes::{DataType, Field, Schema};
+use std::sync::Arc;
+
+/// Why a log could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The metadata store could not list the files.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    /// A file could not be read from the artifact store.
+    #[error("reading the inference log file {digest} of model `{model}`: {source}")]
+    Artifact {
+        /// The model.
+        model: String,
+        /// The file.
+        digest: ArtifactDigest,
+        /// Why.
+        #[source]
+        source: ArtifactError,
+    },
+    /// A file is not a log table.
+    #[error("the inference log file {digest} of model `{model}` is not readable: {message}")]
+    Format {
+        /// The model.
+        model: String,
+        /// The file.
+        digest: ArtifactDigest,
+        /// Why.
+        message: String,
+    },
+    /// The files' tables could not be put together.
+    #[error("joining the inference log files of model `{model}`: {message}")]
+    Union {
+        /// The model.
+        model: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// `since` as Unix milliseconds: an RFC 3339 time
+/// (`2026-12-04T10:00:00Z`), or a span back from now (`90s`, `15m`,
+/// `2h`, `7d`).
+pub fn since_ms(since: &str) -> Result<i64, String> {
+    let since = since.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(since) {
+        return Ok(t.timestamp_millis());
+    }
+    let unit_at = since
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(since.len());
+    let (number, unit) = since.split_at(unit_at);
+    let seconds: i64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match number.parse::<i64>() {
+        Ok(n) if seconds > 0 => {
+            Ok(chrono::Utc::now().timestamp_millis() - n.saturating_mul(seconds * 1000))
+        }
+        _ => Err(format!(
+            "`{since}` is not a time: give an RFC 3339 time (2026-12-04T10:00:00Z) or a span \
+             back from now (90s, 15m, 2h, 7d)"
+        )),
+    }
+}
+
+/// The log of `tenant`'s model `model` from `since_ms` on (all of it with
+/// `None`), oldest file first: one table whose columns are the union of
+/// its files' (a column a version lacks is null in its rows). `None` when
+/// nothing was logged in the window.
+pub async fn read(
+    meta: &MetaStore,
+    store: &ArtifactStore,
+    tenant: &str,
+    model: &str,
+    since_ms: Option<i64>,
+) -> Result<Option<RecordBatch>, ReadError> {
+    let files = meta.inference_logs(tenant, model, since_ms).await?;
+    let since = since_ms.map(rfc3339);
+    let mut batches = Vec::new();
+    for file in files {
+        let format = |message: String| ReadError::Format {
+            model: model.to_owned(),
+            digest: file.digest.clone(),
+            message,
+        };
+        let bytes = store
+            .get(&file.digest)
+            .await
+            .map_err(|source| ReadError::Artifact {
+                model: model.to_owned(),
+                digest: file.digest.clone(),
+                source,
+            })?;
+        let batch = crate::data::read_parquet(&bytes).map_err(|e| format(e.to_string()))?;
+        let batch = match &since {
+            Some(since) => keep_since(&batch, since).map_err(format)?,
+            None => batch,
+        };
+        if batch.num_rows() > 0 {
+            batches.push(batch);
+        }
+    }
+    if batches.is_empty() {
+        return Ok(None);
+    }
+    union(&batches)
+        .map(Some)
+        .map_err(|message| ReadError::Union {
+            model: model.to_owned(),
+            message,
+        })
+}
+
+/// The rows of `batch` whose `time` is at or after `since`.
+fn keep_since(batch: &RecordBatch, since: &str) -> Result<RecordBatch, String> {
+    let times = batch
+        .column_by_name("time")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or("it has no `time` column of text")?;
+    let keep: BooleanArray = times
+        .iter()
+        .map(|t| Some(t.is_some_and(|t| t >= since)))
+        .collect();
+    arrow::compute::filter_record_batch(batch, &keep).map_err(|e| e.to_string())
+}
+
+/// The batches as one: columns in the order first seen, each batch's
+/// missing ones null; a column whose type differs between batches is read
+/// as text.
+fn union(batches: &[RecordBatch]) -> Result<RecordBatch, String> {
+    let mut fields: Vec<Field> = Vec::new();
+    for batch in batches {
+        for f in batch.schema().fields() {
+            match fields.iter_mut().find(|g| g.name() == f.name()) {
+                None => fields.push(f.as_ref().clone().with_nullable(true)),
+                Some(g) if g.data_type() != f.data_type() => {
+                    *g = Field::new(f.name(), DataType::Utf8, true);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let aligned = batches
+        .iter()
+        .map(|batch| {
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| match batch.column_by_name(f.name()) {
+                    None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+                    Some(c) if c.data_type() == f.data_type() => Ok(c.clone()),
+                    Some(c) => arrow::compute::cast(c, f.data_type()).map_err(|e| e.to_string()),
+                })
+                .collect::<Result<Vec<ArrayRef>, String>>()?;
+            RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    arrow::compute::concat_batches(&schema, &aligned).map_err(|e| e.to_string())
+}
