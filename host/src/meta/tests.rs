@@ -519,3 +519,42 @@ async fn lineage_of_a_long_chain_stops_at_the_depth_asked_for() {
         "an outside input ends it"
     );
 }
+
+/// A file of the inference log is listed for its tenant and model only,
+/// by its time span, and garbage collection keeps it.
+#[tokio::test]
+async fn inference_log_files_are_listed_by_window_and_kept() {
+    let (_dir, store) = store().await;
+    let file = |bytes: &[u8], first_ms, last_ms| super::InferenceLogFile {
+        digest: ArtifactDigest::of(bytes),
+        model: "churn".into(),
+        version: 1,
+        rows: 3,
+        requests: 2,
+        first_ms,
+        last_ms,
+    };
+    let (early, late) = (file(b"early", 1_000, 2_000), file(b"late", 3_000, 4_000));
+    for f in [&early, &late, &late] {
+        store.record_inference_log("default", f).await.unwrap();
+    }
+    let all = store
+        .inference_logs("default", "churn", None)
+        .await
+        .unwrap();
+    assert_eq!(all, [early.clone(), late.clone()], "listing twice is once");
+    let since = store
+        .inference_logs("default", "churn", Some(2_500))
+        .await
+        .unwrap();
+    assert_eq!(since, std::slice::from_ref(&late));
+    assert!(
+        store
+            .inference_logs("acme", "churn", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kept = store.referenced_artifacts().await.unwrap();
+    assert!(kept.contains(&early.digest) && kept.contains(&late.digest));
+}
