@@ -29,6 +29,8 @@
 #
 # Builds the host and the plugins first (benches/common.sh) unless
 # SLUICE_BIN and SLUICE_PLUGINS name a prebuilt host and plugin folder.
+# SLUICE_SERVE_ARGS adds options to `sluice serve` (e.g. `--no-log`, to
+# measure what the inference log costs).
 # Only 127.0.0.1 is ever sent a request.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -92,8 +94,9 @@ token="$("$sluice" --home "$home" tenants token create default 2>/dev/null)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sluice_port="$(free_port)"
 mlflow_port="$(free_port)"
+# shellcheck disable=SC2086 # SLUICE_SERVE_ARGS is a list of options.
 setsid "$sluice" --home "$home" serve --addr "127.0.0.1:$sluice_port" \
-  --model breast-cancer-logreg >"$work/sluice-serve.log" 2>&1 &
+  --model breast-cancer-logreg ${SLUICE_SERVE_ARGS:-} >"$work/sluice-serve.log" 2>&1 &
 pids+=("$!")
 # MLflow starts uvicorn from PATH, as in an activated venv.
 PATH="$venv/bin:$PATH" setsid "$venv/bin/mlflow" models serve -m "$model_uri" --env-manager local \
