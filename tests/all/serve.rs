@@ -1048,6 +1048,22 @@ fn tokens_bind_requests_to_their_tenant_and_other_tenants_models_are_not_found()
         "beta saw default's model"
     );
     assert_eq!(oip("beta-model", Some(&default_token)).status, 404);
+    // Labels too: another tenant's model takes none.
+    let label = |model: &str, token: &str| {
+        request_with(
+            "POST",
+            &format!("{}/v2/models/{model}/feedback", served.url),
+            Some("application/json"),
+            Some(token),
+            json!({ "labels": [{ "key": "k", "label": 1 }] })
+                .to_string()
+                .into_bytes(),
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(label("beta-model", &default_token), 404);
+    assert_eq!(label("beta-model", &beta_token), 200);
     // A revoked token stops working within a second or so.
     ok_json(
         &home,

@@ -1,7 +1,8 @@
 //! The inference log of `sluice serve`: every request whose version was
 //! chosen is logged (id, version, variant, status, error, its rows in and
 //! out, the columns the model does not use), kept in the buffer until a
-//! flush, written at SIGTERM, and exported by `sluice serve logs`.
+//! flush, written at SIGTERM, and exported by `sluice serve logs`; labels
+//! sent later (`POST .../feedback`, `sluice feedback`) join it.
 
 use crate::serve::{MODEL, Served, as_records, client, csv_columns, fixture, get};
 use crate::support::*;
@@ -219,5 +220,142 @@ fn every_request_is_logged_and_sigterm_writes_what_was_buffered() {
         stderr(&out).contains("--since: `yesterday` is not a time"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn labels_sent_late_join_the_log_by_request_row_and_key() {
+    let f = fixture();
+    let records = as_records(&csv_columns(&f.features));
+    let tag = format!("labels-{}", uuid::Uuid::new_v4().simple());
+    let served = Served::start(&f.home, &["--no-auth", "--model", MODEL]);
+    let invocations = format!("{}/invocations", served.url);
+    let (status, _, _) = post_with_id(
+        &invocations,
+        Some(&format!("{tag}-a")),
+        &json!({ "dataframe_records": records[..2] }),
+    );
+    assert_eq!(status, 200);
+    // A request with a sticky key and no id: labelled by its key.
+    let keyed = block_on(async {
+        client()
+            .post(&invocations)
+            .header("content-type", "application/json")
+            .header("x-sluice-key", format!("{tag}-key"))
+            .body(json!({ "dataframe_records": records[2..3] }).to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(keyed, 200);
+    let feedback = format!("{}/v2/models/{MODEL}/feedback", served.url);
+    let (status, _, accepted) = post_with_id(
+        &feedback,
+        None,
+        &json!({ "labels": [
+            { "request_id": format!("{tag}-a"), "label": 0 },
+            { "request_id": format!("{tag}-a"), "row": 1, "label": 1 },
+            { "key": format!("{tag}-key"), "label": 1 },
+        ] }),
+    );
+    assert_eq!(
+        (status, &accepted["accepted"]),
+        (200, &json!(3)),
+        "{accepted}"
+    );
+    // Labels that name nothing, or of mixed kinds, or for no model: refused.
+    for (body, url, expected, phrase) in [
+        (
+            json!({ "labels": [{ "label": 1 }] }),
+            &feedback,
+            400,
+            "labels[0]",
+        ),
+        (
+            json!({ "labels": [{ "key": "k", "label": 1 }, { "key": "k", "label": "yes" }] }),
+            &feedback,
+            400,
+            "all numbers",
+        ),
+        (
+            json!({ "labels": [{ "key": "k", "label": 1 }] }),
+            &format!("{}/v2/models/nope/feedback", served.url),
+            404,
+            "no model named `nope`",
+        ),
+    ] {
+        let (status, _, answer) = post_with_id(url, None, &body);
+        assert_eq!(status, expected, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(phrase),
+            "{answer}"
+        );
+    }
+    assert!(served.terminate().success());
+
+    // Hours later, from a file: the key's request gets its own label.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("outcomes.csv");
+    let b_id = {
+        let log = logged(&f.home, MODEL);
+        let (ids, keys) = (text(&log, "request_id"), text(&log, "key"));
+        let i = (0..log.num_rows())
+            .find(|&i| keys.is_valid(i) && keys.value(i) == format!("{tag}-key"))
+            .expect("the keyed request is logged with its key");
+        ids.value(i).to_owned()
+    };
+    std::fs::write(&file, format!("request_id,outcome\n{b_id},0\n")).unwrap();
+    let out = sluice(&f.home)
+        .args(["feedback", MODEL])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "no `label` column");
+    assert!(
+        stderr(&out).contains("no label column `label`"),
+        "{}",
+        stderr(&out)
+    );
+    succeeded(
+        sluice(&f.home)
+            .args(["feedback", MODEL, "--label-column", "outcome"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+        "sluice feedback",
+    );
+
+    let path = dir.path().join("joined.parquet");
+    succeeded(
+        sluice(&f.home)
+            .args(["serve", "logs", MODEL, "--labels", "-o"])
+            .arg(&path)
+            .output()
+            .unwrap(),
+        "sluice serve logs --labels",
+    );
+    let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
+    let batches: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(bytes, 1 << 20)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let log = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let (ids, rows) = (text(&log, "request_id"), ints(&log, "row"));
+    let label: &Float64Array = column(&log, "label");
+    let label_of = |id: &str, row: i64| {
+        let i = (0..log.num_rows())
+            .find(|&i| ids.value(i) == id && rows.value(i) == row)
+            .unwrap_or_else(|| panic!("{id}/{row} is not logged"));
+        label.is_valid(i).then(|| label.value(i))
+    };
+    assert_eq!(label_of(&format!("{tag}-a"), 0), Some(0.0), "by request");
+    assert_eq!(label_of(&format!("{tag}-a"), 1), Some(1.0), "by its row");
+    assert_eq!(
+        label_of(&b_id, 0),
+        Some(0.0),
+        "its id's label, not its key's"
     );
 }

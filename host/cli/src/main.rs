@@ -92,6 +92,10 @@ pub enum Command {
     /// each request run in the sandbox as `predict` runs it, until SIGINT
     /// or SIGTERM (requests in flight are answered first).
     Serve(serve::ServeArgs),
+    /// Attach true labels to a served model's logged requests, from a CSV
+    /// or Parquet file naming each request by `request_id` (and `row`) or
+    /// by `key`: what monitoring and `sluice serve logs --labels` join.
+    Feedback(serve::FeedbackArgs),
     /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
     /// storage, granted directories).
     ///
@@ -204,6 +208,7 @@ fn main() -> ExitCode {
             Command::Models(cmd) => models::models(&home, cmd).await,
             Command::Predict(args) => predict::predict(&home, args).await,
             Command::Serve(args) => serve::serve(&home, args).await,
+            Command::Feedback(args) => serve::feedback(&home, args).await,
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
             Command::Build(args) => build::run(args).await,
             Command::New(args) => new::run(args),

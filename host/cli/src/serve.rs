@@ -18,6 +18,7 @@ use std::time::Duration;
     GET  /v2, /v2/health/live, /v2/health/ready            Open Inference Protocol v2\n  \
     GET  /v2/models/NAME[/versions/V][/ready]              a model's metadata, readiness\n  \
     POST /v2/models/NAME[/versions/V]/infer                predict (tritonclient, KServe)\n  \
+    POST /v2/models/NAME/feedback                          labels for logged requests\n  \
     POST /invocations, /models/NAME/invocations            MLflow's scoring protocol\n  \
     GET  /ping, /health, /version                          MLflow's probes\n\n\
     NAME is a model's `production` alias, NAME@ALIAS or NAME:VERSION. Model\n\
@@ -115,6 +116,73 @@ pub struct LogsArgs {
     /// (.parquet, .csv, .arrow); `-` or no -o: CSV on standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Add a `label` column: each row's label sent by `sluice feedback` or
+    /// `POST /v2/models/NAME/feedback` (empty where none was).
+    #[arg(long)]
+    pub labels: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The file has a label column and, per row, a `request_id` (the\n\
+    x-request-id of the response; with a `row` column for one row of a\n\
+    many-row request) or a `key` (the request's sticky key). A later label\n\
+    of the same request, row or key replaces an earlier one.\n\n\
+    Example:\n  \
+    sluice feedback churn outcomes.csv           # request_id,label\n  \
+    sluice serve logs churn --labels -o joined.parquet"
+)]
+pub struct FeedbackArgs {
+    /// The model's name.
+    pub model: String,
+    /// The labels: a .csv or .parquet file.
+    pub file: PathBuf,
+    /// The column holding the labels.
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn feedback(home: &Workspace, args: FeedbackArgs) -> anyhow::Result<ExitCode> {
+    let registry = super::models::registry(home).await?;
+    if registry.versions(&args.model).await?.is_empty() {
+        anyhow::bail!(
+            "no model named `{}`; `sluice models list` shows the registered models",
+            args.model
+        );
+    }
+    let table = sluice::data::read_table(&args.file)?;
+    let received_ms = chrono::Utc::now().timestamp_millis();
+    let labels =
+        sluice::serve::log::labels::labels_from_table(&table, &args.label_column, received_ms)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let meta = home.meta().await?;
+    let file = sluice::serve::log::labels::attach(
+        &meta,
+        &home.artifacts()?,
+        home.tenant_name(),
+        &args.model,
+        &labels,
+        received_ms,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::json!({ "model": args.model, "accepted": file.rows, "digest": file.digest })
+        );
+    } else {
+        outln!(
+            "attached {} label(s) to model `{}` ({})",
+            file.rows,
+            args.model,
+            file.digest
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn logs(home: &Workspace, args: LogsArgs) -> anyhow::Result<ExitCode> {
@@ -128,7 +196,7 @@ async fn logs(home: &Workspace, args: LogsArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
     let meta = home.meta().await?;
     let store = home.artifacts()?;
-    let Some(batch) =
+    let Some(mut batch) =
         sluice::serve::log::read(&meta, &store, home.tenant_name(), &args.model, since).await?
     else {
         errln!(
@@ -141,6 +209,17 @@ async fn logs(home: &Workspace, args: LogsArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     };
+    if args.labels {
+        let labels =
+            sluice::serve::log::labels::read_labels(&meta, &store, home.tenant_name(), &args.model)
+                .await?;
+        if let Some(labels) = labels {
+            batch = sluice::serve::log::labels::join(&batch, &labels)
+                .map_err(|e| anyhow::anyhow!("joining the labels of `{}`: {e}", args.model))?;
+        } else {
+            errln!("no labels were sent for model `{}`", args.model);
+        }
+    }
     let path = args.output.unwrap_or_else(|| PathBuf::from("-"));
     let bytes = if path.as_os_str() == "-" {
         sluice::data::write_csv(&batch)?

@@ -1,7 +1,8 @@
 //! The files of the inference log (`sluice serve`): each a Parquet file
 //! of one model version's requests in the tenant's artifact store, listed
 //! here with its time span so that a reader (`sluice serve logs`,
-//! monitoring) opens only the files of its window.
+//! monitoring) opens only the files of its window; and the files of
+//! labels sent for logged requests (feedback).
 
 use super::MetaError;
 use super::store::{db, now};
@@ -12,6 +13,13 @@ use sqlx::Row;
 use std::collections::BTreeSet;
 
 type Result<T, E = MetaError> = std::result::Result<T, E>;
+
+fn parse_digest(text: String) -> Result<ArtifactDigest> {
+    ArtifactDigest::parse(&text).map_err(|_| MetaError::InvalidRecord {
+        what: "artifact digest",
+        value: text,
+    })
+}
 
 /// One file of a model's inference log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +41,72 @@ pub struct InferenceLogFile {
     pub last_ms: i64,
 }
 
+/// One file of labels for a model's logged requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InferenceLabelFile {
+    /// The Parquet file's digest in the tenant's artifact store.
+    pub digest: ArtifactDigest,
+    /// The model's name.
+    pub model: String,
+    /// Its labels.
+    pub rows: i64,
+    /// When they were received, in Unix milliseconds.
+    pub received_ms: i64,
+}
+
 impl MetaStore {
+    /// List a written file of labels of `tenant`; listing it again does
+    /// nothing.
+    pub async fn record_inference_labels(
+        &self,
+        tenant: &str,
+        file: &InferenceLabelFile,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO inference_labels (digest, tenant, model, rows, received_ms, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, digest) DO NOTHING",
+        )
+        .bind(file.digest.to_hex())
+        .bind(tenant)
+        .bind(&file.model)
+        .bind(file.rows)
+        .bind(file.received_ms)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(db(format!("list labels of model `{}`", file.model)))?;
+        Ok(())
+    }
+
+    /// The files of labels of `tenant`'s model `model`, oldest first.
+    pub async fn inference_labels(
+        &self,
+        tenant: &str,
+        model: &str,
+    ) -> Result<Vec<InferenceLabelFile>> {
+        let action = || format!("read the labels of model `{model}`");
+        let rows = sqlx::query(
+            "SELECT digest, model, rows, received_ms FROM inference_labels \
+             WHERE tenant = ? AND model = ? ORDER BY received_ms, rowid",
+        )
+        .bind(tenant)
+        .bind(model)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(action()))?;
+        rows.iter()
+            .map(|r| {
+                let text: String = r.try_get("digest").map_err(db(action()))?;
+                Ok(InferenceLabelFile {
+                    digest: parse_digest(text)?,
+                    model: r.try_get("model").map_err(db(action()))?,
+                    rows: r.try_get("rows").map_err(db(action()))?,
+                    received_ms: r.try_get("received_ms").map_err(db(action()))?,
+                })
+            })
+            .collect()
+    }
+
     /// List a written log file of `tenant`; listing it again does nothing.
     pub async fn record_inference_log(&self, tenant: &str, file: &InferenceLogFile) -> Result<()> {
         sqlx::query(
@@ -82,13 +155,8 @@ impl MetaStore {
         rows.iter()
             .map(|r| {
                 let text: String = r.try_get("digest").map_err(db(action()))?;
-                let digest =
-                    ArtifactDigest::parse(&text).map_err(|_| MetaError::InvalidRecord {
-                        what: "artifact digest",
-                        value: text,
-                    })?;
                 Ok(InferenceLogFile {
-                    digest,
+                    digest: parse_digest(text)?,
                     model: r.try_get("model").map_err(db(action()))?,
                     version: r.try_get("version").map_err(db(action()))?,
                     rows: r.try_get("rows").map_err(db(action()))?,
@@ -100,13 +168,15 @@ impl MetaStore {
             .collect()
     }
 
-    /// Every log file's digest, of every tenant: garbage collection keeps
-    /// them.
+    /// Every log and label file's digest, of every tenant: garbage
+    /// collection keeps them.
     pub(super) async fn inference_log_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
-        let texts: Vec<String> = sqlx::query_scalar("SELECT DISTINCT digest FROM inference_logs")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("list the inference log's files"))?;
+        let texts: Vec<String> = sqlx::query_scalar(
+            "SELECT digest FROM inference_logs UNION SELECT digest FROM inference_labels",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list the inference log's files"))?;
         Ok(texts
             .iter()
             .filter_map(|t| ArtifactDigest::parse(t).ok())

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
-pub use inference_log::InferenceLogFile;
+pub use inference_log::{InferenceLabelFile, InferenceLogFile};
 pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered, ServingRow};

@@ -520,8 +520,9 @@ async fn lineage_of_a_long_chain_stops_at_the_depth_asked_for() {
     );
 }
 
-/// A file of the inference log is listed for its tenant and model only,
-/// by its time span, and garbage collection keeps it.
+/// A file of the inference log, or of its labels, is listed for its
+/// tenant and model only (a log file by its time span), and garbage
+/// collection keeps it.
 #[tokio::test]
 async fn inference_log_files_are_listed_by_window_and_kept() {
     let (_dir, store) = store().await;
@@ -555,6 +556,28 @@ async fn inference_log_files_are_listed_by_window_and_kept() {
             .unwrap()
             .is_empty()
     );
+    let labels = super::InferenceLabelFile {
+        digest: ArtifactDigest::of(b"labels"),
+        model: "churn".into(),
+        rows: 5,
+        received_ms: 9_000,
+    };
+    store
+        .record_inference_labels("default", &labels)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.inference_labels("default", "churn").await.unwrap(),
+        std::slice::from_ref(&labels)
+    );
+    assert!(
+        store
+            .inference_labels("acme", "churn")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let kept = store.referenced_artifacts().await.unwrap();
     assert!(kept.contains(&early.digest) && kept.contains(&late.digest));
+    assert!(kept.contains(&labels.digest));
 }

@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod feedback;
 pub mod infer;
 pub mod log;
 pub mod metrics;
@@ -380,6 +381,7 @@ impl Server {
             .route("/v2/models/{name}", get(oip::model_metadata))
             .route("/v2/models/{name}/ready", get(oip::model_ready))
             .route("/v2/models/{name}/infer", post(oip::infer))
+            .route("/v2/models/{name}/feedback", post(feedback::feedback))
             .route(
                 "/v2/models/{name}/versions/{version}",
                 get(oip::model_metadata),

@@ -19,12 +19,13 @@
 //! the server returns; what a SIGKILL interrupts is lost, at most one
 //! flush interval of requests.
 
+pub mod labels;
 mod read;
 mod table;
 #[cfg(test)]
 mod tests;
 
-pub use read::{read, since_ms};
+pub use read::{ReadError, read, since_ms};
 
 use super::tensors::RawColumn;
 use crate::artifacts::ArtifactStore;

@@ -24,7 +24,7 @@ pub enum ReadError {
         digest: ArtifactDigest,
         /// Why.
         #[source]
-        source: ArtifactError,
+        source: Box<ArtifactError>,
     },
     /// A file is not a log table.
     #[error("the inference log file {digest} of model `{model}` is not readable: {message}")]
@@ -91,32 +91,49 @@ pub async fn read(
     let since = since_ms.map(rfc3339);
     let mut batches = Vec::new();
     for file in files {
-        let format = |message: String| ReadError::Format {
-            model: model.to_owned(),
-            digest: file.digest.clone(),
-            message,
-        };
-        let bytes = store
-            .get(&file.digest)
-            .await
-            .map_err(|source| ReadError::Artifact {
+        let batch = read_file(store, model, &file.digest).await?;
+        let batch = match &since {
+            Some(since) => keep_since(&batch, since).map_err(|message| ReadError::Format {
                 model: model.to_owned(),
                 digest: file.digest.clone(),
-                source,
-            })?;
-        let batch = crate::data::read_parquet(&bytes).map_err(|e| format(e.to_string()))?;
-        let batch = match &since {
-            Some(since) => keep_since(&batch, since).map_err(format)?,
+                message,
+            })?,
             None => batch,
         };
         if batch.num_rows() > 0 {
             batches.push(batch);
         }
     }
+    all(model, &batches)
+}
+
+/// One Parquet file of `model`'s log or labels.
+pub(super) async fn read_file(
+    store: &ArtifactStore,
+    model: &str,
+    digest: &ArtifactDigest,
+) -> Result<RecordBatch, ReadError> {
+    let bytes = store
+        .get(digest)
+        .await
+        .map_err(|source| ReadError::Artifact {
+            model: model.to_owned(),
+            digest: digest.clone(),
+            source: Box::new(source),
+        })?;
+    crate::data::read_parquet(&bytes).map_err(|e| ReadError::Format {
+        model: model.to_owned(),
+        digest: digest.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// `model`'s files' tables as one ([`union`]); `None` for none.
+pub(super) fn all(model: &str, batches: &[RecordBatch]) -> Result<Option<RecordBatch>, ReadError> {
     if batches.is_empty() {
         return Ok(None);
     }
-    union(&batches)
+    union(batches)
         .map(Some)
         .map_err(|message| ReadError::Union {
             model: model.to_owned(),
