@@ -101,8 +101,8 @@ pub fn log_batch(entries: &[&Entry]) -> Result<RecordBatch, String> {
         number(entries, &rows, "latency_ms", |e| e.latency_seconds * 1e3),
     ];
     for (prefix, side) in [(INPUT_PREFIX, Side::Inputs), (OUTPUT_PREFIX, Side::Outputs)] {
-        for (name, kind) in columns_of(entries, side) {
-            let (data_type, array) = column(entries, &rows, side, &name, kind);
+        for (at, (name, kind)) in columns_of(entries, side).into_iter().enumerate() {
+            let (data_type, array) = column(entries, &rows, side, (&name, at), kind);
             columns.push((
                 Field::new(format!("{prefix}{name}"), data_type, true),
                 array,
@@ -176,7 +176,15 @@ fn kind(values: &wit::Values) -> Kind {
 fn columns_of(entries: &[&Entry], which: Side) -> Vec<(String, Kind)> {
     let mut seen: Vec<(String, Kind)> = Vec::new();
     for e in entries {
-        for c in side(e, which).map_or(&[][..], |t| &t.columns) {
+        let columns = side(e, which).map_or(&[][..], |t| &t.columns);
+        // Entries of one version mostly have the same columns in the same
+        // order: a search only when they do not.
+        let same = columns.len() == seen.len()
+            && columns.iter().zip(&seen).all(|(c, (n, _))| &c.name == n);
+        if same {
+            continue;
+        }
+        for c in columns {
             if !seen.iter().any(|(n, _)| n == &c.name) {
                 seen.push((c.name.clone(), kind(&c.values)));
             }
@@ -185,14 +193,24 @@ fn columns_of(entries: &[&Entry], which: Side) -> Vec<(String, Kind)> {
     seen
 }
 
+/// The column `name` of a table, looked for first at `at` (where the
+/// group's columns mostly are).
+fn find<'t>(table: &'t wit::Table, name: &str, at: usize) -> Option<&'t wit::Column> {
+    match table.columns.get(at) {
+        Some(c) if c.name == name => Some(c),
+        _ => table.columns.iter().find(|c| c.name == name),
+    }
+}
+
 /// One column over all entries: each entry's values (null where invalid),
 /// nulls for an entry without it (or with it in another type), padded
-/// with nulls to the entry's rows.
+/// with nulls to the entry's rows. `at` is where the column mostly is in
+/// an entry's table.
 fn column(
     entries: &[&Entry],
     rows: &[usize],
     which: Side,
-    name: &str,
+    (name, at): (&str, usize),
     k: Kind,
 ) -> (DataType, ArrayRef) {
     let total: usize = rows.iter().sum();
@@ -200,7 +218,7 @@ fn column(
         ($builder:expr, $variant:path, $data_type:expr, $convert:expr) => {{
             let mut b = $builder;
             for (e, &n) in entries.iter().zip(rows) {
-                let found = side(e, which).and_then(|t| t.columns.iter().find(|c| c.name == name));
+                let found = side(e, which).and_then(|t| find(t, name, at));
                 let mut written = 0;
                 if let Some(c) = found
                     && let $variant(values) = &c.values

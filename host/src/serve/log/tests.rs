@@ -91,6 +91,36 @@ fn a_request_row_is_a_log_row_and_a_refusal_one_row_of_nulls() {
     );
 }
 
+#[test]
+fn columns_in_another_order_or_missing_land_under_their_names() {
+    let mut a = entry("a", 1, 1, vec![1.0]);
+    let mut b = entry("b", 2, 1, vec![2.0]);
+    let c = entry("c", 3, 1, vec![3.0]);
+    a.inputs
+        .as_mut()
+        .unwrap()
+        .columns
+        .push(f64s("y", vec![10.0]));
+    // b has y before x; c has no y.
+    b.inputs
+        .as_mut()
+        .unwrap()
+        .columns
+        .insert(0, f64s("y", vec![20.0]));
+    let batch = table::log_batch(&[&a, &b, &c]).unwrap();
+    let values = |name: &str| -> Vec<Option<f64>> {
+        let column = batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        column.iter().collect()
+    };
+    assert_eq!(values("input.x"), [Some(1.0), Some(2.0), Some(3.0)]);
+    assert_eq!(values("input.y"), [Some(10.0), Some(20.0), None]);
+}
+
 async fn stores() -> (tempfile::TempDir, MetaStore, Arc<LogSink>) {
     let dir = tempfile::tempdir().unwrap();
     let meta = MetaStore::open_path(&dir.path().join("sluice.db"))
