@@ -169,36 +169,44 @@ impl Default for Metrics {
             active.clone(),
         );
         let log = super::log::LogMetrics::default();
-        registry.register(
-            "sluice_log_rows",
-            "Rows written to the inference log's files",
-            log.rows.clone(),
-        );
-        registry.register(
-            "sluice_log_files",
-            "Files of the inference log written",
-            log.files.clone(),
-        );
-        registry.register(
-            "sluice_log_flush_failures",
-            "Inference log files that could not be written (their rows kept for the next flush)",
-            log.failures.clone(),
-        );
-        registry.register(
-            "sluice_log_backlog_rows",
-            "Rows of the inference log waiting in the buffer",
-            log.backlog_rows.clone(),
-        );
-        registry.register(
-            "sluice_log_backlog_bytes",
-            "Bytes (about) of the inference log waiting in the buffer",
-            log.backlog_bytes.clone(),
-        );
-        registry.register(
-            "sluice_log_refused_requests",
-            "Requests answered 503 because the inference log's buffer stayed full",
-            log.refused.clone(),
-        );
+        for (name, help, counter) in [
+            (
+                "sluice_log_rows",
+                "Rows written to the inference log's files",
+                &log.rows,
+            ),
+            (
+                "sluice_log_files",
+                "Files of the inference log written",
+                &log.files,
+            ),
+            (
+                "sluice_log_flush_failures",
+                "Inference log files that could not be written (their rows kept for the next flush)",
+                &log.failures,
+            ),
+            (
+                "sluice_log_refused_requests",
+                "Requests answered 503 because the inference log's buffer stayed full",
+                &log.refused,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
+        for (name, help, gauge) in [
+            (
+                "sluice_log_backlog_rows",
+                "Rows of the inference log waiting in the buffer",
+                &log.backlog_rows,
+            ),
+            (
+                "sluice_log_backlog_bytes",
+                "Bytes (about) of the inference log waiting in the buffer",
+                &log.backlog_bytes,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         Metrics {
             log,
             registry,
