@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All tests: set-up on a fresh machine (wasm32-wasip2 target, plugins built
-# from source, Garage for the S3 tests: built once per machine and cached),
-# then every unit and integration test of the workspace.
+# from source, Garage for the S3 tests: built once per machine and cached,
+# Chromium for the HTML report's), then every unit and integration test of
+# the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Garage first: its build directory (temporary, about 1.5 GB) is gone before
@@ -9,6 +10,15 @@ cd "$(dirname "$0")/.."
 echo "==> garage (a real S3-compatible server for the S3 tests)"
 ./scripts/garage.sh install
 ./scripts/build-plugins.sh
+# Headless Chromium: the monitor report's tests open the HTML page in it and
+# count the charts its script drew (tests/all/browser.rs).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "==> apt-get install chromium (headless, for the HTML report tests)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 # The public API's docs: every intra-doc link resolves and none points at a
 # private item (the lints are in the root Cargo.toml). The release profile,
 # so the build scripts and proc macros it compiles serve `cargo test` too.

@@ -3,6 +3,7 @@
 //! for one; the S3 tests start Garage (scripts/garage.sh) once.
 
 mod bad_pipelines;
+mod browser;
 pub mod cache;
 mod conformance;
 mod crash;
