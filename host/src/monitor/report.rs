@@ -240,7 +240,7 @@ nav a:hover { border-color: var(--cur); color: var(--cur); }
 section { margin-top: 30px; }
 h2 { font-size: 18px; margin: 0 0 4px; font-weight: 650; }
 .lede { color: var(--muted); margin: 0 0 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 14px; }
 .grid.wide { grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); }
 figure.card { margin: 0; background: var(--card); border: 1px solid var(--rule); border-radius: 12px; padding: 14px 16px 8px; break-inside: avoid; }
 figure.card.drifted { border-color: #fda29b; box-shadow: inset 3px 0 0 var(--bad); }
@@ -258,7 +258,7 @@ figcaption { margin-bottom: 6px; }
 .legend span { display: inline-flex; align-items: center; gap: 5px; }
 .legend i { display: inline-block; width: 12px; height: 12px; border-radius: 3px; }
 .legend i.l { height: 3px; border-radius: 2px; }
-svg.chart { display: block; width: 100%; height: auto; overflow: visible; }
+svg.chart { display: block; width: 100%; max-width: 720px; height: auto; margin: 0 auto; overflow: visible; }
 svg.chart text { font-size: 11px; fill: var(--muted); font-family: inherit; }
 svg.chart .grid-rule { stroke: var(--rule); stroke-width: 1; }
 svg.chart .axis { stroke: #98a2b3; stroke-width: 1; }
@@ -274,7 +274,7 @@ th { font-size: 12px; font-weight: 600; color: var(--muted); background: #f9fafb
 tr:last-child td { border-bottom: none; }
 td.mono, .mono { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", monospace; font-size: 12.5px; word-break: break-word; }
 td.when { white-space: nowrap; color: var(--muted); font-variant-numeric: tabular-nums; }
-.status { display: inline-block; min-width: 88px; max-width: 200px; overflow-wrap: anywhere; text-align: center; font-size: 12px; font-weight: 600; border-radius: 999px; padding: 1px 10px; }
+.status { display: inline-block; min-width: 88px; max-width: 200px; overflow-wrap: break-word; text-align: center; font-size: 12px; font-weight: 600; border-radius: 999px; padding: 1px 10px; }
 .status.pass { color: var(--ok); background: var(--ok-bg); }
 .status.fail { color: var(--bad); background: var(--bad-bg); }
 .status.inconclusive { color: var(--warn); background: var(--warn-bg); }
