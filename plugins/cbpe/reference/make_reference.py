@@ -42,7 +42,7 @@ CHUNK_SIZE = 300  # 6 full reference chunks and one of 200 rows
 ANALYSIS_CHUNKS = 3
 
 
-def make_case(seed, transform, shift):
+def make_case(seed, transform, shift, decimals=6):
     """Labels Bernoulli(p) with p from a Beta; the model's score is
     transform(p); the prediction thresholds the score at 0.5. The analysis
     rows draw p from a shifted Beta (covariate shift, no concept drift)."""
@@ -52,8 +52,8 @@ def make_case(seed, transform, shift):
     p_ana = rng.beta(2.0 + shift, 2.0, n_analysis)
     y_ref = (rng.uniform(size=REFERENCE_ROWS) < p_ref).astype(int)
     y_ana = (rng.uniform(size=n_analysis) < p_ana).astype(int)
-    s_ref = np.round(transform(p_ref), 6)
-    s_ana = np.round(transform(p_ana), 6)
+    s_ref = np.round(transform(p_ref), decimals)
+    s_ana = np.round(transform(p_ana), decimals)
     return (
         pd.DataFrame({"score": s_ref, "pred": (s_ref >= 0.5).astype(int), "y": y_ref}),
         pd.DataFrame({"score": s_ana, "pred": (s_ana >= 0.5).astype(int), "y": y_ana}),
@@ -92,6 +92,8 @@ def main():
         "overconfident": make_case(11, lambda p: 1 / (1 + ((1 - p) / p) ** 2), shift=1.5),
         # Underconfident scores squeezed towards 0.5.
         "underconfident": make_case(13, lambda p: 0.5 + (p - 0.5) * 0.4, shift=-1.0),
+        # Overconfident scores on a grid of 0.02: many tied scores.
+        "coarse": make_case(17, lambda p: np.round(1 / (1 + ((1 - p) / p) ** 1.5) * 50) / 50, shift=0.5, decimals=2),
     }
     values = {}
     for name, (ref, ana) in cases.items():

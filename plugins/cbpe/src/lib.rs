@@ -66,8 +66,9 @@
 //! row counts. An estimate or bound that is undefined (ROC AUC with no
 //! expected positive, a metric undefined on every chunk) passes, as
 //! NannyML raises no alert on NaN, and the detail says so. With fewer than
-//! `min_rows` usable current rows every check passes with the detail
-//! `inconclusive: N rows < min_rows (M)`.
+//! `min_rows` usable current rows (or none at all, whatever `min_rows`)
+//! every check passes with the detail `inconclusive: N rows < min_rows
+//! (M)`.
 //!
 //! Metrics: `estimated_<metric>`, `reference_<metric>` (realized over the
 //! whole reference), `<metric>.lower`, `<metric>.upper` (each left out
@@ -162,7 +163,7 @@ pub struct Estimation {
     pub chunk_size: usize,
     /// Whether the scores were calibrated.
     pub calibrated: bool,
-    /// Whether there were fewer than `min_rows` current rows.
+    /// Whether there were fewer than `min_rows` current rows, or none.
     pub inconclusive: bool,
 }
 
@@ -222,7 +223,7 @@ pub fn estimate(reference: &LabelledRows, current: &ScoredRows, options: &Option
         reference_rows: reference.len(),
         chunk_size,
         calibrated: map.is_some(),
-        inconclusive: current.len() < options.min_rows,
+        inconclusive: current.is_empty() || current.len() < options.min_rows,
     }
 }
 

@@ -17,7 +17,7 @@ const REFERENCE: &str = include_str!("../reference/nannyml_reference.json");
 /// How far the plugin's numbers may be from NannyML's.
 const TOLERANCE: f64 = 1e-6;
 
-const CASES: [&str; 3] = ["calibrated", "overconfident", "underconfident"];
+const CASES: [&str; 4] = ["calibrated", "overconfident", "underconfident", "coarse"];
 const CHUNK: usize = 300;
 
 /// The text of the value stored under `key` (the file has one

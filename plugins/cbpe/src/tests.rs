@@ -226,6 +226,26 @@ fn few_rows_are_inconclusive_and_pass() {
 }
 
 #[test]
+fn a_window_without_usable_rows_is_inconclusive() {
+    let (rs, rp, ry) = synthetic(8, 600, |u| u, |p| p);
+    let current = table(vec![0.5; 3], vec![1; 3], None);
+    let current = Table::new()
+        .with(Column::f64("p_1", vec![0.5; 3]).with_nulls(&[0, 1, 2]))
+        .with(current.column("prediction").unwrap().clone());
+    let report = Cbpe::validate(
+        current,
+        Some(table(rs, rp, Some(ry))),
+        params(&[("min_rows", int(0)), ("chunk_size", int(100))]),
+    )
+    .unwrap();
+    assert!(report.passed());
+    assert_eq!(report.metric_value("rows"), Some(0.0));
+    assert_eq!(report.metric_value("inconclusive"), Some(1.0));
+    assert_eq!(report.metric_value("estimated_accuracy"), None);
+    assert!(report.metric_value("accuracy.lower").is_some());
+}
+
+#[test]
 fn a_shifted_window_fails_its_checks() {
     let (rs, rp, ry) = synthetic(6, 3000, |u| u, |p| p);
     // Every current row at 0.55 and predicted positive: expected accuracy
