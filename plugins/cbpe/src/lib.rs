@@ -25,7 +25,10 @@
 //!   `needs_calibration` says so ([`calibration`]), `isotonic` always,
 //!   `none` never.
 //! - `chunk_size` (integer, default 0): rows per reference chunk for the
-//!   thresholds; 0 means the number of usable current rows.
+//!   thresholds; 0 means the number of usable current rows, or a sixth of
+//!   the usable reference rows if that is fewer (so that the reference
+//!   makes at least 6 chunks). Smaller chunks spread more: the bounds are
+//!   then wider than the window's own spread, never narrower.
 //! - `std_multiplier` (number, default 3): the `k` of the thresholds
 //!   (NannyML's `StandardDeviationThreshold`).
 //! - `min_rows` (integer, default 100): fewer usable current rows make the
@@ -192,7 +195,11 @@ pub fn estimate(reference: &LabelledRows, current: &ScoredRows, options: &Option
         None => current.score.clone(),
     };
     let chunk_size = if options.chunk_size == 0 {
-        current.len().max(1)
+        // As many rows as the window, but no more than a sixth of the
+        // reference: fewer than 6 chunks give no spread to set bounds by
+        // (NannyML warns below 6), and a window larger than the reference
+        // would make one chunk with bounds of zero width.
+        current.len().min(reference.scored.len() / 6).max(1)
     } else {
         options.chunk_size
     };
