@@ -105,6 +105,7 @@ pub mod crash;
 pub mod data;
 pub mod integrity;
 pub mod meta;
+pub mod monitor;
 pub mod pipeline;
 pub mod registry;
 pub mod runtime;

@@ -12,7 +12,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Open `path` in headless Chromium, with a fresh profile and no network
 /// services of its own, and return the DOM after the scripts ran.
-#[allow(dead_code)] // until the monitor report's tests call it
 pub(crate) fn chromium_dom(path: &Path) -> String {
     let page = path
         .canonicalize()
@@ -95,7 +94,6 @@ pub(crate) fn chromium_dom(path: &Path) -> String {
 }
 
 /// How many times `needle` occurs in `dom`, e.g. `class="bar"`.
-#[allow(dead_code)] // until the monitor report's tests call it
 pub(crate) fn count(dom: &str, needle: &str) -> usize {
     dom.matches(needle).count()
 }

@@ -18,6 +18,7 @@ mod integrity;
 mod languages;
 mod layers;
 mod model_session;
+mod monitor;
 mod output_files;
 mod registry;
 mod registry_tenants;

@@ -11,6 +11,7 @@ mod gc;
 mod inspect;
 mod lineage;
 mod models;
+mod monitor;
 mod new;
 mod output;
 mod output_file;
@@ -96,6 +97,12 @@ pub enum Command {
     /// or Parquet file naming each request by `request_id` (and `row`) or
     /// by `key`: what monitoring and `sluice serve logs --labels` join.
     Feedback(serve::FeedbackArgs),
+    /// Watch served models: evaluate a model's monitor (drift, prediction
+    /// drift, performance on labels, CBPE, service health, any validator)
+    /// on its logged traffic, show the recorded results and alerts, write
+    /// an HTML report. `sluice serve` runs the monitors window by window.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
     /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
     /// storage, granted directories).
     ///
@@ -209,6 +216,7 @@ fn main() -> ExitCode {
             Command::Predict(args) => predict::predict(&home, args).await,
             Command::Serve(args) => serve::serve(&home, args).await,
             Command::Feedback(args) => serve::feedback(&home, args).await,
+            Command::Monitor(cmd) => monitor::monitor(&home, cmd).await,
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
             Command::Build(args) => build::run(args).await,
             Command::New(args) => new::run(args),

@@ -41,6 +41,9 @@ pub struct ModelDef {
     /// (`[models.NAME.serving]`): see
     /// [`ServingPolicy`](crate::registry::ServingPolicy).
     pub serving: Option<crate::registry::ServingPolicy>,
+    /// What watches the model's live traffic (`[models.NAME.monitoring]`):
+    /// see [`crate::monitor`].
+    pub monitoring: Option<crate::monitor::MonitorSpec>,
 }
 
 /// The `[pipeline]` table of a pipeline file.

@@ -148,6 +148,7 @@ impl Registry {
             data,
             holdout_predictions: output(trainer, "predictions").cloned(),
             explanation,
+            monitoring: None,
         })
     }
 }

@@ -227,6 +227,21 @@ impl Registry {
         gates: Option<&[String]>,
         actor: &str,
     ) -> Result<ModelVersion> {
+        self.register_monitored(run_id, step_id, name, gates, None, actor)
+            .await
+    }
+
+    /// [`register`](Self::register), the version keeping `monitoring`:
+    /// the monitor its pipeline declared, its plugins resolved.
+    pub async fn register_monitored(
+        &self,
+        run_id: &str,
+        step_id: &str,
+        name: &str,
+        gates: Option<&[String]>,
+        monitoring: Option<&crate::monitor::MonitorSpec>,
+        actor: &str,
+    ) -> Result<ModelVersion> {
         let key = self
             .scope
             .key(name)
@@ -241,6 +256,7 @@ impl Registry {
         }
         let run = self.meta.get_run_in(Some(&self.tenant), run_id).await?;
         let mut version = self.version_from_run(&run, step_id, name).await?;
+        version.monitoring = monitoring.cloned();
         let gates_json = gates.map(|g| serde_json::to_string(g).expect("strings serialize"));
         let new = NewModelVersion {
             key: key.as_str(),

@@ -19,7 +19,14 @@ impl ModelRegistrar for RunRegistrar {
                 Registry::for_tenant(model.meta.clone(), model.artifacts.clone(), model.tenant);
             let actor = default_actor();
             let version = registry
-                .register(model.run_id, model.step, model.name, model.gates, &actor)
+                .register_monitored(
+                    model.run_id,
+                    model.step,
+                    model.name,
+                    model.gates,
+                    model.monitoring,
+                    &actor,
+                )
                 .await?;
             if let Some(serving) = model.serving {
                 registry

@@ -137,10 +137,9 @@ impl PreparedModel {
         self.chain.len() as u64 + 1
     }
 
-    /// The trainer's predictions for `features` (the version's input
-    /// columns, as [`features`](Self::features) orders them), after every
-    /// fitted transform of the chain, each call under `limits`.
-    pub async fn predict(
+    /// `features` (as [`features`](Self::features) orders them) through
+    /// every fitted transform of the chain: what the trainer reads.
+    pub async fn transform(
         &self,
         runtime: &Runtime,
         mut features: wit::Table,
@@ -153,6 +152,30 @@ impl PreparedModel {
                 .await?
                 .value;
         }
+        Ok(features)
+    }
+
+    /// The model bound for a validator's `model` import: its trainer
+    /// answers, each call under `limits`, in one instance.
+    pub fn binding(&self, limits: StepLimits) -> crate::runtime::ModelBinding {
+        crate::runtime::ModelBinding {
+            trainer: self.trainer.clone(),
+            model: Arc::new(self.model.to_vec()),
+            limits,
+            spare_sessions: None,
+        }
+    }
+
+    /// The trainer's predictions for `features` (the version's input
+    /// columns, as [`features`](Self::features) orders them), after every
+    /// fitted transform of the chain, each call under `limits`.
+    pub async fn predict(
+        &self,
+        runtime: &Runtime,
+        features: wit::Table,
+        limits: StepLimits,
+    ) -> Result<wit::Table, StepFailure> {
+        let features = self.transform(runtime, features, limits).await?;
         let ctx = StepContext::new(self.version.step_id.clone(), limits, self.seed);
         Ok(runtime
             .predict(&self.trainer, &ctx, &self.model, &features)

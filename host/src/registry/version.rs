@@ -87,6 +87,10 @@ pub struct ModelVersion {
     pub holdout_predictions: Option<ArtifactDigest>,
     /// An explainer's output for this model in its run, if any.
     pub explanation: Option<ArtifactDigest>,
+    /// The monitor the pipeline declared for the model when this version
+    /// was registered, its plugins by sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<crate::monitor::MonitorSpec>,
 }
 
 /// One model in a listing.

@@ -24,7 +24,11 @@
 //!   `sluice_log_files_total` written, `sluice_log_flush_failures_total`,
 //!   `sluice_log_backlog_rows` and `sluice_log_backlog_bytes` waiting in
 //!   the buffer, and `sluice_log_refused_requests_total` (answered 503
-//!   because the buffer stayed full).
+//!   because the buffer stayed full);
+//! - the monitors' (see [`crate::monitor`]): `sluice_monitor_check_status`
+//!   (the latest window's result of each check of each version: 0 pass,
+//!   1 fail, 2 inconclusive, 3 error), `sluice_monitor_check_value` (its
+//!   numbers, by `metric`) and `sluice_monitor_alerts_total`.
 //!
 //! Buckets start at 50 µs: a small model answers well under a millisecond,
 //! where the usual buckets (from 5 ms) would say nothing.
@@ -66,6 +70,74 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    model_name: String,
+    model_version: String,
+    check: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckMetricLabels {
+    model_name: String,
+    model_version: String,
+    check: String,
+    metric: String,
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+/// The latest monitor results, as gauges.
+#[derive(Clone, Default)]
+pub struct MonitorMetrics {
+    status: Family<CheckLabels, Gauge>,
+    values: Family<CheckMetricLabels, FloatGauge>,
+    alerts: Family<CheckLabels, Counter>,
+}
+
+impl MonitorMetrics {
+    /// Show `evaluation`'s results (each version's latest) and count its
+    /// alerts.
+    pub fn observe(&self, evaluation: &crate::monitor::Evaluation) {
+        for v in &evaluation.versions {
+            for r in &v.results {
+                let labels = CheckLabels {
+                    model_name: evaluation.model.clone(),
+                    model_version: v.version.to_string(),
+                    check: r.check.clone(),
+                };
+                self.status.get_or_create(&labels).set(match r.status {
+                    crate::monitor::Status::Pass => 0,
+                    crate::monitor::Status::Fail => 1,
+                    crate::monitor::Status::Inconclusive => 2,
+                    crate::monitor::Status::Error => 3,
+                });
+                for (metric, value) in &r.metrics {
+                    if value.is_finite() {
+                        self.values
+                            .get_or_create(&CheckMetricLabels {
+                                model_name: evaluation.model.clone(),
+                                model_version: v.version.to_string(),
+                                check: r.check.clone(),
+                                metric: metric.clone(),
+                            })
+                            .set(*value);
+                    }
+                }
+            }
+            for a in &v.alerts {
+                self.alerts
+                    .get_or_create(&CheckLabels {
+                        model_name: evaluation.model.clone(),
+                        model_version: v.version.to_string(),
+                        check: a.check.clone(),
+                    })
+                    .inc();
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     http_request_method: String,
     http_route: String,
@@ -98,6 +170,7 @@ pub struct Metrics {
     batch_splits: Family<VersionLabels, Counter>,
     active: Gauge,
     log: super::log::LogMetrics,
+    monitor: MonitorMetrics,
 }
 
 impl Default for Metrics {
@@ -207,8 +280,25 @@ impl Default for Metrics {
         ] {
             registry.register(name, help, gauge.clone());
         }
+        let monitor = MonitorMetrics::default();
+        registry.register(
+            "sluice_monitor_check_status",
+            "The latest window's result of a monitor check: 0 pass, 1 fail, 2 inconclusive, 3 error",
+            monitor.status.clone(),
+        );
+        registry.register(
+            "sluice_monitor_check_value",
+            "A number of the latest window's result of a monitor check",
+            monitor.values.clone(),
+        );
+        registry.register(
+            "sluice_monitor_alerts",
+            "Alerts raised by failing monitor checks",
+            monitor.alerts.clone(),
+        );
         Metrics {
             log,
+            monitor,
             registry,
             predict,
             http,
@@ -233,6 +323,11 @@ fn labels(version: &ModelVersion, variant: &str) -> ModelLabels {
 }
 
 impl Metrics {
+    /// The monitors' gauges.
+    pub fn monitor(&self) -> &MonitorMetrics {
+        &self.monitor
+    }
+
     /// One inference request of `version`, resolved: its outcome, and for
     /// one answered, its rows, the calls' time and the sandboxes started.
     pub fn inference(

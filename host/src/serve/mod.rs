@@ -22,6 +22,7 @@ pub mod log;
 pub mod metrics;
 pub mod mlflow;
 pub mod models;
+pub mod monitoring;
 pub mod oip;
 pub mod tenancy;
 pub mod tensors;
@@ -483,10 +484,12 @@ impl Server {
                 }
             }
         });
+        let monitors = tokio::spawn(monitoring::run(self.state.clone()));
         let result = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();
+        monitors.abort();
         // Every request is answered: what they logged goes to the store
         // before the stores close.
         self.state.log.close().await;

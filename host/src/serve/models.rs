@@ -247,6 +247,8 @@ pub struct Models {
     routes: RwLock<HashMap<String, Arc<Routing>>>,
     batchers: Mutex<HashMap<(String, i64), Arc<Batcher>>>,
     outputs: Mutex<HashMap<(String, i64), Columns>>,
+    /// Each version's monitor (a version's never changes).
+    monitors: Mutex<HashMap<(String, i64), Option<crate::monitor::MonitorSpec>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -400,6 +402,22 @@ impl Models {
             .entry((name.to_owned(), version))
             .or_insert_with(|| Arc::new(columns))
             .clone()
+    }
+
+    /// The monitor `name:version` declares, read once.
+    pub async fn monitor_spec(
+        &self,
+        registry: &Registry,
+        name: &str,
+        version: i64,
+    ) -> Option<crate::monitor::MonitorSpec> {
+        let key = (name.to_owned(), version);
+        if let Some(spec) = lock(&self.monitors).get(&key) {
+            return spec.clone();
+        }
+        let spec = registry.version(name, version).await.ok()?.monitoring;
+        lock(&self.monitors).insert(key, spec.clone());
+        spec
     }
 
     /// Whether `name:version` is loaded.

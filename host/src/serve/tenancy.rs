@@ -206,16 +206,8 @@ impl Tenancy {
                 .workspace
                 .runtime_for(&tenant)
                 .map_err(|e| internal(e.to_string()))?;
-            let defaults = StepLimits::default();
             let caps = &tenant.caps;
-            let limits = StepLimits {
-                memory_mib: defaults.memory_mib.min(caps.memory_mib),
-                timeout_ms: defaults.timeout_ms.min(caps.timeout_ms),
-                fuel: caps.fuel,
-                log_kib: defaults.log_kib.min(caps.log_kib),
-                output_mib: defaults.output_mib.min(caps.output_mib),
-                ..defaults
-            };
+            let limits = caps.call_limits();
             let store = tenant_store(&self.root, name);
             Ok(Arc::new(Caller {
                 log: Arc::new(super::log::LogSink {

@@ -131,6 +131,20 @@ pub const CAP_NAMES: &[&str] = &[
 ];
 
 impl TenantCaps {
+    /// The default limits of one plugin call, each lowered to the cap:
+    /// what a request or a monitor check of the tenant runs under.
+    pub fn call_limits(&self) -> crate::runtime::StepLimits {
+        let defaults = crate::runtime::StepLimits::default();
+        crate::runtime::StepLimits {
+            memory_mib: defaults.memory_mib.min(self.memory_mib),
+            timeout_ms: defaults.timeout_ms.min(self.timeout_ms),
+            fuel: self.fuel,
+            log_kib: defaults.log_kib.min(self.log_kib),
+            output_mib: defaults.output_mib.min(self.output_mib),
+            ..defaults
+        }
+    }
+
     /// Set one cap from its text form (`fuel=none` clears the fuel cap;
     /// `allowed_dirs` takes a comma-separated list of directories).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {

@@ -201,6 +201,7 @@ impl RunCtx<'_> {
                     name,
                     gates: plan.model_gates.get(name).map(Vec::as_slice),
                     serving: plan.model_serving.get(name),
+                    monitoring: plan.model_monitoring.get(name),
                     pipeline: &plan.name,
                 };
                 let version = registrar
@@ -236,8 +237,8 @@ impl RunCtx<'_> {
     /// run again, even when the `.wasm` file has moved or changed.
     pub(super) async fn keep_plugins(&self) -> Result<(), StepAbort> {
         let mut seen = std::collections::HashSet::new();
-        for step in &self.plan.steps {
-            let p = &step.plugin;
+        let monitors = self.plan.monitor_plugins.iter();
+        for p in self.plan.steps.iter().map(|s| &s.plugin).chain(monitors) {
             if !seen.insert(p.sha256.clone()) {
                 continue;
             }

@@ -128,6 +128,9 @@ pub struct ModelToRegister<'a> {
     pub gates: Option<&'a [String]>,
     /// The pipeline's traffic policy for `name`, if it declares one.
     pub serving: Option<&'a crate::registry::ServingPolicy>,
+    /// The pipeline's monitor for `name`, its plugins resolved, if it
+    /// declares one.
+    pub monitoring: Option<&'a crate::monitor::MonitorSpec>,
     /// The pipeline's name (the audit says who declared a policy).
     pub pipeline: &'a str,
 }

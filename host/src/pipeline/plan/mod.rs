@@ -151,6 +151,12 @@ pub struct Plan {
     pub model_gates: BTreeMap<String, Vec<String>>,
     /// Traffic policies of the models the pipeline declares.
     pub model_serving: BTreeMap<String, crate::registry::ServingPolicy>,
+    /// Monitors of the models the pipeline declares, their plugins
+    /// resolved (sha256 filled in).
+    pub model_monitoring: BTreeMap<String, crate::monitor::MonitorSpec>,
+    /// The monitors' plugins, kept in the artifact store by every run so
+    /// that a registered version's monitor can load them.
+    pub monitor_plugins: Vec<Arc<Plugin>>,
     /// The plugin directories the plan searched beyond the defaults
     /// (recorded, so `sluice resume` and `sluice verify` find the same
     /// plugins).
@@ -410,6 +416,8 @@ fn plan(
             issues.push(format!("[models.{name}.serving]: {e}"));
         }
     }
+    let (model_monitoring, monitor_plugins) =
+        plan_monitors(&file, &base, &dirs, &load, &mut issues);
 
     let order = topological_order(&file.steps, &ids, &mut issues);
 
@@ -491,8 +499,90 @@ fn plan(
             .iter()
             .filter_map(|(n, m)| Some((n.clone(), m.serving.clone()?)))
             .collect(),
+        model_monitoring,
+        monitor_plugins,
         plugin_dirs: options.plugin_dirs.clone(),
     })
+}
+
+/// Each model's monitor checked, its plugins found, loaded and their
+/// params checked against what they declare; the problems go to
+/// `issues`, naming the model and the check.
+fn plan_monitors(
+    file: &PipelineFile,
+    base: &Path,
+    dirs: &[PathBuf],
+    load: &dyn Fn(&Path) -> Result<Arc<Plugin>, crate::runtime::RuntimeError>,
+    issues: &mut Vec<String>,
+) -> (
+    BTreeMap<String, crate::monitor::MonitorSpec>,
+    Vec<Arc<Plugin>>,
+) {
+    let mut specs = BTreeMap::new();
+    let mut plugins: Vec<Arc<Plugin>> = Vec::new();
+    for (name, model) in &file.models {
+        let Some(spec) = &model.monitoring else {
+            continue;
+        };
+        let mut spec = spec.clone();
+        let at = format!("[models.{name}.monitoring]");
+        if let Err(e) = spec.validate() {
+            issues.push(format!("{at}: {e}"));
+            continue;
+        }
+        for (i, plugin_name) in spec.plugins() {
+            let check = &spec.checks[i].name;
+            let plugin = match resolve_plugin(&plugin_name, base, dirs) {
+                Ok(p) => match load(&p) {
+                    Ok(plugin) => plugin,
+                    Err(e) => {
+                        issues.push(format!("{at} check `{check}`: plugin '{plugin_name}': {e}"));
+                        continue;
+                    }
+                },
+                Err(msg) => {
+                    issues.push(format!("{at} check `{check}`: {msg}"));
+                    continue;
+                }
+            };
+            if plugin.world != World::Validator {
+                issues.push(format!(
+                    "{at} check `{check}`: plugin {} is a {}, not a validator",
+                    plugin.label(),
+                    plugin.world
+                ));
+                continue;
+            }
+            for (param, value) in &spec.checks[i].params {
+                match plugin.param_spec(param) {
+                    None => issues.push(format!(
+                        "{at} check `{check}`: unknown param '{param}' for plugin {} (known: {})",
+                        plugin.label(),
+                        plugin
+                            .info
+                            .params
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    Some(p) if crate::monitor::check::json_param(&p.kind, value).is_none() => {
+                        issues.push(format!(
+                            "{at} check `{check}`: param '{param}' must be of kind {}",
+                            p.kind
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            spec.checks[i].sha256 = Some(plugin.sha256.clone());
+            if !plugins.iter().any(|p| p.sha256 == plugin.sha256) {
+                plugins.push(plugin);
+            }
+        }
+        specs.insert(name.clone(), spec);
+    }
+    (specs, plugins)
 }
 
 fn plan_dataset(

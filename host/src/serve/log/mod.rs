@@ -26,6 +26,7 @@ mod table;
 mod tests;
 
 pub use read::{ReadError, read, since_ms};
+pub use table::{INPUT_PREFIX, OUTPUT_PREFIX, rfc3339};
 
 use super::tensors::RawColumn;
 use crate::artifacts::ArtifactStore;

@@ -1,0 +1,73 @@
+//! The monitors of served models, run inside `sluice serve`: each window
+//! of each model whose `production` version declares a monitor is
+//! evaluated once it has closed and its log is written, its results
+//! recorded and shown in `/metrics`.
+
+use super::AppState;
+use crate::monitor::{Monitor, last_closed};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the monitors look for a closed window.
+const TICK: Duration = Duration::from_millis(500);
+
+/// Evaluate every served model's monitor window by window, until
+/// aborted. A window is evaluated once the log's flush interval (and a
+/// margin) has passed since it closed, so that its requests are written.
+pub(super) async fn run(state: Arc<AppState>) {
+    let lag_ms = state.options.log.flush_every.as_millis() as i64 + 500;
+    // The end of the last window evaluated, by (tenant, model).
+    let mut done: HashMap<(String, String), i64> = HashMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for caller in state.tenancy.served() {
+            let models = match caller.registry.list().await {
+                Ok(models) => models,
+                Err(e) => {
+                    tracing::warn!(tenant = %caller.tenant, error = %e, "monitors: listing the models");
+                    continue;
+                }
+            };
+            for model in models {
+                let Some(&production) = model.aliases.get(super::models::DEFAULT_ALIAS) else {
+                    continue;
+                };
+                let Some(spec) = caller
+                    .models
+                    .monitor_spec(&caller.registry, &model.name, production)
+                    .await
+                else {
+                    continue;
+                };
+                let Ok(window_ms) = spec.window_ms() else {
+                    continue;
+                };
+                let now = chrono::Utc::now().timestamp_millis();
+                let window = last_closed(window_ms, now - lag_ms);
+                let key = (caller.tenant.clone(), model.name.clone());
+                if done.get(&key).is_some_and(|end| *end >= window.end_ms) {
+                    continue;
+                }
+                done.insert(key, window.end_ms);
+                let monitor = Monitor {
+                    registry: &caller.registry,
+                    runtime: &caller.runtime,
+                    limits: caller.limits,
+                    record: true,
+                };
+                match monitor.evaluate(&model.name, window).await {
+                    Ok(evaluation) => state.metrics.monitor().observe(&evaluation),
+                    Err(e) => tracing::warn!(
+                        tenant = %caller.tenant,
+                        model = %model.name,
+                        error = %e,
+                        "monitor: the window could not be evaluated"
+                    ),
+                }
+            }
+        }
+    }
+}

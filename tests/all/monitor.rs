@@ -1,0 +1,409 @@
+//! Monitoring with a real `sluice serve` and seeded traffic: CBPE's
+//! estimate against the accuracy labels later show, drift found on the
+//! features that drifted and no other, the alert rolling `production`
+//! back, the results in `sluice monitor show` and `/metrics`, and the
+//! HTML report rendered by headless Chromium.
+
+use crate::browser::{chromium_dom, count};
+use crate::serve::{Served, client, get};
+use crate::support::*;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const MODEL: &str = "churn";
+
+/// A seeded stream of standard normal numbers (SplitMix64, Box-Muller).
+struct Normal(u64);
+
+impl Normal {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn next(&mut self) -> f64 {
+        let (u, v) = (self.uniform().max(1e-300), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// Rows `[x1, x2, x3, x4]` and labels drawn from a logistic model of
+/// x1..x3 (x4 is noise): a logistic regression fitted on them is
+/// calibrated. `shift` moves x1, `scale` stretches x4.
+fn rows(seed: u64, n: usize, shift: f64, scale: f64) -> (Vec<[f64; 4]>, Vec<i64>) {
+    let mut g = Normal(seed);
+    let mut xs = Vec::with_capacity(n);
+    let mut ys = Vec::with_capacity(n);
+    for _ in 0..n {
+        let x = [g.next() + shift, g.next(), g.next(), g.next() * scale];
+        let p = 1.0 / (1.0 + (-(1.5 * x[0] - 1.0 * x[1] + 0.5 * x[2])).exp());
+        ys.push(i64::from(g.uniform() < p));
+        xs.push(x);
+    }
+    (xs, ys)
+}
+
+fn pipeline(dir: &Path, version: &str, c: f64) -> std::path::PathBuf {
+    let data = dir.join("train.csv");
+    if !data.exists() {
+        let (xs, ys) = rows(1, 8000, 0.0, 1.0);
+        let mut text = String::from("x1,x2,x3,x4,y\n");
+        for (x, y) in xs.iter().zip(&ys) {
+            text.push_str(&format!("{},{},{},{},{y}\n", x[0], x[1], x[2], x[3]));
+        }
+        std::fs::write(&data, text).unwrap();
+    }
+    let path = dir.join(format!("churn-{version}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"[pipeline]
+name = "churn"
+version = "{version}"
+seed = 3
+plugin_dirs = [{plugins:?}]
+
+[datasets.live]
+path = "train.csv"
+target = "y"
+[datasets.live.split]
+holdout = 0.25
+seed = 7
+
+[models.churn.monitoring]
+window = "2s"
+min_rows = 500
+failure_limit = 1
+on_alert = "rollback"
+command = ['sh', '-c', 'echo "$SLUICE_ALERT_CHECK v$SLUICE_ALERT_VERSION" >> {alerts}']
+
+[[models.churn.monitoring.checks]]
+kind = "drift"
+
+[[models.churn.monitoring.checks]]
+kind = "prediction_drift"
+name = "outputs"
+
+[[models.churn.monitoring.checks]]
+kind = "performance"
+params = {{ min_accuracy = 0.6 }}
+min_rows = 50
+
+[[models.churn.monitoring.checks]]
+kind = "cbpe"
+params = {{ metrics = "accuracy,roc_auc" }}
+
+[[models.churn.monitoring.checks]]
+kind = "service"
+params = {{ max_error_rate = 0.01 }}
+min_rows = 20
+
+[[steps]]
+id = "train"
+plugin = "logreg"
+input = "live"
+params = {{ c = {c:?} }}
+register = "churn"
+"#,
+            plugins = plugin_dir().display().to_string(),
+            alerts = dir.join("alerts.txt").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Send `xs` in requests of 100 rows with ids `{tag}-{i}`; the version
+/// that answered each.
+fn send(url: &str, tag: &str, xs: &[[f64; 4]]) -> Vec<String> {
+    let infer = format!("{url}/v2/models/{MODEL}/infer");
+    block_on(async {
+        let mut versions = Vec::new();
+        for (i, chunk) in xs.chunks(100).enumerate() {
+            let inputs: Vec<Value> = (0..4)
+                .map(|f| {
+                    json!({ "name": format!("x{}", f + 1), "shape": [chunk.len()], "datatype": "FP64",
+                            "data": chunk.iter().map(|x| x[f]).collect::<Vec<_>>() })
+                })
+                .collect();
+            let resp = client()
+                .post(&infer)
+                .header("content-type", "application/json")
+                .header("x-request-id", format!("{tag}-{i}"))
+                .body(json!({ "inputs": inputs }).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "request {tag}-{i}");
+            versions.push(
+                resp.headers()["x-sluice-model-version"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        versions
+    })
+}
+
+/// The labels of `ys`, by request id (`{tag}-{i}`) and row.
+fn send_labels(url: &str, tag: &str, ys: &[i64]) {
+    let labels: Vec<Value> = ys
+        .iter()
+        .enumerate()
+        .map(|(i, y)| json!({ "request_id": format!("{tag}-{}", i / 100), "row": i % 100, "label": y }))
+        .collect();
+    let reply = crate::serve::post_json(
+        &format!("{url}/v2/models/{MODEL}/feedback"),
+        &json!({ "labels": labels }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.json());
+}
+
+/// `sluice monitor run --dry-run --json` over the last `span`.
+fn evaluate(home: &Path, span: Duration) -> Value {
+    let window = format!("{}ms", span.as_millis());
+    let out = sluice(home)
+        .args([
+            "monitor",
+            "run",
+            MODEL,
+            "--window",
+            &window,
+            "--dry-run",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| {
+        panic!(
+            "monitor run: {e}\nstdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        )
+    })
+}
+
+fn result<'v>(evaluation: &'v Value, version: i64, check: &str) -> &'v Value {
+    evaluation["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == version)
+        .unwrap_or_else(|| panic!("no v{version} in {evaluation}"))["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == check)
+        .unwrap_or_else(|| panic!("no check {check} in {evaluation}"))
+}
+
+#[test]
+fn monitors_estimate_accuracy_find_the_drifted_features_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    for (version, c) in [("1", 1.0), ("2", 0.5)] {
+        let run = ok_json(
+            &home,
+            &[
+                "run",
+                pipeline(dir.path(), version, c).to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_eq!(
+            run["registered"][0]["version"].as_i64(),
+            Some(version.parse().unwrap()),
+            "{run}"
+        );
+        ok_json(
+            &home,
+            &[
+                "models",
+                "promote",
+                MODEL,
+                version,
+                "--to",
+                "production",
+                "--json",
+            ],
+        );
+    }
+    let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
+
+    // Live traffic like the training data, then its labels: CBPE's
+    // estimate (made without them) is the accuracy they show.
+    let started = Instant::now();
+    let (xs, ys) = rows(11, 20_000, 0.0, 1.0);
+    let answered = send(&served.url, "good", &xs);
+    assert!(answered.iter().all(|v| v == "2"), "production v2 answers");
+    send_labels(&served.url, "good", &ys);
+    // The log is written every 200 ms: wait for every row.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let good = loop {
+        let good = evaluate(&home, started.elapsed());
+        if good["versions"][0]["labelled"] == 20_000 || Instant::now() > deadline {
+            break good;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let v2 = &good["versions"][0];
+    assert_eq!(
+        (
+            &v2["version"],
+            &v2["rows"],
+            &v2["labelled"],
+            &v2["requests"]
+        ),
+        (&json!(2), &json!(20_000), &json!(20_000), &json!(200)),
+        "every request is logged and labelled"
+    );
+    let performance = result(&good, 2, "performance");
+    let cbpe = result(&good, 2, "cbpe");
+    assert_eq!(performance["status"], "pass", "{performance}");
+    assert_eq!(cbpe["status"], "pass", "{cbpe}");
+    let realized = performance["metrics"]["accuracy"].as_f64().unwrap();
+    let estimated = cbpe["metrics"]["estimated_accuracy"].as_f64().unwrap();
+    assert!(
+        (realized - estimated).abs() <= 0.02,
+        "CBPE estimated {estimated}, the labels show {realized}"
+    );
+    assert_eq!(performance["rows"], 20_000, "{performance}");
+    assert_eq!(result(&good, 2, "drift")["status"], "pass", "{good}");
+    assert_eq!(result(&good, 2, "service")["status"], "pass", "{good}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("alerts.txt")).unwrap_or_default(),
+        "",
+        "no alert on traffic like the training data"
+    );
+
+    // Drift on x1 and x4: the drift check fails on those two and no other.
+    std::thread::sleep(Duration::from_millis(1500));
+    let drifted_at = Instant::now();
+    let (xs, _) = rows(12, 3000, 1.5, 3.0);
+    send(&served.url, "drift", &xs);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let drifted = loop {
+        let drifted = evaluate(&home, drifted_at.elapsed() + Duration::from_millis(200));
+        if drifted["versions"][0]["rows"] == 3000 || Instant::now() > deadline {
+            break drifted;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let drift = result(&drifted, 2, "drift");
+    assert_eq!(drift["status"], "fail", "{drift}");
+    let failing: Vec<&str> = drift["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["drift:x1", "drift:x4", "dataset"], "{drift}");
+
+    // The server's own monitor saw the same window: the alert rolled
+    // production back to v1, audited with the numbers, and ran the command.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let aliases = ok_json(&home, &["models", "show", MODEL, "--json"]);
+        if aliases["aliases"]["production"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "production was not rolled back: {aliases}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let history = ok_json(&home, &["models", "history", MODEL, "--json"]);
+    let rollback = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "rollback")
+        .unwrap_or_else(|| panic!("no rollback in {history}"));
+    assert_eq!(rollback["actor"], "monitor", "{rollback}");
+    assert!(
+        rollback["reason"].as_str().unwrap().contains("drift:x1"),
+        "{rollback}"
+    );
+    let shown = ok_json(&home, &["monitor", "show", MODEL, "--json"]);
+    let alerts = shown["alerts"].as_array().unwrap();
+    assert!(
+        alerts.iter().any(|a| a["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("rollback: production v2 -> v1")),
+        "{shown}"
+    );
+    assert!(
+        shown["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["check"] == "cbpe" && r["status"] == "pass"),
+        "the scheduled windows are recorded: {shown}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(dir.path().join("alerts.txt"))
+        .unwrap_or_default()
+        .contains("drift v2")
+    {
+        assert!(Instant::now() < deadline, "the alert command did not run");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let metrics = String::from_utf8(get(&format!("{}/metrics", served.url)).body).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sluice_monitor_check_status{")
+                && l.contains("check=\"drift\"")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    // After the rollback, v1 answers (the server reads aliases again every
+    // 250 ms).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while send(&served.url, "after", &xs[..100]) != ["1"] {
+        assert!(
+            Instant::now() < deadline,
+            "v2 still answers after the rollback"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The report of the drifted window, rendered by Chromium: one
+    // histogram per feature with both series drawn, x1 and x4 flagged.
+    let report = dir.path().join("report.html");
+    let window = format!("{}ms", drifted_at.elapsed().as_millis() + 200);
+    let out = sluice(&home)
+        .args([
+            "monitor",
+            "report",
+            MODEL,
+            "--version",
+            "2",
+            "--window",
+            &window,
+            "-o",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    succeeded(out, "sluice monitor report");
+    let dom = chromium_dom(&report);
+    for x in ["x1", "x2", "x3", "x4"] {
+        assert_eq!(
+            count(&dom, &format!("data-chart=\"feature:{x}\"")),
+            1,
+            "{x}"
+        );
+    }
+    assert!(count(&dom, "class=\"bar\"") >= 4 * 2 * 5, "bars drawn");
+    assert!(count(&dom, "data-chart=\"prediction:") == 1);
+    assert!(served.terminate().success());
+}
