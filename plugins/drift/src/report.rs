@@ -70,11 +70,18 @@ pub fn column_drift(
         Method::Auto => auto_method(&r, &c),
         m => m,
     };
-    let outcome = run_test(&name, method, &r, &c, options.psi_bins)?;
+    let outcome = run_test(&name, method, &r, &c, options.binning)?;
     let (drift, verdict) = match outcome.p_value {
         Some(p) => {
-            let drift = p <= options.p_value;
-            let cmp = if drift { "<=" } else { ">" };
+            let drift = method.p_value_drifts(p, options.p_value);
+            // Shows the comparison this test makes ("<" for chisquare, z).
+            let inclusive = method.p_value_drifts(options.p_value, options.p_value);
+            let cmp = match (drift, inclusive) {
+                (true, true) => "<=",
+                (true, false) => "<",
+                (false, true) => ">",
+                (false, false) => ">=",
+            };
             (
                 drift,
                 format!(

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sluice_sdk::{Column, StepError, Values};
 
-use crate::Method;
 use crate::stats::{self, Counts, Outcome};
+use crate::{Binning, Method};
 
 /// The usable values of one column: nulls, NaN and ±inf dropped.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +139,7 @@ pub fn run_test(
     method: Method,
     reference: &Sample,
     current: &Sample,
-    psi_bins: usize,
+    binning: Binning,
 ) -> Result<Outcome, StepError> {
     let counts = || match (reference, current) {
         (Sample::Numeric(r), Sample::Numeric(c)) => numeric_counts(r, c),
@@ -147,9 +147,10 @@ pub fn run_test(
         _ => unreachable!("column kinds are checked before"),
     };
     let binned = || match (reference, current) {
-        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => {
-            stats::quantile_bin_counts(r, c, psi_bins)
-        }
+        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => match binning {
+            Binning::Evidently => stats::histogram_bin_counts(r, c),
+            Binning::Quantile { bins } => stats::quantile_bin_counts(r, c, bins),
+        },
         _ => counts(),
     };
     let numeric = |test: &str| match (reference, current) {
@@ -186,7 +187,7 @@ pub fn run_test(
                 auto_method(reference, current),
                 reference,
                 current,
-                psi_bins,
+                binning,
             );
         }
     })

@@ -38,6 +38,7 @@ fn bad_params_are_invalid_params() {
         vec![("threshold", ParamValue::Number(-1.0))],
         vec![("drift_share", ParamValue::Number(1.5))],
         vec![("psi_bins", ParamValue::Integer(1))],
+        vec![("binning", text("deciles"))],
     ] {
         let err = Drift::validate(t(), Some(t()), params(&pairs).unwrap()).unwrap_err();
         assert_eq!(
@@ -170,7 +171,7 @@ fn report_shape_and_details() {
     assert!(!s.passed);
     assert!(
         s.detail
-            .starts_with("chisquare: statistic inf, p-value 0.0000 <= 0.05: drift"),
+            .starts_with("chisquare: statistic inf, p-value 0.0000 < 0.05: drift"),
         "{}",
         s.detail
     );
@@ -282,21 +283,25 @@ fn bools_and_small_integer_columns_are_categorical() {
 }
 
 #[test]
-fn psi_bins_param_changes_binning() {
+fn binning_and_psi_bins_params_change_binning() {
     let reference = Table::new().with(Column::f64("x", seq(200, |i| i as f64)));
     let data = Table::new().with(Column::f64("x", seq(200, |i| (i as f64) * 1.3)));
-    let a = run(data.clone(), reference.clone(), &[("method", text("psi"))]);
-    let b = run(
-        data,
-        reference,
-        &[
-            ("method", text("psi")),
-            ("psi_bins", ParamValue::Integer(4)),
-        ],
-    );
-    let (a, b) = (
-        a.metric_value("x.statistic").unwrap(),
-        b.metric_value("x.statistic").unwrap(),
-    );
-    assert!(a > 0.0 && b > 0.0 && a != b, "{a} {b}");
+    let psi = |pairs: &[(&str, ParamValue)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("method", text("psi")));
+        run(data.clone(), reference.clone(), &pairs)
+            .metric_value("x.statistic")
+            .unwrap()
+    };
+    let evidently = psi(&[]);
+    // psi_bins only matters with quantile binning.
+    assert_eq!(evidently, psi(&[("psi_bins", ParamValue::Integer(4))]));
+    let deciles = psi(&[("binning", text("quantile"))]);
+    let quartiles = psi(&[
+        ("binning", text("quantile")),
+        ("psi_bins", ParamValue::Integer(4)),
+    ]);
+    let all = [evidently, deciles, quartiles];
+    assert!(all.iter().all(|&s| s > 0.0), "{all:?}");
+    assert!(evidently != deciles && deciles != quartiles, "{all:?}");
 }
