@@ -71,6 +71,10 @@ def main():
             names[name] = name
 
     def datasets(ref_cols, cur_cols, kinds):
+        if all(k == "integer" for k in kinds.values()):
+            # Integer columns: Evidently infers their type (categorical up
+            # to 10 distinct values), as it does without a DataDefinition.
+            return Dataset.from_pandas(pd.DataFrame(ref_cols)), Dataset.from_pandas(pd.DataFrame(cur_cols))
         numeric = [c for c, k in kinds.items() if k == "numeric"]
         categorical = [c for c, k in kinds.items() if k == "categorical"]
         dd = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
@@ -189,6 +193,23 @@ def main():
         sample("iris species last 120 (numeric)", species_num[30:], "numeric"),
         [None, "psi", "jensenshannon"],
     )
+
+    # Integer columns, types inferred by Evidently: categorical with at most
+    # 10 distinct values in the current sample, numerical above.
+    age = [int(x) for x in column("diabetes", "age")]
+    decade = [a // 10 for a in age]
+    sex_int = [int(x) for x in column("diabetes", "sex")]
+    magnesium_int = [int(x) for x in column("wine", "magnesium")]
+    int_pairs = [
+        ("diabetes age decade even/odd (int)", even(decade), odd(decade), [None, "psi", "jensenshannon"]),
+        ("diabetes age decade first 300/rest (int)", decade[:300], decade[300:], [None]),
+        ("diabetes age decade x3/odd (int)", decade * 3, odd(decade), [None, "psi"]),
+        ("diabetes sex even/odd (int)", even(sex_int), odd(sex_int), [None]),
+        ("diabetes age even/odd (int)", even(age), odd(age), [None, "psi", "jensenshannon"]),
+        ("wine magnesium first 100/rest (int)", magnesium_int[:100], magnesium_int[100:], [None, "psi"]),
+    ]
+    for name, r, c, methods in int_pairs:
+        case(name, sample(name + " ref", r, "integer"), sample(name + " cur", c, "integer"), methods)
 
     # Categorical columns.
     cat_pairs = [

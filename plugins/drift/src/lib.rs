@@ -11,14 +11,17 @@
 //!
 //! | column | `n_ref <= 1000` | `n_ref > 1000` |
 //! |---|---|---|
-//! | numeric (f64, i64), `distinct > 5` | `ks` | `wasserstein` |
+//! | numeric (f64; i64 with > 10 current values), `distinct > 5` | `ks` | `wasserstein` |
 //! | numeric, `3..=5` distinct | `chisquare` | `jensenshannon` |
 //! | numeric, `<= 2` distinct | `z` | `jensenshannon` |
-//! | categorical (string, bool), `distinct > 2` | `chisquare` | `jensenshannon` |
+//! | categorical (string, bool; i64 with <= 10 current values), `distinct > 2` | `chisquare` | `jensenshannon` |
 //! | categorical, `<= 2` distinct | `z` | `jensenshannon` |
 //!
-//! So an i64 column with few distinct values (a class label, a 0/1 flag) is
-//! tested like a categorical one, as in Evidently.
+//! An i64 column whose current values take at most 10 distinct values (a
+//! class label, a 0/1 flag, a small count) is categorical, as Evidently's
+//! type inference makes it (`INTEGER_CARDINALITY_LIMIT`): `auto` gives it
+//! `chisquare` (`z` with at most two values) up to 1000 reference values
+//! and `jensenshannon` above.
 //!
 //! - `ks`: two-sample two-sided Kolmogorov-Smirnov, `scipy.stats.ks_2samp`
 //!   with `method='auto'`: the exact p-value (scipy's algorithms) when both
@@ -122,7 +125,10 @@ mod evidently_tests;
 mod test_json;
 
 pub use report::{ColumnDrift, column_drift, detect};
-pub use sample::{Sample, auto_method, numeric_counts, run_test, text_counts};
+pub use sample::{
+    INTEGER_CATEGORY_LIMIT, Sample, auto_method, integer_codes, numeric_counts, run_test,
+    text_counts,
+};
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator};
 
 /// A drift test.

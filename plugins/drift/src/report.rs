@@ -6,7 +6,7 @@
 use sluice_sdk::{Column, StepError, Table, ValidationReport};
 
 use crate::stats::Outcome;
-use crate::{Method, Options, Sample, auto_method, run_test};
+use crate::{Method, Options, Sample, auto_method, integer_codes, run_test};
 
 /// The drift verdict on one column.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +67,7 @@ pub fn column_drift(
         });
     }
     let method = match options.method {
-        Method::Auto => auto_method(&r, &c),
+        Method::Auto => auto_method(&r, &c, integer_codes(current)),
         m => m,
     };
     let outcome = run_test(&name, method, &r, &c, options.binning)?;

@@ -113,21 +113,41 @@ fn column_selection_and_mismatches() {
 fn auto_picks_evidentlys_tests() {
     let small = |v: Vec<f64>| Sample::Numeric(v);
     let many = small(seq(50, |i| i as f64));
-    assert_eq!(auto_method(&many, &many), Method::Ks);
+    assert_eq!(auto_method(&many, &many, false), Method::Ks);
     let four = small(seq(50, |i| (i % 4) as f64));
-    assert_eq!(auto_method(&four, &four), Method::ChiSquare);
+    assert_eq!(auto_method(&four, &four, false), Method::ChiSquare);
     let two = small(seq(50, |i| (i % 2) as f64));
-    assert_eq!(auto_method(&two, &two), Method::Z);
+    assert_eq!(auto_method(&two, &two, false), Method::Z);
     let big = small(seq(1001, |i| i as f64));
-    assert_eq!(auto_method(&big, &big), Method::Wasserstein);
+    assert_eq!(auto_method(&big, &big, false), Method::Wasserstein);
     let big_few = small(seq(1001, |i| (i % 3) as f64));
-    assert_eq!(auto_method(&big_few, &big_few), Method::JensenShannon);
+    assert_eq!(
+        auto_method(&big_few, &big_few, false),
+        Method::JensenShannon
+    );
+    // Integer codes (at most 10 values) choose as categories do.
+    let eight = small(seq(50, |i| (i % 8) as f64));
+    assert_eq!(auto_method(&eight, &eight, false), Method::Ks);
+    assert_eq!(auto_method(&eight, &eight, true), Method::ChiSquare);
+    assert_eq!(auto_method(&two, &two, true), Method::Z);
+    let big_eight = small(seq(1001, |i| (i % 8) as f64));
+    assert_eq!(
+        auto_method(&big_eight, &big_eight, true),
+        Method::JensenShannon
+    );
+    let codes = |k: i64| Column::i64("k", (0..50).map(|i| i % k).collect());
+    assert!(integer_codes(&codes(10)));
+    assert!(!integer_codes(&codes(11)));
+    assert!(!integer_codes(&Column::f64("x", vec![1.0, 2.0])));
     let cat =
         |n: usize, k: usize| Sample::Categorical((0..n).map(|i| (i % k).to_string()).collect());
-    assert_eq!(auto_method(&cat(10, 3), &cat(10, 3)), Method::ChiSquare);
-    assert_eq!(auto_method(&cat(10, 2), &cat(10, 2)), Method::Z);
     assert_eq!(
-        auto_method(&cat(1001, 2), &cat(10, 2)),
+        auto_method(&cat(10, 3), &cat(10, 3), false),
+        Method::ChiSquare
+    );
+    assert_eq!(auto_method(&cat(10, 2), &cat(10, 2), false), Method::Z);
+    assert_eq!(
+        auto_method(&cat(1001, 2), &cat(10, 2), false),
         Method::JensenShannon
     );
 }
