@@ -72,12 +72,23 @@ def quantile_bins(ref, cur, k):
     return r.astype(float), c.astype(float)
 
 
-def binned_percents(ref, cur, numeric, k):
+def sturges_bins(ref, cur):
+    """Evidently's binning for a numerical column (get_binned_data): a
+    Sturges histogram of both samples together."""
+    edges = np.histogram_bin_edges(np.array(ref + cur), bins="sturges")
+    r = np.histogram(np.array(ref), edges)[0]
+    c = np.histogram(np.array(cur), edges)[0]
+    return r.astype(float), c.astype(float)
+
+
+def binned_percents(ref, cur, numeric, binning, k, fill):
     if numeric and len(set(ref)) > 20:
-        r, c = quantile_bins(ref, cur, k)
+        r, c = sturges_bins(ref, cur) if binning == "evidently" else quantile_bins(ref, cur, k)
     else:
         _, r, c = counts(ref, cur)
-    return fill_zeroes(r / len(ref)), fill_zeroes(c / len(cur))
+    r, c = r / len(ref), c / len(cur)
+    # Evidently fills empty bins for psi but not for jensenshannon.
+    return (fill_zeroes(r), fill_zeroes(c)) if fill else (r, c)
 
 
 # ---- the tests ----
@@ -111,23 +122,23 @@ def z(ref, cur, _k):
     return float(zz), float(2 * stats.norm.sf(abs(zz)))
 
 
-def jensenshannon(ref, cur, k, numeric):
-    r, c = binned_percents(ref, cur, numeric, k)
+def jensenshannon(ref, cur, k, numeric, binning):
+    r, c = binned_percents(ref, cur, numeric, binning, k, fill=False)
     return float(spatial.distance.jensenshannon(r, c)), None
 
 
-def psi(ref, cur, k, numeric):
-    r, c = binned_percents(ref, cur, numeric, k)
+def psi(ref, cur, k, numeric, binning):
+    r, c = binned_percents(ref, cur, numeric, binning, k, fill=True)
     return float(np.sum((r - c) * np.log(r / c))), None
 
 
 TESTS = {"ks": ks, "wasserstein": wasserstein, "chisquare": chisquare, "z": z}
 
 
-def case(cases, name, test, ref, cur, numeric=True, bins=10):
+def case(cases, name, test, ref, cur, numeric=True, bins=10, binning="evidently"):
     if test in ("jensenshannon", "psi"):
         statistic, p_value = {"jensenshannon": jensenshannon, "psi": psi}[test](
-            ref, cur, bins, numeric
+            ref, cur, bins, numeric, binning
         )
     else:
         statistic, p_value = TESTS[test](ref, cur, bins)
@@ -136,6 +147,7 @@ def case(cases, name, test, ref, cur, numeric=True, bins=10):
             "name": name,
             "test": test,
             "numeric": numeric,
+            "binning": binning,
             "bins": bins,
             "ref": ref,
             "cur": cur,
@@ -195,18 +207,37 @@ def main():
     case(cases, "cancer benign even/odd", "z", even(benign), odd(benign), numeric=False)
     case(cases, "cancer benign first 200/rest", "z", benign[:200], benign[200:], numeric=False)
 
-    # Jensen-Shannon (natural log) on categories and on numeric quantile bins.
+    # Jensen-Shannon (natural log) on categories and on numeric bins: a Sturges
+    # histogram of both samples (Evidently's, the default) or quantile bins.
     case(cases, "iris species even/odd", "jensenshannon", even(species), odd(species), numeric=False)
     case(cases, "wine cultivar first 120/rest", "jensenshannon", cultivar[:120], cultivar[60:], numeric=False)
     case(cases, "cancer benign first 200/rest", "jensenshannon", benign[:200], benign[200:], numeric=False)
     case(cases, "iris species first 50/rest", "jensenshannon", species[:50], species[50:], numeric=False)
-    case(cases, "diabetes bmi even/odd", "jensenshannon", even(bmi), odd(bmi))
-    case(cases, "cancer texture even/odd+1", "jensenshannon", even(texture), [x + 1.0 for x in odd(texture)])
+    for binning in ("evidently", "quantile"):
+        case(cases, "diabetes bmi even/odd", "jensenshannon", even(bmi), odd(bmi), binning=binning)
+        case(
+            cases,
+            "cancer texture even/odd+1",
+            "jensenshannon",
+            even(texture),
+            [x + 1.0 for x in odd(texture)],
+            binning=binning,
+        )
 
-    # PSI on reference quantile bins and on categories.
-    case(cases, "diabetes bmi even/odd", "psi", even(bmi), odd(bmi))
-    case(cases, "diabetes bp first 300/rest", "psi", bp[:300], bp[300:])
-    case(cases, "cancer area even/odd*1.15", "psi", even(area), [x * 1.15 for x in odd(area)], bins=7)
+    # PSI on numeric bins (Sturges histogram or reference quantiles) and on
+    # categories.
+    for binning in ("evidently", "quantile"):
+        case(cases, "diabetes bmi even/odd", "psi", even(bmi), odd(bmi), binning=binning)
+        case(cases, "diabetes bp first 300/rest", "psi", bp[:300], bp[300:], binning=binning)
+        case(
+            cases,
+            "cancer area even/odd*1.15",
+            "psi",
+            even(area),
+            [x * 1.15 for x in odd(area)],
+            bins=7,
+            binning=binning,
+        )
     case(cases, "wine cultivar first 120/rest", "psi", cultivar[:120], cultivar[60:], numeric=False)
     case(cases, "iris species first 50/rest", "psi", species[:50], species[50:], numeric=False)
 

@@ -11,14 +11,17 @@
 //!
 //! | column | `n_ref <= 1000` | `n_ref > 1000` |
 //! |---|---|---|
-//! | numeric (f64, i64), `distinct > 5` | `ks` | `wasserstein` |
+//! | numeric (f64; i64 with > 10 current values), `distinct > 5` | `ks` | `wasserstein` |
 //! | numeric, `3..=5` distinct | `chisquare` | `jensenshannon` |
 //! | numeric, `<= 2` distinct | `z` | `jensenshannon` |
-//! | categorical (string, bool), `distinct > 2` | `chisquare` | `jensenshannon` |
+//! | categorical (string, bool; i64 with <= 10 current values), `distinct > 2` | `chisquare` | `jensenshannon` |
 //! | categorical, `<= 2` distinct | `z` | `jensenshannon` |
 //!
-//! So an i64 column with few distinct values (a class label, a 0/1 flag) is
-//! tested like a categorical one, as in Evidently.
+//! An i64 column whose current values take at most 10 distinct values (a
+//! class label, a 0/1 flag, a small count) is categorical, as Evidently's
+//! type inference makes it (`INTEGER_CARDINALITY_LIMIT`): `auto` gives it
+//! `chisquare` (`z` with at most two values) up to 1000 reference values
+//! and `jensenshannon` above.
 //!
 //! - `ks`: two-sample two-sided Kolmogorov-Smirnov, `scipy.stats.ks_2samp`
 //!   with `method='auto'`: the exact p-value (scipy's algorithms) when both
@@ -35,19 +38,30 @@
 //!   order (`true` for bool, the larger value for numbers); the statistic
 //!   is z, the p-value two-sided.
 //! - `jensenshannon`: `scipy.spatial.distance.jensenshannon` (natural
-//!   logarithm) of the two samples' shares.
-//! - `psi`: population stability index `Σ (r - c) ln(r / c)` of the shares.
+//!   logarithm) of the two samples' shares, empty bins left at 0.
+//! - `psi`: population stability index `Σ (r - c) ln(r / c)` of the
+//!   shares, empty bins given a share of 0.0001 (or a millionth of the
+//!   smallest non-empty share if that is smaller).
 //!
 //! For `jensenshannon` and `psi` the shares are per category, except for a
-//! numeric column with more than 20 distinct reference values, which is cut
-//! into `psi_bins` quantile bins of the reference (edges at the reference's
-//! i/`psi_bins` quantiles, numpy's linear method, duplicate edges merged,
-//! outer bins open-ended). Empty bins get a share of 0.0001 (or a millionth
-//! of the smallest non-empty share if that is smaller), as Evidently does.
+//! numeric column with more than 20 distinct reference values, which is
+//! binned as Evidently's `get_binned_data` does (`binning = "evidently"`,
+//! the default): `np.histogram_bin_edges` of both samples together with
+//! `bins="sturges"` (about log2(n) + 1 equal-width bins between the
+//! combined minimum and maximum), then `np.histogram` of each sample. With
+//! `binning = "quantile"` it is cut instead into `psi_bins` quantile bins
+//! of the reference (edges at the reference's i/`psi_bins` quantiles,
+//! numpy's linear method, duplicate edges merged, outer bins open-ended),
+//! which does not depend on the current sample's range.
 //!
-//! A column drifts when its p-value is `<= p_value` (ks, chisquare, z) or
-//! its statistic is `>= threshold` (wasserstein, jensenshannon, psi). The
-//! dataset drifts when the share of drifted columns is `>= drift_share`.
+//! A column drifts when its p-value is `<= p_value` (ks) or `< p_value`
+//! (chisquare, z), or its statistic is `>= threshold` (wasserstein,
+//! jensenshannon, psi): Evidently's comparisons, test by test. The dataset
+//! drifts when the share of drifted columns is `>= drift_share`.
+//!
+//! `reference/evidently_reference.json` pins these against Evidently
+//! itself (see `reference/README.md`): default test, score and verdict per
+//! column and the dataset's drift share, within 1e-9.
 //!
 //! # Params
 //!
@@ -63,8 +77,12 @@
 //! - `columns` (text, default `""`): comma-separated columns to test; empty
 //!   means every column present in both tables, in the current table's
 //!   order.
-//! - `psi_bins` (integer, default 10): quantile bins for numeric psi and
-//!   jensenshannon.
+//! - `binning` (text, default `"evidently"`): how psi and jensenshannon
+//!   bin a numeric column with more than 20 distinct reference values:
+//!   `evidently` (Sturges histogram of both samples) or `quantile`
+//!   (`psi_bins` quantile bins of the reference).
+//! - `psi_bins` (integer, default 10): the number of bins of
+//!   `binning = "quantile"`; unused otherwise.
 //!
 //! # Report
 //!
@@ -101,8 +119,16 @@ pub mod stats;
 #[cfg(test)]
 mod reference_tests;
 
+#[cfg(test)]
+mod evidently_tests;
+#[cfg(test)]
+mod test_json;
+
 pub use report::{ColumnDrift, column_drift, detect};
-pub use sample::{Sample, auto_method, numeric_counts, run_test, text_counts};
+pub use sample::{
+    INTEGER_CATEGORY_LIMIT, Sample, auto_method, integer_codes, numeric_counts, run_test,
+    text_counts,
+};
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator};
 
 /// A drift test.
@@ -147,6 +173,28 @@ impl Method {
     pub fn has_p_value(self) -> bool {
         matches!(self, Method::Ks | Method::ChiSquare | Method::Z)
     }
+
+    /// Whether a p-value of this test means drift at significance `level`:
+    /// `p <= level` for ks, `p < level` for chisquare and z, as Evidently
+    /// compares them.
+    pub fn p_value_drifts(self, p: f64, level: f64) -> bool {
+        match self {
+            Method::ChiSquare | Method::Z => p < level,
+            _ => p <= level,
+        }
+    }
+}
+
+/// How `psi` and `jensenshannon` bin a numeric column with more than 20
+/// distinct reference values (fewer distinct values are counted per value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binning {
+    /// Evidently's `get_binned_data`: a Sturges histogram of both samples
+    /// together ([`stats::histogram_bin_counts`]).
+    Evidently,
+    /// `bins` quantile bins of the reference
+    /// ([`stats::quantile_bin_counts`]).
+    Quantile { bins: usize },
 }
 
 /// Everything `drift` needs from its params.
@@ -157,7 +205,7 @@ pub struct Options {
     pub threshold: f64,
     pub drift_share: f64,
     pub columns: Vec<String>,
-    pub psi_bins: usize,
+    pub binning: Binning,
 }
 
 impl Default for Options {
@@ -168,7 +216,7 @@ impl Default for Options {
             threshold: 0.1,
             drift_share: 0.5,
             columns: Vec::new(),
-            psi_bins: 10,
+            binning: Binning::Evidently,
         }
     }
 }
@@ -206,6 +254,17 @@ impl Options {
                 "param 'psi_bins' must lie in [2, 10000], got {psi_bins}"
             )));
         }
+        let binning = match params.text("binning")?.trim() {
+            "evidently" => Binning::Evidently,
+            "quantile" => Binning::Quantile {
+                bins: psi_bins as usize,
+            },
+            other => {
+                return Err(StepError::invalid_params(format!(
+                    "param 'binning': unknown binning '{other}'; use evidently or quantile"
+                )));
+            }
+        };
         let columns = params
             .text("columns")?
             .split(',')
@@ -219,7 +278,7 @@ impl Options {
             threshold,
             drift_share,
             columns,
-            psi_bins: psi_bins as usize,
+            binning,
         })
     }
 }
@@ -261,10 +320,16 @@ impl Validator for Drift {
             "",
             "comma-separated columns to test; empty: every column present in both tables",
         ))
+        .param(ParamSpec::text(
+            "binning",
+            "evidently",
+            "binning of numeric psi and jensenshannon: evidently (Sturges histogram of both \
+             samples, as Evidently) or quantile (psi_bins quantile bins of the reference)",
+        ))
         .param(ParamSpec::integer(
             "psi_bins",
             10,
-            "quantile bins of the reference for numeric psi and jensenshannon",
+            "number of quantile bins with binning = quantile",
         ))
     }
 

@@ -2,171 +2,13 @@
 //! `reference/scipy_reference.json` (written by `make_reference.py`).
 
 use crate::special::{chi2_sf, kolmogorov_sf, norm_sf};
-use crate::{Method, Sample, run_test};
-use std::collections::BTreeMap;
+use crate::test_json::{Json, parse};
+use crate::{Binning, Method, Sample, run_test};
 
 const REFERENCE: &str = include_str!("../reference/scipy_reference.json");
 
-/// The JSON values `scipy_reference.json` uses.
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(BTreeMap<String, Json>),
-}
-
-impl Json {
-    fn get(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(m) => m.get(key).unwrap_or_else(|| panic!("no key {key}")),
-            _ => panic!("not an object"),
-        }
-    }
-    fn num(&self) -> f64 {
-        match self {
-            Json::Num(x) => *x,
-            other => panic!("not a number: {other:?}"),
-        }
-    }
-    fn opt_num(&self) -> Option<f64> {
-        match self {
-            Json::Null => None,
-            other => Some(other.num()),
-        }
-    }
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(v) => v,
-            other => panic!("not an array: {other:?}"),
-        }
-    }
-}
-
-/// A small recursive-descent JSON parser (enough for the reference file).
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(self.s[self.i], c, "expected '{}' at {}", c as char, self.i);
-        self.i += 1;
-    }
-    fn value(&mut self) -> Json {
-        self.ws();
-        match self.s[self.i] {
-            b'{' => {
-                self.i += 1;
-                let mut m = BTreeMap::new();
-                self.ws();
-                if self.s[self.i] == b'}' {
-                    self.i += 1;
-                    return Json::Obj(m);
-                }
-                loop {
-                    self.ws();
-                    let k = self.string();
-                    self.eat(b':');
-                    m.insert(k, self.value());
-                    self.ws();
-                    self.i += 1;
-                    if self.s[self.i - 1] == b'}' {
-                        return Json::Obj(m);
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut v = Vec::new();
-                self.ws();
-                if self.s[self.i] == b']' {
-                    self.i += 1;
-                    return Json::Arr(v);
-                }
-                loop {
-                    v.push(self.value());
-                    self.ws();
-                    self.i += 1;
-                    if self.s[self.i - 1] == b']' {
-                        return Json::Arr(v);
-                    }
-                }
-            }
-            b'"' => Json::Str(self.string()),
-            b'n' => {
-                self.i += 4;
-                Json::Null
-            }
-            b't' => {
-                self.i += 4;
-                Json::Bool(true)
-            }
-            b'f' => {
-                self.i += 5;
-                Json::Bool(false)
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() && b"+-.eE0123456789".contains(&self.s[self.i]) {
-                    self.i += 1;
-                }
-                let t = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                Json::Num(t.parse().unwrap_or_else(|_| panic!("bad number {t}")))
-            }
-        }
-    }
-    fn string(&mut self) -> String {
-        self.eat(b'"');
-        let mut out = String::new();
-        loop {
-            let c = self.s[self.i];
-            self.i += 1;
-            match c {
-                b'"' => return out,
-                b'\\' => {
-                    let e = self.s[self.i];
-                    self.i += 1;
-                    out.push(match e {
-                        b'n' => '\n',
-                        b't' => '\t',
-                        other => other as char,
-                    });
-                }
-                _ => {
-                    // Copy a whole UTF-8 sequence.
-                    let start = self.i - 1;
-                    while self.i < self.s.len() && (self.s[self.i] & 0xC0) == 0x80 {
-                        self.i += 1;
-                    }
-                    out.push_str(std::str::from_utf8(&self.s[start..self.i]).unwrap());
-                }
-            }
-        }
-    }
-}
-
 fn reference() -> Json {
-    Parser {
-        s: REFERENCE.as_bytes(),
-        i: 0,
-    }
-    .value()
+    parse(REFERENCE)
 }
 
 /// Absolute error, or relative error when the expected value is tiny.
@@ -190,19 +32,6 @@ fn sample(values: &[Json], numeric: bool) -> Sample {
 }
 
 #[test]
-fn json_parser_reads_the_basics() {
-    let j = Parser {
-        s: br#"{"a": [1, -2.5e-3, null, true, "x\"y"], "b": {}}"#,
-        i: 0,
-    }
-    .value();
-    assert_eq!(j.get("a").arr()[1].num(), -2.5e-3);
-    assert_eq!(j.get("a").arr()[2], Json::Null);
-    assert_eq!(j.get("a").arr()[4].str(), "x\"y");
-    assert_eq!(j.get("b"), &Json::Obj(BTreeMap::new()));
-}
-
-#[test]
 fn statistics_match_scipy() {
     let json = reference();
     let cases = json.get("cases").arr();
@@ -215,8 +44,15 @@ fn statistics_match_scipy() {
         let numeric = case.get("numeric") == &Json::Bool(true);
         let r = sample(case.get("ref").arr(), numeric);
         let c = sample(case.get("cur").arr(), numeric);
-        let bins = case.get("bins").num() as usize;
-        let got = run_test("col", method, &r, &c, bins).unwrap();
+        let binning = match case.get("binning").str() {
+            "evidently" => Binning::Evidently,
+            "quantile" => Binning::Quantile {
+                bins: case.get("bins").num() as usize,
+            },
+            other => panic!("unknown binning {other}"),
+        };
+        let name = format!("{name} ({})", case.get("binning").str());
+        let got = run_test("col", method, &r, &c, binning).unwrap();
         let want_stat = case.get("statistic").num();
         let want_p = case.get("p_value").opt_num();
         let dev = deviation(got.statistic, want_stat);

@@ -6,7 +6,7 @@
 use sluice_sdk::{Column, StepError, Table, ValidationReport};
 
 use crate::stats::Outcome;
-use crate::{Method, Options, Sample, auto_method, run_test};
+use crate::{Method, Options, Sample, auto_method, integer_codes, run_test};
 
 /// The drift verdict on one column.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,14 +67,21 @@ pub fn column_drift(
         });
     }
     let method = match options.method {
-        Method::Auto => auto_method(&r, &c),
+        Method::Auto => auto_method(&r, &c, integer_codes(current)),
         m => m,
     };
-    let outcome = run_test(&name, method, &r, &c, options.psi_bins)?;
+    let outcome = run_test(&name, method, &r, &c, options.binning)?;
     let (drift, verdict) = match outcome.p_value {
         Some(p) => {
-            let drift = p <= options.p_value;
-            let cmp = if drift { "<=" } else { ">" };
+            let drift = method.p_value_drifts(p, options.p_value);
+            // Shows the comparison this test makes ("<" for chisquare, z).
+            let inclusive = method.p_value_drifts(options.p_value, options.p_value);
+            let cmp = match (drift, inclusive) {
+                (true, true) => "<=",
+                (true, false) => "<",
+                (false, true) => ">",
+                (false, false) => ">=",
+            };
             (
                 drift,
                 format!(

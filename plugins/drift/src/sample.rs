@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sluice_sdk::{Column, StepError, Values};
 
-use crate::Method;
 use crate::stats::{self, Counts, Outcome};
+use crate::{Binning, Method};
 
 /// The usable values of one column: nulls, NaN and ±inf dropped.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,10 +107,47 @@ fn distinct_numeric(xs: &[f64]) -> usize {
     v.len()
 }
 
-/// Evidently's default test for a column (see the crate docs).
-pub fn auto_method(reference: &Sample, current: &Sample) -> Method {
+/// Evidently types an integer column with at most this many distinct
+/// values as categorical (`INTEGER_CARDINALITY_LIMIT` of its
+/// `infer_column_type`).
+pub const INTEGER_CATEGORY_LIMIT: usize = 10;
+
+/// Whether Evidently, inferring column types, would call this column
+/// categorical although the plugin reads it as numbers: an i64 column with
+/// at most [`INTEGER_CATEGORY_LIMIT`] distinct non-null values. Evidently
+/// takes the type from the current table, so pass the current column.
+pub fn integer_codes(current: &Column) -> bool {
+    match current.values() {
+        Values::I64(v) => {
+            let mut seen: Vec<i64> = Vec::new();
+            for (i, &x) in v.iter().enumerate() {
+                if !current.is_null(i) && !seen.contains(&x) {
+                    if seen.len() == INTEGER_CATEGORY_LIMIT {
+                        return false;
+                    }
+                    seen.push(x);
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Evidently's default test for a column (see the crate docs);
+/// `integer_codes` (see [`integer_codes`]) makes a numeric column choose
+/// as a categorical one.
+pub fn auto_method(reference: &Sample, current: &Sample, integer_codes: bool) -> Method {
     let n_ref = reference.len();
     match (reference, current) {
+        (Sample::Numeric(r), Sample::Numeric(c)) if integer_codes => {
+            let distinct = numeric_counts(r, c).reference.len();
+            match (n_ref <= 1000, distinct) {
+                (true, d) if d > 2 => Method::ChiSquare,
+                (true, _) => Method::Z,
+                (false, _) => Method::JensenShannon,
+            }
+        }
         (Sample::Numeric(r), Sample::Numeric(c)) => {
             let distinct = numeric_counts(r, c).reference.len();
             match (n_ref <= 1000, distinct) {
@@ -139,7 +176,7 @@ pub fn run_test(
     method: Method,
     reference: &Sample,
     current: &Sample,
-    psi_bins: usize,
+    binning: Binning,
 ) -> Result<Outcome, StepError> {
     let counts = || match (reference, current) {
         (Sample::Numeric(r), Sample::Numeric(c)) => numeric_counts(r, c),
@@ -147,9 +184,10 @@ pub fn run_test(
         _ => unreachable!("column kinds are checked before"),
     };
     let binned = || match (reference, current) {
-        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => {
-            stats::quantile_bin_counts(r, c, psi_bins)
-        }
+        (Sample::Numeric(r), Sample::Numeric(c)) if distinct_numeric(r) > 20 => match binning {
+            Binning::Evidently => stats::histogram_bin_counts(r, c),
+            Binning::Quantile { bins } => stats::quantile_bin_counts(r, c, bins),
+        },
         _ => counts(),
     };
     let numeric = |test: &str| match (reference, current) {
@@ -183,10 +221,13 @@ pub fn run_test(
         Method::Auto => {
             return run_test(
                 name,
-                auto_method(reference, current),
+                // The column's type is not known here: a column read as
+                // numbers is taken as numeric ([`crate::column_drift`]
+                // asks `integer_codes`).
+                auto_method(reference, current, false),
                 reference,
                 current,
-                psi_bins,
+                binning,
             );
         }
     })

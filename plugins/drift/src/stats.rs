@@ -312,11 +312,19 @@ fn rel_entr(x: f64, y: f64) -> f64 {
     }
 }
 
+/// Plain shares of the total, as `get_binned_data(..., feel_zeroes=False)`.
+fn shares(counts: &[f64]) -> Vec<f64> {
+    let total: f64 = counts.iter().sum();
+    counts.iter().map(|c| c / total).collect()
+}
+
 /// `scipy.spatial.distance.jensenshannon(p, q)` (natural logarithm) of the
-/// zero-filled shares, as Evidently computes it.
+/// two samples' shares. Empty categories or bins keep a share of 0:
+/// Evidently's jensenshannon asks `get_binned_data` for unfilled shares
+/// (`feel_zeroes=False`), unlike psi.
 pub fn jensenshannon(counts: &Counts) -> Outcome {
-    let p = filled_shares(&counts.reference);
-    let q = filled_shares(&counts.current);
+    let p = shares(&counts.reference);
+    let q = shares(&counts.current);
     let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
     let (mut left, mut right) = (0.0, 0.0);
     for (&pi, &qi) in p.iter().zip(&q) {
@@ -393,6 +401,63 @@ pub fn quantile_bin_counts(reference: &[f64], current: &[f64], bins: usize) -> C
     }
 }
 
+/// Evidently's numeric binning for psi and jensenshannon (`get_binned_data`
+/// on a numerical column): `np.histogram_bin_edges` of both samples
+/// together with `bins="sturges"`, then `np.histogram` of each sample on
+/// those edges.
+///
+/// Sturges: width = ptp / (log2(n) + 1) over the n combined values, then
+/// ceil((max - min) / width) equal bins between the combined minimum and
+/// maximum, edges `i * step + min` as `np.linspace` computes them (the last
+/// edge exactly the maximum). Each bin holds `[e_i, e_i+1)`, the last one
+/// also its right edge. Both samples must be non-empty.
+///
+/// numpy floors the width at 1 when the data has an integer dtype; the
+/// plugin sees every number as f64, so an i64 column differs only when
+/// ptp < log2(n) + 1, i.e. (with more than 20 distinct values) beyond
+/// about 500 000 rows.
+pub fn histogram_bin_counts(reference: &[f64], current: &[f64]) -> Counts {
+    let all = || reference.iter().chain(current);
+    let lo = all().copied().fold(f64::INFINITY, f64::min);
+    let hi = all().copied().fold(f64::NEG_INFINITY, f64::max);
+    let n = (reference.len() + current.len()) as f64;
+    let width = (hi - lo) / (n.log2() + 1.0);
+    let (first, last) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let bins = if width != 0.0 {
+        ((last - first) / width).ceil() as usize
+    } else {
+        1
+    };
+    let step = (last - first) / bins as f64;
+    let mut edges: Vec<f64> = (0..bins).map(|i| i as f64 * step + first).collect();
+    edges.push(last);
+    let count = |xs: &[f64]| {
+        let mut c = vec![0.0; bins];
+        for &x in xs {
+            // Edges at or below x; 0 or bins + 1 of them are outside the
+            // range, except x on the last edge, which the last bin holds.
+            let at_or_below = edges.partition_point(|&e| e <= x);
+            let bin = match at_or_below {
+                0 => None,
+                i if i <= bins => Some(i - 1),
+                _ => (x == last).then_some(bins - 1),
+            };
+            if let Some(b) = bin {
+                c[b] += 1.0;
+            }
+        }
+        c
+    };
+    Counts {
+        reference: count(reference),
+        current: count(current),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,5 +523,18 @@ mod tests {
         let c = quantile_bin_counts(&s, &[0.0, 3.0, 9.0], 2);
         assert_eq!(c.reference, vec![2.0, 3.0]);
         assert_eq!(c.current, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn histogram_bins_follow_numpy_sturges() {
+        // 8 values: log2(8) + 1 = 4 bins of width 2 over [0, 8]; 8 is in
+        // the last bin, 2 starts the second.
+        let c = histogram_bin_counts(&[0.0, 1.0, 2.0, 3.0], &[4.0, 6.0, 7.0, 8.0]);
+        assert_eq!(c.reference, vec![2.0, 2.0, 0.0, 0.0]);
+        assert_eq!(c.current, vec![0.0, 0.0, 1.0, 3.0]);
+        // A constant sample has one bin around the value.
+        let c = histogram_bin_counts(&[5.0, 5.0], &[5.0]);
+        assert_eq!(c.reference, vec![2.0]);
+        assert_eq!(c.current, vec![1.0]);
     }
 }

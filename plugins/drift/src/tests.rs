@@ -38,6 +38,7 @@ fn bad_params_are_invalid_params() {
         vec![("threshold", ParamValue::Number(-1.0))],
         vec![("drift_share", ParamValue::Number(1.5))],
         vec![("psi_bins", ParamValue::Integer(1))],
+        vec![("binning", text("deciles"))],
     ] {
         let err = Drift::validate(t(), Some(t()), params(&pairs).unwrap()).unwrap_err();
         assert_eq!(
@@ -112,21 +113,41 @@ fn column_selection_and_mismatches() {
 fn auto_picks_evidentlys_tests() {
     let small = |v: Vec<f64>| Sample::Numeric(v);
     let many = small(seq(50, |i| i as f64));
-    assert_eq!(auto_method(&many, &many), Method::Ks);
+    assert_eq!(auto_method(&many, &many, false), Method::Ks);
     let four = small(seq(50, |i| (i % 4) as f64));
-    assert_eq!(auto_method(&four, &four), Method::ChiSquare);
+    assert_eq!(auto_method(&four, &four, false), Method::ChiSquare);
     let two = small(seq(50, |i| (i % 2) as f64));
-    assert_eq!(auto_method(&two, &two), Method::Z);
+    assert_eq!(auto_method(&two, &two, false), Method::Z);
     let big = small(seq(1001, |i| i as f64));
-    assert_eq!(auto_method(&big, &big), Method::Wasserstein);
+    assert_eq!(auto_method(&big, &big, false), Method::Wasserstein);
     let big_few = small(seq(1001, |i| (i % 3) as f64));
-    assert_eq!(auto_method(&big_few, &big_few), Method::JensenShannon);
+    assert_eq!(
+        auto_method(&big_few, &big_few, false),
+        Method::JensenShannon
+    );
+    // Integer codes (at most 10 values) choose as categories do.
+    let eight = small(seq(50, |i| (i % 8) as f64));
+    assert_eq!(auto_method(&eight, &eight, false), Method::Ks);
+    assert_eq!(auto_method(&eight, &eight, true), Method::ChiSquare);
+    assert_eq!(auto_method(&two, &two, true), Method::Z);
+    let big_eight = small(seq(1001, |i| (i % 8) as f64));
+    assert_eq!(
+        auto_method(&big_eight, &big_eight, true),
+        Method::JensenShannon
+    );
+    let codes = |k: i64| Column::i64("k", (0..50).map(|i| i % k).collect());
+    assert!(integer_codes(&codes(10)));
+    assert!(!integer_codes(&codes(11)));
+    assert!(!integer_codes(&Column::f64("x", vec![1.0, 2.0])));
     let cat =
         |n: usize, k: usize| Sample::Categorical((0..n).map(|i| (i % k).to_string()).collect());
-    assert_eq!(auto_method(&cat(10, 3), &cat(10, 3)), Method::ChiSquare);
-    assert_eq!(auto_method(&cat(10, 2), &cat(10, 2)), Method::Z);
     assert_eq!(
-        auto_method(&cat(1001, 2), &cat(10, 2)),
+        auto_method(&cat(10, 3), &cat(10, 3), false),
+        Method::ChiSquare
+    );
+    assert_eq!(auto_method(&cat(10, 2), &cat(10, 2), false), Method::Z);
+    assert_eq!(
+        auto_method(&cat(1001, 2), &cat(10, 2), false),
         Method::JensenShannon
     );
 }
@@ -170,7 +191,7 @@ fn report_shape_and_details() {
     assert!(!s.passed);
     assert!(
         s.detail
-            .starts_with("chisquare: statistic inf, p-value 0.0000 <= 0.05: drift"),
+            .starts_with("chisquare: statistic inf, p-value 0.0000 < 0.05: drift"),
         "{}",
         s.detail
     );
@@ -282,21 +303,25 @@ fn bools_and_small_integer_columns_are_categorical() {
 }
 
 #[test]
-fn psi_bins_param_changes_binning() {
+fn binning_and_psi_bins_params_change_binning() {
     let reference = Table::new().with(Column::f64("x", seq(200, |i| i as f64)));
     let data = Table::new().with(Column::f64("x", seq(200, |i| (i as f64) * 1.3)));
-    let a = run(data.clone(), reference.clone(), &[("method", text("psi"))]);
-    let b = run(
-        data,
-        reference,
-        &[
-            ("method", text("psi")),
-            ("psi_bins", ParamValue::Integer(4)),
-        ],
-    );
-    let (a, b) = (
-        a.metric_value("x.statistic").unwrap(),
-        b.metric_value("x.statistic").unwrap(),
-    );
-    assert!(a > 0.0 && b > 0.0 && a != b, "{a} {b}");
+    let psi = |pairs: &[(&str, ParamValue)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("method", text("psi")));
+        run(data.clone(), reference.clone(), &pairs)
+            .metric_value("x.statistic")
+            .unwrap()
+    };
+    let evidently = psi(&[]);
+    // psi_bins only matters with quantile binning.
+    assert_eq!(evidently, psi(&[("psi_bins", ParamValue::Integer(4))]));
+    let deciles = psi(&[("binning", text("quantile"))]);
+    let quartiles = psi(&[
+        ("binning", text("quantile")),
+        ("psi_bins", ParamValue::Integer(4)),
+    ]);
+    let all = [evidently, deciles, quartiles];
+    assert!(all.iter().all(|&s| s > 0.0), "{all:?}");
+    assert!(evidently != deciles && deciles != quartiles, "{all:?}");
 }
