@@ -108,6 +108,7 @@ pub mod meta;
 pub mod monitor;
 pub mod pipeline;
 pub mod registry;
+pub mod rollout;
 pub mod runtime;
 pub mod serve;
 pub mod tenants;

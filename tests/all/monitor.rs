@@ -48,11 +48,26 @@ fn rows(seed: u64, n: usize, shift: f64, scale: f64) -> (Vec<[f64; 4]>, Vec<i64>
 }
 
 fn pipeline(dir: &Path, version: &str, c: f64) -> std::path::PathBuf {
-    let data = dir.join("train.csv");
+    pipeline_with(dir, version, c, false, "rollback", "")
+}
+
+/// The churn pipeline, its model trained on labels `flipped` (a bad
+/// model) or not, with `on_alert` and `more` TOML after the monitor.
+fn pipeline_with(
+    dir: &Path,
+    version: &str,
+    c: f64,
+    flipped: bool,
+    on_alert: &str,
+    more: &str,
+) -> std::path::PathBuf {
+    let name = if flipped { "flipped.csv" } else { "train.csv" };
+    let data = dir.join(name);
     if !data.exists() {
         let (xs, ys) = rows(1, 8000, 0.0, 1.0);
         let mut text = String::from("x1,x2,x3,x4,y\n");
         for (x, y) in xs.iter().zip(&ys) {
+            let y = if flipped { 1 - y } else { *y };
             text.push_str(&format!("{},{},{},{},{y}\n", x[0], x[1], x[2], x[3]));
         }
         std::fs::write(&data, text).unwrap();
@@ -68,7 +83,7 @@ seed = 3
 plugin_dirs = [{plugins:?}]
 
 [datasets.live]
-path = "train.csv"
+path = "{name}"
 target = "y"
 [datasets.live.split]
 holdout = 0.25
@@ -78,7 +93,7 @@ seed = 7
 window = "2s"
 min_rows = 500
 failure_limit = 1
-on_alert = "rollback"
+on_alert = "{on_alert}"
 command = ['sh', '-c', 'echo "$SLUICE_ALERT_CHECK v$SLUICE_ALERT_VERSION" >> {alerts}']
 
 [[models.churn.monitoring.checks]]
@@ -101,6 +116,8 @@ params = {{ metrics = "accuracy,roc_auc" }}
 kind = "service"
 params = {{ max_error_rate = 0.01 }}
 min_rows = 20
+
+{more}
 
 [[steps]]
 id = "train"
@@ -405,5 +422,236 @@ fn monitors_estimate_accuracy_find_the_drifted_features_and_roll_back() {
     }
     assert!(count(&dom, "class=\"bar\"") >= 4 * 2 * 5, "bars drawn");
     assert!(count(&dom, "data-chart=\"prediction:") == 1);
+    assert!(served.terminate().success());
+}
+
+/// Seeded labelled traffic in the background: requests of 10 rows to the
+/// bare model name (so the route shares them), each request's labels sent
+/// right after, until dropped. The server may be restarted meanwhile:
+/// requests that fail are skipped.
+struct Traffic {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Traffic {
+    fn start(url: std::sync::Arc<std::sync::Mutex<String>>) -> Traffic {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seed = 100;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                seed += 1;
+                let url = url.lock().unwrap().clone();
+                let (xs, ys) = rows(seed, 10, 0.0, 1.0);
+                let tag = format!("t{seed}");
+                let inputs: Vec<Value> = (0..4)
+                    .map(|f| {
+                        json!({ "name": format!("x{}", f + 1), "shape": [10], "datatype": "FP64",
+                                     "data": xs.iter().map(|x| x[f]).collect::<Vec<_>>() })
+                    })
+                    .collect();
+                let labels: Vec<Value> = ys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, y)| json!({ "request_id": tag, "row": i, "label": y }))
+                    .collect();
+                block_on(async {
+                    let answered = client()
+                        .post(format!("{url}/v2/models/{MODEL}/infer"))
+                        .header("content-type", "application/json")
+                        .header("x-request-id", &tag)
+                        .body(json!({ "inputs": inputs }).to_string())
+                        .send()
+                        .await;
+                    if answered.is_ok_and(|r| r.status().is_success()) {
+                        let _ = client()
+                            .post(format!("{url}/v2/models/{MODEL}/feedback"))
+                            .header("content-type", "application/json")
+                            .body(json!({ "labels": labels }).to_string())
+                            .send()
+                            .await;
+                    }
+                });
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        Traffic {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `sluice models rollout status churn --json`.
+fn rollout_status(home: &Path) -> Value {
+    ok_json(home, &["models", "rollout", "status", MODEL, "--json"])
+}
+
+/// Poll the rollout until `done` holds (within `seconds`).
+fn wait_rollout(home: &Path, seconds: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let status = rollout_status(home);
+        if done(&status) {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what}: {status}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn rollouts_hold_without_traffic_promote_a_good_candidate_across_a_kill_and_roll_back_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let plan = "[models.churn.rollout]\nsteps = [10, 50, 100]\ninterval = \"3s\"\nmin_requests = 8\n\
+                failure_limit = 2\nchecks = [\"performance.accuracy >= production - 0.15\", \
+                \"service.error_rate <= 0.01\"]\n";
+    for (version, flipped) in [("1", false), ("2", false), ("3", true)] {
+        let p = pipeline_with(dir.path(), version, 1.0, flipped, "log", plan);
+        let run = ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+        assert_eq!(
+            run["registered"][0]["version"].as_i64(),
+            Some(version.parse().unwrap()),
+            "{run}"
+        );
+    }
+    ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            MODEL,
+            "1",
+            "--to",
+            "production",
+            "--json",
+        ],
+    );
+    let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
+
+    // (d) No traffic: every interval is inconclusive and the rollout holds
+    // at its first step, saying why.
+    let started = ok_json(&home, &["models", "rollout", MODEL, "2", "--json"]);
+    assert_eq!(
+        (&started["state"], &started["step"], &started["share"]),
+        (&json!("running"), &json!(0), &json!(10.0)),
+        "{started}"
+    );
+    let route = ok_json(&home, &["models", "route", MODEL, "--json"]);
+    assert_eq!(
+        route["route"]["split"],
+        json!({ "production": 90.0, "v2": 10.0 }),
+        "{route}"
+    );
+    let held = wait_rollout(&home, 30, "no inconclusive interval", |s| {
+        s["inconclusive"].as_i64() >= Some(2)
+    });
+    assert_eq!(
+        (&held["state"], &held["step"], &held["failures"]),
+        (&json!("running"), &json!(0), &json!(0)),
+        "{held}"
+    );
+    assert!(
+        held["last"]
+            .as_str()
+            .unwrap()
+            .contains("fewer than min_requests 8"),
+        "{held}"
+    );
+
+    // (a) Labelled traffic: the good candidate passes 10% and moves to
+    // 50%; (f) the server is killed there, and restarted it carries on
+    // from that step to 100% and promotes v2.
+    let url = std::sync::Arc::new(std::sync::Mutex::new(served.url.clone()));
+    let traffic = Traffic::start(url.clone());
+    wait_rollout(&home, 60, "the rollout did not reach 50%", |s| {
+        s["step"] == 1
+    });
+    drop(served);
+    let status = rollout_status(&home);
+    assert_eq!(
+        (&status["state"], &status["step"]),
+        (&json!("running"), &json!(1)),
+        "{status}"
+    );
+    let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
+    *url.lock().unwrap() = served.url.clone();
+    let done = wait_rollout(&home, 90, "v2 was not promoted", |s| {
+        s["state"] != "running"
+    });
+    assert_eq!(done["state"], "promoted", "{done}");
+    let shown = ok_json(&home, &["models", "show", MODEL, "--json"]);
+    assert_eq!(shown["aliases"]["production"], 2, "{shown}");
+    let history = ok_json(&home, &["models", "history", MODEL, "--json"]);
+    let by_rollout: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "rollout")
+        .map(|e| (e["action"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    let weights: Vec<&str> = by_rollout
+        .iter()
+        .filter(|(a, _)| *a == "route")
+        .map(|(_, r)| *r)
+        .collect();
+    assert!(
+        weights
+            .iter()
+            .any(|r| r.contains("step 2 of 3 at 50%") && r.contains("performance.accuracy")),
+        "{by_rollout:?}"
+    );
+    assert!(
+        weights.iter().any(|r| r.contains("step 3 of 3 at 100%")),
+        "{by_rollout:?}"
+    );
+    assert!(
+        by_rollout
+            .iter()
+            .any(|(a, r)| *a == "promote" && r.contains("passed every step")),
+        "{by_rollout:?}"
+    );
+    let route = ok_json(&home, &["models", "route", MODEL, "--json"]);
+    assert!(
+        route["route"].is_null(),
+        "the policy before the rollout is back: {route}"
+    );
+
+    // (b) A candidate worse on live labels fails its intervals and is
+    // rolled back after failure_limit of them; production stays v2.
+    ok_json(&home, &["models", "rollout", MODEL, "3", "--json"]);
+    let failed = wait_rollout(&home, 60, "v3 was not rolled back", |s| {
+        s["state"] != "running"
+    });
+    assert_eq!(
+        (&failed["state"], &failed["failures"]),
+        (&json!("failed"), &json!(2)),
+        "{failed}"
+    );
+    let last = failed["last"].as_str().unwrap();
+    assert!(
+        last.contains("performance.accuracy >= production - 0.15")
+            && last.contains("does not hold"),
+        "{last}"
+    );
+    drop(traffic);
+    let shown = ok_json(&home, &["models", "show", MODEL, "--json"]);
+    assert_eq!(shown["aliases"]["production"], 2, "{shown}");
+    let route = ok_json(&home, &["models", "route", MODEL, "--json"]);
+    assert!(
+        route["route"].is_null(),
+        "traffic is all production's again: {route}"
+    );
     assert!(served.terminate().success());
 }

@@ -17,6 +17,7 @@ mod output;
 mod output_file;
 mod pipelines;
 mod predict;
+mod rollout;
 mod run;
 mod runs;
 mod serve;

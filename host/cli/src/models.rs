@@ -124,6 +124,17 @@ pub enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Roll a version out to an alias step by step (progressive
+    /// delivery), judged each interval against the alias's version on the
+    /// same window; `sluice serve` carries it out. `status`, `pause`,
+    /// `resume` or `abort` then NAME act on the rollout going on.
+    #[command(after_help = "Examples:\n  \
+        sluice models rollout churn 4 --to production\n  \
+        sluice models rollout churn 4 --steps 10,50,100 --interval 10m --min-requests 500 \\\n      \
+        --check 'performance.accuracy >= production - 0.01' --check 'service.p99_ms <= 1.2 * production'\n  \
+        sluice models rollout status churn\n  \
+        sluice models rollout abort churn")]
+    Rollout(super::rollout::RolloutArgs),
     /// The audit history: registrations, promotions, forced promotions,
     /// rollbacks, route changes. With --at, which version each alias held
     /// at that time.
@@ -431,6 +442,7 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                 }
             }
         }
+        ModelsCommand::Rollout(args) => return super::rollout::rollout(home, &reg, args).await,
         ModelsCommand::History { name, at, json } => {
             let events = reg.history(&name).await?;
             if let Some(at) = at {

@@ -19,6 +19,7 @@ mod monitor;
 mod open;
 mod pipelines;
 mod records;
+mod rollouts;
 mod runs;
 mod steps;
 mod store;
@@ -40,6 +41,7 @@ pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered, 
 pub use monitor::{MonitorAlert, MonitorRecord};
 pub use pipelines::PipelineVersion;
 pub use records::{NewRun, NewStep, RunRecord, RunStatus, StepEnd, StepRunRecord, StepStatus};
+pub use rollouts::RolloutRow;
 pub use store::MetaStore;
 pub use tenants::Admission;
 pub use tokens::{TokenInfo, token_hash};
@@ -240,6 +242,11 @@ pub enum MetaError {
         /// What is wrong with the name, and the rule.
         message: String,
     },
+
+    /// A change that conflicts with the state recorded (a second rollout
+    /// of a model, say); the message says what to do.
+    #[error("{0}")]
+    Conflict(String),
 
     /// A stored value is not what this version of sluice writes.
     #[error("the metadata store holds an invalid {what} `{value}`")]

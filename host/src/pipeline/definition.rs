@@ -44,6 +44,9 @@ pub struct ModelDef {
     /// What watches the model's live traffic (`[models.NAME.monitoring]`):
     /// see [`crate::monitor`].
     pub monitoring: Option<crate::monitor::MonitorSpec>,
+    /// How a new version of the model is rolled out
+    /// (`[models.NAME.rollout]`): see [`crate::rollout`].
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// The `[pipeline]` table of a pipeline file.

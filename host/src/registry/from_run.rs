@@ -149,6 +149,7 @@ impl Registry {
             holdout_predictions: output(trainer, "predictions").cloned(),
             explanation,
             monitoring: None,
+            rollout: None,
         })
     }
 }

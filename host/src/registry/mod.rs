@@ -184,6 +184,15 @@ pub struct Registry {
     scope: KeyScope,
 }
 
+/// What a pipeline declares for a model that its versions keep.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Declared<'a> {
+    /// The monitor, its plugins resolved.
+    pub monitoring: Option<&'a crate::monitor::MonitorSpec>,
+    /// How to roll a version out.
+    pub rollout: Option<&'a crate::rollout::RolloutSpec>,
+}
+
 impl Registry {
     /// The default tenant's registry.
     pub fn new(meta: MetaStore, artifacts: ArtifactStore) -> Self {
@@ -227,19 +236,19 @@ impl Registry {
         gates: Option<&[String]>,
         actor: &str,
     ) -> Result<ModelVersion> {
-        self.register_monitored(run_id, step_id, name, gates, None, actor)
+        self.register_declared(run_id, step_id, name, gates, Declared::default(), actor)
             .await
     }
 
-    /// [`register`](Self::register), the version keeping `monitoring`:
-    /// the monitor its pipeline declared, its plugins resolved.
-    pub async fn register_monitored(
+    /// [`register`](Self::register), the version keeping what its
+    /// pipeline `declared` for the model.
+    pub async fn register_declared(
         &self,
         run_id: &str,
         step_id: &str,
         name: &str,
         gates: Option<&[String]>,
-        monitoring: Option<&crate::monitor::MonitorSpec>,
+        declared: Declared<'_>,
         actor: &str,
     ) -> Result<ModelVersion> {
         let key = self
@@ -256,7 +265,8 @@ impl Registry {
         }
         let run = self.meta.get_run_in(Some(&self.tenant), run_id).await?;
         let mut version = self.version_from_run(&run, step_id, name).await?;
-        version.monitoring = monitoring.cloned();
+        version.monitoring = declared.monitoring.cloned();
+        version.rollout = declared.rollout.cloned();
         let gates_json = gates.map(|g| serde_json::to_string(g).expect("strings serialize"));
         let new = NewModelVersion {
             key: key.as_str(),

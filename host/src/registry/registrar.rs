@@ -19,12 +19,15 @@ impl ModelRegistrar for RunRegistrar {
                 Registry::for_tenant(model.meta.clone(), model.artifacts.clone(), model.tenant);
             let actor = default_actor();
             let version = registry
-                .register_monitored(
+                .register_declared(
                     model.run_id,
                     model.step,
                     model.name,
                     model.gates,
-                    model.monitoring,
+                    super::Declared {
+                        monitoring: model.monitoring,
+                        rollout: model.rollout,
+                    },
                     &actor,
                 )
                 .await?;

@@ -44,6 +44,7 @@ fn stored_version(version: i64) -> ModelVersion {
         holdout_predictions: None,
         explanation: None,
         monitoring: None,
+        rollout: None,
     }
 }
 

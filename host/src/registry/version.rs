@@ -91,6 +91,9 @@ pub struct ModelVersion {
     /// was registered, its plugins by sha256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<crate::monitor::MonitorSpec>,
+    /// How the pipeline said to roll the version out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// One model in a listing.

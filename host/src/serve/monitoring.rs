@@ -1,7 +1,8 @@
 //! The monitors of served models, run inside `sluice serve`: each window
 //! of each model whose `production` version declares a monitor is
 //! evaluated once it has closed and its log is written, its results
-//! recorded and shown in `/metrics`.
+//! recorded and shown in `/metrics`; and the rollouts going on are
+//! carried out ([`crate::rollout`]).
 
 use super::AppState;
 use crate::monitor::{Monitor, last_closed};
@@ -24,6 +25,12 @@ pub(super) async fn run(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         for caller in state.tenancy.served() {
+            let rollouts = crate::rollout::Rollouts {
+                registry: &caller.registry,
+                runtime: &caller.runtime,
+                limits: caller.limits,
+            };
+            crate::rollout::tick(&rollouts, lag_ms).await;
             let models = match caller.registry.list().await {
                 Ok(models) => models,
                 Err(e) => {

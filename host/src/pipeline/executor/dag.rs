@@ -202,6 +202,7 @@ impl RunCtx<'_> {
                     gates: plan.model_gates.get(name).map(Vec::as_slice),
                     serving: plan.model_serving.get(name),
                     monitoring: plan.model_monitoring.get(name),
+                    rollout: plan.model_rollouts.get(name),
                     pipeline: &plan.name,
                 };
                 let version = registrar

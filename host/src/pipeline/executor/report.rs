@@ -131,6 +131,8 @@ pub struct ModelToRegister<'a> {
     /// The pipeline's monitor for `name`, its plugins resolved, if it
     /// declares one.
     pub monitoring: Option<&'a crate::monitor::MonitorSpec>,
+    /// How the pipeline says to roll `name` out, if it does.
+    pub rollout: Option<&'a crate::rollout::RolloutSpec>,
     /// The pipeline's name (the audit says who declared a policy).
     pub pipeline: &'a str,
 }

@@ -157,6 +157,8 @@ pub struct Plan {
     /// The monitors' plugins, kept in the artifact store by every run so
     /// that a registered version's monitor can load them.
     pub monitor_plugins: Vec<Arc<Plugin>>,
+    /// Rollout plans of the models the pipeline declares.
+    pub model_rollouts: BTreeMap<String, crate::rollout::RolloutSpec>,
     /// The plugin directories the plan searched beyond the defaults
     /// (recorded, so `sluice resume` and `sluice verify` find the same
     /// plugins).
@@ -415,6 +417,11 @@ fn plan(
         {
             issues.push(format!("[models.{name}.serving]: {e}"));
         }
+        if let Some(rollout) = &model.rollout
+            && let Err(e) = rollout.validate()
+        {
+            issues.push(format!("[models.{name}.rollout]: {e}"));
+        }
     }
     let (model_monitoring, monitor_plugins) =
         plan_monitors(&file, &base, &dirs, &load, &mut issues);
@@ -501,6 +508,11 @@ fn plan(
             .collect(),
         model_monitoring,
         monitor_plugins,
+        model_rollouts: file
+            .models
+            .iter()
+            .filter_map(|(n, m)| Some((n.clone(), m.rollout.clone()?)))
+            .collect(),
         plugin_dirs: options.plugin_dirs.clone(),
     })
 }
