@@ -67,6 +67,9 @@ pub struct CheckResult {
     pub metrics: BTreeMap<String, f64>,
     /// Why it failed or was inconclusive, else what it found.
     pub detail: String,
+    /// How long the check took, in milliseconds (its tables read, its
+    /// plugin's call).
+    pub elapsed_ms: f64,
     /// The validator's conditions (or the service bounds), each with
     /// whether it held.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -271,9 +274,12 @@ pub async fn run_check(
         metrics: BTreeMap::new(),
         detail: String::new(),
         conditions: Vec::new(),
+        elapsed_ms: 0.0,
     };
+    let started = std::time::Instant::now();
     if check.kind == CheckKind::Service {
         service(check, traffic, min_rows, &mut result);
+        result.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
         return result;
     }
     let rows = if check.kind == CheckKind::Performance {
@@ -334,6 +340,7 @@ pub async fn run_check(
             result.detail = e;
         }
     }
+    result.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     result
 }
 

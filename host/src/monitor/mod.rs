@@ -88,6 +88,15 @@ pub struct VersionEvaluation {
     pub alerts: Vec<MonitorAlert>,
 }
 
+/// How long the parts of an evaluation took, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading the window's log and labels, split by version.
+    pub read_ms: f64,
+    /// Everything, the checks included.
+    pub total_ms: f64,
+}
+
 /// A model's evaluation of one window.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
@@ -97,6 +106,8 @@ pub struct Evaluation {
     pub window: Window,
     /// Every version with traffic in the window.
     pub versions: Vec<VersionEvaluation>,
+    /// How long it took.
+    pub timings: Timings,
 }
 
 /// Where an evaluation runs and what it may do.
@@ -129,7 +140,9 @@ impl Monitor<'_> {
             ),
             None => None,
         };
+        let started = std::time::Instant::now();
         let traffic = read_window(registry, model, window).await?;
+        let read_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut versions = Vec::new();
         for (v, traffic) in traffic {
             let version = registry
@@ -167,6 +180,10 @@ impl Monitor<'_> {
             model: model.to_owned(),
             window,
             versions,
+            timings: Timings {
+                read_ms,
+                total_ms: started.elapsed().as_secs_f64() * 1e3,
+            },
         })
     }
 
