@@ -10,7 +10,13 @@ use sluice_sdk::{Column, StepError, Values};
 use crate::stats::{self, Counts, Outcome};
 use crate::{Binning, Method};
 
-/// The usable values of one column: nulls, NaN and ±inf dropped.
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    stats::sort(&mut v);
+    v
+}
+
+/// The usable values of one column: nulls, NaN and ±inf dropped; numbers
+/// in ascending order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sample {
     Numeric(Vec<f64>),
@@ -21,21 +27,22 @@ impl Sample {
     pub fn from_column(column: &Column) -> Sample {
         let keep = |i: usize| !column.is_null(i);
         match column.values() {
-            Values::F64(v) => Sample::Numeric(
+            // Numbers are sorted once, here: every test walks them in order.
+            Values::F64(v) => Sample::Numeric(sorted(
                 v.iter()
                     .enumerate()
                     .filter(|&(i, x)| keep(i) && x.is_finite())
                     // -0.0 and 0.0 are one value.
                     .map(|(_, &x)| x + 0.0)
                     .collect(),
-            ),
-            Values::I64(v) => Sample::Numeric(
+            )),
+            Values::I64(v) => Sample::Numeric(sorted(
                 v.iter()
                     .enumerate()
                     .filter(|&(i, _)| keep(i))
                     .map(|(_, &x)| x as f64)
                     .collect(),
-            ),
+            )),
             Values::Bool(v) => Sample::Categorical(
                 v.iter()
                     .enumerate()
@@ -65,24 +72,34 @@ impl Sample {
     }
 }
 
-/// Counts per distinct numeric value of both samples, in ascending order.
+/// Counts per distinct numeric value of both samples, in ascending order:
+/// one walk over both sorted samples.
 pub fn numeric_counts(reference: &[f64], current: &[f64]) -> Counts {
-    let mut keys: Vec<f64> = reference.iter().chain(current).copied().collect();
-    keys.sort_by(f64::total_cmp);
-    keys.dedup();
-    let count = |xs: &[f64]| {
-        let mut c = vec![0.0; keys.len()];
-        for x in xs {
-            if let Ok(i) = keys.binary_search_by(|k| k.total_cmp(x)) {
-                c[i] += 1.0;
-            }
-        }
-        c
+    let (r, c) = (stats::ascending(reference), stats::ascending(current));
+    let mut counts = Counts {
+        reference: Vec::new(),
+        current: Vec::new(),
     };
-    Counts {
-        reference: count(reference),
-        current: count(current),
+    let (mut i, mut j) = (0, 0);
+    while i < r.len() || j < c.len() {
+        let x = match (r.get(i), c.get(j)) {
+            (Some(a), Some(b)) if a.total_cmp(b).is_le() => *a,
+            (Some(_), Some(b)) => *b,
+            (Some(a), None) => *a,
+            (None, Some(b)) => *b,
+            (None, None) => unreachable!("the loop stops when both are walked"),
+        };
+        let run = |xs: &[f64], at: &mut usize| {
+            let start = *at;
+            while *at < xs.len() && xs[*at].total_cmp(&x).is_eq() {
+                *at += 1;
+            }
+            (*at - start) as f64
+        };
+        counts.reference.push(run(&r, &mut i));
+        counts.current.push(run(&c, &mut j));
     }
+    counts
 }
 
 /// Counts per distinct text value of both samples, in sorted order.
@@ -100,11 +117,39 @@ pub fn text_counts(reference: &[String], current: &[String]) -> Counts {
     }
 }
 
+/// How many distinct values the two samples hold together (one walk over
+/// both sorted samples, nothing allocated when they are sorted).
+pub fn distinct_in_both(reference: &[f64], current: &[f64]) -> usize {
+    let (r, c) = (stats::ascending(reference), stats::ascending(current));
+    let (mut i, mut j, mut distinct) = (0, 0, 0);
+    let mut last: Option<f64> = None;
+    while i < r.len() || j < c.len() {
+        let x = match (r.get(i), c.get(j)) {
+            (Some(a), Some(b)) if a.total_cmp(b).is_le() => {
+                i += 1;
+                *a
+            }
+            (_, Some(b)) => {
+                j += 1;
+                *b
+            }
+            (Some(a), None) => {
+                i += 1;
+                *a
+            }
+            (None, None) => unreachable!("the loop stops when both are walked"),
+        };
+        if last.is_none_or(|l| l.total_cmp(&x).is_ne()) {
+            distinct += 1;
+            last = Some(x);
+        }
+    }
+    distinct
+}
+
 fn distinct_numeric(xs: &[f64]) -> usize {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v.len()
+    let v = stats::ascending(xs);
+    v.chunk_by(|a, b| a.total_cmp(b).is_eq()).count()
 }
 
 /// Evidently types an integer column with at most this many distinct
@@ -141,7 +186,7 @@ pub fn auto_method(reference: &Sample, current: &Sample, integer_codes: bool) ->
     let n_ref = reference.len();
     match (reference, current) {
         (Sample::Numeric(r), Sample::Numeric(c)) if integer_codes => {
-            let distinct = numeric_counts(r, c).reference.len();
+            let distinct = distinct_in_both(r, c);
             match (n_ref <= 1000, distinct) {
                 (true, d) if d > 2 => Method::ChiSquare,
                 (true, _) => Method::Z,
@@ -149,7 +194,7 @@ pub fn auto_method(reference: &Sample, current: &Sample, integer_codes: bool) ->
             }
         }
         (Sample::Numeric(r), Sample::Numeric(c)) => {
-            let distinct = numeric_counts(r, c).reference.len();
+            let distinct = distinct_in_both(r, c);
             match (n_ref <= 1000, distinct) {
                 (true, d) if d > 5 => Method::Ks,
                 (true, d) if d > 2 => Method::ChiSquare,

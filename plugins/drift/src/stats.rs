@@ -2,6 +2,77 @@
 //! uses (see the crate docs for the exact correspondence).
 
 use crate::special::{chi2_sf, kolmogorov_sf, norm_sf};
+use std::borrow::Cow;
+
+/// Below this many values a comparison sort beats [`sort`]'s radix passes.
+const RADIX_FROM: usize = 2048;
+
+/// `x`'s bits as a key whose unsigned order is `f64::total_cmp`'s.
+fn key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+fn unkey(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Sort `v` ascending in `f64::total_cmp`'s order (numeric order for the
+/// samples, which hold no NaN and no -0.0): a least-significant-digit radix
+/// sort of the keys' 11-bit digits (passes where every key has the same
+/// digit skipped), which on a million values is several times faster than
+/// a comparison sort, inside the sandbox too.
+pub fn sort(v: &mut [f64]) {
+    if v.len() < RADIX_FROM {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    const PASSES: usize = 64_usize.div_ceil(BITS as usize);
+    let digit = |k: u64, pass: usize| ((k >> (pass as u32 * BITS)) as usize) & (BUCKETS - 1);
+    let mut keys: Vec<u64> = Vec::with_capacity(v.len());
+    // Every pass's histogram in one read of the keys.
+    let mut at = vec![[0usize; BUCKETS]; PASSES];
+    for &x in v.iter() {
+        let k = key(x);
+        keys.push(k);
+        for (pass, h) in at.iter_mut().enumerate() {
+            h[digit(k, pass)] += 1;
+        }
+    }
+    let mut spare = vec![0u64; keys.len()];
+    for (pass, h) in at.iter_mut().enumerate() {
+        if h.contains(&keys.len()) {
+            continue;
+        }
+        let mut sum = 0;
+        for c in h.iter_mut() {
+            (*c, sum) = (sum, sum + *c);
+        }
+        for &k in &keys {
+            let d = digit(k, pass);
+            spare[h[d]] = k;
+            h[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut spare);
+    }
+    for (x, k) in v.iter_mut().zip(keys) {
+        *x = unkey(k);
+    }
+}
+
+/// `values` in ascending order: the slice itself when it already is (the
+/// samples are sorted once, when read), else a sorted copy.
+pub fn ascending(values: &[f64]) -> Cow<'_, [f64]> {
+    if values.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        Cow::Borrowed(values)
+    } else {
+        let mut v = values.to_vec();
+        sort(&mut v);
+        Cow::Owned(v)
+    }
+}
 
 /// A test's outcome: the statistic and, for hypothesis tests, the p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,10 +107,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 pub fn ks_2samp(reference: &[f64], current: &[f64]) -> Outcome {
     let (n1, n2) = (reference.len(), current.len());
     assert!(n1 > 0 && n2 > 0, "ks_2samp needs non-empty samples");
-    let mut a = reference.to_vec();
-    let mut b = current.to_vec();
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
+    let (a, b) = (ascending(reference), ascending(current));
     // Walk both sorted samples; at every distinct value compare the ECDFs
     // in integer units of 1/lcm(n1, n2).
     let g = gcd(n1 as u64, n2 as u64);
@@ -168,24 +236,42 @@ pub fn std_dev(x: &[f64]) -> f64 {
 /// `scipy.stats.wasserstein_distance(u, v)`: the area between the two
 /// empirical CDFs.
 pub fn wasserstein(u: &[f64], v: &[f64]) -> f64 {
-    let mut us = u.to_vec();
-    let mut vs = v.to_vec();
-    us.sort_by(f64::total_cmp);
-    vs.sort_by(f64::total_cmp);
-    let mut all: Vec<f64> = us.iter().chain(vs.iter()).copied().collect();
-    all.sort_by(f64::total_cmp);
+    let (us, vs) = (ascending(u), ascending(v));
     let (nu, nv) = (us.len() as f64, vs.len() as f64);
+    // Walk the two sorted samples as one (their merge, never built): at
+    // each value x, the ECDFs' gap times the step to the next value.
     let (mut i, mut j) = (0usize, 0usize);
+    let (mut a, mut b) = (0usize, 0usize);
+    let next = |a: &mut usize, b: &mut usize| -> Option<f64> {
+        match (us.get(*a), vs.get(*b)) {
+            (Some(x), Some(y)) if x.total_cmp(y).is_le() => {
+                *a += 1;
+                Some(*x)
+            }
+            (_, Some(y)) => {
+                *b += 1;
+                Some(*y)
+            }
+            (Some(x), None) => {
+                *a += 1;
+                Some(*x)
+            }
+            (None, None) => None,
+        }
+    };
     let mut total = 0.0;
-    for w in all.windows(2) {
-        let x = w[0];
+    let Some(mut x) = next(&mut a, &mut b) else {
+        return 0.0;
+    };
+    while let Some(after) = next(&mut a, &mut b) {
         while i < us.len() && us[i] <= x {
             i += 1;
         }
         while j < vs.len() && vs[j] <= x {
             j += 1;
         }
-        total += (i as f64 / nu - j as f64 / nv).abs() * (w[1] - w[0]);
+        total += (i as f64 / nu - j as f64 / nv).abs() * (after - x);
+        x = after;
     }
     total
 }
@@ -381,8 +467,7 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// the outer bins open-ended; a value equal to an edge falls in the bin to
 /// its right. The reference must be non-empty.
 pub fn quantile_bin_counts(reference: &[f64], current: &[f64], bins: usize) -> Counts {
-    let mut sorted = reference.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    let sorted = ascending(reference);
     let mut edges: Vec<f64> = (1..bins)
         .map(|i| quantile_sorted(&sorted, i as f64 / bins as f64))
         .collect();
@@ -460,6 +545,40 @@ pub fn histogram_bin_counts(reference: &[f64], current: &[f64]) -> Counts {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_radix_sort_orders_as_a_comparison_sort_does() {
+        // Seeded: negatives, duplicates, zeros, tiny and huge magnitudes,
+        // above and below the size where the radix passes start.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in [0, 1, 5, RADIX_FROM - 1, RADIX_FROM, 50_000] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|i| match next() % 5 {
+                    0 => (next() % 7) as f64 - 3.0,
+                    1 => f64::from_bits(next() >> 2) * if i % 2 == 0 { 1.0 } else { -1.0 },
+                    2 => 0.0,
+                    3 => (next() as f64) * 1e-300,
+                    _ => (next() % 1_000_000) as f64 / 7.0 - 70_000.0,
+                })
+                .filter(|x: &f64| x.is_finite())
+                .collect();
+            let mut expected = v.clone();
+            expected.sort_by(f64::total_cmp);
+            sort(&mut v);
+            assert_eq!(
+                v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{n} values"
+            );
+            assert!(matches!(ascending(&v), Cow::Borrowed(_)));
+        }
+    }
     use super::*;
 
     #[test]
