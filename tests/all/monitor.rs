@@ -655,3 +655,66 @@ fn rollouts_hold_without_traffic_promote_a_good_candidate_across_a_kill_and_roll
     );
     assert!(served.terminate().success());
 }
+
+/// The standard drift check on a large window tests its columns in
+/// parallel instances: the report put together is the one a single call
+/// makes, check for check and number for number.
+#[test]
+fn drift_in_parts_reports_what_one_call_reports() {
+    use sluice::runtime::{StepContext, StepLimits};
+    use sluice::wit::{Column, Table, Values};
+    let runtime = shared_runtime();
+    let plugin = runtime.load(&plugin("drift")).expect("load drift");
+    let mut g = Normal(9);
+    let mut table = |n: usize, shift: f64| Table {
+        columns: (0..7)
+            .map(|c| Column {
+                name: format!("c{c}"),
+                values: if c == 6 {
+                    Values::I64s((0..n).map(|i| (i % 4) as i64).collect())
+                } else {
+                    Values::F64s(
+                        (0..n)
+                            .map(|_| g.next() + if c < 2 { shift } else { 0.0 })
+                            .collect(),
+                    )
+                },
+                valid: None,
+            })
+            .collect(),
+    };
+    let reference = table(5_000, 0.0);
+    let data = table(sluice::monitor::check::SPLIT_FROM_ROWS, 0.3);
+    let step = StepContext::new("monitor:drift", StepLimits::default(), 1);
+    let whole = block_on(runtime.validate(&plugin, &step, &data, Some(&reference), &[]))
+        .expect("one call")
+        .value;
+    assert_eq!(
+        whole.checks.iter().filter(|c| !c.passed).count(),
+        2,
+        "c0 and c1 drift: {:?}",
+        whole.checks
+    );
+    for parts in [2, 3, 7] {
+        let split = block_on(sluice::monitor::check::drift_in_parts(
+            runtime,
+            plugin.clone(),
+            step.clone(),
+            data.clone(),
+            &reference,
+            Vec::new(),
+            parts,
+        ))
+        .expect("in parts");
+        assert_eq!(
+            format!("{:?}", split.checks),
+            format!("{:?}", whole.checks),
+            "{parts} parts"
+        );
+        assert_eq!(
+            format!("{:?}", split.metrics),
+            format!("{:?}", whole.metrics),
+            "{parts} parts"
+        );
+    }
+}

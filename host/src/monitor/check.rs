@@ -520,14 +520,143 @@ async fn validate(
             value: wit::ParamValue::Text(target.to_owned()),
         });
     }
+    let rows = data.num_rows();
     let data = crate::data::batch_to_table(&data).map_err(|e| e.to_string())?;
     let reference = reference
         .map(|r| crate::data::batch_to_table(&r))
         .transpose()
         .map_err(|e| e.to_string())?;
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(reference) = &reference
+        && plugin.info.name == "drift"
+        && matches!(check.kind, CheckKind::Drift | CheckKind::PredictionDrift)
+        && !check.params.contains_key("columns")
+        && rows >= SPLIT_FROM_ROWS
+        && parts > 1
+        && data.columns.len() > 1
+    {
+        return drift_in_parts(ctx.runtime, plugin, step, data, reference, params, parts).await;
+    }
     ctx.runtime
         .validate(&plugin, &step, &data, reference.as_ref(), &params)
         .await
         .map(|out| out.value)
         .map_err(|e| e.to_string())
+}
+
+/// From this many rows the standard drift check tests its columns in
+/// parallel instances.
+pub const SPLIT_FROM_ROWS: usize = 50_000;
+
+/// The standard `drift` validator's report, its columns tested in `parts`
+/// instances side by side (each a sandbox of its own, on its own core),
+/// put together exactly as one call makes it: the columns' checks in
+/// order, then the `dataset` check and the metrics from all of them.
+pub async fn drift_in_parts(
+    runtime: &Runtime,
+    plugin: Arc<crate::runtime::Plugin>,
+    step: StepContext,
+    data: wit::Table,
+    reference: &wit::Table,
+    params: Vec<wit::Param>,
+    parts: usize,
+) -> Result<wit::ValidationReport, String> {
+    let tested: Vec<wit::Column> = data
+        .columns
+        .into_iter()
+        .filter(|c| reference.columns.iter().any(|r| r.name == c.name))
+        .collect();
+    let n = tested.len();
+    if n == 0 {
+        return Err("the window and the reference have no column in common".into());
+    }
+    let per = n.div_ceil(parts.min(n));
+    let mut groups: Vec<Vec<wit::Column>> = Vec::new();
+    for column in tested {
+        match groups.last_mut() {
+            Some(g) if g.len() < per => g.push(column),
+            _ => groups.push(vec![column]),
+        }
+    }
+    let mut calls = Vec::with_capacity(groups.len());
+    for columns in groups {
+        let reference = wit::Table {
+            columns: reference
+                .columns
+                .iter()
+                .filter(|r| columns.iter().any(|c| c.name == r.name))
+                .cloned()
+                .collect(),
+        };
+        let (runtime, plugin, step, params) = (
+            runtime.clone(),
+            plugin.clone(),
+            step.clone(),
+            params.clone(),
+        );
+        calls.push(tokio::spawn(async move {
+            let data = wit::Table { columns };
+            runtime
+                .validate(&plugin, &step, &data, Some(&reference), &params)
+                .await
+                .map(|out| out.value)
+                .map_err(|e| e.to_string())
+        }));
+    }
+    let mut checks = Vec::new();
+    let mut column_metrics = Vec::new();
+    for call in calls {
+        let report = call.await.map_err(|e| format!("a drift call: {e}"))??;
+        checks.extend(report.checks.into_iter().filter(|c| c.name != "dataset"));
+        column_metrics.extend(
+            report.metrics.into_iter().filter(|m| {
+                !["drift_share", "drifted_columns", "columns"].contains(&m.name.as_str())
+            }),
+        );
+    }
+    let threshold = params
+        .iter()
+        .find(|p| p.name == "drift_share")
+        .and_then(|p| match p.value {
+            wit::ParamValue::Number(v) => Some(v),
+            _ => None,
+        })
+        .unwrap_or(0.5);
+    let drifted = checks.iter().filter(|c| !c.passed).count();
+    let share = drifted as f64 / n as f64;
+    let dataset_drift = share >= threshold;
+    let shown = if share != 0.0 && share.abs() < 1e-4 {
+        format!("{share:.3e}")
+    } else {
+        format!("{share:.4}")
+    };
+    checks.push(wit::Check {
+        name: "dataset".into(),
+        passed: !dataset_drift,
+        detail: format!(
+            "{drifted} of {n} columns drifted (share {shown}) {} {threshold}: {}",
+            if dataset_drift { ">=" } else { "<" },
+            if dataset_drift {
+                "dataset drift"
+            } else {
+                "no dataset drift"
+            }
+        ),
+    });
+    let mut metrics = vec![
+        wit::Metric {
+            name: "drift_share".into(),
+            value: share,
+        },
+        wit::Metric {
+            name: "drifted_columns".into(),
+            value: drifted as f64,
+        },
+        wit::Metric {
+            name: "columns".into(),
+            value: n as f64,
+        },
+    ];
+    metrics.extend(column_metrics);
+    Ok(wit::ValidationReport { checks, metrics })
 }

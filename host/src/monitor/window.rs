@@ -3,8 +3,8 @@
 //! where feedback sent some, and the service figures of every request.
 
 use crate::registry::Registry;
-use crate::serve::log::{INPUT_PREFIX, OUTPUT_PREFIX, labels, read};
-use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use crate::serve::log::{INPUT_PREFIX, OUTPUT_PREFIX, labels, read_between};
+use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde::Serialize;
@@ -80,19 +80,19 @@ pub async fn read_window(
     model: &str,
     window: Window,
 ) -> Result<BTreeMap<i64, VersionTraffic>, String> {
-    let log = read(
+    let log = read_between(
         &registry.meta,
         &registry.artifacts,
         registry.tenant(),
         model,
         Some(window.start_ms),
+        Some(window.end_ms),
     )
     .await
     .map_err(|e| e.to_string())?;
     let Some(log) = log else {
         return Ok(BTreeMap::new());
     };
-    let log = keep_before(&log, window.end_ms)?;
     let log = match labels::read_labels(
         &registry.meta,
         &registry.artifacts,
@@ -106,17 +106,6 @@ pub async fn read_window(
         None => log,
     };
     by_version(&log)
-}
-
-/// The rows of `log` logged before `end_ms`.
-fn keep_before(log: &RecordBatch, end_ms: i64) -> Result<RecordBatch, String> {
-    let end = crate::serve::log::rfc3339(end_ms);
-    let times = string_column(log, "time")?;
-    let keep: BooleanArray = times
-        .iter()
-        .map(|t| Some(t.is_some_and(|t| t < end.as_str())))
-        .collect();
-    arrow::compute::filter_record_batch(log, &keep).map_err(|e| e.to_string())
 }
 
 fn string_column<'a>(log: &'a RecordBatch, name: &str) -> Result<&'a StringArray, String> {
@@ -187,14 +176,23 @@ pub fn by_version(log: &RecordBatch) -> Result<BTreeMap<i64, VersionTraffic>, St
             latencies.sort_by(f64::total_cmp);
             service.p50_ms = quantile(&latencies, 0.5);
             service.p99_ms = quantile(&latencies, 0.99);
+            // Every row of the log (one version, all answered, the usual
+            // window): the columns as they are, no copy.
+            let all = answered.len() == log.num_rows();
             let take = arrow::array::UInt32Array::from(answered);
+            let rows = |c: &ArrayRef| -> Result<ArrayRef, String> {
+                if all {
+                    Ok(c.clone())
+                } else {
+                    arrow::compute::take(c, &take, None).map_err(|e| e.to_string())
+                }
+            };
             let pick = |prefix: &str| -> Result<RecordBatch, String> {
                 let mut fields = Vec::new();
                 let mut columns = Vec::new();
                 for (f, c) in log.schema().fields().iter().zip(log.columns()) {
                     if let Some(name) = f.name().strip_prefix(prefix) {
-                        let taken =
-                            arrow::compute::take(c, &take, None).map_err(|e| e.to_string())?;
+                        let taken = rows(c)?;
                         // A column the version never logged (another
                         // version's feature) is all null here: left out.
                         if taken.null_count() == taken.len() && !taken.is_empty() {
@@ -212,10 +210,7 @@ pub fn by_version(log: &RecordBatch) -> Result<BTreeMap<i64, VersionTraffic>, St
                 )
                 .map_err(|e| e.to_string())
             };
-            let labels = match label {
-                Some(l) => Some(arrow::compute::take(l, &take, None).map_err(|e| e.to_string())?),
-                None => None,
-            };
+            let labels = label.map(&rows).transpose()?;
             Ok((
                 v,
                 VersionTraffic {

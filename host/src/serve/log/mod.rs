@@ -25,7 +25,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use read::{ReadError, read, since_ms};
+pub use read::{ReadError, read, read_between, since_ms};
 pub use table::{INPUT_PREFIX, OUTPUT_PREFIX, rfc3339};
 
 use super::tensors::RawColumn;

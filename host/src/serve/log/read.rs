@@ -87,24 +87,80 @@ pub async fn read(
     model: &str,
     since_ms: Option<i64>,
 ) -> Result<Option<RecordBatch>, ReadError> {
-    let files = meta.inference_logs(tenant, model, since_ms).await?;
-    let since = since_ms.map(rfc3339);
+    read_between(meta, store, tenant, model, since_ms, None).await
+}
+
+/// [`read`] of the requests that arrived from `since_ms` until before
+/// `until_ms` (no bound with `None`). The files are fetched and decoded
+/// side by side (up to the cores), and only a file that crosses a bound
+/// is filtered row by row.
+pub async fn read_between(
+    meta: &MetaStore,
+    store: &ArtifactStore,
+    tenant: &str,
+    model: &str,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+) -> Result<Option<RecordBatch>, ReadError> {
+    let files: Vec<_> = meta
+        .inference_logs(tenant, model, since_ms)
+        .await?
+        .into_iter()
+        .filter(|f| until_ms.is_none_or(|u| f.first_ms < u))
+        .collect();
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut batches = Vec::new();
-    for file in files {
-        let batch = read_file(store, model, &file.digest).await?;
-        let batch = match &since {
-            Some(since) => keep_since(&batch, since).map_err(|message| ReadError::Format {
+    for group in files.chunks(parallel) {
+        let mut decoding = Vec::with_capacity(group.len());
+        for file in group {
+            let bytes = get_file(store, model, &file.digest).await?;
+            let (model, file) = (model.to_owned(), file.clone());
+            decoding.push(tokio::task::spawn_blocking(move || {
+                let format = |message: String| ReadError::Format {
+                    model: model.clone(),
+                    digest: file.digest.clone(),
+                    message,
+                };
+                let mut batch =
+                    crate::data::read_parquet(&bytes).map_err(|e| format(e.to_string()))?;
+                if let Some(since) = since_ms.filter(|s| file.first_ms < *s) {
+                    let since = rfc3339(since);
+                    batch = keep_times(&batch, |t| t >= since.as_str()).map_err(format)?;
+                }
+                if let Some(until) = until_ms.filter(|u| file.last_ms >= *u) {
+                    let until = rfc3339(until);
+                    batch = keep_times(&batch, |t| t < until.as_str()).map_err(format)?;
+                }
+                Ok::<_, ReadError>(batch)
+            }));
+        }
+        for d in decoding {
+            let batch = d.await.map_err(|e| ReadError::Union {
                 model: model.to_owned(),
-                digest: file.digest.clone(),
-                message,
-            })?,
-            None => batch,
-        };
-        if batch.num_rows() > 0 {
-            batches.push(batch);
+                message: format!("decoding a log file: {e}"),
+            })??;
+            if batch.num_rows() > 0 {
+                batches.push(batch);
+            }
         }
     }
     all(model, &batches)
+}
+
+/// The bytes of one file of `model`'s log or labels.
+async fn get_file(
+    store: &ArtifactStore,
+    model: &str,
+    digest: &ArtifactDigest,
+) -> Result<bytes::Bytes, ReadError> {
+    store
+        .get(digest)
+        .await
+        .map_err(|source| ReadError::Artifact {
+            model: model.to_owned(),
+            digest: digest.clone(),
+            source: Box::new(source),
+        })
 }
 
 /// One Parquet file of `model`'s log or labels.
@@ -141,16 +197,14 @@ pub(super) fn all(model: &str, batches: &[RecordBatch]) -> Result<Option<RecordB
         })
 }
 
-/// The rows of `batch` whose `time` is at or after `since`.
-fn keep_since(batch: &RecordBatch, since: &str) -> Result<RecordBatch, String> {
+/// The rows of `batch` whose `time` (RFC 3339, which orders as text)
+/// `keep` says to keep.
+fn keep_times(batch: &RecordBatch, keep: impl Fn(&str) -> bool) -> Result<RecordBatch, String> {
     let times = batch
         .column_by_name("time")
         .and_then(|c| c.as_any().downcast_ref::<StringArray>())
         .ok_or("it has no `time` column of text")?;
-    let keep: BooleanArray = times
-        .iter()
-        .map(|t| Some(t.is_some_and(|t| t >= since)))
-        .collect();
+    let keep: BooleanArray = times.iter().map(|t| Some(t.is_some_and(&keep))).collect();
     arrow::compute::filter_record_batch(batch, &keep).map_err(|e| e.to_string())
 }
 
