@@ -13,7 +13,8 @@ pandas, pyarrow, requests, evidently 0.7.23).
                                              send REQUESTS OIP v2 requests of
                                              ROWS rows each (f01 shifted by +0.5,
                                              f02 scaled x2) from THREADS threads
-    bench.py body OUT.json                   one single-row OIP v2 body (for oha)
+    bench.py bodies OUT N                    N single-row OIP v2 bodies, one a line
+                                             (oha -Z), drawn like the training rows
     bench.py sluice-drift DIR                read DIR/monitor-*.json (`sluice
                                              monitor run --json`) and DIR/wall-*
                                              and write DIR/sluice.json
@@ -158,13 +159,18 @@ def send(port, model, requests_n, rows, threads):
           f"({answered[0] * rows / elapsed:,.0f} rows/s, {threads} threads)")
 
 
-def body(out):
+def bodies(out, n):
+    """n single-row bodies drawn as the training rows are (no drift), one
+    a line, for oha -Z; and the first alone in OUT.first."""
     import numpy as np
 
     rng = np.random.default_rng(SEED + 2)
-    x, _, _ = features_like_training(rng, 1)
+    x, _, _ = features_like_training(rng, n)
+    lines = [json.dumps(oip_body(x[i : i + 1])) for i in range(n)]
     with open(out, "w") as f:
-        json.dump(oip_body(x), f)
+        f.write("\n".join(lines) + "\n")
+    with open(out + ".first", "w") as f:
+        f.write(lines[0])
 
 
 def drift_result(evaluation):
@@ -369,8 +375,8 @@ if __name__ == "__main__":
         pipeline(args[0], args[1], args[2], args[3], args[4], args[5:])
     elif cmd == "send":
         send(int(args[0]), args[1], int(args[2]), int(args[3]), int(args[4]))
-    elif cmd == "body":
-        body(*args)
+    elif cmd == "bodies":
+        bodies(args[0], int(args[1]))
     elif cmd == "sluice-drift":
         sluice_drift(*args)
     elif cmd == "evidently":

@@ -31,8 +31,9 @@
 # prediction_drift, service: the server evaluates it every 10 s during the
 # load), one without (the trained models are checked to be the same
 # bytes). The inference log is on in both. One server at a time, oha for
-# SECONDS at concurrency 16 with a single-row OIP v2 body, after 3 s of
-# warm-up, on/off alternating 3 times (the order swapped each round);
+# SECONDS at concurrency 16 with single-row OIP v2 bodies (10,000 rows
+# drawn like the training rows, no drift, one body a line: oha -Z), after
+# 3 s of warm-up, on/off alternating 3 times (the order swapped each round);
 # then the windows the monitored server recorded.
 #
 # Evidently runs in the venv of plugins/drift/reference (EVIDENTLY_VENV,
@@ -93,11 +94,13 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_server() {
   local home="$1" log="$2"
   port="$(free_port)"
+  # A fresh log: an earlier server's `ready:` must not be read as this one's.
+  rm -f "$log"
   setsid "$sluice" --home "$home" serve --no-auth --addr "127.0.0.1:$port" >"$log" 2>&1 &
   server_pid="$!"
   pids+=("$server_pid")
   for _ in $(seq 300); do
-    if grep -q '^ready:' "$log"; then return 0; fi
+    if grep -qs '^ready:' "$log"; then return 0; fi
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.2
   done
@@ -193,16 +196,17 @@ if [ "$(step_output "$work/on.run.json" train model)" != "$(step_output "$work/o
   echo "the two homes trained different models" >&2
   exit 1
 fi
-"$py" "$bench" body "$work/one.json"
+"$py" "$bench" bodies "$work/bodies.txt" 10000
 mkdir -p "$work/oha"
 since_ms="$(($(date +%s) * 1000))"
 measure() {
   local round="$1" mode="$2"
-  start_server "$work/$mode" "$work/serve-$mode.log"
-  curl -sf "http://127.0.0.1:$port/v2/models/bench/infer" -H 'content-type: application/json' \
-    -d "@$work/one.json" >/dev/null || { echo "the $mode server did not answer" >&2; exit 1; }
+  start_server "$work/$mode" "$work/serve-$round-$mode.log"
+  curl -sS --max-time 10 -f "http://127.0.0.1:$port/v2/models/bench/infer" \
+    -H 'content-type: application/json' -d "@$work/bodies.txt.first" >/dev/null ||
+    { echo "the $mode server did not answer:" >&2; cat "$work/serve-$round-$mode.log" >&2; exit 1; }
   local args=(--no-tui --output-format json --wait-ongoing-requests-after-deadline -c 16
-    -m POST -H 'content-type: application/json' -D "$work/one.json"
+    -m POST -H 'content-type: application/json' -Z "$work/bodies.txt"
     "http://127.0.0.1:$port/v2/models/bench/infer")
   "$oha" -z 3s "${args[@]}" >/dev/null
   echo "    round $round, monitors $mode: ${seconds} s at concurrency 16 (load $(uptime | sed 's/.*load average: //'))"
