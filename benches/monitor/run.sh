@@ -163,7 +163,7 @@ train "$home" bench 1d drift
 
 echo "==> sending $requests requests of $rows_per_request rows (f01 +0.5, f02 x2)"
 start_server "$home" "$work/serve-drift.log"
-"$py" "$bench" send "$port" bench "$requests" "$rows_per_request" 2
+timeout 1200 "$py" "$bench" send "$port" bench "$requests" "$rows_per_request" 2
 stop_server
 tail -n 1 "$work/serve-drift.log" | sed 's/^/    server: /'
 
@@ -171,10 +171,12 @@ echo "==> sluice monitor run bench --window 1d --dry-run --json, 3 times"
 for i in 1 2 3; do
   rc=0
   start="$(date +%s.%N)"
-  "$sluice" --home "$home" monitor run bench --window 1d --dry-run --json >"$work/monitor-$i.json" ||
+  timeout 600 "$sluice" --home "$home" monitor run bench --window 1d --dry-run --json \
+    >"$work/monitor-$i.json" ||
     rc=$?
   end="$(date +%s.%N)"
-  # Exit 1: a check failed, as it should with f01 and f02 drifted.
+  # Exit 1: a check failed, as it should with f01 and f02 drifted (124:
+  # not within 10 minutes).
   if [ "$rc" -gt 1 ]; then
     echo "sluice monitor run exited $rc" >&2
     exit 1
@@ -185,7 +187,7 @@ done
 
 echo "==> Evidently $("$py" -c 'import evidently; print(evidently.__version__)'): Report([DataDriftPreset()]), the same reference and rows"
 "$sluice" --home "$home" serve logs bench -o "$work/cur.parquet" >/dev/null
-"$py" "$bench" evidently "$work/train.parquet" "$work/cur.parquet" 3 "$work/evidently.json"
+timeout 3600 "$py" "$bench" evidently "$work/train.parquet" "$work/cur.parquet" 3 "$work/evidently.json"
 # The 1M-row log is not needed any more: free the disk for part B.
 rm -f "$work/cur.parquet"
 
