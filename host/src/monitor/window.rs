@@ -87,6 +87,12 @@ pub async fn read_window(
         model,
         Some(window.start_ms),
         Some(window.end_ms),
+        |name| {
+            name.starts_with(INPUT_PREFIX)
+                || name.starts_with(OUTPUT_PREFIX)
+                || ["request_id", "row", "key", "version", "variant", "status", "latency_ms"]
+                    .contains(&name)
+        },
     )
     .await
     .map_err(|e| e.to_string())?;

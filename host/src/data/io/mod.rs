@@ -76,7 +76,7 @@ pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
 pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch, DataError> {
     match Format::of(path)? {
         Format::Csv => super::csv_file::read_csv(path, file),
-        Format::Parquet => parquet_to_batch(file, &path.display().to_string()),
+        Format::Parquet => parquet_to_batch(file, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, BufReader::new(file)),
     }
 }
@@ -86,7 +86,7 @@ pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch
 pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataError> {
     match Format::of(path)? {
         Format::Csv => super::csv_file::read_csv(path, Cursor::new(bytes)),
-        Format::Parquet => parquet_to_batch(bytes, &path.display().to_string()),
+        Format::Parquet => parquet_to_batch(bytes, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
     }
 }
@@ -115,19 +115,41 @@ fn concat(schema: SchemaRef, mut batches: Vec<RecordBatch>) -> Result<RecordBatc
 
 /// Reads Parquet bytes (for example an artifact) into one batch.
 pub fn read_parquet(bytes: &[u8]) -> Result<RecordBatch, DataError> {
-    parquet_to_batch(Bytes::copy_from_slice(bytes), "in-memory bytes")
+    parquet_to_batch(Bytes::copy_from_slice(bytes), "in-memory bytes", None)
+}
+
+/// Reads only the columns of Parquet `bytes` whose names `keep` accepts
+/// (the others are not decoded), without copying the bytes.
+pub fn read_parquet_columns(
+    bytes: Bytes,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<RecordBatch, DataError> {
+    parquet_to_batch(bytes, "in-memory bytes", Some(keep))
 }
 
 fn parquet_to_batch<T: ChunkReader + 'static>(
     input: T,
     what: &str,
+    keep: Option<&dyn Fn(&str) -> bool>,
 ) -> Result<RecordBatch, DataError> {
     let parquet = |source| DataError::Parquet {
         action: "reading",
         what: what.to_owned(),
         source,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(parquet)?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(parquet)?;
+    if let Some(keep) = keep {
+        let roots: Vec<usize> = builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| keep(f.name()))
+            .map(|(i, _)| i)
+            .collect();
+        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+        builder = builder.with_projection(mask);
+    }
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let schema = builder.schema().clone();
     let reader = builder
@@ -141,6 +163,8 @@ fn parquet_to_batch<T: ChunkReader + 'static>(
                 what: what.to_owned(),
                 source,
             })?;
+    // A projection's batches have fewer columns than the file's schema.
+    let schema = batches.first().map_or(schema, RecordBatch::schema);
     concat(schema, batches)
 }
 

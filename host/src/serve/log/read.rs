@@ -87,13 +87,14 @@ pub async fn read(
     model: &str,
     since_ms: Option<i64>,
 ) -> Result<Option<RecordBatch>, ReadError> {
-    read_between(meta, store, tenant, model, since_ms, None).await
+    read_between(meta, store, tenant, model, since_ms, None, |_| true).await
 }
 
 /// [`read`] of the requests that arrived from `since_ms` until before
-/// `until_ms` (no bound with `None`). The files are fetched and decoded
-/// side by side (up to the cores), and only a file that crosses a bound
-/// is filtered row by row.
+/// `until_ms` (no bound with `None`), only the columns `keep` accepts (the
+/// others are not decoded). The files are fetched and decoded side by side
+/// (up to the cores), and only a file that crosses a bound is filtered row
+/// by row.
 pub async fn read_between(
     meta: &MetaStore,
     store: &ArtifactStore,
@@ -101,6 +102,7 @@ pub async fn read_between(
     model: &str,
     since_ms: Option<i64>,
     until_ms: Option<i64>,
+    keep: fn(&str) -> bool,
 ) -> Result<Option<RecordBatch>, ReadError> {
     let files: Vec<_> = meta
         .inference_logs(tenant, model, since_ms)
@@ -121,8 +123,12 @@ pub async fn read_between(
                     digest: file.digest.clone(),
                     message,
                 };
-                let mut batch =
-                    crate::data::read_parquet(&bytes).map_err(|e| format(e.to_string()))?;
+                let crosses = since_ms.is_some_and(|s| file.first_ms < s)
+                    || until_ms.is_some_and(|u| file.last_ms >= u);
+                // `time` is read where rows are filtered by it.
+                let wanted = |name: &str| keep(name) || (crosses && name == "time");
+                let mut batch = crate::data::read_parquet_columns(bytes, &wanted)
+                    .map_err(|e| format(e.to_string()))?;
                 if let Some(since) = since_ms.filter(|s| file.first_ms < *s) {
                     let since = rfc3339(since);
                     batch = keep_times(&batch, |t| t >= since.as_str()).map_err(format)?;
@@ -130,6 +136,12 @@ pub async fn read_between(
                 if let Some(until) = until_ms.filter(|u| file.last_ms >= *u) {
                     let until = rfc3339(until);
                     batch = keep_times(&batch, |t| t < until.as_str()).map_err(format)?;
+                }
+                if crosses && !keep("time") {
+                    let without: Vec<usize> = (0..batch.num_columns())
+                        .filter(|&i| batch.schema().field(i).name() != "time")
+                        .collect();
+                    batch = batch.project(&without).map_err(|e| format(e.to_string()))?;
                 }
                 Ok::<_, ReadError>(batch)
             }));
