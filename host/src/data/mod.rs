@@ -27,8 +27,8 @@ pub use convert::{
     batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
 };
 pub use io::{
-    encode_table, read_parquet, read_parquet_columns, read_split, read_table, table_from_bytes, table_from_file,
-    write_csv, write_parquet, write_parquet_pieces, write_table,
+    encode_table, read_parquet, read_parquet_columns, read_split, read_table, table_from_bytes,
+    table_from_file, write_csv, write_parquet, write_parquet_pieces, write_table,
 };
 pub use source::{DataFile, FileRead, SourceError, open_data_file};
 pub(crate) use split::SplitMix64;

@@ -90,8 +90,16 @@ pub async fn read_window(
         |name| {
             name.starts_with(INPUT_PREFIX)
                 || name.starts_with(OUTPUT_PREFIX)
-                || ["request_id", "row", "key", "version", "variant", "status", "latency_ms"]
-                    .contains(&name)
+                || [
+                    "request_id",
+                    "row",
+                    "key",
+                    "version",
+                    "variant",
+                    "status",
+                    "latency_ms",
+                ]
+                .contains(&name)
         },
     )
     .await
