@@ -181,14 +181,7 @@ pub(super) async fn read_file(
     model: &str,
     digest: &ArtifactDigest,
 ) -> Result<RecordBatch, ReadError> {
-    let bytes = store
-        .get(digest)
-        .await
-        .map_err(|source| ReadError::Artifact {
-            model: model.to_owned(),
-            digest: digest.clone(),
-            source: Box::new(source),
-        })?;
+    let bytes = get_file(store, model, digest).await?;
     crate::data::read_parquet(&bytes).map_err(|e| ReadError::Format {
         model: model.to_owned(),
         digest: digest.clone(),
