@@ -181,6 +181,22 @@ fn send_labels(url: &str, tag: &str, ys: &[i64]) {
     assert_eq!(reply.status, 200, "{}", reply.json());
 }
 
+/// Promote `version` of the model to `production`.
+fn promote(home: &Path, version: &str) {
+    ok_json(
+        home,
+        &[
+            "models",
+            "promote",
+            MODEL,
+            version,
+            "--to",
+            "production",
+            "--json",
+        ],
+    );
+}
+
 /// `sluice monitor run --dry-run --json` over the last `span`.
 fn evaluate(home: &Path, span: Duration) -> Value {
     let window = format!("{}ms", span.as_millis());
@@ -237,18 +253,7 @@ fn monitors_estimate_accuracy_find_the_drifted_features_and_roll_back() {
             Some(version.parse().unwrap()),
             "{run}"
         );
-        ok_json(
-            &home,
-            &[
-                "models",
-                "promote",
-                MODEL,
-                version,
-                "--to",
-                "production",
-                "--json",
-            ],
-        );
+        promote(&home, version);
     }
     let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
 
@@ -526,18 +531,7 @@ fn rollouts_hold_without_traffic_promote_a_good_candidate_across_a_kill_and_roll
             "{run}"
         );
     }
-    ok_json(
-        &home,
-        &[
-            "models",
-            "promote",
-            MODEL,
-            "1",
-            "--to",
-            "production",
-            "--json",
-        ],
-    );
+    promote(&home, "1");
     let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
 
     // (d) No traffic: every interval is inconclusive and the rollout holds
@@ -717,4 +711,78 @@ fn drift_in_parts_reports_what_one_call_reports() {
             "{parts} parts"
         );
     }
+}
+
+/// A version's stored monitor reference has each column sorted on its
+/// own: the drift plugin must report on it exactly what it reports on the
+/// training rows as they are, for every method and binning.
+#[test]
+fn a_sorted_reference_reports_what_the_rows_report() {
+    use sluice::runtime::{StepContext, StepLimits};
+    use sluice::wit::{Column, Param, ParamValue, Table, Values};
+    let runtime = shared_runtime();
+    let plugin = runtime.load(&plugin("drift")).expect("load drift");
+    let mut g = Normal(21);
+    let mut table = |n: usize, shift: f64| Table {
+        columns: vec![
+            Column {
+                name: "wide".into(),
+                values: Values::F64s((0..n).map(|_| g.next() + shift).collect()),
+                valid: Some((0..n).map(|i| i % 17 != 3).collect()),
+            },
+            Column {
+                name: "steps".into(),
+                values: Values::F64s((0..n).map(|_| (g.next() * 2.0).round()).collect()),
+                valid: None,
+            },
+            Column {
+                name: "count".into(),
+                values: Values::I64s((0..n).map(|_| (g.uniform() * 40.0) as i64).collect()),
+                valid: None,
+            },
+            Column {
+                name: "plan".into(),
+                values: Values::Strings(
+                    (0..n)
+                        .map(|_| ["basic", "plus", "pro"][(g.uniform() * 3.0) as usize].into())
+                        .collect(),
+                ),
+                valid: Some((0..n).map(|i| i % 11 != 5).collect()),
+            },
+        ],
+    };
+    let rows = table(3_000, 0.0);
+    let sorted = sluice::data::batch_to_table(
+        &sluice::monitor::reference::sort_columns(
+            &sluice::data::table_to_batch(rows.clone()).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_ne!(
+        format!("{:?}", sorted.columns[0]),
+        format!("{:?}", rows.columns[0]),
+        "the stored reference is in another order"
+    );
+    let current = table(2_000, 0.2);
+    let step = StepContext::new("monitor:drift", StepLimits::default(), 1);
+    let text = |name: &str, value: &str| Param {
+        name: name.into(),
+        value: ParamValue::Text(value.into()),
+    };
+    let mut compared = 0;
+    for method in ["auto", "ks", "wasserstein", "jensenshannon", "psi"] {
+        for binning in ["evidently", "quantile"] {
+            let params = [text("method", method), text("binning", binning)];
+            let report = |reference: &Table| {
+                block_on(runtime.validate(&plugin, &step, &current, Some(reference), &params))
+                    .map(|r| format!("{:?} {:?}", r.value.checks, r.value.metrics))
+                    .map_err(|e| e.to_string())
+            };
+            let on_rows = report(&rows);
+            assert_eq!(report(&sorted), on_rows, "{method}, {binning}");
+            compared += usize::from(on_rows.is_ok());
+        }
+    }
+    assert!(compared >= 6, "most methods run on these columns");
 }

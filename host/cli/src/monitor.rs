@@ -1,5 +1,6 @@
-//! `sluice monitor run|show|report NAME`: a model's monitor on demand,
-//! its recorded results and alerts, and a window's HTML report.
+//! `sluice monitor run|show|report|reference NAME`: a model's monitor on
+//! demand, its recorded results and alerts, a window's HTML report, and
+//! the reference its windows are compared with.
 
 use super::models::registry;
 use super::output::{errln, outln, print_json, table};
@@ -26,6 +27,10 @@ pub enum MonitorCommand {
     /// current values with its drift test, the checks, performance and
     /// latency over time, the alerts.
     Report(ReportArgs),
+    /// The reference a version's traffic is compared with, as stored once
+    /// (at registration, or at its first evaluation): its training rows
+    /// and holdout predictions, each column's statistics.
+    Reference(ReferenceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,11 +82,25 @@ pub struct ReportArgs {
     pub output: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct ReferenceArgs {
+    /// The model's name.
+    pub model: String,
+    /// The version (the one `production` holds by default, else the
+    /// latest).
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Print the references as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub async fn monitor(home: &Workspace, cmd: MonitorCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         MonitorCommand::Run(args) => run(home, args).await,
         MonitorCommand::Show(args) => show(home, args).await,
         MonitorCommand::Report(args) => report(home, args).await,
+        MonitorCommand::Reference(args) => reference(home, args).await,
     }
 }
 
@@ -320,5 +339,84 @@ async fn report(home: &Workspace, args: ReportArgs) -> anyhow::Result<ExitCode> 
         data.checks.len(),
         args.output.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reference(home: &Workspace, args: ReferenceArgs) -> anyhow::Result<ExitCode> {
+    let reg = registry(home).await?;
+    let versions = reg.versions(&args.model).await?;
+    let version = match args.version {
+        Some(v) => v,
+        None => match reg.aliases(&args.model).await?.get("production") {
+            Some(v) => *v,
+            None => *versions
+                .last()
+                .ok_or_else(|| anyhow::anyhow!("model `{}` has no version", args.model))?,
+        },
+    };
+    // An unknown version is an error, not an empty answer.
+    reg.version(&args.model, version).await?;
+    let mut stored = Vec::new();
+    for kind in ["inputs", "outputs"] {
+        if let Some(r) = reg
+            .meta
+            .monitor_reference(reg.tenant(), &args.model, version, kind)
+            .await?
+        {
+            stored.push(r);
+        }
+    }
+    if args.json {
+        print_json(&stored)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if stored.is_empty() {
+        errln!(
+            "{}:{version} has no stored monitor reference: it is built when a version \
+             declaring a monitor is registered, or at its first evaluation",
+            args.model
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &stored {
+        let what = if r.kind == "inputs" {
+            "training rows"
+        } else {
+            "holdout predictions"
+        };
+        outln!(
+            "{}:{} {} reference ({what}): {} rows, built {}, artifact {}",
+            r.model,
+            r.version,
+            r.kind,
+            r.rows,
+            time(r.created_ms),
+            &r.digest.to_hex()[..12]
+        );
+        let mut t = table(&[
+            "column", "kind", "nulls", "distinct", "min", "median", "max", "mean", "std", "top",
+        ]);
+        let num = |v: Option<f64>| v.map(fmt).unwrap_or_default();
+        for c in &r.columns {
+            t.add_row([
+                c.name.clone(),
+                c.kind.clone(),
+                c.nulls.to_string(),
+                c.distinct.to_string(),
+                num(c.min),
+                num(c.quantiles.get(2).copied()),
+                num(c.max),
+                num(c.mean),
+                num(c.std),
+                c.top
+                    .iter()
+                    .take(3)
+                    .map(|(v, n)| format!("{v} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]);
+        }
+        outln!("{t}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -168,11 +168,12 @@ impl MetaStore {
             .collect()
     }
 
-    /// Every log and label file's digest, of every tenant: garbage
-    /// collection keeps them.
+    /// Every log and label file's digest and every stored monitor
+    /// reference's, of every tenant: garbage collection keeps them.
     pub(super) async fn inference_log_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
         let texts: Vec<String> = sqlx::query_scalar(
-            "SELECT digest FROM inference_logs UNION SELECT digest FROM inference_labels",
+            "SELECT digest FROM inference_logs UNION SELECT digest FROM inference_labels \
+             UNION SELECT digest FROM monitor_references",
         )
         .fetch_all(&self.pool)
         .await

@@ -316,7 +316,8 @@ impl MetaStore {
     /// Every artifact something recorded still refers to: a step's inputs
     /// and outputs, the plugin component of every step run, and every
     /// digest inside a model version (chain states, model, plugins, data,
-    /// predictions, explanations), and every file of the inference log.
+    /// predictions, explanations), every file of the inference log and
+    /// every stored monitor reference.
     /// Garbage collection keeps these.
     pub async fn referenced_artifacts(&self) -> Result<BTreeSet<ArtifactDigest>> {
         let mut referenced = self.run_artifacts(None).await?;

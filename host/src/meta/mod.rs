@@ -38,7 +38,7 @@ pub use inference_log::{InferenceLabelFile, InferenceLogFile};
 pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};
 pub use models::{AuditEntry, AuditEvent, ModelRow, NewModelVersion, Registered, ServingRow};
-pub use monitor::{MonitorAlert, MonitorRecord};
+pub use monitor::{ColumnSummary, MonitorAlert, MonitorRecord, MonitorReference};
 pub use pipelines::PipelineVersion;
 pub use records::{NewRun, NewStep, RunRecord, RunStatus, StepEnd, StepRunRecord, StepStatus};
 pub use rollouts::RolloutRow;

@@ -3,6 +3,7 @@
 
 use super::MetaError;
 use super::store::db;
+use crate::artifacts::ArtifactDigest;
 use crate::meta::MetaStore;
 use serde::Serialize;
 use sqlx::Row;
@@ -55,7 +56,133 @@ pub struct MonitorAlert {
     pub action: String,
 }
 
+/// One column of a stored monitor reference, in numbers (non-finite
+/// values left out of the numbers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ColumnSummary {
+    /// The column.
+    pub name: String,
+    /// `numeric` or `categorical`.
+    pub kind: String,
+    /// Its rows.
+    pub rows: u64,
+    /// Those null.
+    pub nulls: u64,
+    /// Its distinct values.
+    pub distinct: u64,
+    /// The smallest number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The largest number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    /// The (population) standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    /// The 5th, 25th, 50th, 75th and 95th percentiles (linear
+    /// interpolation, as numpy's default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantiles: Vec<f64>,
+    /// The ten most frequent categories with their counts, most frequent
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<(String, u64)>,
+}
+
+/// A version's monitor reference, stored once: see
+/// [`crate::monitor::reference`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitorReference {
+    /// The model.
+    pub model: String,
+    /// The version.
+    pub version: i64,
+    /// `inputs` (training rows) or `outputs` (holdout predictions).
+    pub kind: String,
+    /// The Parquet file of its sorted columns in the artifact store.
+    pub digest: ArtifactDigest,
+    /// Its rows.
+    pub rows: i64,
+    /// Each column, in numbers.
+    pub columns: Vec<ColumnSummary>,
+    /// When it was built (Unix milliseconds).
+    pub created_ms: i64,
+}
+
 impl MetaStore {
+    /// List `tenant`'s monitor reference `r`, in place of one listed
+    /// before for the same version and kind (whose file the store lost).
+    pub async fn record_monitor_reference(&self, tenant: &str, r: &MonitorReference) -> Result<()> {
+        let columns = serde_json::to_string(&r.columns).expect("summaries serialize");
+        sqlx::query(
+            "INSERT INTO monitor_references (tenant, model, version, kind, digest, rows, \
+             columns_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (tenant, model, version, kind) DO UPDATE SET digest = excluded.digest, \
+             rows = excluded.rows, columns_json = excluded.columns_json, \
+             created_ms = excluded.created_ms",
+        )
+        .bind(tenant)
+        .bind(&r.model)
+        .bind(r.version)
+        .bind(&r.kind)
+        .bind(r.digest.to_hex())
+        .bind(r.rows)
+        .bind(columns)
+        .bind(r.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db(format!(
+            "list a monitor reference of model `{}`",
+            r.model
+        )))?;
+        Ok(())
+    }
+
+    /// `tenant`'s stored `kind` reference of `model`'s `version`, if built.
+    pub async fn monitor_reference(
+        &self,
+        tenant: &str,
+        model: &str,
+        version: i64,
+        kind: &str,
+    ) -> Result<Option<MonitorReference>> {
+        let action = || format!("read the monitor reference of model `{model}`");
+        let Some(r) = sqlx::query(
+            "SELECT digest, rows, columns_json, created_ms FROM monitor_references \
+             WHERE tenant = ? AND model = ? AND version = ? AND kind = ?",
+        )
+        .bind(tenant)
+        .bind(model)
+        .bind(version)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(action()))?
+        else {
+            return Ok(None);
+        };
+        let digest: String = r.try_get("digest").map_err(db(action()))?;
+        let columns: String = r.try_get("columns_json").map_err(db(action()))?;
+        Ok(Some(MonitorReference {
+            model: model.to_owned(),
+            version,
+            kind: kind.to_owned(),
+            digest: ArtifactDigest::parse(&digest).map_err(|_| MetaError::InvalidRecord {
+                what: "artifact digest",
+                value: digest.clone(),
+            })?,
+            rows: r.try_get("rows").map_err(db(action()))?,
+            columns: serde_json::from_str(&columns).map_err(|_| MetaError::InvalidRecord {
+                what: "monitor reference columns",
+                value: columns.clone(),
+            })?,
+            created_ms: r.try_get("created_ms").map_err(db(action()))?,
+        }))
+    }
+
     /// Record `result` of `tenant` (replacing the same check's result of
     /// the same version and window).
     pub async fn record_monitor_result(&self, tenant: &str, r: &MonitorRecord) -> Result<()> {

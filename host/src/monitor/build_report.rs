@@ -3,6 +3,7 @@
 //! the model's recorded history and its alerts.
 
 use super::check::{CheckContext, CheckResult};
+use super::reference::ReferenceKind;
 use super::report::{
     AlertRow, CheckRow, FeatureDrift, HistoryPoint, LatencyPoint, ReportData, WindowInfo,
 };
@@ -66,7 +67,7 @@ impl Monitor<'_> {
         };
         let drift = chosen.results.iter().find(|r| r.kind == CheckKind::Drift);
         let mut features = Vec::new();
-        if let Ok(train) = ctx.train().await {
+        if let Ok(train) = ctx.tables().reference(ReferenceKind::Inputs).await {
             for (name, _) in &v.input_schema {
                 if let (Some(r), Some(c)) = (
                     train.column_by_name(name),
@@ -76,7 +77,7 @@ impl Monitor<'_> {
                 }
             }
         }
-        let prediction = match ctx.holdout_predictions(false).await {
+        let prediction = match ctx.tables().reference(ReferenceKind::Outputs).await {
             Ok(holdout) => match (
                 holdout.column_by_name("prediction"),
                 traffic.outputs.column_by_name("prediction"),

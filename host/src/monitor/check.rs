@@ -2,6 +2,7 @@
 //! handed to its validator in the sandbox (or, for `service`, the
 //! server's own figures compared with the bounds).
 
+use super::reference::ReferenceKind;
 use super::spec::{CheckKind, CheckSpec, MonitorSpec};
 use super::window::VersionTraffic;
 use crate::artifacts::ArtifactDigest;
@@ -113,7 +114,27 @@ pub struct CheckContext<'a> {
     pub version: &'a ModelVersion,
 }
 
-impl CheckContext<'_> {
+impl<'a> CheckContext<'a> {
+    /// The version's stored tables.
+    pub fn tables(&self) -> VersionTables<'a> {
+        VersionTables {
+            registry: self.registry,
+            version: self.version,
+        }
+    }
+}
+
+/// A registered version's tables in its tenant's store: its training
+/// rows, holdout predictions and monitor references.
+#[derive(Clone, Copy)]
+pub struct VersionTables<'a> {
+    /// The tenant's registry.
+    pub registry: &'a Registry,
+    /// The version.
+    pub version: &'a ModelVersion,
+}
+
+impl<'a> VersionTables<'a> {
     async fn table(
         &self,
         digest: Option<&ArtifactDigest>,
@@ -172,7 +193,7 @@ impl CheckContext<'_> {
         with_column(&predictions, target, labels.clone())
     }
 
-    fn target(&self) -> Result<&str, String> {
+    fn target(&self) -> Result<&'a str, String> {
         self.version.target.as_deref().ok_or_else(|| {
             format!(
                 "{}:{} has no target column: its dataset names none",
@@ -198,7 +219,7 @@ fn with_column(batch: &RecordBatch, name: &str, column: ArrayRef) -> Result<Reco
 }
 
 /// `batch`'s columns named in `names` (those it has), in that order.
-fn select(
+pub(super) fn select(
     batch: &RecordBatch,
     names: impl IntoIterator<Item = String>,
 ) -> Result<RecordBatch, String> {
@@ -428,14 +449,14 @@ async fn validate(
     );
     let (data, reference) = match check.kind {
         CheckKind::Drift => {
-            let train = ctx.train().await?;
+            let reference = ctx.tables().reference(ReferenceKind::Inputs).await?;
             (
                 select(&traffic.inputs, features())?,
-                Some(select(&train, features())?),
+                Some(select(&reference, features())?),
             )
         }
         CheckKind::PredictionDrift => {
-            let holdout = ctx.holdout_predictions(false).await?;
+            let holdout = ctx.tables().reference(ReferenceKind::Outputs).await?;
             let names: Vec<String> = traffic
                 .outputs
                 .schema()
@@ -451,13 +472,13 @@ async fn validate(
         }
         CheckKind::Cbpe => (
             traffic.outputs.clone(),
-            Some(ctx.holdout_predictions(true).await?),
+            Some(ctx.tables().holdout_predictions(true).await?),
         ),
         CheckKind::Performance => {
             let prepared = prepared.ok_or("the version could not be loaded")?;
-            let target = ctx.target()?;
-            let train = ctx.train().await?;
-            let like = train
+            let target = ctx.tables().target()?;
+            let reference = ctx.tables().reference(ReferenceKind::Inputs).await?;
+            let like = reference
                 .schema()
                 .field_with_name(target)
                 .map_err(|_| format!("the training rows have no target column `{target}`"))?
@@ -488,7 +509,7 @@ async fn validate(
             if let (Some(labels), Some(target)) = (&traffic.labels, version.target.as_deref()) {
                 data = with_column(&data, target, labels.clone())?;
             }
-            (data, Some(ctx.train().await?))
+            (data, Some(ctx.tables().train().await?))
         }
         CheckKind::Service => unreachable!("the service check runs no plugin"),
     };

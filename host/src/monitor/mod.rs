@@ -54,6 +54,7 @@
 
 mod build_report;
 pub mod check;
+pub mod reference;
 pub mod report;
 pub mod spec;
 pub mod window;

@@ -31,6 +31,9 @@ impl ModelRegistrar for RunRegistrar {
                     &actor,
                 )
                 .await?;
+            for failed in crate::monitor::reference::build_references(&registry, &version).await {
+                tracing::warn!("monitor reference not built at registration: {failed}");
+            }
             if let Some(serving) = model.serving {
                 registry
                     .declare_serving(model.name, serving, model.pipeline, &actor)
