@@ -786,3 +786,148 @@ fn a_sorted_reference_reports_what_the_rows_report() {
     }
     assert!(compared >= 6, "most methods run on these columns");
 }
+
+/// `sluice monitor show --json`'s results of `check`, by window.
+fn windows_of(home: &Path, check: &str) -> Vec<Value> {
+    let shown = ok_json(home, &["monitor", "show", MODEL, "--json"]);
+    shown["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["check"] == check)
+        .cloned()
+        .collect()
+}
+
+/// A monitor whose window is a count of requests: the server judges each
+/// 25 requests as they come (none before), `monitor run` the last N; the
+/// reference is built once, at registration, and survives `gc`.
+#[test]
+fn windows_of_requests_and_a_reference_built_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let path = pipeline(dir.path(), "1", 1.0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("window = \"2s\""));
+    std::fs::write(
+        &path,
+        text.replace("window = \"2s\"", "window = \"25 requests\""),
+    )
+    .unwrap();
+    ok_json(&home, &["run", path.to_str().unwrap(), "--json"]);
+    promote(&home, "1");
+
+    // Built at registration: the training rows (features and target) and
+    // the holdout predictions, each column in numbers.
+    let reference = ok_json(&home, &["monitor", "reference", MODEL, "--json"]);
+    let kinds: Vec<&str> = reference
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["inputs", "outputs"], "{reference}");
+    let inputs = &reference[0];
+    assert_eq!(inputs["rows"], 6000, "the train part: {inputs}");
+    let names: Vec<&str> = inputs["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["x1", "x2", "x3", "x4", "y"]);
+    let x1 = &inputs["columns"][0];
+    let q: Vec<f64> = serde_json::from_value(x1["quantiles"].clone()).unwrap();
+    let (min, max) = (x1["min"].as_f64().unwrap(), x1["max"].as_f64().unwrap());
+    assert!(
+        q.len() == 5 && min < q[0] && q.windows(2).all(|w| w[0] <= w[1]) && q[4] < max,
+        "{x1}"
+    );
+    assert!(
+        x1["mean"].as_f64().unwrap().abs() < 0.1,
+        "x1 is standard normal: {x1}"
+    );
+    assert!((x1["std"].as_f64().unwrap() - 1.0).abs() < 0.1, "{x1}");
+    let y = &inputs["columns"][4];
+    assert_eq!(
+        (&y["kind"], &y["distinct"]),
+        (&json!("numeric"), &json!(2)),
+        "{y}"
+    );
+    assert_eq!(reference[1]["rows"], 2000, "the holdout predictions");
+
+    let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
+    let (xs, _) = rows(31, 7000, 0.0, 1.0);
+    send(&served.url, "a", &xs);
+    // 70 requests of 100 rows: two windows of 25, and 20 requests that
+    // make none yet.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while windows_of(&home, "drift").len() < 2 {
+        assert!(Instant::now() < deadline, "two windows were not judged");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // A window ends at the millisecond its 25th request came in: the
+    // requests of that same millisecond join it.
+    let judged = windows_of(&home, "drift");
+    assert_eq!(judged.len(), 2, "{judged:?}");
+    for r in &judged {
+        let rows = r["rows"].as_i64().unwrap();
+        assert!(rows >= 2500 && rows % 100 == 0, "{r}");
+        assert_eq!(r["status"], "pass", "{r}");
+    }
+    assert_eq!(
+        judged[0]["window_end_ms"], judged[1]["window_start_ms"],
+        "each window starts where the last ended"
+    );
+    send(&served.url, "b", &xs[..2500]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while windows_of(&home, "drift").len() < 3 {
+        assert!(Instant::now() < deadline, "the third window was not judged");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let third = &windows_of(&home, "drift")[2];
+    assert!(third["rows"].as_i64().unwrap() >= 2500, "{third}");
+    assert_eq!(third["window_start_ms"], judged[1]["window_end_ms"]);
+    assert!(served.terminate().success());
+
+    // On demand: the last 10 requests.
+    let last_ten = || {
+        ok_json(
+            &home,
+            &[
+                "monitor",
+                "run",
+                MODEL,
+                "--window",
+                "10 requests",
+                "--dry-run",
+                "--json",
+            ],
+        )
+    };
+    let last = last_ten();
+    let v1 = &last["versions"][0];
+    let requests = v1["requests"].as_i64().unwrap();
+    assert!((10..70).contains(&requests), "{last}");
+    assert_eq!(v1["rows"].as_i64(), Some(requests * 100), "{last}");
+
+    // Built once: the evaluations read it, none built it again; and `gc`
+    // keeps its file.
+    let again = ok_json(&home, &["monitor", "reference", MODEL, "--json"]);
+    assert_eq!(again, reference);
+    let gc = sluice(&home)
+        .args(["gc", "--yes", "--min-age", "0s"])
+        .output()
+        .unwrap();
+    succeeded(gc, "sluice gc");
+    let digest = reference[0]["digest"].as_str().unwrap();
+    let out = sluice(&home)
+        .args(["artifacts", "get", digest, "-o"])
+        .arg(dir.path().join("reference.parquet"))
+        .output()
+        .unwrap();
+    succeeded(out, "the reference's file after gc");
+    let after = last_ten();
+    assert_eq!(result(&after, 1, "drift")["status"], "pass", "{after}");
+}

@@ -7,7 +7,7 @@ use super::output::{errln, outln, print_json, table};
 use super::output_file::write_output_file;
 use clap::{Args, Subcommand};
 use sluice::Workspace;
-use sluice::monitor::{Monitor, Status, Window, spec::span_ms};
+use sluice::monitor::{Monitor, Span, Status, Window, last_requests};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,8 +37,9 @@ pub enum MonitorCommand {
 pub struct RunArgs {
     /// The model's name.
     pub model: String,
-    /// The span evaluated, ending now (`90s`, `10m`, `2h`, `7d`); the
-    /// monitor's `window` by default.
+    /// The window evaluated, ending now: a span (`90s`, `10m`, `2h`,
+    /// `7d`) or the last requests (`5000 requests`); the monitor's
+    /// `window` by default.
     #[arg(long)]
     pub window: Option<String>,
     /// Report only: record nothing and take no action.
@@ -71,7 +72,8 @@ pub struct ReportArgs {
     /// The version reported (the one with most requests by default).
     #[arg(long)]
     pub version: Option<i64>,
-    /// The span reported, ending now; the monitor's `window` by default.
+    /// The window reported, ending now: a span (`10m`) or the last
+    /// requests (`5000 requests`); the monitor's `window` by default.
     #[arg(long)]
     pub window: Option<String>,
     /// How far back the history charts and the alerts go.
@@ -104,15 +106,16 @@ pub async fn monitor(home: &Workspace, cmd: MonitorCommand) -> anyhow::Result<Ex
     }
 }
 
-/// The window ending now: `--window`, else the span the model's
-/// production (or latest) version's monitor declares.
+/// The window ending now: `--window`, else the window the model's
+/// production (or latest) version's monitor declares; a window of
+/// requests is the last that many.
 async fn window_ending_now(
     reg: &sluice::registry::Registry,
     model: &str,
     given: Option<&str>,
 ) -> anyhow::Result<Window> {
     let span = match given {
-        Some(w) => span_ms(w).map_err(|e| anyhow::anyhow!("--window: {e}"))?,
+        Some(w) => Span::parse(w).map_err(|e| anyhow::anyhow!("--window: {e}"))?,
         None => {
             let aliases = reg.aliases(model).await?;
             let version = match aliases.get("production") {
@@ -133,13 +136,18 @@ async fn window_ending_now(
                      give the span with --window"
                     )
                 })?;
-            spec.window_ms().map_err(|e| anyhow::anyhow!("{e}"))?
+            spec.span().map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
     let end = chrono::Utc::now().timestamp_millis();
-    Ok(Window {
-        start_ms: end - span,
-        end_ms: end,
+    Ok(match span {
+        Span::Time(ms) => Window {
+            start_ms: end - ms,
+            end_ms: end,
+        },
+        Span::Requests(count) => last_requests(reg, model, end, count)
+            .await
+            .map_err(|e| anyhow::anyhow!("the last {count} requests of `{model}`: {e}"))?,
     })
 }
 

@@ -60,8 +60,8 @@ pub mod spec;
 pub mod window;
 
 pub use check::{CheckResult, Status};
-pub use spec::{CheckKind, CheckSpec, MonitorSpec, OnAlert};
-pub use window::{Window, read_window};
+pub use spec::{CheckKind, CheckSpec, MonitorSpec, OnAlert, Span};
+pub use window::{Window, last_requests, next_requests, read_window};
 
 use crate::meta::{MonitorAlert, MonitorRecord};
 use crate::registry::{ModelVersion, Registry};

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 pub struct MonitorSpec {
     /// How much traffic one evaluation looks at, and how often `sluice
     /// serve` evaluates: a span such as `"10m"` or `"1h"` (`s`, `m`, `h`,
-    /// `d`).
+    /// `d`), or a number of requests such as `"5000 requests"` (each
+    /// window the next that many requests to the model).
     #[serde(default = "default_window")]
     pub window: String,
     /// Fewer logged rows of a version than this in a window make every
@@ -133,17 +134,53 @@ pub struct CheckSpec {
     pub sha256: Option<String>,
 }
 
+/// What one window of a monitor covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// A span of time, in milliseconds: windows aligned to its multiples.
+    Time(i64),
+    /// A number of requests: each window the next that many.
+    Requests(u64),
+}
+
+impl Span {
+    /// A window as a pipeline file or `--window` writes it: a span of
+    /// time (`90s`, `10m`, `2h`, `7d`) or of requests (`5000 requests`).
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let trimmed = text.trim();
+        if let Some(count) = trimmed
+            .strip_suffix("requests")
+            .or_else(|| trimmed.strip_suffix("request"))
+        {
+            return match count.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Span::Requests(n)),
+                _ => Err(format!(
+                    "`{trimmed}` is not a count of requests: write a whole number, as in \
+                     `5000 requests`"
+                )),
+            };
+        }
+        span_ms(trimmed).map(Span::Time).map_err(|_| {
+            format!(
+                "`{trimmed}` is not a window: write a span (90s, 10m, 2h, 7d) or a count \
+                 of requests (5000 requests)"
+            )
+        })
+    }
+}
+
 impl MonitorSpec {
-    /// The window's length in milliseconds.
-    pub fn window_ms(&self) -> Result<i64, String> {
-        span_ms(&self.window).map_err(|e| format!("window: {e}"))
+    /// What one window covers.
+    pub fn span(&self) -> Result<Span, String> {
+        Span::parse(&self.window).map_err(|e| format!("window: {e}"))
     }
 
     /// Fill in default names and check names, numbers and kinds; the
     /// error names the field.
     pub fn validate(&mut self) -> Result<(), String> {
-        let ms = self.window_ms()?;
-        if ms < 1000 {
+        if let Span::Time(ms) = self.span()?
+            && ms < 1000
+        {
             return Err(format!(
                 "window: `{}` is shorter than a second",
                 self.window
@@ -264,7 +301,7 @@ mod tests {
              params = { max_p99_ms = 50 }\n",
         )
         .unwrap();
-        assert_eq!(s.window_ms().unwrap(), 600_000);
+        assert_eq!(s.span().unwrap(), Span::Time(600_000));
         assert_eq!(s.checks[0].name, "drift");
         assert_eq!(s.checks[1].name, "service");
         assert_eq!(s.plugins(), vec![(0, "drift".to_owned())]);
@@ -272,7 +309,14 @@ mod tests {
         assert_eq!(s.failure_limit, 1);
 
         let e = spec("window = \"10 minutes\"\n[[checks]]\nkind = \"drift\"\n").unwrap_err();
-        assert!(e.contains("window") && e.contains("not a span"), "{e}");
+        assert!(e.contains("window") && e.contains("not a window"), "{e}");
+        let s = spec("window = \"5000 requests\"\n[[checks]]\nkind = \"drift\"\n").unwrap();
+        assert_eq!(s.span().unwrap(), Span::Requests(5000));
+        assert_eq!(Span::parse("1 request"), Ok(Span::Requests(1)));
+        let e = spec("window = \"0 requests\"\n[[checks]]\nkind = \"drift\"\n").unwrap_err();
+        assert!(e.contains("not a count of requests"), "{e}");
+        let e = spec("window = \"many requests\"\n[[checks]]\nkind = \"drift\"\n").unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
         let e = spec("[[checks]]\nkind = \"drift\"\n[[checks]]\nkind = \"drift\"\n").unwrap_err();
         assert!(e.contains("two checks are named `drift`"), "{e}");
         let e = spec("[[checks]]\nkind = \"custom\"\n").unwrap_err();

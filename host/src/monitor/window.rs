@@ -122,6 +122,141 @@ pub async fn read_window(
     by_version(&log)
 }
 
+/// When each request of `model` logged in `[since_ms, until_ms)` arrived
+/// (RFC 3339, sorted): one time per request id, so a shadow's answer and
+/// a request's other rows count once.
+async fn request_times(
+    registry: &Registry,
+    model: &str,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<String>, String> {
+    let log = read_between(
+        &registry.meta,
+        &registry.artifacts,
+        registry.tenant(),
+        model,
+        Some(since_ms),
+        Some(until_ms),
+        |name| name == "time" || name == "request_id",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let Some(log) = log else {
+        return Ok(Vec::new());
+    };
+    let time = string_column(&log, "time")?;
+    let request = string_column(&log, "request_id")?;
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for i in 0..log.num_rows() {
+        if time.is_null(i) {
+            continue;
+        }
+        let id = if request.is_valid(i) {
+            request.value(i)
+        } else {
+            ""
+        };
+        let t = time.value(i);
+        first
+            .entry(id)
+            .and_modify(|e| *e = (*e).min(t))
+            .or_insert(t);
+    }
+    let mut times: Vec<String> = first.into_values().map(str::to_owned).collect();
+    times.sort_unstable();
+    Ok(times)
+}
+
+fn millis(time: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("the log's time `{time}`: {e}"))
+}
+
+/// The window of the first `count` requests of `model` logged from
+/// `since_ms` on and before `until_ms`: from `since_ms` to the millisecond
+/// after the `count`th one arrived; `None` while fewer are logged.
+pub async fn next_requests(
+    registry: &Registry,
+    model: &str,
+    since_ms: i64,
+    until_ms: i64,
+    count: u64,
+) -> Result<Option<Window>, String> {
+    // The files' own counts bound the window's from above (a file
+    // reaching back before `since_ms` counts whole): below `count`, no
+    // file need be read.
+    let listed: i64 = registry
+        .meta
+        .inference_logs(registry.tenant(), model, Some(since_ms))
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|f| f.first_ms < until_ms)
+        .map(|f| f.requests)
+        .sum();
+    if (listed.max(0) as u64) < count {
+        return Ok(None);
+    }
+    let times = request_times(registry, model, since_ms, until_ms).await?;
+    let Some(last) = times.get(count as usize - 1) else {
+        return Ok(None);
+    };
+    Ok(Some(Window {
+        start_ms: since_ms,
+        end_ms: millis(last)? + 1,
+    }))
+}
+
+/// The window of the last `count` requests of `model` logged before
+/// `until_ms` (all of them when fewer): from the time the first of them
+/// arrived to `until_ms`.
+pub async fn last_requests(
+    registry: &Registry,
+    model: &str,
+    until_ms: i64,
+    count: u64,
+) -> Result<Window, String> {
+    let files = registry
+        .meta
+        .inference_logs(registry.tenant(), model, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Read back from the newest file until the files hold `count`
+    // requests (their counts bound the requests from above, so read one
+    // file more than they say).
+    let mut since_ms = i64::MIN;
+    let mut listed = 0;
+    let mut by_start: Vec<_> = files.iter().filter(|f| f.first_ms < until_ms).collect();
+    by_start.sort_by_key(|f| std::cmp::Reverse(f.first_ms));
+    for f in by_start {
+        since_ms = f.first_ms;
+        listed += f.requests.max(0) as u64;
+        if listed > count.saturating_mul(2) {
+            break;
+        }
+    }
+    loop {
+        let times = request_times(registry, model, since_ms, until_ms).await?;
+        if times.len() as u64 >= count || since_ms == i64::MIN {
+            let start_ms = match times.len().checked_sub(count as usize) {
+                Some(at) => millis(&times[at])?,
+                None => times
+                    .first()
+                    .map(|t| millis(t))
+                    .transpose()?
+                    .unwrap_or(until_ms),
+            };
+            return Ok(Window {
+                start_ms,
+                end_ms: until_ms,
+            });
+        }
+        since_ms = i64::MIN;
+    }
+}
+
 fn string_column<'a>(log: &'a RecordBatch, name: &str) -> Result<&'a StringArray, String> {
     log.column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<StringArray>())
