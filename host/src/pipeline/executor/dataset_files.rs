@@ -138,3 +138,82 @@ pub(super) fn manifest(files: &[SourceFile], digests: &[ArtifactDigest]) -> serd
         .collect();
     serde_json::json!({ "files": files })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{FilePattern, TimeWindow};
+
+    fn tenant(dataset_mib: u64, allowed: &std::path::Path) -> Tenant {
+        Tenant {
+            name: "small".into(),
+            caps: crate::tenants::TenantCaps {
+                dataset_mib,
+                allowed_dirs: vec![allowed.canonicalize().unwrap()],
+                ..Default::default()
+            },
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn dataset(path: &std::path::Path, files: Option<FilePattern>) -> PlannedDataset {
+        PlannedDataset {
+            name: "d".into(),
+            path: path.to_owned(),
+            target: None,
+            split: None,
+            files,
+            window: None,
+        }
+    }
+
+    /// A directory's files count against `dataset_mib` together, and a
+    /// directory outside the tenant's `allowed_dirs` is not listed.
+    #[test]
+    fn a_directory_is_within_the_tenants_caps_as_a_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("days");
+        std::fs::create_dir(&dir).unwrap();
+        let day = format!("t,x\n{}", "1,2\n".repeat(300_000));
+        for name in ["a.csv", "b.csv"] {
+            std::fs::write(dir.join(name), &day).unwrap();
+        }
+        let ds = dataset(&dir, Some(FilePattern::DataFormats));
+        let files = open_dataset(&tenant(3, root.path()), &ds).unwrap();
+        assert_eq!(files.len(), 2);
+        // Each file is under 2 MiB, both together are not.
+        let e = open_dataset(&tenant(2, root.path()), &ds).unwrap_err();
+        assert!(
+            e.contains("(2 files) is 2400008 bytes") && e.contains("dataset_mib = 2"),
+            "{e}"
+        );
+        let elsewhere = tempfile::tempdir().unwrap();
+        let e = open_dataset(&tenant(3, elsewhere.path()), &ds).unwrap_err();
+        assert!(e.contains("allowed_dirs") && !e.contains("a.csv"), "{e}");
+    }
+
+    /// One file with a window is read, windowed and split like a
+    /// directory's files; the rows dropped are counted.
+    #[test]
+    fn a_single_file_with_a_window_keeps_its_recent_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "t,x\n1,1\n5,2\n9,3\n10,4\n").unwrap();
+        let mut ds = dataset(&path, None);
+        ds.window = Some(TimeWindow {
+            span: "5s".into(),
+            span_ms: 5000,
+            column: "t".into(),
+            unit: Some(crate::data::EpochUnit::Seconds),
+        });
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        let rows = read_dataset(&ds, &files).unwrap();
+        // t = 9 and 10; t = 5 is 5 s before the newest, at the edge, out.
+        assert_eq!(rows.train.num_rows(), 2);
+        assert_eq!(rows.outside_window, Some(2));
+        ds.window = None;
+        let rows = read_dataset(&ds, &files).unwrap();
+        assert_eq!((rows.train.num_rows(), rows.outside_window), (4, None));
+    }
+}
