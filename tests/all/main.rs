@@ -7,6 +7,7 @@ mod browser;
 pub mod cache;
 mod conformance;
 mod crash;
+mod dataset_dirs;
 mod datasets;
 mod docs;
 mod example;

@@ -6,16 +6,21 @@
 //! [`table_to_batch`]), reads the files a pipeline names ([`read_table`]:
 //! CSV, Parquet, Arrow IPC), serialises artifacts as deterministic Parquet
 //! ([`write_parquet`], [`read_parquet`]) and splits training data from a
-//! holdout ([`split_holdout`]).
+//! holdout ([`split_holdout`]). A dataset may be a directory: its files
+//! ([`open_data_dir`]) are read and joined ([`concat_files`]), and a time
+//! window keeps only its recent rows ([`TimeWindow`]).
 //!
 //! Every table that comes back from a plugin is untrusted: [`table_to_batch`]
 //! checks its shape before anything else in the host looks at it.
 
+mod concat_files;
 mod convert;
 mod csv_file;
+mod files;
 mod io;
 mod source;
 mod split;
+mod window;
 
 use std::path::PathBuf;
 
@@ -23,9 +28,11 @@ use arrow::error::ArrowError;
 pub use arrow::record_batch::RecordBatch;
 use parquet::errors::ParquetError;
 
+pub use concat_files::concat_files;
 pub use convert::{
     batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
 };
+pub use files::{FilePattern, MAX_DATASET_FILES, NamedFile, open_data_dir};
 pub use io::{
     encode_table, read_parquet, read_parquet_columns, read_split, read_table, table_from_bytes,
     table_from_file, write_csv, write_parquet, write_parquet_pieces, write_table,
@@ -33,6 +40,7 @@ pub use io::{
 pub use source::{DataFile, FileRead, SourceError, open_data_file};
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};
+pub use window::{EpochUnit, TimeWindow, Windowed};
 
 /// What went wrong reading, writing, converting or splitting a table.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +127,29 @@ pub enum DataError {
         /// What Arrow said.
         #[source]
         source: ArrowError,
+    },
+
+    /// A file of a dataset directory does not have the columns, or the
+    /// column types, of the others.
+    #[error("`{}`, column `{column}`: {problem}", path.display())]
+    SchemaMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// How it differs.
+        problem: String,
+    },
+
+    /// A dataset's time column cannot place its rows in the window.
+    #[error("{what}: time column `{column}`: {problem}")]
+    TimeColumn {
+        /// The dataset's file or directory.
+        what: String,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: String,
     },
 
     /// A column's Arrow type has no WIT counterpart.

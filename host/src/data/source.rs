@@ -30,7 +30,7 @@ use bytes::Bytes;
 use crate::artifacts::{ArtifactDigest, FilePieces};
 
 /// Kernel interfaces, never data: their files say they are regular files.
-const KERNEL_DIRS: [&str; 3] = ["/proc", "/sys", "/dev"];
+pub(super) const KERNEL_DIRS: [&str; 3] = ["/proc", "/sys", "/dev"];
 
 /// A dataset file, open.
 #[derive(Debug)]
@@ -90,6 +90,29 @@ pub enum SourceError {
         /// Where it leads, symlinks resolved.
         real: PathBuf,
     },
+    /// A dataset directory has no file its pattern matches.
+    #[error("directory {} has no file matching {pattern:?} (hidden files and subdirectories are not read)", dir.display())]
+    NoFiles {
+        /// The directory.
+        dir: PathBuf,
+        /// The pattern (`files`, or the data formats' extensions).
+        pattern: String,
+    },
+    /// A dataset directory has more files than one dataset may read.
+    #[error(
+        "directory {} has {count} files matching {pattern:?}, more than the {max} one dataset \
+         may read; move older files out, or narrow `files`",
+        dir.display(),
+        max = super::files::MAX_DATASET_FILES
+    )]
+    TooManyFiles {
+        /// The directory.
+        dir: PathBuf,
+        /// The pattern.
+        pattern: String,
+        /// How many files it matched.
+        count: usize,
+    },
     /// The file could not be opened (permissions, ...).
     #[error("cannot open {}: {message}", path.display())]
     Open {
@@ -100,17 +123,24 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// What opening or reading `path` failed with: missing, or not opened.
+    pub(super) fn of_io(path: &Path, e: &io::Error) -> SourceError {
+        match e.kind() {
+            io::ErrorKind::NotFound => SourceError::Missing {
+                path: path.to_owned(),
+            },
+            _ => SourceError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 /// Open `path` as a dataset file, or say why it is not one.
 pub fn open_data_file(path: &Path) -> Result<DataFile, SourceError> {
-    let open_error = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => SourceError::Missing {
-            path: path.to_owned(),
-        },
-        _ => SourceError::Open {
-            path: path.to_owned(),
-            message: e.to_string(),
-        },
-    };
+    let open_error = |e: std::io::Error| SourceError::of_io(path, &e);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)

@@ -20,7 +20,10 @@
 //! content is outside what the host records.
 //!
 //! A dataset's key holds the source file's digest, the target and the
-//! split (holdout share, seed, stratify).
+//! split (holdout share, seed, stratify), and its time window if it has
+//! one. A directory's source is the manifest of its files (their names
+//! and digests, in order), so a file added, removed, renamed or changed
+//! is a new key.
 
 use super::plan::{PlannedDataset, PlannedStep};
 use crate::artifacts::ArtifactDigest;
@@ -65,7 +68,7 @@ pub fn step_key(
 /// The cache key of loading and splitting a dataset whose file hashes to
 /// `source`.
 pub fn dataset_key(ds: &PlannedDataset, source: &ArtifactDigest) -> String {
-    key_of(&json!({
+    let mut key = json!({
         "format": CACHE_FORMAT,
         "host": env!("CARGO_PKG_VERSION"),
         "kind": "dataset",
@@ -76,7 +79,22 @@ pub fn dataset_key(ds: &PlannedDataset, source: &ArtifactDigest) -> String {
             "seed": s.seed.to_string(),
             "stratify": s.stratify,
         })),
-    }))
+    });
+    // Only a dataset with a window has the field, so other keys stay as
+    // they were.
+    if let Some(w) = &ds.window {
+        key["window"] = window_json(w);
+    }
+    key_of(&key)
+}
+
+/// A dataset's time window as its records and its cache key hold it.
+pub fn window_json(w: &crate::data::TimeWindow) -> Value {
+    json!({
+        "span_ms": w.span_ms,
+        "time_column": w.column,
+        "time_unit": w.unit.map(crate::data::EpochUnit::name),
+    })
 }
 
 fn named(inputs: &[(String, ArtifactDigest)]) -> Value {

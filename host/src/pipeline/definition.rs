@@ -74,8 +74,25 @@ pub struct PipelineHeader {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetDef {
-    /// CSV, Parquet or Arrow IPC file, relative to the pipeline file.
+    /// CSV, Parquet or Arrow IPC file, relative to the pipeline file; or
+    /// a directory of them, whose files are read in name order and joined.
     pub path: String,
+    /// For a directory `path`: the names of its files to read, a glob
+    /// (`*`, `?`) such as `"*.parquet"`; every file with a data format's
+    /// extension by default.
+    #[serde(default)]
+    pub files: Option<String>,
+    /// Keep only the rows whose `time_column` is less than this span
+    /// (`"30d"`, `"12h"`) before the newest time in the data.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// The column `window` reads each row's time from.
+    #[serde(default)]
+    pub time_column: Option<String>,
+    /// The unit of an integer `time_column` (`s`, `ms`, `us`, `ns` since
+    /// 1970-01-01 UTC).
+    #[serde(default)]
+    pub time_unit: Option<String>,
     /// The label column, kept out of transforms and given to trainers.
     #[serde(default)]
     pub target: Option<String>,

@@ -39,7 +39,8 @@ pub struct DataRef {
     /// The dataset's step id in the run (`dataset:NAME`).
     pub dataset_step: String,
     /// The dataset file's bytes, by digest (the dataset step's `source`
-    /// input), if recorded.
+    /// input), if recorded; for a dataset directory, the manifest of its
+    /// files (their names and digests).
     pub source: Option<ArtifactDigest>,
     /// The training rows.
     pub train: Option<ArtifactDigest>,

@@ -50,6 +50,12 @@ impl Format {
     }
 }
 
+/// Whether a file called `name` is in a format [`read_table`] reads, by
+/// its extension.
+pub(crate) fn is_data_file_name(name: &str) -> bool {
+    Format::of(Path::new(name)).is_ok()
+}
+
 /// Reads a whole table from a file, choosing the format by extension:
 /// `.csv`, `.parquet`, or `.arrow`/`.ipc`/`.feather` (Arrow IPC file).
 ///

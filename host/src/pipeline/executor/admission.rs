@@ -3,7 +3,7 @@
 //! sessions of a step's model calls. Not for what a step may do once it
 //! runs (its limits).
 
-use super::dataset_file;
+use super::open_dataset;
 use crate::pipeline::plan::Plan;
 use crate::runtime::{Grant, SpareSessionSlots, StepLimits};
 use crate::tenants::Tenant;
@@ -169,7 +169,7 @@ pub(super) fn admit(tenant: &Tenant, plan: &Plan) -> Admitted {
         }
     }
     for ds in &plan.datasets {
-        if let Err(e) = dataset_file(tenant, &ds.path) {
+        if let Err(e) = open_dataset(tenant, ds) {
             problems.push(format!("dataset '{}': {e}", ds.name));
         }
     }

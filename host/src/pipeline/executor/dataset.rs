@@ -1,8 +1,10 @@
-//! Dataset loading: a dataset file opened within the tenant's caps,
-//! hashed and copied into the store, decoded and split into train and
-//! holdout parts (or reused from an earlier read). Not for the steps that
-//! read the parts.
+//! Dataset loading: a dataset's file (or its directory's files, see
+//! [`dataset_files`](super::dataset_files)) opened within the tenant's
+//! caps, hashed and copied into the store, decoded and split into train
+//! and holdout parts (or reused from an earlier read). Not for the steps
+//! that read the parts.
 
+use super::dataset_files::{DatasetRows, SourceFile, manifest, open_dataset, read_dataset};
 use super::error::{ExecError, StepAbort};
 use super::{Parts, RunCtx, RunObserver, StepInfo, StepKind, StepReport, encode, lock, output};
 use crate::artifacts::ArtifactDigest;
@@ -25,11 +27,19 @@ impl RunCtx<'_> {
         let started = Instant::now();
         let id = format!("dataset:{}", ds.name);
         observer.step_started(&id, StepKind::Dataset, "sluice:read+split");
-        let params = serde_json::json!({
+        let mut params = serde_json::json!({
             "path": ds.path.display().to_string(),
             "target": ds.target,
             "split": ds.split.as_ref().map(|s| serde_json::json!({"holdout": s.holdout, "seed": s.seed, "stratify": s.stratify})),
         });
+        // Only a directory or a window adds fields, so a file's params
+        // (which the cache looks up) stay as they were.
+        if let Some(pattern) = &ds.files {
+            params["files"] = pattern.to_string().into();
+        }
+        if let Some(window) = &ds.window {
+            params["window"] = cache::window_json(window);
+        }
         let mut report = StepReport::new(
             id.clone(),
             StepKind::Dataset,
@@ -37,31 +47,28 @@ impl RunCtx<'_> {
             String::new(),
             StepStatus::Succeeded,
         );
-        // Opened and checked again (it may have changed since admission),
-        // then read from that descriptor, a piece at a time: hashed, copied
-        // into the store and decoded, never held whole.
-        let file = match dataset_file(self.tenant, &ds.path) {
-            Ok(file) => Some(Arc::new(file)),
+        // Opened and checked again (they may have changed since admission),
+        // then read from those descriptors, a piece at a time: hashed,
+        // copied into the store and decoded, never held whole.
+        let files = match open_dataset(self.tenant, ds) {
+            Ok(files) => Some(Arc::new(files)),
             Err(e) => {
                 report.status = StepStatus::Failed;
                 report.error = Some(e);
                 None
             }
         };
-        // The file is decoded and split on a blocking thread. When the
+        // The files are decoded and split on a blocking thread. When the
         // dataset cannot be reused (never read with these params, or no
-        // cache), that starts at once and the file is hashed meanwhile;
+        // cache), that starts at once and the files are hashed meanwhile;
         // otherwise only after the hash missed the cache, so a rerun does
         // not spend a core on parts it does not need.
-        let read_thread = |file: &Arc<crate::data::DataFile>| {
-            let (file, path) = (file.clone(), ds.path.clone());
-            let (target, split) = (ds.target.clone(), ds.split.clone());
-            tokio::task::spawn_blocking(move || {
-                read_parts(&path, file.reader(), target.as_deref(), split.as_ref())
-            })
+        let read_thread = |files: &Arc<Vec<SourceFile>>| {
+            let (files, ds) = (files.clone(), ds.clone());
+            tokio::task::spawn_blocking(move || read_dataset(&ds, &files))
         };
         let resuming = self.resumed.as_ref().is_some_and(|r| r.contains_key(&id));
-        let speculate = file.is_some()
+        let speculate = files.is_some()
             && !resuming
             && (!self.use_cache
                 || !self
@@ -72,34 +79,15 @@ impl RunCtx<'_> {
                         &params.to_string(),
                     )
                     .await?);
-        let mut parts = file.as_ref().filter(|_| speculate).map(read_thread);
-        let source = match &file {
-            Some(file) => {
-                let hashed = file.clone();
-                match tokio::task::spawn_blocking(move || hashed.hash()).await {
-                    Ok(Ok(digest)) => match self.put_file(&id, file, digest).await {
-                        Ok(d) => Some(d),
-                        Err(abort) => {
-                            report.error = Some(abort.into_failure()?);
-                            None
-                        }
-                    },
-                    Ok(Err(e)) => {
-                        report.error = Some(format!("cannot read {}: {e}", ds.path.display()));
-                        None
-                    }
-                    Err(e) => {
-                        report.error = Some(format!("hashing {} failed: {e}", ds.path.display()));
-                        None
-                    }
-                }
+        let mut parts = files.as_ref().filter(|_| speculate).map(read_thread);
+        let mut inputs: Vec<(String, ArtifactDigest)> = Vec::new();
+        if let Some(files) = &files {
+            match self.store_sources(&id, ds, files).await? {
+                Ok(stored) => inputs = stored,
+                Err(e) => report.error = Some(e),
             }
-            None => None,
-        };
-        let inputs: Vec<(String, ArtifactDigest)> = source
-            .iter()
-            .map(|d| ("source".to_string(), d.clone()))
-            .collect();
+        }
+        let source = inputs.first().map(|(_, d)| d.clone());
         let key = source.as_ref().map(|s| cache::dataset_key(ds, s));
         if let Some(prev) = self.reusable(&id, key.as_deref()).await?
             && let Some(train) = output(&prev.outputs, "train")
@@ -141,18 +129,27 @@ impl RunCtx<'_> {
             .await?;
         let mut outputs = Vec::new();
         if report.error.is_none() && parts.is_none() {
-            parts = file.as_ref().map(read_thread);
+            parts = files.as_ref().map(read_thread);
         }
         if report.error.is_none()
             && let Some(parts) = parts
-            && let Some(file) = &file
+            && let Some(files) = &files
         {
             let parts = parts
                 .await
                 .unwrap_or_else(|e| Err(format!("reading {} failed: {e}", ds.path.display())))
-                .and_then(|parts| unchanged(self.tenant, &ds.path, file).map(|()| parts));
+                .and_then(|parts| {
+                    for f in files.iter() {
+                        unchanged(self.tenant, &f.path, &f.file)?;
+                    }
+                    Ok(parts)
+                });
             match parts {
-                Ok((train, holdout)) => {
+                Ok(DatasetRows {
+                    train,
+                    holdout,
+                    outside_window,
+                }) => {
                     report.metrics.insert(
                         "rows".into(),
                         (train.num_rows() + holdout.as_ref().map_or(0, |h| h.num_rows())) as f64,
@@ -160,6 +157,14 @@ impl RunCtx<'_> {
                     report
                         .metrics
                         .insert("columns".into(), train.num_columns() as f64);
+                    if ds.files.is_some() {
+                        report.metrics.insert("files".into(), files.len() as f64);
+                    }
+                    if let Some(dropped) = outside_window {
+                        report
+                            .metrics
+                            .insert("rows_outside_window".into(), dropped as f64);
+                    }
                     match self.store_parts(&id, train, holdout, &mut outputs).await {
                         Ok(p) => {
                             lock(&self.state.tables).insert(ds.name.clone(), p);
@@ -199,6 +204,56 @@ impl RunCtx<'_> {
             )
             .await?;
         Ok(report)
+    }
+
+    /// Hash dataset `ds`'s open `files` and copy them into the store:
+    /// the step's inputs, `source` first. A file is its own source; a
+    /// directory's source is the manifest of its files, each of which is
+    /// an input too (`file:NAME`), so lineage names what was read. The
+    /// inner error fails the step.
+    async fn store_sources(
+        &self,
+        id: &str,
+        ds: &crate::pipeline::plan::PlannedDataset,
+        files: &Arc<Vec<SourceFile>>,
+    ) -> Result<Result<Vec<(String, ArtifactDigest)>, String>, ExecError> {
+        let hashed = files.clone();
+        let digests = tokio::task::spawn_blocking(move || {
+            hashed
+                .iter()
+                .map(|f| {
+                    f.file
+                        .hash()
+                        .map_err(|e| format!("cannot read {}: {e}", f.path.display()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("hashing {} failed: {e}", ds.path.display())));
+        let digests = match digests {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut inputs = Vec::with_capacity(files.len() + 1);
+        for (f, digest) in files.iter().zip(&digests) {
+            match self.put_file(id, &f.file, digest.clone()).await {
+                Ok(d) => {
+                    if let Some(name) = &f.name {
+                        inputs.push((format!("file:{name}"), d));
+                    }
+                }
+                Err(abort) => return Ok(Err(abort.into_failure()?)),
+            }
+        }
+        let source = match ds.files {
+            None => digests[0].clone(),
+            Some(_) => match self.put_json(id, &manifest(files, &digests)).await {
+                Ok(d) => d,
+                Err(abort) => return Ok(Err(abort.into_failure()?)),
+            },
+        };
+        inputs.insert(0, ("source".to_string(), source));
+        Ok(Ok(inputs))
     }
 
     /// Store a train part and an optional holdout part as Parquet.
@@ -258,23 +313,28 @@ pub(super) fn decode_parts(
     target: Option<&str>,
     split: Option<&crate::pipeline::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
-    let missing_target = |schema: &arrow::datatypes::Schema| match target {
-        Some(t) if schema.index_of(t).is_err() => {
-            Err(format!("target column '{t}' is not in {}", path.display()))
-        }
-        _ => Ok(()),
-    };
     if let Some(s) = split {
         let stratify = if s.stratify { target } else { None };
         let streamed = data::read_split(path, raw.clone(), s.holdout, s.seed, stratify)
             .map_err(|e| e.to_string())?;
         if let Some((train, holdout)) = streamed {
-            missing_target(&train.schema())?;
+            has_target(&path.display().to_string(), &train, target)?;
             return Ok((train, Some(holdout)));
         }
     }
     let batch = data::table_from_file(path, raw).map_err(|e| e.to_string())?;
-    missing_target(&batch.schema())?;
+    split_table(&path.display().to_string(), batch, target, split)
+}
+
+/// A dataset's table (`what` names its file or directory) checked for its
+/// target column and split into train and holdout parts.
+pub(super) fn split_table(
+    what: &str,
+    batch: RecordBatch,
+    target: Option<&str>,
+    split: Option<&crate::pipeline::definition::SplitDef>,
+) -> Result<(RecordBatch, Option<RecordBatch>), String> {
+    has_target(what, &batch, target)?;
     match split {
         Some(s) => {
             let stratify = if s.stratify { target } else { None };
@@ -283,6 +343,15 @@ pub(super) fn decode_parts(
                 .map_err(|e| e.to_string())
         }
         None => Ok((batch, None)),
+    }
+}
+
+fn has_target(what: &str, batch: &RecordBatch, target: Option<&str>) -> Result<(), String> {
+    match target {
+        Some(t) if batch.schema_ref().index_of(t).is_err() => {
+            Err(format!("target column '{t}' is not in {what}"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -295,34 +364,46 @@ pub(super) fn dataset_file(
     path: &std::path::Path,
 ) -> Result<crate::data::DataFile, String> {
     let file = crate::data::open_data_file(path).map_err(|e| e.to_string())?;
+    within_cap(tenant, &path.display().to_string(), file.size)?;
+    tenant_allows(tenant, path, &file.real_path)?;
+    Ok(file)
+}
+
+/// Whether `size` bytes of a dataset (`what`: its file, or its directory
+/// and how many files) are within `tenant`'s `dataset_mib`.
+pub(super) fn within_cap(tenant: &Tenant, what: &str, size: u64) -> Result<(), String> {
     let cap = tenant.caps.dataset_mib;
-    if file.size > cap.saturating_mul(1 << 20) {
+    if size > cap.saturating_mul(1 << 20) {
         return Err(format!(
-            "{} is {} bytes, over tenant '{}''s cap dataset_mib = {cap} \
+            "{what} is {size} bytes, over tenant '{}''s cap dataset_mib = {cap} \
              (`sluice tenants set {} dataset_mib=N`)",
-            path.display(),
-            file.size,
-            tenant.name,
-            tenant.name
+            tenant.name, tenant.name
         ));
     }
+    Ok(())
+}
+
+/// Whether `real`, where the dataset path `path` really leads, is inside
+/// one of `tenant`'s `allowed_dirs` (always, for the default tenant, the
+/// home's owner).
+pub(super) fn tenant_allows(
+    tenant: &Tenant,
+    path: &std::path::Path,
+    real: &std::path::Path,
+) -> Result<(), String> {
     if tenant.name != DEFAULT_TENANT
-        && !tenant
-            .caps
-            .allowed_dirs
-            .iter()
-            .any(|d| file.real_path.starts_with(d))
+        && !tenant.caps.allowed_dirs.iter().any(|d| real.starts_with(d))
     {
         return Err(format!(
             "{} ({}) is not inside any of tenant '{}''s allowed_dirs: a tenant's datasets \
              must come from its allowed directories (`sluice tenants set {} allowed_dirs=DIR`)",
             path.display(),
-            file.real_path.display(),
+            real.display(),
             tenant.name,
             tenant.name
         ));
     }
-    Ok(file)
+    Ok(())
 }
 
 /// Whether the dataset `file` (at `path`) is as it was when opened, and so

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 mod admission;
 mod dag;
 mod dataset;
+mod dataset_files;
 mod error;
 mod explain;
 mod report;
@@ -31,7 +32,7 @@ mod writes;
 
 use admission::{Admitted, admit};
 pub use admission::{Scheduler, StepPermit};
-use dataset::dataset_file;
+use dataset_files::open_dataset;
 pub use error::ExecError;
 use error::StepAbort;
 use report::skipped_report;

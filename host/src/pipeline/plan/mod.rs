@@ -3,16 +3,18 @@
 //! schema, the steps in an order that respects their inputs. All problems
 //! are collected and reported together, each naming the file and the step.
 
-use super::definition::{DatasetDef, Part, PipelineFile, SplitDef};
+use super::definition::{Part, PipelineFile, SplitDef};
 use super::seed::step_seed;
 
 mod checks;
+mod dataset;
 mod recorded;
 
 use crate::runtime::{CompileLimits, Plugin, Runtime, StepLimits, World};
 use crate::wit;
 pub use checks::check_step_id;
 use checks::{check_limits, check_step_shape, convert_params, step_grants, topological_order};
+use dataset::plan_dataset;
 pub use recorded::{RecordedPlanError, plan_file, recorded_plan};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -81,6 +83,11 @@ pub struct PlannedDataset {
     pub target: Option<String>,
     /// How its rows are divided into train and holdout, if they are.
     pub split: Option<SplitDef>,
+    /// When `path` is a directory: which of its files are the dataset's
+    /// (`None`: `path` is a file).
+    pub files: Option<crate::data::FilePattern>,
+    /// The time window its rows are kept in, if it has one.
+    pub window: Option<crate::data::TimeWindow>,
 }
 
 /// A step of a plan: its plugin loaded and its params checked against the
@@ -595,37 +602,6 @@ fn plan_monitors(
         specs.insert(name.clone(), spec);
     }
     (specs, plugins)
-}
-
-fn plan_dataset(
-    name: &str,
-    def: &DatasetDef,
-    base: &Path,
-    issues: &mut Vec<String>,
-) -> PlannedDataset {
-    let path = base.join(&def.path);
-    // Checked again on the descriptor the run reads (and against the
-    // tenant's allowed_dirs) when the run starts.
-    if let Err(e) = crate::data::open_data_file(&path) {
-        issues.push(format!("dataset '{name}': {e}"));
-    }
-    if let Some(split) = &def.split {
-        if !(split.holdout > 0.0 && split.holdout < 1.0) {
-            issues.push(format!(
-                "dataset '{name}': split.holdout must be between 0 and 1 (exclusive), got {}",
-                split.holdout
-            ));
-        }
-        if split.stratify && def.target.is_none() {
-            issues.push(format!("dataset '{name}': split.stratify needs `target`"));
-        }
-    }
-    PlannedDataset {
-        name: name.to_string(),
-        path,
-        target: def.target.clone(),
-        split: def.split.clone(),
-    }
 }
 
 /// Find a plugin: a path (has a '/' or ends in .wasm) relative to the

@@ -1,0 +1,115 @@
+//! A dataset of a pipeline planned: its file, or its directory and the
+//! pattern of its files, checked; its split and time window checked.
+
+use super::PlannedDataset;
+use crate::pipeline::definition::DatasetDef;
+use std::path::Path;
+
+pub(super) fn plan_dataset(
+    name: &str,
+    def: &DatasetDef,
+    base: &Path,
+    issues: &mut Vec<String>,
+) -> PlannedDataset {
+    let path = base.join(&def.path);
+    // Checked again on the descriptors the run reads (and against the
+    // tenant's allowed_dirs) when the run starts.
+    let files = if path.is_dir() {
+        let pattern = match def.files.as_deref().map(crate::data::FilePattern::glob) {
+            None => Some(crate::data::FilePattern::DataFormats),
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                issues.push(format!("dataset '{name}': {e}"));
+                None
+            }
+        };
+        if let Some(pattern) = &pattern
+            && let Err(e) = crate::data::open_data_dir(&path, pattern)
+        {
+            issues.push(format!("dataset '{name}': {e}"));
+        }
+        pattern
+    } else {
+        if let Err(e) = crate::data::open_data_file(&path) {
+            issues.push(format!("dataset '{name}': {e}"));
+        } else if def.files.is_some() {
+            issues.push(format!(
+                "dataset '{name}': `files` picks files of a directory, and {} is a file",
+                path.display()
+            ));
+        }
+        None
+    };
+    if let Some(split) = &def.split {
+        if !(split.holdout > 0.0 && split.holdout < 1.0) {
+            issues.push(format!(
+                "dataset '{name}': split.holdout must be between 0 and 1 (exclusive), got {}",
+                split.holdout
+            ));
+        }
+        if split.stratify && def.target.is_none() {
+            issues.push(format!("dataset '{name}': split.stratify needs `target`"));
+        }
+    }
+    PlannedDataset {
+        name: name.to_string(),
+        path,
+        target: def.target.clone(),
+        split: def.split.clone(),
+        files,
+        window: plan_window(name, def, issues),
+    }
+}
+
+/// A dataset's `window`, `time_column` and `time_unit`, checked: all
+/// three or none (`time_unit` only for a column of integers, which is
+/// known when the data is read).
+fn plan_window(
+    name: &str,
+    def: &DatasetDef,
+    issues: &mut Vec<String>,
+) -> Option<crate::data::TimeWindow> {
+    let (span, column) = match (&def.window, &def.time_column) {
+        (None, None) => {
+            if def.time_unit.is_some() {
+                issues.push(format!(
+                    "dataset '{name}': `time_unit` is the unit of `time_column`, which needs \
+                     `window`"
+                ));
+            }
+            return None;
+        }
+        (Some(span), Some(column)) => (span, column),
+        (Some(_), None) => {
+            issues.push(format!(
+                "dataset '{name}': `window` needs `time_column`, the column that holds each \
+                 row's time"
+            ));
+            return None;
+        }
+        (None, Some(_)) => {
+            issues.push(format!(
+                "dataset '{name}': `time_column` is used by `window`: add `window = \"30d\"` \
+                 (or another span)"
+            ));
+            return None;
+        }
+    };
+    let span_ms = crate::monitor::spec::span_ms(span)
+        .map_err(|e| issues.push(format!("dataset '{name}': window: {e}")))
+        .ok()?;
+    let unit = match def.time_unit.as_deref().map(crate::data::EpochUnit::parse) {
+        None => None,
+        Some(Ok(unit)) => Some(unit),
+        Some(Err(e)) => {
+            issues.push(format!("dataset '{name}': {e}"));
+            return None;
+        }
+    };
+    Some(crate::data::TimeWindow {
+        span: span.clone(),
+        span_ms,
+        column: column.clone(),
+        unit,
+    })
+}
