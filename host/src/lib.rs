@@ -112,6 +112,7 @@ pub mod rollout;
 pub mod runtime;
 pub mod serve;
 pub mod tenants;
+pub mod triggers;
 pub mod workspace;
 
 /// Where everything lives, and what opens the rest.

@@ -32,3 +32,4 @@ mod serve_routes;
 mod support;
 mod tenants;
 mod terminal_output;
+mod triggers;

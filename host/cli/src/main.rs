@@ -23,6 +23,7 @@ mod runs;
 mod serve;
 mod store;
 mod tenants;
+mod triggers;
 
 use clap::{Parser, Subcommand};
 use output::errln;
@@ -104,6 +105,11 @@ pub enum Command {
     /// an HTML report. `sluice serve` runs the monitors window by window.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// What starts runs on its own: the schedules, data and alerts a
+    /// pipeline file's [triggers] watch (armed when the file runs), their
+    /// firings and the runs they started. `sluice serve` fires them too.
+    #[command(subcommand)]
+    Triggers(triggers::TriggersCommand),
     /// Tenants and their caps (memory, time, fuel, output, log, concurrency,
     /// storage, granted directories).
     ///
@@ -218,6 +224,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::serve(&home, args).await,
             Command::Feedback(args) => serve::feedback(&home, args).await,
             Command::Monitor(cmd) => monitor::monitor(&home, cmd).await,
+            Command::Triggers(cmd) => triggers::triggers(&home, cmd).await,
             Command::Tenants(cmd) => tenants::tenants(&home, cmd).await,
             Command::Build(args) => build::run(args).await,
             Command::New(args) => new::run(args),

@@ -96,6 +96,11 @@ pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
         dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
     }
     let plan = plan(&runtime, &args.pipeline, dirs).await?;
+    // Running the file arms the triggers it declares (and disarms those
+    // it no longer does).
+    if let Err(e) = sluice::triggers::arm(&meta, &tenant.name, &plan).await {
+        errln!("warning: the pipeline's triggers were not armed: {e}");
+    }
     let executor = Executor::builder(runtime, home.store_root()?, meta)
         .allow_changed_version(args.allow_changed_version)
         .use_cache(!args.no_cache)

@@ -28,6 +28,7 @@ mod tenants;
 mod tests;
 mod tokens;
 mod trials;
+mod triggers;
 mod uses;
 
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ pub use store::MetaStore;
 pub use tenants::Admission;
 pub use tokens::{TokenInfo, token_hash};
 pub use trials::TrialRecord;
+pub use triggers::{ArmedTrigger, Firing};
 pub use uses::{ModelVersionUse, StepRole, StepUse};
 
 /// What went wrong in the metadata store.

@@ -25,6 +25,10 @@ pub struct PipelineFile {
     /// step sees one only if it lists it and the tenant allows it.
     #[serde(default)]
     pub grants: BTreeMap<String, String>,
+    /// What starts runs of the pipeline on its own (`[triggers.NAME]`):
+    /// see [`crate::triggers`].
+    #[serde(default)]
+    pub triggers: BTreeMap<String, crate::triggers::TriggerSpec>,
 }
 
 /// A model declared by the pipeline: `[models.NAME]`.

@@ -166,6 +166,8 @@ pub struct Plan {
     pub monitor_plugins: Vec<Arc<Plugin>>,
     /// Rollout plans of the models the pipeline declares.
     pub model_rollouts: BTreeMap<String, crate::rollout::RolloutSpec>,
+    /// The pipeline's triggers, checked, by name (armed when it runs).
+    pub triggers: BTreeMap<String, crate::triggers::TriggerSpec>,
     /// The plugin directories the plan searched beyond the defaults
     /// (recorded, so `sluice resume` and `sluice verify` find the same
     /// plugins).
@@ -432,6 +434,13 @@ fn plan(
     }
     let (model_monitoring, monitor_plugins) =
         plan_monitors(&file, &base, &dirs, &load, &mut issues);
+    let dataset_names: Vec<&str> = file.datasets.keys().map(String::as_str).collect();
+    let model_names: Vec<&str> = file.models.keys().map(String::as_str).collect();
+    for (name, trigger) in &file.triggers {
+        if let Err(e) = trigger.validate(&dataset_names, &model_names) {
+            issues.push(format!("[triggers.{name}]: {e}"));
+        }
+    }
 
     let order = topological_order(&file.steps, &ids, &mut issues);
 
@@ -520,6 +529,7 @@ fn plan(
             .iter()
             .filter_map(|(n, m)| Some((n.clone(), m.rollout.clone()?)))
             .collect(),
+        triggers: file.triggers.clone(),
         plugin_dirs: options.plugin_dirs.clone(),
     })
 }

@@ -1,0 +1,238 @@
+//! Triggers (issue 22): a schedule fires each slot once, skips or catches
+//! up what was missed, and keeps to `max_concurrency`; new data in a
+//! dataset directory fires once after its debounce; a trigger engine
+//! killed at any point resumes on restart without a duplicate run or a
+//! lost firing.
+
+use crate::support::*;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded.
+fn write_day(dir: &Path, day: u64) {
+    let mut state = day.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut text = String::from("x1,x2,y\n");
+    for _ in 0..200 {
+        let (a, b, e) = (next(), next(), next() * 0.3);
+        text.push_str(&format!("{a},{b},{}\n", i32::from(a + 0.5 * b + e > 0.0)));
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("day-{day:02}.csv")), text).unwrap();
+}
+
+fn pipeline(dir: &Path, version: &str, triggers: &str) -> std::path::PathBuf {
+    let path = dir.join("daily.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[pipeline]\nname = \"daily\"\nversion = \"{version}\"\nseed = 1\n\
+             plugin_dirs = [{plugins:?}]\n\n[datasets.days]\npath = \"days\"\ntarget = \"y\"\n\n\
+             [[steps]]\nid = \"train\"\nplugin = \"logreg\"\ninput = \"days\"\n\
+             register = \"churn\"\n\n{triggers}",
+            plugins = plugin_dir().display().to_string(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn history(home: &Path) -> Vec<Value> {
+    ok_json(home, &["triggers", "history", "--limit", "1000", "--json"])
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn once(home: &Path) {
+    succeeded(
+        sluice(home)
+            .args(["triggers", "run", "--once"])
+            .output()
+            .unwrap(),
+        "sluice triggers run --once",
+    );
+}
+
+fn runs(home: &Path) -> Vec<Value> {
+    ok_json(home, &["runs", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn in_state<'h>(history: &'h [Value], state: &str) -> Vec<&'h Value> {
+    history.iter().filter(|f| f["state"] == state).collect()
+}
+
+#[test]
+fn a_schedule_fires_each_slot_once_skips_or_catches_up_and_keeps_to_its_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    write_day(&dir.path().join("days"), 1);
+    let every_2s = "[triggers.tick]\nschedule = \"*/2 * * * * *\"\n";
+    let p = pipeline(dir.path(), "1", every_2s);
+    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    let listed = ok_json(&home, &["triggers", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "tick", "{listed}");
+    assert!(
+        listed[0]["next"].as_str().unwrap().ends_with('Z'),
+        "{listed}"
+    );
+    assert!(history(&home).is_empty(), "arming fires nothing");
+
+    // Two or three slots pass with no engine: catchup = false runs the
+    // latest and records the others as one skipped firing.
+    std::thread::sleep(Duration::from_millis(4500));
+    once(&home);
+    let h = history(&home);
+    let skipped = in_state(&h, "skipped");
+    let ran = in_state(&h, "succeeded");
+    assert_eq!((skipped.len(), ran.len()), (1, 1), "{h:?}");
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("missed"),
+        "{h:?}"
+    );
+    assert!(
+        ran[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("schedule slot")
+    );
+    assert!(
+        ran[0]["detail"].as_str().unwrap().contains("churn:"),
+        "{h:?}"
+    );
+    let run_id = ran[0]["run_id"].as_str().unwrap();
+    assert!(runs(&home).iter().any(|r| r["id"] == run_id));
+
+    // Looking again fires only slots after the one that ran.
+    once(&home);
+    let again = history(&home);
+    let slots: Vec<&str> = again
+        .iter()
+        .filter(|f| f["state"] != "skipped")
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    let mut distinct = slots.clone();
+    distinct.dedup();
+    assert_eq!(slots, distinct, "a slot fired twice: {again:?}");
+
+    // catchup = true: every missed slot fires, one run at a time
+    // (max_concurrency 1): the rest wait, pending, and run next time.
+    let p = pipeline(
+        dir.path(),
+        "2",
+        &format!("{every_2s}catchup = true\nmax_concurrency = 1\n"),
+    );
+    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    let before = history(&home).len();
+    std::thread::sleep(Duration::from_millis(4500));
+    once(&home);
+    let h = history(&home);
+    let new: Vec<&Value> = h.iter().skip(before).collect();
+    assert!(new.len() >= 2, "every missed slot fires: {h:?}");
+    assert!(new.iter().all(|f| f["state"] != "skipped"), "{h:?}");
+    assert_eq!(
+        new.iter().filter(|f| f["state"] == "succeeded").count(),
+        1,
+        "one run at a time: {h:?}"
+    );
+    let pending = new.iter().filter(|f| f["state"] == "pending").count();
+    assert!(pending >= 1, "{h:?}");
+    once(&home);
+    let h = history(&home);
+    let done = h
+        .iter()
+        .skip(before)
+        .filter(|f| f["state"] == "succeeded")
+        .count();
+    assert!(done >= 2, "the waiting firing ran next: {h:?}");
+}
+
+#[test]
+fn new_data_fires_once_after_its_debounce_and_a_killed_engine_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let days = dir.path().join("days");
+    write_day(&days, 1);
+    write_day(&days, 2);
+    let p = pipeline(
+        dir.path(),
+        "1",
+        "[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"1s\"\n",
+    );
+    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    once(&home);
+    assert!(history(&home).is_empty(), "the data did not change");
+
+    // A new day: seen, then fired once the debounce has passed.
+    write_day(&days, 3);
+    once(&home);
+    assert!(history(&home).is_empty(), "within the debounce");
+    let shown = ok_json(&home, &["triggers", "show", "daily", "fresh", "--json"]);
+    assert!(
+        shown["trigger"]["next"]
+            .as_str()
+            .unwrap()
+            .contains("debounce"),
+        "{shown}"
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    once(&home);
+    let h = history(&home);
+    assert_eq!(in_state(&h, "succeeded").len(), 1, "{h:?}");
+    assert!(
+        h[0]["reason"].as_str().unwrap().contains("3 file(s)"),
+        "{h:?}"
+    );
+    once(&home);
+    assert_eq!(history(&home).len(), 1, "the same data fires once");
+
+    // An engine killed (SIGKILL) at several points after new data: the
+    // engine started next finishes what it left, once.
+    for (day, kill_after_ms) in [(4, 0), (5, 150), (6, 400), (7, 900)] {
+        write_day(&days, day);
+        let mut engine = sluice(&home)
+            .args(["triggers", "run"])
+            .0
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while history(&home).len() < day as usize - 2 {
+            assert!(Instant::now() < deadline, "day {day} did not fire");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        engine.kill().unwrap();
+        engine.wait().unwrap();
+        once(&home);
+    }
+    let h = history(&home);
+    assert_eq!(h.len(), 5, "one firing per new day: {h:?}");
+    assert!(
+        h.iter().all(|f| f["state"] == "succeeded"),
+        "every firing ran to the end: {h:?}"
+    );
+    let mut run_ids: Vec<&str> = h.iter().map(|f| f["run_id"].as_str().unwrap()).collect();
+    run_ids.sort();
+    run_ids.dedup();
+    assert_eq!(run_ids.len(), 5, "a run per firing: {h:?}");
+    let daily: Vec<Value> = runs(&home)
+        .into_iter()
+        .filter(|r| r["pipeline_name"] == "daily")
+        .collect();
+    assert_eq!(daily.len(), 6, "the first run and one per firing, no more");
+    assert!(
+        daily.iter().all(|r| r["status"] == "succeeded"),
+        "{daily:?}"
+    );
+}
