@@ -239,15 +239,12 @@ fn result<'v>(evaluation: &'v Value, version: i64, check: &str) -> &'v Value {
 fn monitors_estimate_accuracy_find_the_drifted_features_and_roll_back() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
+    // A drift alert retrains (issue 22's on_alert trigger): the server
+    // fires it.
+    let retrain = "[triggers.drifted]\non_alert = \"churn\"\nchecks = [\"drift\"]\n";
     for (version, c) in [("1", 1.0), ("2", 0.5)] {
-        let run = ok_json(
-            &home,
-            &[
-                "run",
-                pipeline(dir.path(), version, c).to_str().unwrap(),
-                "--json",
-            ],
-        );
+        let path = pipeline_with(dir.path(), version, c, false, "rollback", retrain);
+        let run = ok_json(&home, &["run", path.to_str().unwrap(), "--json"]);
         assert_eq!(
             run["registered"][0]["version"].as_i64(),
             Some(version.parse().unwrap()),
@@ -397,6 +394,39 @@ fn monitors_estimate_accuracy_find_the_drifted_features_and_roll_back() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // The drift alert fired the retraining trigger: one run, that
+    // registered a new version (not promoted: production stays v1).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let firing = loop {
+        let h = ok_json(&home, &["triggers", "history", "--json"]);
+        if let Some(f) = h
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["state"] == "succeeded" || f["state"] == "failed")
+        {
+            break f.clone();
+        }
+        assert!(Instant::now() < deadline, "no retraining ran: {h}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(firing["state"], "succeeded", "{firing}");
+    assert_eq!(firing["trigger"], "drifted");
+    assert!(
+        firing["reason"].as_str().unwrap().contains("check `drift`"),
+        "{firing}"
+    );
+    assert!(
+        firing["detail"].as_str().unwrap().contains("churn:3"),
+        "{firing}"
+    );
+    let h = ok_json(&home, &["triggers", "history", "--json"]);
+    assert_eq!(h.as_array().unwrap().len(), 1, "one burst, one firing: {h}");
+    assert_eq!(
+        ok_json(&home, &["models", "show", MODEL, "--json"])["aliases"]["production"],
+        1
+    );
 
     // The report of the drifted window, rendered by Chromium: one
     // histogram per feature with both series drawn, x1 and x4 flagged.

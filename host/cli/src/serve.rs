@@ -81,6 +81,14 @@ pub struct ServeArgs {
     /// written to the store, in milliseconds: what a SIGKILL can lose.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
     pub log_flush_ms: u64,
+    /// Do not fire the triggers pipeline files armed (`sluice triggers
+    /// run` can, in a process of its own).
+    #[arg(long)]
+    pub no_triggers: bool,
+    /// Extra directories searched for plugins named without a path, by
+    /// the runs triggers start.
+    #[arg(long = "plugin-dir")]
+    pub plugin_dirs: Vec<std::path::PathBuf>,
     /// Write the log as soon as its buffer holds this many rows.
     #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..))]
     pub log_flush_rows: u64,
@@ -277,6 +285,14 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
             buffer_bytes: usize::try_from(args.log_buffer_mib)
                 .unwrap_or(usize::MAX)
                 .saturating_mul(1 << 20),
+        },
+        triggers: !args.no_triggers,
+        plugin_dirs: {
+            let mut dirs = args.plugin_dirs.clone();
+            if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
+                dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
+            }
+            dirs
         },
     };
     let listener = tokio::net::TcpListener::bind(args.addr)

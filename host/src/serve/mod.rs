@@ -149,6 +149,11 @@ pub struct ServeOptions {
     pub batch: batch::BatchOptions,
     /// How the inference log is written.
     pub log: log::LogOptions,
+    /// Fire the triggers pipeline files armed ([`crate::triggers`]), each
+    /// tenant's where no other process does.
+    pub triggers: bool,
+    /// Where the runs triggers start find plugins named without a path.
+    pub plugin_dirs: Vec<std::path::PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -161,6 +166,8 @@ impl Default for ServeOptions {
             auth: Auth::Tokens,
             batch: batch::BatchOptions::default(),
             log: log::LogOptions::default(),
+            triggers: true,
+            plugin_dirs: Vec::new(),
         }
     }
 }
@@ -485,11 +492,13 @@ impl Server {
             }
         });
         let monitors = tokio::spawn(monitoring::run(self.state.clone()));
+        let triggers = tokio::spawn(triggers(self.state.clone()));
         let result = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();
         monitors.abort();
+        triggers.abort();
         // Every request is answered: what they logged goes to the store
         // before the stores close.
         self.state.log.close().await;
@@ -517,5 +526,72 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {}
         _ = terminate => {}
+    }
+}
+
+/// Run the trigger engine of every tenant with armed triggers whose
+/// engine no other process runs, looking for new ones every few seconds;
+/// until aborted (the engines with it).
+async fn triggers(state: Arc<AppState>) {
+    struct Abort(Vec<tokio::task::JoinHandle<()>>);
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            for t in &self.0 {
+                t.abort();
+            }
+        }
+    }
+    if !state.options.triggers {
+        return;
+    }
+    let ws = state.tenancy.workspace();
+    let mut engines = std::collections::BTreeMap::new();
+    let mut tasks = Abort(Vec::new());
+    let meta = match ws.meta().await {
+        Ok(meta) => meta,
+        Err(e) => {
+            tracing::warn!(error = %e, "triggers: opening the metadata store");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Ok(armed) = meta.armed_triggers(None).await else {
+            continue;
+        };
+        let tenants: std::collections::BTreeSet<String> =
+            armed.into_iter().map(|t| t.tenant).collect();
+        for name in tenants {
+            if engines.contains_key(&name) {
+                continue;
+            }
+            let started = async {
+                let tenant = meta.tenant(&name).await.map_err(|e| e.to_string())?;
+                let runtime = ws.runtime_for(&tenant).map_err(|e| e.to_string())?;
+                let store = ws.store_root().map_err(|e| e.to_string())?;
+                crate::triggers::Engine::new(
+                    meta.clone(),
+                    store,
+                    runtime,
+                    tenant,
+                    state.options.plugin_dirs.clone(),
+                )
+            }
+            .await;
+            match started {
+                Ok(Some((engine, lock))) => {
+                    tracing::info!(tenant = %name, "firing the tenant's triggers");
+                    tasks.0.push(tokio::spawn(engine.run()));
+                    engines.insert(name, Some(lock));
+                }
+                // Another process runs them: look again later.
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(tenant = %name, error = %e, "triggers: starting the engine");
+                    engines.insert(name, None);
+                }
+            }
+        }
     }
 }
