@@ -43,6 +43,19 @@ fn pipeline(dir: &Path, version: &str, triggers: &str) -> std::path::PathBuf {
     path
 }
 
+/// Two days of data and the pipeline with `more` (its triggers), run
+/// once (which arms them): the directory, the home, the data directory.
+fn two_days_run(more: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let days = dir.path().join("days");
+    write_day(&days, 1);
+    write_day(&days, 2);
+    let p = pipeline(dir.path(), "1", more);
+    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    (dir, home, days)
+}
+
 fn history(home: &Path) -> Vec<Value> {
     ok_json(home, &["triggers", "history", "--limit", "1000", "--json"])
         .as_array()
@@ -158,17 +171,8 @@ fn a_schedule_fires_each_slot_once_skips_or_catches_up_and_keeps_to_its_concurre
 
 #[test]
 fn new_data_fires_once_after_its_debounce_and_a_killed_engine_loses_and_repeats_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let days = dir.path().join("days");
-    write_day(&days, 1);
-    write_day(&days, 2);
-    let p = pipeline(
-        dir.path(),
-        "1",
-        "[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"1s\"\n",
-    );
-    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    let (_dir, home, days) =
+        two_days_run("[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"1s\"\n");
     once(&home);
     assert!(history(&home).is_empty(), "the data did not change");
 
@@ -234,5 +238,88 @@ fn new_data_fires_once_after_its_debounce_and_a_killed_engine_loses_and_repeats_
     assert!(
         daily.iter().all(|r| r["status"] == "succeeded"),
         "{daily:?}"
+    );
+}
+
+/// Rows of a day whose labels an upstream bug flipped.
+fn write_flipped_day(dir: &Path, day: u64) {
+    write_day(dir, day);
+    let path = dir.join(format!("day-{day:02}.csv"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let (x, y) = line.rsplit_once(',').unwrap();
+        out.push_str(&format!("{x},{}\n", 1 - y.parse::<i32>().unwrap()));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Champion/challenger: a retrained version is judged against production
+/// by the model's gates; passing promotes it, failing leaves production
+/// alone; the audit history has each verdict with its numbers.
+#[test]
+fn a_retrained_challenger_is_promoted_when_it_passes_its_gates_and_only_then() {
+    let (_dir, home, days) = two_days_run(
+        "[models.churn]\ngates = [\"train.train_accuracy >= production - 0.02\"]\n\
+         deploy = \"promote\"\n\n[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"0s\"\n",
+    );
+    ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            "churn",
+            "1",
+            "--to",
+            "production",
+            "--json",
+        ],
+    );
+    let production =
+        || ok_json(&home, &["models", "show", "churn", "--json"])["aliases"]["production"].clone();
+
+    // A good day: v2 passes its gate and is promoted by the trigger.
+    write_day(&days, 3);
+    once(&home);
+    let h = history(&home);
+    let detail = h[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("churn:2 passed its gates"), "{h:?}");
+    assert_eq!(production(), 2);
+
+    // A day with flipped labels: v3 is worse, fails its gate, and
+    // production stays on v2.
+    write_flipped_day(&days, 4);
+    once(&home);
+    let h = history(&home);
+    let detail = h[1]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("churn:3 failed its gates against production (v2)")
+            && detail.contains("train.train_accuracy"),
+        "{h:?}"
+    );
+    assert_eq!(production(), 2);
+
+    let audit = ok_json(&home, &["models", "history", "churn", "--json"]);
+    let judged: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "judge")
+        .collect();
+    assert_eq!(judged.len(), 2, "{audit}");
+    assert_eq!(judged[0]["actor"], "trigger");
+    assert_eq!(
+        (&judged[1]["to_version"], &judged[1]["from_version"]),
+        (&serde_json::json!(3), &serde_json::json!(2))
+    );
+    let verdict: Value = serde_json::from_str(judged[1]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(verdict["passed"], false, "{verdict}");
+    assert!(
+        judged[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("trigger `fresh`"),
+        "{audit}"
     );
 }

@@ -21,7 +21,9 @@ pub struct AuditEvent {
     pub at: String,
     /// Who acted (`--actor`, else `SLUICE_ACTOR`, else the login name).
     pub actor: String,
-    /// What was done: `register`, `promote`, `rollback` or `route`.
+    /// What was done: `register`, `promote`, `rollback`, `route`, or
+    /// `judge` (a challenger judged against the champion by the gates,
+    /// the verdict and numbers in `detail`).
     pub action: String,
     /// The alias it moved, if any.
     pub alias: Option<String>,
@@ -120,6 +122,16 @@ fn now() -> String {
 }
 
 impl MetaStore {
+    /// Append `entry` to model `key`'s audit history, changing nothing
+    /// else (a verdict, a decision).
+    pub async fn append_audit(&self, key: &str, entry: AuditEntry<'_>) -> Result<()> {
+        let action = || format!("write the audit history of model `{key}`");
+        let mut tx = self.pool.begin().await.map_err(db(action()))?;
+        append_audit(&mut tx, key, &entry).await?;
+        tx.commit().await.map_err(db(action()))?;
+        Ok(())
+    }
+
     /// A recorded pipeline definition by its sha256.
     pub async fn definition_by_sha256(&self, sha256: &str) -> Result<Option<String>> {
         sqlx::query_scalar(

@@ -51,6 +51,22 @@ pub struct ModelDef {
     /// How a new version of the model is rolled out
     /// (`[models.NAME.rollout]`): see [`crate::rollout`].
     pub rollout: Option<crate::rollout::RolloutSpec>,
+    /// What a version registered by a run a trigger started does once it
+    /// passed its gates against `production`: `promote` (moves
+    /// `production` to it) or `rollout` (starts a rollout). Without it,
+    /// it is only registered.
+    pub deploy: Option<Deploy>,
+}
+
+/// See [`ModelDef::deploy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deploy {
+    /// Promote it to `production`.
+    Promote,
+    /// Roll it out to `production` (`[models.NAME.rollout]`, else the
+    /// defaults).
+    Rollout,
 }
 
 /// The `[pipeline]` table of a pipeline file.

@@ -67,6 +67,35 @@ pub fn aliases_at(events: &[AuditEvent], at: DateTime<Utc>) -> BTreeMap<String, 
     held
 }
 
+/// A challenger judged against a champion: see [`Registry::judge`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Judgement {
+    /// The model.
+    pub name: String,
+    /// The challenger.
+    pub version: i64,
+    /// The alias it was judged for.
+    pub alias: String,
+    /// The version the alias held (none: no champion yet).
+    pub champion: Option<i64>,
+    /// Whether every gate held.
+    pub passed: bool,
+    /// Each gate with its numbers.
+    pub gates: Vec<gates::GateResult>,
+}
+
+impl Judgement {
+    /// The gates that failed, in words.
+    pub fn failures(&self) -> String {
+        self.gates
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| format!("{}: {}", g.gate, g.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl Registry {
     /// The aliases of model `name` and the versions they point at now.
     pub async fn aliases(&self, name: &str) -> Result<BTreeMap<String, i64>> {
@@ -103,17 +132,7 @@ impl Registry {
         }
         let candidate = self.version(name, version).await?;
         self.check_stored(&candidate, alias).await?;
-        let gate_texts = self.gates(name).await?;
-        let parsed: Vec<gates::Gate> = gate_texts
-            .iter()
-            .map(|g| gates::parse(g).map_err(RegistryError::Invalid))
-            .collect::<Result<_>>()?;
-        let aliases = self.aliases(name).await?;
-        let mut holders = BTreeMap::new();
-        for (a, v) in &aliases {
-            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
-        }
-        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        let (results, aliases) = self.gate_results(&candidate).await?;
         let failed: Vec<gates::GateResult> =
             results.iter().filter(|r| !r.passed).cloned().collect();
         if !failed.is_empty() && !force {
@@ -146,6 +165,73 @@ impl Registry {
             to_version: version,
             forced,
             gates: results,
+        })
+    }
+
+    /// The model's gates checked for `candidate` (against the versions
+    /// its aliases hold), and those aliases.
+    async fn gate_results(
+        &self,
+        candidate: &ModelVersion,
+    ) -> Result<(Vec<gates::GateResult>, BTreeMap<String, i64>)> {
+        let name = candidate.name.as_str();
+        let parsed: Vec<gates::Gate> = self
+            .gates(name)
+            .await?
+            .iter()
+            .map(|g| gates::parse(g).map_err(RegistryError::Invalid))
+            .collect::<Result<_>>()?;
+        let aliases = self.aliases(name).await?;
+        let mut holders = BTreeMap::new();
+        for (a, v) in &aliases {
+            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
+        }
+        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        Ok((results, aliases))
+    }
+
+    /// Judge `version`, a challenger, against the version `alias` holds
+    /// (the champion) by the model's gates, as a promotion would, and
+    /// write the verdict to the audit history (action `judge`, the gates
+    /// and their numbers in its detail) without moving anything.
+    pub async fn judge(
+        &self,
+        name: &str,
+        version: i64,
+        alias: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Judgement> {
+        let key = self.key(name)?;
+        let candidate = self.version(name, version).await?;
+        let (gates, aliases) = self.gate_results(&candidate).await?;
+        let passed = gates.iter().all(|g| g.passed);
+        let champion = aliases.get(alias).copied();
+        let detail = serde_json::json!({
+            "passed": passed,
+            "gates": gates.iter().map(|g| serde_json::json!({
+                "gate": g.gate, "passed": g.passed, "detail": g.detail,
+            })).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let audit = AuditEntry {
+            actor,
+            action: "judge",
+            alias: Some(alias),
+            from_version: champion,
+            to_version: Some(version),
+            forced: false,
+            reason,
+            detail: &detail,
+        };
+        self.meta.append_audit(key.as_str(), audit).await?;
+        Ok(Judgement {
+            name: name.to_owned(),
+            version,
+            alias: alias.to_owned(),
+            champion,
+            passed,
+            gates,
         })
     }
 

@@ -30,7 +30,7 @@ pub use registrar::RunRegistrar;
 pub use routes::{Arm, Mirror, ServingPolicy};
 pub use serve::PreparedModel;
 
-pub use aliases::{Promotion, aliases_at, parse_time};
+pub use aliases::{Judgement, Promotion, aliases_at, parse_time};
 pub use version::{ChainStep, DataRef, ModelSpec, ModelSummary, ModelVersion, PluginRef};
 
 use crate::artifacts::{ArtifactDigest, ArtifactStore};

@@ -166,6 +166,9 @@ pub struct Plan {
     pub monitor_plugins: Vec<Arc<Plugin>>,
     /// Rollout plans of the models the pipeline declares.
     pub model_rollouts: BTreeMap<String, crate::rollout::RolloutSpec>,
+    /// What each model's versions registered by a triggered run do once
+    /// they pass their gates.
+    pub model_deploy: BTreeMap<String, crate::pipeline::definition::Deploy>,
     /// The pipeline's triggers, checked, by name (armed when it runs).
     pub triggers: BTreeMap<String, crate::triggers::TriggerSpec>,
     /// The plugin directories the plan searched beyond the defaults
@@ -528,6 +531,11 @@ fn plan(
             .models
             .iter()
             .filter_map(|(n, m)| Some((n.clone(), m.rollout.clone()?)))
+            .collect(),
+        model_deploy: file
+            .models
+            .iter()
+            .filter_map(|(n, m)| Some((n.clone(), m.deploy?)))
             .collect(),
         triggers: file.triggers.clone(),
         plugin_dirs: options.plugin_dirs.clone(),
