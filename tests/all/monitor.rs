@@ -961,3 +961,96 @@ fn windows_of_requests_and_a_reference_built_once() {
     let after = last_ten();
     assert_eq!(result(&after, 1, "drift")["status"], "pass", "{after}");
 }
+
+/// A regressor's `performance` check naming no plugin runs
+/// `regression-eval` (its params accepted when planned), not the
+/// classification evaluator.
+#[test]
+fn a_regressors_performance_check_runs_the_regression_evaluator() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let data = root().join("pipelines/data/diabetes.csv");
+    let path = dir.path().join("dia.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[pipeline]\nname = \"dia\"\nversion = \"1\"\nplugin_dirs = [{plugins:?}]\n\n\
+             [datasets.d]\npath = {data:?}\ntarget = \"progression\"\n\
+             [datasets.d.split]\nholdout = 0.25\n\n\
+             [models.dia.monitoring]\nwindow = \"1h\"\nmin_rows = 10\n\
+             [[models.dia.monitoring.checks]]\nkind = \"performance\"\n\
+             params = {{ min_r2 = 0.3 }}\nmin_rows = 50\n\n\
+             [[steps]]\nid = \"ridge\"\nplugin = \"linear\"\ninput = \"d\"\nregister = \"dia\"\n",
+            plugins = plugin_dir().display().to_string(),
+            data = data.display().to_string(),
+        ),
+    )
+    .unwrap();
+    ok_json(&home, &["run", path.to_str().unwrap(), "--json"]);
+    ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            "dia",
+            "1",
+            "--to",
+            "production",
+            "--json",
+        ],
+    );
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "100"]);
+    let mut labels = Vec::new();
+    for (i, chunk) in rows.chunks(50).enumerate() {
+        let inputs: Vec<Value> = (0..header.len() - 1)
+            .map(|c| {
+                json!({ "name": header[c], "shape": [chunk.len()], "datatype": "FP64",
+                        "data": chunk.iter().map(|r| r[c]).collect::<Vec<_>>() })
+            })
+            .collect();
+        let status = block_on(async {
+            client()
+                .post(format!("{}/v2/models/dia/infer", served.url))
+                .header("content-type", "application/json")
+                .header("x-request-id", format!("d-{i}"))
+                .body(json!({ "inputs": inputs }).to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, 200, "request d-{i}");
+        labels.extend(chunk.iter().enumerate().map(|(row, r)| {
+            json!({ "request_id": format!("d-{i}"), "row": row, "label": r[header.len() - 1] })
+        }));
+    }
+    let reply = crate::serve::post_json(
+        &format!("{}/v2/models/dia/feedback", served.url),
+        &json!({ "labels": labels }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let evaluation = loop {
+        let out = sluice(&home)
+            .args(["monitor", "run", "dia", "--dry-run", "--json"])
+            .output()
+            .unwrap();
+        let e: Value = serde_json::from_str(&stdout(&out)).unwrap_or(Value::Null);
+        if e["versions"][0]["labelled"] == rows.len() || Instant::now() > deadline {
+            break e;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let performance = &evaluation["versions"][0]["results"][0];
+    assert_eq!(performance["status"], "pass", "{evaluation}");
+    let r2 = performance["metrics"]["r2"].as_f64().unwrap();
+    assert!(r2 > 0.3 && r2 < 0.8, "{performance}");
+    assert!(served.terminate().success());
+}

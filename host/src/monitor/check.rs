@@ -430,7 +430,23 @@ async fn validate(
     prepared: Option<&PreparedModel>,
 ) -> Result<wit::ValidationReport, String> {
     let version = ctx.version;
-    let sha256 = check.sha256.as_deref().ok_or_else(|| {
+    // A regressor's predictions carry no class probabilities.
+    let regressor = || async {
+        ctx.tables()
+            .reference(ReferenceKind::Outputs)
+            .await
+            .is_ok_and(|o| {
+                !o.schema()
+                    .fields()
+                    .iter()
+                    .any(|f| f.name().starts_with("p_"))
+            })
+    };
+    let sha256 = match &check.regression_sha256 {
+        Some(regression) if regressor().await => Some(regression.as_str()),
+        _ => check.sha256.as_deref(),
+    };
+    let sha256 = sha256.ok_or_else(|| {
         format!(
             "the check's plugin was not resolved when {}:{} was registered",
             version.name, version.version

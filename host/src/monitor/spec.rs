@@ -70,7 +70,8 @@ pub enum CheckKind {
     /// (plugin `drift` by default).
     PredictionDrift,
     /// The labelled rows, through the version's chain, scored with the
-    /// model bound (plugin `classification-eval` by default).
+    /// model bound (plugin `classification-eval` by default,
+    /// `regression-eval` for a regressor).
     Performance,
     /// Performance estimated without labels from the outputs, against the
     /// holdout predictions and labels (plugin `cbpe` by default).
@@ -132,6 +133,12 @@ pub struct CheckSpec {
     /// planned: what the monitor loads from the artifact store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// For a `performance` check naming no plugin: `regression-eval`'s
+    /// sha256, filled in when planned and run instead of
+    /// `classification-eval` for a regressor (a version whose holdout
+    /// predictions have no class probabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_sha256: Option<String>,
 }
 
 /// What one window of a monitor covers.

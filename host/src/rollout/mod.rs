@@ -102,6 +102,7 @@ fn service_only() -> MonitorSpec {
             params: BTreeMap::new(),
             min_rows: Some(1),
             sha256: None,
+            regression_sha256: None,
         }],
     }
 }

@@ -568,53 +568,78 @@ fn plan_monitors(
             continue;
         }
         for (i, plugin_name) in spec.plugins() {
-            let check = &spec.checks[i].name;
-            let plugin = match resolve_plugin(&plugin_name, base, dirs) {
-                Ok(p) => match load(&p) {
-                    Ok(plugin) => plugin,
-                    Err(e) => {
-                        issues.push(format!("{at} check `{check}`: plugin '{plugin_name}': {e}"));
+            let check = spec.checks[i].name.clone();
+            // A performance check naming no plugin runs the regression
+            // evaluator for a regressor: both are resolved.
+            let mut names = vec![plugin_name];
+            if spec.checks[i].kind == crate::monitor::CheckKind::Performance
+                && spec.checks[i].plugin.is_none()
+            {
+                names.push("regression-eval".to_owned());
+            }
+            let mut loaded: Vec<Arc<Plugin>> = Vec::new();
+            for plugin_name in &names {
+                let plugin = match resolve_plugin(plugin_name, base, dirs) {
+                    Ok(p) => match load(&p) {
+                        Ok(plugin) => plugin,
+                        Err(e) => {
+                            issues
+                                .push(format!("{at} check `{check}`: plugin '{plugin_name}': {e}"));
+                            continue;
+                        }
+                    },
+                    Err(msg) => {
+                        issues.push(format!("{at} check `{check}`: {msg}"));
                         continue;
                     }
-                },
-                Err(msg) => {
-                    issues.push(format!("{at} check `{check}`: {msg}"));
+                };
+                if plugin.world != World::Validator {
+                    issues.push(format!(
+                        "{at} check `{check}`: plugin {} is a {}, not a validator",
+                        plugin.label(),
+                        plugin.world
+                    ));
                     continue;
                 }
-            };
-            if plugin.world != World::Validator {
-                issues.push(format!(
-                    "{at} check `{check}`: plugin {} is a {}, not a validator",
-                    plugin.label(),
-                    plugin.world
-                ));
+                loaded.push(plugin);
+            }
+            if loaded.len() != names.len() {
                 continue;
             }
             for (param, value) in &spec.checks[i].params {
-                match plugin.param_spec(param) {
-                    None => issues.push(format!(
+                let specs: Vec<_> = loaded.iter().filter_map(|p| p.param_spec(param)).collect();
+                if specs.is_empty() {
+                    issues.push(format!(
                         "{at} check `{check}`: unknown param '{param}' for plugin {} (known: {})",
-                        plugin.label(),
-                        plugin
-                            .info
-                            .params
+                        loaded
                             .iter()
-                            .map(|p| p.name.as_str())
+                            .map(|p| p.label())
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                        loaded
+                            .iter()
+                            .flat_map(|p| p.info.params.iter().map(|p| p.name.as_str()))
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
                             .collect::<Vec<_>>()
                             .join(", ")
-                    )),
-                    Some(p) if crate::monitor::check::json_param(&p.kind, value).is_none() => {
-                        issues.push(format!(
-                            "{at} check `{check}`: param '{param}' must be of kind {}",
-                            p.kind
-                        ))
-                    }
-                    Some(_) => {}
+                    ));
+                } else if specs
+                    .iter()
+                    .all(|p| crate::monitor::check::json_param(&p.kind, value).is_none())
+                {
+                    issues.push(format!(
+                        "{at} check `{check}`: param '{param}' must be of kind {}",
+                        specs[0].kind
+                    ));
                 }
             }
-            spec.checks[i].sha256 = Some(plugin.sha256.clone());
-            if !plugins.iter().any(|p| p.sha256 == plugin.sha256) {
-                plugins.push(plugin);
+            spec.checks[i].sha256 = Some(loaded[0].sha256.clone());
+            spec.checks[i].regression_sha256 = loaded.get(1).map(|p| p.sha256.clone());
+            for plugin in loaded {
+                if !plugins.iter().any(|p| p.sha256 == plugin.sha256) {
+                    plugins.push(plugin);
+                }
             }
         }
         specs.insert(name.clone(), spec);
