@@ -171,9 +171,12 @@ impl DataWatch {
             let sha = match known.get(file) {
                 Some((len, time, sha)) if (*len, *time) == stamp => sha.clone(),
                 _ => {
-                    let bytes = std::fs::read(file)
-                        .map_err(|e| format!("reading {}: {e}", file.display()))?;
-                    let sha = hex::encode(Sha256::digest(&bytes));
+                    // Streamed: a data file may be larger than memory.
+                    let read = |e: std::io::Error| format!("reading {}: {e}", file.display());
+                    let mut hasher = Sha256::new();
+                    std::io::copy(&mut std::fs::File::open(file).map_err(read)?, &mut hasher)
+                        .map_err(read)?;
+                    let sha = hex::encode(hasher.finalize());
                     known.insert(file.clone(), (stamp.0, stamp.1, sha.clone()));
                     sha
                 }
@@ -194,7 +197,7 @@ pub struct Engine {
     runtime: Runtime,
     tenant: Tenant,
     plugin_dirs: Vec<PathBuf>,
-    data: DataWatch,
+    data: Arc<DataWatch>,
     /// The firings this engine is running.
     running: Mutex<HashMap<i64, tokio::task::JoinHandle<()>>>,
 }
@@ -225,7 +228,7 @@ impl Engine {
                 runtime,
                 tenant,
                 plugin_dirs,
-                data: DataWatch::default(),
+                data: Arc::default(),
                 running: Mutex::new(HashMap::new()),
             }),
             EngineLock(lock),
@@ -460,7 +463,11 @@ impl Engine {
                     .map_err(|e| e.to_string())?;
             }
             Source::NewData(dataset) => {
-                let (digest, files) = self.data.digest(&armed)?;
+                // Hashing reads files: off the async workers.
+                let (data, watched) = (self.data.clone(), armed.clone());
+                let (digest, files) = tokio::task::spawn_blocking(move || data.digest(&watched))
+                    .await
+                    .map_err(|e| format!("hashing the data: {e}"))??;
                 if digest == t.cursor {
                     if !t.pending.is_empty() {
                         self.meta
