@@ -80,7 +80,9 @@ fn now_ms() -> i64 {
 }
 
 fn rfc3339(ms: i64) -> String {
-    crate::serve::log::rfc3339(ms)
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Arm `plan`'s triggers for `tenant` (and disarm those its file no
