@@ -16,7 +16,8 @@ Each row is a customer on a day (March 2026) with four features and a label:
 Days 1 to 3 are alike. From day 4 a competitor's offer and a price rise
 change things: monthly_charges moves up by 25 (a feature shift the
 monitor's drift check sees) and the relation between the features and
-churn changes (concept drift: the bill and heavy use weigh more). On
+churn changes (concept drift: the bill and heavy use weigh more). Day
+5's labels come through a broken join: 30% of them are flipped. On
 day 6 the support system's export breaks upstream: support_calls is
 empty (null) in every row of the batch; `--fixed` writes that day as it
 should have been (the upstream's backfill). The standard library only;
@@ -24,8 +25,8 @@ the same day and flags give the same bytes on every machine.
 """
 
 import argparse
-import os
 import math
+import os
 import random
 import sys
 
@@ -43,6 +44,8 @@ def normal(rng):
 def rows(day, traffic):
     """The day's rows: (tenure, monthly_charges, support_calls, usage_gb, churned)."""
     rng = random.Random(day * 1000 + (7 if traffic else 0))
+    # Day 5's labels come through a broken join: some are wrong.
+    mislabel = random.Random(day * 1000 + 99) if day == 5 and not traffic else None
     drifted = day >= 4
     out = []
     for _ in range(TRAFFIC_ROWS if traffic else ROWS):
@@ -57,6 +60,8 @@ def rows(day, traffic):
         else:
             score = -0.5 - 1.2 * t + 0.8 * c + 0.9 * s - 0.3 * u
         churned = int(rng.random() < 1.0 / (1.0 + math.exp(-score)))
+        if mislabel and mislabel.random() < 0.3:
+            churned = 1 - churned
         out.append((tenure, charges, calls, usage, churned))
     return out
 

@@ -3,7 +3,8 @@
 //! answers each day's traffic, monitors it and fires the pipeline's
 //! triggers. A new day's batch retrains, the challenger is judged against
 //! production and promoted; day 4's drifted traffic raises a drift alert
-//! that retrains at once; day 6's batch, with a feature broken upstream,
+//! that retrains at once; day 5's mislabelled batch trains a version that
+//! fails its gates and never serves; day 6's batch, with a feature broken upstream,
 //! fails its validator before anything is trained or registered; the
 //! upstream's fix on day 7 retrains again. Production never holds a
 //! version that failed its gates.
@@ -283,6 +284,18 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
             assert_eq!(status("validate"), "failed", "{run}");
             assert_eq!(status("train"), "skipped", "{run}");
             assert_eq!((versions(&home), production(&home)), before, "day 6");
+        } else if day == 5 {
+            // Mislabelled rows: the run succeeds and registers v6, which
+            // fails its gates against v5; production stays on v5.
+            assert_eq!(firing["state"], "succeeded", "{firing}");
+            assert!(
+                detail.contains("churn:6 failed its gates against production (v5)")
+                    && detail.contains("evaluate.roc_auc")
+                    && detail.ends_with("production left as it was"),
+                "{firing}"
+            );
+            assert_eq!(run["status"], "succeeded", "{run}");
+            assert_eq!((versions(&home), production(&home)), (6, json!(5)));
         } else {
             let new = before.0 + 1;
             assert_eq!(firing["state"], "succeeded", "day {day}: {firing}");
@@ -347,13 +360,17 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
     let judged: Vec<&Value> = audit.iter().filter(|e| e["action"] == "judge").collect();
     assert_eq!(judged.len(), 6, "v2..v7 judged: {audit:?}");
     let mut passed = Vec::new();
+    let mut failed = Vec::new();
     for j in &judged {
         assert_eq!(j["actor"], "trigger", "{j}");
         let verdict: Value = serde_json::from_str(j["detail"].as_str().unwrap()).unwrap();
-        if verdict["passed"] == true {
-            passed.push(j["to_version"].clone());
+        match verdict["passed"].as_bool() {
+            Some(true) => passed.push(j["to_version"].clone()),
+            Some(false) => failed.push(j["to_version"].clone()),
+            None => panic!("a verdict without `passed`: {verdict}"),
         }
     }
+    assert_eq!(failed, [json!(6)], "{audit:?}");
     let mut promoted = 0;
     for e in audit.iter().filter(|e| e["action"] == "promote") {
         let to = &e["to_version"];
@@ -367,7 +384,7 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
             "v{to} was promoted without passing: {e}"
         );
     }
-    assert_eq!(promoted, 6, "{audit:?}");
+    assert_eq!(promoted, 5, "v2, v3, v4, v5 and v7: {audit:?}");
     assert_eq!(production(&home), 7);
 
     assert!(served.terminate().success());
