@@ -14,6 +14,7 @@ fn markdown_files() -> Vec<PathBuf> {
         root.join("README.md"),
         root.join("CONTRIBUTING.md"),
         root.join("plugins/README.md"),
+        root.join("pipelines/continuous/README.md"),
     ];
     for dir in ["docs", "benches/results"] {
         let mut in_dir: Vec<PathBuf> = std::fs::read_dir(root.join(dir))

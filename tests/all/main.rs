@@ -6,6 +6,7 @@ mod bad_pipelines;
 mod browser;
 pub mod cache;
 mod conformance;
+mod continuous;
 mod crash;
 mod dataset_dirs;
 mod datasets;
