@@ -255,26 +255,35 @@ impl MetaStore {
         limit: i64,
     ) -> Result<Vec<Firing>> {
         let action = || "read the trigger firings".to_owned();
-        let rows = sqlx::query(&format!(
+        // Read by the engine at every look: filtered and limited by the
+        // database (the index on tenant and state), not here.
+        let in_states = if states.is_empty() {
+            String::new()
+        } else {
+            format!(" AND state IN ({})", vec!["?"; states.len()].join(", "))
+        };
+        let sql = format!(
             "SELECT * FROM (SELECT {FIRING_COLUMNS} FROM trigger_firings WHERE tenant = ? \
-             AND (? IS NULL OR pipeline = ?) AND (? IS NULL OR trigger_name = ?) \
-             ORDER BY id DESC) ORDER BY id"
-        ))
-        .bind(tenant)
-        .bind(pipeline)
-        .bind(pipeline)
-        .bind(trigger)
-        .bind(trigger)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db(action()))?;
-        let mut all = rows
-            .iter()
+             AND (? IS NULL OR pipeline = ?) AND (? IS NULL OR trigger_name = ?){in_states} \
+             ORDER BY id DESC LIMIT ?) ORDER BY id"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(pipeline)
+            .bind(pipeline)
+            .bind(trigger)
+            .bind(trigger);
+        for state in states {
+            query = query.bind(*state);
+        }
+        let rows = query
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(action()))?;
+        rows.iter()
             .map(firing)
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(db(action()))?;
-        all.retain(|f| states.is_empty() || states.contains(&f.state.as_str()));
-        let skip = all.len().saturating_sub(limit.max(0) as usize);
-        Ok(all.split_off(skip))
+            .map_err(db(action()))
     }
 }
