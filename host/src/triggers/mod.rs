@@ -35,9 +35,13 @@
 //! each run with `catchup = true`; without, only the latest runs and the
 //! others are recorded as one `skipped` firing that says why.
 
+mod deploy;
 pub mod spec;
+mod watch;
 
+pub use deploy::ACTOR;
 pub use spec::{Source, TriggerSpec};
+use watch::DataWatch;
 
 use crate::artifacts::ArtifactStore;
 use crate::data::FilePattern;
@@ -47,7 +51,6 @@ use crate::pipeline::executor::{Executor, RunObserver};
 use crate::runtime::Runtime;
 use crate::tenants::Tenant;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -126,70 +129,6 @@ pub async fn arm(meta: &MetaStore, tenant: &str, plan: &Plan) -> Result<(), Stri
     meta.arm_triggers(tenant, &plan.name, &path.to_string_lossy(), &entries, now)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// What the files of watched datasets hashed to, by path, size and
-/// modification time: a file is read again only when one of them moved.
-#[derive(Default)]
-struct DataWatch {
-    known: Mutex<HashMap<PathBuf, (u64, i128, String)>>,
-}
-
-impl DataWatch {
-    /// The digest of `armed`'s data (its files' names and contents) and
-    /// how many files it has.
-    fn digest(&self, armed: &Armed) -> Result<(String, usize), String> {
-        let path = armed
-            .watch
-            .as_ref()
-            .ok_or("the trigger watches no dataset")?;
-        let mut files: Vec<(String, PathBuf)> = Vec::new();
-        if path.is_dir() {
-            let pattern = match &armed.files {
-                Some(g) => FilePattern::glob(g)?,
-                None => FilePattern::DataFormats,
-            };
-            for entry in
-                std::fs::read_dir(path).map_err(|e| format!("listing {}: {e}", path.display()))?
-            {
-                let entry = entry.map_err(|e| format!("listing {}: {e}", path.display()))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if pattern.matches(&name) && entry.path().is_file() {
-                    files.push((name, entry.path()));
-                }
-            }
-            files.sort();
-        } else {
-            files.push((String::new(), path.clone()));
-        }
-        let mut all = Sha256::new();
-        for (name, file) in &files {
-            let meta =
-                std::fs::metadata(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
-            let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) as i128 * 1_000_000_000
-                + std::os::unix::fs::MetadataExt::mtime_nsec(&meta) as i128;
-            let stamp = (meta.len(), mtime);
-            let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            let sha = match known.get(file) {
-                Some((len, time, sha)) if (*len, *time) == stamp => sha.clone(),
-                _ => {
-                    // Streamed: a data file may be larger than memory.
-                    let read = |e: std::io::Error| format!("reading {}: {e}", file.display());
-                    let mut hasher = Sha256::new();
-                    std::io::copy(&mut std::fs::File::open(file).map_err(read)?, &mut hasher)
-                        .map_err(read)?;
-                    let sha = hex::encode(hasher.finalize());
-                    known.insert(file.clone(), (stamp.0, stamp.1, sha.clone()));
-                    sha
-                }
-            };
-            all.update(name.as_bytes());
-            all.update([0]);
-            all.update(sha.as_bytes());
-            all.update([0]);
-        }
-        Ok((hex::encode(all.finalize()), files.len()))
-    }
 }
 
 /// Carries out a tenant's armed triggers.
@@ -687,91 +626,6 @@ impl Engine {
         }
     }
 }
-
-impl Engine {
-    /// Judge a version a triggered run registered against `production`
-    /// by the model's gates (written to the audit history), then promote
-    /// it or start its rollout if it passed, as the model declares; what
-    /// was decided, in words.
-    async fn deploy(
-        &self,
-        f: &Firing,
-        run_id: &str,
-        registered: &crate::pipeline::executor::Registered,
-        deploy: crate::pipeline::definition::Deploy,
-        plan: &Plan,
-    ) -> String {
-        use crate::pipeline::definition::Deploy;
-        let (name, version) = (registered.name.as_str(), registered.version);
-        let registry = crate::registry::Registry::for_tenant(
-            self.meta.clone(),
-            crate::tenants::tenant_store(&self.store, &self.tenant.name),
-            &self.tenant.name,
-        );
-        let reason = format!(
-            "trigger `{}` of pipeline `{}` (firing {}), run {run_id}",
-            f.trigger, f.pipeline, f.id
-        );
-        let judged = match registry
-            .judge(name, version, PRODUCTION, &reason, ACTOR)
-            .await
-        {
-            Ok(j) => j,
-            Err(e) => return format!("{name}:{version} could not be judged: {e}"),
-        };
-        let champion = judged
-            .champion
-            .map_or_else(|| "no version".to_owned(), |v| format!("v{v}"));
-        if !judged.passed {
-            return format!(
-                "{name}:{version} failed its gates against production ({champion}): {}; \
-                 production left as it was",
-                judged.failures()
-            );
-        }
-        let rollout = match (deploy, judged.champion) {
-            (Deploy::Rollout, Some(_)) => {
-                Some(plan.model_rollouts.get(name).cloned().unwrap_or_default())
-            }
-            _ => None,
-        };
-        if let Some(spec) = rollout {
-            let rollouts = crate::rollout::Rollouts {
-                registry: &registry,
-                runtime: &self.runtime,
-                limits: self.tenant.caps.call_limits(),
-            };
-            return match rollouts
-                .start(name, version, PRODUCTION, &spec, ACTOR)
-                .await
-            {
-                Ok(_) => format!(
-                    "{name}:{version} passed its gates against production ({champion}): \
-                     rollout started"
-                ),
-                Err(e) => format!(
-                    "{name}:{version} passed its gates against production ({champion}) but \
-                     its rollout did not start: {e}"
-                ),
-            };
-        }
-        match registry
-            .promote(name, version, PRODUCTION, &reason, false, ACTOR)
-            .await
-        {
-            Ok(_) => format!(
-                "{name}:{version} passed its gates against production ({champion}): promoted"
-            ),
-            Err(e) => format!("{name}:{version} was not promoted: {e}"),
-        }
-    }
-}
-
-/// The alias a triggered retraining is judged against and deployed to.
-const PRODUCTION: &str = "production";
-
-/// The actor of what triggers do in the registry's audit history.
-pub const ACTOR: &str = "trigger";
 
 /// What a finished run came to, in words: the versions it registered,
 /// or its error.
