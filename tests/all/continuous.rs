@@ -286,11 +286,15 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
             assert_eq!((versions(&home), production(&home)), before, "day 6");
         } else if day == 5 {
             // Mislabelled rows: the run succeeds and registers v6, which
-            // fails its gates against v5; production stays on v5.
+            // fails its gates against v5 measured on v6's holdout: on
+            // those wrong labels v5 scores as badly (the relative gate
+            // holds), but v6 is below the fixed floor. Production stays
+            // on v5.
             assert_eq!(firing["state"], "succeeded", "{firing}");
             assert!(
-                detail.contains("churn:6 failed its gates against production (v5)")
-                    && detail.contains("evaluate.roc_auc")
+                detail.contains(
+                    "churn:6 failed its gates against production (v5, measured on v6's holdout"
+                ) && detail.contains("evaluate.accuracy >= 0.65: evaluate.accuracy = ")
                     && detail.ends_with("production left as it was"),
                 "{firing}"
             );

@@ -9,15 +9,20 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded.
-fn write_day(dir: &Path, day: u64) {
-    let mut state = day.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = || {
+/// Seeded numbers in [-0.5, 0.5) (xorshift).
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
+    }
+}
+
+/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded.
+fn write_day(dir: &Path, day: u64) {
+    let mut next = uniform(day);
     let mut text = String::from("x1,x2,y\n");
     for _ in 0..200 {
         let (a, b, e) = (next(), next(), next() * 0.3);
@@ -255,17 +260,10 @@ fn write_flipped_day(dir: &Path, day: u64) {
     std::fs::write(path, out).unwrap();
 }
 
-/// Champion/challenger: a retrained version is judged against production
-/// by the model's gates; passing promotes it, failing leaves production
-/// alone; the audit history has each verdict with its numbers.
-#[test]
-fn a_retrained_challenger_is_promoted_when_it_passes_its_gates_and_only_then() {
-    let (_dir, home, days) = two_days_run(
-        "[models.churn]\ngates = [\"train.train_accuracy >= production - 0.02\"]\n\
-         deploy = \"promote\"\n\n[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"0s\"\n",
-    );
+/// A person promotes churn:1 to production.
+fn promote_v1(home: &Path) {
     ok_json(
-        &home,
+        home,
         &[
             "models",
             "promote",
@@ -276,8 +274,24 @@ fn a_retrained_challenger_is_promoted_when_it_passes_its_gates_and_only_then() {
             "--json",
         ],
     );
-    let production =
-        || ok_json(&home, &["models", "show", "churn", "--json"])["aliases"]["production"].clone();
+}
+
+/// The version production holds.
+fn production(home: &Path) -> Value {
+    ok_json(home, &["models", "show", "churn", "--json"])["aliases"]["production"].clone()
+}
+
+/// Champion/challenger: a retrained version is judged against production
+/// by the model's gates; passing promotes it, failing leaves production
+/// alone; the audit history has each verdict with its numbers.
+#[test]
+fn a_retrained_challenger_is_promoted_when_it_passes_its_gates_and_only_then() {
+    let (_dir, home, days) = two_days_run(
+        "[models.churn]\ngates = [\"train.train_accuracy >= production - 0.02\"]\n\
+         deploy = \"promote\"\n\n[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"0s\"\n",
+    );
+    promote_v1(&home);
+    let production = || production(&home);
 
     // A good day: v2 passes its gate and is promoted by the trigger.
     write_day(&days, 3);
@@ -321,5 +335,139 @@ fn a_retrained_challenger_is_promoted_when_it_passes_its_gates_and_only_then() {
             .unwrap()
             .contains("trigger `fresh`"),
         "{audit}"
+    );
+}
+
+/// A day of rows labelled by `rule` (the sign of `a*x1 + b*x2` plus
+/// noise), written to `dir/today.csv` in place of the day before.
+fn write_today(dir: &Path, seed: u64, rule: (f64, f64), noise: f64) {
+    let mut next = uniform(seed);
+    let mut text = String::from("x1,x2,y\n");
+    for _ in 0..400 {
+        let (x1, x2, e) = (next(), next(), next() * noise);
+        let y = i32::from(rule.0 * x1 + rule.1 * x2 + e > 0.0);
+        text.push_str(&format!("{x1},{x2},{y}\n"));
+    }
+    std::fs::write(dir.join("today.csv"), text).unwrap();
+}
+
+/// The champion is measured again on the challenger's holdout: after the
+/// concept changed, the challenger scores lower on its own (harder)
+/// holdout than the champion did on its own, yet beats the champion on
+/// the same rows, and is promoted. The champion's number is the one its
+/// served predictions give on those rows.
+#[test]
+fn the_champion_is_judged_on_the_challengers_holdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    write_today(dir.path(), 1, (1.0, 0.5), 0.05);
+    let p = dir.path().join("daily.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[pipeline]\nname = \"daily\"\nversion = \"1\"\nseed = 1\n\
+             plugin_dirs = [{plugins:?}]\n\n\
+             [datasets.today]\npath = \"today.csv\"\ntarget = \"y\"\n\
+             split = {{ holdout = 0.3, seed = 7 }}\n\n\
+             [[steps]]\nid = \"train\"\nplugin = \"logreg\"\ninput = \"today\"\n\
+             register = \"churn\"\n\n\
+             [[steps]]\nid = \"evaluate\"\nplugin = \"holdout-eval\"\ninput = \"today\"\n\
+             model = \"train\"\nparams = {{ target = \"y\" }}\n\n\
+             [models.churn]\ngates = [\"evaluate.accuracy >= production - 0.02\"]\n\
+             deploy = \"promote\"\n\n\
+             [triggers.fresh]\non_new_data = \"today\"\ndebounce = \"0s\"\n",
+            plugins = plugin_dir().display().to_string(),
+        ),
+    )
+    .unwrap();
+    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    promote_v1(&home);
+
+    // The concept changes and the labels get noisier.
+    write_today(dir.path(), 2, (1.0, -1.0), 0.6);
+    once(&home);
+    let h = history(&home);
+    let detail = h[0]["detail"].as_str().unwrap();
+    assert!(
+        detail
+            .contains("churn:2 passed its gates against production (v1, measured on v2's holdout"),
+        "{h:?}"
+    );
+    let show = |v: &str| ok_json(&home, &["models", "show", &format!("churn:{v}"), "--json"]);
+    assert_eq!(production(&home), 2);
+    // On their own holdouts, v1 looked better by more than the margin:
+    // the old comparison would have kept it.
+    let own = |v: &str| show(v)["metrics"]["evaluate.accuracy"].as_f64().unwrap();
+    let (v1_own, v2_own) = (own("1"), own("2"));
+    assert!(v1_own > v2_own + 0.02, "v1 {v1_own}, v2 {v2_own}");
+
+    // The verdict in the audit history carries v1's number on v2's rows.
+    let audit = ok_json(&home, &["models", "history", "churn", "--json"]);
+    let judged = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "judge")
+        .expect("a verdict");
+    let verdict: Value = serde_json::from_str(judged["detail"].as_str().unwrap()).unwrap();
+    let rescored = &verdict["champion_on_challenger_holdout"];
+    assert_eq!(
+        (&rescored["champion"], &rescored["challenger"]),
+        (&serde_json::json!(1), &serde_json::json!(2)),
+        "{verdict}"
+    );
+    let v1_there = rescored["metrics"]["evaluate.accuracy"].as_f64().unwrap();
+    assert!(v1_there < v2_own - 0.02, "v1 on v2's holdout {v1_there}");
+    assert!(
+        verdict["gates"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("on v2's holdout"),
+        "{verdict}"
+    );
+
+    // That number is v1's served predictions on v2's holdout rows.
+    let holdout = show("2")["data"]["holdout"].as_str().unwrap().to_owned();
+    let rows = dir.path().join("holdout.parquet");
+    let served = dir.path().join("served.parquet");
+    succeeded(
+        sluice(&home)
+            .args(["artifacts", "get", &holdout, "-o"])
+            .arg(&rows)
+            .output()
+            .unwrap(),
+        "artifacts get",
+    );
+    succeeded(
+        sluice(&home)
+            .args(["predict", "churn:1", "--input"])
+            .arg(&rows)
+            .arg("-o")
+            .arg(&served)
+            .output()
+            .unwrap(),
+        "predict",
+    );
+    let labels = sluice::data::read_table(&rows).unwrap();
+    let predicted = sluice::data::read_table(&served).unwrap();
+    let column = |b: &arrow::record_batch::RecordBatch, name: &str| -> Vec<i64> {
+        let c = arrow::compute::cast(
+            b.column_by_name(name).expect(name),
+            &arrow::datatypes::DataType::Int64,
+        )
+        .unwrap();
+        c.as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    let (y, p) = (column(&labels, "y"), column(&predicted, "prediction"));
+    assert_eq!(y.len(), rescored["rows"].as_u64().unwrap() as usize);
+    let right = y.iter().zip(&p).filter(|(a, b)| a == b).count();
+    let accuracy = right as f64 / y.len() as f64;
+    assert!(
+        (accuracy - v1_there).abs() < 1e-12,
+        "served {accuracy}, judged {v1_there}"
     );
 }

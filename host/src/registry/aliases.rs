@@ -4,7 +4,7 @@
 //! time. Not where versions are registered or looked up (the parent
 //! module).
 
-use super::{DamagedArtifact, ModelVersion, Registry, RegistryError, Result, gates};
+use super::{DamagedArtifact, ModelVersion, Registry, RegistryError, Rescored, Result, gates};
 use crate::artifacts::ArtifactDigest;
 use crate::meta::{AuditEntry, AuditEvent};
 use chrono::{DateTime, Utc};
@@ -82,6 +82,8 @@ pub struct Judgement {
     pub passed: bool,
     /// Each gate with its numbers.
     pub gates: Vec<gates::GateResult>,
+    /// The champion's numbers on the challenger's holdout, if measured.
+    pub rescored: Option<Rescored>,
 }
 
 impl Judgement {
@@ -132,7 +134,8 @@ impl Registry {
         }
         let candidate = self.version(name, version).await?;
         self.check_stored(&candidate, alias).await?;
-        let (results, aliases) = self.gate_results(&candidate).await?;
+        let judged = self.judged_on_same_holdout(name, version, alias).await?;
+        let (results, aliases) = self.gate_results(&candidate, judged.as_ref()).await?;
         let failed: Vec<gates::GateResult> =
             results.iter().filter(|r| !r.passed).cloned().collect();
         if !failed.is_empty() && !force {
@@ -168,11 +171,41 @@ impl Registry {
         })
     }
 
+    /// The champion's numbers on `version`'s holdout from the latest
+    /// verdict that judged `version` for `alias` (see [`Registry::judge`]),
+    /// if the champion it measured still holds the alias: a promotion
+    /// after that verdict compares on the same rows as the verdict did.
+    async fn judged_on_same_holdout(
+        &self,
+        name: &str,
+        version: i64,
+        alias: &str,
+    ) -> Result<Option<Rescored>> {
+        let holder = self.aliases(name).await?.get(alias).copied();
+        let events = self.history(name).await?;
+        let latest = events.iter().rev().find(|e| {
+            e.action == "judge"
+                && e.to_version == Some(version)
+                && e.alias.as_deref() == Some(alias)
+        });
+        let Some(event) = latest else {
+            return Ok(None);
+        };
+        let rescored = serde_json::from_str::<serde_json::Value>(&event.detail)
+            .ok()
+            .and_then(|d| {
+                serde_json::from_value::<Rescored>(d["champion_on_challenger_holdout"].clone()).ok()
+            });
+        Ok(rescored.filter(|r| Some(r.champion) == holder && r.challenger == version))
+    }
+
     /// The model's gates checked for `candidate` (against the versions
-    /// its aliases hold), and those aliases.
+    /// its aliases hold, a holder's numbers replaced by those it was
+    /// `rescored` with on the candidate's holdout), and those aliases.
     async fn gate_results(
         &self,
         candidate: &ModelVersion,
+        rescored: Option<&Rescored>,
     ) -> Result<(Vec<gates::GateResult>, BTreeMap<String, i64>)> {
         let name = candidate.name.as_str();
         let parsed: Vec<gates::Gate> = self
@@ -184,9 +217,27 @@ impl Registry {
         let aliases = self.aliases(name).await?;
         let mut holders = BTreeMap::new();
         for (a, v) in &aliases {
-            holders.insert(a.clone(), (*v, self.version(name, *v).await?.metrics));
+            let mut metrics = self.version(name, *v).await?.metrics;
+            if let Some(r) = rescored.filter(|r| r.champion == *v) {
+                metrics.extend(r.metrics.iter().map(|(k, m)| (k.clone(), *m)));
+            }
+            holders.insert(a.clone(), (*v, metrics));
         }
-        let results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        let mut results = gates::check(&parsed, &candidate.metrics, &|a| holders.get(a).cloned());
+        if let Some(r) = rescored {
+            // Say which numbers were measured again, and on what.
+            for (g, result) in parsed.iter().zip(&mut results) {
+                if let gates::Bound::Alias { alias, .. } = &g.bound
+                    && aliases.get(alias) == Some(&r.champion)
+                    && r.metrics.contains_key(&g.metric)
+                {
+                    result.detail.push_str(&format!(
+                        " (v{}'s {} on v{}'s holdout of {} rows)",
+                        r.champion, g.metric, r.challenger, r.rows
+                    ));
+                }
+            }
+        }
         Ok((results, aliases))
     }
 
@@ -194,17 +245,22 @@ impl Registry {
     /// (the champion) by the model's gates, as a promotion would, and
     /// write the verdict to the audit history (action `judge`, the gates
     /// and their numbers in its detail) without moving anything.
+    /// `rescored` is the champion's numbers on the challenger's holdout
+    /// (see [`Registry::rescore`]), which gates relative to the champion
+    /// then compare with, or why they could not be measured (the gates
+    /// then compare with the numbers it recorded on its own holdout).
     pub async fn judge(
         &self,
         name: &str,
         version: i64,
         alias: &str,
+        rescored: std::result::Result<&Rescored, &str>,
         reason: &str,
         actor: &str,
     ) -> Result<Judgement> {
         let key = self.key(name)?;
         let candidate = self.version(name, version).await?;
-        let (gates, aliases) = self.gate_results(&candidate).await?;
+        let (gates, aliases) = self.gate_results(&candidate, rescored.ok()).await?;
         let passed = gates.iter().all(|g| g.passed);
         let champion = aliases.get(alias).copied();
         let detail = serde_json::json!({
@@ -212,6 +268,10 @@ impl Registry {
             "gates": gates.iter().map(|g| serde_json::json!({
                 "gate": g.gate, "passed": g.passed, "detail": g.detail,
             })).collect::<Vec<_>>(),
+            "champion_on_challenger_holdout": match rescored {
+                Ok(r) => serde_json::json!(r),
+                Err(why) => serde_json::json!({ "not_measured": why }),
+            },
         })
         .to_string();
         let audit = AuditEntry {
@@ -232,6 +292,7 @@ impl Registry {
             champion,
             passed,
             gates,
+            rescored: rescored.ok().cloned(),
         })
     }
 

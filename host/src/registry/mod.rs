@@ -18,6 +18,7 @@ pub mod gates;
 pub mod name_rule;
 mod names;
 mod registrar;
+mod rescore;
 mod routes;
 #[cfg(test)]
 mod scope_tests;
@@ -27,6 +28,7 @@ mod version;
 pub use name_rule::{NameRule, check_model_name};
 use names::{KeyScope, ModelKey};
 pub use registrar::RunRegistrar;
+pub use rescore::{Evaluator, Rescored, evaluators};
 pub use routes::{Arm, Mirror, ServingPolicy};
 pub use serve::PreparedModel;
 

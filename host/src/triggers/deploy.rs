@@ -29,16 +29,28 @@ impl Engine {
             "trigger `{}` of pipeline `{}` (firing {}), run {run_id}",
             f.trigger, f.pipeline, f.id
         );
+        let rescored = self.rescore(&registry, name, version, plan).await;
         let judged = match registry
-            .judge(name, version, PRODUCTION, &reason, ACTOR)
+            .judge(
+                name,
+                version,
+                PRODUCTION,
+                rescored.as_ref().map_err(String::as_str),
+                &reason,
+                ACTOR,
+            )
             .await
         {
             Ok(j) => j,
             Err(e) => return format!("{name}:{version} could not be judged: {e}"),
         };
-        let champion = judged
-            .champion
-            .map_or_else(|| "no version".to_owned(), |v| format!("v{v}"));
+        let champion = match (judged.champion, &judged.rescored) {
+            (None, _) => "no version".to_owned(),
+            (Some(v), Some(r)) => {
+                format!("v{v}, measured on v{version}'s holdout of {} rows", r.rows)
+            }
+            (Some(v), None) => format!("v{v}"),
+        };
         if !judged.passed {
             return format!(
                 "{name}:{version} failed its gates against production ({champion}): {}; \
@@ -81,6 +93,45 @@ impl Engine {
             ),
             Err(e) => format!("{name}:{version} was not promoted: {e}"),
         }
+    }
+}
+
+impl Engine {
+    /// The champion's numbers on the challenger `version`'s holdout, by
+    /// the evaluators of the challenger's pipeline; or why there are none.
+    async fn rescore(
+        &self,
+        registry: &crate::registry::Registry,
+        name: &str,
+        version: i64,
+        plan: &Plan,
+    ) -> Result<crate::registry::Rescored, String> {
+        let champion = match registry.aliases(name).await {
+            Ok(a) => a.get(PRODUCTION).copied(),
+            Err(e) => return Err(e.to_string()),
+        };
+        let champion = match champion {
+            Some(c) if c != version => c,
+            _ => return Err(format!("{PRODUCTION} holds no other version")),
+        };
+        let (champion, challenger) = match (
+            registry.version(name, champion).await,
+            registry.version(name, version).await,
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
+        };
+        let evaluators = crate::registry::evaluators(plan, &challenger.step_id);
+        registry
+            .rescore(
+                &self.runtime,
+                &champion,
+                &challenger,
+                &evaluators,
+                self.tenant.caps.call_limits(),
+            )
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
