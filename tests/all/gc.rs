@@ -81,6 +81,7 @@ register = "gc-model"
         pipeline_path: None,
         plugin_dirs_json: None,
         unique_definition: false,
+        overrides_json: None,
     })
     .await
     .unwrap();

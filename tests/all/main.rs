@@ -17,6 +17,7 @@ mod grants;
 mod history;
 mod hostile_corpus;
 mod integrity;
+mod iterate;
 mod languages;
 mod layers;
 mod model_session;

@@ -22,11 +22,19 @@ pub struct RunArgs {
     /// colon-separated).
     #[arg(long = "plugin-dir")]
     pub plugin_dirs: Vec<PathBuf>,
+    /// Set a step's param for this run, over the file's: `-P train.C=0.5`
+    /// (repeat for more). The value is TOML (`0.5`, `true`, `"a,b"`), else
+    /// text. Recorded with the run (`runs show`), not a new definition:
+    /// no `version` bump needed; `resume` and `verify` apply it again.
+    #[arg(short = 'P', long = "set", value_name = "STEP.PARAM=VALUE")]
+    pub set: Vec<String>,
     /// Print one JSON object (run_id, status, steps) instead of a summary.
     #[arg(long)]
     pub json: bool,
-    /// Run even though this pipeline's `version` was already run with a
-    /// different definition (by default that is refused: bump the version).
+    /// Run even though this pipeline's `version` was already run, and
+    /// not failed, with a different definition (by default that is
+    /// refused: bump the version, or name it `dev` or `X-dev`, whose
+    /// definitions may change freely).
     #[arg(long)]
     pub allow_changed_version: bool,
     /// Run every step, reusing nothing from earlier runs (cache keys are
@@ -95,7 +103,7 @@ pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
         dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
     }
-    let plan = plan(&runtime, &args.pipeline, dirs).await?;
+    let plan = plan(&runtime, &args.pipeline, dirs, args.set.clone()).await?;
     // Running the file arms the triggers it declares (and disarms those
     // it no longer does).
     if let Err(e) = sluice::triggers::arm(&meta, &tenant.name, &plan).await {
@@ -247,10 +255,12 @@ async fn plan(
     runtime: &sluice::runtime::Runtime,
     path: &std::path::Path,
     plugin_dirs: Vec<PathBuf>,
+    overrides: Vec<String>,
 ) -> anyhow::Result<sluice::pipeline::Plan> {
     let options = PlanOptions {
         plugin_dirs,
         compile: None,
+        overrides,
     };
     Ok(plan_file(runtime, path, options).await?)
 }

@@ -1,6 +1,6 @@
 //! `sluice runs list` and `sluice runs show RUN`
 
-use super::output::{fmt_metric, outln, print_json, short, table};
+use super::output::{escape_controls, fmt_metric, outln, print_json, short, table};
 use clap::Subcommand;
 use sluice::Workspace;
 use std::process::ExitCode;
@@ -76,6 +76,9 @@ pub async fn runs(home: &Workspace, cmd: RunsCommand) -> anyhow::Result<ExitCode
                 r.pipeline_version,
                 short(&r.pipeline_sha256)
             );
+            if !r.overrides.is_empty() {
+                outln!("set       {}", escape_controls(&r.overrides.join("  ")));
+            }
             outln!("status    {}", r.status);
             outln!(
                 "started   {}   finished {}",

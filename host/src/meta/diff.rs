@@ -258,6 +258,7 @@ mod tests {
             finished_at: None,
             error: None,
             steps,
+            overrides: Vec::new(),
         }
     }
 

@@ -119,7 +119,8 @@ impl MetaStore {
     }
 
     /// The sha256 of a definition other than `sha256` that one of
-    /// `tenant`'s runs recorded as pipeline `name` version `version`.
+    /// `tenant`'s runs recorded as pipeline `name` version `version` (a
+    /// failed run claims no version: fixing its file needs no new one).
     pub async fn other_definition(
         &self,
         tenant: &str,
@@ -129,7 +130,8 @@ impl MetaStore {
     ) -> Result<Option<String>> {
         sqlx::query_scalar(
             "SELECT pipeline_sha256 FROM runs WHERE tenant = ? AND pipeline_name = ? \
-             AND pipeline_version = ? AND pipeline_sha256 != ? ORDER BY started_at LIMIT 1",
+             AND pipeline_version = ? AND pipeline_sha256 != ? AND status != 'failed' \
+             ORDER BY started_at LIMIT 1",
         )
         .bind(tenant)
         .bind(name)

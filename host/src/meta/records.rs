@@ -105,9 +105,13 @@ pub struct NewRun {
     pub plugin_dirs_json: Option<String>,
     /// Refuse the run ([`MetaError::OtherDefinition`](super::MetaError::OtherDefinition))
     /// if another run of its tenant recorded another definition under the
-    /// same pipeline name and version; checked in the same statement that
-    /// records the run, so two processes cannot both pass.
+    /// same pipeline name and version (a failed run claims none); checked
+    /// in the same statement that records the run, so two processes
+    /// cannot both pass.
     pub unique_definition: bool,
+    /// The params set from outside the file (`STEP.PARAM=VALUE`), as a
+    /// JSON list; `None` when there are none.
+    pub overrides_json: Option<String>,
 }
 
 /// A step about to be recorded: the columns known when it starts, for
@@ -181,6 +185,10 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Its steps, in the run's order.
     pub steps: Vec<StepRunRecord>,
+    /// The params set from outside the file (`sluice run -P
+    /// STEP.PARAM=VALUE`), in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 /// A recorded step of a run, with its lineage and metrics.

@@ -14,10 +14,11 @@ impl MetaStore {
     pub async fn create_run(&self, run: &NewRun) -> Result<()> {
         let result = sqlx::query(
             "INSERT INTO runs (id, tenant, pipeline_name, pipeline_version, pipeline_sha256, \
-             status, seed, started_at, pipeline_path, plugin_dirs_json) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+             status, seed, started_at, pipeline_path, plugin_dirs_json, overrides_json) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12 \
              WHERE NOT ?11 OR NOT EXISTS (SELECT 1 FROM runs WHERE tenant = ?2 \
-                 AND pipeline_name = ?3 AND pipeline_version = ?4 AND pipeline_sha256 != ?5)",
+                 AND pipeline_name = ?3 AND pipeline_version = ?4 AND pipeline_sha256 != ?5 \
+                 AND status != 'failed')",
         )
         .bind(&run.id)
         .bind(&run.tenant)
@@ -30,6 +31,7 @@ impl MetaStore {
         .bind(&run.pipeline_path)
         .bind(&run.plugin_dirs_json)
         .bind(run.unique_definition)
+        .bind(&run.overrides_json)
         .execute(&self.pool)
         .await;
         match result {
@@ -187,9 +189,17 @@ pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord> {
             finished_at: row.try_get("finished_at")?,
             error: row.try_get("error")?,
             steps: Vec::new(),
+            overrides: Vec::new(),
         })
     };
     let mut run = read().map_err(db("read a run"))?;
+    let overrides: Option<String> = row.try_get("overrides_json").map_err(db("read a run"))?;
+    if let Some(json) = overrides {
+        run.overrides = serde_json::from_str(&json).map_err(|_| MetaError::InvalidRecord {
+            what: "run overrides",
+            value: json,
+        })?;
+    }
     let status: String = row.try_get("status").map_err(db("read a run"))?;
     run.status = RunStatus::parse(&status).ok_or(MetaError::InvalidRecord {
         what: "run status",

@@ -31,7 +31,7 @@ pub(super) fn is_violation(error: &sqlx::Error, kind: sqlx::error::ErrorKind) ->
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, tenant, pipeline_name, pipeline_version, pipeline_sha256, status, seed, \
-                           started_at, finished_at, error";
+                           started_at, finished_at, error, overrides_json";
 
 impl MetaStore {
     /// Records an artifact's size and media type; recording it again does

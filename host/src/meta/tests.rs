@@ -22,6 +22,7 @@ fn new_run(id: &str) -> NewRun {
         pipeline_path: None,
         plugin_dirs_json: None,
         unique_definition: false,
+        overrides_json: None,
     }
 }
 

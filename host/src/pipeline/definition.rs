@@ -69,6 +69,16 @@ pub enum Deploy {
     Rollout,
 }
 
+/// Whether `version` is a development version (`dev`, or ending in
+/// `-dev`), whose definition may change without a new version.
+pub fn is_development(version: &str) -> bool {
+    version == "dev" || version.ends_with("-dev")
+}
+
+fn development_version() -> String {
+    "dev".to_owned()
+}
+
 /// The `[pipeline]` table of a pipeline file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +86,11 @@ pub struct PipelineHeader {
     /// The pipeline's name; runs, caches and models are recorded under it.
     pub name: String,
     /// The version of this definition. Runs record it with the sha256 of
-    /// the file.
+    /// the file. `dev` (the default) or one ending in `-dev` is a
+    /// development version: its definition may change from run to run
+    /// (each one recorded); any other is a release, whose definition is
+    /// fixed by its first run that did not fail (see [`is_development`]).
+    #[serde(default = "development_version")]
     pub version: String,
     /// Free text for people; not used by sluice.
     #[serde(default)]

@@ -573,7 +573,7 @@ impl Engine {
                     Path::new(&armed.path),
                     crate::pipeline::PlanOptions {
                         plugin_dirs: self.plugin_dirs.clone(),
-                        compile: None,
+                        ..Default::default()
                     },
                 )
                 .await

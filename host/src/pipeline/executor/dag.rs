@@ -54,6 +54,9 @@ impl RunCtx<'_> {
                         serde_json::to_string(&dirs).expect("strings serialize"),
                     ),
                     unique_definition: self.unique_definition,
+                    overrides_json: (!plan.overrides.is_empty()).then(|| {
+                        serde_json::to_string(&plan.overrides).expect("strings serialize")
+                    }),
                 })
                 .await
                 .map_err(|e| match e {

@@ -31,7 +31,9 @@ pub enum ExecError {
     #[error(
         "pipeline '{name}' version {version} was already run by tenant '{tenant}' with a \
          different definition (sha256 {recorded}; this one is {current}). Give the changed \
-         pipeline a new `version`, or pass --allow-changed-version to record both under {version}"
+         pipeline a new `version` (a `dev` or `X-dev` version may change freely), set params \
+         with -P STEP.PARAM=VALUE instead of editing, or pass --allow-changed-version to \
+         record both under {version}"
     )]
     VersionChanged {
         /// The tenant.

@@ -293,7 +293,9 @@ impl Executor {
             grants,
             problems,
         } = admit(tenant, plan);
-        if !self.allow_changed_version
+        let unique_definition = !self.allow_changed_version
+            && !crate::pipeline::definition::is_development(&plan.version);
+        if unique_definition
             && resume.is_none()
             && let Some(recorded) = self
                 .meta
@@ -343,7 +345,7 @@ impl Executor {
             state: RunState::default(),
             use_cache: self.use_cache,
             registrar: self.registrar.as_deref(),
-            unique_definition: !self.allow_changed_version,
+            unique_definition,
             resumed,
         };
         let span = tracing::info_span!("run", run_id = %run.run_id, pipeline = %plan.name, tenant = %tenant.name);

@@ -8,6 +8,7 @@ use super::seed::step_seed;
 
 mod checks;
 mod dataset;
+mod overrides;
 mod recorded;
 
 use crate::runtime::{CompileLimits, Plugin, Runtime, StepLimits, World};
@@ -15,6 +16,7 @@ use crate::wit;
 pub use checks::check_step_id;
 use checks::{check_limits, check_step_shape, convert_params, step_grants, topological_order};
 use dataset::plan_dataset;
+pub use overrides::{Override, parse_override};
 pub use recorded::{RecordedPlanError, plan_file, recorded_plan};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -175,6 +177,9 @@ pub struct Plan {
     /// (recorded, so `sluice resume` and `sluice verify` find the same
     /// plugins).
     pub plugin_dirs: Vec<PathBuf>,
+    /// The params set from outside the file (`STEP.PARAM=VALUE`), applied
+    /// and recorded with the run.
+    pub overrides: Vec<String>,
 }
 
 /// Options of planning that come from outside the file.
@@ -185,6 +190,9 @@ pub struct PlanOptions {
     /// The bounds of compiling the plugins (the tenant's caps); `None`:
     /// the runtime's own.
     pub compile: Option<CompileLimits>,
+    /// Params set from outside the file, each `STEP.PARAM=VALUE` (see
+    /// [`parse_override`]), recorded with the run.
+    pub overrides: Vec<String>,
 }
 
 /// Plan the pipeline file at `path` (see [`Plan::from_str`]).
@@ -214,10 +222,17 @@ impl Plan {
         runtime: &Runtime,
         options: &PlanOptions,
     ) -> Result<Plan, PipelineError> {
-        let file = PipelineFile::parse(text).map_err(|e| PipelineError::Parse {
+        let mut file = PipelineFile::parse(text).map_err(|e| PipelineError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        let issues = overrides::apply(&mut file, &options.overrides);
+        if !issues.is_empty() {
+            return Err(PipelineError::Invalid {
+                path: path.to_path_buf(),
+                issues,
+            });
+        }
         plan(path, text, file, runtime, options)
     }
 }
@@ -539,6 +554,7 @@ fn plan(
             .collect(),
         triggers: file.triggers.clone(),
         plugin_dirs: options.plugin_dirs.clone(),
+        overrides: options.overrides.clone(),
     })
 }
 

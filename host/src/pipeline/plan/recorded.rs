@@ -1,6 +1,6 @@
-//! The plan of a recorded run, made again from the pipeline file and the
+//! The plan of a recorded run, made again from the definition and the
 //! plugin directories the run recorded (what `sluice resume` and `sluice
-//! verify` run).
+//! verify` run): editing the file after a run changes nothing for them.
 
 use super::{PipelineError, Plan, PlanOptions, load_plan};
 use crate::meta::{MetaError, MetaStore, RunRecord};
@@ -62,8 +62,12 @@ pub async fn plan_file(
     Ok(tokio::task::spawn_blocking(move || load_plan(&path, &runtime, &options)).await??)
 }
 
-/// The plan of `record`, from the pipeline file and plugin directories it
-/// recorded; the file must still hash to the recorded sha256.
+/// The plan of `record`: the definition it recorded (its text, stored by
+/// sha256 when the run started), planned as the file it was run from (so
+/// relative paths resolve as they did), with the plugin directories it
+/// recorded. A run whose definition was not stored (older than the
+/// store of definitions) is planned from its file, which must still
+/// hash to the recorded sha256.
 pub async fn recorded_plan(
     meta: &MetaStore,
     record: &RunRecord,
@@ -86,8 +90,17 @@ pub async fn recorded_plan(
     let options = PlanOptions {
         plugin_dirs,
         compile: None,
+        overrides: record.overrides.clone(),
     };
-    let plan = plan_file(runtime, std::path::Path::new(&path), options).await?;
+    let plan = match meta.definition_by_sha256(&record.pipeline_sha256).await? {
+        Some(text) => {
+            let runtime = runtime.clone();
+            let file = PathBuf::from(&path);
+            tokio::task::spawn_blocking(move || Plan::from_str(&text, &file, &runtime, &options))
+                .await??
+        }
+        None => plan_file(runtime, std::path::Path::new(&path), options).await?,
+    };
     if plan.definition_sha256 != record.pipeline_sha256 {
         return Err(RecordedPlanError::Changed {
             path,
