@@ -6,8 +6,10 @@
 //!   distinct training values the thresholds are the midpoints between
 //!   consecutive distinct values; otherwise they are the
 //!   `linspace(0, 100, max_bins + 1)[1:-1]` percentiles of the column
-//!   (numpy's `averaged_inverted_cdf` method, as scikit-learn 1.9 uses). A value goes to the first bin whose
-//!   threshold is `>=` it.
+//!   (numpy's `averaged_inverted_cdf` method, as scikit-learn 1.9 uses,
+//!   with numpy's floating-point index arithmetic, so the thresholds are
+//!   scikit-learn's bit for bit at every training size). A value goes to
+//!   the first bin whose threshold is `>=` it.
 //! - Each iteration fits one tree to the loss's gradients and hessians,
 //!   best-first: the leaf with the highest gain is split next, until
 //!   `max_leaf_nodes` leaves. A split's gain is
@@ -67,24 +69,43 @@ pub fn bin_thresholds(values: &[f64], max_bins: usize) -> Vec<f64> {
     let mut thresholds: Vec<f64> = if distinct.len() <= max_bins {
         distinct.windows(2).map(|w| (w[0] + w[1]) * 0.5).collect()
     } else {
-        // numpy's `averaged_inverted_cdf` percentile at k / max_bins: with
-        // g = n * k / max_bins, the mean of the g-th and (g+1)-th smallest
-        // values when g is a whole number, else the ceil(g)-th smallest.
-        let n = sorted.len();
         (1..max_bins)
-            .map(|k| {
-                let whole = n * k / max_bins;
-                if (n * k).is_multiple_of(max_bins) {
-                    (sorted[whole - 1] + sorted[whole]) * 0.5
-                } else {
-                    sorted[whole]
-                }
-            })
+            .map(|k| averaged_inverted_cdf(&sorted, k, max_bins))
             .collect()
     };
     // Percentiles repeat where values do; keep each threshold once.
     thresholds.dedup();
     thresholds
+}
+
+/// `np.percentile(sorted, np.linspace(0, 100, max_bins + 1)[k],
+/// method="averaged_inverted_cdf")`, in numpy's own floating point: the
+/// percentile `k * (100 / max_bins)`, over 100, times `n`, minus 1 is the
+/// virtual index `v`. A whole `v` (as computed, not as exact arithmetic
+/// would have it) takes the midpoint of the values at `v` and `v + 1`
+/// (numpy's `b - (b - a) * 0.5`), any other the value at `floor(v) + 1`;
+/// indexes past either end take the end. `n * k / max_bins` computed
+/// exactly differs from this for many sizes (at 450 rows and 255 bins,
+/// `450 * 85 / 255 = 150` is whole, but numpy's index is not, so it takes
+/// the value at 150 and not the midpoint).
+fn averaged_inverted_cdf(sorted: &[f64], k: usize, max_bins: usize) -> f64 {
+    let n = sorted.len();
+    let step = 100.0 / max_bins as f64;
+    let quantile = (k as f64 * step) / 100.0;
+    let virtual_index = n as f64 * quantile - 1.0;
+    if virtual_index < 0.0 {
+        return sorted[0];
+    }
+    if virtual_index >= (n - 1) as f64 {
+        return sorted[n - 1];
+    }
+    let below = virtual_index.floor();
+    let (a, b) = (sorted[below as usize], sorted[below as usize + 1]);
+    if virtual_index - below == 0.0 {
+        b - (b - a) * 0.5
+    } else {
+        b
+    }
 }
 
 /// The bin of `x`: the first threshold `>= x`, or the last bin.

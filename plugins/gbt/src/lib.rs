@@ -30,6 +30,8 @@
 //!
 //! Training is deterministic: no sampling, no randomness.
 
+#[cfg(test)]
+mod binning_tests;
 pub mod boost;
 mod state;
 #[cfg(test)]
