@@ -36,6 +36,8 @@ pub mod boost;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tie_tests;
 
 pub use sluice_sdk::classes;
 pub use state::GbtModel;
