@@ -1,6 +1,6 @@
 //! Classifier scores shared by evaluators and explainers, with
 //! scikit-learn's conventions: labels compare as text, log loss clips
-//! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
+//! probabilities to `[eps, 1 - eps]` (`eps` the machine epsilon), ROC AUC is rank-based with tied
 //! scores given their average rank. The formulas themselves (accuracy, log
 //! loss, ROC AUC) are `sluice-determ`'s, which the host's search scores
 //! with too; this module lines a model's output up with the labels and
@@ -8,6 +8,7 @@
 
 pub use sluice_determ::metrics::{
     LOG_LOSS_EPS, accuracy, binary_class_log_loss, log_loss, multiclass_log_loss, roc_auc,
+    true_class_log_loss,
 };
 
 use crate::{Column, StepError, Table, ValidationReport, Values};
@@ -179,7 +180,7 @@ impl ScoredRows {
     }
 
     /// The mean binary log loss of the positive-class probabilities, clipped
-    /// to `[1e-15, 1 - 1e-15]` (NaN without rows).
+    /// to `[eps, 1 - eps]`, `eps` the machine epsilon (NaN without rows).
     pub fn log_loss(&self) -> f64 {
         log_loss(&self.positive, &self.p_positive)
     }
