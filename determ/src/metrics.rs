@@ -1,4 +1,4 @@
-//! Classifier score formulas with scikit-learn's conventions: log loss
+//! Classifier and regressor score formulas with scikit-learn's conventions: log loss
 //! clips probabilities to `[eps, 1 - eps]` with `eps` the machine epsilon
 //! (`np.finfo(np.float64).eps`, as scikit-learn 1.9 does), ROC AUC is
 //! rank-based with tied scores given their average rank. The evaluator
@@ -58,6 +58,42 @@ pub fn binary_class_log_loss(truth: &[usize], p1: &[f64]) -> f64 {
             .zip(p1)
             .map(|(&k, &p1)| if k == 1 { p1 } else { 1.0 - p1 }),
     )
+}
+
+/// Regression scores of `predicted` against `truth` with scikit-learn's
+/// conventions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegressionScores {
+    /// Mean squared error (`mean_squared_error`).
+    pub mse: f64,
+    /// Mean absolute error (`mean_absolute_error`).
+    pub mae: f64,
+    /// `r2_score`: `1 - SS_res / SS_tot`; with a constant target
+    /// (`SS_tot = 0`) 1.0 for a perfect fit and 0.0 otherwise.
+    pub r2: f64,
+}
+
+/// MSE, MAE and R² of `predicted` against `truth` (equal lengths; NaN
+/// when empty), summed in row order.
+pub fn regression_scores(truth: &[f64], predicted: &[f64]) -> RegressionScores {
+    let n = truth.len() as f64;
+    let mean = truth.iter().sum::<f64>() / n;
+    let (mut ss_res, mut abs, mut ss_tot) = (0.0, 0.0, 0.0);
+    for (&y, &p) in truth.iter().zip(predicted) {
+        ss_res += (y - p) * (y - p);
+        abs += (y - p).abs();
+        ss_tot += (y - mean) * (y - mean);
+    }
+    let r2 = if ss_tot == 0.0 {
+        if ss_res == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        1.0 - ss_res / ss_tot
+    };
+    RegressionScores {
+        mse: ss_res / n,
+        mae: abs / n,
+        r2,
+    }
 }
 
 /// Area under the ROC curve, by the rank-sum (Mann-Whitney U) formula with
