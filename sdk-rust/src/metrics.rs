@@ -1,13 +1,14 @@
 //! Classifier scores shared by evaluators and explainers, with
 //! scikit-learn's conventions: labels compare as text, log loss clips
-//! probabilities to `[1e-15, 1 - 1e-15]`, ROC AUC is rank-based with tied
+//! probabilities to `[eps, 1 - eps]` (`eps` the machine epsilon), ROC AUC is rank-based with tied
 //! scores given their average rank. The formulas themselves (accuracy, log
 //! loss, ROC AUC) are `sluice-determ`'s, which the host's search scores
 //! with too; this module lines a model's output up with the labels and
 //! reports thresholds as checks.
 
 pub use sluice_determ::metrics::{
-    LOG_LOSS_EPS, accuracy, binary_class_log_loss, log_loss, multiclass_log_loss, roc_auc,
+    LOG_LOSS_EPS, RegressionScores, accuracy, binary_class_log_loss, log_loss, multiclass_log_loss,
+    regression_scores, roc_auc, true_class_log_loss,
 };
 
 use crate::{Column, StepError, Table, ValidationReport, Values};
@@ -179,7 +180,7 @@ impl ScoredRows {
     }
 
     /// The mean binary log loss of the positive-class probabilities, clipped
-    /// to `[1e-15, 1 - 1e-15]` (NaN without rows).
+    /// to `[eps, 1 - eps]`, `eps` the machine epsilon (NaN without rows).
     pub fn log_loss(&self) -> f64 {
         log_loss(&self.positive, &self.p_positive)
     }
@@ -212,6 +213,42 @@ pub fn accuracy_of(output: &Table, truth: &Column, positive: &str) -> Result<f64
         }
     }
     Ok(ScoredRows::labels(output, truth, positive)?.accuracy())
+}
+
+/// A regressor's `prediction` lined up with the numeric `target`: the
+/// rows with a target, as `(truth, predicted)`. A missing `prediction`, a
+/// row count that is not the target's, or a null prediction for a row
+/// with a target is an invalid-input error.
+pub fn regressed_rows(output: &Table, target: &Column) -> Result<(Vec<f64>, Vec<f64>), StepError> {
+    let prediction = output.column("prediction").map_err(|_| {
+        StepError::invalid_input(format!(
+            "the model's output has no 'prediction' column; columns: {}",
+            output.names().join(", ")
+        ))
+    })?;
+    if prediction.len() != target.len() {
+        return Err(StepError::invalid_input(format!(
+            "the model returned {} rows for {} input rows",
+            prediction.len(),
+            target.len()
+        )));
+    }
+    let y = target.to_f64_lossy()?;
+    let p = prediction.to_f64_lossy()?;
+    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
+    for i in 0..y.len() {
+        if target.is_null(i) {
+            continue;
+        }
+        if prediction.is_null(i) {
+            return Err(StepError::invalid_input(format!(
+                "the model's prediction is null at row {i}"
+            )));
+        }
+        truth.push(y[i]);
+        predicted.push(p[i]);
+    }
+    Ok((truth, predicted))
 }
 
 /// The value whose text is exactly `text` ("01" is no integer's text).

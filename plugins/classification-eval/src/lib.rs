@@ -21,13 +21,16 @@
 //!   the mean one-vs-rest AUC of `p_<class>` over the classes of the target.
 //!   Left out when the target holds only one class.
 //! - `log_loss`: the mean of `-ln p_<true class>`, the probability clipped
-//!   to `[1e-15, 1 - 1e-15]`.
+//!   to `[eps, 1 - eps]` with `eps` the machine epsilon (2.2e-16), as
+//!   scikit-learn's `log_loss`; the one definition of
+//!   `sluice_sdk::metrics::true_class_log_loss`, which `holdout-eval`
+//!   reports too (on a binary model's output the two agree bit for bit).
 //!
 //! Checks `accuracy`, `precision`, `recall`, `f1`, `roc_auc`, `log_loss`,
 //! one per threshold, with the numbers in the detail. Metrics: the six
 //! scores (`roc_auc` only when defined) and `rows`.
 
-use sluice_sdk::metrics::{LOG_LOSS_EPS, check_max, check_min, check_roc_auc, roc_auc};
+use sluice_sdk::metrics::{self, check_max, check_min, check_roc_auc, roc_auc};
 use sluice_sdk::{
     Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
     model,
@@ -244,17 +247,16 @@ pub fn score(rows: &Labelled, positive: &str, average: Average) -> Result<Scores
         }
     };
 
-    let mut loss = 0.0;
-    for class in rows.true_classes() {
-        let p = rows.proba_of(&class)?;
-        loss += rows
-            .truth
-            .iter()
-            .zip(p)
-            .filter(|(t, _)| **t == class)
-            .map(|(_, &p)| -p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln())
-            .sum::<f64>();
-    }
+    // p_<true class> of each row, in row order: one lookup per class.
+    let classes = rows.true_classes();
+    let proba: Vec<&[f64]> = classes
+        .iter()
+        .map(|c| rows.proba_of(c))
+        .collect::<Result<_, _>>()?;
+    let log_loss = metrics::true_class_log_loss(rows.truth.iter().enumerate().map(|(i, t)| {
+        let k = classes.binary_search(t).expect("a class of the truth");
+        proba[k][i]
+    }));
 
     Ok(Scores {
         accuracy,
@@ -262,7 +264,7 @@ pub fn score(rows: &Labelled, positive: &str, average: Average) -> Result<Scores
         recall,
         f1,
         roc_auc: roc,
-        log_loss: loss / n as f64,
+        log_loss,
         rows: n,
     })
 }

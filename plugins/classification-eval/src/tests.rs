@@ -212,3 +212,28 @@ fn model_errors_pass_through() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Internal);
 }
+
+/// The log loss `holdout-eval` reports (`ScoredRows::log_loss`, from
+/// `p_<positive>`) and this plugin's (from `p_<true class>`) are one
+/// definition: the same bits on the same predictions, and scikit-learn
+/// 1.9.1's number, which clips at machine epsilon:
+/// `log_loss([0, 1, 1, 0, 0, 1, 1, 0], p)` == 18.29327129838203.
+#[test]
+fn log_loss_is_holdout_evals_and_scikit_learns() {
+    testing::install_scored_binary();
+    let p = vec![1.0, 0.0, 0.95, 2e-16, 1.0 - 2e-16, 0.3, 1e-300, 0.6];
+    let y = vec![0, 1, 1, 0, 0, 1, 1, 0];
+    let data = Table::new()
+        .with(Column::f64("score", p.clone()))
+        .with(Column::i64("y", y.clone()));
+    let report =
+        ClassificationEval::validate(data, None, params(&[("target", text("y"))])).unwrap();
+    let ours = report.metric_value("log_loss").unwrap();
+    let output = model::predict(&Table::new().with(Column::f64("score", p))).unwrap();
+    let holdout = sluice_sdk::metrics::ScoredRows::new(&output, &Column::i64("y", y), "1")
+        .unwrap()
+        .log_loss();
+    assert_eq!(ours.to_bits(), holdout.to_bits(), "{ours} vs {holdout}");
+    let want = 18.293_271_298_382_03;
+    assert!((ours - want).abs() <= 1e-14 * want, "{ours} vs {want}");
+}

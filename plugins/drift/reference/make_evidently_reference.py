@@ -194,6 +194,26 @@ def main():
         [None, "psi", "jensenshannon"],
     )
 
+    # Generated numeric samples for the binned tests (psi, jensenshannon):
+    # sizes from 30 to 3000, ties, heavy duplicates, skew, outliers, a
+    # current sample beyond the reference's range, and integral floats.
+    # u(i) = (7919 i + 13) mod 10007 is the generator; no randomness.
+    def u(n, offset=0):
+        return [(7919 * (i + offset) + 13) % 10007 for i in range(n)]
+
+    generated = [
+        ("gen uniform 30/25", [x / 100 for x in u(30)], [x / 90 for x in u(25, 50)]),
+        ("gen uniform 200/200 shifted", [x / 100 for x in u(200)], [x / 100 + 8 for x in u(200, 300)]),
+        ("gen ties 500/400", [float(x % 40) for x in u(500)], [float(x % 45) for x in u(400, 700)]),
+        ("gen skewed 1500/900", [(x % 1000) ** 2 / 1000 for x in u(1500)], [(x % 1100) ** 2 / 1000 for x in u(900, 2000)]),
+        ("gen outlier 300/300", [x / 50 for x in u(299)] + [5000.0], [x / 50 for x in u(300, 400)]),
+        ("gen beyond range 400/350", [x / 100 for x in u(400)], [x / 60 - 30 for x in u(350, 900)]),
+        ("gen duplicates 3000/1200", [float(x % 25) * 0.5 for x in u(3000)], [float(x % 23) * 0.5 + 0.25 for x in u(1200, 5000)]),
+        ("gen same 800/800", [x / 10 for x in u(800)], [x / 10 for x in u(800, 800)]),
+    ]
+    for name, r, c in generated:
+        case(name, sample(name + " ref", r, "numeric"), sample(name + " cur", c, "numeric"), [None, "psi", "jensenshannon"])
+
     # Integer columns, types inferred by Evidently: categorical with at most
     # 10 distinct values in the current sample, numerical above.
     age = [int(x) for x in column("diabetes", "age")]

@@ -6,15 +6,21 @@
 //!   distinct training values the thresholds are the midpoints between
 //!   consecutive distinct values; otherwise they are the
 //!   `linspace(0, 100, max_bins + 1)[1:-1]` percentiles of the column
-//!   (numpy's `averaged_inverted_cdf` method, as scikit-learn 1.9 uses). A value goes to the first bin whose
-//!   threshold is `>=` it.
+//!   (numpy's `averaged_inverted_cdf` method, as scikit-learn 1.9 uses,
+//!   with numpy's floating-point index arithmetic, so the thresholds are
+//!   scikit-learn's bit for bit at every training size). A value goes to
+//!   the first bin whose threshold is `>=` it.
 //! - Each iteration fits one tree to the loss's gradients and hessians,
 //!   best-first: the leaf with the highest gain is split next, until
 //!   `max_leaf_nodes` leaves. A split's gain is
 //!   `G_L^2/(H_L+l2) + G_R^2/(H_R+l2) - G^2/(H+l2)`; it must be `> 0`,
 //!   leave `min_samples_leaf` rows and a hessian of `1e-3` on each side.
 //!   Ties go to the first feature, then the lowest bin; equal-gain leaves
-//!   split in creation order.
+//!   split in creation order. The gradient and hessian sums behind a gain
+//!   are exact (fixed point, see `FixedSums`), so splits that leave the
+//!   same rows or values on each side tie exactly, whatever order their
+//!   histograms add them in (scikit-learn sums floats, so which of two such
+//!   splits it takes depends on rounding).
 //! - A leaf's value is `-learning_rate * G / (H + l2)`; a row goes left when
 //!   its value is `<=` the split bin's threshold.
 
@@ -67,24 +73,43 @@ pub fn bin_thresholds(values: &[f64], max_bins: usize) -> Vec<f64> {
     let mut thresholds: Vec<f64> = if distinct.len() <= max_bins {
         distinct.windows(2).map(|w| (w[0] + w[1]) * 0.5).collect()
     } else {
-        // numpy's `averaged_inverted_cdf` percentile at k / max_bins: with
-        // g = n * k / max_bins, the mean of the g-th and (g+1)-th smallest
-        // values when g is a whole number, else the ceil(g)-th smallest.
-        let n = sorted.len();
         (1..max_bins)
-            .map(|k| {
-                let whole = n * k / max_bins;
-                if (n * k).is_multiple_of(max_bins) {
-                    (sorted[whole - 1] + sorted[whole]) * 0.5
-                } else {
-                    sorted[whole]
-                }
-            })
+            .map(|k| averaged_inverted_cdf(&sorted, k, max_bins))
             .collect()
     };
     // Percentiles repeat where values do; keep each threshold once.
     thresholds.dedup();
     thresholds
+}
+
+/// `np.percentile(sorted, np.linspace(0, 100, max_bins + 1)[k],
+/// method="averaged_inverted_cdf")`, in numpy's own floating point: the
+/// percentile `k * (100 / max_bins)`, over 100, times `n`, minus 1 is the
+/// virtual index `v`. A whole `v` (as computed, not as exact arithmetic
+/// would have it) takes the midpoint of the values at `v` and `v + 1`
+/// (numpy's `b - (b - a) * 0.5`), any other the value at `floor(v) + 1`;
+/// indexes past either end take the end. `n * k / max_bins` computed
+/// exactly differs from this for many sizes (at 450 rows and 255 bins,
+/// `450 * 85 / 255 = 150` is whole, but numpy's index is not, so it takes
+/// the value at 150 and not the midpoint).
+fn averaged_inverted_cdf(sorted: &[f64], k: usize, max_bins: usize) -> f64 {
+    let n = sorted.len();
+    let step = 100.0 / max_bins as f64;
+    let quantile = (k as f64 * step) / 100.0;
+    let virtual_index = n as f64 * quantile - 1.0;
+    if virtual_index < 0.0 {
+        return sorted[0];
+    }
+    if virtual_index >= (n - 1) as f64 {
+        return sorted[n - 1];
+    }
+    let below = virtual_index.floor();
+    let (a, b) = (sorted[below as usize], sorted[below as usize + 1]);
+    if virtual_index - below == 0.0 {
+        b - (b - a) * 0.5
+    } else {
+        b
+    }
 }
 
 /// The bin of `x`: the first threshold `>= x`, or the last bin.
@@ -146,6 +171,45 @@ fn score(g: f64, h: f64, l2: f64) -> f64 {
     g * g / (h + l2)
 }
 
+/// Sums of a node's gradients or hessians in fixed point, so that a sum
+/// does not depend on the order its terms are added in: every value is
+/// scaled by one power of two, rounded to an integer, and summed exactly
+/// in `i64` (the scale leaves room for the node's row count, so no sum of
+/// its rows overflows). Two splits that leave the same rows (or the same
+/// values) on each side then have the same sums, bit for bit, so their
+/// gains tie exactly and the documented rule picks between them, not
+/// float rounding. Each term is rounded to `2^-(61 - log2 n)` of the
+/// node's largest magnitude, about what a float sum of `n` terms loses
+/// anyway.
+struct FixedSums {
+    /// The node's values (in the order of its rows), scaled and rounded.
+    scaled: Vec<i64>,
+    /// The power of two they were scaled by.
+    scale: f64,
+}
+
+impl FixedSums {
+    fn new(values: impl ExactSizeIterator<Item = f64> + Clone) -> FixedSums {
+        let largest = values.clone().fold(0.0f64, |m, v| m.max(v.abs()));
+        // n < 2^headroom and largest < 2^(e + 1): scaled by
+        // 2^(61 - headroom - e), each term is below 2^(62 - headroom) and a
+        // sum of at most n of them below 2^62.
+        let headroom = i64::from(usize::BITS - values.len().leading_zeros());
+        let e = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+        let exponent = (61 - headroom - e).clamp(-1022, 1023);
+        let scale = f64::from_bits(((exponent + 1023) as u64) << 52);
+        FixedSums {
+            scaled: values.map(|v| (v * scale).round() as i64).collect(),
+            scale,
+        }
+    }
+
+    /// A fixed-point sum back as a float (the division is exact).
+    fn value(&self, sum: i64) -> f64 {
+        sum as f64 / self.scale
+    }
+}
+
 /// The best split of the rows `rows` over binned features `bins[feature][row]`.
 pub fn best_split(
     bins: &[Vec<u16>],
@@ -156,43 +220,47 @@ pub fn best_split(
     opts: &BoostOptions,
 ) -> Option<Split> {
     let l2 = opts.l2_regularization;
-    let (g_all, h_all) = rows
-        .iter()
-        .fold((0.0, 0.0), |(g, h), &i| (g + grad[i], h + hess[i]));
+    let g = FixedSums::new(rows.iter().map(|&i| grad[i]));
+    let h = FixedSums::new(rows.iter().map(|&i| hess[i]));
+    let g_total: i64 = g.scaled.iter().sum();
+    let h_total: i64 = h.scaled.iter().sum();
+    let (g_all, h_all) = (g.value(g_total), h.value(h_total));
     let parent = score(g_all, h_all, l2);
     let n_all = rows.len();
     let mut best: Option<Split> = None;
-    let mut hist_g = Vec::new();
-    let mut hist_h = Vec::new();
+    let mut hist_g: Vec<i64> = Vec::new();
+    let mut hist_h: Vec<i64> = Vec::new();
     let mut hist_n = Vec::new();
     for (feature, column) in bins.iter().enumerate() {
         let nb = n_bins[feature];
         hist_g.clear();
-        hist_g.resize(nb, 0.0);
+        hist_g.resize(nb, 0);
         hist_h.clear();
-        hist_h.resize(nb, 0.0);
+        hist_h.resize(nb, 0);
         hist_n.clear();
         hist_n.resize(nb, 0usize);
-        for &i in rows {
+        for (k, &i) in rows.iter().enumerate() {
             let b = column[i] as usize;
-            hist_g[b] += grad[i];
-            hist_h[b] += hess[i];
+            hist_g[b] += g.scaled[k];
+            hist_h[b] += h.scaled[k];
             hist_n[b] += 1;
         }
-        let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
+        let (mut gl, mut hl, mut nl) = (0i64, 0i64, 0usize);
         for bin in 0..nb.saturating_sub(1) {
             gl += hist_g[bin];
             hl += hist_h[bin];
             nl += hist_n[bin];
             let nr = n_all - nl;
-            let hr = h_all - hl;
-            if nl < opts.min_samples_leaf || hl < MIN_HESSIAN {
+            let (h_left, h_right) = (h.value(hl), h.value(h_total - hl));
+            if nl < opts.min_samples_leaf || h_left < MIN_HESSIAN {
                 continue;
             }
-            if nr < opts.min_samples_leaf || hr < MIN_HESSIAN {
+            if nr < opts.min_samples_leaf || h_right < MIN_HESSIAN {
                 break;
             }
-            let gain = score(gl, hl, l2) + score(g_all - gl, hr, l2) - parent;
+            let gain =
+                score(g.value(gl), h_left, l2) + score(g.value(g_total - gl), h_right, l2) - parent;
+            // Strictly greater: an exact tie keeps the earlier feature and bin.
             if gain > 0.0 && best.is_none_or(|b| gain > b.gain) {
                 best = Some(Split { gain, feature, bin });
             }

@@ -30,10 +30,14 @@
 //!
 //! Training is deterministic: no sampling, no randomness.
 
+#[cfg(test)]
+mod binning_tests;
 pub mod boost;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tie_tests;
 
 pub use sluice_sdk::classes;
 pub use state::GbtModel;

@@ -8,8 +8,11 @@
 //! The target column is taken out of `data`, the rest goes to the model
 //! (through the host's `model.predict`), and its output is scored:
 //! `prediction` against the target compared as text, and `p_<positive>` for
-//! ROC AUC (rank-based, ties averaged) and log loss (clipped at 1e-15). Rows
-//! whose target is null are left out.
+//! ROC AUC (rank-based, ties averaged) and log loss (`p_<positive>` for a
+//! positive row, `1 - p_<positive>` for any other, clipped to `[eps, 1 -
+//! eps]` with `eps` the machine epsilon, 2.2e-16, as scikit-learn's
+//! `log_loss`: `sluice_sdk::metrics::log_loss`, the definition
+//! `classification-eval` uses too). Rows whose target is null are left out.
 //!
 //! Checks `accuracy`, `roc_auc`, `log_loss`, one per threshold, with the
 //! numbers in the detail. Metrics `accuracy`, `roc_auc` (left out when only

@@ -2,10 +2,31 @@
 //! feature, measured by shuffling it.
 //!
 //! Params: `n_repeats` (integer, 5), `seed` (integer, 0), `scoring` (text,
-//! `accuracy` or `log_loss`, default `accuracy`), `positive` (text, `"1"`:
-//! the positive class, whose `p_<positive>` column `log_loss` scores).
+//! default `accuracy`), `positive` (text, `"1"`: the positive class, whose
+//! `p_<positive>` column `log_loss` and `roc_auc` score).
 //!
-//! Needs the target. The model is scored on the features as given, then
+//! Scorings, as scikit-learn's scorers of the same names:
+//!
+//! - classifiers: `accuracy` (share of correct `prediction`s), `roc_auc`
+//!   (binary ROC AUC of `p_<positive>`; a target of more than two classes
+//!   is refused, as scikit-learn's `roc_auc` scorer refuses it) and
+//!   `log_loss` (binary log loss of `p_<positive>`, clipped at machine
+//!   epsilon: scikit-learn's `neg_log_loss` with the sign turned, so lower
+//!   is better and a rise is importance);
+//! - regressors: `r2` (`r2_score`), `neg_mean_squared_error` and
+//!   `neg_mean_absolute_error` (minus the error, so higher is better).
+//!
+//! A scoring that does not fit the model is an invalid-params error, found
+//! on the baseline predictions before any shuffle (the host cannot know
+//! at plan time what a trainer's model will be): a classification scoring
+//! on a regressor (no `p_<class>` columns and a `prediction` with
+//! non-integral numbers: scikit-learn raises on such continuous values
+//! too) or on a continuous target, a regression scoring on a classifier
+//! (`p_<class>` columns, or text or boolean predictions) or on a target
+//! that is not numeric.
+//!
+//! Needs the target. The model is scored on the features as given (all
+//! its output columns, which tell a classifier from a regressor), then
 //! once per feature and repeat with that feature's rows shuffled (values
 //! and null mask together, by a seeded Fisher-Yates shuffle: one seed per
 //! feature and repeat, drawn from `seed`). The features cross into the
@@ -15,12 +36,16 @@
 //! for accuracy, which spares the model its probabilities), with the
 //! answer `predict` would give on the whole shuffled table. Many requests
 //! go in one call, which the host may answer on more than one core. A
-//! feature's importance is the mean drop of accuracy, or the mean rise of
-//! log loss: larger means more important.
+//! feature's importance is the mean drop of the score (`baseline -
+//! permuted`, as `sklearn.inspection.permutation_importance`), or the mean
+//! rise of log loss: larger means more important. `baseline_score` is the
+//! score itself (negative for the `neg_` scorings, as in scikit-learn).
 //! `global` is sorted by importance, highest first, ties by name. Metrics:
 //! `baseline_score`, `features`. Same inputs and seed, same bytes out.
 
-use sluice_sdk::metrics::{self, ScoredRows};
+mod scoring;
+
+pub use scoring::Scoring;
 use sluice_sdk::model::PredictionRequest;
 use sluice_sdk::{
     Column, Explainer, Explanation, ParamSpec, Params, PluginInfo, StepError, Table, model,
@@ -28,42 +53,6 @@ use sluice_sdk::{
 };
 
 pub use sluice_sdk::random::SplitMix64;
-
-/// What to score the model by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scoring {
-    Accuracy,
-    LogLoss,
-}
-
-impl Scoring {
-    pub fn parse(text: &str) -> Result<Scoring, StepError> {
-        match text {
-            "accuracy" => Ok(Scoring::Accuracy),
-            "log_loss" => Ok(Scoring::LogLoss),
-            other => Err(StepError::invalid_params(format!(
-                "param 'scoring' must be 'accuracy' or 'log_loss', got '{other}'"
-            ))),
-        }
-    }
-
-    /// The model's columns this scoring reads: `prediction` for accuracy,
-    /// with `p_<positive>` for log loss.
-    fn outputs(self, positive: &str) -> Vec<String> {
-        match self {
-            Scoring::Accuracy => vec!["prediction".into()],
-            Scoring::LogLoss => vec!["prediction".into(), format!("p_{positive}")],
-        }
-    }
-
-    /// How much worse `permuted` is than `baseline` (positive = worse).
-    fn loss_of(self, baseline: f64, permuted: f64) -> f64 {
-        match self {
-            Scoring::Accuracy => baseline - permuted,
-            Scoring::LogLoss => permuted - baseline,
-        }
-    }
-}
 
 /// The settings of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,18 +83,18 @@ pub fn permutation_importance(
             target.name
         )));
     }
-    let score = |predictions: Table| -> Result<f64, StepError> {
-        match settings.scoring {
-            Scoring::Accuracy => metrics::accuracy_of(&predictions, target, &settings.positive),
-            Scoring::LogLoss => {
-                Ok(ScoredRows::new(&predictions, target, &settings.positive)?.log_loss())
-            }
-        }
+    let score = |predictions: Table| {
+        settings
+            .scoring
+            .score(&predictions, target, &settings.positive)
     };
     model::hold(&mut features)?;
-    let unchanged = PredictionRequest::new().outputs(outputs.clone());
-    // One request, one table (the SDK checks the host's count).
-    let baseline = score(model::predict_each(vec![unchanged])?.remove(0))?;
+    // The baseline asks for every column: whether the model gives
+    // probabilities tells a classifier from a regressor, so a scoring that
+    // does not fit the model is refused before any shuffle.
+    let full = model::predict_each(vec![PredictionRequest::new()])?.remove(0);
+    settings.scoring.check_fits(&full, target)?;
+    let baseline = score(full)?;
     let rows = features.num_rows();
     let n = features.num_columns();
     let total = (n * settings.n_repeats) as u64;
@@ -169,12 +158,15 @@ impl Explainer for PermutationImportance {
         .param(ParamSpec::text(
             "scoring",
             "accuracy",
-            "accuracy (drop is importance) or log_loss (rise is importance)",
+            "classifiers: accuracy, roc_auc (binary; a drop is importance) or log_loss (a \
+             rise is importance); regressors: r2, neg_mean_squared_error or \
+             neg_mean_absolute_error (a drop is importance)",
         ))
         .param(ParamSpec::text(
             "positive",
             "1",
-            "the positive class, as text (log_loss scores the model's p_<positive>)",
+            "the positive class, as text (log_loss and roc_auc score the model's \
+             p_<positive>)",
         ))
     }
 

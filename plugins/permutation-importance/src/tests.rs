@@ -111,3 +111,137 @@ fn needs_target_and_valid_params() {
     .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidParams);
 }
+
+/// A regressor: `prediction = 2a + 0.5b + 0.05`, ignoring `c`.
+fn toy_regressor(t: &Table) -> Result<Table, StepError> {
+    let a = t.column("a")?.to_f64_lossy()?;
+    let b = t.column("b")?.to_f64_lossy()?;
+    Ok(Table::new().with(Column::f64(
+        "prediction",
+        a.iter()
+            .zip(&b)
+            .map(|(a, b)| 2.0 * a + 0.5 * b + 0.05)
+            .collect(),
+    )))
+}
+
+/// Rows i = 0..40: a = (7i mod 11) - 5, b = 3i mod 5, c = i mod 3 and
+/// y = 2a + 0.5b + ((13i mod 7) - 3) / 10.
+fn regression_data() -> (Table, Column) {
+    let i = 0..40i64;
+    let a: Vec<f64> = i.clone().map(|i| ((i * 7) % 11 - 5) as f64).collect();
+    let b: Vec<f64> = i.clone().map(|i| ((i * 3) % 5) as f64).collect();
+    let y: Vec<f64> = i
+        .clone()
+        .map(|i| 2.0 * a[i as usize] + 0.5 * b[i as usize] + ((i * 13) % 7 - 3) as f64 * 0.1)
+        .collect();
+    (
+        Table::new()
+            .with(Column::f64("a", a))
+            .with(Column::f64("b", b))
+            .with(Column::i64("c", i.map(|i| i % 3).collect())),
+        Column::f64("y", y),
+    )
+}
+
+fn scoring(name: &str) -> Params {
+    params(&[("scoring", ParamValue::Text(name.into()))])
+}
+
+/// scikit-learn 1.9.1 on the regressor's predictions of
+/// [`regression_data`]: `r2_score` 0.9990047233196693,
+/// `-mean_squared_error` -0.04250000000000007, `-mean_absolute_error`
+/// -0.17750000000000013. Importance is the drop of the score (a rise of
+/// the error), as `sklearn.inspection.permutation_importance` reports it:
+/// `a` and `b` matter, `c` is exactly 0.
+#[test]
+fn regression_scorings_match_scikit_learn() {
+    model::set_native_predictor(Box::new(toy_regressor));
+    let (x, y) = regression_data();
+    for (name, baseline) in [
+        ("r2", 0.999_004_723_319_669_3),
+        ("neg_mean_squared_error", -0.042_500_000_000_000_07),
+        ("neg_mean_absolute_error", -0.177_500_000_000_000_13),
+    ] {
+        let e = PermutationImportance::explain(x.clone(), Some(y.clone()), scoring(name)).unwrap();
+        let got = e.metric_value("baseline_score").unwrap();
+        assert!(
+            (got - baseline).abs() < 1e-12,
+            "{name}: {got} vs {baseline}"
+        );
+        let score = |f: &str| e.global.iter().find(|g| g.feature == f).unwrap().score;
+        assert!(
+            score("a") > score("b") && score("b") > 0.0,
+            "{name}: {:?}",
+            e.global
+        );
+        assert_eq!(score("c"), 0.0, "{name}");
+    }
+}
+
+/// `roc_auc` of the classifier's `p_1`: scikit-learn's
+/// `roc_auc_score(y, p)` is 0.8 here (every fifth label flipped).
+#[test]
+fn roc_auc_scoring_matches_scikit_learn() {
+    model::set_native_predictor(Box::new(toy_model));
+    let (x, _) = data();
+    let y = Column::i64(
+        "y",
+        (0..50)
+            .map(|i| i64::from((i % 2 == 0) != (i % 5 == 0)))
+            .collect(),
+    );
+    let e = PermutationImportance::explain(x, Some(y), scoring("roc_auc")).unwrap();
+    assert_eq!(e.metric_value("baseline_score"), Some(0.8));
+    let score = |f: &str| e.global.iter().find(|g| g.feature == f).unwrap().score;
+    assert!(score("a") > 0.0, "{:?}", e.global);
+    assert_eq!(score("c"), 0.0);
+}
+
+/// A classification scoring on a regressor's continuous predictions, and a
+/// regression scoring on a classifier, are refused before any shuffle, as
+/// scikit-learn refuses them (it raises "Classification metrics can't
+/// handle a mix of continuous and binary targets"), instead of reporting
+/// importances of 0.
+#[test]
+fn scorings_that_do_not_fit_the_model_are_refused() {
+    // Each scoring is refused as invalid params naming it and `words`.
+    let refused = |x: &Table, y: &Column, names: [&str; 3], words: [&str; 2]| {
+        for name in names {
+            let err = PermutationImportance::explain(x.clone(), Some(y.clone()), scoring(name))
+                .unwrap_err();
+            assert_eq!(
+                err.kind,
+                ErrorKind::InvalidParams,
+                "{name}: {}",
+                err.message
+            );
+            assert!(
+                err.message.contains(&format!("scoring '{name}'"))
+                    && words.iter().all(|w| err.message.contains(w)),
+                "{name}: {}",
+                err.message
+            );
+        }
+    };
+    model::set_native_predictor(Box::new(toy_regressor));
+    let (x, y) = regression_data();
+    refused(
+        &x,
+        &y,
+        ["accuracy", "log_loss", "roc_auc"],
+        ["regressor", "r2"],
+    );
+    model::set_native_predictor(Box::new(toy_model));
+    let (x, y) = data();
+    refused(
+        &x,
+        &y,
+        ["r2", "neg_mean_squared_error", "neg_mean_absolute_error"],
+        ["classifier", "p_0, p_1"],
+    );
+    // roc_auc is binary, as scikit-learn's 'roc_auc' scorer.
+    let three = Column::i64("y", (0..50).map(|i| i % 3).collect());
+    let err = PermutationImportance::explain(x, Some(three), scoring("roc_auc")).unwrap_err();
+    assert!(err.message.contains("3 classes"), "{}", err.message);
+}

@@ -17,10 +17,9 @@
 //! Checks `rmse`, `mae`, `r2`, one per threshold, with the numbers in the
 //! detail. Metrics `rmse`, `mae`, `r2`, `rows`.
 
-use sluice_sdk::metrics::{check_max, check_min};
+use sluice_sdk::metrics::{self, check_max, check_min};
 use sluice_sdk::{
-    Column, ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log,
-    model,
+    ParamSpec, Params, PluginInfo, StepError, Table, ValidationReport, Validator, log, model,
 };
 
 /// The scores of one evaluation.
@@ -33,61 +32,16 @@ pub struct Scores {
 }
 
 /// RMSE, MAE and R² of `predicted` against `truth` (equal lengths, at
-/// least one row), with scikit-learn's conventions.
+/// least one row), with scikit-learn's conventions
+/// (`sluice_sdk::metrics::regression_scores`).
 pub fn score(truth: &[f64], predicted: &[f64]) -> Scores {
-    let n = truth.len() as f64;
-    let mean = truth.iter().sum::<f64>() / n;
-    let (mut ss_res, mut abs, mut ss_tot) = (0.0, 0.0, 0.0);
-    for (&y, &p) in truth.iter().zip(predicted) {
-        ss_res += (y - p) * (y - p);
-        abs += (y - p).abs();
-        ss_tot += (y - mean) * (y - mean);
-    }
-    let r2 = if ss_tot == 0.0 {
-        if ss_res == 0.0 { 1.0 } else { 0.0 }
-    } else {
-        1.0 - ss_res / ss_tot
-    };
+    let s = metrics::regression_scores(truth, predicted);
     Scores {
-        rmse: (ss_res / n).sqrt(),
-        mae: abs / n,
-        r2,
+        rmse: s.mse.sqrt(),
+        mae: s.mae,
+        r2: s.r2,
         rows: truth.len(),
     }
-}
-
-/// Lines up the model's `prediction` with the target: the rows with a
-/// target, as `(truth, predicted)`.
-pub fn line_up(output: &Table, target: &Column) -> Result<(Vec<f64>, Vec<f64>), StepError> {
-    let prediction = output.column("prediction").map_err(|_| {
-        StepError::invalid_input(format!(
-            "the model's output has no 'prediction' column; columns: {}",
-            output.names().join(", ")
-        ))
-    })?;
-    if prediction.len() != target.len() {
-        return Err(StepError::invalid_input(format!(
-            "the model returned {} rows for {} input rows",
-            prediction.len(),
-            target.len()
-        )));
-    }
-    let y = target.to_f64_lossy()?;
-    let p = prediction.to_f64_lossy()?;
-    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
-    for i in 0..y.len() {
-        if target.is_null(i) {
-            continue;
-        }
-        if prediction.is_null(i) {
-            return Err(StepError::invalid_input(format!(
-                "the model's prediction is null at row {i}"
-            )));
-        }
-        truth.push(y[i]);
-        predicted.push(p[i]);
-    }
-    Ok((truth, predicted))
 }
 
 /// The thresholds a model must meet.
@@ -163,7 +117,7 @@ impl Validator for RegressionEval {
             ))
         })?;
         let output = model::predict(&data)?;
-        let (truth, predicted) = line_up(&output, &target)?;
+        let (truth, predicted) = metrics::regressed_rows(&output, &target)?;
         if truth.is_empty() {
             return Err(StepError::invalid_input(format!(
                 "no rows to evaluate: the data has {} rows, none with a target",

@@ -1,6 +1,7 @@
 //! Unit tests of the regression-eval plugin, run natively (`cargo test -p regression-eval`).
 
 use super::*;
+use sluice_sdk::Column;
 use sluice_sdk::testing::{self, text};
 use sluice_sdk::{ErrorKind, ParamValue};
 

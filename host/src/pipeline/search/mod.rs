@@ -22,7 +22,8 @@
 //! step's model on the whole train part with the best trial's params.
 //!
 //! Scores follow scikit-learn's: labels compare as text, `log_loss` clips
-//! probabilities to `[1e-15, 1 - 1e-15]`, `roc_auc` is rank based with ties
+//! probabilities to `[eps, 1 - eps]` (`eps` the machine epsilon, as the
+//! evaluator plugins), `roc_auc` is rank based with ties
 //! averaged, `r2` is `1 - SS_res / SS_tot`. A trial's score is the mean
 //! over its folds; the best is the highest (the lowest for `log_loss`,
 //! `rmse`, `mae`), the earlier trial on a tie.

@@ -92,21 +92,18 @@ pub fn score(
                 })
             }
             Metric::LogLoss => {
-                let mut total = 0.0;
+                // p_<true class> of each row, in row order.
                 let mut cache: std::collections::HashMap<&str, Vec<f64>> =
                     std::collections::HashMap::new();
+                let mut q = Vec::with_capacity(keep.len());
                 for (&i, t) in keep.iter().zip(&truth_text) {
                     if !cache.contains_key(t.as_str()) {
                         let p = numbers(column(&format!("p_{t}"))?)?;
                         cache.insert(t.as_str(), p);
                     }
-                    let p = cache[t.as_str()][i].clamp(
-                        sluice_determ::metrics::LOG_LOSS_EPS,
-                        1.0 - sluice_determ::metrics::LOG_LOSS_EPS,
-                    );
-                    total -= p.ln();
+                    q.push(cache[t.as_str()][i]);
                 }
-                Ok(total / keep.len() as f64)
+                Ok(sluice_determ::metrics::true_class_log_loss(q))
             }
             _ => unreachable!("classification metrics"),
         }
