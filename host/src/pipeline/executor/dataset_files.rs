@@ -83,18 +83,20 @@ pub(super) fn read_dataset(
     files: &[SourceFile],
 ) -> Result<DatasetRows, String> {
     let (target, split) = (ds.target.as_deref(), ds.split.as_ref());
+    let what = format!("dataset '{}' ({})", ds.name, ds.path.display());
     if let ([one], None, None) = (files, &ds.files, &ds.window) {
-        let (train, holdout) = read_parts(&one.path, one.file.reader(), target, split)?;
+        let reader = one.file.reader();
+        let (train, holdout) = read_parts(&what, &one.path, reader, &ds.read, target, split)?;
         return Ok(DatasetRows {
             train,
             holdout,
             outside_window: None,
         });
     }
-    let what = ds.path.display().to_string();
     let mut tables = Vec::with_capacity(files.len());
     for f in files {
-        let table = data::table_from_file(&f.path, f.file.reader()).map_err(|e| e.to_string())?;
+        let table = data::table_from_file_with(&f.path, f.file.reader(), &ds.read)
+            .map_err(|e| e.to_string())?;
         tables.push((f.path.clone(), table));
     }
     let mut table = data::concat_files(tables).map_err(|e| e.to_string())?;
@@ -113,7 +115,7 @@ pub(super) fn read_dataset(
             None => format!("{what} has no rows (headers alone, or empty tables)"),
         });
     }
-    let (train, holdout) = split_table(&what, table, target, split)?;
+    let (train, holdout) = split_table(&what, table, &ds.read, target, split)?;
     Ok(DatasetRows {
         train,
         holdout,
@@ -165,6 +167,7 @@ mod tests {
             split: None,
             files,
             window: None,
+            read: Default::default(),
         }
     }
 
