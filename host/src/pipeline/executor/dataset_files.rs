@@ -219,4 +219,49 @@ mod tests {
         let rows = read_dataset(&ds, &files).unwrap();
         assert_eq!((rows.train.num_rows(), rows.outside_window), (4, None));
     }
+
+    /// A `parse_dates` column windows as the times it holds and then
+    /// reaches plugins as integers of `time_unit`.
+    #[test]
+    fn parsed_dates_are_windowed_then_cast_to_the_unit() {
+        use arrow::array::AsArray;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(
+            &path,
+            "t;x\r\n1970-01-01;1\r\n1970-01-05;2\r\n1970-01-06T00:00:00.0015Z;3\r\n",
+        )
+        .unwrap();
+        let mut ds = dataset(&path, None);
+        let dates = ["t".to_owned()];
+        ds.read = data::ReadOptions::from_keys(&data::ReadKeys {
+            delimiter: Some(";"),
+            parse_dates: Some(&dates),
+            time_unit: Some("ms"),
+            ..Default::default()
+        })
+        .unwrap();
+        ds.window = Some(TimeWindow {
+            span: "2d".into(),
+            span_ms: 2 * 86_400_000,
+            column: "t".into(),
+            unit: Some(crate::data::EpochUnit::Millis),
+        });
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        let rows = read_dataset(&ds, &files).unwrap();
+        assert_eq!(rows.outside_window, Some(1));
+        let t = rows
+            .train
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(t.values().to_vec(), [4 * 86_400_000, 5 * 86_400_000 + 1]);
+        // A value that is not a time names the dataset's file and line.
+        std::fs::write(&path, "t;x\r\n1970-01-01;1\r\nsoon;2\r\n").unwrap();
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        let e = read_dataset(&ds, &files).err().unwrap();
+        assert!(
+            e.contains("line 3, column `t`: \"soon\" is not a date"),
+            "{e}"
+        );
+    }
 }
