@@ -319,7 +319,7 @@ fn issue_23_duckdb_and_r_csv_read_like_the_parquet_and_train() {
 fn issue_23_bad_read_options_and_values_are_named() {
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let keys = "dtypes = { monthly = \"decimal\" }\ndelimiter = \";;\"\nencoding = \"latin-1\"";
+    let keys = "dtypes = { monthly = \"decimal\" }\ndelimiter = \";;\"\nencoding = \"utf-16\"";
     let p = churn_pipeline(dir.path(), "bad", &fixture("churn_duckdb.csv"), keys);
     let out = sluice(home.path()).arg("run").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -327,7 +327,7 @@ fn issue_23_bad_read_options_and_values_are_named() {
     for needle in [
         "dataset 'churn': dtypes: column `monthly`: \"decimal\" is not a type: use \"f64\"",
         "dataset 'churn': `delimiter = \";;\"` must be one ASCII character",
-        "dataset 'churn': `encoding = \"latin-1\"`: only UTF-8 files are read",
+        "dataset 'churn': `encoding = \"utf-16\"` (UTF-16LE) is not read",
     ] {
         assert!(err.contains(needle), "{needle}\n{err}");
     }

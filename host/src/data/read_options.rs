@@ -3,7 +3,7 @@
 //! `dtypes`, `parse_dates`, `time_unit`), checked once when the pipeline
 //! is planned.
 //!
-//! The CSV reader (`csv_file.rs`) uses the first five and `dtypes` and
+//! The CSV reader (`csv_file/`) uses the first five and `dtypes` and
 //! `parse_dates` to decide how a column is read; `plugin_types.rs` uses
 //! `dtypes`, `parse_dates` and `time_unit` for every format, turning the
 //! table into the types plugins receive.
@@ -92,6 +92,9 @@ pub struct ReadOptions {
     pub delimiter: u8,
     /// CSV: the byte that quotes a field (`"`); `None`: no quoting.
     pub quote: Option<u8>,
+    /// CSV: a single-byte encoding the fields are decoded from (Latin-1,
+    /// Windows-1252, ...); `None`: UTF-8.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
     /// A type for each of these columns.
     pub dtypes: BTreeMap<String, ColumnType>,
     /// Columns read as dates or timestamps (ISO 8601 text).
@@ -108,6 +111,7 @@ impl Default for ReadOptions {
             na_values_set: false,
             delimiter: b',',
             quote: Some(b'"'),
+            encoding: None,
             dtypes: BTreeMap::new(),
             parse_dates: Vec::new(),
             time_unit: None,
@@ -178,14 +182,10 @@ impl ReadOptions {
                 options.delimiter as char
             ));
         }
-        if let Some(encoding) = keys.encoding {
-            let known = encoding.to_ascii_lowercase().replace(['-', '_'], "");
-            if known != "utf8" && known != "utf8sig" {
-                problems.push(format!(
-                    "`encoding = {encoding:?}`: only UTF-8 files are read (a UTF-8 byte order \
-                     mark is skipped); convert the file first, e.g. `iconv -f {encoding} -t \
-                     UTF-8`"
-                ));
+        if let Some(label) = keys.encoding {
+            match encoding(label) {
+                Ok(e) => options.encoding = e,
+                Err(e) => problems.push(e),
             }
         }
         for (column, name) in keys.dtypes.into_iter().flatten() {
@@ -265,10 +265,47 @@ impl ReadOptions {
         if !self.parse_dates.is_empty() {
             out.insert("parse_dates".into(), json!(self.parse_dates));
         }
+        if let Some(encoding) = self.encoding {
+            out.insert("encoding".into(), json!(encoding.name()));
+        }
         if let Some(unit) = self.time_unit {
             out.insert("time_unit".into(), json!(unit.name()));
         }
         Value::Object(out)
+    }
+}
+
+/// The encoding `encoding = LABEL` names (WHATWG labels: `latin-1`,
+/// `iso-8859-15`, `windows-1252`, `cp1250`, ...): `None` for UTF-8, else a
+/// single-byte one, whose every byte is a character, so the delimiter and
+/// quote are found in the bytes as they are. Others (UTF-16, Shift_JIS,
+/// GBK) are refused, saying how to convert the file.
+fn encoding(label: &str) -> Result<Option<&'static encoding_rs::Encoding>, String> {
+    let convert = format!("convert the file first, e.g. `iconv -f {label} -t UTF-8`");
+    let lower = label.to_ascii_lowercase();
+    if matches!(lower.as_str(), "utf-8-sig" | "utf_8_sig" | "utf8-sig") {
+        return Ok(None);
+    }
+    // WHATWG's labels, then Python's spellings of them (`latin-1`, `cp-1252`).
+    let found = [
+        lower.clone(),
+        lower.replace('_', "-"),
+        lower.replace(['-', '_'], ""),
+    ]
+    .iter()
+    .find_map(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    match found {
+        Some(e) if e == encoding_rs::UTF_8 => Ok(None),
+        Some(e) if e.is_single_byte() => Ok(Some(e)),
+        Some(e) => Err(format!(
+            "`encoding = {label:?}` ({}) is not read: UTF-8 and single-byte encodings \
+             (latin-1, windows-1252, iso-8859-15, ...) are; {convert}",
+            e.name()
+        )),
+        None => Err(format!(
+            "`encoding = {label:?}` is not an encoding's name (utf-8, latin-1, \
+             windows-1252, iso-8859-15, ...); or {convert}"
+        )),
     }
 }
 
@@ -300,7 +337,7 @@ mod tests {
         let problems = ReadOptions::from_keys(&ReadKeys {
             delimiter: Some(";;"),
             quote: Some(";"),
-            encoding: Some("latin-1"),
+            encoding: Some("utf-16"),
             dtypes: Some(&dtypes),
             parse_dates: Some(&dates),
             time_unit: Some("days"),
@@ -313,7 +350,11 @@ mod tests {
             all.contains("`delimiter = \";;\"` must be one ASCII"),
             "{all}"
         );
-        assert!(all.contains("iconv -f latin-1"), "{all}");
+        assert!(
+            all.contains("`encoding = \"utf-16\"` (UTF-16LE) is not read")
+                && all.contains("iconv -f utf-16"),
+            "{all}"
+        );
         assert!(
             all.contains("dtypes: column `amount`: \"decimal\" is not a type"),
             "{all}"
@@ -336,6 +377,17 @@ mod tests {
         assert!(o.is_missing(b" - ") && o.is_missing(b"NaN") && o.is_missing(b""));
         assert_eq!((o.delimiter, o.quote), (b'\t', None));
         assert_eq!(o.to_json()["delimiter"], "\t");
+        assert_eq!(o.encoding, None, "UTF-8-sig is UTF-8");
+        for (label, name) in [("latin-1", "windows-1252"), ("ISO_8859_15", "ISO-8859-15")] {
+            let o = ReadOptions::from_keys(&ReadKeys {
+                encoding: Some(label),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(o.to_json()["encoding"], name, "{label}");
+        }
+        let e = encoding("klingon").unwrap_err();
+        assert!(e.contains("not an encoding's name"), "{e}");
         assert_eq!(o.na_values.len(), DEFAULT_NA_VALUES.len() + 1);
 
         let o = ReadOptions::from_keys(&ReadKeys {

@@ -128,7 +128,8 @@ pub struct DatasetDef {
     /// none).
     #[serde(default)]
     pub quote: Option<String>,
-    /// CSV: the text encoding; only UTF-8 is read.
+    /// CSV: the text encoding, UTF-8 by default; a single-byte one
+    /// (`latin-1`, `windows-1252`, ...) is decoded field by field.
     #[serde(default)]
     pub encoding: Option<String>,
     /// A type for some columns: `{ id = "utf8", amount = "f64" }`.

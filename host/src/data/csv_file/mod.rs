@@ -29,9 +29,11 @@
 //!   Any other column is text.
 //! - In a Float64 column, a literal beyond the range of a 64-bit float
 //!   (`1e999`) is an error naming its line, not infinity.
-//! - Text must be UTF-8: a field or a column name that is not is an error
-//!   naming its line and column.
+//! - Text is UTF-8, or in the single-byte `encoding` the dataset names
+//!   (decoded field by field): a UTF-8 field or column name that is not
+//!   valid is an error naming its line and column.
 
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -177,25 +179,25 @@ pub(super) fn read_csv(
         .collect();
     let mut reader = csv_reader(source, options);
     let mut record = csv::ByteRecord::new();
-    let mut decoded = 0;
+    let mut rows_read = 0;
     while reader
         .read_byte_record(&mut record)
         .map_err(|e| csv_error(path, e))?
     {
         for (i, (column, field)) in columns.iter_mut().zip(record.iter()).enumerate() {
-            if let Err(problem) = column.push(field, options) {
+            if let Err(problem) = column.push(&decoded(field, options), options) {
                 let line = record.position().map_or(0, |p| line_of(&mut reader, p));
                 return Err(value_error(path, line, &names[i], problem));
             }
         }
-        decoded += 1;
+        rows_read += 1;
     }
-    if decoded != rows {
+    if rows_read != rows {
         return Err(DataError::Parse {
             path: path.to_owned(),
             format: "CSV",
             source: ArrowError::CsvError(format!(
-                "{decoded} rows where a first reading found {rows} (the file changed while \
+                "{rows_read} rows where a first reading found {rows} (the file changed while \
                  it was read)"
             )),
         });
@@ -282,7 +284,7 @@ fn infer<R: Read + Seek>(
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            String::from_utf8(name.to_vec()).map_err(|_| {
+            String::from_utf8(decoded(name, options).into_owned()).map_err(|_| {
                 value_error(
                     path,
                     1,
@@ -321,6 +323,7 @@ fn infer<R: Read + Seek>(
                 .unwrap_or_else(csv::Position::new)
         };
         for (s, field) in seen.iter_mut().zip(record.iter()) {
+            let field = &*decoded(field, options);
             let value = classify(field, options);
             if value == Value::Missing {
                 continue;
@@ -398,6 +401,18 @@ fn inferred(s: &Seen) -> Result<Kind, (csv::Position, String)> {
     } else {
         Kind::Text
     })
+}
+
+/// A field's bytes as UTF-8: as they are, or decoded from the dataset's
+/// single-byte `encoding` (borrowed when they are ASCII).
+fn decoded<'a>(field: &'a [u8], options: &ReadOptions) -> Cow<'a, [u8]> {
+    match options.encoding {
+        None => Cow::Borrowed(field),
+        Some(encoding) => match encoding.decode_without_bom_handling(field).0 {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        },
+    }
 }
 
 /// A text field, or an error saying it is not UTF-8.

@@ -352,3 +352,27 @@ fn invalid_utf8_is_named_in_any_column() {
         .to_string();
     assert!(err.contains("line 1, column `#2`"), "{err}");
 }
+
+/// `encoding = "latin-1"` (Windows-1252, as WHATWG reads the label):
+/// Excel's "CSV" in western Europe, `é` one byte and `€` 0x80.
+#[test]
+fn a_single_byte_encoding_is_decoded() {
+    let opts = options(crate::data::ReadKeys {
+        encoding: Some("latin-1"),
+        delimiter: Some(";"),
+        ..Default::default()
+    });
+    let bytes = b"ville;prix \x80\nS\xe8te;1,5\nNA;2\n";
+    let batch = read_with(bytes, &opts).unwrap();
+    assert_eq!(batch.schema().field(1).name(), "prix \u{20ac}");
+    let ville = batch.column(0).as_string::<i32>();
+    assert_eq!(ville.value(0), "S\u{e8}te");
+    assert!(ville.is_null(1));
+    // Read as UTF-8, the same bytes are named.
+    let utf8 = options(crate::data::ReadKeys {
+        delimiter: Some(";"),
+        ..Default::default()
+    });
+    let err = read_with(bytes, &utf8).unwrap_err().to_string();
+    assert!(err.contains("line 1, column `#2`"), "{err}");
+}
