@@ -48,13 +48,7 @@ fn radius(home: &Path, report: &serde_json::Value) -> arrow::array::ArrayRef {
         .iter()
         .map(|part| {
             let digest = step["outputs"][part].as_str().unwrap();
-            let out = sluice(home)
-                .args(["artifacts", "get", digest, "-o", "-"])
-                .output()
-                .unwrap();
-            let batch = sluice::data::read_parquet(&succeeded(out, "artifacts get").stdout);
-            batch
-                .unwrap()
+            stored_table(home, digest)
                 .column_by_name("mean_radius")
                 .unwrap()
                 .clone()

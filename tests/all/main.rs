@@ -8,6 +8,7 @@ pub mod cache;
 mod conformance;
 mod continuous;
 mod crash;
+mod datafiles;
 mod dataset_dirs;
 mod datasets;
 mod docs;

@@ -293,3 +293,14 @@ pub fn succeeded(out: Output, what: &str) -> Output {
     );
     out
 }
+
+/// The table a run stored as artifact `digest` (Parquet), read back with
+/// `sluice artifacts get` in `home`.
+pub fn stored_table(home: &Path, digest: &str) -> arrow::record_batch::RecordBatch {
+    let out = sluice(home)
+        .args(["artifacts", "get", digest, "-o", "-"])
+        .output()
+        .unwrap();
+    let bytes = succeeded(out, "artifacts get").stdout;
+    sluice::data::read_parquet(&bytes).unwrap()
+}

@@ -6,7 +6,9 @@
 //! [`table_to_batch`]), reads the files a pipeline names ([`read_table`]:
 //! CSV, Parquet, Arrow IPC), serialises artifacts as deterministic Parquet
 //! ([`write_parquet`], [`read_parquet`]) and splits training data from a
-//! holdout ([`split_holdout`]). A dataset may be a directory: its files
+//! holdout ([`split_holdout`]). A dataset's read options ([`ReadOptions`])
+//! say how its CSV is read, and [`for_plugins`] casts its table to the
+//! types plugins receive. A dataset may be a directory: its files
 //! ([`open_data_dir`]) are read and joined ([`concat_files`]), and a time
 //! window keeps only its recent rows ([`TimeWindow`]).
 //!
@@ -18,6 +20,8 @@ mod convert;
 mod csv_file;
 mod files;
 mod io;
+mod plugin_types;
+mod read_options;
 mod source;
 mod split;
 mod window;
@@ -35,8 +39,11 @@ pub use convert::{
 pub use files::{FilePattern, MAX_DATASET_FILES, NamedFile, open_data_dir};
 pub use io::{
     encode_table, read_parquet, read_parquet_columns, read_split, read_table, table_from_bytes,
-    table_from_file, write_csv, write_parquet, write_parquet_pieces, write_table,
+    table_from_file, table_from_file_with, write_csv, write_parquet, write_parquet_pieces,
+    write_table,
 };
+pub use plugin_types::for_plugins;
+pub use read_options::{ColumnType, DEFAULT_NA_VALUES, DEFAULT_TIME_UNIT, ReadKeys, ReadOptions};
 pub use source::{DataFile, FileRead, SourceError, open_data_file};
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};
@@ -152,11 +159,24 @@ pub enum DataError {
         problem: String,
     },
 
+    /// A column of a dataset cannot be made of a type plugins receive, or
+    /// a read option names a column it does not have.
+    #[error("{what}, column `{column}`: {problem}")]
+    Column {
+        /// The dataset (its name and file or directory).
+        what: String,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// A column's Arrow type has no WIT counterpart.
     #[error(
         "column `{column}` has type {data_type}, which plugins cannot receive; \
-         supported are floats, integers, booleans and strings \
-         (cast the column before the step)"
+         they receive floats, integers, booleans and text (a dataset's dates, \
+         timestamps and times become integers of its `time_unit`: see \
+         \"Column types\" in docs/pipelines.md)"
     )]
     UnsupportedType {
         /// The column's name.

@@ -51,7 +51,8 @@ impl EpochUnit {
         }
     }
 
-    fn nanos(self) -> i128 {
+    /// Nanoseconds in one tick of the unit.
+    pub(super) fn nanos(self) -> i128 {
         match self {
             EpochUnit::Seconds => 1_000_000_000,
             EpochUnit::Millis => 1_000_000,
@@ -70,8 +71,8 @@ pub struct TimeWindow {
     pub span_ms: i64,
     /// The column holding each row's time.
     pub column: String,
-    /// The unit of an integer time column; `None` for a column whose type
-    /// carries its unit (timestamps, dates, text).
+    /// The unit of an integer time column (`time_unit`); not used for a
+    /// column whose type carries its unit (timestamps, dates, text).
     pub unit: Option<EpochUnit>,
 }
 
@@ -108,7 +109,7 @@ impl TimeWindow {
         let from = column.data_type().clone();
         // The column as integers of a unit, in nanoseconds per tick.
         let (ticks, nanos) = match (&from, self.unit) {
-            (DataType::Timestamp(unit, _), None) => {
+            (DataType::Timestamp(unit, _), _) => {
                 let nanos = match unit {
                     TimeUnit::Second => 1_000_000_000,
                     TimeUnit::Millisecond => 1_000_000,
@@ -117,9 +118,9 @@ impl TimeWindow {
                 };
                 (self.as_i64(column, what)?, nanos)
             }
-            (DataType::Date32, None) => (self.as_i64(column, what)?, 86_400 * 1_000_000_000),
-            (DataType::Date64, None) => (self.as_i64(column, what)?, 1_000_000),
-            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, None) => {
+            (DataType::Date32, _) => (self.as_i64(column, what)?, 86_400 * 1_000_000_000),
+            (DataType::Date64, _) => (self.as_i64(column, what)?, 1_000_000),
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, _) => {
                 let as_time = DataType::Timestamp(TimeUnit::Nanosecond, None);
                 let parsed = arrow::compute::cast_with_options(
                     column,
@@ -144,14 +145,7 @@ impl TimeWindow {
                      `time_unit` = \"s\", \"ms\", \"us\" or \"ns\""
                 )));
             }
-            (t, Some(unit)) => {
-                return Err(problem(format!(
-                    "`time_unit = \"{}\"` is for a column of integers, and this one is {t}: \
-                     remove `time_unit`",
-                    unit.name()
-                )));
-            }
-            (t, None) => {
+            (t, _) => {
                 return Err(problem(format!(
                     "its type {t} is not a time: use a timestamp, a date, ISO 8601 text or \
                      integers with `time_unit`"
@@ -278,11 +272,18 @@ mod tests {
         let text: ArrayRef = Arc::new(StringArray::from(vec!["yesterday"]));
         let e = kept(&window("1d", None), text).unwrap_err().to_string();
         assert!(e.contains("ISO 8601"), "{e}");
-        let stamps: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![1]));
-        let e = kept(&window("1d", Some(EpochUnit::Millis)), stamps)
+        // A timestamp carries its unit: `time_unit` (which also says how
+        // times reach plugins) does not change how it is windowed.
+        let stamps: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![1, DAY_MS + 1]));
+        assert_eq!(
+            kept(&window("1d", Some(EpochUnit::Seconds)), stamps).unwrap(),
+            (vec![1], 1)
+        );
+        let floats: ArrayRef = Arc::new(arrow::array::Float64Array::from(vec![1.0]));
+        let e = kept(&window("1d", Some(EpochUnit::Millis)), floats)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("remove `time_unit`"), "{e}");
+        assert!(e.contains("its type Float64 is not a time"), "{e}");
         let nulls: ArrayRef = Arc::new(Int64Array::from(vec![None, None]));
         let e = kept(&window("1d", Some(EpochUnit::Millis)), nulls)
             .unwrap_err()

@@ -20,8 +20,10 @@
 //! content is outside what the host records.
 //!
 //! A dataset's key holds the source file's digest, the target and the
-//! split (holdout share, seed, stratify), and its time window if it has
-//! one. A directory's source is the manifest of its files (their names
+//! split (holdout share, seed, stratify), its read options (`{}` when it
+//! gives none: the field is there in every key since datasets' dates,
+//! decimals and dictionaries are cast for plugins, so no part stored before
+//! is reused) and its time window if it has one. A directory's source is the manifest of its files (their names
 //! and digests, in order), so a file added, removed, renamed or changed
 //! is a new key.
 
@@ -73,6 +75,7 @@ pub fn dataset_key(ds: &PlannedDataset, source: &ArtifactDigest) -> String {
         "host": env!("CARGO_PKG_VERSION"),
         "kind": "dataset",
         "source": source.to_string(),
+        "read": ds.read.to_json(),
         "target": ds.target,
         "split": ds.split.as_ref().map(|s| json!({
             "holdout": s.holdout,
@@ -80,8 +83,7 @@ pub fn dataset_key(ds: &PlannedDataset, source: &ArtifactDigest) -> String {
             "stratify": s.stratify,
         })),
     });
-    // Only a dataset with a window has the field, so other keys stay as
-    // they were.
+    // Only a dataset with a window has the field.
     if let Some(w) = &ds.window {
         key["window"] = window_json(w);
     }

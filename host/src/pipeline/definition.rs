@@ -124,9 +124,34 @@ pub struct DatasetDef {
     #[serde(default)]
     pub time_column: Option<String>,
     /// The unit of an integer `time_column` (`s`, `ms`, `us`, `ns` since
-    /// 1970-01-01 UTC).
+    /// 1970-01-01 UTC), and the unit the dataset's dates and timestamps
+    /// reach plugins in (`s` by default).
     #[serde(default)]
     pub time_unit: Option<String>,
+    /// CSV: more tokens read as missing (pandas' `na_values`).
+    #[serde(default)]
+    pub na_values: Option<Vec<String>>,
+    /// CSV: `false` drops pandas' default missing-value tokens, leaving
+    /// `na_values` and the empty field (pandas' `keep_default_na`).
+    #[serde(default)]
+    pub keep_default_na: Option<bool>,
+    /// CSV: the character between fields (`","` by default).
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// CSV: the character that quotes a field (`"\""` by default; `""`:
+    /// none).
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// CSV: the text encoding, UTF-8 by default; a single-byte one
+    /// (`latin-1`, `windows-1252`, ...) is decoded field by field.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// A type for some columns: `{ id = "utf8", amount = "f64" }`.
+    #[serde(default)]
+    pub dtypes: Option<BTreeMap<String, String>>,
+    /// Columns of ISO 8601 text read as times.
+    #[serde(default)]
+    pub parse_dates: Option<Vec<String>>,
     /// The label column, kept out of transforms and given to trainers.
     #[serde(default)]
     pub target: Option<String>,

@@ -35,8 +35,10 @@ use shape::{check_length, values_len};
 /// Converts a batch into the WIT table a plugin receives.
 ///
 /// Float64 and Int64 columns are copied with one memcpy each; narrower
-/// numeric types widen to `f64`/`i64`; Utf8, LargeUtf8, Utf8View and
-/// string dictionaries become `strings`. A column without nulls has
+/// numeric types widen to `f64`/`i64`; Utf8, LargeUtf8 and Utf8View become
+/// `strings`; a dictionary is its values, a decimal the nearest `f64`.
+/// Times are refused: a dataset's are cast by [`for_plugins`](super::for_plugins)
+/// in its `time_unit`. A column without nulls has
 /// `valid: None`; null slots hold a placeholder (0, false or ""), whatever
 /// the batch had there.
 pub fn batch_to_table(batch: &RecordBatch) -> Result<Table, DataError> {
@@ -124,14 +126,27 @@ fn values_of(name: &str, array: &ArrayRef) -> Result<Values, DataError> {
                 .map(|s| s.unwrap_or_default().to_owned())
                 .collect(),
         ),
-        DataType::Dictionary(_, value) if value.as_ref() == &DataType::Utf8 => {
-            let cast = arrow::compute::cast(array, &DataType::Utf8).map_err(|source| {
+        // A dictionary (pandas' `category`) is its values; a decimal the
+        // nearest f64: neither cast needs anything the table lacks, unlike
+        // a time, whose unit is the dataset's (`for_plugins`).
+        DataType::Dictionary(_, value) => {
+            let cast = arrow::compute::cast(array, value).map_err(|source| DataError::Arrow {
+                action: "decoding a dictionary column",
+                source,
+            })?;
+            return values_of(name, &cast);
+        }
+        DataType::Decimal32(_, _)
+        | DataType::Decimal64(_, _)
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => {
+            let cast = arrow::compute::cast(array, &DataType::Float64).map_err(|source| {
                 DataError::Arrow {
-                    action: "decoding a string dictionary column",
+                    action: "converting a decimal column",
                     source,
                 }
             })?;
-            Values::Strings(strings(cast.as_string::<i32>()))
+            return values_of(name, &cast);
         }
         other => {
             return Err(DataError::UnsupportedType {

@@ -63,7 +63,8 @@ pub(crate) fn is_data_file_name(name: &str) -> bool {
 /// all integers give Int64, all numbers Float64, all `true`/`false`
 /// Boolean, anything else Utf8; an empty field, `NA`, `NaN` and pandas'
 /// other missing-value tokens are nulls; a column of numbers but for a few
-/// values is an error naming the first (see `data/csv_file.rs`).
+/// values is an error naming the first (see `data/csv_file/`); a
+/// dataset's options change that ([`table_from_file_with`]).
 pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
     Format::of(path)?;
     let file = std::fs::File::open(path)
@@ -80,8 +81,20 @@ pub fn read_table(path: &Path) -> Result<RecordBatch, DataError> {
 /// file in errors), read a piece at a time: what is held is the table, not
 /// the file's bytes.
 pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch, DataError> {
+    table_from_file_with(path, file, &super::ReadOptions::default())
+}
+
+/// [`table_from_file`] with a dataset's read options: `options` say how a
+/// CSV file is read (Parquet and Arrow IPC files carry their types; see
+/// [`for_plugins`](super::for_plugins) for what every format's columns
+/// then become).
+pub fn table_from_file_with(
+    path: &Path,
+    file: super::FileRead,
+    options: &super::ReadOptions,
+) -> Result<RecordBatch, DataError> {
     match Format::of(path)? {
-        Format::Csv => super::csv_file::read_csv(path, file),
+        Format::Csv => super::csv_file::read_csv(path, file, options),
         Format::Parquet => parquet_to_batch(file, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, BufReader::new(file)),
     }
@@ -91,7 +104,9 @@ pub fn table_from_file(path: &Path, file: super::FileRead) -> Result<RecordBatch
 /// and names the file in errors).
 pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataError> {
     match Format::of(path)? {
-        Format::Csv => super::csv_file::read_csv(path, Cursor::new(bytes)),
+        Format::Csv => {
+            super::csv_file::read_csv(path, Cursor::new(bytes), &super::ReadOptions::default())
+        }
         Format::Parquet => parquet_to_batch(bytes, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
     }

@@ -40,6 +40,10 @@ impl RunCtx<'_> {
         if let Some(window) = &ds.window {
             params["window"] = cache::window_json(window);
         }
+        let read = ds.read.to_json();
+        if read.as_object().is_some_and(|o| !o.is_empty()) {
+            params["read"] = read;
+        }
         let mut report = StepReport::new(
             id.clone(),
             StepKind::Dataset,
@@ -283,15 +287,18 @@ impl RunCtx<'_> {
     }
 }
 
-/// A dataset file's bytes decoded, checked for its target column and split
-/// into train and holdout parts (no holdout without a split).
+/// A dataset file's bytes decoded by its read options, cast to the types
+/// plugins receive, checked for its target column and split into train and
+/// holdout parts (no holdout without a split). `what` names the dataset.
 pub(super) fn read_parts(
+    what: &str,
     path: &std::path::Path,
     raw: data::FileRead,
+    read: &data::ReadOptions,
     target: Option<&str>,
     split: Option<&crate::pipeline::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
-    let (train, holdout) = decode_parts(path, raw, target, split)?;
+    let (train, holdout) = decode_parts(what, path, raw, read, target, split)?;
     // An empty file, a header alone or a Parquet file of no rows would
     // otherwise pass here and fail later, in a plugin, far from the file.
     let rows = train.num_rows() + holdout.as_ref().map_or(0, RecordBatch::num_rows);
@@ -307,9 +314,11 @@ pub(super) fn read_parts(
     Ok((train, holdout))
 }
 
-pub(super) fn decode_parts(
+fn decode_parts(
+    what: &str,
     path: &std::path::Path,
     raw: data::FileRead,
+    read: &data::ReadOptions,
     target: Option<&str>,
     split: Option<&crate::pipeline::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
@@ -318,22 +327,29 @@ pub(super) fn decode_parts(
         let streamed = data::read_split(path, raw.clone(), s.holdout, s.seed, stratify)
             .map_err(|e| e.to_string())?;
         if let Some((train, holdout)) = streamed {
-            has_target(&path.display().to_string(), &train, target)?;
+            // Of plugin types already; `dtypes` may still cast a column.
+            let cast =
+                |b: &RecordBatch| data::for_plugins(b, read, what).map_err(|e| e.to_string());
+            let (train, holdout) = (cast(&train)?, cast(&holdout)?);
+            has_target(what, &train, target)?;
             return Ok((train, Some(holdout)));
         }
     }
-    let batch = data::table_from_file(path, raw).map_err(|e| e.to_string())?;
-    split_table(&path.display().to_string(), batch, target, split)
+    let batch = data::table_from_file_with(path, raw, read).map_err(|e| e.to_string())?;
+    split_table(what, batch, read, target, split)
 }
 
-/// A dataset's table (`what` names its file or directory) checked for its
-/// target column and split into train and holdout parts.
+/// A dataset's table (`what` names the dataset) cast to the types plugins
+/// receive, checked for its target column and split into train and
+/// holdout parts.
 pub(super) fn split_table(
     what: &str,
     batch: RecordBatch,
+    read: &data::ReadOptions,
     target: Option<&str>,
     split: Option<&crate::pipeline::definition::SplitDef>,
 ) -> Result<(RecordBatch, Option<RecordBatch>), String> {
+    let batch = data::for_plugins(&batch, read, what).map_err(|e| e.to_string())?;
     has_target(what, &batch, target)?;
     match split {
         Some(s) => {
@@ -467,7 +483,9 @@ mod tests {
         let started = Instant::now();
         let grown = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         grown.set_len(1 << 40).unwrap();
-        let table = read_parts(&path, file.reader(), None, None).unwrap().0;
+        let table = read_parts("d", &path, file.reader(), &Default::default(), None, None)
+            .unwrap()
+            .0;
         assert_eq!(table.num_rows(), 1, "the rows it had when opened");
         let err = unchanged(&tenant, &path, &file).unwrap_err();
         assert_eq!(

@@ -83,18 +83,20 @@ pub(super) fn read_dataset(
     files: &[SourceFile],
 ) -> Result<DatasetRows, String> {
     let (target, split) = (ds.target.as_deref(), ds.split.as_ref());
+    let what = format!("dataset '{}' ({})", ds.name, ds.path.display());
     if let ([one], None, None) = (files, &ds.files, &ds.window) {
-        let (train, holdout) = read_parts(&one.path, one.file.reader(), target, split)?;
+        let reader = one.file.reader();
+        let (train, holdout) = read_parts(&what, &one.path, reader, &ds.read, target, split)?;
         return Ok(DatasetRows {
             train,
             holdout,
             outside_window: None,
         });
     }
-    let what = ds.path.display().to_string();
     let mut tables = Vec::with_capacity(files.len());
     for f in files {
-        let table = data::table_from_file(&f.path, f.file.reader()).map_err(|e| e.to_string())?;
+        let table = data::table_from_file_with(&f.path, f.file.reader(), &ds.read)
+            .map_err(|e| e.to_string())?;
         tables.push((f.path.clone(), table));
     }
     let mut table = data::concat_files(tables).map_err(|e| e.to_string())?;
@@ -113,7 +115,7 @@ pub(super) fn read_dataset(
             None => format!("{what} has no rows (headers alone, or empty tables)"),
         });
     }
-    let (train, holdout) = split_table(&what, table, target, split)?;
+    let (train, holdout) = split_table(&what, table, &ds.read, target, split)?;
     Ok(DatasetRows {
         train,
         holdout,
@@ -165,6 +167,7 @@ mod tests {
             split: None,
             files,
             window: None,
+            read: Default::default(),
         }
     }
 
@@ -215,5 +218,50 @@ mod tests {
         ds.window = None;
         let rows = read_dataset(&ds, &files).unwrap();
         assert_eq!((rows.train.num_rows(), rows.outside_window), (4, None));
+    }
+
+    /// A `parse_dates` column windows as the times it holds and then
+    /// reaches plugins as integers of `time_unit`.
+    #[test]
+    fn parsed_dates_are_windowed_then_cast_to_the_unit() {
+        use arrow::array::AsArray;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(
+            &path,
+            "t;x\r\n1970-01-01;1\r\n1970-01-05;2\r\n1970-01-06T00:00:00.0015Z;3\r\n",
+        )
+        .unwrap();
+        let mut ds = dataset(&path, None);
+        let dates = ["t".to_owned()];
+        ds.read = data::ReadOptions::from_keys(&data::ReadKeys {
+            delimiter: Some(";"),
+            parse_dates: Some(&dates),
+            time_unit: Some("ms"),
+            ..Default::default()
+        })
+        .unwrap();
+        ds.window = Some(TimeWindow {
+            span: "2d".into(),
+            span_ms: 2 * 86_400_000,
+            column: "t".into(),
+            unit: Some(crate::data::EpochUnit::Millis),
+        });
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        let rows = read_dataset(&ds, &files).unwrap();
+        assert_eq!(rows.outside_window, Some(1));
+        let t = rows
+            .train
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(t.values().to_vec(), [4 * 86_400_000, 5 * 86_400_000 + 1]);
+        // A value that is not a time names the dataset's file and line.
+        std::fs::write(&path, "t;x\r\n1970-01-01;1\r\nsoon;2\r\n").unwrap();
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        let e = read_dataset(&ds, &files).err().unwrap();
+        assert!(
+            e.contains("line 3, column `t`: \"soon\" is not a date"),
+            "{e}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! A dataset of a pipeline planned: its file, or its directory and the
-//! pattern of its files, checked; its split and time window checked.
+//! pattern of its files, checked; its split, time window and read options
+//! checked.
 
 use super::PlannedDataset;
 use crate::pipeline::definition::DatasetDef;
@@ -58,27 +59,43 @@ pub(super) fn plan_dataset(
         split: def.split.clone(),
         files,
         window: plan_window(name, def, issues),
+        read: plan_read(name, def, issues),
     }
 }
 
-/// A dataset's `window`, `time_column` and `time_unit`, checked: all
-/// three or none (`time_unit` only for a column of integers, which is
-/// known when the data is read).
+/// A dataset's read options (`na_values`, `delimiter`, `dtypes`, ...),
+/// checked; each problem an issue naming the dataset.
+fn plan_read(name: &str, def: &DatasetDef, issues: &mut Vec<String>) -> crate::data::ReadOptions {
+    let keys = crate::data::ReadKeys {
+        na_values: def.na_values.as_deref(),
+        keep_default_na: def.keep_default_na,
+        delimiter: def.delimiter.as_deref(),
+        quote: def.quote.as_deref(),
+        encoding: def.encoding.as_deref(),
+        dtypes: def.dtypes.as_ref(),
+        parse_dates: def.parse_dates.as_deref(),
+        time_unit: def.time_unit.as_deref(),
+    };
+    crate::data::ReadOptions::from_keys(&keys).unwrap_or_else(|problems| {
+        issues.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("dataset '{name}': {p}")),
+        );
+        crate::data::ReadOptions::default()
+    })
+}
+
+/// A dataset's `window` and `time_column`, checked: both or neither
+/// (`time_unit`, checked with the read options, is the unit of a column
+/// of integers, which is known when the data is read).
 fn plan_window(
     name: &str,
     def: &DatasetDef,
     issues: &mut Vec<String>,
 ) -> Option<crate::data::TimeWindow> {
     let (span, column) = match (&def.window, &def.time_column) {
-        (None, None) => {
-            if def.time_unit.is_some() {
-                issues.push(format!(
-                    "dataset '{name}': `time_unit` is the unit of `time_column`, which needs \
-                     `window`"
-                ));
-            }
-            return None;
-        }
+        (None, None) => return None,
         (Some(span), Some(column)) => (span, column),
         (Some(_), None) => {
             issues.push(format!(
@@ -98,13 +115,11 @@ fn plan_window(
     let span_ms = crate::monitor::spec::span_ms(span)
         .map_err(|e| issues.push(format!("dataset '{name}': window: {e}")))
         .ok()?;
+    // A bad `time_unit` is the read options' issue.
     let unit = match def.time_unit.as_deref().map(crate::data::EpochUnit::parse) {
         None => None,
         Some(Ok(unit)) => Some(unit),
-        Some(Err(e)) => {
-            issues.push(format!("dataset '{name}': {e}"));
-            return None;
-        }
+        Some(Err(_)) => return None,
     };
     Some(crate::data::TimeWindow {
         span: span.clone(),

@@ -90,6 +90,8 @@ pub struct PlannedDataset {
     pub files: Option<crate::data::FilePattern>,
     /// The time window its rows are kept in, if it has one.
     pub window: Option<crate::data::TimeWindow>,
+    /// How its files are read and its columns cast for plugins.
+    pub read: crate::data::ReadOptions,
 }
 
 /// A step of a plan: its plugin loaded and its params checked against the
