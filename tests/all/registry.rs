@@ -101,7 +101,8 @@ fn register_promote_refuse_force_rollback_and_history() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // Refused by its gates: exit 1, as a failed run (2 is bad input).
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("refused by its gates"), "{err}");
     assert!(

@@ -380,7 +380,19 @@ fn the_champion_is_judged_on_the_challengers_holdout() {
         ),
     )
     .unwrap();
-    ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
+    // The summary says which version the run registered.
+    let out = succeeded(
+        sluice(&home)
+            .args(["run", p.to_str().unwrap()])
+            .output()
+            .unwrap(),
+        "run",
+    );
+    assert!(
+        stdout(&out).contains("registered churn:1 from step train"),
+        "{}",
+        stdout(&out)
+    );
     promote_v1(&home);
 
     // The concept changes and the labels get noisier.

@@ -246,7 +246,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             errln!("error: {}", error_message(&e));
-            ExitCode::from(2)
+            // A promotion its gates refused is an answer, not bad input.
+            match e.downcast_ref::<sluice::registry::RegistryError>() {
+                Some(sluice::registry::RegistryError::GateFailed { .. }) => ExitCode::from(1),
+                _ => ExitCode::from(2),
+            }
         }
     };
     match output::stdout_failure() {

@@ -349,6 +349,17 @@ async fn print_report(
                 );
             }
         }
+        for r in &report.registered {
+            outln!(
+                "registered {}:{} from step {} (`sluice models promote {} {} --to production` \
+                 serves it)",
+                r.name,
+                r.version,
+                r.step,
+                r.name,
+                r.version
+            );
+        }
         let cached = report.steps.iter().filter(|s| s.cached).count();
         if cached > 0 {
             outln!(
