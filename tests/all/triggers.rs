@@ -9,8 +9,9 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded.
-fn write_day(dir: &Path, day: u64) {
+/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded:
+/// `DIR/day-DD.csv`.
+pub fn write_day(dir: &Path, day: u64) {
     let mut state = day.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = || {
         state ^= state << 13;
