@@ -1,7 +1,8 @@
 //! Issue 22, points 1 and 2: a dataset on an S3 prefix, read from the
 //! Garage server the S3 tests share (`crate::s3::garage`), behaves as a
 //! directory does (the same manifest digest for the same files, lineage,
-//! caching, errors naming the object); a window by the objects' dates.
+//! caching, errors naming the object); a window by the objects' dates; an
+//! `on_new_data` trigger that fires once on a new object.
 
 use crate::dataset_dirs::{inputs, source};
 use crate::s3::{Garage, garage};
@@ -277,4 +278,54 @@ fn local_file(dir: &Path) -> String {
     let path = dir.join("one.csv");
     std::fs::write(&path, "x1,x2,y\n1,2,0\n3,4,1\n").unwrap();
     path.display().to_string()
+}
+
+#[test]
+fn issue_22_new_data_on_an_s3_prefix_fires_once() {
+    let g = garage();
+    let (home, dir, local, prefix, url) = two_days(g);
+    let home = home.path().to_owned();
+    let p = pipeline(
+        dir.path(),
+        &url,
+        "\n[triggers.fresh]\non_new_data = \"days\"\ndebounce = \"1s\"\n",
+    );
+    let (out, _) = run(g, &home, &p);
+    succeeded(out, "the run that arms the trigger");
+    let once = || {
+        succeeded(
+            g.sluice(&home)
+                .args(["triggers", "run", "--once"])
+                .output()
+                .unwrap(),
+            "sluice triggers run --once",
+        )
+    };
+    let history = || {
+        let out = succeeded(
+            g.sluice(&home)
+                .args(["triggers", "history", "--limit", "100", "--json"])
+                .output()
+                .unwrap(),
+            "sluice triggers history",
+        );
+        json(&out).as_array().unwrap().clone()
+    };
+    once();
+    assert!(history().is_empty(), "the objects did not change");
+
+    put_day(g, &local, &prefix, 3);
+    once();
+    assert!(history().is_empty(), "within the debounce");
+    std::thread::sleep(Duration::from_millis(1200));
+    once();
+    let h = history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["state"], "succeeded", "{h:?}");
+    assert!(
+        h[0]["reason"].as_str().unwrap().contains("3 file(s)"),
+        "{h:?}"
+    );
+    once();
+    assert_eq!(history().len(), 1, "the same objects fire once");
 }
