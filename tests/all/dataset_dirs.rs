@@ -64,16 +64,16 @@ fn run(home: &Path, pipeline: &Path) -> (std::process::Output, serde_json::Value
     (out, step)
 }
 
-/// The dataset step's inputs as `sluice runs show` records them: name to
-/// digest.
-fn inputs(home: &Path, out: &std::process::Output) -> Vec<(String, String)> {
+/// The inputs of the dataset step `step` of the run `out` reported, as
+/// `sluice runs show` records them: name to digest.
+pub fn inputs(home: &Path, out: &std::process::Output, step: &str) -> Vec<(String, String)> {
     let run_id = json(out)["run_id"].as_str().unwrap().to_owned();
     let shown = ok_json(home, &["runs", "show", &run_id, "--json"]);
     let step = shown["steps"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["step_id"] == "dataset:daily" || s["id"] == "dataset:daily")
+        .find(|s| s["step_id"] == step || s["id"] == step)
         .unwrap_or_else(|| panic!("no dataset step in {shown}"))
         .clone();
     step["inputs"]
@@ -89,7 +89,8 @@ fn inputs(home: &Path, out: &std::process::Output) -> Vec<(String, String)> {
         .collect()
 }
 
-fn source(inputs: &[(String, String)]) -> String {
+/// The `source` input: the dataset's digest.
+pub fn source(inputs: &[(String, String)]) -> String {
     inputs
         .iter()
         .find(|(n, _)| n == "source")
@@ -116,7 +117,7 @@ fn issue_22_a_new_file_in_a_dataset_directory_is_a_new_dataset() {
     assert_eq!(first["status"], "succeeded", "{first}");
     assert_eq!(first["metrics"]["rows"], 30.0, "{first}");
     assert_eq!(first["metrics"]["files"], 3.0, "{first}");
-    let read = inputs(home.path(), &out);
+    let read = inputs(home.path(), &out, "dataset:daily");
     let names: Vec<&str> = read.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -141,7 +142,10 @@ fn issue_22_a_new_file_in_a_dataset_directory_is_a_new_dataset() {
     let (out, again) = run(home.path(), &p);
     let out = succeeded(out, "second run");
     assert_eq!(again["cached"], true, "{again}");
-    assert_eq!(source(&inputs(home.path(), &out)), source(&read));
+    assert_eq!(
+        source(&inputs(home.path(), &out, "dataset:daily")),
+        source(&read)
+    );
 
     // A fourth day: a new digest, read again, its rows counted.
     write_day(&data, 4);
@@ -150,7 +154,7 @@ fn issue_22_a_new_file_in_a_dataset_directory_is_a_new_dataset() {
     assert_eq!(grown["cached"], false, "{grown}");
     assert_eq!(grown["metrics"]["rows"], 40.0, "{grown}");
     assert_eq!(grown["metrics"]["files"], 4.0, "{grown}");
-    let grown_inputs = inputs(home.path(), &out);
+    let grown_inputs = inputs(home.path(), &out, "dataset:daily");
     assert_ne!(source(&grown_inputs), source(&read));
     assert!(
         grown_inputs.iter().any(|(n, _)| n == "file:day-04.parquet"),
@@ -174,7 +178,10 @@ fn issue_22_a_new_file_in_a_dataset_directory_is_a_new_dataset() {
     let (out, back) = run(home.path(), &p);
     let out = succeeded(out, "run after removing a file");
     assert_eq!(back["cached"], true, "the first three days again: {back}");
-    assert_eq!(source(&inputs(home.path(), &out)), source(&read));
+    assert_eq!(
+        source(&inputs(home.path(), &out, "dataset:daily")),
+        source(&read)
+    );
 
     // A file whose column `x` is text: named, with the column.
     text = RecordBatch::try_from_iter([
@@ -259,10 +266,63 @@ fn issue_22_a_directory_without_matching_files_is_named() {
     let (out, _) = run(home.path(), &file);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(stderr(&out).contains("`files` picks files of a directory"));
-    let no_column = pipeline(dir.path(), &data, "files = \"*.csv\"\nwindow = \"2d\"");
+    let no_column = pipeline(dir.path(), &data.join("day-01.csv"), "window = \"2d\"");
     let (out, _) = run(home.path(), &no_column);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("`window` needs `time_column`"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`window` without `time_column` keeps the newest files"),
+        "{err}"
+    );
+}
+
+/// `window` without `time_column` keeps a directory's files modified
+/// less than the span before the newest one (their dates set here, far
+/// from the clock), and moves on when a newer file arrives.
+#[test]
+fn issue_22_a_window_by_file_date_keeps_the_newest_files() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("daily");
+    std::fs::create_dir(&data).unwrap();
+    let date = |day: i64| {
+        let path = data.join(format!("day-{day:02}.parquet"));
+        let at =
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis((JAN_1 + day * DAY_MS) as u64);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    };
+    for day in 1..=4 {
+        write_day(&data, day);
+        date(day);
+    }
+    let p = pipeline(dir.path(), &data, "window = \"2d\"");
+    let (out, step) = run(home.path(), &p);
+    let out = succeeded(out, "windowed by file date");
+    assert_eq!(step["metrics"]["files"], 2.0, "{step}");
+    assert_eq!(step["metrics"]["files_outside_window"], 2.0, "{step}");
+    let read = inputs(home.path(), &out, "dataset:daily");
+    let names: Vec<&str> = read.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["source", "file:day-03.parquet", "file:day-04.parquet"]
+    );
+
+    write_day(&data, 5);
+    date(5);
+    let (out, step) = run(home.path(), &p);
+    let out = succeeded(out, "windowed by file date after a new day");
+    assert_eq!(step["cached"], false, "{step}");
+    let read = inputs(home.path(), &out, "dataset:daily");
+    let names: Vec<&str> = read.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["source", "file:day-04.parquet", "file:day-05.parquet"]
+    );
 }
 
 /// A tenant reads a directory's files only from its `allowed_dirs`, each

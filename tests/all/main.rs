@@ -27,6 +27,7 @@ mod output_files;
 mod registry;
 mod registry_tenants;
 pub mod s3;
+mod s3_datasets;
 mod search;
 mod serve;
 mod serve_batch;

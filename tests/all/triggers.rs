@@ -20,8 +20,9 @@ fn uniform(seed: u64) -> impl FnMut() -> f64 {
     }
 }
 
-/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded.
-fn write_day(dir: &Path, day: u64) {
+/// A day of rows `x1, x2, y` (y from the sign of a noisy sum), seeded:
+/// `DIR/day-DD.csv`.
+pub fn write_day(dir: &Path, day: u64) {
     let mut next = uniform(day);
     let mut text = String::from("x1,x2,y\n");
     for _ in 0..200 {

@@ -70,25 +70,12 @@ impl StoreLocation {
             Self::Local(dir) => ArtifactStore::local_dir(dir),
             Self::S3 { bucket, prefix } => {
                 let url = self.to_string();
-                let store = AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    // One try per request: sluice retries whole
-                    // operations itself (`retry.rs`).
-                    .with_retry(RetryConfig {
-                        max_retries: 0,
-                        ..RetryConfig::default()
-                    })
-                    .with_http_connector(S3Http {
-                        timeout: retry.request_timeout,
-                    })
-                    .build()
-                    .map_err(|e| ArtifactError::InvalidLocation {
+                let store = s3_builder(bucket, retry).build().map_err(|e| {
+                    ArtifactError::InvalidLocation {
                         location: url,
-                        reason: format!(
-                            "{e}; S3 settings come from AWS_ENDPOINT, AWS_REGION, \
-                             AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP"
-                        ),
-                    })?;
+                        reason: format!("{e}; {S3_SETTINGS}"),
+                    }
+                })?;
                 Ok(ArtifactStore::named(
                     Arc::new(store),
                     ObjectPath::from(prefix.as_str()),
@@ -98,6 +85,26 @@ impl StoreLocation {
             }
         }
     }
+}
+
+/// Where S3 settings come from, for messages.
+pub(crate) const S3_SETTINGS: &str = "S3 settings come from AWS_ENDPOINT, AWS_REGION, \
+     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP";
+
+/// An S3 client of `bucket` as sluice makes every one (the artifact store
+/// and datasets on S3 alike): settings from the AWS_* variables, one try
+/// per request (sluice retries whole operations itself, `retry.rs`) and
+/// stalled requests timed out as `retry` says.
+pub(crate) fn s3_builder(bucket: &str, retry: &RetryPolicy) -> AmazonS3Builder {
+    AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        })
+        .with_http_connector(S3Http {
+            timeout: retry.request_timeout,
+        })
 }
 
 impl std::fmt::Display for StoreLocation {

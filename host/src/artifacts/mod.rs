@@ -26,8 +26,10 @@ mod transient;
 
 pub use digest::ArtifactDigest;
 pub use location::StoreLocation;
+pub(crate) use location::{S3_SETTINGS, s3_builder};
 pub use pieces::FilePieces;
 pub use retry::RetryPolicy;
+pub(crate) use retry::Waiting;
 pub use store::{ArtifactStore, Integrity, StoredArtifact};
 
 /// What went wrong storing or fetching an artifact.
@@ -117,7 +119,7 @@ pub enum ArtifactError {
 /// What went wrong in a store error: the failure that may pass, when the
 /// retries ended on one (`cannot connect: Connection refused ..`), else object_store's
 /// own message.
-fn cause(error: &object_store::Error) -> String {
+pub(crate) fn cause(error: &object_store::Error) -> String {
     match transient::find(error) {
         Some(transient) => transient.to_string(),
         None => error.to_string(),

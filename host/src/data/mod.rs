@@ -10,7 +10,9 @@
 //! say how its CSV is read, and [`for_plugins`] casts its table to the
 //! types plugins receive. A dataset may be a directory: its files
 //! ([`open_data_dir`]) are read and joined ([`concat_files`]), and a time
-//! window keeps only its recent rows ([`TimeWindow`]).
+//! window keeps only its recent rows ([`TimeWindow`]) or its recent files
+//! ([`FileDateWindow`]). A dataset may be an S3 prefix too
+//! ([`S3Objects`]).
 //!
 //! Every table that comes back from a plugin is untrusted: [`table_to_batch`]
 //! checks its shape before anything else in the host looks at it.
@@ -18,10 +20,12 @@
 mod concat_files;
 mod convert;
 mod csv_file;
+mod date_window;
 mod files;
 mod io;
 mod plugin_types;
 mod read_options;
+mod s3_files;
 mod source;
 mod split;
 mod window;
@@ -36,6 +40,7 @@ pub use concat_files::concat_files;
 pub use convert::{
     batch_to_table, check_shape, normalize, schema_summary, shared_batch, table_to_batch,
 };
+pub use date_window::{DatasetWindow, FileDateWindow};
 pub use files::{FilePattern, MAX_DATASET_FILES, NamedFile, open_data_dir};
 pub use io::{
     encode_table, read_parquet, read_parquet_columns, read_split, read_table, table_from_bytes,
@@ -44,6 +49,7 @@ pub use io::{
 };
 pub use plugin_types::for_plugins;
 pub use read_options::{ColumnType, DEFAULT_NA_VALUES, DEFAULT_TIME_UNIT, ReadKeys, ReadOptions};
+pub use s3_files::{ListedObject, S3DataError, S3Objects, S3Prefix};
 pub use source::{DataFile, FileRead, SourceError, open_data_file};
 pub(crate) use split::SplitMix64;
 pub use split::{assign_folds, holdout_mask, split_holdout, take};

@@ -91,12 +91,18 @@ pub fn dataset_key(ds: &PlannedDataset, source: &ArtifactDigest) -> String {
 }
 
 /// A dataset's time window as its records and its cache key hold it.
-pub fn window_json(w: &crate::data::TimeWindow) -> Value {
-    json!({
-        "span_ms": w.span_ms,
-        "time_column": w.column,
-        "time_unit": w.unit.map(crate::data::EpochUnit::name),
-    })
+pub fn window_json(w: &crate::data::DatasetWindow) -> Value {
+    match w {
+        crate::data::DatasetWindow::Rows(w) => json!({
+            "span_ms": w.span_ms,
+            "time_column": w.column,
+            "time_unit": w.unit.map(crate::data::EpochUnit::name),
+        }),
+        crate::data::DatasetWindow::FileDates(w) => json!({
+            "span_ms": w.span_ms,
+            "by": "file_date",
+        }),
+    }
 }
 
 fn named(inputs: &[(String, ArtifactDigest)]) -> Value {

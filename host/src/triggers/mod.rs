@@ -9,7 +9,7 @@
 //! max_concurrency = 1           # runs of this trigger at once
 //!
 //! [triggers.fresh]
-//! on_new_data = "events"        # a dataset of the pipeline: a file or directory
+//! on_new_data = "events"        # a dataset of the pipeline: a file, directory or S3 prefix
 //! debounce = "30s"              # fire once the data stopped changing for 30 s
 //!
 //! [triggers.drifted]
@@ -67,10 +67,11 @@ const CATCHUP_PER_TICK: usize = 100;
 pub struct Armed {
     /// The declaration.
     pub spec: TriggerSpec,
-    /// `on_new_data`: the dataset's file or directory.
+    /// `on_new_data`: the dataset's file or directory, or the `s3://` URL
+    /// of its prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<PathBuf>,
-    /// `on_new_data` on a directory: the pattern of its files (`None`:
+    /// `on_new_data` on a directory or prefix: the pattern of its files (`None`:
     /// every data file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<String>,
@@ -114,8 +115,9 @@ pub async fn arm(meta: &MetaStore, tenant: &str, plan: &Plan) -> Result<(), Stri
                 Some(FilePattern::Glob(g)) => Some(g.clone()),
                 _ => None,
             };
-            cursor = DataWatch::default()
-                .digest(&armed)
+            cursor = Arc::new(DataWatch::default())
+                .digest(armed.clone())
+                .await
                 .map_err(|e| format!("trigger `{name}`: {e}"))?
                 .0;
         }
@@ -404,11 +406,7 @@ impl Engine {
                     .map_err(|e| e.to_string())?;
             }
             Source::NewData(dataset) => {
-                // Hashing reads files: off the async workers.
-                let (data, watched) = (self.data.clone(), armed.clone());
-                let (digest, files) = tokio::task::spawn_blocking(move || data.digest(&watched))
-                    .await
-                    .map_err(|e| format!("hashing the data: {e}"))??;
+                let (digest, files) = self.data.clone().digest(armed.clone()).await?;
                 if digest == t.cursor {
                     if !t.pending.is_empty() {
                         self.meta

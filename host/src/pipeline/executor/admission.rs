@@ -168,7 +168,8 @@ pub(super) fn admit(tenant: &Tenant, plan: &Plan) -> Admitted {
             grants.entry(step.id.clone()).or_default().push(opened);
         }
     }
-    for ds in &plan.datasets {
+    // A dataset on S3 is listed apart, asynchronously (`dataset_s3`).
+    for ds in plan.datasets.iter().filter(|d| d.s3.is_none()) {
         if let Err(e) = open_dataset(tenant, ds) {
             problems.push(format!("dataset '{}': {e}", ds.name));
         }

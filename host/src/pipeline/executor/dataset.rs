@@ -1,10 +1,10 @@
-//! Dataset loading: a dataset's file (or its directory's files, see
-//! [`dataset_files`](super::dataset_files)) opened within the tenant's
+//! Dataset loading: a dataset's file (or its directory's or S3 prefix's
+//! files, see [`dataset_files`](super::dataset_files)) opened within the tenant's
 //! caps, hashed and copied into the store, decoded and split into train
 //! and holdout parts (or reused from an earlier read). Not for the steps
 //! that read the parts.
 
-use super::dataset_files::{DatasetRows, SourceFile, manifest, open_dataset, read_dataset};
+use super::dataset_files::{DatasetRows, SourceFile, manifest, open_dataset_files, read_dataset};
 use super::error::{ExecError, StepAbort};
 use super::{Parts, RunCtx, RunObserver, StepInfo, StepKind, StepReport, encode, lock, output};
 use crate::artifacts::ArtifactDigest;
@@ -54,8 +54,12 @@ impl RunCtx<'_> {
         // Opened and checked again (they may have changed since admission),
         // then read from those descriptors, a piece at a time: hashed,
         // copied into the store and decoded, never held whole.
-        let files = match open_dataset(self.tenant, ds) {
-            Ok(files) => Some(Arc::new(files)),
+        let mut files_outside_window = None;
+        let files = match open_dataset_files(self.tenant, ds).await {
+            Ok(opened) => {
+                files_outside_window = opened.outside_window;
+                Some(Arc::new(opened.files))
+            }
             Err(e) => {
                 report.status = StepStatus::Failed;
                 report.error = Some(e);
@@ -163,6 +167,11 @@ impl RunCtx<'_> {
                         .insert("columns".into(), train.num_columns() as f64);
                     if ds.files.is_some() {
                         report.metrics.insert("files".into(), files.len() as f64);
+                    }
+                    if let Some(left_out) = files_outside_window {
+                        report
+                            .metrics
+                            .insert("files_outside_window".into(), left_out as f64);
                     }
                     if let Some(dropped) = outside_window {
                         report

@@ -31,21 +31,44 @@ pub(super) struct DatasetRows {
     pub outside_window: Option<usize>,
 }
 
-/// The files of dataset `ds`, opened for `tenant`: its one file, or its
-/// directory's files, in name order (see [`data::open_data_dir`]); all of
-/// them together within the tenant's `dataset_mib`, and for a tenant other
-/// than the default one each really inside its `allowed_dirs`.
-pub(super) fn open_dataset(
+/// The files a dataset reads, open, and how many its window by file dates
+/// left out (`None`: it has no such window).
+#[derive(Debug)]
+pub(super) struct OpenFiles {
+    pub files: Vec<SourceFile>,
+    pub outside_window: Option<usize>,
+}
+
+/// The files of dataset `ds`, opened for `tenant`: its one file, its
+/// directory's files or its S3 prefix's objects (downloaded: see
+/// [`super::dataset_s3`]), in name order, kept to its window by file dates
+/// if it has one.
+pub(super) async fn open_dataset_files(
     tenant: &Tenant,
     ds: &PlannedDataset,
-) -> Result<Vec<SourceFile>, String> {
+) -> Result<OpenFiles, String> {
+    match &ds.s3 {
+        Some(prefix) => super::dataset_s3::open_s3_dataset(tenant, ds, prefix).await,
+        None => open_dataset(tenant, ds),
+    }
+}
+
+/// The files of dataset `ds` on this machine, opened for `tenant`: its one
+/// file, or its directory's files in name order (see
+/// [`data::open_data_dir`]) that its window by file dates keeps; all of
+/// them together within the tenant's `dataset_mib`, and for a tenant other
+/// than the default one each really inside its `allowed_dirs`.
+pub(super) fn open_dataset(tenant: &Tenant, ds: &PlannedDataset) -> Result<OpenFiles, String> {
     let Some(pattern) = &ds.files else {
         let file = dataset_file(tenant, &ds.path)?;
-        return Ok(vec![SourceFile {
-            name: None,
-            path: ds.path.clone(),
-            file,
-        }]);
+        return Ok(OpenFiles {
+            files: vec![SourceFile {
+                name: None,
+                path: ds.path.clone(),
+                file,
+            }],
+            outside_window: None,
+        });
     };
     // A directory outside the tenant's is not listed: its file names are
     // not the tenant's to see, even in an error.
@@ -54,14 +77,34 @@ pub(super) fn open_dataset(
             .map_err(|e| format!("cannot read directory {}: {e}", ds.path.display()))?;
         tenant_allows(tenant, &ds.path, &real)?;
     }
-    let files = data::open_data_dir(&ds.path, pattern).map_err(|e| e.to_string())?;
+    let mut files = data::open_data_dir(&ds.path, pattern).map_err(|e| e.to_string())?;
+    let mut outside_window = None;
+    if let Some(data::DatasetWindow::FileDates(window)) = &ds.window {
+        let dates = files
+            .iter()
+            .map(|f| {
+                let modified = f.file.file.metadata().and_then(|m| m.modified());
+                modified
+                    .map(|t| match t.duration_since(std::time::UNIX_EPOCH) {
+                        Ok(after) => after.as_millis() as i64,
+                        Err(before) => -(before.duration().as_millis() as i64),
+                    })
+                    .map_err(|e| format!("cannot read the date of {}: {e}", f.path.display()))
+            })
+            .collect::<Result<Vec<i64>, String>>()?;
+        let keep = window.keep(&dates);
+        let before = files.len();
+        let mut keep = keep.into_iter();
+        files.retain(|_| keep.next().unwrap_or(false));
+        outside_window = Some(before - files.len());
+    }
     let total: u64 = files.iter().map(|f| f.file.size).sum();
     within_cap(
         tenant,
         &format!("{} ({} files)", ds.path.display(), files.len()),
         total,
     )?;
-    files
+    let files = files
         .into_iter()
         .map(|f| {
             tenant_allows(tenant, &f.path, &f.file.real_path)?;
@@ -71,7 +114,11 @@ pub(super) fn open_dataset(
                 file: f.file,
             })
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    Ok(OpenFiles {
+        files,
+        outside_window,
+    })
 }
 
 /// Read dataset `ds` from its open `files`: decoded, joined in order,
@@ -101,7 +148,7 @@ pub(super) fn read_dataset(
     }
     let mut table = data::concat_files(tables).map_err(|e| e.to_string())?;
     let mut outside_window = None;
-    if let Some(window) = &ds.window {
+    if let Some(data::DatasetWindow::Rows(window)) = &ds.window {
         let kept = window.apply(&table, &what).map_err(|e| e.to_string())?;
         table = kept.batch;
         outside_window = Some(kept.dropped);
@@ -144,7 +191,7 @@ pub(super) fn manifest(files: &[SourceFile], digests: &[ArtifactDigest]) -> serd
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{FilePattern, TimeWindow};
+    use crate::data::{DatasetWindow, FileDateWindow, FilePattern, TimeWindow};
 
     fn tenant(dataset_mib: u64, allowed: &std::path::Path) -> Tenant {
         Tenant {
@@ -163,6 +210,7 @@ mod tests {
         PlannedDataset {
             name: "d".into(),
             path: path.to_owned(),
+            s3: None,
             target: None,
             split: None,
             files,
@@ -183,7 +231,7 @@ mod tests {
             std::fs::write(dir.join(name), &day).unwrap();
         }
         let ds = dataset(&dir, Some(FilePattern::DataFormats));
-        let files = open_dataset(&tenant(3, root.path()), &ds).unwrap();
+        let files = open_dataset(&tenant(3, root.path()), &ds).unwrap().files;
         assert_eq!(files.len(), 2);
         // Each file is under 2 MiB, both together are not.
         let e = open_dataset(&tenant(2, root.path()), &ds).unwrap_err();
@@ -204,13 +252,13 @@ mod tests {
         let path = dir.path().join("d.csv");
         std::fs::write(&path, "t,x\n1,1\n5,2\n9,3\n10,4\n").unwrap();
         let mut ds = dataset(&path, None);
-        ds.window = Some(TimeWindow {
+        ds.window = Some(DatasetWindow::Rows(TimeWindow {
             span: "5s".into(),
             span_ms: 5000,
             column: "t".into(),
             unit: Some(crate::data::EpochUnit::Seconds),
-        });
-        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
+        }));
+        let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap().files;
         let rows = read_dataset(&ds, &files).unwrap();
         // t = 9 and 10; t = 5 is 5 s before the newest, at the edge, out.
         assert_eq!(rows.train.num_rows(), 2);
@@ -241,14 +289,14 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        ds.window = Some(TimeWindow {
+        ds.window = Some(DatasetWindow::Rows(TimeWindow {
             span: "2d".into(),
             span_ms: 2 * 86_400_000,
             column: "t".into(),
             unit: Some(crate::data::EpochUnit::Millis),
-        });
+        }));
         let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
-        let rows = read_dataset(&ds, &files).unwrap();
+        let rows = read_dataset(&ds, &files.files).unwrap();
         assert_eq!(rows.outside_window, Some(1));
         let t = rows
             .train
@@ -258,10 +306,42 @@ mod tests {
         // A value that is not a time names the dataset's file and line.
         std::fs::write(&path, "t;x\r\n1970-01-01;1\r\nsoon;2\r\n").unwrap();
         let files = open_dataset(&tenant(1, dir.path()), &ds).unwrap();
-        let e = read_dataset(&ds, &files).err().unwrap();
+        let e = read_dataset(&ds, &files.files).err().unwrap();
         assert!(
             e.contains("line 3, column `t`: \"soon\" is not a date"),
             "{e}"
         );
+    }
+
+    /// Issue 22, point 2: `window` without `time_column` keeps the files
+    /// dated (modified) less than the span before the newest one, however
+    /// the clock stands; the others are counted, not opened for reading.
+    #[test]
+    fn a_window_by_file_dates_keeps_the_newest_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("days");
+        std::fs::create_dir(&dir).unwrap();
+        // Modified in 2001: days 1 to 4, one day apart, names not in date
+        // order.
+        let day = std::time::Duration::from_secs(86_400);
+        let base = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        for (name, d) in [("a.csv", 4), ("b.csv", 1), ("c.csv", 3), ("d.csv", 2)] {
+            let path = dir.join(name);
+            std::fs::write(&path, "x\n1\n").unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(base + day * d).unwrap();
+        }
+        let mut ds = dataset(&dir, Some(FilePattern::DataFormats));
+        ds.window = Some(DatasetWindow::FileDates(FileDateWindow {
+            span: "2d".into(),
+            span_ms: 2 * 86_400_000,
+        }));
+        let opened = open_dataset(&tenant(1, root.path()), &ds).unwrap();
+        let names: Vec<_> = opened.files.iter().filter_map(|f| f.name.clone()).collect();
+        // Days 4 and 3; day 2 is exactly two days before the newest, out.
+        assert_eq!(names, ["a.csv", "c.csv"]);
+        assert_eq!(opened.outside_window, Some(2));
+        let rows = read_dataset(&ds, &opened.files).unwrap();
+        assert_eq!((rows.train.num_rows(), rows.outside_window), (2, None));
     }
 }

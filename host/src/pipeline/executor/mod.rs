@@ -17,6 +17,7 @@ mod admission;
 mod dag;
 mod dataset;
 mod dataset_files;
+mod dataset_s3;
 mod error;
 mod explain;
 mod report;
@@ -291,8 +292,9 @@ impl Executor {
         let Admitted {
             limits,
             grants,
-            problems,
+            mut problems,
         } = admit(tenant, plan);
+        dataset_s3::check_s3_datasets(tenant, plan, &mut problems).await;
         let unique_definition = !self.allow_changed_version
             && !crate::pipeline::definition::is_development(&plan.version);
         if unique_definition

@@ -1,6 +1,6 @@
-//! A dataset of a pipeline planned: its file, or its directory and the
-//! pattern of its files, checked; its split, time window and read options
-//! checked.
+//! A dataset of a pipeline planned: its file, or its directory (or S3
+//! prefix) and the pattern of its files, checked; its split, time window
+//! and read options checked.
 
 use super::PlannedDataset;
 use crate::pipeline::definition::DatasetDef;
@@ -12,11 +12,8 @@ pub(super) fn plan_dataset(
     base: &Path,
     issues: &mut Vec<String>,
 ) -> PlannedDataset {
-    let path = base.join(&def.path);
-    // Checked again on the descriptors the run reads (and against the
-    // tenant's allowed_dirs) when the run starts.
-    let files = if path.is_dir() {
-        let pattern = match def.files.as_deref().map(crate::data::FilePattern::glob) {
+    let pattern =
+        |issues: &mut Vec<String>| match def.files.as_deref().map(crate::data::FilePattern::glob) {
             None => Some(crate::data::FilePattern::DataFormats),
             Some(Ok(p)) => Some(p),
             Some(Err(e)) => {
@@ -24,6 +21,27 @@ pub(super) fn plan_dataset(
                 None
             }
         };
+    // An S3 prefix is only parsed here: it is listed when a run starts
+    // (admission), and read by the run.
+    let s3 = match crate::data::S3Prefix::parse(&def.path) {
+        Some(Ok(prefix)) => Some(prefix),
+        Some(Err(e)) => {
+            issues.push(format!("dataset '{name}': path {e}"));
+            None
+        }
+        None => None,
+    };
+    let path = if def.path.starts_with("s3:") {
+        std::path::PathBuf::from(&def.path)
+    } else {
+        base.join(&def.path)
+    };
+    // Checked again on the descriptors the run reads (and against the
+    // tenant's allowed_dirs) when the run starts.
+    let files = if s3.is_some() {
+        pattern(issues)
+    } else if path.is_dir() {
+        let pattern = pattern(issues);
         if let Some(pattern) = &pattern
             && let Err(e) = crate::data::open_data_dir(&path, pattern)
         {
@@ -52,13 +70,15 @@ pub(super) fn plan_dataset(
             issues.push(format!("dataset '{name}': split.stratify needs `target`"));
         }
     }
+    let window = plan_window(name, def, files.is_some(), issues);
     PlannedDataset {
         name: name.to_string(),
         path,
+        s3,
         target: def.target.clone(),
         split: def.split.clone(),
         files,
-        window: plan_window(name, def, issues),
+        window,
         read: plan_read(name, def, issues),
     }
 }
@@ -86,23 +106,39 @@ fn plan_read(name: &str, def: &DatasetDef, issues: &mut Vec<String>) -> crate::d
     })
 }
 
-/// A dataset's `window` and `time_column`, checked: both or neither
-/// (`time_unit`, checked with the read options, is the unit of a column
-/// of integers, which is known when the data is read).
+/// A dataset's `window` and `time_column`, checked: a window by a column
+/// of its rows (`window` and `time_column`; `time_unit`, checked with the
+/// read options, is the unit of a column of integers), by the dates of
+/// its files (`window` alone, for a directory or a prefix: `many_files`),
+/// or none.
 fn plan_window(
     name: &str,
     def: &DatasetDef,
+    many_files: bool,
     issues: &mut Vec<String>,
-) -> Option<crate::data::TimeWindow> {
+) -> Option<crate::data::DatasetWindow> {
     let (span, column) = match (&def.window, &def.time_column) {
         (None, None) => return None,
         (Some(span), Some(column)) => (span, column),
-        (Some(_), None) => {
-            issues.push(format!(
-                "dataset '{name}': `window` needs `time_column`, the column that holds each \
-                 row's time"
+        (Some(span), None) => {
+            if !many_files {
+                issues.push(format!(
+                    "dataset '{name}': `window` without `time_column` keeps the newest files \
+                     of a directory or an S3 prefix, and {} is one file: add `time_column`, \
+                     the column that holds each row's time",
+                    def.path
+                ));
+                return None;
+            }
+            let span_ms = crate::monitor::spec::span_ms(span)
+                .map_err(|e| issues.push(format!("dataset '{name}': window: {e}")))
+                .ok()?;
+            return Some(crate::data::DatasetWindow::FileDates(
+                crate::data::FileDateWindow {
+                    span: span.clone(),
+                    span_ms,
+                },
             ));
-            return None;
         }
         (None, Some(_)) => {
             issues.push(format!(
@@ -121,10 +157,10 @@ fn plan_window(
         Some(Ok(unit)) => Some(unit),
         Some(Err(_)) => return None,
     };
-    Some(crate::data::TimeWindow {
+    Some(crate::data::DatasetWindow::Rows(crate::data::TimeWindow {
         span: span.clone(),
         span_ms,
         column: column.clone(),
         unit,
-    })
+    }))
 }

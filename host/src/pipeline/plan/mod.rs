@@ -78,18 +78,20 @@ impl Source {
 pub struct PlannedDataset {
     /// The dataset's name in the pipeline.
     pub name: String,
-    /// The data file: its path in the pipeline file, joined to that file's
-    /// directory.
+    /// The data file or directory: its path in the pipeline file, joined
+    /// to that file's directory; or the `s3://` URL of its prefix.
     pub path: PathBuf,
+    /// When the dataset is an S3 prefix: the prefix (`path` is its URL).
+    pub s3: Option<crate::data::S3Prefix>,
     /// The label column, if it has one.
     pub target: Option<String>,
     /// How its rows are divided into train and holdout, if they are.
     pub split: Option<SplitDef>,
-    /// When `path` is a directory: which of its files are the dataset's
-    /// (`None`: `path` is a file).
+    /// When `path` is a directory or an S3 prefix: which of its files are
+    /// the dataset's (`None`: `path` is a file).
     pub files: Option<crate::data::FilePattern>,
-    /// The time window its rows are kept in, if it has one.
-    pub window: Option<crate::data::TimeWindow>,
+    /// The time window its rows (or files) are kept in, if it has one.
+    pub window: Option<crate::data::DatasetWindow>,
     /// How its files are read and its columns cast for plugins.
     pub read: crate::data::ReadOptions,
 }
