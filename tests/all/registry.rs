@@ -348,6 +348,41 @@ fn serving_predictions_equal_training_bit_for_bit() {
     let served_rows = sluice::data::read_table(&served).unwrap().num_rows();
     let csv = stdout(&out);
     assert_eq!(csv.lines().count(), served_rows + 1, "{csv}");
+    // --keep: input columns copied in front of the predictions, in order.
+    let keep = |cols: &str| {
+        sluice(&home)
+            .args(["predict", &format!("{MODEL}@production"), "--input"])
+            .arg(&raw)
+            .args(["-o", "-", "--keep", cols])
+            .output()
+            .unwrap()
+    };
+    let out = keep("benign");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = stdout(&out);
+    let header = kept.lines().next().unwrap();
+    assert!(header.starts_with("benign,p_0"), "{header}");
+    let labels = sluice::data::read_table(&raw).unwrap();
+    let benign = arrow::compute::cast(
+        labels.column_by_name("benign").unwrap(),
+        &arrow::datatypes::DataType::Utf8,
+    )
+    .unwrap();
+    let benign = benign
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .unwrap();
+    for (i, line) in kept.lines().skip(1).enumerate() {
+        assert_eq!(line.split(',').next(), Some(benign.value(i)), "row {i}");
+    }
+    for (cols, says) in [
+        ("nosuch", "--keep nosuch: "),
+        ("benign,benign", "already has a column `benign`"),
+    ] {
+        let out = keep(cols);
+        assert_eq!(out.status.code(), Some(2), "{cols}");
+        assert!(stderr(&out).contains(says), "{cols}: {}", stderr(&out));
+    }
     // A symlink at -o is refused and its pointee left alone, by predict and
     // by models card alike.
     let pointee = dir.path().join("pointee");

@@ -3,6 +3,8 @@
 use super::models::registry;
 use super::output::errln;
 use super::output_file::{is_stdout, write_output_file};
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
 use clap::Args;
 use sluice::Workspace;
 use sluice::registry::ModelSpec;
@@ -22,6 +24,11 @@ pub struct PredictArgs {
     /// writes CSV to standard output.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Input columns to copy into the output, before the predictions
+    /// (an id to join them back on): `--keep customer_id` (repeat it, or
+    /// separate names with commas).
+    #[arg(long, value_name = "COLUMN", value_delimiter = ',')]
+    pub keep: Vec<String>,
 }
 
 pub async fn predict(home: &Workspace, args: PredictArgs) -> anyhow::Result<ExitCode> {
@@ -31,6 +38,7 @@ pub async fn predict(home: &Workspace, args: PredictArgs) -> anyhow::Result<Exit
     let runtime = home.runtime().await?;
     let started = std::time::Instant::now();
     let predictions = reg.predict(&runtime, &version, &input).await?;
+    let predictions = keep_columns(&input, predictions, &args.keep, &args.input)?;
     // Standard output gets CSV; a file, the format its extension names.
     let bytes = if is_stdout(&args.output) {
         sluice::data::write_csv(&predictions)?
@@ -47,4 +55,57 @@ pub async fn predict(home: &Workspace, args: PredictArgs) -> anyhow::Result<Exit
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `predictions` with the input's columns named in `keep` first, in that
+/// order; an error names a column the input lacks or the output has.
+fn keep_columns(
+    input: &RecordBatch,
+    predictions: RecordBatch,
+    keep: &[String],
+    path: &std::path::Path,
+) -> anyhow::Result<RecordBatch> {
+    if keep.is_empty() {
+        return Ok(predictions);
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for name in keep {
+        let Some(column) = input.column_by_name(name) else {
+            let have: Vec<&str> = input
+                .schema_ref()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            anyhow::bail!(
+                "--keep {name}: {} has no column `{name}` (its columns: {})",
+                path.display(),
+                have.join(", ")
+            );
+        };
+        if predictions.column_by_name(name).is_some()
+            || fields.iter().any(|f: &Field| f.name() == name)
+        {
+            anyhow::bail!(
+                "--keep {name}: the output already has a column `{name}` (the predictions', or kept twice)"
+            );
+        }
+        let field = input.schema_ref().field_with_name(name)?.clone();
+        fields.push(field);
+        columns.push(column.clone());
+    }
+    for (f, c) in predictions
+        .schema_ref()
+        .fields()
+        .iter()
+        .zip(predictions.columns())
+    {
+        fields.push(f.as_ref().clone());
+        columns.push(c.clone());
+    }
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
