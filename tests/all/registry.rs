@@ -435,3 +435,39 @@ fn serving_predictions_equal_training_bit_for_bit() {
         stderr(&out)
     );
 }
+
+/// Without `$USER` (a service, a container), the audit history names the
+/// process's user from the passwd file, not `unknown`.
+#[test]
+fn the_actor_is_the_login_name_without_user() {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let name = passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_owned())
+        })
+        .expect("this user in /etc/passwd");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let p = write_pipeline(
+        dir.path(),
+        "actor",
+        "[[steps]]\nid = \"train\"\nplugin = \"logreg\"\ninput = \"cancer\"\nregister = \"who\"\n",
+    );
+    let mut run = sluice(&home);
+    for k in ["SLUICE_ACTOR", "USER", "LOGNAME"] {
+        run.0.env_remove(k);
+    }
+    succeeded(
+        run.args(["run", p.to_str().unwrap(), "--json"])
+            .output()
+            .unwrap(),
+        "run",
+    );
+    let history = ok_json(&home, &["models", "history", "who", "--json"]);
+    assert_eq!(history[0]["action"], "register", "{history}");
+    assert_eq!(history[0]["actor"], name.as_str(), "{history}");
+}

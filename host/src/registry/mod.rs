@@ -393,16 +393,46 @@ impl Registry {
     }
 }
 
-/// Who is acting: `SLUICE_ACTOR`, else the login name.
+/// Who is acting: `SLUICE_ACTOR`, else `$USER`, else `$LOGNAME`, else the
+/// name `/etc/passwd` gives the process's user, else `unknown`.
 pub fn default_actor() -> String {
-    std::env::var("SLUICE_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into())
+    ["SLUICE_ACTOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(login_name)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The name `/etc/passwd` gives this process's user (a service or a
+/// container often runs without `$USER`).
+fn login_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    passwd_name(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
+}
+
+/// The name of user `uid` in a passwd file's text.
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uid_is_named_by_the_passwd_file() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n# a comment\nana:x:1000:1000::/home/ana:/bin/sh\n";
+        assert_eq!(passwd_name(passwd, 1000).as_deref(), Some("ana"));
+        assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(passwd, 7), None);
+    }
 
     #[test]
     fn specs_parse() {
