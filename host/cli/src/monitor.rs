@@ -304,11 +304,12 @@ async fn show(home: &Workspace, args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     outln!("{t}");
     if !alerts.is_empty() {
-        let mut t = table(&["raised", "version", "check", "detail", "action"]);
+        let mut t = table(&["raised", "version", "role", "check", "detail", "action"]);
         for a in &alerts {
             t.add_row([
                 time(a.at_ms),
                 format!("v{}", a.version),
+                a.role.clone(),
                 a.check.clone(),
                 a.detail.clone(),
                 a.action.clone(),

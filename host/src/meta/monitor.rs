@@ -54,6 +54,11 @@ pub struct MonitorAlert {
     pub detail: String,
     /// What was done.
     pub action: String,
+    /// What the version was doing in the window: `production` (it held
+    /// production, no rollout ran), `rollout` (a rollout of the model ran
+    /// during the window) or `other`. Only `production` alerts fire
+    /// `on_alert` triggers.
+    pub role: String,
 }
 
 /// One column of a stored monitor reference, in numbers (non-finite
@@ -291,7 +296,7 @@ impl MetaStore {
     pub async fn record_monitor_alert(&self, tenant: &str, a: &MonitorAlert) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO monitor_alerts (tenant, model, version, check_name, window_end_ms, \
-             at_ms, detail, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             at_ms, detail, action, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (tenant, model, version, check_name, window_end_ms) DO NOTHING",
         )
         .bind(tenant)
@@ -302,6 +307,7 @@ impl MetaStore {
         .bind(a.at_ms)
         .bind(&a.detail)
         .bind(&a.action)
+        .bind(&a.role)
         .execute(&self.pool)
         .await
         .map_err(db(format!("record an alert of model `{}`", a.model)))?;
@@ -318,7 +324,7 @@ impl MetaStore {
     ) -> Result<Vec<MonitorAlert>> {
         let action = || format!("read the alerts of model `{model}`");
         let rows = sqlx::query(
-            "SELECT model, version, check_name, window_end_ms, at_ms, detail, action \
+            "SELECT model, version, check_name, window_end_ms, at_ms, detail, action, role \
              FROM monitor_alerts WHERE tenant = ? AND model = ? AND at_ms >= ? ORDER BY at_ms, id",
         )
         .bind(tenant)
@@ -337,6 +343,7 @@ impl MetaStore {
                     at_ms: r.try_get("at_ms").map_err(db(action()))?,
                     detail: r.try_get("detail").map_err(db(action()))?,
                     action: r.try_get("action").map_err(db(action()))?,
+                    role: r.try_get("role").map_err(db(action()))?,
                 })
             })
             .collect()

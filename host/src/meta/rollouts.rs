@@ -140,6 +140,29 @@ impl MetaStore {
             .collect()
     }
 
+    /// Whether a rollout of `tenant`'s model `model` ran during any part
+    /// of `start_ms..end_ms` (one still running or paused counts up to now).
+    pub async fn rollout_during(
+        &self,
+        tenant: &str,
+        model: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM rollouts WHERE tenant = ? AND model = ? AND started_ms < ? \
+             AND (state IN ('running', 'paused') OR updated_ms > ?)",
+        )
+        .bind(tenant)
+        .bind(model)
+        .bind(end_ms)
+        .bind(start_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("read the rollouts of model `{model}`")))?;
+        Ok(n > 0)
+    }
+
     /// The latest rollout of `tenant`'s model `model`, if any.
     pub async fn latest_rollout(&self, tenant: &str, model: &str) -> Result<Option<RolloutRow>> {
         let action = || format!("read the rollout of model `{model}`");

@@ -244,11 +244,16 @@ impl Monitor<'_> {
             .await
             .map_err(|e| e.to_string())?;
         }
+        let mut role = None;
         for r in evaluation
             .results
             .iter()
             .filter(|r| r.status == Status::Fail)
         {
+            let role = match &role {
+                Some(role) => role,
+                None => role.insert(self.role(version, window, production).await?),
+            };
             let mut action = "log".to_owned();
             if spec.on_alert == OnAlert::Rollback {
                 action = self
@@ -267,6 +272,7 @@ impl Monitor<'_> {
                 at_ms: now,
                 detail: r.detail.clone(),
                 action,
+                role: role.to_string(),
             };
             let new = meta
                 .record_monitor_alert(tenant, &alert)
@@ -289,6 +295,35 @@ impl Monitor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// What `version` was doing in `window`: `rollout` when a rollout of
+    /// the model ran during it (its alerts are the rollout's to judge),
+    /// else `production` when it holds production, else `other`.
+    async fn role(
+        &self,
+        version: &ModelVersion,
+        window: Window,
+        production: Option<i64>,
+    ) -> Result<&'static str, String> {
+        let during = self
+            .registry
+            .meta
+            .rollout_during(
+                self.registry.tenant(),
+                &version.name,
+                window.start_ms,
+                window.end_ms,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(if during {
+            "rollout"
+        } else if production == Some(version.version) {
+            "production"
+        } else {
+            "other"
+        })
     }
 
     /// Roll `production` back when `version` holds it and `result`'s check

@@ -448,6 +448,7 @@ impl Engine {
                     .await
                     .map_err(|e| e.to_string())?
                     .into_iter()
+                    .filter(|a| a.role == "production")
                     .filter(|a| spec.checks.is_empty() || spec.checks.contains(&a.check))
                     .collect();
                 let Some(latest) = alerts.iter().max_by_key(|a| a.at_ms) else {
