@@ -232,3 +232,32 @@ fn a_pipeline_planned_from_a_string_is_checked_as_a_file_is() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_file.definition_sha256, plan.definition_sha256);
 }
+
+/// A declared rollout reading a monitor check the model does not have is
+/// refused when the file is loaded, not when a retrained version has
+/// passed its gates and its rollout cannot start.
+#[test]
+fn a_rollout_reading_a_missing_monitor_check_is_refused_at_load() {
+    let (err, _, _dir) = run_bad(
+        r#"
+[models.m.rollout]
+steps = [50, 100]
+checks = ["performance.accuracy >= production - 0.01", "service.error_rate <= 0.01"]
+
+[[steps]]
+id = "train"
+plugin = "logreg"
+input = "cancer"
+register = "m"
+"#,
+    );
+    assert!(
+        err.contains(
+            "[models.m.rollout]: check `performance.accuracy >= production - 0.01` reads \
+             monitor check `performance`, which the model's monitor does not have (its \
+             checks: service)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("`service.error_rate"), "{err}");
+}

@@ -456,6 +456,11 @@ fn plan(
     }
     let (model_monitoring, monitor_plugins) =
         plan_monitors(&file, &base, &dirs, &load, &mut issues);
+    for (name, model) in &file.models {
+        if let Some(rollout) = &model.rollout {
+            rollout_reads_monitor(name, rollout, model_monitoring.get(name), &mut issues);
+        }
+    }
     let dataset_names: Vec<&str> = file.datasets.keys().map(String::as_str).collect();
     let model_names: Vec<&str> = file.models.keys().map(String::as_str).collect();
     for (name, trigger) in &file.triggers {
@@ -560,6 +565,35 @@ fn plan(
         plugin_dirs: options.plugin_dirs.clone(),
         overrides: options.overrides.clone(),
     })
+}
+
+/// A declared rollout's checks read checks the model's monitor has (a
+/// model without a monitor has `service`): said at load, not when a
+/// triggered run's version has passed its gates.
+fn rollout_reads_monitor(
+    model: &str,
+    rollout: &crate::rollout::RolloutSpec,
+    monitor: Option<&crate::monitor::MonitorSpec>,
+    issues: &mut Vec<String>,
+) {
+    let Ok(checks) = rollout.parsed_checks() else {
+        return; // said by its validate()
+    };
+    let names: Vec<&str> = match monitor {
+        Some(m) => m.checks.iter().map(|c| c.name.as_str()).collect(),
+        None => vec!["service"],
+    };
+    for check in checks {
+        if !names.contains(&check.check.as_str()) {
+            issues.push(format!(
+                "[models.{model}.rollout]: check `{}` reads monitor check `{}`, which the \
+                 model's monitor does not have (its checks: {})",
+                check.text,
+                check.check,
+                names.join(", ")
+            ));
+        }
+    }
 }
 
 /// Each model's monitor checked, its plugins found, loaded and their
