@@ -23,6 +23,7 @@ mod languages;
 mod layers;
 mod model_session;
 mod monitor;
+mod one_hot;
 mod output_files;
 mod registry;
 mod registry_tenants;
