@@ -37,4 +37,5 @@ mod serve_routes;
 mod support;
 mod tenants;
 mod terminal_output;
+mod transform_columns;
 mod triggers;
