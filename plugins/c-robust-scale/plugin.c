@@ -4,7 +4,10 @@
 // interquartile range (25th to 75th percentile, linear interpolation, nulls
 // ignored; a zero range scales by 1). `apply` returns (x - median) / iqr as
 // f64 for those columns and passes the others through; nulls stay nulls.
-// Params: `with_centering` (flag, true), `with_scaling` (flag, true).
+// Params: `with_centering` (flag, true), `with_scaling` (flag, true),
+// `columns` (text, ""): comma-separated columns to scale, in that order
+// (blank entries skipped; a name given twice is invalid params, a missing
+// or non-numeric column invalid input); "" scales every numeric column.
 //
 // Memory: whatever an export returns must come from malloc (the bindings
 // free it after the call), and every call runs in a fresh instance.
@@ -67,15 +70,99 @@ static void spec(sluice_plugin_types_param_spec_t *s, const char *name, const ch
   transform_string_dup(&s->doc, doc);
 }
 
+static void text_spec(sluice_plugin_types_param_spec_t *s, const char *name, const char *doc) {
+  transform_string_dup(&s->name, name);
+  transform_string_dup(&s->kind, "text");
+  s->default_.is_some = true;
+  s->default_.val.tag = SLUICE_PLUGIN_TYPES_PARAM_VALUE_TEXT;
+  transform_string_dup(&s->default_.val.val.text, "");
+  transform_string_dup(&s->doc, doc);
+}
+
 void exports_transform_describe(transform_plugin_info_t *ret) {
   transform_string_dup(&ret->name, "c-robust-scale");
   transform_string_dup(&ret->version, "0.1.0");
   ret->kind = SLUICE_PLUGIN_TYPES_STEP_KIND_TRANSFORM;
   transform_string_dup(&ret->doc, "Scales numeric columns by median and interquartile range (C).");
-  ret->params.len = 2;
-  ret->params.ptr = calloc(2, sizeof(sluice_plugin_types_param_spec_t));
+  ret->params.len = 3;
+  ret->params.ptr = calloc(3, sizeof(sluice_plugin_types_param_spec_t));
   spec(&ret->params.ptr[0], "with_centering", "subtract the median");
   spec(&ret->params.ptr[1], "with_scaling", "divide by the interquartile range");
+  text_spec(&ret->params.ptr[2], "columns", "comma-separated columns to scale; empty scales every numeric column");
+}
+
+// One name of the `columns` param: a slice of the param's text.
+typedef struct {
+  const uint8_t *ptr;
+  size_t len;
+} name_t;
+
+static bool same_name(name_t a, const transform_string_t *b) {
+  return a.len == b->len && memcmp(a.ptr, b->ptr, a.len) == 0;
+}
+
+// Split `text` at commas, trimming spaces and skipping blank entries, into
+// `names` (room for text->len / 2 + 1); false (with `err` set) for a name
+// given twice.
+static bool parse_names(const transform_string_t *text, name_t *names, size_t *count,
+                        transform_step_error_t *err) {
+  size_t start = 0;
+  *count = 0;
+  while (start <= text->len) {
+    size_t end = start;
+    while (end < text->len && text->ptr[end] != ',') end++;
+    size_t a = start, b = end;
+    while (a < b && (text->ptr[a] == ' ' || text->ptr[a] == '\t')) a++;
+    while (b > a && (text->ptr[b - 1] == ' ' || text->ptr[b - 1] == '\t')) b--;
+    if (b > a) {
+      name_t n = {text->ptr + a, b - a};
+      for (size_t k = 0; k < *count; k++) {
+        if (names[k].len == n.len && memcmp(names[k].ptr, n.ptr, n.len) == 0) {
+          char msg[300];
+          snprintf(msg, sizeof msg, "param 'columns' names column '%.*s' twice", (int)n.len, (const char *)n.ptr);
+          return fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_PARAMS, msg);
+        }
+      }
+      names[(*count)++] = n;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+// The columns to scale, by index into `data`, in `order` (room for the
+// listed names, or every column): the listed ones, or every numeric
+// column when none is listed; false (with `err` set) for a listed column
+// that is missing or not numeric.
+static bool chosen_columns(const transform_table_t *data, const name_t *names, size_t count,
+                           size_t *order, size_t *chosen, transform_step_error_t *err) {
+  *chosen = 0;
+  if (count == 0) {
+    for (size_t c = 0; c < data->columns.len; c++)
+      if (is_numeric(&data->columns.ptr[c])) order[(*chosen)++] = c;
+    return true;
+  }
+  for (size_t k = 0; k < count; k++) {
+    size_t c = 0;
+    while (c < data->columns.len && !same_name(names[k], &data->columns.ptr[c].name)) c++;
+    char msg[600];
+    if (c == data->columns.len) {
+      int at = snprintf(msg, sizeof msg, "no column '%.*s'; columns: ", (int)names[k].len, (const char *)names[k].ptr);
+      for (size_t j = 0; j < data->columns.len && at > 0 && (size_t)at < sizeof msg; j++) {
+        const transform_string_t *n = &data->columns.ptr[j].name;
+        at += snprintf(msg + at, sizeof msg - (size_t)at, "%s%.*s", j ? ", " : "", (int)n->len, (const char *)n->ptr);
+      }
+      return fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_INPUT, msg);
+    }
+    if (!is_numeric(&data->columns.ptr[c])) {
+      const char *kind = data->columns.ptr[c].values.tag == SLUICE_PLUGIN_TYPES_VALUES_BOOLS ? "bool" : "string";
+      snprintf(msg, sizeof msg, "column '%.*s' is %s, c-robust-scale needs f64 or i64",
+               (int)names[k].len, (const char *)names[k].ptr, kind);
+      return fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_INPUT, msg);
+    }
+    order[(*chosen)++] = c;
+  }
+  return true;
 }
 
 // The state: a count, then per column its name (length, bytes), median and scale.
@@ -96,13 +183,20 @@ static void put(writer_t *w, const void *p, size_t n) {
 bool exports_transform_fit(transform_table_t *data, transform_list_param_t *params,
                            transform_list_u8_t *ret, transform_step_error_t *err) {
   bool centering = true, scaling = true;
+  const transform_string_t *columns = NULL;
   for (size_t i = 0; i < params->len; i++) {
     transform_param_t *p = &params->ptr[i];
+    char msg[200];
+    if (name_is(&p->name, "columns")) {
+      if (p->value.tag != SLUICE_PLUGIN_TYPES_PARAM_VALUE_TEXT)
+        return fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_PARAMS, "param 'columns' must be a text");
+      columns = &p->value.val.text;
+      continue;
+    }
     bool *target = name_is(&p->name, "with_centering") ? &centering
                    : name_is(&p->name, "with_scaling") ? &scaling : NULL;
-    char msg[200];
     if (!target) {
-      snprintf(msg, sizeof msg, "unknown param '%.*s'; known: with_centering, with_scaling", (int)p->name.len, p->name.ptr);
+      snprintf(msg, sizeof msg, "unknown param '%.*s'; known: with_centering, with_scaling, columns", (int)p->name.len, p->name.ptr);
       return fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_PARAMS, msg);
     }
     if (p->value.tag != SLUICE_PLUGIN_TYPES_PARAM_VALUE_FLAG) {
@@ -111,13 +205,24 @@ bool exports_transform_fit(transform_table_t *data, transform_list_param_t *para
     }
     *target = p->value.val.flag;
   }
+  size_t listed = 0;
+  name_t *names = malloc(((columns ? columns->len : 0) / 2 + 1) * sizeof(name_t));
+  if (columns && !parse_names(columns, names, &listed, err)) {
+    free(names);
+    return false;
+  }
+  size_t *order = malloc((listed + data->columns.len + 1) * sizeof(size_t)), count = 0;
+  bool ok = chosen_columns(data, names, listed, order, &count, err);
+  free(names);
+  if (!ok) {
+    free(order);
+    return false;
+  }
   writer_t w = {0};
-  uint32_t count = 0;
-  for (size_t c = 0; c < data->columns.len; c++) count += is_numeric(&data->columns.ptr[c]);
-  put(&w, &count, sizeof count);
-  for (size_t c = 0; c < data->columns.len; c++) {
-    column_t *col = &data->columns.ptr[c];
-    if (!is_numeric(col)) continue;
+  uint32_t count32 = (uint32_t)count;
+  put(&w, &count32, sizeof count32);
+  for (size_t k = 0; k < count; k++) {
+    column_t *col = &data->columns.ptr[order[k]];
     size_t n = column_len(col), m = 0;
     double *xs = malloc((n ? n : 1) * sizeof(double));
     for (size_t i = 0; i < n; i++) {
@@ -138,6 +243,7 @@ bool exports_transform_fit(transform_table_t *data, transform_list_param_t *para
     put(&w, &median, sizeof median);
     put(&w, &scale, sizeof scale);
   }
+  free(order);
   ret->ptr = w.buf;
   ret->len = w.len;
   return true;

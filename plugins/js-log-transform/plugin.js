@@ -1,10 +1,11 @@
 // js-log-transform: a sluice transform in JavaScript.
 //
 // `fit` picks the numeric columns (all of them, or those named in
-// `columns`, comma-separated) and checks they have no values below
-// -offset; `apply` replaces each with log(x + offset) as f64. Other columns
-// pass through; nulls stay nulls. The helpers (`fail`, `param`,
-// `resolveParams`, `numbers`, `dumpState`, `loadState`) come from
+// `columns`, comma-separated: a missing or non-numeric one is invalid
+// input) and checks they have no values below -offset; `apply` replaces
+// each with log(x + offset) as f64. Other columns pass through; nulls stay
+// nulls. The helpers (`fail`, `param`, `resolveParams`, `parseNames`,
+// `numericColumns`, `numbers`, `dumpState`, `loadState`) come from
 // sluice_sdk, added by `sluice build`.
 
 const NAME = 'js-log-transform';
@@ -20,17 +21,13 @@ export function describe() {
 export function fit(data, params) {
   const p = resolveParams(PARAMS, params);
   if (!Number.isFinite(p.offset) || p.offset < 0) fail('invalid-params', "param 'offset' must be a finite number >= 0");
-  const wanted = p.columns ? p.columns.split(',').map((s) => s.trim()) : null;
   const chosen = [];
-  for (const col of data.columns) {
-    const isNum = col.values.tag === 'f64s' || col.values.tag === 'i64s';
-    if (wanted ? !wanted.includes(col.name) : !isNum) continue;
+  for (const col of numericColumns(data, parseNames(p.columns, 'columns'), NAME)) {
     numbers(col, NAME).forEach((x, i) => {
       if ((!col.valid || col.valid[i]) && x + p.offset < 0) fail('invalid-input', `${NAME}: column '${col.name}' row ${i} is ${x}, below -offset`);
     });
     chosen.push(col.name);
   }
-  if (wanted) for (const w of wanted) if (!chosen.includes(w)) fail('invalid-input', `${NAME}: column '${w}' is missing`);
   return dumpState({ offset: p.offset, columns: chosen });
 }
 

@@ -1,8 +1,10 @@
 """py-clip: a sluice transform in Python that clips outliers.
 
-`fit` learns, for every numeric column, the `lower` and `upper` quantiles
-(linear interpolation, nulls ignored); `apply` clips those columns to the
-learned bounds and passes every other column through. Nulls stay nulls.
+`fit` learns, for every numeric column (or the ones listed in `columns`,
+comma-separated: a missing or non-numeric one is invalid input), the
+`lower` and `upper` quantiles (linear interpolation, nulls ignored);
+`apply` clips those columns to the learned bounds and passes every other
+column through. Nulls stay nulls.
 """
 
 import math
@@ -15,6 +17,7 @@ NAME = "py-clip"
 PARAMS = [
     sdk.param("lower", "number", 0.01, "quantile of the lower bound, in 0..1"),
     sdk.param("upper", "number", 0.99, "quantile of the upper bound, in 0..1"),
+    sdk.param("columns", "text", "", "comma-separated columns to clip; empty clips every numeric column"),
 ]
 
 
@@ -37,10 +40,9 @@ class WitWorld(wit_world.WitWorld):
         if not 0.0 <= p["lower"] <= p["upper"] <= 1.0:
             sdk.fail("invalid-params", "params must satisfy 0 <= lower <= upper <= 1")
         bounds = {}
-        for col in data.columns:
-            if isinstance(col.values, (t.Values_F64s, t.Values_I64s)):
-                xs = sorted(x for x in sdk.numbers(col, NAME) if not math.isnan(x))
-                bounds[col.name] = [quantile(xs, p["lower"]), quantile(xs, p["upper"])]
+        for col in sdk.numeric_columns(data, sdk.parse_names(p["columns"], "columns"), NAME):
+            xs = sorted(x for x in sdk.numbers(col, NAME) if not math.isnan(x))
+            bounds[col.name] = [quantile(xs, p["lower"]), quantile(xs, p["upper"])]
         return sdk.dump_state({"bounds": bounds})
 
     def apply(self, state, data):

@@ -1,7 +1,8 @@
 //! Test support for the plugins' unit tests, so no plugin copies it: params
 //! resolved as the host resolves a step's ([`params`], [`try_params`],
 //! [`text`], [`int`], [`num`]), float comparison ([`assert_close`]), a
-//! column's numbers ([`f64s`]), stand-in models for evaluators and
+//! column's numbers ([`f64s`]), columns against a parity reference
+//! ([`nullable_f64s`], [`assert_columns_match`]), stand-in models for evaluators and
 //! explainers ([`install_model`], [`install_scored_binary`]), and the repo's datasets, split and
 //! standardized exactly as `plugins/parity/make_reference.py` does, with the
 //! reference numbers it wrote to `plugins/parity/sklearn_reference.json`:
@@ -52,6 +53,49 @@ pub fn num(v: f64) -> ParamValue {
 /// Panics unless `a` and `b` are at most `tol` apart.
 pub fn assert_close(a: f64, b: f64, tol: f64) {
     assert!((a - b).abs() <= tol, "{a} vs {b}");
+}
+
+/// An f64 column of `values`, a null wherever one is `None` (as a NaN
+/// of a pandas frame in the parity references).
+pub fn nullable_f64s(name: &str, values: &[Option<f64>]) -> Column {
+    let nulls: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
+    Column::f64(name, values.iter().map(|v| v.unwrap_or(0.0)).collect()).with_nulls(&nulls)
+}
+
+/// Panics unless `got` has exactly the columns `want` names (in any
+/// order: scikit-learn's `ColumnTransformer` puts the transformed ones
+/// first), each f64 with a null (or NaN) exactly where `want` has `None`
+/// and elsewhere a value within `tol` of `want`'s, relative to its size
+/// (absolute below 1).
+pub fn assert_columns_match(got: &Table, want: &[(String, Vec<Option<f64>>)], tol: f64) {
+    let mut names: Vec<&str> = got.names();
+    names.sort_unstable();
+    let mut wanted: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
+    wanted.sort_unstable();
+    assert_eq!(names, wanted);
+    for (name, values) in want {
+        let column = got.column(name).unwrap();
+        let got_values = column.f64_values().unwrap();
+        assert_eq!(got_values.len(), values.len(), "rows of '{name}'");
+        for (row, want) in values.iter().enumerate() {
+            let missing = column.is_null(row) || got_values[row].is_nan();
+            match want {
+                None => assert!(
+                    missing,
+                    "'{name}' row {row}: {} for a null",
+                    got_values[row]
+                ),
+                Some(w) => {
+                    assert!(!missing, "'{name}' row {row}: null for {w}");
+                    let g = got_values[row];
+                    assert!(
+                        (g - w).abs() <= tol * w.abs().max(1.0),
+                        "'{name}' row {row}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The values of `table`'s f64 column `name`; panics if there is none.

@@ -44,6 +44,35 @@ function numbers(col, plugin) {
   return Array.from(col.values.val, Number);
 }
 
+// A comma-separated list of column names, blank entries skipped; a name
+// given twice is an invalid-params error (as the Rust SDK's
+// `columns::parse_names`).
+function parseNames(text, param) {
+  const names = [];
+  for (const name of text.split(',').map((s) => s.trim())) {
+    if (!name) continue;
+    if (names.includes(name)) fail('invalid-params', `param '${param}' names column '${name}' twice`);
+    names.push(name);
+  }
+  return names;
+}
+
+// The columns a numeric transform works on: the listed ones, or every
+// numeric (f64 or i64) column when `names` is empty. A listed column that
+// is missing, or not numeric, is an invalid-input error (as the Rust SDK's
+// `columns::numeric_columns`).
+function numericColumns(table, names, plugin) {
+  const isNum = (col) => col.values.tag === 'f64s' || col.values.tag === 'i64s';
+  if (!names.length) return table.columns.filter(isNum);
+  const kind = { f64s: 'f64', i64s: 'i64', bools: 'bool', strings: 'string' };
+  return names.map((name) => {
+    const col = table.columns.find((c) => c.name === name);
+    if (!col) fail('invalid-input', `no column '${name}'; columns: ${table.columns.map((c) => c.name).join(', ')}`);
+    if (!isNum(col)) fail('invalid-input', `column '${name}' is ${kind[col.values.tag]}, ${plugin} needs f64 or i64`);
+    return col;
+  });
+}
+
 // A fitted state or model as bytes, and back.
 function dumpState(obj) {
   return new TextEncoder().encode(JSON.stringify(obj));

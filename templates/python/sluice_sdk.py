@@ -77,6 +77,49 @@ def numbers(column, plugin):
     return out
 
 
+def parse_names(text, param):
+    """A comma-separated list of column names, blank entries skipped; a
+    name given twice is an invalid-params error (as the Rust SDK's
+    `columns::parse_names`)."""
+    names = []
+    for name in (s.strip() for s in text.split(",")):
+        if not name:
+            continue
+        if name in names:
+            fail("invalid-params", f"param '{param}' names column '{name}' twice")
+        names.append(name)
+    return names
+
+
+KIND_NAME = {
+    t.Values_F64s: "f64",
+    t.Values_I64s: "i64",
+    t.Values_Bools: "bool",
+    t.Values_Strings: "string",
+}
+
+
+def numeric_columns(table, names, plugin):
+    """The columns a numeric transform works on: the listed ones, or every
+    numeric (f64 or i64) column when `names` is empty. A listed column that
+    is missing, or not numeric, is an invalid-input error (as the Rust
+    SDK's `columns::numeric_columns`)."""
+    numeric = (t.Values_F64s, t.Values_I64s)
+    if not names:
+        return [c for c in table.columns if isinstance(c.values, numeric)]
+    by_name = {c.name: c for c in table.columns}
+    out = []
+    for name in names:
+        c = by_name.get(name)
+        if c is None:
+            fail("invalid-input", f"no column '{name}'; columns: {', '.join(by_name)}")
+        if not isinstance(c.values, numeric):
+            kind = KIND_NAME.get(type(c.values), "other")
+            fail("invalid-input", f"column '{name}' is {kind}, {plugin} needs f64 or i64")
+        out.append(c)
+    return out
+
+
 def num_rows(table):
     return len(table.columns[0].values.value) if table.columns else 0
 

@@ -328,6 +328,7 @@ async fn print_report(
             ]);
         }
         outln!("{t}");
+        print_warnings(report);
         for s in report
             .steps
             .iter()
@@ -382,6 +383,27 @@ async fn print_report(
         ExitCode::from(1)
     })
 }
+
+/// The warnings the steps' plugins logged, on standard error: at most
+/// [`WARNINGS_SHOWN`] per step, the rest counted (`sluice runs show` has
+/// the whole log).
+fn print_warnings(report: &sluice::pipeline::executor::RunReport) {
+    for s in &report.steps {
+        for w in s.warnings.iter().take(WARNINGS_SHOWN) {
+            errln!("warning: step {}: {}", s.id, escape_controls(w));
+        }
+        if s.warnings.len() > WARNINGS_SHOWN {
+            errln!(
+                "warning: step {}: {} more warnings (`sluice runs show {}` has its log)",
+                s.id,
+                s.warnings.len() - WARNINGS_SHOWN,
+                report.run_id
+            );
+        }
+    }
+}
+
+const WARNINGS_SHOWN: usize = 5;
 
 /// At most eight metrics in the summary; `sluice runs show` has them all.
 fn metrics_summary(metrics: &std::collections::BTreeMap<String, f64>) -> String {

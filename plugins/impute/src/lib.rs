@@ -7,6 +7,12 @@
 //!   or `constant`.
 //! - `fill_value` (text, default `""`): the fill of the `constant`
 //!   strategy; ignored by the others.
+//! - `columns` (text, default `""`): comma-separated names of the columns
+//!   to fill, in the state in that order; `""` fills every column the
+//!   strategy fills (below: mean and median only the numeric ones). A listed column that is missing, or not
+//!   numeric for `mean` or `median`, is an invalid-input error. Listed
+//!   columns are what scikit-learn's `ColumnTransformer` with a
+//!   `SimpleImputer` on them and `remainder="passthrough"` gives, in place.
 //!
 //! A value is missing when it is null, or NaN in an f64 column (as
 //! scikit-learn's `SimpleImputer` treats NaN).
@@ -50,6 +56,8 @@
 //! per column. Both versions are read.
 
 mod fill;
+#[cfg(test)]
+mod parity_tests;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -59,6 +67,8 @@ pub use state::{FillValues, State, TypedFills};
 
 use fill::{from_total_order_key, most_frequent_sorted, total_order_key};
 use sluice_sdk::{ParamSpec, Params, PluginInfo, StepError, Table, Transform};
+
+pub use sluice_sdk::columns::parse_names;
 
 /// The string fill of the `constant` strategy when `fill_value` is empty.
 pub const DEFAULT_STRING_FILL: &str = "missing_value";
@@ -73,6 +83,16 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The name the `strategy` param gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Mean => "mean",
+            Strategy::Median => "median",
+            Strategy::MostFrequent => "most_frequent",
+            Strategy::Constant => "constant",
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Strategy, StepError> {
         match text {
             "mean" => Ok(Strategy::Mean),
@@ -152,12 +172,19 @@ impl Transform for Impute {
             "the constant strategy's fill, parsed per column kind; empty means 0 (numeric), \
              \"missing_value\" (string) or false (bool)",
         ))
+        .param(ParamSpec::text(
+            "columns",
+            "",
+            "comma-separated columns to fill (numeric ones for mean and median); empty fills \
+             every column the strategy fills",
+        ))
     }
 
     fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {
         let strategy = Strategy::parse(params.text("strategy")?)?;
         let fill_value = params.text("fill_value")?;
-        Ok(State::fit(&data, strategy, fill_value)?.to_bytes())
+        let names = parse_names(params.text("columns")?, "columns")?;
+        Ok(State::fit(&data, &names, strategy, fill_value)?.to_bytes())
     }
 
     fn apply(state: Vec<u8>, data: Table) -> Result<Table, StepError> {

@@ -4,7 +4,7 @@
 //! a fill or filling a column: that is [`crate::fill`].
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::columns::{fitted_position, present_values};
+use sluice_sdk::columns::{fitted_position, numeric_columns, present_values};
 use sluice_sdk::{Column, StepError, Table};
 
 use crate::Strategy;
@@ -16,21 +16,44 @@ const VERSION: u8 = 1;
 /// The state version of typed fills ([`TypedFills`]).
 const VERSION_TYPED: u8 = 2;
 
-/// The fill value learned for each numeric column, in table order.
+/// The columns `strategy` fills: the listed ones (`names`, in that order),
+/// or, when `names` is empty, every column (`most_frequent`, `constant`)
+/// or every numeric column (`mean`, `median`), in table order. A listed
+/// column that is missing, or not numeric for `mean` or `median`, is an
+/// invalid-input error.
+pub fn selected<'a>(
+    data: &'a Table,
+    names: &[String],
+    strategy: Strategy,
+) -> Result<Vec<&'a Column>, StepError> {
+    if !strategy.is_typed() {
+        let plugin = format!("impute (strategy '{}')", strategy.name());
+        return numeric_columns(data, names, &plugin);
+    }
+    if names.is_empty() {
+        return Ok(data.columns().iter().collect());
+    }
+    names.iter().map(|n| data.column(n)).collect()
+}
+
+/// The fill value learned for each numeric column, in the order of
+/// [`selected`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FillValues {
     pub columns: Vec<(String, f64)>,
 }
 
 impl FillValues {
-    pub fn fit(data: &Table, strategy: Strategy) -> FillValues {
-        let columns = data
-            .columns()
-            .iter()
-            .filter(|c| c.kind().is_numeric())
+    pub fn fit(
+        data: &Table,
+        names: &[String],
+        strategy: Strategy,
+    ) -> Result<FillValues, StepError> {
+        let columns = selected(data, names, strategy)?
+            .into_iter()
             .map(|c| (c.name.clone(), strategy.statistic(present_values(c))))
             .collect();
-        FillValues { columns }
+        Ok(FillValues { columns })
     }
 
     pub fn apply(&self, mut data: Table) -> Result<Table, StepError> {
@@ -64,24 +87,23 @@ impl FillValues {
     }
 }
 
-/// The typed fill learned for each column, in table order (state version 2).
+/// The typed fill learned for each column, in the order of [`selected`]
+/// (state version 2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypedFills {
     pub columns: Vec<(String, Fill)>,
 }
 
 impl TypedFills {
-    /// Fills for every column with `MostFrequent` or `Constant`; for numeric
-    /// columns only with `Mean` or `Median`.
+    /// Fills for the columns [`selected`] picks.
     pub fn fit(
         data: &Table,
+        names: &[String],
         strategy: Strategy,
         fill_value: &str,
     ) -> Result<TypedFills, StepError> {
-        let columns = data
-            .columns()
-            .iter()
-            .filter(|c| strategy.is_typed() || c.kind().is_numeric())
+        let columns = selected(data, names, strategy)?
+            .into_iter()
             .map(|c| Ok((c.name.clone(), Fill::learn(c, strategy, fill_value)?)))
             .collect::<Result<_, StepError>>()?;
         Ok(TypedFills { columns })
@@ -146,11 +168,19 @@ pub enum State {
 }
 
 impl State {
-    pub fn fit(data: &Table, strategy: Strategy, fill_value: &str) -> Result<State, StepError> {
+    /// Fits the columns [`selected`] picks.
+    pub fn fit(
+        data: &Table,
+        names: &[String],
+        strategy: Strategy,
+        fill_value: &str,
+    ) -> Result<State, StepError> {
         if strategy.is_typed() {
-            Ok(State::Typed(TypedFills::fit(data, strategy, fill_value)?))
+            Ok(State::Typed(TypedFills::fit(
+                data, names, strategy, fill_value,
+            )?))
         } else {
-            Ok(State::Numeric(FillValues::fit(data, strategy)))
+            Ok(State::Numeric(FillValues::fit(data, names, strategy)?))
         }
     }
 

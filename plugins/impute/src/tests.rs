@@ -233,7 +233,7 @@ fn most_frequent_ties_take_the_smallest() {
         // Byte order: "B" (0x42) < "a" (0x61) < "b" (0x62).
         .with(Column::strings("s", ["b", "B", "a", "b", "B", "a"]))
         .with(Column::bool("f", vec![true, false, true, false, true, true]).with_nulls(&[4, 5]));
-    let fills = TypedFills::fit(&t, Strategy::MostFrequent, "").unwrap();
+    let fills = TypedFills::fit(&t, &[], Strategy::MostFrequent, "").unwrap();
     assert_eq!(
         fills.columns,
         vec![
@@ -309,7 +309,7 @@ fn constant_numeric_fill_values() {
     );
 
     // Spaces trimmed and a whole float keeps i64 for numbers; strings take the text as-is.
-    let fills = TypedFills::fit(&small(), Strategy::Constant, " -4e0 ").unwrap();
+    let fills = TypedFills::fit(&small(), &[], Strategy::Constant, " -4e0 ").unwrap();
     assert_eq!(
         fills.columns,
         vec![
@@ -444,10 +444,10 @@ fn version_one_states_still_load() {
 }
 
 #[test]
-fn describe_lists_strategies_and_fill_value() {
+fn describe_lists_strategies_fill_value_and_columns() {
     let info = Impute::describe();
     let names: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["strategy", "fill_value"]);
+    assert_eq!(names, ["strategy", "fill_value", "columns"]);
     let strategy = &info.params[0];
     for s in ["mean", "median", "most_frequent", "constant"] {
         assert!(strategy.doc.contains(s), "{}", strategy.doc);
@@ -457,4 +457,47 @@ fn describe_lists_strategies_and_fill_value() {
         info.params[1].default,
         Some(ParamValue::Text(String::new()))
     );
+}
+
+fn fit_columns(data: &Table, strategy: &str, columns: &str) -> Result<Vec<u8>, StepError> {
+    let params = testing::try_params(
+        &Impute::describe(),
+        &[("strategy", text(strategy)), ("columns", text(columns))],
+    )?;
+    Impute::fit(data.clone(), params)
+}
+
+/// `columns` fills the listed columns only, in either state version; a
+/// missing column, a non-numeric one for mean or median, or a name given
+/// twice is refused with its name.
+#[test]
+fn columns_param_selects_and_checks() {
+    for strategy in ["median", "most_frequent"] {
+        let state = fit_columns(&data(), strategy, " n ,").unwrap();
+        let out = Impute::apply(state, data()).unwrap();
+        assert!(out.column("n").unwrap().valid().is_none(), "{strategy}");
+        for other in ["x", "s", "empty"] {
+            assert_eq!(out.column(other).unwrap(), data().column(other).unwrap());
+        }
+    }
+    let state = fit_columns(&data(), "constant", "s").unwrap();
+    let out = Impute::apply(state, data()).unwrap();
+    assert_eq!(
+        out.column("s").unwrap().value_text(0).unwrap(),
+        "missing_value"
+    );
+    assert_eq!(out.column("x").unwrap(), data().column("x").unwrap());
+
+    let err = fit_columns(&data(), "mean", "x,zz").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(err.message.contains("'zz'"), "{}", err.message);
+    let err = fit_columns(&data(), "mean", "s").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(
+        err.message.contains("'s'") && err.message.contains("strategy 'mean'"),
+        "{}",
+        err.message
+    );
+    let err = fit_columns(&data(), "constant", "x,x").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParams);
 }

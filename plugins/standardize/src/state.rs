@@ -4,7 +4,7 @@
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::columns::{
-    ColumnAffine, apply_affine, present_values_ref, read_affine, write_affine,
+    ColumnAffine, apply_affine, numeric_columns, present_values_ref, read_affine, write_affine,
 };
 use sluice_sdk::{StepError, Table};
 
@@ -13,7 +13,8 @@ use crate::mean_std;
 const TAG: [u8; 4] = *b"STDZ";
 const VERSION: u8 = 1;
 
-/// The fitted state: per numeric column, in table order, its mean (the
+/// The fitted state: per fitted column (the listed ones in the order
+/// listed, or every numeric column in table order), its mean (the
 /// shift) and population standard deviation (the scale, 1 when that is 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scaler {
@@ -21,17 +22,18 @@ pub struct Scaler {
 }
 
 impl Scaler {
-    pub fn fit(data: &Table) -> Scaler {
-        let columns = data
-            .columns()
-            .iter()
-            .filter(|c| c.kind().is_numeric())
+    /// Fits the listed columns, or every numeric column when `names` is
+    /// empty. A listed column that is missing or not numeric is an
+    /// invalid-input error.
+    pub fn fit(data: &Table, names: &[String]) -> Result<Scaler, StepError> {
+        let columns = numeric_columns(data, names, "standardize")?
+            .into_iter()
             .map(|c| {
                 let (mean, std) = mean_std(&present_values_ref(c));
                 ColumnAffine::fitted(c.name.clone(), mean, std)
             })
             .collect();
-        Scaler { columns }
+        Ok(Scaler { columns })
     }
 
     pub fn apply(&self, data: Table) -> Result<Table, StepError> {

@@ -85,3 +85,37 @@ fn state_round_trips_exactly() {
     };
     assert_eq!(Scaler::from_bytes(&s.to_bytes()).unwrap(), s);
 }
+
+#[test]
+fn columns_param_selects_and_checks() {
+    let t = Table::new()
+        .with(Column::f64("a", vec![0.0, 4.0]))
+        .with(Column::i64("b", vec![0, 4]))
+        .with(Column::strings("s", ["p", "q"]));
+    let fit_columns = |columns: &str| {
+        let params = testing::try_params(
+            &Standardize::describe(),
+            &[("columns", testing::text(columns))],
+        )?;
+        Standardize::fit(t.clone(), params)
+    };
+    let out = Standardize::apply(fit_columns(" b ,").unwrap(), t.clone()).unwrap();
+    assert_eq!(out.column("a").unwrap(), t.column("a").unwrap());
+    assert_eq!(out.column("b").unwrap().f64_values().unwrap(), &[-1.0, 1.0]);
+    assert_eq!(out.names(), t.names());
+
+    let err = fit_columns("a,zz").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(err.message.contains("'zz'"), "{}", err.message);
+    let err = fit_columns("s").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(
+        err.message.contains("'s'") && err.message.contains("standardize"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        fit_columns("a,a").unwrap_err().kind,
+        ErrorKind::InvalidParams
+    );
+}

@@ -37,6 +37,11 @@ pub struct StepReport {
     /// Why it failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the plugin logged at the `warn` level while it ran, each
+    /// message once, in order (a reused step's are in the run it was
+    /// reused from).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What happened to a run, as `sluice run` reports it.
@@ -173,8 +178,21 @@ impl StepReport {
             cached: false,
             cached_from: None,
             error: None,
+            warnings: Vec::new(),
         }
     }
+}
+
+/// The messages of a step log's `warn` lines (as the sandbox writes them:
+/// `[warn] MESSAGE`), each once, in order.
+pub(super) fn log_warnings(log: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for message in log.lines().filter_map(|l| l.strip_prefix("[warn] ")) {
+        if !out.iter().any(|m| m == message) {
+            out.push(message.to_owned());
+        }
+    }
+    out
 }
 
 /// What a node of the run is: a dataset read and split, or a step of one
@@ -244,5 +262,18 @@ mod tests {
             assert_eq!(kind.to_string(), name);
             assert_eq!(serde_json::to_value(kind).unwrap(), name);
         }
+    }
+
+    /// Only `warn` lines count, each message once; other levels, stdout
+    /// and a line merely containing `[warn] ` are not warnings.
+    #[test]
+    fn warnings_are_the_logs_warn_lines() {
+        let log = "[info] fitted\n[warn] column 'id' makes 40 columns\nprinted [warn] x\n\
+                   [error] oops\n[warn] column 'id' makes 40 columns\n[warn] second\n";
+        assert_eq!(
+            log_warnings(log),
+            ["column 'id' makes 40 columns", "second"]
+        );
+        assert!(log_warnings("").is_empty());
     }
 }

@@ -155,6 +155,7 @@ impl RunCtx<'_> {
             cached: true,
             cached_from: Some(from.run_id.clone()),
             error: None,
+            warnings: Vec::new(),
         })
     }
 }

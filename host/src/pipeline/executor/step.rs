@@ -3,6 +3,7 @@
 //! steps (see [`dag`](super::dag)).
 
 use super::error::{ExecError, Failing, StepAbort};
+use super::report::log_warnings;
 use super::{Parts, RunCtx, RunObserver, StepKind, StepReport, lock};
 use crate::artifacts::ArtifactDigest;
 use crate::meta::{NewStep, StepEnd, StepStatus};
@@ -216,6 +217,7 @@ impl RunCtx<'_> {
             cached: false,
             cached_from: None,
             error: error.clone(),
+            warnings: log_warnings(&log),
         };
         let metric_rows: Vec<(String, f64)> = metrics.into_iter().collect();
         if error.is_none()
