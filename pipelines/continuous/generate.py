@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Seeded daily batches of a churn-like task, for pipelines/continuous.
 
-    python3 generate.py DIR --day N            # DIR/day-NN.csv, N's labelled batch
-    python3 generate.py DIR --day N --traffic  # DIR/traffic-NN.csv, N's live rows
+    python3 generate.py DIR --day N             # DIR/day-NN.csv, N's labelled batch
+    python3 generate.py DIR --day N --traffic   # DIR/traffic-NN.csv, N's live rows
+    python3 generate.py DIR --day N --labelled  # DIR/labelled-NN.csv, live rows and outcomes
 
 Each row is a customer on a day (March 2026) with four features and a label:
 
@@ -20,8 +21,17 @@ churn changes (concept drift: the bill and heavy use weigh more). Day
 5's labels come through a broken join: 30% of them are flipped. On
 day 6 the support system's export breaks upstream: support_calls is
 empty (null) in every row of the batch; `--fixed` writes that day as it
-should have been (the upstream's backfill). The standard library only;
-the same day and flags give the same bytes on every machine.
+should have been (the upstream's backfill). On day 8 the batch export
+starts writing usage_gb in megabytes (times 1024) while the live feed
+still sends gigabytes: every value is plausible, so the batch passes its
+checks and trains a model that fits its own holdout well, but answers
+live rows badly; `--fixed` writes gigabytes.
+
+Live rows come without their label (it is what the model predicts).
+`--labelled` writes another sample of the day's live rows with the
+outcome, as label feedback would bring it later (at once, in compressed
+time): the rows a canary is judged on. The standard library only; the
+same day and flags give the same bytes on every machine.
 """
 
 import argparse
@@ -41,9 +51,9 @@ def normal(rng):
     return math.sqrt(-2.0 * math.log(u)) * math.cos(2.0 * math.pi * v)
 
 
-def rows(day, traffic):
+def rows(day, traffic, labelled=False):
     """The day's rows: (tenure, monthly_charges, support_calls, usage_gb, churned)."""
-    rng = random.Random(day * 1000 + (7 if traffic else 0))
+    rng = random.Random(day * 1000 + (13 if labelled else 7 if traffic else 0))
     # Day 5's labels come through a broken join: some are wrong.
     mislabel = random.Random(day * 1000 + 99) if day == 5 and not traffic else None
     drifted = day >= 4
@@ -71,18 +81,28 @@ def main():
     parser.add_argument("dir", help="where to write the day's file")
     parser.add_argument("--day", type=int, required=True, help="the day, 1..99")
     parser.add_argument("--traffic", action="store_true", help="the day's live rows (no label) instead")
-    parser.add_argument("--fixed", action="store_true", help="day 6 without the broken feature")
+    parser.add_argument(
+        "--labelled", action="store_true", help="live rows with their outcome instead"
+    )
+    parser.add_argument(
+        "--fixed", action="store_true", help="day 6 or 8 without the upstream's bug"
+    )
     args = parser.parse_args()
     if not 1 <= args.day <= 99:
         sys.exit("--day must lie in 1..99")
-    broken = args.day == 6 and not args.traffic and not args.fixed
-    name = f"{'traffic' if args.traffic else 'day'}-{args.day:02}.csv"
+    if args.traffic and args.labelled:
+        sys.exit("give one of --traffic and --labelled")
+    live = args.traffic or args.labelled
+    broken = args.day == 6 and not live and not args.fixed
+    megabytes = args.day == 8 and not live and not args.fixed
+    kind = "traffic" if args.traffic else "labelled" if args.labelled else "day"
+    name = f"{kind}-{args.day:02}.csv"
     date = f"2026-03-{args.day:02}"
-    # Live rows come without their label: it is what the model predicts.
     label = "" if args.traffic else ",churned"
     lines = [f"date,tenure,monthly_charges,support_calls,usage_gb{label}"]
-    for tenure, charges, calls, usage, churned in rows(args.day, args.traffic):
+    for tenure, charges, calls, usage, churned in rows(args.day, live, args.labelled):
         calls = "" if broken else calls
+        usage = round(usage * 1024, 1) if megabytes else usage
         y = "" if args.traffic else f",{churned}"
         lines.append(f"{date},{tenure},{charges},{calls},{usage}{y}")
     # Written under a hidden name, then renamed: a watcher never reads half a file.

@@ -2,12 +2,15 @@
 //! time compressed (a day is a few seconds): a real `sluice serve`
 //! answers each day's traffic, monitors it and fires the pipeline's
 //! triggers. A new day's batch retrains, the challenger is judged against
-//! production and promoted; day 4's drifted traffic raises a drift alert
-//! that retrains at once; day 5's mislabelled batch trains a version that
-//! fails its gates and never serves; day 6's batch, with a feature broken upstream,
+//! production, goes to a canary judged on labelled live rows and is
+//! promoted; day 4's drifted traffic raises a drift alert that retrains
+//! at once; day 5's mislabelled batch trains a version that fails its
+//! gates and never serves; day 6's batch, with a feature broken upstream,
 //! fails its validator before anything is trained or registered; the
-//! upstream's fix on day 7 retrains again. Production never holds a
-//! version that failed its gates.
+//! upstream's fix on day 7 retrains again; day 8's batch, in other units
+//! than the live feed, trains a version that passes its gates but answers
+//! live rows badly: its canary rolls it back. Production never holds a
+//! version that failed its gates or its canary.
 
 use crate::serve::{Served, client};
 use crate::support::*;
@@ -63,60 +66,110 @@ fn read_csv(path: &Path) -> Vec<(String, Vec<String>)> {
     columns
 }
 
+/// Rows `start..end` of a generated CSV file as Open Inference Protocol
+/// inputs (every column but the label).
+fn inputs(columns: &[(String, Vec<String>)], start: usize, end: usize) -> Vec<Value> {
+    columns
+        .iter()
+        .filter(|(name, _)| name != "churned")
+        .map(|(name, values)| {
+            let slice = &values[start..end];
+            let (datatype, data): (&str, Vec<Value>) = match name.as_str() {
+                "date" => ("BYTES", slice.iter().map(|v| json!(v)).collect()),
+                "tenure" | "support_calls" => (
+                    "INT64",
+                    slice
+                        .iter()
+                        .map(|v| json!(v.parse::<i64>().unwrap()))
+                        .collect(),
+                ),
+                _ => (
+                    "FP64",
+                    slice
+                        .iter()
+                        .map(|v| json!(v.parse::<f64>().unwrap()))
+                        .collect(),
+                ),
+            };
+            json!({ "name": name, "shape": [data.len()], "datatype": datatype, "data": data })
+        })
+        .collect()
+}
+
+/// Post one inference request; its status, answering version and body.
+async fn infer(url: &str, id: &str, inputs: Vec<Value>) -> (u16, Option<String>, String) {
+    let resp = client()
+        .post(format!("{url}/v2/models/{MODEL}/infer"))
+        .header("content-type", "application/json")
+        .header("x-request-id", id)
+        .body(json!({ "inputs": inputs }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let version = resp
+        .headers()
+        .get("x-sluice-model-version")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, version, resp.text().await.unwrap())
+}
+
 /// The day's live rows (without the label) sent to the served model in
 /// requests of 100; the versions that answered.
 fn send_traffic(url: &str, dir: &Path, day: u32) -> Vec<String> {
     generate(dir, day, &["--traffic"]);
     let columns = read_csv(&dir.join(format!("traffic-{day:02}.csv")));
     let rows = columns[0].1.len();
-    let infer = format!("{url}/v2/models/{MODEL}/infer");
     let mut answered = Vec::new();
     for start in (0..rows).step_by(100) {
         let end = (start + 100).min(rows);
-        let inputs: Vec<Value> = columns
-            .iter()
-            .filter(|(name, _)| name != "churned")
-            .map(|(name, values)| {
-                let slice = &values[start..end];
-                let (datatype, data): (&str, Vec<Value>) = match name.as_str() {
-                    "date" => ("BYTES", slice.iter().map(|v| json!(v)).collect()),
-                    "tenure" | "support_calls" => (
-                        "INT64",
-                        slice
-                            .iter()
-                            .map(|v| json!(v.parse::<i64>().unwrap()))
-                            .collect(),
-                    ),
-                    _ => (
-                        "FP64",
-                        slice
-                            .iter()
-                            .map(|v| json!(v.parse::<f64>().unwrap()))
-                            .collect(),
-                    ),
-                };
-                json!({ "name": name, "shape": [data.len()], "datatype": datatype, "data": data })
-            })
-            .collect();
-        let (status, version, body) = block_on(async {
-            let resp = client()
-                .post(&infer)
-                .header("content-type", "application/json")
-                .body(json!({ "inputs": inputs }).to_string())
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            let version = resp
-                .headers()
-                .get("x-sluice-model-version")
-                .map(|v| v.to_str().unwrap().to_owned());
-            (status, version, resp.text().await.unwrap())
-        });
+        let id = format!("d{day}-{start}");
+        let (status, version, body) = block_on(infer(url, &id, inputs(&columns, start, end)));
         assert_eq!(status, 200, "day {day} request at row {start}: {body}");
         answered.push(version.expect("the answering version"));
     }
     answered
+}
+
+/// A canary of the candidate `candidate`: the day's labelled live rows
+/// sent in requests of 50, over and over, each followed by its labels
+/// (label feedback, at once in compressed time), until the rollout ends;
+/// its final status. Every request must be answered.
+fn canary(home: &Path, url: &str, dir: &Path, day: u32, candidate: usize) -> Value {
+    generate(dir, day, &["--labelled"]);
+    let columns = read_csv(&dir.join(format!("labelled-{day:02}.csv")));
+    let labels = &columns.iter().find(|(n, _)| n == "churned").unwrap().1;
+    let rows = labels.len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut sent = 0usize;
+    loop {
+        let status = ok_json(home, &["models", "rollout", "status", MODEL, "--json"]);
+        assert_eq!(status["candidate"], candidate, "day {day}: {status}");
+        if status["state"] != "running" {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "day {day}: the canary did not end: {status}"
+        );
+        for _ in 0..3 {
+            let start = (sent * 50) % rows;
+            let end = start + 50;
+            let id = format!("c{day}-{sent}");
+            sent += 1;
+            let feedback: Vec<Value> = (start..end)
+                .map(|r| json!({ "request_id": id, "row": r - start, "label": labels[r].parse::<i64>().unwrap() }))
+                .collect();
+            let (status, _, body) = block_on(infer(url, &id, inputs(&columns, start, end)));
+            assert_eq!(status, 200, "day {day} canary request {id}: {body}");
+            let reply = crate::serve::post_json(
+                &format!("{url}/v2/models/{MODEL}/feedback"),
+                &json!({ "labels": feedback }),
+            );
+            assert_eq!(reply.status, 200, "{}", reply.json());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 fn production(home: &Path) -> Value {
@@ -159,12 +212,13 @@ fn ended_firing(home: &Path, trigger: &str, seen: usize) -> Value {
     })
 }
 
-/// Wait until the next 2-second monitor window has just begun, so a
-/// day's traffic (sent in a few milliseconds) falls in one window.
-fn at_window_start() -> i64 {
+/// Wait until a 2-second monitor window has just begun that began after
+/// `quiet_ms` (when the last requests were sent), so a day's traffic
+/// (sent in a few milliseconds) falls in one window of its own.
+fn at_window_start(quiet_ms: i64) -> i64 {
     loop {
         let now = chrono::Utc::now().timestamp_millis();
-        if now % 2000 < 1000 {
+        if now % 2000 < 1000 && now - now % 2000 > quiet_ms {
             return now;
         }
         std::thread::sleep(Duration::from_millis((2050 - now % 2000) as u64));
@@ -193,8 +247,7 @@ fn drift_of_window(home: &Path, sent_ms: i64) -> Value {
 }
 
 #[test]
-fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stops_a_broken_feature()
-{
+fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_stop_bad_versions() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
@@ -213,12 +266,38 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
     ok_json(&home, &promote.split(' ').collect::<Vec<_>>());
     let served = Served::start(&home, &["--no-auth", "--log-flush-ms", "200"]);
 
-    for day in 2..=7u32 {
+    // A version that passed its gates goes to its canary: the day's
+    // labelled live rows until the rollout ends, promoted (or, for day
+    // 8's, rolled back).
+    let canary_of = |day: u32, detail: &str, new: usize| {
+        assert!(
+            detail.contains(&format!("churn:{new} passed its gates"))
+                && detail.ends_with("rollout started"),
+            "day {day}: {detail}"
+        );
+        let ended = canary(&home, &served.url, &traffic, day, new);
+        if day == 8 {
+            assert_eq!(ended["state"], "failed", "day 8's canary: {ended}");
+            let last = ended["last"].as_str().unwrap();
+            assert!(
+                last.contains("performance.accuracy >= production - 0.05")
+                    && last.contains("does not hold"),
+                "{ended}"
+            );
+            assert_eq!(production(&home), 7, "day 8: production stays on v7");
+        } else {
+            assert_eq!(ended["state"], "promoted", "day {day}'s canary: {ended}");
+            assert_eq!(production(&home), new, "day {day}: the canary promoted");
+        }
+    };
+
+    for day in 2..=8u32 {
         // The day's traffic, answered by production (the server reads
         // the aliases every 250 ms: wait for the last promotion).
         let champion = production(&home).to_string();
+        let quiet_ms = chrono::Utc::now().timestamp_millis();
         std::thread::sleep(Duration::from_millis(400));
-        let sent_ms = at_window_start();
+        let sent_ms = at_window_start(quiet_ms);
         let answered = send_traffic(&served.url, &traffic, day);
         assert!(
             answered.iter().all(|v| *v == champion),
@@ -239,15 +318,7 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
                 firing["reason"].as_str().unwrap().contains("check `drift`"),
                 "{firing}"
             );
-            let new = before + 1;
-            assert!(
-                firing["detail"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&format!("churn:{new} passed its gates")),
-                "{firing}"
-            );
-            assert_eq!(production(&home), new, "the alert's retrain is promoted");
+            canary_of(day, firing["detail"].as_str().unwrap(), before + 1);
         } else {
             assert_eq!(
                 drift["status"], "pass",
@@ -289,7 +360,7 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
             // fails its gates against v5 measured on v6's holdout: on
             // those wrong labels v5 scores as badly (the relative gate
             // holds), but v6 is below the fixed floor. Production stays
-            // on v5.
+            // on v5 and no canary starts.
             assert_eq!(firing["state"], "succeeded", "{firing}");
             assert!(
                 detail.contains(
@@ -300,17 +371,21 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
             );
             assert_eq!(run["status"], "succeeded", "{run}");
             assert_eq!((versions(&home), production(&home)), (6, json!(5)));
+            let status = ok_json(&home, &["models", "rollout", "status", MODEL, "--json"]);
+            assert_eq!(status["candidate"], 5, "the last canary was v5's: {status}");
         } else {
-            let new = before.0 + 1;
+            // Day 8's batch has usage in megabytes: it passes its checks
+            // and its gates (v7 scores worse on v8's holdout in those
+            // units), and only the canary, on live rows in gigabytes,
+            // sees that v8 answers badly.
             assert_eq!(firing["state"], "succeeded", "day {day}: {firing}");
+            assert_eq!(run["status"], "succeeded", "{run}");
+            let new = before.0 + 1;
             assert!(
-                detail.contains(&format!("registered churn:{new}"))
-                    && detail.contains(&format!("churn:{new} passed its gates"))
-                    && detail.ends_with("promoted"),
+                detail.contains(&format!("registered churn:{new}")),
                 "day {day}: {firing}"
             );
-            assert_eq!(run["status"], "succeeded", "{run}");
-            assert_eq!(production(&home), new, "day {day}");
+            canary_of(day, detail, new);
         }
     }
 
@@ -318,7 +393,7 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
     // has them all (the first run and one per firing).
     let h = history(&home);
     let by = |t: &str| h.iter().filter(|f| f["trigger"] == t).count();
-    assert_eq!((by("daily"), by("drifted"), h.len()), (6, 1, 7), "{h:?}");
+    assert_eq!((by("daily"), by("drifted"), h.len()), (7, 1, 8), "{h:?}");
     let runs = ok_json(&home, &["runs", "list", "--json"]);
     let churn_runs: Vec<&Value> = runs
         .as_array()
@@ -326,7 +401,7 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
         .iter()
         .filter(|r| r["pipeline_name"] == "churn")
         .collect();
-    assert_eq!(churn_runs.len(), 8, "{runs}");
+    assert_eq!(churn_runs.len(), 9, "{runs}");
     assert_eq!(
         churn_runs
             .iter()
@@ -340,29 +415,40 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
         assert!(churn_runs.iter().any(|r| r["id"] == id), "{f} ran");
     }
 
-    // One alert in the week: day 4's, on v3, for the shifted feature.
+    // One alert of production in the eight days: day 4's, on v3, for the
+    // shifted feature. v8 drifted too (its reference is in megabytes),
+    // during its canary: an alert of the rollout, which retrained nothing.
     let shown = ok_json(
         &home,
         &["monitor", "show", MODEL, "--limit", "1000", "--json"],
     );
     let alerts = shown["alerts"].as_array().unwrap();
-    assert_eq!(alerts.len(), 1, "{shown}");
-    assert_eq!(alerts[0]["version"], 3, "{shown}");
+    let of = |role: &str| -> Vec<&Value> { alerts.iter().filter(|a| a["role"] == role).collect() };
+    let on_production = of("production");
+    assert_eq!(on_production.len(), 1, "{shown}");
+    assert_eq!(on_production[0]["version"], 3, "{shown}");
     assert!(
-        alerts[0]["detail"]
+        on_production[0]["detail"]
             .as_str()
             .unwrap()
             .contains("drift:monthly_charges"),
         "{shown}"
     );
+    assert!(
+        of("rollout")
+            .iter()
+            .any(|a| a["version"] == 8 && a["detail"].as_str().unwrap().contains("drift:usage_gb")),
+        "v8's canary drifted on usage_gb: {shown}"
+    );
+    assert_eq!(of("other").len(), 0, "{shown}");
 
     // The audit history: a `judge` by the trigger for every version a
-    // triggered run registered, and production only ever moved to a
-    // version that passed.
+    // triggered run registered; production only ever moved to a version
+    // that passed its gates, by its canary's last step.
     let audit = ok_json(&home, &["models", "history", MODEL, "--json"]);
     let audit = audit.as_array().unwrap();
     let judged: Vec<&Value> = audit.iter().filter(|e| e["action"] == "judge").collect();
-    assert_eq!(judged.len(), 6, "v2..v7 judged: {audit:?}");
+    assert_eq!(judged.len(), 7, "v2..v8 judged: {audit:?}");
     let mut passed = Vec::new();
     let mut failed = Vec::new();
     for j in &judged {
@@ -375,26 +461,26 @@ fn a_week_of_daily_batches_retrains_judges_and_promotes_reacts_to_drift_and_stop
         }
     }
     assert_eq!(failed, [json!(6)], "{audit:?}");
-    let mut promoted = 0;
+    let mut promoted = Vec::new();
     for e in audit.iter().filter(|e| e["action"] == "promote") {
         let to = &e["to_version"];
         if *to == 1 {
             continue; // the person's first promotion
         }
-        promoted += 1;
-        assert_eq!(e["actor"], "trigger", "{e}");
+        assert_eq!(e["actor"], "rollout", "{e}");
         assert!(
             passed.contains(to),
             "v{to} was promoted without passing: {e}"
         );
+        promoted.push(to.clone());
     }
-    assert_eq!(promoted, 5, "v2, v3, v4, v5 and v7: {audit:?}");
+    assert_eq!(promoted, [2, 3, 4, 5, 7], "{audit:?}");
     assert_eq!(production(&home), 7);
 
     assert!(served.terminate().success());
     assert!(
-        started.elapsed() < Duration::from_secs(120),
-        "the week took {:?}",
+        started.elapsed() < Duration::from_secs(150),
+        "the eight days took {:?}",
         started.elapsed()
     );
 }
