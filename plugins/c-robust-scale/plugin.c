@@ -76,6 +76,8 @@ void exports_transform_describe(transform_plugin_info_t *ret) {
   ret->params.ptr = calloc(2, sizeof(sluice_plugin_types_param_spec_t));
   spec(&ret->params.ptr[0], "with_centering", "subtract the median");
   spec(&ret->params.ptr[1], "with_scaling", "divide by the interquartile range");
+  ret->metrics.len = 0; // a transform reports no metric
+  ret->metrics.ptr = NULL;
 }
 
 // The state: a count, then per column its name (length, bytes), median and scale.

@@ -24,6 +24,7 @@ mod layers;
 mod model_session;
 mod monitor;
 mod output_files;
+mod plan_checks;
 mod registry;
 mod registry_tenants;
 pub mod s3;

@@ -50,11 +50,14 @@ impl Transform for OneHot {
             "comma-separated columns to encode (string, bool or i64); \
              empty encodes every string and bool column",
         ))
-        .param(ParamSpec::text(
-            "handle_unknown",
-            "ignore",
-            "unseen category at apply: ignore (all zeros) or error",
-        ))
+        .param(
+            ParamSpec::text(
+                "handle_unknown",
+                "ignore",
+                "unseen category at apply: ignore (all zeros) or error",
+            )
+            .choices(&["ignore", "error"]),
+        )
     }
 
     fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {

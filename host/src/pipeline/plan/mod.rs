@@ -652,6 +652,11 @@ fn plan_monitors(
                         "{at} check `{check}`: param '{param}' must be of kind {}",
                         specs[0].kind
                     ));
+                } else if let Some(why) = specs.iter().find_map(|p| {
+                    crate::monitor::check::json_param(&p.kind, value)
+                        .and_then(|v| super::params::refusal(p, &v))
+                }) {
+                    issues.push(format!("{at} check `{check}`: param '{param}' {why}"));
                 }
             }
             spec.checks[i].sha256 = Some(loaded[0].sha256.clone());
