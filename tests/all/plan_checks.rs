@@ -1,7 +1,8 @@
 //! Checks that come before the run (issue 23, point 2): a param outside
 //! the values its plugin's `describe()` allows (a misspelled choice, a
-//! number out of range), in the file, a search or a `-P` override, are
-//! refused when the pipeline is planned, naming the file, the step and
+//! number out of range), in the file, a search or a `-P` override, and a
+//! promotion gate naming a metric no step can give the model, are refused
+//! when the pipeline is planned, naming the file, the step or model and
 //! what is allowed; no run starts. `sluice plugin inspect` shows the
 //! allowed values and the metrics a plugin reports.
 
@@ -129,6 +130,71 @@ fn numbers_out_of_range_are_refused_in_the_file_a_search_and_an_override() {
         &home,
         &["run", p.to_str().unwrap(), "-P", "train.c=0.5", "--json"],
     );
+    assert_eq!(report["status"], "succeeded", "{report}");
+}
+
+const GATED: &str = "[models.cancer]\ngates = [GATES]\n";
+
+fn gated(dir: &Path, name: &str, gates: &str) -> PathBuf {
+    let mut body = GATED.replace("GATES", gates);
+    body.push_str(&BODY.replace(
+        "params = { c = 1.0 }",
+        "params = { c = 1.0 }\nregister = \"cancer\"",
+    ));
+    write_pipeline(dir, name, &body)
+}
+
+#[test]
+fn a_gate_on_a_metric_no_step_gives_the_model_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+
+    // A misspelled metric: the evaluator's metrics, and the likely one.
+    let p = gated(dir.path(), "typo", r#""evaluate.acuracy >= 0.8""#);
+    let err = refused(&home, &p, &[]);
+    assert!(
+        err.contains(
+            "[models.cancer]: gate `evaluate.acuracy >= 0.8`: step `evaluate` (plugin \
+             holdout-eval@"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "never reports metric `acuracy` (did you mean `evaluate.accuracy`?); it \
+             reports: accuracy, roc_auc, log_loss, rows"
+        ),
+        "{err}"
+    );
+
+    // A step that is not there, and one that does not score the model.
+    let p = gated(
+        dir.path(),
+        "steps",
+        r#""evalute.accuracy >= 0.8", "impute.rows >= 1""#,
+    );
+    let err = refused(&home, &p, &[]);
+    assert!(
+        err.contains(
+            "gate `evalute.accuracy >= 0.8`: the pipeline has no step `evalute`; a gate names \
+             a metric as STEP.METRIC, where STEP trains or evaluates the model: `train`, \
+             `evaluate`, `explain`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("gate `impute.rows >= 1`: step `impute` neither trains nor evaluates"),
+        "{err}"
+    );
+
+    // Metrics each step can give pass: the trainer's, an evaluator's, an
+    // explainer's.
+    let p = gated(
+        dir.path(),
+        "fine",
+        r#""evaluate.accuracy >= 0.8", "train.train_accuracy >= 0.5", "explain.baseline_score >= 0""#,
+    );
+    let report = ok_json(&home, &["run", p.to_str().unwrap(), "--json"]);
     assert_eq!(report["status"], "succeeded", "{report}");
 }
 

@@ -8,6 +8,7 @@ use super::seed::step_seed;
 
 mod checks;
 mod dataset;
+mod gates;
 mod overrides;
 mod recorded;
 
@@ -454,6 +455,7 @@ fn plan(
             issues.push(format!("[models.{name}.rollout]: {e}"));
         }
     }
+    gates::check_gates(&file, &plugins, &mut issues);
     let (model_monitoring, monitor_plugins) =
         plan_monitors(&file, &base, &dirs, &load, &mut issues);
     let dataset_names: Vec<&str> = file.datasets.keys().map(String::as_str).collect();
