@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints the "Standard plugins" table of docs/standard-plugins.md from what each plugin's
-describe() says, as `sluice plugin inspect --json` reports it.
+describe() says (params with their defaults and allowed values, the metrics it
+reports), as `sluice plugin inspect --json` reports it.
 
     ./scripts/build-plugins.sh && cargo build --release -p sluice-cli
     python3 scripts/plugin-table.py > /tmp/table.md   # then paste into docs/standard-plugins.md
@@ -44,6 +45,12 @@ def default_text(param):
     return f"`{shown}`"
 
 
+def allowed_text(param):
+    """`; one of: a, b` or `; >= 1`, or nothing when any value is allowed."""
+    allowed = param.get("allowed")
+    return f"; {allowed}" if allowed else ""
+
+
 def main():
     sluice = ROOT / "target" / "release" / "sluice"
     rows = []
@@ -58,13 +65,14 @@ def main():
             ).stdout
             rows.append(json.loads(out))
     rows.sort(key=lambda p: (WORLDS.index(p["world"]), p["name"]))
-    print("| plugin | world | what it does | params (default) |")
-    print("|---|---|---|---|")
+    print("| plugin | world | what it does | params (default; allowed values) | metrics |")
+    print("|---|---|---|---|---|")
     for p in rows:
         params = "<br>".join(
-            f"`{q['name']}` {q['kind']} {default_text(q)}" for q in p["params"]
+            f"`{q['name']}` {q['kind']} {default_text(q)}" + allowed_text(q) for q in p["params"]
         ) or "none"
-        print(f"| `{p['name']}` | {p['world']} | {p['doc']} | {params} |")
+        metrics = ", ".join(f"`{m}`" for m in p["metrics"]) or "none declared"
+        print(f"| `{p['name']}` | {p['world']} | {p['doc']} | {params} | {metrics} |")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ void exports_transform_describe(transform_plugin_info_t *ret) {
   spec(&ret->params.ptr[0], "with_centering", "subtract the median");
   spec(&ret->params.ptr[1], "with_scaling", "divide by the interquartile range");
   text_spec(&ret->params.ptr[2], "columns", "comma-separated columns to scale; empty scales every numeric column");
+  ret->metrics.len = 0; // a transform reports no metric
+  ret->metrics.ptr = NULL;
 }
 
 // One name of the `columns` param: a slice of the param's text.

@@ -10,12 +10,12 @@
 
 const NAME = 'js-log-transform';
 const PARAMS = [
-  param('offset', 'number', 1.0, 'added before the logarithm'),
+  param('offset', 'number', 1.0, 'added before the logarithm', { min: 0 }),
   param('columns', 'text', '', 'comma-separated columns (empty: every numeric column)'),
 ];
 
 export function describe() {
-  return { name: NAME, version: '0.1.0', kind: 'transform', doc: 'log(x + offset) of numeric columns (JavaScript).', params: PARAMS };
+  return { name: NAME, version: '0.1.0', kind: 'transform', doc: 'log(x + offset) of numeric columns (JavaScript).', params: PARAMS, metrics: [] };
 }
 
 export function fit(data, params) {

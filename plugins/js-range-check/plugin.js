@@ -8,7 +8,7 @@
 const PARAMS = [
   param('min', 'number', -1e300, 'smallest value allowed'),
   param('max', 'number', 1e300, 'largest value allowed'),
-  param('min_rows', 'integer', 1, 'fewest rows allowed'),
+  param('min_rows', 'integer', 1, 'fewest rows allowed', { min: 0 }),
 ];
 
 export function describe() {
@@ -18,6 +18,7 @@ export function describe() {
     kind: 'validator',
     doc: 'Checks every numeric value lies in [min, max] (JavaScript).',
     params: PARAMS,
+    metrics: ['rows', 'out_of_range'],
   };
 }
 

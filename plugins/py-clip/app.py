@@ -15,8 +15,10 @@ import sluice_sdk as sdk
 
 NAME = "py-clip"
 PARAMS = [
-    sdk.param("lower", "number", 0.01, "quantile of the lower bound, in 0..1"),
-    sdk.param("upper", "number", 0.99, "quantile of the upper bound, in 0..1"),
+    sdk.param("lower", "number", 0.01, "quantile of the lower bound, in 0..1",
+              min=0.0, max=1.0),
+    sdk.param("upper", "number", 0.99, "quantile of the upper bound, in 0..1",
+              min=0.0, max=1.0),
     sdk.param("columns", "text", "", "comma-separated columns to clip; empty clips every numeric column"),
 ]
 

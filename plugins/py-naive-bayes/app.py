@@ -17,7 +17,8 @@ from wit_world.imports import types as t
 import sluice_sdk as sdk
 
 NAME = "py-naive-bayes"
-PARAMS = [sdk.param("var_smoothing", "number", 1e-9, "fraction of the largest variance added to every variance")]
+PARAMS = [sdk.param("var_smoothing", "number", 1e-9, "fraction of the largest variance added to every variance",
+                    min=0.0)]
 TYPES = {t.Values_F64s: "f64", t.Values_I64s: "i64", t.Values_Bools: "bool", t.Values_Strings: "string"}
 MAKE = {"f64": t.Values_F64s, "i64": t.Values_I64s, "bool": t.Values_Bools, "string": t.Values_Strings}
 
@@ -45,7 +46,8 @@ def features(table, names):
 
 class WitWorld(wit_world.WitWorld):
     def describe(self):
-        return sdk.info(NAME, "0.1.0", "trainer", "Gaussian naive Bayes classifier (pure Python).", PARAMS)
+        return sdk.info(NAME, "0.1.0", "trainer", "Gaussian naive Bayes classifier (pure Python).", PARAMS,
+                        metrics=["train_accuracy", "classes"])
 
     def train(self, table, target, params):
         p = sdk.resolve(PARAMS, params)

@@ -10,15 +10,17 @@ from wit_world.imports import types as t
 import sluice_sdk as sdk
 
 PARAMS = [
-    sdk.param("min_rows", "integer", 1, "fewest rows allowed"),
-    sdk.param("max_null_fraction", "number", 0.0, "largest fraction of nulls allowed in a column"),
+    sdk.param("min_rows", "integer", 1, "fewest rows allowed", min=0),
+    sdk.param("max_null_fraction", "number", 0.0, "largest fraction of nulls allowed in a column",
+              min=0.0, max=1.0),
 ]
 
 
 class WitWorld(wit_world.WitWorld):
     def describe(self):
         return sdk.info("py-null-check", "0.1.0", "validator",
-                        "Checks the row count and the fraction of nulls per column (Python).", PARAMS)
+                        "Checks the row count and the fraction of nulls per column (Python).", PARAMS,
+                        metrics=["rows", "columns", "max_null_fraction"])
 
     def validate(self, data, reference, params):
         p = sdk.resolve(PARAMS, params)

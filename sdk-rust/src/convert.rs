@@ -131,6 +131,13 @@ impl From<ParamSpec> for wire::ParamSpec {
             kind: s.kind.as_str().to_string(),
             default: s.default.map(Into::into),
             doc: s.doc,
+            choices: s.choices,
+            range: s.range.map(|r| wire::NumberRange {
+                min: r.min,
+                max: r.max,
+                min_inclusive: r.min_inclusive,
+                max_inclusive: r.max_inclusive,
+            }),
         }
     }
 }
@@ -142,6 +149,7 @@ pub(crate) fn info_out(info: PluginInfo, kind: wire::StepKind) -> wire::PluginIn
         kind,
         doc: info.doc,
         params: info.params.into_iter().map(Into::into).collect(),
+        metrics: info.metrics,
     }
 }
 

@@ -17,6 +17,11 @@ pub struct PluginInfo {
     pub doc: String,
     /// The params the plugin accepts, with their kinds and defaults.
     pub params: Vec<ParamSpec>,
+    /// The names of the metrics it may report; a `*` in a name stands for
+    /// any text (`class_*`, `*.p_value`). Empty:
+    /// not declared (the host then cannot check promotion gates that name
+    /// its metrics).
+    pub metrics: Vec<String>,
 }
 
 impl PluginInfo {
@@ -32,7 +37,16 @@ impl PluginInfo {
             version: version.into(),
             doc: doc.into(),
             params: Vec::new(),
+            metrics: Vec::new(),
         }
+    }
+
+    /// Declares the metrics it may report (builder style), so that the
+    /// host refuses a promotion gate naming any other when it loads the
+    /// pipeline.
+    pub fn metrics(mut self, names: &[&str]) -> Self {
+        self.metrics.extend(names.iter().map(|n| n.to_string()));
+        self
     }
 
     /// Declares one more param (builder style).

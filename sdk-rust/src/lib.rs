@@ -44,7 +44,8 @@
 //! impl Validator for RowCount {
 //!     fn describe() -> PluginInfo {
 //!         PluginInfo::new("row-count", "0.1.0", "Checks a table has enough rows.")
-//!             .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed"))
+//!             .metrics(&["rows"])
+//!             .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed").at_least(0.0))
 //!     }
 //!
 //!     fn validate(
@@ -253,7 +254,7 @@ pub mod wit;
 pub use error::{ErrorKind, StepError};
 pub use host::{log, model, progress};
 pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, ValidationReport};
-pub use params::{ParamKind, ParamSpec, ParamValue, Params};
+pub use params::{NumberRange, ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};
 pub use worlds::{
     Explainer, Held, HeldTable, Trainer, Transform, Validator, check_replacing, select_outputs,

@@ -85,8 +85,25 @@ impl ParamValue {
     }
 }
 
-/// One param a plugin accepts: name, kind, default (none means required)
-/// and a line of documentation.
+/// One param a plugin accepts: name, kind, default (none means required),
+/// a line of documentation, and the values it allows (choices of a text
+/// param, a range of a number). The host checks a pipeline's values
+/// against the allowed ones when it plans the pipeline, before any step
+/// runs, and [`Params::resolve`] checks them again in the plugin.
+///
+/// ```
+/// use sluice_sdk::ParamSpec;
+///
+/// let scoring = ParamSpec::text("scoring", "accuracy", "the score")
+///     .choices(&["accuracy", "r2"]);
+/// let rate = ParamSpec::number("learning_rate", 0.1, "shrinkage").above(0.0);
+/// let depth = ParamSpec::integer("max_depth", 3, "deepest split").at_least(1.0);
+/// let share = ParamSpec::number("test_size", 0.2, "holdout share").range(0.0, 1.0);
+/// assert_eq!(scoring.choices, ["accuracy", "r2"]);
+/// assert_eq!(rate.range.unwrap().to_string(), "> 0");
+/// assert_eq!(depth.range.unwrap().to_string(), ">= 1");
+/// assert_eq!(share.range.unwrap().to_string(), "between 0 and 1");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
     /// The name pipelines set it by, in `params = { ... }`.
@@ -97,6 +114,67 @@ pub struct ParamSpec {
     pub default: Option<ParamValue>,
     /// One line on what it does and its unit, shown by `sluice plugin inspect`.
     pub doc: String,
+    /// The values a text param may take; empty: any text.
+    pub choices: Vec<String>,
+    /// The range of a number or integer param (of each element of a
+    /// numbers param); `None`: any value.
+    pub range: Option<NumberRange>,
+}
+
+/// The values a number param may take: between `min` and `max`, each
+/// bound allowed itself or not. Shown as `>= 1`, `> 0`, `between 0 and 1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumberRange {
+    /// The lowest value, if there is one.
+    pub min: Option<f64>,
+    /// The highest value, if there is one.
+    pub max: Option<f64>,
+    /// Whether `min` itself is allowed.
+    pub min_inclusive: bool,
+    /// Whether `max` itself is allowed.
+    pub max_inclusive: bool,
+}
+
+impl NumberRange {
+    /// Whether `x` is in the range (NaN never is).
+    pub fn contains(&self, x: f64) -> bool {
+        let low = match self.min {
+            Some(m) if self.min_inclusive => x >= m,
+            Some(m) => x > m,
+            None => !x.is_nan(),
+        };
+        let high = match self.max {
+            Some(m) if self.max_inclusive => x <= m,
+            Some(m) => x < m,
+            None => !x.is_nan(),
+        };
+        low && high
+    }
+}
+
+impl fmt::Display for NumberRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = |inclusive: bool, low: bool| match (inclusive, low) {
+            (true, true) => ">=",
+            (false, true) => ">",
+            (true, false) => "<=",
+            (false, false) => "<",
+        };
+        match (self.min, self.max) {
+            (Some(lo), Some(hi)) if self.min_inclusive && self.max_inclusive => {
+                write!(f, "between {lo} and {hi}")
+            }
+            (Some(lo), Some(hi)) => write!(
+                f,
+                "{} {lo} and {} {hi}",
+                op(self.min_inclusive, true),
+                op(self.max_inclusive, false)
+            ),
+            (Some(lo), None) => write!(f, "{} {lo}", op(self.min_inclusive, true)),
+            (None, Some(hi)) => write!(f, "{} {hi}", op(self.max_inclusive, false)),
+            (None, None) => f.write_str("any number"),
+        }
+    }
 }
 
 impl ParamSpec {
@@ -111,6 +189,88 @@ impl ParamSpec {
             kind,
             default,
             doc: doc.into(),
+            choices: Vec::new(),
+            range: None,
+        }
+    }
+
+    /// Allows only these values (for a text param).
+    pub fn choices(mut self, allowed: &[&str]) -> Self {
+        self.choices = allowed.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// Allows only values from `min` to `max`, both included.
+    pub fn range(mut self, min: f64, max: f64) -> Self {
+        self.range = Some(NumberRange {
+            min: Some(min),
+            max: Some(max),
+            min_inclusive: true,
+            max_inclusive: true,
+        });
+        self
+    }
+
+    fn bound(mut self, value: f64, low: bool, inclusive: bool) -> Self {
+        let mut r = self.range.unwrap_or(NumberRange {
+            min: None,
+            max: None,
+            min_inclusive: true,
+            max_inclusive: true,
+        });
+        if low {
+            (r.min, r.min_inclusive) = (Some(value), inclusive);
+        } else {
+            (r.max, r.max_inclusive) = (Some(value), inclusive);
+        }
+        self.range = Some(r);
+        self
+    }
+
+    /// Allows only values `>= min` (combines with [`ParamSpec::at_most`]
+    /// and [`ParamSpec::below`]).
+    pub fn at_least(self, min: f64) -> Self {
+        self.bound(min, true, true)
+    }
+
+    /// Allows only values `> min`.
+    pub fn above(self, min: f64) -> Self {
+        self.bound(min, true, false)
+    }
+
+    /// Allows only values `<= max`.
+    pub fn at_most(self, max: f64) -> Self {
+        self.bound(max, false, true)
+    }
+
+    /// Allows only values `< max`.
+    pub fn below(self, max: f64) -> Self {
+        self.bound(max, false, false)
+    }
+
+    /// Why `value` is not allowed, if it is not: a text outside the
+    /// choices, a number (or an element of numbers) outside the range.
+    pub fn refuse(&self, value: &ParamValue) -> Option<String> {
+        let name = &self.name;
+        match value {
+            ParamValue::Text(t) if !self.choices.is_empty() && !self.choices.contains(t) => {
+                Some(format!(
+                    "param '{name}' is \"{t}\", not one of: {}",
+                    self.choices.join(", ")
+                ))
+            }
+            ParamValue::Number(_) | ParamValue::Integer(_) | ParamValue::Numbers(_) => {
+                let range = self.range?;
+                let xs: Vec<f64> = match value {
+                    ParamValue::Number(x) => vec![*x],
+                    ParamValue::Integer(i) => vec![*i as f64],
+                    ParamValue::Numbers(v) => v.clone(),
+                    _ => Vec::new(),
+                };
+                let bad = xs.into_iter().find(|x| !range.contains(*x))?;
+                Some(format!("param '{name}' is {bad}, but must be {range}"))
+            }
+            _ => None,
         }
     }
 
@@ -220,11 +380,24 @@ pub struct Params {
 }
 
 impl Params {
-    /// Resolves given `(name, value)` pairs against `specs`. Every problem
-    /// is reported in one invalid-params error, one sentence each.
+    /// Resolves given `(name, value)` pairs against `specs`: names, kinds,
+    /// required params, and each value against its spec's choices or
+    /// range. Every problem is reported in one invalid-params error, one
+    /// sentence each.
     pub fn resolve(
         specs: &[ParamSpec],
         given: impl IntoIterator<Item = (String, ParamValue)>,
+    ) -> Result<Params, StepError> {
+        Self::resolve_with(specs, given, true)
+    }
+
+    /// [`Params::resolve`] without the check of values against choices and
+    /// ranges: what a plugin's own checks of its values see when it is
+    /// called without the host's plan-time check (its unit tests use it).
+    pub(crate) fn resolve_with(
+        specs: &[ParamSpec],
+        given: impl IntoIterator<Item = (String, ParamValue)>,
+        check_values: bool,
     ) -> Result<Params, StepError> {
         let mut problems = Vec::new();
         let mut slots: Vec<Option<ParamValue>> = vec![None; specs.len()];
@@ -249,7 +422,12 @@ impl Params {
             }
             let given_kind = value.kind();
             match value.coerce(spec.kind) {
-                Some(v) => slots[i] = Some(v),
+                Some(v) => {
+                    if let Some(why) = spec.refuse(&v).filter(|_| check_values) {
+                        problems.push(why);
+                    }
+                    slots[i] = Some(v)
+                }
                 None => {
                     rejected[i] = true;
                     problems.push(format!(
@@ -468,6 +646,46 @@ mod tests {
              param 'c' must be a number, got text; \
              param 'target' (text) is required: label column"
         );
+    }
+
+    #[test]
+    fn choices_and_ranges_are_checked() {
+        let specs = [
+            ParamSpec::text("scoring", "accuracy", "score").choices(&["accuracy", "r2"]),
+            ParamSpec::number("rate", 0.1, "rate")
+                .above(0.0)
+                .at_most(1.0),
+            ParamSpec::integer("depth", 3, "depth").at_least(1.0),
+            ParamSpec::numbers("qs", vec![0.5], "quantiles").range(0.0, 1.0),
+        ];
+        assert!(Params::resolve(&specs, Vec::new()).is_ok());
+        let err = Params::resolve(
+            &specs,
+            given(&[
+                ("scoring", ParamValue::Text("acuracy".into())),
+                ("rate", ParamValue::Number(0.0)),
+                ("depth", ParamValue::Integer(0)),
+                ("qs", ParamValue::Numbers(vec![0.5, 1.5])),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+        assert_eq!(
+            err.message,
+            "param 'scoring' is \"acuracy\", not one of: accuracy, r2; \
+             param 'rate' is 0, but must be > 0 and <= 1; \
+             param 'depth' is 0, but must be >= 1; \
+             param 'qs' is 1.5, but must be between 0 and 1"
+        );
+        let ok = Params::resolve(
+            &specs,
+            given(&[
+                ("rate", ParamValue::Integer(1)),
+                ("depth", ParamValue::Integer(1)),
+            ]),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(!specs[1].range.unwrap().contains(f64::NAN));
     }
 
     #[test]

@@ -19,6 +19,7 @@ void exports_explainer_describe(explainer_plugin_info_t *ret) {
   ret->doc = sluice_dup("Feature variance as importance.");
   ret->params.ptr = specs();
   ret->params.len = NPARAMS;
+  SLUICE_METRICS(ret, "features");
 }
 
 bool exports_explainer_explain(explainer_table_t *features, explainer_column_t *maybe_target,

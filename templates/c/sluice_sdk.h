@@ -57,8 +57,34 @@ static inline sluice_param_spec_t sluice_spec(const char *name, uint8_t tag, dou
   return s;
 }
 
+// Allow only values from `min` to `max`, both included (NAN: no bound on
+// that side). The host checks pipelines against it before they run, and
+// sluice_resolve checks it again.
+static inline void sluice_spec_range(sluice_param_spec_t *s, double min, double max) {
+  s->range.is_some = true;
+  s->range.val.min.is_some = !isnan(min);
+  s->range.val.min.val = min;
+  s->range.val.max.is_some = !isnan(max);
+  s->range.val.max.val = max;
+  s->range.val.min_inclusive = true;
+  s->range.val.max_inclusive = true;
+}
+
+// Declare the metrics a plugin reports in its describe(), e.g.
+// SLUICE_METRICS(ret, "rows", "columns"); without it, set
+// ret->metrics.len = 0 (the host then cannot check gates against them).
+#define SLUICE_METRICS(info, ...)                                                \
+  do {                                                                           \
+    const char *names_[] = {__VA_ARGS__};                                        \
+    size_t n_ = sizeof names_ / sizeof *names_;                                  \
+    (info)->metrics.len = n_;                                                    \
+    (info)->metrics.ptr = calloc(n_, sizeof *(info)->metrics.ptr);               \
+    for (size_t i_ = 0; i_ < n_; i_++) (info)->metrics.ptr[i_] = sluice_dup(names_[i_]); \
+  } while (0)
+
 // Resolve number, integer and flag params against `specs` into `values`
-// (defaults first); unknown names and wrong kinds are invalid-params.
+// (defaults first); unknown names, wrong kinds and numbers outside a
+// spec's range are invalid-params.
 static inline bool sluice_resolve(const sluice_param_spec_t *specs, size_t n, const sluice_param_t *params,
                                   size_t len, double *values, sluice_error_t *err) {
   for (size_t k = 0; k < n; k++) {
@@ -81,6 +107,13 @@ static inline bool sluice_resolve(const sluice_param_spec_t *specs, size_t n, co
     values[k] = p->value.tag == SLUICE_PLUGIN_TYPES_PARAM_VALUE_NUMBER    ? p->value.val.number
                 : p->value.tag == SLUICE_PLUGIN_TYPES_PARAM_VALUE_INTEGER ? (double)p->value.val.integer
                                                                            : (double)p->value.val.flag;
+    const sluice_plugin_types_number_range_t *r = &specs[k].range.val;
+    double x = values[k];
+    if (specs[k].range.is_some &&
+        (isnan(x) || (r->min.is_some && (r->min_inclusive ? x < r->min.val : x <= r->min.val)) ||
+         (r->max.is_some && (r->max_inclusive ? x > r->max.val : x >= r->max.val))))
+      return sluice_fail(err, SLUICE_PLUGIN_TYPES_ERROR_KIND_INVALID_PARAMS, "param '%.*s' is %g, outside its range",
+                         (int)p->name.len, p->name.ptr, x);
   }
   return true;
 }

@@ -19,6 +19,7 @@ void exports_trainer_describe(trainer_plugin_info_t *ret) {
   ret->doc = sluice_dup("Predicts the mean of the target.");
   ret->params.ptr = specs();
   ret->params.len = NPARAMS;
+  SLUICE_METRICS(ret, "mean");
 }
 
 bool exports_trainer_train(trainer_table_t *features, trainer_column_t *target, trainer_list_param_t *params,

@@ -19,6 +19,8 @@ void exports_transform_describe(transform_plugin_info_t *ret) {
   ret->doc = sluice_dup("Centers numeric columns on their mean.");
   ret->params.ptr = specs();
   ret->params.len = NPARAMS;
+  ret->metrics.len = 0; // a transform reports no metric
+  ret->metrics.ptr = NULL;
 }
 
 bool exports_transform_fit(transform_table_t *data, transform_list_param_t *params, transform_list_u8_t *ret,

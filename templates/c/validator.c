@@ -7,6 +7,7 @@ static const size_t NPARAMS = 1;
 static sluice_param_spec_t *specs(void) {
   sluice_param_spec_t *s = calloc(NPARAMS, sizeof *s);
   s[0] = sluice_spec("min_rows", SLUICE_PLUGIN_TYPES_PARAM_VALUE_INTEGER, 1, "fewest rows allowed");
+  sluice_spec_range(&s[0], 0, NAN);
   return s;
 }
 
@@ -17,6 +18,7 @@ void exports_validator_describe(validator_plugin_info_t *ret) {
   ret->doc = sluice_dup("Checks the row count.");
   ret->params.ptr = specs();
   ret->params.len = NPARAMS;
+  SLUICE_METRICS(ret, "rows");
 }
 
 bool exports_validator_validate(validator_table_t *data, validator_table_t *maybe_reference,

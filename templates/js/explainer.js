@@ -7,7 +7,7 @@ const NAME = '{{name}}';
 const PARAMS = [param('normalize', 'flag', true, 'scale the scores to sum to 1')];
 
 export function describe() {
-  return { name: NAME, version: '0.1.0', kind: 'explainer', doc: 'Feature variance as importance.', params: PARAMS };
+  return { name: NAME, version: '0.1.0', kind: 'explainer', doc: 'Feature variance as importance.', params: PARAMS, metrics: ['features'] };
 }
 
 export function explain(features, target, params) {

@@ -8,13 +8,35 @@ function fail(kind, message) {
 }
 
 // A param spec; `defaultValue === undefined` makes the param required.
-function param(name, kind, defaultValue, doc) {
+// `allowed` may give `choices` (the values of a text param) and `min`,
+// `max` (a number's bounds, included unless `minInclusive`/`maxInclusive`
+// is false): the host checks pipelines against them before they run, and
+// resolveParams checks them again.
+function param(name, kind, defaultValue, doc, allowed = {}) {
   const value = kind === 'integer' && defaultValue !== undefined ? BigInt(defaultValue) : defaultValue;
-  return { name, kind, default: value === undefined ? undefined : { tag: kind, val: value }, doc };
+  const { choices = [], min, max, minInclusive = true, maxInclusive = true } = allowed;
+  const range = min === undefined && max === undefined ? undefined : { min, max, minInclusive, maxInclusive };
+  return { name, kind, default: value === undefined ? undefined : { tag: kind, val: value }, doc, choices, range };
 }
 
-// The params by name, defaults filled in; unknown names, wrong kinds and
-// missing required params are invalid-params errors.
+// Why `value` is not one `spec` allows, or undefined.
+function refusal(spec, value) {
+  if (spec.choices.length && typeof value === 'string' && !spec.choices.includes(value)) {
+    return `param '${spec.name}' is "${value}", not one of: ${spec.choices.join(', ')}`;
+  }
+  const r = spec.range;
+  if (!r || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  for (const x of Array.isArray(value) || ArrayBuffer.isView(value) ? Array.from(value, Number) : [Number(value)]) {
+    const low = r.min === undefined || (r.minInclusive ? x >= r.min : x > r.min);
+    const high = r.max === undefined || (r.maxInclusive ? x <= r.max : x < r.max);
+    if (!(low && high)) return `param '${spec.name}' is ${x}, outside its range`;
+  }
+  return undefined;
+}
+
+// The params by name, defaults filled in; unknown names, wrong kinds,
+// missing required params and values outside a param's choices or range
+// are invalid-params errors.
 function resolveParams(specs, params) {
   const out = {};
   for (const p of params) {
@@ -22,6 +44,8 @@ function resolveParams(specs, params) {
     if (!spec) fail('invalid-params', `unknown param '${p.name}'; known: ${specs.map((s) => s.name).join(', ')}`);
     if (p.value.tag !== spec.kind) fail('invalid-params', `param '${p.name}' must be a ${spec.kind}`);
     out[p.name] = p.value.val;
+    const why = refusal(spec, p.value.val);
+    if (why) fail('invalid-params', why);
   }
   for (const s of specs) {
     if (s.name in out) continue;

@@ -14,7 +14,7 @@ function checkFeatures(table, names) {
 }
 
 export function describe() {
-  return { name: NAME, version: '0.1.0', kind: 'trainer', doc: 'Predicts the mean of the target.', params: PARAMS };
+  return { name: NAME, version: '0.1.0', kind: 'trainer', doc: 'Predicts the mean of the target.', params: PARAMS, metrics: ['mean'] };
 }
 
 export function train(features, target, params) {

@@ -6,7 +6,7 @@ const NAME = '{{name}}';
 const PARAMS = [param('scale', 'number', 1.0, 'factor applied after centering')];
 
 export function describe() {
-  return { name: NAME, version: '0.1.0', kind: 'transform', doc: 'Centers numeric columns on their mean.', params: PARAMS };
+  return { name: NAME, version: '0.1.0', kind: 'transform', doc: 'Centers numeric columns on their mean.', params: PARAMS, metrics: [] };
 }
 
 export function fit(data, params) {

@@ -3,10 +3,10 @@
 // `resolveParams`, `numRows`, `fail`) come from sluice_sdk, which
 // `sluice build .` puts in front of this file.
 
-const PARAMS = [param('min_rows', 'integer', 1, 'fewest rows allowed')];
+const PARAMS = [param('min_rows', 'integer', 1, 'fewest rows allowed', { min: 0 })];
 
 export function describe() {
-  return { name: '{{name}}', version: '0.1.0', kind: 'validator', doc: 'Checks the row count.', params: PARAMS };
+  return { name: '{{name}}', version: '0.1.0', kind: 'validator', doc: 'Checks the row count.', params: PARAMS, metrics: ['rows'] };
 }
 
 export function validate(data, reference, params) {

@@ -15,7 +15,8 @@ PARAMS = [sdk.param("normalize", "flag", True, "scale the scores to sum to 1")]
 
 class WitWorld(wit_world.WitWorld):
     def describe(self):
-        return sdk.info(NAME, "0.1.0", "explainer", "Feature variance as importance.", PARAMS)
+        return sdk.info(NAME, "0.1.0", "explainer", "Feature variance as importance.", PARAMS,
+                        metrics=["features"])
 
     def explain(self, features, target, params):
         p = sdk.resolve(PARAMS, params)

@@ -2,8 +2,8 @@
 
 `sluice build` puts this module on the path of every Python plugin, so a
 plugin can `import sluice_sdk`. It resolves params against the plugin's own
-param specs (unknown names, wrong kinds and missing required params are
-invalid-params errors), raises step errors, and reads and writes columns.
+param specs (unknown names, wrong kinds, missing required params and values
+outside a param's choices or range are invalid-params errors), raises step errors, and reads and writes columns.
 
 Raise step errors with `fail`: any other exception that leaves a plugin
 function traps (componentize-py prints the traceback through WASI, which
@@ -33,13 +33,39 @@ def log(message, level=2):
     host.log(level, str(message))
 
 
-def param(name, kind, default, doc):
-    """A param spec; `default=None` makes the param required."""
-    return t.ParamSpec(name, kind, None if default is None else KIND[kind](default), doc)
+def param(name, kind, default, doc, choices=(), min=None, max=None, min_inclusive=True,
+          max_inclusive=True):
+    """A param spec; `default=None` makes the param required. `choices` are
+    the values a text param may take; `min` and `max` bound a number (each
+    included unless `min_inclusive`/`max_inclusive` is False). The host
+    checks pipelines against them before they run, and `resolve` again."""
+    bounds = None
+    if min is not None or max is not None:
+        bounds = t.NumberRange(min, max, min_inclusive, max_inclusive)
+    default = None if default is None else KIND[kind](default)
+    return t.ParamSpec(name, kind, default, doc, list(choices), bounds)
 
 
-def info(name, version, kind, doc, params=()):
-    return t.PluginInfo(name, version, getattr(t.StepKind, kind.upper()), doc, list(params))
+def info(name, version, kind, doc, params=(), metrics=()):
+    """The plugin's describe(); `metrics` names the metrics it may report
+    (a `*` stands for any text), so the host can check promotion gates."""
+    return t.PluginInfo(name, version, getattr(t.StepKind, kind.upper()), doc, list(params),
+                        list(metrics))
+
+
+def _refusal(spec, value):
+    """Why `value` is not allowed by `spec`, or None."""
+    if spec.choices and isinstance(value, str) and value not in spec.choices:
+        return f"param '{spec.name}' is \"{value}\", not one of: {', '.join(spec.choices)}"
+    r = spec.range
+    if r is None or isinstance(value, (str, bool)):
+        return None
+    for x in value if isinstance(value, list) else [value]:
+        low = r.min is None or (x >= r.min if r.min_inclusive else x > r.min)
+        high = r.max is None or (x <= r.max if r.max_inclusive else x < r.max)
+        if not (low and high) or x != x:
+            return f"param '{spec.name}' is {x}, outside its range"
+    return None
 
 
 def fail(kind, message):
@@ -58,6 +84,9 @@ def resolve(specs, params):
         if not isinstance(p.value, KIND[spec.kind]):
             fail("invalid-params", f"param '{p.name}' must be a {spec.kind}")
         values[p.name] = p.value.value
+        why = _refusal(spec, p.value.value)
+        if why:
+            fail("invalid-params", why)
     for spec in specs:
         if spec.name not in values:
             if spec.default is None:

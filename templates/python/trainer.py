@@ -22,7 +22,8 @@ def check_features(table, names):
 
 class WitWorld(wit_world.WitWorld):
     def describe(self):
-        return sdk.info(NAME, "0.1.0", "trainer", "Predicts the mean of the target.", PARAMS)
+        return sdk.info(NAME, "0.1.0", "trainer", "Predicts the mean of the target.", PARAMS,
+                        metrics=["mean"])
 
     def train(self, features, target, params):
         p = sdk.resolve(PARAMS, params)

@@ -8,7 +8,8 @@ pub struct Plugin;
 impl Validator for Plugin {
     fn describe() -> PluginInfo {
         PluginInfo::new("{{name}}", "0.1.0", "Checks the row count.")
-            .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed"))
+            .metrics(&["rows"])
+            .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed").at_least(0.0))
     }
 
     fn validate(

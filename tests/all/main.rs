@@ -25,6 +25,7 @@ mod model_session;
 mod monitor;
 mod one_hot;
 mod output_files;
+mod plan_checks;
 mod registry;
 mod registry_tenants;
 pub mod s3;

@@ -310,18 +310,20 @@ params = { learning_rate = { log_uniform = [0.01, 1.0] }, max_leaf_nodes = { int
 fn failing_trials_are_recorded_and_the_search_goes_on() {
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // logreg refuses c <= 0: that trial fails on every fold.
-    let search_c = |name: &str, cs: &str| {
+    // knn refuses more neighbours than training rows: that trial fails
+    // on every fold. (A value outside a param's declared range, such as
+    // logreg's c <= 0, is refused when the pipeline is planned.)
+    let search_c = |name: &str, ks: &str| {
         pipeline(
             dir.path(),
             name,
             &format!(
-                "[[steps]]\nid = \"train\"\nplugin = \"logreg\"\ninput = \"scale\"\n\n\
-                 [steps.search]\nfolds = 3\nmetric = \"accuracy\"\nparams = {{ c = {cs} }}\n"
+                "[[steps]]\nid = \"train\"\nplugin = \"knn\"\ninput = \"scale\"\n\n\
+                 [steps.search]\nfolds = 3\nmetric = \"accuracy\"\nparams = {{ k = {ks} }}\n"
             ),
         )
     };
-    let file = search_c("failing", "[-1.0, 1.0]");
+    let file = search_c("failing", "[100000, 5]");
     let run = run_json(home.path(), &["run", file.to_str().unwrap(), "--json"]);
     let train = step(&run, "train");
     assert_eq!(train["status"], "succeeded", "{train}");
@@ -334,14 +336,14 @@ fn failing_trials_are_recorded_and_the_search_goes_on() {
     assert_eq!(trials[0]["status"], "failed");
     let error = trials[0]["error"].as_str().unwrap();
     assert!(
-        error.contains("fold 0") && error.contains("'c' must be a positive number"),
+        error.contains("fold 0") && error.contains("param 'k' is 100000 but there are only"),
         "{error}"
     );
     assert!(trials[0]["score"].is_null());
     assert_eq!(trials[1]["best"], true);
 
     // When every trial fails, the step fails and says why.
-    let file = search_c("all-failing", "[-1.0, 0.0]");
+    let file = search_c("all-failing", "[100000, 200000]");
     let out = sluice(home.path())
         .args(["run", file.to_str().unwrap()])
         .output()
@@ -351,7 +353,7 @@ fn failing_trials_are_recorded_and_the_search_goes_on() {
     assert!(
         text.contains("none of the 2 trial(s) succeeded")
             && text.contains("trial 0: fold 0:")
-            && text.contains("'c' must be a positive number"),
+            && text.contains("param 'k' is 100000 but there are only"),
         "{text}"
     );
 }

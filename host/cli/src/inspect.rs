@@ -69,6 +69,14 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                         "default": p.default.as_ref().map(sluice::pipeline::params::param_json),
                         "required": p.default.is_none(),
                         "doc": p.doc,
+                        "choices": p.choices,
+                        "range": p.range.as_ref().map(|r| serde_json::json!({
+                            "min": r.min,
+                            "max": r.max,
+                            "min_inclusive": r.min_inclusive,
+                            "max_inclusive": r.max_inclusive,
+                        })),
+                        "allowed": sluice::pipeline::params::allowed(p),
                     })
                 })
                 .collect();
@@ -81,6 +89,7 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                     "version": plugin.info.version,
                     "doc": plugin.info.doc,
                     "params": params,
+                    "metrics": plugin.info.metrics,
                     "imports": plugin.imports,
                     "exports_holding": plugin.exports_holding(),
                     "compiled": format!("{:?}", plugin.compile_source).to_lowercase(),
@@ -110,7 +119,7 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                 if !plugin.info.doc.is_empty() {
                     outln!("\n{}\n", plugin.info.doc);
                 }
-                let mut t = table(&["param", "kind", "default", "doc"]);
+                let mut t = table(&["param", "kind", "default", "allowed", "doc"]);
                 for p in &plugin.info.params {
                     t.add_row(vec![
                         p.name.clone(),
@@ -119,10 +128,14 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                             .as_ref()
                             .map(value_text)
                             .unwrap_or_else(|| "(required)".into()),
+                        sluice::pipeline::params::allowed(p).unwrap_or_else(|| "any".into()),
                         p.doc.clone(),
                     ]);
                 }
                 outln!("{t}");
+                if !plugin.info.metrics.is_empty() {
+                    outln!("metrics:  {}", plugin.info.metrics.join(", "));
+                }
                 outln!("imports:");
                 for i in &plugin.imports {
                     outln!("  {i}");

@@ -1,9 +1,10 @@
 //! The `describe` check's rules: what makes a plugin's describe() valid
 //! (a name, a version, a kind matching its world, unique params of known
-//! kinds with defaults of the declared kind). Not where describe() is
+//! kinds with defaults of the declared kind and among the values they
+//! allow; choices only on text params, ranges only on numbers). Not where describe() is
 //! called (the suite, in the parent module).
 
-use crate::pipeline::params::value_kind;
+use crate::pipeline::params::{refusal, value_kind};
 use crate::runtime::World;
 use crate::runtime::bindings::types;
 
@@ -44,6 +45,22 @@ pub fn describe_problems(info: &types::PluginInfo, world: World) -> Vec<String> 
                 p.name,
                 p.kind,
                 value_kind(d)
+            ));
+        } else if let Some(d) = &p.default
+            && let Some(why) = refusal(p, d)
+        {
+            problems.push(format!("param '{}': its default {why}", p.name));
+        }
+        if !p.choices.is_empty() && p.kind != "text" {
+            problems.push(format!(
+                "param '{}' has choices, but only a text param may",
+                p.name
+            ));
+        }
+        if p.range.is_some() && !matches!(p.kind.as_str(), "number" | "integer" | "numbers") {
+            problems.push(format!(
+                "param '{}' has a range, but only a number, integer or numbers param may",
+                p.name
             ));
         }
     }

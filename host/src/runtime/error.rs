@@ -91,7 +91,11 @@ pub enum RuntimeError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StepFailureKind {
     /// The call ran past its wall-clock limit.
-    #[error("exceeded its time limit of {timeout_ms} ms (limits.timeout_ms)")]
+    #[error(
+        "exceeded its time limit of {timeout_ms} ms; to allow more, raise the step's \
+         `limits.timeout_ms` in the pipeline file, e.g. `limits = {{ timeout_ms = 1200000 }}` \
+         (a tenant's `timeout_ms` cap bounds it)"
+    )]
     Timeout {
         /// The limit, in milliseconds.
         timeout_ms: u64,

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// | field | default | maximum | enforced by |
 /// |---|---|---|---|
 /// | `memory_mib` | 512 MiB of linear memory per instance | [`MAX_MEMORY_MIB`] | `ResourceLimiter`: growing past it traps the step |
-/// | `timeout_ms` | 60 000 ms of wall time per call | none | epoch interruption while the guest runs Wasm; a deadline raced against the call while it waits in a host call (a WASI sleep or poll, a file read, a model call): the call stops at the deadline either way |
+/// | `timeout_ms` | 600 000 ms (10 minutes) of wall time per call, the default tenant's cap | none | epoch interruption while the guest runs Wasm; a deadline raced against the call while it waits in a host call (a WASI sleep or poll, a file read, a model call): the call stops at the deadline either way |
 /// | `fuel` | none (unmetered) | [`MAX_FUEL`] | wasmtime fuel on a second, metered engine: the call traps when the budget is spent |
 /// | `output_mib` | 256 MiB of returned value per call | [`MAX_OUTPUT_MIB`] | the lifted WIT value is measured before the host converts or stores it |
 /// | `log_kib` | 64 KiB of log (host `log` + stdout + stderr) | none | the log is truncated with a marker, the step goes on |
@@ -60,7 +60,10 @@ impl Default for StepLimits {
     fn default() -> Self {
         StepLimits {
             memory_mib: 512,
-            timeout_ms: 60_000,
+            // Generous, so that a long step on real data is not killed
+            // at the end of a long run (issue 23): a budget is for
+            // stopping a runaway plugin, which 10 minutes still does.
+            timeout_ms: 600_000,
             fuel: None,
             output_mib: 256,
             log_kib: 64,
@@ -220,5 +223,29 @@ mod tests {
             "limits.max_columns",
         );
         assert_eq!(StepLimits { output_mib: 3, ..d }.output_bytes(), 3 << 20);
+    }
+
+    /// Issue 23: a 60 s default killed a long run at its last step. The
+    /// default is the default tenant's cap, and a step stopped at it is
+    /// told the exact key that raises it.
+    #[test]
+    fn the_default_time_limit_is_generous_and_its_message_names_the_key() {
+        let d = StepLimits::default();
+        assert_eq!(d.timeout_ms, 600_000);
+        assert_eq!(
+            crate::tenants::TenantCaps::default()
+                .call_limits()
+                .timeout_ms,
+            d.timeout_ms
+        );
+        let stopped = crate::runtime::error::StepFailureKind::Timeout {
+            timeout_ms: d.timeout_ms,
+        }
+        .to_string();
+        assert!(
+            stopped.contains("time limit of 600000 ms")
+                && stopped.contains("raise the step's `limits.timeout_ms` in the pipeline file"),
+            "{stopped}"
+        );
     }
 }

@@ -367,6 +367,7 @@ impl Runtime {
                 kind: types::StepKind::Validator,
                 doc: String::new(),
                 params: Vec::new(),
+                metrics: Vec::new(),
             },
             imports: inspected.imports,
             compile_source,

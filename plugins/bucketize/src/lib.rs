@@ -99,11 +99,14 @@ impl Transform for Bucketize {
             "Replaces numeric values with their quantile bin index 0..k-1 \
              (like scikit-learn's KBinsDiscretizer with strategy='quantile', encode='ordinal').",
         )
-        .param(ParamSpec::integer(
-            "n_bins",
-            5,
-            "quantile bins per column (at least 2); duplicate edges are merged",
-        ))
+        .param(
+            ParamSpec::integer(
+                "n_bins",
+                5,
+                "quantile bins per column (at least 2); duplicate edges are merged",
+            )
+            .range(2.0, 1_000_000.0),
+        )
         .param(ParamSpec::text(
             "columns",
             "",

@@ -315,6 +315,15 @@ impl Validator for Cbpe {
              (NannyML's CBPE: isotonic calibration on the reference, expected confusion \
              matrix) and checks it against mean +- k std of the reference chunks.",
         )
+        .metrics(&[
+            "estimated_*",
+            "reference_*",
+            "*.lower",
+            "*.upper",
+            "rows",
+            "inconclusive",
+            "calibrated",
+        ])
         .param(ParamSpec::text_required(
             "target",
             "the label column of the reference",
@@ -329,26 +338,38 @@ impl Validator for Cbpe {
             "accuracy,roc_auc,f1",
             "comma list from accuracy, roc_auc, f1, precision, recall, specificity",
         ))
-        .param(ParamSpec::text(
-            "calibrate",
-            "auto",
-            "auto (NannyML's needs_calibration), isotonic (always) or none",
-        ))
-        .param(ParamSpec::integer(
-            "chunk_size",
-            0,
-            "rows per reference chunk for the thresholds; 0: the current rows",
-        ))
-        .param(ParamSpec::number(
-            "std_multiplier",
-            3.0,
-            "thresholds at the reference chunks' mean +- this many standard deviations",
-        ))
-        .param(ParamSpec::integer(
-            "min_rows",
-            100,
-            "fewer usable current rows: inconclusive, the checks pass",
-        ))
+        .param(
+            ParamSpec::text(
+                "calibrate",
+                "auto",
+                "auto (NannyML's needs_calibration), isotonic (always) or none",
+            )
+            .choices(&["auto", "isotonic", "none"]),
+        )
+        .param(
+            ParamSpec::integer(
+                "chunk_size",
+                0,
+                "rows per reference chunk for the thresholds; 0: the current rows",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::number(
+                "std_multiplier",
+                3.0,
+                "thresholds at the reference chunks' mean +- this many standard deviations",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "min_rows",
+                100,
+                "fewer usable current rows: inconclusive, the checks pass",
+            )
+            .at_least(0.0),
+        )
     }
 
     fn validate(

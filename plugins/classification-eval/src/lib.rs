@@ -339,6 +339,15 @@ impl Validator for ClassificationEval {
             "Scores the classifier under test on held-out data (accuracy, precision, recall, \
              F1, ROC AUC, log loss; binary or macro-averaged) and checks thresholds.",
         )
+        .metrics(&[
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "roc_auc",
+            "log_loss",
+            "rows",
+        ])
         .param(ParamSpec::text_required(
             "target",
             "the label column in the data",
@@ -348,11 +357,14 @@ impl Validator for ClassificationEval {
             "1",
             "the positive class, as text (binary average scores it and its p_<positive>)",
         ))
-        .param(ParamSpec::text(
-            "average",
-            "binary",
-            "binary (the positive class) or macro (unweighted mean over classes)",
-        ))
+        .param(
+            ParamSpec::text(
+                "average",
+                "binary",
+                "binary (the positive class) or macro (unweighted mean over classes)",
+            )
+            .choices(&["binary", "macro"]),
+        )
         .param(ParamSpec::number(
             "min_accuracy",
             0.0,

@@ -167,27 +167,40 @@ impl Trainer for DecisionTree {
              squared-error regression, exhaustive best splits at midpoints; ties go to \
              the first feature, then the lowest threshold.",
         )
-        .param(ParamSpec::text(
-            "mode",
-            "classification",
-            "'classification' (gini; p_<class> and prediction) or 'regression' \
+        .metrics(&["depth", "leaves", "train_accuracy", "train_rmse"])
+        .param(
+            ParamSpec::text(
+                "mode",
+                "classification",
+                "'classification' (gini; p_<class> and prediction) or 'regression' \
              (squared error; prediction)",
-        ))
-        .param(ParamSpec::integer(
-            "max_depth",
-            0,
-            "deepest a leaf may be (the root is depth 0); 0 is unlimited",
-        ))
-        .param(ParamSpec::integer(
-            "min_samples_split",
-            2,
-            "fewest rows a node needs to be split",
-        ))
-        .param(ParamSpec::integer(
-            "min_samples_leaf",
-            1,
-            "fewest rows each side of a split must keep",
-        ))
+            )
+            .choices(&["classification", "regression"]),
+        )
+        .param(
+            ParamSpec::integer(
+                "max_depth",
+                0,
+                "deepest a leaf may be (the root is depth 0); 0 is unlimited",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "min_samples_split",
+                2,
+                "fewest rows a node needs to be split",
+            )
+            .at_least(2.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "min_samples_leaf",
+                1,
+                "fewest rows each side of a split must keep",
+            )
+            .at_least(1.0),
+        )
     }
 
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {

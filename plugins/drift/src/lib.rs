@@ -294,43 +294,77 @@ impl Validator for Drift {
              dataset, with Evidently's tests (KS, chi-squared, Z, normed Wasserstein, \
              Jensen-Shannon, PSI) and defaults.",
         )
-        .param(ParamSpec::text(
-            "method",
-            "auto",
-            "auto (Evidently's choice per column), ks, chisquare, z, wasserstein, \
-             jensenshannon or psi",
-        ))
-        .param(ParamSpec::number(
-            "p_value",
-            0.05,
-            "significance level: a p-value at or below it is drift (ks, chisquare, z)",
-        ))
-        .param(ParamSpec::number(
-            "threshold",
-            0.1,
-            "distance at or above which a column drifts (wasserstein, jensenshannon, psi)",
-        ))
-        .param(ParamSpec::number(
+        .metrics(&[
             "drift_share",
-            0.5,
-            "share of drifted columns at or above which the dataset drifts",
-        ))
+            "drifted_columns",
+            "columns",
+            "*.statistic",
+            "*.p_value",
+        ])
+        .param(
+            ParamSpec::text(
+                "method",
+                "auto",
+                "auto (Evidently's choice per column), ks, chisquare, z, wasserstein, \
+             jensenshannon or psi",
+            )
+            .choices(&[
+                "auto",
+                "ks",
+                "chisquare",
+                "z",
+                "wasserstein",
+                "jensenshannon",
+                "psi",
+            ]),
+        )
+        .param(
+            ParamSpec::number(
+                "p_value",
+                0.05,
+                "significance level: a p-value at or below it is drift (ks, chisquare, z)",
+            )
+            .above(0.0)
+            .below(1.0),
+        )
+        .param(
+            ParamSpec::number(
+                "threshold",
+                0.1,
+                "distance at or above which a column drifts (wasserstein, jensenshannon, psi)",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::number(
+                "drift_share",
+                0.5,
+                "share of drifted columns at or above which the dataset drifts",
+            )
+            .range(0.0, 1.0),
+        )
         .param(ParamSpec::text(
             "columns",
             "",
             "comma-separated columns to test; empty: every column present in both tables",
         ))
-        .param(ParamSpec::text(
-            "binning",
-            "evidently",
-            "binning of numeric psi and jensenshannon: evidently (Sturges histogram of both \
+        .param(
+            ParamSpec::text(
+                "binning",
+                "evidently",
+                "binning of numeric psi and jensenshannon: evidently (Sturges histogram of both \
              samples, as Evidently) or quantile (psi_bins quantile bins of the reference)",
-        ))
-        .param(ParamSpec::integer(
-            "psi_bins",
-            10,
-            "number of quantile bins with binning = quantile",
-        ))
+            )
+            .choices(&["evidently", "quantile"]),
+        )
+        .param(
+            ParamSpec::integer(
+                "psi_bins",
+                10,
+                "number of quantile bins with binning = quantile",
+            )
+            .range(2.0, 10_000.0),
+        )
     }
 
     fn validate(

@@ -207,47 +207,55 @@ impl Trainer for Gbt {
              semantics, no early stopping): binary or multiclass log-loss classification \
              or squared-error regression, quantile bins, best-first trees.",
         )
-        .param(ParamSpec::text(
-            "mode",
-            "classification",
-            "'classification' (log loss: binary, or multinomial with one tree per class per \
+        .metrics(&["iterations", "leaves", "train_accuracy", "train_rmse"])
+        .param(
+            ParamSpec::text(
+                "mode",
+                "classification",
+                "'classification' (log loss: binary, or multinomial with one tree per class per \
              iteration; p_<class> and prediction) or 'regression' (squared error; prediction)",
-        ))
-        .param(ParamSpec::integer(
-            "max_iter",
-            100,
-            "number of boosting iterations (trees), 1 ..100000",
-        ))
-        .param(ParamSpec::number(
-            "learning_rate",
-            0.1,
-            "shrinkage applied to every leaf value, > 0",
-        ))
-        .param(ParamSpec::integer(
-            "max_leaf_nodes",
-            31,
-            "most leaves per tree, >= 2",
-        ))
-        .param(ParamSpec::integer(
-            "max_depth",
-            0,
-            "deepest a leaf may be (the root is depth 0); 0 is unlimited",
-        ))
-        .param(ParamSpec::integer(
-            "min_samples_leaf",
-            20,
-            "fewest rows each leaf must keep",
-        ))
-        .param(ParamSpec::number(
-            "l2_regularization",
-            0.0,
-            "L2 penalty on leaf values, >= 0",
-        ))
-        .param(ParamSpec::integer(
-            "max_bins",
-            255,
-            "most bins per feature, 2 ..255",
-        ))
+            )
+            .choices(&["classification", "regression"]),
+        )
+        .param(
+            ParamSpec::integer(
+                "max_iter",
+                100,
+                "number of boosting iterations (trees), 1 ..100000",
+            )
+            .range(1.0, 100_000.0),
+        )
+        .param(
+            ParamSpec::number(
+                "learning_rate",
+                0.1,
+                "shrinkage applied to every leaf value, > 0",
+            )
+            .above(0.0),
+        )
+        .param(
+            ParamSpec::integer("max_leaf_nodes", 31, "most leaves per tree, >= 2")
+                .range(2.0, 1_048_576.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "max_depth",
+                0,
+                "deepest a leaf may be (the root is depth 0); 0 is unlimited",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::integer("min_samples_leaf", 20, "fewest rows each leaf must keep")
+                .at_least(1.0),
+        )
+        .param(
+            ParamSpec::number("l2_regularization", 0.0, "L2 penalty on leaf values, >= 0")
+                .at_least(0.0),
+        )
+        .param(
+            ParamSpec::integer("max_bins", 255, "most bins per feature, 2 ..255").range(2.0, 255.0),
+        )
     }
 
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {

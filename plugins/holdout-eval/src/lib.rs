@@ -76,6 +76,7 @@ impl Validator for HoldoutEval {
             "Scores the model under test on held-out data (accuracy, ROC AUC, log loss) \
              and checks thresholds.",
         )
+        .metrics(&["accuracy", "roc_auc", "log_loss", "rows"])
         .param(ParamSpec::text_required(
             "target",
             "the label column in the data",

@@ -160,12 +160,15 @@ impl Transform for Impute {
             "Fills nulls (and NaN) with the column's mean or median (numeric columns), or its \
              most frequent value or a constant (every column), as scikit-learn's SimpleImputer.",
         )
-        .param(ParamSpec::text(
-            "strategy",
-            "mean",
-            "how to fill: mean or median (numeric columns only), most_frequent (smallest on a \
+        .param(
+            ParamSpec::text(
+                "strategy",
+                "mean",
+                "how to fill: mean or median (numeric columns only), most_frequent (smallest on a \
              tie; 0, \"\" or false for an all-null column) or constant (fill_value; every column)",
-        ))
+            )
+            .choices(&["mean", "median", "most_frequent", "constant"]),
+        )
         .param(ParamSpec::text(
             "fill_value",
             "",

@@ -240,21 +240,24 @@ impl Explainer for KernelShap {
             "Kernel SHAP values of one row for the model under test (SHAP's KernelExplainer: \
              Shapley kernel weights, coalition sampling, constrained weighted least squares).",
         )
-        .param(ParamSpec::integer(
-            "row",
-            0,
-            "the row of the input to explain",
-        ))
-        .param(ParamSpec::integer(
-            "background",
-            50,
-            "background rows, sampled from the input with the seed",
-        ))
-        .param(ParamSpec::integer(
-            "nsamples",
-            0,
-            "coalitions to evaluate; 0 = 2 * features + 2048 (all when that covers 2^M - 2)",
-        ))
+        .metrics(&["base_value", "prediction", "nsamples"])
+        .param(ParamSpec::integer("row", 0, "the row of the input to explain").at_least(0.0))
+        .param(
+            ParamSpec::integer(
+                "background",
+                50,
+                "background rows, sampled from the input with the seed",
+            )
+            .at_least(1.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "nsamples",
+                0,
+                "coalitions to evaluate; 0 = 2 * features + 2048 (all when that covers 2^M - 2)",
+            )
+            .at_least(0.0),
+        )
         .param(ParamSpec::integer(
             "seed",
             0,

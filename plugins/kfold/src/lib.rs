@@ -136,7 +136,7 @@ impl Transform for KFold {
             "Adds a seeded k-fold assignment column (scikit-learn KFold / StratifiedKFold \
              fold sizes); learns nothing.",
         )
-        .param(ParamSpec::integer("n_splits", 5, "number of folds, >= 2"))
+        .param(ParamSpec::integer("n_splits", 5, "number of folds, >= 2").at_least(2.0))
         .param(ParamSpec::flag(
             "shuffle",
             true,

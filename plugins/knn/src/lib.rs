@@ -212,17 +212,24 @@ impl Trainer for Knn {
             "k-nearest neighbours classifier and regressor (Euclidean distance, \
              scikit-learn semantics; distance ties go to the earlier training row).",
         )
-        .param(ParamSpec::integer("k", 5, "the number of neighbours"))
-        .param(ParamSpec::text(
-            "mode",
-            "classification",
-            "'classification' (p_<class> and prediction) or 'regression' (prediction)",
-        ))
-        .param(ParamSpec::text(
-            "weights",
-            "uniform",
-            "'uniform' (each neighbour counts once) or 'distance' (weight 1 / distance)",
-        ))
+        .metrics(&["train_rows", "classes"])
+        .param(ParamSpec::integer("k", 5, "the number of neighbours").at_least(1.0))
+        .param(
+            ParamSpec::text(
+                "mode",
+                "classification",
+                "'classification' (p_<class> and prediction) or 'regression' (prediction)",
+            )
+            .choices(&["classification", "regression"]),
+        )
+        .param(
+            ParamSpec::text(
+                "weights",
+                "uniform",
+                "'uniform' (each neighbour counts once) or 'distance' (weight 1 / distance)",
+            )
+            .choices(&["uniform", "distance"]),
+        )
     }
 
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {

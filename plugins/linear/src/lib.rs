@@ -262,12 +262,12 @@ impl Trainer for Linear {
             env!("CARGO_PKG_VERSION"),
             "Linear regression (alpha = 0) and ridge regression (scikit-learn semantics), \
              solved by Cholesky on the centred normal equations.",
-        )
+        ).metrics(&["train_rmse", "train_r2"])
         .param(ParamSpec::number(
             "alpha",
             0.0,
             "L2 penalty: minimise ||y - Xw - b||^2 + alpha ||w||^2; 0 is ordinary least squares",
-        ))
+        ).at_least(0.0))
         .param(ParamSpec::flag(
             "fit_intercept",
             true,

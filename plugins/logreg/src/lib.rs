@@ -194,32 +194,43 @@ impl Trainer for LogReg {
              or multinomial (softmax) for more than two classes; fitted by Newton's method \
              or L-BFGS.",
         )
-        .param(ParamSpec::number(
-            "c",
-            1.0,
-            "inverse regularisation strength: the penalty is ||w||^2 / (2c)",
-        ))
-        .param(ParamSpec::integer(
-            "max_iter",
-            100,
-            "most iterations of the solver",
-        ))
-        .param(ParamSpec::number(
-            "tol",
-            1e-8,
-            "stop when every gradient entry of the mean loss is at most this",
-        ))
+        .metrics(&[
+            "train_accuracy",
+            "train_log_loss",
+            "iterations",
+            "converged",
+        ])
+        .param(
+            ParamSpec::number(
+                "c",
+                1.0,
+                "inverse regularisation strength: the penalty is ||w||^2 / (2c)",
+            )
+            .above(0.0),
+        )
+        .param(ParamSpec::integer("max_iter", 100, "most iterations of the solver").at_least(1.0))
+        .param(
+            ParamSpec::number(
+                "tol",
+                1e-8,
+                "stop when every gradient entry of the mean loss is at most this",
+            )
+            .at_least(0.0),
+        )
         .param(ParamSpec::flag(
             "fit_intercept",
             true,
             "fit an (unpenalised) intercept",
         ))
-        .param(ParamSpec::text(
-            "solver",
-            "newton",
-            "newton (few O(n d^2) iterations, to f64 precision) or lbfgs (more O(n d) \
+        .param(
+            ParamSpec::text(
+                "solver",
+                "newton",
+                "newton (few O(n d^2) iterations, to f64 precision) or lbfgs (more O(n d) \
              iterations; faster with many features)",
-        ))
+            )
+            .choices(&["newton", "lbfgs"]),
+        )
     }
 
     fn train(features: Table, target: Column, params: Params) -> Result<Trained, StepError> {

@@ -79,24 +79,33 @@ impl Transform for OneHot {
             "comma-separated columns to encode (string, bool or i64); \
              empty encodes every string and bool column",
         ))
-        .param(ParamSpec::text(
-            "handle_unknown",
-            "ignore",
-            "unseen category at apply: ignore (all zeros), error, or infrequent_if_exist \
-             (the infrequent column when there is one, else all zeros)",
-        ))
-        .param(ParamSpec::number(
-            "min_frequency",
-            0.0,
-            "categories in fewer rows than this (a count if >= 1, a fraction of the rows if \
-             below 1) go to the <col>=infrequent column; 0 is off",
-        ))
-        .param(ParamSpec::integer(
-            "max_categories",
-            0,
-            "at most this many columns per encoded column, the infrequent one included \
-             (the rarest categories grouped); 0 is no limit",
-        ))
+        .param(
+            ParamSpec::text(
+                "handle_unknown",
+                "ignore",
+                "unseen category at apply: ignore (all zeros), error, or infrequent_if_exist \
+                 (the infrequent column when there is one, else all zeros)",
+            )
+            .choices(&["ignore", "error", "infrequent_if_exist"]),
+        )
+        .param(
+            ParamSpec::number(
+                "min_frequency",
+                0.0,
+                "categories in fewer rows than this (a count if >= 1, a fraction of the rows if \
+                 below 1) go to the <col>=infrequent column; 0 is off",
+            )
+            .at_least(0.0),
+        )
+        .param(
+            ParamSpec::integer(
+                "max_categories",
+                0,
+                "at most this many columns per encoded column, the infrequent one included \
+                 (the rarest categories grouped); 0 is no limit",
+            )
+            .at_least(0.0),
+        )
     }
 
     fn fit(data: Table, params: Params) -> Result<Vec<u8>, StepError> {

@@ -242,20 +242,27 @@ impl Explainer for PartialDependence {
              output over the rows as the features sweep a grid, as scikit-learn's brute \
              method).",
         )
+        .metrics(&["grid_points", "pd_range"])
         .param(ParamSpec::text_required(
             "features",
             "one feature, or two separated by a comma for a 2-D grid",
         ))
-        .param(ParamSpec::integer(
-            "grid_resolution",
-            20,
-            "grid points per feature (fewer when the feature has fewer distinct values)",
-        ))
-        .param(ParamSpec::numbers(
-            "percentiles",
-            vec![0.05, 0.95],
-            "the lower and upper percentile (in [0, 1]) bounding each feature's grid",
-        ))
+        .param(
+            ParamSpec::integer(
+                "grid_resolution",
+                20,
+                "grid points per feature (fewer when the feature has fewer distinct values)",
+            )
+            .at_least(2.0),
+        )
+        .param(
+            ParamSpec::numbers(
+                "percentiles",
+                vec![0.05, 0.95],
+                "the lower and upper percentile (in [0, 1]) bounding each feature's grid",
+            )
+            .range(0.0, 1.0),
+        )
         .param(ParamSpec::text(
             "output",
             "",

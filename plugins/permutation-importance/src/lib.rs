@@ -153,15 +153,26 @@ impl Explainer for PermutationImportance {
             "Permutation feature importance of the model under test: the mean loss of \
              score when a feature's rows are shuffled.",
         )
-        .param(ParamSpec::integer("n_repeats", 5, "shuffles per feature"))
+        .metrics(&["baseline_score", "features"])
+        .param(ParamSpec::integer("n_repeats", 5, "shuffles per feature").at_least(1.0))
         .param(ParamSpec::integer("seed", 0, "seed of the shuffles"))
-        .param(ParamSpec::text(
-            "scoring",
-            "accuracy",
-            "classifiers: accuracy, roc_auc (binary; a drop is importance) or log_loss (a \
+        .param(
+            ParamSpec::text(
+                "scoring",
+                "accuracy",
+                "classifiers: accuracy, roc_auc (binary; a drop is importance) or log_loss (a \
              rise is importance); regressors: r2, neg_mean_squared_error or \
              neg_mean_absolute_error (a drop is importance)",
-        ))
+            )
+            .choices(&[
+                "accuracy",
+                "log_loss",
+                "roc_auc",
+                "r2",
+                "neg_mean_squared_error",
+                "neg_mean_absolute_error",
+            ]),
+        )
         .param(ParamSpec::text(
             "positive",
             "1",

@@ -230,11 +230,14 @@ impl Transform for PowerTransform {
             "Applies log1p, or a per-column Yeo-Johnson transform with fitted lambda \
              (like scikit-learn's PowerTransformer(standardize=False)), to numeric columns.",
         )
-        .param(ParamSpec::text(
-            "method",
-            "log1p",
-            "log1p (ln(1 + x), needs x > -1) or yeo-johnson",
-        ))
+        .param(
+            ParamSpec::text(
+                "method",
+                "log1p",
+                "log1p (ln(1 + x), needs x > -1) or yeo-johnson",
+            )
+            .choices(&["log1p", "yeo-johnson"]),
+        )
         .param(ParamSpec::text(
             "columns",
             "",

@@ -82,6 +82,7 @@ impl Validator for RegressionEval {
             "Scores the regressor under test on held-out data (RMSE, MAE, R2) and checks \
              thresholds.",
         )
+        .metrics(&["rmse", "mae", "r2", "rows"])
         .param(ParamSpec::text_required(
             "target",
             "the numeric label column in the data",

@@ -258,6 +258,7 @@ impl Validator for SchemaCheck {
             env!("CARGO_PKG_VERSION"),
             "Checks a table's columns and types, value ranges, null fractions and row count.",
         )
+        .metrics(&["rows", "columns", "null_cells"])
         .param(ParamSpec::text(
             "columns",
             "",
@@ -268,12 +269,15 @@ impl Validator for SchemaCheck {
             "",
             "col=lo..hi;col2=lo..hi: non-null values must lie within (an end may be left out)",
         ))
-        .param(ParamSpec::number(
-            "max_null_fraction",
-            0.0,
-            "largest share of nulls allowed in any column",
-        ))
-        .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed"))
+        .param(
+            ParamSpec::number(
+                "max_null_fraction",
+                0.0,
+                "largest share of nulls allowed in any column",
+            )
+            .range(0.0, 1.0),
+        )
+        .param(ParamSpec::integer("min_rows", 1, "fewest rows allowed").at_least(0.0))
     }
 
     fn validate(

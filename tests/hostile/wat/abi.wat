@@ -22,13 +22,18 @@
   (export $param-value "param-value" (type $param-value'))
   (type $param' (record (field "name" string) (field "value" $param-value)))
   (export $param "param" (type $param'))
+  (type $number-range' (record (field "min" (option float64)) (field "max" (option float64))
+                               (field "min-inclusive" bool) (field "max-inclusive" bool)))
+  (export $number-range "number-range" (type $number-range'))
   (type $param-spec' (record (field "name" string) (field "kind" string)
-                             (field "default" (option $param-value)) (field "doc" string)))
+                             (field "default" (option $param-value)) (field "doc" string)
+                             (field "choices" (list string)) (field "range" (option $number-range))))
   (export $param-spec "param-spec" (type $param-spec'))
   (type $step-kind' (enum "validator" "transform" "trainer" "explainer"))
   (export $step-kind "step-kind" (type $step-kind'))
   (type $plugin-info' (record (field "name" string) (field "version" string) (field "kind" $step-kind)
-                              (field "doc" string) (field "params" (list $param-spec))))
+                              (field "doc" string) (field "params" (list $param-spec))
+                              (field "metrics" (list string))))
   (export $plugin-info "plugin-info" (type $plugin-info'))
   (type $error-kind' (enum "invalid-params" "invalid-input" "internal"))
   (export $error-kind "error-kind" (type $error-kind'))
@@ -59,18 +64,22 @@
       (global.set $heap (local.get $end))
       (local.get $p))
 
-    ;; plugin-info at 256: name, version, kind, doc, params; the one
-    ;; param-spec at 512: name, kind, default (none), doc.
+    ;; plugin-info at 256: name, version, kind, doc, params, metrics (none);
+    ;; the one param-spec at 512: name, kind, default (none), doc, choices
+    ;; (none), range (none).
     (func (export "describe") (result i32)
       (i32.store (i32.const 256) (i32.const 0))   (i32.store (i32.const 260) (i32.const 11))
       (i32.store (i32.const 264) (i32.const 16))  (i32.store (i32.const 268) (i32.const 5))
       (i32.store8 (i32.const 272) (i32.const 1))
       (i32.store (i32.const 276) (i32.const 64))  (i32.store (i32.const 280) (i32.const 39))
       (i32.store (i32.const 284) (i32.const 512)) (i32.store (i32.const 288) (i32.const 1))
+      (i32.store (i32.const 292) (i32.const 0))   (i32.store (i32.const 296) (i32.const 0))
       (i32.store (i32.const 512) (i32.const 32))  (i32.store (i32.const 516) (i32.const 6))
       (i32.store (i32.const 520) (i32.const 48))  (i32.store (i32.const 524) (i32.const 7))
       (i32.store8 (i32.const 528) (i32.const 0))
       (i32.store (i32.const 552) (i32.const 64))  (i32.store (i32.const 556) (i32.const 0))
+      (i32.store (i32.const 560) (i32.const 0))   (i32.store (i32.const 564) (i32.const 0))
+      (i32.store8 (i32.const 568) (i32.const 0))
       (i32.const 256))
 
     (func $recurse (param $n i64) (result i64)

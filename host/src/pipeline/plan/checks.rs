@@ -5,7 +5,7 @@
 //! the parent module's.
 
 use super::super::definition::StepDef;
-use super::super::params::{convert_value, param_json, value_kind};
+use super::super::params::{convert_value, param_json, refusal, value_kind};
 use crate::runtime::{Plugin, StepLimits, World};
 use crate::wit;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -130,6 +130,12 @@ pub(super) fn convert_params(
         let converted = convert_value(&spec.kind, value);
         match converted {
             Some(v) => {
+                if let Some(why) = refusal(spec, &v) {
+                    issues.push(format!(
+                        "step '{id}': param '{name}' {why} (plugin {})",
+                        plugin.label()
+                    ));
+                }
                 json.insert(name.clone(), param_json(&v));
                 params.push(wit::Param {
                     name: name.clone(),

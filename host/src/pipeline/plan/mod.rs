@@ -8,6 +8,7 @@ use super::seed::step_seed;
 
 mod checks;
 mod dataset;
+mod gates;
 mod overrides;
 mod recorded;
 
@@ -454,6 +455,7 @@ fn plan(
             issues.push(format!("[models.{name}.rollout]: {e}"));
         }
     }
+    gates::check_gates(&file, &plugins, &mut issues);
     let (model_monitoring, monitor_plugins) =
         plan_monitors(&file, &base, &dirs, &load, &mut issues);
     for (name, model) in &file.models {
@@ -686,6 +688,11 @@ fn plan_monitors(
                         "{at} check `{check}`: param '{param}' must be of kind {}",
                         specs[0].kind
                     ));
+                } else if let Some(why) = specs.iter().find_map(|p| {
+                    crate::monitor::check::json_param(&p.kind, value)
+                        .and_then(|v| super::params::refusal(p, &v))
+                }) {
+                    issues.push(format!("{at} check `{check}`: param '{param}' {why}"));
                 }
             }
             spec.checks[i].sha256 = Some(loaded[0].sha256.clone());

@@ -5,7 +5,7 @@
 use super::{MAX_TRIALS, Metric, Search, Trial, Validation};
 use crate::data::SplitMix64;
 use crate::pipeline::definition::{SearchDef, StepDef};
-use crate::pipeline::params::{convert_value, param_json};
+use crate::pipeline::params::{convert_value, param_json, refusal};
 use crate::runtime::Plugin;
 use crate::wit;
 use serde_json::Value;
@@ -107,7 +107,16 @@ pub fn plan_search(
             continue;
         };
         match space(&spec.kind, value, random) {
-            Ok(s) => spaces.push((name.clone(), s)),
+            Ok(s) => {
+                // A range is convex: its ends bound what a distribution draws.
+                if let Some(why) = s.ends().iter().find_map(|v| refusal(spec, v)) {
+                    issues.push(format!(
+                        "step '{id}': search.params.{name}: a value {why} (plugin {})",
+                        plugin.label()
+                    ));
+                }
+                spaces.push((name.clone(), s))
+            }
             Err(e) => issues.push(format!(
                 "step '{id}': search.params.{name} ({} param of plugin {}): {e}",
                 spec.kind,
@@ -184,6 +193,19 @@ pub(super) enum Space {
 }
 
 impl Space {
+    /// Its values, or the ends of its distribution.
+    fn ends(&self) -> Vec<wit::ParamValue> {
+        match self {
+            Space::Values(v) => v.clone(),
+            Space::Uniform { lo, hi, .. } => {
+                vec![wit::ParamValue::Number(*lo), wit::ParamValue::Number(*hi)]
+            }
+            Space::IntUniform { lo, hi, .. } => {
+                vec![wit::ParamValue::Integer(*lo), wit::ParamValue::Integer(*hi)]
+            }
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Space::Values(v) => v.len(),
