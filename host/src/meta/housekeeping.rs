@@ -270,3 +270,118 @@ impl MetaStore {
         tx.commit().await.map_err(db(action()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::ArtifactDigest;
+    use crate::meta::{NewModelVersion, NewRun, NewStep, StepEnd, StepStatus};
+
+    async fn run_with_output(meta: &MetaStore, id: &str, bytes: &[u8]) {
+        meta.create_run(&NewRun {
+            id: id.into(),
+            tenant: "default".into(),
+            pipeline_name: "p".into(),
+            pipeline_version: "1".into(),
+            pipeline_sha256: "00".repeat(32),
+            seed: 1,
+            pipeline_path: None,
+            plugin_dirs_json: None,
+            unique_definition: false,
+            overrides_json: None,
+        })
+        .await
+        .unwrap();
+        let step = NewStep {
+            run_id: id,
+            step_id: "train",
+            position: 0,
+            kind: "trainer",
+            plugin_name: "logreg",
+            plugin_version: "0.1.0",
+            plugin_sha256: "",
+            params_json: "{}",
+        };
+        meta.start_step(&step, &[]).await.unwrap();
+        let outputs = [("model".to_owned(), ArtifactDigest::of(bytes))];
+        let end = StepEnd {
+            status: StepStatus::Succeeded,
+            outputs: &outputs,
+            metrics: &[],
+            log: "",
+            error: None,
+        };
+        meta.finish_step(id, "train", &end).await.unwrap();
+    }
+
+    fn audit(action: &str) -> AuditEntry<'_> {
+        AuditEntry {
+            actor: "me",
+            action,
+            alias: None,
+            from_version: None,
+            to_version: Some(1),
+            forced: false,
+            reason: "",
+            detail: "",
+        }
+    }
+
+    /// A deletion that would drop a live version's run deletes nothing,
+    /// not even the other runs asked for; once the version is archived,
+    /// the runs and everything they recorded go in one transaction, and
+    /// the archived version can hold no alias.
+    #[tokio::test]
+    async fn runs_go_all_or_none_and_an_archived_version_holds_no_alias() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = MetaStore::open_path(&dir.path().join("m.db"))
+            .await
+            .unwrap();
+        run_with_output(&meta, "r1", b"one").await;
+        run_with_output(&meta, "r2", b"two").await;
+        let new = NewModelVersion {
+            key: "m",
+            run_id: "r1",
+            step_id: "train",
+            pipeline_name: "p",
+            pipeline_version: "1",
+            pipeline_sha256: "00",
+            created_at: "2026-01-01T00:00:00Z",
+            gates_json: None,
+        };
+        meta.register_model_version(&new, |_| "{}".into(), audit("register"))
+            .await
+            .unwrap();
+        let both = ["r2".to_owned(), "r1".to_owned()];
+        let err = meta.delete_runs("default", &both, &[]).await.unwrap_err();
+        assert!(
+            err.to_string().contains("m:1 was registered from it"),
+            "{err}"
+        );
+        assert_eq!(meta.get_run("r2").await.unwrap().steps.len(), 1);
+        assert_eq!(meta.run_artifacts(None).await.unwrap().len(), 2);
+
+        assert_eq!(
+            meta.set_version_archived("m", 1, true, audit("archive"))
+                .await
+                .unwrap(),
+            Archiving::Done
+        );
+        let err = meta
+            .set_model_alias("m", "production", 1, audit("promote"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is archived"), "{err}");
+        meta.delete_runs("default", &both, &[]).await.unwrap();
+        for id in ["r1", "r2"] {
+            assert!(matches!(
+                meta.get_run(id).await,
+                Err(MetaError::RunNotFound { .. })
+            ));
+        }
+        assert!(meta.run_artifacts(None).await.unwrap().is_empty());
+        let history = meta.model_audit("m").await.unwrap();
+        let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["register", "archive"]);
+    }
+}
