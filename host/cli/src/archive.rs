@@ -17,6 +17,7 @@ pub struct ArchiveArgs {
     /// Who is acting (default: SLUICE_ACTOR or the login name).
     #[arg(long)]
     pub actor: Option<String>,
+    /// Print one JSON object: name, version, archived, changed.
     #[arg(long)]
     pub json: bool,
 }

@@ -84,9 +84,13 @@ pub async fn delete(home: &Workspace, args: DeleteArgs) -> anyhow::Result<ExitCo
             .iter()
             .map(|(run, why)| format!("  {run}: {why}"))
             .collect();
+        let hint = if kept.values().any(|why| why.starts_with("model version")) {
+            "\narchive a version (`sluice models archive NAME:VERSION`) to let its run go"
+        } else {
+            ""
+        };
         anyhow::bail!(
-            "nothing deleted: {} of the runs must be kept:\n{}\narchive the version \
-             (`sluice models archive NAME:VERSION`) to let its run go",
+            "nothing deleted: {} of the runs must be kept:\n{}{hint}",
             kept.len(),
             lines.join("\n")
         );
