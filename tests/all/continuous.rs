@@ -4,7 +4,8 @@
 //! triggers. A new day's batch retrains, the challenger is judged against
 //! production, goes to a canary judged on labelled live rows and is
 //! promoted; day 4's drifted traffic raises a drift alert that retrains
-//! at once; day 5's mislabelled batch trains a version that fails its
+//! at once (on the data there is: production's very model, reused, not
+//! registered again); day 5's mislabelled batch trains a version that fails its
 //! gates and never serves; day 6's batch, with a feature broken upstream,
 //! fails its validator before anything is trained or registered; the
 //! upstream's fix on day 7 retrains again; day 8's batch, in other units
@@ -284,7 +285,7 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
                     && last.contains("does not hold"),
                 "{ended}"
             );
-            assert_eq!(production(&home), 7, "day 8: production stays on v7");
+            assert_eq!(production(&home), 6, "day 8: production stays on v6");
         } else {
             assert_eq!(ended["state"], "promoted", "day {day}'s canary: {ended}");
             assert_eq!(production(&home), new, "day {day}: the canary promoted");
@@ -308,17 +309,27 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
         assert_eq!(drift["rows"], 1000, "the whole day in one window: {drift}");
         if day == 4 {
             // Drifted traffic: the alert retrains at once, before the
-            // day's batch lands.
+            // day's batch lands: on day 3's data, so the very model of
+            // production (v3) again, which is reused, not registered,
+            // judged or rolled out once more.
             assert_eq!(drift["status"], "fail", "day 4 drifts: {drift}");
             let seen = history(&home).len();
-            let before = versions(&home);
+            let before = (versions(&home), production(&home));
             let firing = ended_firing(&home, "drifted", seen);
             assert_eq!(firing["state"], "succeeded", "{firing}");
             assert!(
                 firing["reason"].as_str().unwrap().contains("check `drift`"),
                 "{firing}"
             );
-            canary_of(day, firing["detail"].as_str().unwrap(), before + 1);
+            assert_eq!(
+                firing["detail"], "reused churn:3 (identical model)",
+                "{firing}"
+            );
+            assert_eq!(
+                (versions(&home), production(&home)),
+                before,
+                "the alert's retrain made production's model again"
+            );
         } else {
             assert_eq!(
                 drift["status"], "pass",
@@ -356,28 +367,28 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
             assert_eq!(status("train"), "skipped", "{run}");
             assert_eq!((versions(&home), production(&home)), before, "day 6");
         } else if day == 5 {
-            // Mislabelled rows: the run succeeds and registers v6, which
-            // fails its gates against v5 measured on v6's holdout: on
-            // those wrong labels v5 scores as badly (the relative gate
-            // holds), but v6 is below the fixed floor. Production stays
-            // on v5 and no canary starts.
+            // Mislabelled rows: the run succeeds and registers v5, which
+            // fails its gates against v4 measured on v5's holdout: on
+            // those wrong labels v4 scores as badly (the relative gate
+            // holds), but v5 is below the fixed floor. Production stays
+            // on v4 and no canary starts.
             assert_eq!(firing["state"], "succeeded", "{firing}");
             assert!(
                 detail.contains(
-                    "churn:6 failed its gates against production (v5, measured on v6's holdout"
+                    "churn:5 failed its gates against production (v4, measured on v5's holdout"
                 ) && detail.contains("evaluate.accuracy >= 0.65: evaluate.accuracy = ")
                     && detail.ends_with("production left as it was"),
                 "{firing}"
             );
             assert_eq!(run["status"], "succeeded", "{run}");
-            assert_eq!((versions(&home), production(&home)), (6, json!(5)));
+            assert_eq!((versions(&home), production(&home)), (5, json!(4)));
             let status = ok_json(&home, &["models", "rollout", "status", MODEL, "--json"]);
-            assert_eq!(status["candidate"], 5, "the last canary was v5's: {status}");
+            assert_eq!(status["candidate"], 4, "the last canary was v4's: {status}");
         } else {
             // Day 8's batch has usage in megabytes: it passes its checks
-            // and its gates (v7 scores worse on v8's holdout in those
+            // and its gates (v6 scores worse on v7's holdout in those
             // units), and only the canary, on live rows in gigabytes,
-            // sees that v8 answers badly.
+            // sees that v7 answers badly.
             assert_eq!(firing["state"], "succeeded", "day {day}: {firing}");
             assert_eq!(run["status"], "succeeded", "{run}");
             let new = before.0 + 1;
@@ -416,7 +427,7 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
     }
 
     // One alert of production in the eight days: day 4's, on v3, for the
-    // shifted feature. v8 drifted too (its reference is in megabytes),
+    // shifted feature. v7 drifted too (its reference is in megabytes),
     // during its canary: an alert of the rollout, which retrained nothing.
     let shown = ok_json(
         &home,
@@ -437,18 +448,19 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
     assert!(
         of("rollout")
             .iter()
-            .any(|a| a["version"] == 8 && a["detail"].as_str().unwrap().contains("drift:usage_gb")),
-        "v8's canary drifted on usage_gb: {shown}"
+            .any(|a| a["version"] == 7 && a["detail"].as_str().unwrap().contains("drift:usage_gb")),
+        "v7's canary drifted on usage_gb: {shown}"
     );
     assert_eq!(of("other").len(), 0, "{shown}");
 
     // The audit history: a `judge` by the trigger for every version a
-    // triggered run registered; production only ever moved to a version
-    // that passed its gates, by its canary's last step.
+    // triggered run registered (day 4's alert reused v3: not judged
+    // again); production only ever moved to a version that passed its
+    // gates, by its canary's last step.
     let audit = ok_json(&home, &["models", "history", MODEL, "--json"]);
     let audit = audit.as_array().unwrap();
     let judged: Vec<&Value> = audit.iter().filter(|e| e["action"] == "judge").collect();
-    assert_eq!(judged.len(), 7, "v2..v8 judged: {audit:?}");
+    assert_eq!(judged.len(), 6, "v2..v7 judged: {audit:?}");
     let mut passed = Vec::new();
     let mut failed = Vec::new();
     for j in &judged {
@@ -460,7 +472,7 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
             None => panic!("a verdict without `passed`: {verdict}"),
         }
     }
-    assert_eq!(failed, [json!(6)], "{audit:?}");
+    assert_eq!(failed, [json!(5)], "{audit:?}");
     let mut promoted = Vec::new();
     for e in audit.iter().filter(|e| e["action"] == "promote") {
         let to = &e["to_version"];
@@ -474,8 +486,8 @@ fn eight_days_of_batches_retrain_judge_canary_and_promote_react_to_drift_and_sto
         );
         promoted.push(to.clone());
     }
-    assert_eq!(promoted, [2, 3, 4, 5, 7], "{audit:?}");
-    assert_eq!(production(&home), 7);
+    assert_eq!(promoted, [2, 3, 4, 6], "{audit:?}");
+    assert_eq!(production(&home), 6);
 
     assert!(served.terminate().success());
     assert!(

@@ -17,6 +17,7 @@ mod gc;
 mod grants;
 mod history;
 mod hostile_corpus;
+mod housekeeping;
 mod integrity;
 mod iterate;
 mod languages;

@@ -8,18 +8,6 @@ use std::path::Path;
 
 const MODEL: &str = "breast-cancer-logreg";
 
-fn output_of(report: &serde_json::Value, step: &str, name: &str) -> String {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == step)
-        .unwrap()["outputs"][name]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// The example data with a fifth of the labels flipped: a worse model.
 fn noisy_pipeline(dir: &Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();

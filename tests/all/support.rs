@@ -304,3 +304,16 @@ pub fn stored_table(home: &Path, digest: &str) -> arrow::record_batch::RecordBat
     let bytes = succeeded(out, "artifacts get").stdout;
     sluice::data::read_parquet(&bytes).unwrap()
 }
+
+/// The digest output `name` of step `step` in a `run --json` report.
+pub fn output_of(report: &serde_json::Value, step: &str, name: &str) -> String {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == step)
+        .unwrap()["outputs"][name]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

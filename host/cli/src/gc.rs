@@ -23,7 +23,8 @@ pub struct GcArgs {
     pub json: bool,
 }
 
-fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+/// An age like `90s`, `30m`, `2h` or `7d`.
+pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .ok_or_else(|| format!("`{text}` needs a unit: s, m, h or d"))?;

@@ -3,6 +3,7 @@
 //! (escaped; see there).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod archive;
 mod artifacts;
 mod build;
 mod compile;
@@ -17,6 +18,7 @@ mod output;
 mod output_file;
 mod pipelines;
 mod predict;
+mod prune;
 mod rollout;
 mod run;
 mod runs;
@@ -74,7 +76,7 @@ pub enum Command {
     /// cache and compare each output byte for byte with the recorded
     /// digests; exit 1 on any difference or damaged stored output.
     Verify(run::VerifyArgs),
-    /// List and inspect recorded runs.
+    /// List, inspect, delete and prune recorded runs.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
     /// Read artifacts from the content-addressed store.

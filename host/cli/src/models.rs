@@ -15,11 +15,24 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// List registered models with their versions and aliases.
+    /// List registered models with their versions and aliases (archived
+    /// versions are not counted).
     List {
+        /// Also count and name archived versions, and list models whose
+        /// every version is archived.
+        #[arg(long)]
+        all: bool,
         #[arg(long)]
         json: bool,
     },
+    /// Archive a version (NAME:VERSION): hidden from `models list` and
+    /// not the latest, it holds no alias (one pointing at it is refused,
+    /// named) and no longer keeps its run from `sluice runs prune`; its
+    /// model stays stored. Recorded in the audit history.
+    Archive(super::archive::ArchiveArgs),
+    /// Bring an archived version back (NAME:VERSION), recorded in the
+    /// audit history.
+    Unarchive(super::archive::ArchiveArgs),
     /// Show a model (NAME: its versions) or one version (NAME:VERSION,
     /// NAME@ALIAS): chain, trainer, metrics, data, lineage.
     Show {
@@ -192,8 +205,12 @@ pub async fn registry(home: &Workspace) -> anyhow::Result<Registry> {
 pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
     let reg = registry(home).await?;
     match cmd {
-        ModelsCommand::List { json } => {
-            let list = reg.list().await?;
+        ModelsCommand::Archive(args) => return super::archive::archive(&reg, args, true).await,
+        ModelsCommand::Unarchive(args) => {
+            return super::archive::archive(&reg, args, false).await;
+        }
+        ModelsCommand::List { all, json } => {
+            let list = reg.list_with(all).await?;
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {
@@ -201,9 +218,15 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
             } else {
                 let mut t = table(&["model", "versions", "latest", "aliases", "gates"]);
                 for m in &list {
+                    let archived: Vec<String> =
+                        m.archived.iter().map(|v| format!("v{v}")).collect();
                     t.add_row(vec![
                         m.name.clone(),
-                        m.versions.to_string(),
+                        if archived.is_empty() {
+                            m.versions.to_string()
+                        } else {
+                            format!("{} ({} archived)", m.versions, archived.join(" "))
+                        },
                         m.latest.to_string(),
                         m.aliases
                             .iter()
@@ -222,6 +245,7 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                 let gates = reg.gates(name).await?;
                 let versions = reg.versions(name).await?;
                 let aliases = reg.aliases(name).await?;
+                let archived = reg.archived(name).await?;
                 let mut all = Vec::new();
                 for v in &versions {
                     all.push(reg.version(name, *v).await?);
@@ -232,6 +256,7 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                         "gates": gates,
                         "route": reg.serving(name).await?,
                         "aliases": aliases,
+                        "archived": archived,
                         "versions": all,
                     }))?;
                 } else {
@@ -246,12 +271,16 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                     for v in &all {
                         t.add_row(vec![
                             v.version.to_string(),
-                            aliases
-                                .iter()
-                                .filter(|(_, x)| **x == v.version)
-                                .map(|(a, _)| a.clone())
-                                .collect::<Vec<_>>()
-                                .join(" "),
+                            if archived.contains(&v.version) {
+                                "(archived)".to_owned()
+                            } else {
+                                aliases
+                                    .iter()
+                                    .filter(|(_, x)| **x == v.version)
+                                    .map(|(a, _)| a.clone())
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            },
                             v.run_id.clone(),
                             format!("{} v{}", v.pipeline_name, v.pipeline_version),
                             v.created_at.clone(),
@@ -300,11 +329,26 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
             json,
         } => {
             let gates = (!gates.is_empty()).then_some(gates);
-            let v = reg
+            let registration = reg
                 .register(&run, &step, &name, gates.as_deref(), &default_actor())
                 .await?;
+            let v = registration.version;
             if json {
-                print_json(&v)?;
+                let mut shown = serde_json::to_value(&v)?;
+                if registration.reused {
+                    shown["reused"] = true.into();
+                }
+                print_json(&shown)?;
+            } else if registration.reused {
+                outln!(
+                    "reused {}:{} (identical model): run {} step {step} made the same model \
+                     as run {} step {}",
+                    v.name,
+                    v.version,
+                    run,
+                    v.run_id,
+                    v.step_id
+                );
             } else {
                 outln!(
                     "registered {} v{} from run {} step {}",

@@ -351,6 +351,16 @@ async fn print_report(
             }
         }
         for r in &report.registered {
+            if r.reused {
+                outln!(
+                    "reused {}:{} (identical model): step {} made the same model, chain and \
+                     metrics; no new version registered",
+                    r.name,
+                    r.version,
+                    r.step
+                );
+                continue;
+            }
             outln!(
                 "registered {}:{} from step {} (`sluice models promote {} {} --to production` \
                  serves it)",

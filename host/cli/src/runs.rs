@@ -1,4 +1,5 @@
-//! `sluice runs list` and `sluice runs show RUN`
+//! `sluice runs list`, `show RUN` and `diff`; `delete` and `prune` are in
+//! `prune`.
 
 use super::output::{escape_controls, fmt_metric, outln, print_json, short, table};
 use clap::Subcommand;
@@ -36,12 +37,22 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete runs' records (steps, lineage, metrics, trials), all or
+    /// none; refused for a run a registered version, its lineage or a kept
+    /// run's cached steps need. `sluice gc` then deletes the artifacts.
+    Delete(super::prune::DeleteArgs),
+    /// Delete the runs a retention rule does not keep (the options, else
+    /// each pipeline file's [retention]), skipping, with the reason, every
+    /// run a registered version, its lineage or a kept run's cache needs.
+    Prune(super::prune::PruneArgs),
 }
 
 pub async fn runs(home: &Workspace, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let tenant = Some(tenant.name.as_str());
     match cmd {
+        RunsCommand::Delete(args) => return super::prune::delete(home, args).await,
+        RunsCommand::Prune(args) => return super::prune::prune(home, args).await,
         RunsCommand::List { limit, json } => {
             let runs = meta.list_runs_in(tenant, limit).await?;
             if json {

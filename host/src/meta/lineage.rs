@@ -179,22 +179,14 @@ impl MetaStore {
             Direction::Up => ("out", "in"),
             Direction::Down => ("in", "out"),
         };
-        let mut touches = self.touching(tenant, &digest, own).await?;
-        if direction == Direction::Up {
-            // The maker is the oldest step that did not read these same
-            // bytes (a validator passes its input on unchanged).
-            let mut maker = None;
-            for (i, t) in touches.iter().enumerate() {
-                let inputs = self.io_of(&t.step.run_id, &t.step.step_id, other).await?;
-                if !inputs.iter().any(|(_, d)| *d == digest) {
-                    maker = Some(i);
-                    break;
-                }
+        let touches = match direction {
+            Direction::Up => {
+                let (made, others) = self.makers(tenant, &digest).await?;
+                node.also_made_by = others.into_iter().map(|t| t.step).collect();
+                made.into_iter().collect()
             }
-            let made = maker.map(|i| touches.remove(i));
-            node.also_made_by = touches.into_iter().map(|t| t.step).collect();
-            touches = made.into_iter().collect();
-        }
+            Direction::Down => self.touching(tenant, &digest, own).await?,
+        };
         for t in touches {
             let mut step = LineageStep {
                 step: t.step,
@@ -214,6 +206,54 @@ impl MetaStore {
             node.steps.push(step);
         }
         Ok(node)
+    }
+
+    /// The step run that made `digest`, and the others that wrote the
+    /// same bytes. The maker is the oldest step that did not read these
+    /// same bytes (a validator passes its input on unchanged).
+    async fn makers(
+        &self,
+        tenant: Option<&str>,
+        digest: &ArtifactDigest,
+    ) -> Result<(Option<Touch>, Vec<Touch>)> {
+        let mut touches = self.touching(tenant, digest, "out").await?;
+        for i in 0..touches.len() {
+            let t = &touches[i];
+            let inputs = self.io_of(&t.step.run_id, &t.step.step_id, "in").await?;
+            if !inputs.iter().any(|(_, d)| d == digest) {
+                let made = touches.remove(i);
+                return Ok((Some(made), touches));
+            }
+        }
+        Ok((None, touches))
+    }
+
+    /// The runs an upstream lineage query of any of `roots` goes through:
+    /// the run of every artifact's maker, all the way up (see
+    /// [`upstream`](Self::upstream)). Walked with a work list, not by
+    /// recursion, so a long chain cannot overflow the stack.
+    pub async fn lineage_runs(
+        &self,
+        tenant: Option<&str>,
+        roots: impl IntoIterator<Item = ArtifactDigest>,
+    ) -> Result<BTreeSet<String>> {
+        let mut runs = BTreeSet::new();
+        let mut seen = HashSet::new();
+        let mut todo: Vec<ArtifactDigest> = roots.into_iter().collect();
+        while let Some(digest) = todo.pop() {
+            if !seen.insert(digest.clone()) {
+                continue;
+            }
+            let (Some(maker), _) = self.makers(tenant, &digest).await? else {
+                continue;
+            };
+            let inputs = self
+                .io_of(&maker.step.run_id, &maker.step.step_id, "in")
+                .await?;
+            todo.extend(inputs.into_iter().map(|(_, d)| d));
+            runs.insert(maker.step.run_id);
+        }
+        Ok(runs)
     }
 
     /// The media type and size of an artifact, if `tenant` (any, when

@@ -11,6 +11,7 @@
 
 mod cache;
 mod diff;
+mod housekeeping;
 mod inference_log;
 mod leases;
 mod lineage;
@@ -35,6 +36,7 @@ use std::path::PathBuf;
 
 pub use cache::StepOutputs;
 pub use diff::{Change, RunDiff, StepDiff};
+pub use housekeeping::{Archiving, CacheRecord, LiveVersion};
 pub use inference_log::{InferenceLabelFile, InferenceLogFile};
 pub use leases::RunLock;
 pub use lineage::{LineageEdge, LineageNode, LineageStep, StepRef};

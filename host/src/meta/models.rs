@@ -21,9 +21,9 @@ pub struct AuditEvent {
     pub at: String,
     /// Who acted (`--actor`, else `SLUICE_ACTOR`, else the login name).
     pub actor: String,
-    /// What was done: `register`, `promote`, `rollback`, `route`, or
+    /// What was done: `register`, `promote`, `rollback`, `route`,
     /// `judge` (a challenger judged against the champion by the gates,
-    /// the verdict and numbers in `detail`).
+    /// the verdict and numbers in `detail`), `archive` or `unarchive`.
     pub action: String,
     /// The alias it moved, if any.
     pub alias: Option<String>,
@@ -45,7 +45,8 @@ pub struct AuditEvent {
 pub struct AuditEntry<'a> {
     /// Who acts.
     pub actor: &'a str,
-    /// What is done: `register`, `promote`, `rollback` or `route`.
+    /// What is done: `register`, `promote`, `rollback`, `route`, `judge`,
+    /// `archive` or `unarchive`.
     pub action: &'a str,
     /// The alias it moves, if any.
     pub alias: Option<&'a str>,
@@ -117,7 +118,7 @@ pub struct NewModelVersion<'a> {
 
 /// Now, to the microsecond: the registry's times (an alias's history is
 /// replayed up to a time given on the command line).
-fn now() -> String {
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
@@ -222,6 +223,17 @@ impl MetaStore {
         Ok(Registered::New(next))
     }
 
+    /// Replace model `key`'s gates with `gates_json` (a JSON list).
+    pub async fn set_model_gates(&self, key: &str, gates_json: &str) -> Result<()> {
+        sqlx::query("UPDATE models SET gates_json = ? WHERE name = ?")
+            .bind(gates_json)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("set the gates of model `{key}`")))?;
+        Ok(())
+    }
+
     /// Model `key`'s gates (a JSON list), or `None` if no such model.
     pub async fn model_gates_json(&self, key: &str) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT gates_json FROM models WHERE name = ?")
@@ -263,15 +275,18 @@ impl MetaStore {
 
     /// The models whose keys are in the scope of `prefix`: with `""`, keys
     /// holding no `/` (the default tenant's); else keys starting with it.
-    pub async fn list_models(&self, prefix: &str) -> Result<Vec<ModelRow>> {
-        let rows = sqlx::query(
+    /// Their versions are counted without the archived ones unless
+    /// `archived`.
+    pub async fn list_models(&self, prefix: &str, archived: bool) -> Result<Vec<ModelRow>> {
+        let rows = sqlx::query(&format!(
             "SELECT m.name, m.gates_json, COUNT(v.version), COALESCE(MAX(v.version), 0) \
              FROM models m LEFT JOIN model_versions v ON v.name = m.name \
-             WHERE (?1 = '' AND instr(m.name, '/') = 0) \
-                OR (?1 <> '' AND substr(m.name, 1, length(?1)) = ?1) \
+             AND (?2 OR v.archived_at IS NULL) WHERE {} \
              GROUP BY m.name ORDER BY m.name",
-        )
+            super::housekeeping::in_scope("m.name")
+        ))
         .bind(prefix)
+        .bind(archived)
         .fetch_all(&self.pool)
         .await
         .map_err(db("list the models"))?;
@@ -287,7 +302,8 @@ impl MetaStore {
     }
 
     /// Point `alias` of model `key` at `version` (creating the alias), with
-    /// its audit line, in one transaction.
+    /// its audit line, in one transaction. An archived version holds no
+    /// alias: a [`MetaError::Conflict`].
     pub async fn set_model_alias(
         &self,
         key: &str,
@@ -301,6 +317,12 @@ impl MetaStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db(action()))?;
+        if super::housekeeping::is_archived(&mut tx, key, version).await? == Some(true) {
+            return Err(MetaError::Conflict(format!(
+                "version {version} of model `{key}` is archived and can hold no alias; \
+                 `sluice models unarchive {key}:{version}` brings it back"
+            )));
+        }
         sqlx::query(
             "INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, \
@@ -392,7 +414,7 @@ impl MetaStore {
     }
 }
 
-async fn append_audit(
+pub(super) async fn append_audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     key: &str,
     e: &AuditEntry<'_>,

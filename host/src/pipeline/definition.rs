@@ -29,6 +29,22 @@ pub struct PipelineFile {
     /// see [`crate::triggers`].
     #[serde(default)]
     pub triggers: BTreeMap<String, crate::triggers::TriggerSpec>,
+    /// How many of its runs `sluice runs prune` keeps by default
+    /// (`[retention]`).
+    pub retention: Option<Retention>,
+}
+
+/// The `[retention]` table: which runs of the pipeline `sluice runs prune`
+/// (without options) deletes. A run is deleted only when neither key keeps
+/// it, and never while a registered version or a kept run needs it.
+/// Without the table, prune keeps every run of the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Keep the newest this many runs of the pipeline.
+    pub keep_runs: Option<u32>,
+    /// Keep the runs started less than this many days ago.
+    pub keep_days: Option<u32>,
 }
 
 /// A model declared by the pipeline: `[models.NAME]`.

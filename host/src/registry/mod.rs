@@ -15,10 +15,12 @@
 mod aliases;
 mod from_run;
 pub mod gates;
+mod housekeeping;
 pub mod name_rule;
 mod names;
 mod registrar;
 mod rescore;
+mod retention;
 mod routes;
 #[cfg(test)]
 mod scope_tests;
@@ -29,6 +31,7 @@ pub use name_rule::{NameRule, check_model_name};
 use names::{KeyScope, ModelKey};
 pub use registrar::RunRegistrar;
 pub use rescore::{Evaluator, Rescored, evaluators};
+pub use retention::{KeptRun, PrunePlan, PruneRule};
 pub use routes::{Arm, Mirror, ServingPolicy};
 pub use serve::PreparedModel;
 
@@ -186,6 +189,16 @@ pub struct Registry {
     scope: KeyScope,
 }
 
+/// What [`Registry::register`] did.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The version the step's model is (new, or reused).
+    pub version: ModelVersion,
+    /// An existing version held exactly this model: it is reused, and no
+    /// version was registered.
+    pub reused: bool,
+}
+
 /// What a pipeline declares for a model that its versions keep.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Declared<'a> {
@@ -229,7 +242,10 @@ impl Registry {
 
     /// Register a trainer step of a run as the next version of `name`.
     /// `gates`, when given, replace the model's declared gates. Registering
-    /// the same run and step twice returns the existing version.
+    /// the same run and step twice returns the existing version; a step
+    /// whose version would hold exactly what a version not archived holds
+    /// (the same model bytes and chain: a cached rerun) reuses that
+    /// version instead of registering another.
     pub async fn register(
         &self,
         run_id: &str,
@@ -237,7 +253,7 @@ impl Registry {
         name: &str,
         gates: Option<&[String]>,
         actor: &str,
-    ) -> Result<ModelVersion> {
+    ) -> Result<Registration> {
         self.register_declared(run_id, step_id, name, gates, Declared::default(), actor)
             .await
     }
@@ -252,7 +268,7 @@ impl Registry {
         gates: Option<&[String]>,
         declared: Declared<'_>,
         actor: &str,
-    ) -> Result<ModelVersion> {
+    ) -> Result<Registration> {
         let key = self
             .scope
             .key(name)
@@ -270,6 +286,20 @@ impl Registry {
         version.monitoring = declared.monitoring.cloned();
         version.rollout = declared.rollout.cloned();
         let gates_json = gates.map(|g| serde_json::to_string(g).expect("strings serialize"));
+        if let Some(existing) = self.identical_version(name, &version).await? {
+            // The same run and step registered before (a resumed run) is
+            // that registration, not a reuse.
+            let reused = existing.run_id != run.id || existing.step_id != step_id;
+            if let Some(gates) = &gates_json
+                && reused
+            {
+                self.meta.set_model_gates(key.as_str(), gates).await?;
+            }
+            return Ok(Registration {
+                version: self.version(name, existing.version).await?,
+                reused,
+            });
+        }
         let new = NewModelVersion {
             key: key.as_str(),
             run_id: &version.run_id,
@@ -296,15 +326,19 @@ impl Registry {
             numbered.version = next;
             serde_json::to_string(&numbered).expect("a model version serializes")
         };
-        match self.meta.register_model_version(&new, body, audit).await? {
+        let version = match self.meta.register_model_version(&new, body, audit).await? {
             Registered::Existing(body) => serde_json::from_str(&body).map_err(|e| {
                 RegistryError::Invalid(format!("stored model version is invalid: {e}"))
-            }),
+            })?,
             Registered::New(next) => {
                 version.version = next;
-                Ok(version)
+                version
             }
-        }
+        };
+        Ok(Registration {
+            version,
+            reused: false,
+        })
     }
 
     /// The gate expressions of model `name` (checked on every promotion); an
@@ -337,7 +371,7 @@ impl Registry {
     }
 
     /// The version a reference names: a given version, the version an alias
-    /// points at, or the latest.
+    /// points at, or the latest not archived.
     pub async fn resolve(&self, spec: &ModelSpec) -> Result<ModelVersion> {
         match spec {
             ModelSpec::Version(n, v) => self.version(n, *v).await,
@@ -354,11 +388,12 @@ impl Registry {
                 self.version(n, v).await
             }
             ModelSpec::Latest(n) => {
+                let archived = self.archived(n).await?;
                 let v = self
                     .versions(n)
                     .await?
-                    .last()
-                    .copied()
+                    .into_iter()
+                    .rfind(|v| !archived.contains(v))
                     .ok_or_else(|| RegistryError::NoModel(n.clone()))?;
                 self.version(n, v).await
             }
@@ -370,22 +405,37 @@ impl Registry {
         Ok(self.meta.model_versions(self.key(name)?.as_str()).await?)
     }
 
-    /// Every model of the tenant, with its version count, latest version,
-    /// aliases and gates.
+    /// Every model of the tenant with a version not archived, with its
+    /// version count, latest version, aliases and gates; archived
+    /// versions are not counted.
     pub async fn list(&self) -> Result<Vec<ModelSummary>> {
+        self.list_with(false).await
+    }
+
+    /// [`list`](Self::list), with `archived`: every model, its archived
+    /// versions counted and named.
+    pub async fn list_with(&self, archived: bool) -> Result<Vec<ModelSummary>> {
         // Only this tenant's keys: the default tenant's hold no `/`, every
         // other tenant's start with `TENANT/`.
-        let rows = self.meta.list_models(self.scope.prefix()).await?;
+        let rows = self.meta.list_models(self.scope.prefix(), archived).await?;
         let mut out = Vec::new();
         for r in rows {
             let Some(name) = self.scope.name_of(&r.key).map(str::to_string) else {
                 continue;
             };
+            if r.versions == 0 && !archived {
+                continue;
+            }
             out.push(ModelSummary {
                 aliases: self.aliases(&name).await?,
                 gates: serde_json::from_str(&r.gates_json).unwrap_or_default(),
                 versions: r.versions,
                 latest: r.latest,
+                archived: if archived {
+                    self.archived(&name).await?
+                } else {
+                    Vec::new()
+                },
                 name,
             });
         }

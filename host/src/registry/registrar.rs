@@ -3,7 +3,7 @@
 //! process. Not for the registry itself (see [`Registry`]).
 
 use super::{Registry, default_actor};
-use crate::pipeline::executor::{ModelRegistrar, ModelToRegister};
+use crate::pipeline::executor::{ModelRegistrar, ModelToRegister, Registered};
 use futures::future::BoxFuture;
 
 /// Registers a run's models in its tenant's registry.
@@ -13,12 +13,12 @@ impl ModelRegistrar for RunRegistrar {
     fn register<'a>(
         &'a self,
         model: &'a ModelToRegister<'a>,
-    ) -> BoxFuture<'a, Result<i64, Box<dyn std::error::Error + Send + Sync>>> {
+    ) -> BoxFuture<'a, Result<Registered, Box<dyn std::error::Error + Send + Sync>>> {
         Box::pin(async move {
             let registry =
                 Registry::for_tenant(model.meta.clone(), model.artifacts.clone(), model.tenant);
             let actor = default_actor();
-            let version = registry
+            let registration = registry
                 .register_declared(
                     model.run_id,
                     model.step,
@@ -31,15 +31,24 @@ impl ModelRegistrar for RunRegistrar {
                     &actor,
                 )
                 .await?;
-            for failed in crate::monitor::reference::build_references(&registry, &version).await {
-                tracing::warn!("monitor reference not built at registration: {failed}");
+            let version = registration.version;
+            if !registration.reused {
+                for failed in crate::monitor::reference::build_references(&registry, &version).await
+                {
+                    tracing::warn!("monitor reference not built at registration: {failed}");
+                }
             }
             if let Some(serving) = model.serving {
                 registry
                     .declare_serving(model.name, serving, model.pipeline, &actor)
                     .await?;
             }
-            Ok(version.version)
+            Ok(Registered {
+                name: model.name.to_owned(),
+                version: version.version,
+                step: model.step.to_owned(),
+                reused: registration.reused,
+            })
         })
     }
 }

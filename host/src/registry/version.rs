@@ -102,14 +102,18 @@ pub struct ModelVersion {
 pub struct ModelSummary {
     /// The model's name.
     pub name: String,
-    /// How many versions it has.
+    /// How many versions it has (without the archived ones unless they
+    /// were asked for).
     pub versions: i64,
-    /// Its highest version number.
+    /// Its highest version number (of those counted).
     pub latest: i64,
     /// Its aliases and the versions they point at.
     pub aliases: BTreeMap<String, i64>,
     /// Its gate expressions.
     pub gates: Vec<String>,
+    /// Its archived versions (listed only when asked for), ascending.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub archived: Vec<i64>,
 }
 
 /// A model reference: `NAME`, `NAME@ALIAS` or `NAME:VERSION`.

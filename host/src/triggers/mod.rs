@@ -608,7 +608,8 @@ impl Engine {
         match report {
             Ok(report) => {
                 let mut detail = outcome(&report.registered, report.error.as_deref());
-                for r in &report.registered {
+                // A reused version was judged when it was registered.
+                for r in report.registered.iter().filter(|r| !r.reused) {
                     if let Some(deploy) = plan.model_deploy.get(&r.name) {
                         let decision = self.deploy(f, &report.run_id, r, *deploy, &plan).await;
                         detail.push_str(&format!("; {decision}"));
@@ -637,9 +638,12 @@ fn outcome(registered: &[crate::pipeline::executor::Registered], error: Option<&
     }
     let versions: Vec<String> = registered
         .iter()
-        .map(|r| format!("{}:{}", r.name, r.version))
+        .map(|r| match r.reused {
+            true => format!("reused {}:{} (identical model)", r.name, r.version),
+            false => format!("registered {}:{}", r.name, r.version),
+        })
         .collect();
-    format!("registered {}", versions.join(", "))
+    versions.join(", ")
 }
 
 /// Records a firing's run id as soon as its run has one.

@@ -4,9 +4,7 @@
 //! Not for what one step does (see [`step`](super::step)).
 
 use super::error::{ExecError, StepAbort};
-use super::{
-    ModelToRegister, Registered, RunCtx, RunObserver, RunReport, StepReport, skipped_report,
-};
+use super::{ModelToRegister, RunCtx, RunObserver, RunReport, StepReport, skipped_report};
 use crate::artifacts::ArtifactDigest;
 use crate::meta::{MetaError, NewRun, RunStatus};
 use crate::pipeline::plan::PlannedStep;
@@ -212,11 +210,7 @@ impl RunCtx<'_> {
                     .register(&model)
                     .await
                     .map_err(ExecError::Registry)?;
-                registered.push(Registered {
-                    name: name.to_string(),
-                    version,
-                    step: step.id.clone(),
-                });
+                registered.push(version);
             }
         }
         crate::crash::point("run-before-finish");

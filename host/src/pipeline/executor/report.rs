@@ -78,6 +78,10 @@ pub struct Registered {
     pub version: i64,
     /// The trainer step whose model it is.
     pub step: String,
+    /// The version existed already, holding the very same model (the same
+    /// bytes and chain): it was reused, not registered again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// Told about each step as the run goes (the CLI draws progress from it).
@@ -108,11 +112,12 @@ pub trait RunObserver: Send + Sync {
 /// version it has). The model registry implements it; the executor does
 /// not depend on the registry.
 pub trait ModelRegistrar: Send + Sync {
-    /// Register `model`; the version it has.
+    /// Register `model`: the version it has, and whether that version
+    /// existed already with the very same model (then it is reused).
     fn register<'a>(
         &'a self,
         model: &'a ModelToRegister<'a>,
-    ) -> futures::future::BoxFuture<'a, Result<i64, Box<dyn std::error::Error + Send + Sync>>>;
+    ) -> futures::future::BoxFuture<'a, Result<Registered, Box<dyn std::error::Error + Send + Sync>>>;
 }
 
 /// A model a run trained, to register under `name`.
