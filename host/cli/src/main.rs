@@ -12,6 +12,7 @@ mod gc;
 mod inspect;
 mod lineage;
 mod models;
+mod models_view;
 mod monitor;
 mod new;
 mod output;
