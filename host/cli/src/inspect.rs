@@ -13,6 +13,7 @@ pub enum PluginCommand {
     Inspect {
         /// A component file (.wasm).
         file: PathBuf,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -27,6 +28,7 @@ pub enum PluginCommand {
         /// A value for a required param, NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },

@@ -286,3 +286,41 @@ fn keep_freed_memory() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument and subcommand of every command, the paths of those
+    /// `--help` leaves undescribed.
+    fn undescribed(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                out.push(sub_path.clone());
+            }
+            undescribed(sub, &sub_path, out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_argument_is_described_in_its_help() {
+        let mut missing = Vec::new();
+        undescribed(&Cli::command(), "sluice", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "undescribed in --help:\n{}",
+            missing.join("\n")
+        );
+    }
+}

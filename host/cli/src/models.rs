@@ -21,6 +21,7 @@ pub enum ModelsCommand {
         /// every version is archived.
         #[arg(long)]
         all: bool,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -35,34 +36,45 @@ pub enum ModelsCommand {
     /// Show a model (NAME: its versions) or one version (NAME:VERSION,
     /// NAME@ALIAS): chain, trainer, metrics, data, lineage.
     Show {
+        /// NAME, NAME:VERSION or NAME@ALIAS.
         spec: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Compare two versions: metrics, params, plugins and data side by side.
     Compare {
+        /// The model's name.
         name: String,
+        /// The first version (the baseline of the differences).
         v1: i64,
+        /// The second version.
         v2: i64,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Register a trainer step of a recorded run as a new model version.
     Register {
+        /// The run: its id, or a unique prefix of one.
         run: String,
+        /// The trainer step of that run whose model is registered.
         step: String,
+        /// The model's name (created at its first version).
         #[arg(long)]
         name: String,
         /// Promotion gates (replace the model's gates), e.g.
         /// "evaluate.roc_auc >= 0.9". Repeatable.
         #[arg(long = "gate")]
         gates: Vec<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Point an alias at a version, after re-hashing its stored model,
     /// fitted states and plugin components and checking the model's gates.
     Promote {
+        /// The model's name.
         name: String,
         version: i64,
         /// The alias, e.g. staging or production.
@@ -77,18 +89,24 @@ pub enum ModelsCommand {
         /// Who is acting (default: SLUICE_ACTOR or the login name).
         #[arg(long)]
         actor: Option<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Move an alias back to the version that held it before.
     Rollback {
+        /// The model's name.
         name: String,
+        /// The alias to move back, e.g. production.
         #[arg(long)]
         alias: String,
+        /// Why (recorded in the audit history).
         #[arg(long, default_value = "")]
         reason: String,
+        /// Who is acting (default: SLUICE_ACTOR or the login name).
         #[arg(long)]
         actor: Option<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -101,6 +119,7 @@ pub enum ModelsCommand {
         sluice models route churn --mirror staging=5 --reason 'shadow the retrained model'\n  \
         sluice models route churn --clear")]
     Route {
+        /// The model's name.
         name: String,
         /// Weights by arm (an alias, or vN for version N), e.g.
         /// production=90,canary=10. Requests for the bare name go to one
@@ -133,6 +152,7 @@ pub enum ModelsCommand {
         /// Who is acting (default: SLUICE_ACTOR or the login name).
         #[arg(long)]
         actor: Option<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -151,17 +171,21 @@ pub enum ModelsCommand {
     /// rollbacks, route changes. With --at, which version each alias held
     /// at that time.
     History {
+        /// The model's name.
         name: String,
         /// A time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC).
         #[arg(long)]
         at: Option<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// A model card (Markdown, or --json) for one version.
     Card {
+        /// The model's name.
         name: String,
         version: i64,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
         /// Write to a file instead of standard output, replacing a regular

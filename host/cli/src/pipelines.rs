@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub enum PipelinesCommand {
     /// Recorded pipeline versions: name, version, definition sha256, runs.
     List {
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -16,6 +17,7 @@ pub enum PipelinesCommand {
     Show {
         /// The pipeline's name (its `[pipeline] name`).
         name: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
         /// Also print the text of each recorded definition.

@@ -13,6 +13,7 @@ pub enum RunsCommand {
         /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -21,6 +22,7 @@ pub enum RunsCommand {
     Show {
         /// A run id, or a unique prefix of one.
         run: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
         /// Print each step's full log.
@@ -34,6 +36,7 @@ pub enum RunsCommand {
         run_a: String,
         /// A run id, or a unique prefix of one.
         run_b: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },

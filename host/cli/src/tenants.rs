@@ -18,17 +18,21 @@ pub enum TenantsCommand {
         /// Caps to set, as CAP=VALUE (repeatable).
         #[arg(value_name = "CAP=VALUE")]
         caps: Vec<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// List tenants with their caps.
     List {
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show a tenant: its caps, its storage use and its runs.
     Show {
+        /// The tenant's name.
         name: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -36,10 +40,12 @@ pub enum TenantsCommand {
     /// started with.
     #[command(after_help = caps_help())]
     Set {
+        /// The tenant's name.
         name: String,
         /// Caps to set, as CAP=VALUE (at least one).
         #[arg(value_name = "CAP=VALUE", required = true)]
         caps: Vec<String>,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -58,23 +64,28 @@ pub enum TokenCommand {
         /// --tenant's id, which a positional of the same id would set.)
         #[arg(value_name = "TENANT")]
         name: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// A tenant's tokens (ids, dates; never the tokens themselves).
     List {
+        /// The tenant whose tokens are listed.
         #[arg(value_name = "TENANT")]
         name: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Revoke a token by its id: a running server refuses it from its
     /// next request on.
     Revoke {
+        /// The tenant the token acts as.
         #[arg(value_name = "TENANT")]
         name: String,
         /// The token's id (`tok-...`), from `tenants token list`.
         id: String,
+        /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
