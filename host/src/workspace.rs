@@ -63,6 +63,11 @@ pub struct WorkspaceSettings {
     /// `sluice` command compiles in a bounded child of itself
     /// ([`Compiler::this_executable`]).
     pub compiler: Compiler,
+    /// The command only reads: a home that is not there is not created.
+    /// Its metadata store is then an empty one in memory (no runs, no
+    /// models, the default tenant with its default caps), its artifact
+    /// store reads nothing, and plugins compile without the home's cache.
+    pub read_only: bool,
 }
 
 impl WorkspaceSettings {
@@ -74,6 +79,7 @@ impl WorkspaceSettings {
             tenant: DEFAULT_TENANT.to_string(),
             store: None,
             compiler: Compiler::InProcess,
+            read_only: false,
         }
     }
 
@@ -93,6 +99,12 @@ impl WorkspaceSettings {
     /// Compile plugins with `compiler`.
     pub fn compiler(mut self, compiler: Compiler) -> Self {
         self.compiler = compiler;
+        self
+    }
+
+    /// Only read: create nothing (see [`read_only`](Self::read_only)).
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -158,6 +170,13 @@ impl Workspace {
         self.settings.home.join("cache").join("compiled")
     }
 
+    /// Whether the workspace only reads and its home holds no metadata
+    /// database: then nothing was ever recorded there, and nothing is
+    /// created.
+    pub fn is_absent(&self) -> bool {
+        self.settings.read_only && !self.db_path().exists()
+    }
+
     /// Create the home directory if it is not there.
     pub fn ensure(&self) -> Result<(), WorkspaceError> {
         std::fs::create_dir_all(&self.settings.home).map_err(|error| WorkspaceError::CreateHome {
@@ -169,8 +188,12 @@ impl Workspace {
     /// The metadata store (created and migrated if new), closed by
     /// [`close`](Self::close).
     pub async fn meta(&self) -> Result<MetaStore, WorkspaceError> {
-        self.ensure()?;
-        let meta = MetaStore::open_path(&self.db_path()).await?;
+        let meta = if self.is_absent() {
+            MetaStore::open_empty().await?
+        } else {
+            self.ensure()?;
+            MetaStore::open_path(&self.db_path()).await?
+        };
         self.opened
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -199,6 +222,13 @@ impl Workspace {
     pub fn store_root(&self) -> Result<ArtifactStore, WorkspaceError> {
         match &self.settings.store {
             Some(url) => Ok(StoreLocation::parse(url)?.open(&RetryPolicy::from_env()?)?),
+            // A home never made has no artifacts, and reading it makes
+            // no directory.
+            None if self.is_absent() => Ok(ArtifactStore::named(
+                std::sync::Arc::new(object_store::memory::InMemory::new()),
+                "artifacts",
+                self.settings.home.display().to_string(),
+            )),
             None => {
                 self.ensure()?;
                 Ok(ArtifactStore::local(&self.settings.home)?)
@@ -222,7 +252,7 @@ impl Workspace {
     /// with the workspace's compiler under the tenant's caps.
     pub fn runtime_for(&self, tenant: &Tenant) -> Result<Runtime, WorkspaceError> {
         Ok(Runtime::with_options(RuntimeOptions {
-            cache_dir: Some(self.compile_cache()),
+            cache_dir: (!self.is_absent()).then(|| self.compile_cache()),
             compiler: self.settings.compiler.clone(),
             compile_limits: tenant.caps.compile_limits(),
             ..RuntimeOptions::default()

@@ -1,7 +1,7 @@
 //! What the CLI prints to a terminal: a plugin's terminal escapes (in its
 //! log, its error, its version and doc) are shown escaped, in human output
 //! and in JSON; a trap's stored error has no host backtrace; a reader that
-//! goes away ends the output quietly.
+//! goes away ends the output quietly; read-only commands create no home.
 
 use crate::support::*;
 use std::path::Path;
@@ -198,4 +198,56 @@ fn a_closed_stdout_ends_the_output_quietly() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Commands that only read, pointed at a home that was never made, answer
+/// as an empty home would, say on stderr that there is no home there, and
+/// create nothing: no directory, no database, no compile cache.
+#[test]
+fn read_only_commands_on_a_missing_home_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("never-made");
+    let logreg = plugin("logreg");
+    let commands: [&[&str]; 8] = [
+        &["runs", "list", "--json"],
+        &["models", "list", "--json"],
+        &["pipelines", "list", "--json"],
+        &["tenants", "list", "--json"],
+        &["triggers", "list"],
+        &["monitor", "show", "churn"],
+        &["gc"],
+        &["plugin", "inspect", logreg.to_str().unwrap()],
+    ];
+    for args in commands {
+        let out = sluice(&home).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(!home.exists(), "{args:?} created {}", home.display());
+        if args[0] != "plugin" {
+            let err = stderr(&out);
+            assert!(err.contains("no sluice home at"), "{args:?}: {err}");
+            assert!(err.contains("nothing was created"), "{args:?}: {err}");
+        }
+    }
+    let runs = ok_json(&home, &["runs", "list", "--json"]);
+    assert_eq!(runs, serde_json::json!([]));
+    let tenants = ok_json(&home, &["tenants", "list", "--json"]);
+    assert!(tenants.to_string().contains("\"default\""), "{tenants}");
+    let out = sluice(&home)
+        .args(["runs", "show", "abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no run with id `abc`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!home.exists());
+    // A command that writes still makes the home.
+    let out = sluice(&home)
+        .args(["tenants", "create", "lab"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(home.join("sluice.db").is_file());
 }

@@ -203,6 +203,7 @@ fn main() -> ExitCode {
         .tenant(cli.tenant.clone())
         .compiler(sluice::runtime::Compiler::this_executable());
     settings.store = cli.store.clone();
+    settings.read_only = reads_only(&command);
     let home = match settings.open() {
         Ok(home) => home,
         Err(sluice::WorkspaceError::TenantName { message, .. }) => {
@@ -214,6 +215,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Said only where there is no directory at all: an empty one given on
+    // purpose (a new home) is a home with nothing recorded yet.
+    if home.is_absent() && !home.home().exists() && !matches!(command, Command::Plugin(_)) {
+        errln!(
+            "note: no sluice home at {} (nothing recorded; --home or SLUICE_HOME names \
+             another); nothing was created",
+            home.home().display()
+        );
+    }
     let result = runtime.block_on(async move {
         let result = match command {
             Command::Run(args) => run::run(&home, args).await,
@@ -262,6 +272,42 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         None => code,
+    }
+}
+
+/// Whether `command` only reads the home: a home that is not there is then
+/// not created (it answers as an empty one).
+fn reads_only(command: &Command) -> bool {
+    use models::ModelsCommand as M;
+    use tenants::{TenantsCommand as T, TokenCommand};
+    match command {
+        Command::Runs(cmd) => matches!(
+            cmd,
+            runs::RunsCommand::List { .. }
+                | runs::RunsCommand::Show { .. }
+                | runs::RunsCommand::Diff { .. }
+        ),
+        Command::Models(cmd) => matches!(
+            cmd,
+            M::List { .. }
+                | M::Show { .. }
+                | M::Compare { .. }
+                | M::History { .. }
+                | M::Card { .. }
+        ),
+        Command::Tenants(cmd) => matches!(
+            cmd,
+            T::List { .. } | T::Show { .. } | T::Token(TokenCommand::List { .. })
+        ),
+        Command::Triggers(cmd) => !matches!(cmd, triggers::TriggersCommand::Run(_)),
+        Command::Monitor(cmd) => matches!(cmd, monitor::MonitorCommand::Show(_)),
+        Command::Gc(args) => !args.yes,
+        Command::Artifacts(_)
+        | Command::Plugin(_)
+        | Command::Predict(_)
+        | Command::Lineage(_)
+        | Command::Pipelines(_) => true,
+        _ => false,
     }
 }
 

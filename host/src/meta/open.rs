@@ -240,6 +240,42 @@ impl MetaStore {
         })
     }
 
+    /// An empty store in memory, migrated (the default tenant and
+    /// nothing else), gone when closed: what a read-only command sees of a
+    /// home that was never made. One connection, so every query sees the
+    /// one database.
+    pub async fn open_empty() -> Result<Self> {
+        let url = "sqlite::memory:";
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| MetaError::Open {
+                url: url.to_owned(),
+                source,
+            })?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|source| MetaError::Open {
+                url: url.to_owned(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| MetaError::Migrate {
+                url: url.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            leases: std::sync::Arc::new(super::leases::Leases::new(None)),
+        })
+    }
+
     /// Opens the SQLite file at `path`; see [`open`](Self::open).
     pub async fn open_path(path: &Path) -> Result<Self> {
         let url = path.to_str().ok_or_else(|| MetaError::UnsupportedUrl {
