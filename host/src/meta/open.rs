@@ -87,14 +87,19 @@ async fn connect_and_migrate(
     connections: u32,
 ) -> Result<SqlitePool> {
     let pool = connect(url, options, connections).await?;
+    migrate(url, &pool).await?;
+    Ok(pool)
+}
+
+/// Applies the pending migrations to the database of `pool`.
+async fn migrate(url: &str, pool: &SqlitePool) -> Result<()> {
     sqlx::migrate!("./migrations")
-        .run(&pool)
+        .run(pool)
         .await
         .map_err(|source| MetaError::Migrate {
             url: url.to_owned(),
             source,
-        })?;
-    Ok(pool)
+        })
 }
 
 /// A pool of `connections` over `options`.
@@ -263,13 +268,7 @@ impl MetaStore {
                 url: url.to_owned(),
                 source,
             })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|source| MetaError::Migrate {
-                url: url.to_owned(),
-                source,
-            })?;
+        migrate(url, &pool).await?;
         Ok(Self {
             pool,
             leases: std::sync::Arc::new(super::leases::Leases::new(None)),
