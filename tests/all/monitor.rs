@@ -659,7 +659,9 @@ fn rollouts_hold_without_traffic_promote_a_good_candidate_across_a_kill_and_roll
 
     // (b) A candidate worse on live labels fails its intervals and is
     // rolled back after failure_limit of them; production stays v2.
-    ok_json(&home, &["models", "rollout", MODEL, "3", "--json"]);
+    // NAME:VERSION names the candidate as NAME VERSION did for v2.
+    let v3 = format!("{MODEL}:3");
+    ok_json(&home, &["models", "rollout", &v3, "--json"]);
     let failed = wait_rollout(&home, 60, "v3 was not rolled back", |s| {
         s["state"] != "running"
     });

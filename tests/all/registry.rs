@@ -225,6 +225,56 @@ fn register_promote_refuse_force_rollback_and_history() {
     assert_eq!(row("data source")["same"], false);
     assert_eq!(row("trainer")["same"], true);
     assert_eq!(row("metric evaluate.roc_auc")["same"], false);
+    // One address syntax: NAME:VERSION and NAME@ALIAS name the same
+    // versions as NAME V1 V2.
+    let production = format!("{MODEL}@production");
+    let by_address = ok_json(
+        &home,
+        &[
+            "models",
+            "compare",
+            &format!("{MODEL}:2"),
+            &production,
+            "--json",
+        ],
+    );
+    assert_eq!(by_address["versions"], serde_json::json!([2, 1]));
+    assert_eq!(
+        by_address["rows"].as_array().unwrap().len(),
+        cmp["rows"].as_array().unwrap().len()
+    );
+    let card_at = ok_json(&home, &["models", "card", &production, "--json"]);
+    assert_eq!(card_at["model"]["version"], 1);
+    for (args, needle) in [
+        (
+            vec!["promote", MODEL, "--to", "staging"],
+            "names no version",
+        ),
+        (
+            vec!["promote", &production, "2", "--to", "staging"],
+            "already names a version",
+        ),
+        (
+            vec!["compare", MODEL, "1", "two"],
+            "`two` is not a version number",
+        ),
+    ] {
+        let out = sluice(&home).arg("models").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    let staged = ok_json(
+        &home,
+        &[
+            "models",
+            "promote",
+            &production,
+            "--to",
+            "staging",
+            "--json",
+        ],
+    );
+    assert_eq!(staged["to_version"], 1);
     let card = sluice(&home)
         .args(["models", "card", MODEL, "2"])
         .output()

@@ -43,13 +43,15 @@ pub enum ModelsCommand {
         json: bool,
     },
     /// Compare two versions: metrics, params, plugins and data side by side.
+    #[command(after_help = "Examples:\n  \
+        sluice models compare churn:3 churn:4\n  \
+        sluice models compare churn@production churn:5\n  \
+        sluice models compare churn 3 4")]
     Compare {
-        /// The model's name.
-        name: String,
-        /// The first version (the baseline of the differences).
-        v1: i64,
-        /// The second version.
-        v2: i64,
+        /// The two versions, each NAME:VERSION or NAME@ALIAS; or NAME
+        /// then the two version numbers.
+        #[arg(num_args = 2..=3, required = true, value_name = "VERSION")]
+        versions: Vec<String>,
         /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -73,10 +75,17 @@ pub enum ModelsCommand {
     },
     /// Point an alias at a version, after re-hashing its stored model,
     /// fitted states and plugin components and checking the model's gates.
+    #[command(after_help = "Examples:\n  \
+        sluice models promote churn:4 --to production\n  \
+        sluice models promote churn@staging --to production\n  \
+        sluice models promote churn 4 --to production")]
     Promote {
-        /// The model's name.
+        /// The version: NAME:VERSION or NAME@ALIAS (the version the alias
+        /// holds), or NAME with the version number after it.
+        #[arg(value_name = "MODEL")]
         name: String,
-        version: i64,
+        /// The version number, when MODEL is a bare name.
+        version: Option<String>,
         /// The alias, e.g. staging or production.
         #[arg(long = "to")]
         alias: String,
@@ -182,9 +191,12 @@ pub enum ModelsCommand {
     },
     /// A model card (Markdown, or --json) for one version.
     Card {
-        /// The model's name.
+        /// The version: NAME (its latest), NAME:VERSION or NAME@ALIAS, or
+        /// NAME with the version number after it.
+        #[arg(value_name = "MODEL")]
         name: String,
-        version: i64,
+        /// The version number, when MODEL is a bare name.
+        version: Option<String>,
         /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -193,6 +205,38 @@ pub enum ModelsCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// The version a command names, in the one address syntax of the registry:
+/// `NAME:VERSION` or `NAME@ALIAS` (a bare `NAME`, its latest version, only
+/// where `latest` allows), or the older `NAME VERSION` as two arguments.
+pub(crate) async fn named_version(
+    reg: &Registry,
+    model: &str,
+    version: Option<&str>,
+    latest: bool,
+) -> anyhow::Result<sluice::registry::ModelVersion> {
+    let spec = match version {
+        Some(v) => {
+            let number = v.trim_start_matches('v').parse().map_err(|_| {
+                anyhow::anyhow!("`{v}` is not a version number (give NAME:VERSION, e.g. churn:4)")
+            })?;
+            if model.contains([':', '@']) {
+                anyhow::bail!(
+                    "`{model}` already names a version: give NAME:VERSION alone, or NAME VERSION"
+                );
+            }
+            ModelSpec::Version(model.to_owned(), number)
+        }
+        None => ModelSpec::parse(model)?,
+    };
+    if let (ModelSpec::Latest(name), false) = (&spec, latest) {
+        anyhow::bail!(
+            "`{name}` names no version: give NAME:VERSION (e.g. {name}:4) or NAME@ALIAS \
+             (e.g. {name}@staging)"
+        );
+    }
+    Ok(reg.resolve(&spec).await?)
 }
 
 /// What a `route` line of the history set, for people.
@@ -325,18 +369,33 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
                 }
             }
         }
-        ModelsCommand::Compare { name, v1, v2, json } => {
-            let a = reg.version(&name, v1).await?;
-            let b = reg.version(&name, v2).await?;
+        ModelsCommand::Compare { versions, json } => {
+            let (a, b) = match versions.as_slice() {
+                [name, v1, v2] => (
+                    named_version(&reg, name, Some(v1), false).await?,
+                    named_version(&reg, name, Some(v2), false).await?,
+                ),
+                [a, b] => (
+                    named_version(&reg, a, None, false).await?,
+                    named_version(&reg, b, None, false).await?,
+                ),
+                _ => unreachable!("clap takes two or three"),
+            };
             let rows = compare_rows(&a, &b);
+            let (v1, v2) = (a.version, b.version);
             if json {
                 print_json(&serde_json::json!({
-                    "name": name,
+                    "name": a.name,
+                    "names": [&a.name, &b.name],
                     "versions": [v1, v2],
                     "rows": rows.iter().map(|(k, x, y)| serde_json::json!({"field": k, "a": x, "b": y, "same": x == y})).collect::<Vec<_>>(),
                 }))?;
             } else {
-                let mut t = table(&["field", &format!("v{v1}"), &format!("v{v2}"), ""]);
+                let head = |v: &sluice::registry::ModelVersion| match a.name == b.name {
+                    true => format!("v{}", v.version),
+                    false => format!("{}:{}", v.name, v.version),
+                };
+                let mut t = table(&["field", &head(&a), &head(&b), ""]);
                 for (k, x, y) in rows {
                     let mark = if x == y { "" } else { "≠" };
                     t.add_row(vec![k, x, y, mark.to_string()]);
@@ -392,8 +451,10 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
             json,
         } => {
             let actor = actor.unwrap_or_else(default_actor);
+            let v = named_version(&reg, &name, version.as_deref(), false).await?;
+            let name = v.name;
             let p = reg
-                .promote(&name, version, &alias, &reason, force, &actor)
+                .promote(&name, v.version, &alias, &reason, force, &actor)
                 .await?;
             if json {
                 print_json(&p)?;
@@ -565,7 +626,8 @@ pub async fn models(home: &Workspace, cmd: ModelsCommand) -> anyhow::Result<Exit
             json,
             output,
         } => {
-            let v = reg.version(&name, version).await?;
+            let v = named_version(&reg, &name, version.as_deref(), true).await?;
+            let name = v.name.clone();
             let events = reg.history(&name).await?;
             let top = top_features(&reg, &v).await?;
             let text = if json {

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
-    /// NAME VERSION to start a rollout; or `status`, `pause`, `resume` or
-    /// `abort`, then NAME.
-    #[arg(num_args = 2, required = true, value_names = ["NAME|ACTION", "VERSION|NAME"])]
+    /// NAME:VERSION (or NAME@ALIAS, or NAME VERSION) to start a rollout;
+    /// or `status`, `pause`, `resume` or `abort`, then NAME.
+    #[arg(num_args = 1..=2, required = true, value_names = ["MODEL|ACTION", "VERSION|NAME"])]
     pub args: Vec<String>,
     /// The alias the candidate takes over.
     #[arg(long, default_value = "production")]
@@ -58,7 +58,13 @@ pub async fn rollout(
         limits: tenant.caps.call_limits(),
     };
     let actor = args.actor.clone().unwrap_or_else(default_actor);
-    let (first, second) = (args.args[0].as_str(), args.args[1].as_str());
+    let first = args.args[0].as_str();
+    let second = args.args.get(1).map(String::as_str);
+    if matches!(first, "status" | "pause" | "resume" | "abort") && second.is_none() {
+        anyhow::bail!("`sluice models rollout {first}` needs the model's NAME after it");
+    }
+    // The model of `status|pause|resume|abort NAME`.
+    let named = second.unwrap_or_default();
     let control = match first {
         "pause" => Some(Control::Pause),
         "resume" => Some(Control::Resume),
@@ -66,31 +72,27 @@ pub async fn rollout(
         _ => None,
     };
     let row = if first == "status" {
-        reg.versions(second).await?;
-        match reg.meta.latest_rollout(reg.tenant(), second).await? {
+        reg.versions(named).await?;
+        match reg.meta.latest_rollout(reg.tenant(), named).await? {
             Some(row) => row,
             None => {
                 if args.json {
                     print_json(&serde_json::Value::Null)?;
                 } else {
-                    outln!("model `{second}` has never been rolled out");
+                    outln!("model `{named}` has never been rolled out");
                 }
                 return Ok(ExitCode::SUCCESS);
             }
         }
     } else if let Some(control) = control {
         rollouts
-            .control(second, control, &actor)
+            .control(named, control, &actor)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
-        let version: i64 = second.trim_start_matches('v').parse().map_err(|_| {
-            anyhow::anyhow!(
-                "`{second}` is not a version number: give NAME VERSION (e.g. churn 4), or \
-                 status|pause|resume|abort NAME"
-            )
-        })?;
-        let declared = reg.version(first, version).await?.rollout;
+        let candidate = super::models::named_version(reg, first, second, false).await?;
+        let (first, version) = (candidate.name.as_str(), candidate.version);
+        let declared = candidate.rollout.clone();
         let mut spec = declared.unwrap_or_default();
         if let Some(steps) = args.steps {
             spec.steps = steps;
