@@ -190,3 +190,50 @@ fn a_run_without_evaluator_or_explainer_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn a_regressor_gets_no_confusion_matrix_and_a_grid_keeps_its_order() {
+    let home = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("pipelines/diabetes.toml"))
+        .unwrap()
+        .replace(
+            "path = \"data/diabetes.csv\"",
+            &format!(
+                "path = {:?}",
+                root()
+                    .join("pipelines/data/diabetes.csv")
+                    .display()
+                    .to_string()
+            ),
+        )
+        .replace(
+            "plugin_dirs = [\"../target/wasm32-wasip2/release\"]",
+            &format!("plugin_dirs = [{:?}]", plugin_dir().display().to_string()),
+        );
+    let pipeline = home.path().join("diabetes.toml");
+    std::fs::write(&pipeline, text).unwrap();
+    let report = run(home.path(), &pipeline);
+    assert_eq!(report["status"], "succeeded", "{report}");
+    let id = report["run_id"].as_str().unwrap();
+    let text = show(home.path(), id, &["--explain"]);
+    assert!(
+        text.contains(
+            "confusion matrix of step evaluate (regression-eval): not available: \
+             the model of trainer step ridge is a regressor"
+        ),
+        "{text}"
+    );
+    let grid = table_after(
+        &text,
+        "partial dependence of step pdp (partial-dependence): 10 of 10 grid points",
+    );
+    let at: Vec<f64> = grid
+        .iter()
+        .map(|r| r[0].strip_prefix("bmi=").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(at.len(), 10, "{text}");
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "not in grid order:\n{text}"
+    );
+}

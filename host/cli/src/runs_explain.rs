@@ -12,8 +12,13 @@
 //! the counted rows are not the evaluator's `rows` metric (it scored
 //! another part) no matrix is shown, and the reason is.
 //!
+//! A regressor's evaluator gets no matrix: the trainer's predictions
+//! have no `p_<class>` column.
+//!
 //! An explainer step stored its global attributions (`explanation`);
-//! the features shown are the 10 of largest magnitude.
+//! the features shown are the 10 of largest magnitude. Attributions all
+//! named `feature=value` are a partial-dependence grid, not importances:
+//! they are shown in grid order (at most [`MAX_GRID`] points).
 
 use super::output::{outln, table};
 use super::runs_checks::{fmt_num, read_json};
@@ -26,6 +31,9 @@ use std::collections::BTreeMap;
 
 /// How many features `--explain` shows per explainer step.
 pub const TOP_FEATURES: usize = 10;
+
+/// How many points of a partial-dependence grid `--explain` shows.
+pub const MAX_GRID: usize = 50;
 
 /// An evaluator step's confusion matrix, or why there is none.
 pub struct Confusion {
@@ -43,6 +51,9 @@ pub struct Confusion {
 pub struct Features {
     pub step: String,
     pub plugin: String,
+    /// The attributions are a grid (`feature=value`, in grid order), not
+    /// importances.
+    pub grid: bool,
     pub total: usize,
     pub top: Vec<(String, f64)>,
 }
@@ -66,6 +77,7 @@ impl Explain {
             "features": self.features.iter().map(|f| json!({
                 "step": f.step,
                 "plugin": f.plugin,
+                "kind": if f.grid { "grid" } else { "importance" },
                 "total": f.total,
                 "top": f.top.iter().map(|(name, score)| json!({"feature": name, "score": score})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
@@ -122,12 +134,19 @@ pub async fn load_explain(store: &ArtifactStore, run: &RunRecord) -> anyhow::Res
                 )
             })
             .collect();
-        all.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let grid = !all.is_empty() && all.iter().all(|(name, _)| name.contains('='));
+        let shown = if grid {
+            MAX_GRID
+        } else {
+            all.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+            TOP_FEATURES
+        };
         features.push(Features {
             step: s.step_id.clone(),
             plugin: s.plugin_name.clone(),
+            grid,
             total: all.len(),
-            top: all.into_iter().take(TOP_FEATURES).collect(),
+            top: all.into_iter().take(shown).collect(),
         });
     }
     Ok(Explain {
@@ -166,6 +185,14 @@ async fn count(
     }
     let truth = column(store, holdout, &c.target, &eval.step_id).await?;
     let predicted = column(store, predictions, "prediction", &trainer.step_id).await?;
+    if !predicted.1 {
+        return Err(format!(
+            "the model of trainer step {} is a regressor (its predictions have no p_<class> column)",
+            trainer.step_id
+        ));
+    }
+    let (truth, _) = truth;
+    let predicted = predicted.0;
     if truth.len() != predicted.len() {
         return Err(format!(
             "{} holdout rows but {} predictions",
@@ -216,23 +243,29 @@ async fn count(
 }
 
 /// Column `name` of the Parquet table `digest`, each value as text
-/// (whole floats as integers, so `1.0` and `1` are one label).
+/// (whole floats as integers, so `1.0` and `1` are one label), and
+/// whether the table has a `p_<class>` column (a classifier's output).
 async fn column(
     store: &ArtifactStore,
     digest: &ArtifactDigest,
     name: &str,
     step: &str,
-) -> Result<Vec<Option<String>>, String> {
+) -> Result<(Vec<Option<String>>, bool), String> {
     let bytes = store
         .get(digest)
         .await
         .map_err(|e| format!("reading {digest} of step {step}: {e}"))?;
-    let batch = sluice::data::read_parquet_columns(bytes, &|n| n == name)
+    let batch = sluice::data::read_parquet_columns(bytes, &|n| n == name || n.starts_with("p_"))
         .map_err(|e| format!("reading {digest} of step {step}: {e}"))?;
+    let classes = batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.name().starts_with("p_"));
     let array = batch
         .column_by_name(name)
         .ok_or_else(|| format!("the table {digest} of step {step} has no column `{name}`"))?;
-    (0..array.len())
+    let texts = (0..array.len())
         .map(|i| {
             if array.is_null(i) {
                 return Ok(None);
@@ -243,7 +276,8 @@ async fn column(
                 _ => text,
             }))
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    Ok((texts, classes))
 }
 
 /// Prints the confusion matrices and top features, or one line saying
@@ -288,7 +322,21 @@ pub fn print_explain(e: &Explain) {
         }
         outln!("{t}");
     }
-    for f in &e.features {
+    for f in e.features.iter().filter(|f| f.grid) {
+        outln!(
+            "\npartial dependence of step {} ({}): {} of {} grid points, in grid order",
+            f.step,
+            f.plugin,
+            f.top.len(),
+            f.total
+        );
+        let mut t = table(&["grid point", "average output"]);
+        for (name, score) in &f.top {
+            t.add_row(vec![name.clone(), fmt_num(*score)]);
+        }
+        outln!("{t}");
+    }
+    for f in e.features.iter().filter(|f| !f.grid) {
         outln!(
             "\ntop features of step {} ({}): {} of {}, by magnitude",
             f.step,
