@@ -29,6 +29,7 @@ mod output_files;
 mod plan_checks;
 mod registry;
 mod registry_tenants;
+mod runs_views;
 pub mod s3;
 mod s3_datasets;
 mod search;

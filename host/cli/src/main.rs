@@ -23,6 +23,8 @@ mod prune;
 mod rollout;
 mod run;
 mod runs;
+mod runs_checks;
+mod runs_explain;
 mod serve;
 mod store;
 mod tenants;

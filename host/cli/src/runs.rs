@@ -28,6 +28,17 @@ pub enum RunsCommand {
         /// Print each step's full log.
         #[arg(long)]
         logs: bool,
+        /// Also print each validator step's checks as a table: check,
+        /// column, passed or FAILED (failed first), the observed value and
+        /// the bound. With --json, adds a `checks` array.
+        #[arg(long)]
+        checks: bool,
+        /// Also print each evaluator step's confusion matrix (counted from
+        /// the trainer's stored holdout predictions) and each explainer
+        /// step's top 10 features by importance. With --json, adds an
+        /// `explain` object.
+        #[arg(long)]
+        explain: bool,
     },
     /// What differs between two runs: pipeline, seed, steps, plugins,
     /// params, inputs, outputs, metrics. Exit 0 either way.
@@ -77,10 +88,32 @@ pub async fn runs(home: &Workspace, cmd: RunsCommand) -> anyhow::Result<ExitCode
                 outln!("{t}");
             }
         }
-        RunsCommand::Show { run, json, logs } => {
+        RunsCommand::Show {
+            run,
+            json,
+            logs,
+            checks,
+            explain,
+        } => {
             let r = meta.get_run_in(tenant, &run).await?;
+            // The artifact store is opened only when a flag needs it.
+            let checks = match checks {
+                true => Some(super::runs_checks::load_checks(&home.artifacts()?, &r).await?),
+                false => None,
+            };
+            let explain = match explain {
+                true => Some(super::runs_explain::load_explain(&home.artifacts()?, &r).await?),
+                false => None,
+            };
             if json {
-                print_json(&r)?;
+                let mut value = serde_json::to_value(&r)?;
+                if let Some(rows) = &checks {
+                    value["checks"] = rows.iter().map(|c| c.json()).collect();
+                }
+                if let Some(e) = &explain {
+                    value["explain"] = e.json();
+                }
+                print_json(&value)?;
                 return Ok(ExitCode::SUCCESS);
             }
             outln!("run       {}", r.id);
@@ -148,6 +181,12 @@ pub async fn runs(home: &Workspace, cmd: RunsCommand) -> anyhow::Result<ExitCode
                 if (logs || s.error.is_some()) && !s.log.trim().is_empty() {
                     outln!("--- log of {} ---\n{}", s.step_id, s.log.trim_end());
                 }
+            }
+            if let Some(rows) = &checks {
+                super::runs_checks::print_checks(&r, rows);
+            }
+            if let Some(e) = &explain {
+                super::runs_explain::print_explain(e);
             }
         }
         RunsCommand::Diff { run_a, run_b, json } => {
