@@ -66,7 +66,8 @@ pub struct WorkspaceSettings {
     /// The command only reads: a home that is not there is not created.
     /// Its metadata store is then an empty one in memory (no runs, no
     /// models, the default tenant with its default caps), its artifact
-    /// store reads nothing, and plugins compile without the home's cache.
+    /// store reads nothing, and, where the home directory itself is
+    /// missing, plugins compile without a cache.
     pub read_only: bool,
 }
 
@@ -252,7 +253,10 @@ impl Workspace {
     /// with the workspace's compiler under the tenant's caps.
     pub fn runtime_for(&self, tenant: &Tenant) -> Result<Runtime, WorkspaceError> {
         Ok(Runtime::with_options(RuntimeOptions {
-            cache_dir: (!self.is_absent()).then(|| self.compile_cache()),
+            // A read-only command keeps its compiled code in a home
+            // directory that is there, and makes none.
+            cache_dir: (!self.settings.read_only || self.home().is_dir())
+                .then(|| self.compile_cache()),
             compiler: self.settings.compiler.clone(),
             compile_limits: tenant.caps.compile_limits(),
             ..RuntimeOptions::default()
