@@ -170,8 +170,8 @@ pub enum ModelsCommand {
     /// same window; `sluice serve` carries it out. `status`, `pause`,
     /// `resume` or `abort` then NAME act on the rollout going on.
     #[command(after_help = "Examples:\n  \
-        sluice models rollout churn 4 --to production\n  \
-        sluice models rollout churn 4 --steps 10,50,100 --interval 10m --min-requests 500 \\\n      \
+        sluice models rollout churn:4 --to production\n  \
+        sluice models rollout churn:4 --steps 10,50,100 --interval 10m --min-requests 500 \\\n      \
         --check 'performance.accuracy >= production - 0.01' --check 'service.p99_ms <= 1.2 * production'\n  \
         sluice models rollout status churn\n  \
         sluice models rollout abort churn")]

@@ -362,7 +362,7 @@ async fn print_report(
                 continue;
             }
             outln!(
-                "registered {}:{} from step {} (`sluice models promote {} {} --to production` \
+                "registered {}:{} from step {} (`sluice models promote {}:{} --to production` \
                  serves it)",
                 r.name,
                 r.version,
