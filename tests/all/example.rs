@@ -123,6 +123,29 @@ async fn example_pipeline_runs_and_is_recorded() {
         ArtifactDigest::of(&std::fs::read(&dest).unwrap()).to_string(),
         model
     );
+    // A unique prefix names it too, as `runs show` prints it (12
+    // characters), in `artifacts get` and `lineage`.
+    let out = sluice(home.path())
+        .args(["artifacts", "get", &model[..12], "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, std::fs::read(&dest).unwrap());
+    let tree = ok_json(home.path(), &["lineage", &model[..12], "--json"]);
+    assert!(tree.to_string().contains(model), "{tree}");
+    // Too short, not hex, or matching nothing: each says so.
+    for (prefix, needle) in [
+        ("abc", "unique prefix of at least 4"),
+        ("xyz12345", "not an artifact digest"),
+        ("0000000000", "has a digest starting `0000000000`"),
+    ] {
+        let out = sluice(home.path())
+            .args(["lineage", prefix])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{prefix}");
+        assert!(stderr(&out).contains(needle), "{prefix}: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -3,13 +3,13 @@
 use super::output::{print_json, short};
 use clap::Args;
 use sluice::Workspace;
-use sluice::artifacts::ArtifactDigest;
 use sluice::meta::LineageNode;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct LineageArgs {
-    /// The artifact's sha256 (as `sluice runs show` prints it).
+    /// The artifact's sha256, or a unique prefix of at least 4 hex
+    /// characters (as `sluice runs show` prints it).
     pub digest: String,
     /// What was made from the artifact, instead of what it was made from.
     #[arg(long)]
@@ -24,8 +24,8 @@ pub struct LineageArgs {
 }
 
 pub async fn lineage(home: &Workspace, args: LineageArgs) -> anyhow::Result<ExitCode> {
-    let digest = ArtifactDigest::parse(&args.digest)?;
     let (meta, tenant) = home.tenant_meta().await?;
+    let digest = meta.resolve_digest(&tenant.name, &args.digest).await?;
     let tenant = Some(tenant.name.as_str());
     let tree = if args.downstream {
         meta.downstream(tenant, &digest, args.depth.into()).await?

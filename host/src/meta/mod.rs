@@ -169,6 +169,41 @@ pub enum MetaError {
         id: String,
     },
 
+    /// Neither a digest nor a prefix of one (4 to 64 lowercase hex
+    /// characters, `sha256:` optional).
+    #[error(
+        "`{text}` is not an artifact digest: give its 64 lowercase hex characters, or a \
+         unique prefix of at least 4 (as `sluice runs show` prints them)"
+    )]
+    BadDigest {
+        /// What was given.
+        text: String,
+    },
+
+    /// No artifact of the tenant has a digest with this prefix.
+    #[error(
+        "no artifact of tenant `{tenant}` has a digest starting `{prefix}`; `sluice runs show \
+         RUN` lists a run's artifacts"
+    )]
+    DigestNotFound {
+        /// The prefix given.
+        prefix: String,
+        /// The tenant looked in.
+        tenant: String,
+    },
+
+    /// A digest prefix matches more than one artifact.
+    #[error(
+        "digest prefix `{prefix}` matches several artifacts ({}); give more characters",
+        candidates.join(", ")
+    )]
+    AmbiguousDigest {
+        /// The prefix given.
+        prefix: String,
+        /// The start of each digest it matches.
+        candidates: Vec<String>,
+    },
+
     /// An id prefix matches more than one run.
     #[error(
         "run id prefix `{prefix}` matches several runs ({}); give more characters",

@@ -126,6 +126,54 @@ impl MetaStore {
         Ok(row.is_some())
     }
 
+    /// The artifact `text` names: a whole digest (`sha256:` optional), or a
+    /// unique prefix of at least 4 hex characters of a digest the tenant
+    /// stores or one of its runs recorded, as run ids take prefixes.
+    pub async fn resolve_digest(&self, tenant: &str, text: &str) -> Result<ArtifactDigest> {
+        if let Ok(digest) = ArtifactDigest::parse(text) {
+            return Ok(digest);
+        }
+        let prefix = text.strip_prefix("sha256:").unwrap_or(text);
+        let hex = prefix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex || prefix.len() < 4 || prefix.len() > 64 {
+            return Err(MetaError::BadDigest {
+                text: text.to_owned(),
+            });
+        }
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT digest FROM tenant_artifacts \
+             WHERE tenant = ?1 AND substr(digest, 1, length(?2)) = ?2 \
+             UNION SELECT io.digest FROM step_io io JOIN runs r ON r.id = io.run_id \
+             WHERE r.tenant = ?1 AND substr(io.digest, 1, length(?2)) = ?2 \
+             ORDER BY 1 LIMIT 10",
+        )
+        .bind(tenant)
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(format!(
+            "look up artifact prefix `{prefix}` of tenant `{tenant}`"
+        )))?;
+        match rows.as_slice() {
+            [] => Err(MetaError::DigestNotFound {
+                prefix: prefix.to_owned(),
+                tenant: tenant.to_owned(),
+            }),
+            [one] => {
+                ArtifactDigest::parse(one).map_err(|_| MetaError::BadDigest { text: one.clone() })
+            }
+            many => Err(MetaError::AmbiguousDigest {
+                prefix: prefix.to_owned(),
+                candidates: many
+                    .iter()
+                    .map(|d| d[..16.min(d.len())].to_owned())
+                    .collect(),
+            }),
+        }
+    }
+
     /// Admit an output of `size` bytes (`digest`) under `tenant`'s storage
     /// cap of `cap` bytes, reserving the room until it is recorded
     /// ([`commit_reservation`](Self::commit_reservation)) or given up
