@@ -259,6 +259,25 @@ fn runs_diff_shows_what_changed_and_nothing_for_a_rerun() {
     ] {
         assert!(text.contains(needle), "{needle:?} not in:\n{text}");
     }
+    // Differences are rounded to 4 significant digits and digests are
+    // shown as the tables show them (12 characters).
+    let delta = text
+        .lines()
+        .find(|l| l.contains("metric log_loss"))
+        .and_then(|l| l.rsplit_once('(').map(|(_, d)| d.trim_end_matches(')')))
+        .unwrap_or_else(|| panic!("no delta of log_loss in:\n{text}"));
+    let digits = delta.chars().filter(char::is_ascii_digit).count();
+    assert!(digits <= 8, "delta {delta} not rounded:\n{text}");
+    let model_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("output model"))
+        .unwrap_or_else(|| panic!("no model line in:\n{text}"));
+    let longest = model_line
+        .split_whitespace()
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert_eq!(longest, 12, "digests shortened: {model_line}");
 }
 
 #[test]

@@ -208,17 +208,71 @@ pub fn fmt_ms(ms: u64) -> String {
     }
 }
 
+/// A metric as people read it: whole numbers whole, others to 4 decimals,
+/// and the very large or very small (a bound of 1e300, a p-value of 1e-9)
+/// in scientific notation rather than as hundreds of digits or `0.0000`.
 pub fn fmt_metric(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    let a = v.abs();
+    if !v.is_finite() {
+        v.to_string()
+    } else if a >= 1e15 || (a != 0.0 && a < 1e-4) {
+        fmt_scientific(v)
+    } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.4}")
     }
 }
 
+/// `v` to 4 significant digits in scientific notation, trailing zeros of
+/// the mantissa dropped: `1e300`, `-2.5e-9`.
+fn fmt_scientific(v: f64) -> String {
+    let text = format!("{v:.3e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) if mantissa.contains('.') => {
+            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+            format!("{mantissa}e{exponent}")
+        }
+        _ => text,
+    }
+}
+
+/// A difference between two metrics, signed, to 4 significant digits:
+/// `+0.002342`, `-1.5`, `+1.2e-7`, `±0`.
+pub fn fmt_delta(d: f64) -> String {
+    if d == 0.0 {
+        return "±0".to_owned();
+    }
+    if !d.is_finite() {
+        return d.to_string();
+    }
+    let magnitude = d.abs().log10().floor() as i32;
+    if !(-5..15).contains(&magnitude) {
+        let shown = fmt_scientific(d);
+        return if d > 0.0 { format!("+{shown}") } else { shown };
+    }
+    let decimals = (3 - magnitude).max(0) as usize;
+    format!("{d:+.decimals$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_and_differences_are_rounded_for_people() {
+        assert_eq!(fmt_metric(0.978873), "0.9789");
+        assert_eq!(fmt_metric(142.0), "142");
+        assert_eq!(fmt_metric(1e300), "1e300");
+        assert_eq!(fmt_metric(-2.5e-9), "-2.5e-9");
+        assert_eq!(fmt_metric(1.23456e20), "1.235e20");
+        assert_eq!(fmt_metric(0.0), "0");
+        assert_eq!(fmt_delta(-0.0023419203747072626), "-0.002342");
+        assert_eq!(fmt_delta(0.014047933345611996), "+0.01405");
+        assert_eq!(fmt_delta(12.5), "+12.50");
+        assert_eq!(fmt_delta(1.2e-7), "+1.2e-7");
+        assert_eq!(fmt_delta(0.0), "±0");
+    }
 
     #[test]
     fn controls_are_rendered_visibly_and_lines_stay() {

@@ -1,7 +1,7 @@
 //! `sluice runs list`, `show RUN` and `diff`; `delete` and `prune` are in
 //! `prune`.
 
-use super::output::{escape_controls, fmt_metric, outln, print_json, short, table};
+use super::output::{escape_controls, fmt_delta, fmt_metric, outln, print_json, short, table};
 use clap::Subcommand;
 use sluice::Workspace;
 use std::process::ExitCode;
@@ -242,8 +242,19 @@ fn print_trials(s: &sluice::meta::StepRunRecord) {
 }
 
 fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map_or_else(|| "(absent)".to_owned(), |v| v.to_string())
+    v.as_ref().map_or_else(
+        || "(absent)".to_owned(),
+        |v| {
+            let text = v.to_string();
+            // A digest as the tables print it: a unique prefix takes it.
+            let digest = text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            if digest {
+                short(&text).to_owned()
+            } else {
+                text
+            }
+        },
+    )
 }
 
 fn print_diff(d: &sluice::meta::RunDiff) {
@@ -265,29 +276,40 @@ fn print_diff(d: &sluice::meta::RunDiff) {
     }
     for s in &d.steps {
         outln!("\nstep {}", s.step_id);
+        // (label, a, b, delta) per line, the labels padded to one width.
+        let mut lines: Vec<(String, String, String, String)> = Vec::new();
         for c in &s.fields {
-            outln!("  {:<16} {} -> {}", c.name, show(&c.a), show(&c.b));
+            lines.push((c.name.clone(), show(&c.a), show(&c.b), String::new()));
         }
         for c in &s.params {
-            outln!("  param {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
+            lines.push((
+                format!("param {}", c.name),
+                show(&c.a),
+                show(&c.b),
+                String::new(),
+            ));
         }
-        for c in &s.inputs {
-            outln!("  input {:<10} {} -> {}", c.name, show(&c.a), show(&c.b));
-        }
-        for c in &s.outputs {
-            outln!("  output {:<9} {} -> {}", c.name, show(&c.a), show(&c.b));
+        for (kind, list) in [("input", &s.inputs), ("output", &s.outputs)] {
+            for c in list {
+                lines.push((
+                    format!("{kind} {}", c.name),
+                    show(&c.a),
+                    show(&c.b),
+                    String::new(),
+                ));
+            }
         }
         for c in &s.metrics {
             let delta = match (c.a, c.b) {
-                (Some(x), Some(y)) => format!("  ({:+})", y - x),
+                (Some(x), Some(y)) => format!("  ({})", fmt_delta(y - x)),
                 _ => String::new(),
             };
-            outln!(
-                "  metric {:<9} {} -> {}{delta}",
-                c.name,
-                c.a.map_or_else(|| "(absent)".into(), fmt_metric),
-                c.b.map_or_else(|| "(absent)".into(), fmt_metric)
-            );
+            let value = |v: Option<f64>| v.map_or_else(|| "(absent)".into(), fmt_metric);
+            lines.push((format!("metric {}", c.name), value(c.a), value(c.b), delta));
+        }
+        let width = lines.iter().map(|l| l.0.chars().count()).max().unwrap_or(0);
+        for (label, a, b, delta) in lines {
+            outln!("  {label:<width$}  {a} -> {b}{delta}");
         }
     }
     if !d.same.is_empty() {
