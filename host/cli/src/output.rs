@@ -216,7 +216,7 @@ pub fn fmt_metric(v: f64) -> String {
     if !v.is_finite() {
         v.to_string()
     } else if a >= 1e15 || (a != 0.0 && a < 1e-4) {
-        fmt_scientific(v)
+        fmt_num(v)
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -224,35 +224,45 @@ pub fn fmt_metric(v: f64) -> String {
     }
 }
 
-/// `v` to 4 significant digits in scientific notation, trailing zeros of
-/// the mantissa dropped: `1e300`, `-2.5e-9`.
-fn fmt_scientific(v: f64) -> String {
-    let text = format!("{v:.3e}");
-    match text.split_once('e') {
-        Some((mantissa, exponent)) if mantissa.contains('.') => {
-            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-            format!("{mantissa}e{exponent}")
-        }
-        _ => text,
+/// A number to at most 4 significant digits: integers below a million as
+/// they are, very large or very small magnitudes in scientific notation
+/// (`1e300`, `1.235e-7`).
+pub fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if x.fract() == 0.0 && a < 1e6 {
+        return format!("{x:.0}");
+    }
+    if !(1e-4..1e6).contains(&a) {
+        let s = format!("{x:.3e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        return format!("{}e{exp}", trim_zeros(mantissa));
+    }
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    trim_zeros(&format!("{x:.decimals$}")).to_owned()
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
     }
 }
 
 /// A difference between two metrics, signed, to 4 significant digits:
 /// `+0.002342`, `-1.5`, `+1.2e-7`, `±0`.
 pub fn fmt_delta(d: f64) -> String {
-    if d == 0.0 {
-        return "±0".to_owned();
+    match d {
+        0.0 => "±0".to_owned(),
+        d if d > 0.0 => format!("+{}", fmt_num(d)),
+        d => fmt_num(d),
     }
-    if !d.is_finite() {
-        return d.to_string();
-    }
-    let magnitude = d.abs().log10().floor() as i32;
-    if !(-5..15).contains(&magnitude) {
-        let shown = fmt_scientific(d);
-        return if d > 0.0 { format!("+{shown}") } else { shown };
-    }
-    let decimals = (3 - magnitude).max(0) as usize;
-    format!("{d:+.decimals$}")
 }
 
 #[cfg(test)]
@@ -269,7 +279,7 @@ mod tests {
         assert_eq!(fmt_metric(0.0), "0");
         assert_eq!(fmt_delta(-0.0023419203747072626), "-0.002342");
         assert_eq!(fmt_delta(0.014047933345611996), "+0.01405");
-        assert_eq!(fmt_delta(12.5), "+12.50");
+        assert_eq!(fmt_delta(12.5), "+12.5");
         assert_eq!(fmt_delta(1.2e-7), "+1.2e-7");
         assert_eq!(fmt_delta(0.0), "±0");
     }

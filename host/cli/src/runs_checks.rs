@@ -10,41 +10,10 @@
 //! A detail none of these fits keeps both empty; the detail is shown
 //! either way, its very long numbers (`1e300` printed in full) shortened.
 
-use super::output::{outln, table};
+use super::output::{fmt_num, outln, table};
 use serde_json::{Value, json};
 use sluice::artifacts::{ArtifactDigest, ArtifactStore};
 use sluice::meta::RunRecord;
-
-/// A number to at most 4 significant digits: integers below a million as
-/// they are, very large or very small magnitudes in scientific notation
-/// (`1e300`, `1.235e-7`).
-pub fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if x.fract() == 0.0 && a < 1e6 {
-        return format!("{x:.0}");
-    }
-    if !(1e-4..1e6).contains(&a) {
-        let s = format!("{x:.3e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        return format!("{}e{exp}", trim_zeros(mantissa));
-    }
-    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
-    trim_zeros(&format!("{x:.decimals$}")).to_owned()
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
 
 /// A number in a detail: where it starts and ends, and its value.
 struct Num {

@@ -20,8 +20,9 @@
 //! named `feature=value` are a partial-dependence grid, not importances:
 //! they are shown in grid order (at most [`MAX_GRID`] points).
 
+use super::output::fmt_num;
 use super::output::{outln, table};
-use super::runs_checks::{fmt_num, read_json};
+use super::runs_checks::read_json;
 use arrow::array::Array;
 use arrow::util::display::array_value_to_string;
 use serde_json::{Value, json};
