@@ -66,8 +66,8 @@ pub struct WorkspaceSettings {
     /// The command only reads: a home that is not there is not created.
     /// Its metadata store is then an empty one in memory (no runs, no
     /// models, the default tenant with its default caps), its artifact
-    /// store reads nothing, and, where the home directory itself is
-    /// missing, plugins compile without a cache.
+    /// store, where the home directory itself is missing, reads nothing,
+    /// and plugins then compile without a cache.
     pub read_only: bool,
 }
 
@@ -178,6 +178,14 @@ impl Workspace {
         self.settings.read_only && !self.db_path().exists()
     }
 
+    /// Whether the workspace only reads and its home directory is not
+    /// there: its artifacts and compiled code are then not looked for
+    /// there, and nothing is made. (A directory that is there keeps them,
+    /// database or not.)
+    fn is_missing(&self) -> bool {
+        self.settings.read_only && !self.settings.home.is_dir()
+    }
+
     /// Create the home directory if it is not there.
     pub fn ensure(&self) -> Result<(), WorkspaceError> {
         std::fs::create_dir_all(&self.settings.home).map_err(|error| WorkspaceError::CreateHome {
@@ -225,7 +233,7 @@ impl Workspace {
             Some(url) => Ok(StoreLocation::parse(url)?.open(&RetryPolicy::from_env()?)?),
             // A home never made has no artifacts, and reading it makes
             // no directory.
-            None if self.is_absent() => Ok(ArtifactStore::named(
+            None if self.is_missing() => Ok(ArtifactStore::named(
                 std::sync::Arc::new(object_store::memory::InMemory::new()),
                 "artifacts",
                 self.settings.home.display().to_string(),
@@ -255,8 +263,7 @@ impl Workspace {
         Ok(Runtime::with_options(RuntimeOptions {
             // A read-only command keeps its compiled code in a home
             // directory that is there, and makes none.
-            cache_dir: (!self.settings.read_only || self.home().is_dir())
-                .then(|| self.compile_cache()),
+            cache_dir: (!self.is_missing()).then(|| self.compile_cache()),
             compiler: self.settings.compiler.clone(),
             compile_limits: tenant.caps.compile_limits(),
             ..RuntimeOptions::default()
