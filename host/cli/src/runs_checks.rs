@@ -307,17 +307,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_keep_four_significant_digits_and_go_scientific() {
-        assert_eq!(fmt_num(0.978_873), "0.9789");
-        assert_eq!(fmt_num(142.0), "142");
-        assert_eq!(fmt_num(123.456), "123.5");
-        assert_eq!(fmt_num(1e300), "1e300");
-        assert_eq!(fmt_num(1.234_56e-7), "1.235e-7");
-        assert_eq!(fmt_num(-0.05), "-0.05");
-        assert_eq!(fmt_num(0.0), "0");
-    }
-
-    #[test]
     fn details_give_observed_and_bound() {
         let huge = format!("log loss 0.074512 (maximum {})", 1e300);
         assert_eq!(
