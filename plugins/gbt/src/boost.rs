@@ -17,15 +17,13 @@
 //!   leave `min_samples_leaf` rows and a hessian of `1e-3` on each side.
 //!   Ties go to the first feature, then the lowest bin; equal-gain leaves
 //!   split in creation order. The gradient and hessian sums behind a gain
-//!   are exact (fixed point, see `FixedSums`), so splits that leave the
+//!   are exact (fixed point, see [`grow::Fixed`]), so splits that leave the
 //!   same rows or values on each side tie exactly, whatever order their
 //!   histograms add them in (scikit-learn sums floats, so which of two such
-//!   splits it takes depends on rounding).
+//!   splits it takes depends on rounding). How a tree is grown fast
+//!   (byte bin codes, histogram subtraction) is in [`grow`].
 //! - A leaf's value is `-learning_rate * G / (H + l2)`; a row goes left when
 //!   its value is `<=` the split bin's threshold.
-
-/// scikit-learn's `min_hessian_to_split`.
-const MIN_HESSIAN: f64 = 1e-3;
 
 /// The loss being minimized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +146,7 @@ impl Tree {
         self.feature.iter().filter(|f| f.is_none()).count()
     }
 
-    fn push_leaf(&mut self) -> usize {
+    pub(crate) fn push_leaf(&mut self) -> usize {
         self.feature.push(None);
         self.threshold.push(0.0);
         self.left.push(0);
@@ -158,189 +156,16 @@ impl Tree {
     }
 }
 
-/// The best split of a node.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Split {
-    pub gain: f64,
-    pub feature: usize,
-    pub bin: usize,
-}
-
-/// `G^2 / (H + l2)`: minus twice the node's loss at its optimal value.
-fn score(g: f64, h: f64, l2: f64) -> f64 {
-    g * g / (h + l2)
-}
-
-/// Sums of a node's gradients or hessians in fixed point, so that a sum
-/// does not depend on the order its terms are added in: every value is
-/// scaled by one power of two, rounded to an integer, and summed exactly
-/// in `i64` (the scale leaves room for the node's row count, so no sum of
-/// its rows overflows). Two splits that leave the same rows (or the same
-/// values) on each side then have the same sums, bit for bit, so their
-/// gains tie exactly and the documented rule picks between them, not
-/// float rounding. Each term is rounded to `2^-(61 - log2 n)` of the
-/// node's largest magnitude, about what a float sum of `n` terms loses
-/// anyway.
-struct FixedSums {
-    /// The node's values (in the order of its rows), scaled and rounded.
-    scaled: Vec<i64>,
-    /// The power of two they were scaled by.
-    scale: f64,
-}
-
-impl FixedSums {
-    fn new(values: impl ExactSizeIterator<Item = f64> + Clone) -> FixedSums {
-        let largest = values.clone().fold(0.0f64, |m, v| m.max(v.abs()));
-        // n < 2^headroom and largest < 2^(e + 1): scaled by
-        // 2^(61 - headroom - e), each term is below 2^(62 - headroom) and a
-        // sum of at most n of them below 2^62.
-        let headroom = i64::from(usize::BITS - values.len().leading_zeros());
-        let e = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
-        let exponent = (61 - headroom - e).clamp(-1022, 1023);
-        let scale = f64::from_bits(((exponent + 1023) as u64) << 52);
-        FixedSums {
-            scaled: values.map(|v| (v * scale).round() as i64).collect(),
-            scale,
-        }
-    }
-
-    /// A fixed-point sum back as a float (the division is exact).
-    fn value(&self, sum: i64) -> f64 {
-        sum as f64 / self.scale
-    }
-}
-
-/// The best split of the rows `rows` over binned features `bins[feature][row]`.
-pub fn best_split(
-    bins: &[Vec<u16>],
-    n_bins: &[usize],
-    grad: &[f64],
-    hess: &[f64],
-    rows: &[usize],
-    opts: &BoostOptions,
-) -> Option<Split> {
-    let l2 = opts.l2_regularization;
-    let g = FixedSums::new(rows.iter().map(|&i| grad[i]));
-    let h = FixedSums::new(rows.iter().map(|&i| hess[i]));
-    let g_total: i64 = g.scaled.iter().sum();
-    let h_total: i64 = h.scaled.iter().sum();
-    let (g_all, h_all) = (g.value(g_total), h.value(h_total));
-    let parent = score(g_all, h_all, l2);
-    let n_all = rows.len();
-    let mut best: Option<Split> = None;
-    let mut hist_g: Vec<i64> = Vec::new();
-    let mut hist_h: Vec<i64> = Vec::new();
-    let mut hist_n = Vec::new();
-    for (feature, column) in bins.iter().enumerate() {
-        let nb = n_bins[feature];
-        hist_g.clear();
-        hist_g.resize(nb, 0);
-        hist_h.clear();
-        hist_h.resize(nb, 0);
-        hist_n.clear();
-        hist_n.resize(nb, 0usize);
-        for (k, &i) in rows.iter().enumerate() {
-            let b = column[i] as usize;
-            hist_g[b] += g.scaled[k];
-            hist_h[b] += h.scaled[k];
-            hist_n[b] += 1;
-        }
-        let (mut gl, mut hl, mut nl) = (0i64, 0i64, 0usize);
-        for bin in 0..nb.saturating_sub(1) {
-            gl += hist_g[bin];
-            hl += hist_h[bin];
-            nl += hist_n[bin];
-            let nr = n_all - nl;
-            let (h_left, h_right) = (h.value(hl), h.value(h_total - hl));
-            if nl < opts.min_samples_leaf || h_left < MIN_HESSIAN {
-                continue;
-            }
-            if nr < opts.min_samples_leaf || h_right < MIN_HESSIAN {
-                break;
-            }
-            let gain =
-                score(g.value(gl), h_left, l2) + score(g.value(g_total - gl), h_right, l2) - parent;
-            // Strictly greater: an exact tie keeps the earlier feature and bin.
-            if gain > 0.0 && best.is_none_or(|b| gain > b.gain) {
-                best = Some(Split { gain, feature, bin });
-            }
-        }
-    }
-    best
-}
-
-/// Fits one tree to `grad` / `hess` on binned features.
+/// Fits one tree to `grad` / `hess` on binned features (see
+/// [`grow::grow`]).
 pub fn grow_tree(
-    bins: &[Vec<u16>],
+    codes: &[Vec<u8>],
     thresholds: &[Vec<f64>],
     grad: &[f64],
     hess: &[f64],
     opts: &BoostOptions,
 ) -> Tree {
-    let n_bins: Vec<usize> = thresholds.iter().map(|t| t.len() + 1).collect();
-    let mut tree = Tree::default();
-    let l2 = opts.l2_regularization;
-    let leaf_value = |rows: &[usize]| {
-        let (g, h) = rows
-            .iter()
-            .fold((0.0, 0.0), |(g, h), &i| (g + grad[i], h + hess[i]));
-        -opts.learning_rate * g / (h + l2)
-    };
-    // Candidate leaves: (node, depth, rows, split).
-    let mut open: Vec<(usize, Vec<usize>, Split)> = Vec::new();
-    let consider = |tree: &mut Tree,
-                    open: &mut Vec<(usize, Vec<usize>, Split)>,
-                    node: usize,
-                    depth: usize,
-                    rows: Vec<usize>| {
-        tree.value[node] = leaf_value(&rows);
-        let too_deep = opts.max_depth.is_some_and(|d| depth >= d);
-        if too_deep || rows.len() < 2 * opts.min_samples_leaf {
-            return;
-        }
-        if let Some(split) = best_split(bins, &n_bins, grad, hess, &rows, opts) {
-            open.push((node, rows, split));
-        }
-    };
-    let mut depth_of = vec![0usize];
-    let root = tree.push_leaf();
-    consider(
-        &mut tree,
-        &mut open,
-        root,
-        0,
-        (0..grad.len()).collect::<Vec<_>>(),
-    );
-    let mut leaves = 1;
-    while leaves < opts.max_leaf_nodes && !open.is_empty() {
-        // The highest gain; the earliest node on ties.
-        let mut pick = 0;
-        for (k, candidate) in open.iter().enumerate() {
-            let best = &open[pick];
-            if candidate.2.gain > best.2.gain
-                || (candidate.2.gain == best.2.gain && candidate.0 < best.0)
-            {
-                pick = k;
-            }
-        }
-        let (node, rows, split) = open.swap_remove(pick);
-        let column = &bins[split.feature];
-        let (left_rows, right_rows): (Vec<usize>, Vec<usize>) = rows
-            .iter()
-            .partition(|&&i| (column[i] as usize) <= split.bin);
-        let left = tree.push_leaf();
-        let right = tree.push_leaf();
-        tree.feature[node] = Some(split.feature);
-        tree.threshold[node] = thresholds[split.feature][split.bin];
-        tree.left[node] = left;
-        tree.right[node] = right;
-        let depth = depth_of[node] + 1;
-        depth_of.extend([depth, depth]);
-        leaves += 1;
-        consider(&mut tree, &mut open, left, depth, left_rows);
-        consider(&mut tree, &mut open, right, depth, right_rows);
-    }
-    tree
+    grow::grow(codes, thresholds, grad, hess, opts).tree
 }
 
 /// The boosted ensemble: `raw = baseline + sum of tree values`.
@@ -357,6 +182,9 @@ impl Ensemble {
     }
 }
 
+use crate::grow;
+pub use crate::grow::{Split, best_split};
+
 pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
@@ -365,7 +193,7 @@ pub fn sigmoid(z: f64) -> f64 {
 /// bin.
 struct Binned {
     thresholds: Vec<Vec<f64>>,
-    bins: Vec<Vec<u16>>,
+    bins: Vec<Vec<u8>>,
 }
 
 fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
@@ -376,7 +204,7 @@ fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
     let bins = columns
         .iter()
         .zip(&thresholds)
-        .map(|(c, t)| c.iter().map(|&x| bin_of(t, x) as u16).collect())
+        .map(|(c, t)| c.iter().map(|&x| bin_of(t, x) as u8).collect())
         .collect();
     Binned { thresholds, bins }
 }
@@ -384,17 +212,14 @@ fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
 /// Grows a tree on `grad` / `hess`, adds its values to `raw` and keeps it.
 fn boost_once(
     binned: &Binned,
-    columns: &[&[f64]],
     grad: &[f64],
     hess: &[f64],
     raw: &mut [f64],
     opts: &BoostOptions,
 ) -> Tree {
-    let tree = grow_tree(&binned.bins, &binned.thresholds, grad, hess, opts);
-    for (i, r) in raw.iter_mut().enumerate() {
-        *r += tree.predict(|j| columns[j][i]);
-    }
-    tree
+    let grown = grow::grow(&binned.bins, &binned.thresholds, grad, hess, opts);
+    grown.add_to(raw);
+    grown.tree
 }
 
 /// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
@@ -425,7 +250,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> En
                 Loss::SquaredError => grad[i] = raw[i] - y[i],
             }
         }
-        trees.push(boost_once(&binned, columns, &grad, &hess, &mut raw, opts));
+        trees.push(boost_once(&binned, &grad, &hess, &mut raw, opts));
     }
     Ensemble { baseline, trees }
 }
@@ -472,7 +297,7 @@ pub fn fit_multiclass(
             }
         }
         for k in 0..classes {
-            let tree = boost_once(&binned, columns, &grad[k], &hess[k], &mut raw[k], opts);
+            let tree = boost_once(&binned, &grad[k], &hess[k], &mut raw[k], opts);
             trees[k].push(tree);
         }
     }

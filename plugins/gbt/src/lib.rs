@@ -33,6 +33,7 @@
 #[cfg(test)]
 mod binning_tests;
 pub mod boost;
+pub mod grow;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -46,7 +46,7 @@ fn single_split_gain_by_hand() {
     // Regression on y = 0 0 1 1 from the baseline 0.5: gradients
     // 0.5 0.5 -0.5 -0.5, hessians 1. Parent G = 0. After bin 1 (x <= 2.5):
     // 1^2/2 + 1^2/2 - 0 = 1; after bin 0 or 2: 0.25 + 0.25/3 = 1/3.
-    let bins = vec![vec![0u16, 1, 2, 3]];
+    let bins = vec![vec![0u8, 1, 2, 3]];
     let grad = [0.5, 0.5, -0.5, -0.5];
     let hess = [1.0; 4];
     let rows = [0, 1, 2, 3];

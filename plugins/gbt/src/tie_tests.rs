@@ -19,7 +19,7 @@ fn tie_opts() -> BoostOptions {
 /// 1.2149999999999996.
 #[test]
 fn tied_features_go_to_the_first() {
-    let bins = vec![vec![0u16, 0, 0, 1, 1, 1], vec![2u16, 0, 1, 3, 4, 5]];
+    let bins = vec![vec![0u8, 0, 0, 1, 1, 1], vec![2u8, 0, 1, 3, 4, 5]];
     let grad = [0.1, 0.7, 0.3, -0.7, -0.7, -0.2];
     let hess = [1.0; 6];
     let rows: Vec<usize> = (0..6).collect();
@@ -37,7 +37,7 @@ fn tied_features_go_to_the_first() {
 /// 0's 0.007499999999999951.
 #[test]
 fn tied_bins_go_to_the_lowest() {
-    let bins = vec![vec![0u16, 1, 2, 3]];
+    let bins = vec![vec![0u8, 1, 2, 3]];
     let grad = [0.3, 0.1, 0.2, 0.3];
     let hess = [1.0; 4];
     let split = boost::best_split(&bins, &[4], &grad, &hess, &[0, 1, 2, 3], &tie_opts()).unwrap();
@@ -52,8 +52,8 @@ fn tied_bins_go_to_the_lowest() {
 #[test]
 fn tied_leaves_split_in_creation_order() {
     let bins = vec![
-        vec![0u16, 0, 0, 0, 1, 1, 1, 1],
-        vec![0u16, 1, 2, 3, 3, 2, 1, 0],
+        vec![0u8, 0, 0, 0, 1, 1, 1, 1],
+        vec![0u8, 1, 2, 3, 3, 2, 1, 0],
     ];
     let thresholds = vec![vec![0.5], vec![0.5, 1.5, 2.5]];
     let grad = [1.3, 0.7, 0.6, 0.2, -0.2, -0.6, -0.7, -1.3];
