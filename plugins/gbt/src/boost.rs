@@ -65,7 +65,7 @@ impl Default for BoostOptions {
 /// values.
 pub fn bin_thresholds(values: &[f64], max_bins: usize) -> Vec<f64> {
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let mut distinct = sorted.clone();
     distinct.dedup();
     let mut thresholds: Vec<f64> = if distinct.len() <= max_bins {
@@ -165,7 +165,14 @@ pub fn grow_tree(
     hess: &[f64],
     opts: &BoostOptions,
 ) -> Tree {
-    grow::grow(codes, thresholds, grad, hess, opts).tree
+    grow::grow(
+        &grow::Codes::new(codes.to_vec()),
+        thresholds,
+        grad,
+        hess,
+        opts,
+    )
+    .tree
 }
 
 /// The boosted ensemble: `raw = baseline + sum of tree values`.
@@ -193,7 +200,7 @@ pub fn sigmoid(z: f64) -> f64 {
 /// bin.
 struct Binned {
     thresholds: Vec<Vec<f64>>,
-    bins: Vec<Vec<u8>>,
+    codes: grow::Codes,
 }
 
 fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
@@ -206,7 +213,10 @@ fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
         .zip(&thresholds)
         .map(|(c, t)| c.iter().map(|&x| bin_of(t, x) as u8).collect())
         .collect();
-    Binned { thresholds, bins }
+    Binned {
+        thresholds,
+        codes: grow::Codes::new(bins),
+    }
 }
 
 /// Grows a tree on `grad` / `hess`, adds its values to `raw` and keeps it.
@@ -217,7 +227,7 @@ fn boost_once(
     raw: &mut [f64],
     opts: &BoostOptions,
 ) -> Tree {
-    let grown = grow::grow(&binned.bins, &binned.thresholds, grad, hess, opts);
+    let grown = grow::grow(&binned.codes, &binned.thresholds, grad, hess, opts);
     grown.add_to(raw);
     grown.tree
 }
