@@ -6,14 +6,14 @@
 //! 1. instantiate + call of a no-op step (identity's `fit` on an empty
 //!    table) with a warm compile cache, per call;
 //! 2. a 1,000,000 x 10 f64 table into the identity transform's `apply` and
-//!    back, against a plain memcpy of the same bytes (in and out);
-//! 3. logistic regression training in Wasm against the same Rust code
-//!    built natively, same data.
+//!    back, against a plain memcpy of the same bytes (in and out).
+//!
+//! Trainers in Wasm against the same code native: benches/trainers.rs.
 
 mod common;
 
 use common::{ms, plugin};
-use sluice::runtime::{Runtime, RuntimeOptions, StepContext, StepLimits};
+use sluice::runtime::{Runtime, StepContext, StepLimits};
 use sluice::wit;
 use std::time::{Duration, Instant};
 
@@ -180,102 +180,5 @@ fn main() {
         ms(warm_t),
         gbps(warm_t),
         warm_t.as_secs_f64() / wasm_t.as_secs_f64(),
-    );
-
-    // 3. Logistic regression: Wasm vs native, same data; and the cost of
-    // NaN canonicalization, with an engine that has it off.
-    let plain = Runtime::with_options(RuntimeOptions {
-        cache_dir: Some(cache.path().to_path_buf()),
-        nan_canonicalization: false,
-        ..RuntimeOptions::default()
-    })
-    .expect("runtime");
-    logreg_bench(&tokio, &rt2, &plain, &ctx);
-}
-
-fn logreg_bench(tokio: &tokio::runtime::Runtime, rt: &Runtime, plain: &Runtime, ctx: &StepContext) {
-    let rows = 20_000;
-    let features = 20;
-    let mut rng = Rng(11);
-    let weights: Vec<f64> = (0..features).map(|_| rng.next_f64() * 2.0 - 1.0).collect();
-    let cols: Vec<Vec<f64>> = (0..features)
-        .map(|_| (0..rows).map(|_| rng.next_f64() * 4.0 - 2.0).collect())
-        .collect();
-    let y: Vec<i64> = (0..rows)
-        .map(|r| {
-            let z: f64 = (0..features).map(|j| cols[j][r] * weights[j]).sum();
-            let p = 1.0 / (1.0 + (-z).exp());
-            i64::from(rng.next_f64() < p)
-        })
-        .collect();
-    let trainer = rt.load(&plugin("logreg")).expect("load logreg");
-    let table = wit::Table {
-        columns: cols
-            .iter()
-            .enumerate()
-            .map(|(i, c)| wit::Column {
-                name: format!("x{i}"),
-                values: wit::Values::F64s(c.clone()),
-                valid: None,
-            })
-            .collect(),
-    };
-    let target = wit::Column {
-        name: "y".into(),
-        values: wit::Values::I64s(y.clone()),
-        valid: None,
-    };
-    let mut wasm_runs = Vec::new();
-    let mut wasm_model = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let out = tokio
-            .block_on(rt.train(&trainer, ctx, &table, &target, &[]))
-            .expect("train");
-        wasm_runs.push(t.elapsed());
-        wasm_model = out.value.model;
-    }
-    let sdk_table = cols
-        .iter()
-        .enumerate()
-        .fold(sluice_sdk::Table::new(), |t, (i, c)| {
-            t.with(sluice_sdk::Column::f64(format!("x{i}"), c.clone()))
-        });
-    let sdk_target = sluice_sdk::Column::i64("y", y);
-    let mut native_runs = Vec::new();
-    let mut native_model = Vec::new();
-    for _ in 0..5 {
-        let (t_in, y_in) = (sdk_table.clone(), sdk_target.clone());
-        let params = sluice_sdk::Params::resolve(
-            &<logreg::LogReg as sluice_sdk::Trainer>::describe().params,
-            Vec::new(),
-        )
-        .expect("params");
-        let t = Instant::now();
-        let out = <logreg::LogReg as sluice_sdk::Trainer>::train(t_in, y_in, params)
-            .expect("native train");
-        native_runs.push(t.elapsed());
-        native_model = out.model;
-    }
-    let plain_plugin = plain.load(&plugin("logreg")).expect("load logreg");
-    let mut plain_runs = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        tokio
-            .block_on(plain.train(&plain_plugin, ctx, &table, &target, &[]))
-            .expect("train");
-        plain_runs.push(t.elapsed());
-    }
-    let w = median(wasm_runs);
-    let n = median(native_runs);
-    let p = median(plain_runs);
-    println!(
-        "[3] logistic regression, {rows} x {features}: Wasm {:.1} ms, native {:.1} ms, ratio {:.2}x (target <= 1.3x)\n    without NaN canonicalization: Wasm {:.1} ms, ratio {:.2}x; model bytes equal to native: {}",
-        ms(w),
-        ms(n),
-        w.as_secs_f64() / n.as_secs_f64(),
-        ms(p),
-        p.as_secs_f64() / n.as_secs_f64(),
-        wasm_model == native_model
     );
 }
