@@ -31,7 +31,27 @@ pub(crate) fn engine_config(flags: EngineFlags) -> Config {
         // it, so nothing of one call can be read by the next even through
         // a compiler bug.
         .async_stack_zeroing(true);
+    if let Some(profiler) = profiler_from_env() {
+        config.profiler(profiler);
+    }
     config
+}
+
+/// `SLUICE_WASM_PROFILER=perfmap` tells `perf` the names of the plugins'
+/// compiled functions (wasmtime's perf map, `/tmp/perf-PID.map`), so that
+/// `perf record` / `perf report` on the host show where a step spends its
+/// time; see docs/benchmarks.md. Anything else, or unset: none.
+fn profiler_from_env() -> Option<wasmtime::ProfilingStrategy> {
+    match std::env::var("SLUICE_WASM_PROFILER").ok()?.as_str() {
+        "perfmap" => Some(wasmtime::ProfilingStrategy::PerfMap),
+        other => {
+            tracing::warn!(
+                value = other,
+                "SLUICE_WASM_PROFILER is not perfmap: ignored"
+            );
+            None
+        }
+    }
 }
 
 /// An engine for `options`, metering fuel or not, on the pooling allocator
