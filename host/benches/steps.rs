@@ -98,7 +98,7 @@ fn main() {
         })
         .collect();
     println!(
-        "[1] no-op step (fresh store + instance + WASI ctx + call): median {:.1} us, p99 {:.1} us (target <= 20 us; timer overhead {:.2} us)",
+        "[1] no-op step (fresh store + instance + WASI ctx + call): median {:.1} us, p99 {:.1} us (target p50 < 10 us, p99 < 30 us; timer overhead {:.2} us)",
         us(median(samples.clone())),
         us(percentile(samples, 0.99)),
         us(median(native))
