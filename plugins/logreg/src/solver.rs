@@ -55,21 +55,23 @@ pub(crate) struct Minimum {
     pub max_gradient: f64,
 }
 
-/// The dot product of equal-length slices, with four accumulators: Cranelift
-/// does not unroll a single dependent chain of adds.
+/// The dot product of equal-length slices, with eight accumulators: four
+/// SIMD pairs whose dependent chains of adds overlap (Cranelift does not
+/// unroll a chain, and with NaN canonicalization each add of a chain waits
+/// for the canonicalization of the one before).
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f64 = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
         .map(|(x, y)| x * y)
         .sum();
-    let mut acc = [0.0; 4];
+    let mut acc = [0.0; 8];
     for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
+        for i in 0..8 {
             acc[i] += x[i] * y[i];
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
