@@ -32,7 +32,8 @@ else
 fi
 # The case names first (cases.py needs no packages), to refuse a wrong
 # TRAINERS_ONLY before building anything.
-read -r -a all_cases <<<"$(python3 "$here/cases.py" list)"
+names="$(python3 "$here/cases.py" list)"
+read -r -a all_cases <<<"$names"
 if [ -n "${TRAINERS_ONLY:-}" ]; then
   IFS=, read -r -a cases <<<"$TRAINERS_ONLY"
   for name in "${cases[@]}"; do
