@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Trainer and explainer benchmark: each of sluice's trainers (gbt,
+# decision-tree, knn, logreg binary and multinomial, linear and ridge) and
+# explainers (kernel-shap, partial-dependence, permutation-importance)
+# against its scikit-learn (or SHAP) counterpart with matching settings, on
+# the same generated rows.
+#
+#   benches/trainers/run.sh [ROWS...]    (default 100000 1000000; x 30 features)
+#
+# Env: TRAINERS_ONLY=gbt,knn runs a subset (case names: cases.py list);
+# TRAINERS_ROWS="20000 100000" sets the row counts when none are given;
+# KNN_MAX_ROWS (default 20000) and TREE_MAX_ROWS (default none) cap the
+# rows of knn and decision-tree; KSHAP_ROWS (default 10) is how many rows
+# kernel-shap explains; TRAINERS_VENV (default
+# ~/.cache/sluice-trainers-venv) is the Python venv, made once per machine
+# with pandas, pyarrow, scikit-learn, shap and threadpoolctl.
+#
+# Each case is a small pipeline written by cases.py (dataset with a 25%
+# holdout, the trainer, its evaluator, the explainer steps) run once by
+# `sluice run --json` on a fresh SLUICE_HOME whose compile cache is warm,
+# then sklearn_case.py on 1 thread and on all cores, each under
+# /usr/bin/time -v. generate.py writes the data once per row count into
+# benches/trainers/data/ (git-ignored), with the holdout rows sluice's
+# split picks, so both sides train and score on the same rows. One round
+# per case: figures from a busy machine move by 10-30%.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ "$#" -gt 0 ]; then
+  all_rows=("$@")
+else
+  read -r -a all_rows <<<"${TRAINERS_ROWS:-100000 1000000}"
+fi
+# The case names first (cases.py needs no packages), to refuse a wrong
+# TRAINERS_ONLY before building anything.
+names="$(python3 "$here/cases.py" list)"
+read -r -a all_cases <<<"$names"
+if [ -n "${TRAINERS_ONLY:-}" ]; then
+  IFS=, read -r -a cases <<<"$TRAINERS_ONLY"
+  for name in "${cases[@]}"; do
+    case " ${all_cases[*]} " in
+      *" $name "*) ;;
+      *) echo "TRAINERS_ONLY: no case '$name' (cases: ${all_cases[*]})" >&2; exit 2 ;;
+    esac
+  done
+else
+  cases=("${all_cases[@]}")
+fi
+
+# shellcheck source=../common.sh
+. "$here/../common.sh"
+venv="${TRAINERS_VENV:-$HOME/.cache/sluice-trainers-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c "import pandas, pyarrow, sklearn, shap, threadpoolctl" 2>/dev/null ||
+  "$venv/bin/pip" install -q pandas pyarrow scikit-learn shap threadpoolctl
+py="$venv/bin/python"
+nproc="$(nproc)"
+
+# Data for ROWS rows into data/ROWS (once per row count).
+data_for() {
+  local dir="$here/data/$1"
+  if [ ! -f "$dir/holdout.npy" ]; then
+    "$py" "$here/generate.py" "$dir" "$1" 0 >&2
+  fi
+  echo "$dir"
+}
+
+warm_plugins "$work/home" gbt decision_tree knn logreg linear holdout_eval \
+  classification_eval regression_eval kernel_shap partial_dependence permutation_importance
+# A 1M-row trainer holds its input and more; the default tenant's caps are
+# 2 GiB and 10 minutes a step.
+"$sluice" tenants set --home "$work/home" default memory_mib=4096 timeout_ms=3600000 >/dev/null
+
+results="$work/results"
+mkdir -p "$results"
+echo "sluice steps run on one thread; scikit-learn runs on 1 thread and on $nproc (n_jobs=-1)."
+echo "knn is capped at ${KNN_MAX_ROWS:-20000} rows (brute force, rows^2);" \
+  "kernel-shap explains ${KSHAP_ROWS:-10} holdout rows on both sides."
+for rows in "${all_rows[@]}"; do
+  echo
+  echo "==> $rows rows x 30 features"
+  for name in "${cases[@]}"; do
+    case_rows="$("$py" "$here/cases.py" rows "$name" "$rows")"
+    data="$(data_for "$case_rows")"
+    base="$results/$name.$rows"
+    "$py" "$here/cases.py" toml "$name" "$data" "$plugins" >"$work/$name.toml"
+    rm -rf "$work/run-home" && cp -r "$work/home" "$work/run-home"
+    if ! /usr/bin/time -v -o "$base.sluice.time" \
+      "$sluice" run --json --home "$work/run-home" "$work/$name.toml" \
+      >"$base.sluice.json" 2>"$work/sluice.err"; then
+      echo "sluice run of case $name ($case_rows rows) failed:" >&2
+      cat "$work/sluice.err" >&2
+      "$py" "$here/report.py" collect "$base.sluice.json" "$sluice" "$work/run-home" \
+        "$base.explanation.json" || true
+      exit 1
+    fi
+    "$py" "$here/report.py" collect "$base.sluice.json" "$sluice" "$work/run-home" \
+      "$base.explanation.json"
+    rm -rf "$work/run-home"
+    for threads in 1 "$nproc"; do
+      key=sk1
+      [ "$threads" = 1 ] || key=skN
+      /usr/bin/time -v -o "$base.$key.time" \
+        "$py" "$here/sklearn_case.py" "$name" "$data" "$threads" >"$base.$key.json"
+    done
+    "$py" "$here/report.py" case "$results" "$name" "$rows"
+  done
+done
+
+echo
+echo "==> summary"
+"$py" "$here/report.py" table "$results" "$nproc" "${all_rows[@]}"
