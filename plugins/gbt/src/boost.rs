@@ -235,6 +235,18 @@ fn boost_once(
 /// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
 /// for [`Loss::LogLoss`]).
 pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> Ensemble {
+    fit_scored(columns, y, loss, opts).0
+}
+
+/// [`fit`], and the raw score of every training row as boosting left it
+/// (the baseline plus each tree's value in turn), so that the train
+/// score needs no second pass of every row through every tree.
+pub fn fit_scored(
+    columns: &[&[f64]],
+    y: &[f64],
+    loss: Loss,
+    opts: &BoostOptions,
+) -> (Ensemble, Vec<f64>) {
     let n = y.len();
     let binned = bin_columns(columns, opts.max_bins);
     let mean = y.iter().sum::<f64>() / n as f64;
@@ -262,7 +274,7 @@ pub fn fit(columns: &[&[f64]], y: &[f64], loss: Loss, opts: &BoostOptions) -> En
         }
         trees.push(boost_once(&binned, &grad, &hess, &mut raw, opts));
     }
-    Ensemble { baseline, trees }
+    (Ensemble { baseline, trees }, raw)
 }
 
 /// Multiclass boosting with the multinomial log loss, as scikit-learn's
@@ -279,6 +291,17 @@ pub fn fit_multiclass(
     classes: usize,
     opts: &BoostOptions,
 ) -> Vec<Ensemble> {
+    fit_multiclass_scored(columns, y, classes, opts).0
+}
+
+/// [`fit_multiclass`], and the raw scores of the training rows,
+/// `raw[class][row]`, as boosting left them (see [`fit_scored`]).
+pub fn fit_multiclass_scored(
+    columns: &[&[f64]],
+    y: &[usize],
+    classes: usize,
+    opts: &BoostOptions,
+) -> (Vec<Ensemble>, Vec<Vec<f64>>) {
     let n = y.len();
     let binned = bin_columns(columns, opts.max_bins);
     let mut log_prior: Vec<f64> = (0..classes)
@@ -311,9 +334,10 @@ pub fn fit_multiclass(
             trees[k].push(tree);
         }
     }
-    log_prior
+    let ensembles = log_prior
         .into_iter()
         .zip(trees)
         .map(|(baseline, trees)| Ensemble { baseline, trees })
-        .collect()
+        .collect();
+    (ensembles, raw)
 }

@@ -60,16 +60,21 @@ impl Sums {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fixed {
     scale: f64,
+    inverse: f64,
 }
 
 impl Fixed {
     pub fn for_values(values: &[f64]) -> Fixed {
-        let largest = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        // Not f64::max: that is a libm call in Wasm, not inlined.
+        let largest = values
+            .iter()
+            .fold(0.0f64, |m, v| if v.abs() > m { v.abs() } else { m });
         let headroom = i64::from(usize::BITS - values.len().leading_zeros());
         let e = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
-        let exponent = (61 - headroom - e).clamp(-1022, 1023);
+        let exponent = (61 - headroom - e).clamp(-1022, 1022);
         Fixed {
             scale: f64::from_bits(((exponent + 1023) as u64) << 52),
+            inverse: f64::from_bits(((1023 - exponent) as u64) << 52),
         }
     }
 
@@ -78,9 +83,10 @@ impl Fixed {
         (v * self.scale).round_ties_even() as i64
     }
 
-    /// A fixed-point sum back as a float (the division is exact).
+    /// A fixed-point sum back as a float (exact: the scale's inverse is a
+    /// power of two too, a multiplication instead of a division).
     pub fn value(self, sum: i64) -> f64 {
-        sum as f64 / self.scale
+        sum as f64 * self.inverse
     }
 }
 
@@ -218,11 +224,17 @@ impl Gradients<'_> {
                     n: left.n + sums.n,
                 };
                 let right = total.minus(left);
-                let (h_left, h_right) = (fh.value(left.h), fh.value(right.h));
-                if left.n < min_rows || h_left < MIN_HESSIAN {
+                if left.n < min_rows {
                     continue;
                 }
-                if right.n < min_rows || h_right < MIN_HESSIAN {
+                if right.n < min_rows {
+                    break;
+                }
+                let (h_left, h_right) = (fh.value(left.h), fh.value(right.h));
+                if h_left < MIN_HESSIAN {
+                    continue;
+                }
+                if h_right < MIN_HESSIAN {
                     break;
                 }
                 let gain = score(fg.value(left.g), h_left, l2)

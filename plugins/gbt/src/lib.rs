@@ -108,16 +108,13 @@ pub fn train(
                     target.name
                 )));
             }
-            let ensembles = if classes.len() == 2 {
+            let (ensembles, raw) = if classes.len() == 2 {
                 let y: Vec<f64> = index.iter().map(|&k| k as f64).collect();
-                vec![boost::fit(&refs, &y, Loss::LogLoss, &opts.boost)]
+                let (ensemble, raw) = boost::fit_scored(&refs, &y, Loss::LogLoss, &opts.boost);
+                (vec![ensemble], vec![raw])
             } else {
-                boost::fit_multiclass(&refs, &index, classes.len(), &opts.boost)
+                boost::fit_multiclass_scored(&refs, &index, classes.len(), &opts.boost)
             };
-            let raw: Vec<Vec<f64>> = ensembles
-                .iter()
-                .map(|e| (0..index.len()).map(|i| e.raw(|j| refs[j][i])).collect())
-                .collect();
             let correct: Vec<bool> = probabilities(&raw)
                 .iter()
                 .zip(&index)
@@ -134,10 +131,8 @@ pub fn train(
         }
         Mode::Regression => {
             let y = numeric_feature(target)?;
-            let ensemble = boost::fit(&refs, &y, Loss::SquaredError, &opts.boost);
-            let sq: f64 = (0..y.len())
-                .map(|i| (ensemble.raw(|j| refs[j][i]) - y[i]).powi(2))
-                .sum();
+            let (ensemble, raw) = boost::fit_scored(&refs, &y, Loss::SquaredError, &opts.boost);
+            let sq: f64 = raw.iter().zip(&y).map(|(r, y)| (r - y).powi(2)).sum();
             Ok(TrainReport {
                 model: GbtModel {
                     features: names,
