@@ -32,6 +32,7 @@
 //!   (ties to the first class, as `argmax`). A regressor returns
 //!   `prediction` (f64), the (weighted) mean of the neighbours' targets.
 
+mod search;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ pub use state::{KnnModel, Targets};
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
 
 pub use classes::Classes;
+pub use search::nearest_many;
 
 /// What the neighbours vote on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,25 +92,9 @@ fn row_major<C: AsRef<[f64]>>(columns: &[C], rows: usize) -> Vec<f64> {
 /// The `k` rows of `points` (row-major, `d` wide) nearest to `query`, as
 /// `(row, euclidean distance)`, nearest first; equal distances in row order.
 pub fn nearest(points: &[f64], d: usize, query: &[f64], k: usize) -> Vec<(usize, f64)> {
-    let rows = points.len().checked_div(d).unwrap_or(0);
-    let mut found: Vec<(f64, usize)> = (0..rows)
-        .map(|i| {
-            let row = &points[i * d..(i + 1) * d];
-            let d2: f64 = row.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum();
-            (d2, i)
-        })
-        .collect();
-    // (squared distance, row) is a total order: the result does not depend
-    // on the selection algorithm.
-    let by_distance_then_row =
-        |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-    let k = k.min(found.len());
-    if k < found.len() {
-        found.select_nth_unstable_by(k, by_distance_then_row);
-        found.truncate(k);
-    }
-    found.sort_unstable_by(by_distance_then_row);
-    found.into_iter().map(|(d2, i)| (i, d2.sqrt())).collect()
+    search::nearest_many(points, d, query, k)
+        .pop()
+        .unwrap_or_default()
 }
 
 /// Neighbour weights: 1 each, or `1 / distance` (only the exact matches,

@@ -6,7 +6,7 @@ use sluice_sdk::classes::Classes;
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{Column, StepError, Table, classes, columns};
 
-use crate::{Weights, nearest, row_major, weigh};
+use crate::{Weights, nearest_many, row_major, weigh};
 
 const TAG: [u8; 4] = *b"KNNB";
 const VERSION: u8 = 1;
@@ -117,12 +117,9 @@ impl KnnModel {
     fn neighbour_weights(&self, features: &Table) -> Result<Vec<Vec<(usize, f64)>>, StepError> {
         let d = self.features.len();
         let queries = self.query_points(features)?;
-        let rows = features.num_rows();
-        Ok((0..rows)
-            .map(|i| {
-                let found = nearest(&self.points, d, &queries[i * d..(i + 1) * d], self.k);
-                weigh(&found, self.weights)
-            })
+        Ok(nearest_many(&self.points, d, &queries, self.k)
+            .iter()
+            .map(|found| weigh(found, self.weights))
             .collect())
     }
 
