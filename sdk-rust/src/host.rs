@@ -72,6 +72,94 @@ pub fn progress(done: u64, total: u64) {
     let _ = (done, total);
 }
 
+/// Work spread over more than one core: the host runs the plugin's own
+/// [`Trainer::work`](crate::Trainer::work) in more instances of it
+/// (workers), side by side, one per step slot the tenant can spare.
+///
+/// Input `i` of [`spread`](parallel::spread) goes to worker
+/// `i mod workers()`, in order, and a worker's memory lasts for the step
+/// call: data every worker needs is sent once, one input per worker (see
+/// [`broadcast`](parallel::broadcast)), and later inputs use it. A result
+/// must not depend on [`workers`](parallel::workers): combine the outputs
+/// in input order, with sums that do not depend on how the work was cut
+/// (integers, or fixed point), so a rerun on a machine with another
+/// number of cores repeats it bit for bit.
+///
+/// Outside Wasm (native tests) the workers are emulated on the calling
+/// thread, one after another
+/// ([`set_native_workers`](parallel::set_native_workers); one by default).
+pub mod parallel {
+    use crate::{StepError, Trainer};
+
+    #[cfg(not(target_arch = "wasm32"))]
+    thread_local! {
+        /// Outside Wasm: the workers emulated, and the one running.
+        static NATIVE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((1, 0)) };
+    }
+
+    /// The number of workers [`spread`] uses in this step call (1 when the
+    /// tenant has no slot to spare).
+    pub fn workers() -> usize {
+        #[cfg(target_arch = "wasm32")]
+        return crate::wit::parallel::workers().max(1) as usize;
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.get().0
+    }
+
+    /// Which worker runs this `work` call, for state kept per worker: 0
+    /// in Wasm (each worker is an instance of its own, with its own
+    /// memory); outside Wasm, the emulated worker (see
+    /// [`set_native_workers`]).
+    pub fn worker_index() -> usize {
+        #[cfg(target_arch = "wasm32")]
+        return 0;
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.get().1
+    }
+
+    /// Outside Wasm (tests), emulate `workers` workers on this thread:
+    /// [`spread`] runs input `i` as worker `i mod workers` would, one
+    /// after another, with [`worker_index`] telling them apart. In Wasm
+    /// the host decides; this does nothing.
+    pub fn set_native_workers(workers: usize) {
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.set((workers.max(1), 0));
+        #[cfg(target_arch = "wasm32")]
+        let _ = workers;
+    }
+
+    /// `T::work(task, input)` for every input, spread over the workers;
+    /// the outputs in the order of the inputs. The first input that fails
+    /// fails the call.
+    pub fn spread<T: Trainer>(task: &str, inputs: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = std::marker::PhantomData::<T>;
+            crate::wit::parallel::spread(task, &inputs).map_err(Into::into)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let workers = workers();
+            let out = inputs
+                .into_iter()
+                .enumerate()
+                .map(|(i, input)| {
+                    NATIVE.set((workers, i % workers));
+                    T::work(task, input)
+                })
+                .collect();
+            NATIVE.set((workers, 0));
+            out
+        }
+    }
+
+    /// Sends `input` to every worker once: [`spread`] with one copy per
+    /// worker, the outputs dropped.
+    pub fn broadcast<T: Trainer>(task: &str, input: &[u8]) -> Result<(), StepError> {
+        spread::<T>(task, vec![input.to_vec(); workers()]).map(|_| ())
+    }
+}
+
 /// The model under test, for validators and explainers.
 ///
 /// The host routes each call to the trainer component that produced the

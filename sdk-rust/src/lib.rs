@@ -252,7 +252,7 @@ mod worlds;
 pub mod wit;
 
 pub use error::{ErrorKind, StepError};
-pub use host::{log, model, progress};
+pub use host::{log, model, parallel, progress};
 pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, ValidationReport};
 pub use params::{NumberRange, ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};
@@ -319,7 +319,7 @@ macro_rules! export_trainer {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SluiceTrainerExport = $crate::__private::TrainerExport<$ty>;
-            $crate::__export_holding_trainer_impl!(
+            $crate::__export_parallel_trainer_impl!(
                 __SluiceTrainerExport with_types_in $crate::wit::trainer
             );
         };

@@ -3,7 +3,7 @@
 //! Plugin authors never use this module: the SDK converts between these
 //! types and its own, and the `export_*!` macros wire a plugin type to the
 //! generated exports. The validator world is generated first; the other
-//! worlds reuse its `types`, `host` and `model` modules through `with`, so
+//! worlds reuse its `types`, `host`, `parallel` and `model` modules through `with`, so
 //! there is a single set of wire types.
 
 // Generated code: not ours to lint.
@@ -31,15 +31,16 @@ pub mod transform {
         with: {
             "sluice:plugin/types@0.1.0": crate::wit::validator::sluice::plugin::types,
             "sluice:plugin/host@0.1.0": crate::wit::validator::sluice::plugin::host,
+            "sluice:plugin/parallel@0.1.0": crate::wit::validator::sluice::plugin::parallel,
         },
     });
 }
 
-/// The trainer world with the `holding` interface: every Rust trainer
-/// exports both.
+/// The trainer world with the `holding` and `worker` interfaces: every
+/// Rust trainer exports all three.
 pub mod trainer {
     wit_bindgen::generate!({
-        world: "holding-trainer",
+        world: "parallel-trainer",
         path: "../wit",
         pub_export_macro: true,
         disable_custom_section_link_helpers: true,
@@ -48,6 +49,7 @@ pub mod trainer {
         with: {
             "sluice:plugin/types@0.1.0": crate::wit::validator::sluice::plugin::types,
             "sluice:plugin/host@0.1.0": crate::wit::validator::sluice::plugin::host,
+            "sluice:plugin/parallel@0.1.0": crate::wit::validator::sluice::plugin::parallel,
         },
     });
 }
@@ -63,6 +65,7 @@ pub mod explainer {
         with: {
             "sluice:plugin/types@0.1.0": crate::wit::validator::sluice::plugin::types,
             "sluice:plugin/host@0.1.0": crate::wit::validator::sluice::plugin::host,
+            "sluice:plugin/parallel@0.1.0": crate::wit::validator::sluice::plugin::parallel,
             "sluice:plugin/model@0.1.0": crate::wit::validator::sluice::plugin::model,
         },
     });
@@ -70,4 +73,5 @@ pub mod explainer {
 
 pub use validator::sluice::plugin::host;
 pub use validator::sluice::plugin::model;
+pub use validator::sluice::plugin::parallel;
 pub use validator::sluice::plugin::types;

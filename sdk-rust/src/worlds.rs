@@ -70,6 +70,17 @@ pub trait Trainer {
     {
         Ok(Box::new(HeldTable::<Self>::new(model, features)))
     }
+
+    /// One input of a [`parallel::spread`](crate::parallel::spread) call
+    /// of `task`, run in one of the step's workers (another instance of
+    /// this plugin, whose memory lasts for the step call). The default
+    /// knows no task.
+    fn work(task: &str, input: Vec<u8>) -> Result<Vec<u8>, StepError> {
+        let _ = input;
+        Err(StepError::invalid_input(format!(
+            "this trainer has no parallel task '{task}'"
+        )))
+    }
 }
 
 /// A model held with a table by [`Trainer::hold`].
@@ -292,6 +303,15 @@ impl<T: Trainer> crate::wit::trainer::Guest for TrainerExport<T> {
     fn predict(model: Vec<u8>, features: wire::Table) -> Result<wire::Table, wire::StepError> {
         let run = || T::predict(&model, &table_in(features)?);
         run().map(Into::into).map_err(Into::into)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<T: Trainer + 'static> crate::wit::trainer::exports::sluice::plugin::worker::Guest
+    for TrainerExport<T>
+{
+    fn run(task: String, input: Vec<u8>) -> Result<Vec<u8>, wire::StepError> {
+        T::work(&task, input).map_err(Into::into)
     }
 }
 

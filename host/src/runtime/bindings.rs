@@ -1,6 +1,6 @@
 //! Host bindings of the WIT contract in `wit/`, one module per world.
 //!
-//! The worlds share the `types`, `host` and `model` interfaces; every world
+//! The worlds share the `types`, `host`, `parallel` and `model` interfaces; every world
 //! after the first reuses the validator world's generated modules through
 //! `with`, so a `Table` is one Rust type whichever world it crosses.
 //!
@@ -27,6 +27,7 @@ pub mod transform {
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/parallel": super::validator::sluice::plugin::parallel,
         },
     });
 }
@@ -40,6 +41,7 @@ pub mod trainer {
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/parallel": super::validator::sluice::plugin::parallel,
         },
     });
 }
@@ -55,6 +57,7 @@ pub mod holding_trainer {
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/parallel": super::validator::sluice::plugin::parallel,
         },
     });
 }
@@ -68,6 +71,7 @@ pub mod explainer {
         with: {
             "sluice:plugin/types": super::validator::sluice::plugin::types,
             "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/parallel": super::validator::sluice::plugin::parallel,
             "sluice:plugin/model": super::validator::sluice::plugin::model,
         },
     });
@@ -75,5 +79,6 @@ pub mod explainer {
 
 pub use validator::sluice::plugin::host as host_iface;
 pub use validator::sluice::plugin::model as model_iface;
+pub use validator::sluice::plugin::parallel as parallel_iface;
 /// The contract's data types (`Table`, `Column`, `Values`, ...).
 pub use validator::sluice::plugin::types;

@@ -92,6 +92,8 @@ pub(super) fn build_linker(engine: &Engine) -> Result<Linker<StepState>, Runtime
         .map_err(link)?;
     bindings::model_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
         .map_err(link)?;
+    bindings::parallel_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
+        .map_err(link)?;
     Ok(linker)
 }
 

@@ -35,6 +35,7 @@ pub mod error;
 mod grant;
 pub mod limits;
 pub mod output;
+mod parallel;
 pub mod plugin;
 pub(crate) mod sandbox;
 
@@ -114,6 +115,10 @@ pub struct StepContext {
     /// `/grants/NAME`. Empty unless the pipeline names a grant and the
     /// tenant allows its directory.
     pub grants: Vec<Grant>,
+    /// Asked for step slots to spare at the step's first `parallel` call:
+    /// one more worker per slot (held until the call ends); `None`: one
+    /// worker.
+    pub spare_slots: Option<SpareSessionSlots>,
 }
 
 impl StepContext {
@@ -125,6 +130,7 @@ impl StepContext {
             seed,
             model: None,
             grants: Vec::new(),
+            spare_slots: None,
         }
     }
 }

@@ -84,6 +84,19 @@ pub(crate) enum WorldPre {
     Explainer(explainer::ExplainerPre<StepState>),
 }
 
+impl WorldPre {
+    /// The component ready to instantiate, whatever its world (for the
+    /// `parallel` import's workers, which call its `worker` export).
+    pub(crate) fn instance_pre(&self) -> &wasmtime::component::InstancePre<StepState> {
+        match self {
+            WorldPre::Validator(p) => p.instance_pre(),
+            WorldPre::Transform(p) => p.instance_pre(),
+            WorldPre::Trainer(p) => p.plain.instance_pre(),
+            WorldPre::Explainer(p) => p.instance_pre(),
+        }
+    }
+}
+
 /// A trainer ready to instantiate: as its world, and as the
 /// `holding-trainer` world too when it exports `holding`.
 pub(crate) struct TrainerPres {
@@ -214,6 +227,7 @@ pub(crate) fn forbidden_imports(imports: &[String], world: Option<World>) -> Vec
             let allowed = ALLOWED_WASI.contains(&base)
                 || base == "sluice:plugin/types"
                 || base == "sluice:plugin/host"
+                || base == "sluice:plugin/parallel"
                 || (base == "sluice:plugin/model" && world.is_none_or(World::imports_model));
             !allowed
         })
@@ -276,6 +290,7 @@ mod tests {
             "wasi:io/streams@0.2.3".to_string(),
             "wasi:sockets/tcp@0.2.3".to_string(),
             "sluice:plugin/model@0.1.0".to_string(),
+            "sluice:plugin/parallel@0.1.0".to_string(),
         ];
         assert_eq!(
             forbidden_imports(&imports, Some(World::Validator)),

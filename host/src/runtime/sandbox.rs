@@ -339,6 +339,8 @@ pub struct StepState {
     pub model: Option<ModelPredictor>,
     pub model_calls: u64,
     pub max_model_calls: u64,
+    /// The `parallel` import's workers (none in a worker itself).
+    pub parallel: Option<super::parallel::Parallel>,
 }
 
 impl StepState {
@@ -392,6 +394,7 @@ impl StepState {
             model,
             model_calls: 0,
             max_model_calls: limits.model_calls,
+            parallel: None,
         })
     }
 }

@@ -181,6 +181,10 @@ impl RunCtx<'_> {
             seed: step.seed,
             model: None,
             grants: self.grants.get(&step.id).cloned().unwrap_or_default(),
+            spare_slots: Some(
+                self.scheduler
+                    .spare_session_slots(&self.tenant.name, self.tenant.caps.concurrency),
+            ),
         };
         let StepOutcome {
             outputs,

@@ -30,6 +30,7 @@ use super::deadline::{self, Deadline, DeadlinePassed};
 use super::error::{self, StepFailure, StepFailureKind};
 use super::limits::StepLimits;
 use super::output::StepValue;
+use super::parallel::Parallel;
 use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, StepState};
 use super::{Runtime, StepContext, StepOutput};
@@ -187,6 +188,41 @@ fn arm(
     Ok(started)
 }
 
+/// What every store of a step (and of its `parallel` workers) gets: fuel
+/// yields, the memory limiter, the host-call size bound, and the time
+/// limit, checked at each epoch tick against `deadline`.
+pub(super) fn configure_store(
+    store: &mut Store<StepState>,
+    limits: &StepLimits,
+    deadline: Deadline,
+) -> wasmtime::Result<()> {
+    if limits.fuel.is_some() {
+        store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))?;
+    }
+    store.limiter(|s| &mut s.limiter);
+    // What a plugin hands back in one call is bounded by its memory
+    // limit (and then by `output_mib`), not by wasmtime's 128 MiB
+    // default for host calls: a 1M x 30 table is ~240 MB.
+    store.set_hostcall_fuel(limits.memory_bytes());
+    // Yield at every tick until the time limit has passed by the wall
+    // clock, then stop the call (as `Trap::Interrupt`). Time spent
+    // yielded, waiting to be polled again, counts: the limit is wall
+    // time, as it was when a call held its thread.
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline::at(&deadline) {
+            UpdateDeadline::Interrupt
+        } else {
+            // tokio's yield puts the task back only after the scheduler
+            // has looked at its driver and its other queues; a plain
+            // self-wake would run the step again at once, and with one
+            // worker thread the others would wait tens of ticks for
+            // each wake-up. Outside tokio it wakes at once.
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        })
+    });
+    Ok(())
+}
+
 impl Runtime {
     /// A fresh store for `plugin` with the limits of `ctx`: memory, fuel,
     /// host-call size, and the time limit (armed by [`arm`]) checked at
@@ -208,39 +244,20 @@ impl Runtime {
         let state = StepState::new(&ctx.limits, ctx.seed, model, &ctx.grants)
             .map_err(|message| refuse(StepFailureKind::InvalidLimits { message }))?;
         let mut store = Store::new(engine, state);
-        let trap = |e: wasmtime::Error| {
+        let deadline: Deadline = Arc::new(Mutex::new(Instant::now()));
+        configure_store(&mut store, &ctx.limits, deadline.clone()).map_err(|e| {
             refuse(StepFailureKind::Trap {
                 message: format!("{e:#}"),
             })
-        };
-        if ctx.limits.fuel.is_some() {
-            store
-                .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
-                .map_err(trap)?;
-        }
-        store.limiter(|s| &mut s.limiter);
-        // What a plugin hands back in one call is bounded by its memory
-        // limit (and then by `output_mib`), not by wasmtime's 128 MiB
-        // default for host calls: a 1M x 30 table is ~240 MB.
-        store.set_hostcall_fuel(ctx.limits.memory_bytes());
-        // Yield at every tick until the time limit has passed by the wall
-        // clock, then stop the call (as `Trap::Interrupt`). Time spent
-        // yielded, waiting to be polled again, counts: the limit is wall
-        // time, as it was when a call held its thread.
-        let deadline: Deadline = Arc::new(Mutex::new(Instant::now()));
-        let read = deadline.clone();
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline::at(&read) {
-                UpdateDeadline::Interrupt
-            } else {
-                // tokio's yield puts the task back only after the scheduler
-                // has looked at its driver and its other queues; a plain
-                // self-wake would run the step again at once, and with one
-                // worker thread the others would wait tens of ticks for
-                // each wake-up. Outside tokio it wakes at once.
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-            })
-        });
+        })?;
+        store.data_mut().parallel = Some(Parallel::new(
+            engine.clone(),
+            pre.instance_pre().clone(),
+            ctx.limits,
+            ctx.seed,
+            deadline.clone(),
+            ctx.spare_slots.clone(),
+        ));
         Ok((store, pre, deadline))
     }
 
