@@ -26,6 +26,7 @@ mod model_session;
 mod monitor;
 mod one_hot;
 mod output_files;
+mod parallel;
 mod plan_checks;
 mod registry;
 mod registry_tenants;

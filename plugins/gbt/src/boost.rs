@@ -165,14 +165,15 @@ pub fn grow_tree(
     hess: &[f64],
     opts: &BoostOptions,
 ) -> Tree {
+    let mut raw = vec![0.0; grad.len()];
     grow::grow(
         &grow::Codes::new(codes.to_vec()),
         thresholds,
         grad,
         hess,
         opts,
+        &mut raw,
     )
-    .tree
 }
 
 /// The boosted ensemble: `raw = baseline + sum of tree values`.
@@ -191,6 +192,7 @@ impl Ensemble {
 
 use crate::grow;
 pub use crate::grow::{Split, best_split};
+use crate::spread::{Kind, Spread};
 
 pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
@@ -219,6 +221,29 @@ fn bin_columns(columns: &[&[f64]], max_bins: usize) -> Binned {
     }
 }
 
+/// The fit spread over the step's workers, when it can be: its trees and
+/// final raw scores, the same as a fit here would give. `None`: fit here.
+fn fit_spread(
+    binned: &Binned,
+    y: &[f64],
+    kind: Kind,
+    baselines: &[f64],
+    opts: &BoostOptions,
+) -> Option<crate::spread::Fitted> {
+    let n_bins: Vec<usize> = binned.thresholds.iter().map(|t| t.len() + 1).collect();
+    let spread = Spread::start(&binned.codes, &n_bins, y, kind, baselines, opts)?;
+    match spread.fit(&binned.thresholds, baselines.len(), opts) {
+        Ok(fitted) => Some(fitted),
+        Err(e) => {
+            sluice_sdk::log::warn(format!(
+                "boosting again on one core: a worker failed: {}",
+                e.message
+            ));
+            None
+        }
+    }
+}
+
 /// Grows a tree on `grad` / `hess`, adds its values to `raw` and keeps it.
 fn boost_once(
     binned: &Binned,
@@ -227,9 +252,7 @@ fn boost_once(
     raw: &mut [f64],
     opts: &BoostOptions,
 ) -> Tree {
-    let grown = grow::grow(&binned.codes, &binned.thresholds, grad, hess, opts);
-    grown.add_to(raw);
-    grown.tree
+    grow::grow(&binned.codes, &binned.thresholds, grad, hess, opts, raw)
 }
 
 /// Boosts `opts.max_iter` trees on `columns[feature][row]` and `y` (0 / 1
@@ -257,6 +280,14 @@ pub fn fit_scored(
         }
         Loss::SquaredError => mean,
     };
+    let kind = match loss {
+        Loss::LogLoss => Kind::LogLoss,
+        Loss::SquaredError => Kind::SquaredError,
+    };
+    if let Some((mut trees, mut raw)) = fit_spread(&binned, y, kind, &[baseline], opts) {
+        let trees = trees.pop().unwrap_or_default();
+        return (Ensemble { baseline, trees }, raw.pop().unwrap_or_default());
+    }
     let mut raw = vec![baseline; n];
     let mut grad = vec![0.0; n];
     let mut hess = vec![1.0; n];
@@ -312,6 +343,10 @@ pub fn fit_multiclass_scored(
         .collect();
     let mean = log_prior.iter().sum::<f64>() / classes as f64;
     log_prior.iter_mut().for_each(|b| *b -= mean);
+    let labels: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+    if let Some((trees, raw)) = fit_spread(&binned, &labels, Kind::Multinomial, &log_prior, opts) {
+        return (crate::spread::ensembles(&log_prior, trees), raw);
+    }
     // raw[class][row]
     let mut raw: Vec<Vec<f64>> = log_prior.iter().map(|&b| vec![b; n]).collect();
     let mut grad = vec![vec![0.0; n]; classes];

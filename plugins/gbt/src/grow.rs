@@ -23,20 +23,21 @@
 //! between them and not float rounding.
 
 use crate::boost::{BoostOptions, Tree};
+use std::ops::Range;
 
 /// scikit-learn's `min_hessian_to_split`.
 const MIN_HESSIAN: f64 = 1e-3;
 
 /// The most bins a feature has (`max_bins` is at most 255).
-const BINS: usize = 256;
+pub(crate) const BINS: usize = 256;
 
 /// One bin of a histogram, or the sums of a node: fixed-point sums of the
 /// gradients and hessians of its rows, and their count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sums {
-    g: i64,
-    h: i64,
-    n: i64,
+    pub(crate) g: i64,
+    pub(crate) h: i64,
+    pub(crate) n: i64,
 }
 
 impl Sums {
@@ -59,8 +60,8 @@ impl Sums {
 /// about what a float sum of `rows` terms loses anyway.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fixed {
-    scale: f64,
-    inverse: f64,
+    pub(crate) scale: f64,
+    pub(crate) inverse: f64,
 }
 
 impl Fixed {
@@ -69,7 +70,12 @@ impl Fixed {
         let largest = values
             .iter()
             .fold(0.0f64, |m, v| if v.abs() > m { v.abs() } else { m });
-        let headroom = i64::from(usize::BITS - values.len().leading_zeros());
+        Fixed::for_largest(largest, values.len())
+    }
+
+    /// The scale for `rows` values whose largest magnitude is `largest`.
+    pub fn for_largest(largest: f64, rows: usize) -> Fixed {
+        let headroom = i64::from(usize::BITS - rows.leading_zeros());
         let e = ((largest.to_bits() >> 52) & 0x7ff) as i64 - 1023;
         let exponent = (61 - headroom - e).clamp(-1022, 1022);
         Fixed {
@@ -97,7 +103,7 @@ pub struct Split {
     pub feature: usize,
     pub bin: usize,
     /// The sums of the rows that go left.
-    left: Sums,
+    pub(crate) left: Sums,
 }
 
 /// `G^2 / (H + l2)`: minus twice the node's loss at its optimal value.
@@ -106,7 +112,7 @@ fn score(g: f64, h: f64, l2: f64) -> f64 {
 }
 
 /// A histogram: per feature, one [`Sums`] per bin.
-type Histogram = Vec<[Sums; BINS]>;
+pub(crate) type Histogram = Vec<[Sums; BINS]>;
 
 /// Bin codes in both layouts: per feature, to partition a node's rows on
 /// its split's feature, and per row, to build a histogram a row at a time
@@ -129,8 +135,13 @@ impl Codes {
         Codes { columns, rows }
     }
 
-    fn features(&self) -> usize {
+    pub(crate) fn features(&self) -> usize {
         self.columns.len()
+    }
+
+    /// The codes per feature.
+    pub(crate) fn columns(&self) -> &[Vec<u8>] {
+        &self.columns
     }
 
     /// The codes of row `i`, one per feature.
@@ -140,79 +151,67 @@ impl Codes {
     }
 }
 
-/// One tree's gradients and hessians in fixed point, and the binned rows.
-struct Gradients<'a> {
-    codes: &'a Codes,
-    n_bins: Vec<usize>,
-    fixed_g: Fixed,
-    fixed_h: Fixed,
-    g: Vec<i64>,
-    /// `None` when every hessian is the same: then it is `h_const`.
-    h: Option<Vec<i64>>,
+/// The histogram of `rows` over features `features` into `hist` (zeroed
+/// here, one entry per feature of the range), from their fixed-point
+/// gradients `g` and hessians `h` (`None`: each is `h_const`).
+pub(crate) fn accumulate(
+    codes: &Codes,
+    g: &[i64],
+    h: Option<&[i64]>,
     h_const: i64,
+    rows: &[u32],
+    features: Range<usize>,
+    hist: &mut Histogram,
+) {
+    hist.clear();
+    hist.resize(features.len(), [Sums::default(); BINS]);
+    for &i in rows {
+        let i = i as usize;
+        let (gi, hi) = (g[i], h.map_or(0, |h| h[i]));
+        for (bins, &code) in hist.iter_mut().zip(&codes.row(i)[features.clone()]) {
+            let bin = &mut bins[usize::from(code)];
+            bin.g += gi;
+            bin.h += hi;
+            bin.n += 1;
+        }
+    }
+    if h.is_none() {
+        for bins in hist.iter_mut() {
+            for bin in bins.iter_mut() {
+                bin.h = bin.n * h_const;
+            }
+        }
+    }
 }
 
-impl Gradients<'_> {
-    fn new<'a>(codes: &'a Codes, n_bins: &[usize], grad: &[f64], hess: &[f64]) -> Gradients<'a> {
-        let fixed_g = Fixed::for_values(grad);
-        let fixed_h = Fixed::for_values(hess);
-        let constant = hess.iter().all(|&h| h.to_bits() == hess[0].to_bits());
-        Gradients {
-            codes,
-            n_bins: n_bins.to_vec(),
-            fixed_g,
-            fixed_h,
-            g: grad.iter().map(|&v| fixed_g.to_fixed(v)).collect(),
-            h: (!constant).then(|| hess.iter().map(|&v| fixed_h.to_fixed(v)).collect()),
-            h_const: hess.first().map_or(0, |&v| fixed_h.to_fixed(v)),
-        }
-    }
+/// What turns a node's sums into gains and values: the fixed-point scales
+/// of one tree's gradients and hessians, and each feature's bin count.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scales {
+    pub(crate) fixed_g: Fixed,
+    pub(crate) fixed_h: Fixed,
+    pub(crate) n_bins: Vec<usize>,
+}
 
-    /// The sums over `rows`.
-    fn sums(&self, rows: &[u32]) -> Sums {
-        let g = rows.iter().map(|&i| self.g[i as usize]).sum();
-        let n = rows.len() as i64;
-        let h = match &self.h {
-            Some(h) => rows.iter().map(|&i| h[i as usize]).sum(),
-            None => n * self.h_const,
-        };
-        Sums { g, h, n }
-    }
-
-    /// The histogram of `rows` into `hist` (zeroed here).
-    fn build(&self, rows: &[u32], hist: &mut Histogram) {
-        hist.clear();
-        hist.resize(self.codes.features(), [Sums::default(); BINS]);
-        for &i in rows {
-            let i = i as usize;
-            let (g, h) = (self.g[i], self.h.as_ref().map_or(0, |h| h[i]));
-            for (bins, &code) in hist.iter_mut().zip(self.codes.row(i)) {
-                let bin = &mut bins[usize::from(code)];
-                bin.g += g;
-                bin.h += h;
-                bin.n += 1;
-            }
-        }
-        if self.h.is_none() {
-            for bins in hist.iter_mut() {
-                for bin in bins.iter_mut() {
-                    bin.h = bin.n * self.h_const;
-                }
-            }
-        }
-    }
-
-    /// The best split of a node with sums `total` and histogram `hist`:
-    /// the highest gain `> 0` that leaves `min_samples_leaf` rows and a
-    /// hessian of [`MIN_HESSIAN`] on each side; ties go to the first
-    /// feature, then the lowest bin.
-    fn best_split(&self, hist: &Histogram, total: Sums, opts: &BoostOptions) -> Option<Split> {
+impl Scales {
+    /// The best split of a node with sums `total` and histogram `hist` of
+    /// the features from `first` on: the highest gain `> 0` that leaves
+    /// `min_samples_leaf` rows and a hessian of [`MIN_HESSIAN`] on each
+    /// side; ties go to the first feature, then the lowest bin.
+    pub(crate) fn best_split(
+        &self,
+        hist: &Histogram,
+        first: usize,
+        total: Sums,
+        opts: &BoostOptions,
+    ) -> Option<Split> {
         let l2 = opts.l2_regularization;
         let (fg, fh) = (self.fixed_g, self.fixed_h);
         let parent = score(fg.value(total.g), fh.value(total.h), l2);
         let min_rows = opts.min_samples_leaf as i64;
         let mut best: Option<Split> = None;
-        for (feature, bins) in hist.iter().enumerate() {
+        for (j, bins) in hist.iter().enumerate() {
+            let feature = first + j;
             let mut left = Sums::default();
             for (bin, sums) in bins[..self.n_bins[feature].saturating_sub(1)]
                 .iter()
@@ -255,9 +254,228 @@ impl Gradients<'_> {
     }
 
     /// A leaf's contribution: `-learning_rate * G / (H + l2)`.
-    fn leaf_value(&self, sums: Sums, opts: &BoostOptions) -> f64 {
+    pub(crate) fn leaf_value(&self, sums: Sums, opts: &BoostOptions) -> f64 {
         let (g, h) = (self.fixed_g.value(sums.g), self.fixed_h.value(sums.h));
         -opts.learning_rate * g / (h + opts.l2_regularization)
+    }
+}
+
+/// Whether a node at `depth` with `n` rows may split.
+pub(crate) fn may_split(opts: &BoostOptions, depth: usize, n: i64) -> bool {
+    opts.max_depth.is_none_or(|d| depth < d) && n >= 2 * opts.min_samples_leaf as i64
+}
+
+/// What finds a tree's splits: here ([`LocalSplitter`]) or by the step's
+/// workers (`crate::spread`). Node ids come in creation order: the root is
+/// 0, a split's children the next two.
+pub(crate) trait Splitter {
+    /// The sums of all rows (the root), and its best split when it `may`
+    /// split (else `None`).
+    fn root(&mut self, may: impl Fn(i64) -> bool) -> (Sums, Option<Split>);
+    /// The tree's scales (known once `root` has run).
+    fn scales(&self) -> &Scales;
+    /// Node `node` (whose rows' sums are `sums`) splits on `split` into
+    /// `left` and `right`: the best split of each child that `may` split
+    /// (`[left, right]`).
+    #[allow(clippy::too_many_arguments)]
+    fn split(
+        &mut self,
+        node: usize,
+        sums: Sums,
+        split: &Split,
+        left: usize,
+        right: usize,
+        may: [bool; 2],
+    ) -> [Option<Split>; 2];
+}
+
+/// One tree's rows, their fixed-point gradients and the histograms of the
+/// open nodes over features `features`: the whole split search of a tree,
+/// or (in a worker) the part of it over one block of features.
+pub(crate) struct LocalSplitter<C> {
+    codes: C,
+    scales: Scales,
+    opts: BoostOptions,
+    features: Range<usize>,
+    g: Vec<i64>,
+    /// `None` when every hessian is the same: then it is `h_const`.
+    h: Option<Vec<i64>>,
+    h_const: i64,
+    /// Row indices, the rows of each node a range of them (partitioned
+    /// stably as nodes split).
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    /// Per node, its rows' range in `rows`.
+    ranges: Vec<(usize, usize)>,
+    /// Per node, its histogram while it may still split.
+    hists: Vec<Option<Histogram>>,
+    spare: Vec<Histogram>,
+}
+
+impl<C: std::ops::Deref<Target = Codes>> LocalSplitter<C> {
+    /// The split search over `features` of a tree fitted to `grad` /
+    /// `hess` (all rows), scaled by `scales`.
+    pub(crate) fn new(
+        codes: C,
+        scales: Scales,
+        opts: &BoostOptions,
+        features: Range<usize>,
+        grad: &[f64],
+        hess: &[f64],
+    ) -> LocalSplitter<C> {
+        let (fg, fh) = (scales.fixed_g, scales.fixed_h);
+        let constant = hess.iter().all(|&h| h.to_bits() == hess[0].to_bits());
+        let n = grad.len();
+        LocalSplitter {
+            codes,
+            scales,
+            opts: opts.clone(),
+            features,
+            g: grad.iter().map(|&v| fg.to_fixed(v)).collect(),
+            h: (!constant).then(|| hess.iter().map(|&v| fh.to_fixed(v)).collect()),
+            h_const: hess.first().map_or(0, |&v| fh.to_fixed(v)),
+            rows: (0..n as u32).collect(),
+            scratch: Vec::with_capacity(n),
+            ranges: Vec::new(),
+            hists: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// The sums over `rows`.
+    fn sums(&self, rows: &[u32]) -> Sums {
+        let g = rows.iter().map(|&i| self.g[i as usize]).sum();
+        let n = rows.len() as i64;
+        let h = match &self.h {
+            Some(h) => rows.iter().map(|&i| h[i as usize]).sum(),
+            None => n * self.h_const,
+        };
+        Sums { g, h, n }
+    }
+
+    fn build(&mut self, node: usize) -> Histogram {
+        let (start, end) = self.ranges[node];
+        let mut hist = self.spare.pop().unwrap_or_default();
+        let h = self.h.as_deref();
+        let rows = &self.rows[start..end];
+        accumulate(
+            &self.codes,
+            &self.g,
+            h,
+            self.h_const,
+            rows,
+            self.features.clone(),
+            &mut hist,
+        );
+        hist
+    }
+
+    /// The best split of `node` over this splitter's features. The
+    /// histogram is kept for the node's split: with a block of the
+    /// features, another block may have the node's best split.
+    fn search(&mut self, node: usize, sums: Sums, hist: Histogram) -> Option<Split> {
+        let found = self
+            .scales
+            .best_split(&hist, self.features.start, sums, &self.opts);
+        if self.hists.len() <= node {
+            self.hists.resize_with(node + 1, || None);
+        }
+        self.hists[node] = Some(hist);
+        found
+    }
+
+    /// Each leaf's value added to the raw scores of the rows that reached
+    /// it (as `tree.predict` on those rows would: a row goes left exactly
+    /// when its bin is at most the split's bin).
+    pub(crate) fn add_leaves(&self, tree: &Tree, raw: &mut [f64]) {
+        for (node, &(start, end)) in self.ranges.iter().enumerate() {
+            if tree.feature[node].is_none() {
+                let value = tree.value[node];
+                for &i in &self.rows[start..end] {
+                    raw[i as usize] += value;
+                }
+            }
+        }
+    }
+}
+
+impl<C: std::ops::Deref<Target = Codes>> Splitter for LocalSplitter<C> {
+    fn scales(&self) -> &Scales {
+        &self.scales
+    }
+
+    fn root(&mut self, may: impl Fn(i64) -> bool) -> (Sums, Option<Split>) {
+        self.ranges = vec![(0, self.rows.len())];
+        let sums = self.sums(&self.rows);
+        if !may(sums.n) {
+            return (sums, None);
+        }
+        let hist = self.build(0);
+        (sums, self.search(0, sums, hist))
+    }
+
+    fn split(
+        &mut self,
+        node: usize,
+        sums: Sums,
+        split: &Split,
+        left: usize,
+        right: usize,
+        may: [bool; 2],
+    ) -> [Option<Split>; 2] {
+        let (start, end) = self.ranges[node];
+        // Stable partition of the node's rows: left first, in order.
+        // Branch-free: each row is written to both places and only one
+        // advances (a row's side is a coin toss to the branch predictor).
+        // `kept <= k`, so a row is read before its slot is overwritten.
+        let column = &self.codes.columns[split.feature];
+        let bin = split.bin as u8;
+        let (rows, scratch) = (&mut self.rows, &mut self.scratch);
+        scratch.clear();
+        scratch.resize(end - start, 0);
+        let (mut kept, mut moved) = (start, 0);
+        for k in start..end {
+            let i = rows[k];
+            let goes_left = column[i as usize] <= bin;
+            rows[kept] = i;
+            scratch[moved] = i;
+            kept += usize::from(goes_left);
+            moved += usize::from(!goes_left);
+        }
+        rows[kept..end].copy_from_slice(&scratch[..moved]);
+        debug_assert_eq!(kept - start, split.left.n as usize);
+        debug_assert_eq!((left, right), (self.ranges.len(), self.ranges.len() + 1));
+        self.ranges.push((start, kept));
+        self.ranges.push((kept, end));
+        let mut parent = self.hists.get_mut(node).and_then(Option::take);
+        let sums = [split.left, sums.minus(split.left)];
+        let mut found = [None, None];
+        if !may.iter().any(|&m| m) {
+            self.spare.extend(parent);
+            return found;
+        }
+        // Build the smaller child; the larger is the parent minus it.
+        let small = usize::from(sums[1].n < sums[0].n);
+        let large = 1 - small;
+        let children = [left, right];
+        let small_hist = self.build(children[small]);
+        if may[large]
+            && let Some(mut hist) = parent.take()
+        {
+            for (p, c) in hist.iter_mut().zip(&small_hist) {
+                for (p, c) in p.iter_mut().zip(c) {
+                    *p = p.minus(*c);
+                }
+            }
+            found[large] = self.search(children[large], sums[large], hist);
+        }
+        self.spare.extend(parent);
+        if may[small] {
+            found[small] = self.search(children[small], sums[small], small_hist);
+        } else {
+            self.spare.push(small_hist);
+        }
+        found
     }
 }
 
@@ -278,88 +496,73 @@ pub fn best_split(
             .map(|c| rows.iter().map(|&i| c[i]).collect())
             .collect(),
     );
-    let grads = Gradients::new(&codes, n_bins, &pick(grad), &pick(hess));
-    let all: Vec<u32> = (0..rows.len() as u32).collect();
-    let mut hist = Histogram::new();
-    grads.build(&all, &mut hist);
-    grads.best_split(&hist, grads.sums(&all), opts)
+    let (grad, hess) = (pick(grad), pick(hess));
+    let scales = Scales {
+        fixed_g: Fixed::for_values(&grad),
+        fixed_h: Fixed::for_values(&hess),
+        n_bins: n_bins.to_vec(),
+    };
+    let features = 0..codes.features();
+    let mut local = LocalSplitter::new(&codes, scales, opts, features, &grad, &hess);
+    local.root(|_| true).1
 }
 
-/// A node that may still split: its rows `rows[start..end]`, its sums,
-/// its best split and its histogram.
-struct Open {
-    node: usize,
-    start: usize,
-    end: usize,
-    sums: Sums,
-    split: Split,
-    hist: Histogram,
-}
-
-/// A grown tree and which rows reached each of its leaves.
-pub struct Grown {
-    pub tree: Tree,
-    /// Row indices, the rows of each node a range of them.
-    rows: Vec<u32>,
-    /// Per node, its rows' range in `rows`.
-    ranges: Vec<(usize, usize)>,
-}
-
-impl Grown {
-    /// Adds each leaf's value to the raw scores of the rows that reached it
-    /// (as `tree.predict` on those rows would: a row goes left exactly when
-    /// its bin is at most the split's bin).
-    pub fn add_to(&self, raw: &mut [f64]) {
-        for (node, &(start, end)) in self.ranges.iter().enumerate() {
-            if self.tree.feature[node].is_none() {
-                let value = self.tree.value[node];
-                for &i in &self.rows[start..end] {
-                    raw[i as usize] += value;
-                }
-            }
-        }
+/// The scales of a tree fitted to `grad` / `hess` over features with
+/// `n_bins` bins.
+pub(crate) fn scales_for(grad: &[f64], hess: &[f64], n_bins: Vec<usize>) -> Scales {
+    Scales {
+        fixed_g: Fixed::for_values(grad),
+        fixed_h: Fixed::for_values(hess),
+        n_bins,
     }
 }
 
 /// Fits one tree to `grad` / `hess` on binned features `codes` whose bin
-/// thresholds are `thresholds`.
-///
-/// Best-first: the open leaf with the highest gain splits next (the
-/// earliest created on ties), until `max_leaf_nodes` leaves. A node with
-/// fewer than `2 * min_samples_leaf` rows, or at `max_depth`, stays a leaf.
+/// thresholds are `thresholds`, and adds its leaves' values to `raw`.
 pub fn grow(
     codes: &Codes,
     thresholds: &[Vec<f64>],
     grad: &[f64],
     hess: &[f64],
     opts: &BoostOptions,
-) -> Grown {
-    let n_bins: Vec<usize> = thresholds.iter().map(|t| t.len() + 1).collect();
-    let grads = Gradients::new(codes, &n_bins, grad, hess);
-    let mut rows: Vec<u32> = (0..grad.len() as u32).collect();
-    let mut scratch: Vec<u32> = Vec::with_capacity(rows.len());
-    let mut spare: Vec<Histogram> = Vec::new();
-    let mut nodes = Nodes::default();
-    let may_split = |depth: usize, n: i64| {
-        opts.max_depth.is_none_or(|d| depth < d) && n >= 2 * opts.min_samples_leaf as i64
-    };
+    raw: &mut [f64],
+) -> Tree {
+    let scales = scales_for(grad, hess, thresholds.iter().map(|t| t.len() + 1).collect());
+    let features = 0..codes.features();
+    let mut local = LocalSplitter::new(codes, scales, opts, features, grad, hess);
+    let tree = grow_with(&mut local, thresholds, opts);
+    local.add_leaves(&tree, raw);
+    tree
+}
 
+/// A node that may still split: its sums and its best split.
+struct Open {
+    node: usize,
+    sums: Sums,
+    split: Split,
+}
+
+/// Grows one tree with `splitter` (here or spread over workers).
+///
+/// Best-first: the open leaf with the highest gain splits next (the
+/// earliest created on ties), until `max_leaf_nodes` leaves. A node with
+/// fewer than `2 * min_samples_leaf` rows, or at `max_depth`, stays a leaf.
+pub(crate) fn grow_with(
+    splitter: &mut impl Splitter,
+    thresholds: &[Vec<f64>],
+    opts: &BoostOptions,
+) -> Tree {
+    let mut nodes = Nodes::default();
     let mut open: Vec<Open> = Vec::new();
-    let root_sums = grads.sums(&rows);
-    let root = nodes.push(grads.leaf_value(root_sums, opts), (0, rows.len()), 0);
-    if may_split(0, root_sums.n) {
-        let mut hist = Histogram::new();
-        grads.build(&rows, &mut hist);
-        if let Some(split) = grads.best_split(&hist, root_sums, opts) {
-            open.push(Open {
-                node: root,
-                start: 0,
-                end: rows.len(),
-                sums: root_sums,
-                split,
-                hist,
-            });
-        }
+    let (root_sums, root_split) = splitter.root(|n| may_split(opts, 0, n));
+    let scales = splitter.scales().clone();
+    let root = nodes.push(scales.leaf_value(root_sums, opts), 0);
+    if let Some(split) = root_split {
+        open.push(Open {
+            node: root,
+            sums: root_sums,
+            split,
+        });
     }
     let mut leaves = 1;
     while leaves < opts.max_leaf_nodes && !open.is_empty() {
@@ -373,113 +576,43 @@ pub fn grow(
                 pick = k;
             }
         }
-        let Open {
-            node,
-            start,
-            end,
-            sums,
-            split,
-            mut hist,
-        } = open.swap_remove(pick);
-        // Stable partition of the node's rows: left first, in order.
-        let column = &codes.columns[split.feature];
-        let bin = split.bin as u8;
-        // Branch-free: each row is written to both places and only one
-        // advances (a row's side is a coin toss to the branch predictor).
-        // `kept <= k`, so a row is read before its slot is overwritten.
-        scratch.clear();
-        scratch.resize(end - start, 0);
-        let (mut kept, mut moved) = (start, 0);
-        for k in start..end {
-            let i = rows[k];
-            let left = column[i as usize] <= bin;
-            rows[kept] = i;
-            scratch[moved] = i;
-            kept += usize::from(left);
-            moved += usize::from(!left);
-        }
-        rows[kept..end].copy_from_slice(&scratch[..moved]);
-        let (left_sums, right_sums) = (split.left, sums.minus(split.left));
-        debug_assert_eq!(kept - start, left_sums.n as usize);
+        let Open { node, sums, split } = open.swap_remove(pick);
+        let children_sums = [split.left, sums.minus(split.left)];
         let depth = nodes.depth[node] + 1;
-        let left = nodes.push(grads.leaf_value(left_sums, opts), (start, kept), depth);
-        let right = nodes.push(grads.leaf_value(right_sums, opts), (kept, end), depth);
+        let left = nodes.push(scales.leaf_value(children_sums[0], opts), depth);
+        let right = nodes.push(scales.leaf_value(children_sums[1], opts), depth);
         let tree = &mut nodes.tree;
         tree.feature[node] = Some(split.feature);
         tree.threshold[node] = thresholds[split.feature][split.bin];
         tree.left[node] = left;
         tree.right[node] = right;
         leaves += 1;
-
-        let children = [
-            (left, start, kept, left_sums),
-            (right, kept, end, right_sums),
-        ];
-        let splittable = children.map(|(_, _, _, s)| may_split(depth, s.n));
-        if !splittable.iter().any(|&s| s) {
-            spare.push(hist);
-            continue;
-        }
-        // Build the smaller child; the larger is the parent minus it.
-        let small = usize::from(right_sums.n < left_sums.n);
-        let large = 1 - small;
-        let (_, s_start, s_end, _) = children[small];
-        let mut small_hist = spare.pop().unwrap_or_default();
-        grads.build(&rows[s_start..s_end], &mut small_hist);
-        let large_hist = if splittable[large] {
-            for (parent, child) in hist.iter_mut().zip(&small_hist) {
-                for (p, c) in parent.iter_mut().zip(child) {
-                    *p = p.minus(*c);
-                }
-            }
-            Some(hist)
-        } else {
-            spare.push(hist);
-            None
-        };
-        let mut hists = [None, None];
-        hists[small] = Some(small_hist);
-        hists[large] = large_hist;
-        for ((node, start, end, sums), hist) in children.into_iter().zip(hists) {
-            let Some(hist) = hist else { continue };
-            let split = if may_split(depth, sums.n) {
-                grads.best_split(&hist, sums, opts)
-            } else {
-                None
-            };
-            match split {
-                Some(split) => open.push(Open {
-                    node,
-                    start,
-                    end,
+        let may = children_sums.map(|s| may_split(opts, depth, s.n));
+        let found = splitter.split(node, sums, &split, left, right, may);
+        for ((child, sums), split) in [left, right].into_iter().zip(children_sums).zip(found) {
+            if let Some(split) = split {
+                open.push(Open {
+                    node: child,
                     sums,
                     split,
-                    hist,
-                }),
-                None => spare.push(hist),
+                });
             }
         }
     }
-    Grown {
-        tree: nodes.tree,
-        rows,
-        ranges: nodes.ranges,
-    }
+    nodes.tree
 }
 
-/// The tree being grown, and per node its rows' range and its depth.
+/// The tree being grown, and each node's depth.
 #[derive(Default)]
 struct Nodes {
     tree: Tree,
-    ranges: Vec<(usize, usize)>,
     depth: Vec<usize>,
 }
 
 impl Nodes {
-    fn push(&mut self, value: f64, range: (usize, usize), depth: usize) -> usize {
+    fn push(&mut self, value: f64, depth: usize) -> usize {
         let node = self.tree.push_leaf();
         self.tree.value[node] = value;
-        self.ranges.push(range);
         self.depth.push(depth);
         node
     }

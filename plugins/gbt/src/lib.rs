@@ -28,12 +28,17 @@
 //! Model format: version 2 (one ensemble per class for multiclass);
 //! version 1 models (binary or regression) still load.
 //!
-//! Training is deterministic: no sampling, no randomness.
+//! Training is deterministic: no sampling, no randomness. From 20,000
+//! rows it is spread over the step's workers when the tenant has step
+//! slots to spare ([`spread`]: each worker builds the histograms of a
+//! block of the features), and the model is the same bytes whatever the
+//! number of workers.
 
 #[cfg(test)]
 mod binning_tests;
 pub mod boost;
 pub mod grow;
+pub mod spread;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -201,7 +206,8 @@ impl Trainer for Gbt {
             env!("CARGO_PKG_VERSION"),
             "Histogram gradient-boosted trees (scikit-learn's HistGradientBoosting \
              semantics, no early stopping): binary or multiclass log-loss classification \
-             or squared-error regression, quantile bins, best-first trees.",
+             or squared-error regression, quantile bins, best-first trees; from 20,000 \
+             rows, spread over the step slots the tenant can spare (same model).",
         )
         .metrics(&["iterations", "leaves", "train_accuracy", "train_rmse"])
         .param(
@@ -271,6 +277,11 @@ impl Trainer for Gbt {
 
     fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
         GbtModel::from_bytes(model)?.predict(features)
+    }
+
+    /// Histograms built by the step's workers (see `spread`).
+    fn work(task: &str, input: Vec<u8>) -> Result<Vec<u8>, StepError> {
+        spread::work(task, input)
     }
 }
 
