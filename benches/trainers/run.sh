@@ -74,7 +74,9 @@ warm_plugins "$work/home" gbt decision_tree knn logreg linear holdout_eval \
 
 results="$work/results"
 mkdir -p "$results"
-echo "sluice steps run on one thread; scikit-learn runs on 1 thread and on $nproc (n_jobs=-1)."
+echo "sluice steps run on one core, but gbt from 20,000 rows, which spreads over the step slots" \
+  "the tenant (concurrency 4) and the process ($nproc) can spare; scikit-learn runs on 1 thread" \
+  "and on $nproc (n_jobs=-1)."
 echo "knn is capped at ${KNN_MAX_ROWS:-20000} rows (brute force, rows^2);" \
   "kernel-shap explains ${KSHAP_ROWS:-10} holdout rows on both sides."
 for rows in "${all_rows[@]}"; do
