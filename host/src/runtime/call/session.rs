@@ -114,7 +114,11 @@ impl Runtime {
     ) -> ModelPredictor {
         let runtime = self.clone();
         let binding = binding.clone();
-        let inner_ctx = StepContext::new(format!("{} (model)", ctx.step), binding.limits, ctx.seed);
+        let mut inner_ctx =
+            StepContext::new(format!("{} (model)", ctx.step), binding.limits, ctx.seed);
+        // The trainer may spread its predictions over workers too, on the
+        // slots the tenant can spare.
+        inner_ctx.spare_slots = binding.spare_sessions.clone();
         let sessions: Arc<Mutex<ModelSessions>> = Arc::default();
         Arc::new(move |call: ModelCall| {
             let (runtime, binding, ctx) = (runtime.clone(), binding.clone(), inner_ctx.clone());
