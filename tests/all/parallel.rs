@@ -1,7 +1,8 @@
 //! Issue 24, point 3: one step on more than one core. `gbt` spreads its
-//! boosting over workers (more instances of the plugin, through the
-//! `parallel` import) when the tenant has step slots to spare, and the
-//! model is the same bytes whatever the number of workers.
+//! boosting, and `knn` its neighbour search, over workers (more instances
+//! of the plugin, through the `parallel` import) when the tenant has step
+//! slots to spare, and the results are the same bytes whatever the
+//! number of workers.
 
 use crate::support::{json, plugin_dir, sluice, stdout, succeeded};
 use serde_json::Value;
@@ -32,7 +33,7 @@ fn data(dir: &Path) -> PathBuf {
     path
 }
 
-fn pipeline(dir: &Path, data: &Path) -> PathBuf {
+fn pipeline(dir: &Path, data: &Path, trainer: &str) -> PathBuf {
     let text = format!(
         r#"[pipeline]
 name = "spread"
@@ -47,9 +48,8 @@ split = {{ holdout = 0.25, seed = 7, stratify = true }}
 
 [[steps]]
 id = "train"
-plugin = "gbt"
 input = "rows"
-params = {{ max_iter = 15 }}
+{trainer}
 "#,
         plugins = plugin_dir().display().to_string(),
     );
@@ -83,20 +83,22 @@ fn run(pipeline: &Path, concurrency: u32) -> (Value, String) {
     (report, stdout(&succeeded(logs, "runs show --logs")))
 }
 
-fn model(report: &Value) -> String {
+/// The digest of the train step's output `name`.
+fn output(report: &Value, name: &str) -> String {
     let train = report["steps"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["id"] == "train")
         .unwrap_or_else(|| panic!("no train step in {report}"));
-    train["outputs"]["model"].as_str().unwrap().to_string()
+    train["outputs"][name].as_str().unwrap().to_string()
 }
 
 #[test]
 fn gbt_spread_over_workers_trains_the_same_model() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = pipeline(dir.path(), &data(dir.path()));
+    let gbt = "plugin = \"gbt\"\nparams = { max_iter = 15 }";
+    let pipeline = pipeline(dir.path(), &data(dir.path()), gbt);
     let (alone, alone_log) = run(&pipeline, 1);
     let (spread, spread_log) = run(&pipeline, 3);
     assert!(
@@ -107,5 +109,24 @@ fn gbt_spread_over_workers_trains_the_same_model() {
         spread_log.contains("boosting spread over 3 workers"),
         "three slots, three workers:\n{spread_log}"
     );
-    assert_eq!(model(&alone), model(&spread), "the same model bytes");
+    assert_eq!(output(&alone, "model"), output(&spread, "model"));
+}
+
+/// `knn` spreads its neighbour search (the holdout predictions of its
+/// step) over query shares: the same predictions.
+#[test]
+fn knn_spread_over_workers_predicts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = pipeline(dir.path(), &data(dir.path()), "plugin = \"knn\"");
+    let (alone, alone_log) = run(&pipeline, 1);
+    let (spread, spread_log) = run(&pipeline, 3);
+    assert!(!alone_log.contains("workers"), "one worker:\n{alone_log}");
+    assert!(
+        spread_log.contains("were found by 3 workers"),
+        "three workers:\n{spread_log}"
+    );
+    assert_eq!(
+        output(&alone, "predictions"),
+        output(&spread, "predictions")
+    );
 }

@@ -31,8 +31,13 @@
 //!   class, then `prediction`, the most probable class in the target's type
 //!   (ties to the first class, as `argmax`). A regressor returns
 //!   `prediction` (f64), the (weighted) mean of the neighbours' targets.
+//! - A large search (20 million distance terms or more) is spread over the
+//!   step's workers when the tenant has step slots to spare ([`spread`]):
+//!   each worker takes a share of the query rows; the neighbours are the
+//!   same.
 
 mod search;
+pub mod spread;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -231,6 +236,11 @@ impl Trainer for Knn {
 
     fn predict(model: &[u8], features: &Table) -> Result<Table, StepError> {
         KnnModel::from_bytes(model)?.predict(features)
+    }
+
+    /// The neighbour search on the step's workers (see `spread`).
+    fn work(task: &str, input: Vec<u8>) -> Result<Vec<u8>, StepError> {
+        spread::work(task, input)
     }
 }
 

@@ -6,7 +6,7 @@ use sluice_sdk::classes::Classes;
 use sluice_sdk::codec::{ByteReader, ByteWriter};
 use sluice_sdk::{Column, StepError, Table, classes, columns};
 
-use crate::{Weights, nearest_many, row_major, weigh};
+use crate::{Weights, row_major, weigh};
 
 const TAG: [u8; 4] = *b"KNNB";
 const VERSION: u8 = 1;
@@ -117,7 +117,7 @@ impl KnnModel {
     fn neighbour_weights(&self, features: &Table) -> Result<Vec<Vec<(usize, f64)>>, StepError> {
         let d = self.features.len();
         let queries = self.query_points(features)?;
-        Ok(nearest_many(&self.points, d, &queries, self.k)
+        Ok(crate::spread::nearest(&self.points, d, &queries, self.k)
             .iter()
             .map(|found| weigh(found, self.weights))
             .collect())
