@@ -12,15 +12,10 @@
 
 mod common;
 
-use common::{ms, plugin};
+use common::{Rng, f64_table, median, ms, plugin};
 use sluice::runtime::{Runtime, StepContext, StepLimits};
 use sluice::wit;
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
     v.sort();
@@ -29,19 +24,6 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-/// SplitMix64, for benchmark data.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 fn main() {
@@ -120,17 +102,7 @@ fn main() {
     let columns: Vec<Vec<f64>> = (0..10)
         .map(|_| (0..rows).map(|_| rng.next_f64()).collect())
         .collect();
-    let table = wit::Table {
-        columns: columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| wit::Column {
-                name: format!("c{i}"),
-                values: wit::Values::F64s(c.clone()),
-                valid: None,
-            })
-            .collect(),
-    };
+    let table = f64_table(&columns, "c");
     let bytes = (rows * 10 * 8) as f64;
     let mut wasm_runs = Vec::new();
     for _ in 0..7 {

@@ -17,29 +17,11 @@
 
 mod common;
 
-use common::{ms, plugin};
+use common::{Rng, f64_table, median, ms, plugin};
 use sluice::runtime::{Runtime, RuntimeOptions, StepContext, StepLimits};
 use sluice::wit;
 use sluice_sdk::Trainer;
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// SplitMix64, for benchmark data.
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Seeded rows: `features` uniform columns in [-2, 2) and a 0 / 1 label
 /// drawn from the logistic of a random linear score.
@@ -79,17 +61,7 @@ fn compare<T: Trainer>(e: &Engines, name: &str, n: usize, features: usize) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(n);
     let (cols, y) = rows(n, features, 11);
-    let table = wit::Table {
-        columns: cols
-            .iter()
-            .enumerate()
-            .map(|(i, c)| wit::Column {
-                name: format!("x{i}"),
-                values: wit::Values::F64s(c.clone()),
-                valid: None,
-            })
-            .collect(),
-    };
+    let table = f64_table(&cols, "x");
     let target = wit::Column {
         name: "y".into(),
         values: wit::Values::I64s(y.clone()),
