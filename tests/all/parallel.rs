@@ -109,6 +109,13 @@ fn gbt_spread_over_workers_trains_the_same_model() {
         spread_log.contains("boosting spread over 3 workers"),
         "three slots, three workers:\n{spread_log}"
     );
+    // Each worker's log is in the step's, marked with the worker.
+    for k in 0..3 {
+        assert!(
+            spread_log.contains(&format!("[worker {k}] [info] gbt worker: 24000 rows")),
+            "worker {k}'s log:\n{spread_log}"
+        );
+    }
     assert_eq!(output(&alone, "model"), output(&spread, "model"));
 }
 

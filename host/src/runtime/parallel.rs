@@ -10,8 +10,9 @@
 //! Each worker is sandboxed as the step is: the step's memory and fuel
 //! limits apply to each worker's instance, its time limit to all of them
 //! (they share the step's deadline), nothing is granted, and a worker
-//! cannot `spread` again. A worker whose call traps is dropped, and the trap
-//! fails the calling step.
+//! cannot `spread` again. What a worker logs goes into the step's log
+//! after each `spread`, each line marked `[worker K]`. A worker whose
+//! call traps is dropped, and the trap fails the calling step.
 
 use super::SpareSessionSlots;
 use super::bindings::{parallel_iface, types};
@@ -273,6 +274,25 @@ async fn run_share(
     (Some(worker), outs, None)
 }
 
+impl Parallel {
+    /// What each worker logged since the last call (its `host.log`,
+    /// stdout and stderr), by worker; the workers' logs start again.
+    fn take_logs(&mut self) -> Vec<(usize, String)> {
+        let mut logs = Vec::new();
+        for (k, worker) in self.workers.iter().enumerate() {
+            if let Some(worker) = worker {
+                let log = &worker.store.data().log;
+                let text = log.contents();
+                log.clear();
+                if !text.is_empty() {
+                    logs.push((k, text));
+                }
+            }
+        }
+        logs
+    }
+}
+
 impl parallel_iface::Host for StepState {
     async fn workers(&mut self) -> wasmtime::Result<u32> {
         Ok(self.parallel.as_mut().map_or(1, Parallel::workers))
@@ -283,11 +303,18 @@ impl parallel_iface::Host for StepState {
         task: String,
         inputs: Vec<Vec<u8>>,
     ) -> wasmtime::Result<Result<Vec<Vec<u8>>, types::StepError>> {
-        match self.parallel.as_mut() {
-            Some(parallel) => parallel.spread(task, inputs).await,
-            None => Ok(Err(invalid(
+        let Some(parallel) = self.parallel.as_mut() else {
+            return Ok(Err(invalid(
                 "parallel.spread is not available here (a worker cannot spread again)".into(),
-            ))),
+            )));
+        };
+        let out = parallel.spread(task, inputs).await;
+        // The workers' logs go into the step's, each line marked.
+        for (k, text) in parallel.take_logs() {
+            for line in text.lines() {
+                self.log.append(format!("[worker {k}] {line}\n").as_bytes());
+            }
         }
+        out
     }
 }

@@ -450,6 +450,10 @@ fn load(input: &[u8]) -> Result<Worker, StepError> {
         .map(|_| r.take(rows).map(<[u8]>::to_vec))
         .collect::<Result<Vec<_>, _>>()?;
     let hess = if kind == Kind::SquaredError { 1.0 } else { 0.0 };
+    sluice_sdk::log::info(format!(
+        "gbt worker: {rows} rows; histograms of features {start} to {}",
+        end.saturating_sub(1)
+    ));
     Ok(Worker {
         codes: Rc::new(Codes::new(columns)),
         y,
