@@ -497,11 +497,7 @@ pub fn best_split(
             .collect(),
     );
     let (grad, hess) = (pick(grad), pick(hess));
-    let scales = Scales {
-        fixed_g: Fixed::for_values(&grad),
-        fixed_h: Fixed::for_values(&hess),
-        n_bins: n_bins.to_vec(),
-    };
+    let scales = scales_for(&grad, &hess, n_bins.to_vec());
     let features = 0..codes.features();
     let mut local = LocalSplitter::new(&codes, scales, opts, features, &grad, &hess);
     local.root(|_| true).1

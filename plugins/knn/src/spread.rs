@@ -1,5 +1,6 @@
 //! The neighbour search spread over the step's workers
-//! ([`sluice_sdk::parallel`]): every worker gets the training rows once,
+//! ([`sluice_sdk::parallel`]): every worker gets the training rows once
+//! (again only when they change: a model session predicts many times),
 //! then a contiguous share of the queries, and answers each query's
 //! neighbours. A query's neighbours do not depend on the others, so the
 //! answers put back in order are the one-core search's, bit for bit.
@@ -10,7 +11,7 @@
 use crate::Knn;
 use crate::search::nearest_many;
 use sluice_sdk::{StepError, parallel};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Searches with fewer distance terms (training rows x queries x
 /// features) stay on one core.
@@ -22,6 +23,21 @@ type Points = Option<(Vec<f64>, usize)>;
 thread_local! {
     /// Per worker (one in Wasm; as many as emulated natively).
     static POINTS: RefCell<Vec<Points>> = const { RefCell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// In the calling instance: a fingerprint of the training rows its
+    /// workers hold, and how many workers, so that the predictions of a
+    /// model session (one per explainer request) send the rows once.
+    static SENT: Cell<Option<(u64, usize)>> = const { Cell::new(None) };
+}
+
+/// FNV-1a over the rows' bits, their width and their count.
+fn fingerprint(points: &[f64], d: usize) -> u64 {
+    let start = 0xcbf2_9ce4_8422_2325 ^ (d as u64) ^ ((points.len() as u64) << 32);
+    points.iter().fold(start, |h, v| {
+        (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn f64s(bytes: &[u8]) -> Vec<f64> {
@@ -45,6 +61,7 @@ pub fn nearest(points: &[f64], d: usize, queries: &[f64], k: usize) -> Vec<Vec<(
     match spread(points, d, queries, k, workers) {
         Ok(found) => found,
         Err(e) => {
+            SENT.set(None);
             sluice_sdk::log::warn(format!(
                 "the neighbour search stays on one core: {}",
                 e.message
@@ -61,9 +78,13 @@ fn spread(
     k: usize,
     workers: usize,
 ) -> Result<Vec<Vec<(usize, f64)>>, StepError> {
-    let mut load = (d as u32).to_le_bytes().to_vec();
-    load.extend(points.iter().flat_map(|v| v.to_le_bytes()));
-    parallel::spread::<Knn>("knn-points", vec![load; workers])?;
+    let sent = (fingerprint(points, d), workers);
+    if SENT.get() != Some(sent) {
+        let mut load = (d as u32).to_le_bytes().to_vec();
+        load.extend(points.iter().flat_map(|v| v.to_le_bytes()));
+        parallel::spread::<Knn>("knn-points", vec![load; workers])?;
+        SENT.set(Some(sent));
+    }
     let rows = queries.len() / d;
     let share = rows.div_ceil(workers) * d;
     let inputs = queries
