@@ -15,11 +15,11 @@ use std::process::ExitCode;
 pub struct PredictArgs {
     /// The model: NAME@ALIAS, NAME:VERSION, or NAME (its latest version).
     pub model: String,
-    /// Raw features: .csv, .parquet or .arrow. Columns are matched by name;
-    /// extra columns (the target, say) are ignored.
+    /// Raw features: .csv, .parquet, .arrow or .jsonl (JSON lines). Columns
+    /// are matched by name; extra columns (the target, say) are ignored.
     #[arg(long)]
     pub input: PathBuf,
-    /// Where to write the predictions (.parquet, .csv or .arrow), replacing
+    /// Where to write the predictions (.parquet, .csv, .arrow or .jsonl), replacing
     /// a regular file there (a symlink, device or FIFO is refused); `-`
     /// writes CSV to standard output.
     #[arg(short, long)]

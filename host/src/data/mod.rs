@@ -74,7 +74,8 @@ pub enum DataError {
     /// The file's extension names no format sluice reads or writes.
     #[error(
         "`{}` has an unsupported extension {extension:?}; \
-         use .csv, .parquet, or .arrow/.ipc/.feather (Arrow IPC file)",
+         use .csv, .parquet, .arrow/.ipc/.feather (Arrow IPC file) \
+         or .jsonl/.ndjson (JSON lines)",
         path.display()
     )]
     UnsupportedFormat {

@@ -1,4 +1,5 @@
-//! Reading and writing tables: CSV, Parquet and Arrow IPC files.
+//! Reading and writing tables: CSV, Parquet, Arrow IPC and JSON lines
+//! files.
 //!
 //! Writing Parquet (deterministic bytes, the columns encoded on several
 //! threads, in pieces) is in `parquet_write.rs`; reading a Parquet file
@@ -29,6 +30,7 @@ enum Format {
     Csv,
     Parquet,
     ArrowIpc,
+    JsonLines,
 }
 
 impl Format {
@@ -42,6 +44,7 @@ impl Format {
             "csv" => Ok(Self::Csv),
             "parquet" => Ok(Self::Parquet),
             "arrow" | "ipc" | "feather" => Ok(Self::ArrowIpc),
+            "jsonl" | "ndjson" => Ok(Self::JsonLines),
             _ => Err(DataError::UnsupportedFormat {
                 path: path.to_owned(),
                 extension,
@@ -57,7 +60,9 @@ pub(crate) fn is_data_file_name(name: &str) -> bool {
 }
 
 /// Reads a whole table from a file, choosing the format by extension:
-/// `.csv`, `.parquet`, or `.arrow`/`.ipc`/`.feather` (Arrow IPC file).
+/// `.csv`, `.parquet`, `.arrow`/`.ipc`/`.feather` (Arrow IPC file), or
+/// `.jsonl`/`.ndjson` (one JSON object per line, its keys the columns:
+/// what a service logs; see [`read_json_lines`]).
 ///
 /// CSV files need a header row. Column types are inferred from every row:
 /// all integers give Int64, all numbers Float64, all `true`/`false`
@@ -97,6 +102,7 @@ pub fn table_from_file_with(
         Format::Csv => super::csv_file::read_csv(path, file, options),
         Format::Parquet => parquet_to_batch(file, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, BufReader::new(file)),
+        Format::JsonLines => read_json_lines(path, BufReader::new(file)),
     }
 }
 
@@ -109,7 +115,106 @@ pub fn table_from_bytes(path: &Path, bytes: Bytes) -> Result<RecordBatch, DataEr
         }
         Format::Parquet => parquet_to_batch(bytes, &path.display().to_string(), None),
         Format::ArrowIpc => read_ipc(path, Cursor::new(bytes)),
+        Format::JsonLines => read_json_lines(path, Cursor::new(bytes)),
     }
+}
+
+/// A JSON lines file: one object per line, its keys the columns. Types
+/// are inferred from every row as Arrow's JSON reader does (integers
+/// Int64, numbers Float64, `true`/`false` Boolean, strings Utf8; a key
+/// missing from a row, or `null`, is a null), the columns in the order
+/// their keys first appear; a nested value (an array or an object) is
+/// refused, naming its column.
+pub fn read_json_lines(
+    path: &Path,
+    mut file: impl std::io::BufRead + Seek,
+) -> Result<RecordBatch, DataError> {
+    use arrow::datatypes::DataType;
+    let parse = |source| DataError::Parse {
+        path: path.to_owned(),
+        format: "JSON lines (one object per line)",
+        source,
+    };
+    let (schema, _) =
+        arrow::json::reader::infer_json_schema_from_seekable(&mut file, None).map_err(parse)?;
+    // Arrow sorts the keys; a reader expects the file's order.
+    let order = key_order(&mut file, schema.fields().len()).map_err(|source| DataError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields.sort_by_key(|f| order.iter().position(|k| k == f.name()));
+    let schema = arrow::datatypes::Schema::new(fields);
+    if let Some(field) = schema.fields().iter().find(|f| {
+        matches!(
+            f.data_type(),
+            DataType::List(_) | DataType::Struct(_) | DataType::LargeList(_)
+        )
+    }) {
+        return Err(DataError::Column {
+            what: format!("`{}`", path.display()),
+            column: field.name().clone(),
+            problem: format!(
+                "holds {} values; a table's columns hold numbers, booleans or strings",
+                if matches!(field.data_type(), DataType::Struct(_)) {
+                    "object"
+                } else {
+                    "array"
+                }
+            ),
+        });
+    }
+    let schema = std::sync::Arc::new(schema);
+    let reader = arrow::json::ReaderBuilder::new(schema.clone())
+        .build(file)
+        .map_err(parse)?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(parse)?;
+    if batches.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    concat(schema, batches)
+}
+
+/// The keys of a JSON lines file's objects in the order they first appear,
+/// read until `count` are known; then `file` is rewound. Lines that do not
+/// parse are skipped: the schema's inference has judged them already.
+fn key_order(
+    file: &mut (impl std::io::BufRead + Seek),
+    count: usize,
+) -> std::io::Result<Vec<String>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys<'a>(&'a mut Vec<String>);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if !self.0.contains(&key) {
+                    self.0.push(key);
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Keys<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut keys = Vec::new();
+    let mut line = String::new();
+    while keys.len() < count && file.read_line(&mut line)? > 0 {
+        let mut de = serde_json::Deserializer::from_str(&line);
+        let _ = Keys(&mut keys).deserialize(&mut de);
+        line.clear();
+    }
+    file.rewind()?;
+    Ok(keys)
 }
 
 fn read_ipc(path: &Path, file: impl Read + Seek) -> Result<RecordBatch, DataError> {
@@ -233,6 +338,17 @@ pub fn encode_table(path: &Path, batch: &RecordBatch) -> Result<Vec<u8>, DataErr
             writer.finish().map_err(ipc)?;
             drop(writer);
             out
+        }
+        Format::JsonLines => {
+            let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
+            writer
+                .write(batch)
+                .and_then(|()| writer.finish())
+                .map_err(|source| DataError::Arrow {
+                    action: "writing JSON lines",
+                    source,
+                })?;
+            writer.into_inner()
         }
     })
 }

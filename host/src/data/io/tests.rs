@@ -157,6 +157,15 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+fn types(batch: &RecordBatch) -> Vec<DataType> {
+    let schema = batch.schema();
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
 #[test]
 fn csv_types_are_inferred() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,14 +175,8 @@ fn csv_types_are_inferred() {
         "id,x,flag,name,day,empty\n1,1.5,true,a,2024-01-01,\n2,,false,,2024-01-02,\n3,3,TRUE,c,2024-01-03,\n",
     );
     let batch = read_table(&path).unwrap();
-    let types: Vec<_> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.data_type().clone())
-        .collect();
     assert_eq!(
-        types,
+        types(&batch),
         [
             DataType::Int64,
             DataType::Float64,
@@ -213,6 +216,51 @@ fn errors_name_the_file() {
     let not_parquet = write(dir.path(), "x.parquet", "not parquet");
     let err = read_table(&not_parquet).unwrap_err();
     assert!(err.to_string().contains("x.parquet"), "{err}");
+}
+
+#[test]
+fn json_lines_are_read_by_key_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "rows.jsonl",
+        "{\"id\": 1, \"x\": 1.5, \"ok\": true, \"name\": \"a\"}\n\
+         {\"id\": 2, \"ok\": false, \"name\": null}\n\
+         \n\
+         {\"name\": \"c\", \"x\": 3, \"id\": 3, \"ok\": true}\n",
+    );
+    let batch = read_table(&path).unwrap();
+    let schema = batch.schema();
+    let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["id", "x", "ok", "name"]);
+    assert_eq!(
+        types(&batch),
+        [
+            DataType::Int64,
+            DataType::Float64,
+            DataType::Boolean,
+            DataType::Utf8
+        ]
+    );
+    assert_eq!(batch.num_rows(), 3);
+    assert!(batch.column(1).is_null(1), "a missing key is a null");
+    assert!(batch.column(3).is_null(1));
+    assert_eq!(batch.column(1).as_primitive::<Float64Type>().value(2), 3.0);
+    assert_eq!(batch.column(3).as_string::<i32>().value(2), "c");
+
+    let out = dir.path().join("out.ndjson");
+    write_table(&out, &batch).unwrap();
+    assert_eq!(read_table(&out).unwrap(), batch);
+
+    let nested = write(dir.path(), "nested.jsonl", "{\"a\": 1, \"tags\": [1, 2]}\n");
+    let err = read_table(&nested).unwrap_err().to_string();
+    assert!(
+        err.contains("nested.jsonl") && err.contains("`tags`") && err.contains("array"),
+        "{err}"
+    );
+    let broken = write(dir.path(), "broken.jsonl", "{\"a\": 1}\n{\"a\": \n");
+    let err = read_table(&broken).unwrap_err().to_string();
+    assert!(err.contains("broken.jsonl"), "{err}");
 }
 
 fn sample(dir: &Path) -> RecordBatch {
