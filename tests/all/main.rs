@@ -28,6 +28,7 @@ mod one_hot;
 mod output_files;
 mod parallel;
 mod plan_checks;
+mod predict_input;
 mod registry;
 mod registry_tenants;
 mod runs_views;

@@ -37,7 +37,9 @@ impl Registry {
 
     /// Predict with `version` for the rows of `input`. Columns are matched
     /// by name to the version's input schema (extra columns, including the
-    /// target, are ignored; missing ones are an error naming them).
+    /// target, are ignored). A column of the schema that `input` lacks is
+    /// an error naming it, unless the chain does not read it: see
+    /// [`Registry::unread_columns`].
     pub async fn predict(
         &self,
         runtime: &Runtime,
@@ -46,12 +48,81 @@ impl Registry {
     ) -> Result<RecordBatch, RegistryError> {
         let prepared = self.prepare(runtime, version).await?;
         let table = crate::data::batch_to_table(input)?;
-        let features = prepared.features(table)?;
+        let missing = prepared.missing(&table);
+        let features = if missing.is_empty() {
+            prepared.features(table)?
+        } else {
+            let read = self.read_columns(runtime, &prepared, &missing).await?;
+            if !read.is_empty() {
+                return Err(prepared.lacks(&read));
+            }
+            prepared.features_without(table, &missing)?
+        };
         let predicted = prepared
             .predict(runtime, features, StepLimits::default())
             .await
             .map_err(|e| RegistryError::Invalid(e.to_string()))?;
         Ok(crate::data::table_to_batch(predicted)?)
+    }
+
+    /// Which of `missing` (columns of the version's input schema) the
+    /// chain reads: a column is not read when the chain, given the first
+    /// rows of the version's training data without it, hands the trainer
+    /// the same features, bit for bit, as with it. A transform that needs
+    /// the column fails or computes something else without it; one that
+    /// passes it through keeps it for the trainer, which reads it. So only
+    /// columns the chain drops (a `select-columns` leaving them out) are
+    /// found unread. Without recorded training data, every column is read.
+    pub async fn read_columns(
+        &self,
+        runtime: &Runtime,
+        prepared: &PreparedModel,
+        missing: &[String],
+    ) -> Result<Vec<String>, RegistryError> {
+        const PROBE_ROWS: usize = 64;
+        let Some(train) = &prepared.version.data.train else {
+            return Ok(missing.to_vec());
+        };
+        let bytes = self.artifacts.get(train).await?;
+        let batch = crate::data::read_parquet(&bytes)?;
+        let sample = batch.slice(0, batch.num_rows().min(PROBE_ROWS));
+        let limits = StepLimits::default();
+        let features = |drop: &[String]| -> Result<wit::Table, RegistryError> {
+            let table = crate::data::batch_to_table(&sample)?;
+            prepared.features_without(table, drop)
+        };
+        let encode = |t: wit::Table| -> Option<Vec<u8>> {
+            let batch = crate::data::table_to_batch(t).ok()?;
+            crate::data::write_parquet(&batch).ok()
+        };
+        let Some(reference) = prepared
+            .transform(runtime, features(&[])?, limits)
+            .await
+            .ok()
+            .and_then(encode)
+        else {
+            return Ok(missing.to_vec());
+        };
+        let same_without = async |drop: &[String]| -> Result<bool, RegistryError> {
+            let out = prepared.transform(runtime, features(drop)?, limits).await;
+            Ok(out.ok().and_then(encode).as_ref() == Some(&reference))
+        };
+        // Most often none is read (a dropped id) or the first probe says
+        // which: one column at a time only when some are.
+        if same_without(missing).await? {
+            return Ok(Vec::new());
+        }
+        let mut read = Vec::new();
+        for column in missing {
+            if !same_without(std::slice::from_ref(column)).await? {
+                read.push(column.clone());
+            }
+        }
+        if read.is_empty() {
+            // Each alone is unread but not all together: name them all.
+            read = missing.to_vec();
+        }
+        Ok(read)
     }
 
     /// Everything predicting with `version` needs, loaded once: its
@@ -105,28 +176,59 @@ impl PreparedModel {
     /// by name from `table` (columns it does not use are dropped); an
     /// error names the missing ones.
     pub fn features(&self, table: wit::Table) -> Result<wit::Table, RegistryError> {
-        let version = &self.version;
-        let mut columns = Vec::with_capacity(version.input_schema.len());
-        let mut missing = Vec::new();
+        let missing = self.missing(&table);
+        if !missing.is_empty() {
+            return Err(self.lacks(&missing));
+        }
+        self.features_without(table, &[])
+    }
+
+    /// The columns of the version's input schema that `table` lacks.
+    pub fn missing(&self, table: &wit::Table) -> Vec<String> {
+        self.version
+            .input_schema
+            .iter()
+            .filter(|(name, _)| !table.columns.iter().any(|c| &c.name == name))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The error for an input that lacks `columns`, which the chain reads.
+    fn lacks(&self, columns: &[String]) -> RegistryError {
+        RegistryError::Invalid(format!(
+            "the input lacks {} feature column(s) the model {}:{} reads: {}",
+            columns.len(),
+            self.version.name,
+            self.version.version,
+            columns.join(", ")
+        ))
+    }
+
+    /// [`features`](Self::features) but for the columns in `skip`, which
+    /// `table` need not have.
+    fn features_without(
+        &self,
+        table: wit::Table,
+        skip: &[String],
+    ) -> Result<wit::Table, RegistryError> {
         let mut by_name: std::collections::HashMap<String, wit::Column> = table
             .columns
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
-        for (name, _) in &version.input_schema {
+        let mut columns = Vec::with_capacity(self.version.input_schema.len());
+        let mut missing = Vec::new();
+        for (name, _) in &self.version.input_schema {
+            if skip.contains(name) {
+                continue;
+            }
             match by_name.remove(name) {
                 Some(c) => columns.push(c),
                 None => missing.push(name.clone()),
             }
         }
         if !missing.is_empty() {
-            return Err(RegistryError::Invalid(format!(
-                "the input lacks {} feature column(s) the model {}:{} needs: {}",
-                missing.len(),
-                version.name,
-                version.version,
-                missing.join(", ")
-            )));
+            return Err(self.lacks(&missing));
         }
         Ok(wit::Table { columns })
     }
