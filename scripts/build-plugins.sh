@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build every Wasm component of the repository from source into
 # target/wasm32-wasip2/release/NAME.wasm ('-' -> '_'): the Rust plugins
-# (plugins/*, tests/hostile/*) with cargo, and the plugins in other
+# (plugins/*) with cargo, and the plugins in other
 # languages (a plugins/* folder with sluice-plugin.toml: Python, JavaScript,
-# C) with `sluice build`, after scripts/setup-toolchains.sh. A plugin whose
-# inputs did not change is not rebuilt.
+# C) with `sluice build`, after scripts/setup-toolchains.sh. The hostile
+# test plugins (tests/hostile/*) go to target/wasm32-wasip2/test-plugins,
+# never beside the standard ones a user installs. A plugin whose inputs did
+# not change is not rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
@@ -20,9 +22,17 @@ echo "==> building ${#pkgs[@]} plugin components (wasm32-wasip2, profile plugin)
 # The `plugin` profile (Cargo.toml) builds them without debug info.
 cargo build --profile plugin --target wasm32-wasip2 "${pkgs[@]}"
 out=target/wasm32-wasip2/release
-mkdir -p "$out"
+test_out=target/wasm32-wasip2/test-plugins
+mkdir -p "$out" "$test_out"
+hostile=" $(for dir in tests/hostile/*/; do basename "$dir" | tr - _; done | tr '\n' ' ') "
 for wasm in target/wasm32-wasip2/plugin/*.wasm; do
-  dest="$out/$(basename "$wasm")"
+  name="$(basename "$wasm")"
+  if [[ "$hostile" == *" ${name%.wasm} "* ]]; then
+    dest="$test_out/$name"
+    rm -f "$out/$name"
+  else
+    dest="$out/$name"
+  fi
   cmp -s "$wasm" "$dest" || cp "$wasm" "$dest"
 done
 

@@ -33,9 +33,23 @@ pub fn plugin_dir() -> &'static Path {
     })
 }
 
-/// The path of a built plugin component.
+/// Where scripts/build-plugins.sh puts the hostile test plugins
+/// (tests/hostile/*), apart from the standard ones in [`plugin_dir`].
+pub fn test_plugin_dir() -> PathBuf {
+    plugin_dir()
+        .parent()
+        .expect("in target/wasm32-wasip2")
+        .join("test-plugins")
+}
+
+/// The path of a built plugin component, standard or hostile.
 pub fn plugin(name: &str) -> PathBuf {
-    let p = plugin_dir().join(format!("{}.wasm", name.replace('-', "_")));
+    let file = format!("{}.wasm", name.replace('-', "_"));
+    let p = plugin_dir().join(&file);
+    if p.is_file() {
+        return p;
+    }
+    let p = test_plugin_dir().join(&file);
     assert!(p.is_file(), "{} was not built", p.display());
     p
 }
@@ -147,8 +161,9 @@ pub fn data_dirs(more: &[&Path]) -> String {
 pub fn write_pipeline(dir: &Path, name: &str, body: &str) -> PathBuf {
     let _ = plugin_dir();
     let header = format!(
-        "[pipeline]\nname = \"{name}\"\nversion = \"1\"\nseed = 1\nplugin_dirs = [{:?}]\n\n[datasets.cancer]\npath = {:?}\ntarget = \"benign\"\n[datasets.cancer.split]\nholdout = 0.25\nseed = 7\nstratify = true\n\n",
+        "[pipeline]\nname = \"{name}\"\nversion = \"1\"\nseed = 1\nplugin_dirs = [{:?}, {:?}]\n\n[datasets.cancer]\npath = {:?}\ntarget = \"benign\"\n[datasets.cancer.split]\nholdout = 0.25\nseed = 7\nstratify = true\n\n",
         plugin_dir().display().to_string(),
+        test_plugin_dir().display().to_string(),
         root()
             .join("pipelines/data/breast_cancer.csv")
             .display()
