@@ -103,6 +103,7 @@ pub mod authoring;
 pub mod conformance;
 pub mod crash;
 pub mod data;
+pub mod installed;
 pub mod integrity;
 pub mod meta;
 pub mod monitor;

@@ -18,6 +18,7 @@ mod grants;
 mod history;
 mod hostile_corpus;
 mod housekeeping;
+mod install;
 mod integrity;
 mod iterate;
 mod languages;

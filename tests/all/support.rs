@@ -58,7 +58,10 @@ pub fn plugin(name: &str) -> PathBuf {
 /// a hung process is killed after two minutes instead of stalling CI.
 pub fn sluice(home: &Path) -> Run {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    // The user's plugin directory inside the home: what a developer
+    // installed on this machine is not seen.
     c.env("SLUICE_HOME", home)
+        .env("XDG_DATA_HOME", home.join("user-data"))
         .env_remove("SLUICE_PLUGIN_PATH")
         .env("RUST_LOG", "warn")
         .current_dir(root());

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 pub enum PluginCommand {
     /// Show a plugin's world, what its describe() says, and its imports.
     Inspect {
-        /// A component file (.wasm).
+        /// A component file (.wasm), or the name of a plugin in the plugin
+        /// directories (`sluice plugin list`).
         file: PathBuf,
         /// Print the answer as JSON instead of text.
         #[arg(long)]
@@ -20,7 +21,8 @@ pub enum PluginCommand {
     /// Run the conformance suite every plugin must pass. Exit codes: 0 every
     /// check passed, 1 a check failed, 2 bad input (the file cannot load).
     Test {
-        /// A component file (.wasm).
+        /// A component file (.wasm), or the name of a plugin in the plugin
+        /// directories (`sluice plugin list`).
         file: PathBuf,
         /// A trainer component whose model a validator or explainer calls.
         #[arg(long)]
@@ -31,6 +33,44 @@ pub enum PluginCommand {
         /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// List the plugins pipelines can name without a path: the components
+    /// in the plugin directories, in the order they are searched
+    /// (--plugin-dir, SLUICE_PLUGIN_PATH, the user's, the installation's),
+    /// with name, version, world and doc.
+    List {
+        /// More directories to search first, as `sluice run --plugin-dir`.
+        #[arg(long = "plugin-dir", value_name = "DIR")]
+        plugin_dirs: Vec<PathBuf>,
+        /// Print the answer as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install plugins: copy components into the user's plugin directory
+    /// ($XDG_DATA_HOME/sluice/plugins, else ~/.local/share/sluice/plugins)
+    /// under the names their describe() gives, so pipelines name them
+    /// without a path. Every component must load before any is copied.
+    Add {
+        /// Component files (.wasm), or directories whose .wasm files to add.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// The plugin directory to add to, instead of the user's.
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Replace a different component of the same name.
+        #[arg(long)]
+        force: bool,
+        /// Print the answer as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a plugin `sluice plugin add` installed.
+    Remove {
+        /// The plugin's name.
+        name: String,
+        /// The plugin directory to remove it from, instead of the user's.
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
     },
 }
 
@@ -51,8 +91,22 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
             model,
             params,
             json,
-        } => super::conformance::test(home, file, model, params, json).await,
+        } => {
+            super::conformance::test(home, super::plugins::component(file)?, model, params, json)
+                .await
+        }
+        PluginCommand::List { plugin_dirs, json } => {
+            super::plugins::list(home, &plugin_dirs, json).await
+        }
+        PluginCommand::Add {
+            paths,
+            to,
+            force,
+            json,
+        } => super::plugins::add(home, &paths, to, force, json).await,
+        PluginCommand::Remove { name, from } => super::plugins::remove(&name, from),
         PluginCommand::Inspect { file, json } => {
+            let file = super::plugins::component(file)?;
             let runtime = home.runtime().await?;
             let started = std::time::Instant::now();
             let plugin = {

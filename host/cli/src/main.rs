@@ -18,6 +18,7 @@ mod new;
 mod output;
 mod output_file;
 mod pipelines;
+mod plugins;
 mod predict;
 mod prune;
 mod rollout;
@@ -85,7 +86,7 @@ pub enum Command {
     /// Read artifacts from the content-addressed store.
     #[command(subcommand)]
     Artifacts(artifacts::ArtifactsCommand),
-    /// Inspect plugin components.
+    /// Plugins: list, install, inspect and test components.
     #[command(subcommand)]
     Plugin(inspect::PluginCommand),
     /// The model registry: versions, aliases, gated promotion, rollback,

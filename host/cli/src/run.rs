@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex};
 pub struct RunArgs {
     /// The pipeline file (TOML).
     pub pipeline: PathBuf,
-    /// More directories to look for plugins in (also SLUICE_PLUGIN_PATH,
-    /// colon-separated).
+    /// More directories to look for plugins in, after the pipeline's own
+    /// and before SLUICE_PLUGIN_PATH's (colon-separated) and the installed
+    /// plugins' (`sluice plugin list` shows them all).
     #[arg(long = "plugin-dir")]
     pub plugin_dirs: Vec<PathBuf>,
     /// Set a step's param for this run, over the file's: `-P train.C=0.5`
@@ -99,10 +100,7 @@ pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     // The tenant first: its caps bound the plugins planning compiles.
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
-    let mut dirs = args.plugin_dirs.clone();
-    if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
-        dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
-    }
+    let dirs = sluice::installed::search_dirs(&args.plugin_dirs);
     let plan = plan(&runtime, &args.pipeline, dirs, args.set.clone()).await?;
     // Running the file arms the triggers it declares (and disarms those
     // it no longer does).

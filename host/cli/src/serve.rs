@@ -287,13 +287,7 @@ pub async fn serve(home: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode
                 .saturating_mul(1 << 20),
         },
         triggers: !args.no_triggers,
-        plugin_dirs: {
-            let mut dirs = args.plugin_dirs.clone();
-            if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
-                dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
-            }
-            dirs
-        },
+        plugin_dirs: sluice::installed::search_dirs(&args.plugin_dirs),
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

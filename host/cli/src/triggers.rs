@@ -242,10 +242,7 @@ async fn history(home: &Workspace, args: HistoryArgs) -> anyhow::Result<ExitCode
 async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     let (meta, tenant) = home.tenant_meta().await?;
     let runtime = home.runtime_for(&tenant)?;
-    let mut dirs = args.plugin_dirs.clone();
-    if let Ok(path) = std::env::var("SLUICE_PLUGIN_PATH") {
-        dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
-    }
+    let dirs = sluice::installed::search_dirs(&args.plugin_dirs);
     let name = tenant.name.clone();
     let Some((engine, _lock)) = Engine::new(meta, home.store_root()?, runtime, tenant, dirs)
         .map_err(|e| anyhow::anyhow!(e))?

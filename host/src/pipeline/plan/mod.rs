@@ -710,7 +710,7 @@ fn plan_monitors(
 
 /// Find a plugin: a path (has a '/' or ends in .wasm) relative to the
 /// pipeline file, else `NAME.wasm` (with '-' read as '_') in the plugin
-/// directories.
+/// directories (see [`crate::installed`] for the ones a command adds).
 pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathBuf, String> {
     if spec.contains('/') || spec.ends_with(".wasm") {
         let p = base.join(spec);
@@ -720,7 +720,7 @@ pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathB
             Err(format!("plugin file {} does not exist", p.display()))
         };
     }
-    let file = format!("{}.wasm", spec.replace('-', "_"));
+    let file = crate::installed::file_name(spec);
     for dir in dirs {
         let p = dir.join(&file);
         if p.is_file() {
@@ -728,7 +728,7 @@ pub fn resolve_plugin(spec: &str, base: &Path, dirs: &[PathBuf]) -> Result<PathB
         }
     }
     Err(format!(
-        "plugin '{spec}' not found: looked for {file} in {}. Build the plugins (see README) or add a plugin directory with --plugin-dir or SLUICE_PLUGIN_PATH",
+        "plugin '{spec}' not found: looked for {file} in {}. Install it (`sluice plugin add FILE`, or scripts/install.sh for the standard plugins) or add a plugin directory with --plugin-dir or SLUICE_PLUGIN_PATH",
         if dirs.is_empty() {
             "no directory".to_string()
         } else {
