@@ -73,6 +73,8 @@ fn generate_build_and_test(lang: &str) {
         let new = sluice(home.path())
             .args(["new", "--lang", lang, "--kind", kind, &name, "--dir"])
             .arg(&dir)
+            .arg("--sdk")
+            .arg(root().join("sdk-rust"))
             .output()
             .unwrap();
         assert!(
@@ -82,6 +84,15 @@ fn generate_build_and_test(lang: &str) {
         );
         for file in ["sluice-plugin.toml", "README.md", "wit/sluice.wit"] {
             assert!(dir.join(file).is_file(), "{name}: no {file}");
+        }
+        if lang == "rust" {
+            // The published crate by version; this repository's by a patch.
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+            assert!(
+                manifest.contains(&format!("sluice-sdk = \"{}\"", env!("CARGO_PKG_VERSION")))
+                    && manifest.contains("[patch.crates-io]"),
+                "{manifest}"
+            );
         }
         let out = base
             .join("out")

@@ -48,8 +48,9 @@ pub struct NewArgs {
     /// Where to create the project (default ./NAME).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// The sdk-rust folder a Rust plugin depends on (default: the one
-    /// sluice was built from).
+    /// A local sdk-rust folder for a Rust plugin to build against, in place
+    /// of the published sluice-sdk crate it depends on (a
+    /// `[patch.crates-io]` entry in its Cargo.toml).
     #[arg(long)]
     pub sdk: Option<PathBuf>,
 }
@@ -76,6 +77,13 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     );
     for f in files {
         outln!("  {}", f.display());
+    }
+    if matches!(Lang::from(args.lang), Lang::Rust) && args.sdk.is_none() {
+        outln!(
+            "it depends on sluice-sdk {} from crates.io; --sdk PATH builds it against a local \
+             sdk-rust folder instead",
+            sluice::authoring::templates::SDK_VERSION
+        );
     }
     outln!(
         "next: sluice build {0} && sluice plugin test {0}/build/{1}.wasm",

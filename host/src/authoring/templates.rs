@@ -55,12 +55,9 @@ fn layout(lang: Lang) -> (&'static str, &'static str) {
     }
 }
 
-/// The sluice-sdk crate a generated Rust plugin depends on: the one this
-/// binary was built with, when it is still there.
-pub fn default_sdk_path() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-rust");
-    p.is_dir().then(|| p.canonicalize().unwrap_or(p))
-}
+/// The sluice-sdk version a generated Rust plugin depends on: this
+/// binary's own (the SDK and the host are released together).
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Write a new project for `name` into `dir` (which must not exist or be
 /// empty). Returns the files written.
@@ -109,17 +106,31 @@ pub fn generate(
         ),
     ];
     if lang == Lang::Rust {
-        let sdk = sdk
-            .map(Path::to_path_buf)
-            .or_else(default_sdk_path)
-            .ok_or_else(|| {
-                bad("where is sluice-sdk? give --sdk PATH (the sdk-rust folder)".into())
-            })?;
+        // The published crate; a local checkout (this repository's tests,
+        // a developer's clone) replaces it with a `[patch.crates-io]`.
+        let patch = match sdk {
+            Some(path) => {
+                let path = path.canonicalize().map_err(io(path))?;
+                if !path.join("Cargo.toml").is_file() {
+                    return Err(bad(format!(
+                        "--sdk {}: no Cargo.toml there (give the sdk-rust folder)",
+                        path.display()
+                    )));
+                }
+                format!(
+                    "\n# A local sluice-sdk in place of the published crate (`sluice new --sdk`).\n\
+                     [patch.crates-io]\nsluice-sdk = {{ path = {:?} }}\n",
+                    path.display().to_string()
+                )
+            }
+            None => String::new(),
+        };
         files.push((
             "Cargo.toml".into(),
             include_str!("../../../templates/rust/Cargo.toml.tmpl")
                 .replace("{{name}}", name)
-                .replace("{{sdk}}", &sdk.display().to_string()),
+                .replace("{{sdk_version}}", SDK_VERSION)
+                .replace("{{sdk_patch}}", &patch),
         ));
         files.push((".gitignore".into(), "/target\n/build\n".into()));
     } else {
