@@ -259,3 +259,29 @@ fn python_requirements_with_compiled_modules_are_refused() {
     }
     assert!(!out.exists() && !dir.path().join("py_native.build").exists());
 }
+
+#[test]
+fn javascript_npm_dependencies_are_bundled_into_the_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_fixture("js-tiny", &dir.path().join("js_tiny.wasm"));
+    assert!(built.status.success(), "{}", stderr(&built));
+    // npm ran in the build's scratch copy, not in the project.
+    let project = root().join("tests/data/plugins/js-tiny");
+    assert!(!project.join("node_modules").exists());
+    assert!(!dir.path().join("js_tiny.build").exists());
+    let pipeline = small_table_pipeline(dir.path(), dir.path(), "js-tiny", "{ column = \"x\" }");
+    let home = tempfile::tempdir().unwrap();
+    let out = sluice(home.path())
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let step = &report["steps"][1];
+    assert_eq!(step["id"], "stats", "{report}");
+    // mean and sumSqDev of the package `tiny`, on 1, 2, 3, 4, 10.
+    assert_eq!(step["metrics"]["mean"], 4.0, "{report}");
+    assert_eq!(step["metrics"]["sum_sq_dev"], 50.0, "{report}");
+}

@@ -175,7 +175,8 @@ fn build_python(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(),
 
 /// componentize-js through a small Node script, HTTP and fetch disabled.
 /// componentize-js takes one source file: the plugin's source goes after
-/// the sluice_sdk helpers in one file.
+/// the sluice_sdk helpers in one file, bundled with its npm packages by
+/// esbuild when the project has a `package.json` (see [`super::deps`]).
 fn build_js(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), AuthoringError> {
     let source = require(dir, "plugin.js")?;
     let js = super::tools_dir().join("js");
@@ -190,7 +191,10 @@ fn build_js(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), Aut
     }
     let combined = work.join("plugin.js");
     let text = std::fs::read_to_string(&source).map_err(io(&source))?;
-    std::fs::write(&combined, format!("{JS_SDK}\n{text}")).map_err(io(&combined))?;
+    let source = format!("{JS_SDK}\n{text}");
+    if !super::deps::js(dir, out, work, &source)? {
+        std::fs::write(&combined, source).map_err(io(&combined))?;
+    }
     // componentize-js reads the source under its working directory only:
     // run it in the (canonical) scratch directory.
     let work = work.canonicalize().map_err(io(work))?;

@@ -218,3 +218,61 @@ fn refuse_compiled(dir: &Path, site: &Path) -> Result<(), AuthoringError> {
         ),
     })
 }
+
+/// When the project has `package.json`: in a scratch copy of the project
+/// (`WORK/src`), install its dependencies (`npm ci` when there is a
+/// `package-lock.json`, else `npm install`; scripts of packages are not
+/// run), then bundle `source` (the sluice_sdk helpers and the plugin) with
+/// esbuild into the one ES module componentize-js takes, `WORK/plugin.js`.
+/// Returns false (nothing done) without a `package.json`.
+pub(super) fn js(
+    dir: &Path,
+    out: &Path,
+    work: &Path,
+    source: &str,
+) -> Result<bool, AuthoringError> {
+    if !dir.join("package.json").is_file() {
+        return Ok(false);
+    }
+    let esbuild = super::build::tool(
+        super::tools_dir().join("js/node_modules/.bin/esbuild"),
+        "esbuild",
+    )?;
+    let src = work.join("src");
+    copy_project(dir, out, &src)?;
+    let npm = std::env::var_os("NPM").unwrap_or_else(|| "npm".into());
+    let (verb, what) = if dir.join("package-lock.json").is_file() {
+        ("ci", "npm ci")
+    } else {
+        ("install", "npm install")
+    };
+    let mut cmd = Command::new(npm);
+    cmd.current_dir(&src).args([
+        verb,
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel=error",
+    ]);
+    run(cmd, what, dir)?;
+    // Beside the project's files, so node_modules resolves from there.
+    let entry = src.join("__sluice_entry.js");
+    std::fs::write(&entry, source).map_err(io(&entry))?;
+    let mut cmd = Command::new(esbuild);
+    cmd.current_dir(&src)
+        .arg(&entry)
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--platform=neutral",
+            "--main-fields=module,main",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", work.join("plugin.js").display()));
+    run(
+        cmd,
+        "esbuild (bundling the plugin and its npm packages)",
+        dir,
+    )?;
+    Ok(true)
+}
