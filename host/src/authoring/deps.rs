@@ -12,23 +12,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Folders that are never part of a project's inputs nor of its scratch
-/// copy: build outputs, installed packages, caches and version control.
-const SKIPPED_DIRS: [&str; 6] = [
-    "build",
-    "node_modules",
-    "__pycache__",
-    ".git",
-    "target",
-    "wit",
-];
+/// copy, at any depth: installed packages, caches, version control.
+const SKIPPED_DIRS: [&str; 3] = ["node_modules", "__pycache__", ".git"];
+/// The same, at the top of the project only: build outputs.
+const SKIPPED_TOP_DIRS: [&str; 2] = ["build", "target"];
 
-fn skipped(name: &std::ffi::OsStr) -> bool {
+fn skipped(name: &std::ffi::OsStr, top: bool) -> bool {
     let name = name.to_string_lossy();
-    SKIPPED_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info")
+    SKIPPED_DIRS.contains(&name.as_ref())
+        || (top && SKIPPED_TOP_DIRS.contains(&name.as_ref()))
+        || name.ends_with(".egg-info")
+        // A build's scratch directory, when the output is in the project.
+        || name.ends_with(".build")
 }
 
 /// Every file of the project, relative to `dir`, sorted, without the
-/// folders in [`SKIPPED_DIRS`] (at any depth) and without `out`. Build
+/// folders in [`SKIPPED_DIRS`] and [`SKIPPED_TOP_DIRS`], components and
+/// build stamps. Build
 /// inputs are these files: a local dependency's source (`vendor/...`)
 /// counts as the plugin's own.
 pub(super) fn project_files(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, AuthoringError> {
@@ -40,15 +40,16 @@ pub(super) fn project_files(dir: &Path, out: &Path) -> Result<Vec<PathBuf>, Auth
             let e = e.map_err(io(&here))?;
             let path = e.path();
             let ty = e.file_type().map_err(io(&path))?;
+            let top = rel.as_os_str().is_empty();
             if ty.is_dir() {
-                if !skipped(&e.file_name()) {
+                if !skipped(&e.file_name(), top) {
                     stack.push(rel.join(e.file_name()));
                 }
             } else if ty.is_file() && !out.starts_with(&path) {
-                let top = rel.as_os_str().is_empty();
+                // Components and build stamps (an output written inside
+                // the project) are never inputs.
                 let ext = path.extension();
-                // The output and its stamp, when written beside the source.
-                if top && ext.is_some_and(|e| e == "wasm" || e == "inputs") {
+                if ext.is_some_and(|e| e == "wasm" || e == "inputs") {
                     continue;
                 }
                 files.push(rel.join(e.file_name()));
