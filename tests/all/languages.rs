@@ -242,6 +242,54 @@ fn python_requirements_are_installed_into_the_component() {
     assert!(stdout(&again).contains("up to date"), "{}", stdout(&again));
 }
 
+/// requirements.txt and a vendored package's files are build inputs.
+#[test]
+fn python_requirements_edits_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("py-tinystats");
+    let fixture = root().join("tests/data/plugins/py-tinystats");
+    for rel in [
+        "sluice-plugin.toml",
+        "app.py",
+        "requirements.txt",
+        "vendor/tinystats/pyproject.toml",
+        "vendor/tinystats/tinystats/__init__.py",
+    ] {
+        let to = project.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture.join(rel), &to).unwrap();
+    }
+    let build = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("build")
+            .arg(&project)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(build().contains("built"));
+    assert!(build().contains("up to date"));
+    let req = project.join("requirements.txt");
+    let text = std::fs::read_to_string(&req).unwrap();
+    std::fs::write(&req, format!("{text}# edited\n")).unwrap();
+    let rebuilt = build();
+    assert!(
+        rebuilt.contains("built") && !rebuilt.contains("up to date"),
+        "{rebuilt}"
+    );
+    let lib = project.join("vendor/tinystats/tinystats/__init__.py");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n# edited\n")).unwrap();
+    let rebuilt = build();
+    assert!(
+        rebuilt.contains("built") && !rebuilt.contains("up to date"),
+        "{rebuilt}"
+    );
+    // pip's in-tree build happened in the scratch copy.
+    assert!(!project.join("vendor/tinystats/build").exists());
+}
+
 #[test]
 fn python_requirements_with_compiled_modules_are_refused() {
     let dir = tempfile::tempdir().unwrap();
