@@ -2,8 +2,9 @@
 # Install the toolchains `sluice build` uses for plugins in other languages,
 # under ${SLUICE_TOOLS:-$HOME/.cache/sluice-tools}. Idempotent, and quick
 # when everything is there already.
-#   Python:     a venv with componentize-py (PyPI, pinned)
-#   JavaScript: componentize-js from scripts/toolchains/package-lock.json (npm ci)
+#   Python:     a venv with componentize-py and wheel (PyPI, pinned)
+#   JavaScript: componentize-js, and esbuild (bundles a plugin's npm
+#               dependencies), from scripts/toolchains/package-lock.json (npm ci)
 #   Serving:    a venv with the clients the serving tests use, as users
 #               have them: tritonclient[http] and MLflow's scoring-server
 #               client (mlflow-skinny; it needs scipy to send a DataFrame),
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${SLUICE_TOOLS:-$HOME/.cache/sluice-tools}"
 COMPONENTIZE_PY=0.25.1
+WHEEL=0.45.1
 mkdir -p "$TOOLS"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -26,10 +28,13 @@ apt_install() {
 command -v python3 >/dev/null || apt_install python3 python3-venv
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 
-if [ "$("$TOOLS/py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" != "$COMPONENTIZE_PY" ]; then
-  echo "==> componentize-py $COMPONENTIZE_PY into $TOOLS/py"
+# wheel: `sluice build` installs a plugin's requirements.txt with this pip,
+# building local packages with the venv's setuptools (no build isolation).
+if [ "$("$TOOLS/py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" != "$COMPONENTIZE_PY" ] \
+  || [ "$("$TOOLS/py/bin/pip" show wheel 2>/dev/null | awk '/^Version/ {print $2}')" != "$WHEEL" ]; then
+  echo "==> componentize-py $COMPONENTIZE_PY and wheel $WHEEL into $TOOLS/py"
   python3 -m venv "$TOOLS/py" || { apt_install python3-venv && python3 -m venv "$TOOLS/py"; }
-  "$TOOLS/py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+  "$TOOLS/py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY" "wheel==$WHEEL"
 fi
 
 # The serving tests' clients (tests/serve/clients.py).
@@ -46,8 +51,9 @@ fi
 command -v prometheus >/dev/null || apt_install prometheus
 
 if ! cmp -s scripts/toolchains/package-lock.json "$TOOLS/js/package-lock.json" \
-  || [ ! -d "$TOOLS/js/node_modules/@bytecodealliance/componentize-js" ]; then
-  echo "==> componentize-js into $TOOLS/js (npm ci)"
+  || [ ! -d "$TOOLS/js/node_modules/@bytecodealliance/componentize-js" ] \
+  || [ ! -x "$TOOLS/js/node_modules/.bin/esbuild" ]; then
+  echo "==> componentize-js and esbuild into $TOOLS/js (npm ci)"
   mkdir -p "$TOOLS/js"
   cp scripts/toolchains/package.json scripts/toolchains/package-lock.json "$TOOLS/js/"
   (cd "$TOOLS/js" && npm ci --no-audit --no-fund --loglevel=error)

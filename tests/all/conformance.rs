@@ -63,6 +63,7 @@ fn c_and_rust_plugins_pass_the_suite() {
             name: "target".into(),
             value: wit::ParamValue::Text("label".into()),
         }],
+        table: None,
     };
     assert_passes("holdout-eval", &options);
 }
@@ -208,4 +209,85 @@ fn plugin_test_exit_codes_and_report() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("no param 'nope'"), "{}", stderr(&bad));
+}
+
+/// `--input`: a plugin for string columns (ordinal-encode) fails
+/// `input.wrong-types` on the generated numeric table (it has no string
+/// column to encode, so numbers as strings are just more categories), and
+/// passes it on a table of the user's with a string column, whose strings
+/// given back as numbers are refused. The round trip encodes that table.
+#[test]
+fn plugin_test_input_runs_the_checks_on_the_users_table() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("colors.csv");
+    std::fs::write(&data, "color,size\nred,1\nblue,2\ngreen,3\nred,4\nblue,5\n").unwrap();
+    let check = |report: &serde_json::Value, name: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+            .clone()
+    };
+    let generated = sluice(home.path())
+        .args(["plugin", "test", "--json"])
+        .arg(plugin("ordinal-encode"))
+        .output()
+        .unwrap();
+    assert_eq!(generated.status.code(), Some(1), "{}", stderr(&generated));
+    let generated = json(&generated);
+    assert_eq!(check(&generated, "input.wrong-types")["passed"], false);
+    assert!(generated["input"].is_null(), "{generated}");
+
+    let mine = sluice(home.path())
+        .args(["plugin", "test", "--json", "--input"])
+        .arg(&data)
+        .arg(plugin("ordinal-encode"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        mine.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&mine),
+        stderr(&mine)
+    );
+    let mine = json(&mine);
+    let wrong = check(&mine, "input.wrong-types");
+    assert_eq!(wrong["passed"], true, "{mine}");
+    assert!(
+        wrong["detail"].as_str().unwrap().contains("column 'color'"),
+        "{wrong}"
+    );
+    let round = check(&mine, "round-trip");
+    assert!(
+        round["detail"]
+            .as_str()
+            .unwrap()
+            .contains("5 rows out for 5 rows in"),
+        "{round}"
+    );
+    assert_eq!(mine["input"], data.display().to_string());
+    assert!(
+        mine["checks_on_input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "round-trip"),
+        "{mine}"
+    );
+
+    // A file it cannot read: bad input, named.
+    let bad = sluice(home.path())
+        .args(["plugin", "test", "--input", "nope.csv"])
+        .arg(plugin("ordinal-encode"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--input nope.csv"),
+        "{}",
+        stderr(&bad)
+    );
 }

@@ -3,6 +3,7 @@
 //! and world.
 
 use crate::support::*;
+use std::path::{Path, PathBuf};
 
 const NON_RUST: [&str; 6] = [
     "py-null-check",
@@ -194,4 +195,152 @@ fn new_refuses_a_bad_name_and_a_full_directory() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `sluice build` of the fixture plugin project `tests/data/plugins/NAME`
+/// into `out`.
+fn build_fixture(name: &str, out: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("build")
+        .arg(root().join("tests/data/plugins").join(name))
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// A one-step pipeline in `dir` running the validator `plugin` (found in
+/// `plugins`) on a five-row table whose column `x` is 1, 2, 3, 4, 10.
+fn small_table_pipeline(dir: &Path, plugins: &Path, plugin: &str, params: &str) -> PathBuf {
+    std::fs::write(dir.join("d.csv"), "x,y\n1,0\n2,1\n3,0\n4,1\n10,0\n").unwrap();
+    let text = format!(
+        "[pipeline]\nname = \"deps\"\nversion = \"1\"\nplugin_dirs = [{:?}]\n\n[datasets.d]\npath = \"d.csv\"\n\n[[steps]]\nid = \"stats\"\nplugin = \"{plugin}\"\ninput = \"d\"\nparams = {params}\n",
+        plugins.display().to_string()
+    );
+    let path = dir.join("p.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn python_requirements_are_installed_into_the_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_fixture("py-tinystats", &dir.path().join("py_tinystats.wasm"));
+    assert!(built.status.success(), "{}", stderr(&built));
+    // The install happened in the build's scratch copy: the fixture holds
+    // no pip output, and no scratch directory is left.
+    let src = root().join("tests/data/plugins/py-tinystats/vendor/tinystats");
+    assert!(!src.join("build").exists() && !src.join("tinystats.egg-info").exists());
+    assert!(!dir.path().join("py_tinystats.build").exists());
+    let pipeline =
+        small_table_pipeline(dir.path(), dir.path(), "py-tinystats", "{ column = \"x\" }");
+    let home = tempfile::tempdir().unwrap();
+    let out = sluice(home.path())
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let step = &report["steps"][1];
+    assert_eq!(step["id"], "stats", "{report}");
+    // tinystats.mean and tinystats.sum_sq_dev of 1, 2, 3, 4, 10.
+    assert_eq!(step["metrics"]["mean"], 4.0, "{report}");
+    assert_eq!(step["metrics"]["sum_sq_dev"], 50.0, "{report}");
+    // Unchanged inputs: nothing to do.
+    let again = build_fixture("py-tinystats", &dir.path().join("py_tinystats.wasm"));
+    assert!(stdout(&again).contains("up to date"), "{}", stdout(&again));
+}
+
+/// requirements.txt and a vendored package's files are build inputs.
+#[test]
+fn python_requirements_edits_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("py-tinystats");
+    let fixture = root().join("tests/data/plugins/py-tinystats");
+    for rel in [
+        "sluice-plugin.toml",
+        "app.py",
+        "requirements.txt",
+        "vendor/tinystats/pyproject.toml",
+        "vendor/tinystats/tinystats/__init__.py",
+    ] {
+        let to = project.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture.join(rel), &to).unwrap();
+    }
+    let build = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("build")
+            .arg(&project)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(build().contains("built"));
+    assert!(build().contains("up to date"));
+    let req = project.join("requirements.txt");
+    let text = std::fs::read_to_string(&req).unwrap();
+    std::fs::write(&req, format!("{text}# edited\n")).unwrap();
+    let rebuilt = build();
+    assert!(
+        rebuilt.contains("built") && !rebuilt.contains("up to date"),
+        "{rebuilt}"
+    );
+    let lib = project.join("vendor/tinystats/tinystats/__init__.py");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n# edited\n")).unwrap();
+    let rebuilt = build();
+    assert!(
+        rebuilt.contains("built") && !rebuilt.contains("up to date"),
+        "{rebuilt}"
+    );
+    // pip's in-tree build happened in the scratch copy.
+    assert!(!project.join("vendor/tinystats/build").exists());
+}
+
+#[test]
+fn python_requirements_with_compiled_modules_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("py_native.wasm");
+    let built = build_fixture("py-native", &out);
+    assert_eq!(built.status.code(), Some(2), "{}", stderr(&built));
+    let err = stderr(&built);
+    for word in [
+        "requirements.txt",
+        "package 'fastmean'",
+        "_speedups",
+        "componentize-py cannot load C extension",
+    ] {
+        assert!(err.contains(word), "no '{word}' in: {err}");
+    }
+    assert!(!out.exists() && !dir.path().join("py_native.build").exists());
+}
+
+#[test]
+fn javascript_npm_dependencies_are_bundled_into_the_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_fixture("js-tiny", &dir.path().join("js_tiny.wasm"));
+    assert!(built.status.success(), "{}", stderr(&built));
+    // npm ran in the build's scratch copy, not in the project.
+    let project = root().join("tests/data/plugins/js-tiny");
+    assert!(!project.join("node_modules").exists());
+    assert!(!dir.path().join("js_tiny.build").exists());
+    let pipeline = small_table_pipeline(dir.path(), dir.path(), "js-tiny", "{ column = \"x\" }");
+    let home = tempfile::tempdir().unwrap();
+    let out = sluice(home.path())
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let step = &report["steps"][1];
+    assert_eq!(step["id"], "stats", "{report}");
+    // mean and sumSqDev of the package `tiny`, on 1, 2, 3, 4, 10.
+    assert_eq!(step["metrics"]["mean"], 4.0, "{report}");
+    assert_eq!(step["metrics"]["sum_sq_dev"], 50.0, "{report}");
 }

@@ -2,7 +2,7 @@
 
 use super::output::{outln, print_json, table};
 use sluice::Workspace;
-use sluice::conformance::{SuiteOptions, run_suite};
+use sluice::conformance::{CHECKS_ON_THE_INPUT, SuiteOptions, run_suite};
 use sluice::wit;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,13 +39,25 @@ fn parse_param(spec: &[wit::ParamSpec], text: &str) -> anyhow::Result<wit::Param
     })
 }
 
+/// `--input FILE` as the table plugins receive: read as a dataset is, dates
+/// and times cast to i64 (their default unit), dictionaries to their values.
+fn read_input(path: &std::path::Path) -> anyhow::Result<wit::Table> {
+    let what = |e: &dyn std::fmt::Display| anyhow::anyhow!("--input {}: {e}", path.display());
+    let batch = sluice::data::read_table(path).map_err(|e| what(&e))?;
+    let batch = sluice::data::for_plugins(&batch, &Default::default(), &path.display().to_string())
+        .map_err(|e| what(&e))?;
+    sluice::data::batch_to_table(&batch).map_err(|e| what(&e))
+}
+
 pub async fn test(
     home: &Workspace,
     file: PathBuf,
     model: Option<PathBuf>,
     params: Vec<String>,
+    input: Option<PathBuf>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
+    let on_input = input.as_ref().map(|p| p.display().to_string());
     let runtime = home.runtime().await?;
     // Loading compiles: on a blocking thread. The suite's calls are async.
     let loading = runtime.clone();
@@ -56,13 +68,24 @@ pub async fn test(
             .iter()
             .map(|p| parse_param(&plugin.info.params, p))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((file, plugin, SuiteOptions { model, params }))
+        let table = input.as_deref().map(read_input).transpose()?;
+        Ok((
+            file,
+            plugin,
+            SuiteOptions {
+                model,
+                params,
+                table,
+            },
+        ))
     })
     .await??;
     let report = run_suite(&runtime, &plugin, &options).await;
     if json {
         print_json(&serde_json::json!({
             "file": file.display().to_string(),
+            "input": on_input,
+            "checks_on_input": on_input.as_ref().map(|_| CHECKS_ON_THE_INPUT),
             "plugin": report.plugin,
             "world": report.world,
             "passed": report.passed(),
@@ -79,6 +102,12 @@ pub async fn test(
             ]);
         }
         outln!("{t}");
+        if let Some(input) = &on_input {
+            outln!(
+                "on {input}: {}; the input.* edge cases use generated tables",
+                CHECKS_ON_THE_INPUT.join(", ")
+            );
+        }
         let failed = report.failed().count();
         outln!(
             "{} of {} checks passed{}",

@@ -30,6 +30,11 @@ pub enum PluginCommand {
         /// A value for a required param, NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// A table of yours (CSV, Parquet, Arrow IPC) for the checks that
+        /// call the plugin with a table, in place of the generated numeric
+        /// one: for plugins of string or date columns.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
         /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -90,10 +95,18 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
             file,
             model,
             params,
+            input,
             json,
         } => {
-            super::conformance::test(home, super::plugins::component(file)?, model, params, json)
-                .await
+            super::conformance::test(
+                home,
+                super::plugins::component(file)?,
+                model,
+                params,
+                input,
+                json,
+            )
+            .await
         }
         PluginCommand::List { plugin_dirs, json } => {
             super::plugins::list(home, &plugin_dirs, json).await

@@ -49,17 +49,21 @@ pub fn build(dir: &Path, out: Option<&Path>) -> Result<(PathBuf, BuildOutcome), 
     }
     // Scratch files (the contract, helpers, generated bindings) live beside
     // the output, never in the project's source.
+    // Each build starts from an empty scratch directory, removed after it,
+    // failed or not.
     let work = out.with_extension("build");
+    let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("wit")).map_err(io(&work))?;
     let wit = work.join("wit/sluice.wit");
     std::fs::write(&wit, CONTRACT_WIT).map_err(io(&wit))?;
-    match manifest.lang {
-        Lang::Python => build_python(dir, world, &work, &out)?,
-        Lang::Js => build_js(dir, world, &work, &out)?,
-        Lang::C => build_c(dir, world, &work, &out)?,
+    let built = match manifest.lang {
+        Lang::Python => build_python(dir, world, &work, &out),
+        Lang::Js => build_js(dir, world, &work, &out),
+        Lang::C => build_c(dir, world, &work, &out),
         Lang::Rust => unreachable!("built above"),
-    }
+    };
     let _ = std::fs::remove_dir_all(&work);
+    built?;
     std::fs::write(&stamp, digest).map_err(io(&stamp))?;
     Ok((out, BuildOutcome::Built))
 }
@@ -79,20 +83,13 @@ fn inputs_digest(dir: &Path, manifest: &Manifest, out: &Path) -> Result<String, 
         h.update(input.as_bytes());
         h.update([0]);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "wasm" && e != "inputs"))
-        .filter(|p| !out.starts_with(p))
-        .collect();
-    files.sort();
-    for f in files {
+    // Every file of the project at any depth (local dependencies in
+    // `vendor/`, requirements.txt, package.json and its lock included),
+    // by its path relative to the project.
+    for rel in super::deps::project_files(dir, out)? {
+        let f = dir.join(&rel);
         let bytes = std::fs::read(&f).map_err(io(&f))?;
-        h.update(
-            f.file_name()
-                .map(|n| n.as_encoded_bytes())
-                .unwrap_or_default(),
-        );
+        h.update(rel.to_string_lossy().replace('\\', "/").as_bytes());
         h.update([0]);
         h.update(&bytes);
     }
@@ -131,7 +128,7 @@ fn require(dir: &Path, file: &str) -> Result<PathBuf, AuthoringError> {
     }
 }
 
-fn tool(path: PathBuf, name: &'static str) -> Result<PathBuf, AuthoringError> {
+pub(super) fn tool(path: PathBuf, name: &'static str) -> Result<PathBuf, AuthoringError> {
     if path.exists() {
         Ok(path)
     } else {
@@ -139,7 +136,9 @@ fn tool(path: PathBuf, name: &'static str) -> Result<PathBuf, AuthoringError> {
     }
 }
 
-/// componentize-py, module `app`, with `sluice_sdk` on the path. Every WASI
+/// componentize-py, module `app`, with `sluice_sdk` on the path, and the
+/// packages of `requirements.txt` when there is one (see [`super::deps`]).
+/// Every WASI
 /// import is replaced by a trapping stub (`--stub-wasi`): CPython's build
 /// imports wasi:sockets, which sluice never grants, and a step needs no
 /// WASI at all (it logs through `sluice_sdk.log`, the host's `log`).
@@ -152,6 +151,7 @@ fn build_python(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(),
     let sdk = work.join("sdk");
     std::fs::create_dir_all(&sdk).map_err(io(&sdk))?;
     std::fs::write(sdk.join("sluice_sdk.py"), PYTHON_SDK).map_err(io(&sdk))?;
+    let site = super::deps::python(dir, out, work)?;
     let mut cmd = Command::new(py);
     cmd.arg("-d")
         .arg(work.join("wit"))
@@ -165,15 +165,18 @@ fn build_python(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(),
         ])
         .arg(dir)
         .arg("-p")
-        .arg(&sdk)
-        .arg("-o")
-        .arg(out);
+        .arg(&sdk);
+    if let Some(site) = site {
+        cmd.arg("-p").arg(site);
+    }
+    cmd.arg("-o").arg(out);
     run(cmd, "componentize-py", dir)
 }
 
 /// componentize-js through a small Node script, HTTP and fetch disabled.
 /// componentize-js takes one source file: the plugin's source goes after
-/// the sluice_sdk helpers in one file.
+/// the sluice_sdk helpers in one file, bundled with its npm packages by
+/// esbuild when the project has a `package.json` (see [`super::deps`]).
 fn build_js(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), AuthoringError> {
     let source = require(dir, "plugin.js")?;
     let js = super::tools_dir().join("js");
@@ -188,7 +191,10 @@ fn build_js(dir: &Path, world: World, work: &Path, out: &Path) -> Result<(), Aut
     }
     let combined = work.join("plugin.js");
     let text = std::fs::read_to_string(&source).map_err(io(&source))?;
-    std::fs::write(&combined, format!("{JS_SDK}\n{text}")).map_err(io(&combined))?;
+    let source = format!("{JS_SDK}\n{text}");
+    if !super::deps::js(dir, out, work, &source)? {
+        std::fs::write(&combined, source).map_err(io(&combined))?;
+    }
     // componentize-js reads the source under its working directory only:
     // run it in the (canonical) scratch directory.
     let work = work.canonicalize().map_err(io(work))?;

@@ -10,6 +10,7 @@
 //! [`tools_dir`] and are installed by `scripts/setup-toolchains.sh`.
 
 pub mod build;
+mod deps;
 pub mod templates;
 
 use serde::Deserialize;

@@ -15,7 +15,7 @@ impl Suite<'_> {
             );
             return;
         }
-        let (features, _) = tables::take_label(&tables::numeric());
+        let (features, _) = tables::take_label(&self.table());
         let ctx = self.ctx("holding");
         let last = features.columns.len().saturating_sub(1);
         let mut problems = Vec::new();

@@ -38,13 +38,13 @@ impl Suite<'_> {
     }
 
     pub(super) async fn wrong_types(&mut self, params: &[types::Param]) {
-        let table = tables::numeric();
+        let table = self.table();
         let Some(state) = self.fitted("input.wrong-types", &table, params).await else {
             self.record(
                 "input.wrong-types",
                 false,
                 format!(
-                    "{} on the suite's numeric table did not succeed, so nothing to check",
+                    "{} on the suite's table did not succeed, so nothing to check",
                     self.plugin.world.first_call()
                 ),
             );
@@ -64,7 +64,7 @@ impl Suite<'_> {
             "input.wrong-types",
             is_error(&strings) && is_error(&garbage),
             format!(
-                "numeric columns given as strings: {}; a state not written by the plugin: {} (want step errors)",
+                "numeric columns given as strings, string ones as numbers: {}; a state not written by the plugin: {} (want step errors)",
                 strings.describe(),
                 garbage.describe()
             ),

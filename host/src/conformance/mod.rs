@@ -88,7 +88,25 @@ pub struct SuiteOptions {
     /// Params for every call: values for the required ones (a param
     /// without a default), and any others to test with.
     pub params: Vec<types::Param>,
+    /// The user's table (`sluice plugin test --input`), used in place of
+    /// the suite's generated numeric table by the checks that call the
+    /// plugin with a table: `params.defaults`, `params.unknown`,
+    /// `input.wrong-types`, `round-trip`, `deterministic`, `holding`. Its
+    /// column `label`, when it has one, is a trainer's target. The
+    /// `input.*` edge-case tables and the model import's training table
+    /// stay generated.
+    pub table: Option<types::Table>,
 }
+
+/// The names of the checks that run on [`SuiteOptions::table`] when given.
+pub const CHECKS_ON_THE_INPUT: [&str; 6] = [
+    "params.defaults",
+    "params.unknown",
+    "input.wrong-types",
+    "round-trip",
+    "deterministic",
+    "holding",
+];
 
 /// How one call ended, as the suite sees it.
 enum Outcome<T> {
@@ -182,6 +200,12 @@ impl Suite<'_> {
             passed,
             detail: detail.into(),
         });
+    }
+
+    /// The table the checks call the plugin with: the user's, else the
+    /// generated numeric one.
+    fn table(&self) -> types::Table {
+        self.options.table.clone().unwrap_or_else(tables::numeric)
     }
 
     fn ctx(&self, check: &str) -> StepContext {

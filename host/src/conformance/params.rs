@@ -2,7 +2,7 @@
 //! unknown one is an invalid-params step error; and the params the other
 //! checks pass.
 
-use super::{Outcome, Suite, tables};
+use super::{Outcome, Suite};
 use crate::runtime::bindings::types;
 
 impl Suite<'_> {
@@ -47,7 +47,7 @@ impl Suite<'_> {
                 });
             }
         }
-        let table = tables::numeric();
+        let table = self.table();
         let outcome = self.entry("params.defaults", &table, &with_defaults).await;
         let passed = !matches!(&outcome, Outcome::Broken(_))
             && !matches!(&outcome, Outcome::StepError { kind, .. } if kind == "invalid-params");

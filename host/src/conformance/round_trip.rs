@@ -16,7 +16,7 @@ impl Suite<'_> {
 
     pub(super) async fn fit_then_second(&mut self, first: &str, second: &str) {
         let params = self.params_for_calls();
-        let table = tables::numeric();
+        let table = self.table();
         let mut runs: Vec<FitAndUse> = Vec::with_capacity(2);
         for _ in 0..2 {
             let state = self.fitted("deterministic", &table, &params).await;
@@ -31,7 +31,7 @@ impl Suite<'_> {
             self.record(
                 "round-trip",
                 false,
-                format!("{first} on the suite's numeric table failed"),
+                format!("{first} on the suite's table failed"),
             );
             self.record("deterministic", false, format!("{first} failed"));
             return;
@@ -74,7 +74,7 @@ impl Suite<'_> {
 
     pub(super) async fn deterministic_entry(&mut self) {
         let params = self.params_for_calls();
-        let table = tables::numeric();
+        let table = self.table();
         let a = self.entry("deterministic", &table, &params).await;
         let b = self.entry("deterministic", &table, &params).await;
         let what = self.plugin.world.first_call();

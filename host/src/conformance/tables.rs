@@ -85,7 +85,8 @@ pub fn every_type() -> Table {
     }
 }
 
-/// The numeric features of `table` as strings (the label unchanged).
+/// The numeric features of `table` as strings, and its string features as
+/// numbers (the label unchanged).
 pub fn numbers_as_strings(table: &Table) -> Table {
     let columns = table
         .columns
@@ -99,6 +100,12 @@ pub fn numbers_as_strings(table: &Table) -> Table {
             (Values::I64s(v), false) => col(
                 &c.name,
                 Values::Strings(v.iter().map(|x| x.to_string()).collect()),
+                c.valid.clone(),
+            ),
+            // A string column (a user's `--input` table) as numbers.
+            (Values::Strings(v), false) => col(
+                &c.name,
+                Values::F64s((0..v.len()).map(|i| i as f64).collect()),
                 c.valid.clone(),
             ),
             _ => c.clone(),
