@@ -251,3 +251,43 @@ fn read_only_commands_on_a_missing_home_create_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(home.join("sluice.db").is_file());
 }
+
+/// `sluice run` on a terminal (a pseudo-terminal from util-linux's
+/// `script`): each finished step gets a line, and a step reused from the
+/// cache says which run its outputs came from instead of a time.
+#[test]
+fn on_a_terminal_each_step_is_shown_and_cached_ones_say_so() {
+    let home = home_with_shared_cache();
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write_pipeline(
+        dir.path(),
+        "tty",
+        "[[steps]]\nid = \"scale\"\nplugin = \"standardize\"\ninput = \"cancer\"\n",
+    );
+    warm_cache(&["standardize"]);
+    let on_tty = || {
+        let command = format!(
+            "{} run {}",
+            env!("CARGO_BIN_EXE_sluice"),
+            pipeline.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("SLUICE_HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("user-data"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stdout(&out));
+        stdout(&out)
+    };
+    let first = on_tty();
+    assert!(first.contains("✓ scale"), "{first:?}");
+    assert!(!first.contains("cached from"), "{first:?}");
+    let second = on_tty();
+    let line = second
+        .lines()
+        .find(|l| l.contains("✓ scale"))
+        .unwrap_or_else(|| panic!("{second:?}"));
+    assert!(line.contains("cached from "), "{line:?}");
+}

@@ -46,7 +46,42 @@ pub struct RunArgs {
 
 struct Progress {
     bar: Option<ProgressBar>,
-    current: Mutex<Option<String>>,
+    /// The steps running now, in the order they started: (id, label).
+    running: Mutex<Vec<(String, String)>>,
+}
+
+/// The spinner's message: every step running now, by id, the first with
+/// its kind and plugin.
+fn running_message(running: &[(String, String)]) -> String {
+    match running {
+        [] => String::new(),
+        [(_, label)] => label.clone(),
+        [(_, label), rest @ ..] => format!(
+            "{label} + {}",
+            rest.iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The line printed when a step ends: a mark, its id, and its time or
+/// where its outputs came from.
+fn finished_line(step: &StepReport) -> String {
+    let mark = if step.error.is_some() { "✗" } else { "✓" };
+    let how = match (&step.cached_from, step.cached) {
+        (Some(run), true) => format!("cached from {run}"),
+        (None, true) => "cached".to_string(),
+        _ => fmt_ms(step.duration_ms),
+    };
+    format!("  {mark} {:<24} {how:>10}", step.id)
+}
+
+impl Progress {
+    fn running(&self) -> std::sync::MutexGuard<'_, Vec<(String, String)>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl RunObserver for Progress {
@@ -57,19 +92,18 @@ impl RunObserver for Progress {
         }
     }
     fn step_started(&self, id: &str, kind: StepKind, plugin: &str) {
+        let mut running = self.running();
+        running.push((id.to_string(), format!("{id} ({kind}, {plugin})")));
         if let Some(bar) = &self.bar {
-            bar.set_message(escape_controls(&format!("{id} ({kind}, {plugin})")).into_owned());
+            bar.set_message(escape_controls(&running_message(&running)).into_owned());
         }
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
     }
     fn step_finished(&self, step: &StepReport) {
+        let mut running = self.running();
+        running.retain(|(id, _)| *id != step.id);
         if let Some(bar) = &self.bar {
-            let mark = if step.error.is_some() { "✗" } else { "✓" };
-            bar.println(escape_controls(&format!(
-                "  {mark} {:<24} {:>10}",
-                step.id,
-                fmt_ms(step.duration_ms)
-            )));
+            bar.println(escape_controls(&finished_line(step)));
+            bar.set_message(escape_controls(&running_message(&running)).into_owned());
             bar.inc(1);
         }
     }
@@ -278,7 +312,7 @@ impl Progress {
         });
         Progress {
             bar,
-            current: Mutex::new(None),
+            running: Mutex::new(Vec::new()),
         }
     }
 
@@ -425,4 +459,54 @@ fn metrics_summary(metrics: &std::collections::BTreeMap<String, f64>) -> String 
         parts.push(format!("(+{} more)", metrics.len() - SHOWN));
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice::meta::StepStatus;
+
+    #[test]
+    fn the_spinner_names_every_step_running_and_cached_steps_say_so() {
+        let label = |id: &str| (id.to_string(), format!("{id} (trainer, logreg@0.1.0)"));
+        assert_eq!(running_message(&[]), "");
+        assert_eq!(
+            running_message(&[label("train")]),
+            "train (trainer, logreg@0.1.0)"
+        );
+        assert_eq!(
+            running_message(&[label("train"), label("explain"), label("check")]),
+            "train (trainer, logreg@0.1.0) + explain, check"
+        );
+
+        let mut step = StepReport {
+            id: "scale".into(),
+            kind: StepKind::Transform,
+            plugin: "standardize@0.1.0".into(),
+            plugin_sha256: String::new(),
+            status: StepStatus::Succeeded,
+            duration_ms: 1234,
+            outputs: Default::default(),
+            metrics: Default::default(),
+            cached: false,
+            cached_from: None,
+            error: None,
+            warnings: Vec::new(),
+        };
+        let ran = finished_line(&step);
+        assert!(
+            ran.contains("✓ scale") && ran.contains(&fmt_ms(1234)),
+            "{ran}"
+        );
+        step.cached = true;
+        step.cached_from = Some("20261205-115317-14063e".into());
+        let cached = finished_line(&step);
+        assert!(
+            cached.ends_with("cached from 20261205-115317-14063e"),
+            "{cached}"
+        );
+        step.error = Some("boom".into());
+        step.cached = false;
+        assert!(finished_line(&step).contains("✗ scale"));
+    }
 }
