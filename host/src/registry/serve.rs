@@ -39,7 +39,7 @@ impl Registry {
     /// by name to the version's input schema (extra columns, including the
     /// target, are ignored). A column of the schema that `input` lacks is
     /// an error naming it, unless the chain does not read it: see
-    /// [`Registry::unread_columns`].
+    /// [`Registry::read_columns`].
     pub async fn predict(
         &self,
         runtime: &Runtime,

@@ -62,7 +62,7 @@ pub(crate) fn is_data_file_name(name: &str) -> bool {
 /// Reads a whole table from a file, choosing the format by extension:
 /// `.csv`, `.parquet`, `.arrow`/`.ipc`/`.feather` (Arrow IPC file), or
 /// `.jsonl`/`.ndjson` (one JSON object per line, its keys the columns:
-/// what a service logs; see [`read_json_lines`]).
+/// what a service logs: the columns in the order their keys first appear).
 ///
 /// CSV files need a header row. Column types are inferred from every row:
 /// all integers give Int64, all numbers Float64, all `true`/`false`
