@@ -255,3 +255,63 @@ fn plugin_inspect_shows_allowed_values_and_metrics() {
         "{shown}"
     );
 }
+
+/// A step that ran out of time in the pipeline's last run is named before
+/// the next run starts, with its time, its limit and how much the data
+/// grew since (the dataset file, read then from the store).
+#[test]
+fn a_step_that_ran_out_of_time_is_named_before_the_next_run() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(root().join("pipelines/data/breast_cancer.csv")).unwrap();
+    let data = dir.path().join("cancer.csv");
+    std::fs::write(&data, &csv).unwrap();
+    let tenant = data_dirs(&[dir.path()]);
+    ok_json(
+        home.path(),
+        &["tenants", "set", "default", &tenant, "--json"],
+    );
+    let pipeline = dir.path().join("slow.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "[pipeline]\nname = \"slow\"\nversion = \"dev\"\nseed = 1\nplugin_dirs = [{:?}, {:?}]\n\n\
+             [datasets.cancer]\npath = \"cancer.csv\"\ntarget = \"benign\"\n\n\
+             [[steps]]\nid = \"wait\"\nplugin = \"hostile\"\ninput = \"cancer\"\n\
+             params = {{ attack = \"sleep\" }}\nlimits = {{ timeout_ms = 300 }}\n",
+            plugin_dir().display().to_string(),
+            test_plugin_dir().display().to_string(),
+        ),
+    )
+    .unwrap();
+    let run = || {
+        sluice(home.path())
+            .arg("run")
+            .arg(&pipeline)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(
+        !stderr(&first).contains("warning: step"),
+        "{}",
+        stderr(&first)
+    );
+
+    // Three times the rows.
+    let (header, rows) = csv.split_once('\n').unwrap();
+    std::fs::write(&data, format!("{header}\n{rows}{rows}{rows}")).unwrap();
+    let second = run();
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let err = stderr(&second);
+    let warning = err
+        .find("warning: step 'wait' ran out of time after 0.")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        err.contains("the data is 3.0x as large now") && err.contains("its time limit is 0.3 s"),
+        "{err}"
+    );
+    // Before the run, not after it.
+    assert!(warning < err.find("run failed").unwrap(), "{err}");
+}

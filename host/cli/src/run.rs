@@ -141,6 +141,11 @@ pub async fn run(home: &Workspace, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = sluice::triggers::arm(&meta, &tenant.name, &plan).await {
         errln!("warning: the pipeline's triggers were not armed: {e}");
     }
+    // Said before the run, not at its last step.
+    let store = sluice::tenants::tenant_store(&home.store_root()?, &tenant.name);
+    for slow in sluice::pipeline::forecast::slow_steps(&meta, &store, &tenant, &plan).await {
+        errln!("warning: {slow}");
+    }
     let executor = Executor::builder(runtime, home.store_root()?, meta)
         .allow_changed_version(args.allow_changed_version)
         .use_cache(!args.no_cache)

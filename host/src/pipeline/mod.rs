@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod definition;
 pub mod executor;
+pub mod forecast;
 pub mod params;
 pub mod plan;
 pub mod search;
