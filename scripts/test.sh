@@ -24,6 +24,14 @@ fi
 # so the build scripts and proc macros it compiles serve `cargo test` too.
 echo "==> cargo doc (the public API's doc links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p sluice -p sluice-sdk -p sluice-determ
+# The install a user runs (cargo install, then the standard plugins beside
+# the binary), into a scratch prefix: build-plugins.sh has just built the
+# binary, so cargo install reuses it. tests/all/install.rs checks the rest.
+echo "==> scripts/install.sh into a scratch prefix"
+prefix="$(mktemp -d)"
+SLUICE_PLUGINS_BUILT=1 SLUICE_HOME="$prefix/home" ./scripts/install.sh --root "$prefix" >/dev/null
+(cd "$prefix" && SLUICE_HOME="$prefix/home" XDG_DATA_HOME="$prefix/data" bin/sluice plugin inspect logreg >/dev/null)
+rm -rf "$prefix"
 echo "==> cargo test --release --workspace"
 # The plugins are built: the tests need not run build-plugins.sh again.
 export SLUICE_PLUGINS_BUILT=1
