@@ -291,3 +291,56 @@ fn plugin_test_input_runs_the_checks_on_the_users_table() {
         stderr(&bad)
     );
 }
+
+/// `--target` names the column of `--input` a trainer trains on; a column
+/// that is not there is named with the ones that are.
+#[test]
+fn plugin_test_target_names_the_trainers_column_of_the_input() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("churn.csv");
+    let mut csv = String::from("tenure,spend,churned\n");
+    for i in 0..40 {
+        let churned = i % 3 == 0;
+        let tenure = if churned { i % 7 } else { 10 + i % 13 };
+        csv += &format!("{tenure},{}.5,{}\n", 20 + (i * 7) % 31, churned as i64);
+    }
+    std::fs::write(&data, csv).unwrap();
+    let test = |target: &str| {
+        sluice(home.path())
+            .args(["plugin", "test", "--json", "--input"])
+            .arg(&data)
+            .args(["--target", target])
+            .arg(plugin("logreg"))
+            .output()
+            .unwrap()
+    };
+    let out = test("churned");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report = json(&out);
+    let round = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "round-trip")
+        .unwrap();
+    assert_eq!(round["passed"], true, "{report}");
+    assert!(
+        round["detail"].as_str().unwrap().contains("40 rows"),
+        "{round}"
+    );
+
+    let out = test("nope");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--target nope: no such column (its columns: tenure, spend, churned)"),
+        "{}",
+        stderr(&out)
+    );
+}

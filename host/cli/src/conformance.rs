@@ -41,12 +41,32 @@ fn parse_param(spec: &[wit::ParamSpec], text: &str) -> anyhow::Result<wit::Param
 
 /// `--input FILE` as the table plugins receive: read as a dataset is, dates
 /// and times cast to i64 (their default unit), dictionaries to their values.
-fn read_input(path: &std::path::Path) -> anyhow::Result<wit::Table> {
+/// Its column `target` (`--target`), if named, becomes the suite's target
+/// column (`label`), which trainers train on.
+fn read_input(path: &std::path::Path, target: Option<&str>) -> anyhow::Result<wit::Table> {
     let what = |e: &dyn std::fmt::Display| anyhow::anyhow!("--input {}: {e}", path.display());
     let batch = sluice::data::read_table(path).map_err(|e| what(&e))?;
     let batch = sluice::data::for_plugins(&batch, &Default::default(), &path.display().to_string())
         .map_err(|e| what(&e))?;
-    sluice::data::batch_to_table(&batch).map_err(|e| what(&e))
+    let mut table = sluice::data::batch_to_table(&batch).map_err(|e| what(&e))?;
+    let label = sluice::conformance::TARGET;
+    if let Some(target) = target.filter(|t| *t != label) {
+        if table.columns.iter().any(|c| c.name == label) {
+            return Err(what(&format!(
+                "it has a column `{label}`, which the suite reads as the target; \
+                 rename it or give --target {label}"
+            )));
+        }
+        let Some(column) = table.columns.iter_mut().find(|c| c.name == target) else {
+            let names: Vec<_> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(what(&format!(
+                "--target {target}: no such column (its columns: {})",
+                names.join(", ")
+            )));
+        };
+        column.name = label.to_string();
+    }
+    Ok(table)
 }
 
 pub async fn test(
@@ -55,6 +75,7 @@ pub async fn test(
     model: Option<PathBuf>,
     params: Vec<String>,
     input: Option<PathBuf>,
+    target: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let on_input = input.as_ref().map(|p| p.display().to_string());
@@ -68,7 +89,10 @@ pub async fn test(
             .iter()
             .map(|p| parse_param(&plugin.info.params, p))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let table = input.as_deref().map(read_input).transpose()?;
+        let table = input
+            .as_deref()
+            .map(|p| read_input(p, target.as_deref()))
+            .transpose()?;
         Ok((
             file,
             plugin,

@@ -35,6 +35,10 @@ pub enum PluginCommand {
         /// one: for plugins of string or date columns.
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
+        /// The column of --input a trainer trains on (default: a column
+        /// named `label`, if there is one).
+        #[arg(long, value_name = "COLUMN", requires = "input")]
+        target: Option<String>,
         /// Print the answer as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -96,6 +100,7 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
             model,
             params,
             input,
+            target,
             json,
         } => {
             super::conformance::test(
@@ -104,6 +109,7 @@ pub async fn plugin(home: &Workspace, cmd: PluginCommand) -> anyhow::Result<Exit
                 model,
                 params,
                 input,
+                target,
                 json,
             )
             .await

@@ -38,6 +38,7 @@ mod round_trip;
 mod tables;
 
 pub use describe::describe_problems;
+pub use tables::TARGET;
 
 use crate::runtime::bindings::types;
 use crate::runtime::{

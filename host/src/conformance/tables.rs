@@ -4,6 +4,8 @@
 
 use crate::runtime::bindings::types::{Column, Table, Values};
 
+/// The name of the suite's target column: the one a trainer trains on
+/// (`sluice plugin test --target` names another column of `--input`).
 pub const TARGET: &str = "label";
 
 fn col(name: &str, values: Values, valid: Option<Vec<bool>>) -> Column {
