@@ -266,6 +266,7 @@ impl Workspace {
             cache_dir: (!self.is_missing()).then(|| self.compile_cache()),
             compiler: self.settings.compiler.clone(),
             compile_limits: tenant.caps.compile_limits(),
+            nan_canonicalization: tenant.caps.nan_bits.is_canonical(),
             ..RuntimeOptions::default()
         })?)
     }

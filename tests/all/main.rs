@@ -25,6 +25,7 @@ mod languages;
 mod layers;
 mod model_session;
 mod monitor;
+mod nan_bits;
 mod one_hot;
 mod output_files;
 mod parallel;

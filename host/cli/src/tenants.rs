@@ -172,6 +172,11 @@ fn caps_help() -> String {
             "host directories pipelines may read datasets from and grant read-only",
             "none".into(),
         ),
+        (
+            "nan_bits=canonical|native",
+            "NaN bits of float operations: one pattern on every CPU, or the CPU's (faster; the same bits on reruns on one architecture only)",
+            d.nan_bits.name().into(),
+        ),
     ];
     let mut help = String::from("Caps (defaults in brackets):\n");
     for (cap, what, default) in rows {
@@ -357,6 +362,7 @@ fn print_tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
     outln!("max_locals       {}", c.max_locals);
     outln!("compile_mib      {}", c.compile_mib);
     outln!("compile_ms       {}", c.compile_ms);
+    outln!("nan_bits         {}", c.nan_bits.name());
     outln!(
         "allowed_dirs     {}",
         if c.allowed_dirs.is_empty() {

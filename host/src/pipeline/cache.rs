@@ -13,6 +13,11 @@
 //! - for a trainer with a hyperparameter search: the trials, the
 //!   validation (folds or holdout), the metric and the positive class.
 //!
+//! - `"nans": "native"` when the step's NaNs are the CPU's, not canonical
+//!   (a tenant's `nan_bits`): their outputs may differ in NaN bits from the
+//!   canonical ones, so neither is reused for the other (canonical keys
+//!   have no such field and stay as they were).
+//!
 //! Not in the key: limits (only a step that succeeded is cached, and a
 //! success's outputs do not depend on its limits: the clocks, randomness
 //! and NaNs the plugin sees are fixed by the host) and the step's id or
@@ -43,6 +48,7 @@ pub fn step_key(
     step: &PlannedStep,
     inputs: &[(String, ArtifactDigest)],
     trainer_sha256: Option<&str>,
+    canonical_nans: bool,
 ) -> Option<String> {
     if !step.grants.is_empty() {
         return None;
@@ -63,6 +69,9 @@ pub fn step_key(
     // Only a step with a search has the field, so other keys stay as they were.
     if let Some(search) = &step.search {
         key["search"] = search.describe();
+    }
+    if !canonical_nans {
+        key["nans"] = json!("native");
     }
     Some(key_of(&key))
 }

@@ -285,6 +285,12 @@ impl Runtime {
         Ok((&metered.engine, pre))
     }
 
+    /// Whether float operations canonicalize NaNs (see
+    /// [`RuntimeOptions::nan_canonicalization`]).
+    pub fn nan_canonicalization(&self) -> bool {
+        self.inner.options.nan_canonicalization
+    }
+
     /// The unmetered wasmtime engine every plugin is compiled for.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine

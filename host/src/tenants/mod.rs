@@ -44,6 +44,7 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `compile_mib` | 4096 | the memory of compiling one plugin |
 /// | `compile_ms` | 300 000 | the wall time of compiling one plugin |
 /// | `allowed_dirs` | none | host directories the tenant's pipelines may read datasets from and grant to steps, read-only |
+/// | `nan_bits` | `canonical` | [`NanBits`]: `native` trades the same bits on every CPU for speed on float-heavy steps |
 ///
 /// The plugin and compile caps are the tenant's [`CompileLimits`], checked
 /// when its pipelines are planned (see [`crate::runtime::compile_limits`]).
@@ -84,6 +85,45 @@ pub struct TenantCaps {
     /// Host directories the tenant's pipelines may read datasets from and grant
     /// to steps, read-only (none by default).
     pub allowed_dirs: Vec<PathBuf>,
+    /// The NaNs the tenant's plugins compute with.
+    #[serde(skip_serializing_if = "NanBits::is_canonical")]
+    pub nan_bits: NanBits,
+}
+
+/// The bits of the NaNs a tenant's plugins compute.
+///
+/// Wasm leaves a NaN's sign and payload bits to the CPU. `Canonical`
+/// (the default) rewrites every NaN a float operation makes to the one
+/// canonical pattern, so a step's outputs are the same bits on every CPU:
+/// a run on x86-64 verifies on aarch64. That check after every float
+/// operation costs float-heavy loops up to 60% (docs/benchmarks.md).
+/// `Native` leaves NaNs as the CPU makes them: a rerun on the same
+/// architecture still gives the same bits (the same code on the same
+/// inputs), a run on another architecture may differ in the bits of its
+/// NaNs. The step cache keeps the two apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NanBits {
+    /// One NaN pattern on every CPU.
+    #[default]
+    Canonical,
+    /// The CPU's own NaNs: faster, reproducible on one architecture.
+    Native,
+}
+
+impl NanBits {
+    /// Whether this is the default, [`NanBits::Canonical`].
+    pub fn is_canonical(&self) -> bool {
+        *self == NanBits::Canonical
+    }
+
+    /// Its name, as `sluice tenants set` takes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NanBits::Canonical => "canonical",
+            NanBits::Native => "native",
+        }
+    }
 }
 
 impl Default for TenantCaps {
@@ -106,6 +146,7 @@ impl Default for TenantCaps {
             compile_mib: compile.compile_mib,
             compile_ms: compile.compile_ms,
             allowed_dirs: Vec::new(),
+            nan_bits: NanBits::Canonical,
         }
     }
 }
@@ -128,6 +169,7 @@ pub const CAP_NAMES: &[&str] = &[
     "compile_mib",
     "compile_ms",
     "allowed_dirs",
+    "nan_bits",
 ];
 
 impl TenantCaps {
@@ -204,6 +246,17 @@ impl TenantCaps {
                     dirs.push(canonical);
                 }
                 self.allowed_dirs = dirs;
+            }
+            "nan_bits" => {
+                self.nan_bits = match value {
+                    "canonical" => NanBits::Canonical,
+                    "native" => NanBits::Native,
+                    other => {
+                        return Err(format!(
+                            "cap `nan_bits` is `canonical` or `native`, got `{other}`"
+                        ));
+                    }
+                }
             }
             other => {
                 return Err(format!(

@@ -135,7 +135,12 @@ impl RunCtx<'_> {
                 .sha256
                 .clone()
         });
-        let key = cache::step_key(step, &inputs, trainer_sha256.as_deref());
+        let key = cache::step_key(
+            step,
+            &inputs,
+            trainer_sha256.as_deref(),
+            self.runtime.nan_canonicalization(),
+        );
         let info = StepInfo {
             id: &step.id,
             kind: step.world().into(),
