@@ -222,6 +222,23 @@ fn small_table_pipeline(dir: &Path, plugins: &Path, plugin: &str, params: &str) 
     path
 }
 
+/// Runs `pipeline` (a small table, then a step `stats`): the run's report
+/// and the `stats` step's.
+fn stats_step(pipeline: &std::path::Path) -> (serde_json::Value, serde_json::Value) {
+    let home = tempfile::tempdir().unwrap();
+    let out = sluice(home.path())
+        .arg("run")
+        .arg(pipeline)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let step = report["steps"][1].clone();
+    assert_eq!(step["id"], "stats", "{report}");
+    (report, step)
+}
+
 #[test]
 fn python_requirements_are_installed_into_the_component() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,17 +251,7 @@ fn python_requirements_are_installed_into_the_component() {
     assert!(!dir.path().join("py_tinystats.build").exists());
     let pipeline =
         small_table_pipeline(dir.path(), dir.path(), "py-tinystats", "{ column = \"x\" }");
-    let home = tempfile::tempdir().unwrap();
-    let out = sluice(home.path())
-        .arg("run")
-        .arg(&pipeline)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    let report = json(&out);
-    let step = &report["steps"][1];
-    assert_eq!(step["id"], "stats", "{report}");
+    let (report, step) = stats_step(&pipeline);
     // tinystats.mean and tinystats.sum_sq_dev of 1, 2, 3, 4, 10.
     assert_eq!(step["metrics"]["mean"], 4.0, "{report}");
     assert_eq!(step["metrics"]["sum_sq_dev"], 50.0, "{report}");
@@ -329,17 +336,7 @@ fn javascript_npm_dependencies_are_bundled_into_the_component() {
     assert!(!project.join("node_modules").exists());
     assert!(!dir.path().join("js_tiny.build").exists());
     let pipeline = small_table_pipeline(dir.path(), dir.path(), "js-tiny", "{ column = \"x\" }");
-    let home = tempfile::tempdir().unwrap();
-    let out = sluice(home.path())
-        .arg("run")
-        .arg(&pipeline)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    let report = json(&out);
-    let step = &report["steps"][1];
-    assert_eq!(step["id"], "stats", "{report}");
+    let (report, step) = stats_step(&pipeline);
     // mean and sumSqDev of the package `tiny`, on 1, 2, 3, 4, 10.
     assert_eq!(step["metrics"]["mean"], 4.0, "{report}");
     assert_eq!(step["metrics"]["sum_sq_dev"], 50.0, "{report}");
