@@ -176,19 +176,17 @@ impl PreparedModel {
     /// by name from `table` (columns it does not use are dropped); an
     /// error names the missing ones.
     pub fn features(&self, table: wit::Table) -> Result<wit::Table, RegistryError> {
-        let missing = self.missing(&table);
-        if !missing.is_empty() {
-            return Err(self.lacks(&missing));
-        }
         self.features_without(table, &[])
     }
 
     /// The columns of the version's input schema that `table` lacks.
     pub fn missing(&self, table: &wit::Table) -> Vec<String> {
+        let present: std::collections::HashSet<&str> =
+            table.columns.iter().map(|c| c.name.as_str()).collect();
         self.version
             .input_schema
             .iter()
-            .filter(|(name, _)| !table.columns.iter().any(|c| &c.name == name))
+            .filter(|(name, _)| !present.contains(name.as_str()))
             .map(|(name, _)| name.clone())
             .collect()
     }
