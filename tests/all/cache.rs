@@ -624,15 +624,9 @@ pub fn kill_and_resume(place: &Place) {
             .unwrap()
             .iter()
             .map(|s| {
-                let outs: serde_json::Map<String, Value> = s["outputs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|o| (o[0].as_str().unwrap().to_owned(), o[1].clone()))
-                    .collect();
                 (
                     s["step_id"].as_str().unwrap().to_owned(),
-                    Value::Object(outs),
+                    s["outputs"].clone(),
                 )
             })
             .collect();

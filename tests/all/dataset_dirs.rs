@@ -65,7 +65,9 @@ fn run(home: &Path, pipeline: &Path) -> (std::process::Output, serde_json::Value
 }
 
 /// The inputs of the dataset step `step` of the run `out` reported, as
-/// `sluice runs show` records them: name to digest.
+/// `sluice runs show` records them: name to digest, `source` first, then
+/// the files by name (the order they are read in; a JSON object read back
+/// here has its keys sorted).
 pub fn inputs(home: &Path, out: &std::process::Output, step: &str) -> Vec<(String, String)> {
     let run_id = json(out)["run_id"].as_str().unwrap().to_owned();
     let shown = ok_json(home, &["runs", "show", &run_id, "--json"]);
@@ -76,17 +78,14 @@ pub fn inputs(home: &Path, out: &std::process::Output, step: &str) -> Vec<(Strin
         .find(|s| s["step_id"] == step || s["id"] == step)
         .unwrap_or_else(|| panic!("no dataset step in {shown}"))
         .clone();
-    step["inputs"]
-        .as_array()
+    let mut inputs: Vec<(String, String)> = step["inputs"]
+        .as_object()
         .unwrap_or_else(|| panic!("no inputs in {step}"))
         .iter()
-        .map(|i| {
-            (
-                i[0].as_str().unwrap().to_owned(),
-                i[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+        .map(|(name, digest)| (name.clone(), digest.as_str().unwrap().to_owned()))
+        .collect();
+    inputs.sort_by_key(|(name, _)| name != "source");
+    inputs
 }
 
 /// The `source` input: the dataset's digest.

@@ -258,8 +258,7 @@ fn a_dataset_read_in_pieces_gives_the_artifacts_of_its_bytes() {
         let shown = ok_json(home.path(), &["runs", "show", run_id, "--json"]);
         let step = &shown["steps"][0];
         assert_eq!(step["step_id"], "dataset:cancer");
-        let source = step["inputs"][0][1].as_str().unwrap();
-        assert_eq!(step["inputs"][0][0], "source");
+        let source = step["inputs"]["source"].as_str().unwrap();
         assert_eq!(
             source,
             sluice::artifacts::ArtifactDigest::of(&bytes).to_hex(),

@@ -151,7 +151,7 @@ fn lineage_shows_the_upstream_tree_and_the_downstream_uses() {
         .unwrap()
         .iter()
         .find(|s| s["step_id"] == "dataset:cancer")
-        .unwrap()["inputs"][0][1]
+        .unwrap()["inputs"]["source"]
         .as_str()
         .unwrap()
         .to_owned();

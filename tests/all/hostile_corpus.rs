@@ -535,8 +535,8 @@ fn record_digests(record: &serde_json::Value) -> Vec<String> {
     for step in record["steps"].as_array().into_iter().flatten() {
         digests.extend(step["plugin_sha256"].as_str().map(String::from));
         for key in ["inputs", "outputs"] {
-            for pair in step[key].as_array().into_iter().flatten() {
-                digests.extend(pair[1].as_str().map(String::from));
+            for digest in step[key].as_object().into_iter().flat_map(|o| o.values()) {
+                digests.extend(digest.as_str().map(String::from));
             }
         }
     }

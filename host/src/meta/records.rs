@@ -231,14 +231,33 @@ pub struct StepRunRecord {
     /// Directories the step was granted, as `[{name, path}]`.
     pub grants: serde_json::Value,
     /// The artifacts it read, by input name (`train`, `holdout`,
-    /// `reference`, `model`; a dataset's `source`, the file's bytes).
+    /// `reference`, `model`; a dataset's `source`, the file's bytes). In
+    /// JSON an object, name to digest, as `sluice run --json` gives it.
+    #[serde(serialize_with = "as_object")]
     pub inputs: Vec<(String, ArtifactDigest)>,
-    /// The artifacts it wrote, by output name.
+    /// The artifacts it wrote, by output name (in JSON an object).
+    #[serde(serialize_with = "as_object")]
     pub outputs: Vec<(String, ArtifactDigest)>,
-    /// NaN metrics are kept as NaN (and serialise as `null` in JSON).
+    /// NaN metrics are kept as NaN (and serialise as `null` in JSON); in
+    /// JSON an object, name to value.
+    #[serde(serialize_with = "as_object")]
     pub metrics: Vec<(String, f64)>,
     /// The trials of a trainer step's hyperparameter search (a step reused
     /// from another run's cache lists that run's trials).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trials: Vec<super::TrialRecord>,
+}
+
+/// Named values as one JSON object, in their order: the shape `sluice run
+/// --json` gives a step's inputs, outputs and metrics.
+fn as_object<S: serde::Serializer, V: Serialize>(
+    pairs: &[(String, V)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (name, value) in pairs {
+        map.serialize_entry(name, value)?;
+    }
+    map.end()
 }

@@ -184,7 +184,7 @@ async fn a_whole_run_is_recorded_and_read_back() {
     let json = serde_json::to_value(&run).unwrap();
     assert_eq!(json["status"], "failed");
     assert_eq!(json["steps"][1]["status"], "succeeded");
-    assert_eq!(json["steps"][1]["outputs"][0][1], model.to_hex());
+    assert_eq!(json["steps"][1]["outputs"]["model"], model.to_hex());
 
     let run_metrics = store.run_metrics(run_id).await.unwrap();
     assert_eq!(run_metrics.len(), 2);
