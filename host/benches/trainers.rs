@@ -3,8 +3,8 @@
 //!
 //!     ./scripts/build-plugins.sh && cargo bench -p sluice --bench trainers
 //!
-//! Each trainer trains on the same seeded rows (binary classification)
-//! five times each way: as its plugin in a pooling runtime with NaN
+//! Each trainer trains on the same seeded rows (binary classification;
+//! `linear` regresses the 0 / 1 labels) five times each way: as its plugin in a pooling runtime with NaN
 //! canonicalization on (the default), in one with it off, and natively
 //! (the plugin's crate linked into this benchmark, called through the
 //! same `Trainer` trait). It prints the medians, the ratios to native,
@@ -12,7 +12,7 @@
 //! they are equal for code that calls no libm function: a trainer that
 //! calls `exp` or `ln` (gbt's sigmoid) gets Rust's libm in Wasm and the
 //! system's natively, which may round differently in the last bit.
-//! `SLUICE_BENCH_ONLY=gbt,logreg` runs a subset;
+//! `SLUICE_BENCH_ONLY=gbt,logreg,linear` runs a subset;
 //! `SLUICE_BENCH_ROWS=N` sets the rows of every trainer.
 
 mod common;
@@ -141,4 +141,5 @@ fn main() {
     };
     compare::<logreg::LogReg>(&e, "logreg", 20_000, 20);
     compare::<gbt::Gbt>(&e, "gbt", 50_000, 30);
+    compare::<linear::Linear>(&e, "linear", 200_000, 30);
 }

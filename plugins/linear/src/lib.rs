@@ -27,10 +27,12 @@
 //!   matter, extra columns are ignored) and returns one f64 column,
 //!   `prediction`.
 
+mod gram;
 mod state;
 #[cfg(test)]
 mod tests;
 
+use sluice_sdk::columns::numeric_feature_ref;
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
 pub use state::LinearModel;
 
@@ -60,31 +62,6 @@ pub fn linear_predict(columns: &[&[f64]], coef: &[f64], intercept: f64, rows: us
         }
     }
     z
-}
-
-/// A feature (or target) column as f64: numeric, no nulls, finite.
-fn numeric_feature(column: &Column) -> Result<Vec<f64>, StepError> {
-    if column.has_nulls() {
-        return Err(StepError::invalid_input(format!(
-            "column '{}' has {} nulls; impute them first",
-            column.name,
-            column.null_count()
-        )));
-    }
-    let values = column.to_f64_lossy().map_err(|_| {
-        StepError::invalid_input(format!(
-            "column '{}' is {}; linear needs f64, i64 or bool columns",
-            column.name,
-            column.kind()
-        ))
-    })?;
-    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(StepError::invalid_input(format!(
-            "column '{}' has a non-finite value ({}) at row {i}",
-            column.name, values[i]
-        )));
-    }
-    Ok(values)
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -135,29 +112,25 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> Result<LinearFit
     if n == 0 {
         return Err(StepError::invalid_input("linear needs at least one row"));
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+    let mean = |v: &[f64]| sluice_sdk::math::sum(v) / n as f64;
     let (x_mean, y_mean) = if opts.fit_intercept {
         (columns.iter().map(|c| mean(c)).collect(), mean(y))
     } else {
         (vec![0.0; d], 0.0)
     };
-    let centred: Vec<Vec<f64>> = columns
-        .iter()
-        .zip(&x_mean)
-        .map(|(c, m)| c.iter().map(|x| x - m).collect())
-        .collect();
-    let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
-
+    // The products of [Xc | yc]: Xc' Xc and, in its last row, Xc' yc.
+    let mut all = columns.to_vec();
+    all.push(y);
+    let mut means = x_mean.clone();
+    means.push(y_mean);
+    let products = gram::centred_gram(&all, &means);
+    let m = d + 1;
     let mut gram = vec![0.0; d * d];
     let mut rhs = vec![0.0; d];
     for j in 0..d {
-        for k in 0..=j {
-            let v = dot(&centred[j], &centred[k]);
-            gram[j * d + k] = v;
-            gram[k * d + j] = v;
-        }
+        gram[j * d..(j + 1) * d].copy_from_slice(&products[j * m..j * m + d]);
         gram[j * d + j] += opts.alpha;
-        rhs[j] = dot(&centred[j], &yc);
+        rhs[j] = products[d * m + j];
     }
     let coef = if d == 0 {
         Vec::new()
@@ -219,13 +192,13 @@ pub fn train(
     target: &Column,
     opts: &FitOptions,
 ) -> Result<TrainReport, StepError> {
-    let y = numeric_feature(target)?;
+    let y = numeric_feature_ref(target, "linear")?;
     let columns = features
         .columns()
         .iter()
-        .map(numeric_feature)
+        .map(|c| numeric_feature_ref(c, "linear"))
         .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let refs: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
     let fit = fit(&refs, &y, opts)?;
     let pred = linear_predict(&refs, &fit.coef, fit.intercept, y.len());
     Ok(TrainReport {
