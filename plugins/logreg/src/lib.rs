@@ -50,7 +50,6 @@ pub use held::HeldBinary;
 pub use softmax::MultinomialFit;
 pub use solver::{FitOptions, Solver};
 pub use state::LogisticModel;
-use state::probabilities;
 
 /// A feature column as f64 (borrowed when it is f64): numeric, no nulls,
 /// finite.
@@ -127,13 +126,13 @@ pub fn train(
             .collect();
         (correct, metrics::binary_class_log_loss(&y, &p1))
     } else {
-        let proba = probabilities(&refs, &coef, &intercept, y.len());
-        let correct: Vec<bool> = proba
-            .iter()
-            .zip(&y)
-            .map(|(p, &k)| classes::argmax(p) == k)
-            .collect();
-        (correct, metrics::multiclass_log_loss(&y, &proba))
+        // By class, without a vector per row: the values and terms of
+        // `probabilities` and `multiclass_log_loss`, in the same order.
+        let proba = softmax::proba_by_class(&refs, &coef, &intercept, y.len());
+        let best = softmax::best_class(&proba, y.len());
+        let correct: Vec<bool> = best.iter().zip(&y).map(|(b, k)| b == k).collect();
+        let truth = y.iter().enumerate().map(|(i, &k)| proba[k][i]);
+        (correct, metrics::true_class_log_loss(truth))
     };
     Ok(TrainReport {
         model: LogisticModel {

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use sluice_sdk::codec::{ByteReader, ByteWriter};
-use sluice_sdk::{Column, StepError, Table, Values, classes, columns};
+use sluice_sdk::{Column, StepError, Table, Values, columns};
 
 use crate::{Classes, binary, numeric_feature, softmax};
 
@@ -160,10 +160,22 @@ impl LogisticModel {
             };
             return Ok(self.binary_outputs(z));
         }
-        let proba = self.predict_proba(features)?;
-        Ok(classes::class_outputs(&self.classes, &proba)
-            .into_iter()
-            .collect())
+        // By class, without a vector per row: the columns
+        // `class_outputs` makes of `predict_proba`.
+        let columns = self.feature_columns(features)?;
+        let refs: Vec<&[f64]> = columns.iter().map(AsRef::as_ref).collect();
+        let rows = features.num_rows();
+        let proba = softmax::proba_by_class(&refs, &self.coef, &self.intercept, rows);
+        let best = softmax::best_class(&proba, rows);
+        let mut out: Vec<Column> = self
+            .classes
+            .texts()
+            .iter()
+            .zip(proba)
+            .map(|(text, p)| Column::f64(format!("p_{text}"), p))
+            .collect();
+        out.push(self.classes.column(&best));
+        Ok(out.into_iter().collect())
     }
 
     /// What a binary model's `predict` returns for the scores `z`.

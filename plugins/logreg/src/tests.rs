@@ -361,7 +361,23 @@ fn multinomial_optimum_and_outputs() {
     }
     let acc = trained.metric_value("train_accuracy").unwrap();
     assert!(acc > 0.6 && acc < 1.0, "{acc}");
+    // The outputs and train metrics made by class are the per-row ones.
     let back = LogisticModel::from_bytes(&trained.model).unwrap();
+    let rows = back.predict_proba(&x).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let by_class: Vec<f64> = p.iter().map(|p| p[i]).collect();
+        assert_eq!(row, &by_class, "row {i}");
+    }
+    let correct: Vec<bool> = rows
+        .iter()
+        .zip(&index)
+        .map(|(p, &k)| classes::argmax(p) == k)
+        .collect();
+    assert_eq!(acc, metrics::accuracy(&correct));
+    assert_eq!(
+        trained.metric_value("train_log_loss").unwrap(),
+        metrics::multiclass_log_loss(&index, &rows)
+    );
     assert_eq!(back.to_bytes(), trained.model);
 }
 
