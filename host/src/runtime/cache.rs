@@ -35,9 +35,13 @@ pub enum CompileSource {
 
 /// A hash of what an engine's compiled code depends on: in a cache
 /// entry's name, and how a compiling child proves it has the host's engine.
-pub(crate) fn engine_key(engine: &Engine) -> String {
+pub(crate) fn engine_key(engine: &Engine, flags: EngineFlags) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
+    // Canonical NaNs are this pass's, not the engine's: its code differs.
+    if flags.nan_canonicalization {
+        super::nans::VERSION.hash(&mut hasher);
+    }
     format!("{:016x}", hasher.finish())
 }
 
@@ -51,10 +55,10 @@ pub(crate) struct Compile<'a> {
 impl CompileCache {
     /// A cache in `dir` for code of `engine`; `None`: no cache, every load
     /// compiles.
-    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
+    pub fn new(engine: &Engine, flags: EngineFlags, dir: Option<PathBuf>) -> Self {
         CompileCache {
             dir,
-            engine_key: engine_key(engine),
+            engine_key: engine_key(engine, flags),
         }
     }
 
@@ -108,10 +112,14 @@ impl CompileCache {
                     }
                 })?
             }
-            None => Component::new(engine, bytes).map_err(|e| RuntimeError::NotAComponent {
-                path: source_path.to_path_buf(),
-                reason: format!("{e:#}"),
-            })?,
+            None => {
+                let not_a_component = |reason: String| RuntimeError::NotAComponent {
+                    path: source_path.to_path_buf(),
+                    reason,
+                };
+                let bytes = super::nans::prepare(how.flags, bytes).map_err(not_a_component)?;
+                Component::new(engine, &bytes).map_err(|e| not_a_component(format!("{e:#}")))?
+            }
         };
         if let Some(entry) = self.entry(sha256) {
             let serialized = match serialized {
@@ -160,14 +168,15 @@ mod tests {
     fn concurrent_compiles_of_one_component_all_succeed() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
-        let cache = CompileCache::new(&engine, Some(dir.path().to_path_buf()));
+        let flags = EngineFlags {
+            fuel: false,
+            nan_canonicalization: true,
+        };
+        let cache = CompileCache::new(&engine, flags, Some(dir.path().to_path_buf()));
         let bytes = wat::parse_str("(component (core module (func (export \"f\"))))").unwrap();
         let how = Compile {
             compiler: &Compiler::InProcess,
-            flags: EngineFlags {
-                fuel: false,
-                nan_canonicalization: true,
-            },
+            flags,
             limits: &CompileLimits::default(),
         };
         std::thread::scope(|s| {

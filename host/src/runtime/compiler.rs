@@ -94,15 +94,16 @@ pub fn precompile(
 ) -> Result<Vec<u8>, PrecompileError> {
     let engine = Engine::new(&super::engine_config(flags))
         .map_err(|e| PrecompileError::Engine(format!("cannot create the engine: {e:#}")))?;
-    let key = super::cache::engine_key(&engine);
+    let key = super::cache::engine_key(&engine, flags);
     if key != engine_key {
         return Err(PrecompileError::Engine(format!(
             "the compiler's engine ({key}) is not the host's ({engine_key}): the compiler \
              must be a sluice binary of the same build as the host"
         )));
     }
+    let wasm = super::nans::prepare(flags, wasm).map_err(PrecompileError::Invalid)?;
     engine
-        .precompile_component(wasm)
+        .precompile_component(&wasm)
         .map_err(|e| PrecompileError::Invalid(format!("{e:#}")))
 }
 
@@ -299,10 +300,10 @@ mod tests {
             };
             let child = Engine::new(&engine_config(flags)).unwrap();
             let wasm = wat::parse_str("(component (core module (func)))").unwrap();
-            assert!(precompile(flags, &engine_key(&child), &wasm).is_ok());
+            assert!(precompile(flags, &engine_key(&child, flags), &wasm).is_ok());
             if !fuel {
                 let rt = Runtime::with_options(RuntimeOptions::default()).unwrap();
-                assert_eq!(engine_key(rt.engine()), engine_key(&child));
+                assert_eq!(engine_key(rt.engine(), flags), engine_key(&child, flags));
             }
         }
     }

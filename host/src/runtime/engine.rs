@@ -22,7 +22,10 @@ pub(crate) fn engine_config(flags: EngineFlags) -> Config {
         .wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(flags.fuel)
-        .cranelift_nan_canonicalization(flags.nan_canonicalization)
+        // Canonical NaNs, when asked for, come from rewriting the
+        // component where NaN bits can be seen (`nans`), not from
+        // Cranelift's canonicalization after every float operation.
+        .cranelift_nan_canonicalization(false)
         .parallel_compilation(true)
         // Async support itself is always on in wasmtime 48 (the `async`
         // feature; `Config::async_support` is a deprecated no-op).

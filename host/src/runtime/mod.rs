@@ -34,6 +34,7 @@ mod engine;
 pub mod error;
 mod grant;
 pub mod limits;
+pub mod nans;
 pub mod output;
 mod parallel;
 pub mod plugin;
@@ -215,7 +216,11 @@ impl Runtime {
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let (engine, pooling) = build_engine(&options, false)?;
         let linker = build_linker(&engine)?;
-        let cache = cache::CompileCache::new(&engine, options.cache_dir.clone());
+        let cache = cache::CompileCache::new(
+            &engine,
+            options.engine_flags(false),
+            options.cache_dir.clone(),
+        );
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
@@ -237,7 +242,11 @@ impl Runtime {
                 let options = &self.inner.options;
                 let (engine, _) = build_engine(options, true).map_err(|e| e.to_string())?;
                 let linker = build_linker(&engine).map_err(|e| e.to_string())?;
-                let cache = cache::CompileCache::new(&engine, options.cache_dir.clone());
+                let cache = cache::CompileCache::new(
+                    &engine,
+                    options.engine_flags(true),
+                    options.cache_dir.clone(),
+                );
                 Ok(MeteredEngine {
                     engine,
                     linker,
