@@ -153,12 +153,10 @@ impl Codes {
 
 /// The histogram of `rows` over features `features` into `hist` (zeroed
 /// here, one entry per feature of the range), from their fixed-point
-/// gradients `g` and hessians `h` (`None`: each is `h_const`).
+/// gradient and hessian pairs `gh` (side by side: one cache line per row).
 pub(crate) fn accumulate(
     codes: &Codes,
-    g: &[i64],
-    h: Option<&[i64]>,
-    h_const: i64,
+    gh: &[[i64; 2]],
     rows: &[u32],
     features: Range<usize>,
     hist: &mut Histogram,
@@ -167,19 +165,12 @@ pub(crate) fn accumulate(
     hist.resize(features.len(), [Sums::default(); BINS]);
     for &i in rows {
         let i = i as usize;
-        let (gi, hi) = (g[i], h.map_or(0, |h| h[i]));
+        let [gi, hi] = gh[i];
         for (bins, &code) in hist.iter_mut().zip(&codes.row(i)[features.clone()]) {
             let bin = &mut bins[usize::from(code)];
             bin.g += gi;
             bin.h += hi;
             bin.n += 1;
-        }
-    }
-    if h.is_none() {
-        for bins in hist.iter_mut() {
-            for bin in bins.iter_mut() {
-                bin.h = bin.n * h_const;
-            }
         }
     }
 }
@@ -297,10 +288,8 @@ pub(crate) struct LocalSplitter<C> {
     scales: Scales,
     opts: BoostOptions,
     features: Range<usize>,
-    g: Vec<i64>,
-    /// `None` when every hessian is the same: then it is `h_const`.
-    h: Option<Vec<i64>>,
-    h_const: i64,
+    /// Each row's fixed-point gradient and hessian.
+    gh: Vec<[i64; 2]>,
     /// Row indices, the rows of each node a range of them (partitioned
     /// stably as nodes split).
     rows: Vec<u32>,
@@ -324,16 +313,17 @@ impl<C: std::ops::Deref<Target = Codes>> LocalSplitter<C> {
         hess: &[f64],
     ) -> LocalSplitter<C> {
         let (fg, fh) = (scales.fixed_g, scales.fixed_h);
-        let constant = hess.iter().all(|&h| h.to_bits() == hess[0].to_bits());
         let n = grad.len();
         LocalSplitter {
             codes,
             scales,
             opts: opts.clone(),
             features,
-            g: grad.iter().map(|&v| fg.to_fixed(v)).collect(),
-            h: (!constant).then(|| hess.iter().map(|&v| fh.to_fixed(v)).collect()),
-            h_const: hess.first().map_or(0, |&v| fh.to_fixed(v)),
+            gh: grad
+                .iter()
+                .zip(hess)
+                .map(|(&g, &h)| [fg.to_fixed(g), fh.to_fixed(h)])
+                .collect(),
             rows: (0..n as u32).collect(),
             scratch: Vec::with_capacity(n),
             ranges: Vec::new(),
@@ -344,25 +334,22 @@ impl<C: std::ops::Deref<Target = Codes>> LocalSplitter<C> {
 
     /// The sums over `rows`.
     fn sums(&self, rows: &[u32]) -> Sums {
-        let g = rows.iter().map(|&i| self.g[i as usize]).sum();
-        let n = rows.len() as i64;
-        let h = match &self.h {
-            Some(h) => rows.iter().map(|&i| h[i as usize]).sum(),
-            None => n * self.h_const,
-        };
-        Sums { g, h, n }
+        let g = rows.iter().map(|&i| self.gh[i as usize][0]).sum();
+        let h = rows.iter().map(|&i| self.gh[i as usize][1]).sum();
+        Sums {
+            g,
+            h,
+            n: rows.len() as i64,
+        }
     }
 
     fn build(&mut self, node: usize) -> Histogram {
         let (start, end) = self.ranges[node];
         let mut hist = self.spare.pop().unwrap_or_default();
-        let h = self.h.as_deref();
         let rows = &self.rows[start..end];
         accumulate(
             &self.codes,
-            &self.g,
-            h,
-            self.h_const,
+            &self.gh,
             rows,
             self.features.clone(),
             &mut hist,
