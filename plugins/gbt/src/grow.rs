@@ -151,9 +151,20 @@ impl Codes {
     }
 }
 
+/// Rows gathered at a time by [`accumulate`]: their codes (30 features:
+/// 30 KiB) and gradient pairs (16 KiB) stay in L1.
+const GATHER: usize = 1024;
+
 /// The histogram of `rows` over features `features` into `hist` (zeroed
 /// here, one entry per feature of the range), from their fixed-point
 /// gradient and hessian pairs `gh` (side by side: one cache line per row).
+///
+/// A node's rows are spread over the whole table: at a million rows the
+/// codes and pairs do not fit in cache, and a loop that reads a row and
+/// adds it to 30 bins waits for each row's memory in turn. So the rows'
+/// codes and pairs are first copied into a small buffer, [`GATHER`] rows
+/// at a time (a loop of independent loads, whose misses overlap), and
+/// added from there. The same additions in the same order.
 pub(crate) fn accumulate(
     codes: &Codes,
     gh: &[[i64; 2]],
@@ -163,14 +174,32 @@ pub(crate) fn accumulate(
 ) {
     hist.clear();
     hist.resize(features.len(), [Sums::default(); BINS]);
-    for &i in rows {
-        let i = i as usize;
-        let [gi, hi] = gh[i];
-        for (bins, &code) in hist.iter_mut().zip(&codes.row(i)[features.clone()]) {
-            let bin = &mut bins[usize::from(code)];
-            bin.g += gi;
-            bin.h += hi;
-            bin.n += 1;
+    let width = features.len();
+    if width == 0 {
+        return;
+    }
+    let mut gathered_codes = vec![0u8; GATHER * width];
+    let mut gathered_gh = [[0i64; 2]; GATHER];
+    for chunk in rows.chunks(GATHER) {
+        for ((&i, out), pair) in chunk
+            .iter()
+            .zip(gathered_codes.chunks_exact_mut(width))
+            .zip(gathered_gh.iter_mut())
+        {
+            let i = i as usize;
+            out.copy_from_slice(&codes.row(i)[features.clone()]);
+            *pair = gh[i];
+        }
+        for (row_codes, &[gi, hi]) in gathered_codes
+            .chunks_exact(width)
+            .zip(&gathered_gh[..chunk.len()])
+        {
+            for (bins, &code) in hist.iter_mut().zip(row_codes) {
+                let bin = &mut bins[usize::from(code)];
+                bin.g += gi;
+                bin.h += hi;
+                bin.n += 1;
+            }
         }
     }
 }
