@@ -151,8 +151,9 @@ impl Codes {
     }
 }
 
-/// Rows gathered at a time by [`accumulate`]: their codes (30 features:
-/// 30 KiB) and gradient pairs (16 KiB) stay in L1.
+/// Rows fetched ahead at a time by [`accumulate`]: their codes (30
+/// features: 32 KiB of cache lines) and gradient pairs (16 KiB) stay in
+/// L1.
 const GATHER: usize = 1024;
 
 /// The histogram of `rows` over features `features` into `hist` (zeroed
@@ -161,10 +162,12 @@ const GATHER: usize = 1024;
 ///
 /// A node's rows are spread over the whole table: at a million rows the
 /// codes and pairs do not fit in cache, and a loop that reads a row and
-/// adds it to 30 bins waits for each row's memory in turn. So the rows'
-/// codes and pairs are first copied into a small buffer, [`GATHER`] rows
-/// at a time (a loop of independent loads, whose misses overlap), and
-/// added from there. The same additions in the same order.
+/// adds it to 30 bins waits for each row's memory in turn. So
+/// [`GATHER`] rows at a time, the rows' pairs are first copied into a
+/// small buffer and their codes touched (a loop of independent loads,
+/// whose misses overlap), then added from cache. (Copying the codes would
+/// be a `memory.copy` per row in Wasm, a call into the host.) The same
+/// additions in the same order.
 pub(crate) fn accumulate(
     codes: &Codes,
     gh: &[[i64; 2]],
@@ -174,27 +177,22 @@ pub(crate) fn accumulate(
 ) {
     hist.clear();
     hist.resize(features.len(), [Sums::default(); BINS]);
-    let width = features.len();
-    if width == 0 {
+    if features.is_empty() {
         return;
     }
-    let mut gathered_codes = vec![0u8; GATHER * width];
-    let mut gathered_gh = [[0i64; 2]; GATHER];
+    let (first, last) = (features.start, features.end - 1);
+    let mut gathered = [[0i64; 2]; GATHER];
     for chunk in rows.chunks(GATHER) {
-        for ((&i, out), pair) in chunk
-            .iter()
-            .zip(gathered_codes.chunks_exact_mut(width))
-            .zip(gathered_gh.iter_mut())
-        {
-            let i = i as usize;
-            out.copy_from_slice(&codes.row(i)[features.clone()]);
-            *pair = gh[i];
+        let mut touched = 0u8;
+        for (&i, pair) in chunk.iter().zip(gathered.iter_mut()) {
+            let row = codes.row(i as usize);
+            touched ^= row[first] ^ row[last];
+            *pair = gh[i as usize];
         }
-        for (row_codes, &[gi, hi]) in gathered_codes
-            .chunks_exact(width)
-            .zip(&gathered_gh[..chunk.len()])
-        {
-            for (bins, &code) in hist.iter_mut().zip(row_codes) {
+        std::hint::black_box(touched);
+        for (&i, &[gi, hi]) in chunk.iter().zip(&gathered) {
+            let row = &codes.row(i as usize)[features.clone()];
+            for (bins, &code) in hist.iter_mut().zip(row) {
                 let bin = &mut bins[usize::from(code)];
                 bin.g += gi;
                 bin.h += hi;

@@ -437,3 +437,40 @@ fn parity_with_scikit_learn_multiclass() {
         );
     }
 }
+
+/// Predictions by blocks of rows, tree by tree, are each row's own sum of
+/// its leaves, bit for bit: over more rows than a block, classifier and
+/// regressor.
+#[test]
+fn raw_scores_by_blocks_are_each_row_s_own() {
+    for (name, target, classify) in [
+        ("breast_cancer", "benign", true),
+        ("diabetes", "progression", false),
+    ] {
+        let data = testing::load(name, target, classify);
+        let model = train(
+            &data.train,
+            &data.train_target,
+            &gbt_options(&params(&[("max_iter", int(20))])).unwrap(),
+        )
+        .unwrap()
+        .model;
+        let raw = model.raw_scores(&data.train).unwrap();
+        let columns: Vec<&[f64]> = model
+            .features
+            .iter()
+            .map(|f| data.train.column(f).unwrap().as_f64().unwrap())
+            .collect();
+        assert!(
+            data.train.num_rows() > 200,
+            "{name}: {}",
+            data.train.num_rows()
+        );
+        for (e, raw) in model.ensembles.iter().zip(&raw) {
+            for (i, &got) in raw.iter().enumerate() {
+                let want = e.raw(|j| columns[j][i]);
+                assert_eq!(got.to_bits(), want.to_bits(), "{name} row {i}");
+            }
+        }
+    }
+}
