@@ -82,7 +82,7 @@ impl Scratch {
         };
         *slot.get_or_insert_with(|| {
             self.added.push(ty);
-            self.first + self.added.len() as u32 - 1
+            self.first.saturating_add(self.added.len() as u32 - 1)
         })
     }
 }
@@ -261,14 +261,15 @@ pub struct Counts {
 /// every other byte as it was. An error names what could not be parsed.
 pub fn rewrite(component: &[u8]) -> Result<(Vec<u8>, Counts), String> {
     let mut counts = Counts::default();
-    let out = rewrite_component(component, &mut counts).map_err(|e| e.to_string())?;
+    let out = rewrite_component(component, &mut counts)?;
     Ok((out, counts))
 }
 
-fn rewrite_module(module: &[u8], counts: &mut Counts) -> Result<Vec<u8>, PassError> {
+fn rewrite_module(module: &[u8], counts: &mut Counts) -> Result<Vec<u8>, String> {
     let mut pass = Pass::default();
     let mut out = wasm_encoder::Module::new();
-    pass.parse_core_module(&mut out, Parser::new(0), module)?;
+    pass.parse_core_module(&mut out, Parser::new(0), module)
+        .map_err(|e| e.to_string())?;
     counts.left += pass.left;
     counts.canonicalized += pass.canonicalized;
     Ok(out.finish())
@@ -276,12 +277,15 @@ fn rewrite_module(module: &[u8], counts: &mut Counts) -> Result<Vec<u8>, PassErr
 
 /// The component's bytes, each core module (section 1) and nested
 /// component (section 4) rewritten, the other sections copied.
-fn rewrite_component(bytes: &[u8], counts: &mut Counts) -> Result<Vec<u8>, PassError> {
+fn rewrite_component(bytes: &[u8], counts: &mut Counts) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
     let mut parser = Parser::new(0);
     let (mut at, mut copied) = (0usize, 0usize);
     loop {
-        let (consumed, payload) = match parser.parse(&bytes[at..], true)? {
+        let (consumed, payload) = match parser
+            .parse(&bytes[at..], true)
+            .map_err(|e| e.to_string())?
+        {
             wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
             wasmparser::Chunk::NeedMoreData(_) => unreachable!("the whole input is given"),
         };
@@ -299,7 +303,13 @@ fn rewrite_component(bytes: &[u8], counts: &mut Counts) -> Result<Vec<u8>, PassE
             Some((id, range)) => {
                 // The section starts at `at`: its id, its size, its bytes.
                 out.extend_from_slice(&bytes[copied..at]);
-                let inner = &bytes[range.clone()];
+                let inner = bytes.get(range.clone()).ok_or_else(|| {
+                    format!(
+                        "a nested module or component at byte {} runs past the end ({} bytes)",
+                        range.start,
+                        bytes.len()
+                    )
+                })?;
                 let new = if id == 1 {
                     rewrite_module(inner, counts)?
                 } else {

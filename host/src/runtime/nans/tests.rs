@@ -216,3 +216,33 @@ fn components_keep_everything_but_their_code() {
     wasmparser::Validator::new().validate_all(&out).unwrap();
     assert!(rewrite(b"\0asm\x0d\0\x01\0garbage").is_err());
 }
+
+/// Cut short or with bytes changed, a component is an error or a
+/// rewrite, never a panic: the pass reads components before wasmtime
+/// validates them (in the compiling child, but also in-process).
+#[test]
+fn damaged_components_are_errors_not_panics() {
+    let good = wat::parse_str(format!(
+        "(component (core module (memory 1) (func (export \"f\") (param f64) (result i64) \
+         (local v128) (local.set 1 (f64x2.splat (f64.mul (local.get 0) {NAN64}))) \
+         (i64.reinterpret_f64 (f64x2.extract_lane 0 (local.get 1))))) \
+         (component (core module (func))))"
+    ))
+    .unwrap();
+    assert!(rewrite(&good).is_ok());
+    for cut in 0..good.len() {
+        let _ = rewrite(&good[..cut]);
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..20_000 {
+        let mut bad = good.clone();
+        for _ in 0..3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let at = (state % bad.len() as u64) as usize;
+            bad[at] = (state >> 32) as u8;
+        }
+        let _ = rewrite(&bad);
+    }
+}
