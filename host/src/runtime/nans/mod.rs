@@ -261,7 +261,7 @@ pub struct Counts {
 /// every other byte as it was. An error names what could not be parsed.
 pub fn rewrite(component: &[u8]) -> Result<(Vec<u8>, Counts), String> {
     let mut counts = Counts::default();
-    let out = rewrite_component(component, &mut counts)?;
+    let out = rewrite_component(component, &mut counts, 0)?;
     Ok((out, counts))
 }
 
@@ -275,9 +275,21 @@ fn rewrite_module(module: &[u8], counts: &mut Counts) -> Result<Vec<u8>, String>
     Ok(out.finish())
 }
 
+/// Components nested deeper than this are refused (wit-component nests
+/// none; the text format refuses more than about 100): the rewrite
+/// recurses once per level, and a file of nested headers could otherwise
+/// run it out of stack.
+const MAX_NESTING: usize = 100;
+
 /// The component's bytes, each core module (section 1) and nested
-/// component (section 4) rewritten, the other sections copied.
-fn rewrite_component(bytes: &[u8], counts: &mut Counts) -> Result<Vec<u8>, String> {
+/// component (section 4) rewritten, the other sections copied; `depth`
+/// components deep.
+fn rewrite_component(bytes: &[u8], counts: &mut Counts, depth: usize) -> Result<Vec<u8>, String> {
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "components are nested more than {MAX_NESTING} deep"
+        ));
+    }
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
     let mut parser = Parser::new(0);
     let (mut at, mut copied) = (0usize, 0usize);
@@ -313,7 +325,7 @@ fn rewrite_component(bytes: &[u8], counts: &mut Counts) -> Result<Vec<u8>, Strin
                 let new = if id == 1 {
                     rewrite_module(inner, counts)?
                 } else {
-                    rewrite_component(inner, counts)?
+                    rewrite_component(inner, counts, depth + 1)?
                 };
                 out.push(id);
                 leb128(&mut out, new.len());

@@ -246,3 +246,25 @@ fn damaged_components_are_errors_not_panics() {
         let _ = rewrite(&bad);
     }
 }
+
+/// Components nested past the limit are refused, not recursed into
+/// until the stack runs out.
+#[test]
+fn components_nested_too_deep_are_refused() {
+    // By hand: the text format refuses to nest this deep itself.
+    let nested = |levels: usize| {
+        let header = b"\0asm\x0d\0\x01\0";
+        let mut component = header.to_vec();
+        for _ in 0..levels {
+            let mut outer = header.to_vec();
+            outer.push(4);
+            leb128(&mut outer, component.len());
+            outer.extend_from_slice(&component);
+            component = outer;
+        }
+        component
+    };
+    assert!(rewrite(&nested(50)).is_ok());
+    let err = rewrite(&nested(150)).unwrap_err();
+    assert!(err.contains("nested more than 100"), "{err}");
+}
