@@ -233,6 +233,9 @@ fn taker(ops: &[Operator<'_>], at: usize) -> Option<(usize, usize)> {
 /// Cranelift leaves alone.
 pub(super) struct Analysis {
     lazy: std::collections::HashMap<u32, Shape>,
+    /// Per operator that pushes one value, where the value is taken
+    /// ([`taker`]).
+    takers: Vec<Option<(usize, usize)>>,
 }
 
 impl Analysis {
@@ -245,13 +248,18 @@ impl Analysis {
     ) -> Analysis {
         use std::collections::HashMap;
         use wasmparser::ValType;
+        let takers: Vec<Option<(usize, usize)>> = ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let one = matches!(op.operator_arity(&FixedArity), Some((_, 1)));
+                (one && !is_control(op)).then(|| taker(ops, i)).flatten()
+            })
+            .collect();
         // The operator whose value each write takes.
         let mut source: HashMap<usize, usize> = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            if !matches!(op.operator_arity(&FixedArity), Some((_, 1))) || is_control(op) {
-                continue;
-            }
-            if let Some((j, 0)) = taker(ops, i)
+        for (i, taken) in takers.iter().enumerate() {
+            if let Some((j, 0)) = *taken
                 && matches!(
                     ops[j],
                     Operator::LocalSet { .. } | Operator::LocalTee { .. }
@@ -301,7 +309,7 @@ impl Analysis {
                 .map(|(&local, _)| local)
                 .collect();
             if unfit.is_empty() {
-                return Analysis { lazy };
+                return Analysis { lazy, takers };
             }
             for local in unfit {
                 lazy.remove(&local);
@@ -323,7 +331,7 @@ impl Analysis {
     /// Whether the result of `ops[at]` (of `shape`) must be canonicalized
     /// right after it: some use of it may see its bits.
     pub(super) fn must_canonicalize(&self, ops: &[Operator<'_>], at: usize, shape: Shape) -> bool {
-        match taker(ops, at) {
+        match self.takers.get(at).copied().flatten() {
             None => true,
             Some((j, operand)) => match &ops[j] {
                 Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
