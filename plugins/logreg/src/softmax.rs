@@ -194,6 +194,7 @@ impl Smooth for Problem<'_> {
         let mut max = vec![0.0; GRADIENT_BLOCK];
         let mut total = vec![0.0; GRADIENT_BLOCK];
         let mut own = vec![0.0; GRADIENT_BLOCK];
+        let mut logs = vec![0.0; GRADIENT_BLOCK];
         for start in (0..n).step_by(GRADIENT_BLOCK) {
             let end = (start + GRADIENT_BLOCK).min(n);
             let len = end - start;
@@ -214,12 +215,13 @@ impl Smooth for Problem<'_> {
             }
             exp_shifted(&mut z, max, total);
             // The loss: log(sum of exps) + max - own score, row by row.
-            let mut logs = total.to_vec();
-            math::ln_in_place(&mut logs);
+            let logs = &mut logs[..len];
+            logs.copy_from_slice(total);
+            math::ln_in_place(logs);
             for ((l, &m), &o) in logs.iter_mut().zip(max.iter()).zip(own.iter()) {
                 *l += m - o;
             }
-            loss += math::sum(&logs);
+            loss += math::sum(logs);
             // Residuals p_k - [y = k], in place of the exps.
             for (k, z) in z.iter_mut().enumerate() {
                 for ((v, &t), &c) in z.iter_mut().zip(total.iter()).zip(y) {
