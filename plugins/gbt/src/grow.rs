@@ -3,18 +3,18 @@
 //!
 //! - Bin codes are one byte per row and feature, stored per feature and
 //!   per row: a histogram is built a row at a time (LightGBM's row-wise
-//!   mode), each row's gradient read once and its codes from one cache
-//!   line, which is faster than a pass per feature over gathered rows.
+//!   mode), each row's gradient and hessian (side by side) read once and
+//!   its codes from one cache line, a block of rows fetched ahead of being
+//!   added (see `accumulate`).
 //! - A node's histogram holds, per feature and bin, the sums of its rows'
 //!   gradients and hessians and their count. The root's is built from all
-//!   rows; after a split, only the child with fewer rows is built (its
-//!   gradients gathered in its row order first) and the other is its
-//!   parent's minus it, the histogram subtraction trick.
+//!   rows; after a split, only the child with fewer rows is built and the
+//!   other is its parent's minus it, the histogram subtraction trick.
 //! - A node's rows are a range of one index array, partitioned in place
 //!   (stably) when it splits, so a leaf's rows are at hand to add its value
 //!   to their raw scores without walking the tree.
-//! - A constant hessian (squared error) is not summed: a bin's is its count
-//!   times the constant.
+//! - A constant hessian (squared error) is summed like any other: the
+//!   sums are integers, so a bin's is exactly its count times it.
 //!
 //! The sums are exact (fixed point, see [`Fixed`]): a histogram
 //! subtracted from its parent's is bit for bit the one built from its rows,
