@@ -12,7 +12,7 @@
 //! for its features (the same gradients, fixed-point sums and gains), so
 //! the trees are the same bits whatever the number of workers.
 //!
-//! Worker tasks (each worker keeps its state in [`STATE`] for the step):
+//! Worker tasks (each worker keeps its state in `STATE` for the step):
 //! `gbt-load`, `gbt-gradients`, `gbt-root`, `gbt-split`, `gbt-leaves`
 //! and `gbt-raw`.
 
