@@ -26,6 +26,12 @@ pub(crate) fn engine_config(flags: EngineFlags) -> Config {
         // component where NaN bits can be seen (`nans`), not from
         // Cranelift's canonicalization after every float operation.
         .cranelift_nan_canonicalization(false)
+        // Relaxed SIMD as the specification's deterministic choice on
+        // every machine (a fused multiply-add, NaN-propagating min and
+        // max, saturating truncation), not each CPU's fastest: the same
+        // bits on every host. Where the CPU has FMA (every x86-64 since
+        // 2013, every AArch64) the multiply-add is still one instruction.
+        .relaxed_simd_deterministic(true)
         .parallel_compilation(true)
         // Async support itself is always on in wasmtime 48 (the `async`
         // feature; `Config::async_support` is a deprecated no-op).
@@ -212,4 +218,58 @@ fn start_ticker(engine: &Engine) {
             })
             .expect("spawn the epoch thread");
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::{Instance, Module, Store};
+
+    /// Relaxed SIMD gives the deterministic choice of the specification,
+    /// not x86's fastest one (whose truncation of a NaN is `i32::MIN`, and
+    /// whose min of two zeros is its second operand).
+    #[test]
+    fn relaxed_simd_is_deterministic() {
+        let wat = r#"(module
+            (func (export "trunc") (result i32)
+                (i32x4.extract_lane 0 (i32x4.relaxed_trunc_f32x4_s
+                    (f32x4.splat (f32.div (f32.const 0) (f32.const 0))))))
+            (func (export "min") (result i32)
+                (i32.or
+                    (i32x4.extract_lane 0 (f32x4.relaxed_min
+                        (f32x4.splat (f32.const -0)) (f32x4.splat (f32.const 0))))
+                    (i32x4.extract_lane 0 (f32x4.relaxed_min
+                        (f32x4.splat (f32.const 0)) (f32x4.splat (f32.const -0))))))
+            (func (export "madd") (result f64)
+                (f64x2.extract_lane 0 (f64x2.relaxed_madd
+                    (f64x2.splat (f64.const 0x1.0000001p0))
+                    (f64x2.splat (f64.const 0x1.0000001p0))
+                    (f64x2.splat (f64.const -0x1.0000002p0))))))"#;
+        let flags = EngineFlags {
+            fuel: false,
+            nan_canonicalization: true,
+        };
+        let engine = Engine::new(&engine_config(flags)).unwrap();
+        let module = Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1);
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let int = |store: &mut Store<()>, name: &str| {
+            let f = instance
+                .get_typed_func::<(), i32>(&mut *store, name)
+                .unwrap();
+            f.call(&mut *store, ()).unwrap()
+        };
+        assert_eq!(int(&mut store, "trunc"), 0, "a NaN truncates to 0");
+        // -0 both ways: the sign bit set.
+        assert_eq!(int(&mut store, "min") as u32, 0x8000_0000);
+        // Fused: (1 + 2^-28)^2 - (1 + 2^-27) is 2^-56, which an unfused
+        // multiply rounds away.
+        let madd = instance
+            .get_typed_func::<(), f64>(&mut store, "madd")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap();
+        assert_eq!(madd, 2f64.powi(-56));
+    }
 }
