@@ -332,16 +332,78 @@ impl Analysis {
     /// right after it: some use of it may see its bits.
     pub(super) fn must_canonicalize(&self, ops: &[Operator<'_>], at: usize, shape: Shape) -> bool {
         match self.takers.get(at).copied().flatten() {
-            None => true,
-            Some((j, operand)) => match &ops[j] {
-                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                    self.lazy.get(local_index) != Some(&shape)
+            Some((j, _)) if self.taken_unseen(ops, at, shape) => {
+                // Written to a local that may hold other values: unseen
+                // only if every read of it is, up to its next write.
+                match ops[j] {
+                    Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
+                        if self.lazy.get(&local_index) != Some(&shape) =>
+                    {
+                        !self.read_unseen(ops, j, local_index, shape)
+                    }
+                    _ => false,
                 }
-                op => !takes_unseen(op, operand, shape),
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether the value `ops[at]` pushes (of `shape`) is taken where its
+    /// bits cannot be seen, or written to a local (see
+    /// [`must_canonicalize`](Self::must_canonicalize) for the locals that
+    /// may hold other values).
+    fn taken_unseen(&self, ops: &[Operator<'_>], at: usize, shape: Shape) -> bool {
+        match self.takers.get(at).copied().flatten() {
+            None => false,
+            Some((j, operand)) => match &ops[j] {
+                Operator::LocalSet { .. } | Operator::LocalTee { .. } => true,
+                op => takes_unseen(op, operand, shape),
             },
         }
     }
+
+    /// Whether the value written to `local` (one that may hold other
+    /// values, so its reads are not float results the pass follows) by
+    /// `ops[write]` is only read where its bits cannot be seen: every read
+    /// of it, and the value a `local.tee` pushes, is taken unseen, and the
+    /// local is written again before the straight line of code ends (so
+    /// no read after a branch, a loop's next turn or a call can find it).
+    /// LLVM reuses a local for values of all kinds, so without this a
+    /// temporary such as `d` in `d * d` would be canonicalized.
+    fn read_unseen(&self, ops: &[Operator<'_>], write: usize, local: u32, shape: Shape) -> bool {
+        let followed = |at: usize| match self.takers.get(at).copied().flatten() {
+            Some((j, operand)) => match &ops[j] {
+                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                    self.lazy.get(local_index) == Some(&shape)
+                }
+                op => takes_unseen(op, operand, shape),
+            },
+            None => false,
+        };
+        if matches!(ops[write], Operator::LocalTee { .. }) && !followed(write) {
+            return false;
+        }
+        for (at, op) in ops.iter().enumerate().skip(write + 1).take(READS_LOOKAHEAD) {
+            match op {
+                Operator::LocalGet { local_index } if *local_index == local && !followed(at) => {
+                    return false;
+                }
+                Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
+                    if *local_index == local =>
+                {
+                    return true;
+                }
+                op if is_control(op) => return false,
+                _ => {}
+            }
+        }
+        false
+    }
 }
+
+/// How far the reads of a value written to a local that may hold other
+/// values are looked for before giving up (canonicalizing it).
+const READS_LOOKAHEAD: usize = 256;
 
 /// Whether a value pushed by `op` may be written to a lazy local of
 /// `shape`: a float result of that shape, a constant that is not a NaN,

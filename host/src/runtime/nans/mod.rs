@@ -43,7 +43,7 @@ use analysis::{Analysis, Shape};
 
 /// The pass's version: part of the compile cache's key, so that code
 /// compiled by an older pass is not reused.
-pub const VERSION: &str = "nans-at-observations-2";
+pub const VERSION: &str = "nans-at-observations-3";
 
 /// The bytes to compile for `flags`: `wasm` rewritten when canonical NaNs
 /// are asked for, as it is otherwise.

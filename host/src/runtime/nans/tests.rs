@@ -111,6 +111,10 @@ fn nan_bits_are_cranelift_s_canonical_ones_wherever_seen() {
         // A vector local holding f32 lanes, then f64 lanes, then integers
         // from memory that look like NaNs.
         ("i64", REUSED_VECTOR.to_string(), ""),
+        // A temporary in a local that also holds a load: a NaN read only
+        // by arithmetic before the next write, then one still in it after
+        // the straight line ends.
+        ("i64", TEMPORARY.to_string(), ""),
     ];
     let (canonical, plain) = (engine(true), engine(false));
     let mut differs = 0;
@@ -152,6 +156,35 @@ const REUSED_VECTOR: &str = "(local $v v128) \
     (local.set $v (v128.load (i32.const 0))) (v128.store (i32.const 48) (local.get $v)) \
     (i64.add (i64.add (i64.load (i32.const 16)) (i64.load (i32.const 32))) (i64.load (i32.const 48)))";
 
+/// `t` holds a load as well as float results: `0/0` written to it is read
+/// only by `t * t` before `t` is written again; `sqrt(-1)` written to it
+/// is still there when a block begins, and is then read as bits.
+const TEMPORARY: &str = "(local $t f64) (local $s f64) \
+    (local.set $t (f64.load (i32.const 0))) \
+    (local.set $t (f64.div (f64.const 0) (f64.const 0))) \
+    (local.set $s (f64.mul (local.get $t) (local.get $t))) \
+    (local.set $t (f64.sqrt (f64.const -1))) \
+    (block) \
+    (f64.store (i32.const 8) (f64.add (local.get $s) (local.get $t))) \
+    (i64.add (i64.load (i32.const 8)) (i64.reinterpret_f64 (local.get $t)))";
+
+/// A result written to a local that may hold other values is left alone
+/// when every read of it before the local's next write takes it unseen,
+/// and canonicalized when it may still be read after the straight line.
+#[test]
+fn temporaries_read_only_by_arithmetic_are_left_alone() {
+    let (_, counts) = rewritten(&module("i64", TEMPORARY, ""));
+    // Left: the div, the mul, the read of `s`; canonicalized: the sqrt
+    // (read after the block) and the stored add.
+    assert_eq!(
+        counts,
+        Counts {
+            left: 3,
+            canonicalized: 2
+        }
+    );
+}
+
 /// A loop's accumulator holds the CPU's NaNs: its update is left alone,
 /// and only its read after the loop is canonicalized.
 #[test]
@@ -166,13 +199,15 @@ fn accumulators_are_canonicalized_once_after_their_loop() {
             canonicalized: 1
         }
     );
-    // Written a NaN from memory too, a local holds canonical NaNs only.
+    // Written a NaN from memory too, a local is no accumulator: its reads
+    // are left as they are (the loaded bits kept), and the float result
+    // written to it is left alone only because it is overwritten unread.
     let (_, counts) = rewritten(&module("i64", LOADED_OR_COMPUTED, ""));
     assert_eq!(
         counts,
         Counts {
-            left: 0,
-            canonicalized: 1
+            left: 1,
+            canonicalized: 0
         }
     );
 }
