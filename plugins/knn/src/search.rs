@@ -2,15 +2,19 @@
 //! queries to blocks of training rows, and the `k` nearest kept as they
 //! come.
 //!
-//! A distance is `sum_j (x_j - q_j)^2` added in feature order, the same
-//! bits whatever the blocking, so the result is the plain search's. The
-//! training rows are read column-major, in blocks of [`BLOCK`] rows that
-//! [`QUERIES`] queries share while the block is in cache; within a block,
-//! tiles of 4 queries x 4 rows keep their 16 sums in registers over all
-//! the features (SIMD two rows at a time). Each query keeps its `k`
-//! nearest in a sorted list that a row enters only when it is strictly
-//! nearer than the list's last (rows come in order, so among equal
-//! distances the earlier row stays nearer).
+//! A distance is `sum_j (x_j - q_j)^2` added in feature order with fused
+//! multiply-adds, the same bits whatever the blocking, so the result is
+//! the plain search's. The training rows are packed once in groups of
+//! [`TILE_ROWS`] rows, each group's features one after the other (so a
+//! tile reads its rows as one run of memory), and read in blocks of
+//! [`BLOCK`] rows that [`QUERIES`] queries share while the block is in
+//! cache; a tile of 4 queries x 4 rows keeps its 16 sums in registers over
+//! all the features (SIMD two rows at a time). A short last group repeats
+//! its last row, and a short last tile its last query; the copies'
+//! distances are dropped. Each query keeps its `k` nearest in a sorted list
+//! that a row enters only when it is strictly nearer than the list's last
+//! (rows come in order, so among equal distances the earlier row stays
+//! nearer).
 
 /// Queries whose distances are taken together.
 const QUERIES: usize = 8;
@@ -23,24 +27,51 @@ const BLOCK: usize = 512;
 const TILE_QUERIES: usize = 4;
 const TILE_ROWS: usize = 4;
 
-/// The squared distances of `TILE_QUERIES` queries (feature `j` of query
-/// `t` is `query(t, j)`) to rows `i..i + TILE_ROWS` of `block` (one slice
-/// per feature), each added up in feature order.
+/// Features a tile's loop takes per turn. The engine checks for
+/// interruption at the top of every loop, and around that check the
+/// tile's sums go through memory: two features a turn pay it once for
+/// two (four: more spills, no faster).
+const FEATURES_PER_TURN: usize = 2;
+
+/// `d` rounded up to [`FEATURES_PER_TURN`]: the packed width, zeros past
+/// `d` (a zero feature adds an exact `+0.0` to a sum that is never
+/// negative, so the sums are the same bits).
+fn padded(d: usize) -> usize {
+    d.div_ceil(FEATURES_PER_TURN) * FEATURES_PER_TURN
+}
+
+/// `rows` rows of `d` features (row-major in `values`) in groups of
+/// `WIDTH`: group `g` holds feature `j` of its row `r` at
+/// `(g * padded(d) + j) * WIDTH + r`, zeros for the features from `d` to
+/// `padded(d)`; a short last group repeats the last row.
+fn pack<const WIDTH: usize>(values: &[f64], d: usize, rows: usize) -> Vec<f64> {
+    let groups = rows.div_ceil(WIDTH);
+    let mut packed = Vec::with_capacity(groups * padded(d) * WIDTH);
+    for g in 0..groups {
+        for j in 0..padded(d) {
+            for r in 0..WIDTH {
+                let row = (g * WIDTH + r).min(rows - 1);
+                packed.push(if j < d { values[row * d + j] } else { 0.0 });
+            }
+        }
+    }
+    packed
+}
+
+/// The squared distances of a tile's `TILE_QUERIES` queries (`queries`,
+/// packed by [`pack`]) to its `TILE_ROWS` rows (`rows`, packed), each
+/// added up in feature order.
 #[cfg(not(target_arch = "wasm32"))]
-#[inline(always)]
-fn distances_tile(
-    block: &[&[f64]],
-    i: usize,
-    query: impl Fn(usize, usize) -> f64,
-) -> [[f64; TILE_ROWS]; TILE_QUERIES] {
+fn distances_tile(rows: &[f64], queries: &[f64]) -> [[f64; TILE_ROWS]; TILE_QUERIES] {
     let mut sums = [[0.0f64; TILE_ROWS]; TILE_QUERIES];
-    for (j, column) in block.iter().enumerate() {
-        let x: &[f64; TILE_ROWS] = column[i..i + TILE_ROWS].try_into().expect("a tile of rows");
-        for (t, sums) in sums.iter_mut().enumerate() {
-            let q = query(t, j);
+    for (x, q) in rows
+        .chunks_exact(TILE_ROWS)
+        .zip(queries.chunks_exact(TILE_QUERIES))
+    {
+        for (sums, &q) in sums.iter_mut().zip(q) {
             for (sum, &x) in sums.iter_mut().zip(x) {
                 let d = x - q;
-                *sum += d * d;
+                *sum = d.mul_add(d, *sum);
             }
         }
     }
@@ -49,27 +80,29 @@ fn distances_tile(
 
 /// The same tile in Wasm SIMD, written out: LLVM does not vectorize it
 /// for `wasm32` (each lane is the scalar code's operation, in the same
-/// order, so the sums are the same bits).
+/// order, so the sums are the same bits). The multiply-adds are relaxed
+/// SIMD's, which the host compiles fused on every machine (its engine
+/// makes relaxed SIMD deterministic), as `f64::mul_add` is.
 #[cfg(target_arch = "wasm32")]
-#[inline(always)]
-fn distances_tile(
-    block: &[&[f64]],
-    i: usize,
-    query: impl Fn(usize, usize) -> f64,
-) -> [[f64; TILE_ROWS]; TILE_QUERIES] {
+#[target_feature(enable = "relaxed-simd")]
+fn distances_tile(rows: &[f64], queries: &[f64]) -> [[f64; TILE_ROWS]; TILE_QUERIES] {
     use core::arch::wasm32::{
-        f64x2, f64x2_add, f64x2_extract_lane, f64x2_mul, f64x2_splat, f64x2_sub,
+        f64x2, f64x2_extract_lane, f64x2_relaxed_madd, f64x2_splat, f64x2_sub,
     };
     let zero = f64x2_splat(0.0);
     let mut sums = [[zero; TILE_ROWS / 2]; TILE_QUERIES];
-    for (j, column) in block.iter().enumerate() {
-        let x: &[f64; TILE_ROWS] = column[i..i + TILE_ROWS].try_into().expect("a tile of rows");
-        let pairs = [f64x2(x[0], x[1]), f64x2(x[2], x[3])];
-        for (t, sums) in sums.iter_mut().enumerate() {
-            let q = f64x2_splat(query(t, j));
-            for (sum, &x) in sums.iter_mut().zip(&pairs) {
-                let d = f64x2_sub(x, q);
-                *sum = f64x2_add(*sum, f64x2_mul(d, d));
+    for (x, q) in rows
+        .chunks_exact(FEATURES_PER_TURN * TILE_ROWS)
+        .zip(queries.chunks_exact(FEATURES_PER_TURN * TILE_QUERIES))
+    {
+        for (x, q) in x.chunks_exact(TILE_ROWS).zip(q.chunks_exact(TILE_QUERIES)) {
+            let pairs = [f64x2(x[0], x[1]), f64x2(x[2], x[3])];
+            for (sums, &q) in sums.iter_mut().zip(q) {
+                let q = f64x2_splat(q);
+                for (sum, &x) in sums.iter_mut().zip(&pairs) {
+                    let d = f64x2_sub(x, q);
+                    *sum = f64x2_relaxed_madd(d, d, *sum);
+                }
             }
         }
     }
@@ -87,6 +120,9 @@ fn distances_tile(
 struct Nearest {
     k: usize,
     found: Vec<(f64, usize)>,
+    /// The last's distance once `k` are found (a row must be nearer to
+    /// enter), infinity before.
+    worst: f64,
 }
 
 impl Nearest {
@@ -94,20 +130,33 @@ impl Nearest {
         Nearest {
             k,
             found: Vec::with_capacity(k + 1),
+            worst: f64::INFINITY,
         }
     }
 
     /// Offers `row` at squared distance `d2`; rows are offered in order.
+    /// Most are farther than the last found: one comparison turns them
+    /// away.
+    #[inline(always)]
     fn offer(&mut self, d2: f64, row: usize) {
+        if d2 < self.worst || self.found.len() < self.k {
+            self.enter(d2, row);
+        }
+    }
+
+    #[inline(never)]
+    fn enter(&mut self, d2: f64, row: usize) {
+        if self.k == 0 {
+            return;
+        }
         if self.found.len() == self.k {
-            match self.found.last() {
-                Some(&(worst, _)) if d2 < worst => {}
-                _ => return,
-            }
             self.found.pop();
         }
         let at = self.found.partition_point(|&(d, _)| d <= d2);
         self.found.insert(at, (d2, row));
+        if self.found.len() == self.k {
+            self.worst = self.found[self.k - 1].0;
+        }
     }
 }
 
@@ -117,38 +166,29 @@ impl Nearest {
 pub fn nearest_many(points: &[f64], d: usize, queries: &[f64], k: usize) -> Vec<Vec<(usize, f64)>> {
     let rows = points.len().checked_div(d).unwrap_or(0);
     let n_queries = queries.len().checked_div(d).unwrap_or(0);
-    let columns: Vec<Vec<f64>> = (0..d)
-        .map(|j| (0..rows).map(|i| points[i * d + j]).collect())
-        .collect();
+    if rows == 0 || n_queries == 0 {
+        return vec![Vec::new(); n_queries];
+    }
+    let groups = pack::<TILE_ROWS>(points, d, rows);
+    let group_len = padded(d) * TILE_ROWS;
     let mut out = Vec::with_capacity(n_queries);
     for first in (0..n_queries).step_by(QUERIES) {
         let batch = QUERIES.min(n_queries - first);
-        let query = |q: usize, j: usize| queries[(first + q) * d + j];
+        let tiles = pack::<TILE_QUERIES>(&queries[first * d..(first + batch) * d], d, batch);
         let mut nearest: Vec<Nearest> = (0..batch).map(|_| Nearest::new(k.min(rows))).collect();
         for start in (0..rows).step_by(BLOCK) {
             let len = BLOCK.min(rows - start);
-            let block: Vec<&[f64]> = columns.iter().map(|c| &c[start..start + len]).collect();
-            for q0 in (0..batch).step_by(TILE_QUERIES) {
-                // A short last tile repeats its last query (and drops the
-                // copies' distances).
-                let qs: [usize; TILE_QUERIES] = std::array::from_fn(|t| (q0 + t).min(batch - 1));
-                let mut i = 0;
-                while i + TILE_ROWS <= len {
-                    let tile = distances_tile(&block, i, |t, j| query(qs[t], j));
-                    for (t, sums) in tile.iter().enumerate().take(batch - q0) {
-                        for (r, &d2) in sums.iter().enumerate() {
-                            nearest[q0 + t].offer(d2, start + i + r);
+            let block = &groups
+                [start / TILE_ROWS * group_len..(start + len).div_ceil(TILE_ROWS) * group_len];
+            for (tile, q) in tiles.chunks_exact(padded(d) * TILE_QUERIES).enumerate() {
+                let q0 = tile * TILE_QUERIES;
+                for (g, x) in block.chunks_exact(group_len).enumerate() {
+                    let sums = distances_tile(x, q);
+                    let row0 = start + g * TILE_ROWS;
+                    for (t, sums) in sums.iter().enumerate().take(batch - q0) {
+                        for (r, &d2) in sums.iter().enumerate().take(rows - row0) {
+                            nearest[q0 + t].offer(d2, row0 + r);
                         }
-                    }
-                    i += TILE_ROWS;
-                }
-                for i in i..len {
-                    for t in 0..TILE_QUERIES.min(batch - q0) {
-                        let d2 = block.iter().enumerate().fold(0.0, |sum, (j, c)| {
-                            let x = c[i] - query(qs[t], j);
-                            sum + x * x
-                        });
-                        nearest[q0 + t].offer(d2, start + i);
                     }
                 }
             }
@@ -201,8 +241,7 @@ mod tests {
                     .map(|i| {
                         let d2 = (0..d)
                             .map(|j| points[i * d + j] - query[q * d + j])
-                            .map(|t| t * t)
-                            .sum::<f64>();
+                            .fold(0.0, |sum, t| t.mul_add(t, sum));
                         (d2, i)
                     })
                     .collect();
