@@ -33,11 +33,18 @@ pub enum CompileSource {
     Cached,
 }
 
+/// Names the patch of `vendor/wasmtime-internal-cranelift`: change it
+/// with the patch, so compiled code of the old one is not reused.
+const CODEGEN_PATCH: &str = "epoch-check-preserves-all-registers-1";
+
 /// A hash of what an engine's compiled code depends on: in a cache
 /// entry's name, and how a compiling child proves it has the host's engine.
 pub(crate) fn engine_key(engine: &Engine, flags: EngineFlags) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
+    // The code of the patched Cranelift glue (vendor/README.md) differs
+    // from the registry's under the same wasmtime version.
+    CODEGEN_PATCH.hash(&mut hasher);
     // Canonical NaNs are this pass's, not the engine's: its code differs.
     if flags.nan_canonicalization {
         super::nans::VERSION.hash(&mut hasher);
