@@ -27,31 +27,17 @@ const BLOCK: usize = 512;
 const TILE_QUERIES: usize = 4;
 const TILE_ROWS: usize = 4;
 
-/// Features a tile's loop takes per turn. The engine checks for
-/// interruption at the top of every loop, and around that check the
-/// tile's sums go through memory: two features a turn pay it once for
-/// two (four: more spills, no faster).
-const FEATURES_PER_TURN: usize = 2;
-
-/// `d` rounded up to [`FEATURES_PER_TURN`]: the packed width, zeros past
-/// `d` (a zero feature adds an exact `+0.0` to a sum that is never
-/// negative, so the sums are the same bits).
-fn padded(d: usize) -> usize {
-    d.div_ceil(FEATURES_PER_TURN) * FEATURES_PER_TURN
-}
-
 /// `rows` rows of `d` features (row-major in `values`) in groups of
 /// `WIDTH`: group `g` holds feature `j` of its row `r` at
-/// `(g * padded(d) + j) * WIDTH + r`, zeros for the features from `d` to
-/// `padded(d)`; a short last group repeats the last row.
+/// `(g * d + j) * WIDTH + r`; a short last group repeats the last row.
 fn pack<const WIDTH: usize>(values: &[f64], d: usize, rows: usize) -> Vec<f64> {
     let groups = rows.div_ceil(WIDTH);
-    let mut packed = Vec::with_capacity(groups * padded(d) * WIDTH);
+    let mut packed = Vec::with_capacity(groups * d * WIDTH);
     for g in 0..groups {
-        for j in 0..padded(d) {
+        for j in 0..d {
             for r in 0..WIDTH {
                 let row = (g * WIDTH + r).min(rows - 1);
-                packed.push(if j < d { values[row * d + j] } else { 0.0 });
+                packed.push(values[row * d + j]);
             }
         }
     }
@@ -92,17 +78,15 @@ fn distances_tile(rows: &[f64], queries: &[f64]) -> [[f64; TILE_ROWS]; TILE_QUER
     let zero = f64x2_splat(0.0);
     let mut sums = [[zero; TILE_ROWS / 2]; TILE_QUERIES];
     for (x, q) in rows
-        .chunks_exact(FEATURES_PER_TURN * TILE_ROWS)
-        .zip(queries.chunks_exact(FEATURES_PER_TURN * TILE_QUERIES))
+        .chunks_exact(TILE_ROWS)
+        .zip(queries.chunks_exact(TILE_QUERIES))
     {
-        for (x, q) in x.chunks_exact(TILE_ROWS).zip(q.chunks_exact(TILE_QUERIES)) {
-            let pairs = [f64x2(x[0], x[1]), f64x2(x[2], x[3])];
-            for (sums, &q) in sums.iter_mut().zip(q) {
-                let q = f64x2_splat(q);
-                for (sum, &x) in sums.iter_mut().zip(&pairs) {
-                    let d = f64x2_sub(x, q);
-                    *sum = f64x2_relaxed_madd(d, d, *sum);
-                }
+        let pairs = [f64x2(x[0], x[1]), f64x2(x[2], x[3])];
+        for (sums, &q) in sums.iter_mut().zip(q) {
+            let q = f64x2_splat(q);
+            for (sum, &x) in sums.iter_mut().zip(&pairs) {
+                let d = f64x2_sub(x, q);
+                *sum = f64x2_relaxed_madd(d, d, *sum);
             }
         }
     }
@@ -170,7 +154,7 @@ pub fn nearest_many(points: &[f64], d: usize, queries: &[f64], k: usize) -> Vec<
         return vec![Vec::new(); n_queries];
     }
     let groups = pack::<TILE_ROWS>(points, d, rows);
-    let group_len = padded(d) * TILE_ROWS;
+    let group_len = d * TILE_ROWS;
     let mut out = Vec::with_capacity(n_queries);
     for first in (0..n_queries).step_by(QUERIES) {
         let batch = QUERIES.min(n_queries - first);
@@ -180,7 +164,7 @@ pub fn nearest_many(points: &[f64], d: usize, queries: &[f64], k: usize) -> Vec<
             let len = BLOCK.min(rows - start);
             let block = &groups
                 [start / TILE_ROWS * group_len..(start + len).div_ceil(TILE_ROWS) * group_len];
-            for (tile, q) in tiles.chunks_exact(padded(d) * TILE_QUERIES).enumerate() {
+            for (tile, q) in tiles.chunks_exact(d * TILE_QUERIES).enumerate() {
                 let q0 = tile * TILE_QUERIES;
                 for (g, x) in block.chunks_exact(group_len).enumerate() {
                     let sums = distances_tile(x, q);
