@@ -332,31 +332,29 @@ impl Analysis {
     /// right after it: some use of it may see its bits.
     pub(super) fn must_canonicalize(&self, ops: &[Operator<'_>], at: usize, shape: Shape) -> bool {
         match self.takers.get(at).copied().flatten() {
-            Some((j, _)) if self.taken_unseen(ops, at, shape) => {
+            None => true,
+            Some((j, _)) => match &ops[j] {
                 // Written to a local that may hold other values: unseen
                 // only if every read of it is, up to its next write.
-                match ops[j] {
-                    Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
-                        if self.lazy.get(&local_index) != Some(&shape) =>
-                    {
-                        !self.read_unseen(ops, j, local_index, shape)
-                    }
-                    _ => false,
+                Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
+                    if self.lazy.get(local_index) != Some(&shape) =>
+                {
+                    !self.read_unseen(ops, j, *local_index, shape)
                 }
-            }
-            _ => true,
+                _ => !self.taken_unseen(ops, at, shape),
+            },
         }
     }
 
     /// Whether the value `ops[at]` pushes (of `shape`) is taken where its
-    /// bits cannot be seen, or written to a local (see
-    /// [`must_canonicalize`](Self::must_canonicalize) for the locals that
-    /// may hold other values).
+    /// bits cannot be seen, or written to a lazy local of its shape.
     fn taken_unseen(&self, ops: &[Operator<'_>], at: usize, shape: Shape) -> bool {
         match self.takers.get(at).copied().flatten() {
             None => false,
             Some((j, operand)) => match &ops[j] {
-                Operator::LocalSet { .. } | Operator::LocalTee { .. } => true,
+                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                    self.lazy.get(local_index) == Some(&shape)
+                }
                 op => takes_unseen(op, operand, shape),
             },
         }
@@ -371,21 +369,15 @@ impl Analysis {
     /// LLVM reuses a local for values of all kinds, so without this a
     /// temporary such as `d` in `d * d` would be canonicalized.
     fn read_unseen(&self, ops: &[Operator<'_>], write: usize, local: u32, shape: Shape) -> bool {
-        let followed = |at: usize| match self.takers.get(at).copied().flatten() {
-            Some((j, operand)) => match &ops[j] {
-                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                    self.lazy.get(local_index) == Some(&shape)
-                }
-                op => takes_unseen(op, operand, shape),
-            },
-            None => false,
-        };
-        if matches!(ops[write], Operator::LocalTee { .. }) && !followed(write) {
+        if matches!(ops[write], Operator::LocalTee { .. }) && !self.taken_unseen(ops, write, shape)
+        {
             return false;
         }
         for (at, op) in ops.iter().enumerate().skip(write + 1).take(READS_LOOKAHEAD) {
             match op {
-                Operator::LocalGet { local_index } if *local_index == local && !followed(at) => {
+                Operator::LocalGet { local_index }
+                    if *local_index == local && !self.taken_unseen(ops, at, shape) =>
+                {
                     return false;
                 }
                 Operator::LocalSet { local_index } | Operator::LocalTee { local_index }
