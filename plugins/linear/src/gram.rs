@@ -36,11 +36,20 @@ fn tile(a: [&[f64]; TILE_A], b: [&[f64]; TILE_B], len: usize) -> [[f64; TILE_B];
 #[inline(always)]
 fn tile(a: [&[f64]; TILE_A], b: [&[f64]; TILE_B], len: usize) -> [[f64; TILE_B]; TILE_A] {
     use core::arch::wasm32::{f64x2, f64x2_add, f64x2_extract_lane, f64x2_mul, f64x2_splat};
+    // The rows in pairs, walked by iterators: indexing would check the
+    // bounds of every column twice a turn, and Cranelift does not hoist
+    // those checks out of the loop.
+    fn pairs(c: &[f64], len: usize) -> &[[f64; 2]] {
+        c[..len].as_chunks::<2>().0
+    }
+    let [a0, a1, a2, a3] = a.map(|c| pairs(c, len));
+    let [b0, b1] = b.map(|c| pairs(c, len));
     let mut acc = [[f64x2_splat(0.0); TILE_B]; TILE_A];
-    for r in (0..len).step_by(2) {
-        let bs = b.map(|b| f64x2(b[r], b[r + 1]));
-        for (acc, a) in acc.iter_mut().zip(&a) {
-            let av = f64x2(a[r], a[r + 1]);
+    let rows = a0.iter().zip(a1).zip(a2).zip(a3).zip(b0.iter().zip(b1));
+    for ((((x0, x1), x2), x3), (y0, y1)) in rows {
+        let bs = [y0, y1].map(|y| f64x2(y[0], y[1]));
+        for (acc, x) in acc.iter_mut().zip([x0, x1, x2, x3]) {
+            let av = f64x2(x[0], x[1]);
             for (acc, &bv) in acc.iter_mut().zip(&bs) {
                 *acc = f64x2_add(*acc, f64x2_mul(av, bv));
             }
