@@ -146,6 +146,19 @@ pub fn numeric_feature_ref<'a>(
     column: &'a Column,
     plugin: &str,
 ) -> Result<Cow<'a, [f64]>, StepError> {
+    let values = numeric_values_ref(column, plugin)?;
+    check_finite(column, &values)?;
+    Ok(values)
+}
+
+/// [`numeric_feature_ref`] without its check for non-finite values, for a
+/// plugin whose own first pass over the values tells whether there are any
+/// (a sum is not finite when a value is not): it then calls
+/// [`check_finite`] for the error.
+pub fn numeric_values_ref<'a>(
+    column: &'a Column,
+    plugin: &str,
+) -> Result<Cow<'a, [f64]>, StepError> {
     if column.has_nulls() {
         return Err(StepError::invalid_input(format!(
             "column '{}' has {} nulls; impute them first",
@@ -153,7 +166,7 @@ pub fn numeric_feature_ref<'a>(
             column.null_count()
         )));
     }
-    let values = match &column.values {
+    Ok(match &column.values {
         Values::F64(v) => Cow::Borrowed(v.as_slice()),
         _ => Cow::Owned(column.to_f64_lossy().map_err(|_| {
             StepError::invalid_input(format!(
@@ -162,7 +175,12 @@ pub fn numeric_feature_ref<'a>(
                 column.kind()
             ))
         })?),
-    };
+    })
+}
+
+/// An invalid-input error naming `column` and the row of its first value
+/// (of `values`, the column's as f64) that is not finite, if one is not.
+pub fn check_finite(column: &Column, values: &[f64]) -> Result<(), StepError> {
     // The bits first, in a loop that compiles to SIMD (integer operations,
     // no early exit); the row only when some value is not finite.
     const EXPONENT: u64 = 0x7FF0_0000_0000_0000;
@@ -170,17 +188,16 @@ pub fn numeric_feature_ref<'a>(
         c.iter()
             .fold(false, |bad, x| bad | (x.to_bits() & EXPONENT == EXPONENT))
     };
-    let all_finite = !values.chunks(4096).any(non_finite);
-    if all_finite {
-        return Ok(values);
+    if !values.chunks(4096).any(non_finite) {
+        return Ok(());
     }
-    if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-        return Err(StepError::invalid_input(format!(
+    match values.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(StepError::invalid_input(format!(
             "column '{}' has a non-finite value ({}) at row {i}",
             column.name, values[i]
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(values)
 }
 
 /// What a scaler fits for one numeric column: `x -> (x - shift) / scale`
