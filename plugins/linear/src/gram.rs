@@ -1,10 +1,18 @@
-//! The centred cross products `C' C` of columns `C = X - mean(X)`, taken
-//! over blocks of rows: a block of every column is centred into a small
-//! buffer that stays in cache, and its products are added up in tiles of
-//! 4 x 2 column pairs kept in registers, two rows at a time (one SIMD lane
-//! each). Each block's two lane sums are added to the total in row-block
-//! order: a fixed order, so the same bits whatever the machine, and no
-//! copy of the centred table is ever made.
+//! One pass over the columns `X` for the normal equations: the products
+//! `S' S` of the shifted columns `S = X - shifts` and their sums `S' 1`,
+//! taken over blocks of rows. A block of every column is shifted into a
+//! small buffer that stays in cache, beside a column of ones (whose
+//! products with the others are the sums), and its products are added up
+//! in tiles of 4 x 2 column pairs kept in registers, two rows at a time
+//! (one SIMD lane each). Each block's two lane sums are added to the total
+//! in row-block order: a fixed order, so the same bits whatever the
+//! machine, and no copy of the shifted table is ever made.
+//!
+//! With the first row as the shifts, the centred products follow without
+//! a second pass: for `C = X - mean(X)` and `d = mean(S)`,
+//! `C' C = S' S - n d d'`. Shifting by a value of the column keeps the
+//! cancellation of that subtraction small (the shifted values are of the
+//! order of the column's spread, not of its offset), as centring does.
 
 /// Rows per block: 32 columns x 256 rows x 8 bytes = 64 KiB.
 const BLOCK: usize = 256;
@@ -58,25 +66,39 @@ fn tile(a: [&[f64]; TILE_A], b: [&[f64]; TILE_B], len: usize) -> [[f64; TILE_B];
     acc.map(|row| row.map(|v| f64x2_extract_lane::<0>(v) + f64x2_extract_lane::<1>(v)))
 }
 
-/// `C' C` (row-major, `m x m`, symmetric) for `C[j] = columns[j] -
-/// means[j]`; every column as long as the first.
-pub fn centred_gram(columns: &[&[f64]], means: &[f64]) -> Vec<f64> {
+/// What [`shifted_products`] returns for `m` columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Products {
+    /// The sum of each shifted column.
+    pub sums: Vec<f64>,
+    /// `S' S`, row-major `m x m`, symmetric.
+    pub products: Vec<f64>,
+}
+
+/// The sums and products of `S[j] = columns[j] - shifts[j]`; every column
+/// as long as the first.
+pub fn shifted_products(columns: &[&[f64]], shifts: &[f64]) -> Products {
     let m = columns.len();
     let n = columns.first().map_or(0, |c| c.len());
-    // Columns padded with zeros to whole tiles; they add nothing.
-    let padded = m.next_multiple_of(TILE_A);
+    // The columns, then the column of ones, padded with zeros to whole
+    // tiles: the padding adds nothing.
+    let ones = m;
+    let padded = (m + 1).next_multiple_of(TILE_A);
     let mut buf = vec![0.0; padded * BLOCK];
     let mut total = vec![0.0; padded * padded];
     for start in (0..n).step_by(BLOCK) {
         let len = (n - start).min(BLOCK);
         let even = len.next_multiple_of(2);
-        for (j, (column, &mean)) in columns.iter().zip(means).enumerate() {
+        for (j, (column, &shift)) in columns.iter().zip(shifts).enumerate() {
             let row = &mut buf[j * BLOCK..j * BLOCK + even];
             for (b, &x) in row.iter_mut().zip(&column[start..start + len]) {
-                *b = x - mean;
+                *b = x - shift;
             }
             row[len..].fill(0.0);
         }
+        let row = &mut buf[ones * BLOCK..ones * BLOCK + even];
+        row[..len].fill(1.0);
+        row[len..].fill(0.0);
         let col = |j: usize| &buf[j * BLOCK..j * BLOCK + even];
         for jt in (0..padded).step_by(TILE_A) {
             // The tiles that hold a pair (j, k <= j) of columns jt..jt + 4.
@@ -94,15 +116,16 @@ pub fn centred_gram(columns: &[&[f64]], means: &[f64]) -> Vec<f64> {
             }
         }
     }
-    let mut gram = vec![0.0; m * m];
+    let mut products = vec![0.0; m * m];
     for j in 0..m {
         for k in 0..=j {
             let v = total[j * padded + k];
-            gram[j * m + k] = v;
-            gram[k * m + j] = v;
+            products[j * m + k] = v;
+            products[k * m + j] = v;
         }
     }
-    gram
+    let sums = (0..m).map(|j| total[ones * padded + j]).collect();
+    Products { sums, products }
 }
 
 #[cfg(test)]
@@ -110,10 +133,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn equals_the_plain_products_of_centred_columns() {
+    fn equals_the_plain_sums_and_products_of_shifted_columns() {
         // Odd lengths and counts: a last block shorter than the others, an
-        // odd row, columns that do not fill a tile.
-        for (n, m) in [(0, 3), (1, 1), (7, 5), (BLOCK * 2 + 3, 7), (BLOCK, 4)] {
+        // odd row, columns that do not fill a tile, and 3 columns, whose
+        // column of ones fills the tile.
+        for (n, m) in [
+            (0, 3),
+            (1, 1),
+            (7, 5),
+            (BLOCK * 2 + 3, 7),
+            (BLOCK, 4),
+            (9, 3),
+        ] {
             let columns: Vec<Vec<f64>> = (0..m)
                 .map(|j| {
                     (0..n)
@@ -121,22 +152,23 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let means: Vec<f64> = columns
-                .iter()
-                .map(|c| c.iter().sum::<f64>() / n.max(1) as f64)
-                .collect();
+            let shifts: Vec<f64> = (0..m).map(|j| j as f64 * 1.5 - 2.0).collect();
             let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-            let gram = centred_gram(&refs, &means);
+            let Products { sums, products } = shifted_products(&refs, &shifts);
+            let close = |got: f64, plain: f64, what: &str| {
+                assert!(
+                    (got - plain).abs() <= 1e-9 * plain.abs().max(1.0),
+                    "n {n}, m {m}, {what}: {got} against {plain}"
+                )
+            };
             for j in 0..m {
+                let plain: f64 = (0..n).map(|i| columns[j][i] - shifts[j]).sum();
+                close(sums[j], plain, &format!("sum {j}"));
                 for k in 0..m {
                     let plain: f64 = (0..n)
-                        .map(|i| (columns[j][i] - means[j]) * (columns[k][i] - means[k]))
+                        .map(|i| (columns[j][i] - shifts[j]) * (columns[k][i] - shifts[k]))
                         .sum();
-                    let got = gram[j * m + k];
-                    assert!(
-                        (got - plain).abs() <= 1e-9 * plain.abs().max(1.0),
-                        "n {n}, m {m}, ({j}, {k}): {got} against {plain}"
-                    );
+                    close(products[j * m + k], plain, &format!("({j}, {k})"));
                 }
             }
         }

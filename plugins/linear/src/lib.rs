@@ -32,7 +32,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use sluice_sdk::columns::numeric_feature_ref;
+use sluice_sdk::columns::{check_finite, numeric_values_ref};
 use sluice_sdk::{Column, ParamSpec, Params, PluginInfo, StepError, Table, Trained, Trainer};
 pub use state::LinearModel;
 
@@ -106,31 +106,53 @@ pub struct LinearFit {
 }
 
 /// Fits the model. `columns` are the features by column (equal lengths).
-pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> Result<LinearFit, StepError> {
+/// Values are expected finite: `check` is called when some may not be (a
+/// sum over a column is not finite), and returns the error that names
+/// one, if there is one.
+pub fn fit(
+    columns: &[&[f64]],
+    y: &[f64],
+    opts: &FitOptions,
+    check: impl FnOnce() -> Result<(), StepError>,
+) -> Result<LinearFit, StepError> {
     let n = y.len();
     let d = columns.len();
     if n == 0 {
         return Err(StepError::invalid_input("linear needs at least one row"));
     }
-    let mean = |v: &[f64]| sluice_sdk::math::sum(v) / n as f64;
-    let (x_mean, y_mean) = if opts.fit_intercept {
-        (columns.iter().map(|c| mean(c)).collect(), mean(y))
-    } else {
-        (vec![0.0; d], 0.0)
-    };
-    // The products of [Xc | yc]: Xc' Xc and, in its last row, Xc' yc.
+    // One pass over [X | y]: its sums and products, shifted by the first
+    // row when centring (see `gram`), as they are otherwise.
     let mut all = columns.to_vec();
     all.push(y);
-    let mut means = x_mean.clone();
-    means.push(y_mean);
-    let products = gram::centred_gram(&all, &means);
+    let shifts: Vec<f64> = if opts.fit_intercept {
+        all.iter().map(|c| c[0]).collect()
+    } else {
+        vec![0.0; d + 1]
+    };
+    let gram::Products { sums, products } = gram::shifted_products(&all, &shifts);
+    if sums.iter().any(|s| !s.is_finite()) {
+        check()?;
+    }
+    // The means of the shifted columns; centred, C' C = S' S - n d d'.
+    let rows = n as f64;
+    let shifted_means: Vec<f64> = sums.iter().map(|s| s / rows).collect();
     let m = d + 1;
+    let centred = |j: usize, k: usize| {
+        let p = products[j * m + k];
+        if opts.fit_intercept {
+            p - rows * (shifted_means[j] * shifted_means[k])
+        } else {
+            p
+        }
+    };
     let mut gram = vec![0.0; d * d];
     let mut rhs = vec![0.0; d];
     for j in 0..d {
-        gram[j * d..(j + 1) * d].copy_from_slice(&products[j * m..j * m + d]);
+        for k in 0..d {
+            gram[j * d + k] = centred(j, k);
+        }
         gram[j * d + j] += opts.alpha;
-        rhs[j] = products[d * m + j];
+        rhs[j] = centred(d, j);
     }
     let coef = if d == 0 {
         Vec::new()
@@ -145,7 +167,9 @@ pub fn fit(columns: &[&[f64]], y: &[f64], opts: &FitOptions) -> Result<LinearFit
         })?
     };
     let intercept = if opts.fit_intercept {
-        y_mean - dot(&x_mean, &coef)
+        let mean = |j: usize| shifts[j] + shifted_means[j];
+        let x_mean: Vec<f64> = (0..d).map(mean).collect();
+        mean(d) - dot(&x_mean, &coef)
     } else {
         0.0
     };
@@ -192,14 +216,23 @@ pub fn train(
     target: &Column,
     opts: &FitOptions,
 ) -> Result<TrainReport, StepError> {
-    let y = numeric_feature_ref(target, "linear")?;
+    let y = numeric_values_ref(target, "linear")?;
     let columns = features
         .columns()
         .iter()
-        .map(|c| numeric_feature_ref(c, "linear"))
+        .map(|c| numeric_values_ref(c, "linear"))
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
-    let fit = fit(&refs, &y, opts)?;
+    // Finite values are checked by `fit`'s pass over them, which is
+    // followed by the column-by-column check only when one may not be.
+    let check = || {
+        check_finite(target, &y)?;
+        for (column, values) in features.columns().iter().zip(&refs) {
+            check_finite(column, values)?;
+        }
+        Ok(())
+    };
+    let fit = fit(&refs, &y, opts, check)?;
     let pred = linear_predict(&refs, &fit.coef, fit.intercept, y.len());
     Ok(TrainReport {
         model: LinearModel {

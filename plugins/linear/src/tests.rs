@@ -157,9 +157,28 @@ fn bad_input_is_named() {
     let err = Linear::train(x.clone(), labels, params(&[])).unwrap_err();
     assert!(err.message.contains("'y'"), "{}", err.message);
 
+    // Non-finite values are found by the fit's pass over the columns, in
+    // the features or the target, with or without centring, and named.
     let inf = Table::new().with(Column::f64("x", vec![0.0, f64::INFINITY, 2.0]));
-    let err = Linear::train(inf, y.clone(), params(&[])).unwrap_err();
-    assert!(err.message.contains("non-finite"), "{}", err.message);
+    for fit_intercept in [true, false] {
+        let flag = ("fit_intercept", ParamValue::Flag(fit_intercept));
+        let err =
+            Linear::train(inf.clone(), y.clone(), params(std::slice::from_ref(&flag))).unwrap_err();
+        assert!(
+            err.message
+                .contains("'x' has a non-finite value (inf) at row 1"),
+            "{}",
+            err.message
+        );
+        let nan_y = Column::f64("y", vec![0.0, 1.0, f64::NAN]);
+        let err = Linear::train(x.clone(), nan_y, params(&[flag])).unwrap_err();
+        assert!(
+            err.message
+                .contains("'y' has a non-finite value (NaN) at row 2"),
+            "{}",
+            err.message
+        );
+    }
 
     let err = Linear::train(x, y, params(&[("alpha", ParamValue::Number(-1.0))])).unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidParams);
