@@ -39,6 +39,7 @@ pub mod output;
 mod parallel;
 pub mod plugin;
 pub(crate) mod sandbox;
+pub mod view;
 
 pub use cache::CompileSource;
 pub use compile_limits::CompileLimits;

@@ -33,9 +33,11 @@ use super::output::StepValue;
 use super::parallel::Parallel;
 use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, StepState};
+use super::view::{ColumnView, TableView};
 use super::{Runtime, StepContext, StepOutput};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wasmtime::component::{ComponentNamedList, Lift, Lower};
 use wasmtime::{Store, UpdateDeadline};
 
 /// Fuel a metered call spends between two yields to the executor: about a
@@ -395,6 +397,69 @@ impl Runtime {
     ) -> Result<StepOutput<types::Table>, StepFailure> {
         guest_call!(self, plugin, ctx, Trainer, |i, store| i
             .call_predict(store, model, features))
+    }
+
+    /// [`train`](Self::train) of a table lowered from where its values
+    /// already are (see [`view`](super::view)) instead of from an owned
+    /// copy of them.
+    pub async fn train_view(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        features: &TableView<'_>,
+        target: &ColumnView<'_>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Trained>, StepFailure> {
+        self.trainer_export(plugin, ctx, "train", (features, target, params))
+            .await
+    }
+
+    /// [`predict`](Self::predict) of a table lowered as
+    /// [`train_view`](Self::train_view) lowers one.
+    pub async fn predict_view(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        model: &[u8],
+        features: &TableView<'_>,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        self.trainer_export(plugin, ctx, "predict", (model, features))
+            .await
+    }
+
+    /// One call of the trainer export `name` with `args`, typed here
+    /// rather than by the generated bindings (which take owned tables), in
+    /// a fresh instance as [`guest_call!`] makes one.
+    async fn trainer_export<A, R>(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        name: &str,
+        args: A,
+    ) -> Result<StepOutput<R>, StepFailure>
+    where
+        A: ComponentNamedList + Lower + Send + Sync,
+        R: StepValue + Lift + Send + Sync + 'static,
+    {
+        let mut call = self.begin(plugin, ctx)?;
+        let store = &mut call.store;
+        let result = match call.pre {
+            WorldPre::Trainer(p) => {
+                deadline::within(&call.deadline, async {
+                    let instance = p
+                        .plain
+                        .instance_pre()
+                        .instantiate_async(&mut *store)
+                        .await?;
+                    let export = instance
+                        .get_typed_func::<A, (Result<R, types::StepError>,)>(&mut *store, name)?;
+                    Ok(export.call_async(&mut *store, args).await?.0)
+                })
+                .await
+            }
+            _ => Err(wrong_world(World::Trainer)),
+        };
+        call.finish(result)
     }
 
     /// Calls an explainer's `explain` on `features` (and `target`), its `model`
