@@ -27,6 +27,7 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 
 use super::DataError;
+use crate::runtime::view::{ColumnView, ValuesView};
 use crate::wit::{Column, Table, Values};
 
 pub use shape::check_shape;
@@ -47,20 +48,99 @@ pub fn batch_to_table(batch: &RecordBatch) -> Result<Table, DataError> {
         .fields()
         .iter()
         .zip(batch.columns())
-        .map(|(field, array)| {
-            let mut values = values_of(field.name(), array)?;
-            let valid = valid_mask(array.as_ref());
-            if let Some(valid) = &valid {
-                clear_null_slots(&mut values, valid);
-            }
-            Ok(Column {
-                name: field.name().clone(),
-                values,
-                valid,
-            })
-        })
+        .map(|(field, array)| column_of(field.name(), array))
         .collect::<Result<_, DataError>>()?;
     Ok(Table { columns })
+}
+
+/// One column of [`batch_to_table`].
+fn column_of(name: &str, array: &ArrayRef) -> Result<Column, DataError> {
+    let mut values = values_of(name, array)?;
+    let valid = valid_mask(array.as_ref());
+    if let Some(valid) = &valid {
+        clear_null_slots(&mut values, valid);
+    }
+    Ok(Column {
+        name: name.to_owned(),
+        values,
+        valid,
+    })
+}
+
+/// A column of a batch as a plugin gets it ([`batch_to_plugin_columns`]).
+#[derive(Debug, Clone)]
+pub enum PluginColumn {
+    /// An f64 column without nulls: its Arrow values, not copied.
+    F64 {
+        /// The column's name.
+        name: String,
+        /// Its values.
+        values: ScalarBuffer<f64>,
+    },
+    /// An i64 column without nulls: its Arrow values, not copied.
+    I64 {
+        /// The column's name.
+        name: String,
+        /// Its values.
+        values: ScalarBuffer<i64>,
+    },
+    /// Any other column, converted as [`batch_to_table`] converts it.
+    Converted(Column),
+}
+
+impl PluginColumn {
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        match self {
+            PluginColumn::F64 { name, .. } | PluginColumn::I64 { name, .. } => name,
+            PluginColumn::Converted(column) => &column.name,
+        }
+    }
+
+    /// The column as it is lowered into a plugin.
+    pub fn view(&self) -> ColumnView<'_> {
+        match self {
+            PluginColumn::F64 { name, values } => ColumnView {
+                name,
+                values: ValuesView::F64s(values),
+                valid: None,
+            },
+            PluginColumn::I64 { name, values } => ColumnView {
+                name,
+                values: ValuesView::I64s(values),
+                valid: None,
+            },
+            PluginColumn::Converted(column) => ColumnView::from(column),
+        }
+    }
+}
+
+/// The columns of [`batch_to_table`]'s table, without its copies of the
+/// f64 and i64 columns that hold no null: those keep the batch's buffers
+/// (shared, not copied), and the canonical ABI lowers them into the
+/// plugin from there. The plugin gets the same table either way.
+pub fn batch_to_plugin_columns(batch: &RecordBatch) -> Result<Vec<PluginColumn>, DataError> {
+    let schema = batch.schema();
+    schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, array)| {
+            let name = field.name();
+            let no_nulls = array.logical_nulls().is_none_or(|n| n.null_count() == 0);
+            Ok(match array.data_type() {
+                DataType::Float64 if no_nulls => PluginColumn::F64 {
+                    name: name.clone(),
+                    values: array.as_primitive::<Float64Type>().values().clone(),
+                },
+                DataType::Int64 if no_nulls => PluginColumn::I64 {
+                    name: name.clone(),
+                    values: array.as_primitive::<Int64Type>().values().clone(),
+                },
+                _ => PluginColumn::Converted(column_of(name, array)?),
+            })
+        })
+        .collect()
 }
 
 /// Puts the placeholder (0, false or "") in every null slot. Arrow leaves

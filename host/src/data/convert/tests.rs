@@ -333,3 +333,63 @@ fn large_numeric_table_converts() {
     assert_eq!(table.columns.len(), 10);
     assert!(matches!(&table.columns[9].values, Values::F64s(v) if v[rows - 1] == 9.0));
 }
+
+#[test]
+fn plugin_columns_lower_the_table_batch_to_table_makes() {
+    // Every kind of column, with and without nulls, and narrower types
+    // widened: the views of the batch's own columns are the views of the
+    // table `batch_to_table` copies out of it.
+    let mut table = junk();
+    table
+        .columns
+        .extend(sample().columns.into_iter().map(|mut c| {
+            c.name.push_str("_sample");
+            c
+        }));
+    table
+        .columns
+        .push(column("whole", Values::F64s(vec![-0.0, 1e300, 2.5]), None));
+    table
+        .columns
+        .push(column("count", Values::I64s(vec![i64::MIN, 0, 7]), None));
+    let batch = table_to_batch(table).unwrap();
+    let narrow = RecordBatch::try_from_iter([
+        (
+            "f32",
+            Arc::new(Float32Array::from(vec![0.5, 1.0, 2.0])) as ArrayRef,
+        ),
+        (
+            "i32",
+            Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    for batch in [batch, narrow] {
+        let copied = batch_to_table(&batch).unwrap();
+        let shared = batch_to_plugin_columns(&batch).unwrap();
+        assert_eq!(shared.len(), copied.columns.len());
+        for (shared, copied) in shared.iter().zip(&copied.columns) {
+            assert_eq!(shared.name(), copied.name);
+            assert_same!(shared.view(), ColumnView::from(copied));
+        }
+        // The columns without nulls share the batch's values.
+        for (shared, array) in shared.iter().zip(batch.columns()) {
+            if let PluginColumn::F64 { values, .. } = shared {
+                let own = array.as_primitive::<Float64Type>().values();
+                assert_eq!(values.as_ptr(), own.as_ptr(), "{}", shared.name());
+            }
+        }
+    }
+    // Which columns are shared: f64 and i64 without nulls only.
+    let batch = table_to_batch(sample()).unwrap();
+    let kinds: Vec<&str> = batch_to_plugin_columns(&batch)
+        .unwrap()
+        .iter()
+        .map(|c| match c {
+            PluginColumn::F64 { .. } => "f64",
+            PluginColumn::I64 { .. } => "i64",
+            PluginColumn::Converted(_) => "converted",
+        })
+        .collect();
+    assert_eq!(kinds[..2], ["converted", "i64"]);
+}
