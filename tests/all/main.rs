@@ -23,6 +23,7 @@ mod integrity;
 mod iterate;
 mod languages;
 mod layers;
+mod lowered;
 mod model_session;
 mod monitor;
 mod nan_bits;

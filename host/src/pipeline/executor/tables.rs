@@ -8,6 +8,7 @@ use super::error::{Failing, StepAbort};
 use super::{RunCtx, lock};
 use crate::artifacts::ArtifactDigest;
 use crate::pipeline::plan::PlannedStep;
+use crate::runtime::view::{ColumnView, TableView};
 use crate::{data, wit};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -138,14 +139,71 @@ impl RunCtx<'_> {
         digest: &ArtifactDigest,
         target: Option<&str>,
     ) -> Result<PluginInput, StepAbort> {
-        let key = (digest.clone(), target.map(str::to_owned));
-        if let Some(input) = lock(&self.state.plugin_inputs).get(&key) {
-            return Ok(input.clone());
+        if let Some(input) = self.kept_input(digest, target) {
+            return Ok(input);
         }
         let batch = self.batch(digest).await?;
         let table = data::batch_to_table(&batch).failed()?;
         let (features, label) = take_label(table, target);
         Ok((Arc::new(features), label.map(Arc::new)))
+    }
+}
+
+/// A trainer's input as it is lowered into the plugin (see
+/// [`view`](crate::runtime::view)): the table a transform returned, kept,
+/// or the batch's columns, the f64 and i64 ones sharing its buffers. The
+/// plugin gets the same table as from [`RunCtx::plugin_input`], without
+/// the copy of the batch that makes.
+pub(super) enum LoweredInput {
+    Kept(PluginInput),
+    Columns {
+        features: Vec<data::PluginColumn>,
+        label: Option<data::PluginColumn>,
+    },
+}
+
+impl LoweredInput {
+    pub(super) fn features(&self) -> TableView<'_> {
+        match self {
+            LoweredInput::Kept((features, _)) => TableView::from(features.as_ref()),
+            LoweredInput::Columns { features, .. } => TableView {
+                columns: features.iter().map(data::PluginColumn::view).collect(),
+            },
+        }
+    }
+
+    pub(super) fn label(&self) -> Option<ColumnView<'_>> {
+        match self {
+            LoweredInput::Kept((_, label)) => label.as_deref().map(ColumnView::from),
+            LoweredInput::Columns { label, .. } => label.as_ref().map(data::PluginColumn::view),
+        }
+    }
+}
+
+impl RunCtx<'_> {
+    /// The table a transform returned as artifact `digest`, kept with the
+    /// label `target` taken out, if it is.
+    fn kept_input(&self, digest: &ArtifactDigest, target: Option<&str>) -> Option<PluginInput> {
+        let key = (digest.clone(), target.map(str::to_owned));
+        lock(&self.state.plugin_inputs).get(&key).cloned()
+    }
+
+    /// The input of artifact `digest`, with the label `target` taken out,
+    /// as [`LoweredInput`].
+    pub(super) async fn lowered_input(
+        &self,
+        digest: &ArtifactDigest,
+        target: Option<&str>,
+    ) -> Result<LoweredInput, StepAbort> {
+        if let Some(input) = self.kept_input(digest, target) {
+            return Ok(LoweredInput::Kept(input));
+        }
+        let batch = self.batch(digest).await?;
+        let mut features = data::batch_to_plugin_columns(&batch).failed()?;
+        let label = target
+            .and_then(|t| features.iter().position(|c| c.name() == t))
+            .map(|i| features.remove(i));
+        Ok(LoweredInput::Columns { features, label })
     }
 }
 

@@ -42,8 +42,11 @@ impl RunCtx<'_> {
                     .await,
             );
         }
-        let (features, label) = self.plugin_input(&input.train, target.as_deref()).await?;
-        let label = label.ok_or("the input has no target column").failed()?;
+        let train = self.lowered_input(&input.train, target.as_deref()).await?;
+        train
+            .label()
+            .ok_or("the input has no target column")
+            .failed()?;
         let trained = self
             .call_with(
                 step,
@@ -51,7 +54,9 @@ impl RunCtx<'_> {
                 params,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.train(&p, &ctx, &features, &label, &params).await
+                    let label = train.label().expect("checked above");
+                    rt.train_view(&p, &ctx, &train.features(), &label, &params)
+                        .await
                 },
             )
             .await
@@ -72,11 +77,11 @@ impl RunCtx<'_> {
         if let Some(h) = &input.holdout {
             // Predictions for the holdout, kept so serving can be
             // checked against training bit for bit.
-            let (hf, _) = self.plugin_input(h, target.as_deref()).await?;
+            let holdout = self.lowered_input(h, target.as_deref()).await?;
             let predicted = {
                 let m = model_bytes.clone();
                 self.call(step, ctx, &mut made.log, move |rt, p, ctx, _| async move {
-                    rt.predict(&p, &ctx, &m, &hf).await
+                    rt.predict_view(&p, &ctx, &m, &holdout.features()).await
                 })
             }
             .await

@@ -1,0 +1,86 @@
+//! A trainer's step input is lowered into the plugin from the batch's own
+//! buffers (`Runtime::train_view`, `predict_view`, fed by
+//! `data::batch_to_plugin_columns`), not from a copy of it: the plugin
+//! must get the same table, and so make the same model and predictions,
+//! as from the copy (`Runtime::train`, `predict` of `data::batch_to_table`).
+
+use crate::hostile_corpus::cancer;
+use crate::support::*;
+use sluice::data;
+use sluice::runtime::view::{ColumnView, TableView};
+use sluice::runtime::{Plugin, StepContext, StepFailure, StepLimits, StepOutput};
+use sluice::wit;
+use std::sync::Arc;
+
+/// `train_view` of `features` and `target` with the default params.
+fn train_view(
+    trainer: &Plugin,
+    features: &TableView<'_>,
+    target: &ColumnView<'_>,
+) -> Result<StepOutput<wit::Trained>, StepFailure> {
+    let ctx = StepContext::new("train", StepLimits::default(), 3);
+    block_on(shared_runtime().train_view(trainer, &ctx, features, target, &[]))
+}
+
+#[test]
+fn a_batch_lowered_from_its_own_buffers_trains_and_predicts_as_its_copy() {
+    let rt = shared_runtime();
+    let (table, target) = cancer();
+    // The batch a step reads: the features, then the label.
+    let batch =
+        data::shared_batch(&Arc::new(table.clone()), Some(&Arc::new(target.clone()))).unwrap();
+    let mut columns = data::batch_to_plugin_columns(&batch).unwrap();
+    let label = columns.pop().unwrap();
+    assert_eq!(label.name(), target.name);
+    // The f64 features are the batch's own values, not copies.
+    assert!(
+        columns
+            .iter()
+            .any(|c| matches!(c, data::PluginColumn::F64 { .. })),
+        "{columns:?}"
+    );
+    let view = TableView {
+        columns: columns.iter().map(data::PluginColumn::view).collect(),
+    };
+    let ctx = StepContext::new("train", StepLimits::default(), 3);
+    for name in ["logreg", "linear", "gbt"] {
+        let trainer = rt.load(&plugin(name)).unwrap();
+        let copied = block_on(rt.train(&trainer, &ctx, table, target, &[]))
+            .unwrap()
+            .value;
+        let lowered = train_view(&trainer, &view, &label.view()).unwrap().value;
+        assert_eq!(lowered.model, copied.model, "{name}: model bytes");
+        assert_eq!(
+            format!("{:?}", lowered.metrics),
+            format!("{:?}", copied.metrics),
+            "{name}: metrics"
+        );
+        let predicted = block_on(rt.predict(&trainer, &ctx, &copied.model, table))
+            .unwrap()
+            .value;
+        let from_view = block_on(rt.predict_view(&trainer, &ctx, &copied.model, &view))
+            .unwrap()
+            .value;
+        assert_eq!(
+            format!("{from_view:?}"),
+            format!("{predicted:?}"),
+            "{name}: predictions"
+        );
+        // The views of a copied table lower it as the copy does.
+        let of_copy = train_view(&trainer, &TableView::from(table), &ColumnView::from(target));
+        assert_eq!(of_copy.unwrap().value.model, copied.model, "{name}");
+    }
+}
+
+#[test]
+fn a_view_of_a_plugin_of_another_world_is_refused_by_name() {
+    let transform = shared_runtime().load(&plugin("standardize")).unwrap();
+    let (table, target) = cancer();
+    let err = train_view(
+        &transform,
+        &TableView::from(table),
+        &ColumnView::from(target),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not a trainer"), "{err}");
+}
