@@ -7,10 +7,13 @@
     python report.py case RESULTS CASE ROWS     one case's lines
     python report.py table RESULTS NPROC ROWS...  the closing table
 
-RESULTS holds, per case and row count, CASE.ROWS.{sluice,sk1,skN}.{json,time}
-and CASE.ROWS.explanation.json.
+RESULTS holds, per case, row count and round, CASE.ROWS.rROUND.{sluice,sk1,skN}.{json,time}
+and CASE.ROWS.rROUND.explanation.json. With more than one round, times
+are the median round's (the lower middle of an even count), the fastest
+round's alongside.
 """
 
+import glob
 import json
 import math
 import re
@@ -103,12 +106,15 @@ def agreement(case, sluice_expl, sk):
     return f"pearson mean {sum(rs) / len(rs):.3f}, top-1 same {tops}/{len(rs)}"
 
 
-def load(results, name, rows):
-    base = f"{results}/{name}.{rows}"
+def median(values):
+    """The median of `values`: the lower middle one of an even count, so
+    that it is a round that happened."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
+def load_round(base, case, explain_ids):
     run = json.load(open(f"{base}.sluice.json"))
     steps = {s["id"]: s for s in run["steps"]}
-    case = CASES[name]
-    explain_ids = [step_id for step_id, _, _ in case.get("explain", [])]
     ids = explain_ids or ["train"]
     side = {
         "sluice": {
@@ -121,9 +127,37 @@ def load(results, name, rows):
     for key in ("sk1", "skN"):
         side[key] = json.load(open(f"{base}.{key}.json"))
         side[key]["time"] = timed(f"{base}.{key}.time")
+    return side
+
+
+def load(results, name, rows):
+    """Each side's figures over the rounds of one case: `step_s` and
+    `time` (wall, peak RSS) the median round's, `fastest_s` the fastest
+    round's step; the rest (metrics, explanations) the first round's."""
+    rounds = sorted(
+        glob.glob(f"{results}/{name}.{rows}.r*.sluice.json"),
+        key=lambda p: int(p.rsplit(".r", 1)[1].split(".")[0]),
+    )
+    if not rounds:
+        raise FileNotFoundError(f"{results}/{name}.{rows}.r*.sluice.json")
+    case = CASES[name]
+    explain_ids = [step_id for step_id, _, _ in case.get("explain", [])]
+    bases = [p[: -len(".sluice.json")] for p in rounds]
+    sides = [load_round(base, case, explain_ids) for base in bases]
+    side = sides[0]
+    for key in ("sluice", "sk1", "skN"):
+        steps = [s[key]["step_s"] for s in sides]
+        side[key]["step_s"] = median(steps)
+        side[key]["fastest_s"] = min(steps)
+        side[key]["time"] = (
+            median([s[key]["time"][0] for s in sides]),
+            median([s[key]["time"][1] for s in sides]),
+        )
+    side["sluice"]["cached"] = any(s["sluice"]["cached"] for s in sides)
+    side["rounds"] = len(sides)
     agree = ""
     if explain_ids:
-        agree = agreement(case, json.load(open(f"{base}.explanation.json")), side["sk1"])
+        agree = agreement(case, json.load(open(f"{bases[0]}.explanation.json")), side["sk1"])
     metric_name = "r2" if case["data"] == "regression" else "accuracy"
     return side, metric_name, agree
 
@@ -155,16 +189,24 @@ def work(name, side):
 def case_lines(results, name, rows):
     side, metric, agree = load(results, name, rows)
     sl, sk1, skn = side["sluice"], side["sk1"], side["skN"]
-    print(f"  {name} ({work(name, side)})")
+    several = side["rounds"] > 1
+    print(f"  {name} ({work(name, side)})" + (f", {side['rounds']} rounds" if several else ""))
     for label, s in (("sluice", sl), ("sklearn 1 thread", sk1), (f"sklearn {skn['threads']} threads", skn)):
+        fastest = f" ({s['fastest_s']:.3f})" if several else ""
         print(
-            f"    {label:18s} step {s['step_s']:9.3f} s   wall {s['time'][0]:8.2f} s   "
+            f"    {label:18s} step {s['step_s']:9.3f} s{fastest}   wall {s['time'][0]:8.2f} s   "
             f"peak RSS {s['time'][1]:7.0f} MiB   {metric} {s['metric'][metric]:.5f}"
         )
     print(
         f"    sluice / sklearn step: {ratio(sl['step_s'], sk1['step_s'], 0)}x (1 thread), "
-        f"{ratio(sl['step_s'], skn['step_s'], 0)}x ({skn['threads']} threads); "
-        f"wall: {ratio(sl['time'][0], sk1['time'][0], 0)}x, {ratio(sl['time'][0], skn['time'][0], 0)}x"
+        f"{ratio(sl['step_s'], skn['step_s'], 0)}x ({skn['threads']} threads)"
+        + (
+            f"; fastest rounds: {ratio(sl['fastest_s'], sk1['fastest_s'], 0)}x, "
+            f"{ratio(sl['fastest_s'], skn['fastest_s'], 0)}x"
+            if several
+            else ""
+        )
+        + f"; wall: {ratio(sl['time'][0], sk1['time'][0], 0)}x, {ratio(sl['time'][0], skn['time'][0], 0)}x"
         + (f"; explanations: {agree}" if agree else "")
         + ("; WARNING: a sluice step was cached" if sl["cached"] else "")
     )
@@ -174,10 +216,12 @@ def table(results, nproc, all_rows, names):
     print()
     print("sluice / sklearn: above 1 means sluice is slower. Step = the trainer step (fit + predict")
     print(f"the holdout) or the explainer step(s); wall = the whole process; 1T / {nproc}T = scikit-learn")
-    print(f"on 1 thread / {nproc} threads (n_jobs=-1). Peak RSS in MiB.")
+    print(f"on 1 thread / {nproc} threads (n_jobs=-1). Peak RSS in MiB. Times are the median")
+    print("round's; fast1T = sluice / sklearn on 1 thread, the fastest round of each.")
     head = (
         f"{'case':22s} {'rows':>8s} {'step s':>8s} {'1T s':>8s} {f'{nproc}T s':>8s} {'x1T':>6s} {f'x{nproc}T':>6s}"
-        f" {'wall s':>7s} {'1T':>7s} {f'{nproc}T':>7s} {'x1T':>6s} {f'x{nproc}T':>6s} {'RSS':>6s} {'1T':>6s} {f'{nproc}T':>6s}"
+        f" {'fast1T':>6s} {'wall s':>7s} {'1T':>7s} {f'{nproc}T':>7s} {'x1T':>6s} {f'x{nproc}T':>6s}"
+        f" {'RSS':>6s} {'1T':>6s} {f'{nproc}T':>6s}"
         f"  metric sluice / sklearn"
     )
     print(head)
@@ -193,6 +237,7 @@ def table(results, nproc, all_rows, names):
             print(
                 f"{name:22s} {shown:8d} {sl['step_s']:8.3f} {sk1['step_s']:8.3f} {skn['step_s']:8.3f}"
                 f" {ratio(sl['step_s'], sk1['step_s'])} {ratio(sl['step_s'], skn['step_s'])}"
+                f" {ratio(sl['fastest_s'], sk1['fastest_s'])}"
                 f" {sl['time'][0]:7.2f} {sk1['time'][0]:7.2f} {skn['time'][0]:7.2f}"
                 f" {ratio(sl['time'][0], sk1['time'][0])} {ratio(sl['time'][0], skn['time'][0])}"
                 f" {sl['time'][1]:6.0f} {sk1['time'][1]:6.0f} {skn['time'][1]:6.0f}"
