@@ -5,6 +5,7 @@
 //! as from the copy (`Runtime::train`, `predict` of `data::batch_to_table`).
 
 use crate::hostile_corpus::cancer;
+use crate::model_session::{bound, trained};
 use crate::support::*;
 use sluice::data;
 use sluice::runtime::view::{ColumnView, TableView};
@@ -22,15 +23,22 @@ fn train_view(
     block_on(shared_runtime().train_view(trainer, &ctx, features, target, &[]))
 }
 
-#[test]
-fn a_batch_lowered_from_its_own_buffers_trains_and_predicts_as_its_copy() {
-    let rt = shared_runtime();
+/// The cancer table's batch (the features, then the label) as
+/// `batch_to_plugin_columns` gives it: the features and the label.
+fn cancer_columns() -> (Vec<data::PluginColumn>, data::PluginColumn) {
     let (table, target) = cancer();
-    // The batch a step reads: the features, then the label.
     let batch =
         data::shared_batch(&Arc::new(table.clone()), Some(&Arc::new(target.clone()))).unwrap();
     let mut columns = data::batch_to_plugin_columns(&batch).unwrap();
     let label = columns.pop().unwrap();
+    (columns, label)
+}
+
+#[test]
+fn a_batch_lowered_from_its_own_buffers_trains_and_predicts_as_its_copy() {
+    let rt = shared_runtime();
+    let (table, target) = cancer();
+    let (columns, label) = cancer_columns();
     assert_eq!(label.name(), target.name);
     // The f64 features are the batch's own values, not copies.
     assert!(
@@ -83,4 +91,32 @@ fn a_view_of_a_plugin_of_another_world_is_refused_by_name() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("not a trainer"), "{err}");
+}
+
+#[test]
+fn an_explainer_gets_the_same_table_lowered_from_the_batch() {
+    let rt = shared_runtime();
+    let (table, target) = cancer();
+    let (columns, label) = cancer_columns();
+    let view = TableView {
+        columns: columns.iter().map(data::PluginColumn::view).collect(),
+    };
+    let (trainer, model) = trained(rt, "logreg");
+    let explainer = rt.load(&plugin("permutation_importance")).unwrap();
+    let ctx = bound("explain", &trainer, &model, StepLimits::default(), None);
+    let params = [wit::Param {
+        name: "n_repeats".into(),
+        value: wit::ParamValue::Integer(2),
+    }];
+    let copied = block_on(rt.explain(&explainer, &ctx, table, Some(target), &params))
+        .unwrap()
+        .value;
+    let lowered = block_on(rt.explain_view(&explainer, &ctx, &view, Some(&label.view()), &params))
+        .unwrap()
+        .value;
+    assert_eq!(format!("{lowered:?}"), format!("{copied:?}"));
+    assert_eq!(lowered.global.len(), table.columns.len());
+    // A trainer is not an explainer.
+    let err = block_on(rt.explain_view(&trainer, &ctx, &view, None, &params)).unwrap_err();
+    assert!(err.to_string().contains("not an explainer"), "{err}");
 }

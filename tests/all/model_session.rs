@@ -23,7 +23,7 @@ fn params(n_repeats: i64) -> Vec<wit::Param> {
 }
 
 /// Trainer `name`, loaded, and its model trained on the cancer data.
-fn trained(rt: &Runtime, name: &str) -> (Arc<Plugin>, Arc<Vec<u8>>) {
+pub(crate) fn trained(rt: &Runtime, name: &str) -> (Arc<Plugin>, Arc<Vec<u8>>) {
     let trainer = rt.load(&plugin(name)).unwrap();
     let (features, target) = cancer();
     let ctx = StepContext::new("train", StepLimits::default(), 3);
@@ -261,7 +261,7 @@ fn compared(out: &wit::Explanation) -> Option<f64> {
 
 /// A step context (seed 9) whose `model` import calls `trainer` with
 /// `model`, under `limits`, with `spare_sessions` for spare model sessions.
-fn bound(
+pub(crate) fn bound(
     step: &str,
     trainer: &Arc<Plugin>,
     model: &Arc<Vec<u8>>,

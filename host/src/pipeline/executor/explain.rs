@@ -16,14 +16,15 @@ impl RunCtx<'_> {
         let StepCall { step, .. } = call;
         let (part, ctx) = self.evaluated_part(call).await?;
         let target = step.target.clone();
-        let (features, label) = self.plugin_input(&part, target.as_deref()).await?;
+        let input = self.lowered_input(&part, target.as_deref()).await?;
         let explanation = self
             .call(
                 step,
                 &ctx,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.explain(&p, &ctx, &features, label.as_deref(), &params)
+                    let label = input.label();
+                    rt.explain_view(&p, &ctx, &input.features(), label.as_ref(), &params)
                         .await
                 },
             )

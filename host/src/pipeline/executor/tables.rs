@@ -149,7 +149,7 @@ impl RunCtx<'_> {
     }
 }
 
-/// A trainer's input as it is lowered into the plugin (see
+/// A trainer's or an explainer's input as it is lowered into the plugin (see
 /// [`view`](crate::runtime::view)): the table a transform returned, kept,
 /// or the batch's columns, the f64 and i64 ones sharing its buffers. The
 /// plugin gets the same table as from [`RunCtx::plugin_input`], without

@@ -410,8 +410,14 @@ impl Runtime {
         target: &ColumnView<'_>,
         params: &[types::Param],
     ) -> Result<StepOutput<types::Trained>, StepFailure> {
-        self.trainer_export(plugin, ctx, "train", (features, target, params))
-            .await
+        self.export_call(
+            plugin,
+            ctx,
+            World::Trainer,
+            "train",
+            (features, target, params),
+        )
+        .await
     }
 
     /// [`predict`](Self::predict) of a table lowered as
@@ -423,17 +429,33 @@ impl Runtime {
         model: &[u8],
         features: &TableView<'_>,
     ) -> Result<StepOutput<types::Table>, StepFailure> {
-        self.trainer_export(plugin, ctx, "predict", (model, features))
+        self.export_call(plugin, ctx, World::Trainer, "predict", (model, features))
             .await
     }
 
-    /// One call of the trainer export `name` with `args`, typed here
-    /// rather than by the generated bindings (which take owned tables), in
-    /// a fresh instance as [`guest_call!`] makes one.
-    async fn trainer_export<A, R>(
+    /// [`explain`](Self::explain) of a table lowered as
+    /// [`train_view`](Self::train_view) lowers one.
+    pub async fn explain_view(
         &self,
         plugin: &Plugin,
         ctx: &StepContext,
+        features: &TableView<'_>,
+        target: Option<&ColumnView<'_>>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Explanation>, StepFailure> {
+        let args = (features, target, params);
+        self.export_call(plugin, ctx, World::Explainer, "explain", args)
+            .await
+    }
+
+    /// One call of the export `name` of a plugin of `world` with `args`,
+    /// typed here rather than by the generated bindings (which take owned
+    /// tables), in a fresh instance as [`guest_call!`] makes one.
+    async fn export_call<A, R>(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        world: World,
         name: &str,
         args: A,
     ) -> Result<StepOutput<R>, StepFailure>
@@ -443,21 +465,22 @@ impl Runtime {
     {
         let mut call = self.begin(plugin, ctx)?;
         let store = &mut call.store;
-        let result = match call.pre {
-            WorldPre::Trainer(p) => {
+        let pre = match (call.pre, world) {
+            (WorldPre::Trainer(p), World::Trainer) => Some(p.plain.instance_pre()),
+            (WorldPre::Explainer(p), World::Explainer) => Some(p.instance_pre()),
+            _ => None,
+        };
+        let result = match pre {
+            Some(pre) => {
                 deadline::within(&call.deadline, async {
-                    let instance = p
-                        .plain
-                        .instance_pre()
-                        .instantiate_async(&mut *store)
-                        .await?;
+                    let instance = pre.instantiate_async(&mut *store).await?;
                     let export = instance
                         .get_typed_func::<A, (Result<R, types::StepError>,)>(&mut *store, name)?;
                     Ok(export.call_async(&mut *store, args).await?.0)
                 })
                 .await
             }
-            _ => Err(wrong_world(World::Trainer)),
+            None => Err(wrong_world(world)),
         };
         call.finish(result)
     }
@@ -493,7 +516,13 @@ pub(super) fn block_on<F: std::future::Future>(call: F) -> F::Output {
 }
 
 fn wrong_world(expected: World) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("the plugin is not a {expected}"))
+    let world = expected.to_string();
+    let article = if world.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    wasmtime::Error::msg(format!("the plugin is not {article} {world}"))
 }
 
 pub fn error_kind_name(kind: types::ErrorKind) -> &'static str {
