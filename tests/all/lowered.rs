@@ -47,9 +47,7 @@ fn a_batch_lowered_from_its_own_buffers_trains_and_predicts_as_its_copy() {
             .any(|c| matches!(c, data::PluginColumn::F64 { .. })),
         "{columns:?}"
     );
-    let view = TableView {
-        columns: columns.iter().map(data::PluginColumn::view).collect(),
-    };
+    let view = data::plugin_table(&columns);
     let ctx = StepContext::new("train", StepLimits::default(), 3);
     for name in ["logreg", "linear", "gbt"] {
         let trainer = rt.load(&plugin(name)).unwrap();
@@ -98,9 +96,7 @@ fn an_explainer_gets_the_same_table_lowered_from_the_batch() {
     let rt = shared_runtime();
     let (table, target) = cancer();
     let (columns, label) = cancer_columns();
-    let view = TableView {
-        columns: columns.iter().map(data::PluginColumn::view).collect(),
-    };
+    let view = data::plugin_table(&columns);
     let (trainer, model) = trained(rt, "logreg");
     let explainer = rt.load(&plugin("permutation_importance")).unwrap();
     let ctx = bound("explain", &trainer, &model, StepLimits::default(), None);
@@ -119,4 +115,39 @@ fn an_explainer_gets_the_same_table_lowered_from_the_batch() {
     // A trainer is not an explainer.
     let err = block_on(rt.explain_view(&trainer, &ctx, &view, None, &params)).unwrap_err();
     assert!(err.to_string().contains("not an explainer"), "{err}");
+}
+
+#[test]
+fn transforms_and_validators_get_the_same_tables_lowered_from_the_batch() {
+    let rt = shared_runtime();
+    let (table, _) = cancer();
+    let (columns, _) = cancer_columns();
+    let view = data::plugin_table(&columns);
+    let ctx = StepContext::new("step", StepLimits::default(), 3);
+    let standardize = rt.load(&plugin("standardize")).unwrap();
+    let state = block_on(rt.fit(&standardize, &ctx, table, &[]))
+        .unwrap()
+        .value;
+    let state_of_view = block_on(rt.fit_view(&standardize, &ctx, &view, &[]))
+        .unwrap()
+        .value;
+    assert_eq!(state_of_view, state);
+    let applied = block_on(rt.apply(&standardize, &ctx, &state, table))
+        .unwrap()
+        .value;
+    let applied_to_view = block_on(rt.apply_view(&standardize, &ctx, &state, &view))
+        .unwrap()
+        .value;
+    assert_eq!(format!("{applied_to_view:?}"), format!("{applied:?}"));
+    // A validator, with a reference: the drift checks of the table
+    // against itself.
+    let drift = rt.load(&plugin("drift")).unwrap();
+    let report = block_on(rt.validate(&drift, &ctx, table, Some(table), &[]))
+        .unwrap()
+        .value;
+    let report_of_views = block_on(rt.validate_view(&drift, &ctx, &view, Some(&view), &[]))
+        .unwrap()
+        .value;
+    assert_eq!(format!("{report_of_views:?}"), format!("{report:?}"));
+    assert!(!report.checks.is_empty());
 }

@@ -38,8 +38,8 @@ use parquet::errors::ParquetError;
 
 pub use concat_files::concat_files;
 pub use convert::{
-    PluginColumn, batch_to_plugin_columns, batch_to_table, check_shape, normalize, schema_summary,
-    shared_batch, table_to_batch,
+    PluginColumn, batch_to_plugin_columns, batch_to_table, check_shape, normalize, plugin_table,
+    schema_summary, shared_batch, table_to_batch,
 };
 pub use date_window::{DatasetWindow, FileDateWindow};
 pub use files::{FilePattern, MAX_DATASET_FILES, NamedFile, open_data_dir};

@@ -27,7 +27,7 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 
 use super::DataError;
-use crate::runtime::view::{ColumnView, ValuesView};
+use crate::runtime::view::{ColumnView, TableView, ValuesView};
 use crate::wit::{Column, Table, Values};
 
 pub use shape::check_shape;
@@ -97,6 +97,24 @@ impl PluginColumn {
         }
     }
 
+    /// The column as an owned copy (for a label put back beside what a
+    /// transform returned).
+    pub fn to_column(&self) -> Column {
+        match self {
+            PluginColumn::F64 { name, values } => Column {
+                name: name.clone(),
+                values: Values::F64s(values.to_vec()),
+                valid: None,
+            },
+            PluginColumn::I64 { name, values } => Column {
+                name: name.clone(),
+                values: Values::I64s(values.to_vec()),
+                valid: None,
+            },
+            PluginColumn::Converted(column) => column.clone(),
+        }
+    }
+
     /// The column as it is lowered into a plugin.
     pub fn view(&self) -> ColumnView<'_> {
         match self {
@@ -112,6 +130,13 @@ impl PluginColumn {
             },
             PluginColumn::Converted(column) => ColumnView::from(column),
         }
+    }
+}
+
+/// The table of `columns` as it is lowered into a plugin.
+pub fn plugin_table(columns: &[PluginColumn]) -> TableView<'_> {
+    TableView {
+        columns: columns.iter().map(PluginColumn::view).collect(),
     }
 }
 

@@ -43,7 +43,7 @@ pub use report::{
 };
 use reuse::output;
 use step::StepInfo;
-use tables::{Parts, PluginInput, encode, take_label};
+use tables::{LoweredInput, Parts, PluginInput, encode, take_label};
 pub use verify::{
     DamagedOutput, OutputCheck, OutputComparison, VerifyError, VerifyReport, check_run_outputs,
 };

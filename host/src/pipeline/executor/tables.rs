@@ -130,29 +130,12 @@ impl RunCtx<'_> {
             Err(e) => Err(StepAbort::Failed(format!("artifact {digest}: {e}"))),
         }
     }
-
-    /// The table of artifact `digest` with the label `target` taken out, as
-    /// plugins get it: the one a transform returned, kept, or else
-    /// converted from the batch.
-    pub(super) async fn plugin_input(
-        &self,
-        digest: &ArtifactDigest,
-        target: Option<&str>,
-    ) -> Result<PluginInput, StepAbort> {
-        if let Some(input) = self.kept_input(digest, target) {
-            return Ok(input);
-        }
-        let batch = self.batch(digest).await?;
-        let table = data::batch_to_table(&batch).failed()?;
-        let (features, label) = take_label(table, target);
-        Ok((Arc::new(features), label.map(Arc::new)))
-    }
 }
 
-/// A trainer's or an explainer's input as it is lowered into the plugin (see
+/// A step's input as it is lowered into the plugin (see
 /// [`view`](crate::runtime::view)): the table a transform returned, kept,
 /// or the batch's columns, the f64 and i64 ones sharing its buffers. The
-/// plugin gets the same table as from [`RunCtx::plugin_input`], without
+/// plugin gets the same table as from [`data::batch_to_table`], without
 /// the copy of the batch that makes.
 pub(super) enum LoweredInput {
     Kept(PluginInput),
@@ -166,9 +149,7 @@ impl LoweredInput {
     pub(super) fn features(&self) -> TableView<'_> {
         match self {
             LoweredInput::Kept((features, _)) => TableView::from(features.as_ref()),
-            LoweredInput::Columns { features, .. } => TableView {
-                columns: features.iter().map(data::PluginColumn::view).collect(),
-            },
+            LoweredInput::Columns { features, .. } => data::plugin_table(features),
         }
     }
 
@@ -176,6 +157,15 @@ impl LoweredInput {
         match self {
             LoweredInput::Kept((_, label)) => label.as_deref().map(ColumnView::from),
             LoweredInput::Columns { label, .. } => label.as_ref().map(data::PluginColumn::view),
+        }
+    }
+
+    /// The label as an owned column, to put back beside what a transform
+    /// returned: the kept one, or a copy of the batch's.
+    pub(super) fn label_column(&self) -> Option<Arc<wit::Column>> {
+        match self {
+            LoweredInput::Kept((_, label)) => label.clone(),
+            LoweredInput::Columns { label, .. } => label.as_ref().map(|c| Arc::new(c.to_column())),
         }
     }
 }

@@ -4,10 +4,10 @@
 
 use super::error::{Failing, StepAbort};
 use super::step::{StepCall, StepOutcome};
-use super::{Parts, PluginInput, RunCtx, encode, lock};
+use super::{LoweredInput, Parts, PluginInput, RunCtx, encode, lock};
+use crate::data;
 use crate::pipeline::plan::PlannedStep;
 use crate::runtime::StepContext;
-use crate::{data, wit};
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
@@ -24,14 +24,16 @@ impl RunCtx<'_> {
         } = call;
         let target = step.target.clone();
         // fit and apply read the same features: shared, not copied.
-        let (features, label) = self.plugin_input(&input.train, target.as_deref()).await?;
+        let train = Arc::new(self.lowered_input(&input.train, target.as_deref()).await?);
         let fitted = {
-            let features = features.clone();
+            let train = train.clone();
             self.call(
                 step,
                 ctx,
                 &mut made.log,
-                move |rt, p, ctx, params| async move { rt.fit(&p, &ctx, &features, &params).await },
+                move |rt, p, ctx, params| async move {
+                    rt.fit_view(&p, &ctx, &train.features(), &params).await
+                },
             )
         }
         .await
@@ -40,23 +42,16 @@ impl RunCtx<'_> {
         // apply leaves no output behind, not even its fitted state.
         let fitted_state = Arc::new(fitted);
         let (applied, train_as_input) = self
-            .apply_part(
-                step,
-                ctx,
-                &mut made.log,
-                fitted_state.clone(),
-                features,
-                label,
-            )
+            .apply_part(step, ctx, &mut made.log, fitted_state.clone(), train)
             .await?;
         // Encoded on another core while the holdout is applied
         // (nothing is stored before every call has succeeded).
         let train_encoded = encode(applied);
         let applied_holdout = match &input.holdout {
             Some(h) => {
-                let (hf, hl) = self.plugin_input(h, target.as_deref()).await?;
+                let holdout = Arc::new(self.lowered_input(h, target.as_deref()).await?);
                 Some(
-                    self.apply_part(step, ctx, &mut made.log, fitted_state.clone(), hf, hl)
+                    self.apply_part(step, ctx, &mut made.log, fitted_state.clone(), holdout)
                         .await?,
                 )
             }
@@ -97,21 +92,22 @@ impl RunCtx<'_> {
         Ok(())
     }
 
-    /// Apply the fitted state to `features`; the batch of the result with
-    /// `label` put back after it, and the result as the next step gets it
-    /// (normalized, see [`data::normalize`]), whose values the batch shares.
+    /// Apply the fitted state to the features of `input`; the batch of the
+    /// result with the input's label put back after it, and the result as
+    /// the next step gets it (normalized, see [`data::normalize`]), whose
+    /// values the batch shares.
     pub(super) async fn apply_part(
         &self,
         step: &PlannedStep,
         ctx: &StepContext,
         log: &mut String,
         fitted: Arc<Vec<u8>>,
-        features: Arc<wit::Table>,
-        label: Option<Arc<wit::Column>>,
+        input: Arc<LoweredInput>,
     ) -> Result<(RecordBatch, PluginInput), StepAbort> {
+        let label = input.label_column();
         let mut table = self
             .call(step, ctx, log, move |rt, p, ctx, _| async move {
-                rt.apply(&p, &ctx, &fitted, &features).await
+                rt.apply_view(&p, &ctx, &fitted, &input.features()).await
             })
             .await
             .failed()?;

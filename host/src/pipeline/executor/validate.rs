@@ -24,12 +24,13 @@ impl RunCtx<'_> {
         } = call;
         let (part, ctx) = self.evaluated_part(call).await?;
         // A validator gets the whole table, the target too.
-        let table = self.batch(&part).await?;
-        let table = data::batch_to_table(&table).failed()?;
+        // Lowered from the batches' own buffers (see `LoweredInput`).
+        let batch = self.batch(&part).await?;
+        let columns = data::batch_to_plugin_columns(&batch).failed()?;
         let reference = match reference {
             Some(r) => {
                 let b = self.batch(&r.train).await?;
-                Some(data::batch_to_table(&b).failed()?)
+                Some(data::batch_to_plugin_columns(&b).failed()?)
             }
             None => None,
         };
@@ -39,7 +40,9 @@ impl RunCtx<'_> {
                 &ctx,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    rt.validate(&p, &ctx, &table, reference.as_ref(), &params)
+                    let table = data::plugin_table(&columns);
+                    let reference = reference.as_deref().map(data::plugin_table);
+                    rt.validate_view(&p, &ctx, &table, reference.as_ref(), &params)
                         .await
                 },
             )

@@ -433,6 +433,47 @@ impl Runtime {
             .await
     }
 
+    /// [`validate`](Self::validate) of tables lowered as
+    /// [`train_view`](Self::train_view) lowers one.
+    pub async fn validate_view(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &TableView<'_>,
+        reference: Option<&TableView<'_>>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::ValidationReport>, StepFailure> {
+        let args = (data, reference, params);
+        self.export_call(plugin, ctx, World::Validator, "validate", args)
+            .await
+    }
+
+    /// [`fit`](Self::fit) of a table lowered as
+    /// [`train_view`](Self::train_view) lowers one.
+    pub async fn fit_view(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        data: &TableView<'_>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<Vec<u8>>, StepFailure> {
+        self.export_call(plugin, ctx, World::Transform, "fit", (data, params))
+            .await
+    }
+
+    /// [`apply`](Self::apply) to a table lowered as
+    /// [`train_view`](Self::train_view) lowers one.
+    pub async fn apply_view(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        state: &[u8],
+        data: &TableView<'_>,
+    ) -> Result<StepOutput<types::Table>, StepFailure> {
+        self.export_call(plugin, ctx, World::Transform, "apply", (state, data))
+            .await
+    }
+
     /// [`explain`](Self::explain) of a table lowered as
     /// [`train_view`](Self::train_view) lowers one.
     pub async fn explain_view(
@@ -466,6 +507,8 @@ impl Runtime {
         let mut call = self.begin(plugin, ctx)?;
         let store = &mut call.store;
         let pre = match (call.pre, world) {
+            (WorldPre::Validator(p), World::Validator) => Some(p.instance_pre()),
+            (WorldPre::Transform(p), World::Transform) => Some(p.instance_pre()),
             (WorldPre::Trainer(p), World::Trainer) => Some(p.plain.instance_pre()),
             (WorldPre::Explainer(p), World::Explainer) => Some(p.instance_pre()),
             _ => None,
