@@ -1,4 +1,5 @@
-//! A file's bytes a piece at a time, hashed as they are read.
+//! A file's bytes a piece at a time, hashed as they are read when the
+//! hash is wanted.
 //!
 //! A dataset file is stored as an artifact without ever being held whole:
 //! it is hashed ([`FilePieces::digest`]), compared with a stored object and
@@ -25,7 +26,9 @@ pub struct FilePieces {
     len: u64,
     at: u64,
     piece: usize,
-    hasher: Sha256,
+    /// Only when the pieces' hash is wanted: by [`FilePieces::digest`] or
+    /// [`FilePieces::expecting`].
+    hasher: Option<Sha256>,
     expect: Option<ArtifactDigest>,
     failed: bool,
 }
@@ -38,7 +41,7 @@ impl FilePieces {
             len,
             at: 0,
             piece: piece.max(1),
-            hasher: Sha256::new(),
+            hasher: None,
             expect: None,
             failed: false,
         }
@@ -48,15 +51,18 @@ impl FilePieces {
     /// `digest`.
     pub fn expecting(mut self, digest: ArtifactDigest) -> FilePieces {
         self.expect = Some(digest);
+        self.hasher = Some(Sha256::new());
         self
     }
 
     /// The sha256 of the file's `len` bytes, read a piece at a time.
     pub fn digest(mut self) -> io::Result<ArtifactDigest> {
+        self.hasher.get_or_insert_with(Sha256::new);
         for piece in self.by_ref() {
             piece?;
         }
-        Ok(ArtifactDigest::from_bytes(self.hasher.finalize().into()))
+        let hasher = self.hasher.take().expect("set above");
+        Ok(ArtifactDigest::from_bytes(hasher.finalize().into()))
     }
 
     fn fail(&mut self, error: io::Error) -> Option<io::Result<Bytes>> {
@@ -88,12 +94,14 @@ impl Iterator for FilePieces {
             };
             return self.fail(e);
         }
-        self.hasher.update(&bytes);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&bytes);
+        }
         self.at += n as u64;
         if self.at == self.len
-            && let Some(expect) = &self.expect
+            && let (Some(expect), Some(hasher)) = (&self.expect, &self.hasher)
         {
-            let actual = ArtifactDigest::from_bytes(self.hasher.clone().finalize().into());
+            let actual = ArtifactDigest::from_bytes(hasher.clone().finalize().into());
             if actual != *expect {
                 return self.fail(io::Error::new(
                     io::ErrorKind::InvalidData,
