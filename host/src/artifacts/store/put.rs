@@ -258,9 +258,10 @@ impl ArtifactStore {
     }
 
     /// Reads back the object at `location`, if there is one, and compares
-    /// it with `payload` (bytes that hash to `digest`). Equal bytes are the
-    /// same check as re-hashing the object, and cheaper; a size that
-    /// differs is found without reading the object at all.
+    /// it with `payload` (bytes that hash to `digest`) a piece at a time,
+    /// never holding the object whole. Equal bytes are the same check as
+    /// re-hashing the object, and cheaper; a size that differs is found
+    /// without reading the object at all.
     async fn compare_stored(
         &self,
         digest: &ArtifactDigest,
@@ -268,46 +269,99 @@ impl ArtifactStore {
         payload: &PutPayload,
     ) -> Result<Existing, ArtifactError> {
         let (store, expected) = (&self.store, payload.content_length() as u64);
-        let stored = self
-            .retrying(
-                &format!("read back artifact {digest}"),
-                location,
-                || async move {
-                    let found = match read_back(store, location, expected).await? {
-                        ReadBack::Known(existing) => return Ok(ReadBack::Known(existing)),
-                        ReadBack::Found(found) => found,
-                    };
-                    match found.bytes().await {
-                        Ok(stored) => Ok(ReadBack::Found(stored)),
-                        // Deleted since it was opened: write it.
-                        Err(object_store::Error::NotFound { .. }) => {
-                            Ok(ReadBack::Known(Existing::Absent))
-                        }
-                        Err(e) => Err(e),
+        self.retrying(
+            &format!("read back artifact {digest}"),
+            location,
+            || async move {
+                let found = match read_back(store, location, expected).await? {
+                    ReadBack::Known(existing) => return Ok(existing),
+                    ReadBack::Found(found) => found,
+                };
+                let equal = match found.payload {
+                    object_store::GetResultPayload::File(stored, _) => {
+                        let (stored, payload) = (Arc::new(stored), payload.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let mut ours = Matcher::new(&payload);
+                            for theirs in FilePieces::new(stored, expected, direct::CHUNK) {
+                                if !ours.next_equal(&theirs.map_err(local_error)?) {
+                                    return Ok(false);
+                                }
+                            }
+                            Ok(ours.done())
+                        })
+                        .await
+                        .map_err(|e| local_error(std::io::Error::other(e)))?
                     }
-                },
-            )
-            .await?;
-        let stored = match stored {
-            ReadBack::Known(existing) => return Ok(existing),
-            ReadBack::Found(stored) => stored,
-        };
-        let size = expected;
-        let mut rest: &[u8] = &stored;
-        for piece in payload.iter() {
-            let Some((head, tail)) = rest.split_at_checked(piece.len()) else {
-                return Ok(Existing::Different { size });
-            };
-            if head != &piece[..] {
-                return Ok(Existing::Different { size });
-            }
-            rest = tail;
+                    object_store::GetResultPayload::Stream(mut stream) => {
+                        use futures::StreamExt;
+                        let mut ours = Matcher::new(payload);
+                        let mut equal = Ok(true);
+                        while let Some(theirs) = stream.next().await {
+                            match theirs {
+                                Ok(theirs) if ours.next_equal(&theirs) => {}
+                                Ok(_) => {
+                                    equal = Ok(false);
+                                    break;
+                                }
+                                Err(e) => {
+                                    equal = Err(e);
+                                    break;
+                                }
+                            }
+                        }
+                        equal.map(|e| e && ours.done())
+                    }
+                };
+                match equal {
+                    Ok(true) => Ok(Existing::Equal),
+                    Ok(false) => Ok(Existing::Different { size: expected }),
+                    // Deleted since it was opened: write it.
+                    Err(object_store::Error::NotFound { .. }) => Ok(Existing::Absent),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// The bytes of a payload matched, in order, against the chunks of another
+/// source, whatever the two sides' piece boundaries.
+struct Matcher<'a> {
+    pieces: Box<dyn Iterator<Item = &'a Bytes> + Send + 'a>,
+    current: &'a [u8],
+}
+
+impl<'a> Matcher<'a> {
+    fn new(payload: &'a PutPayload) -> Self {
+        Matcher {
+            pieces: Box::new(payload.iter()),
+            current: &[],
         }
-        Ok(if rest.is_empty() {
-            Existing::Equal
-        } else {
-            Existing::Different { size }
-        })
+    }
+
+    /// Whether `theirs` is what follows in the payload.
+    fn next_equal(&mut self, mut theirs: &[u8]) -> bool {
+        while !theirs.is_empty() {
+            while self.current.is_empty() {
+                match self.pieces.next() {
+                    Some(piece) => self.current = piece,
+                    None => return false,
+                }
+            }
+            let n = self.current.len().min(theirs.len());
+            if self.current[..n] != theirs[..n] {
+                return false;
+            }
+            self.current = &self.current[n..];
+            theirs = &theirs[n..];
+        }
+        true
+    }
+
+    /// Whether nothing of the payload is left unmatched.
+    fn done(mut self) -> bool {
+        self.current.is_empty() && self.pieces.all(|p| p.is_empty())
     }
 }
 
@@ -413,4 +467,29 @@ async fn write_local(
     .await
     .map_err(|e| local_error(Box::new(e)))?
     .map_err(|e| local_error(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(ours: &[&'static [u8]], theirs: &[&[u8]]) -> bool {
+        let payload = PutPayload::from_iter(ours.iter().map(|p| Bytes::from_static(p)));
+        let mut matcher = Matcher::new(&payload);
+        theirs.iter().all(|t| matcher.next_equal(t)) && matcher.done()
+    }
+
+    #[test]
+    fn a_payload_matches_chunks_whatever_their_boundaries() {
+        let ours: &[&[u8]] = &[b"ab", b"", b"cde"];
+        assert!(matches(ours, &[b"abcde"]));
+        assert!(matches(ours, &[b"a", b"bcd", b"e"]));
+        assert!(matches(ours, &[b"a", b"", b"bcde"]));
+        assert!(!matches(ours, &[b"a", b"bcx", b"e"]), "a byte differs");
+        assert!(!matches(ours, &[b"abcd"]), "theirs is shorter");
+        assert!(!matches(ours, &[b"abcde", b"f"]), "theirs is longer");
+        assert!(matches(&[], &[]));
+        assert!(!matches(&[], &[b"a"]));
+        assert!(!matches(&[b"a"], &[]));
+    }
 }
