@@ -226,3 +226,26 @@ fn parity_with_scikit_learn_on_diabetes() {
         assert_close(rmse, want_rmse, 1e-6 * want_rmse);
     }
 }
+
+#[test]
+fn fit_metrics_are_those_of_the_predictions_bit_for_bit() {
+    // Over several blocks of rows, the last one partial.
+    let rows = 1300;
+    let wave = |k: f64| (0..rows).map(move |i| (i as f64 * k).sin() * 3.0 + k);
+    let columns: Vec<Vec<f64>> = [0.37, 1.1, 2.9]
+        .into_iter()
+        .map(|k| wave(k).collect())
+        .collect();
+    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let truth: Vec<f64> = wave(0.71).collect();
+    let (coef, intercept) = ([0.5, -1.25, 2.0], 0.3);
+    let pred = linear_predict(&refs, &coef, intercept, rows);
+    let (r2, rmse) = testing::r2_rmse(&truth, &pred);
+    let (rmse_fused, r2_fused) = fit_metrics(&refs, &coef, intercept, &truth);
+    assert_eq!(rmse_fused.to_bits(), rmse.to_bits());
+    assert_eq!(r2_fused.to_bits(), r2.to_bits());
+    // A constant truth: 1.0 when predicted exactly, else 0.0.
+    let constant = vec![0.5; rows];
+    assert_eq!(fit_metrics(&refs, &[0.0; 3], 0.5, &constant), (0.0, 1.0));
+    assert_eq!(fit_metrics(&refs, &[0.0; 3], 0.25, &constant), (0.25, 0.0));
+}
