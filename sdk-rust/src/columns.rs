@@ -181,6 +181,13 @@ pub fn numeric_values_ref<'a>(
 /// An invalid-input error naming `column` and the row of its first value
 /// (of `values`, the column's as f64) that is not finite, if one is not.
 pub fn check_finite(column: &Column, values: &[f64]) -> Result<(), StepError> {
+    check_finite_at(column, values, 0)
+}
+
+/// [`check_finite`] of a block of a column's rows that starts at row
+/// `first_row` (a table read a block at a time, see
+/// [`rows`](crate::rows)): the error names the row in the whole column.
+pub fn check_finite_at(column: &Column, values: &[f64], first_row: u64) -> Result<(), StepError> {
     // The bits first, in a loop that compiles to SIMD (integer operations,
     // no early exit); the row only when some value is not finite.
     const EXPONENT: u64 = 0x7FF0_0000_0000_0000;
@@ -193,8 +200,10 @@ pub fn check_finite(column: &Column, values: &[f64]) -> Result<(), StepError> {
     }
     match values.iter().position(|x| !x.is_finite()) {
         Some(i) => Err(StepError::invalid_input(format!(
-            "column '{}' has a non-finite value ({}) at row {i}",
-            column.name, values[i]
+            "column '{}' has a non-finite value ({}) at row {}",
+            column.name,
+            values[i],
+            first_row + i as u64
         ))),
         None => Ok(()),
     }

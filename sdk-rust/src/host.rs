@@ -160,6 +160,87 @@ pub mod parallel {
     }
 }
 
+/// A `train` call's table read a block of rows at a time.
+///
+/// To a trainer that calls [`rows::read`](rows::read), the host may pass
+/// `train`'s features and target without their rows: every column with
+/// its name and kind, and no values. [`streamed`](rows::streamed) then says how many rows
+/// there are, and [`read`](rows::read) gives them a block at a time, so the trainer
+/// fills buffers it reuses instead of holding a copy of the whole table
+/// in its memory (whose first touch, in a fresh sandbox, costs a page
+/// fault per 4 KiB). Any other call, and `train` when the host passes the
+/// table whole, gets [`streamed`](rows::streamed) `None`.
+///
+/// Outside Wasm (native tests), [`set_native_rows`](rows::set_native_rows) makes the next
+/// [`streamed`](rows::streamed) and [`read`](rows::read) on this thread serve a table, as the host
+/// would.
+pub mod rows {
+    use crate::{Column, StepError, Table};
+
+    /// The most rows one [`read`] returns.
+    pub const MAX_READ: u32 = 65_536;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    thread_local! {
+        static NATIVE: std::cell::RefCell<Option<(Table, Option<Column>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// The rows of the `train` call's table when the host passed it
+    /// without them; `None` when the call's tables are whole.
+    pub fn streamed() -> Option<u64> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::wit::rows::streamed();
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.with(|n| n.borrow().as_ref().map(|(t, _)| t.num_rows() as u64))
+    }
+
+    /// Rows `start` up to `start + len` of the call's table (fewer at its
+    /// end, none past it, at most [`MAX_READ`]) and of its target column.
+    pub fn read(start: u64, len: u32) -> Result<(Table, Option<Column>), StepError> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (table, target) = crate::wit::rows::read(start, len);
+            Ok((
+                crate::convert::table_in(table)?,
+                target.map(crate::convert::column_in).transpose()?,
+            ))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.with(|n| {
+            let native = n.borrow();
+            let Some((table, target)) = native.as_ref() else {
+                return Ok((Table::new(), None));
+            };
+            let rows = table.num_rows() as u64;
+            let start = start.min(rows);
+            let end = (start + u64::from(len.min(MAX_READ))).min(rows);
+            let range = start as usize..end as usize;
+            let mut block = Table::new();
+            for column in table.columns() {
+                block.push(column.rows(range.clone()));
+            }
+            Ok((block, target.as_ref().map(|t| t.rows(range))))
+        })
+    }
+
+    /// Outside Wasm (tests): [`streamed`] and [`read`] serve `table` and
+    /// `target` on this thread, until [`clear_native_rows`]. In Wasm the
+    /// host decides; this does nothing.
+    pub fn set_native_rows(table: Table, target: Option<Column>) {
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.set(Some((table, target)));
+        #[cfg(target_arch = "wasm32")]
+        let _ = (table, target);
+    }
+
+    /// Outside Wasm: the tables of calls are whole again.
+    pub fn clear_native_rows() {
+        #[cfg(not(target_arch = "wasm32"))]
+        NATIVE.set(None);
+    }
+}
+
 /// The model under test, for validators and explainers.
 ///
 /// The host routes each call to the trainer component that produced the

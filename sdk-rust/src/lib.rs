@@ -252,7 +252,7 @@ mod worlds;
 pub mod wit;
 
 pub use error::{ErrorKind, StepError};
-pub use host::{log, model, parallel, progress};
+pub use host::{log, model, parallel, progress, rows};
 pub use info::{Attribution, Check, Explanation, Metric, PluginInfo, Trained, ValidationReport};
 pub use params::{NumberRange, ParamKind, ParamSpec, ParamValue, Params};
 pub use table::{Column, Table, ValueKind, Values};

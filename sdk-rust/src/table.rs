@@ -300,6 +300,23 @@ impl Column {
         })
     }
 
+    /// A copy of rows `range` (clamped to the column's rows), with their
+    /// mask.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Column {
+        let end = range.end.min(self.len());
+        let r = range.start.min(end)..end;
+        Column {
+            name: self.name.clone(),
+            values: match &self.values {
+                Values::F64(v) => Values::F64(v[r.clone()].to_vec()),
+                Values::I64(v) => Values::I64(v[r.clone()].to_vec()),
+                Values::Bool(v) => Values::Bool(v[r.clone()].to_vec()),
+                Values::Str(v) => Values::Str(v[r.clone()].to_vec()),
+            },
+            valid: self.valid.as_ref().map(|m| m[r].to_vec()),
+        }
+    }
+
     /// Takes the values and the mask out, consuming the column.
     pub fn into_parts(self) -> (String, Values, Option<Vec<bool>>) {
         (self.name, self.values, self.valid)

@@ -71,6 +71,7 @@ pub mod explainer {
     });
 }
 
+pub use trainer::sluice::plugin::rows;
 pub use validator::sluice::plugin::host;
 pub use validator::sluice::plugin::model;
 pub use validator::sluice::plugin::parallel;

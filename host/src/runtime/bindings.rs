@@ -1,6 +1,7 @@
 //! Host bindings of the WIT contract in `wit/`, one module per world.
 //!
-//! The worlds share the `types`, `host`, `parallel` and `model` interfaces; every world
+//! The worlds share the `types`, `host`, `parallel` and `model` interfaces;
+//! `parallel-trainer` adds `rows`. Every world
 //! after the first reuses the validator world's generated modules through
 //! `with`, so a `Table` is one Rust type whichever world it crosses.
 //!
@@ -62,6 +63,22 @@ pub mod holding_trainer {
     });
 }
 
+/// The trainer world with `holding`, `worker` and the `rows` import, for
+/// the `rows` interface the host gives a trainer that imports it.
+pub mod parallel_trainer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "parallel-trainer",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "sluice:plugin/types": super::validator::sluice::plugin::types,
+            "sluice:plugin/host": super::validator::sluice::plugin::host,
+            "sluice:plugin/parallel": super::validator::sluice::plugin::parallel,
+        },
+    });
+}
+
 pub mod explainer {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -77,6 +94,7 @@ pub mod explainer {
     });
 }
 
+pub use parallel_trainer::sluice::plugin::rows as rows_iface;
 pub use validator::sluice::plugin::host as host_iface;
 pub use validator::sluice::plugin::model as model_iface;
 pub use validator::sluice::plugin::parallel as parallel_iface;

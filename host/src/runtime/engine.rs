@@ -103,6 +103,8 @@ pub(super) fn build_linker(engine: &Engine) -> Result<Linker<StepState>, Runtime
         .map_err(link)?;
     bindings::parallel_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
         .map_err(link)?;
+    bindings::rows_iface::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |s| s)
+        .map_err(link)?;
     Ok(linker)
 }
 

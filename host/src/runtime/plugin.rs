@@ -144,6 +144,14 @@ impl Plugin {
         format!("{}@{}", self.info.name, self.info.version)
     }
 
+    /// Whether it imports the contract's `rows` interface, and so is passed
+    /// `train`'s table without its rows (see [`super::view::RowSource`]).
+    pub fn reads_rows(&self) -> bool {
+        self.imports
+            .iter()
+            .any(|name| unversioned(name) == "sluice:plugin/rows")
+    }
+
     /// Whether the plugin is a trainer that exports `holding` (so an
     /// explainer's `predict-replacing` sends it only the new columns).
     pub fn exports_holding(&self) -> bool {
@@ -228,6 +236,7 @@ pub(crate) fn forbidden_imports(imports: &[String], world: Option<World>) -> Vec
                 || base == "sluice:plugin/types"
                 || base == "sluice:plugin/host"
                 || base == "sluice:plugin/parallel"
+                || (base == "sluice:plugin/rows" && world.is_none_or(|w| w == World::Trainer))
                 || (base == "sluice:plugin/model" && world.is_none_or(World::imports_model));
             !allowed
         })
@@ -300,6 +309,10 @@ mod tests {
             forbidden_imports(&imports, Some(World::Transform)),
             vec!["wasi:sockets/tcp@0.2.3", "sluice:plugin/model@0.1.0"]
         );
+        // `rows` is the trainers' only.
+        let rows = vec!["sluice:plugin/rows@0.1.0".to_string()];
+        assert!(forbidden_imports(&rows, Some(World::Trainer)).is_empty());
+        assert_eq!(forbidden_imports(&rows, Some(World::Explainer)), rows);
     }
 
     #[test]

@@ -341,6 +341,9 @@ pub struct StepState {
     pub max_model_calls: u64,
     /// The `parallel` import's workers (none in a worker itself).
     pub parallel: Option<super::parallel::Parallel>,
+    /// The call's table when it was passed without its rows, for the
+    /// `rows` import to read (see [`super::view::RowSource`]).
+    pub rows: Option<std::sync::Arc<dyn super::view::RowSource>>,
 }
 
 impl StepState {
@@ -395,6 +398,7 @@ impl StepState {
             model_calls: 0,
             max_model_calls: limits.model_calls,
             parallel: None,
+            rows: None,
         })
     }
 }
@@ -540,3 +544,25 @@ impl StepState {
 }
 
 impl types::Host for StepState {}
+
+impl super::bindings::rows_iface::Host for StepState {
+    async fn streamed(&mut self) -> wasmtime::Result<Option<u64>> {
+        Ok(self.rows.as_deref().map(super::view::rows_of))
+    }
+
+    async fn read(
+        &mut self,
+        start: u64,
+        len: u32,
+    ) -> wasmtime::Result<(types::Table, Option<types::Column>)> {
+        Ok(match self.rows.as_deref() {
+            Some(source) => super::view::read_rows(source, start, len),
+            None => (
+                types::Table {
+                    columns: Vec::new(),
+                },
+                None,
+            ),
+        })
+    }
+}

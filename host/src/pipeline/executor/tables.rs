@@ -145,6 +145,16 @@ pub(super) enum LoweredInput {
     },
 }
 
+impl crate::runtime::view::RowSource for LoweredInput {
+    fn features(&self) -> TableView<'_> {
+        LoweredInput::features(self)
+    }
+
+    fn target(&self) -> Option<ColumnView<'_>> {
+        self.label()
+    }
+}
+
 impl LoweredInput {
     pub(super) fn features(&self) -> TableView<'_> {
         match self {

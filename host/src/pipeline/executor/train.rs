@@ -42,7 +42,7 @@ impl RunCtx<'_> {
                     .await,
             );
         }
-        let train = self.lowered_input(&input.train, target.as_deref()).await?;
+        let train = Arc::new(self.lowered_input(&input.train, target.as_deref()).await?);
         train
             .label()
             .ok_or("the input has no target column")
@@ -54,9 +54,9 @@ impl RunCtx<'_> {
                 params,
                 &mut made.log,
                 move |rt, p, ctx, params| async move {
-                    let label = train.label().expect("checked above");
-                    rt.train_view(&p, &ctx, &train.features(), &label, &params)
-                        .await
+                    // A plugin that imports `rows` reads the table a block
+                    // at a time; any other gets it whole.
+                    rt.train_rows(&p, &ctx, train, &params).await
                 },
             )
             .await

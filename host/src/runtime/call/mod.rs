@@ -33,7 +33,7 @@ use super::output::StepValue;
 use super::parallel::Parallel;
 use super::plugin::{Plugin, World, WorldPre};
 use super::sandbox::{MemoryLimitExceeded, ModelCallLimitExceeded, StepState};
-use super::view::{ColumnView, TableView};
+use super::view::{ColumnView, RowSource, TableView};
 use super::{Runtime, StepContext, StepOutput};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -399,6 +399,39 @@ impl Runtime {
             .call_predict(store, model, features))
     }
 
+    /// [`train_view`](Self::train_view) of `source`'s table and target;
+    /// to a plugin that imports the contract's `rows` interface, passed
+    /// without their rows, which it reads a block at a time (the table is
+    /// never copied into its memory whole).
+    pub async fn train_rows(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        source: Arc<dyn RowSource>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Trained>, StepFailure> {
+        let features = source.features();
+        let target = source.target().ok_or_else(|| {
+            failure(
+                plugin,
+                ctx,
+                StepFailureKind::Trap {
+                    message: "train needs a target column".into(),
+                },
+                String::new(),
+            )
+        })?;
+        if !plugin.reads_rows() {
+            return self
+                .train_view(plugin, ctx, &features, &target, params)
+                .await;
+        }
+        let args = (&features.without_rows(), &target.rows(0..0), params);
+        let rows = Some(source.clone());
+        self.export_call_reading(plugin, ctx, World::Trainer, "train", args, rows)
+            .await
+    }
+
     /// [`train`](Self::train) of a table lowered from where its values
     /// already are (see [`view`](super::view)) instead of from an owned
     /// copy of them.
@@ -504,7 +537,27 @@ impl Runtime {
         A: ComponentNamedList + Lower + Send + Sync,
         R: StepValue + Lift + Send + Sync + 'static,
     {
+        self.export_call_reading(plugin, ctx, world, name, args, None)
+            .await
+    }
+
+    /// [`export_call`](Self::export_call) whose table was passed without
+    /// its rows: the plugin's `rows` import reads them from `rows`.
+    async fn export_call_reading<A, R>(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        world: World,
+        name: &str,
+        args: A,
+        rows: Option<Arc<dyn RowSource>>,
+    ) -> Result<StepOutput<R>, StepFailure>
+    where
+        A: ComponentNamedList + Lower + Send + Sync,
+        R: StepValue + Lift + Send + Sync + 'static,
+    {
         let mut call = self.begin(plugin, ctx)?;
+        call.store.data_mut().rows = rows;
         let store = &mut call.store;
         let pre = match (call.pre, world) {
             (WorldPre::Validator(p), World::Validator) => Some(p.instance_pre()),
