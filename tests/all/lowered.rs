@@ -8,7 +8,7 @@ use crate::hostile_corpus::cancer;
 use crate::model_session::{bound, trained};
 use crate::support::*;
 use sluice::data;
-use sluice::runtime::view::{ColumnView, TableView};
+use sluice::runtime::view::{ColumnView, RowSource, TableView};
 use sluice::runtime::{Plugin, StepContext, StepFailure, StepLimits, StepOutput};
 use sluice::wit;
 use std::sync::Arc;
@@ -76,6 +76,97 @@ fn a_batch_lowered_from_its_own_buffers_trains_and_predicts_as_its_copy() {
         let of_copy = train_view(&trainer, &TableView::from(table), &ColumnView::from(target));
         assert_eq!(of_copy.unwrap().value.model, copied.model, "{name}");
     }
+}
+
+/// A table and its target, for `train_rows` to read from.
+struct Rows(wit::Table, wit::Column);
+
+impl RowSource for Rows {
+    fn features(&self) -> TableView<'_> {
+        TableView::from(&self.0)
+    }
+
+    fn target(&self) -> Option<ColumnView<'_>> {
+        Some(ColumnView::from(&self.1))
+    }
+}
+
+/// `rows` rows of `columns` f64 features (and an i64 one) and a target:
+/// 8 x (columns + 2) bytes a row.
+fn wide_table(rows: usize, columns: usize) -> (wit::Table, wit::Column) {
+    let wave = |k: f64| (0..rows).map(move |i| (i as f64 * k).sin() * 3.0 + k);
+    let mut table: Vec<wit::Column> = (0..columns)
+        .map(|j| wit::Column {
+            name: format!("x{j}"),
+            values: wit::Values::F64s(wave(0.1 + j as f64 * 0.37).collect()),
+            valid: None,
+        })
+        .collect();
+    table.push(wit::Column {
+        name: "k".into(),
+        values: wit::Values::I64s((0..rows as i64).map(|i| i % 17).collect()),
+        valid: None,
+    });
+    let target = wit::Column {
+        name: "y".into(),
+        values: wit::Values::F64s(wave(0.71).collect()),
+        valid: None,
+    };
+    (wit::Table { columns: table }, target)
+}
+
+#[test]
+fn a_trainer_that_reads_rows_gets_its_table_a_block_at_a_time() {
+    let rt = shared_runtime();
+    let linear = rt.load(&plugin("linear")).unwrap();
+    assert!(linear.reads_rows(), "{:?}", linear.imports);
+    assert!(!rt.load(&plugin("logreg")).unwrap().reads_rows());
+    // 12 MB of rows: more than the 6 MiB the calls may use, so only a
+    // table read a block at a time fits.
+    let (table, target) = wide_table(150_000, 8);
+    let limits = StepLimits {
+        memory_mib: 6,
+        ..StepLimits::default()
+    };
+    let ctx = StepContext::new("train", limits, 3);
+    let source = Arc::new(Rows(table.clone(), target.clone()));
+    let read = block_on(rt.train_rows(&linear, &ctx, source, &[]))
+        .unwrap()
+        .value;
+    let whole = block_on(rt.train(&linear, &ctx, &table, &target, &[])).unwrap_err();
+    assert!(whole.to_string().contains("memory"), "{whole}");
+    // The same model and metrics as the table passed whole (with room).
+    let roomy = StepContext::new("train", StepLimits::default(), 3);
+    let whole = block_on(rt.train(&linear, &roomy, &table, &target, &[]))
+        .unwrap()
+        .value;
+    assert_eq!(read.model, whole.model, "model bytes");
+    assert_eq!(
+        format!("{:?}", read.metrics),
+        format!("{:?}", whole.metrics)
+    );
+    // An error names the same column and row: a non-finite value in the
+    // third read of the table.
+    let (mut table, target) = wide_table(20_000, 3);
+    if let wit::Values::F64s(v) = &mut table.columns[1].values {
+        v[9_000] = f64::NAN;
+    }
+    let source = Arc::new(Rows(table.clone(), target.clone()));
+    let read = block_on(rt.train_rows(&linear, &roomy, source, &[])).unwrap_err();
+    let whole = block_on(rt.train(&linear, &roomy, &table, &target, &[])).unwrap_err();
+    assert!(
+        read.to_string()
+            .contains("'x1' has a non-finite value (NaN) at row 9000"),
+        "{read}"
+    );
+    assert_eq!(read.to_string(), whole.to_string());
+    // A trainer that does not import `rows` gets the table whole.
+    let logreg = rt.load(&plugin("logreg")).unwrap();
+    let (table, target) = cancer();
+    let source = Arc::new(Rows(table.clone(), target.clone()));
+    let read = block_on(rt.train_rows(&logreg, &roomy, source, &[])).unwrap();
+    let whole = block_on(rt.train(&logreg, &roomy, table, target, &[])).unwrap();
+    assert_eq!(read.value.model, whole.value.model);
 }
 
 #[test]

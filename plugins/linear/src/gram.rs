@@ -15,7 +15,7 @@
 //! order of the column's spread, not of its offset), as centring does.
 
 /// Rows per block: 32 columns x 256 rows x 8 bytes = 64 KiB.
-const BLOCK: usize = 256;
+pub const BLOCK: usize = 256;
 /// A tile: products of this many columns with [`TILE_B`] others.
 const TILE_A: usize = 4;
 const TILE_B: usize = 2;
@@ -78,54 +78,95 @@ pub struct Products {
 /// The sums and products of `S[j] = columns[j] - shifts[j]`; every column
 /// as long as the first.
 pub fn shifted_products(columns: &[&[f64]], shifts: &[f64]) -> Products {
-    let m = columns.len();
-    let n = columns.first().map_or(0, |c| c.len());
-    // The columns, then the column of ones, padded with zeros to whole
-    // tiles: the padding adds nothing.
-    let ones = m;
-    let padded = (m + 1).next_multiple_of(TILE_A);
-    let mut buf = vec![0.0; padded * BLOCK];
-    let mut total = vec![0.0; padded * padded];
-    for start in (0..n).step_by(BLOCK) {
-        let len = (n - start).min(BLOCK);
-        let even = len.next_multiple_of(2);
-        for (j, (column, &shift)) in columns.iter().zip(shifts).enumerate() {
-            let row = &mut buf[j * BLOCK..j * BLOCK + even];
-            for (b, &x) in row.iter_mut().zip(&column[start..start + len]) {
-                *b = x - shift;
-            }
-            row[len..].fill(0.0);
+    let mut sums = ShiftedProducts::new(shifts.to_vec());
+    sums.add(columns);
+    sums.finish()
+}
+
+/// [`shifted_products`] of a table given a block of rows at a time: the
+/// same bits, so long as every block but the last has a multiple of
+/// [`BLOCK`] rows (the sums are added up in the same row blocks, in the
+/// same order).
+pub struct ShiftedProducts {
+    shifts: Vec<f64>,
+    padded: usize,
+    buf: Vec<f64>,
+    total: Vec<f64>,
+}
+
+impl ShiftedProducts {
+    /// Nothing added yet, for `shifts.len()` columns shifted by `shifts`.
+    pub fn new(shifts: Vec<f64>) -> Self {
+        // The columns, then the column of ones, padded with zeros to whole
+        // tiles: the padding adds nothing.
+        let padded = (shifts.len() + 1).next_multiple_of(TILE_A);
+        ShiftedProducts {
+            shifts,
+            padded,
+            buf: vec![0.0; padded * BLOCK],
+            total: vec![0.0; padded * padded],
         }
-        let row = &mut buf[ones * BLOCK..ones * BLOCK + even];
-        row[..len].fill(1.0);
-        row[len..].fill(0.0);
-        let col = |j: usize| &buf[j * BLOCK..j * BLOCK + even];
-        for jt in (0..padded).step_by(TILE_A) {
-            // The tiles that hold a pair (j, k <= j) of columns jt..jt + 4.
-            for kt in (0..jt + TILE_A).step_by(TILE_B) {
-                let sums = tile(
-                    std::array::from_fn(|t| col(jt + t)),
-                    std::array::from_fn(|u| col(kt + u)),
-                    even,
-                );
-                for (t, row) in sums.iter().enumerate() {
-                    for (u, &s) in row.iter().enumerate() {
-                        total[(jt + t) * padded + kt + u] += s;
+    }
+
+    /// Adds the rows of `columns` (as many as there are shifts, every one
+    /// as long as the first).
+    pub fn add(&mut self, columns: &[&[f64]]) {
+        let ShiftedProducts {
+            shifts,
+            padded,
+            buf,
+            total,
+        } = self;
+        let padded = *padded;
+        let ones = shifts.len();
+        let n = columns.first().map_or(0, |c| c.len());
+        for start in (0..n).step_by(BLOCK) {
+            let len = (n - start).min(BLOCK);
+            let even = len.next_multiple_of(2);
+            for (j, (column, &shift)) in columns.iter().zip(shifts.iter()).enumerate() {
+                let row = &mut buf[j * BLOCK..j * BLOCK + even];
+                for (b, &x) in row.iter_mut().zip(&column[start..start + len]) {
+                    *b = x - shift;
+                }
+                row[len..].fill(0.0);
+            }
+            let row = &mut buf[ones * BLOCK..ones * BLOCK + even];
+            row[..len].fill(1.0);
+            row[len..].fill(0.0);
+            let col = |j: usize| &buf[j * BLOCK..j * BLOCK + even];
+            for jt in (0..padded).step_by(TILE_A) {
+                // The tiles that hold a pair (j, k <= j) of columns jt..jt + 4.
+                for kt in (0..jt + TILE_A).step_by(TILE_B) {
+                    let sums = tile(
+                        std::array::from_fn(|t| col(jt + t)),
+                        std::array::from_fn(|u| col(kt + u)),
+                        even,
+                    );
+                    for (t, row) in sums.iter().enumerate() {
+                        for (u, &s) in row.iter().enumerate() {
+                            total[(jt + t) * padded + kt + u] += s;
+                        }
                     }
                 }
             }
         }
     }
-    let mut products = vec![0.0; m * m];
-    for j in 0..m {
-        for k in 0..=j {
-            let v = total[j * padded + k];
-            products[j * m + k] = v;
-            products[k * m + j] = v;
+
+    /// The sums and products of every row added.
+    pub fn finish(self) -> Products {
+        let m = self.shifts.len();
+        let (padded, total) = (self.padded, self.total);
+        let mut products = vec![0.0; m * m];
+        for j in 0..m {
+            for k in 0..=j {
+                let v = total[j * padded + k];
+                products[j * m + k] = v;
+                products[k * m + j] = v;
+            }
         }
+        let sums = (0..m).map(|j| total[m * padded + j]).collect();
+        Products { sums, products }
     }
-    let sums = (0..m).map(|j| total[ones * padded + j]).collect();
-    Products { sums, products }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@
 
 mod gram;
 mod state;
+mod streamed;
 #[cfg(test)]
 mod tests;
 
@@ -116,20 +117,43 @@ pub fn fit(
     check: impl FnOnce() -> Result<(), StepError>,
 ) -> Result<LinearFit, StepError> {
     let n = y.len();
-    let d = columns.len();
     if n == 0 {
-        return Err(StepError::invalid_input("linear needs at least one row"));
+        return Err(no_rows());
     }
     // One pass over [X | y]: its sums and products, shifted by the first
     // row when centring (see `gram`), as they are otherwise.
     let mut all = columns.to_vec();
     all.push(y);
-    let shifts: Vec<f64> = if opts.fit_intercept {
+    let shifts = shifts(&all, opts);
+    let products = gram::shifted_products(&all, &shifts);
+    solve(products, &shifts, n, opts, check)
+}
+
+fn no_rows() -> StepError {
+    StepError::invalid_input("linear needs at least one row")
+}
+
+/// What the columns `[X | y]` are shifted by in the Gram's pass: their
+/// first row when centring, else nothing.
+fn shifts(all: &[&[f64]], opts: &FitOptions) -> Vec<f64> {
+    if opts.fit_intercept {
         all.iter().map(|c| c[0]).collect()
     } else {
-        vec![0.0; d + 1]
-    };
-    let gram::Products { sums, products } = gram::shifted_products(&all, &shifts);
+        vec![0.0; all.len()]
+    }
+}
+
+/// The fit from the sums and products of the `n` rows of `[X | y]`
+/// shifted by `shifts` (see [`fit`]).
+fn solve(
+    products: gram::Products,
+    shifts: &[f64],
+    n: usize,
+    opts: &FitOptions,
+    check: impl FnOnce() -> Result<(), StepError>,
+) -> Result<LinearFit, StepError> {
+    let gram::Products { sums, products } = products;
+    let d = sums.len() - 1;
     if sums.iter().any(|s| !s.is_finite()) {
         check()?;
     }
@@ -184,10 +208,22 @@ pub fn fit(
 /// squared error is added in row order: the same bits as predicting every
 /// row first, without a vector of them.
 pub fn fit_metrics(columns: &[&[f64]], coef: &[f64], intercept: f64, truth: &[f64]) -> (f64, f64) {
-    const BLOCK: usize = 512;
-    let n = truth.len().max(1) as f64;
-    let mut z = [0.0; BLOCK];
     let mut ss_res = 0.0;
+    add_squared_errors(columns, coef, intercept, truth, &mut ss_res);
+    metrics(ss_res, truth)
+}
+
+/// Adds the squared error of each row of `columns` against `truth` to
+/// `ss_res`, in row order (see [`fit_metrics`]).
+fn add_squared_errors(
+    columns: &[&[f64]],
+    coef: &[f64],
+    intercept: f64,
+    truth: &[f64],
+    ss_res: &mut f64,
+) {
+    const BLOCK: usize = 512;
+    let mut z = [0.0; BLOCK];
     for start in (0..truth.len()).step_by(BLOCK) {
         let t = &truth[start..truth.len().min(start + BLOCK)];
         let z = &mut z[..t.len()];
@@ -198,9 +234,14 @@ pub fn fit_metrics(columns: &[&[f64]], coef: &[f64], intercept: f64, truth: &[f6
             }
         }
         for (t, p) in t.iter().zip(z.iter()) {
-            ss_res += (t - p) * (t - p);
+            *ss_res += (t - p) * (t - p);
         }
     }
+}
+
+/// The RMSE and R^2 of a sum of squared errors `ss_res` over `truth`.
+fn metrics(ss_res: f64, truth: &[f64]) -> (f64, f64) {
+    let n = truth.len().max(1) as f64;
     let mean = truth.iter().sum::<f64>() / n;
     let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
     let r2 = if ss_tot == 0.0 {
@@ -219,12 +260,31 @@ pub struct TrainReport {
     pub train_r2: f64,
 }
 
+impl TrainReport {
+    /// The model of `fit` on the columns of `features`, with its
+    /// `(rmse, r2)` on the train rows.
+    fn new(features: &Table, fit: LinearFit, (train_rmse, train_r2): (f64, f64)) -> Self {
+        TrainReport {
+            model: LinearModel {
+                features: features.names().iter().map(|s| s.to_string()).collect(),
+                coef: fit.coef,
+                intercept: fit.intercept,
+            },
+            train_rmse,
+            train_r2,
+        }
+    }
+}
+
 /// Trains on `features` (every column is a feature) and `target`.
 pub fn train(
     features: &Table,
     target: &Column,
     opts: &FitOptions,
 ) -> Result<TrainReport, StepError> {
+    if let Some(rows) = sluice_sdk::rows::streamed() {
+        return streamed::train(features, target, rows, opts);
+    }
     let y = numeric_values_ref(target, "linear")?;
     let columns = features
         .columns()
@@ -242,16 +302,8 @@ pub fn train(
         Ok(())
     };
     let fit = fit(&refs, &y, opts, check)?;
-    let (train_rmse, train_r2) = fit_metrics(&refs, &fit.coef, fit.intercept, &y);
-    Ok(TrainReport {
-        model: LinearModel {
-            features: features.names().iter().map(|s| s.to_string()).collect(),
-            coef: fit.coef,
-            intercept: fit.intercept,
-        },
-        train_rmse,
-        train_r2,
-    })
+    let metrics = fit_metrics(&refs, &fit.coef, fit.intercept, &y);
+    Ok(TrainReport::new(features, fit, metrics))
 }
 
 /// Reads and checks the params.

@@ -249,3 +249,81 @@ fn fit_metrics_are_those_of_the_predictions_bit_for_bit() {
     assert_eq!(fit_metrics(&refs, &[0.0; 3], 0.5, &constant), (0.0, 1.0));
     assert_eq!(fit_metrics(&refs, &[0.0; 3], 0.25, &constant), (0.25, 0.0));
 }
+
+/// `train` of `features` and `target` passed whole, and read a block at a
+/// time (the host's `rows` interface, emulated natively).
+fn whole_and_streamed(
+    features: &Table,
+    target: &Column,
+    opts: &FitOptions,
+) -> (
+    Result<TrainReport, StepError>,
+    Result<TrainReport, StepError>,
+) {
+    let whole = train(features, target, opts);
+    sluice_sdk::rows::set_native_rows(features.clone(), Some(target.clone()));
+    let mut empty = Table::new();
+    for column in features.columns() {
+        empty.push(column.rows(0..0));
+    }
+    let streamed = train(&empty, &target.rows(0..0), opts);
+    sluice_sdk::rows::clear_native_rows();
+    (whole, streamed)
+}
+
+#[test]
+fn a_table_read_a_block_at_a_time_trains_the_same_model_and_errors() {
+    // Several reads of 4,096 rows, the last one partial.
+    let rows = 10_000;
+    let wave = |k: f64| (0..rows).map(move |i| (i as f64 * k).sin() * 3.0 + k);
+    let features = Table::new()
+        .with(Column::f64("a", wave(0.37).collect()))
+        .with(Column::i64("b", (0..rows as i64).map(|i| i % 17).collect()))
+        .with(Column::f64("c", wave(2.9).collect()));
+    let target = Column::f64("y", wave(0.71).collect());
+    for opts in [
+        FitOptions::default(),
+        FitOptions {
+            alpha: 1.0,
+            fit_intercept: false,
+        },
+    ] {
+        let (whole, streamed) = whole_and_streamed(&features, &target, &opts);
+        let (whole, streamed) = (whole.unwrap(), streamed.unwrap());
+        assert_eq!(streamed.model.to_bytes(), whole.model.to_bytes());
+        assert_eq!(streamed.train_rmse.to_bits(), whole.train_rmse.to_bits());
+        assert_eq!(streamed.train_r2.to_bits(), whole.train_r2.to_bits());
+    }
+    // The same error, naming the same column and row, whatever block
+    // holds the bad value: nulls of an earlier column in a later block;
+    // a column of another kind after a column with nulls; non-finite
+    // values of two columns in two blocks; no rows.
+    let opts = FitOptions::default();
+    let mut nulls_late = features.clone();
+    nulls_late.set(Column::f64("a", wave(0.37).collect()).with_nulls(&[9_000, 9_001]));
+    let mut nulls_and_text = nulls_late.clone();
+    nulls_and_text.set(Column::strings("c", vec!["x"; rows]));
+    let mut non_finite = features.clone();
+    let mut c: Vec<f64> = wave(2.9).collect();
+    c[100] = f64::INFINITY;
+    non_finite.set(Column::f64("c", c));
+    let mut a: Vec<f64> = wave(0.37).collect();
+    a[8_200] = f64::NAN;
+    non_finite.set(Column::f64("a", a));
+    for (case, table) in [
+        ("nulls in a late block", nulls_late),
+        ("nulls, then text", nulls_and_text),
+        ("non-finite", non_finite),
+    ] {
+        let (whole, streamed) = whole_and_streamed(&table, &target, &opts);
+        let (whole, streamed) = (whole.unwrap_err(), streamed.unwrap_err());
+        assert_eq!(streamed.message, whole.message, "{case}");
+        assert_eq!(streamed.kind, whole.kind, "{case}");
+    }
+    let mut no_rows = Table::new();
+    for column in features.columns() {
+        no_rows.push(column.rows(0..0));
+    }
+    let (whole, streamed) = whole_and_streamed(&no_rows, &target.rows(0..0), &opts);
+    assert_eq!(streamed.unwrap_err().message, whole.unwrap_err().message);
+}
