@@ -403,6 +403,11 @@ impl Runtime {
     /// to a plugin that imports the contract's `rows` interface, passed
     /// without their rows, which it reads a block at a time (the table is
     /// never copied into its memory whole).
+    ///
+    /// # Panics
+    ///
+    /// When `source` has no target column: the caller checks that the
+    /// step's input has one.
     pub async fn train_rows(
         &self,
         plugin: &Plugin,
@@ -411,16 +416,9 @@ impl Runtime {
         params: &[types::Param],
     ) -> Result<StepOutput<types::Trained>, StepFailure> {
         let features = source.features();
-        let target = source.target().ok_or_else(|| {
-            failure(
-                plugin,
-                ctx,
-                StepFailureKind::Trap {
-                    message: "train needs a target column".into(),
-                },
-                String::new(),
-            )
-        })?;
+        let target = source
+            .target()
+            .expect("train_rows of a table with a target");
         if !plugin.reads_rows() {
             return self
                 .train_view(plugin, ctx, &features, &target, params)
