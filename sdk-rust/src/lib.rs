@@ -339,7 +339,7 @@ macro_rules! export_explainer {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __SluiceExplainerExport = $crate::__private::ExplainerExport<$ty>;
-            $crate::__export_explainer_impl!(
+            $crate::__export_reading_explainer_impl!(
                 __SluiceExplainerExport with_types_in $crate::wit::explainer
             );
         };

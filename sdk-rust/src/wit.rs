@@ -54,9 +54,11 @@ pub mod trainer {
     });
 }
 
+/// The explainer world with the `rows` import (an explainer imports it
+/// only if it calls it).
 pub mod explainer {
     wit_bindgen::generate!({
-        world: "explainer",
+        world: "reading-explainer",
         path: "../wit",
         pub_export_macro: true,
         disable_custom_section_link_helpers: true,
@@ -67,6 +69,7 @@ pub mod explainer {
             "sluice:plugin/host@0.1.0": crate::wit::validator::sluice::plugin::host,
             "sluice:plugin/parallel@0.1.0": crate::wit::validator::sluice::plugin::parallel,
             "sluice:plugin/model@0.1.0": crate::wit::validator::sluice::plugin::model,
+            "sluice:plugin/rows@0.1.0": crate::wit::trainer::sluice::plugin::rows,
         },
     });
 }

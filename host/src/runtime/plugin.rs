@@ -68,6 +68,10 @@ impl World {
     fn imports_model(self) -> bool {
         matches!(self, World::Validator | World::Explainer)
     }
+
+    fn imports_rows(self) -> bool {
+        matches!(self, World::Trainer | World::Explainer)
+    }
 }
 
 impl std::fmt::Display for World {
@@ -145,7 +149,8 @@ impl Plugin {
     }
 
     /// Whether it imports the contract's `rows` interface, and so is passed
-    /// `train`'s table without its rows (see [`super::view::RowSource`]).
+    /// `train`'s or `explain`'s table without its rows (see
+    /// [`super::view::RowSource`]).
     pub fn reads_rows(&self) -> bool {
         self.imports
             .iter()
@@ -236,7 +241,7 @@ pub(crate) fn forbidden_imports(imports: &[String], world: Option<World>) -> Vec
                 || base == "sluice:plugin/types"
                 || base == "sluice:plugin/host"
                 || base == "sluice:plugin/parallel"
-                || (base == "sluice:plugin/rows" && world.is_none_or(|w| w == World::Trainer))
+                || (base == "sluice:plugin/rows" && world.is_none_or(World::imports_rows))
                 || (base == "sluice:plugin/model" && world.is_none_or(World::imports_model));
             !allowed
         })
@@ -309,10 +314,11 @@ mod tests {
             forbidden_imports(&imports, Some(World::Transform)),
             vec!["wasi:sockets/tcp@0.2.3", "sluice:plugin/model@0.1.0"]
         );
-        // `rows` is the trainers' only.
+        // `rows` is the trainers' and the explainers' only.
         let rows = vec!["sluice:plugin/rows@0.1.0".to_string()];
         assert!(forbidden_imports(&rows, Some(World::Trainer)).is_empty());
-        assert_eq!(forbidden_imports(&rows, Some(World::Explainer)), rows);
+        assert!(forbidden_imports(&rows, Some(World::Explainer)).is_empty());
+        assert_eq!(forbidden_imports(&rows, Some(World::Transform)), rows);
     }
 
     #[test]

@@ -16,16 +16,16 @@ impl RunCtx<'_> {
         let StepCall { step, .. } = call;
         let (part, ctx) = self.evaluated_part(call).await?;
         let target = step.target.clone();
-        let input = self.lowered_input(&part, target.as_deref()).await?;
+        let input = std::sync::Arc::new(self.lowered_input(&part, target.as_deref()).await?);
         let explanation = self
             .call(
                 step,
                 &ctx,
                 &mut made.log,
+                // A plugin that imports `rows` reads the rows it needs; any
+                // other gets the table whole.
                 move |rt, p, ctx, params| async move {
-                    let label = input.label();
-                    rt.explain_view(&p, &ctx, &input.features(), label.as_ref(), &params)
-                        .await
+                    rt.explain_rows(&p, &ctx, input, &params).await
                 },
             )
             .await

@@ -505,6 +505,31 @@ impl Runtime {
             .await
     }
 
+    /// [`explain_view`](Self::explain_view) of `source`'s table and
+    /// target; to a plugin that imports the contract's `rows` interface,
+    /// passed without their rows, which it reads as it needs them (see
+    /// [`train_rows`](Self::train_rows)).
+    pub async fn explain_rows(
+        &self,
+        plugin: &Plugin,
+        ctx: &StepContext,
+        source: Arc<dyn RowSource>,
+        params: &[types::Param],
+    ) -> Result<StepOutput<types::Explanation>, StepFailure> {
+        let features = source.features();
+        let target = source.target();
+        if !plugin.reads_rows() {
+            return self
+                .explain_view(plugin, ctx, &features, target.as_ref(), params)
+                .await;
+        }
+        let target = target.map(|t| t.rows(0..0));
+        let args = (&features.without_rows(), target.as_ref(), params);
+        let rows = Some(source.clone());
+        self.export_call_reading(plugin, ctx, World::Explainer, "explain", args, rows)
+            .await
+    }
+
     /// [`explain`](Self::explain) of a table lowered as
     /// [`train_view`](Self::train_view) lowers one.
     pub async fn explain_view(
