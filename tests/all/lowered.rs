@@ -170,6 +170,53 @@ fn a_trainer_that_reads_rows_gets_its_table_a_block_at_a_time() {
 }
 
 #[test]
+fn an_explainer_that_reads_rows_reads_only_those_it_needs() {
+    let rt = shared_runtime();
+    let kshap = rt.load(&plugin("kernel_shap")).unwrap();
+    assert!(kshap.reads_rows(), "{:?}", kshap.imports);
+    assert!(
+        !rt.load(&plugin("permutation_importance"))
+            .unwrap()
+            .reads_rows()
+    );
+    let (table, target) = wide_table(150_000, 8);
+    let linear = Arc::new(rt.load(&plugin("linear")).unwrap());
+    let roomy = StepContext::new("train", StepLimits::default(), 3);
+    let model = block_on(rt.train(&linear, &roomy, &table, &target, &[]))
+        .unwrap()
+        .value
+        .model;
+    let model = Arc::new(model);
+    let integer = |name: &str, v: i64| wit::Param {
+        name: name.into(),
+        value: wit::ParamValue::Integer(v),
+    };
+    let params = [
+        integer("row", 123_456),
+        integer("background", 20),
+        integer("nsamples", 50),
+    ];
+    // 12 MB of rows, and 6 MiB for the explainer: only the rows it reads
+    // (its background sample and the row) fit.
+    let mut small = bound("explain", &linear, &model, StepLimits::default(), None);
+    small.limits = StepLimits {
+        memory_mib: 6,
+        ..StepLimits::default()
+    };
+    let source = Arc::new(Rows(table.clone(), target.clone()));
+    let read = block_on(rt.explain_rows(&kshap, &small, source, &params))
+        .unwrap()
+        .value;
+    let whole = block_on(rt.explain(&kshap, &small, &table, Some(&target), &params)).unwrap_err();
+    assert!(whole.to_string().contains("memory"), "{whole}");
+    let ctx = bound("explain", &linear, &model, StepLimits::default(), None);
+    let whole = block_on(rt.explain(&kshap, &ctx, &table, Some(&target), &params))
+        .unwrap()
+        .value;
+    assert_eq!(format!("{read:?}"), format!("{whole:?}"));
+}
+
+#[test]
 fn a_view_of_a_plugin_of_another_world_is_refused_by_name() {
     let transform = shared_runtime().load(&plugin("standardize")).unwrap();
     let (table, target) = cancer();

@@ -119,8 +119,34 @@ pub fn kernel_shap(
     settings: &Settings,
     predict: impl Fn(&Table) -> Result<Table, StepError>,
 ) -> Result<Explanation, StepError> {
-    let n = features.num_rows();
-    if features.num_columns() == 0 || n == 0 {
+    let read = |rows: &[usize]| {
+        let mut picked = Table::new();
+        for column in features.columns() {
+            picked.push(gather(column, rows));
+        }
+        Ok(picked)
+    };
+    kernel_shap_of(
+        features.num_columns(),
+        features.num_rows(),
+        settings,
+        read,
+        predict,
+    )
+}
+
+/// [`kernel_shap`] of a table of `columns` columns and `n` rows, of which
+/// it reads only the rows it needs, through `read`: the background sample
+/// and the row explained, in that order (a table of those rows). The
+/// explanation is the same bits as of the whole table.
+pub fn kernel_shap_of(
+    columns: usize,
+    n: usize,
+    settings: &Settings,
+    read: impl FnOnce(&[usize]) -> Result<Table, StepError>,
+    predict: impl Fn(&Table) -> Result<Table, StepError>,
+) -> Result<Explanation, StepError> {
+    if columns == 0 || n == 0 {
         return Err(StepError::invalid_input(
             "kernel-shap needs a non-empty table",
         ));
@@ -132,14 +158,29 @@ pub fn kernel_shap(
         )));
     }
     let mut rng = SplitMix64::new(settings.seed);
-    let background: Vec<usize> = if n <= settings.background {
+    let sample: Vec<usize> = if n <= settings.background {
         (0..n).collect()
     } else {
         let mut s = rng.sample(n, settings.background);
         s.sort_unstable();
         s
     };
-    let x = settings.row;
+    // From here on the rows are those read: the background's, then the
+    // row's.
+    let mut wanted = sample.clone();
+    wanted.push(settings.row);
+    let features = read(&wanted)?;
+    if features.num_columns() != columns || features.num_rows() != wanted.len() {
+        return Err(StepError::internal(format!(
+            "read {} rows of {} columns, not {} of {columns}",
+            features.num_rows(),
+            features.num_columns(),
+            wanted.len()
+        )));
+    }
+    let background: Vec<usize> = (0..sample.len()).collect();
+    let features = &features;
+    let x = sample.len();
     let varying: Vec<usize> = (0..features.num_columns())
         .filter(|&j| {
             let c = &features.columns[j];
@@ -230,6 +271,79 @@ pub fn kernel_shap(
     Ok(explanation)
 }
 
+/// The rows `rows` of the call's table, read one at a time through
+/// [`sluice_sdk::rows`], stacked in that order.
+fn read_rows(rows: &[usize]) -> Result<Table, StepError> {
+    let mut blocks = Vec::with_capacity(rows.len());
+    for &row in rows {
+        let (block, _) = sluice_sdk::rows::read(row as u64, 1)?;
+        if block.num_rows() != 1 {
+            return Err(StepError::internal(format!(
+                "the host read {} rows at row {row}, not 1",
+                block.num_rows()
+            )));
+        }
+        blocks.push(block);
+    }
+    Ok(stack(blocks))
+}
+
+/// The rows of `blocks` (tables of the same columns), one after another.
+pub fn stack(blocks: Vec<Table>) -> Table {
+    let Some(first) = blocks.first() else {
+        return Table::new();
+    };
+    let mut out = Table::new();
+    for (j, head) in first.columns().iter().enumerate() {
+        let parts: Vec<&Column> = blocks.iter().map(|b| &b.columns()[j]).collect();
+        let values = match &head.values {
+            Values::F64(_) => Values::F64(
+                parts
+                    .iter()
+                    .flat_map(|c| c.f64_values().unwrap_or(&[]))
+                    .copied()
+                    .collect(),
+            ),
+            Values::I64(_) => Values::I64(
+                parts
+                    .iter()
+                    .flat_map(|c| c.i64_values().unwrap_or(&[]))
+                    .copied()
+                    .collect(),
+            ),
+            Values::Bool(_) => Values::Bool(
+                parts
+                    .iter()
+                    .flat_map(|c| c.bool_values().unwrap_or(&[]))
+                    .copied()
+                    .collect(),
+            ),
+            Values::Str(_) => Values::Str(
+                parts
+                    .iter()
+                    .flat_map(|c| c.str_values().unwrap_or(&[]))
+                    .cloned()
+                    .collect(),
+            ),
+        };
+        let valid = parts.iter().any(|c| c.valid.is_some()).then(|| {
+            parts
+                .iter()
+                .flat_map(|c| match &c.valid {
+                    Some(m) => m.clone(),
+                    None => vec![true; c.len()],
+                })
+                .collect()
+        });
+        out.push(Column {
+            name: head.name.clone(),
+            values,
+            valid,
+        });
+    }
+    out
+}
+
 pub struct KernelShap;
 
 impl Explainer for KernelShap {
@@ -292,7 +406,17 @@ impl Explainer for KernelShap {
             seed: params.integer("seed")? as u64,
             output: params.text("output")?.to_string(),
         };
-        let explanation = kernel_shap(&features, &settings, model::predict)?;
+        let explanation = match sluice_sdk::rows::streamed() {
+            // Passed without its rows: read only those it needs.
+            Some(n) => kernel_shap_of(
+                features.num_columns(),
+                usize::try_from(n).unwrap_or(usize::MAX),
+                &settings,
+                read_rows,
+                model::predict,
+            )?,
+            None => kernel_shap(&features, &settings, model::predict)?,
+        };
         log::info(format!(
             "kernel-shap: row {}, {} coalitions",
             settings.row,

@@ -238,3 +238,50 @@ fn bad_params_and_outputs() {
     let err = KernelShap::explain(t, None, params(&[])).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Internal);
 }
+
+#[test]
+fn a_table_passed_without_its_rows_is_read_where_needed_to_the_same_bits() {
+    let (t, names) = table(6, 300);
+    testing::install_model(linear(names, vec![1.0, -2.0, 0.5, 3.0, 0.0, 1.5], 0.25));
+    let mut empty = Table::new();
+    for column in t.columns() {
+        empty.push(column.rows(0..0));
+    }
+    for (row, background) in [(0, 50), (299, 20), (7, 400)] {
+        let p = || {
+            params(&[
+                ("row", int(row)),
+                ("background", int(background)),
+                ("nsamples", int(100)),
+                ("seed", int(3)),
+            ])
+        };
+        let whole = KernelShap::explain(t.clone(), None, p()).unwrap();
+        sluice_sdk::rows::set_native_rows(t.clone(), None);
+        let read = KernelShap::explain(empty.clone(), None, p());
+        sluice_sdk::rows::clear_native_rows();
+        assert_eq!(read.unwrap(), whole, "row {row}, background {background}");
+    }
+    // The same error past the last row.
+    sluice_sdk::rows::set_native_rows(t.clone(), None);
+    let read = KernelShap::explain(empty, None, params(&[("row", int(300))])).unwrap_err();
+    sluice_sdk::rows::clear_native_rows();
+    let whole = KernelShap::explain(t, None, params(&[("row", int(300))])).unwrap_err();
+    assert_eq!(read.message, whole.message);
+}
+
+#[test]
+fn stacked_blocks_keep_kinds_and_masks() {
+    let a = Table::new()
+        .with(Column::f64("x", vec![1.0]))
+        .with(Column::strings("s", vec!["a"]));
+    let b = Table::new()
+        .with(Column::f64("x", vec![2.0]))
+        .with(Column::strings("s", vec!["b"]).with_nulls(&[0]));
+    let stacked = stack(vec![a, b]);
+    assert_eq!(stacked.column("x").unwrap().as_f64().unwrap(), &[1.0, 2.0]);
+    let s = stacked.column("s").unwrap();
+    assert_eq!(s.valid(), Some(&[true, false][..]));
+    assert_eq!(s.value_text(0).as_deref(), Some("a"));
+    assert_eq!(stack(Vec::new()).num_columns(), 0);
+}
