@@ -160,20 +160,22 @@ pub mod parallel {
     }
 }
 
-/// A `train` call's table read a block of rows at a time.
+/// A `train` or `explain` call's table read a block of rows at a time.
 ///
-/// To a trainer that calls [`rows::read`](rows::read), the host may pass
-/// `train`'s features and target without their rows: every column with
-/// its name and kind, and no values. [`streamed`](rows::streamed) then says how many rows
-/// there are, and [`read`](rows::read) gives them a block at a time, so the trainer
-/// fills buffers it reuses instead of holding a copy of the whole table
-/// in its memory (whose first touch, in a fresh sandbox, costs a page
-/// fault per 4 KiB). Any other call, and `train` when the host passes the
-/// table whole, gets [`streamed`](rows::streamed) `None`.
+/// To a trainer or an explainer that calls [`rows::read`](rows::read),
+/// the host may pass `train`'s features and target (or `explain`'s)
+/// without their rows: every column with its name and kind, and no
+/// values. [`streamed`](rows::streamed) then says how many rows there
+/// are, and [`read`](rows::read) gives them a block at a time, so the
+/// plugin fills buffers it reuses, or reads only the rows it needs,
+/// instead of holding a copy of the whole table in its memory (whose
+/// first touch, in a fresh sandbox, costs a page fault per 4 KiB). Any
+/// other call, and a call whose table the host passed whole, gets
+/// [`streamed`](rows::streamed) `None`.
 ///
-/// Outside Wasm (native tests), [`set_native_rows`](rows::set_native_rows) makes the next
-/// [`streamed`](rows::streamed) and [`read`](rows::read) on this thread serve a table, as the host
-/// would.
+/// Outside Wasm (native tests), [`set_native_rows`](rows::set_native_rows)
+/// makes the next [`streamed`](rows::streamed) and [`read`](rows::read)
+/// on this thread serve a table, as the host would.
 pub mod rows {
     use crate::{Column, StepError, Table};
 
@@ -186,8 +188,8 @@ pub mod rows {
             const { std::cell::RefCell::new(None) };
     }
 
-    /// The rows of the `train` call's table when the host passed it
-    /// without them; `None` when the call's tables are whole.
+    /// The rows of the call's table when the host passed it without them;
+    /// `None` when the call's tables are whole.
     pub fn streamed() -> Option<u64> {
         #[cfg(target_arch = "wasm32")]
         return crate::wit::rows::streamed();
