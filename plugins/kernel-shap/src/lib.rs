@@ -296,35 +296,21 @@ pub fn stack(blocks: Vec<Table>) -> Table {
     let mut out = Table::new();
     for (j, head) in first.columns().iter().enumerate() {
         let parts: Vec<&Column> = blocks.iter().map(|b| &b.columns()[j]).collect();
+        fn cat<'a, T: Clone + 'a>(
+            parts: &[&'a Column],
+            values: impl Fn(&'a Column) -> Option<&'a [T]>,
+        ) -> Vec<T> {
+            parts
+                .iter()
+                .flat_map(|c| values(c).unwrap_or(&[]))
+                .cloned()
+                .collect()
+        }
         let values = match &head.values {
-            Values::F64(_) => Values::F64(
-                parts
-                    .iter()
-                    .flat_map(|c| c.f64_values().unwrap_or(&[]))
-                    .copied()
-                    .collect(),
-            ),
-            Values::I64(_) => Values::I64(
-                parts
-                    .iter()
-                    .flat_map(|c| c.i64_values().unwrap_or(&[]))
-                    .copied()
-                    .collect(),
-            ),
-            Values::Bool(_) => Values::Bool(
-                parts
-                    .iter()
-                    .flat_map(|c| c.bool_values().unwrap_or(&[]))
-                    .copied()
-                    .collect(),
-            ),
-            Values::Str(_) => Values::Str(
-                parts
-                    .iter()
-                    .flat_map(|c| c.str_values().unwrap_or(&[]))
-                    .cloned()
-                    .collect(),
-            ),
+            Values::F64(_) => Values::F64(cat(&parts, Column::f64_values)),
+            Values::I64(_) => Values::I64(cat(&parts, Column::i64_values)),
+            Values::Bool(_) => Values::Bool(cat(&parts, Column::bool_values)),
+            Values::Str(_) => Values::Str(cat(&parts, Column::str_values)),
         };
         let valid = parts.iter().any(|c| c.valid.is_some()).then(|| {
             parts
